@@ -1,0 +1,1 @@
+"""Icons, built-in datasets and example projects, shipped in the wheel."""

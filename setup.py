@@ -1,0 +1,15 @@
+"""Maps the top-level ``ui/`` and ``resources/`` folders into the package.
+
+They live at the repository root (see DESIGN.md) but ship inside the wheel as
+``layerforge.ui`` and ``layerforge.resources``, found at run time through
+``importlib.resources`` wherever the package is installed.
+"""
+from setuptools import find_packages, setup
+
+packages = find_packages("src") + ["layerforge.ui", "layerforge.resources"]
+setup(
+    packages=packages,
+    package_dir={"": "src", "layerforge.ui": "ui", "layerforge.resources": "resources"},
+    package_data={"layerforge.ui": ["*", "**/*"], "layerforge.resources": ["*", "**/*"]},
+    include_package_data=False,
+)

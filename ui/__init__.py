@@ -1,0 +1,1 @@
+"""Qt Designer forms and stylesheets, loaded at run time."""
