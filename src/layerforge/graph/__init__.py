@@ -1,0 +1,22 @@
+"""The model as data: layer catalog, model spec (JSON), shape inference, compilation, templates.
+
+Headless (no Qt). The GUI's palette reads ``categories()`` / ``layers_in()``, its inspector reads
+``get_layer(type).params`` (each a :class:`Param` with kind, default, range or choices, doc), its
+canvas edits a :class:`ModelSpec` and paints ``infer_shapes(spec)``; the trainer calls
+``compile_spec(spec)``; the exporters read the same declarations (``LayerType.call`` / ``torch_code``).
+"""
+from .catalog import (CATEGORIES, all_layers, categories, get_layer, layer_types, layers_in, search,
+                      torch_code)
+from .compile import compile_spec
+from .errors import GraphError, ParamError, ShapeError, SpecError
+from .layer_type import Call, LayerType, Merge, OutputSelect
+from .params import Param
+from .spec import FORMAT, VERSION, Edge, ModelSpec, Node
+from .validate import NodeReport, ShapeReport, infer_shapes
+
+__all__ = [
+    "CATEGORIES", "FORMAT", "VERSION", "Call", "Edge", "GraphError", "LayerType", "Merge", "ModelSpec", "Node",
+    "NodeReport", "OutputSelect", "Param", "ParamError", "ShapeError", "ShapeReport", "SpecError", "all_layers",
+    "categories", "compile_spec", "get_layer", "infer_shapes", "layer_types", "layers_in", "search",
+    "torch_code",
+]
