@@ -32,7 +32,7 @@ class CsvPreview:
     suggested_task: str
 
 
-def _column_index(spec, table: CsvTable, role: str) -> int:
+def column_index(spec, table: CsvTable, role: str) -> int:
     columns = table.columns
     if isinstance(spec, (int, np.integer)) and not isinstance(spec, bool):
         if -len(columns) <= spec < len(columns):
@@ -51,13 +51,13 @@ def _select_columns(table: CsvTable, target_column, feature_columns) -> tuple[li
     if target_column is None:
         targets = [len(table.columns) - 1]
     elif isinstance(target_column, (list, tuple)):
-        targets = [_column_index(c, table, "target") for c in target_column]
+        targets = [column_index(c, table, "target") for c in target_column]
     else:
-        targets = [_column_index(target_column, table, "target")]
+        targets = [column_index(target_column, table, "target")]
     if feature_columns is None:
         features = [i for i in range(len(table.columns)) if i not in targets]
     else:
-        features = [_column_index(c, table, "feature") for c in feature_columns]
+        features = [column_index(c, table, "feature") for c in feature_columns]
     overlap = sorted(set(features) & set(targets))
     if overlap:
         raise DataError(f"{table.path.name}: column '{table.columns[overlap[0]]}' is chosen as both "
