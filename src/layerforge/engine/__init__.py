@@ -1,0 +1,47 @@
+"""The Layerforge tensor/autograd engine, PyTorch-shaped: ``import layerforge.engine as torch``.
+
+numpy on the CPU, cupy on CUDA GPUs. It imports nothing else of Layerforge and could ship alone.
+"""
+from . import tensor as _tensor_module
+from .tensor import Size, Tensor
+
+_tensor_module._late_bindings()
+
+from . import autograd, cuda  # noqa: E402
+from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
+from .backend import device  # noqa: E402
+from .creation import (arange, as_tensor, bernoulli, empty, empty_like, eye, from_numpy, full,  # noqa: E402
+                       full_like, linspace, normal, ones, ones_like, rand, rand_like, randint, randn,
+                       randn_like, randperm, tensor, zeros, zeros_like)
+from .dtypes import (bool_ as bool, double, dtype, float_ as float, float16, float32, float64,  # noqa: E402,A004
+                     get_default_dtype, half, int_ as int, int8, int16, int32, int64, long,
+                     set_default_dtype, short, uint8)
+from .gradcheck import gradcheck  # noqa: E402
+from .ops import (abs, add, all, allclose, amax, any, argmax, argmin, bmm, cat, ceil, chunk, clamp,  # noqa: E402,A004
+                  clone, cos, count_nonzero, div, dot, eq, equal, exp, expand, flatten, floor, gather,
+                  ge, gt, isclose, isfinite, isinf, isnan, le, log, log_softmax, logical_and,
+                  logical_not, logical_or, logsumexp, lt, masked_fill, matmul, max, maximum, mean,
+                  min, minimum, mm, mul, ne, neg, norm, outer, permute, pow, reciprocal, relu,
+                  remainder, repeat, reshape, round, rsqrt, sigmoid, sign, sin, softmax, split, sqrt,
+                  square, squeeze, stack, std, sub, sum, t, tanh, transpose, trunc, unbind, unflatten,
+                  unsqueeze, var, where)
+from .random import Generator, initial_seed, manual_seed, seed  # noqa: E402
+
+clip = clamp
+concat = concatenate = cat
+multiply = mul
+divide = true_divide = div
+subtract = sub
+absolute = abs
+negative = neg
+swapaxes = transpose
+
+__version__ = "0.1.0"
+
+
+def is_tensor(obj) -> bool:
+    return isinstance(obj, Tensor)
+
+
+def numel(t: Tensor) -> int:
+    return t.numel()

@@ -1,0 +1,310 @@
+"""The kernel namespace: every tensor operation by its PyTorch name, and Tensor's method forms.
+
+Kernels live in modules grouped by kind (elementwise, reduce, shape, index, linalg); this module adds
+the small operations that need no graph node of their own (comparisons, in-place updates, device
+moves) and binds the method forms onto Tensor, so each operation is written once.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import backend
+from ..autograd import Node, _mode
+from ..tensor import Tensor
+from .common import Number, apply, as_tensor_arg, check_same_device, unbroadcast, xp_of
+from .elementwise import (abs, add, cast, clamp, cos, div, exp, log, maximum, minimum, mul, neg, pow,
+                          relu, rsub, sigmoid, sin, sqrt, sub, tanh, where)
+from .index import gather, getitem, masked_fill, setitem
+from .linalg import bmm, dot, matmul, mm, outer
+from .reduce import (amax, argmax, argmin, log_softmax, logsumexp, max, mean, min, softmax, std, sum,
+                     var)
+from .shape import (cat, chunk, expand, flatten, pad, permute, reshape, split, squeeze, stack, t,
+                    transpose, unbind, unflatten, unsqueeze)
+
+_wrap = Tensor._wrap
+
+
+class Clone(Node):
+    def forward(self, a):
+        return a.copy()
+
+    def backward(self, g):
+        return g
+
+
+def clone(a: Tensor) -> Tensor:
+    return apply(Clone(), a)
+
+
+class ToDevice(Node):
+    def __init__(self, target):
+        self.target = target
+
+    def forward(self, a):
+        self.source = backend.device_of(a)
+        return backend.to_device_array(a, self.target)
+
+    def backward(self, g):
+        return backend.to_device_array(g, self.source)
+
+
+def to_device(a: Tensor, target) -> Tensor:
+    return apply(ToDevice(target), a)
+
+
+class Remainder(Node):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return xp_of(a).remainder(a, b)
+
+    def backward(self, g):
+        xp = xp_of(g)
+        return (unbroadcast(g, self.a.shape),
+                unbroadcast(-g * xp.floor_divide(self.a, self.b), self.b.shape))
+
+
+def remainder(a, b):
+    if not isinstance(a, Tensor):
+        a = as_tensor_arg(a, b)
+    if not isinstance(b, Tensor):
+        b = as_tensor_arg(np.asarray(b, dtype=a._data.dtype) if isinstance(b, Number) else b, a)
+    check_same_device(a, b, "remainder")
+    return apply(Remainder(), a, b)
+
+
+# ------------------------------------------------------------------------------ no-gradient operations
+def _operand(other, like: Tensor):
+    if isinstance(other, Tensor):
+        check_same_device(like, other, "comparison")
+        return other._data
+    if isinstance(other, Number):
+        return other
+    return as_tensor_arg(other, like)._data
+
+
+def compare(a: Tensor, other, name: str) -> Tensor:
+    """Comparisons and logical ops: boolean results, never part of a graph."""
+    if name == "equal" and other is None:
+        return False
+    xp = xp_of(a._data)
+    try:
+        return _wrap(xp.asarray(getattr(xp, name)(a._data, _operand(other, a))))
+    except ValueError as exc:
+        raise RuntimeError(f"{name}: shapes {tuple(a.shape)} and "
+                           f"{tuple(getattr(other, 'shape', ()))} do not broadcast ({exc})") from None
+
+
+def _no_grad_unary(fn_name):
+    def op(a: Tensor) -> Tensor:
+        xp = xp_of(a._data)
+        return _wrap(xp.asarray(getattr(xp, fn_name)(a._data)))
+
+    op.__name__ = fn_name
+    return op
+
+
+logical_not = _no_grad_unary("logical_not")
+bitwise_not = _no_grad_unary("invert")
+isnan = _no_grad_unary("isnan")
+isinf = _no_grad_unary("isinf")
+isfinite = _no_grad_unary("isfinite")
+sign = _no_grad_unary("sign")
+floor = _no_grad_unary("floor")
+ceil = _no_grad_unary("ceil")
+trunc = _no_grad_unary("trunc")
+
+
+def round(a: Tensor, decimals: int = 0) -> Tensor:  # noqa: A001
+    xp = xp_of(a._data)
+    return _wrap(xp.asarray(xp.round(a._data, decimals)))
+
+
+def logical_and(a, b):
+    return compare(a, b, "logical_and")
+
+
+def logical_or(a, b):
+    return compare(a, b, "logical_or")
+
+
+def eq(a, b):
+    return compare(a, b, "equal")
+
+
+def ne(a, b):
+    return compare(a, b, "not_equal")
+
+
+def lt(a, b):
+    return compare(a, b, "less")
+
+
+def le(a, b):
+    return compare(a, b, "less_equal")
+
+
+def gt(a, b):
+    return compare(a, b, "greater")
+
+
+def ge(a, b):
+    return compare(a, b, "greater_equal")
+
+
+def equal(a: Tensor, b: Tensor) -> bool:
+    return a.shape == b.shape and bool(xp_of(a._data).all(a._data == b._data))
+
+
+def allclose(a: Tensor, b: Tensor, rtol=1e-5, atol=1e-8, equal_nan=False) -> bool:
+    return bool(xp_of(a._data).allclose(a._data, _operand(b, a), rtol=rtol, atol=atol,
+                                        equal_nan=equal_nan))
+
+
+def isclose(a: Tensor, b, rtol=1e-5, atol=1e-8, equal_nan=False) -> Tensor:
+    return _wrap(xp_of(a._data).isclose(a._data, _operand(b, a), rtol=rtol, atol=atol,
+                                        equal_nan=equal_nan))
+
+
+def all(a: Tensor, dim=None, keepdim=False) -> Tensor:  # noqa: A001
+    return _wrap(xp_of(a._data).asarray(a._data.astype(bool).all(axis=dim, keepdims=keepdim)))
+
+
+def any(a: Tensor, dim=None, keepdim=False) -> Tensor:  # noqa: A001
+    return _wrap(xp_of(a._data).asarray(a._data.astype(bool).any(axis=dim, keepdims=keepdim)))
+
+
+def count_nonzero(a: Tensor, dim=None) -> Tensor:
+    return _wrap(xp_of(a._data).asarray(xp_of(a._data).count_nonzero(a._data, axis=dim), dtype=np.int64))
+
+
+# ------------------------------------------------------------------------------ in-place updates
+_INPLACE = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.true_divide,
+            "pow": np.power}
+
+
+def inplace(t: Tensor, other, op: str) -> Tensor:
+    """Update ``t``'s storage in place; only where no gradient could be corrupted, as PyTorch allows."""
+    if _mode.enabled and t.requires_grad:
+        if t.grad_fn is None:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
+                               "operation. Wrap the update in `with torch.no_grad():`")
+        raise RuntimeError("in-place operations on tensors that are part of a graph are not supported; "
+                           "write `x = x + y` instead of `x += y`")
+    data = t._data
+    other_data = other
+    if isinstance(other, Tensor):
+        other_data = other._data
+        if type(other_data) is not type(data):
+            if op == "copy":
+                other_data = backend.to_device_array(other_data, t.device)
+            else:
+                check_same_device(t, other, f"{op}_")
+    try:
+        if op in ("fill", "copy"):
+            data[...] = other_data
+        elif xp_of(data) is np:
+            _INPLACE[op](data, other_data, out=data, casting="same_kind")
+        else:
+            getattr(xp_of(data), _INPLACE[op].__name__)(data, other_data, out=data)
+    except (ValueError, TypeError) as exc:
+        shape = tuple(getattr(other_data, "shape", ()))
+        raise RuntimeError(f"in-place {op} of a tensor of shape {tuple(data.shape)} and dtype "
+                           f"{t.dtype.name} with a value of shape {shape}: {exc}") from None
+    return t
+
+
+# ------------------------------------------------------------------------------ composites
+def square(a):
+    return mul(a, a)
+
+
+def reciprocal(a):
+    return div(1.0, a)
+
+
+def rsqrt(a):
+    return div(1.0, sqrt(a))
+
+
+def norm(a: Tensor, p=2, dim=None, keepdim=False):
+    if p == 2 or p == "fro":
+        return sqrt(sum(mul(a, a), dim=dim, keepdim=keepdim))
+    if p == 1:
+        return sum(abs(a), dim=dim, keepdim=keepdim)
+    if p == float("inf"):
+        return amax(abs(a), dim, keepdim) if dim is not None else max(abs(a))
+    return pow(sum(pow(abs(a), p), dim=dim, keepdim=keepdim), 1.0 / p)
+
+
+class Repeat(Node):
+    def __init__(self, repeats):
+        self.repeats = repeats
+
+    def forward(self, a):
+        xp = xp_of(a)
+        self.orig_shape = a.shape
+        self.in_shape = (1,) * (len(self.repeats) - a.ndim) + a.shape
+        return xp.tile(a.reshape(self.in_shape), self.repeats)
+
+    def backward(self, g):
+        split_shape = []
+        for r, n in zip(self.repeats, self.in_shape):
+            split_shape += [r, n]
+        g = g.reshape(split_shape).sum(axis=tuple(range(0, len(split_shape), 2)))
+        return g.reshape(self.orig_shape)
+
+
+def repeat(a: Tensor, *repeats):
+    from .shape import _shape_arg
+
+    repeats = _shape_arg(repeats)
+    if len(repeats) < a.ndim:
+        raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of "
+                           "dimensions of tensor")
+    out = apply(Repeat(repeats), a)
+    return out
+
+
+def _view(a, *shape):
+    if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list, np.integer)):
+        return a.to(shape[0])  # view(dtype) reinterprets in PyTorch; a cast is the honest subset here
+    return reshape(a, *shape)
+
+
+def install_methods(cls) -> None:
+    """Give Tensor the method form of each operation (``x.sum()`` for ``torch.sum(x)``)."""
+    same = ["exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "abs", "neg", "clamp",
+            "sum", "mean", "max", "min", "amax", "var", "std", "logsumexp", "argmax", "argmin",
+            "softmax", "log_softmax", "reshape", "flatten", "unflatten", "permute", "transpose",
+            "t", "squeeze", "unsqueeze", "expand", "split", "chunk", "unbind", "matmul", "mm", "bmm",
+            "dot", "outer", "add", "sub", "mul", "div", "pow", "maximum", "minimum", "gather",
+            "masked_fill", "logical_not", "logical_and", "logical_or", "isnan", "isinf",
+            "isfinite", "sign", "floor", "ceil", "trunc", "round", "eq", "ne", "lt", "le", "gt", "ge",
+            "equal", "allclose", "isclose", "all", "any", "square", "reciprocal", "rsqrt", "norm",
+            "repeat", "remainder", "count_nonzero"]
+    namespace = globals()
+    for name in same:
+        setattr(cls, name, namespace[name])
+    cls.view = _view
+    cls.view_as = lambda self, other: reshape(self, other.shape)
+    cls.reshape_as = lambda self, other: reshape(self, other.shape)
+    cls.expand_as = lambda self, other: expand(self, other.shape)
+    cls.swapaxes = transpose
+    cls.swapdims = transpose
+    cls.multiply = mul
+    cls.divide = div
+    cls.subtract = sub
+    cls.true_divide = div
+    cls.clip = clamp
+    cls.absolute = abs
+    cls.negative = neg
+    cls.relu_ = lambda self: inplace(self, relu(self.detach()), "copy")
+    cls.exp_ = lambda self: inplace(self, exp(self.detach()), "copy")
+    cls.sqrt_ = lambda self: inplace(self, sqrt(self.detach()), "copy")
+    cls.where = lambda self, condition, other: where(condition, self, other)
+    cls.clamp_min = lambda self, m: clamp(self, min=m)
+    cls.clamp_max = lambda self, m: clamp(self, max=m)
+
+
+__all__ = [n for n in dir() if not n.startswith("_")]
+_ = (Number, backend)

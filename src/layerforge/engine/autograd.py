@@ -1,0 +1,415 @@
+"""Reverse-mode automatic differentiation: graph nodes, the backward walk, grad mode, custom Functions.
+
+Graph shape: a result Tensor points to the ``Node`` that made it (``grad_fn``); the node points to its
+input Tensors. Nothing points forward, so a graph nobody references is freed by reference counting,
+without the garbage collector. Backward walks nodes iteratively in decreasing generation order, so
+every node sees the complete gradient of its outputs before it runs and deep graphs never recurse.
+"""
+from __future__ import annotations
+
+import functools
+import heapq
+import threading
+import weakref
+from itertools import count
+
+__all__ = [
+    "Node", "Function", "FunctionCtx", "backward", "grad", "no_grad", "enable_grad",
+    "set_grad_enabled", "is_grad_enabled",
+]
+
+
+# ----------------------------------------------------------------------------------------- grad mode
+class _GradMode(threading.local):
+    # Thread-local: the GUI thread may run inference under no_grad while a worker thread trains.
+    enabled = True
+
+
+_mode = _GradMode()
+
+
+def is_grad_enabled() -> bool:
+    return _mode.enabled
+
+
+class _GradModeContext:
+    """Base of the grad-mode context managers; each also works as a function decorator."""
+
+    _target = True
+
+    def __enter__(self):
+        self._previous = _mode.enabled
+        _mode.enabled = self._target
+        return self
+
+    def __exit__(self, *exc):
+        _mode.enabled = self._previous
+        return False
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with self.__class__():
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+class no_grad(_GradModeContext):
+    """Operations inside build no graph: for inference and for in-place parameter updates."""
+
+    _target = False
+
+
+class enable_grad(_GradModeContext):
+    _target = True
+
+
+class set_grad_enabled(_GradModeContext):
+    def __init__(self, mode: bool):
+        self._target = bool(mode)
+        # Like PyTorch, calling it as a function (not as a context) switches the mode right away.
+        self._previous = _mode.enabled
+        _mode.enabled = self._target
+
+    def __enter__(self):
+        return self
+
+    def __call__(self, fn):
+        _mode.enabled = self._previous
+        target = self._target
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            previous = _mode.enabled
+            _mode.enabled = target
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                _mode.enabled = previous
+
+        return wrapper
+
+
+# ----------------------------------------------------------------------------------------- nodes
+class Node:
+    """One differentiable operation in the graph.
+
+    Subclasses implement ``forward(*arrays)`` on raw numpy/cupy arrays (returning an array, or a tuple
+    for several outputs) and ``backward(*grad_outputs)`` returning one gradient array (or None) per
+    input. They keep what backward needs as plain attributes; once backward has run those are dropped,
+    so memory is returned as soon as the walk passes.
+    """
+
+    # Class-level defaults keep node creation cheap: an instance stores only what differs.
+    inputs = None
+    generation = 0
+    n_outputs = 1
+    _retained = None
+    _hooks = None
+    _released = False
+
+    def forward(self, *arrays):
+        raise NotImplementedError
+
+    def backward(self, *grad_outputs):
+        raise NotImplementedError
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__ + "Backward"
+
+    def next_functions(self):
+        return tuple((t.grad_fn, getattr(t, "_out_idx", 0)) if t is not None else (None, 0)
+                     for t in (self.inputs or ()))
+
+    def release(self):
+        """Drop what backward needed; a second backward through this node then raises."""
+        self.__dict__.clear()
+        self._released = True
+
+    def __repr__(self):
+        return f"<{self.name}>"
+
+
+_counter = count()
+_SECOND_BACKWARD = (
+    "Trying to backward through the graph a second time (or directly access saved tensors after "
+    "they have already been freed). Saved intermediate values of the graph are freed when you call "
+    ".backward(). Specify retain_graph=True if you need to backward through the graph a second time.")
+
+
+def _retain(node: Node, index: int, tensor) -> None:
+    retained = getattr(node, "_retained", None)
+    if retained is None:
+        retained = {}
+        node._retained = retained
+    retained[index] = weakref.ref(tensor)
+
+
+def _add_hook(node: Node, index: int, hook) -> None:
+    hooks = getattr(node, "_hooks", None)
+    if hooks is None:
+        hooks = {}
+        node._hooks = hooks
+    hooks.setdefault(index, []).append(hook)
+
+
+def _run_hooks(hooks, grad_array, wrap):
+    for hook in hooks:
+        result = hook(wrap(grad_array))
+        if result is not None:
+            grad_array = result._data
+    return grad_array
+
+
+def run_backward(roots, retain_graph: bool = False, capture=None):
+    """Propagate ``roots`` (pairs of Tensor and gradient array) back through the graph.
+
+    With ``capture`` (a list of Tensors) the gradients reaching those tensors are returned instead of
+    being accumulated into ``.grad`` (that is ``autograd.grad``).
+    """
+    from .tensor import Tensor  # the engine's one cycle: Tensor builds Nodes, backward builds Tensors
+
+    wrap = Tensor._wrap
+    captured = {id(t): None for t in capture} if capture is not None else None
+    pending: dict = {}
+    heap: list = []
+    handed_out: set = set()
+
+    def deliver(tensor, g):
+        if g.dtype != tensor._data.dtype:
+            g = g.astype(tensor._data.dtype)
+        if captured is not None and id(tensor) in captured:
+            prev = captured[id(tensor)]
+            captured[id(tensor)] = g if prev is None else prev + g
+            if tensor.grad_fn is None:
+                return
+        fn = tensor.grad_fn
+        if fn is None:
+            if captured is not None:
+                return
+            if tensor._hooks:
+                g = _run_hooks(tensor._hooks, g, wrap)
+            # A gradient array may be shared (passed through an add, or a view): copy before a leaf
+            # owns it, so that in-place edits of one .grad never change another.
+            if g.base is not None or id(g) in handed_out:
+                g = g.copy()
+            handed_out.add(id(g))
+            if tensor.grad is None:
+                tensor.grad = wrap(g)
+            else:
+                tensor.grad._data = tensor.grad._data + g
+            return
+        slots = pending.get(fn)
+        if slots is None:
+            slots = pending[fn] = [None] * fn.n_outputs
+            heapq.heappush(heap, (-fn.generation, next(_counter), fn))
+        index = tensor._out_idx
+        slots[index] = g if slots[index] is None else slots[index] + g
+
+    for tensor, g in roots:
+        if not tensor.requires_grad:
+            raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
+        handed_out.add(id(g))
+        deliver(tensor, g)
+
+    while heap:
+        node = heapq.heappop(heap)[2]
+        grads = pending.pop(node)
+        if node._released:
+            raise RuntimeError(_SECOND_BACKWARD)
+        hooks = node._hooks
+        if hooks:
+            for index, fns in hooks.items():
+                if grads[index] is not None:
+                    grads[index] = _run_hooks(fns, grads[index], wrap)
+        retained = node._retained
+        if retained:
+            for index, ref in retained.items():
+                out = ref()
+                if out is not None and grads[index] is not None:
+                    g = grads[index].copy()
+                    out.grad = wrap(g) if out.grad is None else wrap(out.grad._data + g)
+        input_grads = node.backward(*grads)
+        inputs = node.inputs
+        if not retain_graph:
+            node.release()
+        if not isinstance(input_grads, tuple):
+            input_grads = (input_grads,)
+        for tensor, g in zip(inputs, input_grads):
+            if g is not None and tensor is not None and tensor.requires_grad:
+                deliver(tensor, g)
+
+    if captured is not None:
+        return [captured[id(t)] for t in capture]
+    return None
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, inputs=None):
+    """``torch.autograd.backward``: accumulate gradients of ``tensors`` into the graph's leaves."""
+    from .tensor import Tensor
+
+    if isinstance(tensors, Tensor):
+        tensors = [tensors]
+    if grad_tensors is None or isinstance(grad_tensors, Tensor):
+        grad_tensors = [grad_tensors] * len(tensors)
+    roots = [(t, _initial_grad(t, g)) for t, g in zip(tensors, grad_tensors)]
+    run_backward(roots, retain_graph=bool(retain_graph))
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, allow_unused=False):
+    """``torch.autograd.grad``: gradients of ``outputs`` with respect to ``inputs``, as a tuple."""
+    from .tensor import Tensor
+
+    single_out = isinstance(outputs, Tensor)
+    outputs = [outputs] if single_out else list(outputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs] * len(outputs)
+    roots = [(t, _initial_grad(t, g)) for t, g in zip(outputs, grad_outputs)]
+    for t in inputs:
+        if not t.requires_grad:
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
+    found = run_backward(roots, retain_graph=bool(retain_graph), capture=inputs)
+    result = []
+    for i, g in enumerate(found):
+        if g is None and not allow_unused:
+            raise RuntimeError(
+                f"One of the differentiated Tensors (input {i}) appears to not have been used in the "
+                "graph. Set allow_unused=True if this is the desired behavior.")
+        result.append(None if g is None else Tensor._wrap(g))
+    return tuple(result)
+
+
+def _initial_grad(tensor, gradient):
+    if gradient is None:
+        if tensor.numel() != 1:
+            raise RuntimeError(
+                f"grad can be implicitly created only for scalar outputs; this output has shape "
+                f"{tuple(tensor.shape)}: pass gradient= a tensor of that shape to backward()")
+        xp = tensor._xp()
+        return xp.ones(tensor._data.shape, dtype=tensor._data.dtype)
+    data = getattr(gradient, "_data", gradient)
+    xp = tensor._xp()
+    data = xp.asarray(data, dtype=tensor._data.dtype)
+    if data.shape != tensor._data.shape:
+        raise RuntimeError(
+            f"Mismatch in shape: grad_output[0] has a shape of {tuple(data.shape)} and output[0] has a "
+            f"shape of {tuple(tensor._data.shape)}.")
+    return data
+
+
+# ----------------------------------------------------------------------------------------- Function
+class FunctionCtx:
+    """The ``ctx`` of a custom Function: what forward saves for backward."""
+
+    def __init__(self):
+        self._saved = ()
+        self._freed = False
+        self.needs_input_grad = ()
+        self.materialize_grads = True
+
+    def save_for_backward(self, *tensors):
+        self._saved = tensors
+
+    @property
+    def saved_tensors(self):
+        if self._freed:
+            raise RuntimeError(_SECOND_BACKWARD)
+        return self._saved
+
+    def mark_non_differentiable(self, *tensors):
+        self._non_differentiable = {id(t) for t in tensors}
+
+    def set_materialize_grads(self, value: bool):
+        self.materialize_grads = bool(value)
+
+
+class _CustomNode(Node):
+    """Graph node of a user-defined ``Function``: converts between arrays and Tensors around it."""
+
+    def __init__(self, fn_cls, ctx, tensor_positions, n_args):
+        self.fn_cls = fn_cls
+        self.ctx = ctx
+        self.tensor_positions = tensor_positions
+        self.n_args = n_args
+
+    @property
+    def name(self):
+        return self.fn_cls.__name__ + "Backward"
+
+    def backward(self, *grad_outputs):
+        from .tensor import Tensor
+
+        wrapped = []
+        for i, g in enumerate(grad_outputs):
+            if g is None and self.ctx.materialize_grads:
+                xp, shape, dt = self.out_meta[i]
+                g = xp.zeros(shape, dtype=dt)
+            wrapped.append(None if g is None else Tensor._wrap(g))
+        with no_grad():
+            result = self.fn_cls.backward(self.ctx, *wrapped)
+        if not isinstance(result, tuple):
+            result = (result,)
+        if len(result) != self.n_args:
+            raise RuntimeError(
+                f"function {self.fn_cls.__name__}.backward returned {len(result)} gradient(s), but "
+                f"forward took {self.n_args} argument(s): return one (or None) per argument")
+        return tuple(None if result[p] is None else result[p]._data for p in self.tensor_positions)
+
+    def release(self):
+        self.ctx._freed = True
+        super().release()
+
+
+class _FunctionMeta(type):
+    pass
+
+
+class Function(metaclass=_FunctionMeta):
+    """Base class for custom differentiable operations, as ``torch.autograd.Function``.
+
+    Define ``forward(ctx, *args)`` and ``backward(ctx, *grad_outputs)`` as static methods, and call
+    ``MyFunction.apply(*args)``.
+    """
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError("a custom Function must define forward(ctx, ...)")
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise NotImplementedError("a custom Function must define backward(ctx, ...)")
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        from .tensor import Tensor
+
+        ctx = FunctionCtx()
+        positions = tuple(i for i, a in enumerate(args) if isinstance(a, Tensor))
+        ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+        with no_grad():
+            result = cls.forward(ctx, *args, **kwargs)
+        single = not isinstance(result, tuple)
+        outputs = (result,) if single else result
+        track = _mode.enabled and any(ctx.needs_input_grad)
+        if not track:
+            return result
+        node = _CustomNode(cls, ctx, positions, len(args))
+        inputs = tuple(args[p] for p in positions)
+        node.inputs = inputs
+        node.generation = 1 + max((t.grad_fn.generation if t.grad_fn is not None else -1)
+                                  for t in inputs)
+        node.n_outputs = len(outputs)
+        node.out_meta = [(o._xp(), o._data.shape, o._data.dtype) for o in outputs]
+        skip = getattr(ctx, "_non_differentiable", set())
+        wrapped = []
+        for i, out in enumerate(outputs):
+            if not isinstance(out, Tensor):
+                wrapped.append(out)
+                continue
+            # Outputs may alias inputs or be returned again; attach the node to a fresh Tensor.
+            t = Tensor._wrap(out._data, None if id(out) in skip else node, i)
+            wrapped.append(t)
+        return wrapped[0] if single else tuple(wrapped)

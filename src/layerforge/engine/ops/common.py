@@ -1,0 +1,128 @@
+"""What every kernel module shares: applying a node, unbroadcasting gradients, argument checks."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import _mode
+from ..backend import module_of
+from ..dtypes import from_numpy_dtype, result_type, scalar_result_type
+from ..tensor import Tensor
+
+_wrap = Tensor._wrap
+Number = (int, float, bool)
+
+
+def apply(node, *inputs):
+    """Run ``node.forward`` on the inputs' arrays and, when grad mode asks for it, link the graph.
+
+    ``inputs`` are Tensors; non-tensor arguments were given to the node's constructor.
+    """
+    out = node.forward(*[t._data for t in inputs])
+    if _mode.enabled:
+        for t in inputs:
+            if t.requires_grad:
+                break
+        else:
+            return _wrap_outputs(out, None)
+        node.inputs = inputs
+        generation = -1
+        for t in inputs:
+            fn = t.grad_fn
+            if fn is not None and fn.generation > generation:
+                generation = fn.generation
+        node.generation = generation + 1
+        return _wrap_outputs(out, node)
+    return _wrap_outputs(out, None)
+
+
+def _wrap_outputs(out, node):
+    if type(out) is tuple:
+        if node is not None:
+            node.n_outputs = len(out)
+        return tuple(_wrap(o, node, i) for i, o in enumerate(out))
+    return _wrap(out, node)
+
+
+def unbroadcast(grad, shape):
+    """Sum ``grad`` down to ``shape``: the one place where broadcasting is undone for gradients."""
+    if grad.shape == shape:
+        return grad
+    lead = grad.ndim - len(shape)
+    if lead:
+        grad = grad.sum(axis=tuple(range(lead)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    return grad
+
+
+def normalize_dim(dim: int, ndim: int, what: str = "dim") -> int:
+    size = max(ndim, 1)
+    if not -size <= dim < size:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-size}, {size - 1}], "
+                         f"but got {dim})")
+    return dim % size
+
+
+def normalize_dims(dim, ndim: int):
+    """None -> all axes; an int or a sequence -> a sorted tuple of non-negative axes."""
+    if dim is None:
+        return tuple(range(ndim))
+    if isinstance(dim, (int, np.integer)):
+        return (normalize_dim(int(dim), ndim),)
+    dims = tuple(sorted(normalize_dim(int(d), ndim) for d in dim))
+    if len(set(dims)) != len(dims):
+        raise RuntimeError(f"dim {tuple(dim)} appears multiple times in the list of dims")
+    return dims
+
+
+def check_same_device(a: Tensor, b: Tensor, op: str) -> None:
+    ad, bd = a._data, b._data
+    if type(ad) is not type(bd) or (type(ad) is not np.ndarray and ad.device != bd.device):
+        raise RuntimeError(
+            f"Expected all tensors to be on the same device, but found at least two devices, "
+            f"{a.device} and {b.device}! (in {op})")
+
+
+def promote_pair(a, b, op: str):
+    """Turn (Tensor|number, Tensor|number) into two Tensors of PyTorch's result dtype.
+
+    Python numbers stay numbers (returned as the second item with a flag) so kernels can use them
+    directly without allocating.
+    """
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        check_same_device(a, b, op)
+        ad, bd = a._data.dtype, b._data.dtype
+        if ad is not bd and ad != bd:
+            target = result_type(from_numpy_dtype(ad), a._data.ndim, from_numpy_dtype(bd), b._data.ndim)
+            if a._data.dtype != target.np:
+                a = a.to(target)
+            if b._data.dtype != target.np:
+                b = b.to(target)
+        return a, b
+    raise TypeError(f"{op}: expected tensors")
+
+
+def scalar_target(t: Tensor, scalar, true_divide: bool = False):
+    """The dtype a tensor must have before combining with a Python number (or None to keep it)."""
+    td = from_numpy_dtype(t._data.dtype)
+    target = scalar_result_type(td, scalar)
+    if true_divide and not target.is_floating_point:
+        from ..dtypes import get_default_dtype
+
+        target = get_default_dtype()
+    return None if target is td else target
+
+
+def as_tensor_arg(value, like: Tensor) -> Tensor:
+    """A non-Tensor operand (list, numpy array) as a Tensor on ``like``'s device."""
+    if isinstance(value, Tensor):
+        return value
+    from ..backend import to_device_array
+
+    arr = np.asarray(value)
+    return _wrap(to_device_array(arr, like.device))
+
+
+def xp_of(array):
+    return module_of(array)

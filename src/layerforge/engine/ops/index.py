@@ -1,0 +1,129 @@
+"""Indexing kernels: ``tensor[index]`` with ints, slices, None, Ellipsis, masks and integer arrays."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Node
+from ..tensor import Tensor
+from .common import apply, xp_of
+
+
+def _is_basic(index) -> bool:
+    """Basic indexing (views, no repeated elements): ints, slices, None and Ellipsis only."""
+    items = index if isinstance(index, tuple) else (index,)
+    return all(i is None or i is Ellipsis or isinstance(i, (int, slice, np.integer)) for i in items)
+
+
+class GetItem(Node):
+    def __init__(self, index):
+        self.index = index
+
+    def forward(self, a):
+        self.in_shape, self.dtype = a.shape, a.dtype
+        return a[self.index]
+
+    def backward(self, g):
+        xp = xp_of(g)
+        out = xp.zeros(self.in_shape, dtype=g.dtype)
+        if _is_basic(self.index):
+            out[self.index] = g
+        else:
+            # Integer arrays may repeat an element: accumulate instead of overwrite.
+            xp.add.at(out, self.index, g)
+        return out
+
+
+def _convert_index(index, xp, shape):
+    """Replace Tensors (and lists) in an index by arrays on the right device, and check bounds."""
+    if isinstance(index, tuple):
+        return tuple(_convert_item(i, xp) for i in index)
+    return _convert_item(index, xp)
+
+
+def _convert_item(item, xp):
+    if isinstance(item, Tensor):
+        arr = item._data
+        if arr.dtype.kind not in "biu":
+            raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+        return arr
+    if isinstance(item, list):
+        arr = np.asarray(item)
+        if arr.dtype.kind == "f":
+            raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+        return xp.asarray(arr)
+    if isinstance(item, np.ndarray) and xp is not np:
+        return xp.asarray(item)
+    return item
+
+
+def getitem(a: Tensor, index):
+    xp = xp_of(a._data)
+    index = _convert_index(index, xp, a.shape)
+    try:
+        if not a.requires_grad:
+            out = a._data[index]
+            return Tensor._wrap(out if isinstance(out, xp.ndarray) else xp.asarray(out))
+        return apply(GetItem(index), a)
+    except IndexError as exc:
+        raise IndexError(f"{exc} (indexing a tensor of shape {tuple(a.shape)})") from None
+
+
+def setitem(a: Tensor, index, value) -> None:
+    """``a[index] = value``: in place, allowed on tensors that no gradient flows through."""
+    from ..autograd import is_grad_enabled
+
+    if a.requires_grad and is_grad_enabled() and a.grad_fn is None:
+        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation. "
+                           "Wrap the assignment in `with torch.no_grad():`")
+    if a.grad_fn is not None and is_grad_enabled():
+        raise RuntimeError("in-place assignment into a tensor that is part of a graph is not supported; "
+                           "build a new tensor with torch.where or torch.cat instead")
+    xp = xp_of(a._data)
+    index = _convert_index(index, xp, a.shape)
+    data = value._data if isinstance(value, Tensor) else value
+    try:
+        a._data[index] = data
+    except (IndexError, ValueError) as exc:
+        shape = tuple(value.shape) if hasattr(value, "shape") else "scalar"
+        raise RuntimeError(f"cannot assign a value of shape {shape} into tensor of shape "
+                           f"{tuple(a.shape)} at {index!r}: {exc}") from None
+
+
+class Gather(Node):
+    def __init__(self, axis, index):
+        self.axis, self.index = axis, index
+
+    def forward(self, a):
+        self.in_shape = a.shape
+        return xp_of(a).take_along_axis(a, self.index, axis=self.axis)
+
+    def backward(self, g):
+        xp = xp_of(g)
+        out = xp.zeros(self.in_shape, dtype=g.dtype)
+        idx = [xp.arange(n).reshape([-1 if d == i else 1 for d in range(g.ndim)])
+               for i, n in enumerate(self.index.shape)]
+        idx[self.axis] = self.index
+        xp.add.at(out, tuple(idx), g)
+        return out
+
+
+def gather(a: Tensor, dim: int, index: Tensor):
+    from .common import normalize_dim
+
+    axis = normalize_dim(dim, a.ndim)
+    idx = index._data if isinstance(index, Tensor) else np.asarray(index)
+    if idx.ndim != a.ndim:
+        raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
+    if idx.size and (idx.max() >= a.shape[axis] or idx.min() < -a.shape[axis]):
+        raise RuntimeError(f"index {int(idx.max())} is out of bounds for dimension {axis} with size "
+                           f"{a.shape[axis]}")
+    return apply(Gather(axis, idx), a)
+
+
+def masked_fill(a: Tensor, mask, value):
+    from .elementwise import where
+
+    mask_t = mask if isinstance(mask, Tensor) else Tensor._wrap(np.asarray(mask))
+    fill = value if isinstance(value, Tensor) else Tensor._wrap(
+        xp_of(a._data).asarray(value, dtype=a._data.dtype))
+    return where(mask_t, fill, a)

@@ -1,0 +1,310 @@
+"""Reductions: sum, mean, max/min (values and indices), var/std, logsumexp, argmax, softmax."""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ..autograd import Node
+from ..dtypes import get_default_dtype
+from ..tensor import Tensor
+from .common import apply, normalize_dim, normalize_dims, xp_of
+
+
+def _expand_back(g, in_shape, axes, keepdim):
+    """Give a reduced gradient its reduced axes back so it broadcasts against the input."""
+    if not keepdim and axes:
+        shape = list(in_shape)
+        for ax in axes:
+            shape[ax] = 1
+        g = g.reshape(shape)
+    return g
+
+
+class Sum(Node):
+    def __init__(self, axes, keepdim):
+        self.axes, self.keepdim = axes, keepdim
+
+    def forward(self, a):
+        self.shape = a.shape
+        return a.sum(axis=self.axes, keepdims=self.keepdim)
+
+    def backward(self, g):
+        g = _expand_back(g, self.shape, self.axes, self.keepdim)
+        return xp_of(g).broadcast_to(g, self.shape)
+
+
+class Mean(Node):
+    def __init__(self, axes, keepdim):
+        self.axes, self.keepdim = axes, keepdim
+
+    def forward(self, a):
+        self.shape = a.shape
+        count = 1
+        for ax in self.axes:
+            count *= a.shape[ax]
+        self.count = count
+        return a.mean(axis=self.axes, keepdims=self.keepdim)
+
+    def backward(self, g):
+        g = _expand_back(g, self.shape, self.axes, self.keepdim) / self.count
+        return xp_of(g).broadcast_to(g, self.shape).astype(g.dtype, copy=False)
+
+
+class ExtremumAll(Node):
+    """max() / min() over every element; the gradient is shared evenly among ties."""
+
+    def __init__(self, largest):
+        self.largest = largest
+
+    def forward(self, a):
+        self.a = a
+        self.out = a.max() if self.largest else a.min()
+        return self.out
+
+    def backward(self, g):
+        xp = xp_of(g)
+        a = self.a
+        hits = (a == self.out) | (xp.isnan(a) & xp.isnan(self.out))
+        return (hits * (g / hits.sum())).astype(g.dtype, copy=False)
+
+
+class ExtremumDim(Node):
+    """max(dim) / min(dim): values with indices; the gradient goes to the returned index."""
+
+    def __init__(self, axis, keepdim, largest):
+        self.axis, self.keepdim, self.largest = axis, keepdim, largest
+
+    def forward(self, a):
+        xp = xp_of(a)
+        self.shape = a.shape
+        if a.ndim == 0:
+            self.idx = xp.zeros((), dtype=np.int64)
+            return a.copy(), self.idx
+        idx = xp.argmax(a, axis=self.axis) if self.largest else xp.argmin(a, axis=self.axis)
+        idx = xp.expand_dims(idx, self.axis)
+        values = xp.take_along_axis(a, idx, axis=self.axis)
+        self.idx = idx
+        if not self.keepdim:
+            values = values.squeeze(self.axis)
+            idx = idx.squeeze(self.axis)
+        return values, idx.astype(np.int64)
+
+    def backward(self, g, g_idx=None):
+        xp = xp_of(g)
+        out = xp.zeros(self.shape, dtype=g.dtype)
+        if len(self.shape) == 0:
+            return g.copy()
+        if not self.keepdim:
+            g = xp.expand_dims(g, self.axis)
+        xp.put_along_axis(out, self.idx, g, axis=self.axis)
+        return out
+
+
+class Var(Node):
+    def __init__(self, axes, correction, keepdim):
+        self.axes, self.correction, self.keepdim = axes, correction, keepdim
+
+    def forward(self, a):
+        self.a = a
+        n = 1
+        for ax in self.axes:
+            n *= a.shape[ax]
+        self.denominator = max(n - self.correction, 0)
+        self.mean = a.mean(axis=self.axes, keepdims=True)
+        centered = a - self.mean
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (centered * centered).sum(axis=self.axes, keepdims=self.keepdim) / a.dtype.type(
+                self.denominator)
+
+    def backward(self, g):
+        g = _expand_back(g, self.a.shape, self.axes, self.keepdim)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (g * (2.0 / self.denominator) * (self.a - self.mean)).astype(g.dtype, copy=False)
+
+
+class LogSumExp(Node):
+    def __init__(self, axes, keepdim):
+        self.axes, self.keepdim = axes, keepdim
+
+    def forward(self, a):
+        xp = xp_of(a)
+        m = a.max(axis=self.axes, keepdims=True)
+        m = xp.where(xp.isfinite(m), m, 0)
+        with np.errstate(divide="ignore"):
+            out = xp.log(xp.exp(a - m).sum(axis=self.axes, keepdims=True)) + m
+        self.a, self.out_keep = a, out
+        return out if self.keepdim else out.squeeze(self.axes) if self.axes else out
+
+    def backward(self, g):
+        g = _expand_back(g, self.a.shape, self.axes, self.keepdim)
+        xp = xp_of(g)
+        return g * xp.exp(self.a - self.out_keep)
+
+
+class Softmax(Node):
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, a):
+        xp = xp_of(a)
+        shifted = a - a.max(axis=self.axis, keepdims=True)
+        e = xp.exp(shifted)
+        self.out = e / e.sum(axis=self.axis, keepdims=True)
+        return self.out
+
+    def backward(self, g):
+        y = self.out
+        return y * (g - (g * y).sum(axis=self.axis, keepdims=True))
+
+
+class LogSoftmax(Node):
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, a):
+        xp = xp_of(a)
+        shifted = a - a.max(axis=self.axis, keepdims=True)
+        self.out = shifted - xp.log(xp.exp(shifted).sum(axis=self.axis, keepdims=True))
+        return self.out
+
+    def backward(self, g):
+        xp = xp_of(g)
+        return g - xp.exp(self.out) * g.sum(axis=self.axis, keepdims=True)
+
+
+# ------------------------------------------------------------------------------ user-facing functions
+def _floating(a: Tensor, op: str) -> Tensor:
+    if a._data.dtype.kind != "f":
+        raise RuntimeError(f"{op}(): could not infer output dtype. Input dtype must be either a "
+                           f"floating point or complex dtype. Got: {a.dtype.name.capitalize()}")
+    return a
+
+
+def sum(a: Tensor, dim=None, keepdim=False, dtype=None):  # noqa: A001
+    if dtype is not None:
+        a = a.to(dtype)
+    elif a._data.dtype.kind in "bui":
+        a = a.to("int64")
+    return apply(Sum(normalize_dims(dim, a.ndim), keepdim), a)
+
+
+def mean(a: Tensor, dim=None, keepdim=False, dtype=None):
+    if dtype is not None:
+        a = a.to(dtype)
+    _floating(a, "mean")
+    return apply(Mean(normalize_dims(dim, a.ndim), keepdim), a)
+
+
+class MinMaxResult(NamedTuple):
+    """What max(dim)/min(dim) return, as torch.return_types.max: ``values`` and ``indices``."""
+
+    values: Tensor
+    indices: Tensor
+
+
+def _extremum(a: Tensor, dim, keepdim, largest, name):
+    if dim is None:
+        if a.numel() == 0:
+            raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
+                               "Specify the reduction dim with the 'dim' argument.")
+        return apply(ExtremumAll(largest), a)
+    axis = normalize_dim(dim, a.ndim)
+    if a.ndim and a.shape[axis] == 0:
+        raise IndexError(f"{name}(): Expected reduction dim {dim} to have non-zero size.")
+    values, indices = apply(ExtremumDim(axis, keepdim, largest), a)
+    indices.requires_grad = False
+    indices.grad_fn = None
+    return MinMaxResult(values, indices)
+
+
+def max(a: Tensor, dim=None, keepdim=False):  # noqa: A001
+    if isinstance(dim, Tensor):
+        from .elementwise import maximum
+
+        return maximum(a, dim)
+    return _extremum(a, dim, keepdim, True, "max")
+
+
+def min(a: Tensor, dim=None, keepdim=False):  # noqa: A001
+    if isinstance(dim, Tensor):
+        from .elementwise import minimum
+
+        return minimum(a, dim)
+    return _extremum(a, dim, keepdim, False, "min")
+
+
+def amax(a: Tensor, dim=None, keepdim=False):
+    if dim is None or isinstance(dim, int):
+        return max(a, dim, keepdim) if dim is not None else max(a)
+    raise NotImplementedError("amax over several dims: reduce one dim at a time")
+
+
+def _correction(unbiased, correction):
+    if correction is not None:
+        return int(correction)
+    return 1 if unbiased in (None, True) else 0
+
+
+def var(a: Tensor, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    if isinstance(dim, bool):  # var(x, False): the old positional 'unbiased'
+        dim, unbiased = None, dim
+    _floating(a, "var")
+    return apply(Var(normalize_dims(dim, a.ndim), _correction(unbiased, correction), keepdim), a)
+
+
+def std(a: Tensor, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    from .elementwise import sqrt
+
+    return sqrt(var(a, dim, unbiased, keepdim, correction=correction))
+
+
+def logsumexp(a: Tensor, dim, keepdim=False):
+    if a._data.dtype.kind != "f":
+        a = a.to(get_default_dtype())
+    return apply(LogSumExp(normalize_dims(dim, a.ndim), keepdim), a)
+
+
+def _arg(a: Tensor, dim, keepdim, largest):
+    xp = xp_of(a._data)
+    fn = xp.argmax if largest else xp.argmin
+    if dim is None:
+        out = fn(a._data.reshape(-1))
+        if keepdim:
+            out = xp.asarray(out).reshape((1,) * a.ndim)
+        return Tensor._wrap(xp.asarray(out, dtype=np.int64))
+    axis = normalize_dim(dim, a.ndim)
+    out = fn(a._data, axis=axis) if a.ndim else xp.zeros((), dtype=np.int64)
+    if keepdim and a.ndim:
+        out = xp.expand_dims(out, axis)
+    return Tensor._wrap(xp.asarray(out, dtype=np.int64))
+
+
+def argmax(a: Tensor, dim=None, keepdim=False):
+    return _arg(a, dim, keepdim, True)
+
+
+def argmin(a: Tensor, dim=None, keepdim=False):
+    return _arg(a, dim, keepdim, False)
+
+
+def _softmax_input(a: Tensor, dtype):
+    if dtype is not None:
+        return a.to(dtype)
+    if a._data.dtype.kind != "f":
+        return a.to(get_default_dtype())
+    return a
+
+
+def softmax(a: Tensor, dim=None, dtype=None):
+    a = _softmax_input(a, dtype)
+    if dim is None:
+        dim = 0 if a.ndim in (0, 1, 3) else 1  # PyTorch's legacy implicit choice
+    return apply(Softmax(normalize_dim(dim, a.ndim)), a)
+
+
+def log_softmax(a: Tensor, dim=None, dtype=None):
+    a = _softmax_input(a, dtype)
+    if dim is None:
+        dim = 0 if a.ndim in (0, 1, 3) else 1
+    return apply(LogSoftmax(normalize_dim(dim, a.ndim)), a)
