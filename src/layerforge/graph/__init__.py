@@ -11,12 +11,13 @@ from .compile import compile_spec
 from .errors import GraphError, ParamError, ShapeError, SpecError
 from .layer_type import Call, LayerType, Merge, OutputSelect
 from .params import Param
+from .templates import TEMPLATES, Template, get_template, templates
 from .spec import FORMAT, VERSION, Edge, ModelSpec, Node
 from .validate import NodeReport, ShapeReport, infer_shapes
 
 __all__ = [
     "CATEGORIES", "FORMAT", "VERSION", "Call", "Edge", "GraphError", "LayerType", "Merge", "ModelSpec", "Node",
-    "NodeReport", "OutputSelect", "Param", "ParamError", "ShapeError", "ShapeReport", "SpecError", "all_layers",
+    "NodeReport", "OutputSelect", "TEMPLATES", "Template", "get_template", "templates", "Param", "ParamError", "ShapeError", "ShapeReport", "SpecError", "all_layers",
     "categories", "compile_spec", "get_layer", "infer_shapes", "layer_types", "layers_in", "search",
     "torch_code",
 ]
