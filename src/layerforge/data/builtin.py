@@ -100,7 +100,7 @@ def load_digits() -> ArrayDataset:
 
 _BUILTINS = [
     DatasetInfo("spiral", "classification", "points2d", "Interleaved spiral arms in the plane.",
-                (_n_samples(300), _n_classes(3), _noise(0.05),
+                (_n_samples(300), _n_classes(3), _noise(0.03),
                  OptionSpec("turns", float, 1.0, 0.25, 4.0, "turns of each arm"), SEED),
                 synthetic.spiral),
     DatasetInfo("moons", "classification", "points2d", "Two interleaving half circles.",
