@@ -163,13 +163,13 @@ class ModelSpec:
     def connect(self, source: str, target: str, index: int | None = None) -> Edge:
         """Feed ``source``'s output into ``target`` (its first free input unless ``index`` is given)."""
         src, dst = self.node(source), self.node(target)
+        if self._reaches(target, source):
+            raise SpecError(f"connecting {src.label} to {dst.label} would make a cycle", kind="cycle",
+                            node_id=target, node_name=dst.name)
         if index is None:
             index = self._free_input(dst)
         edge = Edge(source, target, index)
         self._check_edge(edge)
-        if self._reaches(target, source):
-            raise SpecError(f"connecting {src.label} to {dst.label} would make a cycle", kind="cycle",
-                            node_id=target, node_name=dst.name)
         self.edges.append(edge)
         return edge
 
@@ -275,7 +275,14 @@ class ModelSpec:
         return spec
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, ModelSpec) and self.to_dict() == other.to_dict()
+        """Same nodes (ids, types, names, params, positions) and same edges, in any order."""
+        if not isinstance(other, ModelSpec):
+            return NotImplemented
+        def key(spec):
+            data = spec.to_dict()
+            return (sorted(data["nodes"], key=lambda n: n["id"]),
+                    sorted(data["edges"], key=lambda e: (e["source"], e["target"], e["index"])))
+        return key(self) == key(other)
 
     def __repr__(self) -> str:
         return f"ModelSpec({len(self.nodes)} nodes, {len(self.edges)} edges)"
@@ -302,7 +309,9 @@ class ModelSpec:
         index = 0
         while index in taken:
             index += 1
-        return index
+        limit = node.layer.max_inputs
+        # When every input is taken, point at input 0 so the refusal says "already connected".
+        return 0 if limit is not None and index >= limit else index
 
     def _check_edge(self, edge: Edge) -> None:
         source, target = self.node(edge.source), self.node(edge.target)
