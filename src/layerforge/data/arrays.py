@@ -17,13 +17,20 @@ TARGET_KEYS = ("y", "Y", "targets", "labels", "target", "label")
 def _load(path: Path):
     """np.load without pickles, every failure turned into a DataError naming the file."""
     try:
+        with open(path, "rb") as stream:
+            magic = stream.read(6)
+    except OSError as error:
+        raise DataError(f"{path}: cannot read ({error.strerror or error})") from None
+    if not magic.startswith((b"\x93NUMPY", b"PK\x03\x04")):
+        what = "a Python pickle" if magic.startswith(b"\x80") else "neither .npy nor .npz data"
+        raise DataError(f"{path}: this is {what}; Layerforge reads arrays saved with np.save or "
+                        "np.savez (it never loads pickles)")
+    try:
         loaded = np.load(path, allow_pickle=False)
         if isinstance(loaded, np.lib.npyio.NpzFile):
             with loaded:
                 return {key: loaded[key] for key in loaded.files}
         return loaded
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
         if "pickle" in str(error).lower() or "object arrays" in str(error).lower():
             raise DataError(f"{path}: holds Python objects (pickled data), which Layerforge never "
