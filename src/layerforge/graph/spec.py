@@ -136,7 +136,9 @@ class ModelSpec:
             seen.append(node_id)
             node_id = next(e.source for e in self.inputs_of(node_id) if e.source in candidates)
         cycle = seen[seen.index(node_id):]
-        cycle.reverse()
+        cycle.reverse()  # walked against the edges; report in the direction data flows
+        first = min(range(len(cycle)), key=lambda i: list(self.nodes).index(cycle[i]))
+        cycle = cycle[first:] + cycle[:first]
         return cycle + [cycle[0]]
 
     # -- editing ---------------------------------------------------------------------------------
