@@ -1,0 +1,1 @@
+"""``nn.init``: in-place initialisers with PyTorch's names and fan rules."""

@@ -1,0 +1,54 @@
+"""``Parameter``: a Tensor that a Module registers as learnable when assigned as an attribute."""
+from __future__ import annotations
+
+from ..tensor import Tensor
+
+
+class Parameter(Tensor):
+    """A leaf Tensor that requires grad by default and shares storage with the data it wraps.
+
+    Assigning one to a Module attribute registers it in ``parameters()`` and the ``state_dict``.
+    Operations on a Parameter return plain Tensors, as in PyTorch.
+    """
+
+    def __new__(cls, data=None, requires_grad: bool = True):
+        if data is None:
+            from ..creation import empty
+
+            data = empty(0)
+        array = data._data if isinstance(data, Tensor) else Tensor(data)._data
+        param = object.__new__(cls)
+        param._data = array
+        param.grad = None
+        param.grad_fn = None
+        param._out_idx = 0
+        param._hooks = None
+        param.requires_grad = False
+        if requires_grad:
+            param.requires_grad_(True)
+        return param
+
+    def __init__(self, data=None, requires_grad: bool = True):
+        pass  # everything happens in __new__ so that Tensor.__init__ does not run again
+
+    def __repr__(self):
+        return "Parameter containing:\n" + super().__repr__()
+
+    def __deepcopy__(self, memo):
+        found = memo.get(id(self))
+        if found is not None:
+            return found
+        result = Parameter(Tensor._wrap(self._data.copy()), self.requires_grad)
+        if self.grad is not None:
+            result.grad = Tensor._wrap(self.grad._data.copy())
+        memo[id(self)] = result
+        return result
+
+    def __reduce_ex__(self, protocol):
+        raise TypeError("Layerforge never pickles tensors; save weights with layerforge.engine.save "
+                        "(safetensors or npz) instead")
+
+
+def is_parameter(value) -> bool:
+    return isinstance(value, Parameter)
+
