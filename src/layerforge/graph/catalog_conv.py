@@ -149,11 +149,11 @@ def _pool_params(spatial, with_dilation):
 
 
 def _pool_check(params):
-    dilation = params.get("dilation") or (1,) * len(params["kernel_size"])
-    for k, p, d in zip(params["kernel_size"], params["padding"], dilation):
-        if 2 * p > d * (k - 1) + 1:
+    # PyTorch's rule: padding at most half the kernel size (rounded down), whatever the dilation.
+    for k, p in zip(params["kernel_size"], params["padding"]):
+        if p > k // 2:
             raise ParamError("padding", f"{tuple(params['padding'])} is more than half the kernel size "
-                             f"{tuple(params['kernel_size'])}; use at most {(d * (k - 1) + 1) // 2}")
+                             f"{tuple(params['kernel_size'])}; use at most {k // 2}")
 
 
 def _pool_shape(spatial):
