@@ -1,0 +1,137 @@
+"""Compiling specs into Modules: built with PyTorch's nn (oracle) and with the engine's nn.
+
+The same declarations build both, so PyTorch checks our constructor arguments, parameter counts
+and state_dict keys; the engine-built model must then give PyTorch's outputs with PyTorch's weights.
+"""
+import numpy as np
+import pytest
+
+from layerforge.graph import GraphError, ModelSpec, compile_spec, get_layer, infer_shapes, templates
+from graph_layer_cases import CASES
+
+torch = pytest.importorskip("torch", reason="PyTorch is the test oracle; not installed")
+
+
+def single_layer_model(layer_type, params, in_shapes):
+    """Input -> the layer (every input fed from its own Identity branch) -> model output."""
+    spec = ModelSpec()
+    source = spec.add_node("Input", {"shape": in_shapes[0], "dtype": "int64" if layer_type == "Embedding"
+                                     else "float32"})
+    node = spec.add_node(layer_type, params)
+    if len(in_shapes) == 1:
+        spec.connect(source.id, node.id)
+        return spec
+    for shape in in_shapes:  # merges and Bilinear: reshape the one input into each wanted shape
+        branch = spec.add_node("Reshape", {"shape": shape})
+        spec.connect(source.id, branch.id)
+        spec.connect(branch.id, node.id)
+    return spec
+
+
+MERGE_CASES = [c for c in CASES if len(c[2]) == 1 or all(np.prod(s) == np.prod(c[2][0]) for s in c[2])]
+
+
+def batch_for(report, size=3, integers=None):
+    if integers:
+        return torch.randint(0, integers, (size, *report.input_shape))
+    return torch.randn(size, *report.input_shape)
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
+@pytest.mark.parametrize("layer_type,params,in_shapes", MERGE_CASES,
+                         ids=[f"{c[0]}-{i}" for i, c in enumerate(MERGE_CASES)])
+def test_every_layer_compiles_with_pytorch_nn(layer_type, params, in_shapes):
+    spec = single_layer_model(layer_type, params, in_shapes)
+    report = infer_shapes(spec)
+    model = compile_spec(spec, torch.nn)
+    vocabulary = params.get("num_embeddings") if layer_type == "Embedding" else None
+    output = model(batch_for(report, integers=vocabulary))
+    assert tuple(output.shape) == (3, *report.output_shape)
+    assert sum(p.numel() for p in model.parameters()) == report.total_params
+
+
+@pytest.mark.parametrize("template", templates(), ids=lambda t: t.key)
+def test_templates_compile_with_pytorch_nn(template):
+    spec = template.spec()
+    report = infer_shapes(spec)
+    model = compile_spec(spec, torch.nn)
+    assert tuple(model(batch_for(report)).shape) == (3, *report.output_shape)
+    assert sum(p.numel() for p in model.parameters()) == report.total_params
+
+
+def test_state_dict_keys_are_node_names():
+    spec = next(t for t in templates() if t.key == "residual_cnn").spec()
+    keys = list(compile_spec(spec, torch.nn).state_dict())
+    assert keys[:4] == ["conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias"]
+    assert "bn1.running_mean" in keys and keys[-2:] == ["fc1.weight", "fc1.bias"]
+    renamed = spec.copy()
+    renamed.rename(renamed.node_by_name("fc1").id, "classifier")
+    assert list(compile_spec(renamed, torch.nn).state_dict())[-2:] == ["classifier.weight", "classifier.bias"]
+
+
+def test_invalid_spec_does_not_compile():
+    spec = ModelSpec()
+    spec.connect(spec.add_node("Input", {"shape": (1, 8, 8)}).id, spec.add_node("Linear").id)
+    with pytest.raises(GraphError, match="Linear 'fc1' expects a 1-D feature vector, got \\(1, 8, 8\\)"):
+        compile_spec(spec, torch.nn)
+
+
+def test_residual_add_feeds_both_paths():
+    spec = ModelSpec()
+    x = spec.add_node("Input", {"shape": 4})
+    fc = spec.add_node("Linear", {"out_features": 4, "bias": False})
+    add = spec.add_node("Add")
+    spec.connect(x.id, fc.id)
+    spec.connect(fc.id, add.id)
+    spec.connect(x.id, add.id)
+    model = compile_spec(spec, torch.nn)
+    batch = torch.randn(2, 4)
+    torch.testing.assert_close(model(batch), batch @ model.fc1.weight.T + batch)
+
+
+# -- the engine ------------------------------------------------------------------------------------
+
+def engine_nn():
+    from layerforge.engine import nn
+    if not hasattr(nn, "Linear"):
+        pytest.skip("layerforge.engine.nn has no layers yet")
+    return nn
+
+
+def to_engine(array):
+    import layerforge.engine as engine
+    return engine.tensor(np.ascontiguousarray(array))
+
+
+@pytest.mark.parametrize("template", templates(), ids=lambda t: t.key)
+def test_templates_run_on_the_engine_with_pytorchs_numbers(template):
+    nn = engine_nn()
+    spec = template.spec()
+    report = infer_shapes(spec)
+    ours, theirs = compile_spec(spec, nn), compile_spec(spec, torch.nn)
+    assert sum(p.numel() for p in ours.parameters()) == report.total_params
+    their_state = theirs.state_dict()
+    our_state = ours.state_dict()
+    assert list(our_state) == list(their_state)
+    assert {k: tuple(v.shape) for k, v in our_state.items()} == {k: tuple(v.shape) for k, v in their_state.items()}
+    ours.load_state_dict({k: to_engine(v.numpy()) for k, v in their_state.items()})
+    ours.eval(), theirs.eval()
+    batch = np.random.default_rng(0).standard_normal((5, *report.input_shape)).astype(np.float32)
+    expected = theirs(torch.from_numpy(batch)).detach().numpy()
+    got = ours(to_engine(batch))
+    np.testing.assert_allclose(got.numpy(), expected, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("template", templates(), ids=lambda t: t.key)
+def test_engine_model_trains_every_parameter(template):
+    nn = engine_nn()
+    spec = template.spec()
+    report = infer_shapes(spec)
+    model = compile_spec(spec, nn)
+    model.train()
+    batch = np.random.default_rng(1).standard_normal((4, *report.input_shape)).astype(np.float32)
+    output = model(to_engine(batch))
+    assert tuple(output.shape) == (4, *report.output_shape)
+    (output * output).sum().backward()
+    missing = [name for name, p in model.named_parameters() if p.grad is None]
+    assert not missing, f"no gradient reached {missing}"
