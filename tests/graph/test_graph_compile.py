@@ -13,22 +13,21 @@ torch = pytest.importorskip("torch", reason="PyTorch is the test oracle; not ins
 
 
 def single_layer_model(layer_type, params, in_shapes):
-    """Input -> the layer (every input fed from its own Identity branch) -> model output."""
+    """Input -> the layer -> output; a second input shape comes from Flatten -> Linear -> Reshape."""
     spec = ModelSpec()
-    source = spec.add_node("Input", {"shape": in_shapes[0], "dtype": "int64" if layer_type == "Embedding"
-                                     else "float32"})
+    dtype = "int64" if layer_type == "Embedding" else "float32"
+    source = spec.add_node("Input", {"shape": in_shapes[0], "dtype": dtype})
     node = spec.add_node(layer_type, params)
-    if len(in_shapes) == 1:
-        spec.connect(source.id, node.id)
-        return spec
-    for shape in in_shapes:  # merges and Bilinear: reshape the one input into each wanted shape
-        branch = spec.add_node("Reshape", {"shape": shape})
-        spec.connect(source.id, branch.id)
-        spec.connect(branch.id, node.id)
+    for shape in in_shapes:
+        if shape == in_shapes[0]:
+            spec.connect(source.id, node.id)
+            continue
+        flatten = spec.add_node("Flatten")
+        fc = spec.add_node("Linear", {"out_features": int(np.prod(shape))})
+        reshape = spec.add_node("Reshape", {"shape": shape})
+        for a, b in [(source, flatten), (flatten, fc), (fc, reshape), (reshape, node)]:
+            spec.connect(a.id, b.id)
     return spec
-
-
-MERGE_CASES = [c for c in CASES if len(c[2]) == 1 or all(np.prod(s) == np.prod(c[2][0]) for s in c[2])]
 
 
 def batch_for(report, size=3, integers=None):
@@ -38,8 +37,8 @@ def batch_for(report, size=3, integers=None):
 
 
 @pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
-@pytest.mark.parametrize("layer_type,params,in_shapes", MERGE_CASES,
-                         ids=[f"{c[0]}-{i}" for i, c in enumerate(MERGE_CASES)])
+@pytest.mark.parametrize("layer_type,params,in_shapes", CASES,
+                         ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
 def test_every_layer_compiles_with_pytorch_nn(layer_type, params, in_shapes):
     spec = single_layer_model(layer_type, params, in_shapes)
     report = infer_shapes(spec)
