@@ -83,11 +83,15 @@ def test_shipped_files_name_their_source_and_licence():
 def test_waveforms_are_sequences_for_a_recurrent_model():
     ds = load_dataset("waveforms", n_samples=40, seq_len=20)
     assert ds.x.shape == (40, 20, 1) and ds.kind == "sequence"
-    assert ds.class_names == ["sine", "square", "triangle", "sawtooth"]
+    assert ds.class_names == ["sine", "square", "rising sawtooth", "falling sawtooth"]
     clean = load_dataset("waveforms", n_samples=40, seq_len=64, noise=0.0)
     square = clean.x[clean.y == 1][:, :, 0]
     # a clean square wave takes exactly two values, +-amplitude
     assert all(len(np.unique(np.abs(row).round(5))) == 1 for row in square)
+    # rising and falling ramps differ only in the order of their values
+    steps = np.diff(clean.x[:, :, 0], axis=1)
+    assert np.all(np.median(steps[clean.y == 2], axis=1) > 0)
+    assert np.all(np.median(steps[clean.y == 3], axis=1) < 0)
 
 
 def test_regression_curves_follow_their_formula_without_noise():

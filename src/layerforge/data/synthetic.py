@@ -126,10 +126,12 @@ def step(n_samples=200, noise=0.05, levels=2, seed=0) -> ArrayDataset:
                   rng)
 
 
-WAVEFORMS = ("sine", "square", "triangle", "sawtooth")
+# Rising and falling ramps hold the same values in opposite order: only a model that reads the
+# sequence in order tells them apart.
+WAVEFORMS = ("sine", "square", "rising sawtooth", "falling sawtooth")
 
 
-def waveforms(n_samples=400, seq_len=32, noise=0.1, seed=0) -> ArrayDataset:
+def waveforms(n_samples=1000, seq_len=32, noise=0.1, seed=0) -> ArrayDataset:
     """Noisy periodic signals of random frequency, phase and amplitude; the class is the shape."""
     rng = np.random.default_rng(seed)
     labels = np.concatenate([np.full(size, k) for k, size in
@@ -142,8 +144,8 @@ def waveforms(n_samples=400, seq_len=32, noise=0.1, seed=0) -> ArrayDataset:
     shapes = np.stack([
         np.sin(2 * np.pi * position),
         np.where(position < 0.5, 1.0, -1.0),
-        4.0 * np.abs(position - 0.5) - 1.0,
         2.0 * position - 1.0,
+        1.0 - 2.0 * position,
     ])
     signal = shapes[labels, np.arange(n_samples)] * amplitude
     signal += rng.normal(0.0, noise, signal.shape)
