@@ -70,6 +70,7 @@ def test_every_declaration_documents_itself_for_the_inspector():
         for param in layer.params:
             assert isinstance(param, Param) and param.doc, (layer_type, param.name)
             assert param.parse(param.default) == param.default, (layer_type, param.name)
+            assert param.parse(param.format(param.default)) == param.default, (layer_type, param.name)
             if param.kind == "choice":
                 assert param.default in param.choices
 

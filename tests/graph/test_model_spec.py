@@ -159,3 +159,36 @@ def test_residual_block_is_expressible():
     report = infer_shapes(spec)
     assert report.ok and report.output_id == add.id and report.output_shape == (8,)
     assert json.loads(spec.to_json())["edges"][-1] == {"source": inp, "target": add.id, "index": 1}
+
+
+def test_copy_paste_gives_fresh_ids_and_names_and_keeps_inner_edges():
+    spec = chain(("Input", {"shape": 4}), ("Linear", {"out_features": 3}), ("ReLU", {}))
+    inp, fc, relu = spec.nodes
+    clip = spec.extract([fc, relu])
+    assert [e["source"] for e in clip["edges"]] == [fc]  # the edge from the Input stays behind
+    pasted = spec.paste(clip, offset=(10, 0))
+    assert [n.name for n in pasted] == ["fc2", "relu2"]
+    assert pasted[0].params == spec.node(fc).params and pasted[0].position == (10.0, 0.0)
+    assert spec.inputs_of(pasted[1].id) == [Edge(pasted[0].id, pasted[1].id, 0)]
+    assert len(spec.nodes) == 5 and len(set(spec.nodes)) == 5
+
+
+def test_auto_layout_puts_layers_in_columns_by_depth():
+    from layerforge.graph import apply_layout, auto_layout, get_template
+    spec = get_template("residual_cnn").spec()
+    positions = auto_layout(spec)
+    order = spec.topological_order()
+    for edge in spec.edges:
+        assert positions[edge.source][0] < positions[edge.target][0]
+    apply_layout(spec, positions)
+    assert spec.node(order[0]).position == (0.0, 0.0)
+
+
+def test_param_format_is_what_an_editor_shows():
+    from layerforge.graph import get_layer
+    conv = get_layer("Conv2d")
+    assert conv.param("kernel_size").format((3, 5)) == "3, 5"
+    assert conv.param("bias").format(True) == "true"
+    assert get_layer("MaxPool2d").param("stride").format(None) == ""
+    for param in conv.params:  # what an editor shows parses back to the same value
+        assert param.parse(param.format(param.default)) == param.default

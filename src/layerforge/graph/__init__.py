@@ -9,6 +9,7 @@ from .catalog import (CATEGORIES, all_layers, categories, get_layer, layer_types
                       torch_code)
 from .compile import compile_spec
 from .errors import GraphError, ParamError, ShapeError, SpecError
+from .layout import apply_layout, auto_layout
 from .layer_type import Call, LayerType, Merge, OutputSelect
 from .params import Param
 from .templates import TEMPLATES, Template, get_template, templates
@@ -17,7 +18,7 @@ from .validate import NodeReport, ShapeReport, infer_shapes
 
 __all__ = [
     "CATEGORIES", "FORMAT", "VERSION", "Call", "Edge", "GraphError", "LayerType", "Merge", "ModelSpec", "Node",
-    "NodeReport", "OutputSelect", "TEMPLATES", "Template", "get_template", "templates", "Param", "ParamError", "ShapeError", "ShapeReport", "SpecError", "all_layers",
+    "NodeReport", "OutputSelect", "TEMPLATES", "Template", "get_template", "templates", "Param", "ParamError", "ShapeError", "ShapeReport", "SpecError", "all_layers", "apply_layout", "auto_layout",
     "categories", "compile_spec", "get_layer", "infer_shapes", "layer_types", "layers_in", "search",
     "torch_code",
 ]

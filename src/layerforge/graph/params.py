@@ -73,6 +73,16 @@ class Param:
             text += ", or empty for none"
         return text
 
+    def format(self, value: Any) -> str:
+        """The text an editor shows for a canonical value: "3, 3", "same", "" for None, "true"."""
+        if value is None:
+            return ""
+        if isinstance(value, tuple):
+            return ", ".join(str(item) for item in value)
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return str(value)
+
     def to_json(self, value: Any) -> Any:
         """The JSON form of a canonical value (tuples become lists)."""
         return list(value) if isinstance(value, tuple) else value

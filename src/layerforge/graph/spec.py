@@ -226,6 +226,28 @@ class ModelSpec:
             raise SpecError(f"unknown quick fix action {fix.get('action')!r}", kind="quick_fix")
         return self.insert_before(fix["before"], fix["type"], fix.get("params"), fix.get("input", 0))
 
+    def extract(self, node_ids: Iterable[str]) -> dict[str, Any]:
+        """The chosen nodes and the edges between them, as JSON data (for copy and paste)."""
+        chosen = [self.node(node_id) for node_id in node_ids]
+        ids = {node.id for node in chosen}
+        return {"format": FORMAT, "version": VERSION, "nodes": [node.to_dict() for node in chosen],
+                "edges": [e.to_dict() for e in self.edges if e.source in ids and e.target in ids]}
+
+    def paste(self, data: Mapping[str, Any], offset: tuple[float, float] = (30.0, 30.0)) -> list[Node]:
+        """Add copies of ``extract()``-ed nodes with fresh ids (and fresh names where taken)."""
+        clip = ModelSpec.from_dict(data)
+        new_ids: dict[str, str] = {}
+        added: list[Node] = []
+        for node in clip.nodes.values():
+            taken = any(other.name == node.name for other in self.nodes.values())
+            name = self.unique_name(node.layer.name_prefix) if taken else node.name
+            x, y = node.position
+            added.append(self.add_node(node.type, node.params, name=name, position=(x + offset[0], y + offset[1])))
+            new_ids[node.id] = added[-1].id
+        for edge in clip.edges:
+            self.edges.append(Edge(new_ids[edge.source], new_ids[edge.target], edge.index))
+        return added
+
     def copy(self) -> "ModelSpec":
         return ModelSpec.from_dict(self.to_dict())
 
