@@ -17,7 +17,7 @@ from .dtypes import (bool_ as bool, double, dtype, float_ as float, float16, flo
                      get_default_dtype, half, int_ as int, int8, int16, int32, int64, long,
                      set_default_dtype, short, uint8)
 from .gradcheck import gradcheck  # noqa: E402
-from .ops import (abs, add, all, allclose, amax, any, argmax, argmin, bmm, cat, ceil, chunk, clamp,  # noqa: E402,A004
+from .ops import (abs, add, all, allclose, amax, amin, any, argmax, argmin, bmm, cat, ceil, chunk, clamp,  # noqa: E402,A004
                   clone, cos, count_nonzero, div, dot, eq, equal, exp, expand, flatten, floor, gather,
                   ge, gt, isclose, isfinite, isinf, isnan, le, log, log_softmax, logical_and,
                   logical_not, logical_or, logsumexp, lt, masked_fill, matmul, max, maximum, mean,

@@ -86,13 +86,19 @@ def to_dtype(value) -> dtype:
 
 
 def result_type(a_dtype: dtype, a_dim: int, b_dtype: dtype, b_dim: int) -> dtype:
-    """PyTorch's promotion for two tensors: dimensioned tensors outrank 0-d ones of the same category."""
+    """PyTorch's promotion for two tensors.
+
+    Dimensioned tensors outrank 0-d ones unless the 0-d one is of a higher category (bool < integer <
+    floating); across categories the higher category's dtype wins as it is (int64 + float32 ->
+    float32); within one category the wider type wins (uint8 + int8 -> int16).
+    """
     if a_dtype is b_dtype:
         return a_dtype
-    if a_dim and not b_dim and a_dtype._kind >= b_dtype._kind:
-        return a_dtype
-    if b_dim and not a_dim and b_dtype._kind >= a_dtype._kind:
-        return b_dtype
+    if bool(a_dim) != bool(b_dim):
+        dimensioned, zero_dim = (a_dtype, b_dtype) if a_dim else (b_dtype, a_dtype)
+        return dimensioned if dimensioned._kind >= zero_dim._kind else zero_dim
+    if a_dtype._kind != b_dtype._kind:
+        return a_dtype if a_dtype._kind > b_dtype._kind else b_dtype
     return from_numpy_dtype(np.promote_types(a_dtype.np, b_dtype.np))
 
 

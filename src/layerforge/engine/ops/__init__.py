@@ -16,7 +16,7 @@ from .elementwise import (abs, add, cast, clamp, cos, div, exp, log, maximum, mi
                           relu, rsub, sigmoid, sin, sqrt, sub, tanh, where)
 from .index import gather, getitem, masked_fill, setitem
 from .linalg import bmm, dot, matmul, mm, outer
-from .reduce import (amax, argmax, argmin, log_softmax, logsumexp, max, mean, min, softmax, std, sum,
+from .reduce import (amax, amin, argmax, argmin, log_softmax, logsumexp, max, mean, min, softmax, std, sum,
                      var)
 from .shape import (cat, chunk, expand, flatten, pad, permute, reshape, split, squeeze, stack, t,
                     transpose, unbind, unflatten, unsqueeze)
@@ -274,7 +274,7 @@ def _view(a, *shape):
 def install_methods(cls) -> None:
     """Give Tensor the method form of each operation (``x.sum()`` for ``torch.sum(x)``)."""
     same = ["exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "abs", "neg", "clamp",
-            "sum", "mean", "max", "min", "amax", "var", "std", "logsumexp", "argmax", "argmin",
+            "sum", "mean", "max", "min", "amax", "amin", "var", "std", "logsumexp", "argmax", "argmin",
             "softmax", "log_softmax", "reshape", "flatten", "unflatten", "permute", "transpose",
             "t", "squeeze", "unsqueeze", "expand", "split", "chunk", "unbind", "matmul", "mm", "bmm",
             "dot", "outer", "add", "sub", "mul", "div", "pow", "maximum", "minimum", "gather",

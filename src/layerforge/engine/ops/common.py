@@ -69,8 +69,10 @@ def normalize_dims(dim, ndim: int):
     if dim is None:
         return tuple(range(ndim))
     if isinstance(dim, (int, np.integer)):
-        return (normalize_dim(int(dim), ndim),)
+        dim = (dim,)
     dims = tuple(sorted(normalize_dim(int(d), ndim) for d in dim))
+    if ndim == 0:  # a 0-d tensor accepts dim 0 or -1, and there is no axis to reduce
+        return ()
     if len(set(dims)) != len(dims):
         raise RuntimeError(f"dim {tuple(dim)} appears multiple times in the list of dims")
     return dims

@@ -57,9 +57,11 @@ class Pow(Node):
     def backward(self, g):
         a, b, out = self.a, self.b, self.out
         xp = xp_of(a)
-        ga = g * b * a ** (b - 1)
         with np.errstate(divide="ignore", invalid="ignore"):
+            ga = g * b * a ** (b - 1)
             gb = g * out * xp.log(a)
+        # PyTorch's convention: d(a**0)/da is 0 everywhere, also at a == 0 (0 * inf would give nan).
+        ga = xp.where(b == 0, 0, ga).astype(g.dtype, copy=False)
         # PyTorch's convention: d(0**b)/db is 0 where b >= 0 (the log would give nan).
         gb = xp.where((a == 0) & (b >= 0), 0, gb).astype(g.dtype, copy=False)
         return unbroadcast(ga, a.shape), unbroadcast(gb, b.shape)

@@ -1,6 +1,7 @@
 """Reductions: sum, mean, max/min (values and indices), var/std, logsumexp, argmax, softmax."""
 from __future__ import annotations
 
+import builtins
 from typing import NamedTuple
 
 import numpy as np
@@ -110,7 +111,7 @@ class Var(Node):
         n = 1
         for ax in self.axes:
             n *= a.shape[ax]
-        self.denominator = max(n - self.correction, 0)
+        self.denominator = builtins.max(n - self.correction, 0)  # max is shadowed here
         self.mean = a.mean(axis=self.axes, keepdims=True)
         centered = a - self.mean
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -234,10 +235,32 @@ def min(a: Tensor, dim=None, keepdim=False):  # noqa: A001
     return _extremum(a, dim, keepdim, False, "min")
 
 
-def amax(a: Tensor, dim=None, keepdim=False):
-    if dim is None or isinstance(dim, int):
-        return max(a, dim, keepdim) if dim is not None else max(a)
-    raise NotImplementedError("amax over several dims: reduce one dim at a time")
+class AMax(Node):
+    """amax/amin over one or several dims; the gradient is shared evenly among ties, as PyTorch's."""
+
+    def __init__(self, axes, keepdim, largest):
+        self.axes, self.keepdim, self.largest = axes, keepdim, largest
+
+    def forward(self, a):
+        self.a = a
+        self.out_keep = a.max(axis=self.axes, keepdims=True) if self.largest else \
+            a.min(axis=self.axes, keepdims=True)
+        return self.out_keep if self.keepdim else self.out_keep.reshape(
+            [n for i, n in enumerate(a.shape) if i not in self.axes])
+
+    def backward(self, g):
+        g = _expand_back(g, self.a.shape, self.axes, self.keepdim)
+        hits = self.a == self.out_keep
+        return (hits * (g / hits.sum(axis=self.axes, keepdims=True))).astype(g.dtype, copy=False)
+
+
+def amax(a: Tensor, dim=(), keepdim=False):
+    """Largest values over ``dim`` (all dims when empty), without indices."""
+    return apply(AMax(normalize_dims(dim if dim != () else None, a.ndim), keepdim, True), a)
+
+
+def amin(a: Tensor, dim=(), keepdim=False):
+    return apply(AMax(normalize_dims(dim if dim != () else None, a.ndim), keepdim, False), a)
 
 
 def _correction(unbiased, correction):
