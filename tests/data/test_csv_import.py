@@ -48,8 +48,8 @@ def test_regression_target_with_chosen_columns(write):
 
 
 def test_numeric_class_labels_sort_numerically(write):
-    ds = read_csv(write("a,label\n1,10\n2,2\n3,10\n4,2\n5,1\n6,1\n"))
-    assert ds.class_names == ["1", "2", "10"]
+    ds = read_csv(write("a,label\n1,10\n2,2\n3,10.0\n4,2\n5,1\n6,1e0\n"))
+    assert ds.class_names == ["1", "2", "10"]   # "10.0" is class "10", "1e0" is class "1"
     np.testing.assert_array_equal(ds.y, [2, 1, 2, 1, 0, 0])
 
 

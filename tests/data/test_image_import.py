@@ -114,7 +114,9 @@ def test_resize_down_averages_areas_and_up_interpolates():
     ramp = np.array([[0.0, 1.0]], np.float32).reshape(1, 2, 1)
     up = resize(ramp, (1, 4))[0, :, 0]
     np.testing.assert_allclose(up, [0.0, 0.25, 0.75, 1.0])
-    assert resize(image, (4, 4)) is not None and resize(image, (4, 4)).dtype == np.float32
+    same = resize(image, (4, 4))   # same size: unchanged
+    assert same.dtype == np.float32
+    np.testing.assert_array_equal(same, image)
 
 
 def _make_folder(tmp_path, png_bytes, bmp_bytes):

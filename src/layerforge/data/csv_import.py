@@ -102,13 +102,19 @@ def _guess_task(labels: list, delimiter: str) -> str:
     return "classification" if whole and few else "regression"
 
 
-def _class_names(labels: list, delimiter: str) -> list:
-    """Distinct labels sorted: numerically when all are numbers, else alphabetically."""
-    distinct = sorted(set(labels))
-    numbers = {label: parse_number(label, delimiter) for label in distinct}
-    if all(n is not None for n in numbers.values()):
-        distinct.sort(key=lambda label: numbers[label])
-    return distinct
+def _class_labels(labels: list, delimiter: str) -> tuple[list, np.ndarray]:
+    """Class names and each row's class index. Numeric labels are compared as numbers ("1" and
+    "1.0" are one class) and sorted numerically; text labels are sorted alphabetically."""
+    numbers = [parse_number(label, delimiter) for label in labels]
+    if all(n is not None for n in numbers):
+        keys = numbers
+        distinct = sorted(set(numbers))
+        names = [str(int(v)) if v.is_integer() else f"{v:g}" for v in distinct]
+    else:
+        keys = labels
+        distinct = names = sorted(set(labels))
+    index = {key: i for i, key in enumerate(distinct)}
+    return names, np.array([index[key] for key in keys], dtype=np.int64)
 
 
 def read_csv(path, target_column=None, feature_columns=None, has_header: bool | None = None,
@@ -154,9 +160,7 @@ def read_csv(path, target_column=None, feature_columns=None, has_header: bool | 
         if len(targets) > 1:
             raise DataError(f"{table.path.name}: classification takes one target column, "
                             f"got {len(targets)}")
-        class_names = _class_names(labels, table.delimiter)
-        index = {name: i for i, name in enumerate(class_names)}
-        y = np.array([index[label] for label in labels], dtype=np.int64)
+        class_names, y = _class_labels(labels, table.delimiter)
     else:
         class_names = []
         y = np.stack([_numbers(table, rows, c, "target") for c in targets], axis=1)
