@@ -141,3 +141,18 @@ def test_parameter_counts_and_memory_estimate():
     values_per_sample = sum(math.prod(r.output_shape) for r in report.nodes.values())
     assert report.memory_bytes(32) == 4 * report.total_params + 4 * 32 * values_per_sample
     assert "total parameters: 6,058" in report.summary()
+
+
+def test_token_indices_go_into_an_embedding():
+    spec = chain(("Input", {"shape": 12}), ("Embedding", {"num_embeddings": 50, "embedding_dim": 8}),
+                 ("LSTM", {"hidden_size": 6}), ("Linear", {"out_features": 2}))
+    error = only_error(spec)
+    assert error.message == ("Embedding 'embed1' looks up int64 token indices, but gets float32 values from "
+                             "Input 'input1': set the dtype of Input 'input1' to int64")
+    spec.apply_quick_fix(error.quick_fix)
+    report = infer_shapes(spec)
+    assert report.ok and report.shape_of(spec.node_by_name("embed1").id) == (12, 8)
+    wrong = chain(("Input", {"shape": 12, "dtype": "int64"}), ("Flatten", {}), ("Linear", {}))
+    error = only_error(wrong)
+    assert error.message.startswith("Linear 'fc1' computes on float32, but gets int64 token indices from "
+                                    "Flatten 'flatten1': insert an Embedding")

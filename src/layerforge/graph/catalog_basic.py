@@ -24,7 +24,7 @@ INPUT = LayerType(
         Param("dtype", "choice", "float32", "element type: float32 for features and images, "
               "int64 for token indices fed to Embedding", choices=("float32", "int64")),
     ),
-    min_inputs=0, max_inputs=0, name_prefix="input",
+    min_inputs=0, max_inputs=0, name_prefix="input", input_dtype=None, output_dtype=None,
 )
 
 
@@ -84,12 +84,12 @@ EMBEDDING = LayerType(
                              (("padding_idx", p["padding_idx"]),)),
     count_params=lambda p, s: p["num_embeddings"] * p["embedding_dim"],
     check_params=_embedding_check,
-    name_prefix="embed",
+    name_prefix="embed", input_dtype="int64",
 )
 
 IDENTITY = LayerType(
     "Identity", "Reshape", "Passes its input through unchanged (a placeholder or a named tap).",
-    same_shape, module=lambda p, s: Call("Identity"), name_prefix="identity",
+    same_shape, module=lambda p, s: Call("Identity"), name_prefix="identity", input_dtype=None, output_dtype=None,
 )
 
 
@@ -110,7 +110,7 @@ FLATTEN = LayerType(
         Param("end_dim", "int", -1, "last dimension to flatten (-1 is the last)"),
     ),
     module=lambda p, s: Call("Flatten", (), (("start_dim", p["start_dim"]), ("end_dim", p["end_dim"]))),
-    name_prefix="flatten",
+    name_prefix="flatten", input_dtype=None, output_dtype=None,
 )
 
 
@@ -146,7 +146,7 @@ UNFLATTEN = LayerType(
               minimum=-1),
     ),
     module=lambda p, s: Call("Unflatten", (p["dim"], tuple(p["sizes"]))),
-    name_prefix="unflatten",
+    name_prefix="unflatten", input_dtype=None, output_dtype=None,
 )
 
 
@@ -167,7 +167,7 @@ RESHAPE = LayerType(
     _reshape_shape,
     params=(Param("shape", "ints", (-1,), "new shape of one sample, without the batch, e.g. 1,28,28",
                   minimum=-1),),
-    module=_reshape_call, name_prefix="reshape",
+    module=_reshape_call, name_prefix="reshape", input_dtype=None, output_dtype=None,
 )
 
 DROPOUT = LayerType(

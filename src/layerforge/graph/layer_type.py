@@ -83,6 +83,7 @@ class LayerType:
     module(params, in_shapes) -> Call building the engine / PyTorch module (None for Input and merges).
     count_params(params, in_shapes) -> number of trainable parameters.
     check_params(params) raises ParamError when parameters contradict each other.
+    input_dtype / output_dtype: what it reads and gives (token indices are int64, all else float32).
     """
 
     type: str
@@ -98,6 +99,9 @@ class LayerType:
     count_params: Callable[[Params, Sequence[Shape]], int] = _no_params
     check_params: Callable[[Params], None] | None = None
     name_prefix: str = ""
+    # Element types: "float32" or "int64"; None on input means any, on output means "same as input".
+    input_dtype: str | None = "float32"
+    output_dtype: str | None = "float32"
 
     def param(self, name: str) -> Param:
         for param in self.params:

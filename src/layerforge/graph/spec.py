@@ -221,10 +221,18 @@ class ModelSpec:
         return new
 
     def apply_quick_fix(self, fix: Mapping[str, Any]) -> Node:
-        """Apply a validation error's ``quick_fix`` (currently only {"action": "insert", ...})."""
-        if fix.get("action") != "insert":
-            raise SpecError(f"unknown quick fix action {fix.get('action')!r}", kind="quick_fix")
-        return self.insert_before(fix["before"], fix["type"], fix.get("params"), fix.get("input", 0))
+        """Apply a validation error's ``quick_fix``; returns the node inserted or changed.
+
+        {"action": "insert", "type", "before", "input", "params"?}: a new layer on that input.
+        {"action": "set_param", "node", "param", "value"}: change one parameter.
+        """
+        action = fix.get("action")
+        if action == "insert":
+            return self.insert_before(fix["before"], fix["type"], fix.get("params"), fix.get("input", 0))
+        if action == "set_param":
+            self.set_param(fix["node"], fix["param"], fix["value"])
+            return self.node(fix["node"])
+        raise SpecError(f"unknown quick fix action {action!r}", kind="quick_fix")
 
     def extract(self, node_ids: Iterable[str]) -> dict[str, Any]:
         """The chosen nodes and the edges between them, as JSON data (for copy and paste)."""

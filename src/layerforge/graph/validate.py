@@ -28,6 +28,7 @@ class NodeReport:
     output_shape: Shape | None = None
     error: GraphError | None = None
     param_count: int = 0
+    dtype: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -189,6 +190,8 @@ def _infer_node(spec: ModelSpec, node_id: str, report: ShapeReport) -> None:
     if any(shape is None for shape in in_shapes):
         return  # an upstream node failed and carries the error; this one cannot be judged yet
     mine.input_shapes = in_shapes
+    if not _check_dtypes(spec, node_id, edges, report):
+        return
     try:
         mine.output_shape = layer.infer(node.params, in_shapes)
     except ShapeError as error:
@@ -201,3 +204,30 @@ def _infer_node(spec: ModelSpec, node_id: str, report: ShapeReport) -> None:
                                  node_name=node.name, quick_fix=fix))
         return
     mine.param_count = layer.count_params(node.params, in_shapes)
+
+
+def _check_dtypes(spec: ModelSpec, node_id: str, edges, report: ShapeReport) -> bool:
+    """Token indices (int64) go into Embedding; everything else computes on float32."""
+    node, mine = spec.nodes[node_id], report.nodes[node_id]
+    layer = node.layer
+    got = [report.nodes[e.source].dtype for e in edges]
+    wanted = layer.input_dtype
+    if node.type == "Input":
+        mine.dtype = node.params["dtype"]
+        return True
+    mine.dtype = layer.output_dtype or got[0]
+    if wanted is None or all(dtype == wanted for dtype in got):
+        return True
+    source = spec.nodes[edges[next(i for i, dtype in enumerate(got) if dtype != wanted)].source]
+    if wanted == "int64":
+        fix, hint = None, ""
+        if source.type == "Input":
+            fix = {"action": "set_param", "node": source.id, "param": "dtype", "value": "int64"}
+            hint = f": set the dtype of {source.label} to int64"
+        message = f"{node.label} looks up int64 token indices, but gets float32 values from {source.label}{hint}"
+    else:
+        fix = {"action": "insert", "type": "Embedding", "before": node_id, "input": 0}
+        message = (f"{node.label} computes on float32, but gets int64 token indices from {source.label}: insert "
+                   f"an Embedding, or set the Input's dtype to float32")
+    _fail(report, GraphError(message, kind="dtype", node_id=node_id, node_name=node.name, quick_fix=fix))
+    return False
