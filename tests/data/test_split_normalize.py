@@ -4,8 +4,8 @@ import json
 import numpy as np
 import pytest
 
-from layerforge.data import (ArrayDataset, DataError, Normalization, Standardizer, load_dataset,
-                             split_dataset, split_indices)
+from layerforge.data import (ArrayDataset, DataError, Normalization, SplitSettings, Standardizer,
+                             load_dataset, prepare, split_dataset, split_indices)
 
 
 def test_split_is_a_deterministic_partition():
@@ -121,3 +121,33 @@ def test_shape_mismatch_and_bad_stored_statistics():
         Standardizer.from_dict({"mean": [0.0], "std": [0.0]})
     with pytest.raises(DataError, match="empty"):
         Standardizer.fit(np.zeros((0, 3)))
+
+
+def test_prepare_splits_then_standardises_with_training_statistics():
+    ds = load_dataset("sine")
+    settings = SplitSettings(val_fraction=0.25, seed=2, standardize_targets=True)
+    prepared = prepare(ds, settings)
+    train_index, val_index, _ = split_indices(ds, val_fraction=0.25, seed=2)
+    raw_train_x = ds.x[train_index]
+    np.testing.assert_allclose(prepared.normalization.inputs.mean, raw_train_x.mean(axis=0),
+                               rtol=1e-5)
+    np.testing.assert_allclose(prepared.splits.train.x.mean(), 0.0, atol=1e-5)
+    np.testing.assert_allclose(prepared.splits.val.x,
+                               prepared.normalization.transform_inputs(ds.x[val_index]), atol=1e-6)
+    np.testing.assert_allclose(prepared.normalization.inverse_targets(prepared.splits.val.y),
+                               ds.y[val_index], atol=1e-5)
+    plain = prepare(ds, {"standardize": False})
+    assert plain.normalization.inputs is None
+    np.testing.assert_array_equal(plain.splits.train.x, ds.x[split_indices(ds)[0]])
+
+
+def test_split_settings_round_trip_and_validation():
+    settings = SplitSettings(val_fraction=0.1, test_fraction=0.1, seed=5, stratify=False)
+    assert SplitSettings.from_dict(json.loads(json.dumps(settings.to_dict()))) == settings
+    assert SplitSettings.from_dict(None) == SplitSettings()
+    with pytest.raises(DataError, match="unknown key.*'val_frac'"):
+        SplitSettings.from_dict({"val_frac": 0.1})
+    with pytest.raises(DataError, match="'val_fraction' must be a number in"):
+        SplitSettings.from_dict({"val_fraction": "0.1"})
+    with pytest.raises(DataError, match="'seed' must be a whole number"):
+        SplitSettings(seed=-1)

@@ -11,14 +11,15 @@ from .dataset import KINDS, TASKS, ArrayDataset, DataError, infer_kind
 from .image_folder import IMAGE_SUFFIXES, read_image_folder
 from .images import IMAGE_MODES, decode_image, resize, to_mode
 from .normalize import Normalization, Standardizer
+from .prepare import PreparedData, SplitSettings, prepare
 from .source import DataSource, load_source, validate_source
 from .split import Splits, split_dataset, split_indices
 
 __all__ = [
     "ArrayDataset", "CsvPreview", "DataError", "DataSource", "DatasetInfo", "IMAGE_MODES",
-    "IMAGE_SUFFIXES", "KINDS", "Normalization", "OptionSpec", "Splits", "Standardizer", "TASKS",
-    "check_options", "dataset_info", "decode_image", "infer_kind", "list_datasets", "load_dataset",
-    "load_source", "preview_csv", "read_array_file", "read_arrays", "read_csv",
-    "read_image_folder", "read_inputs", "resize", "split_dataset", "split_indices", "to_mode",
-    "validate_source",
+    "IMAGE_SUFFIXES", "KINDS", "Normalization", "OptionSpec", "PreparedData", "SplitSettings",
+    "Splits", "Standardizer", "TASKS", "check_options", "dataset_info", "decode_image",
+    "infer_kind", "list_datasets", "load_dataset", "load_source", "prepare", "preview_csv",
+    "read_array_file", "read_arrays", "read_csv", "read_image_folder", "read_inputs", "resize",
+    "split_dataset", "split_indices", "to_mode", "validate_source",
 ]
