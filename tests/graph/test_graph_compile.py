@@ -134,3 +134,23 @@ def test_engine_model_trains_every_parameter(template):
     (output * output).sum().backward()
     missing = [name for name, p in model.named_parameters() if p.grad is None]
     assert not missing, f"no gradient reached {missing}"
+
+
+def test_merge_and_output_selection_work_on_engine_tensors():
+    import layerforge.engine as engine
+    rng = np.random.default_rng(2)
+    a, b = rng.standard_normal((2, 3, 4)).astype(np.float32), rng.standard_normal((2, 5, 4)).astype(np.float32)
+    concat = get_layer("Concat")
+    got = concat.merge.apply(engine, {"dim": 1}, [to_engine(a), to_engine(b)])
+    np.testing.assert_array_equal(got.numpy(), np.concatenate([a, b], axis=1))
+    got = get_layer("Add").merge.apply(engine, {}, [to_engine(a), to_engine(a), to_engine(a)])
+    np.testing.assert_allclose(got.numpy(), 3 * a, rtol=1e-6)
+    lstm = get_layer("LSTM")
+    output = rng.standard_normal((2, 7, 6)).astype(np.float32)
+    hidden = rng.standard_normal((4, 2, 3)).astype(np.float32)  # 2 layers x 2 directions
+    result = (to_engine(output), (to_engine(hidden), to_engine(hidden)))
+    params = lstm.parse_params({"hidden_size": 3, "num_layers": 2, "bidirectional": True})
+    got = lstm.select_output.apply(engine, params, result)
+    np.testing.assert_array_equal(got.numpy(), np.concatenate([hidden[-2], hidden[-1]], axis=1))
+    params = lstm.parse_params({"hidden_size": 3, "output": "sequence"})
+    np.testing.assert_array_equal(lstm.select_output.apply(engine, params, result).numpy(), output)

@@ -4,6 +4,13 @@ A node is one layer (id, type, name, parameters, canvas position); an edge feeds
 into input ``index`` of another node (merges such as Add and Concat have several inputs). The
 editing methods are what the canvas's undo commands call; each either does the edit or raises a
 :class:`SpecError` saying why not, leaving the spec unchanged.
+
+JSON form (``to_dict`` / ``from_dict``; every parameter is written out, tuples as lists)::
+
+    {"format": "layerforge.graph", "version": 1,
+     "nodes": [{"id": "n1", "type": "Input", "name": "input1",
+                "params": {"shape": [2], "dtype": "float32"}, "position": [0.0, 0.0]}, ...],
+     "edges": [{"source": "n1", "target": "n2", "index": 0}, ...]}
 """
 from __future__ import annotations
 
