@@ -140,3 +140,9 @@ def test_inputs_for_prediction_from_csv(write):
     np.testing.assert_array_equal(x, np.array([[1, 2], [3, 4.5]], np.float32))
     with pytest.raises(DataError, match=r"line 3, column 1 \('a'\)"):
         read_inputs(write("a,b\n1,2\n,4.5\n"))
+
+
+def test_pandas_style_file_with_an_unnamed_index_column(write):
+    ds = read_csv(write(",a,b,label\n0,1.5,2,x\n1,3,4,y\n2,5,6,x\n"), feature_columns=["a", "b"])
+    assert ds.feature_names == ["a", "b"] and len(ds) == 3
+    assert read_csv(write(",a,b,label\n0,1.5,2,x\n1,3,4,y\n")).feature_names == ["column 1", "a", "b"]

@@ -103,10 +103,12 @@ def _tokenize(text: str, delimiter: str, path: Path) -> tuple[list, list]:
 def _looks_like_header(rows: list, delimiter: str) -> bool:
     """A header is a first row of text labels over columns that hold something else.
 
-    Every first-row cell must be non-numeric text, and at least one column must either hold
+    No first-row cell may be a number, and at least one column must either hold
     numbers below it or never repeat its first cell (a label, not a category value)."""
     first, below = rows[0], rows[1:1 + _HEADER_SAMPLE_ROWS]
-    if any(is_missing(c) or parse_number(c, delimiter) is not None for c in first):
+    # Blank labels are allowed (pandas writes one over its index column); numbers are not.
+    if all(is_missing(c) for c in first) or any(
+            not is_missing(c) and parse_number(c, delimiter) is not None for c in first):
         return False
     if not below:
         return True   # a lone row of labels: a header with no data, reported as such

@@ -29,7 +29,7 @@ def infer_kind(x: np.ndarray, task: str) -> str:
     return "table"
 
 
-@dataclass
+@dataclass(repr=False)
 class ArrayDataset:
     """Inputs and targets in memory, with what a model and a view need to know about them.
 
@@ -115,6 +115,11 @@ class ArrayDataset:
         self.output_dim = int(self.output_dim)
         if self.class_names:
             raise DataError(f"dataset '{self.name}': a regression dataset has no class names")
+
+    def __repr__(self) -> str:   # arrays by dtype and shape, not by value
+        return (f"ArrayDataset(name={self.name!r}, task={self.task!r}, kind={self.kind!r}, "
+                f"x={self.x.dtype}{self.x.shape}, y={self.y.dtype}{self.y.shape}, "
+                f"output_dim={self.output_dim})")
 
     def __len__(self) -> int:
         return int(self.x.shape[0])
