@@ -172,3 +172,48 @@ def test_bad_size_or_mode(tmp_path):
         read_image_folder(tmp_path, mode="CMYK")
     with pytest.raises(DataError, match="between 1 and"):
         read_image_folder(tmp_path, size=(0, 8))
+
+
+class _FakePillowImage:
+    """Stands in for Pillow's Image module: 'decodes' every file to one known picture."""
+
+    pixels = np.array([[[255, 0, 0], [0, 0, 255]]], np.uint8)
+
+    @classmethod
+    def open(cls, path):
+        if "broken" in str(path):
+            raise OSError("cannot identify image file")
+        return cls()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def getbands(self):
+        return ("R", "G", "B")
+
+    def convert(self, mode):
+        assert mode == "RGB"
+        return self.pixels
+
+
+@pytest.fixture
+def fake_pillow(monkeypatch):
+    import sys
+    import types
+
+    module = types.ModuleType("PIL")
+    module.Image = _FakePillowImage
+    monkeypatch.setitem(sys.modules, "PIL", module)
+    return _FakePillowImage
+
+
+def test_pillow_is_used_when_present_for_other_formats(tmp_path, png_bytes, fake_pillow):
+    jpeg = decode_image(_file(tmp_path, "photo.jpg", b"\xff\xd8\xff\xe0 jpeg bytes"))
+    np.testing.assert_allclose(jpeg, fake_pillow.pixels / 255.0)
+    interlaced = decode_image(_file(tmp_path, "i.png", png_bytes(np.zeros((4, 4)), interlace=1)))
+    assert interlaced.shape == (1, 2, 3)   # handed to Pillow instead of refused
+    with pytest.raises(DataError, match="broken.jpg: cannot decode image"):
+        decode_image(_file(tmp_path, "broken.jpg", b"\xff\xd8"))
