@@ -358,9 +358,17 @@ class _CustomNode(Node):
                 f"forward took {self.n_args} argument(s): return one (or None) per argument")
         return tuple(None if result[p] is None else result[p]._data for p in self.tensor_positions)
 
+    @property
+    def saved_tensors(self):
+        """As on PyTorch's grad_fn of a custom Function; raises once backward has freed them."""
+        return self.ctx.saved_tensors
+
     def release(self):
-        self.ctx._freed = True
+        # Keep the ctx and the class (for the name and the clear error) but not what was saved.
+        ctx, fn_cls = self.ctx, self.fn_cls
+        ctx._freed, ctx._saved = True, ()
         super().release()
+        self.ctx, self.fn_cls = ctx, fn_cls
 
 
 class _FunctionMeta(type):

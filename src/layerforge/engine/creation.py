@@ -20,7 +20,11 @@ def _to_array(data, dtype):
     elif isinstance(data, (list, tuple)) and any(isinstance(d, Tensor) for d in _flat(data)):
         arr = np.asarray([backend.to_host(d._data) if isinstance(d, Tensor) else d for d in data])
     else:
-        arr = data if isinstance(data, np.ndarray) else np.asarray(data)
+        try:
+            arr = data if isinstance(data, np.ndarray) else np.asarray(data)
+        except ValueError as exc:
+            raise ValueError(f"could not build a tensor from {type(data).__name__}: the nested lists "
+                             f"are ragged (every row must have the same length): {exc}") from None
         if arr.dtype == object:
             raise TypeError(f"could not build a tensor from {type(data).__name__}: the nested lists "
                             "are ragged or hold something that is not a number")

@@ -11,7 +11,8 @@ import numpy as np
 from .. import backend
 from ..autograd import Node, _mode
 from ..tensor import Tensor
-from .common import Number, apply, as_tensor_arg, check_same_device, unbroadcast, xp_of
+from .common import (Number, apply, as_tensor_arg, broadcast_error, check_same_device,
+                     unbroadcast, xp_of)
 from .elementwise import (abs, add, cast, clamp, cos, div, exp, log, maximum, minimum, mul, neg, pow,
                           relu, rsub, sigmoid, sin, sqrt, sub, tanh, where)
 from .index import gather, getitem, masked_fill, setitem
@@ -89,9 +90,8 @@ def compare(a: Tensor, other, name: str) -> Tensor:
     xp = xp_of(a._data)
     try:
         return _wrap(xp.asarray(getattr(xp, name)(a._data, _operand(other, a))))
-    except ValueError as exc:
-        raise RuntimeError(f"{name}: shapes {tuple(a.shape)} and "
-                           f"{tuple(getattr(other, 'shape', ()))} do not broadcast ({exc})") from None
+    except ValueError:
+        raise broadcast_error(name, a.shape, getattr(other, "shape", ())) from None
 
 
 def _no_grad_unary(fn_name):

@@ -56,6 +56,20 @@ def unbroadcast(grad, shape):
     return grad
 
 
+def broadcast_error(op: str, shape_a, shape_b) -> RuntimeError:
+    """PyTorch's message for shapes that do not broadcast, naming both shapes and the operation."""
+    shape_a, shape_b = tuple(shape_a), tuple(shape_b)
+    ndim = max(len(shape_a), len(shape_b))
+    for i in range(1, ndim + 1):  # PyTorch reports the mismatch nearest the last dimension
+        x = shape_a[-i] if i <= len(shape_a) else 1
+        y = shape_b[-i] if i <= len(shape_b) else 1
+        if x != y and x != 1 and y != 1:
+            return RuntimeError(
+                f"The size of tensor a ({x}) must match the size of tensor b ({y}) at non-singleton "
+                f"dimension {ndim - i} (in {op}: shapes {shape_a} and {shape_b} do not broadcast)")
+    return RuntimeError(f"{op}: shapes {shape_a} and {shape_b} do not broadcast")
+
+
 def normalize_dim(dim: int, ndim: int, what: str = "dim") -> int:
     size = max(ndim, 1)
     if not -size <= dim < size:
@@ -123,6 +137,9 @@ def as_tensor_arg(value, like: Tensor) -> Tensor:
     from ..backend import to_device_array
 
     arr = np.asarray(value)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"unsupported operand: a Tensor and a {type(value).__name__} ({value!r:.40}); "
+                        "use a number, a Tensor or a numeric array")
     return _wrap(to_device_array(arr, like.device))
 
 

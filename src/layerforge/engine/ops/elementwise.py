@@ -5,7 +5,8 @@ import numpy as np
 
 from ..autograd import Node
 from ..tensor import Tensor
-from .common import Number, apply, as_tensor_arg, promote_pair, scalar_target, unbroadcast, xp_of
+from .common import (Number, apply, as_tensor_arg, broadcast_error, promote_pair, scalar_target,
+                     unbroadcast, xp_of)
 
 
 # ------------------------------------------------------------------------------ binary, tensor-tensor
@@ -358,7 +359,10 @@ def _binary(node_cls, scalar_node, rscalar_node, a, b, op, true_divide=False):
         from ..dtypes import get_default_dtype
 
         a, b = a.to(get_default_dtype()), b.to(get_default_dtype())
-    return apply(node_cls(), a, b)
+    try:
+        return apply(node_cls(), a, b)
+    except ValueError:
+        raise broadcast_error(op, a.shape, b.shape) from None
 
 
 def _with_scalar(make_node, t, s, op, true_divide):
@@ -504,8 +508,11 @@ def where(condition, a, b):
     a, b = promote_pair(a, b, "where")
     if cond.dtype != np.bool_:
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with "
-                           f"dtype {Tensor._wrap(cond).dtype}")
-    return apply(Where(cond), a, b)
+                           f"dtype {Tensor._wrap(cond).dtype.name}")
+    try:
+        return apply(Where(cond), a, b)
+    except ValueError:
+        raise broadcast_error("where", a.shape, b.shape) from None
 
 
 def cast(a: Tensor, target_np_dtype) -> Tensor:

@@ -233,7 +233,7 @@ def expand(a: Tensor, *sizes):
                            f"equal to the number of dimensions in the tensor ({a.ndim})")
     lead = len(sizes) - a.ndim
     target = []
-    for i, s in enumerate(sizes):
+    for i, s in reversed(list(enumerate(sizes))):  # PyTorch reports the mismatch nearest the end
         current = a.shape[i - lead] if i >= lead else None
         if s == -1:
             if current is None:
@@ -245,7 +245,7 @@ def expand(a: Tensor, *sizes):
                 f"non-singleton dimension {i}.  Target sizes: {list(sizes)}.  Tensor sizes: "
                 f"{list(a.shape)}")
         target.append(s)
-    return apply(Expand(tuple(target)), a)
+    return apply(Expand(tuple(reversed(target))), a)
 
 
 def _check_list(tensors, op):
