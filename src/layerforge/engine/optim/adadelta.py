@@ -1,0 +1,62 @@
+"""Adadelta, as PyTorch computes it (``lr`` scales the step and defaults to 1.0)."""
+from __future__ import annotations
+
+from ..tensor import Tensor
+from .optimizer import (Optimizer, advance_step, array_module, check_non_negative, new_step_counter,
+                        zeros_like_array)
+
+
+class Adadelta(Optimizer):
+    """``v = rho * v + (1 - rho) * g^2``; ``d = sqrt(u + eps) / sqrt(v + eps) * g``;
+    ``u = rho * u + (1 - rho) * d^2``; ``p -= lr * d``."""
+
+    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *,
+                 capturable=False, maximize=False, differentiable=False):
+        check_non_negative("lr", lr, "learning rate")
+        if not 0.0 <= rho <= 1.0:
+            raise ValueError(f"Invalid rho value: {rho}")
+        check_non_negative("eps", eps, "epsilon value")
+        check_non_negative("weight_decay", weight_decay, "weight_decay value")
+        defaults = {"lr": lr, "rho": rho, "eps": eps, "weight_decay": weight_decay, "maximize": maximize,
+                    "capturable": capturable, "foreach": foreach, "differentiable": differentiable}
+        super().__init__(params, defaults)
+
+    def _update(self, group, params):
+        lr = float(group["lr"])
+        rho = float(group["rho"])
+        eps = float(group["eps"])
+        weight_decay = float(group["weight_decay"])
+        maximize = group["maximize"]
+        state_of = self.state
+        for p in params:
+            w = p._data
+            g = p.grad._data
+            state = state_of[p]
+            if not state:
+                state["step"] = new_step_counter()
+                state["square_avg"] = Tensor._wrap(zeros_like_array(w))
+                state["acc_delta"] = Tensor._wrap(zeros_like_array(w))
+            advance_step(state)
+            xp = array_module(w)
+            if maximize:
+                g = -g
+            if weight_decay != 0:
+                g = g + weight_decay * w
+            square_avg = state["square_avg"]._data
+            acc_delta = state["acc_delta"]._data
+            scratch = g * (1.0 - rho)  # PyTorch's addcmul order: (value * g) * g
+            scratch *= g
+            square_avg *= rho
+            square_avg += scratch
+            xp.add(square_avg, eps, out=scratch)
+            xp.sqrt(scratch, out=scratch)
+            delta = acc_delta + eps
+            xp.sqrt(delta, out=delta)
+            delta /= scratch
+            delta *= g
+            xp.multiply(delta, 1.0 - rho, out=scratch)
+            scratch *= delta
+            acc_delta *= rho
+            acc_delta += scratch
+            delta *= lr
+            w -= delta

@@ -1,0 +1,50 @@
+"""Stochastic gradient descent with momentum, dampening, Nesterov momentum and weight decay."""
+from __future__ import annotations
+
+from ..tensor import Tensor
+from .optimizer import Optimizer, check_non_negative
+
+
+class SGD(Optimizer):
+    """PyTorch's SGD: ``buf = momentum * buf + (1 - dampening) * g``; ``p -= lr * (g + momentum * buf
+    if nesterov else buf)``. The first step's buffer is the gradient itself, as in PyTorch."""
+
+    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *,
+                 maximize=False, foreach=None, differentiable=False, fused=None):
+        check_non_negative("lr", lr, "learning rate")
+        check_non_negative("momentum", momentum, "momentum value")
+        check_non_negative("weight_decay", weight_decay, "weight_decay value")
+        defaults = {"lr": lr, "momentum": momentum, "dampening": dampening,
+                    "weight_decay": weight_decay, "nesterov": nesterov, "maximize": maximize,
+                    "foreach": foreach, "differentiable": differentiable, "fused": fused}
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        super().__init__(params, defaults)
+
+    def _update(self, group, params):
+        lr = float(group["lr"])
+        momentum = float(group["momentum"])
+        keep = 1.0 - float(group["dampening"])
+        weight_decay = float(group["weight_decay"])
+        nesterov = group["nesterov"]
+        maximize = group["maximize"]
+        state_of = self.state
+        for p in params:
+            w = p._data
+            g = p.grad._data
+            if maximize:
+                g = -g
+            if weight_decay != 0:
+                g = g + weight_decay * w
+            if momentum != 0:
+                state = state_of[p]
+                buf = state.get("momentum_buffer")
+                if buf is None:
+                    buf_array = g.copy() if g is p.grad._data else g
+                    state["momentum_buffer"] = Tensor._wrap(buf_array)
+                else:
+                    buf_array = buf._data
+                    buf_array *= momentum
+                    buf_array += g if keep == 1.0 else keep * g
+                g = g + momentum * buf_array if nesterov else buf_array
+            w -= lr * g
