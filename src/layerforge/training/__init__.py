@@ -1,0 +1,18 @@
+"""Headless training: settings, the Trainer and its events, and project files.
+
+No Qt here: the GUI's worker thread calls ``Trainer.run()`` and turns the events it receives into
+signals; the CLI prints them. See DESIGN.md ("Trainer events", "Threads").
+"""
+from .choices import LOSSES, OPTIMIZERS, SCHEDULES, Choice, default_loss_for, get_loss, get_optimizer, get_schedule, losses_for
+from .errors import ProjectError, TrainingError
+from .events import (BatchEnd, EpochEnd, Event, PredictionSnapshot, RunFailed, RunFinished, RunStarted,
+                     RunStopped)
+from .settings import TrainingSettings
+from .trainer import RunResult, Trainer
+
+__all__ = [
+    "BatchEnd", "Choice", "EpochEnd", "Event", "LOSSES", "OPTIMIZERS", "PredictionSnapshot", "ProjectError",
+    "RunFailed", "RunFinished", "RunResult", "RunStarted", "RunStopped", "SCHEDULES", "Trainer",
+    "TrainingError", "TrainingSettings", "default_loss_for", "get_loss", "get_optimizer", "get_schedule",
+    "losses_for",
+]

@@ -1,0 +1,101 @@
+"""What a running Trainer reports, as plain data (numbers, strings, host numpy arrays).
+
+The listener is called from the training thread, in this order: ``RunStarted``, a
+``PredictionSnapshot`` of the untrained model (epoch 0), then per batch ``BatchEnd`` and per
+epoch ``EpochEnd`` (plus a ``PredictionSnapshot`` every ``snapshot_every`` epochs), and finally
+exactly one of ``RunFinished``, ``RunStopped`` or ``RunFailed``. A GUI worker turns each into a
+Qt signal; nothing here knows about Qt.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+import numpy as np
+
+SNAPSHOT_KINDS = ("curve1d", "boundary2d", "images", "sequence", "table", "reconstruction")
+
+
+@dataclass
+class RunStarted:
+    total_epochs: int
+    steps_per_epoch: int
+    device: str
+    device_reason: str
+    n_train: int
+    n_val: int
+    n_test: int = 0
+    task: str = "classification"
+    class_names: list = field(default_factory=list)
+    param_count: int = 0
+
+
+@dataclass
+class BatchEnd:
+    epoch: int   # 1-based
+    step: int    # global step, 1-based, counted over the whole run
+    loss: float
+    lr: float
+
+
+@dataclass
+class EpochEnd:
+    """Metrics of one epoch. ``train`` / ``val`` map metric names to floats: always "loss";
+    "accuracy" for classification; "mae" and "r2" for regression. ``val`` is empty when there is
+    no validation split. ``confusion`` (classification only) is counts[true, predicted] on the
+    validation split (the training split when there is none)."""
+
+    epoch: int
+    train: dict
+    val: dict
+    lr: float
+    elapsed_s: float
+    eta_s: float
+    confusion: np.ndarray | None = None
+    total_epochs: int = 0
+    best_epoch: int = 0
+
+
+@dataclass
+class PredictionSnapshot:
+    """Predictions of the model at the end of ``epoch`` (0: before training), ready to plot.
+
+    kind "curve1d": x_grid (G,), y_pred (G,) or (G, outputs), x_data (N,), y_data (N,) or (N, outputs).
+    kind "boundary2d": xx, yy (H, W) meshgrid; grid (H, W) predicted class index (also under
+        "grid_labels"), confidence (H, W) its probability, probs (H, W, C); the data points x (N, 2)
+        with their true labels (N,) and pred (N,); class_names (C,).
+    kind "images": images (K, H, W) or (K, C, H, W), true (K,), pred (K,), confidence (K,), class_names.
+    kind "sequence": sequences (K, T, F), true (K,), pred (K,), confidence (K,), class_names
+        (regression: true/pred are (K, outputs) values).
+    kind "table": x (K, F), true, pred (and confidence, class_names for classification).
+    kind "reconstruction": images (K, ...) inputs and reconstructions (K, ...) outputs, same shape.
+    All arrays are host numpy arrays in the data's own units (standardisation undone).
+    """
+
+    epoch: int
+    kind: str
+    data: dict[str, Any]
+
+
+@dataclass
+class RunFinished:
+    reason: str        # "completed" or "early_stopping"
+    epochs_run: int
+    best_epoch: int
+    final: dict        # {"train": {...}, "val": {...}, "test": {...}} metrics of the weights kept
+
+
+@dataclass
+class RunStopped:
+    epoch: int
+    step: int
+
+
+@dataclass
+class RunFailed:
+    reason: str
+    epoch: int
+    step: int
+
+
+Event = Union[RunStarted, BatchEnd, EpochEnd, PredictionSnapshot, RunFinished, RunStopped, RunFailed]

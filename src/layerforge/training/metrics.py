@@ -1,0 +1,54 @@
+"""Metrics on host numpy arrays: loss bookkeeping, accuracy, MAE, R^2, confusion matrices."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def predicted_classes(outputs: np.ndarray) -> np.ndarray:
+    """Class index per row: argmax of the scores, or score > 0 for a single logit (two classes)."""
+    if outputs.ndim == 2 and outputs.shape[1] == 1:
+        return (outputs[:, 0] > 0).astype(np.int64)
+    return np.argmax(outputs, axis=1).astype(np.int64)
+
+
+def class_probabilities(outputs: np.ndarray, loss: str) -> np.ndarray:
+    """(N, C) probabilities from the model's outputs as the loss reads them."""
+    outputs = outputs.astype(np.float64)
+    if outputs.shape[1] == 1:  # one logit for two classes
+        p = 1.0 / (1.0 + np.exp(-outputs[:, 0]))
+        return np.stack([1.0 - p, p], axis=1)
+    if loss == "nll":          # already log-probabilities
+        probs = np.exp(outputs)
+    elif loss == "bce_with_logits":
+        probs = 1.0 / (1.0 + np.exp(-outputs))
+    else:
+        probs = np.exp(outputs - outputs.max(axis=1, keepdims=True))
+    return probs / np.maximum(probs.sum(axis=1, keepdims=True), 1e-300)
+
+
+def accuracy(pred: np.ndarray, true: np.ndarray) -> float:
+    return float(np.mean(pred == true)) if len(true) else float("nan")
+
+
+def confusion_matrix(true: np.ndarray, pred: np.ndarray, n_classes: int) -> np.ndarray:
+    """counts[t, p]: how many samples of true class t were predicted as p."""
+    counts = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(counts, (true.astype(np.int64), np.clip(pred, 0, n_classes - 1).astype(np.int64)), 1)
+    return counts
+
+
+def mean_absolute_error(pred: np.ndarray, true: np.ndarray) -> float:
+    return float(np.mean(np.abs(pred.astype(np.float64) - true))) if true.size else float("nan")
+
+
+def r2_score(pred: np.ndarray, true: np.ndarray) -> float:
+    """Coefficient of determination, averaged over outputs (1 is perfect, 0 predicts the mean)."""
+    if len(true) < 2:
+        return float("nan")
+    true = true.reshape(len(true), -1).astype(np.float64)
+    pred = pred.reshape(len(pred), -1).astype(np.float64)
+    residual = np.sum((true - pred) ** 2, axis=0)
+    total = np.sum((true - true.mean(axis=0)) ** 2, axis=0)
+    scores = np.where(total > 0, 1.0 - residual / np.where(total > 0, total, 1.0),
+                      np.where(residual == 0, 1.0, 0.0))
+    return float(np.mean(scores))

@@ -1,0 +1,111 @@
+"""Prediction snapshots: what the model predicts, in a form a view can plot at once.
+
+The sample shown (images, sequences, table rows) is chosen once per run, so successive snapshots
+show the same items changing.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from .events import PredictionSnapshot
+from .problem import Problem
+
+GRID_SIZE = 100        # boundary grid resolution (per side)
+CURVE_POINTS = 200     # points on a fitted curve
+MAX_POINTS = 2000      # data points sent with a boundary or curve
+SAMPLE_SIZE = 16       # images / sequences / rows shown
+
+Predict = Callable[[np.ndarray], np.ndarray]   # model inputs (standardised) -> outputs
+
+
+class SnapshotMaker:
+    def __init__(self, problem: Problem, seed: int):
+        self.problem = problem
+        data = problem.dataset
+        shown = problem.val if len(problem.val) else problem.train
+        rng = np.random.default_rng(seed)
+        self.points = _subsample(problem.train.raw.x, problem.train.raw.y, MAX_POINTS, rng)
+        count = min(SAMPLE_SIZE, len(shown))
+        picked = np.sort(rng.choice(len(shown), size=count, replace=False)) if count else np.zeros(0, np.int64)
+        self.sample_x = shown.raw.x[picked]
+        self.sample_y = shown.raw.y[picked]
+        if problem.target == "input":
+            self.kind = "reconstruction"
+        elif data.kind == "points2d" and problem.target == "labels":
+            self.kind = "boundary2d"
+        elif data.kind == "curve1d" and problem.target == "values":
+            self.kind = "curve1d"
+        elif data.kind in ("images", "sequence"):
+            self.kind = data.kind
+        else:
+            self.kind = "table"
+        self._grid = self._make_grid() if self.kind in ("boundary2d", "curve1d") else None
+
+    def _make_grid(self):
+        x = self.problem.dataset.x
+        low, high = x.min(axis=0), x.max(axis=0)
+        margin = 0.1 * np.maximum(high - low, 1e-6)
+        low, high = low - margin, high + margin
+        if self.kind == "curve1d":
+            return np.linspace(low[0], high[0], CURVE_POINTS, dtype=np.float32)
+        xs = np.linspace(low[0], high[0], GRID_SIZE, dtype=np.float32)
+        ys = np.linspace(low[1], high[1], GRID_SIZE, dtype=np.float32)
+        return np.meshgrid(xs, ys)
+
+    def make(self, epoch: int, predict: Predict) -> PredictionSnapshot:
+        problem = self.problem
+        run = lambda x: predict(problem.model_inputs(x))  # noqa: E731
+        if self.kind == "curve1d":
+            x_data, y_data = self.points
+            y_pred = problem.outputs_in_data_units(run(self._grid[:, None]))
+            data = {"x_grid": self._grid, "y_pred": _squeeze(y_pred), "x_data": x_data[:, 0],
+                    "y_data": _squeeze(y_data)}
+        elif self.kind == "boundary2d":
+            xx, yy = self._grid
+            grid_inputs = np.stack([xx.ravel(), yy.ravel()], axis=1)
+            probs = problem.probabilities(run(grid_inputs)).reshape(xx.shape + (-1,))
+            labels = np.argmax(probs, axis=-1).astype(np.int64)
+            points, truth = self.points
+            data = {"xx": xx, "yy": yy, "grid": labels, "grid_labels": labels,
+                    "confidence": probs.max(axis=-1).astype(np.float32), "probs": probs.astype(np.float32),
+                    "x": points, "labels": truth,
+                    "pred": np.argmax(problem.probabilities(run(points)), axis=1).astype(np.int64),
+                    "class_names": np.array(problem.class_names)}
+        elif self.kind == "reconstruction":
+            data = {"images": _images(self.sample_x), "reconstructions": _images(run(self.sample_x))}
+        else:
+            data = self._sample_predictions(run(self.sample_x))
+        return PredictionSnapshot(epoch, self.kind, data)
+
+    def _sample_predictions(self, outputs: np.ndarray) -> dict:
+        problem = self.problem
+        key = {"images": "images", "sequence": "sequences"}.get(self.kind, "x")
+        shown = _images(self.sample_x) if self.kind == "images" else self.sample_x
+        data = {key: shown, "true": self.sample_y}
+        if problem.target == "labels":
+            probs = problem.probabilities(outputs) if len(outputs) else np.zeros((0, problem.n_classes))
+            data.update(pred=np.argmax(probs, axis=1).astype(np.int64) if len(probs) else np.zeros(0, np.int64),
+                        confidence=probs.max(axis=1).astype(np.float32) if len(probs) else np.zeros(0, np.float32),
+                        class_names=np.array(problem.class_names))
+        else:
+            data["pred"] = problem.outputs_in_data_units(outputs).astype(np.float32)
+        return data
+
+
+def _subsample(x, y, limit, rng):
+    if len(x) <= limit:
+        return x, y
+    keep = np.sort(rng.choice(len(x), size=limit, replace=False))
+    return x[keep], y[keep]
+
+
+def _squeeze(values: np.ndarray) -> np.ndarray:
+    return values[:, 0] if values.ndim == 2 and values.shape[1] == 1 else values
+
+
+def _images(x: np.ndarray) -> np.ndarray:
+    """(K, 1, H, W) -> (K, H, W); colour images stay (K, C, H, W)."""
+    x = np.asarray(x, dtype=np.float32)
+    return x[:, 0] if x.ndim == 4 and x.shape[1] == 1 else x

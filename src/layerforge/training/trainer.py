@@ -1,0 +1,376 @@
+"""The headless training loop: a spec, a dataset and settings in; events and a trained model out.
+
+``Trainer.run()`` blocks in the calling thread (the GUI calls it from a worker thread);
+``pause()``, ``resume()`` and ``stop()`` may be called from any thread and take effect before the
+next batch. ``predict()`` may also be called from another thread while training runs: it uses its
+own copy of the model, refreshed from the trained weights under a lock that the training thread
+holds for one batch at a time.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from layerforge import engine
+from layerforge.data import ArrayDataset
+from layerforge.graph import GraphError, ModelSpec, compile_spec, infer_shapes
+
+from .build import Schedule, make_loss, make_optimizer
+from .device import choose_device
+from .errors import TrainingError
+from .events import (BatchEnd, EpochEnd, Event, PredictionSnapshot, RunFailed, RunFinished, RunStarted,
+                     RunStopped)
+from .problem import Problem, Split
+from .settings import TrainingSettings
+from .snapshots import SnapshotMaker
+
+log = logging.getLogger(__name__)
+EVAL_BATCH = 512   # inference batches: large enough to be quick, small enough for any memory
+
+
+@dataclass
+class RunResult:
+    """How a run ended. ``status``: "completed", "early_stopping", "stopped" or "failed"."""
+
+    status: str
+    reason: str
+    epochs_run: int
+    best_epoch: int
+    history: dict
+    final: dict = field(default_factory=dict)
+    error: BaseException | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("completed", "early_stopping")
+
+
+class Trainer:
+    """Trains ``spec`` on ``dataset`` with ``settings``; see the module docstring.
+
+    Everything that can be wrong with the inputs (invalid graph, data that does not fit the model,
+    bad settings, a missing GPU) raises :class:`TrainingError` here, before training starts.
+    """
+
+    def __init__(self, spec: ModelSpec, dataset: ArrayDataset, settings: TrainingSettings | None = None,
+                 listener: Callable[[Event], None] | None = None):
+        self.settings = settings if settings is not None else TrainingSettings()
+        self.listener = listener
+        report = infer_shapes(spec)
+        if not report.ok:
+            try:
+                report.raise_if_invalid()
+            except GraphError as error:
+                raise TrainingError(f"the model is not valid: {error}") from None
+        self.spec = spec.copy()
+        self.problem = Problem(self.spec, report, dataset, self.settings)
+        self.param_count = report.total_params
+        self.device, self.device_reason = choose_device(self.settings.device, self.param_count,
+                                                        self.settings.batch_size)
+        engine.manual_seed(self.settings.seed)
+        try:
+            self.model = compile_spec(self.spec).to(self.device)
+            self._inference_model = compile_spec(self.spec).to(self.device).eval()
+        except GraphError as error:
+            raise TrainingError(f"the model cannot be built: {error}") from None
+        self.steps_per_epoch = math.ceil(len(self.problem.train) / self.settings.batch_size)
+        self.optimizer = make_optimizer(self.model.parameters(), self.settings)
+        self.schedule = Schedule(self.optimizer, self.settings, self.steps_per_epoch)
+        self._loss = make_loss(self.settings)
+        self._snapshots = SnapshotMaker(self.problem, self.settings.seed) if self.settings.snapshot_every else None
+        self.history: dict[str, list] = {"epoch": [], "lr": [], "elapsed_s": [], "step_loss": []}
+        self.epoch = 0
+        self.step = 0
+        self.best_epoch = 0
+        self._best_state: OrderedDict | None = None
+        self._lock = threading.RLock()         # held by the training thread for one batch at a time
+        self._running = threading.Event()      # cleared while paused
+        self._running.set()
+        self._stop = threading.Event()
+        self._version = 0                      # bumped whenever the weights change
+        self._inference_version = -1
+        self._last_good = self._clone_state()  # weights at the end of the last finite epoch
+        self._ran = False
+
+    # -- control, from any thread ----------------------------------------------------------------
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._running.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    # -- results ---------------------------------------------------------------------------------
+
+    @property
+    def normalization(self) -> dict | None:
+        """The training split's standardisation statistics (``Normalization.to_dict()``), or None."""
+        return self.problem.normalization.to_dict() if self.problem.normalization else None
+
+    @property
+    def data_info(self) -> dict:
+        """What prediction needs to know about the data, stored with a project."""
+        p = self.problem
+        return {"dataset": p.dataset.name, "task": p.task, "target": p.target, "class_names": list(p.class_names),
+                "input_shape": list(p.dataset.input_shape), "output_shape": list(p.output_shape)}
+
+    @property
+    def best_state(self) -> OrderedDict | None:
+        """CPU copies of the weights at the best epoch (lowest monitored loss), or None before one."""
+        with self._lock:
+            return None if self._best_state is None else _to_cpu(self._best_state)
+
+    def state_dict(self) -> OrderedDict:
+        """CPU copies of the current weights and buffers."""
+        with self._lock:
+            return _to_cpu(self.model.state_dict())
+
+    def predict(self, x) -> np.ndarray:
+        """Model outputs for raw inputs ``x`` (N, *input shape), in the data's units: logits for
+        classification, values for regression. Safe to call from another thread during training."""
+        x = np.asarray(x, dtype=np.float32)
+        expected = tuple(self.problem.dataset.input_shape)
+        if x.shape[1:] != expected:
+            raise TrainingError(f"predict expects inputs of shape (N, {', '.join(map(str, expected))}), "
+                                f"got {x.shape}")
+        with self._lock:
+            if self._inference_version != self._version:
+                self._inference_model.load_state_dict(_clone(self.model.state_dict()))
+                self._inference_version = self._version
+        outputs = _forward(self._inference_model, self.problem.model_inputs(x), self.device)
+        return self.problem.outputs_in_data_units(outputs)
+
+    def predict_classes(self, x) -> tuple[np.ndarray, np.ndarray]:
+        """(predicted class index, its probability) per sample; classification only."""
+        if self.problem.target != "labels":
+            raise TrainingError("predict_classes needs a classification run")
+        probs = self.problem.probabilities(self.predict(x))
+        return np.argmax(probs, axis=1).astype(np.int64), probs.max(axis=1).astype(np.float32)
+
+    # -- the run ---------------------------------------------------------------------------------
+
+    def run(self) -> RunResult:
+        """Train until the epochs are done, early stopping, stop() or a failure; never raises for
+        a failure during training (it is reported as RunFailed and in the result)."""
+        if self._ran:
+            raise TrainingError("this Trainer has already run; create a new Trainer to train again")
+        self._ran = True
+        try:
+            return self._run()
+        except Exception as error:  # an engine or memory failure mid-run: report it, keep good weights
+            log.exception("training failed")
+            self._restore(self._last_good)
+            reason = (f"training failed at epoch {self.epoch}, step {self.step}: {type(error).__name__}: "
+                      f"{error}; weights restored to {self._last_good_label()}")
+            self._emit(RunFailed(reason, self.epoch, self.step))
+            return self._result("failed", reason, error=error)
+
+    def _run(self) -> RunResult:
+        s, p = self.settings, self.problem
+        engine.manual_seed(s.seed)
+        self._emit(RunStarted(s.epochs, self.steps_per_epoch, self.device, self.device_reason, len(p.train),
+                              len(p.val), len(p.test), p.task, list(p.class_names), self.param_count))
+        if self._snapshots is not None:
+            self._emit(self._snapshot(0))
+        self._clock_start, self._paused_s = time.perf_counter(), 0.0
+        best_loss, since_best, status = math.inf, 0, "completed"
+        for epoch in range(1, s.epochs + 1):
+            self.epoch = epoch
+            outcome = self._train_epoch(epoch)
+            if isinstance(outcome, RunResult):
+                return outcome
+            train_metrics, train_outputs, lr = outcome
+            val_metrics, val_outputs = self._evaluate(p.val) if len(p.val) else ({}, None)
+            monitored = val_metrics.get("loss", train_metrics["loss"])
+            if not math.isfinite(monitored):
+                return self._diverged(monitored, "validation loss")
+            if monitored < best_loss:
+                best_loss, since_best, self.best_epoch = monitored, 0, epoch
+                if s.keep_best:
+                    self._best_state = self._clone_state()
+            else:
+                since_best += 1
+            self._last_good = self._clone_state()
+            confusion = (p.confusion(p.val, val_outputs) if val_outputs is not None
+                         else p.confusion(p.train, train_outputs))
+            self.schedule.after_epoch(monitored)
+            elapsed = self._elapsed()
+            self._record(epoch, lr, elapsed, train_metrics, val_metrics)
+            self._emit(EpochEnd(epoch, train_metrics, val_metrics, lr, elapsed,
+                                elapsed / epoch * (s.epochs - epoch), confusion, s.epochs, self.best_epoch))
+            if self._snapshots is not None and (epoch % s.snapshot_every == 0 or epoch == s.epochs):
+                self._emit(self._snapshot(epoch))
+            if s.early_stopping_patience is not None and since_best >= s.early_stopping_patience:
+                status = "early_stopping"
+                break
+        self._keep_best()
+        final = self._final_metrics()
+        reason = ("completed" if status == "completed" else
+                  f"early stopping: the validation loss has not improved for {s.early_stopping_patience} epochs")
+        self._emit(RunFinished(status, self.epoch, self.best_epoch, final))
+        return self._result(status, reason, final)
+
+    def _train_epoch(self, epoch: int):
+        """One pass over the training split; (metrics, outputs in sample order, lr) or a RunResult."""
+        s, p = self.settings, self.problem
+        order = np.random.default_rng([s.seed, epoch]).permutation(len(p.train))
+        outputs = [None] * self.steps_per_epoch
+        loss_sum, lr = 0.0, self._lr()
+        self.model.train()
+        for batch in range(self.steps_per_epoch):
+            if self._wait_while_paused():
+                return self._stopped()
+            index = order[batch * s.batch_size:(batch + 1) * s.batch_size]
+            lr = self._lr()
+            with self._lock:
+                out = self.model(_tensor(p.train.x[index], self.device))
+                loss = self._loss(out, _tensor(p.train.target[index], self.device))
+                value = float(loss.item())
+                if not math.isfinite(value):
+                    self.step += 1
+                    return self._diverged(value, "loss")
+                self.optimizer.zero_grad()
+                loss.backward()
+                if s.grad_clip_norm is not None:
+                    engine.nn.utils.clip_grad_norm_(self.model.parameters(), s.grad_clip_norm)
+                self.optimizer.step()
+                self._version += 1
+            self.step += 1
+            outputs[batch] = out.detach().cpu().numpy()
+            loss_sum += value * len(index)
+            self.schedule.after_batch()
+            self.history["step_loss"].append(value)
+            self._emit(BatchEnd(epoch, self.step, value, lr))
+        in_order = np.empty((len(p.train),) + outputs[0].shape[1:], dtype=outputs[0].dtype)
+        in_order[order] = np.concatenate(outputs)
+        return p.metrics(p.train, in_order, loss_sum / len(p.train)), in_order, lr
+
+    def _evaluate(self, split: Split) -> tuple[dict, np.ndarray]:
+        """Metrics and outputs of the current weights on ``split``, in eval mode."""
+        self.model.eval()
+        try:
+            outputs = _forward(self.model, split.x, self.device)
+            with engine.no_grad():
+                losses = [float(self._loss(_tensor(outputs[i:i + EVAL_BATCH], self.device),
+                                           _tensor(split.target[i:i + EVAL_BATCH], self.device)).item())
+                          * len(outputs[i:i + EVAL_BATCH]) for i in range(0, len(outputs), EVAL_BATCH)]
+        finally:
+            self.model.train()
+        return self.problem.metrics(split, outputs, sum(losses) / max(len(split), 1)), outputs
+
+    def _final_metrics(self) -> dict:
+        p = self.problem
+        return {name: self._evaluate(split)[0] for name, split in (("train", p.train), ("val", p.val),
+                                                                   ("test", p.test)) if len(split)}
+
+    def _snapshot(self, epoch: int) -> PredictionSnapshot:
+        self.model.eval()
+        try:
+            return self._snapshots.make(epoch, lambda x: _forward(self.model, x, self.device))
+        finally:
+            self.model.train()
+
+    # -- pausing, stopping, failing --------------------------------------------------------------
+
+    def _wait_while_paused(self) -> bool:
+        """Block while paused; True when the run must stop."""
+        if not self._running.is_set():
+            began = time.perf_counter()
+            self._running.wait()
+            self._paused_s += time.perf_counter() - began
+        return self._stop.is_set()
+
+    def _stopped(self) -> RunResult:
+        self._keep_best()
+        self._emit(RunStopped(self.epoch, self.step))
+        return self._result("stopped", f"stopped at epoch {self.epoch}, step {self.step}")
+
+    def _diverged(self, value: float, what: str) -> RunResult:
+        self._restore(self._last_good)
+        reason = (f"{what} became {value} at epoch {self.epoch}, step {self.step}: the learning rate "
+                  f"{self._lr():g} is probably too high; weights restored to {self._last_good_label()}")
+        self._emit(RunFailed(reason, self.epoch, self.step))
+        return self._result("failed", reason)
+
+    def _last_good_label(self) -> str:
+        completed = len(self.history["epoch"])
+        return f"the last good epoch ({completed})" if completed else "their initial values"
+
+    def _keep_best(self) -> None:
+        if self.settings.keep_best and self._best_state is not None and self.best_epoch != len(self.history["epoch"]):
+            self._restore(self._best_state)
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def _emit(self, event: Event) -> None:
+        if self.listener is not None:
+            self.listener(event)
+
+    def _lr(self) -> float:
+        return float(self.optimizer.param_groups[0]["lr"])
+
+    def _elapsed(self) -> float:
+        return time.perf_counter() - self._clock_start - self._paused_s
+
+    def _clone_state(self) -> OrderedDict:
+        with self._lock:
+            return _clone(self.model.state_dict())
+
+    def _restore(self, state: OrderedDict) -> None:
+        with self._lock:
+            self.model.load_state_dict(_clone(state))
+            self._version += 1
+
+    def _record(self, epoch: int, lr: float, elapsed: float, train: dict, val: dict) -> None:
+        history = self.history
+        history["epoch"].append(epoch)
+        history["lr"].append(lr)
+        history["elapsed_s"].append(elapsed)
+        for prefix, metrics in (("train", train), ("val", val)):
+            for name, value in metrics.items():
+                history.setdefault(f"{prefix}_{name}", []).append(value)
+
+    def _result(self, status: str, reason: str, final: dict | None = None,
+                error: BaseException | None = None) -> RunResult:
+        return RunResult(status, reason, len(self.history["epoch"]), self.best_epoch, self.history,
+                         final or {}, error)
+
+
+def _tensor(array: np.ndarray, device: str):
+    t = engine.from_numpy(np.ascontiguousarray(array))
+    return t if device == "cpu" else t.to(device)
+
+
+def _forward(model, x: np.ndarray, device: str) -> np.ndarray:
+    """Outputs of ``model`` (already in the wanted mode) for model-ready inputs, in batches."""
+    chunks = []
+    with engine.no_grad():
+        for start in range(0, len(x), EVAL_BATCH):
+            chunks.append(model(_tensor(x[start:start + EVAL_BATCH], device)).detach().cpu().numpy())
+    if not chunks:
+        shape = tuple(getattr(model, "output_shape", ()) or ())
+        return np.zeros((0,) + shape, dtype=np.float32)
+    return np.concatenate(chunks)
+
+
+def _clone(state) -> OrderedDict:
+    return OrderedDict((key, value.detach().clone()) for key, value in state.items())
+
+
+def _to_cpu(state) -> OrderedDict:
+    return OrderedDict((key, value.detach().cpu().clone()) for key, value in state.items())
