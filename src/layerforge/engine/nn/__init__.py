@@ -1,7 +1,16 @@
 """``layerforge.engine.nn``: modules, parameters, layers, losses, init and functional, as ``torch.nn``."""
 from . import functional, init, utils  # noqa: F401
-from .module import Module
-from .parameter import Parameter
+from .activation import (ELU, GELU, Hardtanh, LeakyReLU, LogSoftmax, ReLU, ReLU6, Sigmoid,  # noqa: F401
+                         SiLU, Softmax, Softplus, Tanh)
+from .containers import ModuleDict, ModuleList, Sequential  # noqa: F401
+from .conv import Conv1d, Conv2d, ConvTranspose2d  # noqa: F401
+from .dropout import Dropout  # noqa: F401
+from .embedding import Embedding  # noqa: F401
+from .linear import Bilinear, Flatten, Identity, Linear, Unflatten  # noqa: F401
+from .module import Module  # noqa: F401
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm  # noqa: F401
+from .parameter import Parameter  # noqa: F401
+from .pooling import AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d  # noqa: F401
 
 try:  # part B (recurrent layers, losses) lands concurrently; imported plainly once it exists
     from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss,  # noqa: F401

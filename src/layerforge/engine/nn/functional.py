@@ -1,1 +1,355 @@
 """``layerforge.engine.nn.functional``: stateless forms of the layers, as ``torch.nn.functional``."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import ops as _ops
+from .. import random as _random
+from ..autograd import no_grad
+from ..ops import activation as _act
+from ..ops import conv as _conv
+from ..ops import dense as _dense
+from ..ops import normalization as _norm
+from ..ops import pool as _pool
+from ..ops.common import apply, xp_of
+from ..tensor import Tensor
+
+try:  # the losses land concurrently (nn part B); imported plainly once the file exists
+    from .functional_losses import (binary_cross_entropy,  # noqa: F401
+                                    binary_cross_entropy_with_logits, cross_entropy, huber_loss,
+                                    kl_div, l1_loss, mse_loss, nll_loss, smooth_l1_loss)
+except ImportError:
+    pass
+
+# Functions that already exist as tensor operations, re-exported under torch.nn.functional's names.
+relu = _ops.relu
+sigmoid = _ops.sigmoid
+tanh = _ops.tanh
+pad = _ops.pad
+softmax = _ops.softmax
+log_softmax = _ops.log_softmax
+
+
+def _tuple(value, n, name):
+    if isinstance(value, (int, np.integer)):
+        return (int(value),) * n
+    value = tuple(int(v) for v in value)
+    if len(value) == 1:
+        return value * n
+    if len(value) != n:
+        raise ValueError(f"{name} must be an int or a tuple of {n} ints, got {value}")
+    return value
+
+
+def _check_input(x, dims, op):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}(): input must be a Tensor, got {type(x).__name__}")
+    if x.ndim not in (dims + 1, dims + 2):
+        raise RuntimeError(f"{op}: expected a {dims + 1}D (unbatched) or {dims + 2}D (batched) input, "
+                           f"but got input of shape {tuple(x.shape)}")
+
+
+# ------------------------------------------------------------------------------ dense
+def linear(input, weight, bias=None):  # noqa: A002 (PyTorch's names)
+    if input.shape[-1] != weight.shape[-1]:
+        lead = int(np.prod(input.shape[:-1])) if input.ndim > 1 else 1
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({lead}x{input.shape[-1]} and "
+                           f"{weight.shape[1]}x{weight.shape[0]}): the layer expects "
+                           f"{weight.shape[1]} input features, the input has {input.shape[-1]}")
+    if bias is None:
+        return apply(_dense.Linear(False), input, weight)
+    return apply(_dense.Linear(True), input, weight, bias)
+
+
+def bilinear(input1, input2, weight, bias=None):
+    """y_k = x1 W_k x2 + b_k, with weight (out, in1, in2)."""
+    out = _ops.matmul(input1.unsqueeze(-2).unsqueeze(-3), weight)  # (..., out, 1, in2)
+    out = (out.squeeze(-2) * input2.unsqueeze(-2)).sum(-1)
+    return out + bias if bias is not None else out
+
+
+def embedding(input, weight, padding_idx=None, max_norm=None):  # noqa: A002
+    if max_norm is not None:
+        raise NotImplementedError("embedding(max_norm=...) is not supported; renormalise the weight "
+                                  "explicitly instead")
+    indices = input._data if isinstance(input, Tensor) else np.asarray(input)
+    if indices.dtype.kind not in "iu":
+        raise RuntimeError(f"Expected tensor for argument #1 'indices' to have an integer dtype, but "
+                           f"got {indices.dtype} instead")
+    xp = xp_of(indices)
+    if indices.size and (int(xp.min(indices)) < 0 or int(xp.max(indices)) >= weight.shape[0]):
+        raise IndexError(f"embedding: index out of range: indices must lie in [0, {weight.shape[0]}), "
+                         f"got values from {int(xp.min(indices))} to {int(xp.max(indices))}")
+    if padding_idx is not None and padding_idx < 0:
+        padding_idx += weight.shape[0]
+    return apply(_dense.Embedding(indices, padding_idx), weight)
+
+
+def one_hot(tensor, num_classes=-1):
+    data = tensor._data
+    if data.dtype.kind not in "iu":
+        raise RuntimeError("one_hot is only applicable to index tensor of integer dtype")
+    xp = xp_of(data)
+    if num_classes == -1:
+        num_classes = int(data.max()) + 1 if data.size else 0
+    if data.size and (int(data.min()) < 0 or int(data.max()) >= num_classes):
+        raise RuntimeError(f"one_hot: class values must be in [0, {num_classes}), got values from "
+                           f"{int(data.min())} to {int(data.max())}")
+    out = (data[..., None] == xp.arange(num_classes)).astype(np.int64)
+    return Tensor._wrap(out)
+
+
+# ------------------------------------------------------------------------------ convolution
+def _conv_padding(padding, kernel, dilation, stride, op):
+    if isinstance(padding, str):
+        if padding == "valid":
+            return tuple((0, 0) for _ in kernel)
+        if padding == "same":
+            if any(s != 1 for s in stride):
+                raise ValueError(f"{op}: padding='same' is not supported for strided convolutions")
+            pads = []
+            for k, d in zip(kernel, dilation):
+                total = d * (k - 1)
+                pads.append((total // 2, total - total // 2))
+            return tuple(pads)
+        raise ValueError(f"{op}: invalid padding string '{padding}', should be one of "
+                         "{'valid', 'same'}")
+    return tuple((p, p) for p in _tuple(padding, len(kernel), "padding"))
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):  # noqa: A002
+    _check_input(input, 2, "conv2d")
+    if input.ndim == 3:
+        return conv2d(input.unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(0)
+    stride, dilation = _tuple(stride, 2, "stride"), _tuple(dilation, 2, "dilation")
+    kernel = tuple(weight.shape[2:])
+    pads = _conv_padding(padding, kernel, dilation, stride, "conv2d")
+    in_channels = input.shape[1]
+    if weight.ndim != 4 or in_channels != weight.shape[1] * groups:
+        raise RuntimeError(
+            f"conv2d: weight of shape {list(weight.shape)} with groups={groups} expects input to have "
+            f"{weight.shape[1] * groups} channels, but got input of shape {list(input.shape)} with "
+            f"{in_channels} channels")
+    for axis in range(2):
+        size = input.shape[2 + axis] + sum(pads[axis])
+        if size < dilation[axis] * (kernel[axis] - 1) + 1:
+            raise RuntimeError(
+                f"conv2d: the padded input ({size} along axis {2 + axis}) is smaller than the "
+                f"dilated kernel ({dilation[axis] * (kernel[axis] - 1) + 1}); input shape "
+                f"{list(input.shape)}, kernel {list(kernel)}")
+    node = _conv.Conv2d(stride, pads, dilation, groups, bias is not None)
+    return apply(node, input, weight) if bias is None else apply(node, input, weight, bias)
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):  # noqa: A002
+    _check_input(input, 1, "conv1d")
+    if input.ndim == 2:
+        return conv1d(input.unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(0)
+    if not isinstance(padding, str):
+        padding = (0, _tuple(padding, 1, "padding")[0])
+    out = conv2d(input.unsqueeze(2), weight.unsqueeze(2), bias, (1, _tuple(stride, 1, "stride")[0]),
+                 padding, (1, _tuple(dilation, 1, "dilation")[0]), groups)
+    return out.squeeze(2)
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0,  # noqa: A002
+                     groups=1, dilation=1):
+    _check_input(input, 2, "conv_transpose2d")
+    if input.ndim == 3:
+        return conv_transpose2d(input.unsqueeze(0), weight, bias, stride, padding, output_padding,
+                                groups, dilation).squeeze(0)
+    stride, dilation = _tuple(stride, 2, "stride"), _tuple(dilation, 2, "dilation")
+    padding = _tuple(padding, 2, "padding")
+    output_padding = _tuple(output_padding, 2, "output_padding")
+    for op, s, d in zip(output_padding, stride, dilation):
+        if op >= max(s, d):
+            raise RuntimeError(f"conv_transpose2d: output padding must be smaller than either stride "
+                               f"or dilation, but got output_padding={output_padding}, "
+                               f"stride={stride}, dilation={dilation}")
+    if input.shape[1] != weight.shape[0]:
+        raise RuntimeError(f"conv_transpose2d: weight of shape {list(weight.shape)} expects "
+                           f"{weight.shape[0]} input channels, but got input of shape "
+                           f"{list(input.shape)}")
+    node = _conv.ConvTranspose2d(stride, padding, output_padding, dilation, groups, bias is not None)
+    return apply(node, input, weight) if bias is None else apply(node, input, weight, bias)
+
+
+# ------------------------------------------------------------------------------ pooling
+def _pool_args(kernel_size, stride, padding, dilation, n):
+    kernel = _tuple(kernel_size, n, "kernel_size")
+    stride = kernel if stride is None or (not isinstance(stride, int) and len(stride) == 0) \
+        else _tuple(stride, n, "stride")
+    padding, dilation = _tuple(padding, n, "padding"), _tuple(dilation, n, "dilation")
+    for p, k in zip(padding, kernel):
+        if p > k // 2:
+            raise RuntimeError(f"pad should be at most half of effective kernel size, but got pad={p}, "
+                               f"kernel_size={k}")
+    return kernel, stride, padding, dilation
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,  # noqa: A002
+               return_indices=False):
+    if return_indices:
+        raise NotImplementedError("max_pool2d(return_indices=True) is not supported")
+    _check_input(input, 2, "max_pool2d")
+    if input.ndim == 3:
+        return max_pool2d(input.unsqueeze(0), kernel_size, stride, padding, dilation,
+                          ceil_mode).squeeze(0)
+    kernel, stride, padding, dilation = _pool_args(kernel_size, stride, padding, dilation, 2)
+    _check_pool_fits(input, kernel, stride, padding, dilation, ceil_mode, "max_pool2d")
+    return apply(_pool.MaxPool2d(kernel, stride, padding, dilation, ceil_mode), input)
+
+
+def _check_pool_fits(input, kernel, stride, padding, dilation, ceil_mode, op):
+    for axis in range(2):
+        size = input.shape[2 + axis]
+        out = _pool.pool_output_size(size, kernel[axis], stride[axis], padding[axis], dilation[axis],
+                                     ceil_mode)
+        if out < 1:
+            raise RuntimeError(f"{op}: output size is too small: input of shape {list(input.shape)} "
+                               f"with kernel {list(kernel)}, stride {list(stride)}, padding "
+                               f"{list(padding)} gives no output along axis {2 + axis}")
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,  # noqa: A002
+               return_indices=False):
+    _check_input(input, 1, "max_pool1d")
+    stride = kernel_size if stride is None else stride
+    out = max_pool2d(input.unsqueeze(-2), (1, _tuple(kernel_size, 1, "kernel_size")[0]),
+                     (1, _tuple(stride, 1, "stride")[0]), (0, _tuple(padding, 1, "padding")[0]),
+                     (1, _tuple(dilation, 1, "dilation")[0]), ceil_mode, return_indices)
+    return out.squeeze(-2)
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,  # noqa: A002
+               count_include_pad=True, divisor_override=None):
+    _check_input(input, 2, "avg_pool2d")
+    if input.ndim == 3:
+        return avg_pool2d(input.unsqueeze(0), kernel_size, stride, padding, ceil_mode,
+                          count_include_pad, divisor_override).squeeze(0)
+    kernel, stride, padding, _ = _pool_args(kernel_size, stride, padding, 1, 2)
+    _check_pool_fits(input, kernel, stride, padding, (1, 1), ceil_mode, "avg_pool2d")
+    node = _pool.AvgPool2d(kernel, stride, padding, ceil_mode, count_include_pad, divisor_override)
+    return apply(node, input)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,  # noqa: A002
+               count_include_pad=True):
+    _check_input(input, 1, "avg_pool1d")
+    stride = kernel_size if stride is None else stride
+    out = avg_pool2d(input.unsqueeze(-2), (1, _tuple(kernel_size, 1, "kernel_size")[0]),
+                     (1, _tuple(stride, 1, "stride")[0]), (0, _tuple(padding, 1, "padding")[0]),
+                     ceil_mode, count_include_pad)
+    return out.squeeze(-2)
+
+
+def adaptive_avg_pool2d(input, output_size):  # noqa: A002
+    _check_input(input, 2, "adaptive_avg_pool2d")
+    if input.ndim == 3:
+        return adaptive_avg_pool2d(input.unsqueeze(0), output_size).squeeze(0)
+    if isinstance(output_size, (int, np.integer)):
+        output_size = (int(output_size), int(output_size))
+    size = tuple(input.shape[2 + i] if s is None else int(s) for i, s in enumerate(output_size))
+    return apply(_pool.AdaptiveAvgPool2d(size), input)
+
+
+# ------------------------------------------------------------------------------ regularisation
+def dropout(input, p=0.5, training=True, inplace=False):  # noqa: A002
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    data = input._data
+    if p == 1.0:
+        return input * 0.0
+    keep = _random.uniform(data.shape, data.dtype, input.device) >= data.dtype.type(p)
+    scale = data.dtype.type(1.0 / (1.0 - p))
+    return input * Tensor._wrap(keep * scale)
+
+
+# ------------------------------------------------------------------------------ normalisation
+def batch_norm(input, running_mean, running_var, weight=None, bias=None,  # noqa: A002
+               training=False, momentum=0.1, eps=1e-5):
+    if input.ndim < 2:
+        raise ValueError(f"batch_norm: expected at least 2D input (N, C, ...), got {input.ndim}D")
+    channels = input.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != (channels,):
+            raise RuntimeError(f"batch_norm: {name} has shape {list(t.shape)} but the input has "
+                               f"{channels} channels (input shape {list(input.shape)})")
+    use_batch = training or running_mean is None
+    if use_batch:
+        count = input.numel() // channels
+        if count <= 1:
+            raise ValueError(f"Expected more than 1 value per channel when training, got input size "
+                             f"{list(input.shape)}")
+        node = _norm.BatchNorm(eps, weight is not None, bias is not None)
+    else:
+        node = _norm.BatchNorm(eps, weight is not None, bias is not None,
+                               running_mean._data, running_var._data)
+    out = apply(node, *[t for t in (input, weight, bias) if t is not None])
+    if use_batch and training and running_mean is not None:
+        with no_grad():
+            m = momentum
+            mean = node.batch_mean.astype(running_mean._data.dtype, copy=False)
+            unbiased = node.batch_var * (count / (count - 1))
+            running_mean._data[...] = (1 - m) * running_mean._data + m * mean
+            running_var._data[...] = (1 - m) * running_var._data + m * unbiased
+    return out
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):  # noqa: A002
+    if isinstance(normalized_shape, (int, np.integer)):
+        normalized_shape = (int(normalized_shape),)
+    normalized_shape = tuple(normalized_shape)
+    n = len(normalized_shape)
+    if tuple(input.shape[input.ndim - n:]) != normalized_shape:
+        raise RuntimeError(f"Given normalized_shape={list(normalized_shape)}, expected input with "
+                           f"shape [*, {', '.join(map(str, normalized_shape))}], but got input of "
+                           f"size {list(input.shape)}")
+    node = _norm.LayerNorm(n, eps, weight is not None, bias is not None)
+    return apply(node, *[t for t in (input, weight, bias) if t is not None])
+
+
+# ------------------------------------------------------------------------------ activations
+def _float(x, op):
+    if x._data.dtype.kind != "f":
+        raise RuntimeError(f"{op}: expected a floating point input, got {x.dtype.name}")
+    return x
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):  # noqa: A002
+    return apply(_act.LeakyRelu(negative_slope), _float(input, "leaky_relu"))
+
+
+def elu(input, alpha=1.0, inplace=False):  # noqa: A002
+    return apply(_act.Elu(alpha), _float(input, "elu"))
+
+
+def gelu(input, approximate="none"):  # noqa: A002
+    if approximate not in ("none", "tanh"):
+        raise RuntimeError(f"approximate argument must be either none or tanh, got '{approximate}'")
+    return apply(_act.Gelu(approximate), _float(input, "gelu"))
+
+
+def silu(input, inplace=False):  # noqa: A002
+    return apply(_act.Silu(), _float(input, "silu"))
+
+
+def softplus(input, beta=1.0, threshold=20.0):  # noqa: A002
+    return apply(_act.Softplus(beta, threshold), _float(input, "softplus"))
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):  # noqa: A002
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    return apply(_act.Hardtanh(min_val, max_val), _float(input, "hardtanh"))
+
+
+def relu6(input, inplace=False):  # noqa: A002
+    return hardtanh(input, 0.0, 6.0)
+
+
+def flatten(input, start_dim=0, end_dim=-1):  # noqa: A002
+    return _ops.flatten(input, start_dim, end_dim)

@@ -52,3 +52,10 @@ class Parameter(Tensor):
 def is_parameter(value) -> bool:
     return isinstance(value, Parameter)
 
+
+
+def new_parameter(shape, device=None, dtype=None) -> Parameter:
+    """An uninitialised Parameter of ``shape`` (layers fill it in ``reset_parameters``)."""
+    from ..creation import empty
+
+    return Parameter(empty(*shape, device=device, dtype=dtype))

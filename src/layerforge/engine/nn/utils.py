@@ -1,1 +1,75 @@
-"""``nn.utils``: gradient clipping and parameter/vector conversion."""
+"""``nn.utils``: gradient clipping and conversion between parameters and one flat vector."""
+from __future__ import annotations
+
+import math
+
+from .. import ops as _ops
+from ..autograd import no_grad
+from ..backend import to_device_array
+from ..tensor import Tensor
+
+
+def _as_list(parameters):
+    if isinstance(parameters, Tensor):
+        return [parameters]
+    return list(parameters)
+
+
+def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
+    """Scale all gradients together so their joint norm is at most ``max_norm``; return that norm
+    (measured before clipping, as a 0-d tensor)."""
+    grads = [p.grad for p in _as_list(parameters) if p.grad is not None]
+    max_norm, norm_type = float(max_norm), float(norm_type)
+    if not grads:
+        from ..creation import tensor
+
+        return tensor(0.0)
+    xp = _ops.xp_of(grads[0]._data)
+    device = grads[0].device
+    if norm_type == math.inf:
+        norms = [float(xp.abs(g._data).max()) if g._data.size else 0.0 for g in grads]
+        total = max(norms)
+    else:
+        total = sum(float((xp.abs(g._data.astype(xp.float64)) ** norm_type).sum()) for g in grads)
+        total = total ** (1.0 / norm_type)
+    if error_if_nonfinite and not math.isfinite(total):
+        raise RuntimeError(f"The total norm of order {norm_type} for gradients from `parameters` is "
+                           "non-finite, so it cannot be clipped. To disable this error and scale the "
+                           "gradients by the non-finite norm anyway, set "
+                           "`error_if_nonfinite=False`")
+    coef = max_norm / (total + 1e-6)
+    if coef < 1.0:
+        with no_grad():
+            for g in grads:
+                g._data *= g._data.dtype.type(coef)
+    out_dtype = grads[0]._data.dtype
+    return Tensor._wrap(to_device_array(xp.asarray(total, dtype=out_dtype), device))
+
+
+def clip_grad_value_(parameters, clip_value, foreach=None):
+    clip_value = float(clip_value)
+    for p in _as_list(parameters):
+        if p.grad is not None:
+            xp = _ops.xp_of(p.grad._data)
+            p.grad._data = xp.clip(p.grad._data, -clip_value, clip_value).astype(p.grad._data.dtype)
+
+
+def parameters_to_vector(parameters):
+    params = _as_list(parameters)
+    return _ops.cat([p.reshape(-1) for p in params])
+
+
+def vector_to_parameters(vec, parameters):
+    if not isinstance(vec, Tensor):
+        raise TypeError(f"expected Tensor, but got: {type(vec).__name__}")
+    params = _as_list(parameters)
+    needed = sum(p.numel() for p in params)
+    if vec.numel() != needed:
+        raise RuntimeError(f"vector_to_parameters: the vector has {vec.numel()} elements but the "
+                           f"parameters need {needed}")
+    offset = 0
+    data = vec._data.reshape(-1)
+    for p in params:
+        n = p.numel()
+        p._data = data[offset:offset + n].reshape(p._data.shape).astype(p._data.dtype, copy=True)
+        offset += n

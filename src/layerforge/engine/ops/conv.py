@@ -1,0 +1,178 @@
+"""Convolution kernels: im2col / col2im that loop over kernel offsets, then one matrix product.
+
+Layout: activations are moved to channels-first ``(C, N, H, W)`` once, so that the columns of every
+kernel offset form one ``(C*kh*kw, N*OH*OW)`` matrix and a whole batch is a single GEMM. The Python
+loops run over the ``kh*kw`` kernel offsets (each a strided slice of the whole batch), never over
+output positions.
+"""
+from __future__ import annotations
+
+from ..autograd import Node
+from .common import xp_of
+
+
+def conv_output_size(size, kernel, stride, pad_lo, pad_hi, dilation):
+    return (size + pad_lo + pad_hi - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def _window(offset, dilation, stride, count):
+    start = offset * dilation
+    return slice(start, start + stride * (count - 1) + 1, stride)
+
+
+def im2col(padded, kernel, stride, dilation, out_hw):
+    """``padded`` (C, N, Hp, Wp) -> columns (C, kh, kw, N, OH, OW), one strided copy per offset."""
+    xp = xp_of(padded)
+    c, n = padded.shape[:2]
+    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, out_hw
+    cols = xp.empty((c, kh, kw, n, oh, ow), dtype=padded.dtype)
+    for i in range(kh):
+        rows = _window(i, dh, sh, oh)
+        for j in range(kw):
+            cols[:, i, j] = padded[:, :, rows, _window(j, dw, sw, ow)]
+    return cols
+
+
+def col2im(cols, padded_shape, stride, dilation):
+    """Adjoint of ``im2col``: columns (C, kh, kw, N, OH, OW) summed back into (C, N, Hp, Wp)."""
+    xp = xp_of(cols)
+    _, kh, kw, _, oh, ow = cols.shape
+    (sh, sw), (dh, dw) = stride, dilation
+    out = xp.zeros(padded_shape, dtype=cols.dtype)
+    for i in range(kh):
+        rows = _window(i, dh, sh, oh)
+        for j in range(kw):
+            out[:, :, rows, _window(j, dw, sw, ow)] += cols[:, i, j]
+    return out
+
+
+def _to_channels_first_padded(x, pads):
+    """(N, C, H, W) -> zero-padded (C, N, Hp, Wp) in one copy."""
+    xp = xp_of(x)
+    n, c, h, w = x.shape
+    (pt, pb), (pl, pr) = pads
+    if not (pt or pb or pl or pr):
+        return xp.ascontiguousarray(x.transpose(1, 0, 2, 3))
+    out = xp.zeros((c, n, h + pt + pb, w + pl + pr), dtype=x.dtype)
+    out[:, :, pt:pt + h, pl:pl + w] = x.transpose(1, 0, 2, 3)
+    return out
+
+
+def _grouped_matmul(a, b, groups):
+    """a (g*M, K) @ b (g*K', L) per group: plain 2-D GEMM when there is one group."""
+    if groups == 1:
+        return a @ b
+    return (a.reshape(groups, a.shape[0] // groups, -1) @
+            b.reshape(groups, b.shape[0] // groups, -1)).reshape(-1, b.shape[-1])
+
+
+class Conv2d(Node):
+    """x (N, C, H, W), weight (O, C/g, kh, kw), optional bias (O,) -> (N, O, OH, OW)."""
+
+    def __init__(self, stride, pads, dilation, groups, has_bias):
+        self.stride, self.pads, self.dilation = stride, pads, dilation
+        self.groups, self.has_bias = groups, has_bias
+
+    def forward(self, x, weight, bias=None):
+        xp = xp_of(x)
+        n, c, h, w = x.shape
+        o, _, kh, kw = weight.shape
+        g = self.groups
+        (pt, pb), (pl, pr) = self.pads
+        oh = conv_output_size(h, kh, self.stride[0], pt, pb, self.dilation[0])
+        ow = conv_output_size(w, kw, self.stride[1], pl, pr, self.dilation[1])
+        padded = _to_channels_first_padded(x, self.pads)
+        self.padded_shape = padded.shape
+        cols = im2col(padded, (kh, kw), self.stride, self.dilation, (oh, ow))
+        cols = cols.reshape(c * kh * kw, n * oh * ow)
+        self.cols, self.weight, self.x_shape = cols, weight, x.shape
+        out = _grouped_matmul(weight.reshape(o, -1), cols, g)  # (O, N*OH*OW)
+        if bias is not None:
+            out += bias[:, None]
+        out = out.reshape(o, n, oh, ow).transpose(1, 0, 2, 3)
+        return xp.ascontiguousarray(out)
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        n, c, h, w = self.x_shape
+        weight, cols, g = self.weight, self.cols, self.groups
+        o, cg, kh, kw = weight.shape
+        oh, ow = grad.shape[2:]
+        grad_rows = xp.ascontiguousarray(grad.transpose(1, 0, 2, 3)).reshape(o, -1)  # (O, N*L)
+        grad_bias = grad_rows.sum(axis=1) if self.has_bias else None
+        if g == 1:
+            grad_weight = (grad_rows @ cols.T).reshape(weight.shape)
+            grad_cols = weight.reshape(o, -1).T @ grad_rows
+        else:
+            rows_g = grad_rows.reshape(g, o // g, -1)
+            cols_g = cols.reshape(g, cg * kh * kw, -1)
+            grad_weight = (rows_g @ cols_g.transpose(0, 2, 1)).reshape(weight.shape)
+            grad_cols = (weight.reshape(g, o // g, -1).transpose(0, 2, 1) @ rows_g)
+        grad_cols = grad_cols.reshape(c, kh, kw, n, oh, ow)
+        padded = col2im(grad_cols, self.padded_shape, self.stride, self.dilation)
+        (pt, _), (pl, _) = self.pads
+        grad_x = padded[:, :, pt:pt + h, pl:pl + w].transpose(1, 0, 2, 3)
+        grad_x = xp.ascontiguousarray(grad_x)
+        if self.has_bias:
+            return grad_x, grad_weight, grad_bias
+        return grad_x, grad_weight
+
+
+class ConvTranspose2d(Node):
+    """x (N, Cin, H, W), weight (Cin, Cout/g, kh, kw) -> (N, Cout, OH, OW): the adjoint of Conv2d."""
+
+    def __init__(self, stride, padding, output_padding, dilation, groups, has_bias):
+        self.stride, self.padding, self.output_padding = stride, padding, output_padding
+        self.dilation, self.groups, self.has_bias = dilation, groups, has_bias
+
+    def _full_size(self, size, k, axis):
+        s, d, op = self.stride[axis], self.dilation[axis], self.output_padding[axis]
+        return (size - 1) * s + d * (k - 1) + 1 + op
+
+    def forward(self, x, weight, bias=None):
+        xp = xp_of(x)
+        n, cin, h, w = x.shape
+        _, cout_g, kh, kw = weight.shape
+        g = self.groups
+        cout = cout_g * g
+        x_rows = xp.ascontiguousarray(x.transpose(1, 0, 2, 3)).reshape(cin, -1)  # (Cin, N*H*W)
+        self.x_rows, self.weight, self.x_shape = x_rows, weight, x.shape
+        w_t = weight.reshape(g, cin // g, cout_g * kh * kw).transpose(0, 2, 1)  # (g, Cout_g*K, Cin_g)
+        if g == 1:
+            cols = w_t[0] @ x_rows
+        else:
+            cols = w_t @ x_rows.reshape(g, cin // g, -1)
+        cols = cols.reshape(cout, kh, kw, n, h, w)
+        full_shape = (cout, n, self._full_size(h, kh, 0), self._full_size(w, kw, 1))
+        self.full_shape = full_shape
+        full = col2im(cols, full_shape, self.stride, self.dilation)
+        ph, pw = self.padding
+        out = full[:, :, ph:full_shape[2] - ph, pw:full_shape[3] - pw]
+        if bias is not None:
+            out = out + bias[:, None, None, None]
+        return xp.ascontiguousarray(out.transpose(1, 0, 2, 3))
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        n, cin, h, w = self.x_shape
+        weight, g = self.weight, self.groups
+        _, cout_g, kh, kw = weight.shape
+        cout = cout_g * g
+        ph, pw = self.padding
+        full = xp.zeros(self.full_shape, dtype=grad.dtype)
+        full[:, :, ph:self.full_shape[2] - ph, pw:self.full_shape[3] - pw] = grad.transpose(1, 0, 2, 3)
+        cols = im2col(full, (kh, kw), self.stride, self.dilation, (h, w)).reshape(cout * kh * kw, -1)
+        grad_bias = grad.sum(axis=(0, 2, 3)) if self.has_bias else None
+        w_rows = weight.reshape(cin, cout_g * kh * kw)
+        if g == 1:
+            grad_x_rows = w_rows @ cols
+            grad_weight = (self.x_rows @ cols.T).reshape(weight.shape)
+        else:
+            cols_g = cols.reshape(g, cout_g * kh * kw, -1)
+            grad_x_rows = (w_rows.reshape(g, cin // g, -1) @ cols_g).reshape(cin, -1)
+            grad_weight = (self.x_rows.reshape(g, cin // g, -1) @ cols_g.transpose(0, 2, 1))
+            grad_weight = grad_weight.reshape(weight.shape)
+        grad_x = xp.ascontiguousarray(grad_x_rows.reshape(cin, n, h, w).transpose(1, 0, 2, 3))
+        if self.has_bias:
+            return grad_x, grad_weight, grad_bias
+        return grad_x, grad_weight

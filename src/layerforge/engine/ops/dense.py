@@ -1,0 +1,47 @@
+"""Dense-layer kernels: the fused affine map of ``Linear`` and the row lookup of ``Embedding``."""
+from __future__ import annotations
+
+from ..autograd import Node
+from .common import xp_of
+
+
+class Linear(Node):
+    """x (..., in) @ weight(out, in).T + bias(out): one node, one GEMM each way."""
+
+    def __init__(self, has_bias):
+        self.has_bias = has_bias
+
+    def forward(self, x, weight, bias=None):
+        self.x, self.weight = x, weight
+        out = x @ weight.T
+        if bias is not None:
+            out += bias
+        return out
+
+    def backward(self, g):
+        x, weight = self.x, self.weight
+        rows = g.reshape(-1, g.shape[-1])
+        grad_x = (g @ weight).reshape(x.shape) if x.ndim else g @ weight
+        grad_weight = rows.T @ x.reshape(-1, x.shape[-1])
+        if self.has_bias:
+            return grad_x, grad_weight, rows.sum(axis=0)
+        return grad_x, grad_weight
+
+
+class Embedding(Node):
+    """Rows of ``weight`` picked by integer ``indices``; the padding row gets no gradient."""
+
+    def __init__(self, indices, padding_idx):
+        self.indices, self.padding_idx = indices, padding_idx
+
+    def forward(self, weight):
+        self.weight_shape, self.dtype = weight.shape, weight.dtype
+        return weight[self.indices]
+
+    def backward(self, g):
+        xp = xp_of(g)
+        grad = xp.zeros(self.weight_shape, dtype=g.dtype)
+        xp.add.at(grad, self.indices.reshape(-1), g.reshape(-1, self.weight_shape[1]))
+        if self.padding_idx is not None:
+            grad[self.padding_idx] = 0
+        return grad

@@ -1,0 +1,182 @@
+"""Pooling kernels over (N, C, H, W), looping over the kh*kw window offsets (strided slices).
+
+Output sizes follow PyTorch: floor by default; with ``ceil_mode`` a last window may hang over the
+edge but must start inside the input or its left padding.
+"""
+from __future__ import annotations
+
+from ..autograd import Node
+from .common import xp_of
+from .conv import _window
+
+
+def pool_output_size(size, kernel, stride, padding, dilation, ceil_mode):
+    span = size + 2 * padding - dilation * (kernel - 1) - 1
+    out = (-(-span // stride) if ceil_mode else span // stride) + 1
+    if ceil_mode and (out - 1) * stride >= size + padding:
+        out -= 1
+    return out
+
+
+def _padded(x, padding, needed_hw, fill):
+    """x padded by ``padding`` on the top/left and up to ``needed_hw`` on the bottom/right."""
+    (ph, pw), (need_h, need_w) = padding, needed_hw
+    n, c, h, w = x.shape
+    hp, wp = max(need_h, h + 2 * ph), max(need_w, w + 2 * pw)
+    if (hp, wp) == (h, w):
+        return x
+    xp = xp_of(x)
+    out = xp.full((n, c, hp, wp), fill, dtype=x.dtype)
+    out[:, :, ph:ph + h, pw:pw + w] = x
+    return out
+
+
+def _needed(out_hw, kernel, stride, dilation):
+    return tuple((o - 1) * s + d * (k - 1) + 1 for o, k, s, d in zip(out_hw, kernel, stride, dilation))
+
+
+class MaxPool2d(Node):
+    def __init__(self, kernel, stride, padding, dilation, ceil_mode):
+        self.kernel, self.stride, self.padding = kernel, stride, padding
+        self.dilation, self.ceil_mode = dilation, ceil_mode
+
+    def forward(self, x):
+        xp = xp_of(x)
+        (kh, kw), (sh, sw), (dh, dw) = self.kernel, self.stride, self.dilation
+        h, w = x.shape[2:]
+        oh = pool_output_size(h, kh, sh, self.padding[0], dh, self.ceil_mode)
+        ow = pool_output_size(w, kw, sw, self.padding[1], dw, self.ceil_mode)
+        fill = -xp.inf if x.dtype.kind == "f" else xp.iinfo(x.dtype).min
+        padded = _padded(x, self.padding, _needed((oh, ow), self.kernel, self.stride, self.dilation),
+                         fill)
+        best = None
+        which = xp.zeros(x.shape[:2] + (oh, ow), dtype=xp.uint8 if kh * kw < 256 else xp.int32)
+        for i in range(kh):
+            rows = _window(i, dh, sh, oh)
+            for j in range(kw):
+                window = padded[:, :, rows, _window(j, dw, sw, ow)]
+                if best is None:
+                    best = window.copy()
+                    continue
+                # Strictly greater keeps the first maximum, as PyTorch's index does; NaN wins.
+                better = (window > best) | (window != window)
+                xp.copyto(best, window, where=better)
+                xp.copyto(which, i * kw + j, where=better)
+        self.which, self.padded_shape, self.x_shape = which, padded.shape, x.shape
+        return best
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        (kh, kw), (sh, sw), (dh, dw) = self.kernel, self.stride, self.dilation
+        oh, ow = grad.shape[2:]
+        padded = xp.zeros(self.padded_shape, dtype=grad.dtype)
+        zero = grad.dtype.type(0)
+        for i in range(kh):
+            rows = _window(i, dh, sh, oh)
+            for j in range(kw):
+                picked = xp.where(self.which == i * kw + j, grad, zero)
+                padded[:, :, rows, _window(j, dw, sw, ow)] += picked
+        ph, pw = self.padding
+        h, w = self.x_shape[2:]
+        return padded[:, :, ph:ph + h, pw:pw + w]
+
+
+class AvgPool2d(Node):
+    def __init__(self, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override=None):
+        self.kernel, self.stride, self.padding = kernel, stride, padding
+        self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
+        self.divisor_override = divisor_override
+
+    def _divisor(self, xp, h, w, out_hw, needed, dtype):
+        """How many elements each window averages: padding counts only if asked; the overhang that
+        ceil_mode adds never does (as in PyTorch)."""
+        if self.divisor_override:
+            return dtype.type(self.divisor_override)
+        ph, pw = self.padding
+        hp, wp = max(needed[0], h + 2 * ph), max(needed[1], w + 2 * pw)
+        mask = xp.zeros((hp, wp), dtype=dtype)
+        if self.count_include_pad:
+            mask[:h + 2 * ph, :w + 2 * pw] = 1
+        else:
+            mask[ph:ph + h, pw:pw + w] = 1
+        (kh, kw), (sh, sw) = self.kernel, self.stride
+        oh, ow = out_hw
+        counts = xp.zeros(out_hw, dtype=dtype)
+        for i in range(kh):
+            for j in range(kw):
+                counts += mask[_window(i, 1, sh, oh), _window(j, 1, sw, ow)]
+        return counts
+
+    def forward(self, x):
+        xp = xp_of(x)
+        (kh, kw), (sh, sw) = self.kernel, self.stride
+        h, w = x.shape[2:]
+        oh = pool_output_size(h, kh, sh, self.padding[0], 1, self.ceil_mode)
+        ow = pool_output_size(w, kw, sw, self.padding[1], 1, self.ceil_mode)
+        needed = _needed((oh, ow), self.kernel, self.stride, (1, 1))
+        padded = _padded(x, self.padding, needed, 0)
+        total = xp.zeros(x.shape[:2] + (oh, ow), dtype=x.dtype)
+        for i in range(kh):
+            rows = _window(i, 1, sh, oh)
+            for j in range(kw):
+                total += padded[:, :, rows, _window(j, 1, sw, ow)]
+        self.divisor = self._divisor(xp, h, w, (oh, ow), needed, x.dtype)
+        self.padded_shape, self.x_shape = padded.shape, x.shape
+        return total / self.divisor
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        (kh, kw), (sh, sw) = self.kernel, self.stride
+        oh, ow = grad.shape[2:]
+        share = grad / self.divisor
+        padded = xp.zeros(self.padded_shape, dtype=grad.dtype)
+        for i in range(kh):
+            rows = _window(i, 1, sh, oh)
+            for j in range(kw):
+                padded[:, :, rows, _window(j, 1, sw, ow)] += share
+        ph, pw = self.padding
+        h, w = self.x_shape[2:]
+        return padded[:, :, ph:ph + h, pw:pw + w]
+
+
+def adaptive_bins(size, out):
+    """PyTorch's adaptive bins: output i covers [floor(i*size/out), ceil((i+1)*size/out))."""
+    return [(i * size // out, -(-(i + 1) * size // out)) for i in range(out)]
+
+
+class AdaptiveAvgPool2d(Node):
+    """Each output cell averages its bin; the loop runs over output cells, which are few here
+    (adaptive pooling shrinks to small grids such as 1x1 or 7x7)."""
+
+    def __init__(self, output_size):
+        self.output_size = output_size
+
+    def forward(self, x):
+        xp = xp_of(x)
+        h, w = x.shape[2:]
+        oh, ow = self.output_size
+        self.x_shape = x.shape
+        if h % oh == 0 and w % ow == 0:
+            return x.reshape(x.shape[:2] + (oh, h // oh, ow, w // ow)).mean(axis=(3, 5))
+        self.rows, self.cols = adaptive_bins(h, oh), adaptive_bins(w, ow)
+        out = xp.empty(x.shape[:2] + (oh, ow), dtype=x.dtype)
+        for i, (r0, r1) in enumerate(self.rows):
+            for j, (c0, c1) in enumerate(self.cols):
+                out[:, :, i, j] = x[:, :, r0:r1, c0:c1].mean(axis=(2, 3))
+        return out
+
+    def backward(self, grad):
+        xp = xp_of(grad)
+        n, c, h, w = self.x_shape
+        oh, ow = self.output_size
+        if h % oh == 0 and w % ow == 0:
+            kh, kw = h // oh, w // ow
+            share = grad[:, :, :, None, :, None] / grad.dtype.type(kh * kw)
+            return xp.broadcast_to(share, (n, c, oh, kh, ow, kw)).reshape(self.x_shape)
+        out = xp.zeros(self.x_shape, dtype=grad.dtype)
+        for i, (r0, r1) in enumerate(self.rows):
+            for j, (c0, c1) in enumerate(self.cols):
+                area = grad.dtype.type((r1 - r0) * (c1 - c0))
+                out[:, :, r0:r1, c0:c1] += (grad[:, :, i, j] / area)[:, :, None, None]
+        return out
+
