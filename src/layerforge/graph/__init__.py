@@ -12,7 +12,7 @@ from .errors import GraphError, ParamError, ShapeError, SpecError
 from .layout import apply_layout, auto_layout
 from .layer_type import Call, LayerType, Merge, OutputSelect
 from .params import Param
-from .templates import TEMPLATES, Template, get_template, templates
+from .model_templates import TEMPLATES, Template, get_template, templates
 from .spec import FORMAT, VERSION, Edge, ModelSpec, Node
 from .validate import NodeReport, ShapeReport, infer_shapes
 
