@@ -97,15 +97,25 @@ def engine_nn():
     return nn
 
 
+def require_engine_classes(nn, spec):
+    """Skip (visibly, with the class named) while the engine's nn still lacks a layer class."""
+    report = infer_shapes(spec)
+    for node_id, node in spec.nodes.items():
+        call = node.layer.call(node.params, report.nodes[node_id].input_shapes)
+        if call is not None and not hasattr(nn, call.cls):
+            pytest.skip(f"layerforge.engine.nn has no {call.cls} yet")
+
+
 def to_engine(array):
     import layerforge.engine as engine
-    return engine.tensor(np.ascontiguousarray(array))
+    return engine.tensor(np.array(array))  # a copy; keeps 0-d arrays 0-d, unlike ascontiguousarray
 
 
 @pytest.mark.parametrize("template", templates(), ids=lambda t: t.key)
 def test_templates_run_on_the_engine_with_pytorchs_numbers(template):
     nn = engine_nn()
     spec = template.spec()
+    require_engine_classes(nn, spec)
     report = infer_shapes(spec)
     ours, theirs = compile_spec(spec, nn), compile_spec(spec, torch.nn)
     assert sum(p.numel() for p in ours.parameters()) == report.total_params
@@ -118,13 +128,14 @@ def test_templates_run_on_the_engine_with_pytorchs_numbers(template):
     batch = np.random.default_rng(0).standard_normal((5, *report.input_shape)).astype(np.float32)
     expected = theirs(torch.from_numpy(batch)).detach().numpy()
     got = ours(to_engine(batch))
-    np.testing.assert_allclose(got.numpy(), expected, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(got.detach().numpy(), expected, rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.parametrize("template", templates(), ids=lambda t: t.key)
 def test_engine_model_trains_every_parameter(template):
     nn = engine_nn()
     spec = template.spec()
+    require_engine_classes(nn, spec)
     report = infer_shapes(spec)
     model = compile_spec(spec, nn)
     model.train()
@@ -154,3 +165,26 @@ def test_merge_and_output_selection_work_on_engine_tensors():
     np.testing.assert_array_equal(got.numpy(), np.concatenate([hidden[-2], hidden[-1]], axis=1))
     params = lstm.parse_params({"hidden_size": 3, "output": "sequence"})
     np.testing.assert_array_equal(lstm.select_output.apply(engine, params, result).numpy(), output)
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
+@pytest.mark.parametrize("layer_type,params,in_shapes", CASES,
+                         ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
+def test_every_layer_on_the_engine_gives_pytorchs_numbers(layer_type, params, in_shapes):
+    nn = engine_nn()
+    spec = single_layer_model(layer_type, params, in_shapes)
+    require_engine_classes(nn, spec)
+    report = infer_shapes(spec)
+    ours, theirs = compile_spec(spec, nn), compile_spec(spec, torch.nn)
+    their_state = theirs.state_dict()
+    assert {k: tuple(v.shape) for k, v in ours.state_dict().items()} == \
+           {k: tuple(v.shape) for k, v in their_state.items()}
+    ours.load_state_dict({k: to_engine(v.numpy()) for k, v in their_state.items()})
+    ours.eval(), theirs.eval()
+    rng = np.random.default_rng(3)
+    if layer_type == "Embedding":
+        batch = rng.integers(0, params["num_embeddings"], (3, *report.input_shape))
+    else:
+        batch = rng.standard_normal((3, *report.input_shape)).astype(np.float32)
+    expected = theirs(torch.from_numpy(batch)).detach().numpy()
+    np.testing.assert_allclose(ours(to_engine(batch)).detach().numpy(), expected, rtol=1e-4, atol=1e-5)
