@@ -43,8 +43,8 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
         def scalar_at(step):
             originals = [t._data for t in wrt]
             try:
-                for t, d in zip(wrt, direction):
-                    t._data = originals[wrt.index(t)] + step * d
+                for t, original, d in zip(wrt, originals, direction):
+                    t._data = original + step * d
                 with no_grad():
                     outs = fn(*inputs)
                 outs = outs if isinstance(outs, (tuple, list)) else (outs,)
