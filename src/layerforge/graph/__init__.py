@@ -9,16 +9,22 @@ from .catalog import (CATEGORIES, all_layers, categories, get_layer, layer_types
                       torch_code)
 from .compile import compile_spec
 from .errors import GraphError, ParamError, ShapeError, SpecError
-from .layout import apply_layout, auto_layout
 from .layer_type import Call, LayerType, Merge, OutputSelect
-from .params import Param
+from .layout import apply_layout, auto_layout
 from .model_templates import TEMPLATES, Template, get_template, templates
+from .params import Param
 from .spec import FORMAT, VERSION, Edge, ModelSpec, Node
 from .validate import NodeReport, ShapeReport, infer_shapes
 
 __all__ = [
-    "CATEGORIES", "FORMAT", "VERSION", "Call", "Edge", "GraphError", "LayerType", "Merge", "ModelSpec", "Node",
-    "NodeReport", "OutputSelect", "TEMPLATES", "Template", "get_template", "templates", "Param", "ParamError", "ShapeError", "ShapeReport", "SpecError", "all_layers", "apply_layout", "auto_layout",
-    "categories", "compile_spec", "get_layer", "infer_shapes", "layer_types", "layers_in", "search",
-    "torch_code",
+    # catalog
+    "CATEGORIES", "all_layers", "categories", "get_layer", "layer_types", "layers_in", "search", "torch_code",
+    "Call", "LayerType", "Merge", "OutputSelect", "Param",
+    # spec, validation, compilation
+    "FORMAT", "VERSION", "Edge", "ModelSpec", "Node", "NodeReport", "ShapeReport", "infer_shapes", "compile_spec",
+    "apply_layout", "auto_layout",
+    # errors
+    "GraphError", "ParamError", "ShapeError", "SpecError",
+    # templates
+    "TEMPLATES", "Template", "get_template", "templates",
 ]
