@@ -121,3 +121,12 @@ def test_merge_and_output_code_are_python_over_torch():
     assert lstm.select_output.code(params, "out") == "out[1][0][-1]"
     gru = get_layer("GRU")
     assert gru.select_output.code(gru.parse_params({"output": "sequence"}), "out") == "out[0]"
+
+
+def test_graph_runs_headless_without_qt_or_torch():
+    import subprocess
+    import sys
+    code = ("import sys, layerforge.graph as g; g.infer_shapes(g.get_template('lenet').spec()); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('PySide6', 'pyqtgraph', 'torch')))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
