@@ -45,3 +45,7 @@ def is_tensor(obj) -> bool:
 
 def numel(t: Tensor) -> int:
     return t.numel()
+
+
+from . import optim, utils  # noqa: E402
+from .serialization import load, save  # noqa: E402

@@ -1,0 +1,247 @@
+"""Save and load state dicts as ``.safetensors`` or ``.npz``; never pickle.
+
+A state dict is a tree of dicts, lists and tuples whose leaves are tensors, numbers, strings, bools or
+None. The tensors are written flat under dotted keys (``'state.0.exp_avg'``), exactly the keys PyTorch
+tools expect, so a model's weights load with ``safetensors.torch.load_file``. The tree itself (which
+dict keys are integers, what is a tuple, the non-tensor leaves, each tensor's shape and dtype) is
+stored beside them as JSON: in the safetensors metadata, or as a string array in the npz.
+
+Files are written to a temporary name in the target folder and renamed into place, so a failed write
+never leaves a half-written file where a good one was.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from . import backend
+from .tensor import Tensor
+
+__all__ = ["save", "load", "SerializationError"]
+
+STRUCTURE_KEY = "layerforge.structure"
+FORMAT_VERSION = 1
+_NPZ_STRUCTURE = "__layerforge_structure__"
+
+def _current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()  # read once: os.umask can only be read by setting it
+_SAFETENSORS_DTYPES = {np.dtype(t) for t in (np.bool_, np.uint8, np.int8, np.int16, np.int32, np.int64,
+                                             np.float16, np.float32, np.float64)}
+
+
+class SerializationError(ValueError):
+    """A file could not be written or read as a state dict; the message names the file and why."""
+
+
+# ----------------------------------------------------------------------------------------- save
+def save(obj, f) -> None:
+    """Write ``obj`` (a state dict) to ``f``; the extension picks the format (.safetensors or .npz)."""
+    path = Path(os.fspath(f))
+    suffix = path.suffix.lower()
+    if suffix not in (".safetensors", ".npz"):
+        raise SerializationError(f"cannot save to '{path}': the file name must end in .safetensors or "
+                                 ".npz (Layerforge never writes pickle files)")
+    arrays: dict[str, np.ndarray] = {}
+    structure = _encode(obj, "", arrays, path)
+    header = json.dumps({"version": FORMAT_VERSION, "tree": structure}, allow_nan=True)
+    if suffix == ".safetensors":
+        _atomic_write(path, lambda tmp: _write_safetensors(tmp, arrays, header))
+    else:
+        _atomic_write(path, lambda tmp: _write_npz(tmp, arrays, header))
+
+
+def _encode(value, key: str, arrays: dict, path: Path):
+    if isinstance(value, Tensor):
+        return _encode_array(backend.to_host(value._data), key, arrays, path)
+    if isinstance(value, np.ndarray):
+        return _encode_array(value, key, arrays, path)
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return {"v": value}
+    if isinstance(value, dict):
+        items = []
+        for k, v in value.items():
+            if not isinstance(k, (str, int)) or isinstance(k, bool):
+                raise SerializationError(f"cannot save to '{path}': dict key {k!r} at '{key or '<root>'}' "
+                                         "is not a string or an integer")
+            items.append([k, _encode(v, _join(key, k), arrays, path)])
+        return {"d": items}
+    if isinstance(value, (list, tuple)):
+        children = [_encode(v, _join(key, i), arrays, path) for i, v in enumerate(value)]
+        return {"t" if isinstance(value, tuple) else "l": children}
+    raise SerializationError(f"cannot save to '{path}': the value at '{key or '<root>'}' is a "
+                             f"{type(value).__name__}; state dicts hold tensors, numbers, strings, bools, "
+                             "None, and dicts/lists/tuples of them")
+
+
+def _join(prefix: str, key) -> str:
+    return f"{prefix}.{key}" if prefix else str(key)
+
+
+def _encode_array(array: np.ndarray, key: str, arrays: dict, path: Path):
+    if not key:
+        key = "tensor"  # a bare tensor saved on its own
+    if key in arrays:
+        raise SerializationError(f"cannot save to '{path}': two entries flatten to the same key '{key}' "
+                                 "(a dotted dict key collides with a nested one); rename one of them")
+    if array.dtype not in _SAFETENSORS_DTYPES:
+        raise SerializationError(f"cannot save to '{path}': tensor '{key}' has dtype {array.dtype}, "
+                                 "which the file formats do not store")
+    arrays[key] = array if array.flags.c_contiguous else array.copy(order="C")  # keeps 0-d shapes
+    return {"a": key, "shape": list(array.shape), "dtype": str(array.dtype)}
+
+
+def _write_safetensors(tmp: str, arrays: dict, header: str) -> None:
+    st_numpy = _safetensors_numpy()
+    st_numpy.save_file(arrays, tmp, metadata={"format": "pt", STRUCTURE_KEY: header})
+
+
+def _write_npz(tmp: str, arrays: dict, header: str) -> None:
+    if _NPZ_STRUCTURE in arrays:
+        raise SerializationError(f"the key '{_NPZ_STRUCTURE}' is reserved in .npz files")
+    with open(tmp, "wb") as handle:
+        np.savez(handle, **arrays, **{_NPZ_STRUCTURE: np.array(header)})
+
+
+def _atomic_write(path: Path, write) -> None:
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise FileNotFoundError(f"cannot save to '{path}': the folder '{folder}' does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    os.close(fd)
+    try:
+        write(tmp)
+        with open(tmp, "rb+") as handle:
+            os.fsync(handle.fileno())
+        # mkstemp makes the file private (0600); give it the mode a plain open() would have.
+        mode = path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_UMASK
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _safetensors_numpy():
+    try:
+        import safetensors.numpy as st_numpy  # noqa: PLC0415  (optional dependency, loaded on use)
+    except ImportError as exc:
+        raise SerializationError("reading or writing .safetensors files needs the 'safetensors' package "
+                                 "(pip install safetensors); or use a .npz file instead") from exc
+    return st_numpy
+
+
+# ----------------------------------------------------------------------------------------- load
+def load(f, map_location=None, weights_only: bool = True):
+    """Read a state dict written by ``save`` (or any safetensors/npz file of plain arrays).
+
+    Tensors land on the CPU unless ``map_location`` names a device (``"cuda"``, ``"cuda:1"``,
+    ``device(...)``). Files without Layerforge's structure come back as a flat ``{key: tensor}`` dict.
+    """
+    path = Path(os.fspath(f))
+    dev = backend.as_device(map_location) if map_location is not None else backend.CPU
+    if not path.is_file():
+        raise FileNotFoundError(f"no such file: '{path}'")
+    with open(path, "rb") as handle:
+        magic = handle.read(8)
+    if magic.startswith(b"PK"):
+        arrays, header = _read_npz(path)
+    elif len(magic) == 8:
+        arrays, header = _read_safetensors(path)
+    else:
+        raise SerializationError(f"'{path}' is not a .safetensors or .npz file: it is only "
+                                 f"{len(magic)} bytes long (truncated?)")
+    tensors = {k: Tensor._wrap(backend.to_device_array(a, dev)) for k, a in arrays.items()}
+    if header is None:
+        return tensors
+    try:
+        structure = json.loads(header)
+        tree = structure["tree"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise SerializationError(f"'{path}': the stored structure is not valid JSON ({exc}); the file "
+                                 "is corrupted") from exc
+    if structure.get("version", 0) > FORMAT_VERSION:
+        raise SerializationError(f"'{path}' was written by a newer Layerforge (format "
+                                 f"{structure.get('version')}); update Layerforge to read it")
+    return _decode(tree, tensors, path)
+
+
+def _read_safetensors(path: Path):
+    _safetensors_numpy()
+    from safetensors import safe_open  # noqa: PLC0415
+
+    try:
+        with safe_open(str(path), framework="numpy") as handle:
+            metadata = handle.metadata() or {}
+            arrays = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
+    except Exception as exc:  # safetensors reports truncation and bad headers with its own error type
+        raise SerializationError(f"'{path}' is not a readable safetensors file: {exc}. It may be "
+                                 "truncated or corrupted; save it again") from exc
+    return arrays, metadata.get(STRUCTURE_KEY)
+
+
+def _read_npz(path: Path):
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except zipfile.BadZipFile as exc:
+        raise SerializationError(f"'{path}' is not a readable .npz file: {exc}. It may be truncated or "
+                                 "corrupted; save it again") from exc
+    if any(name.endswith("data.pkl") for name in names):
+        raise SerializationError(f"'{path}' is a PyTorch pickle checkpoint. Layerforge never loads pickle "
+                                 "(it can run arbitrary code); in PyTorch, save the state dict with "
+                                 "safetensors.torch.save_file and load that file instead")
+    arrays, header = {}, None
+    key = None
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            for key in npz.files:
+                if key == _NPZ_STRUCTURE:
+                    header = str(npz[key])
+                else:
+                    arrays[key] = npz[key]
+    except Exception as exc:  # bad CRC, truncated member, object arrays (which would need pickle)
+        where = f" at key '{key}'" if key is not None else ""
+        raise SerializationError(f"'{path}' could not be read{where}: {exc}. The file may be truncated "
+                                 "or corrupted; save it again") from exc
+    return arrays, header
+
+
+def _decode(node, tensors: dict, path: Path):
+    if not isinstance(node, dict) or len(node) == 0:
+        raise SerializationError(f"'{path}': the stored structure has an unreadable entry {node!r}")
+    if "v" in node:
+        return node["v"]
+    if "a" in node:
+        key = node["a"]
+        tensor = tensors.get(key)
+        if tensor is None:
+            raise SerializationError(f"'{path}': tensor '{key}' is listed in the structure but missing "
+                                     "from the file; the file is incomplete or was edited")
+        shape, dtype = tuple(node.get("shape", tensor.shape)), node.get("dtype", str(tensor._data.dtype))
+        if tuple(tensor.shape) != shape or str(tensor._data.dtype) != dtype:
+            raise SerializationError(f"'{path}': tensor '{key}' has shape {list(tensor.shape)} and dtype "
+                                     f"{tensor._data.dtype}, but the structure says {list(shape)} and "
+                                     f"{dtype}; the file was altered")
+        return tensor
+    if "d" in node:
+        return {k: _decode(v, tensors, path) for k, v in node["d"]}
+    if "l" in node:
+        return [_decode(v, tensors, path) for v in node["l"]]
+    if "t" in node:
+        return tuple(_decode(v, tensors, path) for v in node["t"])
+    raise SerializationError(f"'{path}': the stored structure has an unknown entry kind {sorted(node)}")
