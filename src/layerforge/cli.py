@@ -1,0 +1,392 @@
+"""The ``layerforge`` command: the GUI with no arguments, headless commands otherwise.
+
+    layerforge                                   open the desktop app
+    layerforge train PROJECT [--epochs N] [--device cpu|cuda|auto] [--out DIR]
+    layerforge export PROJECT --format safetensors|npz|onnx|pytorch [--out PATH]
+    layerforge predict PROJECT INPUT.csv|.npy|.npz [--out FILE.csv|.npy]
+    layerforge new TEMPLATE PROJECT [--dataset NAME] [--epochs N]
+    layerforge templates | datasets | examples
+
+A user's mistake (a missing file, a bad project, an invalid model) prints one message on stderr
+and exits non-zero without a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Sequence, TextIO
+
+import layerforge
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXPORT_SUFFIXES = {"safetensors": ".safetensors", "npz": ".npz", "onnx": ".onnx", "pytorch": "_pytorch"}
+
+
+class UserError(Exception):
+    """A mistake the user can fix; printed as one line, exit ``code``."""
+
+    def __init__(self, message: str, code: int = EXIT_ERROR):
+        super().__init__(message)
+        self.code = code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv:
+        return _open_gui()
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # --help, --version, or a usage error (already printed by argparse)
+        return int(exit_.code or 0)
+    from layerforge.data import DataError
+    from layerforge.graph import GraphError
+    from layerforge.training import ProjectError, TrainingError
+    try:
+        return args.command(args)
+    except UserError as error:
+        return _fail(str(error), error.code)
+    except (ProjectError, TrainingError, DataError, GraphError) as error:
+        return _fail(str(error))
+
+
+def _fail(message: str, code: int = EXIT_ERROR) -> int:
+    print(f"layerforge: error: {message}", file=sys.stderr)
+    return code
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="layerforge", description="Build, train and export neural networks. "
+                                     "With no arguments, opens the desktop app.")
+    parser.add_argument("--version", action="version", version=f"layerforge {layerforge.__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    train = commands.add_parser("train", help="train a project headless and save the trained weights")
+    train.add_argument("project", type=Path, help="a .lfproj project file")
+    train.add_argument("--epochs", type=_positive_int, help="number of epochs (default: the project's)")
+    train.add_argument("--device", choices=("cpu", "cuda", "auto"), help="where to train (default: the project's)")
+    train.add_argument("--out", type=Path, metavar="DIR",
+                       help="folder for the trained project and weights (default: update the project in place)")
+    train.add_argument("--quiet", "-q", action="store_true", help="print only the final result")
+    train.set_defaults(command=_train)
+
+    export = commands.add_parser("export", help="export trained weights, ONNX or PyTorch code")
+    export.add_argument("project", type=Path)
+    export.add_argument("--format", required=True, choices=tuple(EXPORT_SUFFIXES), dest="fmt")
+    export.add_argument("--out", type=Path, metavar="PATH", help="output file (a folder for pytorch)")
+    export.set_defaults(command=_export)
+
+    predict = commands.add_parser("predict", help="predict with a trained project")
+    predict.add_argument("project", type=Path)
+    predict.add_argument("inputs", type=Path, metavar="INPUT", help="a .csv of numbers or a .npy / .npz array")
+    predict.add_argument("--out", type=Path, metavar="FILE",
+                         help=".csv (predictions with class names) or .npy (class indices or values); "
+                              "default: print CSV")
+    predict.set_defaults(command=_predict)
+
+    new = commands.add_parser("new", help="create a project from a template")
+    new.add_argument("template", help="a template key (see: layerforge templates)")
+    new.add_argument("project", type=Path, help="the .lfproj file to create")
+    new.add_argument("--dataset", help="a built-in dataset (default: the template's)")
+    new.add_argument("--epochs", type=_positive_int)
+    new.add_argument("--force", action="store_true", help="overwrite an existing file")
+    new.set_defaults(command=_new)
+
+    for name, function, text in (("templates", _templates, "list the model templates"),
+                                 ("datasets", _datasets, "list the built-in datasets"),
+                                 ("examples", _examples, "list the shipped example projects")):
+        commands.add_parser(name, help=text).set_defaults(command=function)
+    parser.set_defaults(command=lambda args: (parser.print_help(), EXIT_USAGE)[1])
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+# -- the GUI ---------------------------------------------------------------------------------------
+
+def _open_gui() -> int:
+    try:
+        from layerforge.app import main as app_main
+    except ImportError as error:
+        return _fail(f"the desktop app is not available in this installation ({error}); the headless "
+                     f"commands still work: layerforge --help", EXIT_USAGE)
+    return int(app_main() or 0)
+
+
+# -- train -------------------------------------------------------------------------------------------
+
+def _train(args) -> int:
+    from layerforge.data import DataSource
+    from layerforge.training import Trainer
+    from layerforge.training.project import load_project, save_project
+
+    project, _ = load_project(args.project)
+    for warning in project.warnings:
+        print(f"layerforge: note: {warning}", file=sys.stderr)
+    changes = {key: value for key, value in (("epochs", args.epochs), ("device", args.device)) if value}
+    settings = project.settings.replace(**changes)
+    base_dir = args.project.parent
+    dataset = project.load_dataset(base_dir)
+    printer = ProgressPrinter(sys.stdout, sys.stderr, quiet=args.quiet)
+    trainer = Trainer(project.spec, dataset, settings, listener=printer)
+    result = _run_interruptibly(trainer)
+    if result.status == "stopped":
+        return _fail("training interrupted; nothing saved", EXIT_INTERRUPTED)
+    if result.status == "failed":
+        return _fail(f"training failed: {result.reason}; nothing saved")
+    out = args.project if args.out is None else args.out / args.project.name
+    project.settings = settings
+    project.history = trainer.history
+    project.normalization = trainer.normalization
+    project.data_info = trainer.data_info
+    # Paths in the data source are relative to the project's folder; keep them valid from the new one.
+    project.data_source = _absolute_source(DataSource.from_dict(project.data_source), base_dir).to_dict()
+    save_project(project, out, trainer.state_dict())
+    print(f"saved the trained project to {out}")
+    return EXIT_OK
+
+
+def _absolute_source(source, base_dir: Path):
+    from layerforge.data import DataSource
+
+    settings = dict(source.settings)
+    for key in ("path", "targets_path"):
+        value = settings.get(key)
+        if value and not Path(value).expanduser().is_absolute():
+            settings[key] = str((base_dir / value).resolve())
+    return DataSource(source.kind, settings)
+
+
+def _run_interruptibly(trainer):
+    """Run in a worker thread so Ctrl+C stops training cleanly after the current batch."""
+    outcome: dict = {}
+
+    def work():
+        try:
+            outcome["result"] = trainer.run()
+        except BaseException as error:  # re-raised in the main thread below
+            outcome["error"] = error
+
+    worker = threading.Thread(target=work, name="layerforge-train", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.2)
+    except KeyboardInterrupt:
+        trainer.stop()
+        worker.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"]
+
+
+class ProgressPrinter:
+    """Trainer listener for a terminal: a progress bar (only on a terminal) and a line per epoch."""
+
+    BAR_WIDTH = 24
+
+    def __init__(self, out: TextIO, err: TextIO, quiet: bool = False):
+        self.out, self.err, self.quiet = out, err, quiet
+        self.bar = not quiet and hasattr(err, "isatty") and err.isatty()
+        self.total_epochs = self.steps = 0
+        self._last_draw = 0.0
+
+    def __call__(self, event) -> None:
+        from layerforge.training import BatchEnd, EpochEnd, RunFailed, RunFinished, RunStarted
+        if isinstance(event, RunStarted):
+            self.total_epochs, self.steps = event.total_epochs, event.steps_per_epoch
+            self._say(f"training on {event.device} ({event.device_reason}): {event.n_train} training / "
+                      f"{event.n_val} validation samples, {event.total_epochs} epochs of {event.steps_per_epoch} "
+                      f"steps, {event.param_count:,} parameters")
+        elif isinstance(event, BatchEnd) and self.bar:
+            now = time.monotonic()
+            in_epoch = (event.step - 1) % self.steps + 1
+            if now - self._last_draw > 0.1 or in_epoch == self.steps:
+                self._last_draw = now
+                done = int(self.BAR_WIDTH * in_epoch / self.steps)
+                self.err.write(f"\repoch {event.epoch}/{self.total_epochs} [{'#' * done}{'.' * (self.BAR_WIDTH - done)}]"
+                               f" {in_epoch}/{self.steps} loss {event.loss:.4f}")
+                self.err.flush()
+        elif isinstance(event, EpochEnd):
+            self._clear_bar()
+            width = len(str(self.total_epochs))
+            line = (f"epoch {event.epoch:>{width}}/{self.total_epochs}  train {_metrics(event.train)}"
+                    + (f"  val {_metrics(event.val)}" if event.val else "")
+                    + f"  lr {event.lr:.3g}  {event.elapsed_s:.1f}s (eta {event.eta_s:.0f}s)")
+            self._say(line)
+        elif isinstance(event, RunFinished):
+            self._clear_bar()
+            how = "finished" if event.reason == "completed" else "stopped early (no improvement)"
+            summary = "  ".join(f"{split} {_metrics(values)}" for split, values in event.final.items())
+            print(f"{how} after {event.epochs_run} epochs; best epoch {event.best_epoch}: {summary}", file=self.out)
+        elif isinstance(event, RunFailed):
+            self._clear_bar()
+
+    def _say(self, line: str) -> None:
+        if not self.quiet:
+            print(line, file=self.out, flush=True)
+
+    def _clear_bar(self) -> None:
+        if self.bar:
+            self.err.write("\r" + " " * (self.BAR_WIDTH + 60) + "\r")
+            self.err.flush()
+
+
+def _metrics(values: dict) -> str:
+    parts = []
+    for name, value in values.items():
+        if name == "accuracy":
+            parts.append(f"acc {100 * value:.1f}%")
+        elif name == "r2":
+            parts.append(f"R2 {value:.4f}")
+        else:
+            parts.append(f"{name} {value:.4g}")
+    return " ".join(parts)
+
+
+# -- export ------------------------------------------------------------------------------------------
+
+def _export(args) -> int:
+    try:
+        from layerforge.export import export_project
+    except ImportError:
+        raise UserError("exporting is not available in this installation yet (layerforge.export has no "
+                        "export_project); the trained weights are already beside the project as "
+                        ".safetensors", EXIT_USAGE) from None
+    from layerforge.training.project import load_project
+
+    project, weights = load_project(args.project)
+    if weights is None:
+        raise UserError(f"{args.project} has no trained weights to export: run 'layerforge train {args.project}' first")
+    out = args.out or args.project.with_name(args.project.stem + EXPORT_SUFFIXES[args.fmt])
+    try:
+        written = export_project(project, weights, args.fmt, Path(out))
+    except (ValueError, OSError) as error:
+        raise UserError(f"export to {args.fmt} failed: {error}") from None
+    for path in written:
+        print(f"wrote {path}")
+    return EXIT_OK
+
+
+# -- predict -----------------------------------------------------------------------------------------
+
+def _predict(args) -> int:
+    import numpy as np
+
+    from layerforge.data import read_inputs
+    from layerforge.training.inference import Predictor
+    from layerforge.training.project import load_project
+
+    project, weights = load_project(args.project)
+    predictor = Predictor(project, weights)
+    if not args.inputs.exists():
+        raise UserError(f"{args.inputs}: no such file")
+    predictions = predictor.predict(read_inputs(args.inputs))
+    header, rows = predictions.rows()
+    if args.out is None:
+        _write_csv(sys.stdout, header, rows)
+        return EXIT_OK
+    suffix = args.out.suffix.lower()
+    if suffix == ".npy":
+        array = predictions.labels if predictions.labels is not None else predictions.outputs
+        buffer = io.BytesIO()
+        np.save(buffer, array, allow_pickle=False)
+        _write_atomic(args.out, buffer.getvalue())
+    elif suffix == ".csv":
+        text = io.StringIO()
+        _write_csv(text, header, rows)
+        _write_atomic(args.out, text.getvalue().encode("utf-8"))
+    else:
+        raise UserError(f"--out must end in .csv or .npy, got {args.out.name!r}")
+    print(f"wrote {len(rows)} predictions to {args.out}")
+    return EXIT_OK
+
+
+def _write_csv(stream: TextIO, header: list, rows: list) -> None:
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+
+
+def _write_atomic(path: Path, content: bytes) -> None:
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp.write_bytes(content)
+        os.replace(temp, path)
+    except OSError as error:
+        temp.unlink(missing_ok=True)
+        raise UserError(f"{path}: cannot write ({error.strerror or error})") from None
+
+
+# -- new, templates, datasets, examples --------------------------------------------------------------
+
+def _new(args) -> int:
+    from layerforge.data import DataSource, load_dataset
+    from layerforge.graph import get_template
+    from layerforge.training import TrainingSettings
+    from layerforge.training.project import Project, save_project
+    from layerforge.training.examples import spec_for_dataset
+
+    try:
+        template = get_template(args.template)
+    except KeyError as error:
+        raise UserError(error.args[0]) from None
+    if args.project.exists() and not args.force:
+        raise UserError(f"{args.project} already exists; choose another name or pass --force")
+    dataset_name = args.dataset or template.dataset
+    dataset = load_dataset(dataset_name)
+    spec = spec_for_dataset(template, dataset)
+    settings = TrainingSettings.from_template(template, **({"epochs": args.epochs} if args.epochs else {}))
+    project = Project(args.project.stem, spec, DataSource.builtin(dataset_name).to_dict(), settings,
+                      description=template.description)
+    save_project(project, args.project)
+    print(f"created {args.project}: {template.name} on '{dataset_name}' ({dataset.summary()})")
+    return EXIT_OK
+
+
+def _templates(args) -> int:
+    from layerforge.graph import templates
+    rows = [(t.key, t.name, t.dataset, t.task, t.description) for t in templates()]
+    _print_table(("key", "name", "dataset", "task", "description"), rows)
+    return EXIT_OK
+
+
+def _datasets(args) -> int:
+    from layerforge.data import list_datasets
+    rows = [(d.name, d.task, d.kind, ", ".join(f"{o.name}={o.default}" for o in d.options) or "-", d.description)
+            for d in list_datasets()]
+    _print_table(("name", "task", "kind", "options", "description"), rows)
+    return EXIT_OK
+
+
+def _examples(args) -> int:
+    from layerforge.training.project import example_project_path, example_projects
+    rows = [(name, str(example_project_path(name))) for name in example_projects()]
+    _print_table(("name", "path"), rows)
+    return EXIT_OK
+
+
+def _print_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header) - 1)]
+    for row in [header, *rows]:
+        cells = [str(cell).ljust(width) for cell, width in zip(row, widths)] + [str(row[-1])]
+        print("  ".join(cells).rstrip())
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

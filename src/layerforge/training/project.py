@@ -1,0 +1,328 @@
+"""Project files: a model, its data source, training settings and the last run, as versioned JSON.
+
+``name.lfproj`` is JSON; trained weights sit beside it as ``name.weights.safetensors`` (``.npz``
+where safetensors cannot be written), saved with ``engine.save``. Both are written to a temporary
+file and renamed into place, so a crash never leaves half a file. Loading checks everything and
+raises :class:`ProjectError` naming the file (and line/column for JSON errors); nothing is guessed.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from layerforge import engine
+from layerforge.data import DataError, DataSource, Normalization
+from layerforge.graph import GraphError, ModelSpec
+
+from .errors import ProjectError, TrainingError
+from .settings import TrainingSettings
+
+FORMAT = "layerforge-project"
+VERSION = 1
+SUFFIX = ".lfproj"
+WEIGHTS_SUFFIXES = (".safetensors", ".npz")
+
+
+@dataclass
+class Project:
+    """Everything needed to train again or to predict: see the module docstring.
+
+    ``history`` holds the last run's curves (``Trainer.history``: per-epoch metric lists and
+    "step_loss"); ``normalization`` the training split's statistics; ``data_info`` the task, class
+    names and shapes of the data the weights were trained on; ``warnings`` what loading noticed
+    (e.g. a missing weights file) and is not saved.
+    """
+
+    name: str
+    spec: ModelSpec
+    data_source: dict
+    settings: TrainingSettings = field(default_factory=TrainingSettings)
+    history: dict = field(default_factory=dict)
+    normalization: dict | None = None
+    data_info: dict = field(default_factory=dict)
+    description: str = ""
+    format: str = FORMAT
+    version: int = VERSION
+    warnings: list = field(default_factory=list)
+
+    def to_dict(self, weights_file: str | None = None) -> dict[str, Any]:
+        return {"format": FORMAT, "version": VERSION, "name": self.name, "description": self.description,
+                "model": self.spec.to_dict(), "data": dict(self.data_source), "settings": self.settings.to_dict(),
+                "normalization": self.normalization, "data_info": dict(self.data_info),
+                "history": _json_safe(self.history), "weights": weights_file}
+
+    def load_dataset(self, base_dir=None):
+        """The project's dataset (relative paths resolved against ``base_dir``, the project's folder)."""
+        return DataSource.from_dict(self.data_source).load(base_dir)
+
+
+def weights_path_for(path) -> Path:
+    """Where ``save_project`` puts the weights of ``path``: ``<stem>.weights.safetensors`` beside it."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}.weights.safetensors")
+
+
+def save_project(project: Project, path, weights_state_dict=None) -> Path:
+    """Write ``project`` to ``path`` (and the weights beside it); returns the path written.
+
+    Data-source paths inside the project's folder are stored relative to it, so the folder can move.
+    """
+    path = Path(path)
+    try:
+        source = DataSource.from_dict(project.data_source).relative_to(path.parent.resolve()).to_dict()
+    except DataError as error:
+        raise ProjectError(f"cannot save: the data source is invalid: {error}", path) from None
+    weights_file = None
+    if weights_state_dict is not None:
+        weights_file = _save_weights(weights_state_dict, weights_path_for(path)).name
+    data = project.to_dict(weights_file)
+    data["data"] = source
+    try:
+        text = _to_json(data)
+    except (TypeError, ValueError) as error:
+        raise ProjectError(f"cannot save: the project holds a value JSON cannot store ({error})", path) from None
+    _write_atomic(path, text.encode("utf-8"))
+    return path
+
+
+def load_project(path) -> tuple[Project, dict | None]:
+    """(project, weights state dict or None); ProjectError says what is wrong and where."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise ProjectError(f"cannot read the project ({error.strerror or error})", path) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line, column = _position(raw[:error.start].decode("utf-8", "replace"))
+        raise ProjectError("the file is not UTF-8 text; is it really a .lfproj project?", path, line, column) from None
+    if not text.strip():
+        raise ProjectError("the file is empty", path)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        truncated = " (the file looks truncated)" if error.pos >= len(text.rstrip()) else ""
+        raise ProjectError(f"not valid JSON: {error.msg}{truncated}", path, error.lineno, error.colno) from None
+    project = _project_from_dict(data, path, text)
+    weights = _load_weights(data.get("weights"), path, project)
+    return project, weights
+
+
+def example_project_path(name: str) -> Path:
+    """The shipped example project ``name`` (e.g. "spiral"), from ``resources/examples``."""
+    from importlib import resources
+
+    folder = resources.files("layerforge.resources").joinpath("examples")
+    candidate = folder.joinpath(name if name.endswith(SUFFIX) else name + SUFFIX)
+    if not candidate.is_file():
+        names = ", ".join(example_projects()) or "none"
+        raise ProjectError(f"no example project named {name!r}; the examples are: {names}")
+    return Path(str(candidate))
+
+
+def example_projects() -> list[str]:
+    from importlib import resources
+
+    folder = resources.files("layerforge.resources").joinpath("examples")
+    if not folder.is_dir():
+        return []
+    return sorted(entry.name[:-len(SUFFIX)] for entry in folder.iterdir() if entry.name.endswith(SUFFIX))
+
+
+# -- reading -------------------------------------------------------------------------------------
+
+def _project_from_dict(data: Any, path: Path, text: str) -> Project:
+    if not isinstance(data, dict):
+        raise ProjectError(f"a project must be a JSON object, got {type(data).__name__}", path, 1, 1)
+    if data.get("format") != FORMAT:
+        raise ProjectError(f"not a Layerforge project (its 'format' is {data.get('format')!r}, expected "
+                           f"{FORMAT!r})", path)
+    version = data.get("version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ProjectError(f"'version' must be a positive whole number, got {version!r}", path)
+    if version > VERSION:
+        raise ProjectError(f"the project was saved by a newer Layerforge (project version {version}; this "
+                           f"Layerforge reads version {VERSION}): update Layerforge to open it", path)
+    for key in ("model", "data", "settings"):
+        if key not in data:
+            raise ProjectError(f"the project has no {key!r} section", path)
+    try:
+        spec = ModelSpec.from_dict(data["model"])
+    except GraphError as error:
+        line = _line_of_node(text, error.node_id)
+        raise ProjectError(f"model: {error}", path, line) from None
+    try:
+        source = DataSource.from_dict(data["data"]).to_dict()
+    except DataError as error:
+        raise ProjectError(f"data source: {error}", path) from None
+    try:
+        settings = TrainingSettings.from_dict(data["settings"])
+    except TrainingError as error:
+        raise ProjectError(f"training settings: {error}", path) from None
+    normalization = data.get("normalization")
+    try:
+        Normalization.from_dict(normalization)
+    except DataError as error:
+        raise ProjectError(f"normalization: {error}", path) from None
+    history, info = data.get("history") or {}, data.get("data_info") or {}
+    if not isinstance(history, dict) or not all(isinstance(v, list) for v in history.values()):
+        raise ProjectError("'history' must be an object of lists", path)
+    if not isinstance(info, dict):
+        raise ProjectError("'data_info' must be an object", path)
+    name = data.get("name") or path.stem
+    if not isinstance(name, str):
+        raise ProjectError(f"'name' must be text, got {name!r}", path)
+    return Project(name, spec, source, settings, _from_json_safe(history), normalization, info,
+                   str(data.get("description") or ""), FORMAT, version)
+
+
+def _load_weights(weights: Any, path: Path, project: Project) -> dict | None:
+    if weights is None:
+        return None
+    if not isinstance(weights, str) or not weights.endswith(WEIGHTS_SUFFIXES) or "/" in weights or "\\" in weights:
+        raise ProjectError(f"'weights' must be the name of a .safetensors or .npz file beside the project, "
+                           f"got {weights!r}", path)
+    file = path.parent / weights
+    if not file.is_file():
+        project.warnings.append(f"the trained weights {file} are missing; the model starts untrained")
+        return None
+    try:
+        state = engine.load(file)
+    except Exception as error:  # any reader failure is a damaged file, reported as such
+        raise ProjectError(f"cannot read the trained weights ({type(error).__name__}: {error})", file) from None
+    _check_weights(state, project.spec, file)
+    return state
+
+
+def _check_weights(state: Any, spec: ModelSpec, file: Path) -> None:
+    """The stored weights must fit the model: same names, same shapes."""
+    from layerforge.graph import compile_spec
+
+    if not isinstance(state, dict):
+        raise ProjectError("the weights file does not hold named tensors", file)
+    try:
+        expected = compile_spec(spec).state_dict()
+    except GraphError:
+        return  # an invalid graph is reported when it is trained or used; its weights cannot be checked
+    missing = [k for k in expected if k not in state]
+    extra = [k for k in state if k not in expected]
+    if missing or extra:
+        parts = ([f"missing {', '.join(missing[:5])}"] if missing else []) + (
+            [f"unexpected {', '.join(extra[:5])}"] if extra else [])
+        raise ProjectError(f"the weights do not match the model ({'; '.join(parts)}); train the model again",
+                           file)
+    for key, value in expected.items():
+        if tuple(state[key].shape) != tuple(value.shape):
+            raise ProjectError(f"the weights do not match the model: {key} has shape {tuple(state[key].shape)} "
+                               f"in the file but the model needs {tuple(value.shape)}; train the model again", file)
+
+
+# -- writing -------------------------------------------------------------------------------------
+
+def _save_weights(state, target: Path) -> Path:
+    tensors = {key: _as_cpu_tensor(value, key) for key, value in dict(state).items()}
+    if importlib.util.find_spec("safetensors") is None:  # the safetensors writer is optional
+        target = target.with_suffix(".npz")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        engine.save(tensors, target)   # itself atomic: temporary file, then rename
+    except (OSError, ValueError) as error:
+        raise ProjectError(f"cannot write the trained weights ({getattr(error, 'strerror', None) or error})",
+                           target) from None
+    return target
+
+
+def _write_atomic(path: Path, content: bytes) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as error:
+        raise ProjectError(f"cannot write the project ({error.strerror or error})", path) from None
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(content)
+            stream.flush()
+            os.fsync(stream.fileno())
+        # mkstemp makes the file private; give it the mode the file had, or a plain open()'s.
+        os.chmod(temp, path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask())
+        os.replace(temp, path)
+    except OSError as error:
+        _remove(temp)
+        raise ProjectError(f"cannot write the project ({error.strerror or error})", path) from None
+    except BaseException:
+        _remove(temp)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _remove(path) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def _as_cpu_tensor(value, key: str):
+    if isinstance(value, engine.Tensor):
+        return value.detach().cpu()
+    if isinstance(value, np.ndarray):
+        return engine.from_numpy(np.ascontiguousarray(value))
+    raise ProjectError(f"weight {key!r} is a {type(value).__name__}, not a tensor or numpy array")
+
+
+# -- small helpers -------------------------------------------------------------------------------
+
+def _json_safe(value: Any) -> Any:
+    """Lists and dicts of plain numbers; NaN and infinities become null (JSON has no NaN)."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, (np.floating, float)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+# "[" then a newline only starts a list (a newline inside a JSON string is escaped); no quotes inside
+# means the list holds only numbers, booleans and nulls.
+_FLAT_LIST = re.compile(r"\[\n\s*([^\[\]{}\"]*?)\n\s*\]")
+
+
+def _to_json(data: dict) -> str:
+    """Indented JSON, with lists of plain values kept on one line (shapes, positions, curves)."""
+    text = json.dumps(data, indent=2, allow_nan=False)
+    return _FLAT_LIST.sub(lambda m: "[" + ", ".join(part.strip() for part in m.group(1).split(",\n")) + "]",
+                          text) + "\n"
+
+
+def _from_json_safe(history: dict) -> dict:
+    return {key: [float("nan") if v is None else v for v in values] for key, values in history.items()}
+
+
+def _position(prefix: str) -> tuple[int, int]:
+    lines = prefix.split("\n")
+    return len(lines), len(lines[-1]) + 1
+
+
+def _line_of_node(text: str, node_id: str | None) -> int | None:
+    if node_id is None:
+        return None
+    match = re.search(r'"id"\s*:\s*' + re.escape(json.dumps(node_id)), text)
+    return text.count("\n", 0, match.start()) + 1 if match else None
