@@ -1,0 +1,231 @@
+"""save/load: round trips in both formats, atomic writes, clear errors for bad files, interop."""
+import os
+import zipfile
+
+import numpy as np
+import pytest
+
+import layerforge.engine as lf
+from layerforge.engine import serialization
+from layerforge.engine.serialization import SerializationError
+
+FORMATS = ["safetensors", "npz"]
+
+
+def _nested():
+    return {
+        "model": {
+            "0.weight": lf.randn(4, 3),
+            "0.bias": lf.zeros(4, dtype=lf.float64),
+            "bn.num_batches_tracked": lf.tensor(7),
+        },
+        "optimizer": {
+            "state": {0: {"step": lf.tensor(3.0), "exp_avg": lf.ones(4, 3)}},
+            "param_groups": [{"lr": 0.001, "betas": (0.9, 0.999), "amsgrad": False, "foreach": None,
+                              "params": [0, 1]}],
+        },
+        "masks": [lf.tensor([True, False]), lf.tensor(np.arange(3, dtype=np.uint8)),
+                  lf.tensor(np.ones(2, dtype=np.float16))],
+        "epoch": 12,
+        "best": float("inf"),
+        "name": "run-1",
+    }
+
+
+def _assert_equal_trees(a, b, where="root"):
+    assert type(a) is type(b), f"{where}: {type(a).__name__} != {type(b).__name__}"
+    if isinstance(a, lf.Tensor):
+        assert a.dtype == b.dtype and a.shape == b.shape, where
+        np.testing.assert_array_equal(np.asarray(a._data), np.asarray(b._data), err_msg=where)
+        assert not b.requires_grad
+    elif isinstance(a, dict):
+        assert list(a) == list(b), where
+        for k in a:
+            _assert_equal_trees(a[k], b[k], f"{where}.{k}")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b)):
+            _assert_equal_trees(x, y, f"{where}[{i}]")
+    else:
+        assert a == b, where
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_nested_state_dict_round_trips_with_types_intact(tmp_path, fmt):
+    original = _nested()
+    path = tmp_path / f"checkpoint.{fmt}"
+    lf.save(original, path)
+    loaded = lf.load(path)
+    _assert_equal_trees(original, loaded)
+    assert list(loaded["optimizer"]["state"]) == [0]  # integer keys stay integers
+    assert loaded["optimizer"]["param_groups"][0]["betas"] == (0.9, 0.999)
+    loaded["model"]["0.weight"].add_(1)  # loaded tensors are ordinary, writable tensors
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_plain_state_dict_and_bare_tensor_round_trip(tmp_path, fmt):
+    path = tmp_path / f"w.{fmt}"
+    state = {"fc.weight": lf.randn(2, 2), "fc.bias": lf.randn(2)}
+    lf.save(state, str(path))
+    _assert_equal_trees(state, lf.load(str(path)))
+    lf.save(lf.arange(5), path)
+    _assert_equal_trees(lf.arange(5), lf.load(path))
+
+
+def test_npz_holds_plain_arrays_under_the_flat_keys(tmp_path):
+    path = tmp_path / "c.npz"
+    lf.save(_nested(), path)
+    with np.load(path, allow_pickle=False) as npz:
+        assert "optimizer.state.0.exp_avg" in npz.files
+        assert npz["model.0.weight"].shape == (4, 3)
+
+
+def test_foreign_npz_loads_as_flat_dict(tmp_path):
+    path = tmp_path / "plain.npz"
+    np.savez(path, w=np.ones((2, 3), np.float32), idx=np.arange(4))
+    loaded = lf.load(path)
+    assert set(loaded) == {"w", "idx"}
+    assert loaded["w"].dtype == lf.float32 and loaded["idx"].dtype == lf.int64
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_failed_write_leaves_the_previous_file_intact(tmp_path, monkeypatch, fmt):
+    path = tmp_path / f"model.{fmt}"
+    lf.save({"w": lf.ones(3)}, path)
+    before = path.read_bytes()
+
+    def write_half_then_fail(tmp, arrays, header):
+        with open(tmp, "wb") as handle:
+            handle.write(b"partial")
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(serialization, f"_write_{fmt}", write_half_then_fail)
+    with pytest.raises(OSError, match="No space left"):
+        lf.save({"w": lf.zeros(3)}, path)
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == [path.name], "the temporary file was left behind"
+    np.testing.assert_array_equal(lf.load(path)["w"].numpy(), np.ones(3, np.float32))
+
+
+def test_saved_file_is_not_private(tmp_path):
+    path = tmp_path / "m.npz"
+    lf.save({"w": lf.ones(1)}, path)
+    assert path.stat().st_mode & 0o044  # readable by others as a plain open() would make it
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_truncated_file_error_names_the_file(tmp_path, fmt):
+    path = tmp_path / f"model.{fmt}"
+    lf.save({"w": lf.randn(64, 64)}, path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(SerializationError, match="model." + fmt) as info:
+        lf.load(path)
+    assert "truncated" in str(info.value)
+
+
+def test_corrupted_safetensors_header_is_reported(tmp_path):
+    path = tmp_path / "bad.safetensors"
+    lf.save({"w": lf.ones(4)}, path)
+    data = bytearray(path.read_bytes())
+    data[10:20] = b"\xff" * 10
+    path.write_bytes(bytes(data))
+    with pytest.raises(SerializationError, match="bad.safetensors"):
+        lf.load(path)
+
+
+def test_corrupted_npz_member_is_reported_with_its_key(tmp_path):
+    path = tmp_path / "bad.npz"
+    np.savez(path, weights=np.arange(1000, dtype=np.float64))
+    data = bytearray(path.read_bytes())
+    offset = data.index(b"\x93NUMPY") + 200  # inside the array's bytes: the zip CRC no longer matches
+    data[offset:offset + 8] = b"\x00\x01\x02\x03\x04\x05\x06\x07"
+    path.write_bytes(bytes(data))
+    with pytest.raises(SerializationError, match=r"bad\.npz.*'weights'"):
+        lf.load(path)
+
+
+@pytest.mark.parametrize("content", [b"", b"abc", b"this is not a tensor file at all"])
+def test_garbage_file_is_reported(tmp_path, content):
+    path = tmp_path / "junk.safetensors"
+    path.write_bytes(content)
+    with pytest.raises(SerializationError, match="junk.safetensors"):
+        lf.load(path)
+
+
+def test_structure_that_disagrees_with_the_data_names_the_key(tmp_path):
+    path = tmp_path / "edited.npz"
+    lf.save({"layer.weight": lf.ones(2, 3)}, path)
+    with np.load(path, allow_pickle=False) as npz:
+        header = str(npz["__layerforge_structure__"])
+    np.savez(path, **{"layer.weight": np.ones((3, 3), np.float32), "__layerforge_structure__": header})
+    with pytest.raises(SerializationError, match=r"edited\.npz.*layer\.weight.*\[3, 3\]"):
+        lf.load(path)
+    np.savez(path, **{"__layerforge_structure__": header})
+    with pytest.raises(SerializationError, match=r"layer\.weight.*missing"):
+        lf.load(path)
+
+
+def test_pickle_checkpoints_are_refused(tmp_path):
+    path = tmp_path / "model.pt"
+    with zipfile.ZipFile(path, "w") as archive:  # the layout torch.save writes
+        archive.writestr("model/data.pkl", b"\x80\x02}q\x00.")
+    with pytest.raises(SerializationError, match="pickle"):
+        lf.load(path)
+
+
+def test_save_refuses_what_it_cannot_store(tmp_path):
+    with pytest.raises(SerializationError, match=r"\.safetensors or \.npz"):
+        lf.save({"w": lf.ones(1)}, tmp_path / "model.pt")
+    with pytest.raises(SerializationError, match=r"'opt\.hook' is a function"):
+        lf.save({"opt": {"hook": lambda: None}}, tmp_path / "m.npz")
+    with pytest.raises(SerializationError, match="same key 'a.b'"):
+        lf.save({"a.b": lf.ones(1), "a": {"b": lf.ones(1)}}, tmp_path / "m.npz")
+    assert not any(tmp_path.iterdir()), "a refused save must not create a file"
+
+
+def test_missing_file_and_folder(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nope.npz"):
+        lf.load(tmp_path / "nope.npz")
+    with pytest.raises(FileNotFoundError, match="no_such_dir"):
+        lf.save({"w": lf.ones(1)}, tmp_path / "no_such_dir" / "m.npz")
+
+
+def test_map_location(tmp_path):
+    path = tmp_path / "m.safetensors"
+    lf.save({"w": lf.ones(2)}, path)
+    assert lf.load(path, map_location="cpu")["w"].device == lf.device("cpu")
+    assert lf.load(path, map_location=lf.device("cpu"))["w"].device == lf.device("cpu")
+    if not lf.cuda.is_available():
+        with pytest.raises(RuntimeError, match="cuda"):
+            lf.load(path, map_location="cuda")
+
+
+# ----------------------------------------------------------------------------- PyTorch interop
+def test_our_safetensors_file_loads_in_torch(tmp_path):
+    torch = pytest.importorskip("torch", reason="PyTorch is the test oracle; not installed")
+    st_torch = pytest.importorskip("safetensors.torch")
+    state = {"0.weight": lf.randn(3, 2), "0.bias": lf.randn(3), "steps": lf.tensor(5),
+             "half": lf.tensor(np.ones(2, np.float16)), "mask": lf.tensor([True, False])}
+    path = tmp_path / "ours.safetensors"
+    lf.save(state, path)
+    theirs = st_torch.load_file(str(path))
+    assert set(theirs) == set(state)
+    for key, value in state.items():
+        assert str(theirs[key].dtype) == f"torch.{value.dtype.name}".replace("bool_", "bool")
+        np.testing.assert_array_equal(theirs[key].numpy(), value.numpy())
+    model = torch.nn.Linear(2, 3)
+    model.load_state_dict({"weight": theirs["0.weight"], "bias": theirs["0.bias"]})
+
+
+def test_torch_safetensors_file_loads_here(tmp_path):
+    torch = pytest.importorskip("torch", reason="PyTorch is the test oracle; not installed")
+    st_torch = pytest.importorskip("safetensors.torch")
+    model = torch.nn.Sequential(torch.nn.Linear(4, 5), torch.nn.BatchNorm1d(5))
+    path = tmp_path / "theirs.safetensors"
+    st_torch.save_file(model.state_dict(), str(path))
+    loaded = lf.load(path)
+    assert set(loaded) == set(model.state_dict())
+    for key, value in model.state_dict().items():
+        np.testing.assert_array_equal(loaded[key].numpy(), value.numpy())
+        assert loaded[key].dtype.name == str(value.dtype).removeprefix("torch.")
