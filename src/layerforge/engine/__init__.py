@@ -47,5 +47,5 @@ def numel(t: Tensor) -> int:
     return t.numel()
 
 
-from . import optim, utils  # noqa: E402
+from . import nn, optim, utils  # noqa: E402
 from .serialization import load, save  # noqa: E402

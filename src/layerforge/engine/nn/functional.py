@@ -13,13 +13,9 @@ from ..ops import normalization as _norm
 from ..ops import pool as _pool
 from ..ops.common import apply, xp_of
 from ..tensor import Tensor
-
-try:  # the losses land concurrently (nn part B); imported plainly once the file exists
-    from .functional_losses import (binary_cross_entropy,  # noqa: F401
-                                    binary_cross_entropy_with_logits, cross_entropy, huber_loss,
-                                    kl_div, l1_loss, mse_loss, nll_loss, smooth_l1_loss)
-except ImportError:
-    pass
+from .functional_losses import (binary_cross_entropy, binary_cross_entropy_with_logits,  # noqa: F401
+                                cross_entropy, huber_loss, kl_div, l1_loss, mse_loss, nll_loss,
+                                smooth_l1_loss)
 
 # Functions that already exist as tensor operations, re-exported under torch.nn.functional's names.
 relu = _ops.relu
