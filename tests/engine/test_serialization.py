@@ -229,3 +229,35 @@ def test_torch_safetensors_file_loads_here(tmp_path):
     for key, value in model.state_dict().items():
         np.testing.assert_array_equal(loaded[key].numpy(), value.numpy())
         assert loaded[key].dtype.name == str(value.dtype).removeprefix("torch.")
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_model_and_optimizer_checkpoint_resumes_training_exactly(tmp_path, fmt):
+    nn = pytest.importorskip("layerforge.engine.nn")
+    lf.manual_seed(0)
+    x, y = lf.randn(16, 4), lf.randint(0, 3, (16,))
+    loss_fn = nn.CrossEntropyLoss()
+
+    def make():
+        model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+        return model, lf.optim.Adam(model.parameters(), lr=0.01, amsgrad=True)
+
+    def train(model, opt, steps):
+        for _ in range(steps):
+            opt.zero_grad()
+            loss_fn(model(x), y).backward()
+            opt.step()
+
+    model, opt = make()
+    train(model, opt, 5)
+    path = tmp_path / f"checkpoint.{fmt}"
+    lf.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": 5}, path)
+    checkpoint = lf.load(path)
+    resumed_model, resumed_opt = make()
+    resumed_model.load_state_dict(checkpoint["model"])
+    resumed_opt.load_state_dict(checkpoint["optimizer"])
+    assert checkpoint["epoch"] == 5
+    train(model, opt, 5)
+    train(resumed_model, resumed_opt, 5)
+    for (name, a), (_, b) in zip(model.state_dict().items(), resumed_model.state_dict().items()):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=name)
