@@ -21,6 +21,13 @@ def _time_order(T: int, reverse: bool):
     return range(T - 1, -1, -1) if reverse else range(T)
 
 
+def _scaled_transpose(w, scale):
+    """(w * scale[:, None]).T as a C-contiguous array: BLAS runs the per-step GEMM faster on it."""
+    w_t = xp_of(w).ascontiguousarray(w.T)
+    w_t *= scale
+    return w_t
+
+
 class _RecurrentLayer(Node):
     """Shared parts: the input projection, the state slices, and the weight gradients."""
 
@@ -85,7 +92,7 @@ class LSTMLayer(_RecurrentLayer):
         offset = xp.where(scale == 0.5, dtype.type(0.5), dtype.type(0.0)).astype(dtype)
         bias = (b_ih + b_hh) * scale if self.has_bias else None
         gates = self._project(x, w_ih * scale[:, None], bias)   # (T, B, 4H), in time order
-        w_hh_t = (w_hh * scale[:, None]).T
+        w_hh_t = _scaled_transpose(w_hh, scale)
         states = xp.empty((T + 1, B, H), dtype=dtype)
         cells = xp.empty((T + 1, B, H), dtype=dtype)
         tanh_cells = xp.empty((T, B, H), dtype=dtype)
@@ -171,7 +178,7 @@ class GRULayer(_RecurrentLayer):
         else:
             bias = b_hn = None
         gates = self._project(x, w_ih * scale[:, None], bias)   # r, z pre-activations; n's input part
-        w_hh_t = (w_hh * scale[:, None]).T
+        w_hh_t = _scaled_transpose(w_hh, scale)
         hidden_n = xp.empty((T, B, H), dtype=dtype)              # W_hn h + b_hn, kept for backward
         states = xp.empty((T + 1, B, H), dtype=dtype)
         states[T if self.reverse else 0] = h0
@@ -249,7 +256,7 @@ class RNNLayer(_RecurrentLayer):
         states = xp.empty((T + 1, B, H), dtype=x.dtype)
         states[T if self.reverse else 0] = h0
         recur = xp.empty((B, H), dtype=x.dtype)
-        w_hh_t = w_hh.T
+        w_hh_t = xp.ascontiguousarray(w_hh.T)
         relu = self.nonlinearity == "relu"
         for t in _time_order(T, self.reverse):
             xp.matmul(states[self._prev(t)], w_hh_t, out=recur)
