@@ -1,0 +1,92 @@
+"""Export a model as a PyTorch project: model.py, weights.safetensors, train.py (DDP), README.txt, data.npz.
+
+This is the way out for someone who outgrows one machine: the generated code is plain PyTorch that
+runs under ``torchrun`` on a cluster, with the trained weights as its starting point.
+"""
+from __future__ import annotations
+
+from dataclasses import fields
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+import layerforge
+from layerforge.graph import GraphError, ModelSpec, infer_shapes
+
+from .common import ExportError, atomic_write, write_text
+from .pytorch_model_code import model_source
+from .train_script import README_TEMPLATE, TrainingHint, train_command, train_source
+from .weights import export_weights
+
+DATA_FILE = "data.npz"
+
+
+def export_pytorch(spec: ModelSpec, state_dict: Mapping[str, Any], out_dir, normalization: Any = None,
+                   dataset_hint: TrainingHint | Mapping[str, Any] | None = None, name: str | None = None) -> list[Path]:
+    """Write model.py, weights.safetensors, train.py and README.txt (and data.npz) into ``out_dir``.
+
+    ``dataset_hint``: a :class:`TrainingHint` (or a dict of its fields) with the loss, optimizer,
+    learning rate, epochs, batch size and target kind for train.py, and optionally the data arrays
+    ``x`` and ``y`` to write as data.npz. Returns the paths written, model.py first.
+    """
+    report = infer_shapes(spec)
+    try:
+        report.raise_if_invalid()
+    except GraphError as error:
+        raise ExportError(f"the model cannot be exported until it is valid: {error}") from None
+    hint = _hint(dataset_hint)
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ExportError(f"'{out}' is a file; PyTorch export writes a folder: choose a folder name")
+    title = f"PyTorch export of the Layerforge model '{name}'" if name else "PyTorch export of a Layerforge model"
+    sources = {"model.py": model_source(spec, report, title), "train.py": train_source(hint)}
+    for file_name, source in sources.items():
+        try:
+            compile(source, file_name, "exec")
+        except SyntaxError as error:  # a bug in the generator, never the user's doing
+            raise ExportError(f"generated {file_name} does not compile (line {error.lineno}: {error.msg}); "
+                              f"please report this with the project file") from None
+    written = [write_text(out / "model.py", sources["model.py"]),
+               export_weights(state_dict, out / "weights.safetensors", spec=spec, normalization=normalization),
+               write_text(out / "train.py", sources["train.py"])]
+    has_data = hint.x is not None
+    if has_data:
+        written.append(_write_data(out / DATA_FILE, hint, report.nodes[report.input_id].dtype))
+    readme = README_TEMPLATE.format(
+        title=title, underline="=" * len(title), version=layerforge.__version__,
+        data_line=f"  {DATA_FILE:<20} the project's data: x (inputs, as loaded) and y (targets)\n" if has_data else "",
+        input_shape=", ".join(str(size) for size in report.input_shape),
+        command=train_command(DATA_FILE if has_data else "YOUR_DATA.npz"))
+    written.append(write_text(out / "README.txt", readme))
+    return written
+
+
+def _hint(given: TrainingHint | Mapping[str, Any] | None) -> TrainingHint:
+    if given is None:
+        return TrainingHint()
+    if isinstance(given, TrainingHint):
+        return given
+    known = {f.name for f in fields(TrainingHint)}
+    unknown = sorted(set(given) - known)
+    if unknown:
+        raise ExportError(f"unknown training hint(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    return TrainingHint(**dict(given))
+
+
+def _write_data(path: Path, hint: TrainingHint, input_dtype: str | None) -> Path:
+    x = np.asarray(hint.x, dtype=np.int64 if input_dtype == "int64" else np.float32)
+    arrays = {"x": x}
+    if hint.y is not None:
+        y = np.asarray(hint.y)
+        if len(y) != len(x):
+            raise ExportError(f"the data has {len(x)} inputs but {len(y)} targets; they must match")
+        arrays["y"] = y
+    if x.dtype == object or any(a.dtype == object for a in arrays.values()):
+        raise ExportError("the data holds Python objects, not numbers; it cannot be exported")
+
+    def write(temporary: Path) -> None:
+        with open(temporary, "wb") as handle:
+            np.savez(handle, **arrays)
+
+    return atomic_write(path, write)
