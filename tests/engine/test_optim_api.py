@@ -13,7 +13,8 @@ def _param(*values):
 @pytest.mark.parametrize("make,message", [
     (lambda p: optim.SGD(p, lr=-1), "Invalid learning rate: -1"),
     (lambda p: optim.SGD(p, lr=0.1, momentum=-0.5), "Invalid momentum value: -0.5"),
-    (lambda p: optim.SGD(p, lr=0.1, nesterov=True), "Nesterov momentum requires a momentum and zero dampening"),
+    (lambda p: optim.SGD(p, lr=0.1, nesterov=True),
+     "Nesterov momentum requires a momentum and zero dampening"),
     (lambda p: optim.SGD(p, lr=0.1, weight_decay=-1), "Invalid weight_decay value: -1"),
     (lambda p: optim.Adam(p, betas=(1.0, 0.999)), "Invalid beta parameter at index 0: 1.0"),
     (lambda p: optim.Adam(p, betas=(0.9, -0.1)), "Invalid beta parameter at index 1: -0.1"),

@@ -261,3 +261,13 @@ def test_model_and_optimizer_checkpoint_resumes_training_exactly(tmp_path, fmt):
     train(resumed_model, resumed_opt, 5)
     for (name, a), (_, b) in zip(model.state_dict().items(), resumed_model.state_dict().items()):
         np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=name)
+
+
+def test_missing_safetensors_package_says_what_to_do(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "safetensors.numpy", None)  # makes the import fail
+    with pytest.raises(SerializationError, match=r"pip install safetensors.*\.npz"):
+        lf.save({"w": lf.ones(1)}, tmp_path / "m.safetensors")
+    lf.save({"w": lf.ones(1)}, tmp_path / "m.npz")  # npz needs only numpy
+    assert lf.load(tmp_path / "m.npz")["w"].tolist() == [1.0]
