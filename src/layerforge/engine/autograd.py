@@ -107,7 +107,6 @@ class Node:
     n_outputs = 1
     _retained = None
     _hooks = None
-    _released = False
 
     def forward(self, *arrays):
         raise NotImplementedError
@@ -124,9 +123,12 @@ class Node:
                      for t in (self.inputs or ()))
 
     def release(self):
-        """Drop what backward needed; a second backward through this node then raises."""
+        """Drop what backward needed (inputs too); a second backward through this node then raises."""
         self.__dict__.clear()
-        self._released = True
+
+    @property
+    def _released(self) -> bool:
+        return self.inputs is None
 
     def __repr__(self):
         return f"<{self.name}>"
@@ -168,6 +170,9 @@ def run_backward(roots, retain_graph: bool = False, capture=None):
 
     With ``capture`` (a list of Tensors) the gradients reaching those tensors are returned instead of
     being accumulated into ``.grad`` (that is ``autograd.grad``).
+
+    Speed matters here (it runs once per training step over every node), so the common case of a
+    single-output node is inlined: its pending gradient is kept as a bare array, not a list.
     """
     from .tensor import Tensor  # the engine's one cycle: Tensor builds Nodes, backward builds Tensors
 
@@ -176,6 +181,22 @@ def run_backward(roots, retain_graph: bool = False, capture=None):
     pending: dict = {}
     heap: list = []
     handed_out: set = set()
+    push, pop, counter = heapq.heappush, heapq.heappop, _counter
+
+    def to_leaf(tensor, g):
+        if captured is not None:
+            return
+        if tensor._hooks:
+            g = _run_hooks(tensor._hooks, g, wrap)
+        # A gradient array may be shared (passed through an add, or a view): copy before a leaf
+        # owns it, so that in-place edits of one .grad never change another.
+        if g.base is not None or id(g) in handed_out:
+            g = g.copy()
+        handed_out.add(id(g))
+        if tensor.grad is None:
+            tensor.grad = wrap(g)
+        else:
+            tensor.grad._data = tensor.grad._data + g
 
     def deliver(tensor, g):
         if g.dtype != tensor._data.dtype:
@@ -183,28 +204,22 @@ def run_backward(roots, retain_graph: bool = False, capture=None):
         if captured is not None and id(tensor) in captured:
             prev = captured[id(tensor)]
             captured[id(tensor)] = g if prev is None else prev + g
-            if tensor.grad_fn is None:
-                return
         fn = tensor.grad_fn
         if fn is None:
-            if captured is not None:
-                return
-            if tensor._hooks:
-                g = _run_hooks(tensor._hooks, g, wrap)
-            # A gradient array may be shared (passed through an add, or a view): copy before a leaf
-            # owns it, so that in-place edits of one .grad never change another.
-            if g.base is not None or id(g) in handed_out:
-                g = g.copy()
-            handed_out.add(id(g))
-            if tensor.grad is None:
-                tensor.grad = wrap(g)
+            to_leaf(tensor, g)
+            return
+        if fn.n_outputs == 1:
+            prev = pending.get(fn)
+            if prev is None:
+                pending[fn] = g
+                push(heap, (-fn.generation, next(counter), fn))
             else:
-                tensor.grad._data = tensor.grad._data + g
+                pending[fn] = prev + g
             return
         slots = pending.get(fn)
         if slots is None:
             slots = pending[fn] = [None] * fn.n_outputs
-            heapq.heappush(heap, (-fn.generation, next(_counter), fn))
+            push(heap, (-fn.generation, next(counter), fn))
         index = tensor._out_idx
         slots[index] = g if slots[index] is None else slots[index] + g
 
@@ -215,35 +230,54 @@ def run_backward(roots, retain_graph: bool = False, capture=None):
         deliver(tensor, g)
 
     while heap:
-        node = heapq.heappop(heap)[2]
+        node = pop(heap)[2]
         grads = pending.pop(node)
-        if node._released:
-            raise RuntimeError(_SECOND_BACKWARD)
-        hooks = node._hooks
-        if hooks:
-            for index, fns in hooks.items():
-                if grads[index] is not None:
-                    grads[index] = _run_hooks(fns, grads[index], wrap)
-        retained = node._retained
-        if retained:
-            for index, ref in retained.items():
-                out = ref()
-                if out is not None and grads[index] is not None:
-                    g = grads[index].copy()
-                    out.grad = wrap(g) if out.grad is None else wrap(out.grad._data + g)
-        input_grads = node.backward(*grads)
         inputs = node.inputs
+        if inputs is None:  # released by an earlier backward (every linked node has inputs)
+            raise RuntimeError(_SECOND_BACKWARD)
+        single = node.n_outputs == 1
+        if node._hooks is not None or node._retained is not None:
+            grads = _node_hooks(node, [grads] if single else grads, wrap)
+            grads = grads[0] if single else grads
+        input_grads = node.backward(grads) if single else node.backward(*grads)
         if not retain_graph:
             node.release()
-        if not isinstance(input_grads, tuple):
+        if type(input_grads) is not tuple:
             input_grads = (input_grads,)
         for tensor, g in zip(inputs, input_grads):
-            if g is not None and tensor is not None and tensor.requires_grad:
+            if g is None or tensor is None or not tensor.requires_grad:
+                continue
+            fn = tensor.grad_fn
+            if captured is not None or fn is None or fn.n_outputs != 1 or g.dtype != tensor._data.dtype:
                 deliver(tensor, g)
+                continue
+            prev = pending.get(fn)
+            if prev is None:
+                pending[fn] = g
+                push(heap, (-fn.generation, next(counter), fn))
+            else:
+                pending[fn] = prev + g
 
     if captured is not None:
         return [captured[id(t)] for t in capture]
     return None
+
+
+def _node_hooks(node, grads, wrap):
+    """Run the hooks registered on a node's outputs and fill the grads of retained outputs."""
+    hooks = node._hooks
+    if hooks:
+        for index, fns in hooks.items():
+            if grads[index] is not None:
+                grads[index] = _run_hooks(fns, grads[index], wrap)
+    retained = node._retained
+    if retained:
+        for index, ref in retained.items():
+            out = ref()
+            if out is not None and grads[index] is not None:
+                g = grads[index].copy()
+                out.grad = wrap(g) if out.grad is None else wrap(out.grad._data + g)
+    return grads
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, inputs=None):

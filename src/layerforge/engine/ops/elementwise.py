@@ -16,7 +16,8 @@ class Add(Node):
         return a + b
 
     def backward(self, g):
-        return unbroadcast(g, self.shapes[0]), unbroadcast(g, self.shapes[1])
+        a_shape, b_shape = self.shapes
+        return unbroadcast(g, a_shape), unbroadcast(g, b_shape)
 
 
 class Sub(Node):
@@ -25,7 +26,9 @@ class Sub(Node):
         return a - b
 
     def backward(self, g):
-        return unbroadcast(g, self.shapes[0]), unbroadcast(-g, self.shapes[1])
+        # A constant operand (a target, say) needs no negated copy of the gradient.
+        gb = unbroadcast(-g, self.shapes[1]) if self.inputs[1].requires_grad else None
+        return unbroadcast(g, self.shapes[0]), gb
 
 
 class Mul(Node):
@@ -35,7 +38,9 @@ class Mul(Node):
 
     def backward(self, g):
         a, b = self.a, self.b
-        return unbroadcast(g * b, a.shape), unbroadcast(g * a, b.shape)
+        ga = unbroadcast(g * b, a.shape) if self.inputs[0].requires_grad else None
+        gb = unbroadcast(g * a, b.shape) if self.inputs[1].requires_grad else None
+        return ga, gb
 
 
 class Div(Node):
@@ -346,6 +351,15 @@ class Cast(Node):
 
 # ------------------------------------------------------------------------------ user-facing functions
 def _binary(node_cls, scalar_node, rscalar_node, a, b, op, true_divide=False):
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        ad, bd = a._data, b._data
+        # Fast path (most calls in a training step): two CPU arrays of one floating dtype.
+        if type(ad) is np.ndarray and type(bd) is np.ndarray and ad.dtype is bd.dtype \
+                and ad.dtype.kind == "f":
+            try:
+                return apply(node_cls(), a, b)
+            except ValueError:
+                raise broadcast_error(op, ad.shape, bd.shape) from None
     if not isinstance(a, Tensor):
         if isinstance(a, Number):
             return _with_scalar(rscalar_node, b, a, op, true_divide)

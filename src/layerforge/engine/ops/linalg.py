@@ -1,6 +1,8 @@
 """Matrix products: ``matmul`` (``@``) with 1-D, 2-D and batched operands, as PyTorch broadcasts them."""
 from __future__ import annotations
 
+import numpy as np
+
 from ..autograd import Node
 from ..tensor import Tensor
 from .common import apply, promote_pair, unbroadcast, xp_of
@@ -13,25 +15,33 @@ class MatMul(Node):
 
     def backward(self, g):
         a, b = self.a, self.b
+        need_a, need_b = self.inputs[0].requires_grad, self.inputs[1].requires_grad
+        if a.ndim == 2 and b.ndim == 2:  # the common case (a linear layer), without helper calls
+            # An input that needs no gradient (the data batch) costs no matrix product.
+            return (g @ b.T if need_a else None), (a.T @ g if need_b else None)
         xp = xp_of(g)
         if a.ndim == 1 and b.ndim == 1:
             return g * b, g * a
         if a.ndim == 1:  # (k) @ (..., k, n) -> (..., n)
-            ga = (g[..., None, :] @ xp.swapaxes(b, -1, -2))[..., 0, :]
-            gb = a[:, None] * g[..., None, :]
-            return unbroadcast(ga, a.shape), gb
+            ga = (g[..., None, :] @ xp.swapaxes(b, -1, -2))[..., 0, :] if need_a else None
+            gb = a[:, None] * g[..., None, :] if need_b else None
+            return (unbroadcast(ga, a.shape) if need_a else None), gb
         if b.ndim == 1:  # (..., m, k) @ (k) -> (..., m)
-            ga = g[..., :, None] * b
-            gb = (xp.swapaxes(a, -1, -2) @ g[..., :, None])[..., 0]
-            return ga, unbroadcast(gb, b.shape)
-        ga = g @ xp.swapaxes(b, -1, -2)
-        gb = xp.swapaxes(a, -1, -2) @ g
-        return unbroadcast(ga, a.shape), unbroadcast(gb, b.shape)
+            ga = g[..., :, None] * b if need_a else None
+            gb = (xp.swapaxes(a, -1, -2) @ g[..., :, None])[..., 0] if need_b else None
+            return ga, (unbroadcast(gb, b.shape) if need_b else None)
+        ga = unbroadcast(g @ xp.swapaxes(b, -1, -2), a.shape) if need_a else None
+        gb = unbroadcast(xp.swapaxes(a, -1, -2) @ g, b.shape) if need_b else None
+        return ga, gb
 
 
 def matmul(a: Tensor, b: Tensor) -> Tensor:
     if not isinstance(a, Tensor) or not isinstance(b, Tensor):
         raise TypeError(f"matmul(): argument 'other' must be Tensor, not {type(b).__name__}")
+    ad, bd = a._data, b._data
+    if type(ad) is np.ndarray and type(bd) is np.ndarray and ad.dtype is bd.dtype \
+            and ad.ndim == 2 and bd.ndim == 2 and ad.shape[1] == bd.shape[0]:
+        return apply(MatMul(), a, b)  # fast path: two CPU matrices that fit
     a, b = promote_pair(a, b, "matmul")
     if a.ndim == 0 or b.ndim == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {a.ndim}D "

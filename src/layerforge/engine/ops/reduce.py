@@ -22,6 +22,13 @@ def _expand_back(g, in_shape, axes, keepdim):
     return g
 
 
+def _spread(g, shape):
+    """``g`` broadcast to ``shape`` as a fresh array (a writable array that is cheap to make)."""
+    out = xp_of(g).empty(shape, dtype=g.dtype)
+    out[...] = g
+    return out
+
+
 class Sum(Node):
     def __init__(self, axes, keepdim):
         self.axes, self.keepdim = axes, keepdim
@@ -31,8 +38,7 @@ class Sum(Node):
         return a.sum(axis=self.axes, keepdims=self.keepdim)
 
     def backward(self, g):
-        g = _expand_back(g, self.shape, self.axes, self.keepdim)
-        return xp_of(g).broadcast_to(g, self.shape)
+        return _spread(_expand_back(g, self.shape, self.axes, self.keepdim), self.shape)
 
 
 class Mean(Node):
@@ -48,8 +54,8 @@ class Mean(Node):
         return a.mean(axis=self.axes, keepdims=self.keepdim)
 
     def backward(self, g):
-        g = _expand_back(g, self.shape, self.axes, self.keepdim) / self.count
-        return xp_of(g).broadcast_to(g, self.shape).astype(g.dtype, copy=False)
+        g = _expand_back(g, self.shape, self.axes, self.keepdim)
+        return _spread((g / self.count).astype(g.dtype, copy=False), self.shape)
 
 
 class ExtremumAll(Node):
