@@ -1,0 +1,191 @@
+"""A layer on the canvas: a card with its name, type and key settings, ports, and its error if any."""
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QFont, QPainterPath, QPen
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QGraphicsSimpleTextItem, QGraphicsTextItem, QStyle
+
+from ...graph import GraphError, Node, get_layer
+from ..icons import category_color, category_pixmap
+from .port_item import PortItem
+
+NODE_WIDTH = 120.0
+NODE_HEIGHT = 58.0
+HEADER_HEIGHT = 20.0
+PORT_SPACING = 18.0
+
+
+def param_summary(node: Node) -> str:
+    """The one or two settings worth reading on the card: "16", "8 ch, 3x3", "p=0.5"."""
+    p = node.params
+    if node.type == "Input":
+        return "shape " + "x".join(str(d) for d in p["shape"])
+    if "out_features" in p:
+        return f"{p['out_features']} units"
+    if "out_channels" in p:
+        return f"{p['out_channels']} ch, {'x'.join(map(str, p['kernel_size']))}"
+    if "hidden_size" in p:
+        return f"{p['hidden_size']} hidden"
+    if "kernel_size" in p:
+        return "x".join(map(str, p["kernel_size"]))
+    if "p" in p:
+        return f"p={p['p']}"
+    return get_layer(node.type).category.lower()
+
+
+class QuickFixItem(QGraphicsTextItem):
+    """A clickable "Fix: insert Flatten" link under a failing node."""
+
+    def __init__(self, parent: "NodeItem"):
+        super().__init__(parent)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.fix: dict | None = None
+
+    def mousePressEvent(self, event) -> None:
+        if self.fix is not None and event.button() == Qt.MouseButton.LeftButton:
+            self.parentItem().quickFixClicked.emit(dict(self.fix))
+            event.accept()
+            return
+        super().mousePressEvent(event)
+
+
+class NodeItem(QGraphicsObject):
+    quickFixClicked = Signal(dict)
+
+    def __init__(self, node: Node):
+        super().__init__()
+        self.node_id = node.id
+        self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable | QGraphicsItem.GraphicsItemFlag.ItemIsMovable
+                      | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
+        self.setAcceptHoverEvents(True)
+        self.error: GraphError | None = None
+        self.output_shape_text = ""
+        self._title = QGraphicsSimpleTextItem(self)
+        bold = QFont()
+        bold.setBold(True)
+        self._title.setFont(bold)
+        self._title.setBrush(QBrush(QColor("white")))
+        self._title.setPos(24, 2)
+        self._subtitle = QGraphicsSimpleTextItem(self)
+        self._subtitle.setBrush(QBrush(QColor("#37474f")))
+        self._subtitle.setPos(8, HEADER_HEIGHT + 4)
+        self._error_text = QGraphicsTextItem(self)
+        self._error_text.setDefaultTextColor(QColor("#b71c1c"))
+        self._error_text.setTextWidth(NODE_WIDTH + 40)
+        self._error_text.setPos(-20, NODE_HEIGHT + 2)
+        self.quick_fix_item = QuickFixItem(self)
+        self.input_ports: list[PortItem] = []
+        self.output_port: PortItem | None = None
+        self._type = ""
+        self._color = QColor("#607d8b")
+        self._icon = None
+        self.update_from(node, None)
+
+    # -- content ---------------------------------------------------------------------------------
+
+    def update_from(self, node: Node, error: GraphError | None, output_shape: str = "",
+                    connected_inputs: int = 0) -> None:
+        layer = get_layer(node.type)
+        if node.type != self._type:
+            self._type = node.type
+            self._color = category_color(layer.category)
+            self._icon = category_pixmap(layer.category, 16)
+        self.node_name = node.name
+        self._title.setText(_elide(node.name, 12))
+        self._subtitle.setText(_elide(f"{node.type} · {param_summary(node)}", 19))
+        self.output_shape_text = output_shape
+        self._set_ports(layer, connected_inputs)
+        self.set_error(error)
+        self.setToolTip(self._tooltip(node, layer))
+        self.update()
+
+    def _tooltip(self, node: Node, layer) -> str:
+        lines = [f"<b>{node.name}</b> ({node.type})", layer.description]
+        if self.output_shape_text:
+            lines.append(f"output shape: {self.output_shape_text}")
+        if self.error is not None:
+            lines.append(f"<span style='color:#b71c1c'>{self.error.message}</span>")
+        return "<br>".join(lines)
+
+    def set_error(self, error: GraphError | None) -> None:
+        self.error = error
+        self._error_text.setVisible(error is not None)
+        fix = error.quick_fix if error is not None else None
+        if error is not None:
+            self._error_text.setPlainText(_elide(error.message, 110))
+        self.quick_fix_item.fix = fix
+        self.quick_fix_item.setVisible(fix is not None)
+        if fix is not None:
+            self.quick_fix_item.setHtml(f"<a href='#'>Fix: insert {fix.get('type')}</a>")
+            below = self._error_text.boundingRect().height() if error is not None else 0
+            self.quick_fix_item.setPos(-20, NODE_HEIGHT + 2 + below)
+
+    def _set_ports(self, layer, connected_inputs: int) -> None:
+        if layer.max_inputs is None:
+            count = max(layer.min_inputs, connected_inputs + 1)
+        else:
+            count = layer.max_inputs
+        while len(self.input_ports) > count:
+            port = self.input_ports.pop()
+            port.setParentItem(None)
+            if port.scene() is not None:
+                port.scene().removeItem(port)
+        while len(self.input_ports) < count:
+            self.input_ports.append(PortItem(self, is_output=False, index=len(self.input_ports)))
+        for index, port in enumerate(self.input_ports):
+            port.setPos(self.input_anchor_local(index))
+        if self.output_port is None:
+            self.output_port = PortItem(self, is_output=True)
+        self.output_port.setPos(NODE_WIDTH, NODE_HEIGHT / 2)
+
+    # -- geometry --------------------------------------------------------------------------------
+
+    def input_anchor_local(self, index: int) -> QPointF:
+        count = max(1, len(self.input_ports))
+        top = NODE_HEIGHT / 2 - PORT_SPACING * (count - 1) / 2
+        return QPointF(0.0, top + PORT_SPACING * index)
+
+    def input_anchor(self, index: int) -> QPointF:
+        return self.mapToScene(self.input_anchor_local(index))
+
+    def output_anchor(self) -> QPointF:
+        return self.mapToScene(QPointF(NODE_WIDTH, NODE_HEIGHT / 2))
+
+    def input_port(self, index: int) -> PortItem | None:
+        return self.input_ports[index] if 0 <= index < len(self.input_ports) else None
+
+    def boundingRect(self) -> QRectF:
+        return QRectF(-PORT_SPACING / 2, -2, NODE_WIDTH + PORT_SPACING, NODE_HEIGHT + 4)
+
+    def shape(self) -> QPainterPath:
+        path = QPainterPath()
+        path.addRoundedRect(QRectF(0, 0, NODE_WIDTH, NODE_HEIGHT), 6, 6)
+        return path
+
+    def paint(self, painter, option, widget=None) -> None:
+        rect = QRectF(0, 0, NODE_WIDTH, NODE_HEIGHT)
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        failing = self.error is not None
+        border = QColor("#d32f2f") if failing else (QColor("#1e88e5") if selected else QColor("#90a4ae"))
+        painter.setPen(QPen(border, 3.0 if (selected or failing) else 1.2))
+        painter.setBrush(QBrush(QColor("#ffebee") if failing else QColor("#fafafa")))
+        painter.drawRoundedRect(rect, 6, 6)
+        header = QPainterPath()
+        header.addRoundedRect(QRectF(1, 1, NODE_WIDTH - 2, HEADER_HEIGHT), 5, 5)
+        painter.fillPath(header, QBrush(QColor("#d32f2f") if failing else self._color))
+        if self._icon is not None:
+            painter.fillRect(QRectF(4, 2, 17, 17), QColor(255, 255, 255, 235))
+            painter.drawPixmap(4.5, 2.5, self._icon)
+        if self.output_shape_text:
+            painter.setPen(QColor("#607d8b"))
+            painter.drawText(QRectF(8, HEADER_HEIGHT + 20, NODE_WIDTH - 14, 14),
+                             Qt.AlignmentFlag.AlignRight, "→ " + self.output_shape_text)
+
+    def itemChange(self, change, value):
+        if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged and self.scene() is not None:
+            self.scene().node_moved(self)
+        return super().itemChange(change, value)
+
+
+def _elide(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,223 @@
+"""The canvas widget [modelCanvas]: zoom with the wheel, pan with the middle button (or Space+drag),
+rubber-band selection, drops from the layer palette, and the edit actions on the selection."""
+from __future__ import annotations
+
+import json
+
+from PySide6.QtCore import QMimeData, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence, QPainter
+from PySide6.QtWidgets import QApplication, QGraphicsView, QMenu
+
+from ..document import ModelDocument
+from .layout import layered_positions
+from .node_item import NODE_HEIGHT, NODE_WIDTH
+from .scene import ModelScene
+
+# The palette drags a layer type under this MIME type; the payload is the type name in UTF-8.
+LAYER_MIME_TYPE = "application/x-layerforge-layer"
+NODES_MIME_TYPE = "application/x-layerforge-nodes"
+MIN_ZOOM, MAX_ZOOM = 0.2, 3.0
+
+
+class ModelCanvas(QGraphicsView):
+    message = Signal(str)
+
+    def __init__(self, document: ModelDocument, parent=None):
+        self.model_scene = ModelScene(document)
+        super().__init__(self.model_scene, parent)
+        self.document = document
+        self.setObjectName("modelCanvas")
+        self.setAccessibleName("Model canvas")
+        self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
+        self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.BoundingRectViewportUpdate)
+        self.setAcceptDrops(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self._pan_start: QPointF | None = None
+        self._space_down = False
+        self.model_scene.message.connect(self.message)
+        self._make_actions()
+
+    # -- actions ---------------------------------------------------------------------------------
+
+    def _make_actions(self) -> None:
+        def action(name, text, slot, shortcut=None):
+            act = QAction(text, self)
+            act.setObjectName(name)
+            if shortcut is not None:
+                act.setShortcut(QKeySequence(shortcut))
+                act.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            act.triggered.connect(slot)
+            self.addAction(act)
+            return act
+        self.action_delete = action("actionDelete", "Delete", self.delete_selection, QKeySequence.StandardKey.Delete)
+        self.action_copy = action("actionCopy", "Copy", self.copy_selection, QKeySequence.StandardKey.Copy)
+        self.action_paste = action("actionPaste", "Paste", self.paste, QKeySequence.StandardKey.Paste)
+        self.action_select_all = action("actionSelectAll", "Select all", self.select_all,
+                                        QKeySequence.StandardKey.SelectAll)
+        self.action_auto_layout = action("actionAutoLayout", "Auto-layout", self.auto_layout, "Ctrl+L")
+        self.action_fit = action("actionFitToView", "Fit to view", self.fit_to_view, "Ctrl+0")
+        self.action_zoom_in = action("actionZoomIn", "Zoom in", lambda: self.zoom(1.25), QKeySequence.StandardKey.ZoomIn)
+        self.action_zoom_out = action("actionZoomOut", "Zoom out", lambda: self.zoom(0.8),
+                                      QKeySequence.StandardKey.ZoomOut)
+        self.action_delete.setShortcuts([QKeySequence(QKeySequence.StandardKey.Delete), QKeySequence("Backspace")])
+
+    def delete_selection(self) -> None:
+        nodes = self.model_scene.selected_node_ids()
+        edges = [k for k in self.model_scene.selected_edge_keys() if k[0] not in nodes and k[1] not in nodes]
+        if nodes or edges:
+            self.document.remove(nodes, edges)
+
+    def copy_selection(self) -> None:
+        selected = set(self.model_scene.selected_node_ids())
+        if not selected:
+            return
+        data = self.document.spec.to_dict()
+        payload = {"nodes": [n for n in data["nodes"] if n["id"] in selected],
+                   "edges": [e for e in data["edges"] if e["source"] in selected and e["target"] in selected]}
+        mime = QMimeData()
+        text = json.dumps(payload)
+        mime.setData(NODES_MIME_TYPE, text.encode("utf-8"))
+        mime.setText(text)
+        QApplication.clipboard().setMimeData(mime)
+
+    def paste(self) -> None:
+        mime = QApplication.clipboard().mimeData()
+        if mime is None or not mime.hasFormat(NODES_MIME_TYPE):
+            return
+        try:
+            payload = json.loads(bytes(mime.data(NODES_MIME_TYPE)).decode("utf-8"))
+        except ValueError:
+            return
+        new_ids = self.document.paste(payload.get("nodes", []), payload.get("edges", []), (40.0, 40.0))
+        self.model_scene.select_nodes(new_ids)
+
+    def select_all(self) -> None:
+        for item in self.model_scene.nodes.values():
+            item.setSelected(True)
+
+    def auto_layout(self) -> None:
+        positions = layered_positions(self.document.spec)
+        self.document.move(positions)
+        self.fit_to_view()
+
+    def fit_to_view(self) -> None:
+        items = self.model_scene.nodes.values()
+        if not items:
+            return
+        rect = QRectF()
+        for item in items:
+            rect = rect.united(item.sceneBoundingRect())
+        rect.adjust(-60, -50, 60, 70)
+        self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
+        scale = self.transform().m11()
+        if scale > 1.2:  # a small model should not be blown up to a giant size
+            self.zoom(1.2 / scale)
+        self.centerOn(rect.center())
+
+    def zoom(self, factor: float) -> None:
+        scale = self.transform().m11()
+        factor = max(MIN_ZOOM / scale, min(MAX_ZOOM / scale, factor))
+        self.scale(factor, factor)
+
+    @property
+    def zoom_level(self) -> float:
+        return self.transform().m11()
+
+    def add_layer_at(self, layer_type: str, scene_pos: QPointF) -> str | None:
+        node_id = self.document.add_layer(layer_type, (scene_pos.x() - NODE_WIDTH / 2, scene_pos.y() - NODE_HEIGHT / 2))
+        if node_id is not None:
+            self.model_scene.select_nodes([node_id])
+        return node_id
+
+    # -- events ----------------------------------------------------------------------------------
+
+    def wheelEvent(self, event) -> None:
+        steps = event.angleDelta().y() / 120.0
+        if steps:
+            self.zoom(1.15 ** steps)
+        event.accept()
+
+    def keyPressEvent(self, event) -> None:
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space_down = True
+            self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
+        elif event.key() == Qt.Key.Key_Escape and self.model_scene.wiring:
+            self.model_scene.cancel_wire()
+        super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event) -> None:
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space_down = False
+            self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
+        super().keyReleaseEvent(event)
+
+    def mousePressEvent(self, event) -> None:
+        if event.button() == Qt.MouseButton.MiddleButton:
+            self._pan_start = event.position()
+            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+            event.accept()
+            return
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event) -> None:
+        if self._pan_start is not None:
+            delta = event.position() - self._pan_start
+            self._pan_start = event.position()
+            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - int(delta.x()))
+            self.verticalScrollBar().setValue(self.verticalScrollBar().value() - int(delta.y()))
+            event.accept()
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event) -> None:
+        if event.button() == Qt.MouseButton.MiddleButton and self._pan_start is not None:
+            self._pan_start = None
+            self.viewport().unsetCursor()
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasFormat(LAYER_MIME_TYPE):
+            event.acceptProposedAction()
+        else:
+            super().dragEnterEvent(event)
+
+    def dragMoveEvent(self, event) -> None:
+        if event.mimeData().hasFormat(LAYER_MIME_TYPE):
+            event.acceptProposedAction()
+        else:
+            super().dragMoveEvent(event)
+
+    def dropEvent(self, event) -> None:
+        if event.mimeData().hasFormat(LAYER_MIME_TYPE):
+            layer_type = bytes(event.mimeData().data(LAYER_MIME_TYPE)).decode("utf-8")
+            self.add_layer_at(layer_type, self.mapToScene(event.position().toPoint()))
+            event.acceptProposedAction()
+        else:
+            super().dropEvent(event)
+
+    def contextMenuEvent(self, event) -> None:
+        menu = QMenu(self)
+        item = self.itemAt(event.pos())
+        node = getattr(item, "node_item", None) or (item if hasattr(item, "node_id") else None)
+        while item is not None and node is None:
+            item = item.parentItem()
+            node = item if hasattr(item, "node_id") else None
+        if node is not None:
+            if not node.isSelected():
+                self.model_scene.select_nodes([node.node_id])
+            fix = node.error.quick_fix if node.error is not None else None
+            if fix is not None:
+                menu.addAction(f"Quick fix: insert {fix.get('type')}", lambda f=dict(fix): self.document.apply_quick_fix(f))
+            menu.addAction(self.action_copy)
+            menu.addAction(self.action_delete)
+        else:
+            menu.addAction(self.action_paste)
+            menu.addAction(self.action_select_all)
+        menu.addSeparator()
+        menu.addAction(self.action_auto_layout)
+        menu.addAction(self.action_fit)
+        menu.exec(event.globalPos())

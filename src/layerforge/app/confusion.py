@@ -1,0 +1,56 @@
+"""A confusion matrix as a small table: rows are true classes, columns predicted; darker is more."""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+
+
+class ConfusionMatrixView(QWidget):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("confusionMatrix")
+        self.caption = QLabel("Confusion matrix (validation)\nrows: true class, columns: predicted")
+        self.caption.setStyleSheet("color: #546e7a; font-size: 9pt;")
+        self.table = QTableWidget()
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
+        for header in (self.table.horizontalHeader(), self.table.verticalHeader()):
+            header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+            header.setMinimumSectionSize(14)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.caption)
+        layout.addWidget(self.table, 1)
+        self.matrix: np.ndarray | None = None
+        self.setMaximumWidth(230)
+        self.table.setMinimumWidth(60)
+
+    def set_matrix(self, matrix, class_names) -> None:
+        names = [str(n) for n in class_names]
+        count = len(names) if matrix is None else int(np.asarray(matrix).shape[0])
+        names = names if len(names) == count else [str(i) for i in range(count)]
+        self.table.setRowCount(count)
+        self.table.setColumnCount(count)
+        self.table.setHorizontalHeaderLabels(names)
+        self.table.setVerticalHeaderLabels(names)
+        self.matrix = None if matrix is None else np.asarray(matrix)
+        peak = 1 if self.matrix is None else max(1, int(self.matrix.max()))
+        small = count > 6
+        for row in range(count):
+            for col in range(count):
+                value = 0 if self.matrix is None else int(self.matrix[row, col])
+                item = QTableWidgetItem("" if self.matrix is None else str(value))
+                item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+                shade = value / peak
+                base = QColor(30, 136, 229) if row == col else QColor(229, 57, 53)
+                color = QColor(int(255 - (255 - base.red()) * shade), int(255 - (255 - base.green()) * shade),
+                               int(255 - (255 - base.blue()) * shade))
+                item.setBackground(QBrush(color))
+                item.setForeground(QBrush(QColor("white" if shade > 0.55 else "#263238")))
+                if small:
+                    font = item.font()
+                    font.setPointSize(7)
+                    item.setFont(font)
+                self.table.setItem(row, col, item)

@@ -1,0 +1,69 @@
+"""A grid of small images with a caption under each (green when right, red when wrong)."""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
+
+COLUMNS, ROWS = 8, 3
+CELL = 44
+
+
+def to_pixmap(image: np.ndarray, size: int = CELL) -> QPixmap:
+    """A (H, W), (1, H, W) or (3, H, W) array of any range, stretched to 0..255, scaled up crisply."""
+    array = np.asarray(image, dtype=np.float32)
+    if array.ndim == 3 and array.shape[0] in (1, 3):
+        array = array[0] if array.shape[0] == 1 else np.transpose(array, (1, 2, 0))
+    low, high = float(np.min(array)), float(np.max(array))
+    scaled = np.zeros_like(array) if high <= low else (array - low) / (high - low)
+    data = np.ascontiguousarray((scaled * 255).astype(np.uint8))
+    if data.ndim == 2:
+        qimage = QImage(data.data, data.shape[1], data.shape[0], data.strides[0], QImage.Format.Format_Grayscale8)
+    else:
+        qimage = QImage(data.data, data.shape[1], data.shape[0], data.strides[0], QImage.Format.Format_RGB888)
+    return QPixmap.fromImage(qimage.copy()).scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio,
+                                                   Qt.TransformationMode.FastTransformation)
+
+
+class ImageGrid(QWidget):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("imageGrid")
+        grid = QGridLayout(self)
+        grid.setSpacing(4)
+        self.cells: list[tuple[QLabel, QLabel]] = []
+        for index in range(COLUMNS * ROWS):
+            cell = QWidget()
+            box = QVBoxLayout(cell)
+            box.setContentsMargins(0, 0, 0, 0)
+            box.setSpacing(0)
+            picture, caption = QLabel(), QLabel()
+            picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            picture.setMinimumSize(CELL, CELL)
+            caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            caption.setStyleSheet("font-size: 9pt;")
+            box.addWidget(picture)
+            box.addWidget(caption)
+            grid.addWidget(cell, index // COLUMNS, index % COLUMNS)
+            self.cells.append((picture, caption))
+
+    @property
+    def capacity(self) -> int:
+        return len(self.cells)
+
+    def set_images(self, images, captions, correct=None, tooltips=None) -> None:
+        for index, (picture, caption) in enumerate(self.cells):
+            if index < len(images):
+                picture.setPixmap(to_pixmap(images[index]))
+                caption.setText(captions[index])
+                picture.setToolTip(tooltips[index] if tooltips else captions[index])
+                ok = None if correct is None else correct[index]
+                color = "#37474f" if ok is None else ("#2e7d32" if ok else "#c62828")
+                caption.setStyleSheet(f"font-size: 9pt; color: {color}; font-weight: {'normal' if ok in (None, True) else 'bold'};")
+            else:
+                picture.clear()
+                caption.clear()
+
+    def captions(self) -> list[str]:
+        return [caption.text() for _, caption in self.cells if caption.text()]

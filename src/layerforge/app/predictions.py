@@ -1,0 +1,198 @@
+"""Live predictions [predictionView], drawn by task from the Trainer's PredictionSnapshot:
+
+- 1-D regression: the fitted curve over the data points;
+- 2-D classification: the decision boundary (class colour, paler where unsure) under the points;
+- images: a grid of samples with predicted and true labels (green right, red wrong);
+- sequences / tables: the first samples with predicted and true labels.
+A confusion matrix sits beside it for classification. Only the latest snapshot is drawn, on a timer.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
+
+from .confusion import ConfusionMatrixView
+from .image_grid import ImageGrid
+
+CLASS_COLORS = ["#1e88e5", "#e53935", "#43a047", "#fb8c00", "#8e24aa", "#00acc1", "#6d4c41", "#d81b60",
+                "#7cb342", "#3949ab"]
+REDRAW_INTERVAL_MS = 100
+
+
+def class_color(index: int) -> QColor:
+    return QColor(CLASS_COLORS[int(index) % len(CLASS_COLORS)])
+
+
+def boundary_image(grid: np.ndarray, confidence: np.ndarray) -> np.ndarray:
+    """RGBA (H, W, 4) uint8: each class's colour, faded towards white where the model is unsure."""
+    palette = np.array([[class_color(i).red(), class_color(i).green(), class_color(i).blue()]
+                        for i in range(len(CLASS_COLORS))], dtype=np.float32)
+    rgb = palette[np.asarray(grid, dtype=np.int64) % len(CLASS_COLORS)]
+    strength = np.clip(np.asarray(confidence, dtype=np.float32), 0.0, 1.0)[..., None] * 0.55
+    rgb = 255.0 * (1.0 - strength) + rgb * strength
+    alpha = np.full(rgb.shape[:2] + (1,), 255.0, dtype=np.float32)
+    return np.concatenate([rgb, alpha], axis=-1).astype(np.uint8)
+
+
+class PredictionView(QWidget):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("predictionView")
+        self.setAccessibleName("Predictions")
+        self.title = QLabel("Predictions")
+        self.title.setObjectName("predictionTitle")
+        self.plot_widget = pg.PlotWidget(background="w")
+        self.plot = self.plot_widget.getPlotItem()
+        self.plot.showGrid(x=True, y=True, alpha=0.2)
+        self.image_item = pg.ImageItem()
+        self.image_item.setZValue(-10)
+        self.plot.addItem(self.image_item)
+        self.points = pg.ScatterPlotItem(size=7, pen=pg.mkPen("w", width=0.8))
+        self.plot.addItem(self.points)
+        self.fit_curve = self.plot.plot(pen=pg.mkPen("#e65100", width=3), name="model")
+        self.image_grid = ImageGrid()
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.plot_widget)
+        self.stack.addWidget(self.image_grid)
+        self.confusion = ConfusionMatrixView()
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.stack, 5)
+        row.addWidget(self.confusion, 2)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 2, 4, 2)
+        layout.addWidget(self.title)
+        layout.addLayout(row, 1)
+        self.snapshots_shown = 0
+        self.last_kind: str | None = None
+        self.last_epoch: int | None = None
+        self._pending = None
+        self._timer = QTimer(self)
+        self._timer.setInterval(REDRAW_INTERVAL_MS)
+        self._timer.timeout.connect(self._draw_pending)
+        self._timer.start()
+
+    # -- before training: the data alone ---------------------------------------------------------
+
+    def show_dataset(self, dataset) -> None:
+        """Show the data before any model exists (points, curve samples, or labelled images)."""
+        self._pending = None
+        self.last_kind, self.last_epoch = None, None
+        self.confusion.set_matrix(None, dataset.class_names)
+        self.confusion.setVisible(dataset.task == "classification")
+        x, y = dataset.x, dataset.y
+        self.image_item.clear()
+        self.fit_curve.setData([], [])
+        if dataset.kind == "points2d":
+            self.stack.setCurrentWidget(self.plot_widget)
+            self._set_points(x[:, 0], x[:, 1], y)
+            self.title.setText(f"<b>{dataset.name}</b>: the data (press Train to see the decision boundary)")
+        elif dataset.kind == "curve1d":
+            self.stack.setCurrentWidget(self.plot_widget)
+            self._set_points(x[:, 0], np.asarray(y).reshape(len(y), -1)[:, 0], None)
+            self.title.setText(f"<b>{dataset.name}</b>: the data (press Train to see the fitted curve)")
+        elif dataset.kind == "images":
+            self.stack.setCurrentWidget(self.image_grid)
+            count = min(len(x), self.image_grid.capacity)
+            names = dataset.class_names
+            self.image_grid.set_images(x[:count], [names[int(t)] if names else str(t) for t in y[:count]])
+            self.title.setText(f"<b>{dataset.name}</b>: sample images with their labels")
+        else:
+            self.stack.setCurrentWidget(self.plot_widget)
+            self._set_points(np.arange(len(x)), np.asarray(x).reshape(len(x), -1)[:, 0],
+                             y if dataset.task == "classification" else None)
+            self.title.setText(f"<b>{dataset.name}</b>: first input feature per sample")
+        self.plot.autoRange()
+
+    def _set_points(self, xs, ys, labels) -> None:
+        if labels is None:
+            self.points.setData(xs, ys, brush=pg.mkBrush(96, 125, 139, 170), pen=pg.mkPen(None), size=5)
+        else:
+            brushes = [pg.mkBrush(class_color(label)) for label in np.asarray(labels).astype(int)]
+            self.points.setData(xs, ys, brush=brushes, pen=pg.mkPen("w", width=0.8), size=7)
+
+    # -- during training -------------------------------------------------------------------------
+
+    def set_snapshot(self, snapshot) -> None:
+        """Remember the newest snapshot; the timer draws it (older undrawn ones are skipped)."""
+        self._pending = snapshot
+
+    def set_confusion(self, matrix, class_names) -> None:
+        self.confusion.set_matrix(matrix, class_names)
+
+    def _draw_pending(self) -> None:
+        snapshot, self._pending = self._pending, None
+        if snapshot is not None:
+            self.draw_snapshot(snapshot)
+
+    def draw_snapshot(self, snapshot) -> None:
+        data, kind = snapshot.data, snapshot.kind
+        when = "before training" if snapshot.epoch == 0 else f"after epoch {snapshot.epoch}"
+        if kind == "boundary2d":
+            self._draw_boundary(data)
+            self.title.setText(f"Decision boundary {when} (colour: predicted class, pale: unsure; "
+                               f"dots: data with true class)")
+        elif kind == "curve1d":
+            self._draw_curve(data)
+            self.title.setText(f"Fitted curve {when} (orange: model, grey: data)")
+        elif kind in ("images", "reconstruction"):
+            self._draw_images(data, kind)
+            self.title.setText(f"Predicted labels {when}: green right, red wrong (true label in brackets)")
+        else:
+            self._draw_samples(data)
+            self.title.setText(f"Predictions {when} on the first samples")
+        self.snapshots_shown += 1
+        self.last_kind, self.last_epoch = kind, snapshot.epoch
+
+    def _draw_boundary(self, data) -> None:
+        self.stack.setCurrentWidget(self.plot_widget)
+        xx, yy = np.asarray(data["xx"]), np.asarray(data["yy"])
+        image = boundary_image(data["grid"], data["confidence"])
+        # ImageItem indexes [x, y]; the meshgrid is [row=y, col=x].
+        self.image_item.setImage(np.transpose(image, (1, 0, 2)), autoLevels=False)
+        x0, x1, y0, y1 = float(xx.min()), float(xx.max()), float(yy.min()), float(yy.max())
+        self.image_item.setRect(pg.QtCore.QRectF(x0, y0, x1 - x0, y1 - y0))
+        points = np.asarray(data["x"])
+        self._set_points(points[:, 0], points[:, 1], data["labels"])
+        self.fit_curve.setData([], [])
+
+    def _draw_curve(self, data) -> None:
+        self.stack.setCurrentWidget(self.plot_widget)
+        self.image_item.clear()
+        y_data = np.asarray(data["y_data"]).reshape(len(data["x_data"]), -1)[:, 0]
+        y_pred = np.asarray(data["y_pred"]).reshape(len(data["x_grid"]), -1)[:, 0]
+        self._set_points(np.asarray(data["x_data"]).ravel(), y_data, None)
+        self.fit_curve.setData(np.asarray(data["x_grid"]).ravel(), y_pred)
+
+    def _draw_images(self, data, kind) -> None:
+        self.stack.setCurrentWidget(self.image_grid)
+        if kind == "reconstruction":
+            images = np.asarray(data["reconstructions"])
+            captions = ["rebuilt"] * len(images)
+            self.image_grid.set_images(images, captions)
+            return
+        names = list(data.get("class_names", []))
+        def label(index):
+            return names[int(index)] if names else str(int(index))
+        captions, correct, tips = [], [], []
+        for true, pred in zip(data["true"], data["pred"]):
+            right = int(true) == int(pred)
+            captions.append(label(pred) if right else f"{label(pred)} (is {label(true)})")
+            correct.append(right)
+            tips.append(f"predicted {label(pred)}, true {label(true)}")
+        self.image_grid.set_images(np.asarray(data["images"]), captions, correct, tips)
+
+    def _draw_samples(self, data) -> None:
+        self.stack.setCurrentWidget(self.plot_widget)
+        self.image_item.clear()
+        true, pred = np.asarray(data["true"]), np.asarray(data["pred"])
+        index = np.arange(len(true))
+        if true.ndim == 1 and "class_names" in data:
+            self._set_points(index, pred.astype(float), pred)
+            self.fit_curve.setData(index, true.astype(float))
+        else:
+            self._set_points(index, true.reshape(len(true), -1)[:, 0], None)
+            self.fit_curve.setData(index, pred.reshape(len(pred), -1)[:, 0])

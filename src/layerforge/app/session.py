@@ -1,0 +1,115 @@
+"""One training run as the window sees it: starts the worker thread, hands its events to the views,
+and ends it cleanly (stop within one batch, then join the thread)."""
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, QThread, Signal
+
+from ..training import (BatchEnd, EpochEnd, PredictionSnapshot, RunFailed, RunFinished, RunStarted, RunStopped,
+                        Trainer)
+from .worker import TrainingWorker
+
+IDLE, RUNNING, PAUSED, STOPPING = "idle", "running", "paused", "stopping"
+
+
+class TrainingSession(QObject):
+    """Signals carry the Trainer's event objects, in order, in the GUI thread."""
+
+    stateChanged = Signal(str)
+    runStarted = Signal(object)
+    batchesEnded = Signal(list)     # the BatchEnd events gathered since the last delivery
+    epochEnded = Signal(object)
+    snapshot = Signal(object)
+    runEnded = Signal(object)       # RunFinished, RunStopped or RunFailed
+    threadFinished = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.state = IDLE
+        self.trainer: Trainer | None = None
+        self._thread: QThread | None = None
+        self._worker: TrainingWorker | None = None
+        self.last_end = None
+
+    @property
+    def active(self) -> bool:
+        """True from start until the worker thread has finished."""
+        return self._thread is not None
+
+    def start(self, trainer: Trainer) -> None:
+        if self.active:
+            raise RuntimeError("a run is already in progress")
+        self.trainer = trainer
+        self.last_end = None
+        self._thread = QThread()
+        self._thread.setObjectName("trainingThread")
+        self._worker = TrainingWorker(trainer)
+        self._worker.moveToThread(self._thread)
+        self._thread.started.connect(self._worker.run)
+        self._worker.eventsReady.connect(self._deliver)
+        self._worker.done.connect(self._thread.quit)
+        self._thread.finished.connect(self._on_thread_finished)
+        self._set_state(RUNNING)
+        self._thread.start()
+
+    def pause(self) -> None:
+        if self.state == RUNNING and self._worker is not None:
+            self._worker.pause()
+            self._set_state(PAUSED)
+
+    def resume(self) -> None:
+        if self.state == PAUSED and self._worker is not None:
+            self._worker.resume()
+            self._set_state(RUNNING)
+
+    def stop(self) -> None:
+        if self._worker is not None and self.state in (RUNNING, PAUSED):
+            self._worker.stop()
+            self._set_state(STOPPING)
+
+    def wait(self, timeout_ms: int = 30_000) -> bool:
+        """Block until the worker thread has ended (after ``stop``); True when it has."""
+        if self._thread is None:
+            return True
+        finished = self._thread.wait(timeout_ms)
+        if finished:
+            self._on_thread_finished()
+        return finished
+
+    def _deliver(self) -> None:
+        if self._worker is None:
+            return
+        batches = []
+        for event in self._worker.take_events():
+            if isinstance(event, BatchEnd):
+                batches.append(event)
+                continue
+            if batches:
+                self.batchesEnded.emit(batches)
+                batches = []
+            if isinstance(event, RunStarted):
+                self.runStarted.emit(event)
+            elif isinstance(event, EpochEnd):
+                self.epochEnded.emit(event)
+            elif isinstance(event, PredictionSnapshot):
+                self.snapshot.emit(event)
+            elif isinstance(event, (RunFinished, RunStopped, RunFailed)):
+                self.last_end = event
+                self.runEnded.emit(event)
+        if batches:
+            self.batchesEnded.emit(batches)
+
+    def _on_thread_finished(self) -> None:
+        if self._thread is None:
+            return
+        self._deliver()  # whatever the worker queued after the last announcement
+        thread, worker = self._thread, self._worker
+        self._thread = self._worker = None
+        thread.wait()
+        del thread, worker  # both are owned by Python; dropping them frees them in this thread
+        self._set_state(IDLE)
+        self.threadFinished.emit()
+
+    def _set_state(self, state: str) -> None:
+        if state != self.state:
+            self.state = state
+            self.stateChanged.emit(state)

@@ -1,0 +1,65 @@
+"""Save screenshots of the main window before, during and after training, for each task type.
+
+    python tests/app/screenshots.py [output folder, default docs/]
+
+Writes screenshot-<example>-{before,during,after}.png at 1400x900. "During" pauses the run at a
+fixed epoch so the picture is reproducible, then lets it finish.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from layerforge.app import create_main_window  # noqa: E402
+
+# example -> (epochs for the run, epoch at which to take the "during" picture)
+RUNS = {"spiral": (200, 40), "sine": (300, 25), "digits": (15, 3)}
+
+
+def pump(app: QApplication, seconds: float) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.005)
+
+
+def shoot(app: QApplication, example: str, folder: Path) -> None:
+    window = create_main_window(example)
+    window.resize(1400, 900)
+    window.show()
+    pump(app, 0.3)
+    window.grab().save(str(folder / f"screenshot-{example}-before.png"))
+    epochs, during = RUNS[example]
+    window.training_panel.epochs_spin.setValue(epochs)
+    window.training_panel.train_button.click()
+    deadline = time.monotonic() + 120
+    while window.run.running and time.monotonic() < deadline:
+        app.processEvents()
+        if window.run.last_epoch_metrics.get("epoch", 0) >= during and window.run.session.state == "running":
+            window.training_panel.pause_button.click()
+            pump(app, 0.4)
+            window.grab().save(str(folder / f"screenshot-{example}-during.png"))
+            window.training_panel.pause_button.click()
+            during = 10 ** 9
+    pump(app, 0.4)
+    window.grab().save(str(folder / f"screenshot-{example}-after.png"))
+    window.close()
+
+
+def main(argv: list[str]) -> None:
+    folder = Path(argv[1]) if len(argv) > 1 else Path(__file__).resolve().parents[2] / "docs"
+    folder.mkdir(parents=True, exist_ok=True)
+    app = QApplication.instance() or QApplication([])
+    for example in RUNS:
+        shoot(app, example, folder)
+        print(f"saved {example} screenshots in {folder}")
+
+
+if __name__ == "__main__":
+    main(sys.argv)
