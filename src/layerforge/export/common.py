@@ -58,8 +58,13 @@ def numpy_state_dict(state_dict: Mapping[str, Any]) -> dict[str, np.ndarray]:
     for key, value in state_dict.items():
         if not isinstance(key, str):
             raise ExportError(f"state dict key {key!r} is not a string")
-        arrays[key] = np.ascontiguousarray(as_numpy(value, key))
+        arrays[key] = contiguous(as_numpy(value, key))
     return arrays
+
+
+def contiguous(array: np.ndarray) -> np.ndarray:
+    """A C-contiguous array of the same shape (np.ascontiguousarray would turn a 0-d array into 1-d)."""
+    return array if array.flags.c_contiguous else np.array(array, order="C")
 
 
 def normalization_dict(normalization: Any) -> dict | None:

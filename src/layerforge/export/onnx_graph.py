@@ -10,7 +10,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .common import ExportError
+from .common import ExportError, contiguous
 
 Shape = tuple[int, ...]
 
@@ -35,7 +35,7 @@ class OnnxGraph:
 
     def constant(self, value: Any, name: str, dtype: Any = np.float32) -> str:
         """An initializer holding ``value`` (float32 unless told otherwise); returns its name."""
-        array = np.ascontiguousarray(np.asarray(value, dtype=dtype))
+        array = contiguous(np.asarray(value, dtype=dtype))
         unique = self.fresh(name)
         self.initializers.append(self.onnx.numpy_helper.from_array(array, unique))
         return unique

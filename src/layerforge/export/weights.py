@@ -21,6 +21,7 @@ NPZ_METADATA_KEY = "__layerforge_metadata__"
 FORMAT_TAG = "layerforge.weights"
 FORMAT_VERSION = "1"
 SPEC_KEY = "layerforge.spec"
+KEYS_KEY = "layerforge.keys"  # the state dict's key order, which safetensors does not keep
 NORMALIZATION_KEY = "layerforge.normalization"
 
 
@@ -52,6 +53,7 @@ def export_weights(state_dict: Mapping[str, Any], path, spec: Any = None, normal
         raise ExportError(f"'{path}' does not end in .{fmt}; name the file *.{fmt} so others can open it")
     arrays = numpy_state_dict(state_dict)
     metadata = {"format": "pt", "layerforge.format": FORMAT_TAG, "layerforge.version": FORMAT_VERSION}
+    metadata[KEYS_KEY] = json.dumps(list(arrays), separators=(",", ":"))
     spec_text = spec_json(spec)
     if spec_text is not None:
         metadata[SPEC_KEY] = spec_text
@@ -92,7 +94,11 @@ def read_weights(path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     fmt = weights_format(path, None)
     raw = _read_safetensors(path) if fmt == "safetensors" else _read_npz(path)
     arrays, metadata = raw
-    info: dict[str, Any] = {key: value for key, value in metadata.items() if key not in (SPEC_KEY, NORMALIZATION_KEY)}
+    order = _json_entry(metadata, KEYS_KEY, path)
+    if isinstance(order, list) and sorted(order) == sorted(arrays):
+        arrays = {key: arrays[key] for key in order}
+    info: dict[str, Any] = {key: value for key, value in metadata.items()
+                            if key not in (SPEC_KEY, NORMALIZATION_KEY, KEYS_KEY)}
     info["spec"] = _json_entry(metadata, SPEC_KEY, path)
     info["normalization"] = _json_entry(metadata, NORMALIZATION_KEY, path)
     return arrays, info
