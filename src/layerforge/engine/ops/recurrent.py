@@ -127,11 +127,16 @@ class LSTMLayer(_RecurrentLayer):
         prev_cells = self._previous_states(self.cells)
         # Everything that does not depend on the recurrence, for all timesteps at once: the factor
         # that turns dc (blocks i, f, g) or dh (block o) into each gate's pre-activation gradient.
+        sigmoid_slope = (1 - gates).reshape(T, B, 4, H)   # a (1 - a), right for blocks i, f, o
+        sigmoid_slope *= gates.reshape(T, B, 4, H)
         factors = xp.empty_like(gates).reshape(T, B, 4, H)
-        xp.multiply(g, i * (1 - i), out=factors[:, :, 0])
-        xp.multiply(prev_cells, f * (1 - f), out=factors[:, :, 1])
-        xp.multiply(i, 1 - g * g, out=factors[:, :, 2])
-        xp.multiply(tanh_c, o * (1 - o), out=factors[:, :, 3])
+        xp.multiply(g, sigmoid_slope[:, :, 0], out=factors[:, :, 0])
+        xp.multiply(prev_cells, sigmoid_slope[:, :, 1], out=factors[:, :, 1])
+        xp.multiply(g, g, out=factors[:, :, 2])
+        xp.subtract(1, factors[:, :, 2], out=factors[:, :, 2])
+        factors[:, :, 2] *= i
+        xp.multiply(tanh_c, sigmoid_slope[:, :, 3], out=factors[:, :, 3])
+        del sigmoid_slope
         dc_from_dh = o * (1 - tanh_c * tanh_c)
         d_gates = xp.empty((T, B, 4, H), dtype=gates.dtype)
         dh = xp.zeros((B, H), dtype=gates.dtype) if d_hn is None else d_hn.copy()
