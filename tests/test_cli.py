@@ -1,0 +1,172 @@
+"""The ``layerforge`` command, driven through ``main([...])`` as a shell would run it."""
+import json
+import subprocess
+import sys
+import types
+
+import numpy as np
+import pytest
+
+import layerforge
+from layerforge.cli import main
+from layerforge.data import list_datasets, load_dataset
+from layerforge.graph import templates
+from layerforge.training.project import load_project
+
+
+def run(capsys, *args):
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    return code, out, err
+
+
+@pytest.fixture()
+def spiral_project(tmp_path, capsys):
+    path = tmp_path / "spiral.lfproj"
+    assert run(capsys, "new", "mlp_classifier", str(path), "--epochs", "150")[0] == 0
+    return path
+
+
+@pytest.fixture()
+def trained_project(tmp_path, spiral_project, capsys):
+    code, out, err = run(capsys, "train", str(spiral_project), "--device", "cpu", "--out", str(tmp_path / "out"))
+    assert code == 0, err
+    return tmp_path / "out" / "spiral.lfproj"
+
+
+def test_version_and_listings(capsys):
+    assert run(capsys, "--version")[1].strip() == f"layerforge {layerforge.__version__}"
+    code, out, _ = run(capsys, "templates")
+    assert code == 0 and all(t.key in out and t.dataset in out for t in templates())
+    code, out, _ = run(capsys, "datasets")
+    assert code == 0 and all(d.name in out for d in list_datasets())
+    code, out, _ = run(capsys, "examples")
+    assert code == 0 and "spiral" in out and ".lfproj" in out
+
+
+def test_train_prints_a_line_per_epoch_and_saves_the_trained_project(tmp_path, spiral_project, capsys):
+    code, out, err = run(capsys, "train", str(spiral_project), "--epochs", "150", "--device", "cpu",
+                         "--out", str(tmp_path / "out"))
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0].startswith("training on cpu")
+    assert sum(line.startswith("epoch ") for line in lines) == 150
+    assert "epoch 150/150" in out and "val loss" in out and "acc" in out
+    assert lines[-1] == f"saved the trained project to {tmp_path / 'out' / 'spiral.lfproj'}"
+    project, weights = load_project(tmp_path / "out" / "spiral.lfproj")
+    assert weights is not None and project.history["val_accuracy"][-1] >= 0.9
+    assert project.data_info["class_names"] == ["arm 1", "arm 2", "arm 3"]
+    original, original_weights = load_project(spiral_project)
+    assert original_weights is None and original.history == {}   # --out leaves the source project alone
+
+
+def test_train_in_place_updates_the_project(spiral_project, capsys):
+    code, out, _ = run(capsys, "train", str(spiral_project), "--epochs", "2", "--quiet")
+    assert code == 0 and out.splitlines()[0].startswith("finished after 2 epochs")
+    assert out.splitlines()[1] == f"saved the trained project to {spiral_project}"
+    assert load_project(spiral_project)[1] is not None
+
+
+def test_predict_prints_class_names_and_saves_csv_or_npy(tmp_path, trained_project, capsys):
+    spiral = load_dataset("spiral")
+    inputs = tmp_path / "points.csv"
+    inputs.write_text("x,y\n" + "".join(f"{a},{b}\n" for a, b in spiral.x[:60]))
+    code, out, err = run(capsys, "predict", str(trained_project), str(inputs))
+    assert code == 0, err
+    header, *rows = out.strip().splitlines()
+    assert header == "prediction,confidence,p(arm 1),p(arm 2),p(arm 3)" and len(rows) == 60
+    names = [row.split(",")[0] for row in rows]
+    truth = [spiral.class_names[i] for i in spiral.y[:60]]
+    assert np.mean([a == b for a, b in zip(names, truth)]) >= 0.9
+    array = tmp_path / "points.npy"
+    np.save(array, spiral.x[:60])
+    code, out, _ = run(capsys, "predict", str(trained_project), str(array), "--out", str(tmp_path / "labels.npy"))
+    assert code == 0 and "wrote 60 predictions" in out
+    assert [spiral.class_names[i] for i in np.load(tmp_path / "labels.npy")] == names
+    code, _, _ = run(capsys, "predict", str(trained_project), str(array), "--out", str(tmp_path / "p.csv"))
+    assert code == 0 and (tmp_path / "p.csv").read_text().splitlines()[1:] == rows
+
+
+def test_predict_refuses_inputs_of_the_wrong_width_and_untrained_projects(tmp_path, trained_project,
+                                                                          spiral_project, capsys):
+    wide = tmp_path / "wide.npy"
+    np.save(wide, np.zeros((3, 5), np.float32))
+    code, _, err = run(capsys, "predict", str(trained_project), str(wide))
+    assert code == 1 and "expects samples of shape (2,)" in err and "(5,)" in err
+    code, _, err = run(capsys, "predict", str(spiral_project), str(wide))
+    assert code == 1 and "no trained weights" in err and "layerforge train" in err
+
+
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning", "ignore:invalid value:RuntimeWarning")
+def test_user_mistakes_get_one_message_and_a_nonzero_exit(tmp_path, spiral_project, capsys):
+    code, _, err = run(capsys, "train", str(tmp_path / "missing.lfproj"))
+    assert code == 1 and err.startswith("layerforge: error:") and "missing.lfproj" in err
+    document = json.loads(spiral_project.read_text())
+    document["model"]["edges"] = document["model"]["edges"][1:]   # the first Linear loses its input
+    broken = tmp_path / "broken.lfproj"
+    broken.write_text(json.dumps(document))
+    code, _, err = run(capsys, "train", str(broken))
+    assert code == 1 and "the model is not valid" in err and "fc1" in err
+    document = json.loads(spiral_project.read_text())
+    document["settings"].update(optimizer="sgd", optimizer_params={}, learning_rate=1e6, loss="mse")
+    diverging = tmp_path / "diverging.lfproj"
+    diverging.write_text(json.dumps(document))
+    code, _, err = run(capsys, "train", str(diverging))
+    assert code == 1 and "does not suit classification" in err
+    code, _, err = run(capsys, "new", "transformer", str(tmp_path / "t.lfproj"))
+    assert code == 1 and "unknown template 'transformer'" in err
+    code, _, err = run(capsys, "new", "mlp_classifier", str(spiral_project))
+    assert code == 1 and "already exists" in err
+    code, _, err = run(capsys, "train")
+    assert code == 2 and "required" in err
+    code, _, err = run(capsys, "train", str(spiral_project), "--epochs", "0")
+    assert code == 2 and "at least 1" in err
+
+
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning", "ignore:invalid value:RuntimeWarning")
+def test_a_diverging_run_fails_and_saves_nothing(tmp_path, capsys):
+    path = tmp_path / "sine.lfproj"
+    run(capsys, "new", "mlp_regressor", str(path))
+    document = json.loads(path.read_text())
+    document["settings"].update(optimizer="sgd", optimizer_params={}, learning_rate=1e6)
+    path.write_text(json.dumps(document))
+    before = path.read_bytes()
+    code, _, err = run(capsys, "train", str(path), "--epochs", "5")
+    assert code == 1 and "training failed" in err and "learning rate" in err and "nothing saved" in err
+    assert path.read_bytes() == before and not (tmp_path / "sine.weights.safetensors").exists()
+
+
+def test_export_calls_the_exporter_with_project_weights_format_and_path(tmp_path, trained_project, capsys,
+                                                                        monkeypatch):
+    import layerforge.export
+
+    calls = []
+
+    def export_project(project, weights, fmt, out_path):
+        calls.append((project.name, sorted(weights), fmt, out_path))
+        return [out_path]
+
+    monkeypatch.setattr(layerforge.export, "export_project", export_project, raising=False)
+    code, out, _ = run(capsys, "export", str(trained_project), "--format", "onnx")
+    assert code == 0 and out.strip() == f"wrote {tmp_path / 'out' / 'spiral.onnx'}"
+    assert calls == [("spiral", ["fc1.bias", "fc1.weight", "fc2.bias", "fc2.weight", "fc3.bias", "fc3.weight"],
+                      "onnx", tmp_path / "out" / "spiral.onnx")]
+    monkeypatch.delattr(layerforge.export, "export_project")
+    code, _, err = run(capsys, "export", str(trained_project), "--format", "npz")
+    assert code == 2 and "export" in err and "not available" in err
+
+
+def test_no_arguments_open_the_gui_or_explain_why_not(monkeypatch, capsys):
+    opened = []
+    monkeypatch.setitem(sys.modules, "layerforge.app", types.SimpleNamespace(main=lambda: opened.append(1) or 0))
+    assert run(capsys, )[0] == 0 and opened == [1]
+    monkeypatch.setitem(sys.modules, "layerforge.app", types.ModuleType("layerforge.app"))
+    code, _, err = run(capsys, )
+    assert code == 2 and "desktop app is not available" in err
+
+
+def test_python_dash_m_runs_the_same_command():
+    done = subprocess.run([sys.executable, "-m", "layerforge", "--version"], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == f"layerforge {layerforge.__version__}"
