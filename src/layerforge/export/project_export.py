@@ -57,9 +57,12 @@ def training_hint(project: Any, project_dir=None) -> TrainingHint:
 
     settings = project.settings
     loss = get_loss(settings.loss).torch_name
-    optimizer_kwargs = dict(settings.optimizer_params)
-    if "beta1" in optimizer_kwargs or "beta2" in optimizer_kwargs:
-        optimizer_kwargs["betas"] = (optimizer_kwargs.pop("beta1", 0.9), optimizer_kwargs.pop("beta2", 0.999))
+    optimizer_kwargs = {}
+    for key, value in settings.optimizer_params.items():
+        if key in ("beta1", "beta2"):  # PyTorch takes them as one pair, where beta1 stood
+            key, value = "betas", (settings.optimizer_params.get("beta1", 0.9),
+                                   settings.optimizer_params.get("beta2", 0.999))
+        optimizer_kwargs[key] = value
     target = settings.target
     if target == "auto":
         target = "labels" if loss in LABEL_LOSSES else "values"

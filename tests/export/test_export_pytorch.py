@@ -1,0 +1,128 @@
+"""PyTorch export: the generated model.py equals the engine's model, and train.py trains under torchrun."""
+import importlib.util
+import os
+import py_compile
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from export_cases import LAYER_CASES, case_id, random_state_dict, reference_output, sample_input, single_layer_spec
+from layerforge.data import Normalization, Standardizer
+from layerforge.export import ExportError, TrainingHint, export_pytorch
+from layerforge.graph import get_template, templates
+
+torch = pytest.importorskip("torch", reason="PyTorch is the test oracle; not installed")
+pytest.importorskip("safetensors", reason="the generated model.py loads its weights with safetensors")
+
+TOLERANCE = dict(rtol=1e-5, atol=1e-5)
+
+
+def import_generated(folder, name="model"):
+    """Import the generated model.py under a unique module name (each test has its own folder)."""
+    module_name = f"generated_{abs(hash(str(folder)))}_{name}"
+    loader_spec = importlib.util.spec_from_file_location(module_name, folder / f"{name}.py")
+    module = importlib.util.module_from_spec(loader_spec)
+    loader_spec.loader.exec_module(module)
+    return module
+
+
+def assert_generated_matches_engine(spec, folder):
+    state = random_state_dict(spec)
+    paths = export_pytorch(spec, state, folder)
+    assert [p.name for p in paths] == ["model.py", "weights.safetensors", "train.py", "README.txt"]
+    for source in ("model.py", "train.py"):
+        py_compile.compile(str(folder / source), doraise=True)
+    model = import_generated(folder).load_model()  # weights.safetensors beside model.py
+    assert not model.training
+    x = sample_input(spec)
+    with torch.no_grad():
+        got = model(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(got, reference_output(spec, state, x), **TOLERANCE)
+    return folder
+
+
+@pytest.mark.parametrize("template", templates(), ids=lambda t: t.key)
+def test_generated_model_of_every_template_matches_the_engine(template, tmp_path):
+    assert_generated_matches_engine(template.spec(), tmp_path)
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
+@pytest.mark.parametrize("layer_type,params,in_shapes", LAYER_CASES,
+                         ids=[case_id(c, i) for i, c in enumerate(LAYER_CASES)])
+def test_generated_model_of_every_layer_matches_the_engine(layer_type, params, in_shapes, tmp_path):
+    assert_generated_matches_engine(single_layer_spec(layer_type, params, in_shapes), tmp_path)
+
+
+def test_generated_code_reads_like_hand_written_pytorch(tmp_path):
+    export_pytorch(get_template("residual_cnn").spec(), random_state_dict(get_template("residual_cnn").spec()),
+                   tmp_path)
+    source = (tmp_path / "model.py").read_text()
+    assert "        self.conv1 = nn.Conv2d(1, 16, 3, stride=1, padding=1, dilation=1, groups=1, bias=True)" in source
+    assert "        x = self.conv1(x)  # (batch, 16, 8, 8)" in source
+    assert "        relu1 = self.relu1(x)  # (batch, 16, 8, 8)" in source  # kept for the skip connection
+    assert "        x = x + relu1  # (batch, 16, 8, 8)" in source
+    assert "import layerforge" not in source and "from layerforge" not in source  # plain PyTorch only
+    assert max(len(line) for line in source.splitlines()) <= 120
+
+
+def test_standardize_uses_the_statistics_stored_with_the_weights(tmp_path):
+    spec = get_template("mlp_classifier").spec()
+    normalization = Normalization(inputs=Standardizer([1.0, -2.0], [0.5, 4.0]))
+    export_pytorch(spec, random_state_dict(spec), tmp_path, normalization=normalization)
+    module = import_generated(tmp_path)
+    raw = torch.tensor([[2.0, 2.0]])
+    assert module.standardize(raw).tolist() == [[2.0, 1.0]]
+
+
+def test_readme_gives_the_torchrun_command_and_data_is_written(tmp_path):
+    spec = get_template("mlp_classifier").spec()
+    x = np.random.default_rng(0).normal(size=(12, 2)).astype(np.float32)
+    y = np.arange(12) % 3
+    paths = export_pytorch(spec, random_state_dict(spec), tmp_path, dataset_hint=TrainingHint(x=x, y=y),
+                           name="spiral")
+    assert [p.name for p in paths] == ["model.py", "weights.safetensors", "train.py", "data.npz", "README.txt"]
+    readme = (tmp_path / "README.txt").read_text()
+    assert "torchrun --nproc_per_node=2 train.py --data data.npz" in readme
+    assert "'spiral'" in readme
+    with np.load(tmp_path / "data.npz", allow_pickle=False) as data:
+        np.testing.assert_array_equal(data["x"], x)
+        np.testing.assert_array_equal(data["y"], y)
+
+
+def test_bad_hints_and_mismatched_data_are_refused(tmp_path):
+    spec = get_template("mlp_classifier").spec()
+    state = random_state_dict(spec)
+    with pytest.raises(ExportError, match="unknown training hint"):
+        export_pytorch(spec, state, tmp_path, dataset_hint={"epoch": 3})
+    with pytest.raises(ExportError, match="the data has 4 inputs but 3 targets"):
+        export_pytorch(spec, state, tmp_path, dataset_hint={"x": np.zeros((4, 2)), "y": np.zeros(3)})
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ExportError, match="is a file; PyTorch export writes a folder"):
+        export_pytorch(spec, state, tmp_path / "file")
+
+
+def test_torchrun_trains_one_epoch_on_two_cpu_processes(tmp_path):
+    """The README's command, on gloo: each process sees its shard; rank 0 writes the checkpoint."""
+    spec = get_template("mlp_classifier").spec()
+    state = random_state_dict(spec)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(32, 2)).astype(np.float32)
+    hint = TrainingHint(loss="CrossEntropyLoss", optimizer="Adam", optimizer_kwargs={"betas": (0.9, 0.99)},
+                        lr=0.05, epochs=1, batch_size=8, x=x, y=(x[:, 0] > 0).astype(np.int64))
+    normalization = Normalization(inputs=Standardizer([0.1, -0.1], [1.0, 2.0]))
+    export_pytorch(spec, state, tmp_path, normalization=normalization, dataset_hint=hint)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+    # --standalone picks a free port, so parallel test runs cannot collide on torchrun's default one.
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+               "train.py", "--data", "data.npz"]
+    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "training on 2 process(es), 32 samples, device cpu" in result.stdout
+    assert "epoch 1/1  loss" in result.stdout
+    checkpoint = import_generated(tmp_path).load_model(tmp_path / "checkpoint.safetensors")
+    exported = import_generated(tmp_path).load_model()
+    assert not torch.equal(checkpoint.fc1.weight, exported.fc1.weight)  # the epoch changed the weights
+    mean, _, _, _ = import_generated(tmp_path).load_normalization(tmp_path / "checkpoint.safetensors")
+    assert mean.tolist() == pytest.approx([0.1, -0.1])  # the checkpoint keeps the standardisation
