@@ -1,4 +1,6 @@
 """The ``layerforge`` command, driven through ``main([...])`` as a shell would run it."""
+import contextlib
+import io
 import json
 import subprocess
 import sys
@@ -8,6 +10,7 @@ import numpy as np
 import pytest
 
 import layerforge
+from layerforge import engine
 from layerforge.cli import main
 from layerforge.data import list_datasets, load_dataset
 from layerforge.graph import templates
@@ -28,11 +31,14 @@ def spiral_project(tmp_path, capsys):
     return path
 
 
-@pytest.fixture()
-def trained_project(tmp_path, spiral_project, capsys):
-    code, out, err = run(capsys, "train", str(spiral_project), "--device", "cpu", "--out", str(tmp_path / "out"))
-    assert code == 0, err
-    return tmp_path / "out" / "spiral.lfproj"
+@pytest.fixture(scope="module")
+def trained_project(tmp_path_factory):
+    """One trained spiral project shared by the tests that only read it."""
+    folder = tmp_path_factory.mktemp("trained")
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(["new", "mlp_classifier", str(folder / "spiral.lfproj"), "--epochs", "150"]) == 0
+        assert main(["train", str(folder / "spiral.lfproj"), "--device", "cpu", "--out", str(folder / "out")]) == 0
+    return folder / "out" / "spiral.lfproj"
 
 
 def test_version_and_listings(capsys):
@@ -118,6 +124,9 @@ def test_user_mistakes_get_one_message_and_a_nonzero_exit(tmp_path, spiral_proje
     assert code == 1 and "unknown template 'transformer'" in err
     code, _, err = run(capsys, "new", "mlp_classifier", str(spiral_project))
     assert code == 1 and "already exists" in err
+    if not engine.cuda.is_available():
+        code, _, err = run(capsys, "train", str(spiral_project), "--device", "cuda")
+        assert code == 1 and "device 'cuda' is not available" in err
     code, _, err = run(capsys, "train")
     assert code == 2 and "required" in err
     code, _, err = run(capsys, "train", str(spiral_project), "--epochs", "0")
@@ -149,9 +158,9 @@ def test_export_calls_the_exporter_with_project_weights_format_and_path(tmp_path
 
     monkeypatch.setattr(layerforge.export, "export_project", export_project, raising=False)
     code, out, _ = run(capsys, "export", str(trained_project), "--format", "onnx")
-    assert code == 0 and out.strip() == f"wrote {tmp_path / 'out' / 'spiral.onnx'}"
+    assert code == 0 and out.strip() == f"wrote {trained_project.with_suffix('.onnx')}"
     assert calls == [("spiral", ["fc1.bias", "fc1.weight", "fc2.bias", "fc2.weight", "fc3.bias", "fc3.weight"],
-                      "onnx", tmp_path / "out" / "spiral.onnx")]
+                      "onnx", trained_project.with_suffix(".onnx"))]
     monkeypatch.delattr(layerforge.export, "export_project")
     code, _, err = run(capsys, "export", str(trained_project), "--format", "npz")
     assert code == 2 and "export" in err and "not available" in err

@@ -149,10 +149,7 @@ def _train(args) -> int:
     if result.status == "failed":
         return _fail(f"training failed: {result.reason}; nothing saved")
     out = args.project if args.out is None else args.out / args.project.name
-    project.settings = settings
-    project.history = trainer.history
-    project.normalization = trainer.normalization
-    project.data_info = trainer.data_info
+    project.record_run(trainer)
     # Paths in the data source are relative to the project's folder; keep them valid from the new one.
     project.data_source = _absolute_source(DataSource.from_dict(project.data_source), base_dir).to_dict()
     save_project(project, out, trainer.state_dict())

@@ -89,6 +89,35 @@ def test_curve_and_image_snapshots(sine, digits, template_run):
     assert np.array_equal(first.data["images"], images.data["images"])   # the same sample every time
 
 
+def test_sequence_table_and_reconstruction_snapshots(digits, template_run):
+    from layerforge.data import load_dataset
+
+    waves = load_dataset("waveforms", n_samples=100)
+    iris = load_dataset("iris")
+    cases = [("lstm_classifier", waves, "sequence", "sequences", (16, 32, 1)),
+             ("mlp_classifier", iris, "table", "x", (16, 4)),
+             ("autoencoder", digits, "reconstruction", "images", (16, 8, 8))]
+    for key, dataset, kind, field, shape in cases:
+        spec, settings = template_run(key, dataset, epochs=1)
+        recorder = Recorder()
+        Trainer(spec, dataset, settings, recorder).run()
+        snapshot = recorder.of(PredictionSnapshot)[-1]
+        assert snapshot.kind == kind and snapshot.data[field].shape == shape
+        if kind == "reconstruction":
+            assert snapshot.data["reconstructions"].shape == shape
+        else:
+            assert snapshot.data["pred"].shape == snapshot.data["true"].shape == (16,)
+
+
+def test_a_test_split_is_held_out_and_scored_at_the_end(spiral, template_run):
+    spec, settings = template_run("mlp_classifier", spiral, epochs=2, val_fraction=0.2, test_fraction=0.2)
+    recorder = Recorder()
+    result = Trainer(spec, spiral, settings, recorder).run()
+    started = recorder.of(RunStarted)[0]
+    assert (started.n_train, started.n_val, started.n_test) == (180, 60, 60)
+    assert set(result.final) == {"train", "val", "test"} and "accuracy" in result.final["test"]
+
+
 def test_pause_resume_and_stop_act_within_one_batch_from_another_thread(spiral, template_run):
     spec, settings = template_run("mlp_classifier", spiral, epochs=50, batch_size=1, snapshot_every=0)
     recorder = Recorder()

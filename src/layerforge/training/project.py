@@ -60,6 +60,13 @@ class Project:
                 "normalization": self.normalization, "data_info": dict(self.data_info),
                 "history": _json_safe(self.history), "weights": weights_file}
 
+    def record_run(self, trainer) -> None:
+        """Keep what a finished run learned about the data and how it went (weights are saved apart)."""
+        self.settings = trainer.settings
+        self.history = {key: list(values) for key, values in trainer.history.items()}
+        self.normalization = trainer.normalization
+        self.data_info = trainer.data_info
+
     def load_dataset(self, base_dir=None):
         """The project's dataset (relative paths resolved against ``base_dir``, the project's folder)."""
         return DataSource.from_dict(self.data_source).load(base_dir)
