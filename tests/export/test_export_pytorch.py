@@ -126,3 +126,28 @@ def test_torchrun_trains_one_epoch_on_two_cpu_processes(tmp_path):
     assert not torch.equal(checkpoint.fc1.weight, exported.fc1.weight)  # the epoch changed the weights
     mean, _, _, _ = import_generated(tmp_path).load_normalization(tmp_path / "checkpoint.safetensors")
     assert mean.tolist() == pytest.approx([0.1, -0.1])  # the checkpoint keeps the standardisation
+
+
+@pytest.mark.parametrize("loss,target,expected_dtype", [("MSELoss", "values", torch.float32),
+                                                        ("BCEWithLogitsLoss", "labels", torch.float32),
+                                                        ("CrossEntropyLoss", "labels", torch.int64)])
+def test_train_script_prepares_targets_as_the_loss_expects(tmp_path, monkeypatch, loss, target, expected_dtype):
+    """Regression targets are standardised like in Layerforge and shaped like the model's output."""
+    spec = get_template("mlp_regressor").spec(in_features=2, out_features=1)
+    x = np.arange(8, dtype=np.float32).reshape(4, 2)
+    y = np.array([1.0, 0.0, 1.0, 1.0], np.float32) if target == "labels" else np.array([[3.0], [5.0], [7.0], [9.0]])
+    normalization = Normalization(inputs=Standardizer([1.0, 1.0], [2.0, 2.0]),
+                                  targets=Standardizer([5.0], [2.0]) if target == "values" else None)
+    export_pytorch(spec, random_state_dict(spec), tmp_path, normalization=normalization,
+                   dataset_hint=TrainingHint(loss=loss, target=target, x=x, y=y))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "model", raising=False)
+    inputs, targets = import_generated(tmp_path, "train").load_data(str(tmp_path / "data.npz"),
+                                                                    str(tmp_path / "weights.safetensors"))
+    monkeypatch.delitem(sys.modules, "model", raising=False)
+    np.testing.assert_allclose(inputs.numpy(), (x - 1.0) / 2.0)
+    assert targets.dtype == expected_dtype
+    if target == "values":
+        assert targets.tolist() == [[-1.0], [0.0], [1.0], [2.0]]
+    elif expected_dtype == torch.float32:
+        assert targets.shape == (4, 1)  # BCEWithLogitsLoss compares with floats shaped like the output

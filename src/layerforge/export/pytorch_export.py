@@ -16,7 +16,7 @@ from layerforge.graph import GraphError, ModelSpec, infer_shapes
 
 from .common import ExportError, atomic_write, write_text
 from .pytorch_model_code import model_source
-from .train_script import README_TEMPLATE, TrainingHint, train_command, train_source
+from .train_script import README_TEMPLATE, TARGETS, TrainingHint, train_command, train_source
 from .weights import export_weights
 
 DATA_FILE = "data.npz"
@@ -66,12 +66,15 @@ def _hint(given: TrainingHint | Mapping[str, Any] | None) -> TrainingHint:
     if given is None:
         return TrainingHint()
     if isinstance(given, TrainingHint):
-        return given
+        given = {f.name: getattr(given, f.name) for f in fields(TrainingHint)}
     known = {f.name for f in fields(TrainingHint)}
     unknown = sorted(set(given) - known)
     if unknown:
         raise ExportError(f"unknown training hint(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-    return TrainingHint(**dict(given))
+    hint = TrainingHint(**dict(given))
+    if hint.target not in TARGETS:
+        raise ExportError(f"training hint target {hint.target!r} is not one of: {', '.join(TARGETS)}")
+    return hint
 
 
 def _write_data(path: Path, hint: TrainingHint, input_dtype: str | None) -> Path:

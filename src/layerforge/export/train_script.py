@@ -6,6 +6,7 @@ from typing import Any
 
 # Losses that compare scores with class indices; every other loss compares with float targets.
 LABEL_LOSSES = ("CrossEntropyLoss", "NLLLoss")
+TARGETS = ("labels", "values", "input")
 
 
 @dataclass
@@ -51,7 +52,9 @@ from torch.utils.data.distributed import DistributedSampler
 
 from model import INPUT_DTYPE, OUTPUT_SHAPE, WEIGHTS, Model, load_model, load_normalization
 
-TARGET = {target!r}  # "labels": class indices; "values": regression targets; "input": rebuild the input
+# What the model learns to output: "labels" (class indices), "values" (numbers shaped like the
+# output), or "input" (an autoencoder rebuilds its input).
+TARGET = {target!r}
 
 
 def make_loss():
@@ -102,7 +105,7 @@ def load_data(path, weights):
         return x, x.clone()
     if y is None:
         raise SystemExit(f"{{path}} has no array 'y' with the targets")
-    if make_loss().__class__.__name__ in ("CrossEntropyLoss", "NLLLoss"):
+    if TARGET == "labels":
         return x, y.long().reshape(len(y))
     y = y.float().reshape(len(y), *OUTPUT_SHAPE)
     if target_mean is not None:
@@ -126,15 +129,17 @@ def main():
         print(f"training on {{world_size}} process(es), {{len(dataset)}} samples, device {{device}}", flush=True)
     for epoch in range(args.epochs):
         sampler.set_epoch(epoch)  # a different shuffle each epoch, agreed by all processes
-        totals = torch.zeros(2, device=device)
+        loss_sum, seen = 0.0, 0
         for inputs, targets in loader:
             inputs, targets = inputs.to(device), targets.to(device)
             optimizer.zero_grad()
             loss = loss_fn(ddp_model(inputs), targets)
             loss.backward()  # DDP averages the gradients across processes here
             optimizer.step()
-            totals += torch.stack([loss.detach() * len(inputs), torch.tensor(float(len(inputs)), device=device)])
-        dist.all_reduce(totals)
+            loss_sum += loss.item() * len(inputs)
+            seen += len(inputs)
+        totals = torch.tensor([loss_sum, seen], dtype=torch.float64, device=device)
+        dist.all_reduce(totals)  # summed over all processes
         if rank == 0:
             print(f"epoch {{epoch + 1}}/{{args.epochs}}  loss {{(totals[0] / totals[1]).item():.6f}}", flush=True)
     if rank == 0:
@@ -194,9 +199,11 @@ and set --nproc_per_node to the number of GPUs per machine.
 
 
 def train_source(hint: TrainingHint) -> str:
+    # Losses other than cross-entropy/NLL compare with floats, even for class labels (BCEWithLogitsLoss).
+    target = "values" if hint.target == "labels" and hint.loss not in LABEL_LOSSES else hint.target
     loss_args = ", ".join(f"{key}={value!r}" for key, value in hint.loss_kwargs.items())
     optimizer_args = "".join(f", {key}={value!r}" for key, value in hint.optimizer_kwargs.items())
-    return TRAIN_SOURCE.format(target=hint.target, loss=hint.loss, loss_args=loss_args,
+    return TRAIN_SOURCE.format(target=target, loss=hint.loss, loss_args=loss_args,
                                optimizer=hint.optimizer, optimizer_args=optimizer_args, epochs=int(hint.epochs),
                                lr=float(hint.lr), batch_size=int(hint.batch_size))
 
