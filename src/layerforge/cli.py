@@ -271,7 +271,7 @@ def _export(args) -> int:
         raise UserError(f"{args.project} has no trained weights to export: run 'layerforge train {args.project}' first")
     out = args.out or args.project.with_name(args.project.stem + EXPORT_SUFFIXES[args.fmt])
     try:
-        written = export_project(project, weights, args.fmt, Path(out))
+        written = export_project(project, weights, args.fmt, Path(out), project_dir=args.project.parent)
     except (ValueError, OSError) as error:
         raise UserError(f"export to {args.fmt} failed: {error}") from None
     for path in written:
