@@ -54,7 +54,7 @@ from model import INPUT_DTYPE, OUTPUT_SHAPE, WEIGHTS, Model, load_model, load_no
 
 # What the model learns to output: "labels" (class indices), "values" (numbers shaped like the
 # output), or "input" (an autoencoder rebuilds its input).
-TARGET = {target!r}
+TARGET = "{target}"
 
 
 def make_loss():
