@@ -44,7 +44,8 @@ def test_linear_after_pooling_asks_for_flatten_and_the_quick_fix_works():
     fc2 = spec.node_by_name("fc2")
     assert error.message == "Linear 'fc2' expects a 1-D feature vector, got (16, 7, 7): insert Flatten"
     assert (error.kind, error.node_id, error.node_name) == ("shape", fc2.id, "fc2")
-    assert error.quick_fix == {"action": "insert", "type": "Flatten", "before": fc2.id, "input": 0}
+    assert error.quick_fix == {"action": "insert", "type": "Flatten", "before": fc2.id, "input": 0,
+                               "label": "Insert Flatten"}
     report = infer_shapes(spec)
     assert report.nodes[fc2.id].error.message == error.message and report.shape_of(fc2.id) is None
     downstream = spec.node_by_name("relu1").id
@@ -149,6 +150,7 @@ def test_token_indices_go_into_an_embedding():
     error = only_error(spec)
     assert error.message == ("Embedding 'embed1' looks up int64 token indices, but gets float32 values from "
                              "Input 'input1': set the dtype of Input 'input1' to int64")
+    assert error.quick_fix["label"] == "Set the dtype of Input 'input1' to int64"
     spec.apply_quick_fix(error.quick_fix)
     report = infer_shapes(spec)
     assert report.ok and report.shape_of(spec.node_by_name("embed1").id) == (12, 8)
@@ -156,3 +158,11 @@ def test_token_indices_go_into_an_embedding():
     error = only_error(wrong)
     assert error.message.startswith("Linear 'fc1' computes on float32, but gets int64 token indices from "
                                     "Flatten 'flatten1': insert an Embedding")
+
+
+def test_reshape_quick_fix_is_labelled_with_the_target_shape():
+    spec = chain(("Input", {"shape": 784}), ("Conv2d", {}), ("Flatten", {}), ("Linear", {}))
+    error = only_error(spec)
+    assert error.quick_fix["label"] == "Insert Reshape to (1, 28, 28)"
+    spec.apply_quick_fix(error.quick_fix)
+    assert infer_shapes(spec).ok

@@ -13,7 +13,9 @@ class GraphError(Exception):
 
     ``kind`` is a short machine-readable tag ("cycle", "dangling", "no_input", "shape", ...),
     ``node_id`` / ``node_name`` say where (None for whole-graph problems) and ``quick_fix`` is a
-    plain dict a GUI can apply, e.g. ``{"action": "insert", "type": "Flatten", "before": "n3"}``.
+    plain dict a GUI can apply with ``ModelSpec.apply_quick_fix``; its "label" is the button text, e.g.
+    ``{"action": "insert", "type": "Flatten", "before": "n3", "input": 0, "label": "Insert Flatten"}``
+    or ``{"action": "set_param", "node": "n1", "param": "dtype", "value": "int64", "label": ...}``.
     """
 
     def __init__(self, message: str, *, kind: str = "invalid", node_id: str | None = None,

@@ -199,6 +199,7 @@ def _infer_node(spec: ModelSpec, node_id: str, report: ShapeReport) -> None:
         if error.quick_fix is not None:
             fix = {**error.quick_fix, "before": node_id}
             fix.setdefault("input", 0)
+            fix.setdefault("label", _insert_label(fix))
         kind = "merge" if layer.category == "Merge" else "shape"
         _fail(report, GraphError(f"{node.label} {error.message}", kind=kind, node_id=node_id,
                                  node_name=node.name, quick_fix=fix))
@@ -222,12 +223,19 @@ def _check_dtypes(spec: ModelSpec, node_id: str, edges, report: ShapeReport) -> 
     if wanted == "int64":
         fix, hint = None, ""
         if source.type == "Input":
-            fix = {"action": "set_param", "node": source.id, "param": "dtype", "value": "int64"}
+            fix = {"action": "set_param", "node": source.id, "param": "dtype", "value": "int64",
+                   "label": f"Set the dtype of {source.label} to int64"}
             hint = f": set the dtype of {source.label} to int64"
         message = f"{node.label} looks up int64 token indices, but gets float32 values from {source.label}{hint}"
     else:
-        fix = {"action": "insert", "type": "Embedding", "before": node_id, "input": 0}
+        fix = {"action": "insert", "type": "Embedding", "before": node_id, "input": 0, "label": "Insert Embedding"}
         message = (f"{node.label} computes on float32, but gets int64 token indices from {source.label}: insert "
                    f"an Embedding, or set the Input's dtype to float32")
     _fail(report, GraphError(message, kind="dtype", node_id=node_id, node_name=node.name, quick_fix=fix))
     return False
+
+
+def _insert_label(fix) -> str:
+    """The button text for an insert fix: "Insert Flatten", "Insert Reshape to (1, 28, 28)"."""
+    shape = (fix.get("params") or {}).get("shape")
+    return f"Insert {fix['type']}" + (f" to {fmt(shape)}" if shape else "")
