@@ -182,9 +182,14 @@ def run_backward(roots, retain_graph: bool = False, capture=None):
     heap: list = []
     handed_out: set = set()
     push, pop, counter = heapq.heappush, heapq.heappop, _counter
+    base_release = Node.release
 
     def to_leaf(tensor, g):
         if captured is not None:
+            return
+        if tensor.grad is None and g.base is None and tensor._hooks is None and id(g) not in handed_out:
+            handed_out.add(id(g))  # the usual case: a fresh array becomes the leaf's .grad
+            tensor.grad = wrap(g)
             return
         if tensor._hooks:
             g = _run_hooks(tensor._hooks, g, wrap)
@@ -199,7 +204,7 @@ def run_backward(roots, retain_graph: bool = False, capture=None):
             tensor.grad._data = tensor.grad._data + g
 
     def deliver(tensor, g):
-        if g.dtype != tensor._data.dtype:
+        if g.dtype is not tensor._data.dtype and g.dtype != tensor._data.dtype:
             g = g.astype(tensor._data.dtype)
         if captured is not None and id(tensor) in captured:
             prev = captured[id(tensor)]
@@ -241,14 +246,18 @@ def run_backward(roots, retain_graph: bool = False, capture=None):
             grads = grads[0] if single else grads
         input_grads = node.backward(grads) if single else node.backward(*grads)
         if not retain_graph:
-            node.release()
+            if type(node).release is base_release:
+                node.__dict__.clear()  # what Node.release does, without the call
+            else:
+                node.release()
         if type(input_grads) is not tuple:
             input_grads = (input_grads,)
         for tensor, g in zip(inputs, input_grads):
             if g is None or tensor is None or not tensor.requires_grad:
                 continue
             fn = tensor.grad_fn
-            if captured is not None or fn is None or fn.n_outputs != 1 or g.dtype != tensor._data.dtype:
+            if captured is not None or fn is None or fn.n_outputs != 1 or (
+                    g.dtype is not tensor._data.dtype and g.dtype != tensor._data.dtype):
                 deliver(tensor, g)
                 continue
             prev = pending.get(fn)
@@ -323,7 +332,7 @@ def _initial_grad(tensor, gradient):
                 f"grad can be implicitly created only for scalar outputs; this output has shape "
                 f"{tuple(tensor.shape)}: pass gradient= a tensor of that shape to backward()")
         xp = tensor._xp()
-        return xp.ones(tensor._data.shape, dtype=tensor._data.dtype)
+        return xp.array(1, dtype=tensor._data.dtype).reshape(tensor._data.shape)
     data = getattr(gradient, "_data", gradient)
     xp = tensor._xp()
     data = xp.asarray(data, dtype=tensor._data.dtype)

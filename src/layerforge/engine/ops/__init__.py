@@ -203,7 +203,7 @@ def inplace(t: Tensor, other, op: str) -> Tensor:
         if op in ("fill", "copy"):
             data[...] = other_data
         elif xp_of(data) is np:
-            _INPLACE[op](data, other_data, out=data, casting="same_kind")
+            _INPLACE[op](data, other_data, out=data)  # ufuncs cast "same_kind", as PyTorch does
         else:
             getattr(xp_of(data), _INPLACE[op].__name__)(data, other_data, out=data)
     except (ValueError, TypeError) as exc:

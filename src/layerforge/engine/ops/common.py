@@ -30,7 +30,10 @@ def apply(node, *inputs):
         else:
             node = None
     else:
-        out = node.forward(*[t._data for t in inputs])
+        if len(inputs) == 2:
+            out = node.forward(inputs[0]._data, inputs[1]._data)
+        else:
+            out = node.forward(*[t._data for t in inputs])
         tracked = False
         if _mode.enabled:
             generation = -1

@@ -25,7 +25,10 @@ def _expand_back(g, in_shape, axes, keepdim):
 def _spread(g, shape):
     """``g`` broadcast to ``shape`` as a fresh array (a writable array that is cheap to make)."""
     out = xp_of(g).empty(shape, dtype=g.dtype)
-    out[...] = g
+    if g.ndim == 0:
+        out.fill(g)
+    else:
+        out[...] = g
     return out
 
 
@@ -54,7 +57,8 @@ class Mean(Node):
         return a.mean(axis=self.axes, keepdims=self.keepdim)
 
     def backward(self, g):
-        g = _expand_back(g, self.shape, self.axes, self.keepdim)
+        if g.ndim:
+            g = _expand_back(g, self.shape, self.axes, self.keepdim)
         return _spread((g / self.count).astype(g.dtype, copy=False), self.shape)
 
 
