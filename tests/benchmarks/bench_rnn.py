@@ -90,18 +90,22 @@ def build(args):
     return ours, theirs
 
 
-def seconds_per_step(setup, steps, repeats, sync=lambda: None):
-    for _ in range(3):
-        setup.step()
-    sync()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(steps):
+def seconds_per_step(setups, steps, repeats, syncs):
+    """Median seconds per step for each setup; repeats alternate between them so that a busy machine
+    slows both alike."""
+    for setup, sync in zip(setups, syncs):
+        for _ in range(3):
             setup.step()
         sync()
-        times.append((time.perf_counter() - start) / steps)
-    return statistics.median(times)
+    times = [[] for _ in setups]
+    for _ in range(repeats):
+        for k, (setup, sync) in enumerate(zip(setups, syncs)):
+            start = time.perf_counter()
+            for _ in range(steps):
+                setup.step()
+            sync()
+            times[k].append((time.perf_counter() - start) / steps)
+    return [statistics.median(t) for t in times]
 
 
 def main(args):
@@ -121,8 +125,8 @@ def main(args):
         profiler.runcall(lambda: [ours.step() for _ in range(args.steps)])
         pstats.Stats(profiler).sort_stats("tottime").print_stats(15)
     sync = (lambda: lf.cuda.synchronize()) if args.device != "cpu" else (lambda: None)
-    t_ours = seconds_per_step(ours, args.steps, args.repeats, sync)
-    t_theirs = seconds_per_step(theirs, args.steps, args.repeats)
+    t_ours, t_theirs = seconds_per_step([ours, theirs], args.steps, args.repeats,
+                                        [sync, lambda: None])
     shape = f"seq {args.seq}, batch {args.batch}, input {args.input}, hidden {args.hidden}"
     if args.layers != 1:
         shape += f", {args.layers} layers"
