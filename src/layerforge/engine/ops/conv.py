@@ -1,9 +1,10 @@
 """Convolution kernels: im2col / col2im that loop over kernel offsets, then one matrix product.
 
-Layout: activations are moved to channels-first ``(C, N, H, W)`` once, so that the columns of every
-kernel offset form one ``(C*kh*kw, N*OH*OW)`` matrix and a whole batch is a single GEMM. The Python
+Layout: activations are moved once to ``(C, H, W, N)``, batch innermost, so that the columns of every
+kernel offset form one ``(C*kh*kw, OH*OW*N)`` matrix and a whole batch is a single GEMM. The Python
 loops run over the ``kh*kw`` kernel offsets (each a strided slice of the whole batch), never over
-output positions.
+output positions; with the batch innermost each slice copies runs of ``OW*N`` contiguous values
+rather than ``OW``, which is what makes those copies fast in numpy.
 """
 from __future__ import annotations
 
@@ -21,41 +22,53 @@ def _window(offset, dilation, stride, count):
 
 
 def im2col(padded, kernel, stride, dilation, out_hw):
-    """``padded`` (C, N, Hp, Wp) -> columns (C, kh, kw, N, OH, OW), one strided copy per offset."""
+    """``padded`` (C, Hp, Wp, N) -> columns (C, kh, kw, OH, OW, N), one strided copy per offset."""
     xp = xp_of(padded)
-    c, n = padded.shape[:2]
+    c, n = padded.shape[0], padded.shape[3]
     (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, out_hw
-    cols = xp.empty((c, kh, kw, n, oh, ow), dtype=padded.dtype)
+    cols = xp.empty((c, kh, kw, oh, ow, n), dtype=padded.dtype)
     for i in range(kh):
         rows = _window(i, dh, sh, oh)
         for j in range(kw):
-            cols[:, i, j] = padded[:, :, rows, _window(j, dw, sw, ow)]
+            cols[:, i, j] = padded[:, rows, _window(j, dw, sw, ow)]
     return cols
 
 
 def col2im(cols, padded_shape, stride, dilation):
-    """Adjoint of ``im2col``: columns (C, kh, kw, N, OH, OW) summed back into (C, N, Hp, Wp)."""
+    """Adjoint of ``im2col``: columns (C, kh, kw, OH, OW, N) summed back into (C, Hp, Wp, N)."""
     xp = xp_of(cols)
-    _, kh, kw, _, oh, ow = cols.shape
+    _, kh, kw, oh, ow, _ = cols.shape
     (sh, sw), (dh, dw) = stride, dilation
     out = xp.zeros(padded_shape, dtype=cols.dtype)
     for i in range(kh):
         rows = _window(i, dh, sh, oh)
         for j in range(kw):
-            out[:, :, rows, _window(j, dw, sw, ow)] += cols[:, i, j]
+            out[:, rows, _window(j, dw, sw, ow)] += cols[:, i, j]
     return out
 
 
-def _to_channels_first_padded(x, pads):
-    """(N, C, H, W) -> zero-padded (C, N, Hp, Wp) in one copy."""
+def _to_batch_last_padded(x, pads):
+    """(N, C, H, W) -> zero-padded (C, Hp, Wp, N) in one copy."""
     xp = xp_of(x)
     n, c, h, w = x.shape
     (pt, pb), (pl, pr) = pads
     if not (pt or pb or pl or pr):
-        return xp.ascontiguousarray(x.transpose(1, 0, 2, 3))
-    out = xp.zeros((c, n, h + pt + pb, w + pl + pr), dtype=x.dtype)
-    out[:, :, pt:pt + h, pl:pl + w] = x.transpose(1, 0, 2, 3)
+        return xp.ascontiguousarray(x.transpose(1, 2, 3, 0))
+    out = xp.zeros((c, h + pt + pb, w + pl + pr, n), dtype=x.dtype)
+    out[:, pt:pt + h, pl:pl + w] = x.transpose(1, 2, 3, 0)
     return out
+
+
+def _from_batch_last(rows, channels, h, w):
+    """(C, H*W*N) rows -> a contiguous (N, C, H, W) array."""
+    xp = xp_of(rows)
+    return xp.ascontiguousarray(rows.reshape(channels, h, w, -1).transpose(3, 0, 1, 2))
+
+
+def _to_batch_last_rows(a):
+    """(N, C, H, W) -> contiguous (C, H*W*N) rows."""
+    xp = xp_of(a)
+    return xp.ascontiguousarray(a.transpose(1, 2, 3, 0)).reshape(a.shape[1], -1)
 
 
 def _grouped_matmul(a, b, groups):
@@ -81,16 +94,15 @@ class Conv2d(Node):
         (pt, pb), (pl, pr) = self.pads
         oh = conv_output_size(h, kh, self.stride[0], pt, pb, self.dilation[0])
         ow = conv_output_size(w, kw, self.stride[1], pl, pr, self.dilation[1])
-        padded = _to_channels_first_padded(x, self.pads)
+        padded = _to_batch_last_padded(x, self.pads)
         self.padded_shape = padded.shape
         cols = im2col(padded, (kh, kw), self.stride, self.dilation, (oh, ow))
-        cols = cols.reshape(c * kh * kw, n * oh * ow)
+        cols = cols.reshape(c * kh * kw, oh * ow * n)
         self.cols, self.weight, self.x_shape = cols, weight, x.shape
-        out = _grouped_matmul(weight.reshape(o, -1), cols, g)  # (O, N*OH*OW)
+        out = _grouped_matmul(weight.reshape(o, -1), cols, g)  # (O, OH*OW*N)
         if bias is not None:
             out += bias[:, None]
-        out = out.reshape(o, n, oh, ow).transpose(1, 0, 2, 3)
-        return xp.ascontiguousarray(out)
+        return _from_batch_last(out, o, oh, ow)
 
     def backward(self, grad):
         xp = xp_of(grad)
@@ -98,21 +110,26 @@ class Conv2d(Node):
         weight, cols, g = self.weight, self.cols, self.groups
         o, cg, kh, kw = weight.shape
         oh, ow = grad.shape[2:]
-        grad_rows = xp.ascontiguousarray(grad.transpose(1, 0, 2, 3)).reshape(o, -1)  # (O, N*L)
+        grad_rows = _to_batch_last_rows(grad)  # (O, OH*OW*N)
         grad_bias = grad_rows.sum(axis=1) if self.has_bias else None
+        # A network's first convolution sees data that needs no gradient: skip col2im entirely.
+        grad_x = None
+        want_x = self.inputs is None or self.inputs[0].requires_grad
         if g == 1:
             grad_weight = (grad_rows @ cols.T).reshape(weight.shape)
-            grad_cols = weight.reshape(o, -1).T @ grad_rows
+            if want_x:
+                grad_cols = weight.reshape(o, -1).T @ grad_rows
         else:
             rows_g = grad_rows.reshape(g, o // g, -1)
             cols_g = cols.reshape(g, cg * kh * kw, -1)
             grad_weight = (rows_g @ cols_g.transpose(0, 2, 1)).reshape(weight.shape)
-            grad_cols = (weight.reshape(g, o // g, -1).transpose(0, 2, 1) @ rows_g)
-        grad_cols = grad_cols.reshape(c, kh, kw, n, oh, ow)
-        padded = col2im(grad_cols, self.padded_shape, self.stride, self.dilation)
-        (pt, _), (pl, _) = self.pads
-        grad_x = padded[:, :, pt:pt + h, pl:pl + w].transpose(1, 0, 2, 3)
-        grad_x = xp.ascontiguousarray(grad_x)
+            if want_x:
+                grad_cols = weight.reshape(g, o // g, -1).transpose(0, 2, 1) @ rows_g
+        if want_x:
+            grad_cols = grad_cols.reshape(c, kh, kw, oh, ow, n)
+            padded = col2im(grad_cols, self.padded_shape, self.stride, self.dilation)
+            (pt, _), (pl, _) = self.pads
+            grad_x = xp.ascontiguousarray(padded[:, pt:pt + h, pl:pl + w].transpose(3, 0, 1, 2))
         if self.has_bias:
             return grad_x, grad_weight, grad_bias
         return grad_x, grad_weight
@@ -135,22 +152,22 @@ class ConvTranspose2d(Node):
         _, cout_g, kh, kw = weight.shape
         g = self.groups
         cout = cout_g * g
-        x_rows = xp.ascontiguousarray(x.transpose(1, 0, 2, 3)).reshape(cin, -1)  # (Cin, N*H*W)
+        x_rows = _to_batch_last_rows(x)  # (Cin, H*W*N)
         self.x_rows, self.weight, self.x_shape = x_rows, weight, x.shape
         w_t = weight.reshape(g, cin // g, cout_g * kh * kw).transpose(0, 2, 1)  # (g, Cout_g*K, Cin_g)
         if g == 1:
             cols = w_t[0] @ x_rows
         else:
             cols = w_t @ x_rows.reshape(g, cin // g, -1)
-        cols = cols.reshape(cout, kh, kw, n, h, w)
-        full_shape = (cout, n, self._full_size(h, kh, 0), self._full_size(w, kw, 1))
+        cols = cols.reshape(cout, kh, kw, h, w, n)
+        full_shape = (cout, self._full_size(h, kh, 0), self._full_size(w, kw, 1), n)
         self.full_shape = full_shape
         full = col2im(cols, full_shape, self.stride, self.dilation)
         ph, pw = self.padding
-        out = full[:, :, ph:full_shape[2] - ph, pw:full_shape[3] - pw]
+        out = full[:, ph:full_shape[1] - ph, pw:full_shape[2] - pw]
         if bias is not None:
             out = out + bias[:, None, None, None]
-        return xp.ascontiguousarray(out.transpose(1, 0, 2, 3))
+        return xp.ascontiguousarray(out.transpose(3, 0, 1, 2))
 
     def backward(self, grad):
         xp = xp_of(grad)
@@ -160,7 +177,7 @@ class ConvTranspose2d(Node):
         cout = cout_g * g
         ph, pw = self.padding
         full = xp.zeros(self.full_shape, dtype=grad.dtype)
-        full[:, :, ph:self.full_shape[2] - ph, pw:self.full_shape[3] - pw] = grad.transpose(1, 0, 2, 3)
+        full[:, ph:self.full_shape[1] - ph, pw:self.full_shape[2] - pw] = grad.transpose(1, 2, 3, 0)
         cols = im2col(full, (kh, kw), self.stride, self.dilation, (h, w)).reshape(cout * kh * kw, -1)
         grad_bias = grad.sum(axis=(0, 2, 3)) if self.has_bias else None
         w_rows = weight.reshape(cin, cout_g * kh * kw)
@@ -172,7 +189,7 @@ class ConvTranspose2d(Node):
             grad_x_rows = (w_rows.reshape(g, cin // g, -1) @ cols_g).reshape(cin, -1)
             grad_weight = (self.x_rows.reshape(g, cin // g, -1) @ cols_g.transpose(0, 2, 1))
             grad_weight = grad_weight.reshape(weight.shape)
-        grad_x = xp.ascontiguousarray(grad_x_rows.reshape(cin, n, h, w).transpose(1, 0, 2, 3))
+        grad_x = _from_batch_last(grad_x_rows, cin, h, w)
         if self.has_bias:
             return grad_x, grad_weight, grad_bias
         return grad_x, grad_weight

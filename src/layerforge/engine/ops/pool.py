@@ -36,9 +36,21 @@ def _needed(out_hw, kernel, stride, dilation):
 
 
 class MaxPool2d(Node):
+    """Forward is a running ``maximum`` over the window offsets (no index bookkeeping); backward
+    finds, offset by offset, the first position equal to the maximum, which is the element PyTorch's
+    index points to, and routes the gradient there."""
+
     def __init__(self, kernel, stride, padding, dilation, ceil_mode):
         self.kernel, self.stride, self.padding = kernel, stride, padding
         self.dilation, self.ceil_mode = dilation, ceil_mode
+
+    def _windows(self, padded, out_hw):
+        (kh, kw), (sh, sw), (dh, dw) = self.kernel, self.stride, self.dilation
+        oh, ow = out_hw
+        for i in range(kh):
+            rows = _window(i, dh, sh, oh)
+            for j in range(kw):
+                yield (slice(None), slice(None), rows, _window(j, dw, sw, ow))
 
     def forward(self, x):
         xp = xp_of(x)
@@ -49,36 +61,37 @@ class MaxPool2d(Node):
         fill = -xp.inf if x.dtype.kind == "f" else xp.iinfo(x.dtype).min
         padded = _padded(x, self.padding, _needed((oh, ow), self.kernel, self.stride, self.dilation),
                          fill)
-        best = None
-        which = xp.zeros(x.shape[:2] + (oh, ow), dtype=xp.uint8 if kh * kw < 256 else xp.int32)
-        for i in range(kh):
-            rows = _window(i, dh, sh, oh)
-            for j in range(kw):
-                window = padded[:, :, rows, _window(j, dw, sw, ow)]
-                if best is None:
-                    best = window.copy()
-                    continue
-                # Strictly greater keeps the first maximum, as PyTorch's index does; NaN wins.
-                better = (window > best) | (window != window)
-                xp.copyto(best, window, where=better)
-                xp.copyto(which, i * kw + j, where=better)
-        self.which, self.padded_shape, self.x_shape = which, padded.shape, x.shape
+        windows = self._windows(padded, (oh, ow))
+        best = padded[next(windows)].copy()
+        for index in windows:
+            xp.maximum(best, padded[index], out=best)  # NaN propagates, as in PyTorch
+        self.padded, self.best, self.x_shape = padded, best, x.shape
         return best
+
+    def _windows_overlap(self):
+        return any(s < d * (k - 1) + 1 for k, s, d in zip(self.kernel, self.stride, self.dilation))
 
     def backward(self, grad):
         xp = xp_of(grad)
-        (kh, kw), (sh, sw), (dh, dw) = self.kernel, self.stride, self.dilation
-        oh, ow = grad.shape[2:]
-        padded = xp.zeros(self.padded_shape, dtype=grad.dtype)
-        zero = grad.dtype.type(0)
-        for i in range(kh):
-            rows = _window(i, dh, sh, oh)
-            for j in range(kw):
-                picked = xp.where(self.which == i * kw + j, grad, zero)
-                padded[:, :, rows, _window(j, dw, sw, ow)] += picked
+        padded, best = self.padded, self.best
+        grad_padded = xp.zeros(padded.shape, dtype=grad.dtype)
+        unclaimed = xp.ones(best.shape, dtype=bool)
+        nan_best = best != best if bool(xp.isnan(best).any()) else None
+        overlap = self._windows_overlap()
+        for index in self._windows(padded, best.shape[2:]):
+            window = padded[index]
+            hit = window == best
+            if nan_best is not None:  # a NaN maximum came from a NaN input: route the gradient there
+                hit |= nan_best & (window != window)
+            hit &= unclaimed
+            xp.greater(unclaimed, hit, out=unclaimed)  # unclaimed and not hit
+            if overlap:
+                grad_padded[index] += grad * hit
+            else:  # each input feeds one window at most: a plain store is enough
+                grad_padded[index] = grad * hit
         ph, pw = self.padding
         h, w = self.x_shape[2:]
-        return padded[:, :, ph:ph + h, pw:pw + w]
+        return grad_padded[:, :, ph:ph + h, pw:pw + w]
 
 
 class AvgPool2d(Node):
