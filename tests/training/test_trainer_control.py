@@ -303,3 +303,36 @@ def test_tiny_datasets_without_validation_monitor_the_training_loss(template_run
     result = Trainer(spec, tiny, settings, recorder).run()
     assert result.ok and all(e.val == {} for e in recorder.of(EpochEnd))
     assert set(result.final) == {"train"}
+
+
+def test_token_inputs_reach_an_embedding_as_integers_unscaled():
+    rng = np.random.default_rng(0)
+    tokens = rng.integers(0, 10, size=(300, 5))
+    labels = (tokens == 3).any(axis=1).astype(np.int64)      # does token 3 occur?
+    dataset = ArrayDataset("tokens", "classification", tokens.astype(np.float32), labels, class_names=["no", "yes"])
+    spec = ModelSpec()
+    previous = None
+    for layer, params in (("Input", {"shape": (5,), "dtype": "int64"}),
+                          ("Embedding", {"num_embeddings": 10, "embedding_dim": 4}), ("Flatten", {}),
+                          ("Linear", {"out_features": 16}), ("ReLU", {}), ("Linear", {"out_features": 2})):
+        node = spec.add_node(layer, params)
+        if previous is not None:
+            spec.connect(previous.id, node.id)
+        previous = node
+    settings = TrainingSettings(epochs=40, learning_rate=0.02, device="cpu", snapshot_every=0)
+    trainer = Trainer(spec, dataset, settings)
+    result = trainer.run()
+    assert trainer.normalization is None          # indices are never standardised
+    assert result.final["val"]["accuracy"] >= 0.9
+    assert trainer.predict_classes(tokens[:4].astype(np.float32))[0].tolist() == labels[:4].tolist()
+
+
+def test_a_lone_last_sample_joins_the_previous_batch_so_batch_norm_can_train(digits, template_run):
+    small = digits.subset(np.arange(81))   # 65 training samples: four batches of 16 and one left over
+    spec, settings = template_run("residual_cnn", small, epochs=1, batch_size=16, val_fraction=0.2, snapshot_every=0)
+    recorder = Recorder()
+    trainer = Trainer(spec, small, settings, recorder)
+    n_train = len(trainer.problem.train)
+    assert n_train % 16 == 1
+    result = trainer.run()
+    assert result.ok and recorder.of(RunStarted)[0].steps_per_epoch == n_train // 16

@@ -55,6 +55,8 @@ class Predictor:
         self.model.load_state_dict(weights)
         self.model.eval()
         self.input_shape = tuple(report.input_shape)
+        input_node = project.spec.nodes[report.input_id]
+        self.integer_inputs = input_node.params.get("dtype") == "int64"   # token indices for an Embedding
         try:
             self.normalization = Normalization.from_dict(project.normalization)
         except DataError as error:
@@ -77,7 +79,9 @@ class Predictor:
 
     def outputs(self, x) -> np.ndarray:
         x = self._shaped(x)
-        if self.normalization.inputs is not None:
+        if self.integer_inputs:
+            x = np.rint(x).astype(np.int64)
+        elif self.normalization.inputs is not None:
             x = self.normalization.transform_inputs(x)
         chunks = []
         with engine.no_grad():

@@ -49,15 +49,18 @@ class Problem:
             raise TrainingError(f"the loss '{loss.name}' ({loss.label}) does not suit {self.task} "
                                 f"(dataset '{dataset.name}'); choose one of: {suited}")
         self._check_shapes(spec, report)
+        # Token indices (an Input of dtype int64 feeding an Embedding) are fed as integers, never scaled.
+        self.input_dtype = np.int64 if spec.nodes[report.input_id].params.get("dtype") == "int64" else np.float32
         try:
             splits = split_dataset(dataset, settings.val_fraction, settings.test_fraction, seed=settings.seed)
         except DataError as error:
             raise TrainingError(str(error)) from None
         self.normalization: Normalization | None = None
-        if settings.standardize:
+        scale_inputs = settings.standardize and self.input_dtype is np.float32
+        scale_targets = settings.standardize and self.target == "values"
+        if scale_inputs or scale_targets:
             try:
-                self.normalization = Normalization.fit(splits.train, inputs=True,
-                                                       targets=self.target == "values")
+                self.normalization = Normalization.fit(splits.train, inputs=scale_inputs, targets=scale_targets)
             except DataError as error:
                 raise TrainingError(f"cannot standardise the data: {error}") from None
         self.train, self.val, self.test = (self._prepare(split) for split in splits)
@@ -94,6 +97,8 @@ class Problem:
 
     def model_inputs(self, x: np.ndarray) -> np.ndarray:
         """Raw inputs (the dataset's units) -> what the model reads."""
+        if self.input_dtype is np.int64:
+            return np.asarray(np.rint(x), dtype=np.int64)
         x = np.asarray(x, dtype=np.float32)
         return self.normalization.transform_inputs(x) if self.normalization else x
 

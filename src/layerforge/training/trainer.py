@@ -80,7 +80,8 @@ class Trainer:
             self._inference_model = compile_spec(self.spec).to(self.device).eval()
         except GraphError as error:
             raise TrainingError(f"the model cannot be built: {error}") from None
-        self.steps_per_epoch = math.ceil(len(self.problem.train) / self.settings.batch_size)
+        self._batch_bounds = _batch_bounds(len(self.problem.train), self.settings.batch_size)
+        self.steps_per_epoch = len(self._batch_bounds) - 1
         self.optimizer = make_optimizer(self.model.parameters(), self.settings)
         self.schedule = Schedule(self.optimizer, self.settings, self.steps_per_epoch)
         self._loss = make_loss(self.settings)
@@ -91,6 +92,7 @@ class Trainer:
         self.best_epoch = 0
         self._best_state: OrderedDict | None = None
         self._lock = threading.RLock()         # held by the training thread for one batch at a time
+        self._predict_lock = threading.Lock()
         self._running = threading.Event()      # cleared while paused
         self._running.set()
         self._stop = threading.Event()
@@ -148,11 +150,12 @@ class Trainer:
         if x.shape[1:] != expected:
             raise TrainingError(f"predict expects inputs of shape (N, {', '.join(map(str, expected))}), "
                                 f"got {x.shape}")
-        with self._lock:
-            if self._inference_version != self._version:
-                self._inference_model.load_state_dict(_clone(self.model.state_dict()))
-                self._inference_version = self._version
-        outputs = _forward(self._inference_model, self.problem.model_inputs(x), self.device)
+        with self._predict_lock:   # one caller at a time on the inference copy
+            with self._lock:
+                if self._inference_version != self._version:
+                    self._inference_model.load_state_dict(_clone(self.model.state_dict()))
+                    self._inference_version = self._version
+            outputs = _forward(self._inference_model, self.problem.model_inputs(x), self.device)
         return self.problem.outputs_in_data_units(outputs)
 
     def predict_classes(self, x) -> tuple[np.ndarray, np.ndarray]:
@@ -235,7 +238,7 @@ class Trainer:
         for batch in range(self.steps_per_epoch):
             if self._wait_while_paused():
                 return self._stopped()
-            index = order[batch * s.batch_size:(batch + 1) * s.batch_size]
+            index = order[self._batch_bounds[batch]:self._batch_bounds[batch + 1]]
             lr = self._lr()
             with self._lock:
                 out = self.model(_tensor(p.train.x[index], self.device))
@@ -312,7 +315,7 @@ class Trainer:
         return f"the last good epoch ({completed})" if completed else "their initial values"
 
     def _keep_best(self) -> None:
-        if self.settings.keep_best and self._best_state is not None and self.best_epoch != len(self.history["epoch"]):
+        if self.settings.keep_best and self._best_state is not None:
             self._restore(self._best_state)
 
     # -- helpers ---------------------------------------------------------------------------------
@@ -349,6 +352,15 @@ class Trainer:
                 error: BaseException | None = None) -> RunResult:
         return RunResult(status, reason, len(self.history["epoch"]), self.best_epoch, self.history,
                          final or {}, error)
+
+
+def _batch_bounds(n: int, batch_size: int) -> list[int]:
+    """Start of each batch, then n. A lone last sample joins the batch before it, because batch
+    normalisation cannot normalise a batch of one."""
+    bounds = list(range(0, n, batch_size)) + [n]
+    if len(bounds) > 2 and bounds[-1] - bounds[-2] == 1:
+        del bounds[-2]
+    return bounds
 
 
 def _tensor(array: np.ndarray, device: str):
