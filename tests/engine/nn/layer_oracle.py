@@ -37,17 +37,19 @@ def assert_close(got, expected, what, dtype):
 
 
 def check_layer(build, *input_shapes, train=True, dtype=np.float32, integer_high=None, seed=0,
-                steps=1, grad_input=True):
+                steps=1, grad_input=True, device="cpu"):
     """Compare ``build(nn)`` in torch and Layerforge on random inputs of ``input_shapes``.
 
     ``integer_high`` makes integer inputs in [0, integer_high) (for Embedding). ``steps`` repeats
-    forward/backward so running statistics accumulate over several batches.
+    forward/backward so running statistics accumulate over several batches. ``device`` runs our side
+    there (weights, inputs and gradients), compared on the host.
     """
     theirs = build(torch.nn)
     ours = build(lf_nn)
     if dtype == np.float64:
         theirs, ours = theirs.double(), ours.double()
     copy_weights(theirs, ours)
+    ours.to(device)
     theirs.train(train)
     ours.train(train)
     rng = np.random.default_rng(seed)
@@ -58,14 +60,14 @@ def check_layer(build, *input_shapes, train=True, dtype=np.float32, integer_high
             arrays = [rng.standard_normal(s).astype(dtype) for s in input_shapes]
         floating = [a.dtype.kind == "f" and grad_input for a in arrays]
         their_in = [torch.tensor(a, requires_grad=f) for a, f in zip(arrays, floating)]
-        our_in = [lf.tensor(a, requires_grad=f) for a, f in zip(arrays, floating)]
+        our_in = [lf.tensor(a, device=device, requires_grad=f) for a, f in zip(arrays, floating)]
         expected = theirs(*their_in)
         got = ours(*our_in)
         assert_close(got, expected, f"output (step {step})", dtype)
         upstream = rng.standard_normal(tuple(expected.shape)).astype(dtype)
         if expected.requires_grad:
             expected.backward(torch.tensor(upstream))
-            got.backward(lf.tensor(upstream))
+            got.backward(lf.tensor(upstream, device=device))
         for i, (t_in, o_in) in enumerate(zip(their_in, our_in)):
             if t_in.grad is not None:
                 assert_close(o_in.grad, t_in.grad, f"gradient of input {i} (step {step})", dtype)

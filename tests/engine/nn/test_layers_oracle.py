@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from layer_oracle import check_layer
+
+import layerforge.engine as lf
+
+CUDA = pytest.param("cuda", marks=[pytest.mark.gpu, pytest.mark.skipif(
+    not lf.cuda.is_available(), reason="no CUDA GPU/cupy")])
 
 CASES = {
     # dense
@@ -97,6 +101,14 @@ def test_layer_matches_torch(case, train):
     check_layer(build, *shapes, train=train)
 
 
+@pytest.mark.parametrize("train", [True, False], ids=["train", "eval"])
+@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("device", [CUDA])
+def test_layer_matches_torch_on_gpu(case, train, device):
+    build, shapes = CASES[case]
+    check_layer(build, *shapes, train=train, device=device)
+
+
 @pytest.mark.parametrize("case", ["conv2d_groups_no_bias", "conv_transpose2d_stride_pad_outpad",
                                   "max_pool2d_ceil", "avg_pool2d_ceil_pad", "batch_norm2d",
                                   "layer_norm", "gelu", "linear"])
@@ -134,4 +146,19 @@ def test_max_pool_ties_send_the_gradient_to_the_first_maximum_like_torch():
     ours = lf.tensor(x, requires_grad=True)
     torch.nn.functional.max_pool2d(theirs, 3, 1).sum().backward()
     lf.nn.functional.max_pool2d(ours, 3, 1).sum().backward()
+    np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
+
+
+def test_max_pool_propagates_nan_and_its_gradient_like_torch():
+    from layer_oracle import torch
+
+    x = np.arange(32, dtype=np.float32).reshape(1, 2, 4, 4)
+    x[0, 0, 1, 0] = np.nan
+    theirs = torch.tensor(x, requires_grad=True)
+    ours = lf.tensor(x, requires_grad=True)
+    expected = torch.nn.functional.max_pool2d(theirs, 2)
+    got = lf.nn.functional.max_pool2d(ours, 2)
+    np.testing.assert_array_equal(got.detach().numpy(), expected.detach().numpy())
+    expected.sum().backward()
+    got.sum().backward()
     np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())

@@ -95,8 +95,9 @@ def eye_(tensor):
         raise ValueError("Only tensors with 2 dimensions are supported")
     with no_grad():
         tensor.zero_()
-        n = min(tensor.shape)
-        tensor._data[range(n), range(n)] = 1
+        data = tensor._data
+        diagonal = tensor._xp().arange(min(data.shape))
+        data[diagonal, diagonal] = 1
     return tensor
 
 
