@@ -206,6 +206,15 @@ def test_no_grad_enable_grad_and_set_grad_enabled_nest():
     assert lf.is_grad_enabled()
 
 
+def test_set_grad_enabled_called_as_a_function_switches_right_away():
+    try:
+        lf.set_grad_enabled(False)
+        assert not lf.is_grad_enabled() and not (leaf([1.0]) * 2).requires_grad
+    finally:
+        lf.set_grad_enabled(True)
+    assert lf.is_grad_enabled()
+
+
 def test_grad_modes_work_as_decorators_and_restore_on_error():
     @lf.no_grad()
     def infer(t):

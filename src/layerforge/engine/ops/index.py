@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import backend
 from ..autograd import Node
 from ..tensor import Tensor
 from .common import apply, xp_of
@@ -45,6 +46,11 @@ def _convert_item(item, xp):
         arr = item._data
         if arr.dtype.kind not in "biu":
             raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+        # As in PyTorch, a CPU index may index a CUDA tensor: move it where the data is.
+        if xp is not np and isinstance(arr, np.ndarray):
+            return xp.asarray(arr)
+        if xp is np and not isinstance(arr, np.ndarray):
+            return backend.to_host(arr)
         return arr
     if isinstance(item, list):
         arr = np.asarray(item)
@@ -112,6 +118,7 @@ def gather(a: Tensor, dim: int, index: Tensor):
 
     axis = normalize_dim(dim, a.ndim)
     idx = index._data if isinstance(index, Tensor) else np.asarray(index)
+    idx = backend.to_device_array(idx, a.device)
     if idx.ndim != a.ndim:
         raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
     if idx.size and (idx.max() >= a.shape[axis] or idx.min() < -a.shape[axis]):
