@@ -162,3 +162,14 @@ def test_shipped_examples_load_and_are_ready_to_train():
         Trainer(project.spec, dataset, project.settings.replace(device="cpu"))   # fits: no TrainingError
     with pytest.raises(ProjectError, match="no example project named 'nope'.*spiral"):
         example_project_path("nope")
+
+
+def test_training_and_the_cli_load_neither_qt_nor_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys, layerforge.training, layerforge.training.project, layerforge.training.inference, "
+            "layerforge.cli; bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'pyqtgraph', 'torch')]; "
+            "print(bad); sys.exit(1 if bad else 0)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -3,16 +3,18 @@
 No Qt here: the GUI's worker thread calls ``Trainer.run()`` and turns the events it receives into
 signals; the CLI prints them. See DESIGN.md ("Trainer events", "Threads").
 """
-from .choices import LOSSES, OPTIMIZERS, SCHEDULES, Choice, default_loss_for, get_loss, get_optimizer, get_schedule, losses_for
+from .choices import (LOSSES, OPTIMIZERS, SCHEDULES, Choice, default_loss_for, get_loss, get_optimizer, get_schedule,
+                      losses_for)
 from .errors import ProjectError, TrainingError
 from .events import (BatchEnd, EpochEnd, Event, PredictionSnapshot, RunFailed, RunFinished, RunStarted,
                      RunStopped)
+from .project import Project, example_project_path, example_projects, load_project, save_project
 from .settings import TrainingSettings
 from .trainer import RunResult, Trainer
 
 __all__ = [
-    "BatchEnd", "Choice", "EpochEnd", "Event", "LOSSES", "OPTIMIZERS", "PredictionSnapshot", "ProjectError",
+    "BatchEnd", "Choice", "EpochEnd", "Event", "LOSSES", "OPTIMIZERS", "PredictionSnapshot", "Project", "ProjectError",
     "RunFailed", "RunFinished", "RunResult", "RunStarted", "RunStopped", "SCHEDULES", "Trainer",
     "TrainingError", "TrainingSettings", "default_loss_for", "get_loss", "get_optimizer", "get_schedule",
-    "losses_for",
+    "example_project_path", "example_projects", "load_project", "losses_for", "save_project",
 ]
