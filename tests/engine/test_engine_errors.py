@@ -36,6 +36,39 @@ def test_mismatched_shapes_match_torch_wording():
     assert str(ours.value).startswith(str(theirs.value))
 
 
+SAME_AS_TORCH = [
+    pytest.param(lambda m: m.ones(2, 3).reshape(4, 2), "shape '[4, 2]' is invalid for input of size 6",
+                 id="reshape"),
+    pytest.param(lambda m: m.ones(2, 3) @ m.ones(2, 3), "mat1 and mat2 shapes cannot be multiplied",
+                 id="matmul"),
+    pytest.param(lambda m: m.cat([m.ones(2, 3), m.ones(2, 4)]),
+                 "Sizes of tensors must match except in dimension 0", id="cat"),
+    pytest.param(lambda m: m.ones(2, 3).sum(-3), "Dimension out of range", id="dim"),
+    pytest.param(lambda m: m.ones(2, 3).expand(4, 4), "The expanded size of the tensor (4) must match "
+                 "the existing size (3) at non-singleton dimension 1", id="expand"),
+    pytest.param(lambda m: m.ones(3, requires_grad=True).exp().backward(),
+                 "grad can be implicitly created only for scalar outputs", id="non_scalar_backward"),
+    pytest.param(lambda m: m.ones(3).sum().backward(), "does not require grad", id="no_grad_backward"),
+    pytest.param(lambda m: m.ones(3, requires_grad=True).numpy(), "Use tensor.detach().numpy() instead",
+                 id="numpy_requires_grad"),
+    pytest.param(lambda m: m.tensor([1, 2]).mean(), "mean(): could not infer output dtype", id="int_mean"),
+    pytest.param(lambda m: m.ones(3).item(), "a Tensor with 3 elements cannot be converted to Scalar",
+                 id="item"),
+]
+
+
+@pytest.mark.parametrize("call, phrase", SAME_AS_TORCH)
+def test_error_carries_the_same_key_phrase_as_torch(call, phrase):
+    torch = pytest.importorskip("torch", reason="PyTorch is the test oracle; not installed")
+    with pytest.raises(Exception) as theirs:
+        call(torch)
+    with pytest.raises(Exception) as ours:
+        call(lf)
+    assert type(ours.value) is type(theirs.value)
+    assert phrase in str(theirs.value), "the oracle's wording changed; update the phrase"
+    assert phrase in str(ours.value)
+
+
 def test_matmul_mismatch_names_the_shapes():
     with pytest.raises(RuntimeError, match=r"mat1 and mat2 shapes cannot be multiplied \(2x3 and 2x3\)"):
         lf.ones(2, 3) @ lf.ones(2, 3)
