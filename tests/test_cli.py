@@ -194,3 +194,16 @@ def test_export_writes_weights_through_the_real_exporter(tmp_path, trained_proje
     saved = engine.load(out)
     _, weights = load_project(trained_project)
     assert np.array_equal(saved["fc1.weight"].numpy(), weights["fc1.weight"].numpy())
+
+
+def test_an_example_trains_by_name_and_is_saved_in_the_current_folder(tmp_path, capsys, monkeypatch):
+    from layerforge.training.project import example_project_path
+
+    shipped = example_project_path("spiral")
+    before = shipped.read_bytes()
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys, "train", "spiral", "--epochs", "2", "--quiet")
+    assert code == 0, err
+    assert out.splitlines()[-1] == f"saved the trained project to {tmp_path / 'spiral.lfproj'}"
+    assert shipped.read_bytes() == before and not shipped.with_name("spiral.weights.safetensors").exists()
+    assert load_project(tmp_path / "spiral.lfproj")[1] is not None

@@ -68,11 +68,12 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     train = commands.add_parser("train", help="train a project headless and save the trained weights")
-    train.add_argument("project", type=Path, help="a .lfproj project file")
+    train.add_argument("project", type=Path, help="a .lfproj project file, or an example's name (spiral, ...)")
     train.add_argument("--epochs", type=_positive_int, help="number of epochs (default: the project's)")
     train.add_argument("--device", choices=("cpu", "cuda", "auto"), help="where to train (default: the project's)")
     train.add_argument("--out", type=Path, metavar="DIR",
-                       help="folder for the trained project and weights (default: update the project in place)")
+                       help="folder for the trained project and weights (default: update the project in place; "
+                            "an example is saved in the current folder)")
     train.add_argument("--quiet", "-q", action="store_true", help="print only the final result")
     train.set_defaults(command=_train)
 
@@ -134,6 +135,7 @@ def _train(args) -> int:
     from layerforge.training import Trainer
     from layerforge.training.project import load_project, save_project
 
+    args.project = _project_path(args.project)
     project, _ = load_project(args.project)
     for warning in project.warnings:
         print(f"layerforge: note: {warning}", file=sys.stderr)
@@ -149,12 +151,30 @@ def _train(args) -> int:
     if result.status == "failed":
         return _fail(f"training failed: {result.reason}; nothing saved")
     out = args.project if args.out is None else args.out / args.project.name
+    if args.out is None and _is_shipped_example(args.project):
+        out = Path.cwd() / args.project.name   # never write into the installed package
     project.record_run(trainer)
     # Paths in the data source are relative to the project's folder; keep them valid from the new one.
     project.data_source = _absolute_source(DataSource.from_dict(project.data_source), base_dir).to_dict()
     save_project(project, out, trainer.state_dict())
     print(f"saved the trained project to {out}")
     return EXIT_OK
+
+
+def _project_path(path: Path) -> Path:
+    """A project file, or the name of a shipped example ("spiral") when no such file exists."""
+    from layerforge.training.project import example_project_path, example_projects
+
+    if not path.exists() and path.suffix == "" and path.name in example_projects():
+        return example_project_path(path.name)
+    return path
+
+
+def _is_shipped_example(path: Path) -> bool:
+    from layerforge.training.project import example_project_path, example_projects
+
+    names = example_projects()
+    return bool(names) and path.resolve().parent == example_project_path(names[0]).resolve().parent
 
 
 def _absolute_source(source, base_dir: Path):
@@ -266,6 +286,7 @@ def _export(args) -> int:
                         ".safetensors", EXIT_USAGE) from None
     from layerforge.training.project import load_project
 
+    args.project = _project_path(args.project)
     project, weights = load_project(args.project)
     if weights is None:
         raise UserError(f"{args.project} has no trained weights to export: run 'layerforge train {args.project}' first")
@@ -288,6 +309,7 @@ def _predict(args) -> int:
     from layerforge.training.inference import Predictor
     from layerforge.training.project import load_project
 
+    args.project = _project_path(args.project)
     project, weights = load_project(args.project)
     predictor = Predictor(project, weights)
     if not args.inputs.exists():
