@@ -113,7 +113,7 @@ def test_user_mistakes_get_one_message_and_a_nonzero_exit(tmp_path, spiral_proje
     broken = tmp_path / "broken.lfproj"
     broken.write_text(json.dumps(document))
     code, _, err = run(capsys, "train", str(broken))
-    assert code == 1 and "the model is not valid" in err and "fc1" in err
+    assert code == 1 and f"{broken}: the model is not valid" in err and "Linear 'fc1' has no input" in err
     document = json.loads(spiral_project.read_text())
     document["settings"].update(optimizer="sgd", optimizer_params={}, learning_rate=1e6, loss="mse")
     diverging = tmp_path / "diverging.lfproj"

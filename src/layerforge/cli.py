@@ -52,8 +52,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.command(args)
     except UserError as error:
         return _fail(str(error), error.code)
-    except (ProjectError, TrainingError, DataError, GraphError) as error:
+    except ProjectError as error:    # names its file already
         return _fail(str(error))
+    except (TrainingError, DataError, GraphError) as error:
+        project = getattr(args, "project", None)
+        return _fail(f"{project}: {error}" if project is not None else str(error))
 
 
 def _fail(message: str, code: int = EXIT_ERROR) -> int:
