@@ -89,6 +89,10 @@ SPECIAL = [
     case("max_all_with_nan", lambda m, x: x.max(), vals=[[1.0, math.nan, 3.0]], grad=False),
     case("mean_with_inf", lambda m, x: x.mean(), vals=[[math.inf, 1.0]], grad=False),
     case("softmax_with_neg_inf", lambda m, x: x.softmax(0), vals=[[-math.inf, 0.0, 1.0]]),
+    case("max_dim_with_nan", lambda m, x: x.max(1), vals=[[[1.0, math.nan, 3.0], [2.0, 1.0, 0.0]]],
+         grad=False),
+    case("argmax_with_nan", lambda m, x: x.argmax(1), vals=[[[1.0, math.nan, 3.0], [2.0, 1.0, 0.0]]]),
+    case("sum_empty", lambda m, x: x.sum(0), [(0, 3)]),
     case("argmax_with_inf", lambda m, x: x.argmax(), vals=[[1.0, math.inf, 3.0]]),
 ]
 

@@ -504,6 +504,8 @@ def clamp(a, min=None, max=None):  # noqa: A002
         if max is not None:
             out = minimum(out, max)
         return out
+    if a._data.dtype.kind != "f" and any(isinstance(v, float) for v in (min, max)):
+        a = _float_input(a)  # int tensor, float bound: the result is of the default float dtype
     return apply(Clamp(min, max), a)
 
 
