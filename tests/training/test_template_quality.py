@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 
 from layerforge.data import load_dataset
-from layerforge.graph import get_template
-from layerforge.training import Trainer, TrainingSettings
+from layerforge.training import Trainer
 
 
 def _train(spec, dataset, settings):
