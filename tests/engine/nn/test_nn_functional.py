@@ -195,3 +195,16 @@ def test_clip_grad_value_and_vector_round_trip():
     np.testing.assert_array_equal(model.bias.detach().numpy(), [6.0, 7.0])
     with pytest.raises(RuntimeError, match="has 3 elements but the parameters need 8"):
         nn.utils.vector_to_parameters(lf.zeros(3), model.parameters())
+
+
+def test_convolution_buffers_recycled_between_steps_never_leak_into_results():
+    """The column buffers go back to a pool after backward; a retained graph must keep its own."""
+    conv = nn.Conv2d(2, 3, 3, padding=1)
+    x = lf.randn(2, 2, 5, 5, requires_grad=True)
+    out = conv(x)
+    out.sum().backward(retain_graph=True)
+    first = conv.weight.grad.numpy().copy()
+    conv(lf.randn(2, 2, 5, 5)).sum().backward()  # another step in between reuses free buffers
+    conv.zero_grad()
+    out.sum().backward()  # the retained graph still has its own columns
+    np.testing.assert_allclose(conv.weight.grad.numpy(), first, rtol=1e-6)
