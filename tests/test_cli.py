@@ -207,3 +207,37 @@ def test_an_example_trains_by_name_and_is_saved_in_the_current_folder(tmp_path, 
     assert out.splitlines()[-1] == f"saved the trained project to {tmp_path / 'spiral.lfproj'}"
     assert shipped.read_bytes() == before and not shipped.with_name("spiral.weights.safetensors").exists()
     assert load_project(tmp_path / "spiral.lfproj")[1] is not None
+
+
+def test_continue_starts_from_the_trained_weights(tmp_path, trained_project, capsys):
+    import shutil
+
+    for file in trained_project.parent.iterdir():
+        shutil.copy(file, tmp_path / file.name)
+    project = tmp_path / trained_project.name
+    code, out, err = run(capsys, "train", str(project), "--continue", "--epochs", "1", "--device", "cpu")
+    assert code == 0, err
+    first_epoch = next(line for line in out.splitlines() if line.startswith("epoch 1/1"))
+    accuracy = float(first_epoch.split("val loss")[1].split("acc ")[1].split("%")[0])
+    assert accuracy >= 90.0    # a fresh network scores near chance (33%) after one epoch
+
+
+def test_continue_needs_trained_weights(spiral_project, capsys):
+    code, _, err = run(capsys, "train", str(spiral_project), "--continue")
+    assert code == 1 and "no trained weights to continue from" in err
+
+
+def test_a_terminal_gets_a_progress_bar_on_stderr(spiral_project):
+    from layerforge.cli import ProgressPrinter
+    from layerforge.training import Trainer
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    project, _ = load_project(spiral_project)
+    out, err = io.StringIO(), Terminal()
+    Trainer(project.spec, project.load_dataset(), project.settings.replace(epochs=2, device="cpu"),
+            ProgressPrinter(out, err)).run()
+    assert "\repoch 1/2 [" in err.getvalue() and "8/8 loss" in err.getvalue()
+    assert "epoch 2/2  train loss" in out.getvalue() and "\r" not in out.getvalue()

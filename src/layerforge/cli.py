@@ -77,6 +77,8 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--out", type=Path, metavar="DIR",
                        help="folder for the trained project and weights (default: update the project in place; "
                             "an example is saved in the current folder)")
+    train.add_argument("--continue", action="store_true", dest="resume",
+                       help="start from the project's trained weights instead of a fresh initialisation")
     train.add_argument("--quiet", "-q", action="store_true", help="print only the final result")
     train.set_defaults(command=_train)
 
@@ -139,15 +141,18 @@ def _train(args) -> int:
     from layerforge.training.project import load_project, save_project
 
     args.project = _project_path(args.project)
-    project, _ = load_project(args.project)
+    project, weights = load_project(args.project)
     for warning in project.warnings:
         print(f"layerforge: note: {warning}", file=sys.stderr)
+    if args.resume and weights is None:
+        raise UserError(f"{args.project} has no trained weights to continue from; train without --continue")
     changes = {key: value for key, value in (("epochs", args.epochs), ("device", args.device)) if value}
     settings = project.settings.replace(**changes)
     base_dir = args.project.parent
     dataset = project.load_dataset(base_dir)
     printer = ProgressPrinter(sys.stdout, sys.stderr, quiet=args.quiet)
-    trainer = Trainer(project.spec, dataset, settings, listener=printer)
+    trainer = Trainer(project.spec, dataset, settings, listener=printer,
+                      initial_state=weights if args.resume else None)
     result = _run_interruptibly(trainer)
     if result.status == "stopped":
         return _fail("training interrupted; nothing saved", EXIT_INTERRUPTED)

@@ -336,3 +336,11 @@ def test_a_lone_last_sample_joins_the_previous_batch_so_batch_norm_can_train(dig
     assert n_train % 16 == 1
     result = trainer.run()
     assert result.ok and recorder.of(RunStarted)[0].steps_per_epoch == n_train // 16
+
+
+def test_continuing_from_weights_that_do_not_fit_is_refused(spiral, template_run):
+    spec, settings = template_run("mlp_classifier", spiral, epochs=1)
+    state = Trainer(spec, spiral, settings).state_dict()
+    state["fc1.weight"] = engine.zeros(4, 2)
+    with pytest.raises(TrainingError, match="do not fit the model.*fc1.weight"):
+        Trainer(spec, spiral, settings, initial_state=state)

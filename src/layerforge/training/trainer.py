@@ -57,10 +57,11 @@ class Trainer:
 
     Everything that can be wrong with the inputs (invalid graph, data that does not fit the model,
     bad settings, a missing GPU) raises :class:`TrainingError` here, before training starts.
+    ``initial_state`` (a state dict) continues training from those weights.
     """
 
     def __init__(self, spec: ModelSpec, dataset: ArrayDataset, settings: TrainingSettings | None = None,
-                 listener: Callable[[Event], None] | None = None):
+                 listener: Callable[[Event], None] | None = None, initial_state=None):
         self.settings = settings if settings is not None else TrainingSettings()
         self.listener = listener
         report = infer_shapes(spec)
@@ -80,6 +81,11 @@ class Trainer:
             self._inference_model = compile_spec(self.spec).to(self.device).eval()
         except GraphError as error:
             raise TrainingError(f"the model cannot be built: {error}") from None
+        if initial_state is not None:   # continue from trained weights instead of a fresh initialisation
+            try:
+                self.model.load_state_dict(initial_state)
+            except (RuntimeError, TypeError, ValueError) as error:
+                raise TrainingError(f"the weights to continue from do not fit the model: {error}") from None
         self._batch_bounds = _batch_bounds(len(self.problem.train), self.settings.batch_size)
         self.steps_per_epoch = len(self._batch_bounds) - 1
         self.optimizer = make_optimizer(self.model.parameters(), self.settings)
@@ -153,7 +159,7 @@ class Trainer:
         with self._predict_lock:   # one caller at a time on the inference copy
             with self._lock:
                 if self._inference_version != self._version:
-                    self._inference_model.load_state_dict(_clone(self.model.state_dict()))
+                    self._inference_model.load_state_dict(self.model.state_dict())   # copies the values
                     self._inference_version = self._version
             outputs = _forward(self._inference_model, self.problem.model_inputs(x), self.device)
         return self.problem.outputs_in_data_units(outputs)
@@ -336,7 +342,7 @@ class Trainer:
 
     def _restore(self, state: OrderedDict) -> None:
         with self._lock:
-            self.model.load_state_dict(_clone(state))
+            self.model.load_state_dict(state)   # copies the values; ``state`` stays as it was
             self._version += 1
 
     def _record(self, epoch: int, lr: float, elapsed: float, train: dict, val: dict) -> None:
