@@ -85,7 +85,8 @@ class Trainer:
             try:
                 self.model.load_state_dict(initial_state)
             except (RuntimeError, TypeError, ValueError) as error:
-                raise TrainingError(f"the weights to continue from do not fit the model: {error}") from None
+                details = " ".join(str(error).split())   # one line: the engine lists problems on several
+                raise TrainingError(f"the weights to continue from do not fit the model: {details}") from None
         self._batch_bounds = _batch_bounds(len(self.problem.train), self.settings.batch_size)
         self.steps_per_epoch = len(self._batch_bounds) - 1
         self.optimizer = make_optimizer(self.model.parameters(), self.settings)
