@@ -175,6 +175,13 @@ def test_no_arguments_open_the_gui_or_explain_why_not(monkeypatch, capsys):
     code, _, err = run(capsys, )
     assert code == 2 and "desktop app is not available" in err
 
+    def main_without_qt():
+        raise ModuleNotFoundError("No module named 'PySide6'", name="PySide6")
+
+    monkeypatch.setitem(sys.modules, "layerforge.app", types.SimpleNamespace(main=main_without_qt))
+    code, _, err = run(capsys, )
+    assert code == 2 and "No module named 'PySide6'" in err
+
 
 def test_python_dash_m_runs_the_same_command():
     done = subprocess.run([sys.executable, "-m", "layerforge", "--version"], capture_output=True, text=True,

@@ -124,13 +124,25 @@ def _positive_int(text: str) -> int:
 
 # -- the GUI ---------------------------------------------------------------------------------------
 
+GUI_PACKAGES = ("PySide6", "shiboken6", "pyqtgraph")
+
+
 def _open_gui() -> int:
     try:
         from layerforge.app import main as app_main
     except ImportError as error:
-        return _fail(f"the desktop app is not available in this installation ({error}); the headless "
-                     f"commands still work: layerforge --help", EXIT_USAGE)
-    return int(app_main() or 0)
+        return _gui_unavailable(error)
+    try:
+        return int(app_main() or 0)
+    except ImportError as error:   # Qt is imported lazily, when the window is made
+        if (error.name or "").split(".")[0] not in GUI_PACKAGES:
+            raise
+        return _gui_unavailable(error)
+
+
+def _gui_unavailable(error: ImportError) -> int:
+    return _fail(f"the desktop app is not available in this installation ({error}); the headless "
+                 f"commands still work: layerforge --help", EXIT_USAGE)
 
 
 # -- train -------------------------------------------------------------------------------------------
