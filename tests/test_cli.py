@@ -170,16 +170,16 @@ def test_export_calls_the_exporter_with_project_weights_format_and_path(tmp_path
 def test_no_arguments_open_the_gui_or_explain_why_not(monkeypatch, capsys):
     opened = []
     monkeypatch.setitem(sys.modules, "layerforge.app", types.SimpleNamespace(main=lambda: opened.append(1) or 0))
-    assert run(capsys, )[0] == 0 and opened == [1]
+    assert run(capsys)[0] == 0 and opened == [1]
     monkeypatch.setitem(sys.modules, "layerforge.app", types.ModuleType("layerforge.app"))
-    code, _, err = run(capsys, )
+    code, _, err = run(capsys)
     assert code == 2 and "desktop app is not available" in err
 
     def main_without_qt():
         raise ModuleNotFoundError("No module named 'PySide6'", name="PySide6")
 
     monkeypatch.setitem(sys.modules, "layerforge.app", types.SimpleNamespace(main=main_without_qt))
-    code, _, err = run(capsys, )
+    code, _, err = run(capsys)
     assert code == 2 and "No module named 'PySide6'" in err
 
 
