@@ -1,9 +1,10 @@
 """Live training charts [lossPlot]: loss per step (raw and smoothed) and per epoch on validation,
 accuracy or R² per epoch, and the learning rate. The previous run stays on the plots, faded.
 
-Events only append to buffers (:class:`~layerforge.app.buffers.Series`); a QTimer redraws at most
-30 times a second, and only when something changed, so a fast run never floods the GUI thread.
-Downsampling and clip-to-view keep 100,000 points smooth.
+Events only append to buffers (:class:`~layerforge.app.buffers.Series`); the window's frame clock
+(:mod:`~layerforge.app.frames`) calls ``redraw_if_dirty`` at most 30 times a second, so a fast run never
+floods the GUI thread. Downsampling and clip-to-view keep 100,000 points smooth; during a run the
+x axis spans the whole run, so its labels are not rebuilt at every frame.
 """
 from __future__ import annotations
 
@@ -11,11 +12,9 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer
 
 from .buffers import Series, Smoother
 
-REDRAW_INTERVAL_MS = 33  # <= 30 redraws per second
 TRAIN_COLOR, VAL_COLOR, LR_COLOR = "#1e88e5", "#e65100", "#6a1b9a"
 
 
@@ -69,10 +68,6 @@ class TrainingCharts(pg.GraphicsLayoutWidget):
         self._smoother = Smoother()
         self._dirty = False
         self.redraw_count = 0
-        self._timer = QTimer(self)
-        self._timer.setInterval(REDRAW_INTERVAL_MS)
-        self._timer.timeout.connect(self.redraw_if_dirty)
-        self._timer.start()
 
     def _plot(self, title: str, row: int) -> pg.PlotItem:
         plot = self.addPlot(row=row, col=0)
@@ -94,7 +89,7 @@ class TrainingCharts(pg.GraphicsLayoutWidget):
 
     # -- feeding ---------------------------------------------------------------------------------
 
-    def begin_run(self, steps_per_epoch: int, task: str) -> None:
+    def begin_run(self, steps_per_epoch: int, task: str, total_epochs: int | None = None) -> None:
         """Fade the last run into the background and start empty curves."""
         self.has_previous = len(self.smooth) > 0
         if self.has_previous:
@@ -106,6 +101,8 @@ class TrainingCharts(pg.GraphicsLayoutWidget):
             series.clear()
         self._smoother.reset()
         self.steps_per_epoch = max(1, steps_per_epoch)
+        if total_epochs:
+            self.loss_plot.setXRange(0, total_epochs, padding=0.01)  # linked: all three plots follow
         self.metric_name = "accuracy" if task == "classification" else "r2"
         self._set_title(self.metric_plot, "Accuracy" if task == "classification" else "R² (1 = perfect fit)")
         self._dirty = True
@@ -139,9 +136,9 @@ class TrainingCharts(pg.GraphicsLayoutWidget):
 
     # -- drawing ---------------------------------------------------------------------------------
 
-    def redraw_if_dirty(self) -> None:
+    def redraw_if_dirty(self) -> bool:
         if not self._dirty:
-            return
+            return False
         self._dirty = False
         self.redraw_count += 1
         self.raw_curve.setData(self.raw.x, self.raw.y)
@@ -153,6 +150,7 @@ class TrainingCharts(pg.GraphicsLayoutWidget):
         if len(self.lr):
             top = float(np.nanmax(self.lr.y)) if np.isfinite(self.lr.y).any() else 1.0
             self.lr_plot.setYRange(0.0, top * 1.15 if top > 0 else 1.0, padding=0)
+        return True
 
     def loss_points(self) -> tuple[np.ndarray, np.ndarray]:
         """The raw training loss drawn so far (x in epochs), as a person sees it on the chart."""

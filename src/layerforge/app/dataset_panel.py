@@ -98,8 +98,10 @@ class DatasetPanel(QGroupBox):
             self.preview_image.setPixmap(to_pixmap(strip, 300).scaledToHeight(40))
             return
         if dataset.kind == "points2d":
-            brushes = [pg.mkBrush(class_color(label)) for label in y.astype(int)]
-            plot.addItem(pg.ScatterPlotItem(x[:, 0], x[:, 1], size=4, pen=None, brush=brushes))
+            for label in np.unique(y.astype(int)):
+                mask = y.astype(int) == label
+                plot.addItem(pg.ScatterPlotItem(x[mask, 0], x[mask, 1], size=4, pen=None,
+                                                brush=pg.mkBrush(class_color(label))))
         elif dataset.kind == "curve1d":
             plot.addItem(pg.ScatterPlotItem(x[:, 0], y.reshape(len(y), -1)[:, 0], size=3, pen=None,
                                             brush=pg.mkBrush("#546e7a")))
@@ -109,6 +111,8 @@ class DatasetPanel(QGroupBox):
                                                    else "#546e7a", width=1.5))
         else:
             labels = y.astype(int) if dataset.task == "classification" else np.zeros(len(y), int)
-            plot.addItem(pg.ScatterPlotItem(x[:, 0], x[:, min(1, x.shape[1] - 1)], size=4, pen=None,
-                                            brush=[pg.mkBrush(class_color(label)) for label in labels]))
+            for label in np.unique(labels):
+                mask = labels == label
+                plot.addItem(pg.ScatterPlotItem(x[mask, 0], x[mask, min(1, x.shape[1] - 1)], size=4, pen=None,
+                                                brush=pg.mkBrush(class_color(label))))
         plot.autoRange()

@@ -6,8 +6,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
-COLUMNS, ROWS = 8, 3
-CELL = 44
+COLUMNS, ROWS = 6, 3
+CELL = 40
 
 
 def to_pixmap(image: np.ndarray, size: int = CELL) -> QPixmap:

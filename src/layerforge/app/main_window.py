@@ -14,6 +14,7 @@ from .canvas import ModelCanvas
 from .charts import TrainingCharts
 from .dataset_panel import DatasetPanel
 from .document import READ_ONLY_MESSAGE, ModelDocument
+from .frames import FrameClock
 from .examples import example_names, model_fit_problem, model_for, open_example
 from .icons import app_icon
 from .inspector import LayerInspector
@@ -60,6 +61,10 @@ class MainWindow(QMainWindow):
         self.predictions = PredictionView()
         self.banner = Banner()
         self.run = RunController(self)
+        self.frames = FrameClock(self)
+        self.frames.add(self.charts.redraw_if_dirty, self.charts)
+        self.frames.add(self.predictions.draw_pending, self.predictions)
+        self.frames.add(self.run.update_progress, self.training_panel.progress, light=True)
 
         results = QSplitter(Qt.Orientation.Horizontal)
         results.setObjectName("resultsSplitter")
@@ -67,7 +72,8 @@ class MainWindow(QMainWindow):
         results.addWidget(self.predictions)
         results.setStretchFactor(0, 5)
         results.setStretchFactor(1, 6)
-        results.setSizes([400, 470])
+        results.setSizes([400, 510])
+        self.charts.setMinimumWidth(340)
         center = QSplitter(Qt.Orientation.Vertical)
         center.setObjectName("centerSplitter")
         center.addWidget(self.canvas)
@@ -105,7 +111,7 @@ class MainWindow(QMainWindow):
         main.addWidget(middle)
         main.addWidget(right)
         main.setStretchFactor(1, 1)
-        main.setSizes([190, 870, 340])
+        main.setSizes([170, 910, 320])
         self.setCentralWidget(main)
 
         self.device_label = QLabel("Device: CPU")

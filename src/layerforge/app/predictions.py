@@ -4,13 +4,13 @@
 - 2-D classification: the decision boundary (class colour, paler where unsure) under the points;
 - images: a grid of samples with predicted and true labels (green right, red wrong);
 - sequences / tables: the first samples with predicted and true labels.
-A confusion matrix sits beside it for classification. Only the latest snapshot is drawn, on a timer.
+A confusion matrix sits beside it for classification. Only the latest snapshot is drawn, when the
+window's frame clock calls ``draw_pending``.
 """
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
@@ -19,7 +19,6 @@ from .image_grid import ImageGrid
 
 CLASS_COLORS = ["#1e88e5", "#e53935", "#43a047", "#fb8c00", "#8e24aa", "#00acc1", "#6d4c41", "#d81b60",
                 "#7cb342", "#3949ab"]
-REDRAW_INTERVAL_MS = 100
 
 
 def class_color(index: int) -> QColor:
@@ -50,8 +49,10 @@ class PredictionView(QWidget):
         self.image_item = pg.ImageItem()
         self.image_item.setZValue(-10)
         self.plot.addItem(self.image_item)
-        self.points = pg.ScatterPlotItem(size=7, pen=pg.mkPen("w", width=0.8))
-        self.plot.addItem(self.points)
+        # One scatter per class with a single brush: pyqtgraph draws that fast, while a brush per point
+        # costs ~1 s for a few thousand points. Points are only re-sent when the data changes.
+        self.point_layers: list[pg.ScatterPlotItem] = []
+        self._points_key = None
         self.fit_curve = self.plot.plot(pen=pg.mkPen("#e65100", width=3), name="model")
         self.image_grid = ImageGrid()
         self.stack = QStackedWidget()
@@ -70,16 +71,13 @@ class PredictionView(QWidget):
         self.last_kind: str | None = None
         self.last_epoch: int | None = None
         self._pending = None
-        self._timer = QTimer(self)
-        self._timer.setInterval(REDRAW_INTERVAL_MS)
-        self._timer.timeout.connect(self._draw_pending)
-        self._timer.start()
+        self._pending_confusion = None
 
     # -- before training: the data alone ---------------------------------------------------------
 
     def show_dataset(self, dataset) -> None:
         """Show the data before any model exists (points, curve samples, or labelled images)."""
-        self._pending = None
+        self._pending = self._pending_confusion = None
         self.last_kind, self.last_epoch = None, None
         self.confusion.set_matrix(None, dataset.class_names)
         self.confusion.setVisible(dataset.task == "classification")
@@ -108,25 +106,48 @@ class PredictionView(QWidget):
         self.plot.autoRange()
 
     def _set_points(self, xs, ys, labels) -> None:
-        if labels is None:
-            self.points.setData(xs, ys, brush=pg.mkBrush(96, 125, 139, 170), pen=pg.mkPen(None), size=5)
-        else:
-            brushes = [pg.mkBrush(class_color(label)) for label in np.asarray(labels).astype(int)]
-            self.points.setData(xs, ys, brush=brushes, pen=pg.mkPen("w", width=0.8), size=7)
+        xs, ys = np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
+        key = (xs.shape, hash(xs.tobytes()), hash(ys.tobytes()),
+               None if labels is None else hash(np.asarray(labels).tobytes()))
+        if key == self._points_key:
+            return
+        self._points_key = key
+        groups = [(xs, ys, None)] if labels is None else [
+            (xs[mask], ys[mask], label) for label in np.unique(np.asarray(labels).astype(int))
+            for mask in [np.asarray(labels).astype(int) == label]]
+        while len(self.point_layers) < len(groups):
+            layer = pg.ScatterPlotItem()
+            self.plot.addItem(layer)
+            self.point_layers.append(layer)
+        for layer, (gx, gy, label) in zip(self.point_layers, groups):
+            if label is None:
+                layer.setData(gx, gy, brush=pg.mkBrush(96, 125, 139, 170), pen=pg.mkPen(None), size=5)
+            else:
+                layer.setData(gx, gy, brush=pg.mkBrush(class_color(label)), pen=pg.mkPen("w", width=0.8), size=7)
+        for layer in self.point_layers[len(groups):]:
+            layer.setData([], [])
+
+    def point_count(self) -> int:
+        return sum(len(layer.data) for layer in self.point_layers)
 
     # -- during training -------------------------------------------------------------------------
 
     def set_snapshot(self, snapshot) -> None:
-        """Remember the newest snapshot; the timer draws it (older undrawn ones are skipped)."""
+        """Remember the newest snapshot; the next frame draws it (older undrawn ones are skipped)."""
         self._pending = snapshot
 
     def set_confusion(self, matrix, class_names) -> None:
-        self.confusion.set_matrix(matrix, class_names)
+        self._pending_confusion = (matrix, class_names)
 
-    def _draw_pending(self) -> None:
+    def draw_pending(self) -> bool:
+        """Draw what arrived since the last frame; True when something was drawn."""
         snapshot, self._pending = self._pending, None
+        confusion, self._pending_confusion = self._pending_confusion, None
         if snapshot is not None:
             self.draw_snapshot(snapshot)
+        if confusion is not None:
+            self.confusion.set_matrix(*confusion)
+        return snapshot is not None or confusion is not None
 
     def draw_snapshot(self, snapshot) -> None:
         data, kind = snapshot.data, snapshot.kind

@@ -36,6 +36,9 @@ class RunController(QObject):
         self.task = "classification"
         self.last_epoch_metrics: dict = {}
         self.runs_started = 0
+        self.run_info = None  # the RunStarted event of the latest run
+        self._progress_value: int | None = None
+        self._progress_text: str | None = None
         s = self.session
         s.stateChanged.connect(self._state_changed)
         s.runStarted.connect(self._run_started)
@@ -112,9 +115,10 @@ class RunController(QObject):
         self.window.training_panel.set_state(state)
 
     def _run_started(self, event) -> None:
+        self.run_info = event
         self.total_epochs = event.total_epochs
         self.steps_per_epoch = max(1, event.steps_per_epoch)
-        self.window.charts.begin_run(self.steps_per_epoch, self.task)
+        self.window.charts.begin_run(self.steps_per_epoch, self.task, event.total_epochs)
         progress = self.window.training_panel.progress
         progress.setRange(0, max(1, event.total_epochs * self.steps_per_epoch))
         progress.setValue(0)
@@ -128,19 +132,32 @@ class RunController(QObject):
         charts = self.window.charts
         for event in events:
             charts.add_batch(event.step, event.loss, event.lr)
-        self.window.training_panel.progress.setValue(events[-1].step)
+        self._progress_value = events[-1].step
 
     def _epoch(self, event) -> None:
         self.window.charts.add_epoch(event.epoch, event.train, event.val)
         self.last_epoch_metrics = {"train": dict(event.train), "val": dict(event.val), "epoch": event.epoch}
         metric = _metric_text(event.val or event.train, self.task)
-        self.window.training_panel.progress.setFormat(
-            f"Epoch {event.epoch} / {self.total_epochs} · {format_duration(event.eta_s)} left · {metric}")
-        self.window.training_panel.progress.setValue(event.epoch * self.steps_per_epoch)
+        self._progress_text = (f"Epoch {event.epoch} / {self.total_epochs} · {format_duration(event.eta_s)} left"
+                               f" · {metric}")
+        self._progress_value = event.epoch * self.steps_per_epoch
         if event.confusion is not None:
             self.window.predictions.set_confusion(event.confusion, self.window.dataset_panel.dataset.class_names)
 
+    def update_progress(self) -> bool:
+        """Frame-clock job: show the latest step and epoch text (a progress bar repaint is not free)."""
+        progress = self.window.training_panel.progress
+        changed = False
+        if self._progress_value is not None:
+            progress.setValue(self._progress_value)
+            self._progress_value, changed = None, True
+        if self._progress_text is not None:
+            progress.setFormat(self._progress_text)
+            self._progress_text, changed = None, True
+        return changed
+
     def _run_ended(self, event) -> None:
+        self.update_progress()
         window = self.window
         progress = window.training_panel.progress
         if isinstance(event, RunFinished):

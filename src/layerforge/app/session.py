@@ -2,7 +2,7 @@
 and ends it cleanly (stop within one batch, then join the thread)."""
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QObject, Qt, QThread, Signal
 
 from ..training import (BatchEnd, EpochEnd, PredictionSnapshot, RunFailed, RunFinished, RunStarted, RunStopped,
                         Trainer)
@@ -46,7 +46,9 @@ class TrainingSession(QObject):
         self._worker.moveToThread(self._thread)
         self._thread.started.connect(self._worker.run)
         self._worker.eventsReady.connect(self._deliver)
-        self._worker.done.connect(self._thread.quit)
+        # Direct: quit() is thread-safe, and a queued call would never run while the GUI thread waits
+        # in ``wait()`` for the thread to end (closing the window mid-run).
+        self._worker.done.connect(self._thread.quit, Qt.ConnectionType.DirectConnection)
         self._thread.finished.connect(self._on_thread_finished)
         self._set_state(RUNNING)
         self._thread.start()
