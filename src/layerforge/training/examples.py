@@ -63,8 +63,8 @@ class Example:
 
 EXAMPLES = (
     Example("spiral", "mlp_classifier", "spiral", "Spiral: a small MLP learns to separate three spiral arms",
-            {"epochs": 200, "snapshot_every": 2}),
-    Example("sine", "mlp_regressor", "sine", "Sine: an MLP fits a noisy sine wave", {"epochs": 300, "snapshot_every": 5}),
+            {"epochs": 200}),
+    Example("sine", "mlp_regressor", "sine", "Sine: an MLP fits a noisy sine wave", {"epochs": 300}),
     # AdamW with a cosine schedule: about 98% on the validation split where plain Adam stays near 96.5%.
     Example("digits_cnn", "lenet", "digits", "Digits: a LeNet-style CNN reads 8x8 handwritten digits",
             {"epochs": 20, "batch_size": 32, "optimizer": "adamw", "learning_rate": 0.01,
