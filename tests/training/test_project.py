@@ -173,3 +173,14 @@ def test_training_and_the_cli_load_neither_qt_nor_torch():
             "print(bad); sys.exit(1 if bad else 0)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_shipped_examples_match_their_templates():
+    """Regenerate with `python -m layerforge.training.examples resources/examples` when this fails."""
+    from layerforge.training.examples import build_example
+
+    for example in EXAMPLES:
+        shipped, _ = load_project(example_project_path(example.name))
+        fresh = build_example(example)
+        assert shipped.spec == fresh.spec, example.name
+        assert shipped.settings == fresh.settings and shipped.data_source == fresh.data_source, example.name
