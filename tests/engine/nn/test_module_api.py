@@ -246,3 +246,24 @@ def _repr_model(nn):
 
 def test_repr_matches_torch_line_for_line():
     assert repr(_repr_model(nn)) == repr(_repr_model(torch.nn))
+
+
+def test_dir_and_submodule_lookup_cover_registered_names():
+    model = _build_net(nn)
+    names = dir(model)
+    assert {"first", "head", "forward", "training"} <= set(names)
+    assert "scale" in dir(model.first) and "steps" in dir(model.first)
+    assert model.get_submodule("first.lin") is model.first.lin
+    assert model.get_parameter("second.lin.bias") is model.second.lin.bias
+    with pytest.raises(AttributeError, match="has no submodule 'nope'"):
+        model.get_submodule("first.nope")
+
+
+def test_embedding_from_pretrained_matches_torch():
+    weights = np.arange(12, dtype=np.float32).reshape(4, 3)
+    ours = nn.Embedding.from_pretrained(lf.tensor(weights))
+    theirs = torch.nn.Embedding.from_pretrained(torch.tensor(weights))
+    assert not ours.weight.requires_grad and repr(ours) == repr(theirs)
+    np.testing.assert_array_equal(ours(lf.tensor([3, 1])).numpy(), theirs(torch.tensor([3, 1])).numpy())
+    trainable = nn.Embedding.from_pretrained(lf.tensor(weights), freeze=False, padding_idx=0)
+    assert trainable.weight.requires_grad and trainable.padding_idx == 0
