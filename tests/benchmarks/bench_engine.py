@@ -20,6 +20,7 @@ def parse_args():
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1,
                         help="threads for both engines' BLAS (default: all cores)")
     parser.add_argument("--repeats", type=int, default=7, help="timed repeats; the median is reported")
+    parser.add_argument("--model", choices=["small", "large"], help="time only this model")
     parser.add_argument("--profile", choices=["small", "large"], help="cProfile our engine on one model")
     return parser.parse_args()
 
@@ -112,7 +113,8 @@ def main():
           f"numpy {np.__version__}, torch {torch.__version__}, python {sys.version.split()[0]}\n")
     print("| model | batch | ours (us/step) | torch (us/step) | ours/torch | aim | met |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | :---: |")
-    for name, sizes, activation, batch, steps, aim in MODELS:
+    chosen = {"small": MODELS[:1], "large": MODELS[1:]}.get(ARGS.model, MODELS)
+    for name, sizes, activation, batch, steps, aim in chosen:
         (ours, theirs), (our_loss, their_loss) = time_engines((lf, torch), sizes, activation, batch,
                                                               steps, ARGS.repeats)
         if not np.isclose(our_loss, their_loss, rtol=1e-3, atol=1e-5):

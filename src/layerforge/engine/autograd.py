@@ -174,9 +174,7 @@ def run_backward(roots, retain_graph: bool = False, capture=None):
     Speed matters here (it runs once per training step over every node), so the common case of a
     single-output node is inlined: its pending gradient is kept as a bare array, not a list.
     """
-    from .tensor import Tensor  # the engine's one cycle: Tensor builds Nodes, backward builds Tensors
-
-    wrap = Tensor._wrap
+    wrap = _tensor_wrap()
     captured = {id(t): None for t in capture} if capture is not None else None
     pending: dict = {}
     heap: list = []
@@ -270,6 +268,20 @@ def run_backward(roots, retain_graph: bool = False, capture=None):
     if captured is not None:
         return [captured[id(t)] for t in capture]
     return None
+
+
+def _tensor_wrap():
+    """``Tensor._wrap``, imported on first use: the engine's one cycle (Tensor builds Nodes, the
+    backward walk builds Tensors)."""
+    global _wrap_cache
+    if _wrap_cache is None:
+        from .tensor import Tensor
+
+        _wrap_cache = Tensor._wrap
+    return _wrap_cache
+
+
+_wrap_cache = None
 
 
 def _node_hooks(node, grads, wrap):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import backend
-from .autograd import _add_hook, _mode, _retain, _SECOND_BACKWARD, no_grad, run_backward
+from .autograd import _add_hook, _initial_grad, _mode, _retain, _SECOND_BACKWARD, no_grad, run_backward
 from .dtypes import dtype as _dtype_cls
 from .dtypes import from_numpy_dtype, get_default_dtype, to_dtype
 
@@ -77,9 +77,7 @@ class Tensor:
     def size(self, dim=None):
         if dim is None:
             return Size(self._data.shape)
-        from .ops.common import normalize_dim
-
-        return self._data.shape[normalize_dim(dim, self.ndim)]
+        return self._data.shape[_ops.common.normalize_dim(dim, self._data.ndim)]
 
     @property
     def ndim(self) -> int:
@@ -293,8 +291,6 @@ class Tensor:
             raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
         if self.grad_fn is not None and self.grad_fn._released:
             raise RuntimeError(_SECOND_BACKWARD)
-        from .autograd import _initial_grad
-
         run_backward([(self, _initial_grad(self, gradient))], retain_graph=bool(retain_graph))
 
     # ---------------------------------------------------------------- printing

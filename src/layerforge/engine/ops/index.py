@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
-from ..autograd import Node
+from ..autograd import Node, is_grad_enabled
 from ..tensor import Tensor
 from .common import apply, xp_of
 
@@ -76,8 +76,6 @@ def getitem(a: Tensor, index):
 
 def setitem(a: Tensor, index, value) -> None:
     """``a[index] = value``: in place, allowed on tensors that no gradient flows through."""
-    from ..autograd import is_grad_enabled
-
     if a.requires_grad and is_grad_enabled() and a.grad_fn is None:
         raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation. "
                            "Wrap the assignment in `with torch.no_grad():`")

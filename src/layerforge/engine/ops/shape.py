@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 
 from ..autograd import Node
-from ..tensor import Tensor
+from ..tensor import Size, Tensor
 from .common import apply, check_same_device, normalize_dim, unbroadcast, xp_of
 
 
@@ -149,8 +149,6 @@ class Pad(Node):
 def _shape_arg(shape):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
-    from ..tensor import Size
-
     return tuple(int(s) for s in shape) if not isinstance(shape, Size) else tuple(shape)
 
 
