@@ -232,9 +232,12 @@ def run_backward(roots, retain_graph: bool = False, capture=None):
         handed_out.add(id(g))
         deliver(tensor, g)
 
+    free = not retain_graph
+    plain = captured is None  # a local flag: cheaper to test than the closure's cell, once per input
+    pending_pop, pending_get = pending.pop, pending.get
     while heap:
         node = pop(heap)[2]
-        grads = pending.pop(node)
+        grads = pending_pop(node)
         inputs = node.inputs
         if inputs is None:  # released by an earlier backward (every linked node has inputs)
             raise RuntimeError(_SECOND_BACKWARD)
@@ -243,7 +246,7 @@ def run_backward(roots, retain_graph: bool = False, capture=None):
             grads = _node_hooks(node, [grads] if single else grads, wrap)
             grads = grads[0] if single else grads
         input_grads = node.backward(grads) if single else node.backward(*grads)
-        if not retain_graph:
+        if free:
             if type(node).release is base_release:
                 node.__dict__.clear()  # what Node.release does, without the call
             else:
@@ -251,14 +254,14 @@ def run_backward(roots, retain_graph: bool = False, capture=None):
         if type(input_grads) is not tuple:
             input_grads = (input_grads,)
         for tensor, g in zip(inputs, input_grads):
-            if g is None or tensor is None or not tensor.requires_grad:
+            if g is None or not tensor.requires_grad:
                 continue
             fn = tensor.grad_fn
-            if captured is not None or fn is None or fn.n_outputs != 1 or (
+            if fn is None or not plain or fn.n_outputs != 1 or (
                     g.dtype is not tensor._data.dtype and g.dtype != tensor._data.dtype):
                 deliver(tensor, g)
                 continue
-            prev = pending.get(fn)
+            prev = pending_get(fn)
             if prev is None:
                 pending[fn] = g
                 push(heap, (-fn.generation, next(counter), fn))

@@ -17,7 +17,9 @@ class Add(Node):
 
     def backward(self, g):
         a_shape, b_shape = self.shapes
-        return unbroadcast(g, a_shape), unbroadcast(g, b_shape)
+        shape = g.shape
+        return (g if shape == a_shape else unbroadcast(g, a_shape),
+                g if shape == b_shape else unbroadcast(g, b_shape))
 
 
 class Sub(Node):
