@@ -23,7 +23,8 @@ def icon_file_name(category: str) -> str:
 
 @functools.lru_cache(maxsize=None)
 def svg_bytes(name: str) -> bytes:
-    path = resources.files("layerforge.resources").joinpath("icons", name)
+    # One name per joinpath: Python 3.11's MultiplexedPath (what a PyInstaller bundle hands back) takes one.
+    path = resources.files("layerforge.resources").joinpath("icons").joinpath(name)
     return path.read_bytes()
 
 

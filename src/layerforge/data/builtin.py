@@ -65,7 +65,8 @@ SEED = OptionSpec("seed", int, 0, 0, 2**32 - 1, "random seed; the same seed give
 
 
 def _shipped_file(filename: str):
-    path = resources.files("layerforge.resources").joinpath("datasets", filename)
+    # One name per joinpath: Python 3.11's MultiplexedPath (what a PyInstaller bundle hands back) takes one.
+    path = resources.files("layerforge.resources").joinpath("datasets").joinpath(filename)
     try:
         with path.open("rb") as stream, np.load(stream, allow_pickle=False) as archive:
             return {key: archive[key] for key in archive.files}
