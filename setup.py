@@ -12,4 +12,7 @@ setup(
     package_dir={"": "src", "layerforge.ui": "ui", "layerforge.resources": "resources"},
     package_data={"layerforge.ui": ["*", "**/*"], "layerforge.resources": ["*", "**/*"]},
     include_package_data=False,
+    # An in-place build would otherwise ship the bytecode caches that running from the tree leaves
+    # in ui/ and resources/ (the "**/*" globs above match them).
+    exclude_package_data={"": ["__pycache__/*", "**/__pycache__/*", "*.py[co]", "**/*.py[co]"]},
 )
