@@ -133,6 +133,10 @@ def test_conv_errors_name_shapes_and_what_to_do():
         nn.MaxPool2d(2)(lf.randn(4, 4))
     with pytest.raises(RuntimeError, match="8 input features, the input has 5"):
         nn.Linear(8, 2)(lf.randn(3, 5))
+    with pytest.raises(RuntimeError, match="input is float64 but the layer's parameters are float32"):
+        nn.Linear(2, 2)(lf.randn(3, 2, dtype=lf.float64))
+    with pytest.raises(RuntimeError, match="conv2d: input is float64"):
+        nn.Conv2d(1, 1, 1)(lf.randn(1, 1, 2, 2, dtype=lf.float64))
 
 
 def test_float32_stays_float32_through_every_layer():

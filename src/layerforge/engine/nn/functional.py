@@ -37,6 +37,15 @@ def _tuple(value, n, name):
     return value
 
 
+def _check_same_dtype(op, input, *params):  # noqa: A002
+    """PyTorch refuses mixed dtypes here; numpy would silently compute in float64 instead."""
+    for p in params:
+        if p is not None and p._data.dtype != input._data.dtype:
+            raise RuntimeError(f"{op}: input is {input.dtype.name} but the layer's parameters are "
+                               f"{p.dtype.name}; convert one side (e.g. model.float() or "
+                               f"x.to({p.dtype.name}))")
+
+
 def _check_input(x, dims, op):
     if not isinstance(x, Tensor):
         raise TypeError(f"{op}(): input must be a Tensor, got {type(x).__name__}")
@@ -52,6 +61,7 @@ def linear(input, weight, bias=None):  # noqa: A002 (PyTorch's names)
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({lead}x{input.shape[-1]} and "
                            f"{weight.shape[1]}x{weight.shape[0]}): the layer expects "
                            f"{weight.shape[1]} input features, the input has {input.shape[-1]}")
+    _check_same_dtype("linear", input, weight, bias)
     if bias is None:
         return apply(_dense.Linear(False), input, weight)
     return apply(_dense.Linear(True), input, weight, bias)
@@ -133,6 +143,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
                 f"conv2d: the padded input ({size} along axis {2 + axis}) is smaller than the "
                 f"dilated kernel ({dilation[axis] * (kernel[axis] - 1) + 1}); input shape "
                 f"{list(input.shape)}, kernel {list(kernel)}")
+    _check_same_dtype("conv2d", input, weight, bias)
     node = _conv.Conv2d(stride, pads, dilation, groups, bias is not None)
     return apply(node, input, weight) if bias is None else apply(node, input, weight, bias)
 
@@ -166,6 +177,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
         raise RuntimeError(f"conv_transpose2d: weight of shape {list(weight.shape)} expects "
                            f"{weight.shape[0]} input channels, but got input of shape "
                            f"{list(input.shape)}")
+    _check_same_dtype("conv_transpose2d", input, weight, bias)
     node = _conv.ConvTranspose2d(stride, padding, output_padding, dilation, groups, bias is not None)
     return apply(node, input, weight) if bias is None else apply(node, input, weight, bias)
 
