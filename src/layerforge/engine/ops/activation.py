@@ -14,25 +14,38 @@ _TANH_SCALE = math.sqrt(2.0 / math.pi)
 
 
 def erf(a):
-    """Elementwise erf on numpy or cupy arrays, keeping the dtype.
+    """Elementwise erf on numpy or cupy arrays, keeping the dtype."""
+    return erf_and_gaussian(a)[0]
 
-    cupy ships one; numpy does not. On the CPU, float64 goes through ``math.erf`` (exact, slow, and
-    float64 is rare in training); float32 uses the Abramowitz-Stegun 7.1.26 rational approximation,
-    whose absolute error (under 1.5e-7) is below float32's resolution for GELU's outputs.
+
+def erf_and_gaussian(a):
+    """``(erf(a), exp(-a*a))``: GELU's backward reuses the Gaussian factor, so it is returned too.
+
+    cupy ships an erf; numpy does not. On the CPU, float64 goes through ``math.erf`` (exact, slow,
+    and float64 is rare in training); float32 uses the Abramowitz-Stegun 7.1.26 rational
+    approximation, whose absolute error (under 1.5e-7) is at float32's resolution. It is evaluated
+    in place in float32, a few passes over the array.
     """
     xp = xp_of(a)
     if xp.__name__ == "cupy":
         from cupyx.scipy.special import erf as cupy_erf  # noqa: PLC0415 (GPU only)
 
-        return cupy_erf(a)
+        return cupy_erf(a), xp.exp(-a * a)
+    gaussian = xp.exp(-a * a)
     if a.dtype != xp.float32:
-        return _exact_erf(a).astype(a.dtype, copy=False)
-    x = xp.abs(a).astype(xp.float64)
-    t = 1.0 / (1.0 + 0.3275911 * x)
-    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 +
-                                                                         t * 1.061405429))))
-    y = 1.0 - poly * xp.exp(-x * x)
-    return (xp.sign(a) * y).astype(a.dtype, copy=False)
+        return _exact_erf(a).astype(a.dtype, copy=False), gaussian
+    x = xp.abs(a)
+    t = x
+    t *= np.float32(0.3275911)
+    t += np.float32(1.0)
+    xp.reciprocal(t, out=t)
+    poly = t * np.float32(1.061405429)
+    for c in (-1.453152027, 1.421413741, -0.284496736, 0.254829592):
+        poly += np.float32(c)
+        poly *= t
+    poly *= gaussian
+    xp.subtract(np.float32(1.0), poly, out=poly)
+    return xp.copysign(poly, a, out=poly), gaussian
 
 
 _exact_erf = np.vectorize(math.erf, otypes=[np.float64])
@@ -79,20 +92,25 @@ class Gelu(Node):
             inner = _TANH_SCALE * (a + 0.044715 * a * a * a)
             self.t = xp.tanh(inner).astype(a.dtype, copy=False)
             return (0.5 * a * (1 + self.t)).astype(a.dtype, copy=False)
-        self.cdf = (0.5 * (1 + erf(a * a.dtype.type(_SQRT_HALF)))).astype(a.dtype, copy=False)
-        return a * self.cdf
+        erf_value, gaussian = erf_and_gaussian(a * a.dtype.type(_SQRT_HALF))
+        cdf = erf_value
+        cdf += 1
+        cdf *= a.dtype.type(0.5)
+        self.cdf, self.gaussian = cdf, gaussian  # gaussian = exp(-a*a/2)
+        return a * cdf
 
     def backward(self, g):
-        xp = xp_of(g)
         a = self.a
         if self.approximate == "tanh":
             t = self.t
             d_inner = _TANH_SCALE * (1 + 3 * 0.044715 * a * a)
             grad = 0.5 * (1 + t) + 0.5 * a * (1 - t * t) * d_inner
-        else:
-            pdf = _INV_SQRT_2PI * xp.exp(-0.5 * a * a)
-            grad = self.cdf + a * pdf
-        return (g * grad).astype(g.dtype, copy=False)
+            return (g * grad).astype(g.dtype, copy=False)
+        grad = self.gaussian * a
+        grad *= g.dtype.type(_INV_SQRT_2PI)
+        grad += self.cdf
+        grad *= g
+        return grad
 
 
 class Silu(Node):
