@@ -71,11 +71,6 @@ def _wrap_outputs(out, node):
     return _wrap(out, node)
 
 
-def needs_grad(node, index: int) -> bool:
-    """Whether input ``index`` of ``node`` wants a gradient (kernels skip work for those that do not)."""
-    return node.inputs[index].requires_grad
-
-
 def unbroadcast(grad, shape):
     """Sum ``grad`` down to ``shape``: the one place where broadcasting is undone for gradients."""
     grad_shape = grad.shape
