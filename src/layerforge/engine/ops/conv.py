@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import threading
 
+import numpy as np
+
 from ..autograd import Node
 from .common import xp_of
 
@@ -20,11 +22,12 @@ class _Workspace:
     Each step needs the same few multi-megabyte buffers again; fresh allocations of that size come
     from new pages that the OS must fault in and zero (measured: about half of a LeNet step on the
     CPU). A buffer comes back here when its graph node is released after backward; the pool is
-    bounded, so at most a few buffers per shape are held.
+    bounded, so at most a few buffers per shape are held. GPU arrays are not kept: cupy's own memory
+    pool already recycles device memory without faults.
     """
 
     MAX_PER_SHAPE = 2
-    MAX_BYTES = 512 * 2**20
+    MAX_BYTES = 256 * 2**20
 
     def __init__(self):
         self._free: dict = {}
@@ -32,7 +35,9 @@ class _Workspace:
         self._lock = threading.Lock()
 
     def take(self, xp, shape, dtype):
-        key = (xp.__name__, shape, str(dtype), _device_id(xp))
+        if xp is not np:
+            return xp.empty(shape, dtype=dtype)
+        key = (shape, str(dtype))
         with self._lock:
             stack = self._free.get(key)
             if stack:
@@ -42,10 +47,9 @@ class _Workspace:
         return xp.empty(shape, dtype=dtype)
 
     def give(self, array):
-        if array is None or array.base is not None:
+        if type(array) is not np.ndarray or array.base is not None:
             return
-        xp = xp_of(array)
-        key = (xp.__name__, array.shape, str(array.dtype), _device_id(xp))
+        key = (array.shape, str(array.dtype))
         with self._lock:
             stack = self._free.setdefault(key, [])
             if len(stack) < self.MAX_PER_SHAPE and self._bytes + array.nbytes <= self.MAX_BYTES:
@@ -56,10 +60,6 @@ class _Workspace:
         with self._lock:
             self._free.clear()
             self._bytes = 0
-
-
-def _device_id(xp):
-    return xp.cuda.Device().id if xp.__name__ == "cupy" else None
 
 
 workspace = _Workspace()
