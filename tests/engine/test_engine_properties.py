@@ -9,9 +9,9 @@ FAST = settings(max_examples=40, deadline=None)
 
 
 @st.composite
-def broadcastable_shapes(draw, max_dims=4, max_side=4):
-    """Two shapes that broadcast: per trailing dim, equal sizes or a 1 on either side."""
-    result = draw(st.lists(st.integers(1, max_side), min_size=0, max_size=max_dims))
+def broadcastable_shapes(draw, max_dims=4, max_side=4, min_side=0):
+    """Two shapes that broadcast: per trailing dim, equal sizes or a 1 on either side (sizes may be 0)."""
+    result = draw(st.lists(st.integers(min_side, max_side), min_size=0, max_size=max_dims))
     a, b = [], []
     for n in result:
         choice = draw(st.sampled_from(["both", "a_one", "b_one"]))
@@ -27,7 +27,7 @@ def broadcast_law(a, b):
     ndim = max(len(a), len(b))
     a = (1,) * (ndim - len(a)) + a
     b = (1,) * (ndim - len(b)) + b
-    return tuple(max(x, y) for x, y in zip(a, b))
+    return tuple(y if x == 1 else x for x, y in zip(a, b))  # a 1 stretches, even to 0
 
 
 def tensor_of(shape, seed, requires_grad=False):
