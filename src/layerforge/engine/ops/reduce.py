@@ -25,7 +25,7 @@ def _expand_back(g, in_shape, axes, keepdim):
 def _spread(g, shape):
     """``g`` broadcast to ``shape`` as a fresh array (a writable array that is cheap to make)."""
     out = xp_of(g).empty(shape, dtype=g.dtype)
-    if g.ndim == 0:
+    if g.ndim == 0 and type(out) is np.ndarray:
         out.fill(g)
     else:
         out[...] = g
