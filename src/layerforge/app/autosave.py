@@ -1,0 +1,152 @@
+"""Nothing lost: the open project is autosaved, offered back after a crash, and removed on a clean exit.
+
+The autosave is an ordinary project file (``autosave.lfproj`` + its weights) in the platform's
+per-user data folder (QStandardPaths, see ``persist.app_data_dir``), written atomically by
+``save_project``, with ``autosave.json`` beside it saying which file it stands for and when it was
+written. It is written a moment after each change (model edit, data, settings, a finished run) and
+every few minutes while the project has unsaved changes. A clean shutdown deletes it; if it is still
+there at the next start, the app crashed (or was killed), and the user is offered it back.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer
+from PySide6.QtWidgets import QMessageBox
+
+from ..training import ProjectError, load_project, save_project
+from .persist import app_data_dir
+from .project_state import mark_dirty
+
+AUTOSAVE_NAME = "autosave.lfproj"
+META_NAME = "autosave.json"
+CHANGE_DELAY_MS = 2_000
+PERIOD_MS = 120_000
+
+
+def autosave_folder() -> Path:
+    folder = app_data_dir() / "autosave"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def autosave_files(folder: Path | None = None) -> list[Path]:
+    folder = folder or autosave_folder()
+    return [folder / AUTOSAVE_NAME, folder / "autosave.weights.safetensors", folder / "autosave.weights.npz",
+            folder / META_NAME]
+
+
+class AutoSaver(QObject):
+    def __init__(self, window, state):
+        super().__init__(window)
+        self.window, self.state = window, state
+        self.folder = autosave_folder()
+        self.saves = 0
+        self.last_error = ""
+        self.change_timer = QTimer(self)
+        self.change_timer.setSingleShot(True)
+        self.change_timer.setInterval(CHANGE_DELAY_MS)
+        self.change_timer.timeout.connect(self.save_now)
+        self.period_timer = QTimer(self)
+        self.period_timer.setInterval(PERIOD_MS)
+        self.period_timer.timeout.connect(self.save_now)
+        self.period_timer.start()
+        window.document.changed.connect(self.schedule)
+        window.training_panel.settingsEdited.connect(self.schedule)
+        window.dataset_panel.datasetChanged.connect(lambda _dataset: self.schedule())
+        window.run.session.runEnded.connect(lambda _event: self.schedule())
+
+    @property
+    def path(self) -> Path:
+        return self.folder / AUTOSAVE_NAME
+
+    @property
+    def meta_path(self) -> Path:
+        return self.folder / META_NAME
+
+    def schedule(self) -> None:
+        self.change_timer.start()
+
+    def save_now(self) -> bool:
+        """Write the autosave now if there is anything unsaved; True when written."""
+        if not self.window.is_dirty:
+            return False
+        project, weights = self.state.project()
+        try:
+            save_project(project, self.path, weights)
+            if weights is None:   # an older autosave's weights must not be paired with this model
+                for stale in autosave_files(self.folder)[1:3]:
+                    _remove(stale)
+            meta = {"original_path": str(self.state.path) if self.state.path else None, "name": project.name,
+                    "saved_at": time.time(), "pid": os.getpid()}
+            _write_json(self.meta_path, meta)
+        except (ProjectError, OSError) as error:
+            # Autosave must never interrupt work; the status bar says it failed and why.
+            self.last_error = str(error)
+            self.window.show_status(f"Autosave failed: {error}")
+            return False
+        self.saves += 1
+        return True
+
+    def discard(self) -> None:
+        """A clean shutdown (or a saved, closed project): nothing to recover next time."""
+        self.change_timer.stop()
+        for file in autosave_files(self.folder):
+            _remove(file)
+
+    # -- after a crash ---------------------------------------------------------------------------
+
+    def pending(self) -> dict | None:
+        """What the last session left behind, or None when it ended cleanly."""
+        if not self.path.is_file():
+            return None
+        try:
+            meta = json.loads(self.meta_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            meta = {}
+        return meta if isinstance(meta, dict) else {}
+
+    def ask_restore(self, meta: dict) -> bool:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(meta["saved_at"])) if meta.get("saved_at") else "?"
+        where = f"\n(from {meta['original_path']})" if meta.get("original_path") else ""
+        answer = QMessageBox.question(
+            self.window, "Recover unsaved work?",
+            f"Layerforge did not close properly last time. The project '{meta.get('name', 'untitled')}' was "
+            f"autosaved at {when}{where}.\n\nRestore it? (Discard deletes the autosave.)",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Discard, QMessageBox.StandardButton.Yes)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def offer_recovery(self) -> bool:
+        """At start: if an autosave was left behind, offer it; True when it was restored."""
+        meta = self.pending()
+        if meta is None:
+            return False
+        if not self.ask_restore(meta):
+            self.discard()
+            return False
+        try:
+            project, weights = load_project(self.path)
+        except ProjectError as error:
+            QMessageBox.warning(self.window, "Cannot recover", f"The autosave cannot be read: {error}")
+            return False
+        original = meta.get("original_path")
+        self.state.apply(project, weights, Path(original) if original else None, base_dir=self.folder)
+        mark_dirty(self.window)   # recovered work is not saved until the user saves it
+        self.window.show_status("Recovered the autosaved project: save it to keep it.")
+        return True
+
+
+def _write_json(path: Path, data: dict) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(json.dumps(data), encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def _remove(path: Path) -> None:
+    try:
+        path.unlink()
+    except OSError:
+        pass

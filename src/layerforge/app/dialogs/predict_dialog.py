@@ -1,0 +1,260 @@
+"""Predict [predictDialog] with the trained weights: one input typed in (or drawn on a sketch pad for
+image models), or a whole file of inputs (.csv, .npy, .npz); results in a table, savable as CSV.
+
+The numbers come from ``layerforge.training.inference.Predictor``: the project's own standardisation
+and class names, exactly as the CLI's ``layerforge predict``.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QFileDialog, QGroupBox, QHBoxLayout,
+                               QLabel, QLineEdit, QMessageBox, QPushButton, QTableWidget, QTableWidgetItem,
+                               QVBoxLayout)
+
+from ...data import DataError, read_inputs
+from ...training import TrainingError
+from ...training.inference import Predictor
+from .sketch_pad import SketchPad
+
+SHOWN_ROWS = 1000
+ERROR_STYLE = "color: #b71c1c;"
+
+
+class PredictDialog(QDialog):
+    def __init__(self, parent, predictor: Predictor, feature_names=(), title: str = "Predict"):
+        super().__init__(parent)
+        self.setObjectName("predictDialog")
+        self.setWindowTitle(title)
+        self.predictor = predictor
+        self.feature_names = list(feature_names)
+        self.header: list[str] = []
+        self.rows: list[list] = []
+        shape = predictor.input_shape
+        self.is_image = len(shape) == 3
+
+        single = QGroupBox("One input")
+        single_layout = QVBoxLayout(single)
+        self.sketch = None
+        self.input_edit = QLineEdit()
+        self.input_edit.setObjectName("predictInputEdit")
+        if self.is_image:
+            self.sketch = SketchPad(shape[1], shape[2])
+            clear = QPushButton("Clear")
+            clear.setObjectName("sketchClearButton")
+            clear.clicked.connect(self.sketch.clear)
+            pad_row = QHBoxLayout()
+            pad_row.addWidget(self.sketch)
+            pad_row.addWidget(clear)
+            pad_row.addStretch(1)
+            single_layout.addWidget(QLabel(f"Draw a {shape[2]}×{shape[1]} image:"))
+            single_layout.addLayout(pad_row)
+            self.input_edit.setVisible(False)
+        else:
+            size = int(np.prod(shape))
+            names = self.feature_names if len(self.feature_names) == size else [f"x{i + 1}" for i in range(size)]
+            self.input_edit.setPlaceholderText(", ".join(names))
+            self.input_edit.setToolTip(f"{size} number(s) separated by commas: {', '.join(names)}")
+            single_layout.addWidget(QLabel(f"Type {size} value(s), separated by commas ({', '.join(names[:8])}"
+                                           f"{', …' if size > 8 else ''}):"))
+            single_layout.addWidget(self.input_edit)
+            self.input_edit.returnPressed.connect(self.predict_single)
+        self.predict_button = QPushButton("Predict")
+        self.predict_button.setObjectName("predictButton")
+        self.predict_button.setDefault(True)
+        self.predict_button.clicked.connect(self.predict_single)
+        self.result_label = QLabel("")
+        self.result_label.setObjectName("predictResultLabel")
+        self.result_label.setWordWrap(True)
+        self.result_label.setStyleSheet("font-size: 12pt; font-weight: bold;")
+        row = QHBoxLayout()
+        row.addWidget(self.predict_button)
+        row.addWidget(self.result_label, 1)
+        single_layout.addLayout(row)
+
+        many = QGroupBox("A file of inputs")
+        many_layout = QVBoxLayout(many)
+        buttons = QHBoxLayout()
+        self.file_button = QPushButton("Predict a file…")
+        self.file_button.setObjectName("predictFileButton")
+        self.file_button.setToolTip("A .csv of numbers (one sample per row), or a .npy / .npz of inputs")
+        self.file_button.clicked.connect(lambda: self.predict_file())
+        self.save_button = QPushButton("Save results…")
+        self.save_button.setObjectName("predictSaveButton")
+        self.save_button.setEnabled(False)
+        self.save_button.clicked.connect(lambda: self.save_results())
+        buttons.addWidget(self.file_button)
+        buttons.addWidget(self.save_button)
+        buttons.addStretch(1)
+        self.table = QTableWidget()
+        self.table.setObjectName("predictResultTable")
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setMinimumHeight(140)
+        many_layout.addLayout(buttons)
+        many_layout.addWidget(self.table, 1)
+
+        self.error_label = QLabel()
+        self.error_label.setObjectName("predictError")
+        self.error_label.setWordWrap(True)
+        self.error_label.setStyleSheet(ERROR_STYLE)
+        close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        close.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(single)
+        layout.addWidget(many, 1)
+        layout.addWidget(self.error_label)
+        layout.addWidget(close)
+        self.resize(560, 560)
+
+    # -- predicting ------------------------------------------------------------------------------
+
+    def single_input(self) -> np.ndarray:
+        shape = self.predictor.input_shape
+        if self.sketch is not None:
+            pixels = self.sketch.pixels()
+            return np.repeat(pixels[None, None], shape[0], axis=1).astype(np.float32)
+        text = self.input_edit.text().replace(";", ",")
+        parts = [p for p in text.replace("\t", ",").split(",") if p.strip()] if "," in text else text.split()
+        values = []
+        for position, part in enumerate(parts, start=1):
+            try:
+                values.append(float(part))
+            except ValueError:
+                raise DataError(f"value {position} ({part.strip()!r}) is not a number") from None
+        size = int(np.prod(shape))
+        if len(values) != size:
+            raise DataError(f"the model takes {size} value(s) per input; {len(values)} were typed")
+        return np.asarray(values, dtype=np.float32).reshape((1,) + tuple(shape))
+
+    def predict_single(self) -> str:
+        try:
+            result = self.predictor.predict(self.single_input())
+        except (DataError, TrainingError, ValueError) as error:
+            self._error(str(error))
+            return ""
+        self._error("")
+        if result.labels is not None:
+            probs = result.probabilities[0]
+            ranked = np.argsort(probs)[::-1][:3]
+            others = ", ".join(f"{result.class_names[i]} {probs[i]:.0%}" for i in ranked[1:])
+            text = f"{result.names[0]} ({probs.max():.0%} sure)" + (f" · then {others}" if others else "")
+        else:
+            values = result.outputs.reshape(-1)
+            text = ", ".join(f"{v:.6g}" for v in values[:8])
+        self.result_label.setText(text)
+        return text
+
+    def predict_file(self, path: str | None = None) -> bool:
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(self, "Predict on a file of inputs", "",
+                                                  "Inputs (*.csv *.npy *.npz);;All files (*)")
+            if not path:
+                return False
+        try:
+            x = self._read(Path(path))
+            result = self.predictor.predict(x)
+        except (DataError, TrainingError, ValueError, OSError) as error:
+            self._error(str(error))
+            return False
+        self._error("")
+        header, rows = result.rows()
+        flat = x.reshape(len(x), -1)
+        inputs = flat.shape[1] <= 8   # show small inputs beside their predictions
+        names = self.feature_names if len(self.feature_names) == flat.shape[1] else [
+            f"x{i + 1}" for i in range(flat.shape[1])]
+        self.header = (names if inputs else ["row"]) + header
+        self.rows = [([f"{v:.6g}" for v in flat[i]] if inputs else [str(i + 1)]) + rows[i] for i in range(len(rows))]
+        self._fill_table()
+        self.save_button.setEnabled(True)
+        self.result_label.setText(f"{len(rows):,} prediction(s) from {Path(path).name}")
+        return True
+
+    def _read(self, path: Path) -> np.ndarray:
+        if path.suffix.lower() == ".csv" and self.feature_names:
+            try:   # a CSV like the training data: pick the same columns by name
+                return read_inputs(path, feature_columns=self.feature_names)
+            except DataError:
+                pass
+        return read_inputs(path)
+
+    def _fill_table(self) -> None:
+        shown = self.rows[:SHOWN_ROWS]
+        self.table.clear()
+        self.table.setColumnCount(len(self.header))
+        self.table.setRowCount(len(shown))
+        self.table.setHorizontalHeaderLabels(self.header)
+        for r, row in enumerate(shown):
+            for c, cell in enumerate(row):
+                self.table.setItem(r, c, QTableWidgetItem(str(cell)))
+        self.table.resizeColumnsToContents()
+
+    def save_results(self, path: str | None = None) -> Path | None:
+        if not self.rows:
+            return None
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(self, "Save predictions", "predictions.csv", "CSV (*.csv)")
+            if not path:
+                return None
+        target = Path(path)
+        if target.suffix.lower() != ".csv":
+            target = target.with_name(target.name + ".csv")
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(self.header)
+        writer.writerows(self.rows)
+        try:
+            write_text_atomic(target, buffer.getvalue())
+        except OSError as error:
+            self._error(f"{target}: cannot write ({error.strerror or error})")
+            return None
+        self.result_label.setText(f"Saved {len(self.rows):,} prediction(s) to {target.name}")
+        return target
+
+    def _error(self, text: str) -> None:
+        self.error_label.setText(text)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise
+
+
+def make_predict_action(window, state) -> QAction:
+    """[actionPredict]: opens the dialog on the trained weights (or says to train first)."""
+    action = QAction("&Predict…", window)
+    action.setObjectName("actionPredict")
+    action.setShortcut(QKeySequence("Ctrl+R"))
+    action.setStatusTip("Use the trained model on inputs you type, draw or load from a file")
+
+    def open_dialog() -> PredictDialog | None:
+        project, weights = state.project()
+        try:
+            predictor = Predictor(project, weights)
+        except TrainingError as error:
+            QMessageBox.information(window, "Train first", f"{error}. Press Train, then Predict.")
+            return None
+        dataset = window.dataset_panel.dataset
+        names = list(dataset.feature_names) if dataset is not None else []
+        dialog = PredictDialog(window, predictor, names, f"Predict with {project.name}")
+        state.predict_dialog = dialog
+        dialog.show()
+        return dialog
+
+    action.triggered.connect(lambda _=False: open_dialog())
+    action.open_dialog = open_dialog
+    return action

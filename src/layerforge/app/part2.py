@@ -1,0 +1,162 @@
+"""Part 2 of the window, attached by one call: ``install_part2(window)``.
+
+Adds data import [importDataButton, actionImportData], export [actionExportWeights, actionExportOnnx,
+actionExportPytorch], projects [actionNew, actionOpen, actionSave, actionSaveAs, recentFilesMenu],
+prediction [actionPredict], autosave and crash recovery, the unsaved-changes question on close,
+themes and a remembered window layout, and shortcuts for the run controls. Everything is reached from
+the returned :class:`Part2` (also ``window.part2``).
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMenu, QPushButton
+
+from .appearance import Appearance
+from .autosave import AutoSaver
+from .dialogs.export_dialog import ExportActions
+from .dialogs.import_dialog import ImportDialog
+from .dialogs.predict_dialog import make_predict_action
+from .project_actions import ProjectActions
+from .project_state import ProjectState, mark_dirty, settings_with_split
+
+
+def _menu(window, title: str) -> QMenu:
+    """The menu-bar menu called ``title`` (ignoring '&'), made when missing."""
+    bar = window.menuBar()
+    for action in bar.actions():
+        if action.menu() is not None and action.text().replace("&", "") == title.replace("&", ""):
+            return action.menu()
+    return bar.addMenu(title)
+
+
+class _CloseGuard(QObject):
+    """Sees the window's close first: asks about unsaved changes, then lets the window's own
+    closeEvent (training in progress) decide; a close that happens is a clean shutdown."""
+
+    def __init__(self, part2: "Part2"):
+        super().__init__(part2.window)
+        self.part2 = part2
+
+    def eventFilter(self, watched, event) -> bool:
+        if watched is self.part2.window and event.type() == QEvent.Type.Close:
+            if not self.part2.projects.maybe_save():
+                event.ignore()
+                return True
+            watched.closeEvent(event)
+            if event.isAccepted():
+                self.part2.clean_shutdown()
+            return True
+        return False
+
+
+class Part2:
+    def __init__(self, window):
+        self.window = window
+        self.state = ProjectState(window)
+        self.projects = ProjectActions(window, self.state)
+        self.exports = ExportActions(window, self.state)
+        self.action_predict = make_predict_action(window, self.state)
+        self.autosaver = AutoSaver(window, self.state)
+        self.appearance = Appearance(window)
+        self.import_dialog: ImportDialog | None = None
+        self.action_import = QAction("&Import data…", window)
+        self.action_import.setObjectName("actionImportData")
+        self.action_import.setShortcut(QKeySequence("Ctrl+I"))
+        self.action_import.setStatusTip("Train on your own data: a CSV file, an image folder or a .npz/.npy file")
+        self.action_import.triggered.connect(lambda _=False: self.open_import_dialog())
+        self.import_button = QPushButton("Import data…")
+        self.import_button.setObjectName("importDataButton")
+        self.import_button.setToolTip(self.action_import.statusTip() + " (Ctrl+I)")
+        self.import_button.clicked.connect(lambda: self.open_import_dialog())
+        window.dataset_panel.layout().insertWidget(1, self.import_button)
+        self._build_menus()
+        self._run_shortcuts()
+        self.close_guard = _CloseGuard(self)
+        window.installEventFilter(self.close_guard)
+
+    def _build_menus(self) -> None:
+        window = self.window
+        file_menu = _menu(window, "&File")
+        first = file_menu.actions()[0] if file_menu.actions() else None
+        p, e = self.projects, self.exports
+        for action in (p.action_new, p.action_open):
+            file_menu.insertAction(first, action)
+        file_menu.insertMenu(first, p.recent_menu)
+        for action in (p.action_save, p.action_save_as):
+            file_menu.insertAction(first, action)
+        file_menu.insertSeparator(first)
+        file_menu.insertAction(first, self.action_import)
+        export_menu = QMenu("&Export", file_menu)
+        export_menu.setObjectName("exportMenu")
+        for action in e.actions:
+            export_menu.addAction(action)
+        file_menu.insertMenu(first, export_menu)
+        file_menu.insertSeparator(first)
+        for action in p.actions + [self.action_import, self.action_predict] + e.actions:
+            window.addAction(action)   # shortcuts work wherever the focus is
+        run_menu = _menu(window, "&Run")
+        run_menu.addAction(self.action_predict)
+        view_menu = _menu(window, "&View")
+        view_menu.addSeparator()
+        view_menu.addMenu(self.appearance.menu)
+
+    def _run_shortcuts(self) -> None:
+        """Pause/Resume (F6) and Stop (Shift+F5) as actions beside part 1's Train (F5)."""
+        window = self.window
+        run_menu = _menu(window, "&Run")
+        for name, text, keys, slot in (("actionPause", "&Pause / Resume", "F6", window.run.toggle_pause),
+                                       ("actionStop", "&Stop", "Shift+F5", window.run.stop)):
+            if window.findChild(QAction, name) is not None:
+                continue
+            action = QAction(text, window)
+            action.setObjectName(name)
+            action.setShortcut(QKeySequence(keys))
+            action.triggered.connect(lambda _=False, s=slot: s())
+            run_menu.addAction(action)
+            window.addAction(action)
+
+    # -- import ----------------------------------------------------------------------------------
+
+    def open_import_dialog(self) -> ImportDialog | None:
+        if self.window.run.running:
+            self.window.show_status("Stop training before importing other data.")
+            return None
+        dialog = ImportDialog(self.window, self.window.training_panel.settings())
+        dialog.accepted.connect(lambda: self.use_imported(dialog))
+        self.import_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def use_imported(self, dialog: ImportDialog) -> None:
+        if dialog.dataset is None:
+            return
+        panel = self.window.training_panel
+        self.state.show_imported(dialog.source, dialog.dataset)
+        panel.set_settings(settings_with_split(panel.settings(), dialog.split_settings()))
+        mark_dirty(self.window)
+        self.window.show_status(f"Imported {dialog.dataset.summary()}")
+
+    # -- start and end ---------------------------------------------------------------------------
+
+    def start(self) -> bool:
+        """After the window is shown: layout from last time, then any autosave offered back."""
+        self.appearance.restore_layout()
+        return self.autosaver.offer_recovery()
+
+    def clean_shutdown(self) -> None:
+        self.appearance.save_layout()
+        self.autosaver.discard()
+
+
+def install_part2(window, start: bool = False) -> Part2:
+    """Attach part 2 to ``window`` (once); with ``start``, restore the layout and offer an autosave
+    right after the event loop starts (the real app does this; tests call ``part2.start()``)."""
+    existing = getattr(window, "part2", None)
+    if existing is not None:
+        return existing
+    part2 = Part2(window)
+    window.part2 = part2
+    if start:
+        QTimer.singleShot(0, part2.start)
+    return part2
