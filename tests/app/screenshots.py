@@ -43,11 +43,11 @@ def shoot(app: QApplication, example: str, folder: Path) -> None:
         app.processEvents()
         if window.run.last_epoch_metrics.get("epoch", 0) >= during and window.run.session.state == "running":
             window.training_panel.pause_button.click()
-            pump(app, 0.4)
+            pump(app, 1.5)  # the frame clock draws what arrived before the pause
             window.grab().save(str(folder / f"screenshot-{example}-during.png"))
             window.training_panel.pause_button.click()
             during = 10 ** 9
-    pump(app, 0.4)
+    pump(app, 1.5)
     window.grab().save(str(folder / f"screenshot-{example}-after.png"))
     window.close()
 

@@ -174,5 +174,5 @@ def test_charts_keep_100k_steps_smooth_and_fade_the_previous_run(window):
     assert len(x) == 100_000
     assert charts.raw_curve.opts["autoDownsample"] and charts.raw_curve.opts["clipToView"]
     charts.begin_run(1000, "classification")
-    assert len(charts.previous_loss.getData()[0]) == 100_000
+    assert len(charts.previous_loss.xData) == 100_000
     assert charts.has_previous

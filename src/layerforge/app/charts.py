@@ -53,11 +53,17 @@ class TrainingCharts(pg.GraphicsLayoutWidget):
         self.val_metric_curve = self.metric_plot.plot(pen=_pen(VAL_COLOR, 2.2), symbol="o", symbolSize=5,
                                                       symbolBrush=VAL_COLOR, symbolPen=None)
         self.lr_curve = self.lr_plot.plot(pen=_pen(LR_COLOR, 1.8))
+        self.hint = pg.TextItem("Press Train to watch the loss fall",
+                                color="#78909c", anchor=(0.5, 0.5))
+        self.loss_plot.addItem(self.hint, ignoreBounds=True)
+        self.hint.setPos(0.5, 0.5)
         for curve in (self.raw_curve, self.smooth_curve, self.lr_curve, self.previous_loss):
             curve.setDownsampling(auto=True, method="peak")
             curve.setClipToView(True)
             curve.setSkipFiniteCheck(False)
         self.steps_per_epoch = 1
+        self.total_epochs = 0
+        self._shown_epochs = 0.0
         self.metric_name = "accuracy"
         self.raw = Series()
         self.smooth = Series()
@@ -100,15 +106,29 @@ class TrainingCharts(pg.GraphicsLayoutWidget):
         for series in (self.raw, self.smooth, self.val_loss, self.train_metric, self.val_metric, self.lr):
             series.clear()
         self._smoother.reset()
+        self.hint.setVisible(False)
         self.steps_per_epoch = max(1, steps_per_epoch)
-        if total_epochs:
-            self.loss_plot.setXRange(0, total_epochs, padding=0.01)  # linked: all three plots follow
+        self.total_epochs = total_epochs or 0
+        self._shown_epochs = 0.0
+        self._extend_x_range(1.0)
         self.metric_name = "accuracy" if task == "classification" else "r2"
         self._set_title(self.metric_plot, "Accuracy" if task == "classification" else "R² (1 = perfect fit)")
         self._dirty = True
 
+    def _extend_x_range(self, x: float) -> None:
+        """Grow the x axis in doublings (not every frame: rebuilding axis labels is costly)."""
+        if x <= self._shown_epochs:
+            return
+        span = max(5.0, 2.0 * x)
+        if self.total_epochs:
+            span = min(span, float(self.total_epochs))
+        self._shown_epochs = span
+        self.loss_plot.setXRange(0, span, padding=0.01)  # linked: all three plots follow
+
     def add_batch(self, step: int, loss: float, lr: float) -> None:
         x = step / self.steps_per_epoch
+        if x > self._shown_epochs:
+            self._extend_x_range(x)
         if math.isfinite(loss):
             self.raw.append(x, loss)
             self.smooth.append(x, self._smoother(loss))
@@ -132,6 +152,7 @@ class TrainingCharts(pg.GraphicsLayoutWidget):
             series.clear()
         self.has_previous = False
         self._set_title(self.loss_plot, "Loss")
+        self.hint.setVisible(True)
         self._dirty = True
 
     # -- drawing ---------------------------------------------------------------------------------
@@ -153,6 +174,6 @@ class TrainingCharts(pg.GraphicsLayoutWidget):
         return True
 
     def loss_points(self) -> tuple[np.ndarray, np.ndarray]:
-        """The raw training loss drawn so far (x in epochs), as a person sees it on the chart."""
-        x, y = self.raw_curve.getData()
+        """The raw training loss handed to the chart so far (x in epochs), before downsampling for display."""
+        x, y = self.raw_curve.xData, self.raw_curve.yData
         return (np.asarray([]), np.asarray([])) if x is None else (x, y)

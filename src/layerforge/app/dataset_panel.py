@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QGroupBox, QLabel, QVBoxLayout
 
 from ..data import DataError, list_datasets, load_dataset
@@ -39,6 +39,8 @@ class DatasetPanel(QGroupBox):
         self.preview.hideButtons()
         self.preview_image = QLabel()
         self.preview_image.setFixedHeight(110)
+        self.preview_image.setMinimumWidth(10)
+        self.preview_image.setAlignment(Qt.AlignmentFlag.AlignCenter)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 4, 6, 6)
         layout.addWidget(self.combo)
@@ -95,7 +97,8 @@ class DatasetPanel(QGroupBox):
         if images:
             strip = np.concatenate([x[i, 0] if x.shape[1] == 1 else x[i].mean(axis=0) for i in range(min(8, len(x)))],
                                    axis=1)
-            self.preview_image.setPixmap(to_pixmap(strip, 300).scaledToHeight(40))
+            width = max(120, self.preview.width() - 10)
+            self.preview_image.setPixmap(to_pixmap(strip, 600).scaled(width, 48, Qt.AspectRatioMode.KeepAspectRatio))
             return
         if dataset.kind == "points2d":
             for label in np.unique(y.astype(int)):

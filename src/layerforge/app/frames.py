@@ -42,6 +42,12 @@ class FrameClock(QObject):
         repainted). Light jobs run every frame; the others take turns."""
         (self._light_jobs if light else self._jobs).append((update, widget))
 
+    def flush(self) -> None:
+        """Bring every view up to date now (the run ended: show its final state at once)."""
+        for update, widget in self._jobs + self._light_jobs:
+            if update() and widget.isVisible():
+                widget.update()
+
     def frame(self) -> None:
         try:
             jobs = list(self._light_jobs)

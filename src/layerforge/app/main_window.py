@@ -99,6 +99,7 @@ class MainWindow(QMainWindow):
         run_scroll = QScrollArea()
         run_scroll.setWidgetResizable(True)
         run_scroll.setWidget(run_column)
+        run_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         right = QSplitter(Qt.Orientation.Vertical)
         right.setObjectName("rightSplitter")
         right.addWidget(inspector_scroll)
@@ -111,6 +112,8 @@ class MainWindow(QMainWindow):
         main.addWidget(middle)
         main.addWidget(right)
         main.setStretchFactor(1, 1)
+        main.setCollapsible(0, False)
+        self.palette_panel.setMinimumWidth(160)
         main.setSizes([170, 910, 320])
         self.setCentralWidget(main)
 
@@ -189,7 +192,8 @@ class MainWindow(QMainWindow):
         self.document.undo_stack.setClean()
         self.banner.clear()
         self._update_title()
-        self.canvas.fit_to_view()
+        if self._shown_once:
+            self._arrange_opened_model()
         self.show_status(f"Opened the '{project.name}' example. Press Train to start.")
 
     def _ask_and_open(self, name: str) -> None:
@@ -264,6 +268,8 @@ class MainWindow(QMainWindow):
     # -- training --------------------------------------------------------------------------------
 
     def _running_changed(self, running: bool) -> None:
+        if not running:
+            self.frames.flush()
         self.document.set_read_only(running)
         self.canvas.model_scene.set_read_only(running)
         self.inspector.refresh()
@@ -283,7 +289,14 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if not self._shown_once:
             self._shown_once = True
-            self.canvas.fit_to_view()  # the viewport has its real size only now
+            self._arrange_opened_model()  # the viewport has its real size only now
+
+    def _arrange_opened_model(self) -> None:
+        """Fit a freshly opened model to the view, wrapping it onto rows if it would be unreadable."""
+        if self.canvas.needs_wrapping():
+            self.canvas.auto_layout()
+            self.document.undo_stack.clear()  # arranging what was opened is not an edit to undo
+        self.canvas.fit_to_view()
 
     # -- closing ---------------------------------------------------------------------------------
 

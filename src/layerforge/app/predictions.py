@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QStackedWidget, QVBoxLayout, QWidget
 
 from .confusion import ConfusionMatrixView
 from .image_grid import ImageGrid
@@ -43,6 +43,8 @@ class PredictionView(QWidget):
         self.setAccessibleName("Predictions")
         self.title = QLabel("Predictions")
         self.title.setObjectName("predictionTitle")
+        self.title.setWordWrap(True)
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.plot_widget = pg.PlotWidget(background="w")
         self.plot = self.plot_widget.getPlotItem()
         self.plot.showGrid(x=True, y=True, alpha=0.2)
@@ -154,8 +156,8 @@ class PredictionView(QWidget):
         when = "before training" if snapshot.epoch == 0 else f"after epoch {snapshot.epoch}"
         if kind == "boundary2d":
             self._draw_boundary(data)
-            self.title.setText(f"Decision boundary {when} (colour: predicted class, pale: unsure; "
-                               f"dots: data with true class)")
+            self.title.setText(f"Decision boundary {when}: colour = predicted class (pale where unsure), "
+                               f"dots = data in their true class")
         elif kind == "curve1d":
             self._draw_curve(data)
             self.title.setText(f"Fitted curve {when} (orange: model, grey: data)")

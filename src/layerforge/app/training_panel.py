@@ -7,7 +7,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QProgressBar,
-                               QPushButton, QSpinBox, QToolButton, QVBoxLayout, QWidget)
+                               QPushButton, QSizePolicy, QSpinBox, QToolButton, QVBoxLayout, QWidget)
 
 from ..training import LOSSES, OPTIMIZERS, SCHEDULES, TrainingSettings, losses_for
 from .inspector import FloatSpinBox, editor_value, make_editor
@@ -94,6 +94,8 @@ class TrainingPanel(QGroupBox):
         self.progress.setObjectName("trainingProgress")
         self.progress.setTextVisible(True)
         self.progress.setFormat("Ready to train")
+        # Long texts ("Epoch 40 / 200 · 0:03 left · accuracy 96.7%") must not widen the whole column.
+        self.progress.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.progress.setValue(0)
         self._layout()
         self.optimizer_combo.currentIndexChanged.connect(self._optimizer_changed)

@@ -8,10 +8,22 @@ from PySide6.QtWidgets import (QGraphicsItem, QGraphicsPathItem, QGraphicsRectIt
 
 
 def wire_path(start: QPointF, end: QPointF) -> QPainterPath:
-    """A horizontal S-curve from an output port to an input port."""
+    """A horizontal S-curve from an output port to an input port.
+
+    A wire running backwards (to a row further down, after wrapping) loops out to the right, runs
+    back along the gap between the rows and enters the input from the left.
+    """
     path = QPainterPath(start)
-    bend = max(40.0, abs(end.x() - start.x()) * 0.5)
-    path.cubicTo(QPointF(start.x() + bend, start.y()), QPointF(end.x() - bend, end.y()), end)
+    if end.x() >= start.x() - 20 or abs(end.y() - start.y()) < 40:
+        bend = max(40.0, abs(end.x() - start.x()) * 0.5)
+        path.cubicTo(QPointF(start.x() + bend, start.y()), QPointF(end.x() - bend, end.y()), end)
+        return path
+    middle = (start.y() + end.y()) / 2
+    loop = 30.0
+    path.cubicTo(QPointF(start.x() + loop, start.y()), QPointF(start.x() + loop, middle),
+                 QPointF(start.x(), middle))
+    path.lineTo(QPointF(end.x(), middle))
+    path.cubicTo(QPointF(end.x() - loop, middle), QPointF(end.x() - loop, end.y()), end)
     return path
 
 

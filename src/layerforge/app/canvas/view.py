@@ -9,7 +9,7 @@ from PySide6.QtGui import QAction, QKeySequence, QPainter
 from PySide6.QtWidgets import QApplication, QGraphicsView, QMenu
 
 from ..document import ModelDocument
-from .layout import layered_positions
+from .layout import columns_that_fit, layered_positions
 from .node_item import NODE_HEIGHT, NODE_WIDTH
 from .scene import ModelScene
 
@@ -33,6 +33,10 @@ class ModelCanvas(QGraphicsView):
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.BoundingRectViewportUpdate)
         self.setAcceptDrops(True)
+        # A large fixed scene to pan over; scroll bars would only show how far the empty space goes.
+        self.model_scene.setSceneRect(QRectF(-5000, -5000, 10000, 10000))
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self._pan_start: QPointF | None = None
         self._space_down = False
@@ -98,9 +102,22 @@ class ModelCanvas(QGraphicsView):
             item.setSelected(True)
 
     def auto_layout(self) -> None:
-        positions = layered_positions(self.document.spec)
-        self.document.move(positions)
+        """Tidy the model: by depth from left to right, wrapped onto rows if it is too long to read."""
+        spec = self.document.spec
+        columns = len({x for x, _ in layered_positions(spec).values()})
+        wrap = columns_that_fit(self.viewport().width(), self.viewport().height(), columns)
+        self.document.move(layered_positions(spec, wrap))
         self.fit_to_view()
+
+    def needs_wrapping(self) -> bool:
+        """Whether the whole model, fitted to the view, would be drawn too small to read."""
+        items = list(self.model_scene.nodes.values())
+        if not items:
+            return False
+        rect = QRectF()
+        for item in items:
+            rect = rect.united(item.sceneBoundingRect())
+        return (self.viewport().width() / (rect.width() + 120)) < 0.75
 
     def fit_to_view(self) -> None:
         items = self.model_scene.nodes.values()
