@@ -353,15 +353,22 @@ class Cast(Node):
 
 # ------------------------------------------------------------------------------ user-facing functions
 def _binary(node_cls, scalar_node, rscalar_node, a, b, op, true_divide=False):
-    if isinstance(a, Tensor) and isinstance(b, Tensor):
-        ad, bd = a._data, b._data
-        # Fast path (most calls in a training step): two CPU arrays of one floating dtype.
-        if type(ad) is np.ndarray and type(bd) is np.ndarray and ad.dtype is bd.dtype \
-                and ad.dtype.kind == "f":
-            try:
-                return apply(node_cls(), a, b)
-            except ValueError:
-                raise broadcast_error(op, ad.shape, bd.shape) from None
+    if isinstance(a, Tensor):
+        if isinstance(b, Tensor):
+            ad, bd = a._data, b._data
+            # Fast path (most calls in a training step): two CPU arrays of one floating dtype.
+            if type(ad) is np.ndarray and type(bd) is np.ndarray and ad.dtype is bd.dtype \
+                    and ad.dtype.kind == "f":
+                try:
+                    return apply(node_cls(), a, b)
+                except ValueError:
+                    raise broadcast_error(op, ad.shape, bd.shape) from None
+        elif (type(b) is float or type(b) is int) and scalar_node is not None \
+                and a._data.dtype.kind == "f":
+            return apply(scalar_node(b), a)  # a float tensor and a Python number keep the dtype
+    elif (type(a) is float or type(a) is int) and rscalar_node is not None and isinstance(b, Tensor) \
+            and b._data.dtype.kind == "f":
+        return apply(rscalar_node(a), b)
     if not isinstance(a, Tensor):
         if isinstance(a, Number):
             return _with_scalar(rscalar_node, b, a, op, true_divide)
