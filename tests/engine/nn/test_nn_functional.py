@@ -212,3 +212,19 @@ def test_convolution_buffers_recycled_between_steps_never_leak_into_results():
     conv.zero_grad()
     out.sum().backward()  # the retained graph still has its own columns
     np.testing.assert_allclose(conv.weight.grad.numpy(), first, rtol=1e-6)
+
+
+@pytest.mark.parametrize("batch,channels", [(1, 1), (1, 3), (2, 1)])
+def test_convolution_outputs_stay_valid_after_later_convolutions(batch, channels):
+    """Outputs and gradients must never be views of recycled buffers (N == 1 makes that easy)."""
+    conv = nn.Conv2d(channels, channels, 3, padding=1)
+    x = lf.randn(batch, channels, 6, 6, requires_grad=True)
+    first = conv(x)
+    kept = first.detach().numpy().copy()
+    first.sum().backward()
+    kept_grad = x.grad.numpy().copy()
+    for _ in range(2):
+        y = lf.randn(batch, channels, 6, 6, requires_grad=True)
+        conv(y).sum().backward()
+    np.testing.assert_array_equal(first.detach().numpy(), kept)
+    np.testing.assert_array_equal(x.grad.numpy(), kept_grad)
