@@ -5,14 +5,15 @@ import numpy as np
 
 from .. import ops as _ops
 from .. import random as _random
-from ..autograd import no_grad
+from ..autograd import no_grad as _no_grad
 from ..ops import activation as _act
 from ..ops import conv as _conv
 from ..ops import dense as _dense
 from ..ops import normalization as _norm
 from ..ops import pool as _pool
-from ..ops.common import apply, xp_of
-from ..tensor import Tensor
+from ..ops.common import apply as _apply
+from ..ops.common import xp_of as _xp_of
+from ..tensor import Tensor as _Tensor
 from .functional_losses import (binary_cross_entropy, binary_cross_entropy_with_logits,  # noqa: F401
                                 cross_entropy, huber_loss, kl_div, l1_loss, mse_loss, nll_loss,
                                 smooth_l1_loss)
@@ -47,7 +48,7 @@ def _check_same_dtype(op, input, *params):  # noqa: A002
 
 
 def _check_input(x, dims, op):
-    if not isinstance(x, Tensor):
+    if not isinstance(x, _Tensor):
         raise TypeError(f"{op}(): input must be a Tensor, got {type(x).__name__}")
     if x.ndim not in (dims + 1, dims + 2):
         raise RuntimeError(f"{op}: expected a {dims + 1}D (unbatched) or {dims + 2}D (batched) input, "
@@ -63,8 +64,8 @@ def linear(input, weight, bias=None):  # noqa: A002 (PyTorch's names)
                            f"{weight.shape[1]} input features, the input has {input.shape[-1]}")
     _check_same_dtype("linear", input, weight, bias)
     if bias is None:
-        return apply(_dense.Linear(False), input, weight)
-    return apply(_dense.Linear(True), input, weight, bias)
+        return _apply(_dense.Linear(False), input, weight)
+    return _apply(_dense.Linear(True), input, weight, bias)
 
 
 def bilinear(input1, input2, weight, bias=None):
@@ -78,31 +79,31 @@ def embedding(input, weight, padding_idx=None, max_norm=None):  # noqa: A002
     if max_norm is not None:
         raise NotImplementedError("embedding(max_norm=...) is not supported; renormalise the weight "
                                   "explicitly instead")
-    indices = input._data if isinstance(input, Tensor) else np.asarray(input)
+    indices = input._data if isinstance(input, _Tensor) else np.asarray(input)
     if indices.dtype.kind not in "iu":
         raise RuntimeError(f"Expected tensor for argument #1 'indices' to have an integer dtype, but "
                            f"got {indices.dtype} instead")
-    xp = xp_of(indices)
+    xp = _xp_of(indices)
     if indices.size and (int(xp.min(indices)) < 0 or int(xp.max(indices)) >= weight.shape[0]):
         raise IndexError(f"embedding: index out of range: indices must lie in [0, {weight.shape[0]}), "
                          f"got values from {int(xp.min(indices))} to {int(xp.max(indices))}")
     if padding_idx is not None and padding_idx < 0:
         padding_idx += weight.shape[0]
-    return apply(_dense.Embedding(indices, padding_idx), weight)
+    return _apply(_dense.Embedding(indices, padding_idx), weight)
 
 
 def one_hot(tensor, num_classes=-1):
     data = tensor._data
     if data.dtype.kind not in "iu":
         raise RuntimeError("one_hot is only applicable to index tensor of integer dtype")
-    xp = xp_of(data)
+    xp = _xp_of(data)
     if num_classes == -1:
         num_classes = int(data.max()) + 1 if data.size else 0
     if data.size and (int(data.min()) < 0 or int(data.max()) >= num_classes):
         raise RuntimeError(f"one_hot: class values must be in [0, {num_classes}), got values from "
                            f"{int(data.min())} to {int(data.max())}")
     out = (data[..., None] == xp.arange(num_classes)).astype(np.int64)
-    return Tensor._wrap(out)
+    return _Tensor._wrap(out)
 
 
 # ------------------------------------------------------------------------------ convolution
@@ -145,7 +146,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
                 f"{list(input.shape)}, kernel {list(kernel)}")
     _check_same_dtype("conv2d", input, weight, bias)
     node = _conv.Conv2d(stride, pads, dilation, groups, bias is not None)
-    return apply(node, input, weight) if bias is None else apply(node, input, weight, bias)
+    return _apply(node, input, weight) if bias is None else _apply(node, input, weight, bias)
 
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):  # noqa: A002
@@ -179,7 +180,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
                            f"{list(input.shape)}")
     _check_same_dtype("conv_transpose2d", input, weight, bias)
     node = _conv.ConvTranspose2d(stride, padding, output_padding, dilation, groups, bias is not None)
-    return apply(node, input, weight) if bias is None else apply(node, input, weight, bias)
+    return _apply(node, input, weight) if bias is None else _apply(node, input, weight, bias)
 
 
 # ------------------------------------------------------------------------------ pooling
@@ -205,7 +206,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
                           ceil_mode).squeeze(0)
     kernel, stride, padding, dilation = _pool_args(kernel_size, stride, padding, dilation, 2)
     _check_pool_fits(input, kernel, stride, padding, dilation, ceil_mode, "max_pool2d")
-    return apply(_pool.MaxPool2d(kernel, stride, padding, dilation, ceil_mode), input)
+    return _apply(_pool.MaxPool2d(kernel, stride, padding, dilation, ceil_mode), input)
 
 
 def _check_pool_fits(input, kernel, stride, padding, dilation, ceil_mode, op):
@@ -238,7 +239,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,  # n
     kernel, stride, padding, _ = _pool_args(kernel_size, stride, padding, 1, 2)
     _check_pool_fits(input, kernel, stride, padding, (1, 1), ceil_mode, "avg_pool2d")
     node = _pool.AvgPool2d(kernel, stride, padding, ceil_mode, count_include_pad, divisor_override)
-    return apply(node, input)
+    return _apply(node, input)
 
 
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,  # noqa: A002
@@ -258,7 +259,7 @@ def adaptive_avg_pool2d(input, output_size):  # noqa: A002
     if isinstance(output_size, (int, np.integer)):
         output_size = (int(output_size), int(output_size))
     size = tuple(input.shape[2 + i] if s is None else int(s) for i, s in enumerate(output_size))
-    return apply(_pool.AdaptiveAvgPool2d(size), input)
+    return _apply(_pool.AdaptiveAvgPool2d(size), input)
 
 
 # ------------------------------------------------------------------------------ regularisation
@@ -272,7 +273,7 @@ def dropout(input, p=0.5, training=True, inplace=False):  # noqa: A002
         return input * 0.0
     keep = _random.uniform(data.shape, data.dtype, input.device) >= data.dtype.type(p)
     scale = data.dtype.type(1.0 / (1.0 - p))
-    return input * Tensor._wrap(keep * scale)
+    return input * _Tensor._wrap(keep * scale)
 
 
 # ------------------------------------------------------------------------------ normalisation
@@ -296,9 +297,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None,  # noqa
     else:
         node = _norm.BatchNorm(eps, weight is not None, bias is not None,
                                running_mean._data, running_var._data)
-    out = apply(node, *[t for t in (input, weight, bias) if t is not None])
+    out = _apply(node, *[t for t in (input, weight, bias) if t is not None])
     if use_batch and training and running_mean is not None:
-        with no_grad():
+        with _no_grad():
             m = momentum
             mean = node.batch_mean.astype(running_mean._data.dtype, copy=False)
             unbiased = node.batch_var * (count / (count - 1))
@@ -317,7 +318,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):  # no
                            f"shape [*, {', '.join(map(str, normalized_shape))}], but got input of "
                            f"size {list(input.shape)}")
     node = _norm.LayerNorm(n, eps, weight is not None, bias is not None)
-    return apply(node, *[t for t in (input, weight, bias) if t is not None])
+    return _apply(node, *[t for t in (input, weight, bias) if t is not None])
 
 
 # ------------------------------------------------------------------------------ activations
@@ -328,31 +329,31 @@ def _float(x, op):
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):  # noqa: A002
-    return apply(_act.LeakyRelu(negative_slope), _float(input, "leaky_relu"))
+    return _apply(_act.LeakyRelu(negative_slope), _float(input, "leaky_relu"))
 
 
 def elu(input, alpha=1.0, inplace=False):  # noqa: A002
-    return apply(_act.Elu(alpha), _float(input, "elu"))
+    return _apply(_act.Elu(alpha), _float(input, "elu"))
 
 
 def gelu(input, approximate="none"):  # noqa: A002
     if approximate not in ("none", "tanh"):
         raise RuntimeError(f"approximate argument must be either none or tanh, got '{approximate}'")
-    return apply(_act.Gelu(approximate), _float(input, "gelu"))
+    return _apply(_act.Gelu(approximate), _float(input, "gelu"))
 
 
 def silu(input, inplace=False):  # noqa: A002
-    return apply(_act.Silu(), _float(input, "silu"))
+    return _apply(_act.Silu(), _float(input, "silu"))
 
 
 def softplus(input, beta=1.0, threshold=20.0):  # noqa: A002
-    return apply(_act.Softplus(beta, threshold), _float(input, "softplus"))
+    return _apply(_act.Softplus(beta, threshold), _float(input, "softplus"))
 
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):  # noqa: A002
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
-    return apply(_act.Hardtanh(min_val, max_val), _float(input, "hardtanh"))
+    return _apply(_act.Hardtanh(min_val, max_val), _float(input, "hardtanh"))
 
 
 def relu6(input, inplace=False):  # noqa: A002
