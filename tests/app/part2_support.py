@@ -80,9 +80,12 @@ def files(monkeypatch):
     return record
 
 
-def open_window(qtbot, example: str = "spiral"):
+def open_window(qtbot, example: str = "spiral", crash_later: bool = False):
+    """A main window with part 2 installed; ``crash_later``: the test destroys it itself (a crash), so
+    pytest-qt must not close it."""
     window = create_main_window(example)
-    qtbot.addWidget(window)
+    if not crash_later:
+        qtbot.addWidget(window)
     install_part2(window)
     window.resize(1400, 900)
     window.show()

@@ -66,7 +66,7 @@ class Appearance:
         self.theme = str(settings.value(THEME_KEY, "system"))
         if self.theme not in THEMES:
             self.theme = "system"
-        self.menu = QMenu("&Theme")
+        self.menu = QMenu("&Theme", window)
         self.menu.setObjectName("themeMenu")
         group = QActionGroup(self.menu)
         self.theme_actions = {}

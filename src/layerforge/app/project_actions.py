@@ -58,7 +58,7 @@ class ProjectActions:
                                         "Save the project with its trained weights")
         self.action_save_as = self._action("actionSaveAs", "Save &as…", QKeySequence.StandardKey.SaveAs,
                                            self.save_as, "Save the project under another name")
-        self.recent_menu = QMenu("Open &recent")
+        self.recent_menu = QMenu("Open &recent", window)
         self.recent_menu.setObjectName("recentFilesMenu")
         self.recent_menu.aboutToShow.connect(self.fill_recent_menu)
         self.fill_recent_menu()
