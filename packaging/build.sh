@@ -41,6 +41,8 @@ if [ -x "$venv/bin/python" ]; then py="$venv/bin/python"; else py="$venv/Scripts
 
 echo "== installing $(basename "$wheel") and PyInstaller $PYINSTALLER_VERSION into $venv"
 "$py" -m pip install --quiet "$wheel" "pyinstaller==$PYINSTALLER_VERSION"
+# pip keeps an installed layerforge of the same version: a reused venv must get this very wheel.
+"$py" -m pip install --quiet --no-deps --force-reinstall "$wheel"
 
 echo "== running PyInstaller"
 rm -rf "$PACKAGING/build" "$PACKAGING/dist"
