@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QFontDatabase, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QLabel, QMessageBox, QPlainTextEdit,
                                QVBoxLayout)
@@ -50,7 +51,8 @@ class ExportResultDialog(QDialog):
 
 def show_export_result(parent, fmt: str, paths: list) -> ExportResultDialog:
     dialog = ExportResultDialog(parent, TITLES[fmt], describe_export(fmt, paths))
-    dialog.exec()
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    dialog.open()   # window-modal, without a nested event loop
     return dialog
 
 
@@ -60,6 +62,7 @@ class ExportActions:
     def __init__(self, window, state):
         self.window, self.state = window, state
         self.last_paths: list[Path] = []
+        self.last_dialog: ExportResultDialog | None = None
         self.action_weights = self._action("actionExportWeights", "Export &weights…",
                                            "Save the trained weights as .safetensors or .npz", self.export_weights,
                                            QKeySequence("Ctrl+E"))
@@ -137,5 +140,5 @@ class ExportActions:
             return []
         self.last_paths = [Path(p) for p in paths]
         self.window.show_status(f"Exported {fmt} to {self.last_paths[0]}")
-        show_export_result(self.window, fmt, self.last_paths)
+        self.last_dialog = show_export_result(self.window, fmt, self.last_paths)
         return self.last_paths

@@ -243,6 +243,10 @@ def make_predict_action(window, state) -> QAction:
 
     def open_dialog() -> PredictDialog | None:
         project, weights = state.project()
+        if weights is None:
+            QMessageBox.information(window, "Train first", "The model has no trained weights (or it was edited "
+                                    "after training). Press Train, then Predict.")
+            return None
         try:
             predictor = Predictor(project, weights)
         except TrainingError as error:

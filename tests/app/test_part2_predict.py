@@ -1,0 +1,98 @@
+"""Using the trained weights: one input typed in or drawn on the sketch pad, and a file of inputs,
+with results shown and saved."""
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QAction
+
+from layerforge.graph import compile_spec, get_template
+from layerforge.training import Project, TrainingSettings
+from layerforge.training.inference import Predictor
+from part2_support import boxes, click, files, isolated, part2_window, snapshot_files, train  # noqa: F401
+
+
+def open_predict(window):
+    window.findChild(QAction, "actionPredict").trigger()
+    return window.part2.state.predict_dialog
+
+
+def test_predict_before_training_says_to_train_first(part2_window, boxes):
+    part2_window.findChild(QAction, "actionPredict").trigger()
+    assert "Train" in boxes.texts("information")[-1]
+
+
+def test_predict_typed_input_and_a_file_then_save(qtbot, part2_window, boxes, files, tmp_path):
+    window = part2_window
+    train(qtbot, window, epochs=3)
+    dialog = open_predict(window)
+    assert dialog.isVisible() and dialog.sketch is None
+    project, weights = window.part2.state.project()
+    predictor = Predictor(project, weights)
+
+    qtbot.keyClicks(dialog.input_edit, "0.5, -0.25")
+    click(qtbot, dialog.predict_button)
+    expected = predictor.predict(np.array([[0.5, -0.25]], np.float32))
+    assert dialog.result_label.text().startswith(f"{expected.names[0]} (")
+    assert dialog.error_label.text() == ""
+
+    dialog.input_edit.setText("0.5, abc")
+    click(qtbot, dialog.predict_button)
+    assert "value 2 ('abc') is not a number" in dialog.error_label.text()
+    dialog.input_edit.setText("1")
+    click(qtbot, dialog.predict_button)
+    assert "takes 2 value(s)" in dialog.error_label.text()
+
+    inputs = tmp_path / "points.csv"
+    inputs.write_text("x,y\n0.1,0.2\n-0.5,0.9\n1.0,-1.0\n", encoding="utf-8")
+    files.open_path = str(inputs)
+    click(qtbot, dialog.file_button)
+    assert dialog.table.rowCount() == 3 and dialog.error_label.text() == ""
+    header = [dialog.table.horizontalHeaderItem(c).text() for c in range(dialog.table.columnCount())]
+    assert header[:3] == ["x1", "x2", "prediction"]
+    names = predictor.predict(np.array([[0.1, 0.2], [-0.5, 0.9], [1.0, -1.0]], np.float32)).names
+    assert [dialog.table.item(r, 2).text() for r in range(3)] == names
+
+    files.save_path = str(tmp_path / "out")
+    click(qtbot, dialog.save_button)
+    with open(tmp_path / "out.csv", newline="") as stream:
+        rows = list(csv.reader(stream))
+    assert rows[0] == header and [r[2] for r in rows[1:]] == names
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("x,y\n0.1,oops\n", encoding="utf-8")
+    before = snapshot_files(tmp_path)
+    files.open_path = str(bad)
+    click(qtbot, dialog.file_button)
+    assert "bad.csv, line 2, column 2" in dialog.error_label.text()
+    assert dialog.table.rowCount() == 3                     # the earlier results stay
+    assert snapshot_files(tmp_path) == before
+    dialog.close()
+
+
+def test_draw_on_the_sketch_pad_for_an_image_model(qtbot, part2_window):
+    window = part2_window
+    spec = get_template("lenet").spec(input_shape=(1, 8, 8), num_classes=3)
+    weights = compile_spec(spec).state_dict()
+    project = Project("sketch", spec, {"kind": "builtin", "name": "digits", "options": {}},
+                      TrainingSettings(device="cpu"), data_info={"target": "labels", "class_names": ["a", "b", "c"]})
+    window.part2.state.apply(project, weights, None)
+    dialog = open_predict(window)
+    pad = dialog.sketch
+    assert pad is not None and not dialog.input_edit.isVisible()
+    assert pad.pixels().sum() == 0
+    scale = pad.width() / 8
+    start, end = QPoint(int(1.5 * scale), int(4 * scale)), QPoint(int(6.5 * scale), int(4 * scale))
+    qtbot.mousePress(pad, Qt.MouseButton.LeftButton, pos=start)
+    qtbot.mouseMove(pad, end)
+    qtbot.mouseRelease(pad, Qt.MouseButton.LeftButton, pos=end)
+    drawn = pad.pixels()
+    assert drawn[4, 2:6].min() > 0.5 and drawn[0, 0] == 0.0   # a horizontal stroke across row 4
+    click(qtbot, dialog.predict_button)
+    expected = Predictor(*window.part2.state.project()).predict(drawn[None, None]).names[0]
+    assert dialog.result_label.text().startswith(expected + " (")
+    click(qtbot, dialog.findChild(type(dialog.predict_button), "sketchClearButton"))
+    assert pad.pixels().sum() == 0
+    dialog.close()
