@@ -85,13 +85,15 @@ class CsvTab(QWidget):
         self.table.setObjectName("csvPreviewTable")
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setMinimumHeight(150)
+        self.table.verticalHeader().setDefaultSectionSize(22)
+        self.table.verticalHeader().setToolTip("Line in the file")
         self.target_combo = QComboBox()
         self.target_combo.setObjectName("targetColumnCombo")
         self.target_combo.setToolTip("The column the model learns to predict")
         self.feature_list = QListWidget()
         self.feature_list.setObjectName("featureColumnList")
         self.feature_list.setToolTip("The columns the model sees (tick the ones to use)")
-        self.feature_list.setMaximumHeight(96)
+        self.feature_list.setMaximumHeight(84)
         self.task_combo = QComboBox()
         self.task_combo.setObjectName("taskCombo")
         for label, task in TASK_CHOICES:
@@ -207,6 +209,15 @@ class CsvTab(QWidget):
                 if self.feature_list.item(i).checkState() == Qt.CheckState.Checked]
 
     def load(self):
+        self.task_label.setText("")
+        try:
+            return self._load()
+        except DataError as error:   # the data layer names its API option; say where it is in this dialog
+            text = str(error).replace("drop those rows (missing='drop')",
+                                      "choose 'Skip rows with a missing value' below")
+            raise DataError(text) from None
+
+    def _load(self):
         path = self.path_row.path()
         if not path:
             raise DataError("Choose a CSV file (Browse…) or type its path.")
@@ -307,7 +318,7 @@ class ImageFolderTab(QWidget):
             members = np.flatnonzero(dataset.y == index)[:GRID_PER_CLASS]
             for column, sample in enumerate(members, start=1):
                 cell = QLabel()
-                cell.setPixmap(to_pixmap(dataset.x[sample], 44))
+                cell.setPixmap(to_pixmap(dataset.x[sample], 56))
                 cell.setToolTip(f"{name}, image {column}")
                 self.grid.addWidget(cell, row, column)
 

@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QFileDialog, QGroupBox, QHBoxLayout,
                                QLabel, QLineEdit, QMessageBox, QPushButton, QTableWidget, QTableWidgetItem,
@@ -51,9 +52,10 @@ class PredictDialog(QDialog):
             clear.clicked.connect(self.sketch.clear)
             pad_row = QHBoxLayout()
             pad_row.addWidget(self.sketch)
-            pad_row.addWidget(clear)
+            pad_row.addWidget(clear, 0, Qt.AlignmentFlag.AlignTop)
             pad_row.addStretch(1)
-            single_layout.addWidget(QLabel(f"Draw a {shape[2]}×{shape[1]} image:"))
+            single_layout.addWidget(QLabel(f"Draw with the mouse ({shape[2]}×{shape[1]} pixels, as the model "
+                                           "sees them):"))
             single_layout.addLayout(pad_row)
             self.input_edit.setVisible(False)
         else:
@@ -89,13 +91,16 @@ class PredictDialog(QDialog):
         self.save_button.setObjectName("predictSaveButton")
         self.save_button.setEnabled(False)
         self.save_button.clicked.connect(lambda: self.save_results())
+        self.file_label = QLabel("")
+        self.file_label.setObjectName("predictFileLabel")
         buttons.addWidget(self.file_button)
         buttons.addWidget(self.save_button)
-        buttons.addStretch(1)
+        buttons.addWidget(self.file_label, 1)
         self.table = QTableWidget()
         self.table.setObjectName("predictResultTable")
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setMinimumHeight(140)
+        self.table.verticalHeader().setDefaultSectionSize(22)
         many_layout.addLayout(buttons)
         many_layout.addWidget(self.table, 1)
 
@@ -172,7 +177,8 @@ class PredictDialog(QDialog):
         self.rows = [([f"{v:.6g}" for v in flat[i]] if inputs else [str(i + 1)]) + rows[i] for i in range(len(rows))]
         self._fill_table()
         self.save_button.setEnabled(True)
-        self.result_label.setText(f"{len(rows):,} prediction(s) from {Path(path).name}")
+        more = f" (the first {SHOWN_ROWS:,} shown; Save keeps all)" if len(rows) > SHOWN_ROWS else ""
+        self.file_label.setText(f"{len(rows):,} prediction(s) from {Path(path).name}{more}")
         return True
 
     def _read(self, path: Path) -> np.ndarray:
@@ -213,7 +219,7 @@ class PredictDialog(QDialog):
         except OSError as error:
             self._error(f"{target}: cannot write ({error.strerror or error})")
             return None
-        self.result_label.setText(f"Saved {len(self.rows):,} prediction(s) to {target.name}")
+        self.file_label.setText(f"Saved {len(self.rows):,} prediction(s) to {target.name}")
         return target
 
     def _error(self, text: str) -> None:
