@@ -119,6 +119,7 @@ def main(folder: Path) -> None:
     predict.grab().save(str(folder / "dialog-predict.png"))
     predict.close()
 
+    part2.projects.ask_unsaved = lambda: "discard"
     window.open_example("digits")
     pump(app, 0.2)
     train(app, window, 3)
@@ -129,7 +130,6 @@ def main(folder: Path) -> None:
     pump(app, 0.2)
     predict.grab().save(str(folder / "dialog-predict-sketch.png"))
     predict.close()
-    window.part2.projects.ask_unsaved = lambda: "discard"
     window.close()
 
 

@@ -130,3 +130,37 @@ def test_a_recent_file_that_vanished_is_dropped_with_a_message(part2_window, box
     menu.actions()[0].trigger()
     assert "no longer there" in boxes.texts("warning")[-1]
     assert str(path.resolve()) not in recent_files()
+
+
+def test_opening_an_example_forgets_the_file_it_replaces(part2_window, boxes, tmp_path):
+    window = part2_window
+    path = tmp_path / "mine.lfproj"
+    assert window.part2.projects.save_to(path)
+    window.document.set_param("n2", "out_features", 20)
+    boxes.answer = boxes.answer.Cancel
+    assert not window.open_example("sine")                     # File > Open example asks first
+    assert window.project_name == "mine"
+    boxes.answer = boxes.answer.Discard
+    assert window.open_example("sine")
+    assert window.project_name == "sine" and window.part2.state.path is None
+    before = path.read_bytes()
+    window.part2.projects.save_to(tmp_path / "sine.lfproj")
+    assert path.read_bytes() == before                          # the replaced file is never overwritten
+
+
+def test_a_project_whose_data_moved_opens_and_keeps_its_data_choice(part2_window, boxes, files, tmp_path):
+    window = part2_window
+    csv_path = write_class_csv(tmp_path / "flowers.csv")
+    import_csv_source = {"kind": "csv", "path": str(csv_path), "target_column": "species"}
+    from layerforge.training import load_project, save_project
+    project, _ = window.part2.state.project()
+    project.data_source = import_csv_source
+    saved = save_project(project, tmp_path / "moved.lfproj")
+    csv_path.rename(tmp_path / "renamed.csv")
+
+    files.open_path = str(saved)
+    trigger(window, "actionOpen")
+    assert window.banner.level == "warning" and "flowers.csv" in window.banner.label.text()
+    assert window.part2.state.data_source()["path"] == str(csv_path)
+    trigger(window, "actionSave")
+    assert load_project(saved)[0].data_source["path"] == "flowers.csv"   # stored relative to the project

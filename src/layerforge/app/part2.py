@@ -58,6 +58,8 @@ class Part2:
         self.exports = ExportActions(window, self.state)
         self.action_predict = make_predict_action(window, self.state)
         self.autosaver = AutoSaver(window, self.state)
+        self.projects.on_clean = self.autosaver.discard
+        self._wrap_open_example()
         self.appearance = Appearance(window)
         self.import_dialog: ImportDialog | None = None
         self.action_import = QAction("&Import data…", window)
@@ -100,6 +102,22 @@ class Part2:
         view_menu = _menu(window, "&View")
         view_menu.addSeparator()
         view_menu.addMenu(self.appearance.menu)
+
+    def _wrap_open_example(self) -> None:
+        """Part 1's File > Open example replaces the project: ask about unsaved changes first, and
+        forget the file, weights and autosave of the project it replaces."""
+        window = self.window
+        original = window.open_example
+
+        def open_example(name: str) -> bool:
+            if not self.projects.maybe_save():
+                return False
+            original(name)
+            self.state.forget_file()
+            self.autosaver.discard()
+            return True
+
+        window.open_example = open_example
 
     def _run_shortcuts(self) -> None:
         """Pause/Resume (F6) and Stop (Shift+F5) as actions beside part 1's Train (F5)."""

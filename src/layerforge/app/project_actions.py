@@ -58,6 +58,7 @@ class ProjectActions:
                                         "Save the project with its trained weights")
         self.action_save_as = self._action("actionSaveAs", "Save &as…", QKeySequence.StandardKey.SaveAs,
                                            self.save_as, "Save the project under another name")
+        self.on_clean = lambda: None   # the open project was saved, or replaced by another
         self.recent_menu = QMenu("Open &recent", window)
         self.recent_menu.setObjectName("recentFilesMenu")
         self.recent_menu.aboutToShow.connect(self.fill_recent_menu)
@@ -113,6 +114,7 @@ class ProjectActions:
         project = Project("untitled", spec, self.state.data_source(),
                           TrainingSettings(device="cpu", loss=self.window.training_panel.settings().loss))
         self.state.apply(project, None, None)
+        self.on_clean()
         self.window.show_status("New project: drag layers from the palette onto the canvas, after the Input.")
         return True
 
@@ -134,6 +136,7 @@ class ProjectActions:
             self._refuse("Cannot open the project", error)
             return False
         notes = self.state.apply(project, weights, path, base_dir=path.parent)
+        self.on_clean()
         remember_recent(path)
         self.fill_recent_menu()
         trained = " with its trained weights" if weights is not None else ""
@@ -176,6 +179,7 @@ class ProjectActions:
         self.state.path = path
         self.window.project_name = project.name
         mark_clean(self.window)
+        self.on_clean()
         remember_recent(path)
         self.fill_recent_menu()
         self.window.show_status(f"Saved {path}" + (" with the trained weights." if weights is not None else "."))

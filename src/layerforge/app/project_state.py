@@ -52,6 +52,10 @@ class ProjectState:
         self.trained: TrainedRun | None = None
         self.history: dict = {}
         self.imported: dict[str, tuple[dict, ArrayDataset]] = {}   # combo key -> (source dict, dataset)
+        # A project's data that could not be loaded (moved, renamed): kept, so that saving the project
+        # does not replace its data choice with whatever the dataset box happened to show.
+        self.unavailable_source: dict | None = None
+        self._unavailable_index = -1
         window.run.session.runEnded.connect(self._run_ended)
 
     # -- the latest run --------------------------------------------------------------------------
@@ -76,6 +80,8 @@ class ProjectState:
 
     def data_source(self) -> dict:
         panel = self.window.dataset_panel
+        if self.unavailable_source is not None and panel.combo.currentIndex() == self._unavailable_index:
+            return dict(self.unavailable_source)
         key = panel.combo.currentData()
         if isinstance(key, str) and key in self.imported:
             return dict(self.imported[key][0])
@@ -124,6 +130,14 @@ class ProjectState:
         else:
             self.window.dataset_panel._changed(index)
 
+    def forget_file(self) -> None:
+        """Another project replaced this one (an example): no file, no weights, no curves of its own."""
+        self.path = None
+        self.description = ""
+        self.trained = None
+        self.history = {}
+        self.unavailable_source = None
+
     # -- window -> project -----------------------------------------------------------------------
 
     def project(self) -> tuple[Project, dict | None]:
@@ -148,13 +162,17 @@ class ProjectState:
         window.document.replace(project.spec)
         window.training_panel.set_settings(project.settings)
         source = project.data_source
+        self.unavailable_source = None
         if source.get("kind") == "builtin":
             window.dataset_panel.select(source["name"], source.get("options") or {})
         else:
             try:
                 dataset = DataSource.from_dict(source).load(base_dir)
             except (OSError, ValueError) as error:
-                notes.append(f"The project's data could not be loaded: {error}")
+                notes.append(f"The project's data could not be loaded: {error} It is kept in the project; "
+                             f"import it again (Import data…) to train.")
+                self.unavailable_source = self._absolute(source, base_dir)
+                self._unavailable_index = window.dataset_panel.combo.currentIndex()
             else:
                 self.show_imported(self._absolute(source, base_dir), dataset)
         window.training_panel.set_settings(project.settings)
