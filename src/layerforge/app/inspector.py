@@ -148,8 +148,9 @@ class LayerInspector(QWidget):
         self.fix_button.clicked.connect(self._apply_fix)
         self.read_only_label = QLabel("Training in progress: the model is read-only.")
         self.read_only_label.setStyleSheet("color: #8d6e63; font-style: italic;")
-        for widget in (self.title, self.description, self.form_host, self.shape_label, self.params_label,
-                       self.error_label, self.fix_button, self.read_only_label):
+        # What the layer produces and what is wrong come first; the settings below may need scrolling.
+        for widget in (self.title, self.description, self.shape_label, self.params_label, self.error_label,
+                       self.fix_button, self.read_only_label, self.form_host):
             layout.addWidget(widget)
         layout.addStretch(1)
         document.changed.connect(self.refresh)

@@ -90,6 +90,7 @@ class MainWindow(QMainWindow):
         inspector_scroll.setWidgetResizable(True)
         inspector_scroll.setWidget(self.inspector)
         inspector_scroll.setObjectName("inspectorScroll")
+        inspector_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         run_column = QWidget()
         run_layout = QVBoxLayout(run_column)
         run_layout.setContentsMargins(0, 0, 0, 0)
@@ -104,7 +105,7 @@ class MainWindow(QMainWindow):
         right.setObjectName("rightSplitter")
         right.addWidget(inspector_scroll)
         right.addWidget(run_scroll)
-        right.setSizes([300, 560])
+        right.setSizes([340, 520])
 
         main = QSplitter(Qt.Orientation.Horizontal)
         main.setObjectName("mainSplitter")
