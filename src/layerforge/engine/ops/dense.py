@@ -20,9 +20,16 @@ class Linear(Node):
 
     def backward(self, g):
         x, weight = self.x, self.weight
+        inputs = self.inputs
         rows = g.reshape(-1, g.shape[-1])
-        grad_x = (g @ weight).reshape(x.shape) if x.ndim else g @ weight
-        grad_weight = rows.T @ x.reshape(-1, x.shape[-1])
+        # A first layer's input (the batch) needs no gradient: skipping it saves a GEMM as large
+        # as the forward one, which is most of a wide first layer's backward.
+        grad_x = None
+        if inputs is None or inputs[0].requires_grad:
+            grad_x = (g @ weight).reshape(x.shape) if x.ndim else g @ weight
+        grad_weight = None
+        if inputs is None or inputs[1].requires_grad:
+            grad_weight = rows.T @ x.reshape(-1, x.shape[-1])
         if self.has_bias:
             return grad_x, grad_weight, rows.sum(axis=0)
         return grad_x, grad_weight
