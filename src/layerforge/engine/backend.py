@@ -174,6 +174,61 @@ def to_host(array) -> np.ndarray:
     return np.asarray(array)
 
 
+class DeviceOutOfMemoryError(MemoryError):
+    """A GPU allocation failed. Says how much was asked, what the GPU has free, and what to do."""
+
+    def __init__(self, message: str, requested: int | None, free: int | None, total: int | None,
+                 device_name: str):
+        super().__init__(message)
+        self.requested, self.free, self.total, self.device = requested, free, total, device_name
+
+
+def _bytes_text(n: int | None) -> str:
+    if n is None:
+        return "an unknown amount"
+    for unit, size in (("GiB", 2 ** 30), ("MiB", 2 ** 20), ("KiB", 2 ** 10)):
+        if n >= size:
+            return f"{n / size:.2f} {unit}"
+    return f"{n} bytes"
+
+
+def _requested_bytes(error) -> int | None:
+    """cupy's OutOfMemoryError keeps the size in its message ('Out of memory allocating 1,024 bytes')."""
+    import re  # noqa: PLC0415  (only on this rare path)
+
+    found = re.search(r"allocating ([\d,]+) bytes", str(error))
+    return int(found.group(1).replace(",", "")) if found else None
+
+
+def is_device_out_of_memory(error: BaseException) -> bool:
+    """True for cupy's allocation failure (device memory), False for anything else."""
+    if _cupy is None or isinstance(error, DeviceOutOfMemoryError):
+        return False
+    return isinstance(error, _cupy.cuda.memory.OutOfMemoryError)
+
+
+def device_out_of_memory(error: BaseException, where: str = "") -> DeviceOutOfMemoryError:
+    """The engine's clear error for a cupy OutOfMemoryError (raise it ``from error``)."""
+    requested = _requested_bytes(error)
+    free = total = None
+    pool_held = 0
+    name = "the GPU"
+    try:
+        dev_id = _cupy.cuda.runtime.getDevice()
+        name = f"cuda:{dev_id} ({cuda_device_name(dev_id)})"
+        pool = _cupy.get_default_memory_pool()
+        pool_held = int(pool.free_bytes())  # cached by cupy, reusable for new arrays
+        free, total = (int(n) for n in _cupy.cuda.runtime.memGetInfo())
+    except Exception:  # the report must not fail because the driver is in trouble  # noqa: BLE001
+        pass
+    message = (f"{name} is out of memory{f' in {where}' if where else ''}: {_bytes_text(requested)} was "
+               f"asked for, {_bytes_text(free)} is free on the device"
+               + (f" (plus {_bytes_text(pool_held)} cached in cupy's pool)" if pool_held else "")
+               + (f" of {_bytes_text(total)} in all" if total is not None else "")
+               + ". Use a smaller batch size or model, or train on the CPU.")
+    return DeviceOutOfMemoryError(message, requested, free, total, name)
+
+
 def device_context(dev: device):
     """A context manager that makes ``dev`` current for cupy allocations (nothing on the CPU)."""
     if dev.type == "cuda":

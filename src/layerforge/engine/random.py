@@ -119,6 +119,8 @@ def integers(low, high, shape, dtype, device, generator=None):
 def permutation(n, device, generator=None):
     rng = _generator_for(device, generator)
     with backend.device_context(backend.as_device(device)):
+        if not hasattr(rng, "permutation"):  # cupy's Generator has none: sort random keys on the GPU
+            return rng.random(n).argsort().astype(np.int64)
         return rng.permutation(n).astype(np.int64)
 
 

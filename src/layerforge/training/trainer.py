@@ -184,6 +184,8 @@ class Trainer:
             return self._run()
         except Exception as error:  # an engine or memory failure mid-run: report it, keep good weights
             log.exception("training failed")
+            if engine.backend.is_device_out_of_memory(error):  # e.g. raised in backward: say how much
+                error = engine.backend.device_out_of_memory(error, "a training step")
             self._restore(self._last_good)
             reason = (f"training failed at epoch {self.epoch}, step {self.step}: {type(error).__name__}: "
                       f"{error}; weights restored to {self._last_good_label()}")

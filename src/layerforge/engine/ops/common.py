@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import _mode
-from ..backend import module_of
+from ..backend import device_out_of_memory, is_device_out_of_memory, module_of
 from ..dtypes import from_numpy_dtype, result_type, scalar_result_type
 from ..tensor import Tensor
 
@@ -19,45 +19,51 @@ def apply(node, *inputs):
     every operation, so it is written for speed: one pass over the inputs, the result Tensor built
     inline (what ``Tensor._wrap`` does) for the usual single ndarray output.
     """
-    if len(inputs) == 1:
-        a = inputs[0]
-        out = node.forward(a._data)
-        if a.requires_grad and _mode.enabled:
-            node.inputs = inputs
-            fn = a.grad_fn
-            if fn is not None:
-                node.generation = fn.generation + 1
+    try:  # free unless raised (Python >= 3.11), so the hot path pays nothing
+        if len(inputs) == 1:
+            a = inputs[0]
+            out = node.forward(a._data)
+            if a.requires_grad and _mode.enabled:
+                node.inputs = inputs
+                fn = a.grad_fn
+                if fn is not None:
+                    node.generation = fn.generation + 1
+            else:
+                node = None
         else:
-            node = None
-    else:
-        if len(inputs) == 2:
-            out = node.forward(inputs[0]._data, inputs[1]._data)
-        else:
-            out = node.forward(*[t._data for t in inputs])
-        tracked = False
-        if _mode.enabled:
-            generation = -1
-            for t in inputs:
-                if t.requires_grad:
-                    tracked = True
-                    fn = t.grad_fn
-                    if fn is not None and fn.generation > generation:
-                        generation = fn.generation
-        if tracked:
-            node.inputs = inputs
-            node.generation = generation + 1
-        else:
-            node = None
-    if type(out) is np.ndarray:
-        t = _new(Tensor)
-        t._data = out
-        t.grad = None
-        t._hooks = None
-        t.grad_fn = node
-        t._out_idx = 0
-        t.requires_grad = node is not None
-        return t
-    return _wrap_outputs(out, node)
+            if len(inputs) == 2:
+                out = node.forward(inputs[0]._data, inputs[1]._data)
+            else:
+                out = node.forward(*[t._data for t in inputs])
+            tracked = False
+            if _mode.enabled:
+                generation = -1
+                for t in inputs:
+                    if t.requires_grad:
+                        tracked = True
+                        fn = t.grad_fn
+                        if fn is not None and fn.generation > generation:
+                            generation = fn.generation
+            if tracked:
+                node.inputs = inputs
+                node.generation = generation + 1
+            else:
+                node = None
+        if type(out) is np.ndarray:
+            t = _new(Tensor)
+            t._data = out
+            t.grad = None
+            t._hooks = None
+            t.grad_fn = node
+            t._out_idx = 0
+            t.requires_grad = node is not None
+            return t
+        return _wrap_outputs(out, node)
+    except MemoryError as error:
+        if is_device_out_of_memory(error):
+            raise device_out_of_memory(error, f"{type(node).__name__}.forward on shapes "
+                                              f"{[tuple(t.shape) for t in inputs]}") from error
+        raise
 
 
 _new = object.__new__

@@ -146,8 +146,14 @@ class Optimizer:
                     if type(first) is np.ndarray:
                         self._update(group, params)
                     else:
-                        with first.device:  # cupy allocates on the current GPU: make it the params' GPU
-                            self._update(group, params)
+                        try:
+                            with first.device:  # cupy allocates on the current GPU: the params' GPU
+                                self._update(group, params)
+                        except MemoryError as error:
+                            if backend.is_device_out_of_memory(error):
+                                raise backend.device_out_of_memory(
+                                    error, f"{type(self).__name__}.step") from error
+                            raise
         return loss
 
     def _update(self, group: dict, params: list) -> None:

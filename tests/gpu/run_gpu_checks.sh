@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The one command for a machine with an NVIDIA GPU: GPU tests, then the GPU benchmark table.
+#
+#   tests/gpu/run_gpu_checks.sh            # from the repository root, in the project's venv
+#
+# Needs cupy for the local CUDA (pip install cupy-cuda12x) and a CUDA build of torch (the oracle and
+# the benchmark's reference). Writes everything to $GPU_CHECKS_OUT (default /tmp/layerforge-gpu-checks) and
+# prints it; exits non-zero when a test fails or no GPU can be used, saying why.
+set -u -o pipefail
+cd "$(dirname "$0")/../.."
+out="${GPU_CHECKS_OUT:-/tmp/layerforge-gpu-checks}"
+mkdir -p "$out"
+python=${PYTHON:-python}
+
+echo "== device" | tee "$out/device.txt"
+{ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv 2>&1 || true
+  "$python" -c 'import layerforge.engine as lf; print("layerforge cuda:", lf.cuda.is_available(), lf.cuda.unavailable_reason() or lf.cuda.get_device_name(0))'
+  "$python" -c 'import torch; print("torch", torch.__version__, "cuda:", torch.cuda.is_available())'
+} 2>&1 | tee -a "$out/device.txt"
+if ! "$python" -c 'import sys, layerforge.engine as lf; sys.exit(0 if lf.cuda.is_available() else 1)'; then
+  echo "no usable CUDA GPU here (see above): the GPU checks cannot run" >&2
+  exit 2
+fi
+
+echo "== pytest -m gpu (engine op oracles on cuda, a training run per template)"
+"$python" -m pytest -m gpu -q -rs tests 2>&1 | tee "$out/pytest-gpu.txt"
+tests_status=${PIPESTATUS[0]}
+
+echo "== benchmark table, cuda"
+"$python" tests/benchmarks/bench_table.py --device cuda 2>&1 | tee "$out/bench-cuda.md"
+bench_status=${PIPESTATUS[0]}
+
+echo "== pytest exit $tests_status, benchmark exit $bench_status; outputs in $out/"
+[ "$tests_status" -eq 0 ] && [ "$bench_status" -eq 0 ]
