@@ -425,7 +425,10 @@ class Module:
             if key not in state_dict:
                 continue
             value = state_dict[key]
-            array = value._data if isinstance(value, Tensor) else np.asarray(value)
+            if isinstance(value, Tensor):
+                array = value._data
+            else:  # a raw cupy array stays on its GPU (np.asarray would refuse it)
+                array = value if backend.is_gpu_array(value) else np.asarray(value)
             if tuple(array.shape) != tuple(target._data.shape):
                 errors.append(f"size mismatch for {key}: copying a param with shape "
                               f"{list(array.shape)} from checkpoint, the shape in current model is "
