@@ -2,10 +2,12 @@
 run, and the app's entry point."""
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, Qt, QTimer
-from PySide6.QtWidgets import QApplication, QCheckBox, QWidget
+import os
+import subprocess
+import sys
 
-import layerforge.app as app_package
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtWidgets import QCheckBox
 from layerforge.training import OPTIMIZERS, SCHEDULES
 
 
@@ -83,11 +85,18 @@ def test_dragging_a_node_during_training_snaps_back_with_a_message(window, qtbot
     qtbot.waitUntil(lambda: not window.run.running, timeout=5_000)
 
 
-def test_main_opens_the_window_and_returns_when_the_app_quits(qapp):
-    QTimer.singleShot(300, qapp.quit)
-    assert app_package.main([]) == 0
-    windows = [w for w in QApplication.topLevelWidgets() if w.objectName() == "mainWindow"]
-    assert windows and windows[-1].windowTitle() == "spiral — Layerforge"
-    for widget in windows:
-        widget.close()
-        widget.deleteLater()
+def test_main_opens_the_window_and_returns_when_the_app_quits():
+    # In a fresh interpreter: quitting the shared QApplication would end the event loops of later tests.
+    code = ("import sys\n"
+            "from PySide6.QtCore import QTimer\n"
+            "from PySide6.QtWidgets import QApplication\n"
+            "import layerforge.app as lf\n"
+            "app = QApplication(sys.argv)\n"
+            "QTimer.singleShot(500, app.quit)\n"
+            "code = lf.main([])\n"
+            "windows = [w for w in app.topLevelWidgets() if w.objectName() == 'mainWindow']\n"
+            "print(code, windows[0].windowTitle())\n")
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "0 spiral — Layerforge"
