@@ -28,6 +28,8 @@ def steps_drawn(window) -> int:
 
 def test_train_watch_pause_resume_stop(window, qtbot):
     panel, charts, predictions = window.training_panel, window.charts, window.predictions
+    ids = {n.name: i for i, n in window.document.spec.nodes.items()}
+    window.document.set_param(ids["fc1"], "out_features", 24)  # something to undo later
     choose(window.dataset_panel.combo, "spiral")
     choose(panel.loss_combo, "cross_entropy")
     choose(panel.optimizer_combo, "adamw")
@@ -52,6 +54,7 @@ def test_train_watch_pause_resume_stop(window, qtbot):
     before = window.document.spec.to_dict()
     window.add_layer_after_selection("Dropout")
     assert window.document.spec.to_dict() == before
+    assert not window.action_undo.isEnabled() and not window.action_redo.isEnabled()
     assert "training" in window.statusBar().currentMessage().lower()
     assert not window.inspector.form_host.isEnabled()
 
@@ -70,6 +73,7 @@ def test_train_watch_pause_resume_stop(window, qtbot):
     qtbot.waitUntil(lambda: not window.run.running, timeout=5_000)
     assert "stopped" in window.banner.text.lower() and window.banner.isVisible()
     assert panel.train_button.isEnabled() and not window.document.read_only
+    assert window.action_undo.isEnabled()
     assert window.add_layer_after_selection("Dropout") is not None  # editable again
 
 

@@ -277,6 +277,11 @@ class MainWindow(QMainWindow):
         self.dataset_panel.combo.setEnabled(not running)
         self.palette_panel.setEnabled(not running)
         self.action_train.setEnabled(not running)
+        # Undo/redo would change the model behind the run's back; the stack re-enables them only when
+        # it changes, which it cannot while editing is refused, so set them right after the run too.
+        stack = self.document.undo_stack
+        self.action_undo.setEnabled(not running and stack.canUndo())
+        self.action_redo.setEnabled(not running and stack.canRedo())
         if running:
             self.palette_panel.setToolTip(READ_ONLY_MESSAGE)
         else:
