@@ -1,6 +1,8 @@
 """Adam and AdamW (decoupled weight decay), with AMSGrad, as PyTorch computes them."""
 from __future__ import annotations
 
+import numpy as np
+
 from ..tensor import Tensor
 from .optimizer import (Optimizer, advance_step, array_module, check_non_negative, new_step_counter,
                         zeros_like_array)
@@ -35,6 +37,9 @@ class Adam(Optimizer):
         maximize = group["maximize"]
         decoupled = group.get("decoupled_weight_decay", False)
         state_of = self.state
+        if not amsgrad and len(params) > 1 and self._update_small_flat(params, lr, beta1, beta2, eps,
+                                                                        weight_decay, maximize, decoupled):
+            return
         for p in params:
             w = p._data
             g = p.grad._data
@@ -75,6 +80,108 @@ class Adam(Optimizer):
             xp.divide(exp_avg, scratch, out=scratch)
             scratch *= step_size
             w -= scratch
+
+    # Small models: the per-parameter loop above costs ~13 numpy calls per tensor, which is most of a
+    # playground model's step. There, the group's moments live in two flat arrays (each parameter's
+    # exp_avg/exp_avg_sq tensor is a view into them, so state_dict and in-place semantics hold) and
+    # one pass of the same elementwise formulas updates them all: identical results, ~5x fewer calls.
+    FLAT_MAX_ELEMENTS = 1 << 16
+
+    def _update_small_flat(self, params, lr, beta1, beta2, eps, weight_decay, maximize, decoupled):
+        """The update on flat arrays; False (nothing done) where it does not apply."""
+        first = params[0]._data
+        if type(first) is not np.ndarray:
+            return False
+        dtype, state_of = first.dtype, self.state
+        total = 0
+        for p in params:
+            w = p._data
+            if type(w) is not np.ndarray or w.dtype != dtype or p.grad._data.dtype != dtype:
+                return False
+            total += w.size
+        if total > self.FLAT_MAX_ELEMENTS:
+            return False
+        flat = self._flat_state(params, total, dtype)
+        if flat is None:
+            return False
+        m, v, scratch, scratch_views = flat
+        steps = [advance_step(state_of[p]) for p in params]
+        step = steps[0]
+        if steps.count(step) != len(steps):  # step counts edited apart: undo, use the loop
+            for p in params:
+                counter = state_of[p]["step"]
+                if isinstance(counter, Tensor):
+                    counter._data -= 1
+                else:
+                    state_of[p]["step"] = counter - 1
+            return False
+        g = np.concatenate([p.grad._data.reshape(-1) for p in params])
+        if maximize:
+            np.negative(g, out=g)
+        if weight_decay != 0:
+            if decoupled:
+                for p in params:
+                    p._data *= 1.0 - lr * weight_decay
+            else:
+                g += weight_decay * np.concatenate([p._data.reshape(-1) for p in params])
+        np.subtract(g, m, out=scratch)  # the same operations, in the same order, as the loop above
+        scratch *= 1.0 - beta1
+        m += scratch
+        np.multiply(g, 1.0 - beta2, out=scratch)
+        scratch *= g
+        v *= beta2
+        v += scratch
+        step_size = lr / (1.0 - beta1 ** step)
+        np.sqrt(v, out=scratch)
+        scratch /= (1.0 - beta2 ** step) ** 0.5
+        scratch += eps
+        np.divide(m, scratch, out=scratch)
+        scratch *= step_size
+        for p, update in zip(params, scratch_views):
+            p._data -= update
+        return True
+
+    def _flat_state(self, params, total, dtype):
+        """(m, v, scratch, per-parameter views of scratch), the moments being views in self.state;
+        built (from the current state) on the first step or whenever the state was replaced."""
+        cache = self.__dict__.setdefault("_flat_cache", {})
+        key = tuple(id(p) for p in params)
+        state_of = self.state
+        found = cache.get(key)
+        if found is not None:
+            kept, m_views, v_views, flat = found
+            if all(a is b for a, b in zip(kept, params)) and all(
+                    state_of[p].get("exp_avg") is not None and state_of[p]["exp_avg"]._data is mv
+                    and state_of[p]["exp_avg_sq"]._data is vv for p, mv, vv in zip(params, m_views, v_views)):
+                return flat
+        states = [state_of[p] for p in params]
+        counts = {float(st["step"]._data) if isinstance(st.get("step"), Tensor) else st.get("step", 0)
+                  for st in states}
+        if len(counts) != 1 or any(st and ("exp_avg" not in st or "exp_avg_sq" not in st) for st in states):
+            return None  # parameters at different step counts (or foreign state): use the loop
+        m, v = np.zeros(total, dtype), np.zeros(total, dtype)
+        scratch = np.empty(total, dtype)
+        m_views, v_views, scratch_views = [], [], []
+        start = 0
+        for p, st in zip(params, states):
+            shape, end = p._data.shape, start + p._data.size
+            m_view, v_view = m[start:end].reshape(shape), v[start:end].reshape(shape)
+            if st:
+                m_view[...] = st["exp_avg"]._data
+                v_view[...] = st["exp_avg_sq"]._data
+                st["exp_avg"]._data, st["exp_avg_sq"]._data = m_view, v_view
+            else:
+                st["step"] = new_step_counter()
+                st["exp_avg"], st["exp_avg_sq"] = Tensor._wrap(m_view), Tensor._wrap(v_view)
+            m_views.append(m_view)
+            v_views.append(v_view)
+            scratch_views.append(scratch[start:end].reshape(shape))
+            start = end
+        flat = (m, v, scratch, scratch_views)
+        if len(cache) >= 8:  # parameter subsets that keep changing: keep the cache small
+            cache.clear()
+        cache[key] = (list(params), m_views, v_views, flat)
+        return flat
 
 
 class AdamW(Adam):
