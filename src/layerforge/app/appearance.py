@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QColor, QGuiApplication, QPalette
-from PySide6.QtWidgets import QApplication, QMenu, QSplitter
+from PySide6.QtWidgets import QApplication, QLabel, QMenu, QSplitter
 
 from .persist import app_settings
 
@@ -26,6 +26,10 @@ QLabel#predictionTitle, QLabel#datasetSummary { color: #cfd8dc; }
 QProgressBar#trainingProgress { background: #37474f; border-color: #546e7a; color: #eceff1; }
 QProgressBar#trainingProgress::chunk { background: #388e3c; }
 """
+
+
+# Part 1 colours a few captions inline in slate grey, which vanishes on a dark background.
+DARK_CAPTION_COLORS = {"#455a64": "#b0bec5", "#546e7a": "#b0bec5", "#37474f": "#cfd8dc"}
 
 
 def system_is_dark() -> bool:
@@ -96,6 +100,21 @@ class Appearance:
         self.dark = system_is_dark() if self.theme == "system" else self.theme == "dark"
         QApplication.instance().setPalette(dark_palette() if self.dark else self.light_palette)
         self.window.setStyleSheet(self.base_stylesheet + (DARK_STYLESHEET if self.dark else ""))
+        self._recolor_captions()
+
+    def _recolor_captions(self) -> None:
+        for label in self.window.findChildren(QLabel):
+            original = label.property("lightStyleSheet")
+            if original is None:
+                original = label.styleSheet()
+                if not any(color in original for color in DARK_CAPTION_COLORS):
+                    continue
+                label.setProperty("lightStyleSheet", original)
+            style = original
+            if self.dark:
+                for light, dark in DARK_CAPTION_COLORS.items():
+                    style = style.replace(light, dark)
+            label.setStyleSheet(style)
 
     # -- layout ----------------------------------------------------------------------------------
 
