@@ -2,6 +2,8 @@
 quitting with unsaved changes; and the window's look and layout remembered between runs."""
 from __future__ import annotations
 
+import os
+
 import shiboken6
 from PySide6.QtCore import QStandardPaths
 from PySide6.QtGui import QAction, QKeySequence, QPalette
@@ -25,7 +27,7 @@ def test_autosave_goes_to_the_standard_data_folder_and_a_crash_offers_it_back(qt
     window.training_panel.epochs_spin.setValue(2)
     train(qtbot, window, epochs=2)
     qtbot.waitUntil(lambda: saver.saves > 0, timeout=5_000)   # written a moment after the change
-    assert saver.path.is_file() and saver.path.with_name("autosave.weights.safetensors").is_file()
+    assert saver.path.is_file() and saver.path.with_name(f"{saver.stem}.weights.safetensors").is_file()
     weights = {k: v.numpy().copy() for k, v in window.part2.state.weights().items()}
 
     # A crash: the window goes away without closing (no close event, no clean shutdown).
@@ -54,7 +56,7 @@ def test_autosave_goes_to_the_standard_data_folder_and_a_crash_offers_it_back(qt
 
 
 def saver_path_exists() -> bool:
-    return (autosave_folder() / "autosave.lfproj").is_file()
+    return any(autosave_folder().glob("autosave-*.lfproj"))
 
 
 def test_declining_recovery_deletes_the_autosave(qtbot, isolated, boxes, files):
@@ -123,3 +125,48 @@ def test_every_common_action_has_a_distinct_shortcut(part2_window):
         keys[name] = action.shortcut().toString(QKeySequence.SequenceFormat.PortableText)
     assert len(set(keys.values())) == len(keys), keys
     assert keys["actionSave"] == QKeySequence(QKeySequence.StandardKey.Save).toString()
+
+
+def test_a_dark_system_gets_the_dark_theme(qtbot, isolated, boxes, files):
+    from layerforge.app.appearance import dark_palette
+    light = QApplication.palette()
+    QApplication.setPalette(dark_palette())   # what a dark desktop gives the app at start
+    try:
+        window = open_window(qtbot)
+        assert window.part2.appearance.theme == "system" and window.part2.appearance.dark
+        summary = window.dataset_panel.summary
+        assert "#b0bec5" in summary.styleSheet()                 # captions readable on dark
+        window.findChild(QAction, "actionThemeLight").trigger()
+        assert "#455a64" in summary.styleSheet()
+        close_window(window)
+    finally:
+        QApplication.setPalette(light)
+
+
+def test_an_autosave_of_a_running_instance_is_not_offered(qtbot, isolated, boxes, files):
+    import json
+    import subprocess
+    import sys
+    window = open_window(qtbot, crash_later=True)
+    edit_model(window)
+    assert window.part2.autosaver.save_now()
+    shiboken6.delete(window)
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        # Pretend the autosave belongs to another Layerforge that is still open.
+        folder, stem = autosave_folder(), f"autosave-{other.pid}"
+        mine = sorted(folder.iterdir())
+        for file in mine:
+            file.rename(folder / file.name.replace(f"autosave-{os.getpid()}", stem))
+        meta_path = folder / f"{stem}.json"
+        meta_path.write_text(json.dumps({**json.loads(meta_path.read_text()), "pid": other.pid}))
+        before = sorted(p.name for p in folder.iterdir())
+        again = open_window(qtbot)
+        assert not again.part2.start() and not boxes.texts("question")
+        edit_model(again)
+        assert again.part2.autosaver.save_now()                   # its own file, beside the other's
+        close_window(again)
+        assert sorted(p.name for p in folder.iterdir()) == before   # the other instance's files are untouched
+    finally:
+        other.kill()
+        other.wait()

@@ -32,14 +32,16 @@ QProgressBar#trainingProgress::chunk { background: #388e3c; }
 DARK_CAPTION_COLORS = {"#455a64": "#b0bec5", "#546e7a": "#b0bec5", "#37474f": "#cfd8dc"}
 
 
-def system_is_dark() -> bool:
+def system_is_dark(system_palette: QPalette | None = None) -> bool:
+    """The platform's colour-scheme hint; without one, whether its palette is dark."""
     hints = QGuiApplication.styleHints()
     scheme = hints.colorScheme() if hasattr(hints, "colorScheme") else Qt.ColorScheme.Unknown
     if scheme == Qt.ColorScheme.Dark:
         return True
     if scheme == Qt.ColorScheme.Light:
         return False
-    return QGuiApplication.palette().color(QPalette.ColorRole.Window).lightness() < 128
+    palette = system_palette if system_palette is not None else QGuiApplication.palette()
+    return palette.color(QPalette.ColorRole.Window).lightness() < 128
 
 
 def dark_palette() -> QPalette:
@@ -64,7 +66,10 @@ class Appearance:
     def __init__(self, window):
         self.window = window
         self.base_stylesheet = window.styleSheet()
-        self.light_palette = QApplication.palette()
+        # The platform's palette as the app started (ours replaces it once a theme is applied).
+        self.system_palette = QApplication.palette()
+        self.light_palette = (QApplication.style().standardPalette() if system_is_dark(self.system_palette)
+                              else self.system_palette)
         self.dark = False
         settings = app_settings()
         self.theme = str(settings.value(THEME_KEY, "system"))
@@ -97,7 +102,7 @@ class Appearance:
         self.apply()
 
     def apply(self) -> None:
-        self.dark = system_is_dark() if self.theme == "system" else self.theme == "dark"
+        self.dark = system_is_dark(self.system_palette) if self.theme == "system" else self.theme == "dark"
         QApplication.instance().setPalette(dark_palette() if self.dark else self.light_palette)
         self.window.setStyleSheet(self.base_stylesheet + (DARK_STYLESHEET if self.dark else ""))
         self._recolor_captions()

@@ -21,8 +21,6 @@ from ..training import ProjectError, load_project, save_project
 from .persist import app_data_dir
 from .project_state import mark_dirty
 
-AUTOSAVE_NAME = "autosave.lfproj"
-META_NAME = "autosave.json"
 CHANGE_DELAY_MS = 2_000
 PERIOD_MS = 120_000
 
@@ -33,10 +31,15 @@ def autosave_folder() -> Path:
     return folder
 
 
-def autosave_files(folder: Path | None = None) -> list[Path]:
-    folder = folder or autosave_folder()
-    return [folder / AUTOSAVE_NAME, folder / "autosave.weights.safetensors", folder / "autosave.weights.npz",
-            folder / META_NAME]
+def autosave_stem(pid: int) -> str:
+    """One autosave per running Layerforge (process id), so two open windows never share a file."""
+    return f"autosave-{pid}"
+
+
+def autosave_files(folder: Path, stem: str) -> list[Path]:
+    """The project, its weights (either format) and the note saying what it stands for."""
+    return [folder / f"{stem}.lfproj", folder / f"{stem}.weights.safetensors", folder / f"{stem}.weights.npz",
+            folder / f"{stem}.json"]
 
 
 class AutoSaver(QObject):
@@ -60,12 +63,16 @@ class AutoSaver(QObject):
         window.run.session.runEnded.connect(lambda _event: self.schedule())
 
     @property
+    def stem(self) -> str:
+        return autosave_stem(os.getpid())
+
+    @property
     def path(self) -> Path:
-        return self.folder / AUTOSAVE_NAME
+        return self.folder / f"{self.stem}.lfproj"
 
     @property
     def meta_path(self) -> Path:
-        return self.folder / META_NAME
+        return self.folder / f"{self.stem}.json"
 
     def schedule(self) -> None:
         self.change_timer.start()
@@ -78,7 +85,7 @@ class AutoSaver(QObject):
         try:
             save_project(project, self.path, weights)
             if weights is None:   # an older autosave's weights must not be paired with this model
-                for stale in autosave_files(self.folder)[1:3]:
+                for stale in autosave_files(self.folder, self.stem)[1:3]:
                     _remove(stale)
             meta = {"original_path": str(self.state.path) if self.state.path else None, "name": project.name,
                     "saved_at": time.time(), "pid": os.getpid()}
@@ -94,20 +101,26 @@ class AutoSaver(QObject):
     def discard(self) -> None:
         """A clean shutdown (or a saved, closed project): nothing to recover next time."""
         self.change_timer.stop()
-        for file in autosave_files(self.folder):
+        for file in autosave_files(self.folder, self.stem):
             _remove(file)
 
     # -- after a crash ---------------------------------------------------------------------------
 
     def pending(self) -> dict | None:
-        """What the last session left behind, or None when it ended cleanly."""
-        if not self.path.is_file():
-            return None
-        try:
-            meta = json.loads(self.meta_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            meta = {}
-        return meta if isinstance(meta, dict) else {}
+        """The newest autosave left by a Layerforge that is no longer running (None: nothing to recover).
+        The returned note has "stem": the autosave's file name without suffix."""
+        found = []
+        for project in self.folder.glob("autosave-*.lfproj"):
+            stem = project.name[:-len(".lfproj")]
+            try:
+                meta = json.loads((self.folder / f"{stem}.json").read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                meta = {}
+            meta = meta if isinstance(meta, dict) else {}
+            if _running_elsewhere(meta.get("pid")):
+                continue   # another open Layerforge owns it: it did not crash
+            found.append((project.stat().st_mtime, {**meta, "stem": stem}))
+        return max(found, key=lambda item: item[0])[1] if found else None
 
     def ask_restore(self, meta: dict) -> bool:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(meta["saved_at"])) if meta.get("saved_at") else "?"
@@ -124,19 +137,39 @@ class AutoSaver(QObject):
         meta = self.pending()
         if meta is None:
             return False
+        left = autosave_files(self.folder, meta["stem"])
         if not self.ask_restore(meta):
-            self.discard()
+            for file in left:
+                _remove(file)
             return False
         try:
-            project, weights = load_project(self.path)
+            project, weights = load_project(left[0])
         except ProjectError as error:
             QMessageBox.warning(self.window, "Cannot recover", f"The autosave cannot be read: {error}")
             return False
         original = meta.get("original_path")
         self.state.apply(project, weights, Path(original) if original else None, base_dir=self.folder)
         mark_dirty(self.window)   # recovered work is not saved until the user saves it
+        if meta["stem"] != self.stem:
+            for file in left:     # from now on this session's own autosave holds it
+                _remove(file)
+        self.save_now()
         self.window.show_status("Recovered the autosaved project: save it to keep it.")
         return True
+
+
+def _running_elsewhere(pid) -> bool:
+    if not isinstance(pid, int) or pid <= 0 or pid == os.getpid():
+        return False
+    if os.name != "posix":   # on Windows os.kill would end the process; there, the autosave is offered
+        return False
+    try:
+        os.kill(pid, 0)   # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True      # it exists, under another user
+    return True
 
 
 def _write_json(path: Path, data: dict) -> None:
