@@ -22,7 +22,6 @@ from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from layerforge.app import create_main_window  # noqa: E402
-from layerforge.data import load_dataset  # noqa: E402
 from layerforge.training import EpochEnd, Trainer  # noqa: E402
 
 TICK_MS = 10
@@ -70,7 +69,7 @@ def with_gui(app, window) -> tuple[float, int, list[float], float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--example", default="spiral")
-    parser.add_argument("--epochs", type=int, default=60)
+    parser.add_argument("--epochs", type=int, default=200)
     parser.add_argument("--samples", type=int, default=3000)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=3,

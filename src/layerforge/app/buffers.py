@@ -22,6 +22,15 @@ class Series:
         self._y[self.size] = y
         self.size += 1
 
+    def extend(self, xs: np.ndarray, ys: np.ndarray) -> None:
+        count = len(xs)
+        while self.size + count > len(self._x):
+            self._x = np.concatenate([self._x, np.empty_like(self._x)])
+            self._y = np.concatenate([self._y, np.empty_like(self._y)])
+        self._x[self.size:self.size + count] = xs
+        self._y[self.size:self.size + count] = ys
+        self.size += count
+
     @property
     def x(self) -> np.ndarray:
         return self._x[: self.size]
@@ -58,6 +67,17 @@ class Smoother:
         self._count += 1
         self._value = self.weight * self._value + (1.0 - self.weight) * value
         return self._value / (1.0 - self.weight ** self._count)
+
+    def many(self, values: np.ndarray) -> np.ndarray:
+        """Smooth a run of finite values (one Python loop, no per-value calls)."""
+        out = np.empty(len(values))
+        weight, value, count = self.weight, self._value, self._count
+        for index, item in enumerate(values.tolist()):
+            count += 1
+            value = weight * value + (1.0 - weight) * item
+            out[index] = value / (1.0 - weight ** count)
+        self._value, self._count = value, count
+        return out
 
     def reset(self) -> None:
         self._value, self._count = 0.0, 0

@@ -35,6 +35,8 @@ class TrainingCharts(pg.GraphicsLayoutWidget):
         self.loss_plot = self._plot("Loss", 0)
         self.metric_plot = self._plot("Accuracy", 1)
         self.lr_plot = self._plot("Learning rate", 2)
+        for plot in (self.loss_plot, self.metric_plot, self.lr_plot):
+            plot.disableAutoRange()
         self.metric_plot.setXLink(self.loss_plot)
         self.lr_plot.setXLink(self.loss_plot)
         self.lr_plot.setLabel("bottom", "epoch")
@@ -135,6 +137,20 @@ class TrainingCharts(pg.GraphicsLayoutWidget):
         self.lr.append(x, lr)
         self._dirty = True
 
+    def add_batches(self, steps: np.ndarray, losses: np.ndarray, lrs: np.ndarray) -> None:
+        """Many batch ends at once (what arrived since the last delivery)."""
+        if not len(steps):
+            return
+        xs = np.asarray(steps, dtype=np.float64) / self.steps_per_epoch
+        if xs[-1] > self._shown_epochs:
+            self._extend_x_range(float(xs[-1]))
+        losses = np.asarray(losses, dtype=np.float64)
+        finite = np.isfinite(losses)
+        self.raw.extend(xs[finite], losses[finite])
+        self.smooth.extend(xs[finite], self._smoother.many(losses[finite]))
+        self.lr.extend(xs, np.asarray(lrs, dtype=np.float64))
+        self._dirty = True
+
     def add_epoch(self, epoch: int, train: dict, val: dict) -> None:
         if "loss" in val and math.isfinite(val["loss"]):
             self.val_loss.append(epoch, val["loss"])
@@ -168,12 +184,54 @@ class TrainingCharts(pg.GraphicsLayoutWidget):
         self.train_metric_curve.setData(self.train_metric.x, self.train_metric.y)
         self.val_metric_curve.setData(self.val_metric.x, self.val_metric.y)
         self.lr_curve.setData(self.lr.x, self.lr.y)
-        if len(self.lr):
-            top = float(np.nanmax(self.lr.y)) if np.isfinite(self.lr.y).any() else 1.0
-            self.lr_plot.setYRange(0.0, top * 1.15 if top > 0 else 1.0, padding=0)
+        self._fit_y_ranges()
         return True
+
+    def _fit_y_ranges(self) -> None:
+        """Set each y range ourselves, rounded up to a "nice" number, instead of pyqtgraph's auto-range:
+        the range (and with it the axis labels, costly to rebuild) then changes only now and then,
+        and a frame is painted once instead of twice (auto-range repaints after adjusting)."""
+        losses = [self.raw.y, self.val_loss.y, _data(self.previous_loss), _data(self.previous_val)]
+        self._set_y(self.loss_plot, 0.0, nice_ceiling(_finite_max(losses, 1.0)))
+        if self.metric_name == "accuracy":
+            self._set_y(self.metric_plot, 0.0, 1.0)
+        else:
+            lowest = min(_finite_min([self.train_metric.y, self.val_metric.y], 0.0), 0.0)
+            self._set_y(self.metric_plot, -nice_ceiling(min(1.0, -lowest)) if lowest < 0 else 0.0, 1.0)
+        self._set_y(self.lr_plot, 0.0, nice_ceiling(_finite_max([self.lr.y], 1.0)))
+
+    @staticmethod
+    def _set_y(plot: pg.PlotItem, low: float, high: float) -> None:
+        if getattr(plot, "_layerforge_y", None) != (low, high):
+            plot._layerforge_y = (low, high)
+            plot.setYRange(low, high, padding=0.03)
 
     def loss_points(self) -> tuple[np.ndarray, np.ndarray]:
         """The raw training loss handed to the chart so far (x in epochs), before downsampling for display."""
         x, y = self.raw_curve.xData, self.raw_curve.yData
         return (np.asarray([]), np.asarray([])) if x is None else (x, y)
+
+
+def nice_ceiling(value: float) -> float:
+    """The smallest of 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 (times a power of ten) that is >= value."""
+    if not math.isfinite(value) or value <= 0:
+        return 1.0
+    power = 10.0 ** math.floor(math.log10(value))
+    for step in (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0):
+        if step * power >= value * (1 - 1e-9):
+            return step * power
+    return 10.0 * power
+
+
+def _data(curve) -> np.ndarray:
+    return np.asarray([]) if curve.yData is None else curve.yData
+
+
+def _finite_max(arrays, default: float) -> float:
+    values = [float(np.max(a[np.isfinite(a)])) for a in arrays if len(a) and np.isfinite(a).any()]
+    return max(values) if values else default
+
+
+def _finite_min(arrays, default: float) -> float:
+    values = [float(np.min(a[np.isfinite(a)])) for a in arrays if len(a) and np.isfinite(a).any()]
+    return min(values) if values else default

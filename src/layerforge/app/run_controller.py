@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from PySide6.QtCore import QObject, Signal
 
 from ..training import RunFailed, RunFinished, RunStopped, Trainer, TrainingError
-from .session import IDLE, PAUSED, RUNNING, TrainingSession
+from .session import PAUSED, RUNNING, TrainingSession
 
 
 def format_duration(seconds: float) -> str:
@@ -129,9 +131,10 @@ class RunController(QObject):
         self.window.device_label.setText(f"Device: {event.device}")
 
     def _batches(self, events: list) -> None:
-        charts = self.window.charts
-        for event in events:
-            charts.add_batch(event.step, event.loss, event.lr)
+        steps = np.fromiter((e.step for e in events), dtype=np.float64, count=len(events))
+        losses = np.fromiter((e.loss for e in events), dtype=np.float64, count=len(events))
+        lrs = np.fromiter((e.lr for e in events), dtype=np.float64, count=len(events))
+        self.window.charts.add_batches(steps, losses, lrs)
         self._progress_value = events[-1].step
 
     def _epoch(self, event) -> None:

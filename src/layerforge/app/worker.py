@@ -18,7 +18,7 @@ from PySide6.QtCore import QCoreApplication, QObject, Signal, Slot
 
 from ..training import BatchEnd, RunFailed
 
-BATCH_ANNOUNCE_S = 0.05
+BATCH_ANNOUNCE_S = 0.1
 
 
 class TrainingWorker(QObject):
