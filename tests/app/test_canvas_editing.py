@@ -217,3 +217,17 @@ def test_rubber_band_selects_several_nodes_and_dragging_moves_them_as_one_undo_s
     assert abs(document.spec.nodes[second.node_id].position[1] - new[1]) < 0.5
     window.action_undo.trigger()
     assert document.spec.nodes[first.node_id].position == old
+
+
+def test_middle_button_drag_pans_the_canvas(window, qtbot):
+    canvas = window.canvas
+    viewport = canvas.viewport()
+    centre_before = canvas.mapToScene(viewport.rect().center())
+    start = viewport.rect().center()
+    qtbot.mousePress(viewport, Qt.MouseButton.MiddleButton, pos=start)
+    qtbot.mouseMove(viewport, start + QPoint(-120, -40))
+    qtbot.mouseRelease(viewport, Qt.MouseButton.MiddleButton, pos=start + QPoint(-120, -40))
+    moved = canvas.mapToScene(viewport.rect().center()) - centre_before
+    scale = canvas.zoom_level
+    assert abs(moved.x() - 120 / scale) < 2 and abs(moved.y() - 40 / scale) < 2
+    assert window.document.undo_stack.count() == 0  # panning is not an edit
