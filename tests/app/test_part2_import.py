@@ -152,3 +152,33 @@ def test_bad_files_are_reported_in_the_dialog_and_left_untouched(part2_window, q
     dialog.reject()
     assert window.dataset_panel.dataset is dataset_before
     assert snapshot_files(tmp_path) == before
+
+
+def drop(window, path) -> None:
+    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+    from PySide6.QtWidgets import QApplication
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    point = QPointF(200, 200)
+    enter = QDragEnterEvent(point, Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
+                            Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(window, enter)
+    assert enter.isAccepted()
+    QApplication.sendEvent(window, QDropEvent(point, Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
+                                              Qt.KeyboardModifier.NoModifier))
+
+
+def test_dropping_files_on_the_window_opens_or_imports_them(part2_window, qtbot, tmp_path):
+    window = part2_window
+    root = make_image_folder(tmp_path / "pets")
+    drop(window, root)
+    dialog = window.part2.import_dialog
+    assert dialog.tabs.currentWidget() is dialog.image_tab and "cats (3)" in dialog.image_tab.counts_label.text()
+    dialog.reject()
+    project = tmp_path / "dropped.lfproj"
+    assert window.part2.projects.save_to(project)
+    window.document.set_param("n2", "out_features", 20)
+    window.part2.projects.ask_unsaved = lambda: "discard"
+    drop(window, project)
+    assert window.document.spec.nodes["n2"].params["out_features"] == 16 and window.project_name == "dropped"

@@ -8,6 +8,8 @@ the returned :class:`Part2` (also ``window.part2``).
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QPushButton
@@ -21,6 +23,9 @@ from .project_actions import ProjectActions
 from .project_state import ProjectState, mark_dirty, settings_with_split
 
 
+DROPPABLE_SUFFIXES = (".lfproj", ".csv", ".txt", ".npz", ".npy")
+
+
 def _menu(window, title: str) -> QMenu:
     """The menu-bar menu called ``title`` (ignoring '&'), made when missing."""
     bar = window.menuBar()
@@ -30,16 +35,31 @@ def _menu(window, title: str) -> QMenu:
     return bar.addMenu(title)
 
 
-class _CloseGuard(QObject):
-    """Sees the window's close first: asks about unsaved changes, then lets the window's own
-    closeEvent (training in progress) decide; a close that happens is a clean shutdown."""
+class _WindowEvents(QObject):
+    """Sees the window's events first. Close: asks about unsaved changes, then lets the window's own
+    closeEvent (training in progress) decide; a close that happens is a clean shutdown. Drops: a
+    project file opens, data files open the import dialog on them."""
 
     def __init__(self, part2: "Part2"):
         super().__init__(part2.window)
         self.part2 = part2
 
     def eventFilter(self, watched, event) -> bool:
-        if watched is self.part2.window and event.type() == QEvent.Type.Close:
+        if watched is not self.part2.window:
+            return False
+        if event.type() in (QEvent.Type.DragEnter, QEvent.Type.DragMove):
+            if _dropped_path(event) is not None:
+                event.acceptProposedAction()
+                return True
+            return False
+        if event.type() == QEvent.Type.Drop:
+            path = _dropped_path(event)
+            if path is not None:
+                event.acceptProposedAction()
+                self.part2.open_dropped(path)
+                return True
+            return False
+        if event.type() == QEvent.Type.Close:
             if not self.part2.projects.maybe_save():
                 event.ignore()
                 return True
@@ -48,6 +68,16 @@ class _CloseGuard(QObject):
                 self.part2.clean_shutdown()
             return True
         return False
+
+
+def _dropped_path(event) -> Path | None:
+    """The one local file or folder being dropped, if it is something the app can open."""
+    mime = event.mimeData()
+    urls = mime.urls() if mime is not None and mime.hasUrls() else []
+    if len(urls) != 1 or not urls[0].isLocalFile():
+        return None
+    path = Path(urls[0].toLocalFile())
+    return path if path.is_dir() or path.suffix.lower() in DROPPABLE_SUFFIXES else None
 
 
 class Part2:
@@ -74,8 +104,9 @@ class Part2:
         window.dataset_panel.layout().insertWidget(1, self.import_button)
         self._build_menus()
         self._run_shortcuts()
-        self.close_guard = _CloseGuard(self)
-        window.installEventFilter(self.close_guard)
+        self.window_events = _WindowEvents(self)
+        window.setAcceptDrops(True)
+        window.installEventFilter(self.window_events)
 
     def _build_menus(self) -> None:
         window = self.window
@@ -154,6 +185,19 @@ class Part2:
         panel.set_settings(settings_with_split(panel.settings(), dialog.split_settings()))
         mark_dirty(self.window)
         self.window.show_status(f"Imported {dialog.dataset.summary()}")
+
+    def open_dropped(self, path: Path):
+        """A file dropped on the window: a project opens; data opens the import dialog on it."""
+        if path.suffix.lower() == ".lfproj":
+            return self.projects.open_path(path)
+        dialog = self.open_import_dialog()
+        if dialog is None:
+            return None
+        tab = (dialog.image_tab if path.is_dir() else dialog.csv_tab
+               if path.suffix.lower() in (".csv", ".txt") else dialog.arrays_tab)
+        dialog.tabs.setCurrentWidget(tab)
+        tab.path_row.edit.setText(str(path))
+        return dialog
 
     # -- start and end ---------------------------------------------------------------------------
 
