@@ -1,13 +1,17 @@
 """The training panel: loss [lossCombo], optimizer [optimizerCombo] and its settings, learning rate
 [learningRateSpin], schedule [scheduleCombo], epochs [epochsSpin], batch size [batchSizeSpin], device
 [deviceCombo], the Train [trainButton] / Pause-Resume [pauseButton] / Stop [stopButton] buttons and the
-progress bar [trainingProgress]. Choices and their extra settings come from the training registries."""
+progress bar [trainingProgress]. The widgets and their layout come from the Designer form
+ui/training_panel.ui; the choices and their extra settings come from the training registries."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from importlib import resources
+
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt, Signal
 from PySide6.QtGui import QStandardItemModel
-from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QProgressBar,
-                               QPushButton, QSizePolicy, QSpinBox, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtUiTools import QUiLoader
+from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QProgressBar, QPushButton, QSpinBox,
+                               QToolButton, QVBoxLayout, QWidget)
 
 from ..training import LOSSES, OPTIMIZERS, SCHEDULES, TrainingSettings, losses_for
 from .inspector import FloatSpinBox, editor_value, make_editor
@@ -23,6 +27,20 @@ class LearningRateSpinBox(FloatSpinBox):
 
     def stepBy(self, steps: int) -> None:
         self.setValue(self.value() * (2.0 ** steps))
+
+
+def load_form(name: str, parent: QWidget) -> QWidget:
+    """Build the Designer form ui/<name> (shipped as layerforge.ui) under ``parent``."""
+    loader = QUiLoader()
+    loader.registerCustomWidget(LearningRateSpinBox)
+    data = resources.files("layerforge.ui").joinpath(name).read_bytes()
+    buffer = QBuffer()
+    buffer.setData(QByteArray(data))
+    buffer.open(QIODevice.OpenModeFlag.ReadOnly)
+    form = loader.load(buffer, parent)
+    if form is None:
+        raise RuntimeError(f"the form ui/{name} could not be loaded: {loader.errorString()}")
+    return form
 
 
 def device_choices() -> list[tuple[str, str | None, bool, str]]:
@@ -53,51 +71,43 @@ class TrainingPanel(QGroupBox):
         super().__init__("Training", parent)
         self.setObjectName("trainingPanel")
         self._base = TrainingSettings()
-        self.loss_combo = self._combo("lossCombo", "Loss: what training minimises")
-        self.optimizer_combo = self._combo("optimizerCombo", "Optimizer: how the weights are updated")
+        form = load_form("training_panel.ui", self)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 4, 6, 6)
+        layout.addWidget(form)
+        self.loss_combo = form.findChild(QComboBox, "lossCombo")
+        self.optimizer_combo = form.findChild(QComboBox, "optimizerCombo")
+        self.optimizer_toggle = form.findChild(QToolButton, "optimizerSettingsToggle")
+        self.optimizer_box = form.findChild(QWidget, "optimizerSettings")
+        self.lr_spin = form.findChild(LearningRateSpinBox, "learningRateSpin")
+        self.schedule_combo = form.findChild(QComboBox, "scheduleCombo")
+        self.schedule_box = form.findChild(QWidget, "scheduleSettings")
+        self.epochs_spin = form.findChild(QSpinBox, "epochsSpin")
+        self.batch_spin = form.findChild(QSpinBox, "batchSizeSpin")
+        self.device_combo = form.findChild(QComboBox, "deviceCombo")
+        self.train_button = form.findChild(QPushButton, "trainButton")
+        self.pause_button = form.findChild(QPushButton, "pauseButton")
+        self.stop_button = form.findChild(QPushButton, "stopButton")
+        self.progress = form.findChild(QProgressBar, "trainingProgress")
         for name, choice in OPTIMIZERS.items():
             self.optimizer_combo.addItem(choice.label, name)
             self.optimizer_combo.setItemData(self.optimizer_combo.count() - 1, choice.doc, Qt.ItemDataRole.ToolTipRole)
-        self.optimizer_toggle = QToolButton()
-        self.optimizer_toggle.setObjectName("optimizerSettingsToggle")
-        self.optimizer_toggle.setText("settings")
-        self.optimizer_toggle.setCheckable(True)
-        self.optimizer_toggle.setToolTip("Show the optimizer's own settings (momentum, betas, weight decay, ...)")
-        self.optimizer_box = QWidget()
-        self.optimizer_box.setObjectName("optimizerSettings")
+        for name, choice in SCHEDULES.items():
+            self.schedule_combo.addItem(choice.label, name)
+            self.schedule_combo.setItemData(self.schedule_combo.count() - 1, choice.doc, Qt.ItemDataRole.ToolTipRole)
         self.optimizer_form = QFormLayout(self.optimizer_box)
         self.optimizer_form.setContentsMargins(12, 0, 0, 0)
         self.optimizer_box.setVisible(False)
         self.optimizer_toggle.toggled.connect(self.optimizer_box.setVisible)
         self.optimizer_editors: dict = {}
-        self.lr_spin = LearningRateSpinBox()
-        self.lr_spin.setObjectName("learningRateSpin")
-        self.lr_spin.setToolTip("Learning rate: the step size of each update. Too high diverges, too low crawls.")
-        self.schedule_combo = self._combo("scheduleCombo", "How the learning rate changes during the run")
-        for name, choice in SCHEDULES.items():
-            self.schedule_combo.addItem(choice.label, name)
-            self.schedule_combo.setItemData(self.schedule_combo.count() - 1, choice.doc, Qt.ItemDataRole.ToolTipRole)
-        self.schedule_box = QWidget()
         self.schedule_form = QFormLayout(self.schedule_box)
         self.schedule_form.setContentsMargins(12, 0, 0, 0)
         self.schedule_editors: dict = {}
-        self.epochs_spin = self._spin("epochsSpin", 1, 100_000, "Epochs: passes over the training data")
-        self.batch_spin = self._spin("batchSizeSpin", 1, 65_536, "Batch size: samples per weight update")
-        self.device_combo = self._combo("deviceCombo", "Where to train")
         self._fill_devices()
-        self.train_button = self._button("trainButton", "Train", "Train the model on the data (F5)")
         self.train_button.setDefault(True)
-        self.pause_button = self._button("pauseButton", "Pause", "Pause training; press again to resume")
-        self.stop_button = self._button("stopButton", "Stop", "Stop training after the current batch; "
-                                                              "the weights learned so far are kept")
-        self.progress = QProgressBar()
-        self.progress.setObjectName("trainingProgress")
-        self.progress.setTextVisible(True)
-        self.progress.setFormat("Ready to train")
-        # Long texts ("Epoch 40 / 200 · 0:03 left · accuracy 96.7%") must not widen the whole column.
-        self.progress.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-        self.progress.setValue(0)
-        self._layout()
+        self.settings_widgets = [self.loss_combo, self.optimizer_combo, self.optimizer_box, self.lr_spin,
+                                 self.schedule_combo, self.schedule_box, self.epochs_spin, self.batch_spin,
+                                 self.device_combo]
         self.optimizer_combo.currentIndexChanged.connect(self._optimizer_changed)
         self.schedule_combo.currentIndexChanged.connect(self._schedule_changed)
         for widget in (self.loss_combo, self.device_combo):
@@ -112,54 +122,6 @@ class TrainingPanel(QGroupBox):
         self.set_state(IDLE)
 
     # -- construction ----------------------------------------------------------------------------
-
-    def _combo(self, name: str, tip: str) -> QComboBox:
-        combo = QComboBox()
-        combo.setObjectName(name)
-        combo.setToolTip(tip)
-        return combo
-
-    def _spin(self, name: str, low: int, high: int, tip: str) -> QSpinBox:
-        spin = QSpinBox()
-        spin.setObjectName(name)
-        spin.setRange(low, high)
-        spin.setToolTip(tip)
-        spin.setKeyboardTracking(False)
-        return spin
-
-    def _button(self, name: str, text: str, tip: str) -> QPushButton:
-        button = QPushButton(text)
-        button.setObjectName(name)
-        button.setToolTip(tip)
-        return button
-
-    def _layout(self) -> None:
-        form = QFormLayout()
-        form.setContentsMargins(0, 0, 0, 0)
-        form.addRow("Loss", self.loss_combo)
-        optimizer_row = QHBoxLayout()
-        optimizer_row.addWidget(self.optimizer_combo, 1)
-        optimizer_row.addWidget(self.optimizer_toggle)
-        form.addRow("Optimizer", optimizer_row)
-        form.addRow(self.optimizer_box)
-        form.addRow("Learning rate", self.lr_spin)
-        form.addRow("Schedule", self.schedule_combo)
-        form.addRow(self.schedule_box)
-        form.addRow("Epochs", self.epochs_spin)
-        form.addRow("Batch size", self.batch_spin)
-        form.addRow("Device", self.device_combo)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.train_button, 2)
-        buttons.addWidget(self.pause_button, 1)
-        buttons.addWidget(self.stop_button, 1)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(6, 4, 6, 6)
-        layout.addLayout(form)
-        layout.addLayout(buttons)
-        layout.addWidget(self.progress)
-        self.settings_widgets = [self.loss_combo, self.optimizer_combo, self.optimizer_box, self.lr_spin,
-                                 self.schedule_combo, self.schedule_box, self.epochs_spin, self.batch_spin,
-                                 self.device_combo]
 
     def _fill_devices(self) -> None:
         model = self.device_combo.model()
