@@ -96,3 +96,26 @@ def test_draw_on_the_sketch_pad_for_an_image_model(qtbot, part2_window):
     click(qtbot, dialog.findChild(type(dialog.predict_button), "sketchClearButton"))
     assert pad.pixels().sum() == 0
     dialog.close()
+
+
+def test_regression_prediction_reads_the_trained_columns_by_name(qtbot, part2_window, files, tmp_path):
+    window = part2_window
+    window.dataset_panel.select("sine")
+    spec = get_template("mlp_regressor").spec(in_features=1, out_features=1)
+    project = Project("curve", spec, {"kind": "builtin", "name": "sine", "options": {}},
+                      TrainingSettings(device="cpu", loss="mse"), data_info={"dataset": "sine", "target": "values"})
+    window.part2.state.apply(project, compile_spec(spec).state_dict(), None)
+    dialog = open_predict(window)
+    predictor = Predictor(*window.part2.state.project())
+    assert dialog.input_edit.placeholderText() == "x"            # the data's own column name
+    dialog.input_edit.setText("0.5")
+    click(qtbot, dialog.predict_button)
+    assert dialog.result_label.text() == f"{predictor.outputs(np.array([[0.5]], np.float32))[0, 0]:.6g}"
+
+    table = tmp_path / "more_columns.csv"
+    table.write_text("id,x,note\n1,0.25,a\n2,-1.5,b\n", encoding="utf-8")   # x picked by name
+    files.open_path = str(table)
+    click(qtbot, dialog.file_button)
+    expected = predictor.outputs(np.array([[0.25], [-1.5]], np.float32))[:, 0]
+    assert [float(dialog.table.item(r, 1).text()) for r in range(2)] == [float(f"{v:.6g}") for v in expected]
+    dialog.close()

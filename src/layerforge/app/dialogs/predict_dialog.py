@@ -259,7 +259,9 @@ def make_predict_action(window, state) -> QAction:
             QMessageBox.information(window, "Train first", f"{error}. Press Train, then Predict.")
             return None
         dataset = window.dataset_panel.dataset
-        names = list(dataset.feature_names) if dataset is not None else []
+        trained_on = (project.data_info or {}).get("dataset")
+        same_data = dataset is not None and trained_on in (None, dataset.name)
+        names = list(dataset.feature_names) if same_data else []   # column names of the data it learned from
         dialog = PredictDialog(window, predictor, names, f"Predict with {project.name}")
         state.predict_dialog = dialog
         dialog.show()
