@@ -221,12 +221,31 @@ def test_windows_and_macos_icons_hold_pngs_of_the_sizes_they_declare():
 
 # -- build scripts ---------------------------------------------------------------------------------
 
-def test_pyinstaller_spec_is_python_that_keeps_the_test_oracle_and_tests_out():
+def spec_excludes() -> list[str]:
     tree = ast.parse((PACKAGING / "layerforge.spec").read_text(encoding="utf-8"))
     excludes = next(node.value for node in tree.body if isinstance(node, ast.Assign)
                     and any(getattr(target, "id", "") == "EXCLUDES" for target in node.targets))
-    names = ast.literal_eval(excludes)
-    assert {"torch", "pytest", "hypothesis", "tests"} <= set(names)
+    return ast.literal_eval(excludes)
+
+
+def test_pyinstaller_spec_is_python_that_keeps_the_test_oracle_and_tests_out():
+    assert {"torch", "pytest", "hypothesis", "tests"} <= set(spec_excludes())
+
+
+def test_pyinstaller_spec_keeps_every_qt_module_the_app_imports():
+    excluded = set(spec_excludes())
+    imported = set()
+    for path in (REPO / "src" / "layerforge").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module == "PySide6":
+                imported.update(f"PySide6.{alias.name}" for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("PySide6."):
+                imported.add(".".join(node.module.split(".")[:2]))
+            elif isinstance(node, ast.Import):
+                imported.update(".".join(alias.name.split(".")[:2]) for alias in node.names
+                                if alias.name.startswith("PySide6."))
+    assert {"PySide6.QtCore", "PySide6.QtWidgets"} <= imported
+    assert not imported & excluded, "the bundle would lack Qt modules the app imports"
 
 
 @posix_only
