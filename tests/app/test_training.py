@@ -138,7 +138,10 @@ def test_device_box_offers_cpu_and_explains_a_missing_gpu(window):
 def test_regression_shows_the_fitted_curve_and_r2(window, qtbot):
     choose(window.dataset_panel.combo, "sine")
     assert window.banner.level == "warning" and "(1,)" in window.banner.text
-    click(qtbot, window.banner.action_button)
+    click(qtbot, window.training_panel.train_button)  # the spiral model cannot take sine's inputs
+    assert not window.run.running and window.banner.level == "error"
+    assert "Input 'input1' has shape (2,)" in window.banner.text and "(1,)" in window.banner.text
+    click(qtbot, window.banner.action_button)  # "Use a matching model"
     assert window.document.report.input_shape == (1,)
     panel = window.training_panel
     assert panel.loss_combo.currentData() == "mse"

@@ -239,6 +239,10 @@ class MainWindow(QMainWindow):
 
     def _dataset_changed(self, dataset) -> None:
         self.training_panel.set_task(dataset.task)
+        settings = self.training_panel.settings()
+        if settings.target in ("labels", "values"):
+            # "labels" came with a classification example; let the new data's task decide instead.
+            self.training_panel.set_settings(settings.replace(target="auto"))
         self.predictions.show_dataset(dataset)
         self._mark_settings_dirty()
         self._check_fit()

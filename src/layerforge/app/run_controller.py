@@ -9,6 +9,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from ..training import RunFailed, RunFinished, RunStopped, Trainer, TrainingError
+from .examples import model_fit_problem
 from .session import PAUSED, RUNNING, TrainingSession
 
 
@@ -77,6 +78,9 @@ class RunController(QObject):
             trainer = Trainer(window.document.spec.copy(), dataset, settings)
         except (TrainingError, ValueError) as error:
             self._refuse(f"Cannot train: {error}")
+            if model_fit_problem(report, dataset) is not None:  # offer the same way out as the warning did
+                window.banner.show_message("error", f"Cannot train: {error}", "Use a matching model",
+                                           window.use_matching_model)
             return False
         window.banner.clear()
         self.task = dataset.task
