@@ -174,6 +174,13 @@ def to_host(array) -> np.ndarray:
     return np.asarray(array)
 
 
+def gpu_erf(array):
+    """erf of a cupy array, on its GPU (cupyx ships one; numpy has none)."""
+    from cupyx.scipy.special import erf  # noqa: PLC0415  (GPU only, after cupy has loaded)
+
+    return erf(array)
+
+
 class DeviceOutOfMemoryError(MemoryError):
     """A GPU allocation failed. Says how much was asked, what the GPU has free, and what to do."""
 

@@ -6,6 +6,7 @@ import math
 import numpy as np
 
 from ..autograd import Node
+from ..backend import gpu_erf
 from .common import xp_of
 
 _SQRT_HALF = 1.0 / math.sqrt(2.0)
@@ -28,9 +29,7 @@ def erf_and_gaussian(a):
     """
     xp = xp_of(a)
     if xp.__name__ == "cupy":
-        from cupyx.scipy.special import erf as cupy_erf  # noqa: PLC0415 (GPU only)
-
-        return cupy_erf(a), xp.exp(-a * a)
+        return gpu_erf(a), xp.exp(-a * a)
     gaussian = xp.exp(-a * a)
     if a.dtype != xp.float32:
         return _exact_erf(a).astype(a.dtype, copy=False), gaussian
