@@ -183,3 +183,17 @@ def test_charts_keep_100k_steps_smooth_and_fade_the_previous_run(window):
     charts.begin_run(1000, "classification")
     assert len(charts.previous_loss.xData) == 100_000
     assert charts.has_previous
+
+
+def test_an_autoencoder_example_trains_against_its_input_and_shows_reconstructions(window, qtbot):
+    window.open_example("digits_autoencoder")
+    panel = window.training_panel
+    assert panel.loss_combo.currentData() == "mse" and panel.settings().target == "input"
+    assert not window.banner.isVisible()  # output (1, 8, 8) fits: it rebuilds its input
+    panel.epochs_spin.setValue(1)
+    click(qtbot, panel.train_button)
+    qtbot.waitUntil(lambda: not window.run.running, timeout=30_000)
+    qtbot.waitUntil(lambda: window.predictions.last_kind == "reconstruction", timeout=3_000)
+    assert window.banner.level == "success"
+    assert window.predictions.image_grid.captions()[:2] == ["input", "rebuilt"]
+    assert not window.predictions.confusion.isVisible()

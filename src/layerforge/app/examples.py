@@ -16,6 +16,8 @@ from ..training import TrainingSettings
 
 # Example name -> the template that stands in for it when its .lfproj file is not shipped.
 FALLBACK_TEMPLATES = {"spiral": "mlp_classifier", "sine": "mlp_regressor", "digits": "lenet"}
+# Short names for shipped examples ("digits" is the CNN on the digits).
+ALIASES = {"digits": "digits_cnn"}
 
 
 @dataclass
@@ -34,13 +36,16 @@ def example_names() -> list[str]:
         shipped = example_projects()
     except ImportError:
         shipped = []
-    return shipped + [name for name in FALLBACK_TEMPLATES if name not in shipped]
+    return shipped + [name for name in FALLBACK_TEMPLATES
+                      if name not in shipped and ALIASES.get(name) not in shipped]
 
 
 def open_example(name: str) -> OpenedProject:
     try:
         from ..training.project import example_project_path, load_project
-        path = example_project_path(name)
+        shipped = example_names()
+        path = example_project_path(ALIASES[name] if name not in shipped and ALIASES.get(name) in shipped
+                                    else name)
         project, _weights = load_project(path)
         return OpenedProject(project.name, project.spec, dict(project.data_source), project.settings, str(path))
     except Exception:
@@ -51,12 +56,20 @@ def open_example(name: str) -> OpenedProject:
     return OpenedProject(name, template.spec(), {"kind": "builtin", "name": name, "options": {}}, settings)
 
 
-def model_fit_problem(report: ShapeReport, dataset: ArrayDataset) -> str | None:
-    """Why the model's input or output does not match ``dataset`` (None when both match)."""
+def model_fit_problem(report: ShapeReport, dataset: ArrayDataset, target: str = "auto") -> str | None:
+    """Why the model's input or output does not match ``dataset`` (None when both match).
+
+    ``target`` is the training target: "input" (an autoencoder) must output its input's shape.
+    """
     input_shape, output_shape = report.input_shape, report.output_shape
     if input_shape is not None and tuple(input_shape) != tuple(dataset.input_shape):
         return (f"The model's Input takes samples of shape {fmt(input_shape)}, but '{dataset.name}' gives "
                 f"{fmt(dataset.input_shape)}.")
+    if output_shape is not None and target == "input":
+        if tuple(output_shape) != tuple(dataset.input_shape):
+            return (f"The model rebuilds its input, so it must output {fmt(dataset.input_shape)}, "
+                    f"but it outputs {fmt(output_shape)}.")
+        return None
     if output_shape is not None:
         if dataset.task == "classification":
             expected = (len(dataset.class_names),)

@@ -238,11 +238,12 @@ class MainWindow(QMainWindow):
         self._check_fit()
 
     def _dataset_changed(self, dataset) -> None:
-        self.training_panel.set_task(dataset.task)
-        settings = self.training_panel.settings()
-        if settings.target in ("labels", "values"):
-            # "labels" came with a classification example; let the new data's task decide instead.
-            self.training_panel.set_settings(settings.replace(target="auto"))
+        target = self.training_panel.settings().target
+        self.training_panel.set_task("reconstruction" if target == "input" else dataset.task)
+        if target in ("labels", "values"):
+            # "labels" came with a classification example; let the new data's task decide instead
+            # (read the settings again: set_task may have switched the loss to one that suits the data).
+            self.training_panel.set_settings(self.training_panel.settings().replace(target="auto"))
         self.predictions.show_dataset(dataset)
         self._mark_settings_dirty()
         self._check_fit()
@@ -251,7 +252,7 @@ class MainWindow(QMainWindow):
         dataset = self.dataset_panel.dataset
         if dataset is None or self.run.running:
             return
-        problem = model_fit_problem(self.document.report, dataset)
+        problem = model_fit_problem(self.document.report, dataset, self.training_panel.settings().target)
         if problem is not None:
             self.banner.show_message("warning", problem + " Edit the Input/last layer, or use a model made for it.",
                                      "Use a matching model", self.use_matching_model)

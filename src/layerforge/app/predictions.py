@@ -161,7 +161,10 @@ class PredictionView(QWidget):
         elif kind == "curve1d":
             self._draw_curve(data)
             self.title.setText(f"Fitted curve {when} (orange: model, grey: data)")
-        elif kind in ("images", "reconstruction"):
+        elif kind == "reconstruction":
+            self._draw_images(data, kind)
+            self.title.setText(f"Reconstructions {when}: each input, then what the model rebuilt from it")
+        elif kind == "images":
             self._draw_images(data, kind)
             self.title.setText(f"Predicted labels {when}: green right, red wrong (true label in brackets)")
         else:
@@ -193,9 +196,11 @@ class PredictionView(QWidget):
     def _draw_images(self, data, kind) -> None:
         self.stack.setCurrentWidget(self.image_grid)
         if kind == "reconstruction":
-            images = np.asarray(data["reconstructions"])
-            captions = ["rebuilt"] * len(images)
-            self.image_grid.set_images(images, captions)
+            self.confusion.setVisible(False)  # nothing is classified
+            originals, rebuilt = np.asarray(data["images"]), np.asarray(data["reconstructions"])
+            pairs = min(len(originals), self.image_grid.capacity // 2)
+            images = [image for index in range(pairs) for image in (originals[index], rebuilt[index])]
+            self.image_grid.set_images(images, ["input", "rebuilt"] * pairs)
             return
         names = list(data.get("class_names", []))
         def label(index):

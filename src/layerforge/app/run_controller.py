@@ -75,15 +75,20 @@ class RunController(QObject):
             return False
         try:
             settings = window.training_panel.settings()
+        except (TrainingError, ValueError) as error:
+            self._refuse(f"Cannot train: {error}")
+            return False
+        try:
             trainer = Trainer(window.document.spec.copy(), dataset, settings)
         except (TrainingError, ValueError) as error:
             self._refuse(f"Cannot train: {error}")
-            if model_fit_problem(report, dataset) is not None:  # offer the same way out as the warning did
+            if model_fit_problem(report, dataset, settings.target) is not None:  # offer the same way out as the warning did
                 window.banner.show_message("error", f"Cannot train: {error}", "Use a matching model",
                                            window.use_matching_model)
             return False
         window.banner.clear()
-        self.task = dataset.task
+        # What the charts show: accuracy for labels, R² for values (an autoencoder rebuilds values).
+        self.task = "regression" if settings.target in ("values", "input") else dataset.task
         self.total_epochs = settings.epochs
         self.runs_started += 1
         self.runningChanged.emit(True)

@@ -29,6 +29,12 @@ class LearningRateSpinBox(FloatSpinBox):
         self.setValue(self.value() * (2.0 ** steps))
 
 
+def task_of(loss: str) -> str:
+    """The first task a loss suits (for listing the losses next to it)."""
+    tasks = LOSSES[loss].tasks
+    return tasks[0] if tasks else "classification"
+
+
 def load_form(name: str, parent: QWidget) -> QWidget:
     """Build the Designer form ui/<name> (shipped as layerforge.ui) under ``parent``."""
     loader = QUiLoader()
@@ -158,6 +164,9 @@ class TrainingPanel(QGroupBox):
 
     def set_settings(self, settings: TrainingSettings) -> None:
         self._base = settings
+        if self.loss_combo.findData(settings.loss) < 0:
+            # A loss of another task (an autoencoder's MSE on a classification dataset): list that task's.
+            self.set_task(task_of(settings.loss))
         widgets = (self.loss_combo, self.optimizer_combo, self.schedule_combo, self.lr_spin, self.epochs_spin,
                    self.batch_spin, self.device_combo)
         for widget in widgets:
