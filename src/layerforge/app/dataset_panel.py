@@ -38,7 +38,7 @@ class DatasetPanel(QGroupBox):
         self.preview.setMouseEnabled(False, False)
         self.preview.hideButtons()
         self.preview_image = QLabel()
-        self.preview_image.setFixedHeight(110)
+        self.preview_image.setFixedHeight(56)
         self.preview_image.setMinimumWidth(10)
         self.preview_image.setAlignment(Qt.AlignmentFlag.AlignCenter)
         layout = QVBoxLayout(self)

@@ -105,7 +105,7 @@ class MainWindow(QMainWindow):
         right.setObjectName("rightSplitter")
         right.addWidget(inspector_scroll)
         right.addWidget(run_scroll)
-        right.setSizes([340, 520])
+        right.setSizes([250, 610])
 
         main = QSplitter(Qt.Orientation.Horizontal)
         main.setObjectName("mainSplitter")
