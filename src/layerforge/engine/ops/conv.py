@@ -1,10 +1,15 @@
 """Convolution kernels: im2col / col2im that loop over kernel offsets, then one matrix product.
 
-Layout: activations are moved once to ``(C, H, W, N)``, batch innermost, so that the columns of every
-kernel offset form one ``(C*kh*kw, OH*OW*N)`` matrix and a whole batch is a single GEMM. The Python
-loops run over the ``kh*kw`` kernel offsets (each a strided slice of the whole batch), never over
-output positions; with the batch innermost each slice copies runs of ``OW*N`` contiguous values
-rather than ``OW``, which is what makes those copies fast in numpy.
+Layouts: activations are moved once to channels-first, so that the columns of every kernel offset
+form one ``(C*kh*kw, positions)`` matrix and a whole batch is a single GEMM. The Python loops run
+over the ``kh*kw`` kernel offsets (each a strided slice of the whole batch), never over positions.
+
+- ``(C, N, H, W)`` for Conv2d with large output planes: moving between it and PyTorch's
+  ``(N, C, H, W)`` only swaps the two outer axes, which copies whole ``H*W`` planes (6x faster than a
+  full 4-D transpose on the MNIST example's 24x24 conv2 output; the conv is ~10 % faster in all).
+- ``(C, H, W, N)``, batch innermost, for small planes and ConvTranspose2d: each window slice copies
+  runs of ``OW*N`` contiguous values rather than ``OW``, which matters when ``OW`` is short (LeNet's
+  10x10 conv2 is 30 % slower in the other layout).
 """
 from __future__ import annotations
 
@@ -74,30 +79,58 @@ def _window(offset, dilation, stride, count):
     return slice(start, start + stride * (count - 1) + 1, stride)
 
 
-def im2col(padded, kernel, stride, dilation, out_hw):
-    """``padded`` (C, Hp, Wp, N) -> columns (C, kh, kw, OH, OW, N), one strided copy per offset."""
+def im2col(padded, kernel, stride, dilation, out_hw, batch_last=True):
+    """``padded`` (C, Hp, Wp, N) -> columns (C, kh, kw, OH, OW, N), one strided copy per offset;
+    with ``batch_last=False``, (C, N, Hp, Wp) -> (C, kh, kw, N, OH, OW)."""
     xp = xp_of(padded)
-    c, n = padded.shape[0], padded.shape[3]
+    c = padded.shape[0]
     (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, out_hw
-    cols = workspace.take(xp, (c, kh, kw, oh, ow, n), padded.dtype)
+    if batch_last:
+        shape, lead = (c, kh, kw, oh, ow, padded.shape[3]), (slice(None),)
+    else:
+        shape, lead = (c, kh, kw, padded.shape[1], oh, ow), (slice(None), slice(None))
+    cols = workspace.take(xp, shape, padded.dtype)
     for i in range(kh):
         rows = _window(i, dh, sh, oh)
         for j in range(kw):
-            cols[:, i, j] = padded[:, rows, _window(j, dw, sw, ow)]
+            cols[:, i, j] = padded[lead + (rows, _window(j, dw, sw, ow))]
     return cols
 
 
-def col2im(cols, padded_shape, stride, dilation):
-    """Adjoint of ``im2col``: columns (C, kh, kw, OH, OW, N) summed back into (C, Hp, Wp, N)."""
+def col2im(cols, padded_shape, stride, dilation, batch_last=True):
+    """Adjoint of ``im2col``: columns (C, kh, kw, OH, OW, N) summed back into (C, Hp, Wp, N), or
+    with ``batch_last=False`` (C, kh, kw, N, OH, OW) into (C, N, Hp, Wp)."""
     xp = xp_of(cols)
-    _, kh, kw, oh, ow, _ = cols.shape
+    if batch_last:
+        _, kh, kw, oh, ow, _ = cols.shape
+        lead = (slice(None),)
+    else:
+        _, kh, kw, _, oh, ow = cols.shape
+        lead = (slice(None), slice(None))
     (sh, sw), (dh, dw) = stride, dilation
     out = xp.zeros(padded_shape, dtype=cols.dtype)
     for i in range(kh):
         rows = _window(i, dh, sh, oh)
         for j in range(kw):
-            out[:, rows, _window(j, dw, sw, ow)] += cols[:, i, j]
+            out[lead + (rows, _window(j, dw, sw, ow))] += cols[:, i, j]
     return out
+
+
+def _to_channels_first_padded(x, pads):
+    """(N, C, H, W) -> zero-padded (C, N, Hp, Wp) in one copy."""
+    xp = xp_of(x)
+    n, c, h, w = x.shape
+    (pt, pb), (pl, pr) = pads
+    if not (pt or pb or pl or pr):
+        return xp.ascontiguousarray(x.transpose(1, 0, 2, 3))
+    out = xp.zeros((c, n, h + pt + pb, w + pl + pr), dtype=x.dtype)
+    out[:, :, pt:pt + h, pl:pl + w] = x.transpose(1, 0, 2, 3)
+    return out
+
+
+def _swap_outer(a):
+    """(A, B, H, W) -> a contiguous (B, A, H, W): whole planes move, so the copy is cheap."""
+    return xp_of(a).ascontiguousarray(a.transpose(1, 0, 2, 3))
 
 
 def _to_batch_last_padded(x, pads):
@@ -135,6 +168,9 @@ def _grouped_matmul(a, b, groups):
 class Conv2d(Node):
     """x (N, C, H, W), weight (O, C/g, kh, kw), optional bias (O,) -> (N, O, OH, OW)."""
 
+    # Output planes (OH*OW) from this size up use the (C, N, H, W) layout; smaller ones batch-last.
+    PLANE_FOR_CHANNELS_FIRST = 256
+
     def __init__(self, stride, pads, dilation, groups, has_bias):
         self.stride, self.pads, self.dilation = stride, pads, dilation
         self.groups, self.has_bias = groups, has_bias
@@ -147,15 +183,21 @@ class Conv2d(Node):
         (pt, pb), (pl, pr) = self.pads
         oh = conv_output_size(h, kh, self.stride[0], pt, pb, self.dilation[0])
         ow = conv_output_size(w, kw, self.stride[1], pl, pr, self.dilation[1])
-        padded = _to_batch_last_padded(x, self.pads)
+        self.batch_last = batch_last = oh * ow < self.PLANE_FOR_CHANNELS_FIRST
+        if batch_last:
+            padded = _to_batch_last_padded(x, self.pads)  # (C, Hp, Wp, N)
+        else:
+            padded = _to_channels_first_padded(x, self.pads)  # (C, N, Hp, Wp)
         self.padded_shape = padded.shape
-        self.cols_buffer = im2col(padded, (kh, kw), self.stride, self.dilation, (oh, ow))
-        cols = self.cols_buffer.reshape(c * kh * kw, oh * ow * n)
+        self.cols_buffer = im2col(padded, (kh, kw), self.stride, self.dilation, (oh, ow), batch_last)
+        cols = self.cols_buffer.reshape(c * kh * kw, n * oh * ow)
         self.cols, self.weight, self.x_shape = cols, weight, x.shape
-        out = _grouped_matmul(weight.reshape(o, -1), cols, g)  # (O, OH*OW*N)
+        out = _grouped_matmul(weight.reshape(o, -1), cols, g)  # (O, positions)
         if bias is not None:
             out += bias[:, None]
-        return _from_batch_last(out, o, oh, ow)
+        if batch_last:
+            return _from_batch_last(out, o, oh, ow)
+        return _swap_outer(out.reshape(o, n, oh, ow))
 
     def backward(self, grad):
         xp = xp_of(grad)
@@ -163,7 +205,8 @@ class Conv2d(Node):
         weight, cols, g = self.weight, self.cols, self.groups
         o, cg, kh, kw = weight.shape
         oh, ow = grad.shape[2:]
-        grad_rows = _to_batch_last_rows(grad)  # (O, OH*OW*N)
+        batch_last = self.batch_last
+        grad_rows = _to_batch_last_rows(grad) if batch_last else _swap_outer(grad).reshape(o, -1)
         grad_bias = grad_rows.sum(axis=1) if self.has_bias else None
         # A network's first convolution sees data that needs no gradient: skip col2im entirely.
         grad_x = None
@@ -180,11 +223,15 @@ class Conv2d(Node):
             if want_x:
                 grad_cols = weight.reshape(g, o // g, -1).transpose(0, 2, 1) @ rows_g
         if want_x:
-            padded = col2im(grad_cols.reshape(c, kh, kw, oh, ow, n), self.padded_shape, self.stride,
-                            self.dilation)
+            cols_shape = (c, kh, kw, oh, ow, n) if batch_last else (c, kh, kw, n, oh, ow)
+            padded = col2im(grad_cols.reshape(cols_shape), self.padded_shape, self.stride, self.dilation,
+                            batch_last)
             workspace.give(grad_cols)
             (pt, _), (pl, _) = self.pads
-            grad_x = xp.ascontiguousarray(padded[:, pt:pt + h, pl:pl + w].transpose(3, 0, 1, 2))
+            if batch_last:
+                grad_x = xp.ascontiguousarray(padded[:, pt:pt + h, pl:pl + w].transpose(3, 0, 1, 2))
+            else:
+                grad_x = _swap_outer(padded[:, :, pt:pt + h, pl:pl + w])
         if self.has_bias:
             return grad_x, grad_weight, grad_bias
         return grad_x, grad_weight
