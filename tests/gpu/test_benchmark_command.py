@@ -1,0 +1,38 @@
+"""The benchmark table's command works: a CPU row prints as Markdown, and the GPU table refuses
+clearly on a machine without a GPU (it is what tests/gpu/run_gpu_checks.sh runs on a device)."""
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import layerforge.engine as lf
+
+pytest.importorskip("torch", reason="PyTorch is the benchmark's reference; not installed")
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_table.py"
+
+
+def _run(*args):
+    return subprocess.run([sys.executable, str(BENCH), *args], capture_output=True, text=True, timeout=300,
+                          check=False)
+
+
+def test_a_cpu_row_prints_as_a_markdown_row_with_its_ratio_and_aim():
+    done = _run("--rows", "tiny", "--repeats", "1", "--repeat-ms", "5", "--threads", "1")
+    assert done.returncode == 0, done.stderr
+    assert "numpy OpenBLAS 1" in done.stdout or "threadpoolctl" in done.stdout
+    row = next(line for line in done.stdout.splitlines() if line.startswith("| tiny MLP"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert re.fullmatch(r"\d+\.\d{2}", cells[3]), row  # the ratio
+    assert cells[4].startswith("<= 0.5"), row
+    assert cells[6].endswith("x"), row  # engine overhead against the hand-written step
+    assert re.fullmatch(r"\d+\.\d / \d+\.\d", cells[7]), row  # peak RSS growth, ours / torch
+
+
+@pytest.mark.skipif(lf.cuda.is_available(), reason="this machine has a GPU; run_gpu_checks.sh covers it")
+def test_the_gpu_table_says_why_it_cannot_run_without_a_gpu():
+    done = _run("--device", "cuda")
+    assert done.returncode != 0
+    assert "needs a CUDA GPU" in done.stderr
+    assert "layerforge cannot use CUDA" in done.stderr
