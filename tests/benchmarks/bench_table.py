@@ -76,6 +76,9 @@ def load_torch():
     except ImportError:
         sys.exit("bench_table: PyTorch is the reference for this benchmark; pip install torch to run it")
     torch.set_num_threads(ARGS.threads)
+    if ARGS.device == "cuda":  # full float32 like cupy's default: cuDNN would use TF32 for convolutions
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
     return torch
 
 
