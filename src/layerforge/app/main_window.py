@@ -214,6 +214,19 @@ class MainWindow(QMainWindow):
         self._settings_dirty = True
         self._update_title()
 
+    def set_modified(self, modified: bool) -> None:
+        """For projects and autosave (part 2): the project now differs from its file (True), or was
+        just saved or opened (False: the undo stack is marked clean too)."""
+        self._settings_dirty = modified
+        if not modified:
+            self.document.undo_stack.setClean()
+        self._update_title()
+
+    def arrange_opened_model(self) -> None:
+        """Fit a model that was just opened to the view (once the window is on screen)."""
+        if self._shown_once:
+            self._arrange_opened_model()
+
     # -- editing ---------------------------------------------------------------------------------
 
     def add_layer_after_selection(self, layer_type: str) -> str | None:

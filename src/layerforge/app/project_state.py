@@ -185,8 +185,7 @@ class ProjectState:
         window.banner.clear()
         self.path = path
         mark_clean(window)
-        if getattr(window, "_shown_once", False):
-            window._arrange_opened_model()
+        window.arrange_opened_model()
         return notes
 
     @staticmethod
@@ -202,15 +201,12 @@ class ProjectState:
 
 def mark_clean(window) -> None:
     """The project now matches what is on disk: no unsaved mark in the title."""
-    window._settings_dirty = False
-    window.document.undo_stack.setClean()
-    window._update_title()
+    window.set_modified(False)
 
 
 def mark_dirty(window) -> None:
     """Something the project file holds changed outside the undo stack (data, settings, a run)."""
-    window._settings_dirty = True
-    window._update_title()
+    window.set_modified(True)
 
 
 def _task_of(window) -> str:
