@@ -85,7 +85,7 @@ def test_dragging_a_node_during_training_snaps_back_with_a_message(window, qtbot
     qtbot.waitUntil(lambda: not window.run.running, timeout=5_000)
 
 
-def test_main_opens_the_window_and_returns_when_the_app_quits():
+def test_main_opens_the_window_and_returns_when_the_app_quits(tmp_path):
     # In a fresh interpreter: quitting the shared QApplication would end the event loops of later tests.
     code = ("import sys\n"
             "from PySide6.QtCore import QTimer\n"
@@ -96,7 +96,9 @@ def test_main_opens_the_window_and_returns_when_the_app_quits():
             "code = lf.main([])\n"
             "windows = [w for w in app.topLevelWidgets() if w.objectName() == 'mainWindow']\n"
             "print(code, windows[0].windowTitle())\n")
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    # Its own home: the app remembers its layout and autosaves, which must not touch the real one.
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / "config"),
+               XDG_DATA_HOME=str(tmp_path / "data"))
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "0 spiral — Layerforge"

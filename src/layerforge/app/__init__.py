@@ -34,6 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName("Layerforge")
     app.setOrganizationName("Layerforge")
     window = create_main_window()
+    from .part2 import install_part2
+    # Data import, export, projects, autosave with crash recovery, themes and the remembered layout.
+    install_part2(window, start=True)
     window.show()
     return app.exec()
 
