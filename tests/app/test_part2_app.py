@@ -22,16 +22,16 @@ def answer(parent, title, text, *args, **kwargs):
 QMessageBox.question = staticmethod(answer)
 app = QApplication(sys.argv)
 QTimer.singleShot(1500, app.quit)
-code = lf.main([])
+code = lf.main(sys.argv)
 window = [w for w in app.topLevelWidgets() if w.objectName() == 'mainWindow'][0]
 print(code, asked, window.windowTitle(), len(window.document.spec.nodes), sep='|')
 """
 
 
-def run_app(home):
+def run_app(home, *args):
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HOME=str(home), XDG_DATA_HOME=str(home / "data"),
                XDG_CONFIG_HOME=str(home / "config"))
-    done = subprocess.run([sys.executable, "-c", APP], capture_output=True, text=True, timeout=120, env=env)
+    done = subprocess.run([sys.executable, "-c", APP, *map(str, args)], capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode == 0, done.stderr
     return done.stdout.strip().splitlines()[-1].split("|")
 
@@ -53,3 +53,11 @@ def test_the_app_offers_a_crashed_sessions_autosave_then_quits_cleanly(tmp_path)
 
     code, asked, title, nodes = run_app(home)
     assert asked == "[]" and title == "spiral — Layerforge"   # a clean quit leaves nothing to recover
+
+
+def test_the_app_opens_a_project_named_on_the_command_line(tmp_path):
+    project, _ = load_project(example_project_path("sine"))
+    project.name = "curve fit"
+    path = save_project(project, tmp_path / "curve.lfproj")
+    code, asked, title, nodes = run_app(tmp_path / "home", path)
+    assert code == "0" and asked == "[]" and title == "curve fit — Layerforge"

@@ -36,7 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     window = create_main_window()
     from .part2 import install_part2
     # Data import, export, projects, autosave with crash recovery, themes and the remembered layout.
-    install_part2(window, start=True)
+    projects = [arg for arg in argv[1:] if arg.lower().endswith(".lfproj")]   # e.g. a double-clicked file
+    install_part2(window, start=True, project_path=projects[0] if projects else None)
     window.show()
     return app.exec()
 

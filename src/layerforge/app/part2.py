@@ -201,24 +201,30 @@ class Part2:
 
     # -- start and end ---------------------------------------------------------------------------
 
-    def start(self) -> bool:
-        """After the window is shown: layout from last time, then any autosave offered back."""
+    def start(self, project_path=None) -> bool:
+        """After the window is shown: layout from last time, then any autosave offered back, else the
+        project named on the command line (a double-clicked .lfproj). True when an autosave was restored."""
         self.appearance.restore_layout()
-        return self.autosaver.offer_recovery()
+        if self.autosaver.offer_recovery():
+            return True
+        if project_path is not None:
+            self.projects.open_path(project_path, ask=False)
+        return False
 
     def clean_shutdown(self) -> None:
         self.appearance.save_layout()
         self.autosaver.discard()
 
 
-def install_part2(window, start: bool = False) -> Part2:
-    """Attach part 2 to ``window`` (once); with ``start``, restore the layout and offer an autosave
-    right after the event loop starts (the real app does this; tests call ``part2.start()``)."""
+def install_part2(window, start: bool = False, project_path=None) -> Part2:
+    """Attach part 2 to ``window`` (once); with ``start``, restore the layout and offer an autosave (or
+    open ``project_path``) right after the event loop starts (the real app does this; tests call
+    ``part2.start()``)."""
     existing = getattr(window, "part2", None)
     if existing is not None:
         return existing
     part2 = Part2(window)
     window.part2 = part2
     if start:
-        QTimer.singleShot(0, part2.start)
+        QTimer.singleShot(0, lambda: part2.start(project_path))
     return part2
