@@ -3,7 +3,7 @@
     python tests/app/part2_screenshots.py [output folder, default docs/]
 
 Writes dialog-import-csv.png, dialog-import-csv-error.png, dialog-import-images.png, dialog-export.png,
-dialog-predict.png and dialog-predict-sketch.png. Runs with its own temporary home folder and settings.
+dialog-predict.png, dialog-predict-sketch.png, menu-file.png and window-dark.png. Runs with its own temporary home folder and settings.
 """
 from __future__ import annotations
 
@@ -87,6 +87,12 @@ def main(folder: Path) -> None:
     window.show()
     pump(app, 0.3)
 
+    file_menu = window.menuBar().actions()[0].menu()
+    file_menu.popup(window.mapToGlobal(window.rect().topLeft()))
+    pump(app, 0.2)
+    file_menu.grab().save(str(folder / "menu-file.png"))
+    file_menu.hide()
+
     dialog = part2.open_import_dialog()
     dialog.csv_tab.path_row.edit.setText(str(flowers_csv(SCRATCH / "iris.csv")))
     dialog.csv_tab.missing_combo.setCurrentIndex(1)
@@ -130,6 +136,9 @@ def main(folder: Path) -> None:
     pump(app, 0.2)
     predict.grab().save(str(folder / "dialog-predict-sketch.png"))
     predict.close()
+    part2.appearance.set_theme("dark")
+    pump(app, 0.3)
+    window.grab().save(str(folder / "window-dark.png"))
     window.close()
 
 
