@@ -1,9 +1,8 @@
 """Adadelta, as PyTorch computes it (``lr`` scales the step and defaults to 1.0)."""
 from __future__ import annotations
 
-from ..tensor import Tensor
-from .optimizer import (Optimizer, advance_step, array_module, check_non_negative, new_step_counter,
-                        zeros_like_array)
+from .optimizer import (Optimizer, advance_step, array_module, check_non_negative, directed_gradient,
+                        new_step_counter, zero_state_like)
 
 
 class Adadelta(Optimizer):
@@ -12,11 +11,10 @@ class Adadelta(Optimizer):
 
     def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *,
                  capturable=False, maximize=False, differentiable=False):
-        check_non_negative("lr", lr, "learning rate")
+        check_non_negative(lr=lr)
         if not 0.0 <= rho <= 1.0:
             raise ValueError(f"Invalid rho value: {rho}")
-        check_non_negative("eps", eps, "epsilon value")
-        check_non_negative("weight_decay", weight_decay, "weight_decay value")
+        check_non_negative(eps=eps, weight_decay=weight_decay)
         defaults = {"lr": lr, "rho": rho, "eps": eps, "weight_decay": weight_decay, "maximize": maximize,
                     "capturable": capturable, "foreach": foreach, "differentiable": differentiable}
         super().__init__(params, defaults)
@@ -34,14 +32,11 @@ class Adadelta(Optimizer):
             state = state_of[p]
             if not state:
                 state["step"] = new_step_counter()
-                state["square_avg"] = Tensor._wrap(zeros_like_array(w))
-                state["acc_delta"] = Tensor._wrap(zeros_like_array(w))
+                state["square_avg"] = zero_state_like(w)
+                state["acc_delta"] = zero_state_like(w)
             advance_step(state)
             xp = array_module(w)
-            if maximize:
-                g = -g
-            if weight_decay != 0:
-                g = g + weight_decay * w
+            g = directed_gradient(g, w, maximize, weight_decay)
             square_avg = state["square_avg"]._data
             acc_delta = state["acc_delta"]._data
             scratch = g * (1.0 - rho)  # PyTorch's addcmul order: (value * g) * g

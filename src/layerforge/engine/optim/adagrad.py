@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from ..tensor import Tensor
-from .optimizer import (Optimizer, advance_step, array_module, check_non_negative, full_like_array,
-                        new_step_counter)
+from .optimizer import (Optimizer, advance_step, array_module, check_non_negative, directed_gradient,
+                        full_like_array, new_step_counter)
 
 
 class Adagrad(Optimizer):
@@ -11,12 +11,8 @@ class Adagrad(Optimizer):
 
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0,
                  eps=1e-10, foreach=None, *, maximize=False, differentiable=False, fused=None):
-        check_non_negative("lr", lr, "learning rate")
-        check_non_negative("lr_decay", lr_decay, "lr_decay value")
-        check_non_negative("weight_decay", weight_decay, "weight_decay value")
-        check_non_negative("initial_accumulator_value", initial_accumulator_value,
-                           "initial_accumulator_value value")
-        check_non_negative("eps", eps, "epsilon value")
+        check_non_negative(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                           initial_accumulator_value=initial_accumulator_value, eps=eps)
         defaults = {"lr": lr, "lr_decay": lr_decay, "eps": eps, "weight_decay": weight_decay,
                     "initial_accumulator_value": initial_accumulator_value, "foreach": foreach,
                     "maximize": maximize, "differentiable": differentiable, "fused": fused}
@@ -47,10 +43,7 @@ class Adagrad(Optimizer):
                 state = self._init_state(p, group)
             step = advance_step(state)
             xp = array_module(w)
-            if maximize:
-                g = -g
-            if weight_decay != 0:
-                g = g + weight_decay * w
+            g = directed_gradient(g, w, maximize, weight_decay)
             clr = lr / (1.0 + (step - 1.0) * lr_decay)
             total = state["sum"]._data
             scratch = g * g

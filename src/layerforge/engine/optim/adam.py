@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import Tensor
-from .optimizer import (Optimizer, advance_step, array_module, check_non_negative, new_step_counter,
-                        zeros_like_array)
+from .optimizer import (Optimizer, advance_step, array_module, check_non_negative, directed_gradient,
+                        new_step_counter, zero_state_like)
 
 
 class Adam(Optimizer):
@@ -15,13 +15,12 @@ class Adam(Optimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
                  foreach=None, maximize=False, capturable=False, differentiable=False, fused=None,
                  decoupled_weight_decay=False):
-        check_non_negative("lr", lr, "learning rate")
-        check_non_negative("eps", eps, "epsilon value")
+        check_non_negative(lr=lr, eps=eps)
         if not 0.0 <= betas[0] < 1.0:
             raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
         if not 0.0 <= betas[1] < 1.0:
             raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-        check_non_negative("weight_decay", weight_decay, "weight_decay value")
+        check_non_negative(weight_decay=weight_decay)
         defaults = {"lr": lr, "betas": (float(betas[0]), float(betas[1])), "eps": eps,
                     "weight_decay": weight_decay, "amsgrad": amsgrad, "maximize": maximize,
                     "foreach": foreach, "capturable": capturable, "differentiable": differentiable,
@@ -46,19 +45,15 @@ class Adam(Optimizer):
             state = state_of[p]
             if not state:
                 state["step"] = new_step_counter()
-                state["exp_avg"] = Tensor._wrap(zeros_like_array(w))
-                state["exp_avg_sq"] = Tensor._wrap(zeros_like_array(w))
+                state["exp_avg"] = zero_state_like(w)
+                state["exp_avg_sq"] = zero_state_like(w)
                 if amsgrad:
-                    state["max_exp_avg_sq"] = Tensor._wrap(zeros_like_array(w))
+                    state["max_exp_avg_sq"] = zero_state_like(w)
             step = advance_step(state)
             xp = array_module(w)
-            if maximize:
-                g = -g
-            if weight_decay != 0:
-                if decoupled:
-                    w *= 1.0 - lr * weight_decay
-                else:
-                    g = g + weight_decay * w
+            if decoupled and weight_decay != 0:
+                w *= 1.0 - lr * weight_decay
+            g = directed_gradient(g, w, maximize, 0.0 if decoupled else weight_decay)
             exp_avg = state["exp_avg"]._data
             exp_avg_sq = state["exp_avg_sq"]._data
             scratch = g - exp_avg

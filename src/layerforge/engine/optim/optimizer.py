@@ -24,10 +24,32 @@ class _RequiredParameter:
 required = _RequiredParameter()
 
 
-def check_non_negative(name: str, value, what: str | None = None) -> None:
-    """PyTorch's argument checks: ``Invalid learning rate: -1`` and friends."""
-    if not 0.0 <= value:
-        raise ValueError(f"Invalid {what or name}: {value}")
+# How PyTorch names an argument in its "Invalid ...: value" messages; any other is "<name> value".
+_ARGUMENT_WORDS = {"lr": "learning rate", "eps": "epsilon value"}
+
+
+def check_non_negative(**arguments) -> None:
+    """PyTorch's argument checks, in the order given: ``Invalid learning rate: -1`` and friends."""
+    for name, value in arguments.items():
+        if not 0.0 <= value:
+            raise ValueError(f"Invalid {_ARGUMENT_WORDS.get(name, name + ' value')}: {value}")
+
+
+def directed_gradient(grad, weight, maximize: bool, weight_decay: float):
+    """The gradient an update follows: negated to maximize, plus L2 decay ``weight_decay * weight``.
+
+    A new array wherever either applies, so the parameter's own ``.grad`` is never changed.
+    """
+    if maximize:
+        grad = -grad
+    if weight_decay != 0:
+        grad = grad + weight_decay * weight
+    return grad
+
+
+def zero_state_like(array) -> Tensor:
+    """A zero state tensor (a moment, an accumulator) shaped, typed and placed like ``array``."""
+    return Tensor._wrap(zeros_like_array(array))
 
 
 def zeros_like_array(array):

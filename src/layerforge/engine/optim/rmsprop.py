@@ -1,9 +1,8 @@
 """RMSprop with momentum and the centered variant, as PyTorch computes them."""
 from __future__ import annotations
 
-from ..tensor import Tensor
-from .optimizer import (Optimizer, advance_step, array_module, check_non_negative, new_step_counter,
-                        zeros_like_array)
+from .optimizer import (Optimizer, advance_step, array_module, check_non_negative, directed_gradient,
+                        new_step_counter, zero_state_like)
 
 
 class RMSprop(Optimizer):
@@ -12,11 +11,7 @@ class RMSprop(Optimizer):
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False,
                  capturable=False, foreach=None, maximize=False, differentiable=False):
-        check_non_negative("lr", lr, "learning rate")
-        check_non_negative("eps", eps, "epsilon value")
-        check_non_negative("momentum", momentum, "momentum value")
-        check_non_negative("weight_decay", weight_decay, "weight_decay value")
-        check_non_negative("alpha", alpha, "alpha value")
+        check_non_negative(lr=lr, eps=eps, momentum=momentum, weight_decay=weight_decay, alpha=alpha)
         defaults = {"lr": lr, "momentum": momentum, "alpha": alpha, "eps": eps, "centered": centered,
                     "weight_decay": weight_decay, "capturable": capturable, "foreach": foreach,
                     "maximize": maximize, "differentiable": differentiable}
@@ -37,17 +32,14 @@ class RMSprop(Optimizer):
             state = state_of[p]
             if not state:
                 state["step"] = new_step_counter()
-                state["square_avg"] = Tensor._wrap(zeros_like_array(w))
+                state["square_avg"] = zero_state_like(w)
                 if momentum > 0:
-                    state["momentum_buffer"] = Tensor._wrap(zeros_like_array(w))
+                    state["momentum_buffer"] = zero_state_like(w)
                 if centered:
-                    state["grad_avg"] = Tensor._wrap(zeros_like_array(w))
+                    state["grad_avg"] = zero_state_like(w)
             advance_step(state)
             xp = array_module(w)
-            if maximize:
-                g = -g
-            if weight_decay != 0:
-                g = g + weight_decay * w
+            g = directed_gradient(g, w, maximize, weight_decay)
             square_avg = state["square_avg"]._data
             scratch = g * (1.0 - alpha)  # PyTorch's addcmul order: (value * g) * g
             scratch *= g

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..tensor import Tensor
-from .optimizer import Optimizer, check_non_negative
+from .optimizer import Optimizer, check_non_negative, directed_gradient
 
 
 class SGD(Optimizer):
@@ -11,9 +11,7 @@ class SGD(Optimizer):
 
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *,
                  maximize=False, foreach=None, differentiable=False, fused=None):
-        check_non_negative("lr", lr, "learning rate")
-        check_non_negative("momentum", momentum, "momentum value")
-        check_non_negative("weight_decay", weight_decay, "weight_decay value")
+        check_non_negative(lr=lr, momentum=momentum, weight_decay=weight_decay)
         defaults = {"lr": lr, "momentum": momentum, "dampening": dampening,
                     "weight_decay": weight_decay, "nesterov": nesterov, "maximize": maximize,
                     "foreach": foreach, "differentiable": differentiable, "fused": fused}
@@ -31,11 +29,7 @@ class SGD(Optimizer):
         state_of = self.state
         for p in params:
             w = p._data
-            g = p.grad._data
-            if maximize:
-                g = -g
-            if weight_decay != 0:
-                g = g + weight_decay * w
+            g = directed_gradient(p.grad._data, w, maximize, weight_decay)
             if momentum != 0:
                 state = state_of[p]
                 buf = state.get("momentum_buffer")
