@@ -14,8 +14,44 @@ def _index(idx, length, kind):
     return idx % length
 
 
-class Sequential(Module):
+class _NumberedModules(Module):
+    """What ``Sequential`` and ``ModuleList`` share: children kept under the keys "0".."n-1"."""
+
+    _kind = "container"  # the class name PyTorch's index errors give
+
+    def _renumber(self, modules) -> None:
+        modules = list(modules)
+        self._modules.clear()
+        for i, module in enumerate(modules):
+            self._modules[str(i)] = module
+
+    def __delitem__(self, idx):
+        keys = list(self._modules.keys())
+        doomed = keys[idx] if isinstance(idx, slice) else [keys[_index(idx, len(self), self._kind)]]
+        for key in doomed:
+            del self._modules[key]
+        self._renumber(self._modules.values())  # PyTorch renumbers so that keys stay 0..n-1
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def append(self, module):
+        self.add_module(str(len(self)), module)
+        return self
+
+    def extend(self, modules):
+        for module in modules:
+            self.append(module)
+        return self
+
+
+class Sequential(_NumberedModules):
     """Modules applied in order; built from modules or an ``OrderedDict`` of named modules."""
+
+    _kind = "Sequential"
 
     def __init__(self, *args):
         super().__init__()
@@ -29,43 +65,17 @@ class Sequential(Module):
     def __getitem__(self, idx):
         if isinstance(idx, slice):
             return type(self)(OrderedDict(list(self._modules.items())[idx]))
-        return list(self._modules.values())[_index(idx, len(self), "Sequential")]
+        return list(self._modules.values())[_index(idx, len(self), self._kind)]
 
     def __setitem__(self, idx, module):
-        key = list(self._modules.keys())[_index(idx, len(self), "Sequential")]
+        key = list(self._modules.keys())[_index(idx, len(self), self._kind)]
         setattr(self, key, module)
-
-    def __delitem__(self, idx):
-        keys = list(self._modules.keys())
-        doomed = keys[idx] if isinstance(idx, slice) else [keys[_index(idx, len(self), "Sequential")]]
-        for key in doomed:
-            del self._modules[key]
-        # PyTorch renumbers after a deletion so that keys stay 0..n-1.
-        items = list(self._modules.values())
-        self._modules.clear()
-        for i, module in enumerate(items):
-            self._modules[str(i)] = module
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
 
     def __add__(self, other):
         if not isinstance(other, Sequential):
             raise ValueError(f"add operator supports only objects of Sequential class, but "
                              f"{type(other).__name__} is given.")
         return Sequential(*self, *other)
-
-    def append(self, module) -> "Sequential":
-        self.add_module(str(len(self)), module)
-        return self
-
-    def extend(self, modules) -> "Sequential":
-        for module in modules:
-            self.append(module)
-        return self
 
     def insert(self, index: int, module) -> "Sequential":
         if not isinstance(module, Module):
@@ -76,9 +86,7 @@ class Sequential(Module):
         index = index + n if index < 0 else index
         items = list(self._modules.values())
         items.insert(index, module)
-        self._modules.clear()
-        for i, m in enumerate(items):
-            self._modules[str(i)] = m
+        self._renumber(items)
         return self
 
     def pop(self, index):
@@ -92,8 +100,10 @@ class Sequential(Module):
         return input
 
 
-class ModuleList(Module):
+class ModuleList(_NumberedModules):
     """A list of modules whose parameters the owning module sees; it has no forward of its own."""
+
+    _kind = "ModuleList"
 
     def __init__(self, modules=None):
         super().__init__()
@@ -103,26 +113,10 @@ class ModuleList(Module):
     def __getitem__(self, idx):
         if isinstance(idx, slice):
             return type(self)(list(self._modules.values())[idx])
-        return self._modules[str(_index(idx, len(self), "ModuleList"))]
+        return self._modules[str(_index(idx, len(self), self._kind))]
 
     def __setitem__(self, idx, module):
-        self.add_module(str(_index(idx, len(self), "ModuleList")), module)
-
-    def __delitem__(self, idx):
-        keys = list(self._modules.keys())
-        doomed = keys[idx] if isinstance(idx, slice) else [keys[_index(idx, len(self), "ModuleList")]]
-        for key in doomed:
-            del self._modules[key]
-        items = list(self._modules.values())
-        self._modules.clear()
-        for i, module in enumerate(items):
-            self._modules[str(i)] = module
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
+        self.add_module(str(_index(idx, len(self), self._kind)), module)
 
     def __iadd__(self, modules):
         return self.extend(modules)
@@ -130,21 +124,12 @@ class ModuleList(Module):
     def __add__(self, other):
         return ModuleList(list(self) + list(other))
 
-    def append(self, module) -> "ModuleList":
-        self.add_module(str(len(self)), module)
-        return self
-
-    def extend(self, modules) -> "ModuleList":
-        for module in modules:
-            self.append(module)
-        return self
-
     def insert(self, index: int, module) -> None:
+        if module is not None and not isinstance(module, Module):  # refuse before changing anything
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
         items = list(self._modules.values())
         items.insert(index, module)
-        self._modules.clear()
-        for i, m in enumerate(items):
-            self.add_module(str(i), m)
+        self._renumber(items)
 
     def pop(self, index=-1):
         module = self[index]
