@@ -106,32 +106,30 @@ class _ConvNd(Module):
         return s
 
 
-class Conv1d(_ConvNd):
+class _ForwardConvNd(_ConvNd):
+    """Conv1d and Conv2d: PyTorch's constructor; forward pads by mode, then convolves."""
+
+    _convolve = None  # the functional form for this many spatial dimensions
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
+                         bias, padding_mode, device=device, dtype=dtype)
+
+    def forward(self, input):  # noqa: A002
+        input, padding = self._mode_padded(input)
+        return self._convolve(input, self.weight, self.bias, self.stride, padding, self.dilation,
+                              self.groups)
+
+
+class Conv1d(_ForwardConvNd):
     _dims = 1
-
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
-                         bias, padding_mode, device=device, dtype=dtype)
-
-    def forward(self, input):  # noqa: A002
-        input, padding = self._mode_padded(input)
-        return F.conv1d(input, self.weight, self.bias, self.stride, padding, self.dilation,
-                        self.groups)
+    _convolve = staticmethod(F.conv1d)
 
 
-class Conv2d(_ConvNd):
+class Conv2d(_ForwardConvNd):
     _dims = 2
-
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
-                         bias, padding_mode, device=device, dtype=dtype)
-
-    def forward(self, input):  # noqa: A002
-        input, padding = self._mode_padded(input)
-        return F.conv2d(input, self.weight, self.bias, self.stride, padding, self.dilation,
-                        self.groups)
+    _convolve = staticmethod(F.conv2d)
 
 
 class ConvTranspose2d(_ConvNd):
