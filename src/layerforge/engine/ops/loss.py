@@ -115,33 +115,52 @@ class HuberLoss(_PairLoss):
 
 
 # ------------------------------------------------------------------------------ binary losses
-class BinaryCrossEntropy(Node):
-    """BCE on probabilities; each log is clamped to >= -100 as PyTorch does, so 0 and 1 stay finite."""
+def _input_target_grads(gx, gy, x, y):
+    """The two gradients in their inputs' dtypes, reduced to their inputs' (broadcast) shapes."""
+    return (unbroadcast(gx.astype(x.dtype, copy=False), x.shape),
+            unbroadcast(gy.astype(y.dtype, copy=False), y.shape))
 
-    def __init__(self, reduction: str, weight=None):
-        self.reduction, self.weight = reduction, weight
+
+class _WeightedBinaryLoss(Node):
+    """An elementwise loss of (input, target), times an optional ``weight``, then reduced.
+
+    Subclasses give ``pointwise(x, y)`` and ``grads(g, x, y)``: the gradients with respect to input
+    and target, ``g`` being the incoming gradient already spread back and weighted.
+    """
 
     def forward(self, x, y):
-        xp = xp_of(x)
-        with np.errstate(divide="ignore"):
-            self.log_x = xp.maximum(xp.log(x), -100.0)
-            self.log_1mx = xp.maximum(xp.log1p(-x), -100.0)
-        loss = -(y * self.log_x + (1 - y) * self.log_1mx)
+        loss = self.pointwise(x, y)
         if self.weight is not None:
             loss = loss * self.weight
         self.x, self.y, self.loss_shape = x, y, loss.shape
         return reduce_loss(loss.astype(x.dtype, copy=False), self.reduction)
 
     def backward(self, g):
-        xp = xp_of(g)
-        x, y = self.x, self.y
         g = spread_grad(g, self.reduction, self.loss_shape)
         if self.weight is not None:
             g = g * self.weight
-        gx = g * (x - y) / xp.maximum((1 - x) * x, 1e-12)
+        x, y = self.x, self.y
+        gx, gy = self.grads(g, x, y)
+        return _input_target_grads(gx, gy, x, y)
+
+
+class BinaryCrossEntropy(_WeightedBinaryLoss):
+    """BCE on probabilities; each log is clamped to >= -100 as PyTorch does, so 0 and 1 stay finite."""
+
+    def __init__(self, reduction: str, weight=None):
+        self.reduction, self.weight = reduction, weight
+
+    def pointwise(self, x, y):
+        xp = xp_of(x)
+        with np.errstate(divide="ignore"):
+            self.log_x = xp.maximum(xp.log(x), -100.0)
+            self.log_1mx = xp.maximum(xp.log1p(-x), -100.0)
+        return -(y * self.log_x + (1 - y) * self.log_1mx)
+
+    def grads(self, g, x, y):
+        gx = g * (x - y) / xp_of(g).maximum((1 - x) * x, 1e-12)
         gy = g * (self.log_1mx - self.log_x)
-        return (unbroadcast(gx.astype(x.dtype, copy=False), x.shape),
-                unbroadcast(gy.astype(y.dtype, copy=False), y.shape))
+        return gx, gy
 
 
 def log_sigmoid(x):
@@ -150,39 +169,28 @@ def log_sigmoid(x):
     return xp.minimum(x, 0) - xp.log1p(xp.exp(-xp.abs(x)))
 
 
-class BinaryCrossEntropyWithLogits(Node):
+class BinaryCrossEntropyWithLogits(_WeightedBinaryLoss):
     """(1 - y) x - (1 + (pos_weight - 1) y) log_sigmoid(x), times weight: PyTorch's stable form."""
 
     def __init__(self, reduction: str, weight=None, pos_weight=None):
         self.reduction, self.weight, self.pos_weight = reduction, weight, pos_weight
 
-    def forward(self, x, y):
+    def pointwise(self, x, y):
         self.log_sig = log_sigmoid(x)
         if self.pos_weight is not None:
             self.log_weight = 1 + (self.pos_weight - 1) * y
-            loss = (1 - y) * x - self.log_weight * self.log_sig
-        else:
-            loss = (1 - y) * x - self.log_sig
-        if self.weight is not None:
-            loss = loss * self.weight
-        self.x, self.y, self.loss_shape = x, y, loss.shape
-        return reduce_loss(loss.astype(x.dtype, copy=False), self.reduction)
+            return (1 - y) * x - self.log_weight * self.log_sig
+        return (1 - y) * x - self.log_sig
 
-    def backward(self, g):
-        xp = xp_of(g)
-        x, y = self.x, self.y
-        g = spread_grad(g, self.reduction, self.loss_shape)
-        if self.weight is not None:
-            g = g * self.weight
-        sig_neg = xp.exp(self.log_sig - x)  # sigmoid(-x) = sigmoid(x) * exp(-x), stable in log space
+    def grads(self, g, x, y):
+        sig_neg = xp_of(g).exp(self.log_sig - x)  # sigmoid(-x) = sigmoid(x) exp(-x), stable in logs
         if self.pos_weight is not None:
             gx = g * ((1 - y) - self.log_weight * sig_neg)
             gy = g * (-x - (self.pos_weight - 1) * self.log_sig)
         else:
             gx = g * ((1 - y) - sig_neg)
             gy = g * -x
-        return (unbroadcast(gx.astype(x.dtype, copy=False), x.shape),
-                unbroadcast(gy.astype(y.dtype, copy=False), y.shape))
+        return gx, gy
 
 
 # ------------------------------------------------------------------------------ KL divergence
@@ -222,8 +230,7 @@ class KLDivergence(Node):
             gx = -g * t
             with np.errstate(divide="ignore", invalid="ignore"):
                 gt = xp.where(t > 0, g * (xp.log(xp.where(t > 0, t, 1)) + 1 - x), 0)
-        return (unbroadcast(gx.astype(x.dtype, copy=False), x.shape),
-                unbroadcast(gt.astype(t.dtype, copy=False), t.shape))
+        return _input_target_grads(gx, gt, x, t)
 
 
 # ------------------------------------------------------------------------------ classification
