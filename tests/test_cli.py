@@ -169,18 +169,28 @@ def test_export_calls_the_exporter_with_project_weights_format_and_path(tmp_path
 
 def test_no_arguments_open_the_gui_or_explain_why_not(monkeypatch, capsys):
     opened = []
-    monkeypatch.setitem(sys.modules, "layerforge.app", types.SimpleNamespace(main=lambda: opened.append(1) or 0))
-    assert run(capsys)[0] == 0 and opened == [1]
+    monkeypatch.setitem(sys.modules, "layerforge.app",
+                        types.SimpleNamespace(main=lambda argv=None: opened.append(argv) or 0))
+    assert run(capsys)[0] == 0 and opened == [None]
     monkeypatch.setitem(sys.modules, "layerforge.app", types.ModuleType("layerforge.app"))
     code, _, err = run(capsys)
     assert code == 2 and "desktop app is not available" in err
 
-    def main_without_qt():
+    def main_without_qt(argv=None):
         raise ModuleNotFoundError("No module named 'PySide6'", name="PySide6")
 
     monkeypatch.setitem(sys.modules, "layerforge.app", types.SimpleNamespace(main=main_without_qt))
     code, _, err = run(capsys)
     assert code == 2 and "No module named 'PySide6'" in err
+
+
+def test_a_project_file_alone_opens_it_in_the_gui(monkeypatch, capsys):
+    # The desktop entry runs `layerforge %f` when a person double-clicks a .lfproj file.
+    opened = []
+    monkeypatch.setitem(sys.modules, "layerforge.app",
+                        types.SimpleNamespace(main=lambda argv=None: opened.append(argv) or 0))
+    assert run(capsys, "/home/me/My Model.lfproj")[0] == 0
+    assert opened == [["layerforge", "/home/me/My Model.lfproj"]]
 
 
 def test_python_dash_m_runs_the_same_command():

@@ -40,6 +40,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv:
         return _open_gui()
+    if len(argv) == 1 and argv[0].lower().endswith(".lfproj"):  # a double-clicked project file
+        return _open_gui(argv[0])
     parser = _parser()
     try:
         args = parser.parse_args(argv)
@@ -127,13 +129,13 @@ def _positive_int(text: str) -> int:
 GUI_PACKAGES = ("PySide6", "shiboken6", "pyqtgraph")
 
 
-def _open_gui() -> int:
+def _open_gui(project: str | None = None) -> int:
     try:
         from layerforge.app import main as app_main
     except ImportError as error:
         return _gui_unavailable(error)
     try:
-        return int(app_main() or 0)
+        return int(app_main(["layerforge", project] if project else None) or 0)
     except ImportError as error:   # Qt is imported lazily, when the window is made
         if (error.name or "").split(".")[0] not in GUI_PACKAGES:
             raise
