@@ -19,8 +19,8 @@ from .index import gather, getitem, masked_fill, setitem
 from .linalg import bmm, dot, matmul, mm, outer
 from .reduce import (amax, amin, argmax, argmin, log_softmax, logsumexp, max, mean, min, softmax, std, sum,
                      var)
-from .shape import (cat, chunk, expand, flatten, pad, permute, reshape, split, squeeze, stack, t,
-                    transpose, unbind, unflatten, unsqueeze)
+from .shape import (_shape_arg, cat, chunk, expand, flatten, pad, permute, reshape, split, squeeze,
+                    stack, t, transpose, unbind, unflatten, unsqueeze)
 
 _wrap = Tensor._wrap
 
@@ -119,36 +119,23 @@ def round(a: Tensor, decimals: int = 0) -> Tensor:  # noqa: A001
     return _wrap(xp.asarray(xp.round(a._data, decimals)))
 
 
-def logical_and(a, b):
-    return compare(a, b, "logical_and")
+def _comparison(name: str, fn_name: str):
+    """``name(a, b)``: the array module's ``fn_name`` through ``compare``."""
+    def op(a: Tensor, b) -> Tensor:
+        return compare(a, b, fn_name)
+
+    op.__name__ = op.__qualname__ = name
+    return op
 
 
-def logical_or(a, b):
-    return compare(a, b, "logical_or")
-
-
-def eq(a, b):
-    return compare(a, b, "equal")
-
-
-def ne(a, b):
-    return compare(a, b, "not_equal")
-
-
-def lt(a, b):
-    return compare(a, b, "less")
-
-
-def le(a, b):
-    return compare(a, b, "less_equal")
-
-
-def gt(a, b):
-    return compare(a, b, "greater")
-
-
-def ge(a, b):
-    return compare(a, b, "greater_equal")
+logical_and = _comparison("logical_and", "logical_and")
+logical_or = _comparison("logical_or", "logical_or")
+eq = _comparison("eq", "equal")
+ne = _comparison("ne", "not_equal")
+lt = _comparison("lt", "less")
+le = _comparison("le", "less_equal")
+gt = _comparison("gt", "greater")
+ge = _comparison("ge", "greater_equal")
 
 
 def equal(a: Tensor, b: Tensor) -> bool:
@@ -165,12 +152,18 @@ def isclose(a: Tensor, b, rtol=1e-5, atol=1e-8, equal_nan=False) -> Tensor:
                                         equal_nan=equal_nan))
 
 
-def all(a: Tensor, dim=None, keepdim=False) -> Tensor:  # noqa: A001
-    return _wrap(xp_of(a._data).asarray(a._data.astype(bool).all(axis=dim, keepdims=keepdim)))
+def _truth_reduction(name: str):
+    """``all`` / ``any``: whether every / some element is non-zero, over ``dim`` or everywhere."""
+    def op(a: Tensor, dim=None, keepdim=False) -> Tensor:
+        truth = a._data.astype(bool)
+        return _wrap(xp_of(a._data).asarray(getattr(truth, name)(axis=dim, keepdims=keepdim)))
+
+    op.__name__ = op.__qualname__ = name
+    return op
 
 
-def any(a: Tensor, dim=None, keepdim=False) -> Tensor:  # noqa: A001
-    return _wrap(xp_of(a._data).asarray(a._data.astype(bool).any(axis=dim, keepdims=keepdim)))
+all = _truth_reduction("all")  # noqa: A001
+any = _truth_reduction("any")  # noqa: A001
 
 
 def count_nonzero(a: Tensor, dim=None) -> Tensor:
@@ -255,14 +248,11 @@ class Repeat(Node):
 
 
 def repeat(a: Tensor, *repeats):
-    from .shape import _shape_arg
-
     repeats = _shape_arg(repeats)
     if len(repeats) < a.ndim:
         raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of "
                            "dimensions of tensor")
-    out = apply(Repeat(repeats), a)
-    return out
+    return apply(Repeat(repeats), a)
 
 
 def _view(a, *shape):
@@ -307,4 +297,3 @@ def install_methods(cls) -> None:
 
 
 __all__ = [n for n in dir() if not n.startswith("_")]
-_ = (Number, backend)
