@@ -4,17 +4,7 @@ import math
 import pytest
 
 from layerforge.graph import GraphError, ModelSpec, get_template, infer_shapes
-
-
-def chain(*layers):
-    spec = ModelSpec()
-    previous = None
-    for layer_type, params in layers:
-        node = spec.add_node(layer_type, params)
-        if previous is not None:
-            spec.connect(previous.id, node.id)
-        previous = node
-    return spec
+from spec_cases import chain
 
 
 def only_error(spec):

@@ -4,17 +4,7 @@ import json
 import pytest
 
 from layerforge.graph import Edge, ModelSpec, SpecError, infer_shapes, templates
-
-
-def chain(*layers):
-    spec = ModelSpec()
-    previous = None
-    for layer_type, params in layers:
-        node = spec.add_node(layer_type, params)
-        if previous is not None:
-            spec.connect(previous.id, node.id)
-        previous = node
-    return spec
+from spec_cases import chain
 
 
 @pytest.mark.parametrize("template", templates(), ids=lambda t: t.key)

@@ -11,6 +11,7 @@ from layerforge.data import ArrayDataset
 from layerforge.graph import ModelSpec
 from layerforge.training import (BatchEnd, EpochEnd, PredictionSnapshot, RunFailed, RunFinished, RunStarted,
                                  RunStopped, Trainer, TrainingError, TrainingSettings)
+from spec_cases import chain
 
 
 class Recorder:
@@ -310,15 +311,9 @@ def test_token_inputs_reach_an_embedding_as_integers_unscaled():
     tokens = rng.integers(0, 10, size=(300, 5))
     labels = (tokens == 3).any(axis=1).astype(np.int64)      # does token 3 occur?
     dataset = ArrayDataset("tokens", "classification", tokens.astype(np.float32), labels, class_names=["no", "yes"])
-    spec = ModelSpec()
-    previous = None
-    for layer, params in (("Input", {"shape": (5,), "dtype": "int64"}),
-                          ("Embedding", {"num_embeddings": 10, "embedding_dim": 4}), ("Flatten", {}),
-                          ("Linear", {"out_features": 16}), ("ReLU", {}), ("Linear", {"out_features": 2})):
-        node = spec.add_node(layer, params)
-        if previous is not None:
-            spec.connect(previous.id, node.id)
-        previous = node
+    spec = chain(("Input", {"shape": (5,), "dtype": "int64"}),
+                 ("Embedding", {"num_embeddings": 10, "embedding_dim": 4}), ("Flatten", {}),
+                 ("Linear", {"out_features": 16}), ("ReLU", {}), ("Linear", {"out_features": 2}))
     settings = TrainingSettings(epochs=40, learning_rate=0.02, device="cpu", snapshot_every=0)
     trainer = Trainer(spec, dataset, settings)
     result = trainer.run()
