@@ -13,8 +13,8 @@ from ..autograd import Node, _mode
 from ..tensor import Tensor
 from .common import (Number, apply, as_tensor_arg, broadcast_error, check_same_device,
                      unbroadcast, xp_of)
-from .elementwise import (abs, add, cast, clamp, cos, div, exp, log, maximum, minimum, mul, neg, pow,
-                          relu, rsub, sigmoid, sin, sqrt, sub, tanh, where)
+from .elementwise_functions import (abs, add, cast, clamp, cos, div, exp, log, maximum, minimum, mul, neg,
+                                    pow, relu, rsub, sigmoid, sin, sqrt, sub, tanh, where)
 from .index import gather, getitem, masked_fill, setitem
 from .linalg import bmm, dot, matmul, mm, outer
 from .reduce import (amax, amin, argmax, argmin, log_softmax, logsumexp, max, mean, min, softmax, std, sum,
