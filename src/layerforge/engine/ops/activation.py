@@ -8,6 +8,7 @@ import numpy as np
 from ..autograd import Node
 from ..backend import gpu_erf
 from .common import xp_of
+from .elementwise import stable_sigmoid
 
 _SQRT_HALF = 1.0 / math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -114,8 +115,6 @@ class Gelu(Node):
 
 class Silu(Node):
     def forward(self, a):
-        from .elementwise import stable_sigmoid
-
         self.a = a
         self.sig = stable_sigmoid(a)
         return a * self.sig
@@ -140,8 +139,6 @@ class Softplus(Node):
         return xp.where(self.linear, a, soft)
 
     def backward(self, g):
-        from .elementwise import stable_sigmoid
-
         xp = xp_of(g)
         sig = stable_sigmoid(self.a * self.a.dtype.type(self.beta))
         return xp.where(self.linear, g, g * sig)

@@ -6,7 +6,8 @@ import numpy as np
 from .. import backend
 from ..autograd import Node, is_grad_enabled
 from ..tensor import Tensor
-from .common import apply, xp_of
+from .common import apply, normalize_dim, xp_of
+from .elementwise_functions import where
 
 
 def _is_basic(index) -> bool:
@@ -112,8 +113,6 @@ class Gather(Node):
 
 
 def gather(a: Tensor, dim: int, index: Tensor):
-    from .common import normalize_dim
-
     axis = normalize_dim(dim, a.ndim)
     idx = index._data if isinstance(index, Tensor) else np.asarray(index)
     idx = backend.to_device_array(idx, a.device)
@@ -126,8 +125,6 @@ def gather(a: Tensor, dim: int, index: Tensor):
 
 
 def masked_fill(a: Tensor, mask, value):
-    from .elementwise import where
-
     mask_t = mask if isinstance(mask, Tensor) else Tensor._wrap(np.asarray(mask))
     fill = value if isinstance(value, Tensor) else Tensor._wrap(
         xp_of(a._data).asarray(value, dtype=a._data.dtype))

@@ -10,6 +10,7 @@ from ..autograd import Node
 from ..dtypes import get_default_dtype
 from ..tensor import Tensor
 from .common import apply, normalize_dim, normalize_dims, xp_of
+from .elementwise_functions import maximum, minimum, sqrt
 
 
 def _expand_back(g, in_shape, axes, keepdim):
@@ -235,16 +236,12 @@ def _extremum(a: Tensor, dim, keepdim, largest, name):
 
 def max(a: Tensor, dim=None, keepdim=False):  # noqa: A001
     if isinstance(dim, Tensor):
-        from .elementwise import maximum
-
         return maximum(a, dim)
     return _extremum(a, dim, keepdim, True, "max")
 
 
 def min(a: Tensor, dim=None, keepdim=False):  # noqa: A001
     if isinstance(dim, Tensor):
-        from .elementwise import minimum
-
         return minimum(a, dim)
     return _extremum(a, dim, keepdim, False, "min")
 
@@ -291,8 +288,6 @@ def var(a: Tensor, dim=None, unbiased=None, keepdim=False, *, correction=None):
 
 
 def std(a: Tensor, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    from .elementwise import sqrt
-
     return sqrt(var(a, dim, unbiased, keepdim, correction=correction))
 
 
