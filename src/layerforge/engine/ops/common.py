@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import _mode
-from ..backend import device_out_of_memory, is_device_out_of_memory, module_of
-from ..dtypes import from_numpy_dtype, result_type, scalar_result_type
+from ..backend import device_out_of_memory, is_device_out_of_memory, module_of, to_device_array
+from ..dtypes import from_numpy_dtype, get_default_dtype, result_type, scalar_result_type
 from ..tensor import Tensor
 
 _wrap = Tensor._wrap
@@ -169,8 +169,6 @@ def scalar_target(t: Tensor, scalar, true_divide: bool = False):
     td = from_numpy_dtype(t._data.dtype)
     target = scalar_result_type(td, scalar)
     if true_divide and not target.is_floating_point:
-        from ..dtypes import get_default_dtype
-
         target = get_default_dtype()
     return None if target is td else target
 
@@ -179,8 +177,6 @@ def as_tensor_arg(value, like: Tensor) -> Tensor:
     """A non-Tensor operand (list, numpy array) as a Tensor on ``like``'s device."""
     if isinstance(value, Tensor):
         return value
-    from ..backend import to_device_array
-
     arr = np.asarray(value)
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"unsupported operand: a Tensor and a {type(value).__name__} ({value!r:.40}); "

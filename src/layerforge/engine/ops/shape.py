@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 
 from ..autograd import Node
+from ..dtypes import from_numpy_dtype, result_type
 from ..tensor import Size, Tensor
 from .common import apply, check_same_device, normalize_dim, unbroadcast, xp_of
 
@@ -254,8 +255,6 @@ def _check_list(tensors, op):
         check_same_device(tensors[0], t, op)
     dtypes = {t._data.dtype for t in tensors}
     if len(dtypes) > 1:
-        from ..dtypes import from_numpy_dtype, result_type
-
         target = from_numpy_dtype(tensors[0]._data.dtype)
         for t in tensors[1:]:
             target = result_type(target, 1, t.dtype, 1)
