@@ -10,6 +10,8 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from layerforge.graph import GraphError, ModelSpec, ShapeReport, infer_shapes
+
 
 def _current_umask() -> int:
     mask = os.umask(0o022)
@@ -22,6 +24,16 @@ _UMASK = _current_umask()  # read once at import: reading the umask means settin
 
 class ExportError(ValueError):
     """An export could not be done; the message says what, where (file, layer, key) and what to do."""
+
+
+def valid_shapes(spec: ModelSpec) -> ShapeReport:
+    """``spec``'s shape report; ExportError naming the first problem while the model is not valid."""
+    report = infer_shapes(spec)
+    try:
+        report.raise_if_invalid()
+    except GraphError as error:
+        raise ExportError(f"the model cannot be exported until it is valid: {error}") from None
+    return report
 
 
 def optional_module(name: str, purpose: str) -> Any:

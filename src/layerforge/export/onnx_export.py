@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import layerforge
-from layerforge.graph import GraphError, ModelSpec, infer_shapes
+from layerforge.graph import ModelSpec
 
 from .common import (ExportError, atomic_write, normalization_dict, numpy_state_dict, optional_module,
-                     spec_json, standardizer_arrays)
+                     spec_json, standardizer_arrays, valid_shapes)
 from .onnx_graph import LayerContext, OnnxGraph
 from .onnx_layers import CONVERTERS
 
@@ -36,11 +36,7 @@ def build_onnx_model(spec: ModelSpec, state_dict: Mapping[str, Any], opset: int 
     latest = onnx.defs.onnx_opset_version()
     if not MIN_OPSET <= opset <= latest:
         raise ExportError(f"opset {opset} is not supported; choose {MIN_OPSET} to {latest}")
-    report = infer_shapes(spec)
-    try:
-        report.raise_if_invalid()
-    except GraphError as error:
-        raise ExportError(f"the model cannot be exported until it is valid: {error}") from None
+    report = valid_shapes(spec)
     state = numpy_state_dict(state_dict)
     norm = normalization_dict(normalization)
     graph = OnnxGraph(onnx, opset)

@@ -12,9 +12,9 @@ from typing import Any, Mapping
 import numpy as np
 
 import layerforge
-from layerforge.graph import GraphError, ModelSpec, infer_shapes
+from layerforge.graph import ModelSpec
 
-from .common import ExportError, atomic_write, write_text
+from .common import ExportError, atomic_write, valid_shapes, write_text
 from .pytorch_model_code import model_source
 from .train_script import README_TEMPLATE, TARGETS, TrainingHint, train_command, train_source
 from .weights import export_weights
@@ -30,11 +30,7 @@ def export_pytorch(spec: ModelSpec, state_dict: Mapping[str, Any], out_dir, norm
     learning rate, epochs, batch size and target kind for train.py, and optionally the data arrays
     ``x`` and ``y`` to write as data.npz. Returns the paths written, model.py first.
     """
-    report = infer_shapes(spec)
-    try:
-        report.raise_if_invalid()
-    except GraphError as error:
-        raise ExportError(f"the model cannot be exported until it is valid: {error}") from None
+    report = valid_shapes(spec)
     hint = _hint(dataset_hint)
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
