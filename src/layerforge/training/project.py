@@ -14,6 +14,7 @@ import os
 import re
 import tempfile
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ import numpy as np
 
 from layerforge import engine
 from layerforge.data import DataError, DataSource, Normalization
-from layerforge.graph import GraphError, ModelSpec
+from layerforge.graph import GraphError, ModelSpec, compile_spec
 
 from .errors import ProjectError, TrainingError
 from .settings import TrainingSettings
@@ -125,12 +126,13 @@ def load_project(path) -> tuple[Project, dict | None]:
     return project, weights
 
 
+def _examples_folder():
+    return resources.files("layerforge.resources").joinpath("examples")
+
+
 def example_project_path(name: str) -> Path:
     """The shipped example project ``name`` (e.g. "spiral"), from ``resources/examples``."""
-    from importlib import resources
-
-    folder = resources.files("layerforge.resources").joinpath("examples")
-    candidate = folder.joinpath(name if name.endswith(SUFFIX) else name + SUFFIX)
+    candidate = _examples_folder().joinpath(name if name.endswith(SUFFIX) else name + SUFFIX)
     if not candidate.is_file():
         names = ", ".join(example_projects()) or "none"
         raise ProjectError(f"no example project named {name!r}; the examples are: {names}")
@@ -138,9 +140,8 @@ def example_project_path(name: str) -> Path:
 
 
 def example_projects() -> list[str]:
-    from importlib import resources
-
-    folder = resources.files("layerforge.resources").joinpath("examples")
+    """The names of the shipped example projects, sorted."""
+    folder = _examples_folder()
     if not folder.is_dir():
         return []
     return sorted(entry.name[:-len(SUFFIX)] for entry in folder.iterdir() if entry.name.endswith(SUFFIX))
@@ -213,8 +214,6 @@ def _load_weights(weights: Any, path: Path, project: Project) -> dict | None:
 
 def _check_weights(state: Any, spec: ModelSpec, file: Path) -> None:
     """The stored weights must fit the model: same names, same shapes."""
-    from layerforge.graph import compile_spec
-
     if not isinstance(state, dict):
         raise ProjectError("the weights file does not hold named tensors", file)
     try:
