@@ -24,7 +24,9 @@ class Standardizer:
                             "have different shapes")
         if not (np.all(np.isfinite(self.mean)) and np.all(np.isfinite(self.std))
                 and np.all(self.std > 0)):
-            raise DataError("standardizer statistics must be finite, with std > 0")
+            raise DataError("standardizer statistics must be finite, with std > 0: the data holds NaN or "
+                            "infinite values, or a stored normalisation is damaged (fix the data, or "
+                            "retrain to compute the statistics again)")
 
     @classmethod
     def fit(cls, x, per_channel: bool = False) -> "Standardizer":
@@ -65,7 +67,8 @@ class Standardizer:
     @classmethod
     def from_dict(cls, data: dict) -> "Standardizer":
         if not isinstance(data, dict) or not {"mean", "std"} <= set(data):
-            raise DataError("stored standardizer needs 'mean' and 'std'")
+            found = sorted(data) if isinstance(data, dict) else type(data).__name__
+            raise DataError(f"stored standardizer needs 'mean' and 'std', found {found}")
         try:
             return cls(data["mean"], data["std"], data.get("per_channel", False))
         except (TypeError, ValueError) as error:
@@ -116,6 +119,7 @@ class Normalization:
         if data is None:
             return cls()
         if not isinstance(data, dict) or not set(data) <= {"inputs", "targets"}:
-            raise DataError("stored normalisation must be a dict with 'inputs' and 'targets'")
+            found = sorted(data) if isinstance(data, dict) else type(data).__name__
+            raise DataError(f"stored normalisation must be a dict with 'inputs' and 'targets', found {found}")
         return cls(*(Standardizer.from_dict(data[k]) if data.get(k) is not None else None
                      for k in ("inputs", "targets")))

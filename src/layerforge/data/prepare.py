@@ -26,14 +26,16 @@ class SplitSettings:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
                 raise DataError(f"split setting '{name}' must be a number in [0, 1), got {value!r}")
         if self.val_fraction + self.test_fraction >= 1:
-            raise DataError("split settings val_fraction + test_fraction must be below 1")
+            raise DataError(f"split settings val_fraction + test_fraction must be below 1 (got "
+                            f"{self.val_fraction} + {self.test_fraction}), so some data is left to train on: "
+                            "lower one of them")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise DataError(f"split setting 'seed' must be a whole number >= 0, got {self.seed!r}")
         for name in ("standardize", "standardize_targets"):
             if not isinstance(getattr(self, name), bool):
-                raise DataError(f"split setting '{name}' must be true or false")
+                raise DataError(f"split setting '{name}' must be true or false, got {getattr(self, name)!r}")
         if self.stratify is not None and not isinstance(self.stratify, bool):
-            raise DataError("split setting 'stratify' must be true, false or null")
+            raise DataError(f"split setting 'stratify' must be true, false or null, got {self.stratify!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)
