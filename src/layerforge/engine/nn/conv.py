@@ -6,7 +6,7 @@ import math
 from . import functional as F
 from . import init
 from .module import Module
-from .parameter import new_parameter
+from .parameter import new_parameter, optional_parameter
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -57,10 +57,7 @@ class _ConvNd(Module):
         else:
             shape = (out_channels, in_channels // groups) + self.kernel_size
         self.weight = new_parameter(shape, device, dtype)
-        if bias:
-            self.bias = new_parameter((out_channels,), device, dtype)
-        else:
-            self.register_parameter("bias", None)
+        self.register_parameter("bias", optional_parameter(bias, (out_channels,), device, dtype))
         self.reset_parameters()
 
     def reset_parameters(self) -> None:

@@ -7,7 +7,7 @@ from .. import ops as _ops
 from . import functional as F
 from . import init
 from .module import Module
-from .parameter import new_parameter
+from .parameter import new_parameter, optional_parameter
 
 
 class Identity(Module):
@@ -26,10 +26,7 @@ class Linear(Module):
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
         self.weight = new_parameter((out_features, in_features), device, dtype)
-        if bias:
-            self.bias = new_parameter((out_features,), device, dtype)
-        else:
-            self.register_parameter("bias", None)
+        self.register_parameter("bias", optional_parameter(bias, (out_features,), device, dtype))
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -57,10 +54,7 @@ class Bilinear(Module):
         self.in1_features, self.in2_features = in1_features, in2_features
         self.out_features = out_features
         self.weight = new_parameter((out_features, in1_features, in2_features), device, dtype)
-        if bias:
-            self.bias = new_parameter((out_features,), device, dtype)
-        else:
-            self.register_parameter("bias", None)
+        self.register_parameter("bias", optional_parameter(bias, (out_features,), device, dtype))
         self.reset_parameters()
 
     def reset_parameters(self) -> None:

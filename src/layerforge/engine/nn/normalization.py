@@ -7,7 +7,7 @@ from ..creation import ones, tensor, zeros
 from . import functional as F
 from . import init
 from .module import Module
-from .parameter import new_parameter
+from .parameter import new_parameter, optional_parameter
 
 
 class _BatchNorm(Module):
@@ -20,10 +20,7 @@ class _BatchNorm(Module):
         self.affine, self.track_running_stats = affine, track_running_stats
         if affine:
             self.weight = new_parameter((num_features,), device, dtype)
-            if bias:
-                self.bias = new_parameter((num_features,), device, dtype)
-            else:
-                self.register_parameter("bias", None)
+            self.register_parameter("bias", optional_parameter(bias, (num_features,), device, dtype))
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
@@ -96,10 +93,7 @@ class LayerNorm(Module):
         self.eps, self.elementwise_affine = eps, elementwise_affine
         if elementwise_affine:
             self.weight = new_parameter(self.normalized_shape, device, dtype)
-            if bias:
-                self.bias = new_parameter(self.normalized_shape, device, dtype)
-            else:
-                self.register_parameter("bias", None)
+            self.register_parameter("bias", optional_parameter(bias, self.normalized_shape, device, dtype))
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)

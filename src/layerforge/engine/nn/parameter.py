@@ -59,3 +59,9 @@ def new_parameter(shape, device=None, dtype=None) -> Parameter:
     from ..creation import empty
 
     return Parameter(empty(*shape, device=device, dtype=dtype))
+
+
+def optional_parameter(enabled: bool, shape, device=None, dtype=None) -> Parameter | None:
+    """``new_parameter(shape)`` where a layer option asks for it (``bias=True``), else None, which
+    registers the name with no parameter, as PyTorch's layers do."""
+    return new_parameter(shape, device, dtype) if enabled else None
