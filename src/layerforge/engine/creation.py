@@ -124,38 +124,24 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False) -> Tens
                  requires_grad)
 
 
-def _like(t, dtype, device):
-    return (dtype if dtype is not None else t.dtype), (device if device is not None else t.device)
+def _shaped_like(make, name: str):
+    """``name(t)``: ``make`` with ``t``'s shape, and ``t``'s dtype and device unless given."""
+    def like(t, dtype=None, device=None, requires_grad=False):
+        return make(t.shape, dtype=t.dtype if dtype is None else dtype,
+                    device=t.device if device is None else device, requires_grad=requires_grad)
+
+    like.__name__ = like.__qualname__ = name
+    return like
 
 
-def zeros_like(t, dtype=None, device=None, requires_grad=False):
-    d, dev = _like(t, dtype, device)
-    return zeros(t.shape, dtype=d, device=dev, requires_grad=requires_grad)
-
-
-def ones_like(t, dtype=None, device=None, requires_grad=False):
-    d, dev = _like(t, dtype, device)
-    return ones(t.shape, dtype=d, device=dev, requires_grad=requires_grad)
-
-
-def empty_like(t, dtype=None, device=None, requires_grad=False):
-    d, dev = _like(t, dtype, device)
-    return empty(t.shape, dtype=d, device=dev, requires_grad=requires_grad)
+zeros_like = _shaped_like(zeros, "zeros_like")
+ones_like = _shaped_like(ones, "ones_like")
+empty_like = _shaped_like(empty, "empty_like")
 
 
 def full_like(t, fill_value, dtype=None, device=None, requires_grad=False):
-    d, dev = _like(t, dtype, device)
-    return full(t.shape, fill_value, dtype=d, device=dev, requires_grad=requires_grad)
-
-
-def rand_like(t, dtype=None, device=None, requires_grad=False):
-    d, dev = _like(t, dtype, device)
-    return rand(t.shape, dtype=d, device=dev, requires_grad=requires_grad)
-
-
-def randn_like(t, dtype=None, device=None, requires_grad=False):
-    d, dev = _like(t, dtype, device)
-    return randn(t.shape, dtype=d, device=dev, requires_grad=requires_grad)
+    return full(t.shape, fill_value, dtype=t.dtype if dtype is None else dtype,
+                device=t.device if device is None else device, requires_grad=requires_grad)
 
 
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False) -> Tensor:
@@ -202,6 +188,10 @@ def rand(*size, generator=None, dtype=None, device=None, requires_grad=False) ->
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
     arr = _random.normal(_size(size), _random_dtype(dtype), backend.as_device(device), generator)
     return _finish(arr, requires_grad)
+
+
+rand_like = _shaped_like(rand, "rand_like")
+randn_like = _shaped_like(randn, "randn_like")
 
 
 def randint(low, high=None, size=None, generator=None, dtype=None, device=None,
