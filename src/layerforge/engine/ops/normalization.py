@@ -10,6 +10,12 @@ def _broadcast_channel(v, ndim):
     return v.reshape((1, -1) + (1,) * (ndim - 2))
 
 
+def _with_affine_grads(grad_x, grad_weight, grad_bias):
+    """The gradients for the node's inputs: x, then weight and bias where they were inputs (not None)."""
+    affine = [g for g in (grad_weight, grad_bias) if g is not None]
+    return (grad_x, *affine) if affine else grad_x
+
+
 class BatchNorm(Node):
     """Normalise over every axis but the channel axis (1).
 
@@ -58,12 +64,7 @@ class BatchNorm(Node):
             sum_gx = (g_hat * x_hat).sum(axis=axes) / count
             g_hat = g_hat - _broadcast_channel(sum_g, ndim) - x_hat * _broadcast_channel(sum_gx, ndim)
         grad_x = g_hat * _broadcast_channel(inv_std, ndim)
-        grads = [grad_x]
-        if self.has_weight:
-            grads.append(grad_weight)
-        if self.has_bias:
-            grads.append(grad_bias)
-        return tuple(grads) if len(grads) > 1 else grad_x
+        return _with_affine_grads(grad_x, grad_weight, grad_bias)
 
 
 class LayerNorm(Node):
@@ -99,9 +100,4 @@ class LayerNorm(Node):
         mean_g = g_hat.mean(axis=axes, keepdims=True)
         mean_gx = (g_hat * x_hat).mean(axis=axes, keepdims=True)
         grad_x = (g_hat - mean_g - x_hat * mean_gx) * self.inv_std
-        grads = [grad_x]
-        if self.has_weight:
-            grads.append(grad_weight)
-        if self.has_bias:
-            grads.append(grad_bias)
-        return tuple(grads) if len(grads) > 1 else grad_x
+        return _with_affine_grads(grad_x, grad_weight, grad_bias)
