@@ -1,10 +1,11 @@
-"""Turn settings into engine objects: the loss function, the optimizer and the lr schedule."""
+"""Turn a project into engine objects: the checked model shapes, the loss, the optimizer and the lr schedule."""
 from __future__ import annotations
 
 from typing import Any, Callable
 
 from layerforge.engine import optim
 from layerforge.engine.nn import functional as F
+from layerforge.graph import GraphError, ModelSpec, ShapeReport, infer_shapes
 
 from .errors import TrainingError
 from .settings import TrainingSettings
@@ -18,6 +19,16 @@ _LOSS_FUNCTIONS = {
     "smooth_l1": lambda p: (lambda out, target: F.smooth_l1_loss(out, target, beta=p["beta"])),
     "huber": lambda p: (lambda out, target: F.huber_loss(out, target, delta=p["delta"])),
 }
+
+
+def valid_shapes(spec: ModelSpec) -> ShapeReport:
+    """``spec``'s shape report; TrainingError naming the first problem while the model is not valid."""
+    report = infer_shapes(spec)
+    try:
+        report.raise_if_invalid()
+    except GraphError as error:
+        raise TrainingError(f"the model is not valid: {error}") from None
+    return report
 
 
 def make_loss(settings: TrainingSettings) -> Callable[[Any, Any], Any]:

@@ -7,8 +7,9 @@ import numpy as np
 
 from layerforge import engine
 from layerforge.data import DataError, Normalization
-from layerforge.graph import GraphError, compile_spec, infer_shapes
+from layerforge.graph import GraphError, compile_spec
 
+from .build import valid_shapes
 from .errors import TrainingError
 from .metrics import class_probabilities
 from .project import Project
@@ -46,9 +47,8 @@ class Predictor:
         if weights is None:
             raise TrainingError(f"project '{project.name}' has no trained weights: train it first "
                                 f"(layerforge train PROJECT)")
-        report = infer_shapes(project.spec)
+        report = valid_shapes(project.spec)
         try:
-            report.raise_if_invalid()
             self.model = compile_spec(project.spec)
         except GraphError as error:
             raise TrainingError(f"the model is not valid: {error}") from None

@@ -20,9 +20,9 @@ import numpy as np
 
 from layerforge import engine
 from layerforge.data import ArrayDataset
-from layerforge.graph import GraphError, ModelSpec, compile_spec, infer_shapes
+from layerforge.graph import GraphError, ModelSpec, compile_spec
 
-from .build import Schedule, make_loss, make_optimizer
+from .build import Schedule, make_loss, make_optimizer, valid_shapes
 from .device import choose_device
 from .errors import TrainingError
 from .events import (BatchEnd, EpochEnd, Event, PredictionSnapshot, RunFailed, RunFinished, RunStarted,
@@ -64,12 +64,7 @@ class Trainer:
                  listener: Callable[[Event], None] | None = None, initial_state=None):
         self.settings = settings if settings is not None else TrainingSettings()
         self.listener = listener
-        report = infer_shapes(spec)
-        if not report.ok:
-            try:
-                report.raise_if_invalid()
-            except GraphError as error:
-                raise TrainingError(f"the model is not valid: {error}") from None
+        report = valid_shapes(spec)
         self.spec = spec.copy()
         self.problem = Problem(self.spec, report, dataset, self.settings)
         self.param_count = report.total_params
