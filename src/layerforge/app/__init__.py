@@ -33,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(argv)
     app.setApplicationName("Layerforge")
     app.setOrganizationName("Layerforge")
+    # Lets Wayland and software centres match the window to the installed desktop entry and its icon.
+    app.setDesktopFileName("io.github.layerforge.Layerforge")
     window = create_main_window()
     from .part2 import install_part2
     # Data import, export, projects, autosave with crash recovery, themes and the remembered layout.

@@ -24,7 +24,9 @@ def icon_file_name(category: str) -> str:
 @functools.lru_cache(maxsize=None)
 def svg_bytes(name: str) -> bytes:
     # One name per joinpath: Python 3.11's MultiplexedPath (what a PyInstaller bundle hands back) takes one.
-    path = resources.files("layerforge.resources").joinpath("icons").joinpath(name)
+    path = resources.files("layerforge.resources").joinpath("icons")
+    for part in name.split("/"):
+        path = path.joinpath(part)
     return path.read_bytes()
 
 
@@ -60,4 +62,5 @@ def category_color(category: str) -> QColor:
 
 
 def app_icon() -> QIcon:
-    return icon("layerforge.svg")
+    """The same icon the desktop entry and the bundle carry (resources/icons/app/)."""
+    return icon("app/layerforge.svg")
