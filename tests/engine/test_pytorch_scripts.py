@@ -1,0 +1,220 @@
+"""Plain PyTorch scripts (tests/engine/scripts) run unchanged on the engine and match PyTorch's numbers.
+
+Each script says ``import torch`` and never mentions Layerforge. It is loaded twice: once with the
+real PyTorch, once with ``sys.modules`` temporarily mapping ``torch`` and its submodules to the engine.
+Both copies start from the same weights (PyTorch's initial state_dict, copied through numpy) and the
+same data, train, and must report the same losses, predictions and final parameters.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import layerforge.engine as engine
+from layerforge.data import load_dataset
+
+SCRIPTS = Path(__file__).parent / "scripts"
+
+# What a PyTorch script imports -> the engine module that stands in for it.
+ENGINE_FOR_TORCH = {
+    "torch": "layerforge.engine",
+    "torch.nn": "layerforge.engine.nn",
+    "torch.nn.functional": "layerforge.engine.nn.functional",
+    "torch.optim": "layerforge.engine.optim",
+    "torch.optim.lr_scheduler": "layerforge.engine.optim.lr_scheduler",
+    "torch.utils": "layerforge.engine.utils",
+    "torch.utils.data": "layerforge.engine.utils.data",
+    "torch.autograd": "layerforge.engine.autograd",
+}
+_MISSING = object()
+
+
+@contextmanager
+def _modules_as(mapping: dict):
+    """Point sys.modules names at other modules for the block; put back what was there, even on error."""
+    import sys
+
+    saved = {name: sys.modules.get(name, _MISSING) for name in mapping}
+    try:
+        sys.modules.update(mapping)
+        yield
+    finally:
+        for name, module in saved.items():
+            if module is _MISSING:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = module
+
+
+def load_script(name: str, backend: str):
+    """Import scripts/<name>.py as a fresh module whose ``torch`` is PyTorch or the engine."""
+    if backend == "torch":
+        pytest.importorskip("torch", reason="PyTorch is the test oracle; not installed")
+        mapping = {alias: importlib.import_module(alias) for alias in ENGINE_FOR_TORCH}
+    else:
+        mapping = {alias: importlib.import_module(real) for alias, real in ENGINE_FOR_TORCH.items()}
+    path = SCRIPTS / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"_pytorch_script_{name}_{backend}", path)
+    module = importlib.util.module_from_spec(spec)
+    with _modules_as(mapping):
+        spec.loader.exec_module(module)
+    return module
+
+
+def _numpy(value):
+    return np.asarray(value.detach().cpu().numpy() if hasattr(value, "detach") else value)
+
+
+def _copy_weights(torch_model, engine_model) -> None:
+    state = {key: engine.tensor(_numpy(value)) for key, value in torch_model.state_dict().items()}
+    engine_model.load_state_dict(state)
+
+
+def _assert_close(ours, theirs, rtol, atol, what):
+    np.testing.assert_allclose(_numpy(ours), _numpy(theirs), rtol=rtol, atol=atol, err_msg=what)
+
+
+def _assert_same_parameters(engine_model, torch_model, rtol, atol):
+    ours = dict(engine_model.named_parameters())
+    theirs = dict(torch_model.named_parameters())
+    assert sorted(ours) == sorted(theirs)
+    for key in theirs:
+        _assert_close(ours[key], theirs[key], rtol, atol, f"parameter {key} after training")
+
+
+def _run_module_script(name: str):
+    """Build with PyTorch, copy the weights into the engine's model, train both on the same data."""
+    reference, ported = load_script(name, "torch"), load_script(name, "engine")
+    torch_model, engine_model = reference.build_model(), ported.build_model()
+    _copy_weights(torch_model, engine_model)
+    torch_result = reference.train(torch_model, reference.make_data())
+    engine_result = ported.train(engine_model, ported.make_data())
+    return torch_model, engine_model, torch_result, engine_result
+
+
+# ---------------------------------------------------------------------------------------- the scripts
+def test_scripts_are_plain_pytorch_code():
+    for path in sorted(SCRIPTS.glob("*.py")):
+        text = path.read_text()
+        assert "import torch\n" in text, path.name
+        assert "layerforge" not in text.lower(), f"{path.name} must not know about the engine"
+
+
+def test_linear_regression_with_sgd_matches_pytorch_in_float64():
+    torch_model, engine_model, (torch_losses, torch_pred), (losses, pred) = \
+        _run_module_script("linear_regression")
+    assert engine_model.weight.dtype == engine.float64
+    np.testing.assert_allclose(losses, torch_losses, rtol=1e-12)
+    assert losses[-1] < 0.01 < losses[0]
+    _assert_close(pred, torch_pred, 1e-12, 1e-12, "predictions")
+    _assert_same_parameters(engine_model, torch_model, 1e-12, 1e-12)
+
+
+@pytest.mark.parametrize("use_custom_function", [False, True], ids=["raw-autograd", "custom-Function"])
+def test_polynomial_fit_with_raw_autograd_matches_pytorch(use_custom_function):
+    reference, ported = load_script("polynomial_autograd", "torch"), load_script("polynomial_autograd", "engine")
+    torch_losses, torch_params = reference.train(reference.init_params(), reference.make_data(),
+                                                 use_custom_function)
+    losses, params = ported.train(ported.init_params(), ported.make_data(), use_custom_function)
+    np.testing.assert_allclose(losses, torch_losses, rtol=1e-10)
+    assert losses[-1] < 0.05 * losses[0]
+    for ours, theirs in zip(params, torch_params):
+        _assert_close(ours, theirs, 1e-10, 1e-12, "polynomial coefficient")
+
+
+def test_custom_function_gradient_reaches_the_input_on_the_engine():
+    ported = load_script("polynomial_autograd", "engine")
+    x = engine.tensor([1.0, -2.0, 0.5], dtype=engine.float64, requires_grad=True)
+    ported.Cube.apply(x).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 3 * np.array([1.0, -2.0, 0.5]) ** 2)
+
+
+def test_control_flow_and_a_reused_parameter_match_pytorch():
+    torch_model, engine_model, (torch_losses, torch_pred), (losses, pred) = \
+        _run_module_script("control_flow")
+    np.testing.assert_allclose(losses, torch_losses, rtol=1e-4, atol=1e-6)
+    assert losses[-1] < losses[0]
+    _assert_close(pred, torch_pred, 1e-4, 1e-5, "predictions")
+    _assert_same_parameters(engine_model, torch_model, 1e-4, 1e-5)
+
+
+def test_mlp_classifier_with_dataloader_and_adam_matches_pytorch():
+    torch_model, engine_model, (torch_losses, torch_logits), (losses, logits) = \
+        _run_module_script("mlp_classifier")
+    assert len(losses) == 4 * 8  # 120 samples in batches of 16, four epochs
+    np.testing.assert_allclose(losses, torch_losses, rtol=1e-4, atol=1e-6)
+    assert losses[-1] < 0.5 * losses[0]
+    _assert_close(logits, torch_logits, 1e-4, 1e-4, "logits")
+    _assert_same_parameters(engine_model, torch_model, 1e-4, 1e-5)
+
+
+def test_cnn_with_momentum_sgd_and_steplr_matches_pytorch():
+    torch_model, engine_model, torch_result, result = _run_module_script("cnn_steplr")
+    (torch_losses, torch_logits, torch_lrs), (losses, logits, lrs) = torch_result, result
+    np.testing.assert_allclose(lrs, torch_lrs, rtol=1e-12)
+    assert lrs == pytest.approx([0.1, 0.05, 0.05, 0.025])
+    np.testing.assert_allclose(losses, torch_losses, rtol=1e-4, atol=1e-5)
+    assert losses[-1] < losses[0]
+    _assert_close(logits, torch_logits, 1e-3, 1e-4, "logits")
+    _assert_same_parameters(engine_model, torch_model, 1e-3, 1e-5)
+
+
+def test_lstm_sequence_classifier_matches_pytorch():
+    torch_model, engine_model, (torch_losses, torch_logits), (losses, logits) = \
+        _run_module_script("lstm_classifier")
+    np.testing.assert_allclose(losses, torch_losses, rtol=1e-4, atol=1e-6)
+    assert losses[-1] < 0.5 * losses[0]
+    _assert_close(logits, torch_logits, 1e-4, 1e-4, "logits")
+    _assert_same_parameters(engine_model, torch_model, 1e-4, 1e-5)
+
+
+def test_loading_a_script_on_the_engine_leaves_sys_modules_as_it_was():
+    import sys
+
+    before = {name: sys.modules.get(name) for name in ENGINE_FOR_TORCH}
+    with pytest.raises(RuntimeError, match="boom"):
+        with _modules_as({name: engine for name in ENGINE_FOR_TORCH}):
+            raise RuntimeError("boom")
+    ported = load_script("cnn_steplr", "engine")
+    assert {name: sys.modules.get(name) for name in ENGINE_FOR_TORCH} == before
+    # ...while the script itself keeps the engine it was imported with.
+    assert ported.torch is engine
+    assert ported.nn is engine.nn and ported.F is engine.nn.functional and ported.optim is engine.optim
+    assert ported.StepLR is engine.optim.lr_scheduler.StepLR
+    assert ported.DataLoader is engine.utils.data.DataLoader
+
+
+# ------------------------------------------------------------------------- accuracy on the engine alone
+def _held_out_split(name: str, test_fraction=0.2, **options):
+    dataset = load_dataset(name, **options)
+    order = np.random.default_rng(0).permutation(len(dataset.y))
+    n_test = int(len(order) * test_fraction)
+    test, train = order[:n_test], order[n_test:]
+    return dataset.x[train], dataset.y[train], dataset.x[test], dataset.y[test]
+
+
+def test_small_cnn_reaches_97_percent_on_held_out_digits():
+    script = load_script("digits_cnn", "engine")
+    data = script.make_data(*_held_out_split("digits"))
+    model = script.build_model()
+    started = time.perf_counter()
+    losses = script.train(model, data)
+    accuracy = script.accuracy(model, data)
+    assert accuracy >= 0.97, f"test accuracy {accuracy:.3f}, losses {losses}"
+    assert losses[-1] < 0.2 * losses[0]
+    assert time.perf_counter() - started < 40
+
+
+def test_mlp_fits_a_spiral_to_95_percent_on_held_out_points():
+    script = load_script("spiral_mlp", "engine")
+    data = script.make_data(*_held_out_split("spiral", n_samples=600, seed=0))
+    model = script.build_model()
+    losses = script.train(model, data)
+    accuracy = script.accuracy(model, data)
+    assert accuracy >= 0.95, f"test accuracy {accuracy:.3f}, losses {losses[-5:]}"
