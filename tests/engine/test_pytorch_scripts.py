@@ -91,6 +91,7 @@ def _assert_same_parameters(engine_model, torch_model, rtol, atol):
 def _run_module_script(name: str):
     """Build with PyTorch, copy the weights into the engine's model, train both on the same data."""
     reference, ported = load_script(name, "torch"), load_script(name, "engine")
+    reference.torch.manual_seed(0)  # the same starting weights on every run, so a failure reproduces
     torch_model, engine_model = reference.build_model(), ported.build_model()
     _copy_weights(torch_model, engine_model)
     torch_result = reference.train(torch_model, reference.make_data())
@@ -158,9 +159,9 @@ def test_cnn_with_momentum_sgd_and_steplr_matches_pytorch():
     torch_model, engine_model, torch_result, result = _run_module_script("cnn_steplr")
     (torch_losses, torch_logits, torch_lrs), (losses, logits, lrs) = torch_result, result
     np.testing.assert_allclose(lrs, torch_lrs, rtol=1e-12)
-    assert lrs == pytest.approx([0.1, 0.05, 0.05, 0.025])
+    assert lrs == pytest.approx([0.1, 0.1, 0.05, 0.05, 0.05, 0.025, 0.025, 0.025])
     np.testing.assert_allclose(losses, torch_losses, rtol=1e-4, atol=1e-5)
-    assert losses[-1] < losses[0]
+    assert losses[-1] < 0.5 * losses[0]
     _assert_close(logits, torch_logits, 1e-3, 1e-4, "logits")
     _assert_same_parameters(engine_model, torch_model, 1e-3, 1e-5)
 

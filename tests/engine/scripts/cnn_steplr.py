@@ -42,10 +42,10 @@ def build_model():
     return SmallCNN()
 
 
-def train(model, dataset, epochs=4):
+def train(model, dataset, epochs=8):
     loader = DataLoader(dataset, batch_size=12)
     optimizer = optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
-    scheduler = StepLR(optimizer, step_size=2, gamma=0.5)
+    scheduler = StepLR(optimizer, step_size=3, gamma=0.5)
     losses, learning_rates = [], []
     for _ in range(epochs):
         for images, labels in loader:

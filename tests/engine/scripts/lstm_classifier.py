@@ -28,9 +28,9 @@ def build_model():
     return SequenceClassifier()
 
 
-def train(model, data, steps=25):
+def train(model, data, steps=30):
     x, y = data
-    optimizer = optim.Adam(model.parameters(), lr=0.02)
+    optimizer = optim.Adam(model.parameters(), lr=0.01)
     loss_fn = nn.CrossEntropyLoss()
     losses = []
     for _ in range(steps):
