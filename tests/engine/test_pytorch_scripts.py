@@ -155,6 +155,18 @@ def test_mlp_classifier_with_dataloader_and_adam_matches_pytorch():
     _assert_same_parameters(engine_model, torch_model, 1e-4, 1e-5)
 
 
+@pytest.mark.parametrize("backend", ["engine", "torch"])
+def test_mlp_checkpoint_saved_and_loaded_by_the_script_gives_the_same_logits(backend, tmp_path):
+    script = load_script("mlp_classifier", backend)
+    dataset = script.make_data()
+    model = script.build_model()
+    _, logits = script.train(model, dataset, epochs=1)
+    # Not '.pt': the engine never writes pickle, so its file names end in .npz or .safetensors.
+    restored, epochs = script.save_and_reload(model, tmp_path / "checkpoint.npz")
+    assert epochs == 4
+    _assert_close(restored(dataset.tensors[0]), logits, 0, 0, "logits after reload")
+
+
 def test_cnn_with_momentum_sgd_and_steplr_matches_pytorch():
     torch_model, engine_model, torch_result, result = _run_module_script("cnn_steplr")
     (torch_losses, torch_logits, torch_lrs), (losses, logits, lrs) = torch_result, result
