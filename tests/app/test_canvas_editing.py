@@ -1,6 +1,9 @@
 """Building a model as a person does: palette, canvas, inspector, undo/redo."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import warnings
 
 from PySide6.QtCore import QPoint, QPointF, Qt
@@ -231,3 +234,22 @@ def test_middle_button_drag_pans_the_canvas(window, qtbot):
     scale = canvas.zoom_level
     assert abs(moved.x() - 120 / scale) < 2 and abs(moved.y() - 40 / scale) < 2
     assert window.document.undo_stack.count() == 0  # panning is not an edit
+
+
+def test_copying_layers_then_quitting_exits_cleanly(tmp_path):
+    # Copied layers live in the system clipboard; quitting afterwards must not crash the process.
+    script = (
+        "from PySide6.QtWidgets import QApplication\n"
+        "from layerforge.app import create_main_window\n"
+        "app = QApplication([])\n"
+        "window = create_main_window()\n"
+        "canvas = window.canvas\n"
+        "canvas.model_scene.select_nodes(list(window.document.spec.nodes)[:2])\n"
+        "canvas.action_copy.trigger()\n"
+        "canvas.action_paste.trigger()\n"
+        "assert len(window.document.spec.nodes) == 8\n"
+    )
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HOME=str(tmp_path))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          env=env)
+    assert done.returncode == 0, done.stderr[-2000:]

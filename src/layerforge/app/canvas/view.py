@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from PySide6.QtCore import QMimeData, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence, QPainter
 from PySide6.QtWidgets import QApplication, QGraphicsView, QMenu
 
@@ -15,7 +15,7 @@ from .scene import ModelScene
 
 # The palette drags a layer type under this MIME type; the payload is the type name in UTF-8.
 LAYER_MIME_TYPE = "application/x-layerforge-layer"
-NODES_MIME_TYPE = "application/x-layerforge-nodes"
+CLIPBOARD_TAG = "layerforge_nodes"  # marks copied layers in the clipboard's JSON text
 MIN_ZOOM, MAX_ZOOM = 0.2, 3.0
 
 
@@ -80,19 +80,17 @@ class ModelCanvas(QGraphicsView):
         data = self.document.spec.to_dict()
         payload = {"nodes": [n for n in data["nodes"] if n["id"] in selected],
                    "edges": [e for e in data["edges"] if e["source"] in selected and e["target"] in selected]}
-        mime = QMimeData()
-        text = json.dumps(payload)
-        mime.setData(NODES_MIME_TYPE, text.encode("utf-8"))
-        mime.setText(text)
-        QApplication.clipboard().setMimeData(mime)
+        # Plain JSON text, tagged so paste knows it is ours. (A QMimeData made in Python and handed to
+        # the clipboard is destroyed by Qt's exit handlers after Python has shut down: a crash at exit.)
+        payload[CLIPBOARD_TAG] = 1
+        QApplication.clipboard().setText(json.dumps(payload))
 
     def paste(self) -> None:
-        mime = QApplication.clipboard().mimeData()
-        if mime is None or not mime.hasFormat(NODES_MIME_TYPE):
-            return
         try:
-            payload = json.loads(bytes(mime.data(NODES_MIME_TYPE)).decode("utf-8"))
+            payload = json.loads(QApplication.clipboard().text())
         except ValueError:
+            return
+        if not isinstance(payload, dict) or CLIPBOARD_TAG not in payload:
             return
         new_ids = self.document.paste(payload.get("nodes", []), payload.get("edges", []), (40.0, 40.0))
         self.model_scene.select_nodes(new_ids)
