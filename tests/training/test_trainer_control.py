@@ -196,6 +196,18 @@ def test_a_diverging_run_fails_with_a_reason_and_keeps_the_last_good_weights(sin
     assert all(np.isfinite(v).all() for v in restored.values())
 
 
+def test_a_loss_that_explodes_but_stays_finite_is_reported_as_diverging(spiral, template_run):
+    # Tanh saturates, so at a huge learning rate the spiral's cross-entropy grows enormous without ever
+    # becoming nan; the run must still stop and say why instead of "finishing" with a useless model.
+    spec, settings = template_run("mlp_classifier", spiral, learning_rate=1e6, epochs=10, snapshot_every=0)
+    recorder = Recorder()
+    result = Trainer(spec, spiral, settings, recorder).run()
+    failure = recorder.events[-1]
+    assert isinstance(failure, RunFailed) and result.status == "failed"
+    assert "times the untrained model's" in failure.reason
+    assert "learning rate 1e+06 is probably too high" in failure.reason
+
+
 def test_same_seed_same_settings_give_bit_identical_runs(spiral, template_run):
     spec, settings = template_run("mlp_classifier", spiral, epochs=3, snapshot_every=0)
     spec.insert_before(spec.node_by_name("fc2").id, "Dropout", {"p": 0.2})   # random during training too

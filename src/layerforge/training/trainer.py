@@ -33,6 +33,7 @@ from .snapshots import SnapshotMaker
 
 log = logging.getLogger(__name__)
 EVAL_BATCH = 512   # inference batches: large enough to be quick, small enough for any memory
+EXPLODED_FACTOR = 1000  # a loss this many times the untrained model's means the run is diverging
 
 
 @dataclass
@@ -196,6 +197,9 @@ class Trainer:
             self._emit(self._snapshot(0))
         self._clock_start, self._paused_s = time.perf_counter(), 0.0
         best_loss, since_best, status = math.inf, 0, "completed"
+        # The untrained model's loss: a run whose loss climbs far above it is diverging even where the
+        # numbers stay finite (saturated activations keep a cross-entropy finite at any learning rate).
+        initial_loss = self._evaluate(p.val if len(p.val) else p.train)[0]["loss"]
         for epoch in range(1, s.epochs + 1):
             self.epoch = epoch
             outcome = self._train_epoch(epoch)
@@ -206,6 +210,10 @@ class Trainer:
             monitored = val_metrics.get("loss", train_metrics["loss"])
             if not math.isfinite(monitored):
                 return self._diverged(monitored, "validation loss")
+            if monitored > EXPLODED_FACTOR * max(initial_loss, 1e-12):
+                return self._diverged(monitored, "validation loss" if val_metrics else "loss",
+                                      f" ({monitored / max(initial_loss, 1e-12):.3g} times the untrained "
+                                      f"model's {initial_loss:.4g})")
             if monitored < best_loss:
                 best_loss, since_best, self.best_epoch = monitored, 0, epoch
                 if s.keep_best:
@@ -307,9 +315,9 @@ class Trainer:
         self._emit(RunStopped(self.epoch, self.step))
         return self._result("stopped", f"stopped at epoch {self.epoch}, step {self.step}")
 
-    def _diverged(self, value: float, what: str) -> RunResult:
+    def _diverged(self, value: float, what: str, detail: str = "") -> RunResult:
         self._restore(self._last_good)
-        reason = (f"{what} became {value} at epoch {self.epoch}, step {self.step}: the learning rate "
+        reason = (f"the run diverged: {what} became {value:.4g}{detail} at epoch {self.epoch}, step {self.step}: the learning rate "
                   f"{self._lr():g} is probably too high; weights restored to {self._last_good_label()}")
         self._emit(RunFailed(reason, self.epoch, self.step))
         return self._result("failed", reason)
