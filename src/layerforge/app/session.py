@@ -2,12 +2,13 @@
 and ends it cleanly (stop within one batch, then join the thread)."""
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal
+from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal
 
 from ..training import (BatchEnd, EpochEnd, PredictionSnapshot, RunFailed, RunFinished, RunStarted, RunStopped,
                         Trainer)
 from .worker import TrainingWorker
 
+POLL_S = 0.25
 IDLE, RUNNING, PAUSED, STOPPING = "idle", "running", "paused", "stopping"
 
 
@@ -29,6 +30,11 @@ class TrainingSession(QObject):
         self._thread: QThread | None = None
         self._worker: TrainingWorker | None = None
         self.last_end = None
+        # Picks up events the worker queued without announcing them (it announces at most every
+        # ANNOUNCE_S; the last events before a pause would otherwise wait for the next announcement).
+        self._poll = QTimer(self)
+        self._poll.setInterval(int(POLL_S * 1000))
+        self._poll.timeout.connect(self._deliver)
 
     @property
     def active(self) -> bool:
@@ -52,6 +58,7 @@ class TrainingSession(QObject):
         self._thread.finished.connect(self._on_thread_finished)
         self._set_state(RUNNING)
         self._thread.start()
+        self._poll.start()
 
     def pause(self) -> None:
         if self.state == RUNNING and self._worker is not None:
@@ -104,6 +111,7 @@ class TrainingSession(QObject):
         if self._thread is None:
             return
         self._deliver()  # whatever the worker queued after the last announcement
+        self._poll.stop()
         thread, worker = self._thread, self._worker
         self._thread = self._worker = None
         thread.wait()
