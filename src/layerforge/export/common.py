@@ -10,7 +10,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from layerforge.graph import GraphError, ModelSpec, ShapeReport, infer_shapes
+from layerforge.graph import ModelSpec, ShapeReport, require_valid
 
 
 def _current_umask() -> int:
@@ -28,12 +28,7 @@ class ExportError(ValueError):
 
 def valid_shapes(spec: ModelSpec) -> ShapeReport:
     """``spec``'s shape report; ExportError naming the first problem while the model is not valid."""
-    report = infer_shapes(spec)
-    try:
-        report.raise_if_invalid()
-    except GraphError as error:
-        raise ExportError(f"the model cannot be exported until it is valid: {error}") from None
-    return report
+    return require_valid(spec, ExportError, "the model cannot be exported until it is valid")
 
 
 def optional_module(name: str, purpose: str) -> Any:

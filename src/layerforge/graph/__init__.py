@@ -14,14 +14,14 @@ from .layout import apply_layout, auto_layout
 from .model_templates import TEMPLATES, Template, get_template, templates
 from .params import Param
 from .spec import FORMAT, VERSION, Edge, ModelSpec, Node
-from .validate import NodeReport, ShapeReport, infer_shapes
+from .validate import NodeReport, ShapeReport, infer_shapes, require_valid
 
 __all__ = [
     # catalog
     "CATEGORIES", "all_layers", "categories", "get_layer", "layer_types", "layers_in", "search", "torch_code",
     "Call", "LayerType", "Merge", "OutputSelect", "Param",
     # spec, validation, compilation
-    "FORMAT", "VERSION", "Edge", "ModelSpec", "Node", "NodeReport", "ShapeReport", "infer_shapes", "compile_spec",
+    "FORMAT", "VERSION", "Edge", "ModelSpec", "Node", "NodeReport", "ShapeReport", "infer_shapes", "require_valid", "compile_spec",
     "apply_layout", "auto_layout",
     # errors
     "GraphError", "ParamError", "ShapeError", "SpecError",

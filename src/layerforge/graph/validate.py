@@ -115,6 +115,22 @@ class ShapeReport:
         return "\n".join(lines)
 
 
+def require_valid(spec: ModelSpec, error_type: type[Exception] = GraphError, context: str = "") -> ShapeReport:
+    """``spec``'s shape report, or ``error_type("<context>: <first problem>")`` while it is invalid.
+
+    Training, prediction and export each refuse an invalid model with their own error type; the
+    check and the wording of the problem are the same for all of them.
+    """
+    report = infer_shapes(spec)
+    try:
+        report.raise_if_invalid()
+    except GraphError as error:
+        if error_type is GraphError and not context:
+            raise
+        raise error_type(f"{context}: {error}" if context else str(error)) from None
+    return report
+
+
 def infer_shapes(spec: ModelSpec) -> ShapeReport:
     """Validate ``spec`` and infer every node's output shape (see the module docstring)."""
     report = ShapeReport(nodes={node_id: NodeReport(node_id, node.name, node.type)

@@ -5,7 +5,7 @@ from typing import Any, Callable
 
 from layerforge.engine import optim
 from layerforge.engine.nn import functional as F
-from layerforge.graph import GraphError, ModelSpec, ShapeReport, infer_shapes
+from layerforge.graph import ModelSpec, ShapeReport, require_valid
 
 from .errors import TrainingError
 from .settings import TrainingSettings
@@ -23,12 +23,7 @@ _LOSS_FUNCTIONS = {
 
 def valid_shapes(spec: ModelSpec) -> ShapeReport:
     """``spec``'s shape report; TrainingError naming the first problem while the model is not valid."""
-    report = infer_shapes(spec)
-    try:
-        report.raise_if_invalid()
-    except GraphError as error:
-        raise TrainingError(f"the model is not valid: {error}") from None
-    return report
+    return require_valid(spec, TrainingError, "the model is not valid")
 
 
 def make_loss(settings: TrainingSettings) -> Callable[[Any, Any], Any]:
