@@ -11,9 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, QTimer
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QPushButton
 
+from .actions import named_action
 from .appearance import Appearance
 from .autosave import AutoSaver
 from .dialogs.export_dialog import ExportActions
@@ -92,11 +93,9 @@ class Part2:
         self._wrap_open_example()
         self.appearance = Appearance(window)
         self.import_dialog: ImportDialog | None = None
-        self.action_import = QAction("&Import data…", window)
-        self.action_import.setObjectName("actionImportData")
-        self.action_import.setShortcut(QKeySequence("Ctrl+I"))
-        self.action_import.setStatusTip("Train on your own data: a CSV file, an image folder or a .npz/.npy file")
-        self.action_import.triggered.connect(lambda _=False: self.open_import_dialog())
+        self.action_import = named_action(
+            window, "actionImportData", "&Import data…", self.open_import_dialog, "Ctrl+I",
+            "Train on your own data: a CSV file, an image folder or a .npz/.npy file")
         self.import_button = QPushButton("Import data…")
         self.import_button.setObjectName("importDataButton")
         self.import_button.setToolTip(self.action_import.statusTip() + " (Ctrl+I)")
@@ -158,10 +157,7 @@ class Part2:
                                        ("actionStop", "&Stop", "Shift+F5", window.run.stop)):
             if window.findChild(QAction, name) is not None:
                 continue
-            action = QAction(text, window)
-            action.setObjectName(name)
-            action.setShortcut(QKeySequence(keys))
-            action.triggered.connect(lambda _=False, s=slot: s())
+            action = named_action(window, name, text, slot, keys)
             run_menu.addAction(action)
             window.addAction(action)
 

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
 
 from ..graph import ModelSpec
 from ..training import Project, ProjectError, TrainingSettings, load_project, save_project
+from .actions import named_action
 from .persist import app_settings
 from .project_state import mark_clean
 
@@ -65,12 +66,7 @@ class ProjectActions:
         self.fill_recent_menu()
 
     def _action(self, name, text, shortcut, slot, tip) -> QAction:
-        action = QAction(text, self.window)
-        action.setObjectName(name)
-        action.setShortcut(shortcut)
-        action.setStatusTip(tip)
-        action.triggered.connect(lambda _=False: slot())
-        return action
+        return named_action(self.window, name, text, slot, shortcut, tip)
 
     @property
     def actions(self) -> list[QAction]:

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QLabel, Q
                                QVBoxLayout)
 
 from ...export import ExportError, default_export_path, describe_export, export_project
+from ..actions import named_action
 
 TITLES = {"safetensors": "Weights exported", "npz": "Weights exported", "onnx": "ONNX model exported",
           "pytorch": "PyTorch project exported"}
@@ -74,13 +75,7 @@ class ExportActions:
                                            self.export_pytorch, QKeySequence("Ctrl+Alt+E"))
 
     def _action(self, name, text, tip, slot, shortcut) -> QAction:
-        action = QAction(text, self.window)
-        action.setObjectName(name)
-        action.setStatusTip(tip)
-        action.setToolTip(tip)
-        action.setShortcut(shortcut)
-        action.triggered.connect(lambda _=False: slot())
-        return action
+        return named_action(self.window, name, text, slot, shortcut, tip, tooltip=True)
 
     @property
     def actions(self) -> list[QAction]:
