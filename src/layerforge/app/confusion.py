@@ -24,6 +24,7 @@ class ConfusionMatrixView(QWidget):
         layout.addWidget(self.caption)
         layout.addWidget(self.table, 1)
         self.matrix: np.ndarray | None = None
+        self._shown = None  # (class names, counts) the table shows now
         self.setMaximumWidth(230)
         self.table.setMinimumWidth(60)
 
@@ -31,6 +32,10 @@ class ConfusionMatrixView(QWidget):
         names = [str(n) for n in class_names]
         count = len(names) if matrix is None else int(np.asarray(matrix).shape[0])
         names = names if len(names) == count else [str(i) for i in range(count)]
+        shown = (names, None if matrix is None else np.asarray(matrix).tolist())
+        if shown == self._shown:
+            return  # late in a run most epochs end with the same counts: keep the table as it is
+        self._shown = shown
         self.table.setRowCount(count)
         self.table.setColumnCount(count)
         self.table.setHorizontalHeaderLabels(names)

@@ -62,6 +62,7 @@ class MainWindow(QMainWindow):
         self.banner = Banner()
         self.run = RunController(self)
         self.frames = FrameClock(self)
+        self.frames.add_feed(self.run.session.deliver)
         self.frames.add(self.charts.redraw_if_dirty, self.charts)
         self.frames.add(self.predictions.draw_pending, self.predictions)
         self.frames.add(self.run.update_progress, self.training_panel.progress, light=True)

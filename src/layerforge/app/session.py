@@ -1,23 +1,26 @@
 """One training run as the window sees it: starts the worker thread, hands its events to the views,
-and ends it cleanly (stop within one batch, then join the thread)."""
+and ends it cleanly (stop within one batch, then join the thread).
+
+Events reach the views when the window draws a frame (its frame clock calls ``deliver``), and at once
+for the start and the end of a run, which the worker announces."""
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QThread, Signal
 
 from ..training import (BatchEnd, EpochEnd, PredictionSnapshot, RunFailed, RunFinished, RunStarted, RunStopped,
                         Trainer)
 from .worker import TrainingWorker
 
-POLL_S = 0.25
 IDLE, RUNNING, PAUSED, STOPPING = "idle", "running", "paused", "stopping"
 
 
 class TrainingSession(QObject):
-    """Signals carry the Trainer's event objects, in order, in the GUI thread."""
+    """Signals carry the Trainer's event objects, in the GUI thread, in the order the Trainer sent
+    them, except that the batch ends of one delivery arrive together, as one list."""
 
     stateChanged = Signal(str)
     runStarted = Signal(object)
-    batchesEnded = Signal(list)     # the BatchEnd events gathered since the last delivery
+    batchesEnded = Signal(object)     # the BatchEnd events gathered since the last delivery
     epochEnded = Signal(object)
     snapshot = Signal(object)
     runEnded = Signal(object)       # RunFinished, RunStopped or RunFailed
@@ -30,11 +33,6 @@ class TrainingSession(QObject):
         self._thread: QThread | None = None
         self._worker: TrainingWorker | None = None
         self.last_end = None
-        # Picks up events the worker queued without announcing them (it announces at most every
-        # ANNOUNCE_S; the last events before a pause would otherwise wait for the next announcement).
-        self._poll = QTimer(self)
-        self._poll.setInterval(int(POLL_S * 1000))
-        self._poll.timeout.connect(self._deliver)
 
     @property
     def active(self) -> bool:
@@ -51,14 +49,13 @@ class TrainingSession(QObject):
         self._worker = TrainingWorker(trainer)
         self._worker.moveToThread(self._thread)
         self._thread.started.connect(self._worker.run)
-        self._worker.eventsReady.connect(self._deliver)
+        self._worker.eventsReady.connect(self.deliver)
         # Direct: quit() is thread-safe, and a queued call would never run while the GUI thread waits
         # in ``wait()`` for the thread to end (closing the window mid-run).
         self._worker.done.connect(self._thread.quit, Qt.ConnectionType.DirectConnection)
         self._thread.finished.connect(self._on_thread_finished)
         self._set_state(RUNNING)
         self._thread.start()
-        self._poll.start()
 
     def pause(self) -> None:
         if self.state == RUNNING and self._worker is not None:
@@ -84,34 +81,37 @@ class TrainingSession(QObject):
             self._on_thread_finished()
         return finished
 
-    def _deliver(self) -> None:
+    def deliver(self) -> bool:
+        """Hand what the worker queued to the views, as signals; False (nothing to repaint here), so
+        that the frame clock can call it as one of its jobs."""
         if self._worker is None:
-            return
+            return False
+        # Every batch end of this delivery goes out in one batchesEnded (the charts append them in one
+        # go), after the epoch ends and snapshots among them and before the run's end.
         batches = []
         for event in self._worker.take_events():
             if isinstance(event, BatchEnd):
                 batches.append(event)
-                continue
-            if batches:
-                self.batchesEnded.emit(batches)
-                batches = []
-            if isinstance(event, RunStarted):
-                self.runStarted.emit(event)
             elif isinstance(event, EpochEnd):
                 self.epochEnded.emit(event)
             elif isinstance(event, PredictionSnapshot):
                 self.snapshot.emit(event)
+            elif isinstance(event, RunStarted):
+                self.runStarted.emit(event)
             elif isinstance(event, (RunFinished, RunStopped, RunFailed)):
+                if batches:
+                    self.batchesEnded.emit(batches)
+                    batches = []
                 self.last_end = event
                 self.runEnded.emit(event)
         if batches:
             self.batchesEnded.emit(batches)
+        return False
 
     def _on_thread_finished(self) -> None:
         if self._thread is None:
             return
-        self._deliver()  # whatever the worker queued after the last announcement
-        self._poll.stop()
+        self.deliver()  # whatever the worker queued after the last frame
         thread, worker = self._thread, self._worker
         self._thread = self._worker = None
         thread.wait()

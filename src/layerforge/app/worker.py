@@ -1,18 +1,16 @@
 """The training worker: a QObject living in a QThread that runs ``Trainer.run()``.
 
-The Trainer calls its listener from the training thread for every batch. Waking the GUI thread for
-each one would cost both threads a hand-over of the interpreter lock per batch, so events are queued
-here and one ``eventsReady`` signal (delivered queued, in the GUI thread) announces "there is
-something to take": at once for the start and the end of the run, for everything else (batch ends,
-epoch ends, snapshots) at most every ``ANNOUNCE_S`` (the views redraw no faster anyway; a small
-model finishes hundreds of epochs a second, and waking the GUI for each cost the run ~15% of its
-speed). The session also polls, so nothing announced late waits for long (a paused run, say). Pause, resume and stop go straight to the
-Trainer, which is thread-safe and acts within one batch.
+The Trainer calls its listener from the training thread for every batch. The worker only queues
+what it hears; the GUI thread takes the queue when it draws a frame (the window's frame clock calls
+``TrainingSession.deliver``), because the views cannot show anything faster than that anyway.
+Waking the GUI thread for events makes both threads hand the interpreter lock back and forth, which
+slows a small model's run; so only the start and the end of a run (``URGENT``) are announced with
+the ``eventsReady`` signal, delivered queued in the GUI thread. Pause, resume and stop go straight
+to the Trainer, which is thread-safe and acts within one batch.
 """
 from __future__ import annotations
 
 import threading
-import time
 import traceback
 from collections import deque
 
@@ -22,8 +20,6 @@ from ..training import RunFailed, RunFinished, RunStarted, RunStopped
 
 URGENT = (RunStarted, RunFinished, RunStopped, RunFailed)
 
-ANNOUNCE_S = 0.1
-
 
 class TrainingWorker(QObject):
     eventsReady = Signal()
@@ -32,10 +28,11 @@ class TrainingWorker(QObject):
     def __init__(self, trainer):
         super().__init__()
         self.trainer = trainer
+        # deque.append and popleft are atomic: the training thread appends, the GUI thread pops,
+        # and neither waits for the other on a lock for every batch.
         self._events: deque = deque()
-        self._lock = threading.Lock()
+        self._announce_lock = threading.Lock()
         self._announced = False
-        self._last_announce = 0.0
         self.result = None
         trainer.listener = self._listen
 
@@ -55,21 +52,20 @@ class TrainingWorker(QObject):
             self.done.emit()
 
     def _listen(self, event) -> None:
-        now = time.monotonic()
-        with self._lock:
-            self._events.append(event)
-            due = isinstance(event, URGENT) or now - self._last_announce >= ANNOUNCE_S
-            announce = due and not self._announced
+        self._events.append(event)
+        if isinstance(event, URGENT):
+            with self._announce_lock:
+                announce, self._announced = not self._announced, True
             if announce:
-                self._announced, self._last_announce = True, now
-        if announce:
-            self.eventsReady.emit()
+                self.eventsReady.emit()
 
     def take_events(self) -> list:
-        with self._lock:
-            events = list(self._events)
-            self._events.clear()
+        """Everything queued so far, in order (GUI thread)."""
+        with self._announce_lock:
             self._announced = False
+        events, pop = [], self._events.popleft
+        for _ in range(len(self._events)):
+            events.append(pop())
         return events
 
     def pause(self) -> None:

@@ -1,0 +1,123 @@
+"""How training events reach the views: queued by the worker, taken when the window draws a frame,
+and drawn at a rate that leaves the training thread its interpreter lock."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from PySide6.QtWidgets import QWidget
+
+from layerforge.app.charts import MAX_EPOCH_DOTS, TrainingCharts
+from layerforge.app.confusion import ConfusionMatrixView
+from layerforge.app.frames import IDLE_INTERVAL_MS, MIN_INTERVAL_MS, FrameClock
+from layerforge.app.session import TrainingSession
+from layerforge.app.worker import TrainingWorker
+from layerforge.training import BatchEnd, EpochEnd, RunFinished, RunStarted
+
+
+class QuietTrainer:
+    """Stands in for a Trainer: the worker only sets its listener."""
+
+    listener = None
+
+
+def started() -> RunStarted:
+    return RunStarted(total_epochs=2, steps_per_epoch=2, device="cpu", device_reason="", n_train=4, n_val=2)
+
+
+def epoch_end(epoch: int) -> EpochEnd:
+    return EpochEnd(epoch, {"loss": 1.0 / epoch}, {"loss": 1.0 / epoch}, 0.01, 0.1 * epoch, 0.0)
+
+
+def test_the_worker_wakes_the_gui_only_for_the_start_and_the_end_of_a_run(qtbot):
+    worker = TrainingWorker(QuietTrainer())
+    announced = []
+    worker.eventsReady.connect(lambda: announced.append(True))
+    events = [started()] + [BatchEnd(1, step, 0.5, 0.01) for step in range(1, 201)] + [epoch_end(1)]
+    for event in events:
+        worker.trainer.listener(event)
+    assert len(announced) == 1  # the start; 200 batch ends and an epoch end wait for the next frame
+    assert worker.take_events() == events
+    time.sleep(0.15)  # however long since the last announcement, batch ends are not announced
+    more = [BatchEnd(2, step, 0.4, 0.01) for step in range(201, 301)]
+    for event in more:
+        worker.trainer.listener(event)
+    assert len(announced) == 1
+    assert worker.take_events() == more
+    worker.trainer.listener(RunFinished(reason="completed", epochs_run=1, best_epoch=1, final={}))
+    assert len(announced) == 2
+    assert worker.take_events()[0].__class__ is RunFinished and worker.take_events() == []
+
+
+class FakeWorker:
+    def __init__(self, events):
+        self.events = events
+
+    def take_events(self):
+        events, self.events = self.events, []
+        return events
+
+
+def test_one_delivery_hands_its_batch_ends_over_as_one_list_before_the_run_ends(qtbot):
+    session = TrainingSession()
+    received = []
+    session.runStarted.connect(lambda event: received.append("started"))
+    session.batchesEnded.connect(lambda batches: received.append([b.step for b in batches]))
+    session.epochEnded.connect(lambda event: received.append(f"epoch {event.epoch}"))
+    session.runEnded.connect(lambda event: received.append("ended"))
+    finished = RunFinished(reason="completed", epochs_run=2, best_epoch=2, final={})
+    session._worker = FakeWorker([started(), BatchEnd(1, 1, 0.9, 0.01), BatchEnd(1, 2, 0.8, 0.01), epoch_end(1),
+                                  BatchEnd(2, 3, 0.7, 0.01), BatchEnd(2, 4, 0.6, 0.01), epoch_end(2), finished])
+    assert session.deliver() is False  # nothing of its own to repaint
+    assert received == ["started", "epoch 1", "epoch 2", [1, 2, 3, 4], "ended"]
+    assert session.last_end is finished
+
+
+def test_the_frame_clock_feeds_the_views_first_and_slows_down_when_nothing_changes(qtbot):
+    widget = QWidget()
+    qtbot.addWidget(widget)
+    clock = FrameClock(budget=1.0)  # no CPU budget to respect here: only the idle rule acts
+    order, news = [], []
+    clock.add_feed(lambda: order.append("feed"))
+    clock.add(lambda: order.append("draw") or bool(news), widget)
+    news.append(True)
+    clock.frame()
+    assert order == ["feed", "draw"]
+    assert clock.drawn_frames == 1 and clock._timer.interval() < IDLE_INTERVAL_MS
+    news.clear()
+    clock.frame()
+    assert clock.drawn_frames == 1 and clock._timer.interval() >= IDLE_INTERVAL_MS
+    news.append(True)
+    clock.frame()
+    assert clock.drawn_frames == 2 and MIN_INTERVAL_MS <= clock._timer.interval() < IDLE_INTERVAL_MS
+    clock._timer.stop()
+
+
+def test_per_epoch_curves_drop_their_dots_once_there_are_many_epochs(qtbot):
+    charts = TrainingCharts()
+    qtbot.addWidget(charts)
+    charts.begin_run(10, "classification", 200)
+    for epoch in range(1, MAX_EPOCH_DOTS + 1):
+        charts.add_epoch(epoch, {"loss": 1.0, "accuracy": 0.5}, {"loss": 1.0, "accuracy": 0.5})
+    charts.redraw_if_dirty()
+    assert charts.val_curve.opts["symbol"] == "o" and charts.val_metric_curve.opts["symbol"] == "o"
+    charts.add_epoch(MAX_EPOCH_DOTS + 1, {"loss": 1.0, "accuracy": 0.5}, {"loss": 1.0, "accuracy": 0.5})
+    charts.redraw_if_dirty()
+    assert charts.val_curve.opts["symbol"] is None and charts.val_metric_curve.opts["symbol"] is None
+    assert len(charts.val_curve.xData) == MAX_EPOCH_DOTS + 1  # the line keeps every epoch
+    charts.begin_run(10, "classification", 200)
+    charts.add_epoch(1, {"loss": 1.0, "accuracy": 0.5}, {"loss": 1.0, "accuracy": 0.5})
+    charts.redraw_if_dirty()
+    assert charts.val_curve.opts["symbol"] == "o"  # a new run starts dotted again
+
+
+def test_the_confusion_table_is_rebuilt_only_when_its_counts_change(qtbot):
+    view = ConfusionMatrixView()
+    qtbot.addWidget(view)
+    counts = np.array([[5, 1], [0, 6]])
+    view.set_matrix(counts, ["a", "b"])
+    first = view.table.item(0, 1)
+    view.set_matrix(counts.copy(), ["a", "b"])
+    assert view.table.item(0, 1) is first
+    view.set_matrix(np.array([[6, 0], [0, 6]]), ["a", "b"])
+    assert view.table.item(0, 1) is not first and view.table.item(0, 1).text() == "0"
