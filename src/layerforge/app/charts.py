@@ -16,6 +16,19 @@ import pyqtgraph as pg
 from .buffers import Series, Smoother
 
 TRAIN_COLOR, VAL_COLOR, LR_COLOR = "#1e88e5", "#e65100", "#6a1b9a"
+# Per-epoch curves mark each epoch with a dot while there are few; past this many the dots would
+# merge into a thick line (and re-laying a few hundred symbols costs every frame ~1 ms).
+MAX_EPOCH_DOTS = 60
+
+
+def cache_painting(*items) -> None:
+    """Let Qt keep what these items painted as a pixmap, repainted only when the item itself changes.
+
+    Axes (with their grid lines and labels) and static scatter points are painted by Python code
+    that holds the interpreter lock the training thread needs; a curve updating beside them would
+    otherwise make them paint again at every frame."""
+    for item in items:
+        item.setCacheMode(pg.QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
 
 def _pen(color: str, width: float = 2.0, alpha: int = 255, dashed: bool = False):
@@ -59,10 +72,16 @@ class TrainingCharts(pg.GraphicsLayoutWidget):
                                 color="#78909c", anchor=(0.5, 0.5))
         self.loss_plot.addItem(self.hint, ignoreBounds=True)
         self.hint.setPos(0.5, 0.5)
+        for curve in (self.previous_loss, self.previous_val, self.previous_metric, self.raw_curve, self.smooth_curve,
+                      self.val_curve, self.train_metric_curve, self.val_metric_curve, self.lr_curve):
+            # One stroked path per curve: Qt draws it in about 2/3 of the time the default (one
+            # segment per pair of points, for pens wider than a pixel) takes.
+            curve.curve.setSegmentedLineMode("off")
         for curve in (self.raw_curve, self.smooth_curve, self.lr_curve, self.previous_loss):
             curve.setDownsampling(auto=True, method="peak")
             curve.setClipToView(True)
-            curve.setSkipFiniteCheck(False)
+            # add_batches keeps only finite losses; the learning rate may be anything a schedule makes.
+            curve.setSkipFiniteCheck(curve is not self.lr_curve)
         self.steps_per_epoch = 1
         self.total_epochs = 0
         self._shown_epochs = 0.0
@@ -83,6 +102,7 @@ class TrainingCharts(pg.GraphicsLayoutWidget):
         plot.showGrid(x=True, y=True, alpha=0.25)
         plot.setMenuEnabled(True)
         plot.getAxis("left").setWidth(44)
+        cache_painting(plot.getAxis("left"), plot.getAxis("bottom"), plot.titleLabel)
         return plot
 
     def _set_title(self, plot: pg.PlotItem, title: str) -> None:
@@ -118,10 +138,11 @@ class TrainingCharts(pg.GraphicsLayoutWidget):
         self._dirty = True
 
     def _extend_x_range(self, x: float) -> None:
-        """Grow the x axis in doublings (not every frame: rebuilding axis labels is costly)."""
+        """Grow the x axis in doublings (not every frame: rebuilding axis labels is costly), from an
+        eighth of the run: a 200-epoch run shows 25, 50, 100, then 200 epochs."""
         if x <= self._shown_epochs:
             return
-        span = max(5.0, 2.0 * x)
+        span = max(5.0, self.total_epochs / 8, 2.0 * x)
         if self.total_epochs:
             span = min(span, float(self.total_epochs))
         self._shown_epochs = span
@@ -180,9 +201,9 @@ class TrainingCharts(pg.GraphicsLayoutWidget):
         self.redraw_count += 1
         self.raw_curve.setData(self.raw.x, self.raw.y)
         self.smooth_curve.setData(self.smooth.x, self.smooth.y)
-        self.val_curve.setData(self.val_loss.x, self.val_loss.y)
+        _set_epoch_curve(self.val_curve, self.val_loss)
         self.train_metric_curve.setData(self.train_metric.x, self.train_metric.y)
-        self.val_metric_curve.setData(self.val_metric.x, self.val_metric.y)
+        _set_epoch_curve(self.val_metric_curve, self.val_metric)
         self.lr_curve.setData(self.lr.x, self.lr.y)
         self._fit_y_ranges()
         return True
@@ -221,6 +242,14 @@ def nice_ceiling(value: float) -> float:
         if step * power >= value * (1 - 1e-9):
             return step * power
     return 10.0 * power
+
+
+def _set_epoch_curve(curve, series: Series) -> None:
+    """A per-epoch curve, dotted at each epoch while there are at most MAX_EPOCH_DOTS."""
+    dotted = series.size <= MAX_EPOCH_DOTS
+    if dotted != (curve.opts["symbol"] is not None):
+        curve.setSymbol("o" if dotted else None)
+    curve.setData(series.x, series.y)
 
 
 def _data(curve) -> np.ndarray:

@@ -14,6 +14,7 @@ import pyqtgraph as pg
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QStackedWidget, QVBoxLayout, QWidget
 
+from .charts import cache_painting
 from .confusion import ConfusionMatrixView
 from .image_grid import ImageGrid
 
@@ -48,6 +49,7 @@ class PredictionView(QWidget):
         self.plot_widget = pg.PlotWidget(background="w")
         self.plot = self.plot_widget.getPlotItem()
         self.plot.showGrid(x=True, y=True, alpha=0.2)
+        cache_painting(self.plot.getAxis("left"), self.plot.getAxis("bottom"))
         self.image_item = pg.ImageItem()
         self.image_item.setZValue(-10)
         self.plot.addItem(self.image_item)
@@ -119,6 +121,7 @@ class PredictionView(QWidget):
             for mask in [np.asarray(labels).astype(int) == label]]
         while len(self.point_layers) < len(groups):
             layer = pg.ScatterPlotItem()
+            cache_painting(layer)  # the data stays put while the boundary under it changes
             self.plot.addItem(layer)
             self.point_layers.append(layer)
         for layer, (gx, gy, label) in zip(self.point_layers, groups):
