@@ -5,8 +5,9 @@
 1. Headless: the Trainer alone (a no-op listener), steps per second.
 2. GUI: the same run started with the window's Train button; live charts, predictions and
    progress update as usual. Training throughput is measured the same way as headless.
-   Headless and GUI runs alternate, ``--rounds`` times; the median of the rounds' ratios is reported
-   (this machine's speed drifts by +-10 % between runs of a few seconds).
+   A round is a headless and a GUI run back to back (in ABBA order); the median of ``--rounds``
+   rounds' ratios is reported, with its quartiles (this machine's speed drifts by +-10 % between
+   runs of a few seconds, so one round proves little).
 3. Stalls: ``--stall-rounds`` more GUI runs with a probe, a 10 ms QTimer in the GUI thread whose
    lateness at each tick is an event-loop stall. The probe is Python code that takes the
    interpreter lock 100 times a second, so it costs the run a little and the frame clock (which
@@ -83,10 +84,10 @@ def with_gui(app, window, probe: bool = False) -> tuple[float, int, list[float],
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--example", default="spiral")
-    parser.add_argument("--epochs", type=int, default=200)
+    parser.add_argument("--epochs", type=int, default=100)
     parser.add_argument("--samples", type=int, default=3000)
     parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--rounds", type=int, default=5,
+    parser.add_argument("--rounds", type=int, default=12,
                         help="headless and GUI runs alternate this many times; medians are reported")
     parser.add_argument("--stall-rounds", type=int, default=2, help="GUI runs with the stall probe")
     args = parser.parse_args()
@@ -106,9 +107,15 @@ def main() -> None:
 
     headless(window.document.spec, dataset, settings.replace(epochs=2))  # warm up (imports, caches)
     rates_headless, rates_gui, ratios, lateness, busy, fps = [], [], [], [], [], []
-    for _ in range(args.rounds):
-        rate_headless, steps = headless(window.document.spec, dataset, settings)
-        rate_gui, _steps, _late, gui_busy, gui_fps = with_gui(app, window)
+    for round_index in range(args.rounds):
+        # ABBA order (headless first in even rounds, GUI first in odd ones), so that a drift of the
+        # machine's speed during the benchmark does not favour either side.
+        if round_index % 2 == 0:
+            rate_headless, steps = headless(window.document.spec, dataset, settings)
+            rate_gui, _steps, _late, gui_busy, gui_fps = with_gui(app, window)
+        else:
+            rate_gui, _steps, _late, gui_busy, gui_fps = with_gui(app, window)
+            rate_headless, steps = headless(window.document.spec, dataset, settings)
         rates_headless.append(rate_headless)
         rates_gui.append(rate_gui)
         ratios.append(rate_gui / rate_headless)
@@ -128,8 +135,9 @@ def main() -> None:
           f"{', '.join(f'{r:.0f}' for r in rates_headless)})")
     print(f"with GUI : {statistics.median(rates_gui):8.1f} steps/s (median; "
           f"{', '.join(f'{r:.0f}' for r in rates_gui)})")
-    print(f"GUI/headless throughput: {statistics.median(ratios):.1%} median of the rounds' ratios "
-          f"({', '.join(f'{r:.1%}' for r in ratios)})  (aim >= 90%)")
+    quartiles = np.percentile(ratios, [25, 75])
+    print(f"GUI/headless throughput: {statistics.median(ratios):.1%} median of the rounds' ratios, quartiles "
+          f"{quartiles[0]:.1%}-{quartiles[1]:.1%} ({', '.join(f'{r:.0%}' for r in ratios)})  (aim >= 90%)")
     print(f"GUI thread busy: {statistics.median(busy):.1%} of the run's wall time; "
           f"{statistics.median(fps):.1f} frames drawn per second")
     print(f"event-loop stalls over {len(late_ms)} ticks of {TICK_MS} ms ({args.stall_rounds} probed runs): "

@@ -80,6 +80,10 @@ class MainWindow(QMainWindow):
         center.addWidget(self.canvas)
         center.addWidget(results)
         center.setSizes([430, 420])
+        # The canvas takes what the window gains or loses, a banner coming and going included: the
+        # charts keep their size, so they do not jump (and relayout every axis) when a run ends.
+        center.setStretchFactor(0, 1)
+        center.setStretchFactor(1, 0)
         middle = QWidget()
         middle_layout = QVBoxLayout(middle)
         middle_layout.setContentsMargins(0, 0, 0, 0)
