@@ -26,6 +26,7 @@ from .ops import (abs, add, all, allclose, amax, amin, any, argmax, argmin, bmm,
                   square, squeeze, stack, std, sub, sum, t, tanh, transpose, trunc, unbind, unflatten,
                   unsqueeze, var, where)
 from .random import Generator, initial_seed, manual_seed, seed  # noqa: E402
+from .threads import get_num_threads, set_num_threads  # noqa: E402
 
 clip = clamp
 concat = concatenate = cat

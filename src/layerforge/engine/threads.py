@@ -1,0 +1,97 @@
+"""``set_num_threads`` / ``get_num_threads``: how many threads the CPU's matrix products may use.
+
+On the CPU the engine computes through numpy, whose matrix products run in the BLAS library numpy
+was built with (OpenBLAS in numpy's own wheels). That library keeps one process-wide pool of
+threads; here it is found among the libraries numpy loaded and asked through its C API, as
+PyTorch's ``torch.set_num_threads`` asks its own pool. Where numpy uses another BLAS (MKL,
+Accelerate) the request is remembered but has no effect, and ``blas_threads_controllable()`` says so.
+"""
+from __future__ import annotations
+
+import ctypes
+import glob
+import os
+import sys
+
+import numpy as np
+
+# (setter, getter) symbol names, newest numpy wheels first (scipy-openblas with 64-bit integers).
+_SYMBOLS = [
+    ("scipy_openblas_set_num_threads64_", "scipy_openblas_get_num_threads64_"),
+    ("scipy_openblas_set_num_threads", "scipy_openblas_get_num_threads"),
+    ("openblas_set_num_threads64_", "openblas_get_num_threads64_"),
+    ("openblas_set_num_threads", "openblas_get_num_threads"),
+]
+
+_api: tuple | None = None
+_looked = False
+_requested: int | None = None
+
+
+def _candidate_libraries() -> list[str]:
+    here = os.path.dirname(np.__file__)
+    # numpy's wheels: numpy.libs/ beside the package (Linux, Windows), numpy/.dylibs/ (macOS).
+    found = glob.glob(os.path.join(here + ".libs", "*openblas*")) + glob.glob(os.path.join(here, ".dylibs", "*openblas*"))
+    if sys.platform.startswith("linux"):  # a numpy linked against the system's OpenBLAS
+        try:
+            with open("/proc/self/maps", encoding="utf-8", errors="replace") as maps:
+                found += sorted({line.split()[-1] for line in maps if "openblas" in line and "/" in line})
+        except OSError:
+            pass
+    return list(dict.fromkeys(found))
+
+
+def _blas_api():
+    """(set_num_threads, get_num_threads) of numpy's OpenBLAS, or None where it is not found."""
+    global _api, _looked
+    if not _looked:
+        _looked = True
+        for path in _candidate_libraries():
+            try:
+                library = ctypes.CDLL(path)
+            except OSError:
+                continue
+            for setter, getter in _SYMBOLS:
+                set_threads, get_threads = getattr(library, setter, None), getattr(library, getter, None)
+                if set_threads is not None and get_threads is not None:
+                    set_threads.argtypes, set_threads.restype = [ctypes.c_int], None
+                    get_threads.argtypes, get_threads.restype = [], ctypes.c_int
+                    _api = (set_threads, get_threads)
+                    return _api
+    return _api
+
+
+def blas_threads_controllable() -> bool:
+    """True when ``set_num_threads`` reaches numpy's BLAS (an OpenBLAS numpy, as numpy's wheels are)."""
+    return _blas_api() is not None
+
+
+def set_num_threads(count: int) -> None:
+    """Use ``count`` threads for CPU matrix products (process-wide, like ``torch.set_num_threads``).
+
+    Call it between computations, not while another thread is in the middle of one."""
+    global _requested
+    if isinstance(count, bool) or not isinstance(count, int):
+        raise RuntimeError(f"set_num_threads expects an int, but got {type(count).__name__}")
+    if count < 1:
+        raise RuntimeError(f"set_num_threads expects a positive integer, got {count}")
+    _requested = count
+    api = _blas_api()
+    if api is not None:
+        api[0](count)
+
+
+def get_num_threads() -> int:
+    """The threads CPU matrix products use now (as numpy's BLAS reports it where it can be asked)."""
+    api = _blas_api()
+    if api is not None:
+        return int(api[1]())
+    return _requested or available_cpus()
+
+
+def available_cpus() -> int:
+    """CPUs this process may run on (its affinity mask where the system has one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
