@@ -5,13 +5,17 @@ from __future__ import annotations
 import time
 
 import numpy as np
+import pytest
 from PySide6.QtWidgets import QWidget
 
+import layerforge.engine as lf
 from layerforge.app.charts import MAX_EPOCH_DOTS, TrainingCharts
 from layerforge.app.confusion import ConfusionMatrixView
 from layerforge.app.frames import IDLE_INTERVAL_MS, MIN_INTERVAL_MS, FrameClock
+from layerforge.app.image_grid import ImageGrid
 from layerforge.app.session import TrainingSession
 from layerforge.app.worker import TrainingWorker
+from layerforge.engine.threads import available_cpus, blas_threads_controllable
 from layerforge.training import BatchEnd, EpochEnd, RunFinished, RunStarted
 
 
@@ -121,3 +125,34 @@ def test_the_confusion_table_is_rebuilt_only_when_its_counts_change(qtbot):
     assert view.table.item(0, 1) is first
     view.set_matrix(np.array([[6, 0], [0, 6]]), ["a", "b"])
     assert view.table.item(0, 1) is not first and view.table.item(0, 1).text() == "0"
+
+
+def test_the_image_grid_redraws_only_the_cells_whose_prediction_changed(qtbot):
+    grid = ImageGrid()
+    qtbot.addWidget(grid)
+    images = np.random.default_rng(0).random((3, 1, 8, 8)).astype(np.float32)
+    grid.set_images(images, ["1", "2", "3"], [True, True, True])
+    kept = grid.cells[0][0].pixmap().cacheKey()
+    grid.set_images(images.copy(), ["1", "7 (is 2)", "3"], [True, False, True])
+    assert grid.cells[0][0].pixmap().cacheKey() == kept  # same sample: its picture is not made again
+    assert grid.captions() == ["1", "7 (is 2)", "3"]
+    assert "#c62828" in grid.cells[1][1].styleSheet() and "#2e7d32" in grid.cells[0][1].styleSheet()
+    grid.set_images(images[:1], ["1"], [True])
+    assert grid.captions() == ["1"] and grid.cells[1][0].pixmap().isNull()
+    grid.set_images(images, ["1", "2", "3"], [True, True, True])
+    assert grid.captions() == ["1", "2", "3"] and not grid.cells[1][0].pixmap().isNull()
+
+
+def test_a_cpu_run_leaves_one_cpu_for_the_window_and_gives_it_back(window, qtbot):
+    if not blas_threads_controllable():
+        pytest.skip("this numpy's BLAS is not OpenBLAS: its thread pool cannot be asked")
+    before = lf.get_num_threads()
+    panel = window.training_panel
+    panel.epochs_spin.setValue(2000)  # ended with Stop below
+    panel.train_button.click()
+    assert window.run.running
+    assert lf.get_num_threads() == max(1, min(before, available_cpus() - 1))
+    qtbot.waitUntil(lambda: window.run.session.trainer.step > 20, timeout=10_000)
+    panel.stop_button.click()
+    qtbot.waitUntil(lambda: not window.run.running, timeout=5_000)
+    assert lf.get_num_threads() == before
