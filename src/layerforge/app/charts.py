@@ -53,6 +53,10 @@ class TrainingCharts(pg.GraphicsLayoutWidget):
         self.metric_plot.setXLink(self.loss_plot)
         self.lr_plot.setXLink(self.loss_plot)
         self.lr_plot.setLabel("bottom", "epoch")
+        # The three plots share their x axis: only the lowest labels it. The others keep their ticks
+        # and grid, and have no numbers to lay out again each time the run outgrows the axis.
+        for plot in (self.loss_plot, self.metric_plot):
+            plot.getAxis("bottom").setStyle(showValues=False)
         self.ci.layout.setRowStretchFactor(0, 5)
         self.ci.layout.setRowStretchFactor(1, 3)
         self.ci.layout.setRowStretchFactor(2, 2)
@@ -138,11 +142,11 @@ class TrainingCharts(pg.GraphicsLayoutWidget):
         self._dirty = True
 
     def _extend_x_range(self, x: float) -> None:
-        """Grow the x axis in doublings (not every frame: rebuilding axis labels is costly), from an
-        eighth of the run: a 200-epoch run shows 25, 50, 100, then 200 epochs."""
+        """Grow the x axis in doublings (not every frame: rebuilding axis labels is costly), from a
+        quarter of the run: a 200-epoch run shows 50, 100, then 200 epochs."""
         if x <= self._shown_epochs:
             return
-        span = max(5.0, self.total_epochs / 8, 2.0 * x)
+        span = max(5.0, self.total_epochs / 4, 2.0 * x)
         if self.total_epochs:
             span = min(span, float(self.total_epochs))
         self._shown_epochs = span

@@ -21,10 +21,11 @@ from PySide6.QtWidgets import QWidget
 MIN_INTERVAL_MS = 16    # heavy views take turns: each is drawn at most ~30 times a second
 MAX_INTERVAL_MS = 1000  # live views never freeze for longer than this
 IDLE_INTERVAL_MS = 100  # after a frame that found nothing new
-# The GUI thread's share of the wall time while a model trains. Measured with a 2-16-16-3 tanh MLP
-# at ~1,500 steps/s (tests/benchmarks/bench_gui.py): 0.1 gave ~11 % GUI time and training at ~88 % of
-# headless speed; 0.06 keeps the run above 90 %, at 3 to 5 frames a second for such a tiny model
-# (more for larger ones, whose steps leave the interpreter lock free while numpy computes).
+# The GUI thread's share of the wall time while a model trains. A frame of the main window costs
+# ~25 ms of GUI-thread time while a model trains beside it (~8 ms alone: the two threads take turns
+# with the interpreter lock), and training loses about that much. Measured on 2 CPUs with the
+# spiral MLP at ~1,300 steps/s (tests/benchmarks/bench_gui.py): 0.1 left training at ~88 % of
+# headless speed; 0.06 keeps it at ~93 %, drawing ~2 frames a second at full speed.
 DEFAULT_BUDGET = 0.06
 
 
