@@ -8,7 +8,13 @@
    A round is a headless and a GUI run back to back (in ABBA order); the median of ``--rounds``
    rounds' ratios is reported, with its quartiles (this machine's speed drifts by +-10 % between
    runs of a few seconds, so one round proves little).
-3. Stalls: ``--stall-rounds`` more GUI runs with a probe, a 10 ms QTimer in the GUI thread whose
+3. Live and still, in one run (``--ab-epochs``): one long GUI run whose window alternates every
+   ``--ab-phase`` seconds between live (frames drawn as usual) and still (no frames; events wait).
+   Each live phase's step rate is divided by the mean of the still phases either side of it; the
+   median of those ratios is far less sensitive to the machine's slow drifts than the rounds above.
+   It measures the drawing alone: both phases are a run from the window (the BLAS pool keeps the
+   one thread fewer that such a run leaves for the window, see app/session.py).
+4. Stalls: ``--stall-rounds`` more GUI runs with a probe, a 10 ms QTimer in the GUI thread whose
    lateness at each tick is an event-loop stall. The probe is Python code that takes the
    interpreter lock 100 times a second, so it costs the run a little and the frame clock (which
    keeps the GUI thread's share of the time within budget) draws fewer frames; a person's window
@@ -81,6 +87,41 @@ def with_gui(app, window, probe: bool = False) -> tuple[float, int, list[float],
     return steps / elapsed, steps, lateness[1:], busy, (window.frames.drawn_frames - drawn) / elapsed
 
 
+def live_and_still(app, window, phase_s: float) -> list[float]:
+    """Step-rate ratios live / still from one GUI run (see the module's docstring, 3.)."""
+    marks: list[tuple[bool, int, float]] = []  # (live, steps, seconds) per phase
+    state = {"live": True, "t": None, "steps": 0}
+
+    def switch():
+        trainer = window.run.session.trainer
+        if trainer is None:
+            return
+        now, steps = time.perf_counter(), trainer.step
+        if state["t"] is not None:
+            marks.append((state["live"], steps - state["steps"], now - state["t"]))
+        state.update(t=now, steps=steps, live=not state["live"])
+        window.frames.set_running(state["live"])
+
+    timer = QTimer()
+    timer.setInterval(int(phase_s * 1000))
+    timer.timeout.connect(switch)
+    idle = QEventLoop()
+    QTimer.singleShot(500, idle.quit)
+    idle.exec()
+    loop = QEventLoop()
+    window.run.runningChanged.connect(lambda running: None if running else loop.quit())
+    window.training_panel.train_button.click()
+    timer.start()
+    if window.run.running:
+        loop.exec()
+    timer.stop()
+    window.frames.set_running(True)
+    marks = marks[2:]  # the run's first seconds (start-up, the first snapshot) are not typical
+    rates = [steps / seconds for _live, steps, seconds in marks]
+    return [rates[i] / ((rates[i - 1] + rates[i + 1]) / 2)
+            for i in range(1, len(marks) - 1) if marks[i][0]]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--example", default="spiral")
@@ -90,6 +131,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=12,
                         help="headless and GUI runs alternate this many times; medians are reported")
     parser.add_argument("--stall-rounds", type=int, default=2, help="GUI runs with the stall probe")
+    parser.add_argument("--ab-epochs", type=int, default=500, help="epochs of the live/still run (0: skip it)")
+    parser.add_argument("--ab-phase", type=float, default=1.5, help="seconds per live or still phase")
     args = parser.parse_args()
 
     app = QApplication.instance() or QApplication([])
@@ -123,6 +166,11 @@ def main() -> None:
         fps.append(gui_fps)
     for _ in range(args.stall_rounds):
         lateness.extend(with_gui(app, window, probe=True)[2])
+    live_ratios = []
+    if args.ab_epochs:
+        panel.epochs_spin.setValue(args.ab_epochs)
+        live_ratios = live_and_still(app, window, args.ab_phase)
+        panel.epochs_spin.setValue(args.epochs)
     redraws, snapshots, frames = window.charts.redraw_count, window.predictions.snapshots_shown, window.frames.frames
     window.confirm_close_during_training = lambda: True
     window.close()
@@ -138,10 +186,15 @@ def main() -> None:
     quartiles = np.percentile(ratios, [25, 75])
     print(f"GUI/headless throughput: {statistics.median(ratios):.1%} median of the rounds' ratios, quartiles "
           f"{quartiles[0]:.1%}-{quartiles[1]:.1%} ({', '.join(f'{r:.0%}' for r in ratios)})  (aim >= 90%)")
+    if live_ratios:
+        live_q = np.percentile(live_ratios, [25, 50, 75])
+        print(f"live/still in one {args.ab_epochs}-epoch run: {live_q[1]:.1%} median of {len(live_ratios)} live phases "
+              f"of {args.ab_phase:g} s, quartiles {live_q[0]:.1%}-{live_q[2]:.1%}  (aim >= 90%)")
     print(f"GUI thread busy: {statistics.median(busy):.1%} of the run's wall time; "
           f"{statistics.median(fps):.1f} frames drawn per second")
-    print(f"event-loop stalls over {len(late_ms)} ticks of {TICK_MS} ms ({args.stall_rounds} probed runs): "
-          f"p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {worst:.1f} ms  (aim p99 < 50 ms)")
+    if len(late_ms):
+        print(f"event-loop stalls over {len(late_ms)} ticks of {TICK_MS} ms ({args.stall_rounds} probed runs): "
+              f"p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {worst:.1f} ms  (aim p99 < 50 ms)")
     print(f"frames: {frames}, chart redraws: {redraws}, prediction snapshots drawn: {snapshots}")
 
 

@@ -58,6 +58,13 @@ class FrameClock(QObject):
         repainted). Light jobs run every frame; the others take turns."""
         (self._light_jobs if light else self._jobs).append((update, widget))
 
+    def set_running(self, running: bool) -> None:
+        """Stop drawing frames (False) or start again (True); a benchmark holds the views still with it."""
+        if not running:
+            self._timer.stop()
+        elif not self._timer.isActive():
+            self._timer.start(self.interval_ms)
+
     def flush(self) -> None:
         """Bring every view up to date now (the run ended: show its final state at once)."""
         for feed in self._feeds:
