@@ -81,6 +81,8 @@ class TrainingCharts(pg.GraphicsLayoutWidget):
             # One stroked path per curve: Qt draws it in about 2/3 of the time the default (one
             # segment per pair of points, for pens wider than a pixel) takes.
             curve.curve.setSegmentedLineMode("off")
+        # The previous run stays put for the whole run: Qt repaints it from a pixmap.
+        cache_painting(*(curve.curve for curve in (self.previous_loss, self.previous_val, self.previous_metric)))
         for curve in (self.raw_curve, self.smooth_curve, self.lr_curve, self.previous_loss):
             curve.setDownsampling(auto=True, method="peak")
             curve.setClipToView(True)
