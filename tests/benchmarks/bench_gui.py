@@ -134,6 +134,8 @@ def main() -> None:
     parser.add_argument("--ab-epochs", type=int, default=500, help="epochs of the live/still run (0: skip it)")
     parser.add_argument("--ab-phase", type=float, default=1.5, help="seconds per live or still phase")
     args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
 
     app = QApplication.instance() or QApplication([])
     window = create_main_window(args.example)

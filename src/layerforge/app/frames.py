@@ -59,10 +59,13 @@ class FrameClock(QObject):
         (self._light_jobs if light else self._jobs).append((update, widget))
 
     def set_running(self, running: bool) -> None:
-        """Stop drawing frames (False) or start again (True); a benchmark holds the views still with it."""
+        """Stop drawing frames (False) or start again (True) at the pace kept before the stop; a
+        benchmark holds the views still with it. The time stopped does not count as idle time,
+        which would otherwise start a burst of frames."""
         if not running:
             self._timer.stop()
         elif not self._timer.isActive():
+            self._last_cpu, self._last_wall = time.thread_time(), time.perf_counter()
             self._timer.start(self.interval_ms)
 
     def flush(self) -> None:
