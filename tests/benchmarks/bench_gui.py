@@ -6,7 +6,7 @@
 2. GUI: the same run started with the window's Train button; live charts, predictions and
    progress update as usual. Training throughput is measured the same way as headless.
    A round is a headless and a GUI run back to back (in ABBA order); the median of ``--rounds``
-   rounds' ratios is reported, with its quartiles (this machine's speed drifts by +-10 % between
+   rounds' ratios is reported, with its quartiles (this machine's speed drifts by 10-40 % between
    runs of a few seconds, so one round proves little).
 3. Live and still, in one run (``--ab-epochs``): one long GUI run whose window alternates every
    ``--ab-phase`` seconds between live (frames drawn as usual) and still (no frames; events wait).
@@ -49,6 +49,30 @@ def headless(spec, dataset, settings) -> tuple[float, int]:
     return trainer.step / last[-1].elapsed_s, trainer.step
 
 
+def idle(seconds: float) -> None:
+    """Let the event loop idle, as a person's window does before Train is pressed."""
+    loop = QEventLoop()
+    QTimer.singleShot(int(seconds * 1000), loop.quit)
+    loop.exec()
+
+
+def train_until_done(window, started=lambda: None) -> None:
+    """Press Train, call ``started()``, and run a real event loop (it sleeps in the dispatcher,
+    without the GIL, between events) until the run's thread has ended."""
+    loop = QEventLoop()
+
+    def ended(running: bool) -> None:
+        if not running:
+            loop.quit()
+
+    window.run.runningChanged.connect(ended)
+    window.training_panel.train_button.click()
+    started()
+    if window.run.running:
+        loop.exec()
+    window.run.runningChanged.disconnect(ended)
+
+
 def with_gui(app, window, probe: bool = False) -> tuple[float, int, list[float], float, float]:
     """(steps/s, steps, stalls in ms (with ``probe``), GUI thread's busy share, frames drawn per second)."""
     lateness: list[float] = []
@@ -68,20 +92,14 @@ def with_gui(app, window, probe: bool = False) -> tuple[float, int, list[float],
         timer.start()
     # The headless run before this one kept the GUI thread busy, and the frame clock slowed down for
     # it; a person's window idles before Train is pressed, so this one does too.
-    idle = QEventLoop()
-    QTimer.singleShot(500, idle.quit)
-    idle.exec()
+    idle(0.5)
     drawn = window.frames.drawn_frames
-    loop = QEventLoop()
-    window.run.runningChanged.connect(lambda running: None if running else loop.quit())
-    epochs = []
+    epochs, start = [], {}
     window.run.session.epochEnded.connect(epochs.append)
-    window.training_panel.train_button.click()
-    cpu_start, wall_start = time.thread_time(), time.perf_counter()
-    if window.run.running:
-        loop.exec()  # a real event loop: it sleeps in the dispatcher (without the GIL) between events
+    train_until_done(window, lambda: start.update(cpu=time.thread_time(), wall=time.perf_counter()))
+    window.run.session.epochEnded.disconnect(epochs.append)
     elapsed = epochs[-1].elapsed_s  # the run's own clock: from its start to the end of its last epoch
-    busy = (time.thread_time() - cpu_start) / (time.perf_counter() - wall_start)
+    busy = (time.thread_time() - start["cpu"]) / (time.perf_counter() - start["wall"])
     timer.stop()
     steps = window.run.session.trainer.step if window.run.session.trainer else 0
     return steps / elapsed, steps, lateness[1:], busy, (window.frames.drawn_frames - drawn) / elapsed
@@ -105,15 +123,8 @@ def live_and_still(app, window, phase_s: float) -> list[float]:
     timer = QTimer()
     timer.setInterval(int(phase_s * 1000))
     timer.timeout.connect(switch)
-    idle = QEventLoop()
-    QTimer.singleShot(500, idle.quit)
-    idle.exec()
-    loop = QEventLoop()
-    window.run.runningChanged.connect(lambda running: None if running else loop.quit())
-    window.training_panel.train_button.click()
-    timer.start()
-    if window.run.running:
-        loop.exec()
+    idle(0.5)
+    train_until_done(window, timer.start)
     timer.stop()
     window.frames.set_running(True)
     marks = marks[2:]  # the run's first seconds (start-up, the first snapshot) are not typical

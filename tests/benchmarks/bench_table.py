@@ -14,8 +14,8 @@ rows the same step written by hand on raw arrays (table_rows.HandMLP) is timed i
 
 Threads: numpy's OpenBLAS reads OPENBLAS_NUM_THREADS when it loads, so this script sets it (and
 OMP_NUM_THREADS, MKL_NUM_THREADS) before importing numpy, then asks the loaded OpenBLAS how many
-threads it really uses (threadpoolctl when installed, else OpenBLAS's own get_num_threads through
-ctypes); PyTorch gets torch.set_num_threads(N). Both are printed above the table.
+threads it really uses (threadpoolctl when installed, else layerforge.engine.get_num_threads, which
+asks OpenBLAS itself); PyTorch gets torch.set_num_threads(N). Both are printed above the table.
 
 Memory: each (row, engine) runs again in a fresh child process. After the model and batch are built
 it resets the kernel's peak-RSS mark (/proc/self/clear_refs, Linux) and reports VmHWM after five
@@ -313,16 +313,12 @@ def blas_threads():
     else:
         pools = [f"{p['internal_api']} {p['num_threads']}" for p in threadpool_info()]
         return ", ".join(pools) + " (threadpoolctl)"
-    import ctypes
-    import glob
+    from layerforge.engine.threads import blas_threads_controllable, get_num_threads
 
-    libs = glob.glob(os.path.join(os.path.dirname(np.__file__) + ".libs", "libscipy_openblas*.so"))
-    if not libs:
+    if not blas_threads_controllable():
         return f"unknown (OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']} set before import)"
-    lib = ctypes.CDLL(libs[0])
-    get = getattr(lib, "scipy_openblas_get_num_threads64_", None)
-    count = get() if get is not None else "?"
-    return f"numpy OpenBLAS {count} (env OPENBLAS_NUM_THREADS set before import; read back via ctypes)"
+    return (f"numpy OpenBLAS {get_num_threads()} (env OPENBLAS_NUM_THREADS set before import; "
+            f"read back by layerforge.engine.get_num_threads)")
 
 
 def machine_line(torch):

@@ -30,9 +30,10 @@ class ConfusionMatrixView(QWidget):
 
     def set_matrix(self, matrix, class_names) -> None:
         names = [str(n) for n in class_names]
-        count = len(names) if matrix is None else int(np.asarray(matrix).shape[0])
+        matrix = None if matrix is None else np.asarray(matrix)
+        count = len(names) if matrix is None else int(matrix.shape[0])
         names = names if len(names) == count else [str(i) for i in range(count)]
-        shown = (names, None if matrix is None else np.asarray(matrix).tolist())
+        shown = (names, None if matrix is None else matrix.tolist())
         if shown == self._shown:
             return  # late in a run most epochs end with the same counts: keep the table as it is
         self._shown = shown
@@ -40,7 +41,7 @@ class ConfusionMatrixView(QWidget):
         self.table.setColumnCount(count)
         self.table.setHorizontalHeaderLabels(names)
         self.table.setVerticalHeaderLabels(names)
-        self.matrix = None if matrix is None else np.asarray(matrix)
+        self.matrix = matrix
         peak = 1 if self.matrix is None else max(1, int(self.matrix.max()))
         small = count > 6
         for row in range(count):

@@ -70,39 +70,32 @@ class FrameClock(QObject):
 
     def flush(self) -> None:
         """Bring every view up to date now (the run ended: show its final state at once)."""
-        for feed in self._feeds:
-            feed()
+        self._feed()
         for update, widget in self._jobs + self._light_jobs:
-            if update() and widget.isVisible():
-                widget.update()
+            _draw(update, widget)
 
     def frame(self) -> None:
         drew = False
         try:
-            for feed in self._feeds:
-                feed()
-            jobs = list(self._light_jobs)
-            if self._jobs:
-                # The next heavy job with something new, starting after the one drawn last.
-                for offset in range(len(self._jobs)):
-                    index = (self._turn + offset) % len(self._jobs)
-                    update, widget = self._jobs[index]
-                    if update():
-                        drew = True
-                        self._turn = index + 1
-                        if widget.isVisible():
-                            widget.update()
-                        break
-            for update, widget in jobs:
-                if update():
+            self._feed()
+            # The next heavy job with something new, starting after the one drawn last.
+            for offset in range(len(self._jobs)):
+                index = (self._turn + offset) % len(self._jobs)
+                if _draw(*self._jobs[index]):
                     drew = True
-                    if widget.isVisible():
-                        widget.update()
+                    self._turn = index + 1
+                    break
+            for update, widget in self._light_jobs:
+                drew = _draw(update, widget) or drew
         finally:
             self.frames += 1
             self.drawn_frames += drew
             interval = self._next_interval()
             self._timer.start(interval if drew else max(interval, IDLE_INTERVAL_MS))
+
+    def _feed(self) -> None:
+        for feed in self._feeds:
+            feed()
 
     def _next_interval(self) -> int:
         cpu, wall = time.thread_time(), time.perf_counter()
@@ -114,3 +107,11 @@ class FrameClock(QObject):
             factor = max(0.25, min(4.0, (self.gui_share / self.budget) ** 0.5))
             self.interval_ms = int(min(MAX_INTERVAL_MS, max(MIN_INTERVAL_MS, self.interval_ms * factor)))
         return self.interval_ms
+
+
+def _draw(update: Callable[[], bool], widget: QWidget) -> bool:
+    """Run one view's update; repaint the view when it changed and is shown. True when it changed."""
+    changed = update()
+    if changed and widget.isVisible():
+        widget.update()
+    return bool(changed)

@@ -86,8 +86,8 @@ class TrainingSession(QObject):
         return finished
 
     def deliver(self) -> bool:
-        """Hand what the worker queued to the views, as signals; False (nothing to repaint here), so
-        that the frame clock can call it as one of its jobs."""
+        """Hand what the worker queued to the views, as signals (the frame clock's feed). False: the
+        session draws nothing itself."""
         if self._worker is None:
             return False
         # Every batch end of this delivery goes out in one batchesEnded (the charts append them in one

@@ -9,6 +9,7 @@ Accelerate) the request is remembered but has no effect, and ``blas_threads_cont
 from __future__ import annotations
 
 import ctypes
+import functools
 import glob
 import os
 import sys
@@ -23,8 +24,6 @@ _SYMBOLS = [
     ("openblas_set_num_threads", "openblas_get_num_threads"),
 ]
 
-_api: tuple | None = None
-_looked = False
 _requested: int | None = None
 
 
@@ -41,24 +40,21 @@ def _candidate_libraries() -> list[str]:
     return list(dict.fromkeys(found))
 
 
+@functools.lru_cache(maxsize=None)
 def _blas_api():
     """(set_num_threads, get_num_threads) of numpy's OpenBLAS, or None where it is not found."""
-    global _api, _looked
-    if not _looked:
-        _looked = True
-        for path in _candidate_libraries():
-            try:
-                library = ctypes.CDLL(path)
-            except OSError:
-                continue
-            for setter, getter in _SYMBOLS:
-                set_threads, get_threads = getattr(library, setter, None), getattr(library, getter, None)
-                if set_threads is not None and get_threads is not None:
-                    set_threads.argtypes, set_threads.restype = [ctypes.c_int], None
-                    get_threads.argtypes, get_threads.restype = [], ctypes.c_int
-                    _api = (set_threads, get_threads)
-                    return _api
-    return _api
+    for path in _candidate_libraries():
+        try:
+            library = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for setter, getter in _SYMBOLS:
+            set_threads, get_threads = getattr(library, setter, None), getattr(library, getter, None)
+            if set_threads is not None and get_threads is not None:
+                set_threads.argtypes, set_threads.restype = [ctypes.c_int], None
+                get_threads.argtypes, get_threads.restype = [], ctypes.c_int
+                return set_threads, get_threads
+    return None
 
 
 def blas_threads_controllable() -> bool:
