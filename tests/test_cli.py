@@ -67,6 +67,21 @@ def test_train_prints_a_line_per_epoch_and_saves_the_trained_project(tmp_path, s
     assert original_weights is None and original.history == {}   # --out leaves the source project alone
 
 
+@pytest.mark.gpu
+@pytest.mark.skipif(not engine.cuda.is_available(), reason="no CUDA GPU/cupy")
+def test_train_on_the_gpu_saves_a_project_that_predicts_on_the_cpu(tmp_path, spiral_project, capsys):
+    code, out, err = run(capsys, "train", str(spiral_project), "--epochs", "20", "--device", "cuda",
+                         "--out", str(tmp_path / "out"))
+    assert code == 0, err
+    assert out.splitlines()[0].startswith("training on cuda (cuda chosen in the settings (")
+    project, weights = load_project(tmp_path / "out" / "spiral.lfproj")
+    assert weights and all(str(v.device) == "cpu" for v in weights.values())
+    points = tmp_path / "points.npy"
+    np.save(points, load_dataset("spiral").x[:20])
+    code, out, err = run(capsys, "predict", str(tmp_path / "out" / "spiral.lfproj"), str(points))
+    assert code == 0 and len([line for line in out.splitlines() if line.strip()]) >= 20, (out, err)
+
+
 def test_train_in_place_updates_the_project(spiral_project, capsys):
     code, out, _ = run(capsys, "train", str(spiral_project), "--epochs", "2", "--quiet")
     assert code == 0 and out.splitlines()[0].startswith("finished after 2 epochs")

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 import layerforge.engine as lf
-from layerforge.engine import optim
+from engine_oracle import DEVICES
+from layerforge.engine import backend, optim
 
 torch = pytest.importorskip("torch", reason="PyTorch is the test oracle; not installed")
 
@@ -64,11 +65,12 @@ def _loss(lib, x, y, w, b):
 class _Run:
     """The same problem in one library: its params, an optimizer over them, and a step function."""
 
-    def __init__(self, lib, name, kwargs, data, groups=None):
+    def __init__(self, lib, name, kwargs, data, groups=None, device="cpu"):
         self.lib = lib
-        make = (lambda a: lib.tensor(a.copy(), requires_grad=True))
+        on = {} if lib is torch else {"device": device}
+        make = (lambda a: lib.tensor(a.copy(), requires_grad=True, **on))
         self.w, self.b = make(data["w"]), make(data["b"])
-        self.x, self.y = lib.tensor(data["x"]), lib.tensor(data["y"])
+        self.x, self.y = lib.tensor(data["x"], **on), lib.tensor(data["y"], **on)
         module = torch.optim if lib is torch else optim
         params = groups(self.w, self.b) if groups else [self.w, self.b]
         self.opt = getattr(module, name)(params, **kwargs)
@@ -80,7 +82,7 @@ class _Run:
         self.opt.step()
 
     def params(self):
-        return [np.array(p.detach().numpy()) for p in (self.w, self.b)]
+        return [np.array(p.detach().cpu().numpy()) for p in (self.w, self.b)]
 
 
 def _assert_same(ours, theirs, where, rtol=1e-4, atol=1e-5):
@@ -88,19 +90,24 @@ def _assert_same(ours, theirs, where, rtol=1e-4, atol=1e-5):
         np.testing.assert_allclose(a, b, rtol=rtol, atol=atol, err_msg=where)
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("name,kwargs", CASES, ids=[f"{n}-{k}" for n, k in CASES])
-def test_trajectory_matches_torch_float64(name, kwargs):
+def test_trajectory_matches_torch_float64(name, kwargs, device):
     # In float64 rounding cannot hide a formula difference: the trajectories agree to ~1e-10.
+    # On a GPU every parameter, gradient and state tensor stays there; torch runs on the CPU.
     data = _start(dtype=np.float64)
-    ours, theirs = _Run(lf, name, kwargs, data), _Run(torch, name, kwargs, data)
+    ours, theirs = _Run(lf, name, kwargs, data, device=device), _Run(torch, name, kwargs, data)
     for i in range(STEPS):
         ours.step()
         theirs.step()
         _assert_same(ours, theirs, f"{name}{kwargs} after step {i + 1}", rtol=1e-9, atol=1e-10)
     assert not np.allclose(ours.params()[0], data["w"], atol=1e-3), "the parameters never moved"
     for key, value in theirs.opt.state[theirs.w].items():
-        np.testing.assert_allclose(np.asarray(ours.opt.state[ours.w][key]._data), value.numpy(),
-                                   rtol=1e-9, atol=1e-12, err_msg=f"state {key!r}")
+        state = ours.opt.state[ours.w][key]
+        np.testing.assert_allclose(state.cpu().numpy(), value.numpy(), rtol=1e-9, atol=1e-12,
+                                   err_msg=f"state {key!r}")
+        if key != "step":  # the step count is a CPU scalar, as in torch; the moments live with the param
+            assert state.device == ours.w.device, f"state {key!r} is on {state.device}, the param on {device}"
 
 
 @pytest.mark.parametrize("name,kwargs", CASES, ids=[f"{n}-{k}" for n, k in CASES])
@@ -137,12 +144,12 @@ def test_param_groups_keep_their_own_options(name):
     assert ours.opt.param_groups[0]["weight_decay"] == 0
 
 
-@pytest.mark.parametrize("name,kwargs", [("SGD", {"lr": 0.05, "momentum": 0.9}),
-                                         ("Adam", {"lr": 0.02, "amsgrad": True}),
-                                         ("AdamW", {"lr": 0.02}),
-                                         ("RMSprop", {"lr": 0.01, "centered": True, "momentum": 0.5}),
-                                         ("Adagrad", {"lr": 0.1, "lr_decay": 0.01}),
-                                         ("Adadelta", {})])
+ROUND_TRIPS = [("SGD", {"lr": 0.05, "momentum": 0.9}), ("Adam", {"lr": 0.02, "amsgrad": True}),
+               ("AdamW", {"lr": 0.02}), ("RMSprop", {"lr": 0.01, "centered": True, "momentum": 0.5}),
+               ("Adagrad", {"lr": 0.1, "lr_decay": 0.01}), ("Adadelta", {})]
+
+
+@pytest.mark.parametrize("name,kwargs", ROUND_TRIPS)
 def test_state_dict_round_trip_continues_the_same_trajectory(name, kwargs):
     data = _start(2)
     reference = _Run(lf, name, kwargs, data)
@@ -163,6 +170,32 @@ def test_state_dict_round_trip_continues_the_same_trajectory(name, kwargs):
     # The loaded state is a copy: stepping the resumed optimizer leaves the saved dict alone.
     first = resumed.opt.state[resumed.w]
     assert all(first[k]._data is not saved["state"][0][k]._data for k in first)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not lf.cuda.is_available(), reason="no CUDA GPU/cupy")
+@pytest.mark.parametrize("source,target", [("cpu", "cuda"), ("cuda", "cpu")])
+@pytest.mark.parametrize("name,kwargs", ROUND_TRIPS, ids=[n for n, _ in ROUND_TRIPS])
+def test_optimizer_state_loads_across_devices_and_continues_the_same_trajectory(name, kwargs, source, target):
+    # As torch.optim: load_state_dict puts each state tensor on its parameter's device.
+    data = _start(4, dtype=np.float64)
+    reference, first = _Run(lf, name, kwargs, data), _Run(lf, name, kwargs, data, device=source)
+    for _ in range(20):
+        reference.step()
+        first.step()
+    moved = _Run(lf, name, kwargs, data, device=target)
+    with lf.no_grad():
+        moved.w.copy_(first.w.to(target))
+        moved.b.copy_(first.b.to(target))
+    moved.opt.load_state_dict(first.opt.state_dict())
+    for key, value in moved.opt.state[moved.w].items():
+        if key != "step":
+            assert value.device == lf.device(target) and backend.is_gpu_array(value._data) == (target == "cuda")
+    for i in range(20):
+        reference.step()
+        moved.step()
+        _assert_same(moved, reference, f"{name} moved {source} -> {target}, step {i + 21}", rtol=1e-9,
+                     atol=1e-10)
 
 
 def _to_torch(value):

@@ -92,6 +92,17 @@ def _wrap(result):
     return result
 
 
+def _on_device(func, *args, **kwargs):
+    """Call numpy for a device operation; a host allocation failure is the device running out of memory."""
+    try:
+        return func(*args, **kwargs)
+    except MemoryError as error:
+        if isinstance(error, _OutOfMemoryError):
+            raise
+        size = getattr(error, "_total_size", None)  # numpy's _ArrayMemoryError knows what it asked for
+        raise _OutOfMemoryError(int(size) if size is not None else 0, 0) from error
+
+
 def _check_size(shape, dtype) -> None:
     try:
         count = math.prod(shape) if isinstance(shape, (tuple, list)) else int(shape)
@@ -183,7 +194,7 @@ class ndarray:
         where = f"cupy.ndarray.{name}"
 
         def call(*args, **kwargs):
-            return _wrap(method(*_unwrap(args, where), **_unwrap_kwargs(kwargs, where)))
+            return _wrap(_on_device(method, *_unwrap(args, where), **_unwrap_kwargs(kwargs, where)))
         return call
 
     # --- to the host, explicitly
@@ -257,7 +268,7 @@ class ndarray:
         where = f"numpy.{ufunc.__name__}{'' if method == '__call__' else '.' + method} on a cupy array"
         if "out" in kwargs:
             kwargs["out"] = tuple(_unwrap(o, where) for o in kwargs["out"])
-        result = getattr(ufunc, method)(*_unwrap(inputs, where), **_unwrap_kwargs(kwargs, where))
+        result = _on_device(getattr(ufunc, method), *_unwrap(inputs, where), **_unwrap_kwargs(kwargs, where))
         if "out" in kwargs and method != "at":
             outs = tuple(ndarray._of(o) for o in kwargs["out"])
             return outs[0] if len(outs) == 1 else outs
@@ -269,7 +280,7 @@ class ndarray:
             raise TypeError(f"numpy.{name} was called on a cupy array, and cupy has no '{name}' to "
                             "dispatch to (no implementation found)")
         where = f"numpy.{name} on a cupy array"
-        return _wrap(func(*_unwrap(args, where), **_unwrap_kwargs(kwargs, where)))
+        return _wrap(_on_device(func, *_unwrap(args, where), **_unwrap_kwargs(kwargs, where)))
 
 
 def _binary(op, name, reflected=False, inplace=False):
@@ -284,7 +295,7 @@ def _binary(op, name, reflected=False, inplace=False):
         if inplace:
             op(self._a, value)
             return self
-        return _wrap(op(value, self._a) if reflected else op(self._a, value))
+        return _wrap(_on_device(op, value, self._a) if reflected else _on_device(op, self._a, value))
     method.__name__ = name
     return method
 
@@ -320,7 +331,7 @@ class ufunc:
         out = kwargs.get("out")
         if out is not None:
             kwargs["out"] = tuple(_unwrap(o, where) for o in out) if isinstance(out, tuple) else _unwrap(out, where)
-        result = getattr(self._u, method)(*_unwrap(args, where), **_unwrap_kwargs(
+        result = _on_device(getattr(self._u, method), *_unwrap(args, where), **_unwrap_kwargs(
             {k: v for k, v in kwargs.items() if k != "out"}, where), **({"out": kwargs["out"]} if out is not None else {}))
         if out is not None and method != "at":
             return out
@@ -358,7 +369,7 @@ def _function(name, func):
         if dtype_at is not None:  # a huge allocation fails as the GPU's would, before the host tries
             shape = kwargs.get("shape", args[0] if args else ())
             _check_size(shape, kwargs.get("dtype", args[dtype_at] if len(args) > dtype_at else None))
-        return _wrap(func(*_unwrap(args, where), **_unwrap_kwargs(kwargs, where)))
+        return _wrap(_on_device(func, *_unwrap(args, where), **_unwrap_kwargs(kwargs, where)))
     call.__name__ = name
     return call
 

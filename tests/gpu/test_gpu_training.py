@@ -5,6 +5,7 @@ Run with ``tests/gpu/run_gpu_checks.sh`` (``pytest -m gpu``) on a machine with a
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 
@@ -47,3 +48,27 @@ def test_auto_picks_the_cpu_for_a_playground_model_and_says_why():  # with or wi
     trainer = Trainer(spec_for_dataset(template, dataset), dataset, settings)
     assert trainer.device == "cpu"
     assert "small" in trainer.device_reason
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not lf.cuda.is_available(), reason=f"no CUDA GPU: {lf.cuda.unavailable_reason()}")
+def test_a_run_too_big_for_the_gpu_fails_saying_what_was_asked_and_what_is_free():
+    # LeNet on the digits with 524,288 filters in its first convolution: the weights fit (0.3 GB),
+    # the first layer's output for one batch does not (about 180 GiB, more than any GPU has).
+    digits = load_dataset("digits")
+    template = next(t for t in TEMPLATES if t.key == "lenet")
+    spec = spec_for_dataset(template, digits)
+    first_conv = next(node.id for node in spec.nodes.values() if node.type == "Conv2d")
+    spec.set_param(first_conv, "out_channels", 2 ** 19)
+    settings = TrainingSettings.from_template(template, device=DEVICE, epochs=1, batch_size=4096,
+                                              snapshot_every=0)
+    trainer = Trainer(spec, digits, settings)
+    result = trainer.run()
+    assert result.status == "failed"
+    assert isinstance(result.error, backend.DeviceOutOfMemoryError), result.reason
+    assert "is out of memory in Conv2d.forward" in result.reason, result.reason
+    assert re.search(r"\d+\.\d\d GiB was asked for", result.reason), result.reason
+    assert "is free on the device" in result.reason and "smaller batch size" in result.reason
+    del trainer, result
+    lf.cuda.empty_cache()
+    assert lf.ones(3, device=DEVICE).sum().item() == 3.0  # the GPU is usable again
