@@ -118,9 +118,9 @@ def loss_of(engine, row):
 class Step:
     """One engine's model, optimizer and batch; ``step()`` is one full training step."""
 
-    def __init__(self, engine, model, x, y, loss_fn):
+    def __init__(self, engine, model, x, y, loss_fn, fused=False):
         self.model, self.x, self.y, self.loss_fn = model, x, y, loss_fn
-        self.optimizer = engine.optim.Adam(model.parameters(), **OPTIMIZER)
+        self.optimizer = engine.optim.Adam(model.parameters(), **OPTIMIZER, **({"fused": True} if fused else {}))
 
     def step(self):
         self.optimizer.zero_grad()
@@ -143,13 +143,14 @@ def build_steps(name, engines, device):
         theirs = reference.to(device)
         steps["torch"] = Step(torch, theirs, torch.tensor(x, device=device), torch.tensor(y, device=device),
                               loss_of(torch, row))
-    if "ours" in engines:
-        lf = load_ours()
-        ours = row["build"](lf.nn)
-        ours.load_state_dict(weights)
-        ours.to(device)
-        steps["ours"] = Step(lf, ours, lf.tensor(x, device=device), lf.tensor(y, device=device),
-                             loss_of(lf, row))
+    for label in ("ours", "fused"):  # "fused": our engine with Adam(fused=True), one kernel per parameter
+        if label in engines:
+            lf = load_ours()
+            ours = row["build"](lf.nn)
+            ours.load_state_dict(weights)
+            ours.to(device)
+            steps[label] = Step(lf, ours, lf.tensor(x, device=device), lf.tensor(y, device=device),
+                                loss_of(lf, row), fused=label == "fused")
     if "hand" in engines and name in HAND_WRITTEN:
         xp = np if device == "cpu" else load_ours().backend.array_module(load_ours().backend.as_device(device))
         loss = "cross_entropy" if row["target"] == "class" else "mse"
@@ -358,20 +359,24 @@ def main():
     print("\n".join(machine_line(torch)))
     print(f"device {device}; threads {ARGS.threads}; {ARGS.repeats} alternating repeats of ~{ARGS.repeat_ms:g} ms;"
           f" Adam lr 1e-3; medians\n")
-    print(f"| row | ours ms | torch ms | ratio | aim | hand-written ms | engine overhead | {memory_head} | "
-          "ours numpy peak MiB/step (tracemalloc) |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    engines = ["ours", "torch", "hand"] + (["fused"] if device == "cuda" else [])
+    fused_head = " ours Adam(fused=True) ms | ratio fused |" if device == "cuda" else ""
+    print(f"| row | ours ms | torch ms | ratio | aim |{fused_head} hand-written ms | engine overhead | "
+          f"{memory_head} | ours numpy peak MiB/step (tracemalloc) |")
+    print("|---|---:|---:|---:|---:|" + ("---:|---:|" if device == "cuda" else "") + "---:|---:|---:|---:|")
     for name in names:
         row = ROWS[name]
-        steps = build_steps(name, ["ours", "torch", "hand"], device)
+        steps = build_steps(name, engines, device)
         check_same_losses(steps)
         medians, _ = time_row(steps, device)
         ratio = medians["ours"] / medians["torch"]
         met = "yes" if ratio <= row["aim"] else "**no**"
         hand = medians.get("hand")
         hand_cells = ([f"{hand * 1e3:.3f}", f"{medians['ours'] / hand:.2f}x"] if hand else ["-", "-"])
+        fused = medians.get("fused")
+        fused_cells = f" {fused * 1e3:.3f} | {fused / medians['torch']:.2f} |" if fused else ""
         print(f"| {row['label']} | {medians['ours'] * 1e3:.3f} | {medians['torch'] * 1e3:.3f} | "
-              f"{ratio:.2f} | <= {row['aim']} ({met}) | {' | '.join(hand_cells)} | "
+              f"{ratio:.2f} | <= {row['aim']} ({met}) |{fused_cells} {' | '.join(hand_cells)} | "
               f"{' | '.join(memory_cells(name))} |", flush=True)
 
 

@@ -30,6 +30,14 @@ def test_invalid_options_are_refused_in_pytorchs_words(make, message):
         make([_param()])
 
 
+@pytest.mark.parametrize("make", [lambda p: optim.Adam(p, fused=True, foreach=True),
+                                  lambda p: optim.AdamW(p, fused=True, foreach=True),
+                                  lambda p: optim.SGD(p, lr=0.1, fused=True, foreach=True)])
+def test_fused_and_foreach_together_are_refused_as_in_pytorch(make):
+    with pytest.raises(RuntimeError, match="`fused` and `foreach` cannot be `True` together."):
+        make([_param()])
+
+
 def test_params_must_be_an_ordered_collection_of_leaf_tensors():
     with pytest.raises(ValueError, match="empty parameter list"):
         optim.SGD([], lr=0.1)

@@ -110,6 +110,28 @@ def test_trajectory_matches_torch_float64(name, kwargs, device):
             assert state.device == ours.w.device, f"state {key!r} is on {state.device}, the param on {device}"
 
 
+FUSABLE = [(n, k) for n, k in CASES if n in ("SGD", "Adam", "AdamW")]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype,tolerance", [(np.float64, (1e-9, 1e-10)), (np.float32, (1e-3, 3e-4))],
+                         ids=["float64", "float32"])
+@pytest.mark.parametrize("name,kwargs", FUSABLE, ids=[f"{n}-{k}" for n, k in FUSABLE])
+def test_fused_update_follows_torchs_trajectory(name, kwargs, dtype, tolerance, device):
+    # fused=True: one kernel per parameter on a GPU (the same formulas), the plain update on the CPU.
+    data = _start(dtype=dtype)
+    ours = _Run(lf, name, {**kwargs, "fused": True}, data, device=device)
+    theirs = _Run(torch, name, kwargs, data)
+    for i in range(STEPS):
+        ours.step()
+        theirs.step()
+        _assert_same(ours, theirs, f"{name}{kwargs} fused, after step {i + 1}", *tolerance)
+    assert ours.w.dtype == lf.tensor(data["w"]).dtype and ours.w.device == lf.device(device)
+    for key, value in ours.opt.state[ours.w].items():
+        if key != "step":
+            assert value.device == ours.w.device and value.dtype == ours.w.dtype, key
+
+
 @pytest.mark.parametrize("name,kwargs", CASES, ids=[f"{n}-{k}" for n, k in CASES])
 def test_trajectory_matches_torch_float32(name, kwargs):
     # float32 rounding of the gradients differs in the last bit between libraries, and RMSprop near

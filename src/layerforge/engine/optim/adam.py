@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import Tensor
+from .fused import check_fused_options, kernels
 from .optimizer import (Optimizer, advance_step, array_module, check_non_negative, directed_gradient,
                         new_step_counter, zero_state_like)
 
@@ -21,6 +22,7 @@ class Adam(Optimizer):
         if not 0.0 <= betas[1] < 1.0:
             raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
         check_non_negative(weight_decay=weight_decay)
+        check_fused_options(fused, foreach)
         defaults = {"lr": lr, "betas": (float(betas[0]), float(betas[1])), "eps": eps,
                     "weight_decay": weight_decay, "amsgrad": amsgrad, "maximize": maximize,
                     "foreach": foreach, "capturable": capturable, "differentiable": differentiable,
@@ -35,6 +37,7 @@ class Adam(Optimizer):
         amsgrad = group["amsgrad"]
         maximize = group["maximize"]
         decoupled = group.get("decoupled_weight_decay", False)
+        fused = group.get("fused")
         state_of = self.state
         if not amsgrad and len(params) > 1 and self._update_small_flat(params, lr, beta1, beta2, eps,
                                                                         weight_decay, maximize, decoupled):
@@ -56,6 +59,14 @@ class Adam(Optimizer):
             g = directed_gradient(g, w, maximize, 0.0 if decoupled else weight_decay)
             exp_avg = state["exp_avg"]._data
             exp_avg_sq = state["exp_avg_sq"]._data
+            if fused and type(w) is not np.ndarray:  # one GPU kernel for the whole update
+                args = (1.0 - beta1, beta2, 1.0 - beta2, (1.0 - beta2 ** step) ** 0.5, eps,
+                        lr / (1.0 - beta1 ** step))
+                if amsgrad:
+                    kernels(xp).adam_amsgrad(w, g, exp_avg, exp_avg_sq, state["max_exp_avg_sq"]._data, *args)
+                else:
+                    kernels(xp).adam(w, g, exp_avg, exp_avg_sq, *args)
+                continue
             scratch = g - exp_avg
             scratch *= 1.0 - beta1
             exp_avg += scratch

@@ -1,8 +1,11 @@
 """Stochastic gradient descent with momentum, dampening, Nesterov momentum and weight decay."""
 from __future__ import annotations
 
+import numpy as np
+
 from ..tensor import Tensor
-from .optimizer import Optimizer, check_non_negative, directed_gradient
+from .fused import check_fused_options, kernels
+from .optimizer import Optimizer, array_module, check_non_negative, directed_gradient
 
 
 class SGD(Optimizer):
@@ -12,6 +15,7 @@ class SGD(Optimizer):
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *,
                  maximize=False, foreach=None, differentiable=False, fused=None):
         check_non_negative(lr=lr, momentum=momentum, weight_decay=weight_decay)
+        check_fused_options(fused, foreach)
         defaults = {"lr": lr, "momentum": momentum, "dampening": dampening,
                     "weight_decay": weight_decay, "nesterov": nesterov, "maximize": maximize,
                     "foreach": foreach, "differentiable": differentiable, "fused": fused}
@@ -26,6 +30,7 @@ class SGD(Optimizer):
         weight_decay = float(group["weight_decay"])
         nesterov = group["nesterov"]
         maximize = group["maximize"]
+        fused = group.get("fused")
         state_of = self.state
         for p in params:
             w = p._data
@@ -36,6 +41,11 @@ class SGD(Optimizer):
                 if buf is None:
                     buf_array = g.copy() if g is p.grad._data else g
                     state["momentum_buffer"] = Tensor._wrap(buf_array)
+                elif fused and type(w) is not np.ndarray:  # one GPU kernel for the whole update
+                    fused_kernels = kernels(array_module(w))
+                    update = fused_kernels.sgd_nesterov if nesterov else fused_kernels.sgd_momentum
+                    update(w, g, buf._data, momentum, keep, lr)
+                    continue
                 else:
                     buf_array = buf._data
                     buf_array *= momentum
