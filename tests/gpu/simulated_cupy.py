@@ -22,6 +22,7 @@ memory use, cupy's own numerical differences. Those need the device machine
 """
 from __future__ import annotations
 
+import importlib.util
 import math
 import operator
 import sys
@@ -31,8 +32,17 @@ from pathlib import Path
 import numpy as np
 
 __version__ = "14.2.0+simulated"
-DEVICE_NAME = "Simulated GPU (numpy on the CPU)"
-TOTAL_MEMORY = 16 * 2 ** 30  # what the simulated device reports, and where its allocations fail
+
+
+def _load_device_side():
+    spec = importlib.util.spec_from_file_location(f"{__name__}_cuda", Path(__file__).with_name("simulated_cuda.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+cuda = _load_device_side()
+Device, TOTAL_MEMORY, _OutOfMemoryError = cuda.Device, cuda.TOTAL_MEMORY, cuda.OutOfMemoryError
 
 
 def _read_names(path: Path) -> dict[str, frozenset]:
@@ -120,36 +130,6 @@ def _index(key, where: str):
     if isinstance(key, ndarray):
         return key._a
     return key
-
-
-class Device:
-    """``cupy.cuda.Device``: one simulated GPU, id 0."""
-
-    def __init__(self, device=None):
-        self.id = 0 if device is None else int(device)
-        if self.id != 0:
-            raise cuda.runtime.CUDARuntimeError(f"cudaErrorInvalidDevice: invalid device ordinal {self.id}")
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-    def use(self):
-        return self
-
-    def synchronize(self):
-        return None
-
-    def __eq__(self, other):
-        return isinstance(other, Device) and other.id == self.id
-
-    def __hash__(self):
-        return hash(self.id)
-
-    def __repr__(self):
-        return f"<CUDA Device {self.id}>"
 
 
 class ndarray:
@@ -422,46 +402,12 @@ def _cuda_code(*args, **kwargs):
 ElementwiseKernel = RawKernel = ReductionKernel = _cuda_code
 
 
-class _MemoryPool:
-    def used_bytes(self):
-        return 0
-
-    def free_bytes(self):
-        return 0
-
-    def total_bytes(self):
-        return 0
-
-    def free_all_blocks(self, stream=None):
-        return None
-
-    def set_limit(self, size=None, fraction=None):
-        return None
-
-    def get_limit(self):
-        return TOTAL_MEMORY
-
-
-_pool = _MemoryPool()
-
-
 def get_default_memory_pool():
-    return _pool
+    return cuda.pool
 
 
 def get_default_pinned_memory_pool():
-    return _pool
-
-
-class _OutOfMemoryError(MemoryError):
-    """cupy.cuda.memory.OutOfMemoryError, with cupy's message."""
-
-    def __init__(self, size, total, limit=0):
-        super().__init__(f"Out of memory allocating {size:,} bytes (allocated so far: {total:,} bytes).")
-
-
-class _CUDARuntimeError(RuntimeError):
-    pass
+    return cuda.pool
 
 
 class _Generator:
@@ -491,18 +437,6 @@ def _erf(x):
 def _scatter_add(a, slices, value):
     np.add.at(_unwrap(a, "cupyx.scatter_add"), _index(slices, "cupyx.scatter_add"),
               _unwrap(value, "cupyx.scatter_add"))
-
-
-runtime = types.SimpleNamespace(
-    getDeviceCount=lambda: 1, getDevice=lambda: 0,
-    getDeviceProperties=lambda i: {"name": DEVICE_NAME.encode(), "totalGlobalMem": TOTAL_MEMORY},
-    memGetInfo=lambda: (TOTAL_MEMORY, TOTAL_MEMORY), CUDARuntimeError=_CUDARuntimeError,
-    runtimeGetVersion=lambda: 12080, driverGetVersion=lambda: 12080)
-cuda = types.SimpleNamespace(
-    Device=Device, runtime=runtime, is_available=lambda: True,
-    memory=types.SimpleNamespace(OutOfMemoryError=_OutOfMemoryError),
-    get_current_stream=lambda: types.SimpleNamespace(synchronize=lambda: None),
-    Stream=lambda *a, **k: types.SimpleNamespace(synchronize=lambda: None, __enter__=None))
 
 
 class _RandomModule(types.ModuleType):

@@ -41,6 +41,22 @@ def test_template_trains_on_the_gpu_and_learns(template):
                 assert ON_DEVICE(value._data), f"optimizer state {key!r} is on the host"
 
 
+@pytest.mark.gpu
+@pytest.mark.skipif(not lf.cuda.is_available(), reason=f"no CUDA GPU: {lf.cuda.unavailable_reason()}")
+def test_auto_picks_the_gpu_for_a_large_model_and_says_why():
+    template = next(t for t in TEMPLATES if t.key == "mlp_classifier")
+    dataset = load_dataset(template.dataset)
+    spec = spec_for_dataset(template, dataset)
+    linears = [node.id for node in spec.nodes.values() if node.type == "Linear"]
+    spec.set_param(linears[0], "out_features", 1024)
+    spec.set_param(linears[1], "out_features", 1024)  # about 1.05 million parameters
+    settings = TrainingSettings.from_template(template, device="auto", epochs=1, snapshot_every=0)
+    trainer = Trainer(spec, dataset, settings)
+    assert trainer.device == "cuda"
+    assert trainer.device_reason.startswith("auto: GPU ") and "1,0" in trainer.device_reason
+    assert trainer.run().status == "completed"
+
+
 def test_auto_picks_the_cpu_for_a_playground_model_and_says_why():  # with or without a GPU
     template = next(t for t in TEMPLATES if t.key == "mlp_classifier")
     dataset = load_dataset(template.dataset)
