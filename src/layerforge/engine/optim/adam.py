@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import Tensor
-from .fused import check_fused_options, kernels
+from .fused import check_fused_options, gpu_kernels
 from .optimizer import (Optimizer, advance_step, array_module, check_non_negative, directed_gradient,
                         new_step_counter, zero_state_like)
 
@@ -59,13 +59,14 @@ class Adam(Optimizer):
             g = directed_gradient(g, w, maximize, 0.0 if decoupled else weight_decay)
             exp_avg = state["exp_avg"]._data
             exp_avg_sq = state["exp_avg_sq"]._data
-            if fused and type(w) is not np.ndarray:  # one GPU kernel for the whole update
+            fused_kernels = gpu_kernels(w) if fused else None
+            if fused_kernels is not None:  # one GPU kernel for the whole update
                 args = (1.0 - beta1, beta2, 1.0 - beta2, (1.0 - beta2 ** step) ** 0.5, eps,
                         lr / (1.0 - beta1 ** step))
                 if amsgrad:
-                    kernels(xp).adam_amsgrad(w, g, exp_avg, exp_avg_sq, state["max_exp_avg_sq"]._data, *args)
+                    fused_kernels.adam_amsgrad(w, g, exp_avg, exp_avg_sq, state["max_exp_avg_sq"]._data, *args)
                 else:
-                    kernels(xp).adam(w, g, exp_avg, exp_avg_sq, *args)
+                    fused_kernels.adam(w, g, exp_avg, exp_avg_sq, *args)
                 continue
             scratch = g - exp_avg
             scratch *= 1.0 - beta1

@@ -15,6 +15,13 @@ from __future__ import annotations
 import functools
 from types import SimpleNamespace
 
+from .. import backend
+
+
+def gpu_kernels(array) -> SimpleNamespace | None:
+    """The fused updates for a parameter on a GPU; None on the CPU (numpy has nothing to fuse)."""
+    return kernels(backend.module_of(array)) if backend.is_gpu_array(array) else None
+
 
 @functools.lru_cache(maxsize=None)
 def kernels(cp) -> SimpleNamespace:

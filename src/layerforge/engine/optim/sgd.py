@@ -1,11 +1,9 @@
 """Stochastic gradient descent with momentum, dampening, Nesterov momentum and weight decay."""
 from __future__ import annotations
 
-import numpy as np
-
 from ..tensor import Tensor
-from .fused import check_fused_options, kernels
-from .optimizer import Optimizer, array_module, check_non_negative, directed_gradient
+from .fused import check_fused_options, gpu_kernels
+from .optimizer import Optimizer, check_non_negative, directed_gradient
 
 
 class SGD(Optimizer):
@@ -41,8 +39,7 @@ class SGD(Optimizer):
                 if buf is None:
                     buf_array = g.copy() if g is p.grad._data else g
                     state["momentum_buffer"] = Tensor._wrap(buf_array)
-                elif fused and type(w) is not np.ndarray:  # one GPU kernel for the whole update
-                    fused_kernels = kernels(array_module(w))
+                elif fused and (fused_kernels := gpu_kernels(w)) is not None:  # one GPU kernel in all
                     update = fused_kernels.sgd_nesterov if nesterov else fused_kernels.sgd_momentum
                     update(w, g, buf._data, momentum, keep, lr)
                     continue
