@@ -197,3 +197,25 @@ def test_an_autoencoder_example_trains_against_its_input_and_shows_reconstructio
     assert window.banner.level == "success"
     assert window.predictions.image_grid.captions()[:2] == ["input", "rebuilt"]
     assert not window.predictions.confusion.isVisible()
+
+
+def test_a_long_gpu_name_keeps_the_training_buttons_inside_the_window(qtbot, monkeypatch):
+    # A laptop GPU's name is long; the device box must not widen the panel past the window's edge.
+    from layerforge.app import create_main_window, training_panel
+
+    name = "GPU 0: NVIDIA GeForce RTX 4090 Laptop GPU (16 GiB, driver 580.65)"
+    monkeypatch.setattr(training_panel, "device_choices", lambda: [
+        ("CPU", "cpu", True, "Train on the processor"), (name, "cuda:0", True, f"Train on {name}")])
+    win = create_main_window("spiral")
+    qtbot.addWidget(win)
+    win.resize(1400, 900)
+    win.show()
+    qtbot.waitExposed(win)
+    panel = win.training_panel
+    choose(panel.device_combo, "cuda:0")
+    qtbot.wait(50)
+    for widget in (panel.train_button, panel.pause_button, panel.stop_button, panel.device_combo):
+        right = widget.mapTo(win, widget.rect().topRight()).x()
+        assert right < win.width(), f"{widget.objectName()} ends at x={right}, past the window's {win.width()}"
+    assert panel.device_combo.view().minimumWidth() >= panel.device_combo.fontMetrics().horizontalAdvance(name)
+    assert name in panel.device_combo.itemData(1, Qt.ItemDataRole.ToolTipRole)

@@ -57,14 +57,25 @@ def device_choices() -> list[tuple[str, str | None, bool, str]]:
         available = cuda.is_available()
         if available:
             for index in range(cuda.device_count()):
-                choices.append((f"GPU {index}: {cuda.get_device_name(index)}", f"cuda:{index}", True,
-                                "Train on this NVIDIA GPU (CUDA, through CuPy)"))
+                name = cuda.get_device_name(index)
+                choices.append((f"GPU {index}: {name}", f"cuda:{index}", True,
+                                f"Train on {name} (CUDA, through CuPy)"))
             return choices
         reason = cuda.unavailable_reason() or "no CUDA GPU was found"
     except Exception as error:  # a broken GPU stack must never stop the app from opening
         reason = f"CUDA could not be checked: {error}"
     choices.append(("CUDA (unavailable)", None, False, reason))
     return choices
+
+
+def _keep_narrow(combo: QComboBox) -> None:
+    """A long entry (a laptop GPU's name) must not widen the panel past the window: the box keeps a
+    modest width, eliding what does not fit, and its list opens as wide as its longest entry."""
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(12)
+    metrics = combo.view().fontMetrics()
+    widest = max((metrics.horizontalAdvance(combo.itemText(i)) for i in range(combo.count())), default=0)
+    combo.view().setMinimumWidth(widest + 32)  # the item's margins and a scroll bar's room
 
 
 class TrainingPanel(QGroupBox):
@@ -110,6 +121,8 @@ class TrainingPanel(QGroupBox):
         self.schedule_form.setContentsMargins(12, 0, 0, 0)
         self.schedule_editors: dict = {}
         self._fill_devices()
+        for combo in (self.loss_combo, self.optimizer_combo, self.schedule_combo, self.device_combo):
+            _keep_narrow(combo)
         self.train_button.setDefault(True)
         self.settings_widgets = [self.loss_combo, self.optimizer_combo, self.optimizer_box, self.lr_spin,
                                  self.schedule_combo, self.schedule_box, self.epochs_spin, self.batch_spin,
