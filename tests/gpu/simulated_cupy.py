@@ -61,6 +61,35 @@ def _read_names(path: Path) -> dict[str, frozenset]:
 NAMES = _read_names(Path(__file__).with_name("cupy_names.txt"))
 
 
+class SyncCounter:
+    """Counts the device-to-host reads (each one waits for the GPU's queue to drain), by kind; with
+    ``record`` on, also where each was made (the innermost layerforge frame)."""
+
+    def __init__(self):
+        self.counts: dict[str, int] = {}
+        self.places: dict[str, int] = {}
+        self.record = False
+
+    def __call__(self, kind: str) -> None:
+        self.counts[kind] = self.counts.get(kind, 0) + 1
+        if self.record:
+            import traceback  # noqa: PLC0415  (diagnosis only)
+            frames = [f for f in traceback.extract_stack()[:-2] if "layerforge" in f.filename]
+            if frames:
+                place = f"{frames[-1].filename.split('layerforge/')[-1]}:{frames[-1].lineno} {frames[-1].name}"
+                self.places[place] = self.places.get(place, 0) + 1
+
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def reset(self) -> None:
+        self.counts.clear()
+        self.places.clear()
+
+
+host_syncs = SyncCounter()
+
+
 class HostArrayError(TypeError):
     """A numpy (host) array reached a place where cupy needs device arrays."""
 
@@ -179,6 +208,7 @@ class ndarray:
 
     # --- to the host, explicitly
     def get(self, stream=None, order="C", out=None):
+        host_syncs("get")
         if out is not None:
             out[...] = self._a
             return out
@@ -188,9 +218,11 @@ class ndarray:
         self._a[...] = np.asarray(arr)
 
     def item(self, *args):
+        host_syncs("item")
         return self._a.item(*args)
 
     def tolist(self):
+        host_syncs("tolist")
         return self._a.tolist()
 
     def __array__(self, dtype=None, copy=None):
@@ -198,15 +230,19 @@ class ndarray:
                         "construct a NumPy array explicitly.")
 
     def __float__(self):
+        host_syncs("float")
         return float(self._a)
 
     def __int__(self):
+        host_syncs("int")
         return int(self._a)
 
     def __complex__(self):
+        host_syncs("complex")
         return complex(self._a)
 
     def __bool__(self):
+        host_syncs("bool")
         return bool(self._a)
 
     def __len__(self):

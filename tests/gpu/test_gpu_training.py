@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 
 import pytest
 
@@ -88,3 +89,26 @@ def test_a_run_too_big_for_the_gpu_fails_saying_what_was_asked_and_what_is_free(
     del trainer, result
     lf.cuda.empty_cache()
     assert lf.ones(3, device=DEVICE).sum().item() == 3.0  # the GPU is usable again
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("template", TEMPLATES, ids=lambda t: t.key)
+def test_a_training_step_reads_only_its_loss_from_the_gpu(template):
+    # Each read from the GPU waits for its queue to drain. A step reads its loss (the live curve and
+    # the divergence check need it); outputs reach the host once per split and epoch, not per batch.
+    cupy = sys.modules.get("cupy")
+    if not hasattr(cupy, "host_syncs"):
+        pytest.skip("host reads are counted on the simulated GPU (LAYERFORGE_SIMULATED_GPU=1)")
+    dataset = load_dataset(template.dataset)
+    epochs = 2
+    settings = TrainingSettings.from_template(template, device=DEVICE, epochs=epochs, snapshot_every=0)
+    trainer = Trainer(spec_for_dataset(template, dataset), dataset, settings)
+    cupy.host_syncs.reset()
+    result = trainer.run()
+    assert result.status == "completed", result.reason
+    steps = len(result.history["step_loss"])
+    counts = dict(cupy.host_syncs.counts)
+    assert counts.get("item") == steps, counts
+    splits = 3  # train outputs, validation outputs and losses per epoch; train/val/test at the end
+    assert counts.get("get", 0) <= splits * epochs + 2 * splits, counts
+    assert not {"float", "int", "tolist"} & set(counts), counts

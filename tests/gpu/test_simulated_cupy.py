@@ -115,3 +115,15 @@ def test_the_engine_runs_on_the_simulated_gpu_and_keeps_data_there(monkeypatch):
     assert all(isinstance(p.grad._data, sim.ndarray) for p in layer.parameters())
     assert all(isinstance(s["exp_avg"]._data, sim.ndarray) for s in optimizer.state.values())
     assert layer.weight.detach().cpu().numpy().shape == (2, 4)
+
+
+def test_reads_from_the_device_are_counted_by_kind():
+    x = sim.arange(4.0)
+    sim.host_syncs.reset()
+    float(x.sum())
+    x[0].item()
+    sim.asnumpy(x)
+    bool(x[1] > 0)
+    _ = (x * 2 + 1).reshape(2, 2).T  # device work alone reads nothing
+    assert sim.host_syncs.counts == {"float": 1, "item": 1, "get": 1, "bool": 1}
+    assert sim.host_syncs.total() == 4

@@ -266,27 +266,32 @@ class Trainer:
                 self.optimizer.step()
                 self._version += 1
             self.step += 1
-            outputs[batch] = out.detach().cpu().numpy()
+            outputs[batch] = out.detach()  # stays on the device: one copy to the host per epoch
             loss_sum += value * len(index)
             self.schedule.after_batch()
             self.history["step_loss"].append(value)
             self._emit(BatchEnd(epoch, self.step, value, lr))
-        in_order = np.empty((len(p.train),) + outputs[0].shape[1:], dtype=outputs[0].dtype)
-        in_order[order] = np.concatenate(outputs)
+        outputs = _to_host(outputs)
+        in_order = np.empty((len(p.train),) + outputs.shape[1:], dtype=outputs.dtype)
+        in_order[order] = outputs
         return p.metrics(p.train, in_order, loss_sum / len(p.train)), in_order, lr
 
     def _evaluate(self, split: Split) -> tuple[dict, np.ndarray]:
         """Metrics and outputs of the current weights on ``split``, in eval mode."""
         self.model.eval()
+        outputs, losses, sizes = [], [], []
         try:
-            outputs = _forward(self.model, split.x, self.device)
-            with engine.no_grad():
-                losses = [float(self._loss(_tensor(outputs[i:i + EVAL_BATCH], self.device),
-                                           _tensor(split.target[i:i + EVAL_BATCH], self.device)).item())
-                          * len(outputs[i:i + EVAL_BATCH]) for i in range(0, len(outputs), EVAL_BATCH)]
+            with engine.no_grad():  # outputs and losses stay on the device until the split is done
+                for start in range(0, len(split), EVAL_BATCH):
+                    out = self.model(_tensor(split.x[start:start + EVAL_BATCH], self.device))
+                    outputs.append(out)
+                    losses.append(self._loss(out, _tensor(split.target[start:start + EVAL_BATCH], self.device)))
+                    sizes.append(len(out))
         finally:
             self.model.train()
-        return self.problem.metrics(split, outputs, sum(losses) / max(len(split), 1)), outputs
+        outputs = _to_host(outputs, self.model)
+        total = sum(float(v) * n for v, n in zip(_to_host(losses), sizes)) if losses else 0.0
+        return self.problem.metrics(split, outputs, total / max(len(split), 1)), outputs
 
     def _final_metrics(self) -> dict:
         p = self.problem
@@ -382,14 +387,20 @@ def _tensor(array: np.ndarray, device: str):
 
 def _forward(model, x: np.ndarray, device: str) -> np.ndarray:
     """Outputs of ``model`` (already in the wanted mode) for model-ready inputs, in batches."""
-    chunks = []
     with engine.no_grad():
-        for start in range(0, len(x), EVAL_BATCH):
-            chunks.append(model(_tensor(x[start:start + EVAL_BATCH], device)).detach().cpu().numpy())
-    if not chunks:
+        chunks = [model(_tensor(x[start:start + EVAL_BATCH], device)) for start in range(0, len(x), EVAL_BATCH)]
+    return _to_host(chunks, model)
+
+
+def _to_host(tensors: list, model=None) -> np.ndarray:
+    """Same-shaped device tensors (batches of outputs, or scalar losses) joined on their device, then
+    copied to the host at once: on a GPU each copy waits for the device, so one per split, not per
+    batch. ``model`` gives an empty list its output shape."""
+    if not tensors:
         shape = tuple(getattr(model, "output_shape", ()) or ())
         return np.zeros((0,) + shape, dtype=np.float32)
-    return np.concatenate(chunks)
+    joined = engine.stack(tensors) if tensors[0].ndim == 0 else engine.cat(tensors)
+    return joined.detach().cpu().numpy()
 
 
 def _clone(state) -> OrderedDict:
