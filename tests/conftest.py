@@ -6,14 +6,10 @@ on a machine without a GPU: ``LAYERFORGE_SIMULATED_GPU=1 python -m pytest -m gpu
 """
 import importlib.util
 import os
-import sys
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 if os.environ.get("LAYERFORGE_SIMULATED_GPU") == "1":
-    _spec = importlib.util.spec_from_file_location("cupy", Path(__file__).parent / "gpu" / "simulated_cupy.py")
-    _simulated = importlib.util.module_from_spec(_spec)
-    sys.modules["cupy"] = _simulated
-    _spec.loader.exec_module(_simulated)
-    _simulated.install()
+    _spec = importlib.util.spec_from_file_location("use_simulated_gpu", Path(__file__).parent / "gpu" / "use_simulated_gpu.py")
+    _spec.loader.exec_module(importlib.util.module_from_spec(_spec))

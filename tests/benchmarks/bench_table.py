@@ -53,7 +53,15 @@ def parse_args(argv=None):
     parser.add_argument("--no-memory", action="store_true", help="skip the memory columns (faster)")
     parser.add_argument("--profile", metavar="ROW", help="cProfile our engine on ROW instead of the table")
     parser.add_argument("--memory-probe", nargs=2, metavar=("ROW", "ENGINE"), help=argparse.SUPPRESS)
-    return parser.parse_args(argv)
+    parser.add_argument("--simulated-gpu", action="store_true",
+                        help="with --device cuda: our engine on the simulated GPU (tests/gpu/simulated_cupy.py), "
+                             "torch on the CPU, no memory columns; checks that the GPU table runs, not its speed")
+    args = parser.parse_args(argv)
+    if args.simulated_gpu:
+        if args.device != "cuda":
+            parser.error("--simulated-gpu goes with --device cuda")
+        args.no_memory = True
+    return args
 
 
 ARGS = parse_args() if __name__ == "__main__" else parse_args([])
@@ -64,6 +72,11 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from table_rows import HAND_WRITTEN, ROWS, HandMLP  # noqa: E402
+
+if ARGS.simulated_gpu:  # before layerforge looks for cupy
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "gpu"))
+    import use_simulated_gpu  # noqa: E402, F401
+TORCH_DEVICE = "cpu" if ARGS.simulated_gpu else ARGS.device
 
 OPTIMIZER = dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8)
 
@@ -76,7 +89,7 @@ def load_torch():
     except ImportError:
         sys.exit("bench_table: PyTorch is the reference for this benchmark; pip install torch to run it")
     torch.set_num_threads(ARGS.threads)
-    if ARGS.device == "cuda":  # full float32 like cupy's default: cuDNN would use TF32 for convolutions
+    if TORCH_DEVICE == "cuda":  # full float32 like cupy's default: cuDNN would use TF32 for convolutions
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
     return torch
@@ -91,7 +104,7 @@ def load_ours():
 def require_cuda(torch, lf):
     """Exit with the reason when either engine cannot use a CUDA GPU here."""
     problems = []
-    if not torch.cuda.is_available():
+    if TORCH_DEVICE == "cuda" and not torch.cuda.is_available():
         problems.append("PyTorch has no CUDA device (a CPU-only torch build, or no GPU)")
     reason = lf.cuda.unavailable_reason()
     if reason is not None:
@@ -140,8 +153,9 @@ def build_steps(name, engines, device):
     x, y = batch(row)
     steps = {}
     if "torch" in engines:
-        theirs = reference.to(device)
-        steps["torch"] = Step(torch, theirs, torch.tensor(x, device=device), torch.tensor(y, device=device),
+        on = TORCH_DEVICE if device == "cuda" else device
+        theirs = reference.to(on)
+        steps["torch"] = Step(torch, theirs, torch.tensor(x, device=on), torch.tensor(y, device=on),
                               loss_of(torch, row))
     for label in ("ours", "fused"):  # "fused": our engine with Adam(fused=True), one kernel per parameter
         if label in engines:
@@ -163,7 +177,7 @@ def synchronizer(label, device):
     if device == "cpu":
         return lambda: None
     if label == "torch":
-        return load_torch().cuda.synchronize
+        return load_torch().cuda.synchronize if TORCH_DEVICE == "cuda" else (lambda: None)
     return load_ours().cuda.synchronize
 
 
@@ -336,8 +350,10 @@ def machine_line(torch):
     if ARGS.device == "cuda":
         lf = load_ours()
         cp = lf.backend.array_module(lf.backend.as_device("cuda"))
-        lines.append(f"GPU {torch.cuda.get_device_name(0)}; cupy {cp.__version__}; "
-                     f"CUDA runtime {cp.cuda.runtime.runtimeGetVersion()}")
+        gpu = lf.cuda.get_device_name(0) if ARGS.simulated_gpu else torch.cuda.get_device_name(0)
+        lines.append(f"GPU {gpu}; cupy {cp.__version__}; CUDA runtime {cp.cuda.runtime.runtimeGetVersion()}"
+                     + ("; SIMULATED: ours on numpy behind a cupy interface, torch on the CPU; timings "
+                        "mean nothing" if ARGS.simulated_gpu else ""))
     return lines
 
 

@@ -36,3 +36,19 @@ def test_the_gpu_table_says_why_it_cannot_run_without_a_gpu():
     assert done.returncode != 0
     assert "needs a CUDA GPU" in done.stderr
     assert "layerforge cannot use CUDA" in done.stderr
+
+
+def test_the_gpu_table_runs_end_to_end_on_the_simulated_gpu():
+    # What tests/gpu/run_gpu_checks.sh runs on a device, checked here so that a device's few minutes
+    # are not lost to a crash in the script: our engine on the simulated GPU, torch on the CPU.
+    done = _run("--device", "cuda", "--simulated-gpu", "--rows", "tiny", "lenet", "--repeats", "1",
+                "--repeat-ms", "5")
+    assert done.returncode == 0, done.stderr
+    assert "SIMULATED" in done.stdout and "timings mean nothing" in done.stdout
+    header = next(line for line in done.stdout.splitlines() if line.startswith("| row"))
+    assert "ours Adam(fused=True) ms" in header and "ratio fused" in header
+    rows = [line for line in done.stdout.splitlines() if line.startswith(("| tiny MLP", "| LeNet"))]
+    assert len(rows) == 2
+    for row in rows:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert re.fullmatch(r"\d+\.\d{3}", cells[5]) and re.fullmatch(r"\d+\.\d{2}", cells[6]), row
