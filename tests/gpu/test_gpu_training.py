@@ -93,7 +93,7 @@ def test_a_run_too_big_for_the_gpu_fails_saying_what_was_asked_and_what_is_free(
 
 @pytest.mark.gpu
 @pytest.mark.parametrize("template", TEMPLATES, ids=lambda t: t.key)
-def test_a_training_step_reads_only_its_loss_from_the_gpu(template):
+def test_a_training_step_reads_its_loss_once_and_no_outputs_from_the_gpu(template):
     # Each read from the GPU waits for its queue to drain. A step reads its loss (the live curve and
     # the divergence check need it); outputs reach the host once per split and epoch, not per batch.
     cupy = sys.modules.get("cupy")
