@@ -142,6 +142,16 @@ def test_custom_function_forward_backward_and_saved_tensors():
     assert x.grad.tolist() == [6.0, 24.0]
 
 
+@pytest.mark.gpu
+@pytest.mark.skipif(not lf.cuda.is_available(), reason="no CUDA GPU/cupy")
+def test_custom_function_runs_and_differentiates_on_the_gpu():
+    x = lf.tensor([1.0, 2.0], device="cuda", requires_grad=True)
+    y = Cube.apply(x, 2.0)
+    assert y.device == lf.device("cuda:0") and y.tolist() == [2.0, 16.0]
+    y.sum().backward()
+    assert x.grad.device == lf.device("cuda:0") and x.grad.tolist() == [6.0, 24.0]
+
+
 def test_custom_function_sees_needs_input_grad():
     seen = {}
 

@@ -127,13 +127,15 @@ def test_batch_norm_running_stats_over_several_batches(norm, momentum):
     check_layer(lambda nn: getattr(nn, norm)(3, momentum=momentum), shape, train=False)
 
 
-def test_embedding_with_padding_idx_gets_no_gradient_on_the_padding_row():
-    _, ours = check_layer(lambda nn: nn.Embedding(10, 4, padding_idx=2), (5, 7), integer_high=10)
-    assert np.all(ours.weight.grad.numpy()[2] == 0)
+@pytest.mark.parametrize("device", ["cpu", CUDA])
+def test_embedding_with_padding_idx_gets_no_gradient_on_the_padding_row(device):
+    _, ours = check_layer(lambda nn: nn.Embedding(10, 4, padding_idx=2), (5, 7), integer_high=10, device=device)
+    assert np.all(ours.weight.grad.cpu().numpy()[2] == 0)
 
 
-def test_embedding_repeated_indices_accumulate():
-    check_layer(lambda nn: nn.Embedding(3, 4), (6, 5), integer_high=3)
+@pytest.mark.parametrize("device", ["cpu", CUDA])
+def test_embedding_repeated_indices_accumulate(device):
+    check_layer(lambda nn: nn.Embedding(3, 4), (6, 5), integer_high=3, device=device)
 
 
 def test_max_pool_ties_send_the_gradient_to_the_first_maximum_like_torch():
