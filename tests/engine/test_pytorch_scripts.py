@@ -155,6 +155,21 @@ def test_mlp_classifier_with_dataloader_and_adam_matches_pytorch():
     _assert_same_parameters(engine_model, torch_model, 1e-4, 1e-5)
 
 
+@pytest.mark.gpu
+@pytest.mark.skipif(not engine.cuda.is_available(), reason="no CUDA GPU/cupy")
+def test_a_script_that_trains_on_the_gpu_when_there_is_one_matches_pytorch_on_the_cpu():
+    # torch.cuda.is_available() is the engine's answer inside the script: it trains on the GPU,
+    # batches moved per step; the reference (CPU PyTorch here, or the GPU on a device) agrees.
+    torch_model, engine_model, (torch_losses, torch_devices), (losses, devices) = \
+        _run_module_script("device_mlp")
+    assert devices == {"cuda:0"}, devices
+    assert len(losses) == 5 * 6
+    np.testing.assert_allclose(losses, torch_losses, rtol=1e-4, atol=1e-5)
+    assert losses[-1] < 0.85 * losses[0]
+    assert all(str(p.device) == "cpu" for p in engine_model.parameters())  # model.to("cpu") at the end
+    _assert_same_parameters(engine_model, torch_model, 1e-4, 1e-5)
+
+
 @pytest.mark.parametrize("backend", ["engine", "torch"])
 def test_mlp_checkpoint_saved_and_loaded_by_the_script_gives_the_same_logits(backend, tmp_path):
     script = load_script("mlp_classifier", backend)
