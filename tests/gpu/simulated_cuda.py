@@ -5,6 +5,7 @@ touches arrays.
 """
 from __future__ import annotations
 
+import threading
 import types
 
 DEVICE_NAME = "Simulated GPU (numpy on the CPU)"
@@ -22,21 +23,43 @@ class CUDARuntimeError(RuntimeError):
     pass
 
 
+DEVICE_COUNT = 2  # two simulated GPUs, so that code placing work on "cuda:1" is checked too
+_current = threading.local()  # this thread's stack of devices entered with ``with Device(i):``
+
+
+def current_device() -> int:
+    stack = getattr(_current, "stack", None)
+    return stack[-1] if stack else 0
+
+
 class Device:
-    """``cupy.cuda.Device``: one simulated GPU, id 0."""
+    """``cupy.cuda.Device``: a simulated GPU; entering it makes it the current one (cupy allocates,
+    and runs kernels, on the current device)."""
 
     def __init__(self, device=None):
-        self.id = 0 if device is None else int(device)
-        if self.id != 0:
+        self.id = current_device() if device is None else int(device)
+        if not 0 <= self.id < DEVICE_COUNT:
             raise CUDARuntimeError(f"cudaErrorInvalidDevice: invalid device ordinal {self.id}")
 
     def __enter__(self):
+        stack = getattr(_current, "stack", None)
+        if stack is None:
+            stack = _current.stack = []
+        stack.append(self.id)
         return self
 
     def __exit__(self, *exc):
+        _current.stack.pop()
         return False
 
     def use(self):
+        stack = getattr(_current, "stack", None)
+        if stack is None:
+            stack = _current.stack = []
+        if stack:
+            stack[-1] = self.id
+        else:
+            stack.append(self.id)
         return self
 
     def synchronize(self):
@@ -79,7 +102,7 @@ class _Stream:
 pool = _MemoryPool()
 memory = types.SimpleNamespace(OutOfMemoryError=OutOfMemoryError)
 runtime = types.SimpleNamespace(
-    getDeviceCount=lambda: 1, getDevice=lambda: 0,
+    getDeviceCount=lambda: DEVICE_COUNT, getDevice=current_device,
     getDeviceProperties=lambda i: {"name": DEVICE_NAME.encode(), "totalGlobalMem": TOTAL_MEMORY},
     memGetInfo=lambda: (TOTAL_MEMORY, TOTAL_MEMORY), CUDARuntimeError=CUDARuntimeError,
     runtimeGetVersion=lambda: 12080, driverGetVersion=lambda: 12080)

@@ -101,10 +101,29 @@ def _host_array_error(where: str, value) -> HostArrayError:
         "with cupy.asarray first.")
 
 
+class OtherDeviceError(ValueError):
+    """A kernel was asked to read an array that lives on another GPU than the current one."""
+
+
+def _here(array: "ndarray", where: str) -> np.ndarray:
+    """The numpy array behind ``array``, which a kernel on the current device is about to read.
+
+    cupy runs kernels on the current device; handed an array from another GPU it enables peer access
+    and warns (or fails where peer access is impossible), and its result lands on the current GPU, not
+    the array's. PyTorch runs an op on its inputs' device. The simulation refuses it outright."""
+    current = cuda.current_device()
+    if array._dev != current:
+        raise OtherDeviceError(
+            f"{where}: the device where the array resides ({array._dev}) is different from the current "
+            f"device ({current}); cupy would read it through peer access and put the result on device "
+            f"{current}. Enter `with cupy.cuda.Device({array._dev}):` (the array's device) first.")
+    return array._a
+
+
 def _unwrap(value, where: str, allow_host: bool = False):
     """The numpy array behind a device array; host arrays are refused unless ``allow_host``."""
     if isinstance(value, ndarray):
-        return value._a
+        return _here(value, where)
     if isinstance(value, np.ndarray):
         if allow_host:
             return value
@@ -157,25 +176,36 @@ def _index(key, where: str):
     if isinstance(key, tuple):
         return tuple(_index(item, where) for item in key)
     if isinstance(key, ndarray):
-        return key._a
+        return _here(key, where)
     return key
+
+
+_VIEW_METHODS = frozenset({"reshape", "view", "transpose", "swapaxes", "squeeze", "diagonal", "item",
+                           "tolist", "get", "set"})
 
 
 class ndarray:
     """A device array: numpy storage behind cupy's interface, refusing to mix with host arrays."""
 
-    __slots__ = ("_a", "__weakref__")
+    __slots__ = ("_a", "_dev", "__weakref__")
     __array_priority__ = 100
 
     def __init__(self, shape, dtype=float, memptr=None, strides=None, order="C"):
         _check_size(shape, dtype)
         self._a = np.empty(shape, dtype=dtype, order=order)
+        self._dev = cuda.current_device()
 
     @classmethod
-    def _of(cls, array: np.ndarray) -> "ndarray":
+    def _of(cls, array: np.ndarray, dev: int | None = None) -> "ndarray":
+        """A device array around ``array``: on ``dev``, or the current device (where cupy puts results)."""
         out = object.__new__(cls)
         out._a = array
+        out._dev = cuda.current_device() if dev is None else dev
         return out
+
+    def _view(self, array: np.ndarray) -> "ndarray":
+        """A view: the same memory, so the same device, whichever device is current."""
+        return ndarray._of(array, self._dev)
 
     # --- what cupy has as plain attributes
     shape = property(lambda self: self._a.shape, lambda self, value: setattr(self._a, "shape", value))
@@ -186,23 +216,30 @@ class ndarray:
     nbytes = property(lambda self: self._a.nbytes)
     strides = property(lambda self: self._a.strides)
     flags = property(lambda self: self._a.flags)
-    T = property(lambda self: ndarray._of(self._a.T))
-    mT = property(lambda self: ndarray._of(np.swapaxes(self._a, -1, -2)))
-    real = property(lambda self: ndarray._of(self._a.real))
-    imag = property(lambda self: ndarray._of(self._a.imag))
-    device = property(lambda self: Device(0))
+    T = property(lambda self: self._view(self._a.T))
+    mT = property(lambda self: self._view(np.swapaxes(self._a, -1, -2)))
+    real = property(lambda self: self._view(self._a.real))
+    imag = property(lambda self: self._view(self._a.imag))
+    device = property(lambda self: Device(self._dev))
 
     @property
     def base(self):
-        return None if self._a.base is None else ndarray._of(self._a.base)
+        return None if self._a.base is None else self._view(self._a.base)
 
     def __getattr__(self, name):
         if name not in NAMES["cupy.ndarray"] or not hasattr(self._a, name):
             raise AttributeError(f"'cupy.ndarray' object has no attribute '{name}'")
         method = getattr(self._a, name)
         where = f"cupy.ndarray.{name}"
+        if name in _VIEW_METHODS:  # no kernel: works from any current device, stays on the array's
+            def view(*args, **kwargs):
+                result = method(*args, **kwargs)
+                return self._view(result) if isinstance(result, np.ndarray) and result.base is not None \
+                    else _wrap(result)
+            return view
 
         def call(*args, **kwargs):
+            _here(self, where)
             return _wrap(_on_device(method, *_unwrap(args, where), **_unwrap_kwargs(kwargs, where)))
         return call
 
@@ -251,7 +288,7 @@ class ndarray:
     def __iter__(self):
         if self._a.ndim == 0:
             raise TypeError("iteration over a 0-d array")
-        return (ndarray._of(self._a[i]) if self._a.ndim > 1 else _wrap(self._a[i:i + 1].reshape(()))
+        return (self._view(self._a[i]) if self._a.ndim > 1 else self._view(self._a[i:i + 1].reshape(()))
                 for i in range(len(self._a)))
 
     def __repr__(self):
@@ -260,10 +297,10 @@ class ndarray:
     __str__ = __repr__
 
     def __copy__(self):
-        return ndarray._of(self._a.copy())
+        return ndarray._of(_here(self, "copy").copy())
 
     def __deepcopy__(self, memo):
-        return ndarray._of(self._a.copy())
+        return ndarray._of(_here(self, "deepcopy").copy())
 
     def __reduce__(self):
         raise TypeError("a simulated cupy array cannot be pickled; move it to the host first")
@@ -272,11 +309,15 @@ class ndarray:
         result = self._a[_index(key, "cupy.ndarray.__getitem__")]
         if isinstance(result, np.generic):  # cupy returns a 0-d view, not a host scalar
             flat_key = key if isinstance(key, tuple) else (key,)
-            return ndarray._of(self._a[flat_key + (Ellipsis,)])
+            return self._view(self._a[flat_key + (Ellipsis,)])
+        if result.base is not None and np.shares_memory(result, self._a):  # basic indexing: a view
+            return self._view(result)
+        _here(self, "cupy.ndarray.__getitem__")  # advanced indexing: a gather kernel
         return _wrap(result)
 
     def __setitem__(self, key, value):
-        self._a[_index(key, "cupy.ndarray.__setitem__")] = _unwrap(value, "cupy.ndarray.__setitem__")
+        where = "cupy.ndarray.__setitem__"
+        _here(self, where)[_index(key, where)] = _unwrap(value, where)
 
     # --- numpy's protocols: as cupy, numpy's functions and ufuncs work on device arrays where cupy
     # has the same name, and fail on any host array among the arguments.
@@ -287,7 +328,7 @@ class ndarray:
         result = _on_device(getattr(ufunc, method), *_unwrap(inputs, where), **_unwrap_kwargs(kwargs, where))
         if "out" in kwargs and method != "at":
             outs = tuple(ndarray._of(o) for o in kwargs["out"])
-            return outs[0] if len(outs) == 1 else outs
+            return outs[0] if len(outs) == 1 else outs  # (they were checked to be on this device)
         return _wrap(result)
 
     def __array_function__(self, func, types_, args, kwargs):
@@ -307,11 +348,11 @@ def _binary(op, name, reflected=False, inplace=False):
             raise _host_array_error(where, other)
         if not isinstance(other, (ndarray, int, float, complex, bool, np.generic)):
             return NotImplemented
-        value = _unwrap(other, where)
+        mine, value = _here(self, where), _unwrap(other, where)
         if inplace:
-            op(self._a, value)
+            op(mine, value)
             return self
-        return _wrap(_on_device(op, value, self._a) if reflected else _on_device(op, self._a, value))
+        return _wrap(_on_device(op, value, mine) if reflected else _on_device(op, mine, value))
     method.__name__ = name
     return method
 
@@ -330,7 +371,7 @@ for _name, _op in (("eq", operator.eq), ("ne", operator.ne), ("lt", operator.lt)
     setattr(ndarray, f"__{_name}__", _binary(_op, f"__{_name}__"))
 for _name, _op in (("neg", operator.neg), ("pos", operator.pos), ("abs", operator.abs),
                    ("invert", operator.invert)):
-    setattr(ndarray, f"__{_name}__", (lambda op: lambda self: _wrap(op(self._a)))(_op))
+    setattr(ndarray, f"__{_name}__", (lambda op, name: lambda self: _wrap(op(_here(self, name))))(_op, _name))
 ndarray.__hash__ = None
 
 
@@ -393,6 +434,8 @@ def _function(name, func):
 def asarray(a, dtype=None, order=None, *, blocking=False):
     """To the device: a copy of host data (cupy copies), the array itself when already there."""
     if isinstance(a, ndarray):
+        if a._dev != cuda.current_device():  # a copy between GPUs, onto the current one
+            return ndarray._of(np.array(a._a, dtype=dtype, copy=True))
         return a if dtype is None or a.dtype == np.dtype(dtype) else a.astype(dtype)
     host = np.array(_unwrap(a, "cupy.asarray", allow_host=True), dtype=dtype, order=order or "K", copy=True)
     _check_size(host.shape, host.dtype)
@@ -400,7 +443,7 @@ def asarray(a, dtype=None, order=None, *, blocking=False):
 
 
 def array(obj, dtype=None, copy=True, order="K", subok=False, ndmin=0, *, blocking=False):
-    if isinstance(obj, ndarray):
+    if isinstance(obj, ndarray):  # a copy, onto the current device
         return ndarray._of(np.array(obj._a, dtype=dtype, copy=True if copy else None, order=order, ndmin=ndmin))
     host = np.array(_unwrap(obj, "cupy.array", allow_host=True), dtype=dtype, copy=True, order=order,
                     ndmin=ndmin)

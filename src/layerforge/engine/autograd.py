@@ -13,6 +13,10 @@ import threading
 import weakref
 from itertools import count
 
+import numpy as np
+
+from . import backend
+
 __all__ = [
     "Node", "Function", "FunctionCtx", "backward", "grad", "no_grad", "enable_grad",
     "set_grad_enabled", "is_grad_enabled",
@@ -166,6 +170,16 @@ def _run_hooks(hooks, grad_array, wrap):
 
 
 def run_backward(roots, retain_graph: bool = False, capture=None):
+    """Propagate ``roots`` (pairs of Tensor and gradient array) back through the graph, on the roots' GPU
+    (cupy computes on the current one); a node on another GPU switches to its own."""
+    guard = backend.other_gpu(roots[0][1]) if roots and type(roots[0][1]) is not np.ndarray else None
+    if guard is None:
+        return _run_backward(roots, retain_graph, capture)
+    with guard:
+        return _run_backward(roots, retain_graph, capture)
+
+
+def _run_backward(roots, retain_graph: bool = False, capture=None):
     """Propagate ``roots`` (pairs of Tensor and gradient array) back through the graph.
 
     With ``capture`` (a list of Tensors) the gradients reaching those tensors are returned instead of
@@ -202,6 +216,9 @@ def run_backward(roots, retain_graph: bool = False, capture=None):
             tensor.grad._data = tensor.grad._data + g
 
     def deliver(tensor, g):
+        if type(g) is not np.ndarray and (guard := backend.other_gpu(g)) is not None:
+            with guard:  # a leaf on another GPU than this backward's (after a .to("cuda:N"))
+                return deliver(tensor, g)
         if g.dtype is not tensor._data.dtype and g.dtype != tensor._data.dtype:
             g = g.astype(tensor._data.dtype)
         if captured is not None and id(tensor) in captured:
@@ -245,7 +262,12 @@ def run_backward(roots, retain_graph: bool = False, capture=None):
         if node._hooks is not None or node._retained is not None:
             grads = _node_hooks(node, [grads] if single else grads, wrap)
             grads = grads[0] if single else grads
-        input_grads = node.backward(grads) if single else node.backward(*grads)
+        first = grads if single else grads[0]
+        if type(first) is np.ndarray or first is None or (guard := backend.other_gpu(first)) is None:
+            input_grads = node.backward(grads) if single else node.backward(*grads)
+        else:  # a node on another GPU than the current one: compute its gradients there
+            with guard:
+                input_grads = node.backward(grads) if single else node.backward(*grads)
         if free:
             if type(node).release is base_release:
                 node.__dict__.clear()  # what Node.release does, without the call
@@ -341,6 +363,11 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, allow_unused=Fal
 
 
 def _initial_grad(tensor, gradient):
+    """The gradient a backward starts from, on ``tensor``'s device (its GPU, not the current one)."""
+    guard = backend.other_gpu(tensor._data) if type(tensor._data) is not np.ndarray else None
+    if guard is not None:
+        with guard:
+            return _initial_grad(tensor, gradient)
     if gradient is None:
         if tensor.numel() != 1:
             raise RuntimeError(

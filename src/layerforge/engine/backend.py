@@ -236,6 +236,19 @@ def device_out_of_memory(error: BaseException, where: str = "") -> DeviceOutOfMe
     return DeviceOutOfMemoryError(message, requested, free, total, name)
 
 
+def other_gpu(array):
+    """``array``'s GPU as a cupy device context when it is not the current GPU, else None.
+
+    cupy runs each kernel on the current GPU and puts its result there, reading another GPU's
+    arrays through peer access; PyTorch runs an op on its inputs' device. Entering the context this
+    returns makes cupy do what PyTorch does. None for host arrays and on the current GPU, the usual
+    case, which costs one attribute read and one runtime call."""
+    if _cupy is None or not isinstance(array, _cupy.ndarray):
+        return None
+    on = array.device
+    return None if on.id == _cupy.cuda.runtime.getDevice() else on
+
+
 def device_context(dev: device):
     """A context manager that makes ``dev`` current for cupy allocations (nothing on the CPU)."""
     if dev.type == "cuda":

@@ -98,7 +98,7 @@ def uniform(shape, dtype, device, generator=None, low=0.0, high=1.0):
         out = rng.random(shape, dtype=_float_dtype(dtype))
         if low != 0.0 or high != 1.0:
             out = out * (high - low) + low
-    return out.astype(dtype, copy=False)
+        return out.astype(dtype, copy=False)
 
 
 def normal(shape, dtype, device, generator=None, mean=0.0, std=1.0):
@@ -107,7 +107,7 @@ def normal(shape, dtype, device, generator=None, mean=0.0, std=1.0):
         out = rng.standard_normal(shape, dtype=_float_dtype(dtype))
         if std != 1.0 or mean != 0.0:
             out = out * std + mean
-    return out.astype(dtype, copy=False)
+        return out.astype(dtype, copy=False)
 
 
 def integers(low, high, shape, dtype, device, generator=None):

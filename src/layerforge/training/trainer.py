@@ -177,7 +177,11 @@ class Trainer:
             raise TrainingError("this Trainer has already run; create a new Trainer to train again")
         self._ran = True
         try:
-            return self._run()
+            # The run's GPU is the current one in this thread (torch.cuda.set_device), so that work
+            # outside the engine's ops (data, losses, metrics) lands there too: cupy puts everything
+            # on the current GPU.
+            with engine.backend.device_context(engine.device(self.device)):
+                return self._run()
         except Exception as error:  # an engine or memory failure mid-run: report it, keep good weights
             log.exception("training failed")
             if engine.backend.is_device_out_of_memory(error):  # e.g. raised in backward: say how much

@@ -1,6 +1,7 @@
 """``Embedding``: a lookup table of learnable rows; the padding row gets no gradient."""
 from __future__ import annotations
 
+from .. import backend
 from ..autograd import no_grad
 from . import functional as F
 from . import init
@@ -36,7 +37,8 @@ class Embedding(Module):
         init.normal_(self.weight)
         if self.padding_idx is not None:
             with no_grad():
-                self.weight._data[self.padding_idx] = 0
+                with backend.device_context(self.weight.device):
+                    self.weight._data[self.padding_idx] = 0
 
     def forward(self, input):  # noqa: A002
         return F.embedding(input, self.weight, self.padding_idx)

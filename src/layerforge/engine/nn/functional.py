@@ -12,6 +12,7 @@ from ..ops import dense as _dense
 from ..ops import normalization as _norm
 from ..ops import pool as _pool
 from ..ops.common import apply as _apply
+from ..ops.common import on_input_gpu as _on_input_gpu
 from ..ops.common import xp_of as _xp_of
 from ..tensor import Tensor as _Tensor
 from .functional_losses import (binary_cross_entropy, binary_cross_entropy_with_logits,  # noqa: F401
@@ -75,6 +76,7 @@ def bilinear(input1, input2, weight, bias=None):
     return out + bias if bias is not None else out
 
 
+@_on_input_gpu
 def embedding(input, weight, padding_idx=None, max_norm=None):  # noqa: A002
     if max_norm is not None:
         raise NotImplementedError("embedding(max_norm=...) is not supported; renormalise the weight "
@@ -92,6 +94,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None):  # noqa: A002
     return _apply(_dense.Embedding(indices, padding_idx), weight)
 
 
+@_on_input_gpu
 def one_hot(tensor, num_classes=-1):
     data = tensor._data
     if data.dtype.kind not in "iu":
@@ -263,6 +266,7 @@ def adaptive_avg_pool2d(input, output_size):  # noqa: A002
 
 
 # ------------------------------------------------------------------------------ regularisation
+@_on_input_gpu
 def dropout(input, p=0.5, training=True, inplace=False):  # noqa: A002
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
@@ -277,6 +281,7 @@ def dropout(input, p=0.5, training=True, inplace=False):  # noqa: A002
 
 
 # ------------------------------------------------------------------------------ normalisation
+@_on_input_gpu
 def batch_norm(input, running_mean, running_var, weight=None, bias=None,  # noqa: A002
                training=False, momentum=0.1, eps=1e-5):
     if input.ndim < 2:

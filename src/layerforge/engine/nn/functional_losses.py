@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 
 from ..ops import loss as kernels
-from ..ops.common import apply, as_tensor_arg, check_same_device, promote_pair
+from ..ops.common import apply, as_tensor_arg, check_same_device, on_input_gpu, promote_pair
 from ..tensor import Tensor
 
 __all__ = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "cross_entropy", "nll_loss",
@@ -113,18 +113,21 @@ def _pair_loss(node, input, target, name, weight, weighted_mean_by_weight):
     return weighted.sum() / weight.sum() if weighted_mean_by_weight else weighted.mean()
 
 
+@on_input_gpu
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """Mean squared error: (input - target)^2, reduced."""
     reduction = _check_reduction(legacy_reduction(size_average, reduce, reduction))
     return _pair_loss(kernels.MSELoss(reduction), input, target, "mse_loss", weight, True)
 
 
+@on_input_gpu
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """Mean absolute error: |input - target|, reduced."""
     reduction = _check_reduction(legacy_reduction(size_average, reduce, reduction))
     return _pair_loss(kernels.L1Loss(reduction), input, target, "l1_loss", weight, True)
 
 
+@on_input_gpu
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
     """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (plain L1 when beta is 0)."""
     reduction = _check_reduction(legacy_reduction(size_average, reduce, reduction))
@@ -134,6 +137,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     return _pair_loss(node, input, target, "smooth_l1_loss", None, True)
 
 
+@on_input_gpu
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta)."""
     reduction = _check_reduction(reduction)
@@ -143,6 +147,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
 
 
 # ------------------------------------------------------------------------------ binary
+@on_input_gpu
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,
                          reduction="mean"):
     """BCE on probabilities in [0, 1]; logs are clamped to >= -100 so 0 and 1 give finite losses."""
@@ -164,6 +169,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     return apply(kernels.BinaryCrossEntropy(reduction, w), input, target)
 
 
+@on_input_gpu
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
                                      reduction="mean", pos_weight=None):
     """BCE on raw scores, computed through log-sigmoid so large scores never overflow."""
@@ -192,6 +198,7 @@ def _check_broadcasts(shape, target_shape, what, name):
 
 
 # ------------------------------------------------------------------------------ KL divergence
+@on_input_gpu
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
     """KL(target || input) with ``input`` given as log-probabilities; 'batchmean' is the true KL."""
     legacy = size_average is not None or reduce is not None
@@ -250,6 +257,7 @@ def _index_target(input: Tensor, target, ignore_index: int, name: str):
     return data.astype(np.int64, copy=False), n_classes
 
 
+@on_input_gpu
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
                   reduction="mean", label_smoothing=0.0):
     """log_softmax over the class axis (1, or 0 for an unbatched (C,) input) and NLL, fused.
@@ -281,6 +289,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     return apply(node, input)
 
 
+@on_input_gpu
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
              reduction="mean"):
     """Negative log-likelihood of class indices, ``input`` being log-probabilities (N, C, d1, ...)."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 
+from .. import backend
 from ..autograd import no_grad
 
 _LINEAR_LIKE = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
@@ -93,7 +94,7 @@ def zeros_(tensor):
 def eye_(tensor):
     if tensor.dim() != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
-    with no_grad():
+    with no_grad(), backend.device_context(tensor.device):
         tensor.zero_()
         data = tensor._data
         diagonal = tensor._xp().arange(min(data.shape))

@@ -441,7 +441,8 @@ class Module:
         with no_grad():
             for target, array in to_copy:
                 array = backend.to_device_array(array, target.device)
-                target._data[...] = array.astype(target._data.dtype, copy=False)
+                with backend.device_context(target.device):  # the cast runs on the target's GPU
+                    target._data[...] = array.astype(target._data.dtype, copy=False)
         return IncompatibleKeys(missing, unexpected)
 
     # ---------------------------------------------------------------- repr

@@ -11,7 +11,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Node, _mode
 from ..tensor import Tensor
-from .common import (Number, apply, as_tensor_arg, broadcast_error, check_same_device,
+from .common import (Number, apply, as_tensor_arg, broadcast_error, check_same_device, on_input_gpu,
                      unbroadcast, xp_of)
 from .elementwise_functions import (abs, add, cast, clamp, cos, div, exp, log, maximum, minimum, mul, neg,
                                     pow, relu, rsub, sigmoid, sin, sqrt, sub, tanh, where)
@@ -138,6 +138,7 @@ gt = _comparison("gt", "greater")
 ge = _comparison("ge", "greater_equal")
 
 
+@on_input_gpu
 def equal(a: Tensor, b: Tensor) -> bool:
     return a.shape == b.shape and bool(xp_of(a._data).all(a._data == b._data))
 
@@ -175,6 +176,7 @@ _INPLACE = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.tru
             "pow": np.power}
 
 
+@on_input_gpu
 def inplace(t: Tensor, other, op: str) -> Tensor:
     """Update ``t``'s storage in place; only where no gradient could be corrupted, as PyTorch allows."""
     if _mode.enabled and t.requires_grad:
@@ -187,8 +189,8 @@ def inplace(t: Tensor, other, op: str) -> Tensor:
     other_data = other
     if isinstance(other, Tensor):
         other_data = other._data
-        if type(other_data) is not type(data):
-            if op == "copy":
+        if type(other_data) is not type(data) or (type(data) is not np.ndarray and other.device != t.device):
+            if op == "copy":  # from the host, or from another GPU
                 other_data = backend.to_device_array(other_data, t.device)
             else:
                 check_same_device(t, other, f"{op}_")

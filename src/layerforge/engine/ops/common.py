@@ -1,10 +1,12 @@
 """What every kernel module shares: applying a node, unbroadcasting gradients, argument checks."""
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ..autograd import _mode
-from ..backend import device_out_of_memory, is_device_out_of_memory, module_of, to_device_array
+from ..backend import device_out_of_memory, is_device_out_of_memory, module_of, other_gpu, to_device_array
 from ..dtypes import from_numpy_dtype, get_default_dtype, result_type, scalar_result_type
 from ..tensor import Tensor
 
@@ -19,10 +21,16 @@ def apply(node, *inputs):
     every operation, so it is written for speed: one pass over the inputs, the result Tensor built
     inline (what ``Tensor._wrap`` does) for the usual single ndarray output.
     """
+    first = inputs[0]._data
+    if type(first) is not np.ndarray:  # a GPU array: run on its GPU, as PyTorch does
+        guard = other_gpu(first)
+        if guard is not None:
+            with guard:
+                return apply(node, *inputs)
     try:  # free unless raised (Python >= 3.11), so the hot path pays nothing
         if len(inputs) == 1:
             a = inputs[0]
-            out = node.forward(a._data)
+            out = node.forward(first)
             if a.requires_grad and _mode.enabled:
                 node.inputs = inputs
                 fn = a.grad_fn
@@ -32,7 +40,7 @@ def apply(node, *inputs):
                 node = None
         else:
             if len(inputs) == 2:
-                out = node.forward(inputs[0]._data, inputs[1]._data)
+                out = node.forward(first, inputs[1]._data)
             else:
                 out = node.forward(*[t._data for t in inputs])
             tracked = False
@@ -67,6 +75,21 @@ def apply(node, *inputs):
 
 
 _new = object.__new__
+
+
+def on_input_gpu(fn):
+    """For code that computes on its first argument's arrays outside ``apply`` (argument checks,
+    index preparation): run it on that argument's GPU when it is not the current one."""
+    @functools.wraps(fn)
+    def wrapper(input, *args, **kwargs):  # noqa: A002
+        data = getattr(input, "_data", None)
+        if data is not None and type(data) is not np.ndarray:
+            guard = other_gpu(data)
+            if guard is not None:
+                with guard:
+                    return fn(input, *args, **kwargs)
+        return fn(input, *args, **kwargs)
+    return wrapper
 
 
 def _wrap_outputs(out, node):

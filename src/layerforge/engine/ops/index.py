@@ -6,7 +6,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Node, is_grad_enabled
 from ..tensor import Tensor
-from .common import apply, normalize_dim, xp_of
+from .common import apply, normalize_dim, on_input_gpu, xp_of
 from .elementwise_functions import where
 
 
@@ -63,6 +63,7 @@ def _convert_item(item, xp):
     return item
 
 
+@on_input_gpu
 def getitem(a: Tensor, index):
     xp = xp_of(a._data)
     index = _convert_index(index, xp, a.shape)
@@ -75,6 +76,7 @@ def getitem(a: Tensor, index):
         raise IndexError(f"{exc} (indexing a tensor of shape {tuple(a.shape)})") from None
 
 
+@on_input_gpu
 def setitem(a: Tensor, index, value) -> None:
     """``a[index] = value``: in place, allowed on tensors that no gradient flows through."""
     if a.requires_grad and is_grad_enabled() and a.grad_fn is None:

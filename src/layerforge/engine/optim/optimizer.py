@@ -260,8 +260,9 @@ def _cast_state(param: Tensor, name: str, value):
     if name == "step":  # the step count stays a float32 CPU scalar, as in PyTorch
         return Tensor._wrap(np.array(backend.to_host(value._data), dtype=np.float32))
     array = backend.to_device_array(value._data, param.device)
-    if param._data.dtype.kind == "f":
-        array = array.astype(param._data.dtype, copy=False)
-    if array is value._data:
-        array = array.copy()  # never share buffers with the dict (or with another optimizer)
+    with backend.device_context(param.device):  # cupy casts and copies on the current GPU
+        if param._data.dtype.kind == "f":
+            array = array.astype(param._data.dtype, copy=False)
+        if array is value._data:
+            array = array.copy()  # never share buffers with the dict (or with another optimizer)
     return Tensor._wrap(array)
