@@ -153,36 +153,60 @@ def test_float32_stays_float32_through_every_layer():
 
 
 # ------------------------------------------------------------------------------ nn.utils
-def _grads_pair(seed=0):
+GPUS = [pytest.param(d, marks=[pytest.mark.gpu, pytest.mark.skipif(
+    lf.cuda.device_count() <= int(d[-1]), reason=f"needs {int(d[-1]) + 1} CUDA GPU(s)")])
+    for d in ("cuda:0", "cuda:1")]
+
+
+def _grads_pair(seed=0, device="cpu"):
     rng = np.random.default_rng(seed)
     arrays = [rng.standard_normal(s).astype(np.float32) * 3 for s in [(4, 3), (5,)]]
     theirs = [torch.zeros(a.shape, requires_grad=True) for a in arrays]
-    ours = [nn.Parameter(lf.zeros(*a.shape)) for a in arrays]
+    ours = [nn.Parameter(lf.zeros(*a.shape, device=device)) for a in arrays]
     for t, o, a in zip(theirs, ours, arrays):
         t.grad = torch.tensor(a)
-        o.grad = lf.tensor(a)
+        o.grad = lf.tensor(a, device=device)
     return theirs, ours
 
 
+@pytest.mark.parametrize("device", ["cpu"] + GPUS)
 @pytest.mark.parametrize("norm_type", [2.0, 1.0, math.inf, 3.0])
-def test_clip_grad_norm_matches_torch(norm_type):
-    theirs, ours = _grads_pair()
+def test_clip_grad_norm_matches_torch(norm_type, device):
+    theirs, ours = _grads_pair(device=device)
     t_total = torch.nn.utils.clip_grad_norm_(theirs, 1.5, norm_type=norm_type)
     o_total = nn.utils.clip_grad_norm_(ours, 1.5, norm_type=norm_type)
+    assert o_total.device == lf.device(device) and o_total.dtype == lf.float32
     assert float(o_total) == pytest.approx(float(t_total), rel=1e-5)
     for t, o in zip(theirs, ours):
-        np.testing.assert_allclose(o.grad.numpy(), t.grad.numpy(), rtol=1e-5, atol=1e-7)
+        assert o.grad.device == lf.device(device)
+        np.testing.assert_allclose(o.grad.cpu().numpy(), t.grad.numpy(), rtol=1e-5, atol=1e-7)
 
 
-def test_clip_grad_norm_leaves_small_gradients_and_rejects_nonfinite_on_request():
-    theirs, ours = _grads_pair()
-    before = [o.grad.numpy().copy() for o in ours]
+@pytest.mark.parametrize("device", ["cpu"] + GPUS)
+def test_clip_grad_norm_leaves_small_gradients_and_rejects_nonfinite_on_request(device):
+    theirs, ours = _grads_pair(device=device)
+    before = [o.grad.cpu().numpy().copy() for o in ours]
     nn.utils.clip_grad_norm_(ours, 1e6)
     for b, o in zip(before, ours):
-        np.testing.assert_array_equal(o.grad.numpy(), b)
-    ours[0].grad._data[0, 0] = np.inf
+        np.testing.assert_array_equal(o.grad.cpu().numpy(), b)
+    with lf.no_grad():
+        ours[0].grad[0, 0] = float("inf")
     with pytest.raises(RuntimeError, match="non-finite"):
         nn.utils.clip_grad_norm_(ours, 1.0, error_if_nonfinite=True)
+
+
+@pytest.mark.parametrize("device", GPUS)
+def test_clip_grad_norm_on_a_gpu_reads_nothing_back(device):
+    import sys
+
+    cupy = sys.modules.get("cupy")
+    if not hasattr(cupy, "host_syncs"):
+        pytest.skip("reads from the device are counted on the simulated GPU (LAYERFORGE_SIMULATED_GPU=1)")
+    _, ours = _grads_pair(device=device)
+    cupy.host_syncs.reset()
+    total = nn.utils.clip_grad_norm_(ours, 1.5)
+    assert cupy.host_syncs.total() == 0, cupy.host_syncs.counts  # torch reads nothing back either
+    assert float(total) > 1.5
 
 
 def test_clip_grad_value_and_vector_round_trip():

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from .. import ops as _ops
 from ..autograd import no_grad
-from ..backend import to_device_array
+from ..backend import device_context, to_device_array
 from ..tensor import Tensor
 
 
@@ -26,6 +28,9 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
         return tensor(0.0)
     xp = _ops.xp_of(grads[0]._data)
     device = grads[0].device
+    if xp is not np:
+        with device_context(device):
+            return _clip_grad_norm_on_gpu(xp, grads, max_norm, norm_type, error_if_nonfinite)
     if norm_type == math.inf:
         norms = [float(xp.abs(g._data).max()) if g._data.size else 0.0 for g in grads]
         total = max(norms)
@@ -46,12 +51,37 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     return Tensor._wrap(to_device_array(xp.asarray(total, dtype=out_dtype), device))
 
 
+def _clip_grad_norm_on_gpu(xp, grads, max_norm, norm_type, error_if_nonfinite):
+    """The same on a GPU, without reading anything back (as torch does): the norm and the scale stay
+    on the device, and every gradient is multiplied by min(1, max_norm / (norm + 1e-6)), which leaves
+    it exactly as it was where no clipping is needed. Only ``error_if_nonfinite`` reads the norm."""
+    arrays = [g._data for g in grads if g._data.size]
+    if not arrays:
+        total = xp.zeros((), dtype=xp.float64)
+    elif norm_type == math.inf:
+        total = xp.stack([xp.abs(a).max().astype(xp.float64) for a in arrays]).max()
+    else:
+        total = xp.stack([(xp.abs(a.astype(xp.float64)) ** norm_type).sum() for a in arrays]).sum()
+        total = total ** (1.0 / norm_type)
+    if error_if_nonfinite and not bool(xp.isfinite(total)):
+        raise RuntimeError(f"The total norm of order {norm_type} for gradients from `parameters` is "
+                           "non-finite, so it cannot be clipped. To disable this error and scale the "
+                           "gradients by the non-finite norm anyway, set "
+                           "`error_if_nonfinite=False`")
+    scale = xp.minimum(max_norm / (total + 1e-6), 1.0)
+    with no_grad():
+        for g in grads:
+            g._data *= scale.astype(g._data.dtype)
+    return Tensor._wrap(total.astype(grads[0]._data.dtype))
+
+
 def clip_grad_value_(parameters, clip_value, foreach=None):
     clip_value = float(clip_value)
     for p in _as_list(parameters):
         if p.grad is not None:
             xp = _ops.xp_of(p.grad._data)
-            p.grad._data = xp.clip(p.grad._data, -clip_value, clip_value).astype(p.grad._data.dtype)
+            with device_context(p.grad.device):
+                p.grad._data = xp.clip(p.grad._data, -clip_value, clip_value).astype(p.grad._data.dtype)
 
 
 def parameters_to_vector(parameters):
