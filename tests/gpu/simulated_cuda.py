@@ -75,6 +75,32 @@ class Device:
         return f"<CUDA Device {self.id}>"
 
 
+class SyncCounter:
+    """Counts the device-to-host reads (each one waits for the GPU's queue to drain), by kind; with
+    ``record`` on, also where each was made (the innermost layerforge frame)."""
+
+    def __init__(self):
+        self.counts: dict[str, int] = {}
+        self.places: dict[str, int] = {}
+        self.record = False
+
+    def __call__(self, kind: str) -> None:
+        self.counts[kind] = self.counts.get(kind, 0) + 1
+        if self.record:
+            import traceback  # noqa: PLC0415  (diagnosis only)
+            frames = [f for f in traceback.extract_stack()[:-2] if "layerforge" in f.filename]
+            if frames:
+                place = f"{frames[-1].filename.split('layerforge/')[-1]}:{frames[-1].lineno} {frames[-1].name}"
+                self.places[place] = self.places.get(place, 0) + 1
+
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def reset(self) -> None:
+        self.counts.clear()
+        self.places.clear()
+
+
 class _MemoryPool:
     """cupy's memory pool: the simulated device keeps no cache, so it holds nothing."""
 

@@ -26,7 +26,6 @@ import importlib.util
 import math
 import operator
 import sys
-import types
 from pathlib import Path
 
 import numpy as np
@@ -34,14 +33,15 @@ import numpy as np
 __version__ = "14.2.0+simulated"
 
 
-def _load_device_side():
-    spec = importlib.util.spec_from_file_location(f"{__name__}_cuda", Path(__file__).with_name("simulated_cuda.py"))
+def _load_sibling(filename: str, part: str):
+    """One of the simulation's other files, loaded beside this one (tests/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(f"{__name__}_{part}", Path(__file__).with_name(filename))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-cuda = _load_device_side()
+cuda = _load_sibling("simulated_cuda.py", "cuda")
 Device, TOTAL_MEMORY, _OutOfMemoryError = cuda.Device, cuda.TOTAL_MEMORY, cuda.OutOfMemoryError
 
 
@@ -61,33 +61,7 @@ def _read_names(path: Path) -> dict[str, frozenset]:
 NAMES = _read_names(Path(__file__).with_name("cupy_names.txt"))
 
 
-class SyncCounter:
-    """Counts the device-to-host reads (each one waits for the GPU's queue to drain), by kind; with
-    ``record`` on, also where each was made (the innermost layerforge frame)."""
-
-    def __init__(self):
-        self.counts: dict[str, int] = {}
-        self.places: dict[str, int] = {}
-        self.record = False
-
-    def __call__(self, kind: str) -> None:
-        self.counts[kind] = self.counts.get(kind, 0) + 1
-        if self.record:
-            import traceback  # noqa: PLC0415  (diagnosis only)
-            frames = [f for f in traceback.extract_stack()[:-2] if "layerforge" in f.filename]
-            if frames:
-                place = f"{frames[-1].filename.split('layerforge/')[-1]}:{frames[-1].lineno} {frames[-1].name}"
-                self.places[place] = self.places.get(place, 0) + 1
-
-    def total(self) -> int:
-        return sum(self.counts.values())
-
-    def reset(self) -> None:
-        self.counts.clear()
-        self.places.clear()
-
-
-host_syncs = SyncCounter()
+host_syncs = cuda.SyncCounter()
 
 
 class HostArrayError(TypeError):
@@ -266,22 +240,6 @@ class ndarray:
         raise TypeError("Implicit conversion to a NumPy array is not allowed. Please use `.get()` to "
                         "construct a NumPy array explicitly.")
 
-    def __float__(self):
-        host_syncs("float")
-        return float(self._a)
-
-    def __int__(self):
-        host_syncs("int")
-        return int(self._a)
-
-    def __complex__(self):
-        host_syncs("complex")
-        return complex(self._a)
-
-    def __bool__(self):
-        host_syncs("bool")
-        return bool(self._a)
-
     def __len__(self):
         return len(self._a)
 
@@ -372,6 +330,17 @@ for _name, _op in (("eq", operator.eq), ("ne", operator.ne), ("lt", operator.lt)
 for _name, _op in (("neg", operator.neg), ("pos", operator.pos), ("abs", operator.abs),
                    ("invert", operator.invert)):
     setattr(ndarray, f"__{_name}__", (lambda op, name: lambda self: _wrap(op(_here(self, name))))(_op, _name))
+def _read_as(convert):
+    """``float(x)``, ``int(x)``, ``complex(x)``, ``bool(x)``: a read from the device, counted."""
+    def read(self):
+        host_syncs(convert.__name__)
+        return convert(self._a)
+    read.__name__ = f"__{convert.__name__}__"
+    return read
+
+
+for _convert in (float, int, complex, bool):
+    setattr(ndarray, f"__{_convert.__name__}__", _read_as(_convert))
 ndarray.__hash__ = None
 
 
@@ -489,43 +458,7 @@ def get_default_pinned_memory_pool():
     return cuda.pool
 
 
-class _Generator:
-    """``cupy.random.Generator``: only cupy's methods (it has no ``permutation``, for one)."""
-
-    def __init__(self, seed):
-        self._g = np.random.Generator(np.random.PCG64(seed))
-
-    def __getattr__(self, name):
-        if name not in NAMES["cupy.random.Generator"] or not hasattr(self._g, name):
-            raise AttributeError(f"'cupy.random.Generator' object has no attribute '{name}'")
-        method = getattr(self._g, name)
-
-        def call(*args, **kwargs):
-            return _wrap(method(*_unwrap(args, f"Generator.{name}"), **_unwrap_kwargs(kwargs, f"Generator.{name}")))
-        return call
-
-
-def _default_rng(seed=None):
-    return _Generator(seed)
-
-
-def _erf(x):
-    return _wrap(np.vectorize(math.erf, otypes=[x.dtype])(_unwrap(x, "cupyx.scipy.special.erf")))
-
-
-def _scatter_add(a, slices, value):
-    np.add.at(_unwrap(a, "cupyx.scatter_add"), _index(slices, "cupyx.scatter_add"),
-              _unwrap(value, "cupyx.scatter_add"))
-
-
-class _RandomModule(types.ModuleType):
-    def __getattr__(self, name):
-        if name == "default_rng":
-            return _default_rng
-        raise AttributeError(f"the simulated cupy.random offers default_rng only, not '{name}'")
-
-
-random = _RandomModule("cupy.random")
+random = _load_sibling("simulated_random.py", "random").RandomModule(sys.modules[__name__])
 
 _cache: dict = {}
 
@@ -549,12 +482,6 @@ def __getattr__(name):
 
 
 def install() -> None:
-    """Make ``import cupy`` (and cupyx's erf and scatter_add) find this module."""
-    cupyx = types.ModuleType("cupyx")
-    cupyx.scatter_add = _scatter_add
-    scipy = types.ModuleType("cupyx.scipy")
-    special = types.ModuleType("cupyx.scipy.special")
-    special.erf = _erf
-    cupyx.scipy, scipy.special = scipy, special
-    sys.modules.update({"cupy": sys.modules[__name__], "cupyx": cupyx, "cupyx.scipy": scipy,
-                        "cupyx.scipy.special": special})
+    """Make ``import cupy`` (and cupyx's erf and scatter_add) find the simulation."""
+    sys.modules["cupy"] = sys.modules[__name__]
+    sys.modules.update(random.cupyx_modules())

@@ -38,10 +38,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
         total = sum(float((xp.abs(g._data.astype(xp.float64)) ** norm_type).sum()) for g in grads)
         total = total ** (1.0 / norm_type)
     if error_if_nonfinite and not math.isfinite(total):
-        raise RuntimeError(f"The total norm of order {norm_type} for gradients from `parameters` is "
-                           "non-finite, so it cannot be clipped. To disable this error and scale the "
-                           "gradients by the non-finite norm anyway, set "
-                           "`error_if_nonfinite=False`")
+        raise _nonfinite_norm(norm_type)
     coef = max_norm / (total + 1e-6)
     if coef < 1.0:
         with no_grad():
@@ -49,6 +46,13 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
                 g._data *= g._data.dtype.type(coef)
     out_dtype = grads[0]._data.dtype
     return Tensor._wrap(to_device_array(xp.asarray(total, dtype=out_dtype), device))
+
+
+def _nonfinite_norm(norm_type) -> RuntimeError:
+    """PyTorch's words for ``error_if_nonfinite``."""
+    return RuntimeError(f"The total norm of order {norm_type} for gradients from `parameters` is "
+                        "non-finite, so it cannot be clipped. To disable this error and scale the "
+                        "gradients by the non-finite norm anyway, set `error_if_nonfinite=False`")
 
 
 def _clip_grad_norm_on_gpu(xp, grads, max_norm, norm_type, error_if_nonfinite):
@@ -64,10 +68,7 @@ def _clip_grad_norm_on_gpu(xp, grads, max_norm, norm_type, error_if_nonfinite):
         total = xp.stack([(xp.abs(a.astype(xp.float64)) ** norm_type).sum() for a in arrays]).sum()
         total = total ** (1.0 / norm_type)
     if error_if_nonfinite and not bool(xp.isfinite(total)):
-        raise RuntimeError(f"The total norm of order {norm_type} for gradients from `parameters` is "
-                           "non-finite, so it cannot be clipped. To disable this error and scale the "
-                           "gradients by the non-finite norm anyway, set "
-                           "`error_if_nonfinite=False`")
+        raise _nonfinite_norm(norm_type)
     scale = xp.minimum(max_norm / (total + 1e-6), 1.0)
     with no_grad():
         for g in grads:
