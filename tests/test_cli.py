@@ -142,6 +142,10 @@ def test_user_mistakes_get_one_message_and_a_nonzero_exit(tmp_path, spiral_proje
     if not engine.cuda.is_available():
         code, _, err = run(capsys, "train", str(spiral_project), "--device", "cuda")
         assert code == 1 and "device 'cuda' is not available" in err
+        code, _, err = run(capsys, "train", str(spiral_project), "--device", "cuda:1")
+        assert code == 1 and "device 'cuda:1' is not available" in err
+    code, _, err = run(capsys, "train", str(spiral_project), "--device", "gpu")
+    assert code == 2 and "'gpu' is not a device: use cpu, cuda, cuda:N (e.g. cuda:1) or auto" in err
     code, _, err = run(capsys, "train")
     assert code == 2 and "required" in err
     code, _, err = run(capsys, "train", str(spiral_project), "--epochs", "0")

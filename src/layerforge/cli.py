@@ -1,7 +1,7 @@
 """The ``layerforge`` command: the GUI with no arguments, headless commands otherwise.
 
     layerforge                                   open the desktop app
-    layerforge train PROJECT [--epochs N] [--device cpu|cuda|auto] [--out DIR]
+    layerforge train PROJECT [--epochs N] [--device cpu|cuda|cuda:N|auto] [--out DIR]
     layerforge export PROJECT --format safetensors|npz|onnx|pytorch [--out PATH]
     layerforge predict PROJECT INPUT.csv|.npy|.npz [--out FILE.csv|.npy]
     layerforge new TEMPLATE PROJECT [--dataset NAME] [--epochs N]
@@ -75,7 +75,8 @@ def _parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train a project headless and save the trained weights")
     train.add_argument("project", type=Path, help="a .lfproj project file, or an example's name (spiral, ...)")
     train.add_argument("--epochs", type=_positive_int, help="number of epochs (default: the project's)")
-    train.add_argument("--device", choices=("cpu", "cuda", "auto"), help="where to train (default: the project's)")
+    train.add_argument("--device", type=_device_choice, metavar="{cpu,cuda,cuda:N,auto}",
+                       help="where to train (default: the project's)")
     train.add_argument("--out", type=Path, metavar="DIR",
                        help="folder for the trained project and weights (default: update the project in place; "
                             "an example is saved in the current folder)")
@@ -122,6 +123,15 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
+
+
+def _device_choice(text: str) -> str:
+    """cpu, cuda, cuda:N (the N-th GPU) or auto; whether that GPU exists is the Trainer's to say."""
+    value = text.strip().lower()
+    kind, _, index = value.partition(":")
+    if value in ("cpu", "cuda", "auto") or (kind == "cuda" and index.isdigit()):
+        return value
+    raise argparse.ArgumentTypeError(f"{text!r} is not a device: use cpu, cuda, cuda:N (e.g. cuda:1) or auto")
 
 
 # -- the GUI ---------------------------------------------------------------------------------------

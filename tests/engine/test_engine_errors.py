@@ -232,3 +232,8 @@ def test_mixing_cpu_and_cuda_tensors_names_both_devices(monkeypatch):
 def test_mixing_real_cpu_and_cuda_tensors_is_refused():
     with pytest.raises(RuntimeError, match="same device.*cpu and cuda:0"):
         lf.ones(3) + lf.ones(3, device="cuda")
+    # a layer on the GPU fed a CPU batch says so in the engine's words, not cupy's TypeError
+    for layer, x in ((lf.nn.Linear(2, 3), lf.ones(4, 2)), (lf.nn.Conv2d(1, 2, 3), lf.ones(1, 1, 5, 5)),
+                     (lf.nn.LSTM(2, 3), lf.ones(4, 1, 2))):
+        with pytest.raises(RuntimeError, match=r"same device, but found at least two devices, cpu and cuda:0"):
+            layer.to("cuda")(x)

@@ -40,8 +40,14 @@ def apply(node, *inputs):
                 node = None
         else:
             if len(inputs) == 2:
-                out = node.forward(first, inputs[1]._data)
+                second = inputs[1]._data
+                if type(second) is not type(first) or (type(first) is not np.ndarray
+                                                       and second.device != first.device):
+                    check_same_device(inputs[0], inputs[1], type(node).__name__)
+                out = node.forward(first, second)
             else:
+                for t in inputs[1:]:
+                    check_same_device(inputs[0], t, type(node).__name__)
                 out = node.forward(*[t._data for t in inputs])
             tracked = False
             if _mode.enabled:
