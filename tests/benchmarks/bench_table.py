@@ -54,8 +54,9 @@ def parse_args(argv=None):
     parser.add_argument("--profile", metavar="ROW", help="cProfile our engine on ROW instead of the table")
     parser.add_argument("--memory-probe", nargs=2, metavar=("ROW", "ENGINE"), help=argparse.SUPPRESS)
     parser.add_argument("--simulated-gpu", action="store_true",
-                        help="with --device cuda: our engine on the simulated GPU (tests/gpu/simulated_cupy.py), "
-                             "torch on the CPU, no memory columns; checks that the GPU table runs, not its speed")
+                        help="with --device cuda: our engine on the simulated GPU (tests/gpu/simulated_cupy.py); "
+                             "instead of timings (they would mean nothing), counts each row's kernel launches "
+                             "and reads from the GPU per step, with and without Adam(fused=True)")
     args = parser.parse_args(argv)
     if args.simulated_gpu:
         if args.device != "cuda":
@@ -375,6 +376,9 @@ def main():
     print("\n".join(machine_line(torch)))
     print(f"device {device}; threads {ARGS.threads}; {ARGS.repeats} alternating repeats of ~{ARGS.repeat_ms:g} ms;"
           f" Adam lr 1e-3; medians\n")
+    if ARGS.simulated_gpu:  # timings mean nothing there; what a step asks of the GPU does
+        print_simulated_counts(names)
+        return
     engines = ["ours", "torch", "hand"] + (["fused"] if device == "cuda" else [])
     fused_head = " ours Adam(fused=True) ms | ratio fused |" if device == "cuda" else ""
     print(f"| row | ours ms | torch ms | ratio | aim |{fused_head} hand-written ms | engine overhead | "
@@ -394,6 +398,31 @@ def main():
         print(f"| {row['label']} | {medians['ours'] * 1e3:.3f} | {medians['torch'] * 1e3:.3f} | "
               f"{ratio:.2f} | <= {row['aim']} ({met}) |{fused_cells} {' | '.join(hand_cells)} | "
               f"{' | '.join(memory_cells(name))} |", flush=True)
+
+
+def print_simulated_counts(names):
+    """Per row, what one training step asks of a GPU, counted on the simulated GPU: kernel launches
+    (each costs launch overhead, most of a small model's step on a real GPU) and reads back to the
+    host (each waits for the GPU), with the default Adam and with Adam(fused=True)."""
+    cp = sys.modules["cupy"]
+    print("| row | kernel launches / step | with Adam(fused=True) | of which the Adam update (default / fused) | "
+          "reads from the GPU / step |")
+    print("|---|---:|---:|---:|---:|")
+    for name in names:
+        steps = build_steps(name, ["ours", "fused"], "cuda")
+        counts = {}
+        for label, step in steps.items():
+            step.step()  # the first step creates the optimizer state
+            cp.kernel_launches.reset()
+            cp.host_syncs.reset()
+            step.step()
+            total, reads = cp.kernel_launches.total(), cp.host_syncs.total()
+            cp.kernel_launches.reset()
+            step.optimizer.step()  # the update alone (the gradients are still there)
+            counts[label] = (total, reads, cp.kernel_launches.total())
+        (ours, reads, update), (fused, _, fused_update) = counts["ours"], counts["fused"]
+        print(f"| {ROWS[name]['label']} | {ours} | {fused} ({fused / ours:.0%}) | {update} / {fused_update} | "
+              f"{reads} |", flush=True)
 
 
 def profile(name, device):

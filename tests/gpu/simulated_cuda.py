@@ -75,16 +75,20 @@ class Device:
         return f"<CUDA Device {self.id}>"
 
 
-class SyncCounter:
-    """Counts the device-to-host reads (each one waits for the GPU's queue to drain), by kind; with
-    ``record`` on, also where each was made (the innermost layerforge frame)."""
+class EventCounter:
+    """Counts events by kind (device-to-host reads, each of which waits for the GPU's queue to drain;
+    kernel launches, each of which costs launch overhead on a real GPU); with ``record`` on, also where
+    each happened (the innermost layerforge frame)."""
 
     def __init__(self):
         self.counts: dict[str, int] = {}
         self.places: dict[str, int] = {}
         self.record = False
+        self.paused = False  # inside a fused kernel: its operations are one launch, counted once
 
     def __call__(self, kind: str) -> None:
+        if self.paused:
+            return
         self.counts[kind] = self.counts.get(kind, 0) + 1
         if self.record:
             import traceback  # noqa: PLC0415  (diagnosis only)

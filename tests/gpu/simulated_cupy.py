@@ -61,7 +61,8 @@ def _read_names(path: Path) -> dict[str, frozenset]:
 NAMES = _read_names(Path(__file__).with_name("cupy_names.txt"))
 
 
-host_syncs = cuda.SyncCounter()
+host_syncs = cuda.EventCounter()  # reads from a device
+kernel_launches = cuda.EventCounter()  # operations that would run a kernel on a GPU
 
 
 class HostArrayError(TypeError):
@@ -125,7 +126,9 @@ def _wrap(result):
 
 
 def _on_device(func, *args, **kwargs):
-    """Call numpy for a device operation; a host allocation failure is the device running out of memory."""
+    """Call numpy for a device operation (counted as one kernel launch); a host allocation failure is
+    the device running out of memory."""
+    kernel_launches(getattr(func, "__name__", "op"))
     try:
         return func(*args, **kwargs)
     except MemoryError as error:
@@ -271,10 +274,12 @@ class ndarray:
         if result.base is not None and np.shares_memory(result, self._a):  # basic indexing: a view
             return self._view(result)
         _here(self, "cupy.ndarray.__getitem__")  # advanced indexing: a gather kernel
+        kernel_launches("getitem")
         return _wrap(result)
 
     def __setitem__(self, key, value):
         where = "cupy.ndarray.__setitem__"
+        kernel_launches("setitem")
         _here(self, where)[_index(key, where)] = _unwrap(value, where)
 
     # --- numpy's protocols: as cupy, numpy's functions and ufuncs work on device arrays where cupy
@@ -308,6 +313,7 @@ def _binary(op, name, reflected=False, inplace=False):
             return NotImplemented
         mine, value = _here(self, where), _unwrap(other, where)
         if inplace:
+            kernel_launches(name)
             op(mine, value)
             return self
         return _wrap(_on_device(op, value, mine) if reflected else _on_device(op, mine, value))
@@ -368,6 +374,7 @@ class ufunc:
 
     def at(self, a, indices, b=None):
         where = f"cupy.{self.name}.at"
+        kernel_launches(f"{self.name}.at")
         args = (_unwrap(a, where), _index(indices, where)) + (() if b is None else (_unwrap(b, where),))
         self._u.at(*args)
 
@@ -429,12 +436,23 @@ def get_array_module(*args):
     return sys.modules[__name__] if any(isinstance(a, ndarray) for a in args) else np
 
 
-def fuse(*args, **kwargs):
-    """``cupy.fuse``: on a GPU one kernel for the whole function; here the function itself."""
+def fuse(*args, kernel_name=None):
+    """``cupy.fuse``: on a GPU one kernel for the whole function. Here the function runs as it is,
+    its operations counted as one kernel launch."""
     def decorate(func):
-        return func
-    if len(args) == 1 and callable(args[0]) and not kwargs:
-        return args[0]
+        name = f"fused {kernel_name or func.__name__}"
+
+        def fused(*call_args):
+            kernel_launches(name)
+            kernel_launches.paused = True
+            try:
+                return func(*call_args)
+            finally:
+                kernel_launches.paused = False
+        fused.__name__ = func.__name__
+        return fused
+    if len(args) == 1 and callable(args[0]):
+        return decorate(args[0])
     return decorate
 
 

@@ -127,3 +127,22 @@ def test_reads_from_the_device_are_counted_by_kind():
     _ = (x * 2 + 1).reshape(2, 2).T  # device work alone reads nothing
     assert sim.host_syncs.counts == {"float": 1, "item": 1, "get": 1, "bool": 1}
     assert sim.host_syncs.total() == 4
+
+
+def test_kernel_launches_are_counted_and_a_fused_function_is_one():
+    x, y = sim.ones(4), sim.ones(4)
+    sim.kernel_launches.reset()
+    z = x * 2 + y  # two kernels
+    x += 1  # one
+    _ = x.reshape(2, 2).T  # views: none
+    assert sim.kernel_launches.total() == 3
+
+    @sim.fuse(kernel_name="axpy")
+    def axpy(a, b, alpha):
+        a *= alpha
+        a += b
+
+    sim.kernel_launches.reset()
+    axpy(z, y, 0.5)
+    assert sim.kernel_launches.counts == {"fused axpy": 1}
+    assert z.get().tolist() == [2.5, 2.5, 2.5, 2.5]
