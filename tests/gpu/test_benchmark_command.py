@@ -42,11 +42,15 @@ def test_the_gpu_table_runs_end_to_end_on_the_simulated_gpu():
     # What tests/gpu/run_gpu_checks.sh runs on a device goes through the same setup here (our engine
     # on the simulated GPU), so a device's few minutes are not lost to a crash in the script; timings
     # mean nothing there, so it counts what a step asks of the GPU instead.
-    done = _run("--device", "cuda", "--simulated-gpu", "--rows", "tiny", "lenet")
+    done = _run("--device", "cuda", "--simulated-gpu", "--rows", "tiny", "lenet", "--repeats", "1",
+                "--repeat-ms", "5")
     assert done.returncode == 0, done.stderr
     assert "SIMULATED" in done.stdout and "timings mean nothing" in done.stdout
+    timed, counted = done.stdout.split("| row | kernel launches / step")
+    assert "ours Adam(fused=True) ms | ratio fused" in timed  # the timed table ran, fused column too
+    assert len([line for line in timed.splitlines() if line.startswith(("| tiny MLP", "| LeNet"))]) == 2
     rows = {line.split("|")[1].strip(): [c.strip() for c in line.strip("|").split("|")]
-            for line in done.stdout.splitlines() if line.startswith(("| tiny MLP", "| LeNet"))}
+            for line in counted.splitlines() if line.startswith(("| tiny MLP", "| LeNet"))}
     assert len(rows) == 2, done.stdout
     tiny = rows["tiny MLP 2-16-16-1, batch 32"]
     launches, fused = int(tiny[1]), int(tiny[2].split()[0])
