@@ -128,7 +128,9 @@ def test_device_box_offers_cpu_and_explains_a_missing_gpu(window):
     model = combo.model()
     assert isinstance(model, QStandardItemModel)
     if cuda.is_available():
-        assert all(combo.itemData(i, Qt.ItemDataRole.DisplayRole).startswith("GPU") for i in range(1, combo.count()))
+        labels = [combo.itemData(i, Qt.ItemDataRole.DisplayRole) for i in range(combo.count())]
+        assert all(label.startswith("GPU") for label in labels[1:-1]) and len(labels) == cuda.device_count() + 2
+        assert combo.itemData(combo.count() - 1) == "auto" and labels[-1].startswith("Auto")
     else:
         last = combo.count() - 1
         assert not model.item(last).isEnabled()

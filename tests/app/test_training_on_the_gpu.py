@@ -45,3 +45,16 @@ def test_training_on_the_gpu_from_the_window_streams_and_exports_host_weights(qt
     state, _ = read_weights(path)
     assert set(state) == set(weights) and all(isinstance(v, np.ndarray) for v in state.values())
     np.testing.assert_allclose(Predictor(project, state).outputs(x), expected, rtol=1e-6, atol=1e-6)
+
+
+def test_auto_in_the_device_box_trains_a_small_model_on_the_cpu_and_says_why(qtbot, part2_window):
+    window = part2_window
+    combo = window.training_panel.device_combo
+    combo.setCurrentIndex(combo.findData("auto"))
+    assert window.training_panel.settings().device == "auto"
+    started = []
+    window.run.session.runStarted.connect(started.append)
+    train(qtbot, window, epochs=2)
+    assert started[0].device == "cpu" and "the model is small" in started[0].device_reason
+    assert window.device_label.text() == "Device: cpu"
+    assert combo.currentData() == "auto"  # the choice stays Auto for the next run

@@ -50,7 +50,8 @@ def load_form(name: str, parent: QWidget) -> QWidget:
 
 
 def device_choices() -> list[tuple[str, str | None, bool, str]]:
-    """(label, device string, enabled, tooltip) for the device box: CPU, then each GPU or why none."""
+    """(label, device string, enabled, tooltip) for the device box: CPU, then each GPU and Auto, or
+    why there is no GPU."""
     choices = [("CPU", "cpu", True, "Train on the processor (always available)")]
     try:
         from ..engine import cuda
@@ -60,6 +61,10 @@ def device_choices() -> list[tuple[str, str | None, bool, str]]:
                 name = cuda.get_device_name(index)
                 choices.append((f"GPU {index}: {name}", f"cuda:{index}", True,
                                 f"Train on {name} (CUDA, through CuPy)"))
+            choices.append(("Auto (by model size)", "auto", True,
+                            "Small models (under 1M parameters, batches up to 512) train faster on the "
+                            "CPU, where a GPU would spend its time launching kernels; larger ones on GPU 0. "
+                            "The status bar says which was chosen, and why, when the run starts."))
             return choices
         reason = cuda.unavailable_reason() or "no CUDA GPU was found"
     except Exception as error:  # a broken GPU stack must never stop the app from opening
@@ -197,8 +202,8 @@ class TrainingPanel(QGroupBox):
         self.lr_spin.setValue(settings.learning_rate)
         self.epochs_spin.setValue(settings.epochs)
         self.batch_spin.setValue(settings.batch_size)
-        device = settings.device if settings.device != "auto" else "cpu"
-        self.device_combo.setCurrentIndex(max(0, self.device_combo.findData(device)))
+        index = self.device_combo.findData(settings.device)  # a GPU (or Auto) this machine lacks: the CPU
+        self.device_combo.setCurrentIndex(index if index >= 0 else self.device_combo.findData("cpu"))
         for widget in widgets:
             widget.blockSignals(False)
 
