@@ -76,33 +76,22 @@ class Device:
 
 
 class EventCounter:
-    """Counts events by kind (device-to-host reads, each of which waits for the GPU's queue to drain;
-    kernel launches, each of which costs launch overhead on a real GPU); with ``record`` on, also where
-    each happened (the innermost layerforge frame)."""
+    """Counts events by kind: device-to-host reads (each waits for the GPU's queue to drain) or kernel
+    launches (each costs launch overhead on a real GPU)."""
 
     def __init__(self):
         self.counts: dict[str, int] = {}
-        self.places: dict[str, int] = {}
-        self.record = False
         self.paused = False  # inside a fused kernel: its operations are one launch, counted once
 
     def __call__(self, kind: str) -> None:
-        if self.paused:
-            return
-        self.counts[kind] = self.counts.get(kind, 0) + 1
-        if self.record:
-            import traceback  # noqa: PLC0415  (diagnosis only)
-            frames = [f for f in traceback.extract_stack()[:-2] if "layerforge" in f.filename]
-            if frames:
-                place = f"{frames[-1].filename.split('layerforge/')[-1]}:{frames[-1].lineno} {frames[-1].name}"
-                self.places[place] = self.places.get(place, 0) + 1
+        if not self.paused:
+            self.counts[kind] = self.counts.get(kind, 0) + 1
 
     def total(self) -> int:
         return sum(self.counts.values())
 
     def reset(self) -> None:
         self.counts.clear()
-        self.places.clear()
 
 
 class _MemoryPool:

@@ -145,7 +145,7 @@ def _check_size(shape, dtype) -> None:
     except (TypeError, ValueError):
         return
     if size > TOTAL_MEMORY:
-        raise cuda.memory.OutOfMemoryError(size, 0)
+        raise _OutOfMemoryError(size, 0)
 
 
 def _index(key, where: str):
@@ -157,8 +157,7 @@ def _index(key, where: str):
     return key
 
 
-_VIEW_METHODS = frozenset({"reshape", "view", "transpose", "swapaxes", "squeeze", "diagonal", "item",
-                           "tolist", "get", "set"})
+_VIEW_METHODS = frozenset({"reshape", "view", "transpose", "swapaxes", "squeeze", "diagonal"})
 
 
 class ndarray:

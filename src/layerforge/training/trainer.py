@@ -283,18 +283,15 @@ class Trainer:
     def _evaluate(self, split: Split) -> tuple[dict, np.ndarray]:
         """Metrics and outputs of the current weights on ``split``, in eval mode."""
         self.model.eval()
-        outputs, losses, sizes = [], [], []
-        try:
-            with engine.no_grad():  # outputs and losses stay on the device until the split is done
-                for start in range(0, len(split), EVAL_BATCH):
-                    out = self.model(_tensor(split.x[start:start + EVAL_BATCH], self.device))
-                    outputs.append(out)
-                    losses.append(self._loss(out, _tensor(split.target[start:start + EVAL_BATCH], self.device)))
-                    sizes.append(len(out))
+        try:  # outputs and losses stay on the device until the split is done
+            chunks = _device_outputs(self.model, split.x, self.device)
+            with engine.no_grad():
+                losses = [self._loss(out, _tensor(split.target[i * EVAL_BATCH:(i + 1) * EVAL_BATCH], self.device))
+                          for i, out in enumerate(chunks)]
         finally:
             self.model.train()
-        outputs = _to_host(outputs, self.model)
-        total = sum(float(v) * n for v, n in zip(_to_host(losses), sizes)) if losses else 0.0
+        total = sum(float(v) * len(out) for v, out in zip(_to_host(losses), chunks)) if losses else 0.0
+        outputs = _to_host(chunks, self.model)
         return self.problem.metrics(split, outputs, total / max(len(split), 1)), outputs
 
     def _final_metrics(self) -> dict:
@@ -391,9 +388,13 @@ def _tensor(array: np.ndarray, device: str):
 
 def _forward(model, x: np.ndarray, device: str) -> np.ndarray:
     """Outputs of ``model`` (already in the wanted mode) for model-ready inputs, in batches."""
+    return _to_host(_device_outputs(model, x, device), model)
+
+
+def _device_outputs(model, x: np.ndarray, device: str) -> list:
+    """``model``'s outputs for ``x`` in batches of EVAL_BATCH, left on ``device``."""
     with engine.no_grad():
-        chunks = [model(_tensor(x[start:start + EVAL_BATCH], device)) for start in range(0, len(x), EVAL_BATCH)]
-    return _to_host(chunks, model)
+        return [model(_tensor(x[start:start + EVAL_BATCH], device)) for start in range(0, len(x), EVAL_BATCH)]
 
 
 def _to_host(tensors: list, model=None) -> np.ndarray:
