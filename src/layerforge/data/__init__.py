@@ -7,6 +7,7 @@ where it can.
 from .arrays import read_array_file, read_arrays, read_inputs
 from .builtin import DatasetInfo, OptionSpec, check_options, dataset_info, list_datasets, load_dataset
 from .csv_import import CsvPreview, preview_csv, read_csv
+from .files import check_regular_file, read_regular_file
 from .dataset import KINDS, TASKS, ArrayDataset, DataError, infer_kind
 from .image_folder import IMAGE_SUFFIXES, read_image_folder
 from .images import IMAGE_MODES, decode_image, resize, to_mode
@@ -18,8 +19,8 @@ from .split import Splits, split_dataset, split_indices
 __all__ = [
     "ArrayDataset", "CsvPreview", "DataError", "DataSource", "DatasetInfo", "IMAGE_MODES",
     "IMAGE_SUFFIXES", "KINDS", "Normalization", "OptionSpec", "PreparedData", "SplitSettings",
-    "Splits", "Standardizer", "TASKS", "check_options", "dataset_info", "decode_image",
+    "Splits", "Standardizer", "TASKS", "check_options", "check_regular_file", "dataset_info", "decode_image",
     "infer_kind", "list_datasets", "load_dataset", "load_source", "prepare", "preview_csv",
-    "read_array_file", "read_arrays", "read_csv", "read_image_folder", "read_inputs", "resize",
+    "read_array_file", "read_arrays", "read_regular_file", "read_csv", "read_image_folder", "read_inputs", "resize",
     "split_dataset", "split_indices", "to_mode", "validate_source",
 ]
