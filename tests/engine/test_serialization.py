@@ -94,9 +94,8 @@ def test_failed_write_leaves_the_previous_file_intact(tmp_path, monkeypatch, fmt
     lf.save({"w": lf.ones(3)}, path)
     before = path.read_bytes()
 
-    def write_half_then_fail(tmp, arrays, header):
-        with open(tmp, "wb") as handle:
-            handle.write(b"partial")
+    def write_half_then_fail(handle, arrays, header):
+        handle.write(b"partial")
         raise OSError("No space left on device")
 
     monkeypatch.setattr(serialization, f"_write_{fmt}", write_half_then_fail)
@@ -271,3 +270,119 @@ def test_missing_safetensors_package_says_what_to_do(tmp_path, monkeypatch):
         lf.save({"w": lf.ones(1)}, tmp_path / "m.safetensors")
     lf.save({"w": lf.ones(1)}, tmp_path / "m.npz")  # npz needs only numpy
     assert lf.load(tmp_path / "m.npz")["w"].tolist() == [1.0]
+
+
+# -- the disk, the writer and the reader failing in the ways a user's machine does -----------------
+
+def test_a_full_disk_in_the_safetensors_writer_is_one_message_naming_the_file(tmp_path, monkeypatch):
+    import safetensors
+    import safetensors.numpy
+
+    path = tmp_path / "model.safetensors"
+    lf.save({"w": lf.ones(3)}, path)
+    before = path.read_bytes()
+
+    def disk_full(*args, **kwargs):
+        raise safetensors.SafetensorError('Error while serializing: I/O error: No space left on device (os error 28)')
+
+    monkeypatch.setattr(safetensors.numpy, "save", disk_full)
+    with pytest.raises(SerializationError) as caught:
+        lf.save({"w": lf.zeros(3)}, path)
+    message = str(caught.value)
+    assert str(path) in message and "the disk is full" in message and "\n" not in message
+    assert path.read_bytes() == before and os.listdir(tmp_path) == [path.name]
+
+
+def test_a_full_disk_while_writing_the_bytes_is_an_oserror_and_leaves_nothing(tmp_path, monkeypatch):
+    import errno
+
+    path = tmp_path / "model.npz"
+
+    real_fdopen = os.fdopen
+    monkeypatch.setattr(os, "fdopen", lambda fd, mode="r", *a, **k: _Wrapped(real_fdopen(fd, mode, *a, **k)))
+
+    class _Wrapped:
+        def __init__(self, handle):
+            self.handle = handle
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.handle.close()
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def __getattr__(self, name):
+            return getattr(self.handle, name)
+
+    with pytest.raises(OSError) as caught:
+        lf.save({"w": lf.zeros(3)}, path)
+    assert caught.value.errno == errno.ENOSPC
+    assert os.listdir(tmp_path) == []
+
+
+def test_cleanup_after_a_failed_write_never_raises(tmp_path, monkeypatch):
+    path = tmp_path / "model.npz"
+
+    def fail(handle, arrays, header):
+        raise OSError(30, "Read-only file system")
+
+    def unlink_refused(target):
+        raise PermissionError(13, "Permission denied", str(target))
+
+    monkeypatch.setattr(serialization, "_write_npz", fail)
+    monkeypatch.setattr(os, "unlink", unlink_refused)
+    with pytest.raises(OSError, match="Read-only file system"):   # the write's error, not the cleanup's
+        lf.save({"w": lf.zeros(3)}, path)
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root writes to read-only folders")
+def test_a_read_only_folder_is_an_oserror_naming_nothing_half_written(tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        with pytest.raises(PermissionError):
+            lf.save({"w": lf.zeros(3)}, folder / "m.safetensors")
+        assert os.listdir(folder) == []
+    finally:
+        folder.chmod(0o755)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
+def test_load_refuses_fifos_devices_and_folders_without_opening_them(tmp_path):
+    fifo = tmp_path / "weights.safetensors"
+    os.mkfifo(fifo)
+    with pytest.raises(SerializationError, match="named pipe"):   # open() would block forever
+        lf.load(fifo)
+    with pytest.raises(SerializationError, match="a folder"):
+        lf.load(tmp_path)
+    if os.path.exists("/dev/zero"):
+        with pytest.raises(SerializationError, match="character device"):
+            lf.load("/dev/zero")
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        lf.load(tmp_path / "missing.npz")
+
+
+def test_load_refuses_a_file_larger_than_the_machines_memory(tmp_path, monkeypatch):
+    path = tmp_path / "m.npz"
+    lf.save({"w": lf.zeros(300)}, path)
+    monkeypatch.setattr(serialization, "_physical_memory", lambda: 1000)
+    with pytest.raises(SerializationError, match="more than this machine's"):
+        lf.load(path)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_structure_nested_too_deeply_is_a_corrupt_file_not_a_recursion_error(tmp_path, fmt):
+    path = tmp_path / f"m.{fmt}"
+    header = '{"version": 1, "tree": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    arrays = {"w": np.zeros(2, np.float32)}
+    if fmt == "npz":
+        np.savez(path, **arrays, **{serialization._NPZ_STRUCTURE: np.array(header)})
+    else:
+        import safetensors.numpy
+        safetensors.numpy.save_file(arrays, str(path), metadata={serialization.STRUCTURE_KEY: header})
+    with pytest.raises(SerializationError, match="nested too deeply"):
+        lf.load(path)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 import zipfile
 from pathlib import Path
@@ -54,10 +55,13 @@ def save(obj, f) -> None:
     arrays: dict[str, np.ndarray] = {}
     structure = _encode(obj, "", arrays, path)
     header = json.dumps({"version": FORMAT_VERSION, "tree": structure}, allow_nan=True)
-    if suffix == ".safetensors":
-        _atomic_write(path, lambda tmp: _write_safetensors(tmp, arrays, header))
-    else:
-        _atomic_write(path, lambda tmp: _write_npz(tmp, arrays, header))
+    write = _write_safetensors if suffix == ".safetensors" else _write_npz
+    try:
+        _atomic_write(path, lambda handle: write(handle, arrays, header))
+    except (OSError, SerializationError):
+        raise
+    except Exception as exc:  # the writer's own error types (safetensors raises SafetensorError)
+        raise SerializationError(f"cannot save to '{path}': {_writer_failure(exc)}") from exc
 
 
 def _encode(value, key: str, arrays: dict, path: Path):
@@ -102,16 +106,23 @@ def _encode_array(array: np.ndarray, key: str, arrays: dict, path: Path):
     return {"a": key, "shape": list(array.shape), "dtype": str(array.dtype)}
 
 
-def _write_safetensors(tmp: str, arrays: dict, header: str) -> None:
-    st_numpy = _safetensors_numpy()
-    st_numpy.save_file(arrays, tmp, metadata={"format": "pt", STRUCTURE_KEY: header})
+def _write_safetensors(handle, arrays: dict, header: str) -> None:
+    # save() to bytes, then our own write: save_file() would stage the data in a ".tmpXXXXXX" file of
+    # its own, which a crash leaves behind under a name nobody can attribute to this file.
+    handle.write(_safetensors_numpy().save(arrays, metadata={"format": "pt", STRUCTURE_KEY: header}))
 
 
-def _write_npz(tmp: str, arrays: dict, header: str) -> None:
+def _write_npz(handle, arrays: dict, header: str) -> None:
     if _NPZ_STRUCTURE in arrays:
         raise SerializationError(f"the key '{_NPZ_STRUCTURE}' is reserved in .npz files")
-    with open(tmp, "wb") as handle:
-        np.savez(handle, **arrays, **{_NPZ_STRUCTURE: np.array(header)})
+    np.savez(handle, **arrays, **{_NPZ_STRUCTURE: np.array(header)})
+
+
+def _writer_failure(exc: Exception) -> str:
+    text = str(exc)
+    if "No space left" in text or "StorageFull" in text or "os error 28" in text:
+        return f"the disk is full ({text}); free some space and save again"
+    return f"{type(exc).__name__}: {text}"
 
 
 def _atomic_write(path: Path, write) -> None:
@@ -119,21 +130,26 @@ def _atomic_write(path: Path, write) -> None:
     if not folder.is_dir():
         raise FileNotFoundError(f"cannot save to '{path}': the folder '{folder}' does not exist")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    os.close(fd)
     try:
-        write(tmp)
-        with open(tmp, "rb+") as handle:
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+            handle.flush()
             os.fsync(handle.fileno())
         # mkstemp makes the file private (0600); give it the mode a plain open() would have.
         mode = path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_UMASK
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        _discard(tmp)
         raise
+
+
+def _discard(path) -> None:
+    """Remove a temporary file; never raises (it runs inside error handlers)."""
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def _safetensors_numpy():
@@ -154,9 +170,12 @@ def load(f, map_location=None, weights_only: bool = True):
     """
     path = Path(os.fspath(f))
     dev = backend.as_device(map_location) if map_location is not None else backend.CPU
-    if not path.is_file():
-        raise FileNotFoundError(f"no such file: '{path}'")
-    with open(path, "rb") as handle:
+    _check_regular_file(path)
+    # O_NONBLOCK: a FIFO swapped in after the check cannot block the open.
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    with os.fdopen(descriptor, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise SerializationError(f"'{path}' is not a regular file; choose a .safetensors or .npz file")
         magic = handle.read(8)
     if magic.startswith(b"PK"):
         arrays, header = _read_npz(path)
@@ -171,13 +190,50 @@ def load(f, map_location=None, weights_only: bool = True):
     try:
         structure = json.loads(header)
         tree = structure["tree"]
-    except (ValueError, KeyError, TypeError) as exc:
+        version = structure.get("version", 0)
+        newer = version > FORMAT_VERSION
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise SerializationError(f"'{path}': the stored structure is not valid JSON ({exc}); the file "
                                  "is corrupted") from exc
-    if structure.get("version", 0) > FORMAT_VERSION:
+    except RecursionError:
+        raise SerializationError(f"'{path}': the stored structure is nested too deeply to read; the file "
+                                 "is corrupted or was not written by Layerforge") from None
+    if newer:
         raise SerializationError(f"'{path}' was written by a newer Layerforge (format "
-                                 f"{structure.get('version')}); update Layerforge to read it")
-    return _decode(tree, tensors, path)
+                                 f"{version}); update Layerforge to read it")
+    try:
+        return _decode(tree, tensors, path)
+    except RecursionError:
+        raise SerializationError(f"'{path}': the stored structure is nested too deeply to read; the file "
+                                 "is corrupted or was not written by Layerforge") from None
+
+
+_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def _check_regular_file(path: Path) -> None:
+    """Refuse, by os.stat (which never opens the file), what cannot be a weights file: a FIFO would
+    block forever, /dev/zero never ends, a folder is not a file, and a file larger than this
+    machine's memory cannot be loaded into it."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"no such file: '{path}'") from None
+    if not stat.S_ISREG(info.st_mode):
+        kind = next((name for test, name in _KINDS if test(info.st_mode)), "not a regular file")
+        raise SerializationError(f"'{path}' is {kind}, not a .safetensors or .npz file; choose a regular file")
+    memory = _physical_memory()
+    if memory is not None and info.st_size > memory:
+        raise SerializationError(f"'{path}' is {info.st_size / 1024 ** 3:.1f} GiB, more than this machine's "
+                                 f"{memory / 1024 ** 3:.1f} GiB of memory; it cannot be loaded here")
+
+
+def _physical_memory() -> int | None:
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):  # not on every platform (Windows has no sysconf)
+        return None
 
 
 def _read_safetensors(path: Path):
