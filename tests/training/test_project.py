@@ -1,4 +1,5 @@
 """Project files: a lossless round trip, weights beside the JSON, and bad files refused harmlessly."""
+import hashlib
 import json
 
 import numpy as np
@@ -43,6 +44,9 @@ def test_round_trip_keeps_everything_and_puts_weights_beside_the_project(tmp_pat
     document = json.loads(path.read_text())
     assert (document["format"], document["version"], document["weights"]) == (
         "layerforge-project", 1, "run.weights.safetensors")
+    weights_file = tmp_path / "run.weights.safetensors"
+    assert document["weights_size"] == weights_file.stat().st_size
+    assert document["weights_sha256"] == hashlib.sha256(weights_file.read_bytes()).hexdigest()
 
 
 def test_weights_fall_back_to_npz_without_safetensors(tmp_path, trained, monkeypatch):

@@ -1,18 +1,18 @@
 """Project files: a model, its data source, training settings and the last run, as versioned JSON.
 
 ``name.lfproj`` is JSON; trained weights sit beside it as ``name.weights.safetensors`` (``.npz``
-where safetensors cannot be written), saved with ``engine.save``. Both are written to a temporary
-file and renamed into place, so a crash never leaves half a file. Loading checks everything and
-raises :class:`ProjectError` naming the file (and line/column for JSON errors); nothing is guessed.
+where safetensors cannot be written), saved with ``engine.save``. The project records the weights'
+checksum, and the two are written as one unit (see ``project_io``): a crash never leaves half a
+file, nor a project beside weights of another save. A save holds the project's lock
+(``project_lock``), so two processes never write it at once. Loading checks everything and raises
+:class:`ProjectError` naming the file (and line/column for JSON errors); nothing is guessed.
 """
 from __future__ import annotations
 
 import importlib.util
 import json
 import math
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -22,15 +22,18 @@ import numpy as np
 
 from layerforge import engine
 from layerforge.data import DataError, DataSource, Normalization
+from layerforge.data.files import read_regular_file
 from layerforge.graph import GraphError, ModelSpec, compile_spec
 
+from . import project_io
 from .errors import ProjectError, TrainingError
+from .project_io import WEIGHTS_SUFFIXES, error_for_path
+from .project_lock import ProjectLock
 from .settings import TrainingSettings
 
 FORMAT = "layerforge-project"
 VERSION = 1
 SUFFIX = ".lfproj"
-WEIGHTS_SUFFIXES = (".safetensors", ".npz")
 
 
 @dataclass
@@ -56,6 +59,7 @@ class Project:
     warnings: list = field(default_factory=list)
 
     def to_dict(self, weights_file: str | None = None) -> dict[str, Any]:
+        """The project as JSON data; ``save_project`` fills in the weights file and its checksum."""
         return {"format": FORMAT, "version": VERSION, "name": self.name, "description": self.description,
                 "model": self.spec.to_dict(), "data": dict(self.data_source), "settings": self.settings.to_dict(),
                 "normalization": self.normalization, "data_info": dict(self.data_info),
@@ -83,32 +87,46 @@ def save_project(project: Project, path, weights_state_dict=None) -> Path:
     """Write ``project`` to ``path`` (and the weights beside it); returns the path written.
 
     Data-source paths inside the project's folder are stored relative to it, so the folder can move.
+    Raises ProjectLocked when another process is writing the same project.
     """
     path = Path(path)
     try:
         source = DataSource.from_dict(project.data_source).relative_to(path.parent.resolve()).to_dict()
     except DataError as error:
         raise ProjectError(f"cannot save: the data source is invalid: {error}", path) from None
-    weights_file = None
-    if weights_state_dict is not None:
-        weights_file = _save_weights(weights_state_dict, weights_path_for(path)).name
-    data = project.to_dict(weights_file)
+    data = project.to_dict()
     data["data"] = source
     try:
         text = _to_json(data)
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError, RecursionError) as error:
         raise ProjectError(f"cannot save: the project holds a value JSON cannot store ({error})", path) from None
-    _write_atomic(path, text.encode("utf-8"))
+    with ProjectLock(path, "saved"):
+        target = weights_path_for(path)
+        project_io.remove_leftovers(path, [target.with_suffix(suffix) for suffix in WEIGHTS_SUFFIXES])
+        staged = None
+        if weights_state_dict is not None:
+            if importlib.util.find_spec("safetensors") is None:  # the safetensors writer is optional
+                target = target.with_suffix(".npz")
+            staged = project_io.stage_weights(weights_state_dict, target)
+            data.update(project_io.weights_record(staged))
+            text = _to_json(data)
+        try:
+            project_io.commit(path, text.encode("utf-8"), staged)
+        except BaseException:
+            if staged is not None:
+                project_io.discard(staged.temp)
+            raise
     return path
+
+
+# A project is a few MB at most (its largest part is the loss curve); anything far larger is not one.
+MAX_PROJECT_BYTES = 256 * 1024 ** 2
 
 
 def load_project(path) -> tuple[Project, dict | None]:
     """(project, weights state dict or None); ProjectError says what is wrong and where."""
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as error:
-        raise ProjectError(f"cannot read the project ({error.strerror or error})", path) from None
+    raw = read_regular_file(path, what="project file", max_bytes=MAX_PROJECT_BYTES, error=error_for_path(path))
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -121,8 +139,15 @@ def load_project(path) -> tuple[Project, dict | None]:
     except json.JSONDecodeError as error:
         truncated = " (the file looks truncated)" if error.pos >= len(text.rstrip()) else ""
         raise ProjectError(f"not valid JSON: {error.msg}{truncated}", path, error.lineno, error.colno) from None
-    project = _project_from_dict(data, path, text)
-    weights = _load_weights(data.get("weights"), path, project)
+    except RecursionError:
+        raise ProjectError("the JSON is nested too deeply to be a project (a project is a few levels deep); "
+                           "the file is damaged or is not a .lfproj project", path) from None
+    try:
+        project = _project_from_dict(data, path, text)
+        weights = _load_weights(data, path, project)
+    except RecursionError:
+        raise ProjectError("a value in the project is nested too deeply to read; the file is damaged or "
+                           "was not written by Layerforge", path) from None
     return project, weights
 
 
@@ -194,15 +219,22 @@ def _project_from_dict(data: Any, path: Path, text: str) -> Project:
                    str(data.get("description") or ""), FORMAT, version)
 
 
-def _load_weights(weights: Any, path: Path, project: Project) -> dict | None:
+def _load_weights(data: dict, path: Path, project: Project) -> dict | None:
+    weights = data.get("weights")
     if weights is None:
         return None
     if not isinstance(weights, str) or not weights.endswith(WEIGHTS_SUFFIXES) or "/" in weights or "\\" in weights:
         raise ProjectError(f"'weights' must be the name of a .safetensors or .npz file beside the project, "
                            f"got {weights!r}", path)
-    file = path.parent / weights
-    if not file.is_file():
-        project.warnings.append(f"the trained weights {file} are missing; the model starts untrained")
+    sha256, size = data.get("weights_sha256"), data.get("weights_size")
+    if sha256 is not None and not (isinstance(sha256, str) and re.fullmatch(r"[0-9a-f]{64}", sha256)):
+        raise ProjectError(f"'weights_sha256' must be 64 hexadecimal digits, got {sha256!r}", path)
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
+        raise ProjectError(f"'weights_size' must be a whole number of bytes, got {size!r}", path)
+    file, note = project_io.find_weights(path.parent / weights, sha256, size, path)
+    if note:
+        project.warnings.append(note)
+    if file is None:
         return None
     try:
         state = engine.load(file)
@@ -231,64 +263,6 @@ def _check_weights(state: Any, spec: ModelSpec, file: Path) -> None:
         if tuple(state[key].shape) != tuple(value.shape):
             raise ProjectError(f"the weights do not match the model: {key} has shape {tuple(state[key].shape)} "
                                f"in the file but the model needs {tuple(value.shape)}; train the model again", file)
-
-
-# -- writing -------------------------------------------------------------------------------------
-
-def _save_weights(state, target: Path) -> Path:
-    tensors = {key: _as_cpu_tensor(value, key) for key, value in dict(state).items()}
-    if importlib.util.find_spec("safetensors") is None:  # the safetensors writer is optional
-        target = target.with_suffix(".npz")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        engine.save(tensors, target)   # itself atomic: temporary file, then rename
-    except (OSError, ValueError) as error:
-        raise ProjectError(f"cannot write the trained weights ({getattr(error, 'strerror', None) or error})",
-                           target) from None
-    return target
-
-
-def _write_atomic(path: Path, content: bytes) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as error:
-        raise ProjectError(f"cannot write the project ({error.strerror or error})", path) from None
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(content)
-            stream.flush()
-            os.fsync(stream.fileno())
-        # mkstemp makes the file private; give it the mode the file had, or a plain open()'s.
-        os.chmod(temp, path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask())
-        os.replace(temp, path)
-    except OSError as error:
-        _remove(temp)
-        raise ProjectError(f"cannot write the project ({error.strerror or error})", path) from None
-    except BaseException:
-        _remove(temp)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def _remove(path) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
-
-
-def _as_cpu_tensor(value, key: str):
-    if isinstance(value, engine.Tensor):
-        return value.detach().cpu()
-    if isinstance(value, np.ndarray):
-        return engine.from_numpy(np.ascontiguousarray(value))
-    raise ProjectError(f"weight {key!r} is a {type(value).__name__}, not a tensor or numpy array")
 
 
 # -- small helpers -------------------------------------------------------------------------------
