@@ -6,27 +6,50 @@ per-user data folder (QStandardPaths, see ``persist.app_data_dir``), written ato
 written. It is written a moment after each change (model edit, data, settings, a finished run) and
 every few minutes while the project has unsaved changes. A clean shutdown deletes it; if it is still
 there at the next start, the app crashed (or was killed), and the user is offered it back.
+
+An autosave that cannot be recovered (damaged, not a regular file, absurdly large) is offered at most
+once: it is then moved, whole, into a folder of its own beside the others (``autosave-1234.failed-
+20261206-113005/``, its files keeping their names so that the project still finds its weights) and
+the message names that path. A data folder that cannot be written turns autosave off, with the
+reason in the status bar; it never stops the app from starting.
 """
 from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject, QStandardPaths, QTimer
 from PySide6.QtWidgets import QMessageBox
 
+from ..data import DataError
+from ..data.files import check_regular_file, read_regular_file
 from ..training import ProjectError, load_project, save_project
-from .persist import app_data_dir
+from .persist import APPLICATION, ORGANIZATION
 from .project_state import mark_dirty
 
 CHANGE_DELAY_MS = 2_000
 PERIOD_MS = 120_000
+# The project file only (weights are checked by their own reader): far above any model's JSON, far
+# below what would stall the start reading it.
+AUTOSAVE_MAX_BYTES = 256 * 1024 ** 2
+NOTE_MAX_BYTES = 64 * 1024
+# Only a live autosave's name: the folders of failed ones (autosave-1234.failed-...) never match.
+_STEM = re.compile(r"autosave-\d+")
+
+
+def autosave_location() -> Path:
+    """Where autosaves go (the folder may not exist yet): ``persist.app_data_dir()``/autosave, computed
+    without creating anything, so that a folder that cannot be made can still be named."""
+    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.GenericDataLocation)
+    return Path(base) / ORGANIZATION / APPLICATION / "autosave"
 
 
 def autosave_folder() -> Path:
-    folder = app_data_dir() / "autosave"
+    """The autosave folder, created when missing (OSError when it cannot be)."""
+    folder = autosave_location()
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
@@ -46,9 +69,15 @@ class AutoSaver(QObject):
     def __init__(self, window, state):
         super().__init__(window)
         self.window, self.state = window, state
-        self.folder = autosave_folder()
         self.saves = 0
         self.last_error = ""
+        self.folder = autosave_location()
+        try:
+            autosave_folder()
+            self.unavailable = ""
+        except OSError as error:
+            # A read-only home, a file where the folder should be: work goes on, without autosave.
+            self.unavailable = f"cannot create {self.folder} ({error.strerror or error})"
         self.change_timer = QTimer(self)
         self.change_timer.setSingleShot(True)
         self.change_timer.setInterval(CHANGE_DELAY_MS)
@@ -81,6 +110,10 @@ class AutoSaver(QObject):
         """Write the autosave now if there is anything unsaved; True when written."""
         if not self.window.is_dirty:
             return False
+        if self.unavailable:
+            self.last_error = self.unavailable
+            self.window.show_status(f"Autosave is off: {self.unavailable}")
+            return False
         project, weights = self.state.project()
         try:
             save_project(project, self.path, weights)
@@ -108,18 +141,23 @@ class AutoSaver(QObject):
 
     def pending(self) -> dict | None:
         """The newest autosave left by a Layerforge that is no longer running (None: nothing to recover).
-        The returned note has "stem": the autosave's file name without suffix."""
-        found = []
+        The returned note has "stem": the autosave's file name without suffix. One that cannot be opened
+        safely (not a regular file, too large) is moved aside and reported instead of offered."""
+        found, refused = [], []
         for project in self.folder.glob("autosave-*.lfproj"):
             stem = project.name[:-len(".lfproj")]
-            try:
-                meta = json.loads((self.folder / f"{stem}.json").read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                meta = {}
-            meta = meta if isinstance(meta, dict) else {}
+            if not _STEM.fullmatch(stem):
+                continue
+            meta = _read_note(self.folder / f"{stem}.json")
             if _running_elsewhere(meta.get("pid")):
                 continue   # another open Layerforge owns it: it did not crash
-            found.append((project.stat().st_mtime, {**meta, "stem": stem}))
+            try:
+                check_openable(self.folder, stem)
+                found.append((project.stat().st_mtime, {**meta, "stem": stem}))
+            except (DataError, OSError) as error:
+                refused.append((stem, str(error)))
+        if refused:
+            self._give_up(refused)
         return max(found, key=lambda item: item[0])[1] if found else None
 
     def ask_restore(self, meta: dict) -> bool:
@@ -142,13 +180,14 @@ class AutoSaver(QObject):
             for file in left:
                 _remove(file)
             return False
+        original = meta.get("original_path")
         try:
             project, weights = load_project(left[0])
-        except ProjectError as error:
-            QMessageBox.warning(self.window, "Cannot recover", f"The autosave cannot be read: {error}")
+            self.state.apply(project, weights, Path(original) if original else None, base_dir=self.folder)
+        except Exception as error:   # noqa: BLE001  whatever the damage, start the app and keep the file
+            reason = str(error) if isinstance(error, ProjectError) else f"{type(error).__name__}: {error}"
+            self._give_up([(meta["stem"], reason)])
             return False
-        original = meta.get("original_path")
-        self.state.apply(project, weights, Path(original) if original else None, base_dir=self.folder)
         mark_dirty(self.window)   # recovered work is not saved until the user saves it
         if meta["stem"] != self.stem:
             for file in left:     # from now on this session's own autosave holds it
@@ -156,6 +195,59 @@ class AutoSaver(QObject):
         self.save_now()
         self.window.show_status("Recovered the autosaved project: save it to keep it.")
         return True
+
+
+    def _give_up(self, failed: list[tuple[str, str]]) -> None:
+        """Move autosaves that cannot be recovered out of the way (kept, for the user or a bug report),
+        never to be offered again, and say in one message what was wrong and where each went."""
+        parts = []
+        for stem, reason in failed:
+            reason = reason.replace(f"{self.folder}{os.sep}", "")   # the folder is named below, once
+            try:
+                aside = move_aside(self.folder, stem)
+            except OSError as error:
+                parts.append(f"{reason}\n\nIt could not be moved aside ({error.strerror or error}), so it will be "
+                             f"offered again: delete {self.folder / stem}.* to stop that.")
+            else:
+                parts.append(f"{reason}\n\nIt was kept, moved aside to:\n{aside}\nIt will not be offered again. "
+                             f"Open it with File > Open to try again, or delete its folder.")
+        QMessageBox.warning(self.window, "Cannot recover",
+                            "The autosave cannot be recovered:\n" + "\n\n".join(parts))
+
+
+def move_aside(folder: Path, stem: str) -> Path:
+    """Move the files of autosave ``stem`` into a new folder ``<stem>.failed-<time>/`` beside them
+    (names unchanged, so the project still finds its weights); the moved project's path."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = folder / f"{stem}.failed-{stamp}"
+    count = 1
+    while target.exists():
+        count += 1
+        target = folder / f"{stem}.failed-{stamp}-{count}"
+    target.mkdir()
+    for file in autosave_files(folder, stem):
+        if os.path.lexists(file):
+            os.replace(file, target / file.name)
+    return target / f"{stem}.lfproj"
+
+
+def check_openable(folder: Path, stem: str) -> None:
+    """DataError unless the autosave's files are regular files (a FIFO would block the reader forever)
+    and its project file is of a sane size."""
+    project, *weights = autosave_files(folder, stem)[:3]
+    check_regular_file(project, what="project file", max_bytes=AUTOSAVE_MAX_BYTES)
+    for file in weights:
+        if os.path.lexists(file):
+            check_regular_file(file, what="weights file", max_bytes=None)
+
+
+def _read_note(path: Path) -> dict:
+    """The note beside an autosave ({} when missing or unreadable: the autosave is still offered)."""
+    try:
+        meta = json.loads(read_regular_file(path, what="autosave note", max_bytes=NOTE_MAX_BYTES))
+    except (DataError, ValueError, RecursionError):
+        return {}
+    return meta if isinstance(meta, dict) else {}
 
 
 def _running_elsewhere(pid) -> bool:
