@@ -26,10 +26,27 @@ def create_main_window(example: str = "spiral"):
     return MainWindow(example)
 
 
+def qt_start_problem(argv: list[str]) -> str | None:
+    """Why Qt would abort the process when the QApplication is made (a platform plugin whose system
+    libraries are missing, no display), or None. Qt's abort cannot be caught, so this asks first;
+    LAYERFORGE_SKIP_QT_CHECK=1 skips the question, should it ever be wrong."""
+    import os
+
+    from ..qt_libraries import qt_display_problem, qt_platform_problem
+    if os.environ.get("LAYERFORGE_SKIP_QT_CHECK") == "1":
+        return None
+    return qt_platform_problem(argv=argv) or qt_display_problem(argv=argv)
+
+
 def main(argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
     argv = list(sys.argv if argv is None else argv)
+    if QApplication.instance() is None:
+        problem = qt_start_problem(argv)
+        if problem is not None:
+            print(f"layerforge: error: {problem}", file=sys.stderr)
+            return 1
     app = QApplication.instance() or QApplication(argv)
     app.setApplicationName("Layerforge")
     app.setOrganizationName("Layerforge")
@@ -44,4 +61,4 @@ def main(argv: list[str] | None = None) -> int:
     return app.exec()
 
 
-__all__ = ["create_main_window", "main"]
+__all__ = ["create_main_window", "main", "qt_start_problem"]
