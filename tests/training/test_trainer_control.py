@@ -187,6 +187,7 @@ def test_a_diverging_run_fails_with_a_reason_and_keeps_the_last_good_weights(sin
     result = trainer.run()
     failure = recorder.events[-1]
     assert isinstance(failure, RunFailed) and result.status == "failed"
+    assert failure.kind == "diverged"   # the window's advice (a smaller learning rate) depends on it
     assert "learning rate 1e+06 is probably too high" in failure.reason
     assert f"at epoch {failure.epoch}, step {failure.step}" in failure.reason
     assert "restored" in failure.reason

@@ -93,9 +93,13 @@ class RunStopped:
 
 @dataclass
 class RunFailed:
+    """``reason`` says what happened and what to do; ``kind`` lets a view pick its advice:
+    "diverged" (the learning rate), "out_of_memory" (smaller layers or batches), "error"."""
+
     reason: str
     epoch: int
     step: int
+    kind: str = "error"
 
 
 Event = Union[RunStarted, BatchEnd, EpochEnd, PredictionSnapshot, RunFinished, RunStopped, RunFailed]

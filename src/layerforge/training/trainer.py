@@ -27,6 +27,7 @@ from .device import choose_device
 from .errors import TrainingError
 from .events import (BatchEnd, EpochEnd, Event, PredictionSnapshot, RunFailed, RunFinished, RunStarted,
                      RunStopped)
+from .memory import check_model_fits, out_of_memory_message
 from .problem import Problem, Split
 from .settings import TrainingSettings
 from .snapshots import SnapshotMaker
@@ -71,6 +72,35 @@ class Trainer:
         self.param_count = report.total_params
         self.device, self.device_reason = choose_device(self.settings.device, self.param_count,
                                                         self.settings.batch_size)
+        # Refuse a model that cannot fit before numpy or cupy is asked for its weights.
+        self.memory = check_model_fits(self.spec, report, self.settings, len(self.problem.train), self.device)
+        self._lock = threading.RLock()         # held by the training thread for one batch at a time
+        try:
+            self._build(initial_state)
+        except MemoryError as error:   # the estimate is a guide; the allocator has the last word
+            raise TrainingError(out_of_memory_message(error, "while building the model", self.memory)) from None
+        self._batch_bounds = _batch_bounds(len(self.problem.train), self.settings.batch_size)
+        self.steps_per_epoch = len(self._batch_bounds) - 1
+        self.schedule = Schedule(self.optimizer, self.settings, self.steps_per_epoch)
+        self._loss = make_loss(self.settings)
+        self._snapshots = SnapshotMaker(self.problem, self.settings.seed) if self.settings.snapshot_every else None
+        self.history: dict[str, list] = {"epoch": [], "lr": [], "elapsed_s": [], "step_loss": []}
+        self.epoch = 0
+        self.step = 0
+        self.best_epoch = 0
+        self._best_state: OrderedDict | None = None
+        self._predict_lock = threading.Lock()
+        self._running = threading.Event()      # cleared while paused
+        self._running.set()
+        self._stop = threading.Event()
+        self._version = 0                      # bumped whenever the weights change
+        self._inference_version = -1
+        self._ran = False
+        self._phase = "before training"        # what the run is doing, for an out-of-memory report
+        self._batch = 0                        # 1-based batch within the epoch while one trains
+
+    def _build(self, initial_state) -> None:
+        """The model, its copy for predict(), the optimizer and the first rollback point."""
         engine.manual_seed(self.settings.seed)
         try:
             self.model = compile_spec(self.spec).to(self.device)
@@ -83,26 +113,8 @@ class Trainer:
             except (RuntimeError, TypeError, ValueError) as error:
                 details = " ".join(str(error).split())   # one line: the engine lists problems on several
                 raise TrainingError(f"the weights to continue from do not fit the model: {details}") from None
-        self._batch_bounds = _batch_bounds(len(self.problem.train), self.settings.batch_size)
-        self.steps_per_epoch = len(self._batch_bounds) - 1
         self.optimizer = make_optimizer(self.model.parameters(), self.settings)
-        self.schedule = Schedule(self.optimizer, self.settings, self.steps_per_epoch)
-        self._loss = make_loss(self.settings)
-        self._snapshots = SnapshotMaker(self.problem, self.settings.seed) if self.settings.snapshot_every else None
-        self.history: dict[str, list] = {"epoch": [], "lr": [], "elapsed_s": [], "step_loss": []}
-        self.epoch = 0
-        self.step = 0
-        self.best_epoch = 0
-        self._best_state: OrderedDict | None = None
-        self._lock = threading.RLock()         # held by the training thread for one batch at a time
-        self._predict_lock = threading.Lock()
-        self._running = threading.Event()      # cleared while paused
-        self._running.set()
-        self._stop = threading.Event()
-        self._version = 0                      # bumped whenever the weights change
-        self._inference_version = -1
         self._last_good = self._clone_state()  # weights at the end of the last finite epoch
-        self._ran = False
 
     # -- control, from any thread ----------------------------------------------------------------
 
@@ -184,13 +196,32 @@ class Trainer:
                 return self._run()
         except Exception as error:  # an engine or memory failure mid-run: report it, keep good weights
             log.exception("training failed")
-            if engine.backend.is_device_out_of_memory(error):  # e.g. raised in backward: say how much
-                error = engine.backend.device_out_of_memory(error, "a training step")
+            return self._failed(error)
+
+    def _failed(self, error: Exception) -> RunResult:
+        if engine.backend.is_device_out_of_memory(error):  # e.g. raised in backward: say how much
+            error = engine.backend.device_out_of_memory(error, "a training step")
+        try:
             self._restore(self._last_good)
+            restored = f"weights restored to {self._last_good_label()}"
+        except Exception:  # memory may still be short; the report must go out all the same  # noqa: BLE001
+            log.exception("restoring the last good weights failed")
+            restored = "the weights could not be restored and are not to be trusted"
+        if isinstance(error, MemoryError):
+            reason = out_of_memory_message(error, self._phase_text(), self.memory) + f"; {restored}"
+            kind = "out_of_memory"
+        else:
             reason = (f"training failed at epoch {self.epoch}, step {self.step}: {type(error).__name__}: "
-                      f"{error}; weights restored to {self._last_good_label()}")
-            self._emit(RunFailed(reason, self.epoch, self.step))
-            return self._result("failed", reason, error=error)
+                      f"{error}; {restored}")
+            kind = "error"
+        self._emit(RunFailed(reason, self.epoch, self.step, kind))
+        return self._result("failed", reason, error=error)
+
+    def _phase_text(self) -> str:
+        if self._phase == "train":
+            return (f"during epoch {self.epoch}, batch {self._batch} of {self.steps_per_epoch} "
+                    f"(batch size {self.settings.batch_size})")
+        return self._phase
 
     def _run(self) -> RunResult:
         s, p = self.settings, self.problem
@@ -198,18 +229,22 @@ class Trainer:
         self._emit(RunStarted(s.epochs, self.steps_per_epoch, self.device, self.device_reason, len(p.train),
                               len(p.val), len(p.test), p.task, list(p.class_names), self.param_count))
         if self._snapshots is not None:
+            self._phase = "while predicting with the untrained model for the first snapshot"
             self._emit(self._snapshot(0))
         self._clock_start, self._paused_s = time.perf_counter(), 0.0
         best_loss, since_best, status = math.inf, 0, "completed"
         # The untrained model's loss: a run whose loss climbs far above it is diverging even where the
         # numbers stay finite (saturated activations keep a cross-entropy finite at any learning rate).
+        self._phase = "while evaluating the untrained model"
         initial_loss = self._evaluate(p.val if len(p.val) else p.train)[0]["loss"]
         for epoch in range(1, s.epochs + 1):
             self.epoch = epoch
+            self._phase = "train"
             outcome = self._train_epoch(epoch)
             if isinstance(outcome, RunResult):
                 return outcome
             train_metrics, train_outputs, lr = outcome
+            self._phase = f"while validating epoch {epoch}"
             val_metrics, val_outputs = self._evaluate(p.val) if len(p.val) else ({}, None)
             monitored = val_metrics.get("loss", train_metrics["loss"])
             if not math.isfinite(monitored):
@@ -233,11 +268,13 @@ class Trainer:
             self._emit(EpochEnd(epoch, train_metrics, val_metrics, lr, elapsed,
                                 elapsed / epoch * (s.epochs - epoch), confusion, s.epochs, self.best_epoch))
             if self._snapshots is not None and (epoch % s.snapshot_every == 0 or epoch == s.epochs):
+                self._phase = f"while predicting for the snapshot of epoch {epoch}"
                 self._emit(self._snapshot(epoch))
             if s.early_stopping_patience is not None and since_best >= s.early_stopping_patience:
                 status = "early_stopping"
                 break
         self._keep_best()
+        self._phase = "while computing the final metrics"
         final = self._final_metrics()
         reason = ("completed" if status == "completed" else
                   f"early stopping: the validation loss has not improved for {s.early_stopping_patience} epochs")
@@ -254,6 +291,7 @@ class Trainer:
         for batch in range(self.steps_per_epoch):
             if self._wait_while_paused():
                 return self._stopped()
+            self._batch = batch + 1
             index = order[self._batch_bounds[batch]:self._batch_bounds[batch + 1]]
             lr = self._lr()
             with self._lock:
@@ -325,7 +363,7 @@ class Trainer:
         self._restore(self._last_good)
         reason = (f"the run diverged: {what} became {value:.4g}{detail} at epoch {self.epoch}, step {self.step}: the learning rate "
                   f"{self._lr():g} is probably too high; weights restored to {self._last_good_label()}")
-        self._emit(RunFailed(reason, self.epoch, self.step))
+        self._emit(RunFailed(reason, self.epoch, self.step, "diverged"))
         return self._result("failed", reason)
 
     def _last_good_label(self) -> str:
