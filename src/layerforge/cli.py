@@ -25,6 +25,8 @@ from typing import Sequence, TextIO
 import layerforge
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+PROJECT_HELP = ("a .lfproj project file, or an example's name (spiral, ...); a file in the current folder "
+                "wins over an example of the same name")
 EXPORT_SUFFIXES = {"safetensors": ".safetensors", "npz": ".npz", "onnx": ".onnx", "pytorch": "_pytorch"}
 
 
@@ -37,6 +39,17 @@ class UserError(Exception):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:   # Ctrl+C outside training (which handles it itself): no traceback
+        print("\nlayerforge: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except MemoryError as error:
+        detail = str(error) or "a request for memory failed"
+        return _fail(f"out of memory: {detail}; try a smaller model, batch size or dataset")
+
+
+def _main(argv: Sequence[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv:
         return _open_gui()
@@ -73,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     train = commands.add_parser("train", help="train a project headless and save the trained weights")
-    train.add_argument("project", type=Path, help="a .lfproj project file, or an example's name (spiral, ...)")
+    train.add_argument("project", type=Path, help=PROJECT_HELP)
     train.add_argument("--epochs", type=_positive_int, help="number of epochs (default: the project's)")
     train.add_argument("--device", type=_device_choice, metavar="{cpu,cuda,cuda:N,auto}",
                        help="where to train (default: the project's)")
@@ -86,13 +99,14 @@ def _parser() -> argparse.ArgumentParser:
     train.set_defaults(command=_train)
 
     export = commands.add_parser("export", help="export trained weights, ONNX or PyTorch code")
-    export.add_argument("project", type=Path)
-    export.add_argument("--format", required=True, choices=tuple(EXPORT_SUFFIXES), dest="fmt")
+    export.add_argument("project", type=Path, help="a trained " + PROJECT_HELP[2:])
+    export.add_argument("--format", required=True, choices=tuple(EXPORT_SUFFIXES), dest="fmt",
+                        help="what to write: the weights (safetensors, npz), an ONNX model, or PyTorch code")
     export.add_argument("--out", type=Path, metavar="PATH", help="output file (a folder for pytorch)")
     export.set_defaults(command=_export)
 
     predict = commands.add_parser("predict", help="predict with a trained project")
-    predict.add_argument("project", type=Path)
+    predict.add_argument("project", type=Path, help="a trained " + PROJECT_HELP[2:])
     predict.add_argument("inputs", type=Path, metavar="INPUT", help="a .csv of numbers or a .npy / .npz array")
     predict.add_argument("--out", type=Path, metavar="FILE",
                          help=".csv (predictions with class names) or .npy (class indices or values); "
@@ -163,43 +177,79 @@ def _train(args) -> int:
     from layerforge.data import DataSource
     from layerforge.training import Trainer
     from layerforge.training.project import load_project, save_project
+    from layerforge.training.project_lock import ProjectLock
 
     args.project = _project_path(args.project)
-    project, weights = load_project(args.project)
-    for warning in project.warnings:
-        print(f"layerforge: note: {warning}", file=sys.stderr)
-    if args.resume and weights is None:
-        raise UserError(f"{args.project} has no trained weights to continue from; train without --continue")
-    changes = {key: value for key, value in (("epochs", args.epochs), ("device", args.device)) if value}
-    settings = project.settings.replace(**changes)
-    base_dir = args.project.parent
-    dataset = project.load_dataset(base_dir)
-    printer = ProgressPrinter(sys.stdout, sys.stderr, quiet=args.quiet)
-    trainer = Trainer(project.spec, dataset, settings, listener=printer,
-                      initial_state=weights if args.resume else None)
-    result = _run_interruptibly(trainer)
-    if result.status == "stopped":
-        return _fail("training interrupted; nothing saved", EXIT_INTERRUPTED)
-    if result.status == "failed":
-        return _fail(f"training failed: {result.reason}; nothing saved")
     out = args.project if args.out is None else args.out / args.project.name
     if args.out is None and _is_shipped_example(args.project):
         out = Path.cwd() / args.project.name   # never write into the installed package
-    project.record_run(trainer)
-    # Paths in the data source are relative to the project's folder; keep them valid from the new one.
-    project.data_source = _absolute_source(DataSource.from_dict(project.data_source), base_dir).to_dict()
-    save_project(project, out, trainer.state_dict())
+    # Held from before loading until the save: a second `layerforge train` of the same project (or a
+    # window saving it) is refused with who holds it, instead of one silently overwriting the other.
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UserError(f"{out.parent}: cannot create the folder ({error.strerror or error})") from None
+    with ProjectLock(out, "trained"):
+        project, weights = load_project(args.project)
+        for warning in project.warnings:
+            _note(warning)
+        if args.resume and weights is None:
+            raise UserError(f"{args.project} has no trained weights to continue from; train without --continue")
+        changes = {key: value for key, value in (("epochs", args.epochs), ("device", args.device)) if value}
+        settings = project.settings.replace(**changes)
+        base_dir = args.project.parent
+        dataset = project.load_dataset(base_dir)
+        for note in getattr(dataset, "notes", ()):
+            _note(note)
+        printer = ProgressPrinter(sys.stdout, sys.stderr, quiet=args.quiet)
+        trainer = Trainer(project.spec, dataset, settings, listener=printer,
+                          initial_state=weights if args.resume else None)
+        result = _run_interruptibly(trainer)
+        if result is None or result.status == "stopped":
+            printer.clear()
+            where = f"{out} is unchanged" if out.exists() else f"{out} was not written"
+            print(f"layerforge: interrupted at epoch {trainer.epoch}, step {trainer.step}; nothing saved ({where})",
+                  file=sys.stderr)
+            return EXIT_INTERRUPTED
+        if result.status == "failed":
+            return _fail(f"training failed: {result.reason}; nothing saved")
+        project.record_run(trainer)
+        # Paths in the data source are relative to the project's folder; keep them valid from the new one.
+        project.data_source = _absolute_source(DataSource.from_dict(project.data_source), base_dir).to_dict()
+        with _deferred_interrupts(f"layerforge: saving {out}; stopping as soon as it is written"):
+            save_project(project, out, trainer.state_dict())
     print(f"saved the trained project to {out}")
     return EXIT_OK
 
 
-def _project_path(path: Path) -> Path:
-    """A project file, or the name of a shipped example ("spiral") when no such file exists."""
-    from layerforge.training.project import example_project_path, example_projects
+def _note(text: str) -> None:
+    print(f"layerforge: note: {text}", file=sys.stderr)
 
-    if not path.exists() and path.suffix == "" and path.name in example_projects():
-        return example_project_path(path.name)
+
+def _project_path(path: Path) -> Path:
+    """A project file, or a shipped example's name ("spiral"); says on stderr which one it took.
+
+    A file wins over an example: after `layerforge train spiral` wrote ./spiral.lfproj, "spiral"
+    means that file (the trained one), not the bundled example it started from.
+    """
+    from layerforge.training.project import SUFFIX, example_project_path, example_projects
+
+    if os.path.lexists(path) and not path.is_dir():
+        return path
+    if path.suffix.lower() != SUFFIX:
+        beside = path.with_name(path.name + SUFFIX)
+        if os.path.lexists(beside):
+            print(f"layerforge: using {_shown(beside)}", file=sys.stderr)
+            return beside
+        if path.name == str(path) and path.name in example_projects():
+            print(f"layerforge: using the bundled example '{path.name}'", file=sys.stderr)
+            return example_project_path(path.name)
     return path
+
+
+def _shown(path: Path) -> str:
+    """``./spiral.lfproj`` for a bare name, so it reads as the file in this folder."""
+    return f".{os.sep}{path}" if not path.is_absolute() and path.parent == Path(".") else str(path)
 
 
 def _is_shipped_example(path: Path) -> bool:
@@ -221,26 +271,75 @@ def _absolute_source(source, base_dir: Path):
 
 
 def _run_interruptibly(trainer):
-    """Run in a worker thread so Ctrl+C stops training cleanly after the current batch."""
+    """Run in a worker thread; Ctrl+C stops training after the current batch.
+
+    Ctrl+C is caught by a signal handler, not as KeyboardInterrupt: an interrupted Thread.join can
+    return before the thread has ended (a CPython bug), which lost the result. A second Ctrl+C stops
+    waiting for the batch: the run is abandoned and None returned (nothing is saved either way).
+    """
     outcome: dict = {}
+    done = threading.Event()
 
     def work():
         try:
             outcome["result"] = trainer.run()
         except BaseException as error:  # re-raised in the main thread below
             outcome["error"] = error
+        finally:
+            done.set()
+
+    presses = []
+
+    def on_interrupt(signum, frame):
+        presses.append(time.monotonic())
+        trainer.stop()
+        if len(presses) == 1:
+            print("\nlayerforge: stopping after the current batch (Ctrl+C again to quit at once)",
+                  file=sys.stderr, flush=True)
 
     worker = threading.Thread(target=work, name="layerforge-train", daemon=True)
-    worker.start()
-    try:
-        while worker.is_alive():
-            worker.join(0.2)
-    except KeyboardInterrupt:
-        trainer.stop()
-        worker.join()
+    with _sigint_handler(on_interrupt):
+        worker.start()
+        try:
+            while not done.wait(0.05):
+                if len(presses) > 1:
+                    return None     # the daemon worker ends with the process
+        except KeyboardInterrupt:   # where no handler could be installed (not the main thread)
+            trainer.stop()
+            if not done.wait(5.0):
+                return None
     if "error" in outcome:
         raise outcome["error"]
-    return outcome["result"]
+    return outcome.get("result")
+
+
+class _sigint_handler:
+    """Install ``handler`` for SIGINT while inside; a no-op where signals cannot be set (a thread)."""
+
+    def __init__(self, handler):
+        self.handler, self.previous = handler, None
+
+    def __enter__(self):
+        import signal
+        if threading.current_thread() is threading.main_thread():
+            try:
+                self.previous = signal.signal(signal.SIGINT, self.handler)
+            except (ValueError, OSError):
+                self.previous = None
+        return self
+
+    def __exit__(self, *exc) -> None:
+        import signal
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+
+
+def _deferred_interrupts(message: str):
+    """Ctrl+C during a save says it will stop once the file is written (the save itself is atomic,
+    but an interrupted one only wastes the run just finished)."""
+    def on_interrupt(signum, frame):
+        print(f"\n{message}", file=sys.stderr, flush=True)
+    return _sigint_handler(on_interrupt)
 
 
 class ProgressPrinter:
@@ -255,7 +354,7 @@ class ProgressPrinter:
         self._last_draw = 0.0
 
     def __call__(self, event) -> None:
-        from layerforge.training import BatchEnd, EpochEnd, RunFailed, RunFinished, RunStarted
+        from layerforge.training import BatchEnd, EpochEnd, RunFailed, RunFinished, RunStarted, RunStopped
         if isinstance(event, RunStarted):
             self.total_epochs, self.steps = event.total_epochs, event.steps_per_epoch
             self._say(f"training on {event.device} ({event.device_reason}): {event.n_train} training / "
@@ -282,12 +381,15 @@ class ProgressPrinter:
             how = "finished" if event.reason == "completed" else "stopped early (no improvement)"
             summary = "  ".join(f"{split} {_metrics(values)}" for split, values in event.final.items())
             print(f"{how} after {event.epochs_run} epochs; best epoch {event.best_epoch}: {summary}", file=self.out)
-        elif isinstance(event, RunFailed):
+        elif isinstance(event, (RunFailed, RunStopped)):
             self._clear_bar()
 
     def _say(self, line: str) -> None:
         if not self.quiet:
             print(line, file=self.out, flush=True)
+
+    def clear(self) -> None:
+        self._clear_bar()
 
     def _clear_bar(self) -> None:
         if self.bar:
@@ -338,14 +440,15 @@ def _predict(args) -> int:
     import numpy as np
 
     from layerforge.data import read_inputs
+    from layerforge.data.files import check_regular_file
     from layerforge.training.inference import Predictor
     from layerforge.training.project import load_project
 
     args.project = _project_path(args.project)
     project, weights = load_project(args.project)
     predictor = Predictor(project, weights)
-    if not args.inputs.exists():
-        raise UserError(f"{args.inputs}: no such file")
+    # Before reading: a FIFO would block the reader, /dev/zero never ends.
+    check_regular_file(args.inputs, what="input file", error=UserError)
     predictions = predictor.predict(read_inputs(args.inputs))
     header, rows = predictions.rows()
     if args.out is None:
@@ -379,9 +482,14 @@ def _write_atomic(path: Path, content: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         temp.write_bytes(content)
         os.replace(temp, path)
-    except OSError as error:
-        temp.unlink(missing_ok=True)
-        raise UserError(f"{path}: cannot write ({error.strerror or error})") from None
+    except BaseException as error:
+        try:                    # cleanup must not raise: a read-only folder refuses this too
+            os.unlink(temp)
+        except OSError:
+            pass
+        if isinstance(error, OSError):
+            raise UserError(f"{path}: cannot write ({error.strerror or error})") from None
+        raise
 
 
 # -- new, templates, datasets, examples --------------------------------------------------------------
