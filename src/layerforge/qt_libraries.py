@@ -200,6 +200,12 @@ def x_display_reachable(display: str, timeout: float = 2.0) -> bool | None:
 
 # -- finding libraries -------------------------------------------------------------------------------
 
+def find_system_library(name: str) -> Path | None:
+    """Where the loader would find ``name`` (LD_LIBRARY_PATH, its cache, the standard folders)."""
+    folders = [entry for entry in os.environ.get("LD_LIBRARY_PATH", "").split(":") if entry]
+    return _find_library(name, folders, _ldconfig_cache(), 64 if sys.maxsize > 2 ** 32 else 32)
+
+
 def _run_ldd(path: Path) -> str | None:
     """ldd's report on ``path`` (None when there is no ldd or it cannot run)."""
     ldd = shutil.which("ldd")
