@@ -4,6 +4,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -57,7 +58,7 @@ def as_numpy(value: Any, key: str = "") -> np.ndarray:
 
 
 def numpy_state_dict(state_dict: Mapping[str, Any]) -> dict[str, np.ndarray]:
-    """``{key: numpy array}`` in key order, whatever tensors the state dict held."""
+    """``{key: numpy array}`` in key order, whatever tensors the state dict held; all finite."""
     if not hasattr(state_dict, "items"):
         raise ExportError(f"weights must be a state dict (a mapping of names to arrays), "
                           f"got {type(state_dict).__name__}")
@@ -66,6 +67,7 @@ def numpy_state_dict(state_dict: Mapping[str, Any]) -> dict[str, np.ndarray]:
         if not isinstance(key, str):
             raise ExportError(f"state dict key {key!r} is not a string")
         arrays[key] = contiguous(as_numpy(value, key))
+    require_finite(arrays)  # every exporter reads weights through here: none writes a diverged model
     return arrays
 
 
@@ -111,27 +113,116 @@ def spec_json(spec: Any) -> str | None:
     return json.dumps(data, separators=(",", ":"))
 
 
+def require_finite(arrays: Mapping[str, np.ndarray]) -> None:
+    """ExportError naming every weight that holds NaN or inf (a diverged run), with the counts."""
+    problems = []
+    for key, array in arrays.items():
+        if array.dtype.kind not in "fc":
+            continue
+        if np.isfinite(array).all():
+            continue
+        counts = ((int(np.isnan(array).sum()), "NaN"), (int(np.isinf(array).sum()), "inf"))
+        shown = " and ".join(f"{count} {what}" for count, what in counts if count)
+        problems.append(f"'{key}' ({shown} of {array.size} values)")
+    if problems:
+        shown = ", ".join(problems[:5]) + (f" and {len(problems) - 5} more" if len(problems) > 5 else "")
+        raise ExportError(f"the weights are not finite numbers: {shown}. The training diverged; train again "
+                          f"with a lower learning rate (or from the last good weights), then export")
+
+
 def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
     """Call ``write(temporary path)`` in the target folder, then rename the result into place.
 
-    A failed or interrupted write never leaves half a file where a good one was.
+    A failed or interrupted write leaves nothing behind: not half a file where a good one was, not
+    the temporary file, not the folders made for it. OSError becomes an ExportError naming ``path``.
     """
     path = Path(path)
+    created = make_folders(path.parent)
+    temporary_path = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise ExportError(f"cannot create the folder '{path.parent}' ({error.strerror or error})") from None
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
-    os.close(handle)
-    temporary_path = Path(temporary)
-    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
+        os.close(handle)
+        temporary_path = Path(temporary)
         write(temporary_path)
         os.chmod(temporary_path, 0o666 & ~_UMASK)  # mkstemp makes files private; exports are shared files
         os.replace(temporary_path, path)
-    except BaseException:
-        temporary_path.unlink(missing_ok=True)
+    except BaseException as error:
+        if temporary_path is not None:
+            discard(temporary_path)
+        discard(*created)
+        if isinstance(error, OSError):
+            raise ExportError(f"cannot write '{path}' ({error.strerror or error})") from None
+        if isinstance(error, ExportError) and temporary_path is not None:  # name the file the person chose
+            raise ExportError(str(error).replace(str(temporary_path), str(path))
+                              .replace(temporary_path.name, path.name)) from None
         raise
     return path
+
+
+def atomic_folder(folder: Path, write: Callable[[Path], list[Path]]) -> list[Path]:
+    """Call ``write(temporary folder)``, which returns the files it wrote there; then move them into ``folder``.
+
+    The files are written into a hidden sibling of ``folder`` that is renamed into place at the end,
+    so a failure half way leaves nothing (and the same name can be exported to again). Where
+    ``folder`` already exists (an earlier export, or files of the person's own), each file replaces
+    its namesake there instead, one atomic rename each, and other files are left alone.
+    """
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ExportError(f"'{folder}' is a file; this export writes a folder: choose a folder name")
+    created = make_folders(folder.parent)
+    staging = None
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
+        names = [Path(path).name for path in write(staging)]
+        if folder.is_dir():
+            for name in names:
+                os.replace(staging / name, folder / name)
+            discard(staging)
+        else:
+            os.chmod(staging, 0o777 & ~_UMASK)  # mkdtemp makes folders private; exports are shared
+            os.rename(staging, folder)
+    except BaseException as error:
+        if staging is not None:
+            discard(staging)
+        discard(*created)
+        if isinstance(error, (OSError, ExportError)):
+            # Name the folder the person chose, not the hidden one the files were being written to.
+            message = str(error.strerror or error) if isinstance(error, OSError) else str(error)
+            if staging is not None:
+                message = message.replace(str(staging), str(folder))
+            if isinstance(error, OSError):
+                message = f"cannot write '{folder}' ({message})"
+            raise ExportError(message) from None
+        raise
+    return [folder / name for name in names]
+
+
+def make_folders(folder: Path) -> list[Path]:
+    """Create ``folder`` and its missing parents; returns those created, deepest first (to undo)."""
+    missing = []
+    for parent in [folder, *folder.parents]:
+        if parent.exists():
+            break
+        missing.append(parent)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        discard(*missing)
+        raise ExportError(f"cannot create the folder '{folder}' ({error.strerror or error})") from None
+    return missing
+
+
+def discard(*paths: Path) -> None:
+    """Remove files or folders left by a failed export; never raises (the first error is what matters)."""
+    for path in paths:
+        try:
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+        except OSError:
+            pass
 
 
 def write_text(path: Path, text: str) -> Path:

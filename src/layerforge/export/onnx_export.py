@@ -30,7 +30,7 @@ def _ir_version(opset: int) -> int:
 
 
 def build_onnx_model(spec: ModelSpec, state_dict: Mapping[str, Any], opset: int = MIN_OPSET,
-                     normalization: Any = None) -> Any:
+                     normalization: Any = None, name: str | None = None) -> Any:
     """The checked ``onnx.ModelProto`` for ``spec`` with these weights (see :func:`export_onnx`)."""
     onnx = optional_module("onnx", "ONNX export")
     latest = onnx.defs.onnx_opset_version()
@@ -60,8 +60,8 @@ def build_onnx_model(spec: ModelSpec, state_dict: Mapping[str, Any], opset: int 
     graph.nodes.append(onnx.helper.make_node("Identity", [result], [OUTPUT_NAME], name="output/Identity"))
     output_dtype = report.nodes[report.output_id].dtype
     model = _assemble(onnx, graph, input_node.name, input_dtype, report.input_shape, output_dtype,
-                      report.output_shape)
-    model.metadata_props.extend(_metadata(onnx, spec, norm))
+                      report.output_shape, name)
+    model.metadata_props.extend(_metadata(onnx, spec, norm, name))
     try:
         onnx.checker.check_model(model, full_check=True)
     except Exception as error:  # onnx raises ValidationError / InferenceError; both mean our bug, not the user's
@@ -71,13 +71,15 @@ def build_onnx_model(spec: ModelSpec, state_dict: Mapping[str, Any], opset: int 
 
 
 def export_onnx(spec: ModelSpec, state_dict: Mapping[str, Any], path, opset: int = MIN_OPSET,
-                normalization: Any = None) -> Path:
+                normalization: Any = None, name: str | None = None) -> Path:
     """Write ``spec`` with ``state_dict`` to ``path`` (``.onnx``, atomically); returns the path.
 
     ``normalization`` (a ``layerforge.data.Normalization`` or its dict): the model then standardises
-    its input itself, and gives regression outputs in the targets' own units.
+    its input itself, and gives regression outputs in the targets' own units. ``name``: the project's
+    name, kept in the graph's doc string (as repr) and in the metadata (as JSON). Weights that are not
+    finite are refused.
     """
-    model = build_onnx_model(spec, state_dict, opset, normalization)
+    model = build_onnx_model(spec, state_dict, opset, normalization, name)
     onnx = optional_module("onnx", "ONNX export")
     path = Path(path)
     if path.suffix.lower() != ".onnx":
@@ -106,8 +108,8 @@ def _restore_targets(graph: OnnxGraph, norm: dict | None, value: str) -> str:
     return graph.op("Add", [scaled, graph.constant(mean, "target_mean")], "unstandardize")
 
 
-def _assemble(onnx: Any, graph: OnnxGraph, name: str, input_dtype: str, input_shape, output_dtype: str,
-              output_shape) -> Any:
+def _assemble(onnx: Any, graph: OnnxGraph, input_name: str, input_dtype: str, input_shape, output_dtype: str,
+              output_shape, project_name: str | None) -> Any:
     helper = onnx.helper
     elem = {"float32": onnx.TensorProto.FLOAT, "int64": onnx.TensorProto.INT64}
     graph_proto = helper.make_graph(
@@ -115,15 +117,20 @@ def _assemble(onnx: Any, graph: OnnxGraph, name: str, input_dtype: str, input_sh
         [helper.make_tensor_value_info(INPUT_NAME, elem[input_dtype], ["batch", *input_shape])],
         [helper.make_tensor_value_info(OUTPUT_NAME, elem[output_dtype or "float32"], ["batch", *output_shape])],
         initializer=graph.initializers)
-    graph_proto.doc_string = f"Exported by Layerforge from the model whose input layer is '{name}'"
+    # repr(): one line of printable text, escapes for the rest (protobuf needs valid UTF-8, no lone surrogates).
+    graph_proto.doc_string = (f"Exported by Layerforge from the project {project_name!r}" if project_name is not None
+                              else f"Exported by Layerforge from the model whose input layer is {input_name!r}")
     model = helper.make_model(graph_proto, opset_imports=[helper.make_opsetid("", graph.opset)],
                               producer_name="layerforge", producer_version=layerforge.__version__)
     model.ir_version = _ir_version(graph.opset)
     return model
 
 
-def _metadata(onnx: Any, spec: ModelSpec, norm: dict | None) -> list[Any]:
+def _metadata(onnx: Any, spec: ModelSpec, norm: dict | None, project_name: str | None) -> list[Any]:
+    # Every value is JSON (ASCII, escapes for the rest): any text round-trips, even lone surrogates.
     entries = {"layerforge.spec": spec_json(spec)}
+    if project_name is not None:
+        entries["layerforge.project"] = json.dumps(str(project_name))
     if norm is not None:
         entries["layerforge.normalization"] = json.dumps(norm, separators=(",", ":"))
         applied = [part for part in ("inputs", "targets") if norm.get(part) is not None]

@@ -5,6 +5,7 @@ The CLI (``layerforge export PROJECT --format ...``) and the GUI's export dialog
 """
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -37,15 +38,16 @@ def export_project(project: Any, weights_state_dict: Mapping[str, Any] | None, f
     """
     fmt = _check_format(fmt)
     if weights_state_dict is None:
-        raise ExportError(f"project '{project.name}' has no trained weights yet: train it first "
+        raise ExportError(f"project {project.name!r} has no trained weights yet: train it first "
                           f"(`layerforge train PROJECT`), then export")
     out = Path(out_path)
     normalization = normalization_dict(getattr(project, "normalization", None))
     if fmt in ("safetensors", "npz"):
         return [export_weights(weights_state_dict, _with_suffix(out, fmt), spec=project.spec,
-                               normalization=normalization, fmt=fmt)]
+                               normalization=normalization, fmt=fmt, name=project.name)]
     if fmt == "onnx":
-        return [export_onnx(project.spec, weights_state_dict, _with_suffix(out, fmt), normalization=normalization)]
+        return [export_onnx(project.spec, weights_state_dict, _with_suffix(out, fmt), normalization=normalization,
+                            name=project.name)]
     hint = training_hint(project, project_dir)
     return export_pytorch(project.spec, weights_state_dict, out, normalization=normalization, dataset_hint=hint,
                           name=project.name)
@@ -93,14 +95,14 @@ def describe_export(fmt: str, paths: list[Path]) -> str:
     if fmt == "onnx":
         return (f"Wrote the ONNX model to {paths[0]}.\nIt takes 'input' shaped (batch, ...) as raw data (the "
                 f"project's input standardisation is built in) and gives 'output'. Run it with onnxruntime:\n"
-                f"    onnxruntime.InferenceSession('{paths[0].name}').run(None, {{'input': x}})")
+                f"    onnxruntime.InferenceSession({paths[0].name!r}).run(None, {{'input': x}})")
     folder = paths[0].parent
     has_data = any(path.name == DATA_FILE for path in paths)
     data = DATA_FILE if has_data else "YOUR_DATA.npz"
     lines = [f"Wrote a PyTorch project to {folder}:"]
     lines += [f"  {path.name}" for path in paths]
     lines += ["Train it on 2 processes (add GPUs or machines as README.txt explains):",
-              f"    cd {folder}", f"    {train_command(data)}"]
+              f"    cd {shlex.quote(str(folder))}", f"    {train_command(data)}"]
     if not has_data:
         lines.append("The project's data could not be loaded; save yours as an .npz with arrays x and y.")
     return "\n".join(lines)

@@ -14,7 +14,7 @@ import numpy as np
 import layerforge
 from layerforge.graph import ModelSpec
 
-from .common import ExportError, atomic_write, valid_shapes, write_text
+from .common import ExportError, atomic_folder, atomic_write, valid_shapes, write_text
 from .pytorch_model_code import model_source
 from .train_script import README_TEMPLATE, TARGETS, TrainingHint, train_command, train_source
 from .weights import export_weights
@@ -28,34 +28,42 @@ def export_pytorch(spec: ModelSpec, state_dict: Mapping[str, Any], out_dir, norm
 
     ``dataset_hint``: a :class:`TrainingHint` (or a dict of its fields) with the loss, optimizer,
     learning rate, epochs, batch size and target kind for train.py, and optionally the data arrays
-    ``x`` and ``y`` to write as data.npz. Returns the paths written, model.py first.
+    ``x`` and ``y`` to write as data.npz. ``name``: the project's name, kept in model.py as a string.
+    Returns the paths written, model.py first. The files are written into a hidden sibling folder that
+    is renamed into place at the end: a failure half way leaves nothing behind.
     """
     report = valid_shapes(spec)
     hint = _hint(dataset_hint)
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise ExportError(f"'{out}' is a file; PyTorch export writes a folder: choose a folder name")
-    title = f"PyTorch export of the Layerforge model '{name}'" if name else "PyTorch export of a Layerforge model"
-    sources = {"model.py": model_source(spec, report, title), "train.py": train_source(hint)}
+    # The name is shown through repr(): quotes, newlines and control characters stay visible as escapes.
+    title = f"PyTorch export of the Layerforge model {name!r}" if name else "PyTorch export of a Layerforge model"
+    sources = {"model.py": model_source(spec, report, name), "train.py": train_source(hint)}
     for file_name, source in sources.items():
         try:
             compile(source, file_name, "exec")
-        except SyntaxError as error:  # a bug in the generator, never the user's doing
-            raise ExportError(f"generated {file_name} does not compile (line {error.lineno}: {error.msg}); "
-                              f"please report this with the project file") from None
-    written = [write_text(out / "model.py", sources["model.py"]),
-               export_weights(state_dict, out / "weights.safetensors", spec=spec, normalization=normalization),
-               write_text(out / "train.py", sources["train.py"])]
+        except (SyntaxError, ValueError) as error:  # a bug in the generator, never the user's doing
+            raise ExportError(f"generated {file_name} does not compile ({error}); please report this with the "
+                              f"project file") from None
     has_data = hint.x is not None
-    if has_data:
-        written.append(_write_data(out / DATA_FILE, hint, report.nodes[report.input_id].dtype))
     readme = README_TEMPLATE.format(
         title=title, underline="=" * len(title), version=layerforge.__version__,
         data_line=f"  {DATA_FILE:<20} the project's data: x (inputs, as loaded) and y (targets)\n" if has_data else "",
         input_shape=", ".join(str(size) for size in report.input_shape),
         command=train_command(DATA_FILE if has_data else "YOUR_DATA.npz"))
-    written.append(write_text(out / "README.txt", readme))
-    return written
+
+    def write(folder: Path) -> list[Path]:
+        written = [write_text(folder / "model.py", sources["model.py"]),
+                   export_weights(state_dict, folder / "weights.safetensors", spec=spec, normalization=normalization,
+                                  name=name),
+                   write_text(folder / "train.py", sources["train.py"])]
+        if has_data:
+            written.append(_write_data(folder / DATA_FILE, hint, report.nodes[report.input_id].dtype))
+        written.append(write_text(folder / "README.txt", readme))
+        return written
+
+    return atomic_folder(out, write)
 
 
 def _hint(given: TrainingHint | Mapping[str, Any] | None) -> TrainingHint:

@@ -1,8 +1,14 @@
 """The source of ``train.py`` (DistributedDataParallel under torchrun) and of the README beside it."""
 from __future__ import annotations
 
+import keyword
+import math
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
+
+from .common import ExportError
 
 # Losses that compare scores with class indices; every other loss compares with float targets.
 LABEL_LOSSES = ("CrossEntropyLoss", "NLLLoss")
@@ -54,7 +60,7 @@ from model import INPUT_DTYPE, OUTPUT_SHAPE, WEIGHTS, Model, load_model, load_no
 
 # What the model learns to output: "labels" (class indices), "values" (numbers shaped like the
 # output), or "input" (an autoencoder rebuilds its input).
-TARGET = "{target}"
+TARGET = {target!r}
 
 
 def make_loss():
@@ -199,13 +205,50 @@ and set --nproc_per_node to the number of GPUs per machine.
 
 
 def train_source(hint: TrainingHint) -> str:
+    """The text of ``train.py``: names are checked to be Python names, values enter as literals."""
     # Losses other than cross-entropy/NLL compare with floats, even for class labels (BCEWithLogitsLoss).
     target = "values" if hint.target == "labels" and hint.loss not in LABEL_LOSSES else hint.target
-    loss_args = ", ".join(f"{key}={value!r}" for key, value in hint.loss_kwargs.items())
-    optimizer_args = "".join(f", {key}={value!r}" for key, value in hint.optimizer_kwargs.items())
-    return TRAIN_SOURCE.format(target=target, loss=hint.loss, loss_args=loss_args,
-                               optimizer=hint.optimizer, optimizer_args=optimizer_args, epochs=int(hint.epochs),
-                               lr=float(hint.lr), batch_size=int(hint.batch_size))
+    loss_args = ", ".join(f"{_name(key, 'loss argument name')}={_literal(value, f'loss argument {key!r}')}"
+                          for key, value in hint.loss_kwargs.items())
+    optimizer_args = "".join(f", {_name(key, 'optimizer argument name')}="
+                             f"{_literal(value, f'optimizer argument {key!r}')}"
+                             for key, value in hint.optimizer_kwargs.items())
+    lr = float(hint.lr)
+    if not math.isfinite(lr):
+        raise ExportError(f"the learning rate {lr!r} is not a finite number; set a positive learning rate")
+    return TRAIN_SOURCE.format(target=str(target), loss=_name(hint.loss, "loss"), loss_args=loss_args,
+                               optimizer=_name(hint.optimizer, "optimizer"), optimizer_args=optimizer_args,
+                               epochs=int(hint.epochs), lr=lr, batch_size=int(hint.batch_size))
+
+
+def _name(text: object, what: str) -> str:
+    """``text`` when it is a plain Python name (it is written into train.py as code), else ExportError."""
+    if isinstance(text, str) and text.isascii() and text.isidentifier() and not keyword.iskeyword(text):
+        return text
+    raise ExportError(f"the {what} {text!r} is not a Python name; train.py can only name PyTorch's classes "
+                      f"and arguments (e.g. CrossEntropyLoss, lr)")
+
+
+def _literal(value: object, what: str) -> str:
+    """Python source for a plain value (number, text, None, tuple, list), built from its parts' repr."""
+    if value is None or isinstance(value, (bool, np.bool_)):
+        return repr(None if value is None else bool(value))
+    if isinstance(value, (int, np.integer)):
+        return repr(int(value))
+    if isinstance(value, (float, np.floating)):
+        if not math.isfinite(value):
+            raise ExportError(f"the {what} is {float(value)!r}, not a finite number; change it in the training "
+                              f"settings")
+        return repr(float(value))
+    if isinstance(value, str):
+        return repr(str(value))  # str(): a subclass could override __repr__
+    if isinstance(value, (tuple, list)):
+        items = [_literal(item, what) for item in value]
+        if isinstance(value, list):
+            return f"[{', '.join(items)}]"
+        return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"  # (x,) is a tuple, (x) is not
+    raise ExportError(f"the {what} is a {type(value).__name__}, which train.py cannot hold; use a number or "
+                      f"text")
 
 
 def train_command(data_file: str = "data.npz", processes: int = 2) -> str:

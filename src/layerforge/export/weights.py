@@ -23,6 +23,7 @@ FORMAT_VERSION = "1"
 SPEC_KEY = "layerforge.spec"
 KEYS_KEY = "layerforge.keys"  # the state dict's key order, which safetensors does not keep
 NORMALIZATION_KEY = "layerforge.normalization"
+PROJECT_KEY = "layerforge.project"  # the project's name as a JSON string: any text, even lone surrogates
 
 
 def weights_format(path: Path, fmt: str | None) -> str:
@@ -39,11 +40,11 @@ def weights_format(path: Path, fmt: str | None) -> str:
 
 
 def export_weights(state_dict: Mapping[str, Any], path, spec: Any = None, normalization: Any = None,
-                   fmt: str | None = None) -> Path:
-    """Write ``state_dict`` to ``path`` (atomically) with the spec and normalisation as metadata.
+                   fmt: str | None = None, name: str | None = None) -> Path:
+    """Write ``state_dict`` to ``path`` (atomically) with the spec, normalisation and project name as metadata.
 
     ``fmt`` is "safetensors" or "npz" (default: from the extension; a path without one gets it added).
-    Returns the path written.
+    Weights that are not finite (a diverged run) are refused. Returns the path written.
     """
     path = Path(path)
     if fmt is not None and path.suffix == "":
@@ -57,6 +58,8 @@ def export_weights(state_dict: Mapping[str, Any], path, spec: Any = None, normal
     spec_text = spec_json(spec)
     if spec_text is not None:
         metadata[SPEC_KEY] = spec_text
+    if name is not None:
+        metadata[PROJECT_KEY] = json.dumps(str(name))
     norm = normalization_dict(normalization)
     if norm is not None:
         metadata[NORMALIZATION_KEY] = json.dumps(norm, separators=(",", ":"))
@@ -69,10 +72,13 @@ def export_weights(state_dict: Mapping[str, Any], path, spec: Any = None, normal
 
 def _write_safetensors(path: Path, arrays: dict[str, np.ndarray], metadata: dict[str, str]) -> None:
     numpy_io = optional_module("safetensors.numpy", "Saving .safetensors weights")
+    rust_error = optional_module("safetensors", "Saving .safetensors weights").SafetensorError
     try:
         numpy_io.save_file(arrays, str(path), metadata=metadata)
     except (ValueError, TypeError) as error:
         raise ExportError(f"cannot write '{path.name}' as safetensors ({error}); try the .npz format") from None
+    except rust_error as error:  # the Rust writer's I/O failures: disk full, folder gone
+        raise ExportError(f"cannot write '{path}' ({error})") from None
 
 
 def _write_npz(path: Path, arrays: dict[str, np.ndarray], metadata: dict[str, str]) -> None:
@@ -85,7 +91,8 @@ def _write_npz(path: Path, arrays: dict[str, np.ndarray], metadata: dict[str, st
 def read_weights(path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """(state dict of numpy arrays, metadata) from a file :func:`export_weights` wrote.
 
-    Metadata holds "spec" (the spec's JSON dict, or None), "normalization" (dict or None) and the
+    Metadata holds "spec" (the spec's JSON dict, or None), "normalization" (dict or None), "project"
+    (the project's name, or None) and the
     remaining string entries as stored. Files written by other tools load too, with no metadata.
     """
     path = Path(path)
@@ -98,9 +105,10 @@ def read_weights(path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     if isinstance(order, list) and sorted(order) == sorted(arrays):
         arrays = {key: arrays[key] for key in order}
     info: dict[str, Any] = {key: value for key, value in metadata.items()
-                            if key not in (SPEC_KEY, NORMALIZATION_KEY, KEYS_KEY)}
+                            if key not in (SPEC_KEY, NORMALIZATION_KEY, KEYS_KEY, PROJECT_KEY)}
     info["spec"] = _json_entry(metadata, SPEC_KEY, path)
     info["normalization"] = _json_entry(metadata, NORMALIZATION_KEY, path)
+    info["project"] = _json_entry(metadata, PROJECT_KEY, path)
     return arrays, info
 
 

@@ -26,7 +26,7 @@ from .layer_type import LayerType
 
 FORMAT = "layerforge.graph"
 VERSION = 1
-_IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+_IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*")  # fullmatch: "$" would let a final newline through
 # Names that would shadow Module attributes when the compiled model registers node names.
 RESERVED_NAMES = frozenset({
     "forward", "training", "train", "eval", "parameters", "named_parameters", "buffers", "named_buffers",
@@ -395,7 +395,7 @@ def _parse_params(layer: LayerType, params: Mapping[str, Any] | None, label: str
 
 
 def _check_name(name: Any, label: str, node_id: str) -> None:
-    if not isinstance(name, str) or not _IDENTIFIER.match(name) or keyword.iskeyword(name):
+    if not isinstance(name, str) or not _IDENTIFIER.fullmatch(name) or keyword.iskeyword(name):
         raise SpecError(f"{label}: the name {name!r} must start with a letter and use only letters, digits "
                         f"and '_' (it becomes the weights' key, e.g. 'fc1.weight')", kind="name",
                         node_id=node_id)
