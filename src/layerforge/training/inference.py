@@ -40,6 +40,28 @@ class Predictions:
         return header, [[f"{v:.6g}" for v in row] for row in flat]
 
 
+def non_finite_entries(state: dict) -> str:
+    """"'fc1.weight' (2 NaN of 64 values), ..." for the entries holding NaN or inf; "" when all are finite."""
+    problems = []
+    for key, value in state.items():
+        array = value.numpy() if hasattr(value, "numpy") else np.asarray(value)
+        if array.dtype.kind not in "fc" or np.isfinite(array).all():
+            continue
+        counts = ((int(np.isnan(array).sum()), "NaN"), (int(np.isinf(array).sum()), "inf"))
+        problems.append(f"'{key}' ({' and '.join(f'{n} {what}' for n, what in counts if n)} of {array.size} values)")
+    return ", ".join(problems[:5]) + (f" and {len(problems) - 5} more" if len(problems) > 5 else "")
+
+
+def _require_finite_rows(array: np.ndarray, what: str, advice: str) -> None:
+    """TrainingError counting the NaN/inf values in ``array`` and naming the first row that holds one."""
+    if array.dtype.kind not in "fc" or array.size == 0:
+        return
+    bad = ~np.isfinite(array)
+    if bad.any():
+        row = int(np.argwhere(bad)[0][0])
+        raise TrainingError(f"{what} {int(bad.sum())} NaN/inf value(s), the first at sample index {row}{advice}")
+
+
 class Predictor:
     """A trained project ready to predict on raw inputs (the data's own units)."""
 
@@ -54,6 +76,10 @@ class Predictor:
             raise TrainingError(f"the model is not valid: {error}") from None
         self.model.load_state_dict(weights)
         self.model.eval()
+        broken = non_finite_entries(self.model.state_dict())
+        if broken:
+            raise TrainingError(f"the trained weights are not finite numbers: {broken}. The training diverged; "
+                                f"train again with a lower learning rate (or from the last good weights)")
         self.input_shape = tuple(report.input_shape)
         input_node = project.spec.nodes[report.input_id]
         self.integer_inputs = input_node.params.get("dtype") == "int64"   # token indices for an Embedding
@@ -79,18 +105,22 @@ class Predictor:
 
     def outputs(self, x) -> np.ndarray:
         x = self._shaped(x)
+        _require_finite_rows(x, "the inputs hold", "; remove or fill them")
         if self.integer_inputs:
             x = np.rint(x).astype(np.int64)
         elif self.normalization.inputs is not None:
             x = self.normalization.transform_inputs(x)
         chunks = []
-        with engine.no_grad():
+        # An overflow is reported below as one message, not as numpy's warning on stderr.
+        with engine.no_grad(), np.errstate(over="ignore", invalid="ignore"):
             for start in range(0, len(x), BATCH):
                 chunks.append(self.model(engine.from_numpy(np.ascontiguousarray(x[start:start + BATCH])))
                               .detach().cpu().numpy())
         outputs = np.concatenate(chunks) if chunks else np.zeros((0,), np.float32)
         if self.target == "values" and self.normalization.targets is not None:
             outputs = self.normalization.inverse_targets(outputs)
+        _require_finite_rows(outputs, "the model's outputs hold",
+                             " (an overflow: are the inputs far outside the range the model was trained on?)")
         return outputs
 
     def predict(self, x) -> Predictions:
