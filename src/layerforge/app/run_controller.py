@@ -80,6 +80,9 @@ class RunController(QObject):
             return False
         try:
             trainer = Trainer(window.document.spec.copy(), dataset, settings)
+        except MemoryError as error:   # the Trainer reports its own; this keeps the window usable regardless
+            self._refuse(f"Cannot train: out of memory while building the model: {error}")
+            return False
         except (TrainingError, ValueError) as error:
             self._refuse(f"Cannot train: {error}")
             if model_fit_problem(report, dataset, settings.target) is not None:  # offer the same way out as the warning did
@@ -187,8 +190,9 @@ class RunController(QObject):
         elif isinstance(event, RunFailed):
             reason = event.reason.rstrip()
             reason += "" if reason.endswith((".", "!", "?")) else "."
-            text = (f"Training failed at epoch {event.epoch}, step {event.step}: {reason} "
-                    f"Try a smaller learning rate, or check the data.")
+            # An out-of-memory reason already says what to change; a learning rate would not help.
+            advice = "" if event.kind == "out_of_memory" else " Try a smaller learning rate, or check the data."
+            text = f"Training failed: {reason}{advice}"   # each reason says where in the run it happened
             window.banner.show_message("error", text)
             progress.setFormat(f"Failed at epoch {event.epoch}")
         else:

@@ -42,8 +42,13 @@ class TrainingWorker(QObject):
             self.result = self.trainer.run()
         except Exception as error:  # the Trainer reports its own failures; this is a last resort
             traceback.print_exc()
-            self._listen(RunFailed(reason=f"training stopped unexpectedly: {error}",
-                                   epoch=getattr(self.trainer, "epoch", 0), step=getattr(self.trainer, "step", 0)))
+            epoch, step = getattr(self.trainer, "epoch", 0), getattr(self.trainer, "step", 0)
+            reason = f"the run stopped unexpectedly at epoch {epoch}, step {step}: {type(error).__name__}: {error}"
+            if isinstance(error, MemoryError):
+                self._listen(RunFailed(reason + "; use a smaller batch size or smaller layers", epoch, step,
+                                       "out_of_memory"))
+            else:
+                self._listen(RunFailed(reason, epoch, step))
         finally:
             # Hand the worker back to the GUI thread so it is deleted there once the thread has ended.
             app = QCoreApplication.instance()

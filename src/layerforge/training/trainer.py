@@ -211,8 +211,7 @@ class Trainer:
             reason = out_of_memory_message(error, self._phase_text(), self.memory) + f"; {restored}"
             kind = "out_of_memory"
         else:
-            reason = (f"training failed at epoch {self.epoch}, step {self.step}: {type(error).__name__}: "
-                      f"{error}; {restored}")
+            reason = f"an error at epoch {self.epoch}, step {self.step}: {type(error).__name__}: {error}; {restored}"
             kind = "error"
         self._emit(RunFailed(reason, self.epoch, self.step, kind))
         return self._result("failed", reason, error=error)
