@@ -216,3 +216,12 @@ def test_renamed_variables_never_collide_with_another_layer_name():
     first.name, second.name = "x", "x_out"
     names = variable_names(spec)
     assert names[first.id] != names[second.id] and names[second.id] == "x_out"
+
+
+def test_the_refusal_of_a_hostile_layer_name_is_one_line():
+    data = get_template("mlp_classifier").spec().to_dict()
+    data["nodes"][1]["name"] = "fc1\nimport os"
+    with pytest.raises(GraphError) as caught:
+        ModelSpec.from_dict(data)
+    assert str(caught.value).startswith(r"Linear 'fc1\nimport os': the name 'fc1\nimport os' must start")
+    assert "\n" not in str(caught.value)

@@ -53,7 +53,7 @@ class Node:
     @property
     def label(self) -> str:
         """How messages refer to the node: ``Linear 'fc2'``."""
-        return f"{self.type} '{self.name}'"
+        return f"{self.type} {self.name!r}"  # repr: a hostile name stays one line
 
     def to_dict(self) -> dict[str, Any]:
         layer = self.layer
@@ -154,7 +154,7 @@ class ModelSpec:
                  position: tuple[float, float] = (0.0, 0.0), node_id: str | None = None) -> Node:
         """Add a layer; its name defaults to the type's prefix plus a number (fc1, conv2, ...)."""
         layer = get_layer(layer_type)
-        label = f"{layer_type} '{name}'" if name else layer_type
+        label = f"{layer_type} {name!r}" if name else layer_type
         node = Node(id=node_id or self._next_id(), type=layer_type,
                     name=name or self.unique_name(layer.name_prefix),
                     params=_parse_params(layer, params, label, node_id, name), position=_position(position, label))

@@ -40,7 +40,7 @@ class Predictions:
         return header, [[f"{v:.6g}" for v in row] for row in flat]
 
 
-def non_finite_entries(state: dict) -> str:
+def _non_finite_entries(state: dict) -> str:
     """"'fc1.weight' (2 NaN of 64 values), ..." for the entries holding NaN or inf; "" when all are finite."""
     problems = []
     for key, value in state.items():
@@ -76,7 +76,7 @@ class Predictor:
             raise TrainingError(f"the model is not valid: {error}") from None
         self.model.load_state_dict(weights)
         self.model.eval()
-        broken = non_finite_entries(self.model.state_dict())
+        broken = _non_finite_entries(self.model.state_dict())
         if broken:
             raise TrainingError(f"the trained weights are not finite numbers: {broken}. The training diverged; "
                                 f"train again with a lower learning rate (or from the last good weights)")
