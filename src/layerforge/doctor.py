@@ -57,7 +57,8 @@ def check_pyside() -> Iterator[Line]:
 
 
 def check_qt_platform(environ=None) -> Iterator[Line]:
-    from .qt_libraries import PLUGIN_FILES, plugin_path, platforms_qt_will_try, qt_display_problem, qt_platform_problem
+    from .qt_libraries import (LABELS, PLUGIN_FILES, missing_libraries, platforms_qt_will_try, plugin_path,
+                               qt_display_problem, qt_platform_problem)
     environ = os.environ if environ is None else environ
     if not sys.platform.startswith("linux"):
         yield OK, "Qt platform", f"not checked on {sys.platform} (Qt ships what it needs there)"
@@ -75,7 +76,8 @@ def check_qt_platform(environ=None) -> Iterator[Line]:
     if problem is not None:
         yield FAIL, "Qt platform", problem
     else:
-        yield OK, "Qt platform", f"the system libraries of Qt's {' and '.join(platforms)} plugin are installed"
+        usable = next(name for name in platforms if not missing_libraries(plugin_path(name, environ)))
+        yield OK, "Qt platform", f"the system libraries of Qt's {LABELS[usable]} plugin are installed"
     display = qt_display_problem(environ)
     if display is not None:
         yield NOTE, "display", f"{display[0].upper()}{display[1:]}"
