@@ -144,6 +144,32 @@ def test_a_full_disk_at_the_end_of_training_is_one_line_with_the_path(project, c
     assert sorted(p.name for p in project.parent.iterdir()) == ["p.lfproj"]
 
 
+def test_predictions_to_a_read_only_folder_are_one_line_even_when_cleanup_fails(tmp_path, capsys, monkeypatch):
+    # Root writes anywhere, so the read-only file system is simulated: writing and removing both fail
+    # (the cleanup's own OSError used to escape from inside the error handler).
+    import errno
+    from pathlib import Path as RealPath
+
+    trained = tmp_path / "t.lfproj"
+    assert run(capsys, "new", "mlp_classifier", str(trained), "--epochs", "1")[0] == 0
+    assert run(capsys, "train", str(trained), "--quiet")[0] == 0
+    points = tmp_path / "points.npy"
+    np.save(points, np.zeros((3, 2), np.float32))
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(RealPath, "write_bytes", read_only)
+    monkeypatch.setattr(os, "unlink", read_only)
+    code, _, err = run(capsys, "predict", str(trained), str(points), "--out", str(tmp_path / "p.csv"))
+    assert code == 1
+    _one_line_error(err, str(tmp_path / "p.csv"), "cannot write (Read-only file system)")
+    monkeypatch.undo()
+    code, _, err = run(capsys, "predict", str(trained), str(points), "--out", str(trained / "p.csv"))
+    assert code == 1
+    _one_line_error(err, f"{trained} is a file, not a folder")
+
+
 def test_a_project_nested_100000_deep_is_one_line(tmp_path, capsys):
     deep = tmp_path / "deep.lfproj"
     deep.write_text("[" * 100_000)

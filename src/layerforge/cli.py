@@ -448,7 +448,7 @@ def _predict(args) -> int:
     project, weights = load_project(args.project)
     predictor = Predictor(project, weights)
     # Before reading: a FIFO would block the reader, /dev/zero never ends.
-    check_regular_file(args.inputs, what="input file", error=UserError)
+    check_regular_file(args.inputs, what="data file", error=UserError)
     predictions = predictor.predict(read_inputs(args.inputs))
     header, rows = predictions.rows()
     if args.out is None:
@@ -478,6 +478,8 @@ def _write_csv(stream: TextIO, header: list, rows: list) -> None:
 
 def _write_atomic(path: Path, content: bytes) -> None:
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    if path.parent.exists() and not path.parent.is_dir():
+        raise UserError(f"{path}: cannot write: {path.parent} is a file, not a folder")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         temp.write_bytes(content)

@@ -15,8 +15,10 @@ so never while another save is writing them).
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import re
 import secrets
 import stat
 import tempfile
@@ -243,9 +245,10 @@ def error_for_path(path: Path):
 
 def _reason(error: BaseException) -> str:
     text = getattr(error, "strerror", None) or str(error)
-    if getattr(error, "errno", None) == 28 or "No space left" in text:
-        return f"the disk is full: {text}; free some space and save again"
-    return text
+    if getattr(error, "errno", None) == errno.ENOSPC or "No space left" in text or "disk is full" in text:
+        return "the disk is full; free some space and save again"
+    # engine.save names its temporary file; the caller names the real one.
+    return re.sub(r"^cannot save to '[^']*': ", "", text)
 
 
 def _as_cpu_tensor(value, key: str):
