@@ -234,3 +234,21 @@ def test_a_model_too_big_for_the_gpu_is_refused_naming_the_gpu_and_its_free_memo
     assert f"but {where} has {memory.bytes_text(free)} available" in message
     assert message.rstrip(")").endswith("parameters") and "or train on the CPU" in message
     assert np.isfinite(free) and free > 0
+
+
+def test_auto_gives_a_gpu_too_small_for_the_run_up_for_the_cpu_and_says_why(spiral, monkeypatch):
+    monkeypatch.setattr(memory, "gpu_available", lambda device: (2 * GIB, f"{device} (Small GPU)"))
+    monkeypatch.setattr(memory, "host_available", lambda: 64 * GIB)
+    spec = wide_mlp(20_000)   # 400 M parameters: about 12 GiB to train with Adam
+    report = infer_shapes(spec)
+    settings = TrainingSettings(device="auto")
+    device, reason, estimate = memory.choose_fitting_device(spec, report, settings, 240, "cuda", "auto: GPU")
+    assert device == "cpu" and estimate.device == "cpu"
+    assert reason == "auto: CPU, because the run needs about 12.0 GiB and cuda (Small GPU) has 2.0 GiB free"
+    # Asked for by name, the GPU is not swapped for another device: the refusal names it.
+    with pytest.raises(TrainingError, match=r"but cuda \(Small GPU\) has 2.0 GiB available"):
+        memory.choose_fitting_device(spec, report, settings.replace(device="cuda"), 240, "cuda", "chosen")
+    # Where neither can hold it, the GPU's refusal is the one shown.
+    monkeypatch.setattr(memory, "host_available", lambda: 4 * GIB)
+    with pytest.raises(TrainingError, match=r"but cuda \(Small GPU\) has 2.0 GiB available"):
+        memory.choose_fitting_device(spec, report, settings, 240, "cuda", "auto: GPU")

@@ -268,6 +268,24 @@ def check_model_fits(spec: ModelSpec, report: ShapeReport, settings: TrainingSet
     return estimate
 
 
+def choose_fitting_device(spec: ModelSpec, report: ShapeReport, settings: TrainingSettings, n_train: int,
+                          device: str, reason: str) -> tuple[str, str, MemoryEstimate]:
+    """(device, reason, estimate) for a run, refused (TrainingError) when it cannot fit. A GPU that
+    'auto' picked but that cannot hold the run gives way to the CPU when the host can."""
+    try:
+        return device, reason, check_model_fits(spec, report, settings, n_train, device)
+    except TrainingError as on_gpu:
+        if settings.device != "auto" or device == "cpu":
+            raise
+        try:
+            estimate = check_model_fits(spec, report, settings, n_train, "cpu")
+        except TrainingError:
+            raise on_gpu from None
+        available, where = gpu_available(device)
+        free = f"{where} has {bytes_text(available)} free" if available is not None else f"{where} is full"
+        return "cpu", f"auto: CPU, because the run needs about {bytes_text(estimate.total)} and {free}", estimate
+
+
 def _fix(estimate: MemoryEstimate) -> str:
     """What to change, naming the layers that cost the most."""
     weights = estimate.total - estimate.activations - estimate.outputs

@@ -27,7 +27,7 @@ from .device import choose_device
 from .errors import TrainingError
 from .events import (BatchEnd, EpochEnd, Event, PredictionSnapshot, RunFailed, RunFinished, RunStarted,
                      RunStopped)
-from .memory import check_model_fits, out_of_memory_message
+from .memory import choose_fitting_device, out_of_memory_message
 from .problem import Problem, Split
 from .settings import TrainingSettings
 from .snapshots import SnapshotMaker
@@ -73,7 +73,8 @@ class Trainer:
         self.device, self.device_reason = choose_device(self.settings.device, self.param_count,
                                                         self.settings.batch_size)
         # Refuse a model that cannot fit before numpy or cupy is asked for its weights.
-        self.memory = check_model_fits(self.spec, report, self.settings, len(self.problem.train), self.device)
+        self.device, self.device_reason, self.memory = choose_fitting_device(
+            self.spec, report, self.settings, len(self.problem.train), self.device, self.device_reason)
         self._lock = threading.RLock()         # held by the training thread for one batch at a time
         try:
             self._build(initial_state)
