@@ -35,6 +35,7 @@ class FileDialogs:
         self.open_path: str | None = None
         self.save_path: str | None = None
         self.asked: list[str] = []
+        self.proposed: list[str] = []   # the path each save dialog opened on
 
 
 @pytest.fixture
@@ -71,8 +72,9 @@ def files(monkeypatch):
         record.asked.append(caption)
         return (record.open_path or "", "")
 
-    def get_save(parent, caption="", *args, **kwargs):
+    def get_save(parent, caption="", directory="", *args, **kwargs):
         record.asked.append(caption)
+        record.proposed.append(directory)
         return (record.save_path or "", "")
 
     monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(get_open))

@@ -21,13 +21,13 @@ import re
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QStandardPaths, QTimer
+from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QMessageBox
 
 from ..data import DataError
 from ..data.files import check_regular_file, read_regular_file
 from ..training import ProjectError, load_project, save_project
-from .persist import APPLICATION, ORGANIZATION
+from .persist import app_data_dir
 from .project_state import mark_dirty
 
 CHANGE_DELAY_MS = 2_000
@@ -43,8 +43,7 @@ _STEM = re.compile(r"autosave-\d+")
 def autosave_location() -> Path:
     """Where autosaves go (the folder may not exist yet): ``persist.app_data_dir()``/autosave, computed
     without creating anything, so that a folder that cannot be made can still be named."""
-    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.GenericDataLocation)
-    return Path(base) / ORGANIZATION / APPLICATION / "autosave"
+    return app_data_dir() / "autosave"
 
 
 def autosave_folder() -> Path:

@@ -5,6 +5,7 @@ and ``QSettings.setPath``) and never touch the real home folder.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, QStandardPaths
@@ -19,8 +20,18 @@ def app_settings() -> QSettings:
 
 
 def app_data_dir() -> Path:
-    """The platform's per-user data folder for Layerforge (created when missing)."""
+    """The platform's per-user data folder for Layerforge. Not created here: whoever writes into it
+    creates it and reports a folder that cannot be made."""
     base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.GenericDataLocation)
-    folder = Path(base) / ORGANIZATION / APPLICATION
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    return Path(base) / ORGANIZATION / APPLICATION
+
+
+# Path separators, characters Windows refuses in names, and control characters.
+_UNSAFE_IN_FILE_NAMES = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]+')
+
+
+def file_name_for(project_name: str, suffix: str) -> str:
+    """A file name proposed for a project: its name with separators and control characters replaced,
+    so a project named "../../x" or "a/b" never proposes a path in another folder."""
+    stem = _UNSAFE_IN_FILE_NAMES.sub("_", project_name).strip(" .")[:120] or "untitled"
+    return stem + suffix

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
 from ..graph import ModelSpec
 from ..training import Project, ProjectError, TrainingSettings, load_project, save_project
 from .actions import named_action
-from .persist import app_settings
+from .persist import app_settings, file_name_for
 from .project_state import mark_clean
 
 SUFFIX = ".lfproj"
@@ -152,7 +152,7 @@ class ProjectActions:
         return self.save_to(self.state.path)
 
     def save_as(self) -> bool:
-        start = self.state.path or Path.home() / f"{self.window.project_name}{SUFFIX}"
+        start = self.state.path or Path.home() / file_name_for(self.window.project_name, SUFFIX)
         path, _ = QFileDialog.getSaveFileName(self.window, "Save project as", str(start), FILE_FILTER)
         if not path:
             return False

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QLabel, Q
 
 from ...export import ExportError, default_export_path, describe_export, export_project
 from ..actions import named_action
+from ..persist import file_name_for
 
 TITLES = {"safetensors": "Weights exported", "npz": "Weights exported", "onnx": "ONNX model exported",
           "pytorch": "PyTorch project exported"}
@@ -93,7 +94,7 @@ class ExportActions:
         return project, weights
 
     def _default(self, fmt: str, name: str) -> Path:
-        where = self.state.path or Path.home() / f"{name}.lfproj"
+        where = self.state.path or Path.home() / file_name_for(name, ".lfproj")
         return default_export_path(where, fmt)
 
     def export_weights(self) -> list[Path]:
