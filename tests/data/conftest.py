@@ -32,6 +32,22 @@ def _filter_row(kind: int, row: np.ndarray, above: np.ndarray, bpp: int) -> np.n
     return ((row - predictor) % 256).astype(np.uint8)
 
 
+_ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2),
+          (0, 1, 1, 2))   # (x start, y start, x step, y step) of the seven passes
+
+
+def _adam7(pixels, depth) -> bytearray:
+    """Interlaced image data (8-bit samples only): each pass a small image, rows unfiltered."""
+    assert depth == 8, "the test encoder interlaces 8-bit images only"
+    raw = bytearray()
+    for x0, y0, dx, dy in _ADAM7:
+        sub = pixels[y0::dy, x0::dx]
+        if sub.size:
+            for row in sub.astype(np.uint8).reshape(sub.shape[0], -1):
+                raw += b"\0" + row.tobytes()
+    return raw
+
+
 def encode_png(pixels, depth=8, palette=None, interlace=0, filters=(0, 1, 2, 3, 4)) -> bytes:
     """pixels: (H, W) or (H, W, C) integers. With ``palette`` ((K, 3) uint8) pixels are indices.
     Rows cycle through ``filters`` so every PNG filter type is exercised."""
@@ -52,12 +68,15 @@ def encode_png(pixels, depth=8, palette=None, interlace=0, filters=(0, 1, 2, 3, 
         shifts = np.arange(8 - depth, -1, -depth)
         rows = (groups << shifts).sum(axis=2).astype(np.uint8)
     bpp = max(1, channels * depth // 8)
-    raw, above = bytearray(), np.zeros(rows.shape[1], np.uint8)
-    for y in range(height):
-        kind = filters[y % len(filters)]
-        raw.append(kind)
-        raw += _filter_row(kind, rows[y], above, bpp).tobytes()
-        above = rows[y]
+    if interlace:
+        raw = _adam7(pixels, depth)
+    else:
+        raw, above = bytearray(), np.zeros(rows.shape[1], np.uint8)
+        for y in range(height):
+            kind = filters[y % len(filters)]
+            raw.append(kind)
+            raw += _filter_row(kind, rows[y], above, bpp).tobytes()
+            above = rows[y]
     header = struct.pack(">IIBBBBB", width, height, depth, color, 0, 0, interlace)
     data = b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header)
     if palette is not None:

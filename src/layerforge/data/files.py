@@ -59,8 +59,12 @@ def read_regular_file(path, *, what: str = "file", max_bytes: int | None = DEFAU
         with os.fdopen(descriptor, "rb") as stream:
             if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
                 raise error(f"{path}: is not a regular {what}")
-            limit = size if max_bytes is None else max_bytes
+            # read(n) allocates n bytes before reading: ask for the size the stat gave, not the cap
+            # (4 GiB by default), and one byte more to see a file that grew since.
+            limit = size if max_bytes is None else min(size, max_bytes)
             data = stream.read(limit + 1)
+            if max_bytes is not None and len(data) > limit and limit < max_bytes:
+                data += stream.read(max_bytes - limit)
     except OSError as failure:
         raise error(f"{path}: cannot read the {what} ({failure.strerror or failure})") from None
     if max_bytes is not None and len(data) > max_bytes:

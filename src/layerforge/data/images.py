@@ -1,161 +1,131 @@
-"""Decoding image files to arrays (PNG, BMP, PGM/PPM without extra packages; anything Pillow reads
-when Pillow happens to be installed), colour-mode conversion, and resizing with numpy."""
+"""Decoding image files to arrays with Pillow, colour-mode conversion, and resizing with numpy.
+
+Image files are hostile input: a 400 KB PNG can declare 20000x20000 pixels. Only the header is
+read until the declared size has been checked, so such a file is refused before a pixel buffer
+exists. Pillow (a run-time dependency) decodes, because it is faster than the decoders Layerforge
+used to carry (8-12x, tests/benchmarks/bench_images.py), reads JPEG, and bounds its own
+decompression (PNG text chunks stop at ``PngImagePlugin.MAX_TEXT_CHUNK``, truncated files are
+errors since ``ImageFile.LOAD_TRUNCATED_IMAGES`` stays False).
+"""
 from __future__ import annotations
 
+import io
 import re
 import struct
-import zlib
 from pathlib import Path
 
 import numpy as np
+from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
 from .dataset import DataError
-from .png import PNG_SIGNATURE, UnsupportedImageError, decode_png
+from .files import read_regular_file
 
 IMAGE_MODES = ("L", "RGB")
-NATIVE_SUFFIXES = (".png", ".bmp", ".pgm", ".ppm", ".pnm")
-PILLOW_SUFFIXES = (".jpg", ".jpeg", ".gif", ".tif", ".tiff", ".webp")
+IMAGE_SUFFIXES = (".png", ".bmp", ".pgm", ".ppm", ".pnm", ".jpg", ".jpeg", ".gif", ".tif", ".tiff",
+                  ".webp")
+# The formats decoded, by Pillow's names (PPM covers PGM and PNM). Pillow can read dozens more;
+# each decoder is code that hostile bytes reach, so only the formats image folders hold are opened.
+_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP", "PPM")
+_READABLE = "PNG, JPEG, BMP, GIF, TIFF, WebP or PGM/PPM"
+# A 48-megapixel phone photo decodes; a declared 20000x20000 does not. At 50 MP the float32 RGB
+# image is 600 MB before it is resized, about what one decode may take on a laptop.
+MAX_PIXELS = 50_000_000
+# An uncompressed 50 MP image with alpha and 16 bits per sample is 400 MB.
+MAX_IMAGE_BYTES = 512 * 1024 ** 2
 # ITU-R BT.601 luma weights, the ones Pillow's convert("L") uses.
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+_SIXTEEN_BIT = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+_ORIENTATION = 0x0112
 
 
-def _pillow():
-    try:
-        from PIL import Image   # optional: only for formats the built-in decoders do not read
-    except ImportError:
-        return None
-    return Image
+def _megapixels(pixels: int) -> str:
+    return f"{pixels / 1e6:,.0f}" if pixels >= 100e6 else f"{pixels / 1e6:.1f}"
 
 
-def decode_bmp(data: bytes) -> np.ndarray:
-    """Uncompressed 8-bit (palette), 24-bit and 32-bit BMP, as float32 (H, W, 3) in [0, 1]."""
-    if len(data) < 54 or not data.startswith(b"BM"):
-        raise DataError("not a BMP file, or truncated before its header ends")
-    (offset,) = struct.unpack_from("<I", data, 10)
-    (header_size,) = struct.unpack_from("<I", data, 14)
-    if header_size < 40:
-        raise UnsupportedImageError("OS/2-style BMP headers are not supported")
-    width, height, _, bits, compression = struct.unpack_from("<iiHHI", data, 18)
-    (colours_used,) = struct.unpack_from("<I", data, 46)
-    if width <= 0 or height == 0:
-        raise DataError(f"BMP has an invalid size {width}x{height}")
-    if bits not in (8, 24, 32) or compression not in (0, 3) or (compression == 3 and bits != 32):
-        raise UnsupportedImageError(f"{bits}-bit BMP with compression {compression} is not "
-                                    "supported; save it as uncompressed 8, 24 or 32-bit BMP, or PNG")
-    top_down, rows = height < 0, abs(height)
-    stride = (width * bits + 31) // 32 * 4
-    if offset + stride * rows > len(data):
-        raise DataError(f"BMP is truncated: its pixels need {stride * rows} bytes after offset "
-                        f"{offset}, the file has {len(data) - offset}")
-    pixels = np.frombuffer(data, dtype=np.uint8, count=stride * rows, offset=offset)
-    pixels = pixels.reshape(rows, stride)
-    if not top_down:
-        pixels = pixels[::-1]
-    if bits == 8:
-        count = colours_used or 256
-        table_start = 14 + header_size
-        table = np.frombuffer(data, dtype=np.uint8, count=count * 4, offset=table_start)
-        indices = pixels[:, :width]
-        if indices.max() >= count:
-            raise DataError("BMP uses a colour index beyond its palette (damaged file)")
-        rgb = table.reshape(count, 4)[indices][:, :, 2::-1]
-    elif compression == 3:
-        # The red, green, blue masks sit right after the 40-byte fields, in every header version.
-        masks = struct.unpack_from("<III", data, 54)
-        words = pixels[:, :width * 4].copy().view("<u4").reshape(rows, width)
-        channels = []
-        for mask in masks:
-            if mask == 0:
-                raise DataError("BMP bit-field mask is zero (damaged file)")
-            shift = (mask & -mask).bit_length() - 1
-            channels.append(((words & mask) >> shift).astype(np.float32) / (mask >> shift))
-        return np.stack(channels, axis=2)
-    else:
-        rgb = pixels[:, :width * bits // 8].reshape(rows, width, bits // 8)[:, :, 2::-1]
-    return rgb.astype(np.float32) / 255.0
+def _too_large(path, width: int, height: int) -> DataError:
+    return DataError(f"{path}: declares {width}x{height} pixels ({_megapixels(width * height)} "
+                     f"megapixels), more than the {MAX_PIXELS // 1_000_000} megapixels Layerforge "
+                     "decodes; resize it")
 
 
-_PNM_HEADER = re.compile(rb"\A(P[2356])((?:\s+(?:#[^\n]*\n\s*)*\d+){3})\s")
+def _open_header(data: bytes, path) -> Image.Image:
+    """The image with only its header parsed, for the first format in ``_FORMATS`` that accepts it.
 
-
-def decode_pnm(data: bytes) -> np.ndarray:
-    """PGM (P2, P5) and PPM (P3, P6) at any maxval, as float32 (H, W, 1 or 3) in [0, 1]."""
-    match = _PNM_HEADER.match(data)
-    if not match:
-        if data[:2] in (b"P1", b"P4", b"P7"):
-            raise UnsupportedImageError(f"{data[:2].decode()} (PBM/PAM) files are not supported; "
-                                        "use PGM (P5) or PPM (P6)")
-        raise DataError("not a PGM/PPM file, or its header is damaged")
-    magic = match.group(1)
-    numbers = re.sub(rb"#[^\n]*", b" ", match.group(2)).split()
-    width, height, maxval = (int(n) for n in numbers)
-    if width == 0 or height == 0 or not 0 < maxval < 65536:
-        raise DataError(f"PGM/PPM header is invalid: size {width}x{height}, maxval {maxval}")
-    channels = 3 if magic in (b"P3", b"P6") else 1
-    count = width * height * channels
-    if magic in (b"P5", b"P6"):
-        dtype = np.dtype(">u2") if maxval > 255 else np.dtype(np.uint8)
-        start = match.end()
-        if start + count * dtype.itemsize > len(data):
-            raise DataError(f"PGM/PPM is truncated: {width}x{height}x{channels} samples need "
-                            f"{count * dtype.itemsize} bytes, it has {len(data) - start}")
-        values = np.frombuffer(data, dtype=dtype, count=count, offset=start)
-    else:
-        text = re.sub(rb"#[^\n]*", b" ", data[match.end():]).split()
-        if len(text) < count:
-            raise DataError(f"PGM/PPM is truncated: {count} samples expected, {len(text)} found")
+    Goes through Pillow's format registry instead of ``Image.open`` because ``Image.open`` refuses
+    a huge declared size itself, in a message that gives neither the file nor its width and height.
+    """
+    Image.init()
+    prefix = data[:16]
+    for name in _FORMATS:
+        factory, accept = Image.OPEN.get(name, (None, None))
+        accepted = factory is not None and (accept is None or accept(prefix))
+        if not accepted or isinstance(accepted, str):   # a str is Pillow's "almost, but no"
+            continue
         try:
-            values = np.array([int(v) for v in text[:count]])
-        except ValueError:
-            raise DataError("PGM/PPM holds a sample that is not a whole number") from None
-    if values.max(initial=0) > maxval:
-        raise DataError(f"PGM/PPM sample exceeds its maxval {maxval} (damaged file)")
-    return values.reshape(height, width, channels).astype(np.float32) / maxval
+            return factory(io.BytesIO(data), "")   # no file name: Pillow would mmap the path itself
+        except (SyntaxError, IndexError, TypeError, struct.error):
+            continue   # not this format after all (how Image.open tries the next one)
+    raise DataError(f"{path}: not a {_READABLE} image, or damaged before its header ends")
 
 
-def _decode_with_pillow(image_module, path: Path) -> np.ndarray:
+def _upright(image: Image.Image) -> Image.Image:
+    """Apply a camera's EXIF orientation, so a portrait photo trains as the person sees it."""
     try:
-        with image_module.open(path) as image:
-            image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
-            return np.asarray(image, dtype=np.float32) / 255.0
-    except Exception as error:   # Pillow raises many types for a damaged file
-        raise DataError(f"{path}: cannot decode image ({error})") from None
+        orientation = image.getexif().get(_ORIENTATION)
+    except Exception:   # damaged EXIF says nothing reliable about orientation
+        return image
+    return ImageOps.exif_transpose(image) if orientation in range(2, 9) else image
+
+
+def _to_array(image: Image.Image) -> np.ndarray:
+    """float32 (H, W, C) in [0, 1]: 16-bit samples keep their precision, alpha stays last."""
+    if image.mode in _SIXTEEN_BIT:
+        values = np.asarray(image, dtype=np.float32) / 65535.0
+        return np.clip(values, 0.0, 1.0)[:, :, None]
+    if image.mode == "F":
+        return np.clip(np.asarray(image, dtype=np.float32), 0.0, 1.0)[:, :, None]
+    if image.mode == "1":
+        image = image.convert("L")
+    elif image.mode in ("P", "PA"):
+        image = image.convert("RGBA" if image.mode == "PA" or "transparency" in image.info else "RGB")
+    elif image.mode not in ("L", "LA", "RGB", "RGBA"):   # CMYK, YCbCr, LAB, premultiplied, ...
+        image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
+    pixels = np.asarray(image)
+    if pixels.ndim == 2:
+        pixels = pixels[:, :, None]
+    return pixels.astype(np.float32) / 255.0
 
 
 def decode_image(path) -> np.ndarray:
-    """Decode one image file to float32 (H, W, C) in [0, 1], C = 1, 2, 3 or 4 (alpha last)."""
+    """Decode one image file to float32 (H, W, C) in [0, 1], C = 1, 2, 3 or 4 (alpha last).
+
+    Regular files only; a declared size above :data:`MAX_PIXELS` is refused before decoding.
+    """
     path = Path(path)
+    data = read_regular_file(path, what="image file", max_bytes=MAX_IMAGE_BYTES)
     try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise DataError(f"{path}: cannot read ({error.strerror or error})") from None
-    if data.startswith(PNG_SIGNATURE):
-        decoder = decode_png
-    elif data.startswith(b"BM"):
-        decoder = decode_bmp
-    elif data[:2] in (b"P1", b"P2", b"P3", b"P4", b"P5", b"P6", b"P7"):
-        decoder = decode_pnm
-    else:
-        decoder = None
-    pillow = _pillow()
-    if decoder is None:
-        if pillow is not None:
-            return _decode_with_pillow(pillow, path)
-        known = "PNG, BMP or PGM/PPM" if path.suffix.lower() in NATIVE_SUFFIXES else None
-        reason = (f"is not a valid {known} file (damaged?)" if known else
-                  "is not an image format Layerforge reads without extra packages (PNG, BMP, "
-                  "PGM/PPM); convert it, or install Pillow for JPEG, GIF, TIFF and WebP")
-        raise DataError(f"{path}: {reason}")
-    try:
-        return decoder(data)
-    except UnsupportedImageError as error:
-        if pillow is not None:
-            return _decode_with_pillow(pillow, path)
-        raise DataError(f"{path}: {error}") from None
-    except DataError as error:
-        raise DataError(f"{path}: {error}") from None
-    except (struct.error, ValueError, IndexError, zlib.error) as error:
-        raise DataError(f"{path}: damaged image file ({error})") from None
+        with _open_header(data, path) as image:
+            width, height = image.size
+            if width * height > MAX_PIXELS:
+                raise _too_large(path, width, height)
+            return _to_array(_upright(image))
+    except DataError:
+        raise
+    except Image.DecompressionBombError as error:   # a GIF frame or TIFF tile larger than declared
+        pixels = re.search(r"\((\d+) pixels\)", str(error))
+        size = f" ({_megapixels(int(pixels.group(1)))} megapixels)" if pixels else ""
+        raise DataError(f"{path}: holds a frame larger than it declares{size}, more than the "
+                        f"{MAX_PIXELS // 1_000_000} megapixels Layerforge decodes") from None
+    except MemoryError:
+        raise DataError(f"{path}: not enough memory to decode this image; resize it") from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError, struct.error,
+            IndexError, TypeError, KeyError, ZeroDivisionError) as error:
+        if "MAX_TEXT" in str(error):   # Pillow stopped inflating a PNG text chunk at its limit
+            raise DataError(f"{path}: holds a text chunk (metadata) that decompresses to more than "
+                            f"{PngImagePlugin.MAX_TEXT_CHUNK // 1024 ** 2} MB; save the image again "
+                            "without metadata") from None
+        # Pillow reports a damaged file with any of these, depending on the format and the damage.
+        raise DataError(f"{path}: damaged {_READABLE} image ({error})") from None
 
 
 def to_mode(image: np.ndarray, mode: str) -> np.ndarray:
@@ -169,14 +139,14 @@ def to_mode(image: np.ndarray, mode: str) -> np.ndarray:
 
 
 def _resize_matrix(size_in: int, size_out: int) -> np.ndarray:
-    """(size_out, size_in) weights along one axis: area averaging when shrinking (no aliasing),
-    bilinear interpolation with pixel centres aligned when enlarging."""
+    """(size_out, size_in) float32 weights along one axis: area averaging when shrinking (no
+    aliasing), bilinear interpolation with pixel centres aligned when enlarging."""
     scale = size_in / size_out
     if size_out < size_in:
         starts = np.arange(size_out)[:, None] * scale
         pixels = np.arange(size_in)[None, :]
         overlap = np.minimum(starts + scale, pixels + 1) - np.maximum(starts, pixels)
-        return np.clip(overlap, 0.0, None) / scale
+        return (np.clip(overlap, 0.0, None) / scale).astype(np.float32)
     source = np.clip((np.arange(size_out) + 0.5) * scale - 0.5, 0.0, size_in - 1)
     low = np.floor(source).astype(int)
     high = np.minimum(low + 1, size_in - 1)
@@ -184,15 +154,18 @@ def _resize_matrix(size_in: int, size_out: int) -> np.ndarray:
     rows = np.arange(size_out)
     np.add.at(weights, (rows, low), 1.0 - (source - low))
     np.add.at(weights, (rows, high), source - low)
-    return weights
+    return weights.astype(np.float32)
 
 
 def resize(image: np.ndarray, size: tuple) -> np.ndarray:
-    """Resize (H, W, C) to (h, w, C), float32."""
+    """Resize (H, W, C) to (h, w, C), float32.
+
+    In float32 throughout: a float64 copy of a 50-megapixel photo would need 1.2 GB.
+    """
     height, width = int(size[0]), int(size[1])
+    image = image.astype(np.float32, copy=False)
     if image.shape[:2] == (height, width):
-        return image.astype(np.float32, copy=False)
+        return image
     rows = _resize_matrix(image.shape[0], height)
     columns = _resize_matrix(image.shape[1], width)
-    resized = np.einsum("ij,jkc,lk->ilc", rows, image.astype(np.float64), columns, optimize=True)
-    return resized.astype(np.float32)
+    return np.einsum("ij,jkc,lk->ilc", rows, image, columns, optimize=True).astype(np.float32)
