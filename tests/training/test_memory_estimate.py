@@ -129,7 +129,7 @@ def test_every_shipped_example_and_template_fits_a_small_machine_with_room():
 
 
 def test_a_machine_that_cannot_say_what_it_has_free_is_not_refused(monkeypatch):
-    for reader in ("_meminfo_available", "_cgroup_available", "_address_space_left"):
+    for reader in ("_meminfo_available", "_cgroup_available"):
         monkeypatch.setattr(memory, reader, lambda: None)
 
     def no_sysconf(name):
@@ -141,11 +141,23 @@ def test_a_machine_that_cannot_say_what_it_has_free_is_not_refused(monkeypatch):
     memory.check_training_memory(estimate, None, "this machine")   # 8 GiB: unknown room, so no refusal
 
 
-def test_the_host_figure_is_the_smallest_of_what_linux_and_the_limits_say(monkeypatch):
+def test_the_host_figure_is_the_smaller_of_linux_and_the_container_limit(monkeypatch):
     monkeypatch.setattr(memory, "_meminfo_available", lambda: 20 * GIB)
     monkeypatch.setattr(memory, "_cgroup_available", lambda: 6 * GIB)
-    monkeypatch.setattr(memory, "_address_space_left", lambda: None)
     assert memory.host_available() == 6 * GIB
+
+
+def test_a_containers_page_cache_is_not_counted_as_used(tmp_path, monkeypatch):
+    # memory.current counts cached file pages the kernel drops under pressure: a container that has
+    # read a few GiB of files is not out of memory.
+    (tmp_path / "memory.max").write_text(f"{8 * GIB}\n")
+    (tmp_path / "memory.current").write_text(f"{7 * GIB}\n")
+    (tmp_path / "memory.stat").write_text(f"anon {GIB}\nactive_file {2 * GIB}\ninactive_file {4 * GIB}\n")
+    real_path = memory.Path
+    monkeypatch.setattr(memory, "Path", lambda p: tmp_path if p == "/sys/fs/cgroup" else real_path(p))
+    assert memory._cgroup_available() == 7 * GIB
+    (tmp_path / "memory.max").write_text("max\n")
+    assert memory._cgroup_available() is None
 
 
 def test_an_allocation_that_fails_while_building_is_a_one_line_training_error(spiral, monkeypatch):

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -171,10 +170,11 @@ def available_memory(device: str) -> tuple[int | None, str]:
 
 
 def host_available() -> int | None:
-    """Memory the host can still give: Linux's MemAvailable, lowered by a container's or a shell's
-    limit where one is set; elsewhere the free physical pages; None when nothing says."""
-    found = [value for value in (_meminfo_available(), _cgroup_available(), _address_space_left())
-             if value is not None]
+    """Memory the host can still give: Linux's MemAvailable, lowered by a container's limit where one
+    is set; elsewhere the free physical pages; None when nothing says. (``ulimit -v`` is not read:
+    the address space a process has reserved, thread arenas included, says little about what one
+    more allocation can get, and a false refusal is worse than a run that fails and says so.)"""
+    found = [value for value in (_meminfo_available(), _cgroup_available()) if value is not None]
     if not found:
         try:
             found.append(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
@@ -212,33 +212,19 @@ def _meminfo_available() -> int | None:
 
 
 def _cgroup_available() -> int | None:
-    """A container's memory limit (cgroup v2) less what it already uses."""
+    """A container's memory limit (cgroup v2) less what it already uses, not counting the page cache,
+    which the kernel gives back under pressure (memory.current counts it)."""
     base = Path("/sys/fs/cgroup")
     try:
         limit = (base / "memory.max").read_text().strip()
         if limit == "max":
             return None
-        return int(limit) - int((base / "memory.current").read_text().strip())
+        used = int((base / "memory.current").read_text().strip())
+        stat = dict(line.split() for line in (base / "memory.stat").read_text().splitlines() if " " in line)
+        cache = int(stat.get("active_file", 0)) + int(stat.get("inactive_file", 0))
+        return int(limit) - max(0, used - cache)
     except (OSError, ValueError):
         return None
-
-
-def _address_space_left() -> int | None:
-    """``ulimit -v`` less the address space this process already maps."""
-    if sys.platform == "win32":
-        return None
-    import resource  # noqa: PLC0415  (POSIX only)
-
-    soft, _hard = resource.getrlimit(resource.RLIMIT_AS)
-    if soft == resource.RLIM_INFINITY:
-        return None
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmSize:"):
-                return soft - int(line.split()[1]) * 1024
-    except (OSError, ValueError):
-        pass
-    return soft
 
 
 # -- the check -----------------------------------------------------------------------------------
