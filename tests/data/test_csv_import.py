@@ -146,3 +146,151 @@ def test_pandas_style_file_with_an_unnamed_index_column(write):
     ds = read_csv(write(",a,b,label\n0,1.5,2,x\n1,3,4,y\n2,5,6,x\n"), feature_columns=["a", "b"])
     assert ds.feature_names == ["a", "b"] and len(ds) == 3
     assert read_csv(write(",a,b,label\n0,1.5,2,x\n1,3,4,y\n")).feature_names == ["column 1", "a", "b"]
+
+
+# --- a label or target column that cannot train anything ---------------------------------------
+
+def test_label_column_with_one_class_is_refused_with_its_name_and_class(write):
+    path = write("sepal,petal,species\n1,2,setosa\n3,4,setosa\n5,6, setosa\n", "flowers.csv")
+    with pytest.raises(DataError, match=r"flowers.csv: the label column 'species' has only one class "
+                                        r"\('setosa'\) in its 3 row\(s\); a classifier needs at least two"):
+        read_csv(path)
+    with pytest.raises(DataError, match="only one class"):
+        read_csv(path, task="classification")
+
+
+def test_one_class_left_after_dropping_rows_says_so(write):
+    path = write("a,b,label\n1,2,x\n3,,y\n5,6,x\n")
+    with pytest.raises(DataError, match=r"only one class \('x'\) in its 2 row\(s\) \(after skipping rows "
+                                        r"with missing values\)"):
+        read_csv(path, missing="drop")
+
+
+def test_numeric_label_with_one_value_is_refused_either_way(write):
+    path = write("a,b,label\n1,2,1\n3,4,1.0\n5,6,1\n")
+    with pytest.raises(DataError, match=r"'label' has only one class \('1'\)"):
+        read_csv(path)
+    with pytest.raises(DataError, match=r"data.csv: the target column 'label' holds the same value \(1\) "
+                                        r"in all 3 row\(s\); a model has nothing to learn"):
+        read_csv(path, task="regression")
+
+
+def test_constant_column_among_several_regression_targets_is_named(write):
+    path = write("x,y1,y2\n1,0.5,7\n2,1.5,7\n3,2.5,7\n")
+    with pytest.raises(DataError, match=r"the target column 'y2' holds the same value \(7\)"):
+        read_csv(path, target_column=["y1", "y2"])
+    assert read_csv(path, target_column=["y1", "x"], feature_columns=["y2"]).y.shape == (3, 2)
+
+
+def test_label_column_with_more_classes_than_trainable_is_refused(write):
+    rows = "".join(f"{i},{i % 7},customer {i}\n" for i in range(1500))
+    with pytest.raises(DataError, match=r"the label column 'name' has more than 1000 different values"):
+        read_csv(write("a,b,name\n" + rows))
+
+
+def test_label_column_with_a_different_value_per_row_is_refused(write):
+    rows = "".join(f"{i},{i % 7},id-{i}\n" for i in range(50))
+    with pytest.raises(DataError, match=r"'key' has a different value in each of its 50 rows"):
+        read_csv(write("a,b,key\n" + rows))
+
+
+@pytest.mark.parametrize("content", [b'""\n\n', b'\xef\xbb\xbf\n', b'"  "\r\n'])
+def test_a_file_of_blank_records_is_empty(write, content):
+    with pytest.raises(DataError, match="data.csv is empty"):
+        read_csv(write(content))
+
+
+# --- only regular files are opened ---------------------------------------------------------
+
+def _refused_within_seconds(call):
+    import signal
+
+    def hung(*_):
+        raise TimeoutError("the reader blocked")
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(5)
+    try:
+        with pytest.raises(DataError) as error:
+            call()
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    return str(error.value)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="needs named pipes")
+@pytest.mark.parametrize("reader", [read_csv, preview_csv, read_inputs])
+def test_a_named_pipe_is_refused_without_blocking(tmp_path, reader):
+    import os
+    fifo = tmp_path / "data.csv"
+    os.mkfifo(fifo)
+    assert "is a named pipe (FIFO), not a CSV file" in _refused_within_seconds(lambda: reader(fifo))
+
+
+@pytest.mark.skipif(not __import__("os").path.exists("/dev/zero"), reason="needs /dev/zero")
+def test_a_device_is_refused_before_reading_it():
+    # In a child process with a memory cap: a reader that did read /dev/zero would fill the memory.
+    import subprocess
+    import sys
+    child = ("import resource; resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))\n"
+             "from layerforge.data import DataError, read_csv\n"
+             "try:\n    read_csv('/dev/zero')\nexcept DataError as error:\n    print(error)\n")
+    done = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "/dev/zero: is a character device, not a CSV file; choose a regular file"
+
+
+def test_a_folder_is_refused(tmp_path):
+    (tmp_path / "data.csv").mkdir()
+    with pytest.raises(DataError, match="data.csv: is a folder, not a CSV file"):
+        preview_csv(tmp_path / "data.csv")
+
+
+# --- streaming: chunk boundaries keep every line number and value --------------------------
+
+@pytest.fixture
+def tiny_chunks(monkeypatch):
+    from layerforge.data import csv_table
+    monkeypatch.setattr(csv_table, "CHUNK_ROWS", 3)
+    monkeypatch.setattr(csv_table, "_SCAN_BLOCK", 4)
+
+
+def test_small_chunks_give_the_same_dataset_and_line_numbers(write, tiny_chunks):
+    text = ('a,b,label\r\n1,2,x\r\n\r\n3,4,"two\r\nlines"\r\n5,,x\r\n7,8,y\r\n'
+            '9,10,x\r\n  \r\n11,12,NA\r\n13,14,y\r\n15,16,"z"\r\n')
+    ds = read_csv(write(text), missing="drop")
+    assert ds.class_names == ["two\r\nlines", "x", "y", "z"]
+    np.testing.assert_array_equal(ds.y, [1, 0, 2, 1, 2, 3])
+    np.testing.assert_array_equal(ds.x[:, 0], [1, 3, 7, 9, 13, 15])
+    assert ds.notes == ["skipped 2 row(s) with missing values (lines 6, 10)"]
+    with pytest.raises(DataError, match=r"2 missing value\(s\): line 6, column 2 \('b'\); "
+                                        r"line 10, column 3 \('label'\)\."):
+        read_csv(write(text))
+    with pytest.raises(DataError, match=r"line 11, column 2 \('b'\): 'oops' is not a finite number"):
+        read_csv(write(text.replace("13,14", "13,oops")), missing="drop")
+    with pytest.raises(DataError, match=r"data.csv, line 10: 2 fields where line 1 has 3"):
+        read_csv(write(text.replace("11,12,NA", "11,12")))
+    preview = preview_csv(write(text), n=4)
+    assert preview.line_numbers == [2, 5, 6, 7] and preview.n_rows == 8
+    assert preview.missing_counts == [0, 1, 1] and preview.numeric_columns == [True, True, False]
+
+
+def test_utf8_errors_and_characters_across_scan_blocks(write, tiny_chunks):
+    assert read_csv(write("a,b,y\n1,2,café\n3,4,thé\n".encode())).class_names == ["café", "thé"]
+    with pytest.raises(DataError, match=r"data.csv, line 3, column 8 \(byte\): not valid UTF-8 \(byte 0xe9\)"):
+        read_csv(write(b"a,b,y\n1,2,x\n1,2,caf\xe9,\n"))
+
+
+def test_cell_parsing_agrees_with_parse_number_on_awkward_cells():
+    from layerforge.data.csv_columns import parse_cells
+    from layerforge.data.csv_table import is_missing, parse_number
+    cells = ["1", " 2 ", "1_000", "inf", "-inf", "nan", "-nan", "NaN", "NA", "", " ", "n/a", "None",
+             "?", "1,5", "1.5", "1,234.5", "1e3", "0x10", "abc", "\u0661\u0662", "\u00a03\u00a0", "+4",
+             "-.5", "1e999", "Null", " na "]
+    for delimiter in ",;":
+        values, missing, bad = parse_cells(cells, delimiter)
+        for i, cell in enumerate(cells):
+            expected = None if is_missing(cell) else parse_number(cell, delimiter)
+            assert bool(missing is not None and missing[i]) == is_missing(cell), cell
+            assert bool(bad is not None and bad[i]) == (not is_missing(cell) and expected is None), cell
+            if expected is not None:
+                assert values[i] == expected, cell

@@ -1,18 +1,27 @@
 """CSV import: choose feature and target columns, map categorical targets to classes, report
-missing values, and build an ArrayDataset. Also a light preview for the import dialog."""
+missing values, and build an ArrayDataset. Also a light preview for the import dialog.
+
+The file is read in chunks (:class:`csv_table.CsvStream`) into arrays allocated once, so memory
+stays near the size of the arrays the dataset keeps, not of the text (tests/benchmarks/bench_csv.py).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 
-from .csv_table import CsvTable, is_missing, parse_number, read_csv_table
+from .csv_columns import LabelColumn, guess_task, number_name, parse_cells
+from .csv_table import CsvStream, cell_place, is_missing
 from .dataset import TASKS, ArrayDataset, DataError
 
 MISSING_POLICIES = ("error", "drop")
 # An integer target with at most this many distinct values is taken as class labels.
 _MAX_AUTO_CLASSES = 20
+# More classes than this in a CSV label column is an ID or free text, not a set of classes.
+MAX_CLASSES = 1000
 _LISTED_PROBLEMS = 5
+_LISTED_LINES = 10
 
 
 @dataclass
@@ -32,7 +41,9 @@ class CsvPreview:
     suggested_task: str
 
 
-def column_index(spec, table: CsvTable, role: str) -> int:
+def column_index(spec, table, role: str) -> int:
+    """The 0-based index of column ``spec`` (a name, case and spaces forgiven, or an index) in
+    ``table`` (anything with ``columns`` and ``path``)."""
     columns = table.columns
     if isinstance(spec, (int, np.integer)) and not isinstance(spec, bool):
         if -len(columns) <= spec < len(columns):
@@ -47,7 +58,7 @@ def column_index(spec, table: CsvTable, role: str) -> int:
                     f"{', '.join(repr(c) for c in columns)} (or a 0-based index)")
 
 
-def _select_columns(table: CsvTable, target_column, feature_columns) -> tuple[list, list]:
+def _select_columns(table, target_column, feature_columns) -> tuple[list, list]:
     if target_column is None:
         targets = [len(table.columns) - 1]
     elif isinstance(target_column, (list, tuple)):
@@ -68,53 +79,78 @@ def _select_columns(table: CsvTable, target_column, feature_columns) -> tuple[li
     return features, targets
 
 
-def _rows_with_missing(table: CsvTable, columns: list) -> tuple[list, list]:
-    rows, cells = [], []
-    for r, row in enumerate(table.rows):
-        holes = [c for c in columns if is_missing(row[c])]
-        if holes:
-            rows.append(r)
-            cells.extend(table.cell(r, c) for c in holes)
-    return rows, cells
+class _Columns:
+    """The chosen columns of a CSV, read chunk by chunk into arrays allocated once."""
 
+    def __init__(self, table: CsvStream, features: list, targets: list, missing: str):
+        self.table, self.features, self.targets, self.policy = table, features, targets, missing
+        capacity = table.max_rows
+        self.x = np.empty((capacity, len(features)), dtype=np.float32)
+        self.y = np.empty((capacity, len(targets)), dtype=np.float32)
+        self.label_numbers = np.empty(capacity, dtype=np.float64)
+        self.label_codes = np.empty(capacity, dtype=np.int32)
+        self.labels = LabelColumn(table.delimiter, MAX_CLASSES)
+        self.n = 0
+        self.first_bad = {}               # column -> (line, cell) of its first non-number
+        self.missing_cells, self.n_missing = [], 0
+        self.dropped_lines, self.n_dropped = [], 0
 
-def _numbers(table: CsvTable, rows: list, column: int, role: str) -> np.ndarray:
-    values = np.empty(len(rows), dtype=np.float64)
-    for i, r in enumerate(rows):
-        value = parse_number(table.rows[r][column], table.delimiter)
-        if value is None:
-            cell = table.rows[r][column].strip()
-            hint = ("make it the target or leave it out of the features" if role == "feature"
-                    else "choose task 'classification' for text labels")
-            raise DataError(f"{table.where(r, column)}: {cell!r} is not a finite number; {role} "
-                            f"columns must be numeric ({hint})")
-        values[i] = value
-    return values
+    def add(self, rows: list, lines: list) -> None:
+        width = self.table.width
+        flat = list(chain.from_iterable(rows))
+        parsed = {}
+        for c in self.features + self.targets[1:]:
+            parsed[c] = parse_cells(flat[c::width], self.table.delimiter)
+        label_cells = flat[self.targets[0]::width]
+        codes, numbers, label_missing, label_bad = self.labels.parse(label_cells)
+        parsed[self.targets[0]] = (numbers, label_missing, label_bad)
+        order = self.features + self.targets
+        masks = [parsed[c][1] for c in order if parsed[c][1] is not None]
+        keep = None
+        if masks:
+            holes = np.logical_or.reduce(masks)
+            self._note_missing(holes, parsed, order, lines)
+            keep = ~holes
+        for c in order:
+            bad = parsed[c][2]
+            if bad is not None and c not in self.first_bad:
+                if keep is not None:
+                    bad = bad & keep
+                if bad.any():
+                    i = int(np.argmax(bad))
+                    self.first_bad[c] = (lines[i], flat[i * width + c])
+        start = self.n
+        count = len(rows) if keep is None else int(keep.sum())
+        stop = start + count
+        for j, c in enumerate(self.features):
+            self.x[start:stop, j] = parsed[c][0] if keep is None else parsed[c][0][keep]
+        for j, c in enumerate(self.targets):
+            self.y[start:stop, j] = parsed[c][0] if keep is None else parsed[c][0][keep]
+        self.label_numbers[start:stop] = numbers if keep is None else numbers[keep]
+        if codes is not None:
+            self.label_codes[start:stop] = codes if keep is None else codes[keep]
+        self.n = stop
 
+    def _note_missing(self, holes, parsed, order, lines) -> None:
+        rows = np.flatnonzero(holes)
+        self.n_dropped += rows.size
+        self.dropped_lines.extend(lines[r] for r in rows[:_LISTED_LINES - len(self.dropped_lines)])
+        self.n_missing += sum(int(parsed[c][1].sum()) for c in order if parsed[c][1] is not None)
+        for r in rows.tolist():
+            if len(self.missing_cells) >= _LISTED_PROBLEMS:
+                break
+            self.missing_cells.extend(cell_place(lines[r], c, self.table.columns) for c in order
+                                      if parsed[c][1] is not None and parsed[c][1][r])
+        del self.missing_cells[_LISTED_PROBLEMS:]
 
-def _guess_task(labels: list, delimiter: str) -> str:
-    numbers = [parse_number(label, delimiter) for label in labels]
-    if any(n is None for n in numbers):
-        return "classification"
-    distinct = set(numbers)
-    whole = all(float(n).is_integer() for n in distinct)
-    few = len(distinct) <= min(_MAX_AUTO_CLASSES, max(2, len(labels) // 2))
-    return "classification" if whole and few else "regression"
-
-
-def _class_labels(labels: list, delimiter: str) -> tuple[list, np.ndarray]:
-    """Class names and each row's class index. Numeric labels are compared as numbers ("1" and
-    "1.0" are one class) and sorted numerically; text labels are sorted alphabetically."""
-    numbers = [parse_number(label, delimiter) for label in labels]
-    if all(n is not None for n in numbers):
-        keys = numbers
-        distinct = sorted(set(numbers))
-        names = [str(int(v)) if v.is_integer() else f"{v:g}" for v in distinct]
-    else:
-        keys = labels
-        distinct = names = sorted(set(labels))
-    index = {key: i for i, key in enumerate(distinct)}
-    return names, np.array([index[key] for key in keys], dtype=np.int64)
+    def raise_bad(self, columns: list, role: str) -> None:
+        for c in columns:
+            if c in self.first_bad:
+                line, cell = self.first_bad[c]
+                hint = ("make it the target or leave it out of the features" if role == "feature"
+                        else "choose task 'classification' for text labels")
+                raise DataError(f"{self.table.where(line, c)}: {cell.strip()!r} is not a finite number; "
+                                f"{role} columns must be numeric ({hint})")
 
 
 def read_csv(path, target_column=None, feature_columns=None, has_header: bool | None = None,
@@ -125,69 +161,147 @@ def read_csv(path, target_column=None, feature_columns=None, has_header: bool | 
     target_column / feature_columns: names or 0-based indices; by default the last column is the
     target and the others are features. has_header and task are detected when None. missing:
     'error' (the default) names every empty cell; 'drop' skips rows with one and says so in notes.
+    Refuses a label column with one class (or more than MAX_CLASSES) and a constant regression
+    target: a model trained on either reports numbers that mean nothing.
     """
     if task is not None and task not in TASKS:
         raise DataError(f"task must be one of {TASKS} or None to detect it, got {task!r}")
     if missing not in MISSING_POLICIES:
         raise DataError(f"missing must be one of {MISSING_POLICIES}, got {missing!r}")
-    table = read_csv_table(path, has_header=has_header, delimiter=delimiter)
-    if len(table.columns) < 2:
-        raise DataError(f"{table.path.name}: only one column (delimiter {table.delimiter!r}); a "
-                        "CSV for training needs feature columns and a target column")
-    features, targets = _select_columns(table, target_column, feature_columns)
-
-    notes = []
-    missing_rows, missing_cells = _rows_with_missing(table, features + targets)
-    if missing_cells and missing == "error":
-        listed = "; ".join(missing_cells[:_LISTED_PROBLEMS])
-        more = f" and {len(missing_cells) - _LISTED_PROBLEMS} more" if len(missing_cells) > 5 else ""
-        raise DataError(f"{table.path.name}: {len(missing_cells)} missing value(s): {listed}{more}. "
-                        "Fill them in, or drop those rows (missing='drop').")
-    if missing_rows:
-        lines = ", ".join(str(table.line_numbers[r]) for r in missing_rows[:10])
-        notes.append(f"skipped {len(missing_rows)} row(s) with missing values (lines {lines}"
-                     f"{', ...' if len(missing_rows) > 10 else ''})")
-    skipped = set(missing_rows)
-    rows = [r for r in range(len(table.rows)) if r not in skipped]
-    if not rows:
-        raise DataError(f"{table.path.name}: every row has a missing value; nothing left to train on")
-
-    x = np.stack([_numbers(table, rows, c, "feature") for c in features], axis=1)
-    labels = [table.rows[r][targets[0]].strip() for r in rows]
-    if task is None:
-        task = "regression" if len(targets) > 1 else _guess_task(labels, table.delimiter)
-    if task == "classification":
-        if len(targets) > 1:
+    with CsvStream(path, has_header=has_header, delimiter=delimiter) as table:
+        if len(table.columns) < 2:
+            raise DataError(f"{table.path.name}: only one column (delimiter {table.delimiter!r}); a "
+                            "CSV for training needs feature columns and a target column")
+        features, targets = _select_columns(table, target_column, feature_columns)
+        if task == "classification" and len(targets) > 1:
             raise DataError(f"{table.path.name}: classification takes one target column, "
                             f"got {len(targets)}")
-        class_names, y = _class_labels(labels, table.delimiter)
-    else:
-        class_names = []
-        y = np.stack([_numbers(table, rows, c, "target") for c in targets], axis=1)
+        data = _Columns(table, features, targets, missing)
+        for rows, lines in table.chunks():
+            data.add(rows, lines)
+            if data.labels.overflow and targets[0] in data.first_bad and task != "regression":
+                break   # text labels past MAX_CLASSES: refused below whatever else the file holds
+    return _dataset(table, data, task)
 
+
+def _dataset(table: CsvStream, data: _Columns, task: str | None) -> ArrayDataset:
+    name = table.path.name
+    if data.n_missing and data.policy == "error":
+        listed = "; ".join(data.missing_cells)
+        more = f" and {data.n_missing - _LISTED_PROBLEMS} more" if data.n_missing > _LISTED_PROBLEMS else ""
+        raise DataError(f"{name}: {data.n_missing} missing value(s): {listed}{more}. "
+                        "Fill them in, or drop those rows (missing='drop').")
+    notes = []
+    if data.n_dropped:
+        lines = ", ".join(map(str, data.dropped_lines))
+        notes.append(f"skipped {data.n_dropped} row(s) with missing values (lines {lines}"
+                     f"{', ...' if data.n_dropped > _LISTED_LINES else ''})")
+    n = data.n
+    if not n:
+        raise DataError(f"{name}: every row has a missing value; nothing left to train on")
+    data.raise_bad(data.features, "feature")
+    label = data.targets[0]
+    label_name = table.columns[label]
+    text_labels = label in data.first_bad
+    if task is None:
+        if len(data.targets) > 1:
+            task = "regression"
+        elif text_labels:
+            task = "classification"
+        else:
+            task = guess_task(np.unique(data.label_numbers[:n]), n, True, _MAX_AUTO_CLASSES)
+    if task == "classification":
+        if text_labels and data.labels.overflow:
+            raise DataError(f"{name}: the label column '{label_name}' has more than {MAX_CLASSES} "
+                            "different values; that is an ID or free text, not classes: choose "
+                            "another target column")
+        if text_labels:
+            counts = np.bincount(data.label_codes[:n], minlength=len(data.labels.codes))
+            names = data.labels.names(counts)
+            order = sorted(range(len(names)), key=names.__getitem__)
+            class_names = [names[i] for i in order]
+            rank = np.empty(len(counts), dtype=np.int64)
+            rank[np.flatnonzero(counts)[order]] = np.arange(len(order))
+            y = rank[data.label_codes[:n]]
+        else:
+            distinct, y = np.unique(data.label_numbers[:n], return_inverse=True)
+            class_names = [number_name(v) for v in distinct]
+        _check_classes(name, label_name, class_names, n, notes)
+    else:
+        data.raise_bad(data.targets, "target")
+        y = data.y[:n]
+        _check_not_constant(name, [table.columns[c] for c in data.targets], y, notes)
+        class_names = []
     return ArrayDataset(
-        name=table.path.stem, task=task, x=x, y=y, class_names=class_names,
-        feature_names=[table.columns[c] for c in features],
-        description=f"{len(rows)} rows from {table.path.name}; target "
-                    f"{', '.join(repr(table.columns[c]) for c in targets)}",
+        name=table.path.stem, task=task, x=data.x[:n], y=y, class_names=class_names,
+        feature_names=[table.columns[c] for c in data.features],
+        description=f"{n} rows from {name}; target "
+                    f"{', '.join(repr(table.columns[c]) for c in data.targets)}",
         source=f"CSV file {table.path}", notes=notes)
+
+
+def _after_drops(notes: list) -> str:
+    return " (after skipping rows with missing values)" if notes else ""
+
+
+def _check_classes(name: str, column: str, class_names: list, n: int, notes: list) -> None:
+    if len(class_names) == 1:
+        raise DataError(f"{name}: the label column '{column}' has only one class ({class_names[0]!r}) "
+                        f"in its {n} row(s){_after_drops(notes)}; a classifier needs at least two: "
+                        "check the column or choose another target column")
+    if len(class_names) > MAX_CLASSES:
+        raise DataError(f"{name}: the label column '{column}' has {len(class_names)} classes, more "
+                        f"than the {MAX_CLASSES} Layerforge trains: choose another target column, "
+                        "or task 'regression' if it holds quantities")
+    if n > _MAX_AUTO_CLASSES and len(class_names) == n:
+        raise DataError(f"{name}: the label column '{column}' has a different value in each of its "
+                        f"{n} rows (an ID?); a classifier cannot learn classes it sees once: choose "
+                        "another target column")
+
+
+def _check_not_constant(name: str, columns: list, y: np.ndarray, notes: list) -> None:
+    for j, column in enumerate(columns):
+        if y.shape[0] and (y[:, j] == y[0, j]).all():
+            raise DataError(f"{name}: the target column '{column}' holds the same value "
+                            f"({y[0, j]:g}) in all {y.shape[0]} row(s){_after_drops(notes)}; a model "
+                            "has nothing to learn from it: check the column or choose another target")
 
 
 def preview_csv(path, n: int = 20, has_header: bool | None = None,
                 delimiter: str | None = None) -> CsvPreview:
     """The first ``n`` rows and what was detected, for showing before importing."""
-    table = read_csv_table(path, has_header=has_header, delimiter=delimiter)
-    width = len(table.columns)
-    numeric, missing_counts = [], []
-    for c in range(width):
-        present = [row[c] for row in table.rows if not is_missing(row[c])]
-        missing_counts.append(len(table.rows) - len(present))
-        numeric.append(bool(present) and all(parse_number(v, table.delimiter) is not None
-                                             for v in present))
-    labels = [row[-1].strip() for row in table.rows if not is_missing(row[-1])]
+    with CsvStream(path, has_header=has_header, delimiter=delimiter) as table:
+        width = len(table.columns)
+        shown, shown_lines, n_rows = [], [], 0
+        missing_counts, present = [0] * width, [0] * width
+        numeric = [True] * width
+        distinct, labels, label_numbers = set(), 0, True
+        for rows, lines in table.chunks():
+            if len(shown) < n:
+                shown.extend(list(r) for r in rows[:n - len(shown)])
+                shown_lines.extend(lines[:n - len(shown_lines)])
+            n_rows += len(rows)
+            flat = list(chain.from_iterable(rows))
+            for c in range(width):
+                cells = flat[c::width]
+                if numeric[c]:
+                    values, holes, bad = parse_cells(cells, table.delimiter)
+                    numeric[c] = bad is None
+                    holes = 0 if holes is None else int(holes.sum())
+                else:
+                    holes = sum(cells.count(cell) for cell in set(cells) if is_missing(cell))
+                missing_counts[c] += holes
+                present[c] += len(cells) - holes
+                if c == width - 1:
+                    labels += len(cells) - holes
+                    if label_numbers and numeric[c] and len(distinct) <= _MAX_AUTO_CLASSES:
+                        distinct.update(np.unique(values[np.isfinite(values)]).tolist())
+                    label_numbers = numeric[c]
+    numeric = [bool(p) and is_number for p, is_number in zip(present, numeric)]
     return CsvPreview(
-        path=str(table.path), columns=table.columns, rows=[list(r) for r in table.rows[:n]],
-        line_numbers=table.line_numbers[:n], has_header=table.has_header,
-        delimiter=table.delimiter, n_rows=len(table.rows), numeric_columns=numeric,
-        missing_counts=missing_counts, suggested_target=table.columns[-1],
-        suggested_task=_guess_task(labels, table.delimiter) if labels else "regression")
+        path=str(table.path), columns=table.columns, rows=shown, line_numbers=shown_lines,
+        has_header=table.has_header, delimiter=table.delimiter, n_rows=n_rows,
+        numeric_columns=numeric, missing_counts=missing_counts,
+        suggested_target=table.columns[-1],
+        suggested_task=guess_task(distinct, labels, label_numbers, _MAX_AUTO_CLASSES)
+        if labels else "regression")

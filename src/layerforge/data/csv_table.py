@@ -1,22 +1,34 @@
 """Reading a CSV file into rows of text: decoding, delimiter and header detection, shape checks.
 
+The file is streamed: :func:`open_csv` checks that the path is a regular file, scans its bytes once
+(valid UTF-8, no NUL, not blank, how many lines at most), detects the delimiter and the header from
+its first lines, and then hands out the data rows in chunks, each row with its line number. Nothing
+holds the whole file, so a 200 MB file does not become gigabytes of Python strings.
+
 Turning those rows into numbers (and the questions of which column is the target) lives in
-``csv_import``; this module only guarantees a rectangular table with a line number per row.
+``csv_columns`` and ``csv_import``; this module only guarantees rectangular rows with a line number
+each.
 """
 from __future__ import annotations
 
 import csv
 import io
+import os
+import stat
+from itertools import islice
 from dataclasses import dataclass
 from pathlib import Path
 
 from .dataset import DataError
+from .files import check_regular_file
 
 DELIMITERS = (",", ";", "\t", "|")
 # Cells that mean "no value here" in files exported by spreadsheets, R and pandas.
 MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
 _SNIFF_LINES = 20
 _HEADER_SAMPLE_ROWS = 50
+CHUNK_ROWS = 16384          # rows per chunk: a few MB of Python strings at a time
+_SCAN_BLOCK = 1 << 20
 
 
 @dataclass
@@ -54,26 +66,13 @@ def parse_number(cell: str, delimiter: str) -> float | None:
     return value if value - value == 0.0 else None   # rejects inf and nan
 
 
-def decode_csv_bytes(data: bytes, path: Path) -> str:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
-        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
-        raise DataError(
-            f"{path.name}, line {line}, column {column} (byte): not valid UTF-8 "
-            f"(byte 0x{data[error.start]:02x}). Save the file as UTF-8, e.g. 'CSV UTF-8' in a "
-            "spreadsheet.") from None
-    if "\x00" in text:
-        line = text.count("\n", 0, text.index("\x00")) + 1
-        raise DataError(f"{path.name}, line {line}: contains a NUL byte; this looks like a binary "
-                        "file, not CSV text")
-    return text
-
-
 def sniff_delimiter(text: str) -> str:
     """The delimiter that splits the first lines into the same number (>1) of fields."""
-    lines = [line for line in text.splitlines() if line.strip()][:_SNIFF_LINES]
+    return _sniff(text.splitlines())
+
+
+def _sniff(lines: list) -> str:
+    lines = [line for line in lines if line.strip()][:_SNIFF_LINES]
     best, best_fields = ",", 1
     for delimiter in DELIMITERS:
         try:
@@ -85,22 +84,7 @@ def sniff_delimiter(text: str) -> str:
     return best
 
 
-def _tokenize(text: str, delimiter: str, path: Path) -> tuple[list, list]:
-    rows, line_numbers = [], []
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    try:
-        for row in reader:
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue   # blank line
-            rows.append(row)
-            line_numbers.append(reader.line_num)
-    except csv.Error as error:
-        raise DataError(f"{path.name}, line {reader.line_num}: malformed CSV ({error}); check the "
-                        "quotes on this line") from None
-    return rows, line_numbers
-
-
-def _looks_like_header(rows: list, delimiter: str) -> bool:
+def looks_like_header(rows: list, delimiter: str) -> bool:
     """A header is a first row of text labels over columns that hold something else.
 
     No first-row cell may be a number, and at least one column must either hold
@@ -121,32 +105,207 @@ def _looks_like_header(rows: list, delimiter: str) -> bool:
     return False
 
 
-def read_csv_table(path, has_header: bool | None = None, delimiter: str | None = None) -> CsvTable:
-    """Parse ``path`` into a rectangular table of text cells, or raise DataError saying where not."""
-    path = Path(path)
+def _open_bytes(path: Path):
+    """A binary stream of ``path``, which must still be a regular file once open."""
     try:
-        data = path.read_bytes()
+        # O_NONBLOCK: if the path was swapped for a FIFO since it was checked, open does not block.
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except OSError as error:
         raise DataError(f"cannot read CSV file {path}: {error.strerror or error}") from None
-    text = decode_csv_bytes(data, path)
-    if not text.strip():
+    stream = os.fdopen(descriptor, "rb")
+    if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+        stream.close()
+        raise DataError(f"{path}: is not a regular file; choose a CSV file")
+    return stream
+
+
+def _scan(path: Path) -> int:
+    """Check the whole file is UTF-8 text with something in it, in blocks; return an upper bound
+    on its number of lines. Errors name the line and column of the first bad byte."""
+    lines_cr = newlines_before = 0
+    offset, last_newline, carry = 0, -1, b""
+    first_nul = None
+    content = False
+    with _open_bytes(path) as stream:
+        while True:
+            block = stream.read(_SCAN_BLOCK)
+            data = carry + block
+            try:
+                text = data.decode("utf-8")
+                carry = b""
+            except UnicodeDecodeError as error:
+                if block and error.reason == "unexpected end of data":
+                    carry = data[error.start:]   # a character cut by the block's end
+                    text = data[:error.start].decode("utf-8")
+                else:
+                    where = offset + error.start
+                    line = newlines_before + data.count(b"\n", 0, error.start) + 1
+                    cut = data.rfind(b"\n", 0, error.start)
+                    column = error.start - cut if cut >= 0 else where - last_newline
+                    raise DataError(
+                        f"{path.name}, line {line}, column {column} (byte): not valid UTF-8 "
+                        f"(byte 0x{data[error.start]:02x}). Save the file as UTF-8, e.g. 'CSV UTF-8' "
+                        "in a spreadsheet.") from None
+            done = data[:len(data) - len(carry)]
+            if first_nul is None and (nul := done.find(b"\x00")) >= 0:
+                first_nul = newlines_before + done.count(b"\n", 0, nul) + 1
+            if not content:
+                content = bool(text.lstrip("\ufeff" if offset == 0 else "").strip())
+            count = done.count(b"\n")
+            if count:
+                last_newline = offset + done.rfind(b"\n")
+            newlines_before += count
+            lines_cr += done.count(b"\r")
+            offset += len(done)
+            if not block:
+                break
+    if first_nul is not None:
+        raise DataError(f"{path.name}, line {first_nul}: contains a NUL byte; this looks like a binary "
+                        "file, not CSV text")
+    if not content:
         raise DataError(f"{path.name} is empty: a CSV file needs at least one row of data")
-    delimiter = delimiter or sniff_delimiter(text)
-    rows, line_numbers = _tokenize(text, delimiter, path)
-    width = len(rows[0])
-    for row, line in zip(rows, line_numbers):
-        if len(row) != width:
-            raise DataError(
-                f"{path.name}, line {line}: {len(row)} fields where line {line_numbers[0]} has "
-                f"{width} (delimiter {delimiter!r}); look for a missing or extra '{delimiter}' or "
-                "an unquoted delimiter inside a value")
-    if has_header is None:
-        has_header = _looks_like_header(rows, delimiter)
-    if has_header:
-        columns = [c.strip() or f"column {i + 1}" for i, c in enumerate(rows[0])]
-        rows, line_numbers = rows[1:], line_numbers[1:]
-        if not rows:
-            raise DataError(f"{path.name} has a header line but no data rows")
-    else:
-        columns = [f"column {i + 1}" for i in range(width)]
-    return CsvTable(path, columns, rows, line_numbers, bool(has_header), delimiter)
+    return max(newlines_before, lines_cr) + 1
+
+
+def _text(path: Path):
+    return io.TextIOWrapper(_open_bytes(path), encoding="utf-8-sig", newline="")
+
+
+def _first_lines(path: Path) -> list:
+    lines = []
+    with _text(path) as stream:
+        for line in stream:
+            lines.extend(piece for piece in line.splitlines() if piece.strip())
+            if len(lines) >= _SNIFF_LINES:
+                break
+    return lines
+
+
+class CsvStream:
+    """An opened CSV file: what was detected from its first lines, and its data rows in chunks.
+
+    ``columns``, ``has_header`` and ``delimiter`` are known on construction; :meth:`chunks` reads
+    the data rows (header excluded) once, as ``(rows, line_numbers)`` lists of at most ``size``."""
+
+    def __init__(self, path, has_header: bool | None = None, delimiter: str | None = None):
+        self.path = path = Path(path)
+        try:
+            os.stat(path)
+        except OSError as error:
+            raise DataError(f"cannot read CSV file {path}: {error.strerror or error}") from None
+        check_regular_file(path, what="CSV file")
+        self.max_rows = _scan(path)
+        self.delimiter = delimiter or _sniff(_first_lines(path))
+        self._stream = _text(path)
+        self._reader = csv.reader(self._stream, delimiter=self.delimiter, strict=True)
+        head, head_lines = [], []
+        while len(head) <= _HEADER_SAMPLE_ROWS:
+            rows, lines = self._read(_HEADER_SAMPLE_ROWS + 1 - len(head))
+            if not rows and not lines:
+                break
+            head.extend(rows)
+            head_lines.extend(lines)
+        if not head:
+            self.close()
+            raise DataError(f"{path.name} is empty: a CSV file needs at least one row of data")
+        self.width = len(head[0])
+        self._first_line = head_lines[0]
+        self._check_widths(head, head_lines)
+        self.has_header = looks_like_header(head, self.delimiter) if has_header is None else bool(has_header)
+        if self.has_header:
+            self.columns = [c.strip() or f"column {i + 1}" for i, c in enumerate(head[0])]
+            head, head_lines = head[1:], head_lines[1:]
+            if not head:   # the head holds every row when it is this short
+                self.close()
+                raise DataError(f"{path.name} has a header line but no data rows")
+        else:
+            self.columns = [f"column {i + 1}" for i in range(self.width)]
+        self._head = (head, head_lines)
+
+    def _read(self, size: int) -> tuple[list, list]:
+        """Up to ``size`` records, blank lines left out, and the line where each one ends.
+
+        ``([], [])`` at the end of the file. Records are taken in C (islice); the reader's line
+        count then gives each one's line directly unless a record spans several lines or a line
+        is blank, which only the rows of that chunk pay for."""
+        before = self._reader.line_num
+        try:
+            rows = list(islice(self._reader, size))
+        except csv.Error as error:
+            raise DataError(f"{self.path.name}, line {self._reader.line_num}: malformed CSV ({error}); "
+                            "check the quotes on this line") from None
+        after = self._reader.line_num
+        width = getattr(self, "width", 0)
+        if width > 1 and after - before == len(rows) and set(map(len, rows)) == {width}:
+            return rows, list(range(before + 1, after + 1))
+        kept, lines, line = [], [], before
+        for row in rows:
+            line += 1 + sum(_line_breaks(cell) for cell in row)
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue   # blank line
+            kept.append(row)
+            lines.append(line)
+        if rows and not kept:
+            return self._read(size)   # only blank lines here: read on
+        return kept, lines
+
+    def _check_widths(self, rows: list, line_numbers: list) -> None:
+        if len(set(map(len, rows))) > 1 or len(rows[0]) != self.width:
+            for row, line in zip(rows, line_numbers):
+                if len(row) != self.width:
+                    raise DataError(
+                        f"{self.path.name}, line {line}: {len(row)} fields where line "
+                        f"{self._first_line} has {self.width} (delimiter {self.delimiter!r}); look for "
+                        f"a missing or extra '{self.delimiter}' or an unquoted delimiter inside a value")
+
+    def chunks(self, size: int | None = None):
+        """Yield ``(rows, line_numbers)`` of at most ``size`` rows each, then close the file."""
+        size = size or CHUNK_ROWS
+        try:
+            rows, line_numbers = self._head
+            self._head = ([], [])
+            if rows:
+                yield rows, line_numbers
+            while True:
+                rows, line_numbers = self._read(size)
+                if not rows:
+                    break
+                self._check_widths(rows, line_numbers)
+                yield rows, line_numbers
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def __enter__(self) -> "CsvStream":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def where(self, line: int, column: int) -> str:
+        """"data.csv, line 7, column 3 ('age')" for error messages."""
+        return f"{self.path.name}, {cell_place(line, column, self.columns)}"
+
+
+def _line_breaks(cell: str) -> int:
+    """Lines a quoted cell spans past its first, counted as the reader counts them."""
+    return cell.count("\n") + cell.count("\r") - cell.count("\r\n") if len(cell) > 0 else 0
+
+
+def cell_place(line: int, column: int, columns: list) -> str:
+    return f"line {line}, column {column + 1} ('{columns[column]}')"
+
+
+def read_csv_table(path, has_header: bool | None = None, delimiter: str | None = None) -> CsvTable:
+    """Parse ``path`` into a rectangular table of text cells, or raise DataError saying where not.
+
+    Holds every cell as a Python string: for small files (inputs to predict on); importing a
+    dataset streams through :class:`CsvStream` instead."""
+    stream = CsvStream(path, has_header=has_header, delimiter=delimiter)
+    rows, line_numbers = [], []
+    for chunk, lines in stream.chunks():
+        rows.extend(chunk)
+        line_numbers.extend(lines)
+    return CsvTable(stream.path, stream.columns, rows, line_numbers, stream.has_header, stream.delimiter)

@@ -1,0 +1,136 @@
+"""CSV import memory and speed against numpy.loadtxt and pandas.read_csv: ``python tests/benchmarks/bench_csv.py``.
+
+Writes numeric CSV files of the sizes asked for (a header, ten number columns, a text label column,
+about one cell in a thousand empty) into a temporary folder, or ``--data-dir`` to keep them between
+runs. Each reader then parses each file in a fresh Python process, so that one reader's memory is
+not counted against the next: the peak resident memory during the parse (``ru_maxrss`` after the
+read, less the resident memory before it, imports done) is printed as a multiple of the file's size,
+with the parse speed in MB/s (best of ``--repeats`` processes). The readers:
+
+- ``layerforge``: ``read_csv(path, target_column='species', missing='drop')``, what the import
+  dialog and ``layerforge train`` do;
+- ``numpy.loadtxt``: the ten number columns as float32 (empty cells as NaN, through numpy's own
+  ``converters`` hook would be unfair, so the loadtxt file variant writes them as ``nan``, which
+  numpy parses natively; the same file is read by the other readers too);
+- ``pandas.read_csv``: all columns, default settings (skipped with a note where pandas is absent;
+  it is not a Layerforge dependency: ``pip install pandas`` to compare).
+
+The issue's aim is a peak of at most 3x the file's size. Not a test: nothing here asserts.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+N_FEATURES = 10
+LABELS = ("setosa", "versicolor", "virginica")
+
+
+def write_csv(path: Path, megabytes: float, missing_token: str, seed: int = 0) -> None:
+    """About ``megabytes`` MB of CSV, written in blocks so that writing it stays small in memory."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    target = int(megabytes * 1e6)
+    block = 50_000
+    with open(path, "w", encoding="utf-8", newline="") as stream:
+        stream.write(",".join([f"f{i}" for i in range(N_FEATURES)] + ["species"]) + "\n")
+        while stream.tell() < target:
+            columns = [np.round(rng.standard_normal(block) * 10 ** rng.integers(0, 3), 4).astype(str)
+                       for _ in range(N_FEATURES)]
+            columns = [c.astype(object) for c in columns]
+            for c in columns:
+                c[rng.random(block) < 1e-3] = missing_token
+            columns.append(np.array(LABELS, dtype=object)[rng.integers(0, len(LABELS), block)])
+            stream.write("\n".join(map(",".join, zip(*columns))) + "\n")
+
+
+def worker(reader: str, path: str) -> dict:
+    """Runs in a fresh process: parse ``path`` once with ``reader``; time and peak memory."""
+    import numpy as np
+    if reader == "layerforge":
+        from layerforge.data import read_csv
+
+        def parse():
+            return read_csv(path, target_column="species", missing="drop").x
+    elif reader == "loadtxt":
+        def parse():
+            return np.loadtxt(path, delimiter=",", skiprows=1, usecols=range(N_FEATURES),
+                              dtype=np.float32)
+    else:
+        import pandas
+
+        def parse():
+            return pandas.read_csv(path)
+    before = _rss_bytes()
+    start, cpu_start = time.perf_counter(), time.process_time()
+    result = parse()
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024   # KiB on Linux
+    return {"seconds": seconds, "cpu": cpu, "peak_growth": peak - before, "rows": len(result)}
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/statm") as stream:
+        return int(stream.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def measure(reader: str, path: Path, repeats: int) -> dict | None:
+    runs = []
+    for _ in range(repeats):
+        done = subprocess.run([sys.executable, __file__, "--worker", reader, str(path)],
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            print(f"  {reader}: failed: {done.stderr.strip().splitlines()[-1]}")
+            return None
+        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    return {"seconds": min(r["seconds"] for r in runs), "cpu": min(r["cpu"] for r in runs),
+            "peak_growth": min(r["peak_growth"] for r in runs), "rows": runs[0]["rows"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="50,200", help="file sizes in MB, comma-separated")
+    parser.add_argument("--repeats", type=int, default=2, help="processes per reader; the best is shown")
+    parser.add_argument("--readers", default="layerforge,loadtxt,pandas")
+    parser.add_argument("--data-dir", help="keep the generated files here (default: a temporary folder)")
+    parser.add_argument("--worker", nargs=2, metavar=("READER", "PATH"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        print(json.dumps(worker(*args.worker)))
+        return
+    readers = args.readers.split(",")
+    if "pandas" in readers:
+        try:
+            import pandas  # noqa: F401
+        except ImportError:
+            print("note: pandas is not installed; its column is skipped (pip install pandas to compare)")
+            readers.remove("pandas")
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(args.data_dir or scratch)
+        folder.mkdir(parents=True, exist_ok=True)
+        print("| file | reader | rows | peak / file size | MB/s (wall) | MB/s (CPU time) |")
+        print("|---|---|---:|---:|---:|---:|")
+        for megabytes in (float(s) for s in args.sizes.split(",")):
+            path = folder / f"bench_{megabytes:g}MB.csv"
+            if not path.exists():
+                write_csv(path, megabytes, missing_token="nan")
+            size = path.stat().st_size
+            for reader in readers:
+                result = measure(reader, path, args.repeats)
+                if result is not None:
+                    print(f"| {size / 1e6:.0f} MB | {reader} | {result['rows']:,} | "
+                          f"{result['peak_growth'] / size:.2f}x | {size / 1e6 / result['seconds']:.1f} | "
+                          f"{size / 1e6 / result['cpu']:.1f} |",
+                          flush=True)
+
+
+if __name__ == "__main__":
+    main()
