@@ -61,7 +61,7 @@ def test_task_can_be_forced(tmp_path):
 def test_pickled_objects_are_refused(tmp_path):
     path = tmp_path / "evil.npz"
     np.savez(path, x=np.array([{"a": 1}, None], dtype=object), y=np.array([0, 1]))
-    with pytest.raises(DataError, match="evil.npz: holds Python objects"):
+    with pytest.raises(DataError, match="evil.npz, array .x.: holds Python objects"):
         read_arrays(path)
 
 
@@ -77,7 +77,7 @@ def test_pickled_objects_are_refused(tmp_path):
 def test_bad_arrays_name_the_file(tmp_path, arrays, expected):
     path = tmp_path / "bad.npz"
     np.savez(path, **arrays)
-    with pytest.raises(DataError, match=f"bad.npz: .*{expected}"):
+    with pytest.raises(DataError, match=f"bad.npz(, array .\\w+.)?: .*{expected}"):
         read_arrays(path)
 
 
@@ -86,7 +86,7 @@ def test_not_an_array_file(tmp_path):
     path.write_bytes(b"this is text, not numpy")
     with pytest.raises(DataError, match="junk.npz: this is neither .npy nor .npz data"):
         read_arrays(path)
-    with pytest.raises(DataError, match="absent.npz: cannot read"):
+    with pytest.raises(DataError, match="absent.npz: no such array file"):
         read_arrays(tmp_path / "absent.npz")
 
 

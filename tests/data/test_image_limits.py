@@ -104,7 +104,7 @@ def test_an_image_that_is_a_named_pipe_is_refused_at_once(tmp_path):
     os.mkfifo(pipe)
     outcome = _call_with_deadline(decode_image, pipe)
     assert isinstance(outcome.get("error"), DataError)
-    assert "cat.png: is a named pipe (FIFO), not a image file" in str(outcome["error"])
+    assert "cat.png: is a named pipe (FIFO), not an image file" in str(outcome["error"])
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")

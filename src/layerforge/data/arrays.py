@@ -1,92 +1,122 @@
 """Importing numpy ``.npz`` / ``.npy`` files (never pickles), and reading inputs for prediction."""
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from .csv_import import column_index
 from .csv_table import is_missing, parse_number, read_csv_table
-from .dataset import TASKS, ArrayDataset, DataError
+from .dataset import MAX_CLASSES, TASKS, ArrayDataset, DataError
+from .npy_files import load_arrays
 
 INPUT_KEYS = ("x", "X", "features", "inputs", "data", "images")
 TARGET_KEYS = ("y", "Y", "targets", "labels", "target", "label")
 
 
-def _load(path: Path):
-    """np.load without pickles, every failure turned into a DataError naming the file."""
-    try:
-        with open(path, "rb") as stream:
-            magic = stream.read(6)
-    except OSError as error:
-        raise DataError(f"{path}: cannot read ({error.strerror or error})") from None
-    if not magic.startswith((b"\x93NUMPY", b"PK\x03\x04")):
-        what = "a Python pickle" if magic.startswith(b"\x80") else "neither .npy nor .npz data"
-        raise DataError(f"{path}: this is {what}; Layerforge reads arrays saved with np.save or "
-                        "np.savez (it never loads pickles)")
-    try:
-        loaded = np.load(path, allow_pickle=False)
-        if isinstance(loaded, np.lib.npyio.NpzFile):
-            with loaded:
-                return {key: loaded[key] for key in loaded.files}
-        return loaded
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as error:
-        if "pickle" in str(error).lower() or "object arrays" in str(error).lower():
-            raise DataError(f"{path}: holds Python objects (pickled data), which Layerforge never "
-                            "loads; save plain numeric arrays, e.g. np.savez(path, x=..., y=...)"
-                            ) from None
-        raise DataError(f"{path}: not a readable .npy/.npz file ({error})") from None
-
-
-def _pick(arrays: dict, wanted: str | None, candidates: tuple, path: Path, role: str):
+def _pick(arrays: dict, wanted: str | None, candidates: tuple, path: Path):
+    """(name, array) of the array named ``wanted``, else of the first of ``candidates`` present."""
     if wanted is not None:
         if wanted not in arrays:
             raise DataError(f"{path}: no array named {wanted!r}; it has {', '.join(arrays)}")
-        return arrays[wanted]
+        return wanted, arrays[wanted]
     for key in candidates:
         if key in arrays:
-            return arrays[key]
-    return None
+            return key, arrays[key]
+    return None, None
 
 
-def _numeric(array: np.ndarray, path: Path, role: str) -> np.ndarray:
-    if not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
-        raise DataError(f"{path}: {role} have dtype {array.dtype}; they must be numbers")
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _numeric(array: np.ndarray, where: str, role: str) -> np.ndarray:
+    """float32 of ``array``, refused where a conversion would change the numbers silently."""
+    if array.dtype.kind == "c":
+        raise DataError(f"{where}: {role} are complex numbers ({array.dtype}); Layerforge trains on "
+                        "real numbers: keep the real part, the magnitude, or both parts as "
+                        "separate features")
+    if array.dtype.kind in "mM" or not (np.issubdtype(array.dtype, np.number)
+                                        or array.dtype == np.bool_):
+        raise DataError(f"{where}: {role} have dtype {array.dtype}; they must be numbers")
     if array.ndim == 0:
-        raise DataError(f"{path}: {role} are a single number; expected one row per sample")
+        raise DataError(f"{where}: {role} are a single number; expected one row per sample")
+    if array.dtype.kind == "f":
+        bad = ~np.isfinite(array)
+        if bad.any():
+            first = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise DataError(f"{where}: {role} hold {int(bad.sum())} NaN/inf value(s), the first at "
+                            f"index {first}; remove or fill them")
+        huge = np.abs(array) > _FLOAT32_MAX
+        if huge.any():
+            first = tuple(int(i) for i in np.argwhere(huge)[0])
+            raise DataError(f"{where}: {role} hold {int(huge.sum())} value(s) beyond float32's "
+                            f"range (±3.4e38), the first {array[first].item():g} at index {first}; "
+                            "rescale them")
     array = array.astype(np.float32)
-    bad = ~np.isfinite(array)
-    if bad.any():
-        first = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise DataError(f"{path}: {role} hold {int(bad.sum())} NaN/inf value(s), the first at "
-                        f"index {first}; remove or fill them")
     return array.reshape(-1, 1) if array.ndim == 1 else array
+
+
+def _where(path: Path, key: str | None) -> str:
+    return f"{path}" if key is None else f"{path}, array {key!r}"
+
+
+def _arrays_of(path: Path, x_key: str | None = None, y_key: str | None = None):
+    """(x name, x, y name, y, other arrays), raw as stored; x name is None for a .npy."""
+    loaded = load_arrays(path)
+    if not isinstance(loaded, dict):
+        if y_key is not None:
+            raise DataError(f"{path}: a .npy file holds one array (the inputs); it has no {y_key!r}")
+        return None, loaded, None, None, {}
+    x_name, x = _pick(loaded, x_key, INPUT_KEYS, path)
+    if x is None:
+        raise DataError(f"{path}: no inputs array; name it one of {', '.join(INPUT_KEYS)} "
+                        f"(it has {', '.join(loaded) or 'no arrays'})")
+    y_name, y = _pick(loaded, y_key, TARGET_KEYS, path)
+    extras = {key: value for key, value in loaded.items() if key not in (x_name, y_name)}
+    return x_name, x, y_name, y, extras
 
 
 def read_array_file(path, x_key: str | None = None, y_key: str | None = None):
     """(x, y or None, other arrays) from a .npz (keys x/y, X/y, features/targets, ...) or .npy
     (inputs only)."""
     path = Path(path)
-    loaded = _load(path)
-    if not isinstance(loaded, dict):
-        if y_key is not None:
-            raise DataError(f"{path}: a .npy file holds one array (the inputs); it has no {y_key!r}")
-        return _numeric(loaded, path, "inputs"), None, {}
-    x = _pick(loaded, x_key, INPUT_KEYS, path, "inputs")
-    if x is None:
-        raise DataError(f"{path}: no inputs array; name it one of {', '.join(INPUT_KEYS)} "
-                        f"(it has {', '.join(loaded) or 'no arrays'})")
-    y = _pick(loaded, y_key, TARGET_KEYS, path, "targets")
-    used = {id(x), id(y)}
-    extras = {key: value for key, value in loaded.items() if id(value) not in used}
-    return _numeric(x, path, "inputs"), y, extras
+    x_name, x, _, y, extras = _arrays_of(path, x_key, y_key)
+    return _numeric(x, _where(path, x_name), "inputs"), y, extras
 
 
-def _targets(y: np.ndarray, n: int, task: str | None, class_names, path: Path):
+def _class_indices(y: np.ndarray, n: int, where: str, n_names: int) -> np.ndarray:
+    """int64 class indices from whole, non-negative numbers, refused before anything is built for
+    a label so large that its classes could not exist (0, 1, 1e9 would mean a billion classes)."""
+    if y.dtype.kind == "f":
+        bad = np.flatnonzero(~np.isfinite(y) | (np.mod(y, 1) != 0))
+        if bad.size:
+            raise DataError(f"{where}: targets hold {y[bad[0]].item()!r} at index {int(bad[0])}, not a "
+                            "whole number; classification needs class indices 0, 1, 2, ... (or "
+                            "choose the task 'regression')")
+    if y.size and y.min() < 0:
+        raise DataError(f"{where}: classification targets must be class indices 0, 1, 2, ...; "
+                        f"found {y.min().item()!r} at index {int(np.argmin(y))}")
+    largest = int(y.max()) if y.size else -1
+    if n_names:   # the file names its classes: the labels index those names
+        if largest >= n_names:
+            raise DataError(f"{where}: class index {largest} but only {n_names} class names")
+        return y.astype(np.int64)
+    limit = min(n, MAX_CLASSES)
+    if largest >= limit:
+        why = (f"the {MAX_CLASSES:,} classes Layerforge trains" if n > MAX_CLASSES
+               else f"the {n:,} samples (each class needs at least one)")
+        raise DataError(f"{where}: the largest label is {largest:,}, which means {largest + 1:,} "
+                        f"classes, more than {why}; labels must be class indices 0..K-1: relabel "
+                        "them, e.g. y = np.unique(y, return_inverse=True)[1]")
+    return y.astype(np.int64)
+
+
+def _targets(y: np.ndarray, n: int, task: str | None, class_names, where: str):
     if y.shape[:1] != (n,):
-        raise DataError(f"{path}: {n} inputs but targets of shape {y.shape}; they need one row "
+        raise DataError(f"{where}: {n} inputs but targets of shape {y.shape}; they need one row "
                         "per input")
+    if y.dtype.kind == "c":
+        return task, _numeric(y, where, "targets"), []   # refused there, with the reason
     if y.ndim == 2 and y.shape[1] == 1 and task != "regression" and not np.issubdtype(
             y.dtype, np.floating):
         y = y[:, 0]
@@ -96,20 +126,22 @@ def _targets(y: np.ndarray, n: int, task: str | None, class_names, path: Path):
                 or (np.issubdtype(y.dtype, np.integer) and y.ndim == 1) else "regression")
     if task == "regression":
         if is_text:
-            raise DataError(f"{path}: targets are text; a regression needs numbers (or use task "
+            raise DataError(f"{where}: targets are text; a regression needs numbers (or use task "
                             "'classification')")
-        return task, _numeric(y, path, "targets"), []
+        return task, _numeric(y, where, "targets"), []
     if y.ndim != 1:
-        raise DataError(f"{path}: classification targets need shape ({n},) of class indices or "
+        raise DataError(f"{where}: classification targets need shape ({n},) of class indices or "
                         f"labels, got {y.shape}")
     if is_text:
-        names = sorted({str(v) for v in y})
-        index = {name: i for i, name in enumerate(names)}
-        return task, np.array([index[str(v)] for v in y], dtype=np.int64), class_names or names
-    if not np.all(np.mod(y, 1) == 0) or (y.size and y.min() < 0):
-        raise DataError(f"{path}: classification targets must be class indices 0, 1, 2, ...; "
-                        f"found values from {y.min()} to {y.max()}")
-    return task, y.astype(np.int64), list(class_names or [])
+        names = np.unique(y)
+        if len(names) > MAX_CLASSES:
+            raise DataError(f"{where}: {len(names):,} different labels, more than the "
+                            f"{MAX_CLASSES:,} classes Layerforge trains; is this the right column?")
+        indices = np.searchsorted(names, y).astype(np.int64)
+        return task, indices, class_names or [str(name) for name in names]
+    if not (np.issubdtype(y.dtype, np.number) or y.dtype == np.bool_) or y.dtype.kind in "mM":
+        raise DataError(f"{where}: targets have dtype {y.dtype}; they must be numbers or text")
+    return task, _class_indices(y, n, where, len(class_names or [])), list(class_names or [])
 
 
 def read_arrays(path, targets_path=None, task: str | None = None, x_key: str | None = None,
@@ -120,21 +152,28 @@ def read_arrays(path, targets_path=None, task: str | None = None, x_key: str | N
     path = Path(path)
     if task is not None and task not in TASKS:
         raise DataError(f"task must be one of {TASKS} or None to detect it, got {task!r}")
-    x, y, extras = read_array_file(path, x_key, y_key)
+    x_name, x, y_name, y, extras = _arrays_of(path, x_key, y_key)
+    x_where = _where(path, x_name)
+    if x.ndim >= 1 and x.shape[0] == 0:
+        raise DataError(f"{x_where}: has no samples (inputs of shape {x.shape}); save at least "
+                        "one sample, one row each")
+    x = _numeric(x, x_where, "inputs")
+    y_where = _where(path, y_name)
     if targets_path is not None:
         if y is not None:
             raise DataError(f"{path} already holds targets; leave out targets_path")
-        y = np.asarray(_load(Path(targets_path)))
-        if isinstance(y, dict) or y.dtype == object:
+        y = load_arrays(targets_path)
+        if isinstance(y, dict):
             raise DataError(f"{targets_path}: give the targets as a .npy file of one array")
+        y_where = str(targets_path)
     if y is None:
         raise DataError(f"{path}: no targets; save inputs and targets together, e.g. "
                         f"np.savez(path, x=inputs, y=targets), or give targets_path")
     if class_names is None and "class_names" in extras:
         class_names = [str(c) for c in np.asarray(extras["class_names"]).reshape(-1)]
-    task, y, names = _targets(np.asarray(y), len(x), task, class_names, path)
+    task, y, names = _targets(np.asarray(y), len(x), task, class_names, y_where)
     if task == "classification" and names and y.size and y.max() >= len(names):
-        raise DataError(f"{path}: class index {int(y.max())} but only {len(names)} class names")
+        raise DataError(f"{y_where}: class index {int(y.max())} but only {len(names)} class names")
     return ArrayDataset(name=path.stem, task=task, x=x, y=y, class_names=names,
                         description=f"{len(x)} samples from {path.name}",
                         source=f"array file {path}")
@@ -155,5 +194,8 @@ def read_inputs(path, feature_columns=None, has_header: bool | None = None) -> n
                 if value is None:
                     raise DataError(f"{table.where(r, c)}: {row[c].strip()!r} is not a number")
                 x[r, j] = value
-        return x
-    return read_array_file(path)[0]
+    else:
+        x = read_array_file(path)[0]
+    if len(x) == 0:
+        raise DataError(f"{path}: has no samples to predict on")
+    return x

@@ -1,6 +1,7 @@
 """The registry of built-in datasets: what each one is, its options, and how to load it."""
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from importlib import resources
 from typing import Callable
@@ -9,6 +10,7 @@ import numpy as np
 
 from . import synthetic
 from .dataset import ArrayDataset, DataError
+from .files import read_regular_file
 
 
 @dataclass(frozen=True)
@@ -64,13 +66,21 @@ def _n_classes(default, maximum=10):
 SEED = OptionSpec("seed", int, 0, 0, 2**32 - 1, "random seed; the same seed gives the same data")
 
 
+# The shipped files are a few hundred KB; anything far larger is not what was shipped.
+_SHIPPED_MAX_BYTES = 64 * 1024 ** 2
+
+
 def _shipped_file(filename: str):
     # One name per joinpath: Python 3.11's MultiplexedPath (what a PyInstaller bundle hands back) takes one.
     path = resources.files("layerforge.resources").joinpath("datasets").joinpath(filename)
     try:
-        with path.open("rb") as stream, np.load(stream, allow_pickle=False) as archive:
+        # as_file: a real path even from a zipped install, so it is checked like a user's file.
+        with resources.as_file(path) as real_path:
+            data = read_regular_file(real_path, what="shipped dataset file",
+                                     max_bytes=_SHIPPED_MAX_BYTES)
+        with np.load(io.BytesIO(data), allow_pickle=False) as archive:
             return {key: archive[key] for key in archive.files}
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError) as error:   # DataError included
         raise DataError(f"the shipped dataset file resources/datasets/{filename} cannot be read "
                         f"({error}); reinstall Layerforge") from error
 

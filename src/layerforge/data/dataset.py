@@ -9,6 +9,9 @@ TASKS = ("classification", "regression")
 # How a view should plot the inputs: scatter of 2-D points, a fitted curve over one input,
 # an image grid, traces of a sequence, or a plain table.
 KINDS = ("points2d", "curve1d", "images", "sequence", "table")
+# Far above any classifier trained here (ImageNet-21k has 21,841 classes), far below a label
+# such as 1e9 that would build a billion class names and an output layer to match.
+MAX_CLASSES = 100_000
 
 
 class DataError(ValueError):
@@ -86,10 +89,21 @@ class ArrayDataset:
         if y.size and not np.issubdtype(y.dtype, np.integer):
             if not np.all(np.equal(np.mod(y, 1), 0)):
                 raise DataError(f"dataset '{self.name}': class targets must be whole numbers")
+        if y.size and np.issubdtype(y.dtype, np.number) and y.max() >= MAX_CLASSES and not (
+                self.class_names or self.output_dim):
+            raise DataError(f"dataset '{self.name}': the largest class index is {y.max():,.0f}, "
+                            f"more than the {MAX_CLASSES:,} classes Layerforge trains; class "
+                            "indices must be 0..K-1: relabel them")
         self.y = np.ascontiguousarray(y, dtype=np.int64)
         if self.output_dim is None:
-            self.output_dim = len(self.class_names) or (int(self.y.max()) + 1 if n else 0)
+            if not n and not self.class_names:
+                raise DataError(f"dataset '{self.name}' has no samples; it needs at least one "
+                                "sample per class")
+            self.output_dim = len(self.class_names) or int(self.y.max()) + 1
         self.output_dim = int(self.output_dim)
+        if self.output_dim > MAX_CLASSES or len(self.class_names) > MAX_CLASSES:
+            raise DataError(f"dataset '{self.name}': {max(self.output_dim, len(self.class_names)):,} "
+                            f"classes, more than the {MAX_CLASSES:,} Layerforge trains")
         if not self.class_names:
             self.class_names = [str(i) for i in range(self.output_dim)]
         if len(self.class_names) != self.output_dim:

@@ -42,7 +42,9 @@ def check_regular_file(path, *, what: str = "file", max_bytes: int | None = DEFA
     except OSError as failure:
         raise error(f"{path}: cannot read the {what} ({failure.strerror or failure})") from None
     if not stat.S_ISREG(info.st_mode):
-        raise error(f"{path}: is {describe_kind(info.st_mode)}, not a {what}; choose a regular file") from None
+        article = "an" if what[:1].lower() in "aeiou" else "a"
+        raise error(f"{path}: is {describe_kind(info.st_mode)}, not {article} {what}; choose a "
+                    "regular file") from None
     if max_bytes is not None and info.st_size > max_bytes:
         raise error(f"{path}: the {what} is {_size_text(info.st_size)}, more than the "
                     f"{_size_text(max_bytes)} Layerforge reads") from None
