@@ -150,6 +150,8 @@ def _saved_per_sample(spec: ModelSpec, node) -> int:
     if node.type == "ConvTranspose2d" and node.input_shapes:
         shape = node.input_shapes[0]
         return out + params["out_channels"] * math.prod(params["kernel_size"]) * math.prod(shape[1:])
+    if "Norm" in node.type:
+        return 2 * out   # the normalised input is kept beside the output
     if node.type in GATES and node.input_shapes:
         # every time step keeps its gates before and after their activations and its new state, for
         # each layer and direction (2 x gates + 1 matched a measured LSTM's peak within a few percent)
