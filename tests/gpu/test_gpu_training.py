@@ -14,7 +14,7 @@ import layerforge.engine as lf
 from layerforge.data import load_dataset
 from layerforge.engine import backend
 from layerforge.graph import TEMPLATES
-from layerforge.training import Trainer, TrainingSettings
+from layerforge.training import Trainer, TrainingError, TrainingSettings
 from layerforge.training.examples import spec_for_dataset
 
 DEVICE = "cuda"
@@ -67,9 +67,7 @@ def test_auto_picks_the_cpu_for_a_playground_model_and_says_why():  # with or wi
     assert "small" in trainer.device_reason
 
 
-@pytest.mark.gpu
-@pytest.mark.skipif(not lf.cuda.is_available(), reason=f"no CUDA GPU: {lf.cuda.unavailable_reason()}")
-def test_a_run_too_big_for_the_gpu_fails_saying_what_was_asked_and_what_is_free():
+def _lenet_too_big_for_any_gpu():
     # LeNet on the digits with 524,288 filters in its first convolution: the weights fit (0.3 GB),
     # the first layer's output for one batch does not (about 180 GiB, more than any GPU has).
     digits = load_dataset("digits")
@@ -79,6 +77,27 @@ def test_a_run_too_big_for_the_gpu_fails_saying_what_was_asked_and_what_is_free(
     spec.set_param(first_conv, "out_channels", 2 ** 19)
     settings = TrainingSettings.from_template(template, device=DEVICE, epochs=1, batch_size=4096,
                                               snapshot_every=0)
+    return spec, digits, settings
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not lf.cuda.is_available(), reason=f"no CUDA GPU: {lf.cuda.unavailable_reason()}")
+def test_a_run_too_big_for_the_gpu_is_refused_before_it_starts_with_the_numbers():
+    spec, digits, settings = _lenet_too_big_for_any_gpu()
+    with pytest.raises(TrainingError, match=r"needs about .* but cuda.* available") as refusal:
+        Trainer(spec, digits, settings)
+    assert "Conv2d" in str(refusal.value) or "batch size" in str(refusal.value), str(refusal.value)
+    assert lf.ones(3, device=DEVICE).sum().item() == 3.0  # nothing was left allocated
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not lf.cuda.is_available(), reason=f"no CUDA GPU: {lf.cuda.unavailable_reason()}")
+def test_a_run_too_big_for_the_gpu_fails_saying_what_was_asked_and_what_is_free(monkeypatch):
+    # Where the estimate falls short (it is an estimate), the device's own out-of-memory still ends
+    # the run cleanly, naming what was asked and what was free.
+    spec, digits, settings = _lenet_too_big_for_any_gpu()
+    monkeypatch.setattr("layerforge.training.trainer.choose_fitting_device",
+                        lambda spec, report, settings, n, device, reason: (device, reason, None))
     trainer = Trainer(spec, digits, settings)
     result = trainer.run()
     assert result.status == "failed"
