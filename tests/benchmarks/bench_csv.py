@@ -82,11 +82,12 @@ def _rss_bytes() -> int:
         return int(stream.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def measure(reader: str, path: Path, repeats: int) -> dict | None:
+def measure(reader: str, path: Path, repeats: int, source: str | None = None) -> dict | None:
     runs = []
+    env = dict(os.environ, PYTHONPATH=source) if source else None
     for _ in range(repeats):
         done = subprocess.run([sys.executable, __file__, "--worker", reader, str(path)],
-                              capture_output=True, text=True)
+                              capture_output=True, text=True, env=env)
         if done.returncode != 0:
             print(f"  {reader}: failed: {done.stderr.strip().splitlines()[-1]}")
             return None
@@ -101,6 +102,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2, help="processes per reader; the best is shown")
     parser.add_argument("--readers", default="layerforge,loadtxt,pandas")
     parser.add_argument("--data-dir", help="keep the generated files here (default: a temporary folder)")
+    parser.add_argument("--before", metavar="SRC",
+                        help="also time the layerforge whose src folder is SRC (e.g. an older commit's "
+                             "`git archive`), as the row 'layerforge before'")
     parser.add_argument("--worker", nargs=2, metavar=("READER", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -123,10 +127,13 @@ def main() -> None:
             if not path.exists():
                 write_csv(path, megabytes, missing_token="nan")
             size = path.stat().st_size
-            for reader in readers:
-                result = measure(reader, path, args.repeats)
+            runs = [(reader, reader, None) for reader in readers]
+            if args.before:
+                runs.insert(0, ("layerforge before", "layerforge", args.before))
+            for label, reader, source in runs:
+                result = measure(reader, path, args.repeats, source)
                 if result is not None:
-                    print(f"| {size / 1e6:.0f} MB | {reader} | {result['rows']:,} | "
+                    print(f"| {size / 1e6:.0f} MB | {label} | {result['rows']:,} | "
                           f"{result['peak_growth'] / size:.2f}x | {size / 1e6 / result['seconds']:.1f} | "
                           f"{size / 1e6 / result['cpu']:.1f} |",
                           flush=True)

@@ -252,6 +252,7 @@ def tiny_chunks(monkeypatch):
     from layerforge.data import csv_table
     monkeypatch.setattr(csv_table, "CHUNK_ROWS", 3)
     monkeypatch.setattr(csv_table, "_SCAN_BLOCK", 4)
+    monkeypatch.setattr(csv_table, "_HEADER_SAMPLE_ROWS", 2)
 
 
 def test_small_chunks_give_the_same_dataset_and_line_numbers(write, tiny_chunks):
@@ -294,3 +295,53 @@ def test_cell_parsing_agrees_with_parse_number_on_awkward_cells():
             assert bool(bad is not None and bad[i]) == (not is_missing(cell) and expected is None), cell
             if expected is not None:
                 assert values[i] == expected, cell
+
+
+UNQUOTED = [
+    "a,b,label\n1,2,x\n\n3,4,y\n5,,x\n  \n7,8,y\n9,10,x\n11,12,NA\n13,14,y\n15,16,z",
+    "a,b,label\r\n1,2,x\r\n\r\n3,4,y\r\n5,6,x\r\n7,8,y\r\n",
+    "a,b,label\r1,2,x\r3,4,y\r5,6,x\r\r7,8,y\r",
+    "a,b,label\r1,2,x\r3,4,y\r5,6,x\r7,8,y\r9,10,y\r11,12,x\r13,14,x",
+    "a;b;label\n1,5;2;x\n3;4,25;y\n5;6;x\n7;8;y\n",
+    "1,2,0\n3,4,1\n5,6,0\n7,8,1\n9,10,0\n",
+    "a,b,label\n1,2,x\n3,4,y\n5,6\n7,8,y\n",
+    "a,b,label\n1,2,x\n3,4,y\n5,6,x,9\n",
+    "a,b,label\n1,2,x\n3,oops,y\n5,6,x\n",
+    " a , b ,label\n 1 , 2 ,x\n 3, 4 , y \n5,6, x\n",
+]
+
+
+@pytest.mark.parametrize("text", UNQUOTED)
+def test_a_file_without_quotes_reads_as_the_csv_module_reads_it(write, monkeypatch, text, tiny_chunks):
+    """Files without a quote are split with str.split; forcing the csv module must change nothing."""
+    from layerforge.data import csv_table
+
+    def outcome():
+        results = []
+        for call in (lambda p: read_csv(p, missing="drop"), preview_csv, read_inputs):
+            try:
+                value = call(write(text))
+            except DataError as error:
+                results.append(str(error))
+                continue
+            if isinstance(value, np.ndarray):
+                results.append(value.tolist())
+            elif hasattr(value, "x"):
+                results.append((value.x.tolist(), value.y.tolist(), value.class_names, value.notes))
+            else:
+                results.append(vars(value))
+        return results
+
+    split = outcome()
+    scan = csv_table._scan
+    monkeypatch.setattr(csv_table, "_scan", lambda path: (scan(path)[0], True))
+    assert outcome() == split
+
+
+@pytest.mark.parametrize("label", ["y", '"y"'])
+def test_thousands_of_blank_lines_between_rows(write, tiny_chunks, label):
+    text = "a,b,label\n1,2,x\n3,4,x\n" + "\n \n" * 5000 + f"5,6,{label}\n7,8,y\n"
+    ds = read_csv(write(text))
+    np.testing.assert_array_equal(ds.y, [0, 0, 1, 1])
+    with pytest.raises(DataError, match=r"line 10005, column 1 \('a'\): 'oops'"):
+        read_csv(write(text.replace("7,8", "oops,8")))

@@ -7,7 +7,6 @@ stays near the size of the arrays the dataset keeps, not of the text (tests/benc
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import chain
 
 import numpy as np
 
@@ -95,9 +94,8 @@ class _Columns:
         self.missing_cells, self.n_missing = [], 0
         self.dropped_lines, self.n_dropped = [], 0
 
-    def add(self, rows: list, lines: list) -> None:
+    def add(self, flat: list, lines: list) -> None:
         width = self.table.width
-        flat = list(chain.from_iterable(rows))
         parsed = {}
         for c in self.features + self.targets[1:]:
             parsed[c] = parse_cells(flat[c::width], self.table.delimiter)
@@ -120,7 +118,7 @@ class _Columns:
                     i = int(np.argmax(bad))
                     self.first_bad[c] = (lines[i], flat[i * width + c])
         start = self.n
-        count = len(rows) if keep is None else int(keep.sum())
+        count = len(lines) if keep is None else int(keep.sum())
         stop = start + count
         for j, c in enumerate(self.features):
             self.x[start:stop, j] = parsed[c][0] if keep is None else parsed[c][0][keep]
@@ -177,8 +175,8 @@ def read_csv(path, target_column=None, feature_columns=None, has_header: bool | 
             raise DataError(f"{table.path.name}: classification takes one target column, "
                             f"got {len(targets)}")
         data = _Columns(table, features, targets, missing)
-        for rows, lines in table.chunks():
-            data.add(rows, lines)
+        for cells, lines in table.chunks():
+            data.add(cells, lines)
             if data.labels.overflow and targets[0] in data.first_bad and task != "regression":
                 break   # text labels past MAX_CLASSES: refused below whatever else the file holds
     return _dataset(table, data, task)
@@ -276,12 +274,11 @@ def preview_csv(path, n: int = 20, has_header: bool | None = None,
         missing_counts, present = [0] * width, [0] * width
         numeric = [True] * width
         distinct, labels, label_numbers = set(), 0, True
-        for rows, lines in table.chunks():
+        for flat, lines in table.chunks():
             if len(shown) < n:
-                shown.extend(list(r) for r in rows[:n - len(shown)])
+                shown.extend(flat[i * width:(i + 1) * width] for i in range(min(n - len(shown), len(lines))))
                 shown_lines.extend(lines[:n - len(shown_lines)])
-            n_rows += len(rows)
-            flat = list(chain.from_iterable(rows))
+            n_rows += len(lines)
             for c in range(width):
                 cells = flat[c::width]
                 if numeric[c]:

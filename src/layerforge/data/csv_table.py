@@ -15,7 +15,7 @@ import csv
 import io
 import os
 import stat
-from itertools import islice
+from itertools import chain, islice, repeat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,13 +119,14 @@ def _open_bytes(path: Path):
     return stream
 
 
-def _scan(path: Path) -> int:
+def _scan(path: Path) -> tuple[int, bool]:
     """Check the whole file is UTF-8 text with something in it, in blocks; return an upper bound
-    on its number of lines. Errors name the line and column of the first bad byte."""
+    on its number of lines and whether it holds a quote. Errors name the line and column of the
+    first bad byte."""
     lines_cr = newlines_before = 0
     offset, last_newline, carry = 0, -1, b""
     first_nul = None
-    content = False
+    content = quoted = False
     with _open_bytes(path) as stream:
         while True:
             block = stream.read(_SCAN_BLOCK)
@@ -147,6 +148,7 @@ def _scan(path: Path) -> int:
                         f"(byte 0x{data[error.start]:02x}). Save the file as UTF-8, e.g. 'CSV UTF-8' "
                         "in a spreadsheet.") from None
             done = data[:len(data) - len(carry)]
+            quoted = quoted or b'"' in done
             if first_nul is None and (nul := done.find(b"\x00")) >= 0:
                 first_nul = newlines_before + done.count(b"\n", 0, nul) + 1
             if not content:
@@ -164,7 +166,7 @@ def _scan(path: Path) -> int:
                         "file, not CSV text")
     if not content:
         raise DataError(f"{path.name} is empty: a CSV file needs at least one row of data")
-    return max(newlines_before, lines_cr) + 1
+    return max(newlines_before, lines_cr) + 1, quoted
 
 
 def _text(path: Path):
@@ -194,10 +196,24 @@ class CsvStream:
         except OSError as error:
             raise DataError(f"cannot read CSV file {path}: {error.strerror or error}") from None
         check_regular_file(path, what="CSV file")
-        self.max_rows = _scan(path)
+        self.max_rows, self._quoted = _scan(path)
         self.delimiter = delimiter or _sniff(_first_lines(path))
         self._stream = _text(path)
+        try:
+            self._detect(has_header)
+        except BaseException:
+            self.close()
+            raise
+
+    def _detect(self, has_header: bool | None) -> None:
+        path = self.path
+        quoted = self._quoted
         self._reader = csv.reader(self._stream, delimiter=self.delimiter, strict=True)
+        # Without a quote in the file, every line is one record split at the delimiter, as the csv
+        # module would split it: str.split does that without building a list per row.
+        self._split = not quoted
+        self._line = 0   # lines read so far, when splitting
+        self.width = 0
         head, head_lines = [], []
         while len(head) <= _HEADER_SAMPLE_ROWS:
             rows, lines = self._read(_HEADER_SAMPLE_ROWS + 1 - len(head))
@@ -206,7 +222,6 @@ class CsvStream:
             head.extend(rows)
             head_lines.extend(lines)
         if not head:
-            self.close()
             raise DataError(f"{path.name} is empty: a CSV file needs at least one row of data")
         self.width = len(head[0])
         self._first_line = head_lines[0]
@@ -216,18 +231,65 @@ class CsvStream:
             self.columns = [c.strip() or f"column {i + 1}" for i, c in enumerate(head[0])]
             head, head_lines = head[1:], head_lines[1:]
             if not head:   # the head holds every row when it is this short
-                self.close()
                 raise DataError(f"{path.name} has a header line but no data rows")
         else:
             self.columns = [f"column {i + 1}" for i in range(self.width)]
         self._head = (head, head_lines)
 
     def _read(self, size: int) -> tuple[list, list]:
-        """Up to ``size`` records, blank lines left out, and the line where each one ends.
+        """Up to ``size`` records as lists of cells, blank lines left out, and the line where each
+        one ends; ``([], [])`` at the end of the file."""
+        while True:   # a loop, not recursion: a file may hold millions of blank lines
+            if self._split:
+                lines = list(islice(self._stream, size))
+                rows, numbers = self._split_rows(lines)
+                if rows or not lines:
+                    return rows, numbers
+            else:
+                rows, numbers, read = self._read_quoted(size)
+                if rows or not read:
+                    return rows, numbers
 
-        ``([], [])`` at the end of the file. Records are taken in C (islice); the reader's line
-        count then gives each one's line directly unless a record spans several lines or a line
-        is blank, which only the rows of that chunk pay for."""
+    def _split_rows(self, lines: list) -> tuple[list, list]:
+        rows, numbers, delimiter = [], [], self.delimiter
+        for number, line in enumerate(lines, self._line + 1):
+            line = line.rstrip("\r\n")
+            if delimiter not in line and not line.strip():
+                continue   # blank line
+            rows.append(line.split(delimiter))
+            numbers.append(number)
+        self._line += len(lines)
+        return rows, numbers
+
+    def _read_flat(self, size: int) -> tuple[list, list]:
+        """Up to ``size`` records as one flat list of cells (``width`` per record), and the line
+        where each one ends: the form the importers convert column by column. ``([], [])`` at
+        the end of the file."""
+        while True:
+            if self._split:
+                lines = list(islice(self._stream, size))
+                if not lines:
+                    return [], []
+                if self.width > 1 and set(map(str.count, lines, repeat(self.delimiter))) == {self.width - 1}:
+                    text = "".join(lines)
+                    if "\r" in text:
+                        text = text.replace("\r\n", "\n").replace("\r", "\n")
+                    first, self._line = self._line + 1, self._line + len(lines)
+                    cells = text.rstrip("\n").replace("\n", self.delimiter).split(self.delimiter)
+                    return cells, list(range(first, self._line + 1))
+                rows, numbers = self._split_rows(lines)
+            else:
+                rows, numbers, read = self._read_quoted(size)
+                if not read:
+                    return [], []
+            if rows:
+                self._check_widths(rows, numbers)
+                return list(chain.from_iterable(rows)), numbers
+
+    def _read_quoted(self, size: int) -> tuple[list, list, bool]:
+        """Records are taken in C (islice); the reader's line count then gives each one's line
+        directly unless a record spans several lines or a line is blank, which only the rows of
+        that chunk pay for. The last item says whether anything was read."""
         before = self._reader.line_num
         try:
             rows = list(islice(self._reader, size))
@@ -235,9 +297,9 @@ class CsvStream:
             raise DataError(f"{self.path.name}, line {self._reader.line_num}: malformed CSV ({error}); "
                             "check the quotes on this line") from None
         after = self._reader.line_num
-        width = getattr(self, "width", 0)
+        width = self.width
         if width > 1 and after - before == len(rows) and set(map(len, rows)) == {width}:
-            return rows, list(range(before + 1, after + 1))
+            return rows, list(range(before + 1, after + 1)), True
         kept, lines, line = [], [], before
         for row in rows:
             line += 1 + sum(_line_breaks(cell) for cell in row)
@@ -245,9 +307,7 @@ class CsvStream:
                 continue   # blank line
             kept.append(row)
             lines.append(line)
-        if rows and not kept:
-            return self._read(size)   # only blank lines here: read on
-        return kept, lines
+        return kept, lines, bool(rows)
 
     def _check_widths(self, rows: list, line_numbers: list) -> None:
         if len(set(map(len, rows))) > 1 or len(rows[0]) != self.width:
@@ -259,19 +319,21 @@ class CsvStream:
                         f"a missing or extra '{self.delimiter}' or an unquoted delimiter inside a value")
 
     def chunks(self, size: int | None = None):
-        """Yield ``(rows, line_numbers)`` of at most ``size`` rows each, then close the file."""
+        """Yield ``(cells, line_numbers)`` of at most ``size`` records each, then close the file.
+
+        ``cells`` is flat: record ``i`` is ``cells[i * width:(i + 1) * width]`` and column ``c``
+        is ``cells[c::width]``."""
         size = size or CHUNK_ROWS
         try:
             rows, line_numbers = self._head
             self._head = ([], [])
             if rows:
-                yield rows, line_numbers
+                yield list(chain.from_iterable(rows)), line_numbers
             while True:
-                rows, line_numbers = self._read(size)
-                if not rows:
+                cells, line_numbers = self._read_flat(size)
+                if not line_numbers:
                     break
-                self._check_widths(rows, line_numbers)
-                yield rows, line_numbers
+                yield cells, line_numbers
         finally:
             self.close()
 
@@ -304,8 +366,8 @@ def read_csv_table(path, has_header: bool | None = None, delimiter: str | None =
     Holds every cell as a Python string: for small files (inputs to predict on); importing a
     dataset streams through :class:`CsvStream` instead."""
     stream = CsvStream(path, has_header=has_header, delimiter=delimiter)
-    rows, line_numbers = [], []
-    for chunk, lines in stream.chunks():
-        rows.extend(chunk)
+    rows, line_numbers, width = [], [], stream.width
+    for cells, lines in stream.chunks():
+        rows.extend(cells[i:i + width] for i in range(0, len(cells), width))
         line_numbers.extend(lines)
     return CsvTable(stream.path, stream.columns, rows, line_numbers, stream.has_header, stream.delimiter)
