@@ -1,12 +1,13 @@
 """Image decoding speed, our PNG decoder against Pillow, in the same run:
 ``python tests/benchmarks/bench_images.py``.
 
-Decides whether Layerforge keeps its own decoders: issue 13 moved decoding to Pillow (which caps
-declared sizes and reads JPEG) unless ours were faster. Both decode the same PNG files (random
-pixels and smooth gradients, written by Pillow with its default filters) from disk to float32 RGB
-in [0, 1]; each number is the median of repeats. Prints ratios ours/Pillow (above 1: Pillow is
-faster). ``--ours`` needs the decoder that issue 13 removed (layerforge.data.png, from git history
-before it) and is skipped where it is absent. Not a test: nothing here asserts.
+Decided whether Layerforge keeps its own decoders: issue 13 moved decoding to Pillow (which caps
+declared sizes and reads JPEG) because ours were 8-12x slower. Each number is the median of
+repeats, decoding the same PNG files (random pixels and smooth gradients, written by Pillow with
+its default filters) to float32 RGB in [0, 1]: Pillow alone, Layerforge's ``decode_image``, and
+the PNG decoder issue 13 removed (``layerforge.data.png``; run with ``PYTHONPATH`` at an older
+checkout's ``src`` to time it, its column is skipped otherwise). Ratio ours/Pillow above 1:
+Pillow is faster. Not a test: nothing here asserts.
 """
 from __future__ import annotations
 
