@@ -287,3 +287,23 @@ def test_predict_refuses_a_fifo_input_in_one_line_instead_of_hanging(tmp_path, c
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
     _one_line_error(done.stderr, str(fifo_project), "named pipe")
+
+
+def test_doctor_prints_one_line_per_check_and_fails_only_on_a_failed_check(capsys):
+    code = main(["doctor"])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("OK   Python: ")
+    checks = [line for line in lines if line.split(" ", 1)[0] in ("OK", "FAIL", "NOTE")]
+    assert len(checks) >= 10 and any(line.startswith("OK   onnx") for line in checks)
+    assert code == (1 if any(line.startswith("FAIL") for line in checks) else 0)
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback(tmp_path):
+    # `layerforge doctor | head -1`: the pipe closes after the first line.
+    script = ("import subprocess, sys\\n"
+              "p = subprocess.Popen([sys.executable, '-m', 'layerforge', 'doctor'], stdout=subprocess.PIPE, "
+              "stderr=subprocess.PIPE)\\n"
+              "p.stdout.readline(); p.stdout.close()\\n"
+              "sys.stdout.write(p.stderr.read().decode()); p.wait()\\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert "Traceback" not in result.stdout and "BrokenPipeError" not in result.stdout, result.stdout

@@ -6,6 +6,7 @@
     layerforge predict PROJECT INPUT.csv|.npy|.npz [--out FILE.csv|.npy]
     layerforge new TEMPLATE PROJECT [--dataset NAME] [--epochs N]
     layerforge templates | datasets | examples
+    layerforge doctor                            check this machine: Qt's libraries, OpenGL, BLAS, GPUs, folders
 
 A user's mistake (a missing file, a bad project, an invalid model) prints one message on stderr
 and exits non-zero without a traceback.
@@ -46,6 +47,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MemoryError as error:
         detail = str(error) or "a request for memory failed"
         return _fail(f"out of memory: {detail}; try a smaller model, batch size or dataset")
+    except BrokenPipeError:     # `layerforge doctor | head`: the reader left; say nothing more
+        _silence_stdout()
+        return EXIT_ERROR
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so Python's flush at exit does not raise BrokenPipeError again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -124,6 +137,10 @@ def _parser() -> argparse.ArgumentParser:
                                  ("datasets", _datasets, "list the built-in datasets"),
                                  ("examples", _examples, "list the shipped example projects")):
         commands.add_parser(name, help=text).set_defaults(command=function)
+    doctor = commands.add_parser("doctor", help="check what Layerforge needs on this machine: Qt's system "
+                                 "libraries, OpenGL, BLAS threads, cupy and GPUs, writable folders; each line OK "
+                                 "or what to do")
+    doctor.set_defaults(command=_doctor)
     parser.set_defaults(command=lambda args: (parser.print_help(), EXIT_USAGE)[1])
     return parser
 
@@ -378,6 +395,11 @@ def _new(args) -> int:
     save_project(project, args.project)
     print(f"created {args.project}: {template.name} on '{dataset_name}' ({dataset.summary()})")
     return EXIT_OK
+
+
+def _doctor(args) -> int:
+    from layerforge.doctor import run_doctor
+    return run_doctor(sys.stdout)
 
 
 def _templates(args) -> int:
