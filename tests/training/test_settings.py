@@ -38,6 +38,7 @@ def test_pytorch_names_and_betas_are_accepted():
     ({"epochs": 0}, ["epochs must be >= 1"]),
     ({"batch_size": 2.5}, ["batch_size must be a whole number"]),
     ({"device": "gpu"}, ["device must be 'cpu', 'cuda', 'cuda:N' or 'auto'"]),
+    ({"device": "cpu\n"}, ["device must be 'cpu', 'cuda', 'cuda:N' or 'auto'"]),   # "$" matches before "\n"
     ({"val_fraction": 0.6, "test_fraction": 0.5}, ["leaves nothing to train on"]),
     ({"schedule": {"type": "step", "step_size": 0}}, ["step_size", "out of range"]),
     ({"schedule": {"step_size": 3}}, ["must be null or an object with a 'type'"]),

@@ -15,7 +15,7 @@ from .choices import get_loss, get_optimizer, get_schedule
 from .errors import TrainingError
 
 TARGETS = ("auto", "labels", "values", "input")
-_DEVICE = re.compile(r"^(cpu|auto|cuda(:\d+)?)$")
+_DEVICE = re.compile(r"cpu|auto|cuda(:\d+)?")
 
 
 @dataclass
@@ -77,7 +77,7 @@ class TrainingSettings:
         for name in ("standardize", "keep_best"):
             if not isinstance(getattr(self, name), bool):
                 raise TrainingError(f"{name} must be true or false, got {getattr(self, name)!r}")
-        if not isinstance(self.device, str) or not _DEVICE.match(self.device):
+        if not isinstance(self.device, str) or not _DEVICE.fullmatch(self.device):
             raise TrainingError(f"device must be 'cpu', 'cuda', 'cuda:N' or 'auto', got {self.device!r}")
         if self.target not in TARGETS:
             raise TrainingError(f"target must be one of {', '.join(TARGETS)}, got {self.target!r}")
