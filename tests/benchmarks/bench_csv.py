@@ -1,17 +1,19 @@
 """CSV import memory and speed against numpy.loadtxt and pandas.read_csv: ``python tests/benchmarks/bench_csv.py``.
 
 Writes numeric CSV files of the sizes asked for (a header, ten number columns, a text label column,
-about one cell in a thousand empty) into a temporary folder, or ``--data-dir`` to keep them between
-runs. Each reader then parses each file in a fresh Python process, so that one reader's memory is
-not counted against the next: the peak resident memory during the parse (``ru_maxrss`` after the
-read, less the resident memory before it, imports done) is printed as a multiple of the file's size,
-with the parse speed in MB/s (best of ``--repeats`` processes). The readers:
+about one number in a thousand missing; ``--quoted`` puts the labels in quotes) into a temporary folder, or ``--data-dir`` to keep them
+between runs. Each reader then parses each file in a fresh Python process, so that one reader's
+memory is not counted against the next: the peak resident memory during the parse (``ru_maxrss``
+after the read, less the resident memory before it, imports done) is printed as a multiple of the
+file's size, with the parse speed in MB/s by wall clock and by the process's CPU time (steadier
+on a shared machine): the fastest of ``--repeats`` processes, and the highest peak among them. The readers:
 
 - ``layerforge``: ``read_csv(path, target_column='species', missing='drop')``, what the import
-  dialog and ``layerforge train`` do;
-- ``numpy.loadtxt``: the ten number columns as float32 (empty cells as NaN, through numpy's own
-  ``converters`` hook would be unfair, so the loadtxt file variant writes them as ``nan``, which
-  numpy parses natively; the same file is read by the other readers too);
+  dialog and ``layerforge train`` do; ``--before SRC`` adds the same call on another source tree
+  (``git archive <commit> src | tar -x -C /tmp/old`` then ``--before /tmp/old/src``);
+- ``numpy.loadtxt``: the ten number columns as float32. It has no notion of a missing value, so the
+  files write them as ``nan`` (``--missing-token``), which every reader here takes as missing;
+  with ``--missing-token ''`` (empty cells, as pandas writes them) loadtxt fails and says so;
 - ``pandas.read_csv``: all columns, default settings (skipped with a note where pandas is absent;
   it is not a Layerforge dependency: ``pip install pandas`` to compare).
 
@@ -33,7 +35,7 @@ N_FEATURES = 10
 LABELS = ("setosa", "versicolor", "virginica")
 
 
-def write_csv(path: Path, megabytes: float, missing_token: str, seed: int = 0) -> None:
+def write_csv(path: Path, megabytes: float, missing_token: str, quoted: bool, seed: int = 0) -> None:
     """About ``megabytes`` MB of CSV, written in blocks so that writing it stays small in memory."""
     import numpy as np
 
@@ -48,7 +50,8 @@ def write_csv(path: Path, megabytes: float, missing_token: str, seed: int = 0) -
             columns = [c.astype(object) for c in columns]
             for c in columns:
                 c[rng.random(block) < 1e-3] = missing_token
-            columns.append(np.array(LABELS, dtype=object)[rng.integers(0, len(LABELS), block)])
+            labels = [f'"{label}"' for label in LABELS] if quoted else LABELS
+            columns.append(np.array(labels, dtype=object)[rng.integers(0, len(LABELS), block)])
             stream.write("\n".join(map(",".join, zip(*columns))) + "\n")
 
 
@@ -93,7 +96,7 @@ def measure(reader: str, path: Path, repeats: int, source: str | None = None) ->
             return None
         runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
     return {"seconds": min(r["seconds"] for r in runs), "cpu": min(r["cpu"] for r in runs),
-            "peak_growth": min(r["peak_growth"] for r in runs), "rows": runs[0]["rows"]}
+            "peak_growth": max(r["peak_growth"] for r in runs), "rows": runs[0]["rows"]}
 
 
 def main() -> None:
@@ -102,6 +105,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2, help="processes per reader; the best is shown")
     parser.add_argument("--readers", default="layerforge,loadtxt,pandas")
     parser.add_argument("--data-dir", help="keep the generated files here (default: a temporary folder)")
+    parser.add_argument("--missing-token", default="nan", help="how the files write a missing number")
+    parser.add_argument("--quoted", action="store_true",
+                        help="quote the labels (\"setosa\"), which takes Layerforge's csv-module path")
     parser.add_argument("--before", metavar="SRC",
                         help="also time the layerforge whose src folder is SRC (e.g. an older commit's "
                              "`git archive`), as the row 'layerforge before'")
@@ -123,9 +129,10 @@ def main() -> None:
         print("| file | reader | rows | peak / file size | MB/s (wall) | MB/s (CPU time) |")
         print("|---|---|---:|---:|---:|---:|")
         for megabytes in (float(s) for s in args.sizes.split(",")):
-            path = folder / f"bench_{megabytes:g}MB.csv"
+            path = folder / (f"bench_{megabytes:g}MB_{args.missing_token or 'empty'}"
+                             f"{'_quoted' if args.quoted else ''}.csv")
             if not path.exists():
-                write_csv(path, megabytes, missing_token="nan")
+                write_csv(path, megabytes, args.missing_token, args.quoted)
             size = path.stat().st_size
             runs = [(reader, reader, None) for reader in readers]
             if args.before:

@@ -250,7 +250,7 @@ def test_a_folder_is_refused(tmp_path):
 @pytest.fixture
 def tiny_chunks(monkeypatch):
     from layerforge.data import csv_table
-    monkeypatch.setattr(csv_table, "CHUNK_ROWS", 3)
+    monkeypatch.setattr(csv_table, "CHUNK_CELLS", 9)   # 3 rows of 3 columns
     monkeypatch.setattr(csv_table, "_SCAN_BLOCK", 4)
     monkeypatch.setattr(csv_table, "_HEADER_SAMPLE_ROWS", 2)
 

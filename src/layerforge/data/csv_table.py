@@ -1,9 +1,10 @@
 """Reading a CSV file into rows of text: decoding, delimiter and header detection, shape checks.
 
-The file is streamed: :func:`open_csv` checks that the path is a regular file, scans its bytes once
-(valid UTF-8, no NUL, not blank, how many lines at most), detects the delimiter and the header from
-its first lines, and then hands out the data rows in chunks, each row with its line number. Nothing
-holds the whole file, so a 200 MB file does not become gigabytes of Python strings.
+The file is streamed: :class:`CsvStream` checks that the path is a regular file (a FIFO would block,
+``/dev/zero`` never ends), scans its bytes once (valid UTF-8, no NUL, not blank, how many lines at
+most, any quotes), detects the delimiter and the header from its first lines, and then hands out
+the data rows in chunks, each row with its line number. Nothing holds the whole file, so a 200 MB
+file does not become gigabytes of Python strings (it peaked at 17x the file's size when it did).
 
 Turning those rows into numbers (and the questions of which column is the target) lives in
 ``csv_columns`` and ``csv_import``; this module only guarantees rectangular rows with a line number
@@ -15,8 +16,8 @@ import csv
 import io
 import os
 import stat
-from itertools import chain, islice, repeat
 from dataclasses import dataclass
+from itertools import chain, islice, repeat
 from pathlib import Path
 
 from .dataset import DataError
@@ -27,7 +28,10 @@ DELIMITERS = (",", ";", "\t", "|")
 MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
 _SNIFF_LINES = 20
 _HEADER_SAMPLE_ROWS = 50
-CHUNK_ROWS = 16384          # rows per chunk: a few MB of Python strings at a time
+# Cells per chunk: small enough that a chunk's Python strings stay in the CPU's caches and in a few
+# MB of memory (bench_csv: 4x fewer cells per chunk was both leaner and faster), large enough that
+# per-chunk work is spread over many cells.
+CHUNK_CELLS = 16384
 _SCAN_BLOCK = 1 << 20
 
 
@@ -186,8 +190,9 @@ def _first_lines(path: Path) -> list:
 class CsvStream:
     """An opened CSV file: what was detected from its first lines, and its data rows in chunks.
 
-    ``columns``, ``has_header`` and ``delimiter`` are known on construction; :meth:`chunks` reads
-    the data rows (header excluded) once, as ``(rows, line_numbers)`` lists of at most ``size``."""
+    ``columns``, ``has_header``, ``delimiter`` and ``width`` are known on construction;
+    :meth:`chunks` reads the data rows (header excluded) once. ``max_rows`` bounds the number of
+    data rows (the file's lines), so that arrays for them can be allocated once."""
 
     def __init__(self, path, has_header: bool | None = None, delimiter: str | None = None):
         self.path = path = Path(path)
@@ -323,7 +328,7 @@ class CsvStream:
 
         ``cells`` is flat: record ``i`` is ``cells[i * width:(i + 1) * width]`` and column ``c``
         is ``cells[c::width]``."""
-        size = size or CHUNK_ROWS
+        size = size or max(1, CHUNK_CELLS // self.width)
         try:
             rows, line_numbers = self._head
             self._head = ([], [])
