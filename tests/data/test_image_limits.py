@@ -5,7 +5,6 @@ import struct
 import subprocess
 import sys
 import threading
-import time
 import tracemalloc
 import zlib
 
@@ -40,24 +39,23 @@ def test_a_png_declaring_400_megapixels_is_refused_before_decoding(tmp_path):
     path.write_bytes(declared_png(20000, 20000))
     assert path.stat().st_size < 1_000_000
     # In a fresh process, so that its peak memory is this decode's alone.
-    script = ("import resource, sys, time\n"
+    # The peak is the process's own high-water mark (VmHWM): getrusage's ru_maxrss would carry over
+    # the peak of the pytest process that started it, since Linux keeps it across exec.
+    script = ("import sys\n"
               "from layerforge.data import DataError, decode_image\n"
-              "start = time.perf_counter()\n"
               "try:\n"
               "    decode_image(sys.argv[1])\n"
               "except DataError as error:\n"
               "    print(error)\n"
-              "print(time.perf_counter() - start)\n"
-              "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n")
-    if sys.platform == "win32":
-        pytest.skip("peak memory is read with the resource module (POSIX)")
+              "status = open('/proc/self/status').read()\n"
+              "print(next(line.split()[1] for line in status.splitlines() if line.startswith('VmHWM:')))\n")
+    if not os.path.exists("/proc/self/status"):
+        pytest.skip("the process's peak memory is read from /proc/self/status (Linux)")
     result = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True,
                             text=True, timeout=120, check=True)
-    message, seconds, peak_kib = result.stdout.strip().splitlines()
+    message, peak_kib = result.stdout.strip().splitlines()
     assert message.endswith(BIG_MESSAGE) and str(path.parent) in message
-    assert float(seconds) < 1.0
-    peak = int(peak_kib) * (1 if sys.platform == "darwin" else 1024)   # macOS reports bytes
-    assert peak < 200 * 1024 ** 2   # the image alone would be 400 MB
+    assert int(peak_kib) * 1024 < 200 * 1024 ** 2   # the image alone would be 400 MB
 
 
 def test_a_size_above_the_cap_but_below_pillows_own_is_refused_too(tmp_path):
@@ -111,10 +109,9 @@ def test_an_image_that_is_a_named_pipe_is_refused_at_once(tmp_path):
 def test_an_image_that_is_a_device_is_refused_at_once(tmp_path):
     link = tmp_path / "zero.png"
     link.symlink_to("/dev/zero")
-    started = time.perf_counter()
-    with pytest.raises(DataError, match="zero.png: is a character device"):
-        decode_image(link)
-    assert time.perf_counter() - started < 1.0
+    outcome = _call_with_deadline(decode_image, link)   # reading /dev/zero would never end
+    assert isinstance(outcome.get("error"), DataError)
+    assert "zero.png: is a character device" in str(outcome["error"])
 
 
 def _png(path, png_bytes, value, shape=(6, 6)):
