@@ -345,3 +345,22 @@ def test_thousands_of_blank_lines_between_rows(write, tiny_chunks, label):
     np.testing.assert_array_equal(ds.y, [0, 0, 1, 1])
     with pytest.raises(DataError, match=r"line 10005, column 1 \('a'\): 'oops'"):
         read_csv(write(text.replace("7,8", "oops,8")))
+
+
+@pytest.mark.parametrize("text", [
+    "a,b\n1,2\n3,4.5\n", "a;b\n1,5;2\n3;4\n", "a,b\n1,2\n,4.5\n", "a,b\n1,2\n3,x\n,y\n",
+    "a,b\n1,2\n3,4\n5,x\n,y\n", "a,b\n1,2\n3,NA\n",
+    "1,2\n3,4\n5,6\n7,inf\n", "a,b\n" + "1,2\n" * 40 + "3,oops\n",
+])
+def test_streamed_inputs_for_prediction_match_read_inputs(write, text, tiny_chunks):
+    """read_csv_numbers streams what read_inputs reads from a table of strings: the same numbers,
+    or the same message naming the first bad cell."""
+    from layerforge.data.csv_import import read_csv_numbers
+
+    def outcome(reader):
+        try:
+            return reader(write(text)).tolist()
+        except DataError as error:
+            return str(error)
+    assert outcome(read_csv_numbers) == outcome(read_inputs)
+    assert read_csv_numbers(write("a,b,c\n1,2,3\n4,5,6\n"), columns=["c", 0]).tolist() == [[3, 1], [6, 4]]

@@ -302,3 +302,30 @@ def preview_csv(path, n: int = 20, has_header: bool | None = None,
         suggested_target=table.columns[-1],
         suggested_task=guess_task(distinct, labels, label_numbers, _MAX_AUTO_CLASSES)
         if labels else "regression")
+
+
+def read_csv_numbers(path, columns=None, has_header: bool | None = None) -> np.ndarray:
+    """Every cell of ``columns`` (all by default) as float32 (rows, columns): inputs to predict on.
+
+    Streams like :func:`read_csv`; the first cell that is missing or not a number, in file order,
+    is named with its line and column."""
+    with CsvStream(path, has_header=has_header) as table:
+        chosen = list(range(len(table.columns))) if columns is None else [
+            column_index(c, table, "feature") for c in columns]
+        x = np.empty((table.max_rows, len(chosen)), dtype=np.float32)
+        n, width = 0, table.width
+        for cells, lines in table.chunks():
+            problems = {}
+            for j, c in enumerate(chosen):
+                values, missing, bad = parse_cells(cells[c::width], table.delimiter)
+                holes = [mask for mask in (missing, bad) if mask is not None]
+                if holes:
+                    problems[j] = int(np.argmax(np.logical_or.reduce(holes)))
+                x[n:n + len(lines), j] = values
+            if problems:   # the first row with a problem, and its first such column
+                j = min(problems, key=lambda k: (problems[k], k))
+                row, c = problems[j], chosen[j]
+                raise DataError(f"{table.where(lines[row], c)}: {cells[row * width + c].strip()!r} "
+                                "is not a number")
+            n += len(lines)
+    return x[:n]
