@@ -364,3 +364,26 @@ def test_streamed_inputs_for_prediction_match_read_inputs(write, text, tiny_chun
             return str(error)
     assert outcome(read_csv_numbers) == outcome(read_inputs)
     assert read_csv_numbers(write("a,b,c\n1,2,3\n4,5,6\n"), columns=["c", 0]).tolist() == [[3, 1], [6, 4]]
+
+
+@pytest.mark.parametrize("label", ["y", '"y"'])
+def test_mixed_line_endings_each_end_a_line(write, tiny_chunks, label):
+    from layerforge.data import csv_table
+    text = f"a,b,label\n1,2,x\r3,4,{label}\r\n5,6,x\r7,8,y\n9,10,x\r\r\n11,12,y\r13,oops,x\n"
+    assert csv_table._scan(write(text)) == (10, '"' in label)
+    with pytest.raises(DataError, match=r"line 9, column 2 \('b'\): 'oops'"):
+        read_csv(write(text))
+    ds = read_csv(write(text.replace("oops", "14")))
+    np.testing.assert_array_equal(ds.x[:, 0], [1, 3, 5, 7, 9, 11, 13])
+
+
+def test_a_file_that_grows_after_the_scan_is_read_whole(write, monkeypatch, tiny_chunks):
+    """The line count from the first pass only sizes the arrays; rows appended since still fit."""
+    from layerforge.data import csv_table
+    from layerforge.data.csv_import import read_csv_numbers
+    scan = csv_table._scan
+    monkeypatch.setattr(csv_table, "_scan", lambda path: (2, scan(path)[1]))
+    path = write("a,b,label\n" + "".join(f"{i},{i % 3},{'xy'[i % 2]}\n" for i in range(20)))
+    ds = read_csv(path)
+    np.testing.assert_array_equal(ds.x[:, 0], np.arange(20))
+    assert read_csv_numbers(path, columns=["a"])[:, 0].tolist() == list(range(20))

@@ -78,6 +78,13 @@ def _select_columns(table, target_column, feature_columns) -> tuple[list, list]:
     return features, targets
 
 
+def _grown(array: np.ndarray, rows: int) -> np.ndarray:
+    """``array`` with room for at least ``rows`` rows, its contents kept."""
+    bigger = np.empty((max(rows, 2 * len(array)),) + array.shape[1:], dtype=array.dtype)
+    bigger[:len(array)] = array
+    return bigger
+
+
 class _Columns:
     """The chosen columns of a CSV, read chunk by chunk into arrays allocated once."""
 
@@ -120,6 +127,9 @@ class _Columns:
         start = self.n
         count = len(lines) if keep is None else int(keep.sum())
         stop = start + count
+        if stop > len(self.x):   # the file grew since it was scanned
+            self.x, self.y, self.label_numbers, self.label_codes = (
+                _grown(a, stop) for a in (self.x, self.y, self.label_numbers, self.label_codes))
         for j, c in enumerate(self.features):
             self.x[start:stop, j] = parsed[c][0] if keep is None else parsed[c][0][keep]
         for j, c in enumerate(self.targets):
@@ -315,6 +325,8 @@ def read_csv_numbers(path, columns=None, has_header: bool | None = None) -> np.n
         x = np.empty((table.max_rows, len(chosen)), dtype=np.float32)
         n, width = 0, table.width
         for cells, lines in table.chunks():
+            if n + len(lines) > len(x):   # the file grew since it was scanned
+                x = _grown(x, n + len(lines))
             problems = {}
             for j, c in enumerate(chosen):
                 values, missing, bad = parse_cells(cells[c::width], table.delimiter)

@@ -127,10 +127,10 @@ def _scan(path: Path) -> tuple[int, bool]:
     """Check the whole file is UTF-8 text with something in it, in blocks; return an upper bound
     on its number of lines and whether it holds a quote. Errors name the line and column of the
     first bad byte."""
-    lines_cr = newlines_before = 0
+    line_ends = newlines_before = 0
     offset, last_newline, carry = 0, -1, b""
     first_nul = None
-    content = quoted = False
+    content = quoted = ended_cr = False
     with _open_bytes(path) as stream:
         while True:
             block = stream.read(_SCAN_BLOCK)
@@ -161,7 +161,11 @@ def _scan(path: Path) -> tuple[int, bool]:
             if count:
                 last_newline = offset + done.rfind(b"\n")
             newlines_before += count
-            lines_cr += done.count(b"\r")
+            # A line ends at \n, \r or \r\n, as the reader splits them; a \r\n may straddle blocks.
+            line_ends += count + done.count(b"\r") - done.count(b"\r\n")
+            if offset and done.startswith(b"\n") and ended_cr:
+                line_ends -= 1
+            ended_cr = done.endswith(b"\r")
             offset += len(done)
             if not block:
                 break
@@ -170,7 +174,7 @@ def _scan(path: Path) -> tuple[int, bool]:
                         "file, not CSV text")
     if not content:
         raise DataError(f"{path.name} is empty: a CSV file needs at least one row of data")
-    return max(newlines_before, lines_cr) + 1, quoted
+    return line_ends + 1, quoted
 
 
 def _text(path: Path):
