@@ -3,7 +3,7 @@
 Writes numeric CSV files of the sizes asked for (a header, ten number columns, a text label column,
 about one number in a thousand missing; ``--quoted`` puts the labels in quotes) into a temporary folder, or ``--data-dir`` to keep them
 between runs. Each reader then parses each file in a fresh Python process, so that one reader's
-memory is not counted against the next: the peak resident memory during the parse (``ru_maxrss``
+memory is not counted against the next: the peak resident memory during the parse (``VmHWM``
 after the read, less the resident memory before it, imports done) is printed as a multiple of the
 file's size, with the parse speed in MB/s by wall clock and by the process's CPU time (steadier
 on a shared machine): the fastest of ``--repeats`` processes, and the highest peak among them. The readers:
@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -76,13 +75,23 @@ def worker(reader: str, path: str) -> dict:
     start, cpu_start = time.perf_counter(), time.process_time()
     result = parse()
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024   # KiB on Linux
+    peak = _status_bytes("VmHWM")
     return {"seconds": seconds, "cpu": cpu, "peak_growth": peak - before, "rows": len(result)}
 
 
 def _rss_bytes() -> int:
-    with open("/proc/self/statm") as stream:
-        return int(stream.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    return _status_bytes("VmRSS")
+
+
+def _status_bytes(field: str) -> int:
+    """A memory figure of this process from /proc/self/status. VmHWM, the peak resident size,
+    starts afresh at exec; ru_maxrss does not (it carries the parent's peak across fork and exec,
+    and the parent held the file it had just written)."""
+    with open("/proc/self/status") as stream:
+        for line in stream:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no {field} in /proc/self/status (Linux only)")
 
 
 def measure(reader: str, path: Path, repeats: int, source: str | None = None) -> dict | None:
