@@ -15,7 +15,6 @@ import pytest
 
 from layerforge import cli
 from layerforge.cli import main
-from layerforge.training.project import load_project
 from layerforge.training.project_lock import lock_path_for
 
 

@@ -352,17 +352,34 @@ def test_thousands_of_blank_lines_between_rows(write, tiny_chunks, label):
     "a,b\n1,2\n3,4\n5,x\n,y\n", "a,b\n1,2\n3,NA\n",
     "1,2\n3,4\n5,6\n7,inf\n", "a,b\n" + "1,2\n" * 40 + "3,oops\n",
 ])
-def test_streamed_inputs_for_prediction_match_read_inputs(write, text, tiny_chunks):
-    """read_csv_numbers streams what read_inputs reads from a table of strings: the same numbers,
-    or the same message naming the first bad cell."""
+def test_streamed_inputs_for_prediction_match_a_cell_by_cell_reading(write, text, tiny_chunks):
+    """read_csv_numbers (inputs to predict on) parses whole columns at once; it gives what parsing
+    each cell alone gives: the same numbers, or the same message naming the first bad cell."""
     from layerforge.data.csv_import import read_csv_numbers
+    from layerforge.data.csv_table import CsvStream, cell_place, is_missing, parse_number
+
+    def cell_by_cell(path):
+        stream = CsvStream(path)
+        rows = []
+        for cells, lines in stream.chunks():
+            for start, line in zip(range(0, len(cells), stream.width), lines):
+                row = []
+                for column, cell in enumerate(cells[start:start + stream.width]):
+                    value = None if is_missing(cell) else parse_number(cell, stream.delimiter)
+                    if value is None:
+                        raise DataError(f"{path.name}, {cell_place(line, column, stream.columns)}: "
+                                        f"{cell.strip()!r} is not a number")
+                    row.append(value)
+                rows.append(row)
+        return np.array(rows, dtype=np.float32)
 
     def outcome(reader):
         try:
             return reader(write(text)).tolist()
         except DataError as error:
             return str(error)
-    assert outcome(read_csv_numbers) == outcome(read_inputs)
+    assert outcome(read_csv_numbers) == outcome(cell_by_cell)
+    assert outcome(read_inputs) == outcome(cell_by_cell)   # predict reads CSVs through it
     assert read_csv_numbers(write("a,b,c\n1,2,3\n4,5,6\n"), columns=["c", 0]).tolist() == [[3, 1], [6, 4]]
 
 

