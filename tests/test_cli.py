@@ -12,16 +12,10 @@ import pytest
 import layerforge
 from layerforge import engine
 from layerforge.cli import main
+from cli_support import run
 from layerforge.data import list_datasets, load_dataset
 from layerforge.graph import templates
 from layerforge.training.project import load_project
-
-
-def run(capsys, *args):
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    assert "Traceback" not in err
-    return code, out, err
 
 
 @pytest.fixture()

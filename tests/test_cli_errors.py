@@ -15,14 +15,8 @@ import pytest
 
 from layerforge import cli
 from layerforge.cli import main
+from cli_support import run
 from layerforge.training.project_lock import lock_path_for
-
-
-def run(capsys, *args):
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    assert "Traceback" not in err
-    return code, out, err
 
 
 @pytest.fixture()

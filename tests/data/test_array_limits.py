@@ -2,7 +2,6 @@
 than the file holds, no samples, complex numbers, and paths that are not regular files."""
 import io
 import os
-import threading
 import tracemalloc
 import warnings
 import zipfile
@@ -12,29 +11,13 @@ import pytest
 
 from layerforge.data import ArrayDataset, DataError, read_arrays, read_inputs
 from layerforge.data import npy_files
-
-
-def _within(seconds, function, *args):
-    """function(*args) in a thread; the test fails instead of hanging if it does not return."""
-    outcome = {}
-
-    def run():
-        try:
-            outcome["value"] = function(*args)
-        except Exception as error:   # handed back to the test
-            outcome["error"] = error
-
-    worker = threading.Thread(target=run, daemon=True)
-    worker.start()
-    worker.join(seconds)
-    assert not worker.is_alive(), f"{function.__name__} did not return within {seconds} s"
-    return outcome
+from deadline import call_with_deadline
 
 
 def test_a_label_of_a_billion_is_refused_before_building_classes(tmp_path):
     path = tmp_path / "sparse.npz"
     np.savez(path, x=np.zeros((3, 2)), y=np.array([0, 1, 1_000_000_000]))
-    error = _within(5, read_arrays, path)["error"]
+    error = call_with_deadline(read_arrays, path)["error"]
     assert isinstance(error, DataError)
     assert (f"{path}, array 'y': the largest label is 1,000,000,000, which means 1,000,000,001 "
             "classes, more than the 3 samples") in str(error)
@@ -52,7 +35,7 @@ def test_more_classes_than_samples_is_refused_unless_the_file_names_them(tmp_pat
 
 
 def test_a_dataset_cannot_be_built_with_a_billion_classes():
-    error = _within(5, ArrayDataset, "d", "classification", np.zeros((2, 1)),
+    error = call_with_deadline(ArrayDataset, "d", "classification", np.zeros((2, 1)),
                     np.array([0, 10 ** 9]))["error"]
     assert isinstance(error, DataError) and "largest class index is 1,000,000,000" in str(error)
 
@@ -155,7 +138,7 @@ def test_an_npz_holding_other_files_is_refused(tmp_path):
 def test_a_named_pipe_is_refused_at_once(tmp_path, reader):
     pipe = tmp_path / "data.npz"
     os.mkfifo(pipe)
-    error = _within(5, reader, pipe)["error"]
+    error = call_with_deadline(reader, pipe)["error"]
     assert isinstance(error, DataError)
     assert str(error) == f"{pipe}: is a named pipe (FIFO), not an array file; choose a regular file"
 
@@ -164,10 +147,10 @@ def test_a_named_pipe_is_refused_at_once(tmp_path, reader):
 def test_dev_zero_is_refused_at_once(tmp_path):
     link = tmp_path / "zero.npy"
     link.symlink_to("/dev/zero")
-    error = _within(5, read_inputs, link)["error"]
+    error = call_with_deadline(read_inputs, link)["error"]
     assert isinstance(error, DataError) and "zero.npy: is a character device" in str(error)
     np.save(tmp_path / "x.npy", np.zeros((2, 2)))
-    error = _within(5, read_arrays, tmp_path / "x.npy", "/dev/zero")["error"]
+    error = call_with_deadline(read_arrays, tmp_path / "x.npy", "/dev/zero")["error"]
     assert isinstance(error, DataError) and "/dev/zero: is a character device" in str(error)
 
 
@@ -178,7 +161,7 @@ def test_a_shipped_dataset_replaced_by_a_pipe_is_refused_at_once(tmp_path, monke
     (tmp_path / "datasets").mkdir()
     os.mkfifo(tmp_path / "datasets" / "iris.npz")
     monkeypatch.setattr(builtin.resources, "files", lambda package: tmp_path)
-    error = _within(5, load_dataset, "iris")["error"]
+    error = call_with_deadline(load_dataset, "iris")["error"]
     assert isinstance(error, DataError)
     assert "resources/datasets/iris.npz cannot be read" in str(error)
     assert "is a named pipe (FIFO)" in str(error) and "reinstall Layerforge" in str(error)

@@ -4,7 +4,6 @@ import os
 import struct
 import subprocess
 import sys
-import threading
 import tracemalloc
 import zlib
 
@@ -13,6 +12,7 @@ import pytest
 
 from layerforge.data import DataError, decode_image, read_image_folder
 from layerforge.data import image_folder
+from deadline import call_with_deadline
 
 BIG_MESSAGE = ("big.png: declares 20000x20000 pixels (400 megapixels), more than the 50 megapixels "
                "Layerforge decodes; resize it")
@@ -79,28 +79,11 @@ def test_a_text_chunk_that_inflates_to_64_mb_is_not_inflated(tmp_path):
     assert peak < 16 * 1024 ** 2
 
 
-def _call_with_deadline(function, *args, seconds=5.0):
-    """function(*args) in a thread; the test fails instead of hanging if it blocks."""
-    outcome = {}
-
-    def run():
-        try:
-            outcome["value"] = function(*args)
-        except Exception as error:   # handed back to the test
-            outcome["error"] = error
-
-    worker = threading.Thread(target=run, daemon=True)
-    worker.start()
-    worker.join(seconds)
-    assert not worker.is_alive(), f"{function.__name__} blocked for {seconds} s"
-    return outcome
-
-
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
 def test_an_image_that_is_a_named_pipe_is_refused_at_once(tmp_path):
     pipe = tmp_path / "cat.png"
     os.mkfifo(pipe)
-    outcome = _call_with_deadline(decode_image, pipe)
+    outcome = call_with_deadline(decode_image, pipe)
     assert isinstance(outcome.get("error"), DataError)
     assert "cat.png: is a named pipe (FIFO), not an image file" in str(outcome["error"])
 
@@ -109,7 +92,7 @@ def test_an_image_that_is_a_named_pipe_is_refused_at_once(tmp_path):
 def test_an_image_that_is_a_device_is_refused_at_once(tmp_path):
     link = tmp_path / "zero.png"
     link.symlink_to("/dev/zero")
-    outcome = _call_with_deadline(decode_image, link)   # reading /dev/zero would never end
+    outcome = call_with_deadline(decode_image, link)   # reading /dev/zero would never end
     assert isinstance(outcome.get("error"), DataError)
     assert "zero.png: is a character device" in str(outcome["error"])
 
@@ -140,7 +123,7 @@ def test_a_link_loop_inside_a_class_folder_is_read_once(tmp_path, png_bytes):
     _png(root / "dogs" / "1.png", png_bytes, 10)
     (root / "cats" / "again").symlink_to(root / "cats", target_is_directory=True)
     (root / "dogs" / "gone.png").symlink_to(tmp_path / "missing.png")
-    outcome = _call_with_deadline(read_image_folder, root, (6, 6))
+    outcome = call_with_deadline(read_image_folder, root, (6, 6))
     ds = outcome["value"]
     assert ds.class_counts() == {"cats": 1, "dogs": 1}
     assert any(note.startswith("skipped 1 entry that is not a regular file") and "gone.png" in note
@@ -153,7 +136,7 @@ def test_a_named_pipe_among_the_images_is_skipped_and_noted(tmp_path, png_bytes)
     _png(root / "cats" / "1.png", png_bytes, 200)
     _png(root / "dogs" / "1.png", png_bytes, 10)
     os.mkfifo(root / "dogs" / "2.png")
-    outcome = _call_with_deadline(read_image_folder, root, (6, 6))
+    outcome = call_with_deadline(read_image_folder, root, (6, 6))
     ds = outcome["value"]
     assert len(ds) == 2
     assert any("not a regular file" in note and os.path.join("dogs", "2.png") in note

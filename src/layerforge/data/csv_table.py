@@ -15,12 +15,11 @@ from __future__ import annotations
 import csv
 import io
 import os
-import stat
 from itertools import chain, islice, repeat
 from pathlib import Path
 
 from .dataset import DataError
-from .files import check_regular_file
+from .files import check_regular_file, open_regular_file
 
 DELIMITERS = (",", ";", "\t", "|")
 # Cells that mean "no value here" in files exported by spreadsheets, R and pandas.
@@ -92,16 +91,7 @@ def looks_like_header(rows: list, delimiter: str) -> bool:
 
 def _open_bytes(path: Path):
     """A binary stream of ``path``, which must still be a regular file once open."""
-    try:
-        # O_NONBLOCK: if the path was swapped for a FIFO since it was checked, open does not block.
-        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-    except OSError as error:
-        raise DataError(f"cannot read CSV file {path}: {error.strerror or error}") from None
-    stream = os.fdopen(descriptor, "rb")
-    if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
-        stream.close()
-        raise DataError(f"{path}: is not a regular file; choose a CSV file")
-    return stream
+    return open_regular_file(path, what="CSV file")
 
 
 def _scan(path: Path) -> tuple[int, bool]:

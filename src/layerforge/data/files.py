@@ -51,16 +51,27 @@ def check_regular_file(path, *, what: str = "file", max_bytes: int | None = DEFA
     return info.st_size
 
 
+def open_regular_file(path, *, what: str = "file", error: type[Exception] = DataError):
+    """A binary stream of ``path``, which must still be a regular file once open (the caller has
+    checked it with :func:`check_regular_file`). Opened without blocking: if the path was swapped
+    for a FIFO since the check, the open returns and the type check refuses it."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except OSError as failure:
+        raise error(f"{path}: cannot read the {what} ({failure.strerror or failure})") from None
+    stream = os.fdopen(descriptor, "rb")
+    if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+        stream.close()
+        raise error(f"{path}: is not a regular {what}")
+    return stream
+
+
 def read_regular_file(path, *, what: str = "file", max_bytes: int | None = DEFAULT_MAX_BYTES,
                       error: type[Exception] = DataError) -> bytes:
     """The bytes of ``path`` after :func:`check_regular_file`; never reads past ``max_bytes``."""
     size = check_regular_file(path, what=what, max_bytes=max_bytes, error=error)
     try:
-        # O_NONBLOCK: if the path was swapped for a FIFO since the check, open does not block.
-        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-        with os.fdopen(descriptor, "rb") as stream:
-            if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
-                raise error(f"{path}: is not a regular {what}")
+        with open_regular_file(path, what=what, error=error) as stream:
             # read(n) allocates n bytes before reading: ask for the size the stat gave, not the cap
             # (4 GiB by default), and one byte more to see a file that grew since.
             limit = size if max_bytes is None else min(size, max_bytes)

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import math
 import os
-import stat
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from .dataset import DataError
-from .files import DEFAULT_MAX_BYTES, check_regular_file
+from .files import DEFAULT_MAX_BYTES, check_regular_file, open_regular_file
 
 # 2^31 values: past it, float32 copies take 8 GiB and int32 indexing breaks in places.
 MAX_VALUES = 2 ** 31 - 1
@@ -26,16 +25,7 @@ MAX_DECODED_BYTES = DEFAULT_MAX_BYTES
 
 def _open_regular(path: Path, what: str):
     check_regular_file(path, what=what)
-    try:
-        # O_NONBLOCK: a path swapped for a FIFO since the check cannot block the open.
-        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-    except OSError as error:
-        raise DataError(f"{path}: cannot read the {what} ({error.strerror or error})") from None
-    stream = os.fdopen(descriptor, "rb")
-    if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
-        stream.close()
-        raise DataError(f"{path}: is not a regular {what}")
-    return stream
+    return open_regular_file(path, what=what)
 
 
 def _pickles(where: str) -> DataError:
