@@ -110,3 +110,4 @@ def test_a_folder_that_cannot_be_made_is_named(tmp_path):
     with pytest.raises(ExportError, match="cannot create the folder"):
         export_pytorch(spec, random_state_dict(spec), tmp_path / "a_file" / "out")
     assert listing(tmp_path) == ["a_file"]
+

@@ -120,5 +120,5 @@ def test_unsupported_opset_and_missing_onnx_are_explained(monkeypatch):
     with pytest.raises(ExportError, match="opset 11 is not supported; choose 17 to"):
         build_onnx_model(spec, random_state_dict(spec), opset=11)
     monkeypatch.setitem(sys.modules, "onnx", None)
-    with pytest.raises(ExportError, match=r"ONNX export needs the 'onnx' package.*pip install onnx"):
+    with pytest.raises(ExportError, match=r"ONNX export needs the 'onnx' package.*pip install --force-reinstall onnx"):
         build_onnx_model(spec, random_state_dict(spec))

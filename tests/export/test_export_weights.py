@@ -84,6 +84,6 @@ def test_reading_a_pickle_or_junk_file_is_refused(tmp_path):
 def test_missing_safetensors_package_says_how_to_install_it(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "safetensors", None)
     monkeypatch.setitem(sys.modules, "safetensors.numpy", None)
-    with pytest.raises(ExportError, match=r"pip install safetensors"):
+    with pytest.raises(ExportError, match=r"pip install --force-reinstall safetensors"):
         export_weights({"w": np.zeros(3, np.float32)}, tmp_path / "w.safetensors")
     assert not list(tmp_path.iterdir())

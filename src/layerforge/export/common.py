@@ -32,14 +32,16 @@ def valid_shapes(spec: ModelSpec) -> ShapeReport:
     return require_valid(spec, ExportError, "the model cannot be exported until it is valid")
 
 
-def optional_module(name: str, purpose: str) -> Any:
-    """Import ``name`` (safetensors, onnx, ...) only when an export needs it, with a clear hint."""
+def lazy_module(name: str, purpose: str) -> Any:
+    """Import ``name`` (safetensors, onnx, ...) when an export first needs it: they are run-time
+    dependencies, loaded late only to keep the app's start quick. A failure is a broken install."""
     try:
         return importlib.import_module(name)
-    except ImportError:
+    except ImportError as error:
         package = name.split(".")[0]
-        raise ExportError(f"{purpose} needs the '{package}' package, which is not installed: run "
-                          f"`pip install {package}` (or `pip install layerforge[export]`)") from None
+        raise ExportError(f"{purpose} needs the '{package}' package, which comes with Layerforge but cannot "
+                          f"be imported here ({error}); reinstall it: pip install --force-reinstall "
+                          f"{package}") from None
 
 
 def as_numpy(value: Any, key: str = "") -> np.ndarray:

@@ -15,7 +15,7 @@ from typing import Any, Mapping
 import layerforge
 from layerforge.graph import ModelSpec
 
-from .common import (ExportError, atomic_write, normalization_dict, numpy_state_dict, optional_module,
+from .common import (ExportError, atomic_write, normalization_dict, numpy_state_dict, lazy_module,
                      spec_json, standardizer_arrays, valid_shapes)
 from .onnx_graph import LayerContext, OnnxGraph
 from .onnx_layers import CONVERTERS
@@ -32,7 +32,7 @@ def _ir_version(opset: int) -> int:
 def build_onnx_model(spec: ModelSpec, state_dict: Mapping[str, Any], opset: int = MIN_OPSET,
                      normalization: Any = None, name: str | None = None) -> Any:
     """The checked ``onnx.ModelProto`` for ``spec`` with these weights (see :func:`export_onnx`)."""
-    onnx = optional_module("onnx", "ONNX export")
+    onnx = lazy_module("onnx", "ONNX export")
     latest = onnx.defs.onnx_opset_version()
     if not MIN_OPSET <= opset <= latest:
         raise ExportError(f"opset {opset} is not supported; choose {MIN_OPSET} to {latest}")
@@ -80,7 +80,7 @@ def export_onnx(spec: ModelSpec, state_dict: Mapping[str, Any], path, opset: int
     finite are refused.
     """
     model = build_onnx_model(spec, state_dict, opset, normalization, name)
-    onnx = optional_module("onnx", "ONNX export")
+    onnx = lazy_module("onnx", "ONNX export")
     path = Path(path)
     if path.suffix.lower() != ".onnx":
         path = path.with_name(path.name + ".onnx")

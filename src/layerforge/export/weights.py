@@ -14,7 +14,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from .common import ExportError, atomic_write, normalization_dict, numpy_state_dict, optional_module, spec_json
+from .common import ExportError, atomic_write, normalization_dict, numpy_state_dict, lazy_module, spec_json
 
 WEIGHT_FORMATS = ("safetensors", "npz")
 NPZ_METADATA_KEY = "__layerforge_metadata__"
@@ -71,8 +71,8 @@ def export_weights(state_dict: Mapping[str, Any], path, spec: Any = None, normal
 
 
 def _write_safetensors(path: Path, arrays: dict[str, np.ndarray], metadata: dict[str, str]) -> None:
-    numpy_io = optional_module("safetensors.numpy", "Saving .safetensors weights")
-    rust_error = optional_module("safetensors", "Saving .safetensors weights").SafetensorError
+    numpy_io = lazy_module("safetensors.numpy", "Saving .safetensors weights")
+    rust_error = lazy_module("safetensors", "Saving .safetensors weights").SafetensorError
     try:
         numpy_io.save_file(arrays, str(path), metadata=metadata)
     except (ValueError, TypeError) as error:
@@ -113,7 +113,7 @@ def read_weights(path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
 
 
 def _read_safetensors(path: Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    safetensors = optional_module("safetensors", "Reading .safetensors weights")
+    safetensors = lazy_module("safetensors", "Reading .safetensors weights")
     try:
         with safetensors.safe_open(str(path), framework="numpy") as handle:
             metadata = dict(handle.metadata() or {})
