@@ -188,3 +188,10 @@ def test_shipped_examples_match_their_templates():
         fresh = build_example(example)
         assert shipped.spec == fresh.spec, example.name
         assert shipped.settings == fresh.settings and shipped.data_source == fresh.data_source, example.name
+
+
+def test_a_json_error_reads_as_a_sentence_with_its_place_first(tmp_path):
+    # json says "Unterminated string starting at" and expects a position after it; ours comes first.
+    path = _write(tmp_path, '{"format": "layerforge-project", "name": "half')
+    message = str(_refused(path, "not valid JSON: Unterminated string"))
+    assert "line 1, column 42" in message and message.endswith("Unterminated string")

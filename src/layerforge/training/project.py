@@ -138,7 +138,10 @@ def load_project(path) -> tuple[Project, dict | None]:
         data = json.loads(text)
     except json.JSONDecodeError as error:
         truncated = " (the file looks truncated)" if error.pos >= len(text.rstrip()) else ""
-        raise ProjectError(f"not valid JSON: {error.msg}{truncated}", path, error.lineno, error.colno) from None
+        # json's "Unterminated string starting at" expects a position after it; the line and column
+        # come first in ProjectError's message instead.
+        reason = re.sub(r"\s+(starting )?at$", "", error.msg)
+        raise ProjectError(f"not valid JSON: {reason}{truncated}", path, error.lineno, error.colno) from None
     except RecursionError:
         raise ProjectError("the JSON is nested too deeply to be a project (a project is a few levels deep); "
                            "the file is damaged or is not a .lfproj project", path) from None
