@@ -15,7 +15,9 @@ from layerforge.graph import compile_spec
 from layerforge.training import save_project
 from part2_support import boxes, close_window, files, isolated, open_window  # noqa: F401
 
-SHOTS = Path(os.environ.get("LAYERFORGE_SHOTS", "/tmp/shots"))
+# Screenshots go to LAYERFORGE_SHOTS when it is set (to look at them, or refresh docs/), else into the
+# test's own temporary folder.
+SHOTS = os.environ.get("LAYERFORGE_SHOTS")
 
 
 def leave_autosave(folder: Path, stem: str = "autosave-4242", project: bytes = b'{"format": "layerfo',
@@ -122,7 +124,7 @@ def test_an_autosave_folder_that_cannot_be_made_leaves_the_app_working(qtbot, is
     close_window(window)
 
 
-def test_screenshot_of_the_failed_recovery_message(qtbot, isolated, boxes, files):
+def test_screenshot_of_the_failed_recovery_message(qtbot, isolated, boxes, files, tmp_path):
     leave_autosave(autosave_folder())
     boxes.answer = QMessageBox.StandardButton.Yes
     window, _ = start_window(qtbot)
@@ -131,7 +133,8 @@ def test_screenshot_of_the_failed_recovery_message(qtbot, isolated, boxes, files
     box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, window)
     box.show()
     qtbot.waitExposed(box)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    assert box.grab().save(str(SHOTS / "autosave_recovery_failed.png"))
+    shots = Path(SHOTS) if SHOTS else tmp_path
+    shots.mkdir(parents=True, exist_ok=True)
+    assert box.grab().save(str(shots / "dialog-autosave-kept-aside.png"))
     box.close()
     close_window(window)
