@@ -1,0 +1,231 @@
+"""Starting, steering and recording a run: the Workspace's half that talks to the Trainer.
+
+``start_run`` builds the Trainer (refusing, with the reason, what cannot train) and hands a runner a
+job; the Trainer's events come back through ``_on_events`` and the job's outcome through
+``_on_done``, which update the :class:`Run` record and announce it. Mixed into ``Workspace``.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from ..training import (BatchEnd, EpochEnd, PredictionSnapshot, RunFailed, RunFinished, RunStarted, RunStopped,
+                        Trainer, TrainingError)
+from ..training.weights_evaluation import WeightsEvaluation, evaluate_weights
+from . import events as ev
+from .runs import ENDED_STATE, FAILED, FINISHED, PAUSED, RUNNING, STOPPING, Run, model_structure
+
+log = logging.getLogger(__name__)
+
+# Settings a running Trainer could take up: none yet (issue #15 will open some, e.g. the epochs).
+LIVE_SETTINGS: frozenset = frozenset()
+
+
+@dataclass
+class RunOutcome:
+    """What the job hands back after ``Trainer.run()``: how it ended and what it keeps."""
+
+    result: object                      # training.RunResult
+    weights: dict | None
+    normalization: dict | None
+    data_info: dict
+    kept_epoch: int
+    kept_why: str
+    evaluation: WeightsEvaluation | None = None
+    evaluation_error: str = ""
+    history: dict = field(default_factory=dict)
+
+
+def kept_weights_of(result, trainer: Trainer, has_val: bool) -> tuple[int, str]:
+    """Which epoch's weights the Trainer kept, and why (see ``Trainer._keep_best``)."""
+    best = "best validation loss" if has_val else "best training loss"
+    keeps_best = trainer.settings.keep_best and result.best_epoch > 0
+    if result.status in ("completed", "early_stopping"):
+        return (result.best_epoch, best) if keeps_best else (result.epochs_run, "last epoch")
+    if result.status == "stopped":
+        if keeps_best:
+            return result.best_epoch, best
+        return result.epochs_run, f"as stopped at step {trainer.step}, during epoch {trainer.epoch}"
+    return result.epochs_run, "last good epoch" if result.epochs_run else "initial weights"
+
+
+class RunOperations:
+    """start_run / pause / resume / stop / wait_for_run, and the handling of the Trainer's events."""
+
+    def start_run(self, runner=None) -> Run:
+        """Train the model on the data with the settings; returns the new run (already ended with a
+        synchronous runner). WorkspaceError says why a run cannot start."""
+        with self._lock:
+            operation = "start training"
+            self._require_idle(operation)
+            if not self.report.ok:
+                error = self.report.errors[0]
+                more = f" (and {len(self.report.errors) - 1} more problem(s))" if len(self.report.errors) > 1 else ""
+                self._refuse(operation, f"the model is not valid: {error.message}{more}")
+            if self.dataset is None:
+                self._refuse(operation, self.data_unavailable or "choose a dataset first")
+            dataset, settings = self.dataset, self.settings
+            try:
+                trainer = Trainer(self.spec.copy(), dataset, settings)
+            except MemoryError as error:
+                self._refuse(operation, f"out of memory while building the model: {error}")
+            except (TrainingError, ValueError) as error:
+                self._refuse(operation, str(error))
+            self._run_count += 1
+            run = Run(self._run_count, model_structure(self.spec), settings, task=trainer.problem.task,
+                      total_epochs=settings.epochs, steps_per_epoch=trainer.steps_per_epoch)
+            self.run, self._trainer = run, trainer
+            self._runner_in_use = runner or self.runner
+            self._emit(ev.RunReplaced(run, "a new run started"))
+            self._move(RUNNING, "Training started…")
+            has_val = len(trainer.problem.val) > 0
+
+            def job(listener) -> RunOutcome:
+                trainer.listener = listener
+                result = trainer.run()
+                return self._outcome(trainer, result, dataset, settings, has_val)
+
+            self._runner_in_use.start(job, lambda events: self._on_events(run, events),
+                                      lambda outcome: self._on_done(run, outcome))
+            return run
+
+    @staticmethod
+    def _outcome(trainer, result, dataset, settings, has_val) -> RunOutcome:
+        """In the training thread: the kept weights and their predictions, so the GUI thread never
+        computes them."""
+        kept_epoch, kept_why = kept_weights_of(result, trainer, has_val)
+        weights = trainer.state_dict() if trainer.step > 0 else None
+        outcome = RunOutcome(result, weights, trainer.normalization, trainer.data_info, kept_epoch, kept_why,
+                             history={k: list(v) for k, v in result.history.items()})
+        if weights is not None:
+            try:
+                outcome.evaluation = evaluate_weights(trainer.spec, dataset, settings, weights, kept_epoch)
+            except Exception as error:  # the run's own results stand; only the kept predictions are missing  # noqa: BLE001
+                log.exception("evaluating the kept weights failed")
+                outcome.evaluation_error = f"{type(error).__name__}: {error}"
+        return outcome
+
+    def pause(self) -> None:
+        with self._lock:
+            if self.run_state != RUNNING:
+                self._refuse("pause", "no run is training" if self.run_state != PAUSED else "the run is already paused")
+            self._trainer.pause()
+            self.run.status = PAUSED
+            self._move(PAUSED, "Paused: resume to continue, or stop to end the run.")
+
+    def resume(self) -> None:
+        with self._lock:
+            if self.run_state != PAUSED:
+                self._refuse("resume", "no run is paused")
+            self._trainer.resume()
+            self.run.status = RUNNING
+            self._move(RUNNING, "Training resumed.")
+
+    def stop(self) -> None:
+        with self._lock:
+            if self.run_state not in (RUNNING, PAUSED):
+                self._refuse("stop", "the run is already stopping" if self.run_state == STOPPING
+                             else "no run is training")
+            self._trainer.stop()
+            self.run.status = STOPPING
+            self._move(STOPPING, "Stopping after the current batch…")
+
+    def wait_for_run(self, timeout: float | None = None) -> bool:
+        """Block until the run's job has ended and been recorded; True when it has."""
+        runner = getattr(self, "_runner_in_use", None)
+        return True if runner is None else runner.join(timeout)
+
+    # -- the Trainer's events ----------------------------------------------------------------------
+
+    def _on_events(self, run: Run, events: list) -> None:
+        with self._lock:
+            if run is not self.run:
+                log.warning("events of run %d arrived after it was replaced", run.number)
+                return
+            batches: list = []
+            for event in events:
+                if isinstance(event, BatchEnd):
+                    batches.append(event)
+                    continue
+                self._flush_batches(run, batches)
+                batches = []
+                if isinstance(event, RunStarted):
+                    run.device, run.device_reason = event.device, event.device_reason
+                    run.total_epochs, run.steps_per_epoch = event.total_epochs, max(1, event.steps_per_epoch)
+                    run.sizes = {"train": event.n_train, "val": event.n_val, "test": event.n_test}
+                    run.class_names, run.param_count = list(event.class_names), event.param_count
+                    self._emit(ev.RunBegan(run))
+                elif isinstance(event, EpochEnd):
+                    self._record_epoch(run, event)
+                elif isinstance(event, PredictionSnapshot):
+                    run.latest_snapshot = event
+                    kept = event.epoch > 0 and event.epoch == run.best_epoch
+                    if kept:
+                        run.kept_snapshot = event
+                    self._emit(ev.SnapshotReady(run, event, kept))
+                elif isinstance(event, RunFinished):
+                    run.status, run.reason, run.final = "finished", event.reason, dict(event.final)
+                elif isinstance(event, RunStopped):
+                    run.status, run.reason = "stopped", f"stopped at epoch {event.epoch}, step {event.step}"
+                elif isinstance(event, RunFailed):
+                    run.status = "diverged" if event.kind == "diverged" else "failed"
+                    run.reason = event.reason
+            self._flush_batches(run, batches)
+
+    def _flush_batches(self, run: Run, batches: list) -> None:
+        if not batches:
+            return
+        run.history["step_loss"].extend(b.loss for b in batches)
+        run.step_lr.extend(b.lr for b in batches)
+        run.step = batches[-1].step
+        self._emit(ev.RunProgress(run, batches[-1].epoch, tuple(b.step for b in batches),
+                                  tuple(b.loss for b in batches), tuple(b.lr for b in batches), run.total_steps))
+
+    def _record_epoch(self, run: Run, event: EpochEnd) -> None:
+        history = run.history
+        history["epoch"].append(event.epoch)
+        history["lr"].append(event.lr)
+        history["elapsed_s"].append(event.elapsed_s)
+        for prefix, metrics in (("train", event.train), ("val", event.val)):
+            for name, value in metrics.items():
+                history.setdefault(f"{prefix}_{name}", []).append(value)
+        run.best_epoch, run.eta_s = event.best_epoch, event.eta_s
+        if event.confusion is not None:
+            run.confusion, run.confusion_epoch = event.confusion, event.epoch
+        self._emit(ev.EpochEnded(run, event.epoch, dict(event.train), dict(event.val), event.lr, event.eta_s,
+                                 event.best_epoch, event.total_epochs, event.confusion))
+
+    def _on_done(self, run: Run, outcome: RunOutcome) -> None:
+        with self._lock:
+            if run is not self.run:
+                log.warning("the end of run %d arrived after it was replaced", run.number)
+                return
+            result = outcome.result
+            if not run.ended:   # the Trainer always sends its end; this covers a job that died without one
+                run.status, run.reason = ("failed", result.reason) if result.status == "failed" else \
+                    ("stopped" if result.status == "stopped" else "finished", result.reason)
+            if outcome.history:
+                run.history = outcome.history
+            run.weights, run.normalization, run.data_info = outcome.weights, outcome.normalization, outcome.data_info
+            run.kept_epoch, run.kept_why = outcome.kept_epoch, outcome.kept_why
+            evaluation = outcome.evaluation
+            if evaluation is not None:
+                if not run.final:
+                    run.final = dict(evaluation.metrics)
+                run.kept_confusion = evaluation.confusion
+                if evaluation.snapshot is not None:
+                    run.kept_snapshot = evaluation.snapshot
+            run.stale = not run.fits(self.spec)
+            run.stale_reason = "the model was edited during the run" if run.stale else ""
+            self._trainer = None
+            self._other_dirty = True
+            if run.kept_snapshot is not None:
+                self._emit(ev.SnapshotReady(run, run.kept_snapshot, True))
+            self._emit(ev.RunEnded(run))
+            self._move(ENDED_STATE[run.status], run.summary())
+            self._announce_dirty()
+            if outcome.evaluation_error:
+                self._emit(ev.Refused("show the kept weights' predictions", outcome.evaluation_error))
+
+
+__all__ = ["LIVE_SETTINGS", "RunOperations", "RunOutcome", "FAILED", "FINISHED"]
