@@ -58,12 +58,12 @@ class RunOperations:
         with self._lock:
             operation = "start training"
             self._require_idle(operation)
+            if self.dataset is None:
+                self._refuse(operation, self.data_unavailable or "choose a dataset first")
             if not self.report.ok:
                 error = self.report.errors[0]
                 more = f" (and {len(self.report.errors) - 1} more problem(s))" if len(self.report.errors) > 1 else ""
                 self._refuse(operation, f"the model is not valid: {error.message}{more}")
-            if self.dataset is None:
-                self._refuse(operation, self.data_unavailable or "choose a dataset first")
             dataset, settings = self.dataset, self.settings
             try:
                 trainer = Trainer(self.spec.copy(), dataset, settings)

@@ -237,6 +237,7 @@ class Workspace(RunOperations):
             folder, stem = Path(folder), autosaves.autosave_stem()
             project, weights = self.project()
             try:
+                folder.mkdir(parents=True, exist_ok=True)
                 save_project(project, folder / f"{stem}.lfproj", weights)
                 if weights is None:
                     autosaves.remove_weights(folder, stem)
@@ -479,12 +480,12 @@ class Workspace(RunOperations):
 
     def _require_weights(self, operation: str) -> None:
         run = self.run
+        if self.busy:
+            self._refuse(operation, f"a run is in progress ({self.run_state}): wait for it to end or stop it")
         if run is None or not run.has_weights:
             self._refuse(operation, "the model has no trained weights yet: train it first")
         if run.stale:
             self._refuse(operation, run.stale_reason)
-        if self.busy:
-            self._refuse(operation, f"a run is in progress ({self.run_state}): wait for it to end or stop it")
 
     def _move(self, state: str, message: str = "") -> None:
         previous = self._machine.move(state)
