@@ -4,7 +4,7 @@ import pytest
 
 from layerforge.workspace import (IDLE, FINISHED, SynchronousRunner, UnsavedChanges, Workspace, WorkspaceError,
                                   model_edits)
-from layerforge.workspace import events as ev
+from layerforge.workspace import autosave, events as ev
 from layerforge.workspace.events import Recorder
 
 
@@ -112,12 +112,12 @@ def test_autosave_and_recover(workspace, tmp_path, monkeypatch):
     assert workspace.autosave_to(folder) is None          # nothing unsaved, nothing written
     workspace.set_settings(epochs=2)
     workspace.start_run()
-    written = workspace.autosave_to(folder)
-    assert written.exists() and workspace.dirty
-    # As if this were a crashed Layerforge: another process id owns the files.
+    # As if written by a Layerforge that crashed: the files carry another session's name.
     crashed = "autosave-999999"
-    for file in folder.iterdir():
-        file.rename(folder / file.name.replace(written.stem, crashed))
+    monkeypatch.setattr(autosave, "autosave_stem", lambda pid=None: crashed)
+    written = workspace.autosave_to(folder)
+    monkeypatch.undo()
+    assert written.exists() and written.stem == crashed and workspace.dirty
     fresh = Workspace(SynchronousRunner())
     pending = fresh.pending_autosaves(folder)
     assert [p.stem for p in pending] == [crashed] and pending[0].name == "spiral"
