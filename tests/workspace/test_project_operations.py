@@ -11,7 +11,7 @@ from layerforge.workspace.events import Recorder
 def test_new_project_is_an_input_alone_on_the_current_data(workspace, recorder):
     workspace.new(discard=True)
     assert [n.type for n in workspace.spec.nodes.values()] == ["Input"]
-    assert next(iter(workspace.spec.nodes.values())).params["shape"] == [2]
+    assert list(next(iter(workspace.spec.nodes.values())).params["shape"]) == [2]
     assert workspace.name == "untitled" and workspace.path is None and not workspace.dirty
     assert workspace.dataset.name == "spiral"
     kinds = [type(e) for e in recorder.events]
