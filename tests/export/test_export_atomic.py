@@ -1,5 +1,6 @@
 """A failed export leaves nothing behind, so the same name can be exported to again at once."""
 import errno
+import os
 from pathlib import Path
 
 import numpy as np
@@ -111,3 +112,24 @@ def test_a_folder_that_cannot_be_made_is_named(tmp_path):
         export_pytorch(spec, random_state_dict(spec), tmp_path / "a_file" / "out")
     assert listing(tmp_path) == ["a_file"]
 
+
+
+def test_what_a_killed_export_left_is_cleared_by_the_next_export_and_a_running_one_is_left_alone(tmp_path):
+    from layerforge.export.common import remove_stale_staging, write_text
+
+    target = tmp_path / "model_pytorch"
+    dead_pid = 2 ** 22 + 12_345          # above Linux's largest pid: no such process
+    killed_folder = tmp_path / f".model_pytorch.{dead_pid}.k3x9.tmp"
+    killed_folder.mkdir()
+    (killed_folder / "model.py").write_text("half")
+    killed_file = tmp_path / f".model_pytorch.{dead_pid}.abcd.tmp"
+    killed_file.write_text("half")
+    running = tmp_path / f".model_pytorch.{os.getpid()}.live.tmp"   # this process is alive
+    running.mkdir()
+    unrelated = tmp_path / ".model_pytorch_v2.1.x.tmp"
+    unrelated.mkdir()
+    assert sorted(remove_stale_staging(target)) == sorted([killed_folder, killed_file])
+    assert running.exists() and unrelated.exists()
+    killed_folder.mkdir()
+    write_text(tmp_path / "model_pytorch", "done")   # an export to the same name clears it too
+    assert not killed_folder.exists() and (tmp_path / "model_pytorch").read_text() == "done"

@@ -142,7 +142,9 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
     created = make_folders(path.parent)
     temporary_path = None
     try:
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
+        remove_stale_staging(path)
+        handle, temporary = tempfile.mkstemp(prefix=_staging_prefix(path), suffix=".tmp" + path.suffix,
+                                             dir=path.parent)
         os.close(handle)
         temporary_path = Path(temporary)
         write(temporary_path)
@@ -175,7 +177,8 @@ def atomic_folder(folder: Path, write: Callable[[Path], list[Path]]) -> list[Pat
     created = make_folders(folder.parent)
     staging = None
     try:
-        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
+        remove_stale_staging(folder)
+        staging = Path(tempfile.mkdtemp(prefix=_staging_prefix(folder), suffix=".tmp", dir=folder.parent))
         names = [Path(path).name for path in write(staging)]
         if folder.is_dir():
             for name in names:
@@ -198,6 +201,44 @@ def atomic_folder(folder: Path, write: Callable[[Path], list[Path]]) -> list[Pat
             raise ExportError(message) from None
         raise
     return [folder / name for name in names]
+
+
+def _staging_prefix(target: Path) -> str:
+    """Hidden, named after the target and the writing process: ``.model_pytorch.1234.``."""
+    return f".{target.name}.{os.getpid()}."
+
+
+def remove_stale_staging(target: Path) -> list[Path]:
+    """Remove what an export to ``target`` that was killed half way left beside it (its hidden staging
+    file or folder), when the process that wrote it is gone; another export still running keeps its own.
+    Returns what was removed. Never raises."""
+    removed = []
+    prefix = f".{target.name}."
+    try:
+        entries = list(target.parent.iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        name = entry.name
+        if not (name.startswith(prefix) and ".tmp" in name[len(prefix):]):
+            continue
+        pid = name[len(prefix):].split(".", 1)[0]
+        if pid.isdigit() and not _process_alive(int(pid)):
+            discard(entry)
+            removed.append(entry)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    if os.name == "nt":     # os.kill(pid, 0) would send CTRL_C_EVENT there: keep the files
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError, OverflowError):
+        return True     # it exists (another user's), or we cannot tell: keep its files
+    return True
 
 
 def make_folders(folder: Path) -> list[Path]:
