@@ -122,3 +122,27 @@ def test_editing_or_breaking_the_model_marks_the_results_stale(workspace, record
     assert not run.stale and not recorder.of(ev.ResultsStale)[-1].stale
     workspace.edit_model("Delete layer", model_edits.remove([linear]))   # broken: no path to the output
     assert run.stale and not workspace.report.ok
+
+
+def test_a_reopened_project_keeps_the_epoch_its_weights_are_of_even_when_the_curves_disagree(workspace, tmp_path):
+    workspace.set_settings(epochs=4, keep_best=False)
+    run = workspace.start_run()
+    path = workspace.save_as(tmp_path / "last.lfproj")
+    other = Workspace(SynchronousRunner())
+    other.open(path)
+    assert other.run.kept_epoch == run.kept_epoch == 4 and other.run.kept_why == "last epoch"
+    # The stored epoch wins over a guess from the curves (keep_best was switched on after training).
+    other.set_settings(keep_best=True)
+    other.save()
+    third = Workspace(SynchronousRunner())
+    third.open(path)
+    assert third.run.kept_epoch == 4
+
+
+def test_an_unrecorded_edit_is_neither_an_undo_step_nor_unsaved_work():
+    workspace = Workspace(SynchronousRunner())
+    workspace.open_example("spiral")
+    first = next(iter(workspace.spec.nodes))
+    workspace.edit_model("Arrange", model_edits.move({first: (500.0, 40.0)}), record=False)
+    assert workspace.spec.nodes[first].position == (500.0, 40.0)
+    assert not workspace.can_undo and not workspace.dirty

@@ -13,31 +13,29 @@ import threading
 from pathlib import Path
 from typing import Any, Callable
 
-from ..data import DataError, DataSource, load_dataset
-from ..data.builtin import check_options
+from ..data import DataError, DataSource
 from ..export import ExportError, export_project
 from ..graph import GraphError, ModelSpec, get_template, infer_shapes
-from ..training import (Project, ProjectError, TrainingError, TrainingSettings, default_loss_for,
-                        example_project_path, example_projects, get_loss, load_project, save_project)
+from ..training import (Project, ProjectError, TrainingError, TrainingSettings, example_project_path,
+                        example_projects, load_project)
 from ..training.examples import spec_for_dataset
 from ..training.inference import Predictions, Predictor
 from ..training.weights_evaluation import evaluate_weights
-from . import autosave as autosaves
 from . import events as ev
 from .errors import UnsavedChanges, WorkspaceError
+from .data_choice import DEFAULT_DATA, DataChoice
 from .model_edits import replace_all
 from .model_fit import model_fit_problem, model_for
+from .project_files import ProjectFiles
 from .run_operations import LIVE_SETTINGS, RunOperations
 from .runners import ThreadRunner
 from .runs import FINISHED, IDLE, Run, RunStateMachine, kept_epoch_of, model_structure
 from .undo import UndoHistory
 
-SUFFIX = ".lfproj"
 EXAMPLE_ALIASES = {"digits": "digits_cnn"}
-DEFAULT_DATA = {"kind": "builtin", "name": "spiral", "options": {}}
 
 
-class Workspace(RunOperations):
+class Workspace(ProjectFiles, DataChoice, RunOperations):
     """See the module docstring. ``runner`` runs the Trainer (default: a :class:`ThreadRunner`)."""
 
     def __init__(self, runner=None):
@@ -86,7 +84,7 @@ class Workspace(RunOperations):
         project = Project(self.name, self.spec.copy(), dict(self.source), self.settings,
                           history={k: list(v) for k, v in run.history.items()} if run else {},
                           normalization=run.normalization if run else None,
-                          data_info=dict(run.data_info) if run else {}, description=self.description)
+                          data_info=_with_kept_epoch(run) if run else {}, description=self.description)
         return project, (run.weights if run else None)
 
     # -- replacing the project -------------------------------------------------------------------
@@ -157,8 +155,8 @@ class Workspace(RunOperations):
         history = {k: list(v) for k, v in project.history.items()}
         history.setdefault("step_loss", [])
         epochs = len(history.get("epoch") or [])
-        kept_epoch, kept_why = kept_epoch_of(history, project.settings.keep_best)
         info = dict(project.data_info)
+        kept_epoch, kept_why = _stored_kept_epoch(info, history) or kept_epoch_of(history, project.settings.keep_best)
         run = Run(self._run_count, model_structure(project.spec), project.settings,
                   task=info.get("task") or "classification", total_epochs=epochs,
                   steps_per_epoch=max(1, len(history["step_loss"]) // max(epochs, 1)), history=history,
@@ -197,142 +195,6 @@ class Workspace(RunOperations):
         self._emit_undo()
         self._announce_dirty(always=True)
 
-    # -- saving ----------------------------------------------------------------------------------
-
-    def save(self) -> Path:
-        with self._lock:
-            if self.path is None:
-                self._refuse("save", "the project has no file yet: use Save As to choose one")
-            return self._save_to(self.path, "save")
-
-    def save_as(self, path) -> Path:
-        with self._lock:
-            path = Path(path)
-            if not path.name.endswith(SUFFIX):
-                path = path.with_name(path.name + SUFFIX)
-            return self._save_to(path, "save as")
-
-    def _save_to(self, path: Path, operation: str) -> Path:
-        project, weights = self.project()
-        if self.path != path:
-            project.name = path.name[:-len(SUFFIX)]
-        try:
-            save_project(project, path, weights)
-        except (ProjectError, OSError) as error:
-            self._refuse(operation, f"{error}; the project is still open, try another folder or name")
-        self.path, self.name = path, project.name
-        self.undo_history.set_clean()
-        self._other_dirty = False
-        self._emit(ev.ProjectSaved(self.name, path, weights is not None))
-        self._emit_undo()
-        self._announce_dirty()
-        return path
-
-    def autosave_to(self, folder) -> Path | None:
-        """Write this session's autosave into ``folder`` when something is unsaved; its path, or None
-        when there was nothing to write. Never changes the dirty flag."""
-        with self._lock:
-            if not self.dirty:
-                return None
-            folder, stem = Path(folder), autosaves.autosave_stem()
-            project, weights = self.project()
-            try:
-                folder.mkdir(parents=True, exist_ok=True)
-                save_project(project, folder / f"{stem}.lfproj", weights)
-                if weights is None:
-                    autosaves.remove_weights(folder, stem)
-                autosaves.write_note(folder, stem, self.name, self.path)
-            except (ProjectError, OSError) as error:
-                self._refuse("autosave", str(error))
-            return folder / f"{stem}.lfproj"
-
-    def pending_autosaves(self, folder) -> list[autosaves.PendingAutosave]:
-        """Autosaves a crashed Layerforge left in ``folder``, newest first. Damaged ones are moved
-        aside and announced as Refused("recover", where they went), never offered."""
-        pending, failed = autosaves.find_pending(Path(folder))
-        for failure in failed:
-            where = (f"it was moved aside to {failure.moved_to}" if failure.moved_to
-                     else "it could not be moved aside, so it will be offered again")
-            self._emit(ev.Refused("recover an autosave", f"{failure.reason}; {where}"))
-        return pending
-
-    def recover(self, pending: autosaves.PendingAutosave, *, discard: bool = False) -> list[str]:
-        """Open the autosave ``pending`` as the project it stands for (its name and file), unsaved."""
-        with self._lock:
-            self._require_replaceable(f"recover {pending.name!r}", discard)
-            base_dir = pending.original_path.parent if pending.original_path else pending.folder
-            try:
-                notes = self._open_file(pending.path, pending.original_path, base_dir, "recover",
-                                        f"recover {pending.name!r}", dirty=True)
-            except WorkspaceError as error:
-                failure = autosaves.give_up(pending.folder, pending.stem, error.reason)
-                raise WorkspaceError(error.operation, f"{error.reason}; the autosave was moved aside to "
-                                     f"{failure.moved_to}") from None
-            if pending.stem != autosaves.autosave_stem():
-                autosaves.remove(pending.folder, pending.stem)   # this session's autosave holds it now
-            return notes
-
-    def discard_autosave(self, folder, pending: autosaves.PendingAutosave | None = None) -> None:
-        """Delete ``pending`` (Discard on the recovery prompt), or this session's own autosave."""
-        autosaves.remove(Path(folder), pending.stem if pending is not None else autosaves.autosave_stem())
-
-    # -- data ------------------------------------------------------------------------------------
-
-    def choose_builtin(self, name: str, options: dict | None = None) -> None:
-        with self._lock:
-            self._require_idle("choose a dataset")
-            try:
-                options = check_options(name, dict(options or {}))
-                dataset = load_dataset(name, **options)
-            except (DataError, KeyError) as error:
-                self._refuse("choose a dataset", str(error))
-            self._set_data({"kind": "builtin", "name": name, "options": options}, dataset)
-
-    def import_data(self, source: dict, dataset=None, split: dict | None = None, base_dir=None) -> None:
-        """Use imported data (``dataset`` when the caller has loaded it already); ``split`` may carry
-        val_fraction, test_fraction, standardize and seed from the import dialog."""
-        with self._lock:
-            self._require_idle("import data")
-            try:
-                source = DataSource.from_dict(source).to_dict()
-                if dataset is None:
-                    dataset = DataSource.from_dict(source).load(base_dir)
-            except (DataError, OSError) as error:
-                self._refuse("import data", str(error))
-            self._set_data(source, dataset, split)
-
-    def _set_data(self, source: dict, dataset, split: dict | None = None) -> None:
-        self.source, self.dataset, self.data_unavailable = dict(source), dataset, ""
-        self._other_dirty = True
-        if self.run is not None:
-            self.run, self._predictor = None, None
-            self._emit(ev.RunReplaced(None, f"the data changed to {dataset.name}: the last run learned other data"))
-            previous = self._machine.reset(IDLE)
-            self._emit(ev.RunStateChanged(IDLE, previous, ""))
-        self._emit_data()
-        changes = {k: split[k] for k in ("val_fraction", "test_fraction", "standardize", "seed") if k in (split or {})}
-        target = self.settings.target
-        if target in ("labels", "values") and target != ("labels" if dataset.task == "classification" else "values"):
-            changes["target"] = "auto"
-        task = "reconstruction" if target == "input" else dataset.task
-        if not get_loss(self.settings.loss).suits(task):
-            changes["loss"] = default_loss_for(task)
-        if changes:
-            self._apply_settings(self.settings.replace(**changes), "import data")
-        self._announce_dirty()
-
-    def _load_source(self, source: dict, base_dir) -> tuple[dict, Any, str]:
-        """(source with absolute paths, dataset or None, why it could not be loaded or "")."""
-        source = dict(source)
-        for key in ("path", "targets_path"):
-            value = source.get(key)
-            if value and base_dir is not None and not Path(value).expanduser().is_absolute():
-                source[key] = str((Path(base_dir) / value).resolve())
-        try:
-            return source, DataSource.from_dict(source).load(), ""
-        except (OSError, ValueError) as error:
-            return source, None, str(error)
-
     # -- settings --------------------------------------------------------------------------------
 
     def set_settings(self, settings: TrainingSettings | None = None, **changes) -> TrainingSettings:
@@ -361,8 +223,10 @@ class Workspace(RunOperations):
 
     # -- the model -------------------------------------------------------------------------------
 
-    def edit_model(self, text: str, change: Callable[[ModelSpec], Any], merge_key: Any = None) -> Any:
-        """Apply ``change(spec)`` (see ``model_edits``) as one undoable step; returns its result."""
+    def edit_model(self, text: str, change: Callable[[ModelSpec], Any], merge_key: Any = None,
+                   record: bool = True) -> Any:
+        """Apply ``change(spec)`` (see ``model_edits``) as one undoable step; returns its result.
+        ``record=False``: not a step of its own and not unsaved work (arranging a model just opened)."""
         with self._lock:
             self._require_idle(f"edit the model ({text})")
             before = self.spec.to_dict()
@@ -375,7 +239,8 @@ class Workspace(RunOperations):
                 self._refuse(f"edit the model ({text})", message)
             after = trial.to_dict()
             if after != before:
-                self.undo_history.push(text, before, after, merge_key)
+                if record:
+                    self.undo_history.push(text, before, after, merge_key)
                 self._set_spec(trial, text)
             return result
 
@@ -518,3 +383,19 @@ def _empty_spec(shape: list) -> ModelSpec:
     spec = ModelSpec()
     spec.add_node("Input", {"shape": list(shape)}, position=(0.0, 0.0))
     return spec
+
+
+def _with_kept_epoch(run: Run) -> dict:
+    """The run's data_info with the epoch its weights are of, so a reopened project names the same one."""
+    info = dict(run.data_info)
+    if run.kept_epoch:
+        info["kept_epoch"], info["kept_why"] = int(run.kept_epoch), run.kept_why
+    return info
+
+
+def _stored_kept_epoch(info: dict, history: dict) -> tuple[int, str] | None:
+    epoch, why = info.get("kept_epoch"), info.get("kept_why")
+    epochs = list(history.get("epoch") or [])
+    if isinstance(epoch, int) and not isinstance(epoch, bool) and epoch in epochs and isinstance(why, str):
+        return epoch, why
+    return None
