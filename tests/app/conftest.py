@@ -17,4 +17,4 @@ def window(qtbot):
     qtbot.waitExposed(win)
     yield win
     win.confirm_close_during_training = lambda: True
-    win.run.shutdown(10_000)
+    win.run.shutdown(10)

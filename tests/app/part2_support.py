@@ -5,6 +5,7 @@ nothing touches the real home; message boxes and file dialogs are answered by th
 """
 from __future__ import annotations
 
+import tempfile
 import time
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from layerforge.app import create_main_window
 from layerforge.app.part2 import install_part2
+from layerforge.training import save_project
 
 
 class MessageBoxes:
@@ -98,8 +100,18 @@ def open_window(qtbot, example: str = "spiral", crash_later: bool = False):
 def close_window(window) -> None:
     window.confirm_close_during_training = lambda: True
     window.part2.projects.ask_unsaved = lambda: "discard"
-    window.run.shutdown(10_000)
+    window.run.shutdown(10)
     window.close()
+
+
+def open_project(window, project, weights) -> Path:
+    """Write ``project`` (with ``weights``) to a file of its own and open it with File > Open."""
+    folder = Path(tempfile.mkdtemp(prefix="layerforge-test-"))
+    path = folder / f"{project.name}.lfproj"
+    save_project(project, path, weights)
+    window.part2.projects.ask_unsaved = lambda: "discard"
+    assert window.part2.projects.open_path(path), window.statusBar().currentMessage()
+    return path
 
 
 @pytest.fixture
@@ -119,7 +131,7 @@ def train(qtbot, window, epochs: int = 3, timeout: int = 30_000) -> None:
     window.training_panel.epochs_spin.setValue(epochs)
     click(qtbot, window.training_panel.train_button)
     qtbot.waitUntil(lambda: not window.run.running, timeout=timeout)
-    assert window.part2.state.weights() is not None, window.banner.label.text()
+    assert window.workspace.project()[1] is not None, window.banner.label.text()
 
 
 def write_class_csv(path: Path, rows: int = 90, header: bool = True, missing_line: int | None = None) -> Path:

@@ -44,7 +44,8 @@ def shoot(app: QApplication, example: str, folder: Path) -> None:
     deadline = time.monotonic() + 120
     while window.run.running and time.monotonic() < deadline:
         pump(app, 0.02)  # idles between events as a person's event loop does (the frame clock measures it)
-        if window.run.last_epoch_metrics.get("epoch", 0) >= during and window.run.session.state == "running":
+        run = window.workspace.run
+        if run is not None and run.last_epoch >= during and window.workspace.run_state == "running":
             window.training_panel.pause_button.click()
             pump(app, 1.5)  # the frame clock draws what arrived before the pause
             window.grab().save(str(folder / f"screenshot-{example}-during.png"))

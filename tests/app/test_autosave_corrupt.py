@@ -10,7 +10,8 @@ from pathlib import Path
 import shiboken6
 from PySide6.QtWidgets import QMessageBox
 
-from layerforge.app.autosave import AUTOSAVE_MAX_BYTES, autosave_folder
+from layerforge.app.autosave import autosave_folder
+from layerforge.workspace.autosave import AUTOSAVE_MAX_BYTES
 from layerforge.graph import compile_spec
 from layerforge.training import save_project
 from part2_support import boxes, close_window, files, isolated, open_window  # noqa: F401
@@ -65,7 +66,7 @@ def test_a_damaged_autosave_moves_aside_with_its_weights(qtbot, isolated, boxes,
     window = open_window(qtbot, crash_later=True)
     window.document.set_param("n2", "out_features", 24)
     saver, stem = window.part2.autosaver, window.part2.autosaver.stem
-    project, _ = window.part2.state.project()
+    project, _ = window.workspace.project()
     save_project(project, saver.path, compile_spec(project.spec).state_dict())
     saver.meta_path.write_text(json.dumps({"name": project.name, "saved_at": time.time()}), encoding="utf-8")
     saver.change_timer.stop()

@@ -24,8 +24,8 @@ def test_save_as_and_export_propose_a_file_in_the_home_folder_whatever_the_name(
                                                                                   files, isolated):
     window = part2_window
     train(qtbot, window, epochs=1)
-    window.project_name = "../../outside/evil"
-    window.part2.state.path = None
+    window.workspace.name = "../../outside/evil"   # as a project file may call itself
+    window.workspace.path = None
     for action in ("actionSaveAs", "actionExportWeights", "actionExportOnnx"):
         files.save_path = None          # the user cancels: only the proposal matters here
         window.findChild(QAction, action).trigger()

@@ -13,16 +13,9 @@ from layerforge.app.charts import MAX_EPOCH_DOTS, TrainingCharts
 from layerforge.app.confusion import ConfusionMatrixView
 from layerforge.app.frames import IDLE_INTERVAL_MS, MIN_INTERVAL_MS, FrameClock
 from layerforge.app.image_grid import ImageGrid
-from layerforge.app.session import TrainingSession
-from layerforge.app.worker import TrainingWorker
+from layerforge.app.workspace_runner import QtRunner
 from layerforge.engine.threads import available_cpus, blas_threads_controllable
 from layerforge.training import BatchEnd, EpochEnd, RunFinished, RunStarted
-
-
-class QuietTrainer:
-    """Stands in for a Trainer: the worker only sets its listener."""
-
-    listener = None
 
 
 def started() -> RunStarted:
@@ -33,48 +26,34 @@ def epoch_end(epoch: int) -> EpochEnd:
     return EpochEnd(epoch, {"loss": 1.0 / epoch}, {"loss": 1.0 / epoch}, 0.01, 0.1 * epoch, 0.0)
 
 
-def test_the_worker_wakes_the_gui_only_for_the_start_and_the_end_of_a_run(qtbot):
-    worker = TrainingWorker(QuietTrainer())
-    announced = []
-    worker.eventsReady.connect(lambda: announced.append(True))
-    events = [started()] + [BatchEnd(1, step, 0.5, 0.01) for step in range(1, 201)] + [epoch_end(1)]
-    for event in events:
-        worker.trainer.listener(event)
+def test_the_runner_wakes_the_gui_only_for_the_start_and_the_end_and_hands_over_one_list(qtbot):
+    runner = QtRunner()
+    runner.eventsReady.disconnect(runner.deliver)   # the test takes the queue itself, as a frame would
+    announced, received = [], []
+    runner.eventsReady.connect(lambda: announced.append(True))
+
+    def on_events(events):
+        received.append(list(events))
+
+    def on_done(outcome):
+        received.append(outcome)
+
+    runner._on_done = on_done
+    first = [started()] + [BatchEnd(1, step, 0.5, 0.01) for step in range(1, 201)] + [epoch_end(1)]
+    for event in first:
+        runner._post(on_events, [event])
     assert len(announced) == 1  # the start; 200 batch ends and an epoch end wait for the next frame
-    assert worker.take_events() == events
-    time.sleep(0.15)  # however long since the last announcement, batch ends are not announced
+    assert runner.deliver() is False and received == [first]   # one list: one RunProgress in the workspace
     more = [BatchEnd(2, step, 0.4, 0.01) for step in range(201, 301)]
     for event in more:
-        worker.trainer.listener(event)
+        runner._post(on_events, [event])
     assert len(announced) == 1
-    assert worker.take_events() == more
-    worker.trainer.listener(RunFinished(reason="completed", epochs_run=1, best_epoch=1, final={}))
+    finished = RunFinished(reason="completed", epochs_run=1, best_epoch=1, final={})
+    runner._post(on_events, [finished])
+    runner._post(on_done, "outcome")
     assert len(announced) == 2
-    assert worker.take_events()[0].__class__ is RunFinished and worker.take_events() == []
-
-
-class FakeWorker:
-    def __init__(self, events):
-        self.events = events
-
-    def take_events(self):
-        events, self.events = self.events, []
-        return events
-
-
-def test_one_delivery_hands_its_batch_ends_over_as_one_list_before_the_run_ends(qtbot):
-    session = TrainingSession()
-    received = []
-    session.runStarted.connect(lambda event: received.append("started"))
-    session.batchesEnded.connect(lambda batches: received.append([b.step for b in batches]))
-    session.epochEnded.connect(lambda event: received.append(f"epoch {event.epoch}"))
-    session.runEnded.connect(lambda event: received.append("ended"))
-    finished = RunFinished(reason="completed", epochs_run=2, best_epoch=2, final={})
-    session._worker = FakeWorker([started(), BatchEnd(1, 1, 0.9, 0.01), BatchEnd(1, 2, 0.8, 0.01), epoch_end(1),
-                                  BatchEnd(2, 3, 0.7, 0.01), BatchEnd(2, 4, 0.6, 0.01), epoch_end(2), finished])
-    assert session.deliver() is False  # nothing of its own to repaint
-    assert received == ["started", "epoch 1", "epoch 2", [1, 2, 3, 4], "ended"]
-    assert session.last_end is finished
+    runner.deliver()
+    assert received == [first, more + [finished], "outcome"] and runner.deliver() is False
 
 
 def test_the_frame_clock_feeds_the_views_first_and_slows_down_when_nothing_changes(qtbot):
@@ -152,7 +131,7 @@ def test_a_cpu_run_leaves_one_cpu_for_the_window_and_gives_it_back(window, qtbot
     panel.train_button.click()
     assert window.run.running
     assert lf.get_num_threads() == max(1, min(before, available_cpus() - 1))
-    qtbot.waitUntil(lambda: window.run.session.trainer.step > 20, timeout=10_000)
+    qtbot.waitUntil(lambda: window.workspace.run.step > 20, timeout=10_000)
     panel.stop_button.click()
     qtbot.waitUntil(lambda: not window.run.running, timeout=5_000)
     assert lf.get_num_threads() == before

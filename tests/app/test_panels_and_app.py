@@ -68,7 +68,7 @@ def test_dragging_a_node_during_training_snaps_back_with_a_message(window, qtbot
     panel = window.training_panel
     panel.epochs_spin.setValue(5000)
     qtbot.mouseClick(panel.train_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: window.run.run_info is not None, timeout=10_000)
+    qtbot.waitUntil(lambda: window.workspace.run is not None and bool(window.workspace.run.device), timeout=10_000)
     scene, canvas = window.canvas.model_scene, window.canvas
     item = next(iter(scene.nodes.values()))
     before = item.pos()

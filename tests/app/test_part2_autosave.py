@@ -28,7 +28,7 @@ def test_autosave_goes_to_the_standard_data_folder_and_a_crash_offers_it_back(qt
     train(qtbot, window, epochs=2)
     qtbot.waitUntil(lambda: saver.saves > 0, timeout=5_000)   # written a moment after the change
     assert saver.path.is_file() and saver.path.with_name(f"{saver.stem}.weights.safetensors").is_file()
-    weights = {k: v.numpy().copy() for k, v in window.part2.state.weights().items()}
+    weights = {k: v.numpy().copy() for k, v in window.workspace.project()[1].items()}
 
     # A crash: the window goes away without closing (no close event, no clean shutdown).
     window.part2.autosaver.change_timer.stop()
@@ -42,7 +42,7 @@ def test_autosave_goes_to_the_standard_data_folder_and_a_crash_offers_it_back(qt
     assert any("did not close properly" in text for text in boxes.texts("question"))
     assert again.document.spec.nodes["n2"].params["out_features"] == 24
     assert again.is_dirty and "*" in again.windowTitle()          # recovered, not yet saved
-    restored = again.part2.state.weights()
+    restored = again.workspace.project()[1]
     assert restored is not None
     for key, value in weights.items():
         assert (restored[key].numpy() == value).all()

@@ -11,7 +11,7 @@ from PySide6.QtGui import QAction
 
 from layerforge.export import read_weights
 from layerforge.training.inference import Predictor
-from part2_support import boxes, close_window, files, isolated, open_window, part2_window, train  # noqa: F401
+from part2_support import boxes, close_window, files, isolated, open_project, open_window, part2_window, train  # noqa: F401
 
 
 def export(window, files, action: str, path) -> list:
@@ -37,7 +37,7 @@ def test_export_before_training_says_to_train_first(part2_window, boxes, files, 
 def test_export_weights_onnx_and_pytorch_and_load_them_back(qtbot, part2_window, boxes, files, tmp_path):
     window = part2_window
     train(qtbot, window, epochs=3)
-    project, weights = window.part2.state.project()
+    project, weights = window.workspace.project()
     expected = Predictor(project, weights).outputs(raw_inputs(window))
 
     # Weights: into a fresh window's project, which then predicts the same.
@@ -46,11 +46,11 @@ def test_export_weights_onnx_and_pytorch_and_load_them_back(qtbot, part2_window,
     assert "Wrote the weights" in text and "safetensors" in text
     state, metadata = read_weights(paths[0])
     fresh = open_window(qtbot)
-    fresh_project, _ = fresh.part2.state.project()
+    fresh_project, _ = fresh.workspace.project()
     fresh_project.normalization, fresh_project.data_info = project.normalization, project.data_info
-    fresh.part2.state.apply(fresh_project, state, None)
-    assert fresh.part2.state.weights() is not None
-    again, loaded = fresh.part2.state.project()
+    open_project(fresh, fresh_project, state)
+    assert fresh.workspace.project()[1] is not None
+    again, loaded = fresh.workspace.project()
     np.testing.assert_allclose(Predictor(again, loaded).outputs(raw_inputs(window)), expected, rtol=1e-5, atol=1e-6)
     close_window(fresh)
 

@@ -55,12 +55,12 @@ def test_import_csv_through_the_dialog_then_train_on_it(part2_window, qtbot, tmp
     assert panel.dataset.name == "flowers" and panel.dataset.input_shape == (2,)
     assert "imported" in panel.combo.currentText()
     assert window.training_panel.settings().val_fraction == pytest.approx(0.25)
-    assert window.part2.state.data_source()["path"] == str(csv_path.resolve())
+    assert window.workspace.source["path"] == str(csv_path.resolve())
     assert window.windowTitle().startswith("spiral*")
 
     train(qtbot, window, epochs=4)
-    run = window.run.session.trainer
-    assert run.problem.dataset.name == "flowers" and len(run.problem.val) == pytest.approx(90 * 0.25, abs=1)
+    run = window.workspace.run
+    assert run.data_info["dataset"] == "flowers" and run.sizes["val"] == pytest.approx(90 * 0.25, abs=1)
     assert len(window.charts.loss_points()[0]) > 0
 
 
@@ -103,7 +103,7 @@ def test_import_an_image_folder_with_size_and_colour(part2_window, qtbot, tmp_pa
     dataset = window.dataset_panel.dataset
     assert dataset.kind == "images" and dataset.input_shape == (3, 10, 8)
     assert dataset.class_names == ["cats", "dogs"]
-    assert window.part2.state.data_source() == {"kind": "image_folder", "path": str(root.resolve()),
+    assert window.workspace.source == {"kind": "image_folder", "path": str(root.resolve()),
                                                 "size": [10, 8], "mode": "RGB"}
     # The spiral model does not take images: the window offers a matching one.
     assert window.banner.level == "warning"

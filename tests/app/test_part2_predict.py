@@ -11,12 +11,12 @@ from PySide6.QtGui import QAction
 from layerforge.graph import compile_spec, get_template
 from layerforge.training import Project, TrainingSettings
 from layerforge.training.inference import Predictor
-from part2_support import boxes, click, files, isolated, part2_window, snapshot_files, train  # noqa: F401
+from part2_support import boxes, click, files, isolated, open_project, part2_window, snapshot_files, train  # noqa: F401
 
 
 def open_predict(window):
     window.findChild(QAction, "actionPredict").trigger()
-    return window.part2.state.predict_dialog
+    return window.part2.action_predict.last_dialog
 
 
 def test_predict_before_training_says_to_train_first(part2_window, boxes):
@@ -29,7 +29,7 @@ def test_predict_typed_input_and_a_file_then_save(qtbot, part2_window, boxes, fi
     train(qtbot, window, epochs=3)
     dialog = open_predict(window)
     assert dialog.isVisible() and dialog.sketch is None
-    project, weights = window.part2.state.project()
+    project, weights = window.workspace.project()
     predictor = Predictor(project, weights)
 
     qtbot.keyClicks(dialog.input_edit, "0.5, -0.25")
@@ -78,7 +78,7 @@ def test_draw_on_the_sketch_pad_for_an_image_model(qtbot, part2_window):
     weights = compile_spec(spec).state_dict()
     project = Project("sketch", spec, {"kind": "builtin", "name": "digits", "options": {}},
                       TrainingSettings(device="cpu"), data_info={"target": "labels", "class_names": ["a", "b", "c"]})
-    window.part2.state.apply(project, weights, None)
+    open_project(window, project, weights)
     dialog = open_predict(window)
     pad = dialog.sketch
     assert pad is not None and not dialog.input_edit.isVisible()
@@ -91,7 +91,7 @@ def test_draw_on_the_sketch_pad_for_an_image_model(qtbot, part2_window):
     drawn = pad.pixels()
     assert drawn[4, 2:6].min() > 0.5 and drawn[0, 0] == 0.0   # a horizontal stroke across row 4
     click(qtbot, dialog.predict_button)
-    expected = Predictor(*window.part2.state.project()).predict(drawn[None, None]).names[0]
+    expected = Predictor(*window.workspace.project()).predict(drawn[None, None]).names[0]
     assert dialog.result_label.text().startswith(expected + " (")
     click(qtbot, dialog.findChild(type(dialog.predict_button), "sketchClearButton"))
     assert pad.pixels().sum() == 0
@@ -104,9 +104,9 @@ def test_regression_prediction_reads_the_trained_columns_by_name(qtbot, part2_wi
     spec = get_template("mlp_regressor").spec(in_features=1, out_features=1)
     project = Project("curve", spec, {"kind": "builtin", "name": "sine", "options": {}},
                       TrainingSettings(device="cpu", loss="mse"), data_info={"dataset": "sine", "target": "values"})
-    window.part2.state.apply(project, compile_spec(spec).state_dict(), None)
+    open_project(window, project, compile_spec(spec).state_dict())
     dialog = open_predict(window)
-    predictor = Predictor(*window.part2.state.project())
+    predictor = Predictor(*window.workspace.project())
     assert dialog.input_edit.placeholderText() == "x"            # the data's own column name
     dialog.input_edit.setText("0.5")
     click(qtbot, dialog.predict_button)

@@ -37,7 +37,7 @@ def test_save_close_reopen_finds_everything_as_it_was(qtbot, isolated, boxes, fi
     train(qtbot, window, epochs=3)
     spec = window.document.spec.to_dict()
     settings = panel.settings().to_dict()
-    weights = {k: v.numpy().copy() for k, v in window.part2.state.weights().items()}
+    weights = {k: v.numpy().copy() for k, v in window.workspace.project()[1].items()}
     loss_x, loss_y = (a.copy() for a in window.charts.loss_points())
     assert window.is_dirty and "*" in window.windowTitle()
 
@@ -61,7 +61,7 @@ def test_save_close_reopen_finds_everything_as_it_was(qtbot, isolated, boxes, fi
     assert len(again.canvas.model_scene.nodes) == len(spec["nodes"])
     assert again.dataset_panel.dataset.name == "flowers" and "imported" in again.dataset_panel.combo.currentText()
     assert again.training_panel.settings().to_dict() == settings
-    restored = again.part2.state.weights()
+    restored = again.workspace.project()[1]
     assert restored is not None and set(restored) == set(weights)
     for key, value in weights.items():
         np.testing.assert_array_equal(restored[key].numpy(), value)
@@ -115,7 +115,7 @@ def test_a_project_that_cannot_be_opened_changes_nothing(part2_window, boxes, fi
     assert "Nothing was opened" in warnings[-1]
     assert reason in window.statusBar().currentMessage()
     assert window.document.spec.to_dict() == before_spec and window.windowTitle() == before_title
-    assert window.part2.state.path is None
+    assert window.workspace.path is None
     assert snapshot_files(tmp_path) == before_disk
     assert str(path.resolve()) not in recent_files()
 
@@ -142,7 +142,7 @@ def test_opening_an_example_forgets_the_file_it_replaces(part2_window, boxes, tm
     assert window.project_name == "mine"
     boxes.answer = boxes.answer.Discard
     assert window.open_example("sine")
-    assert window.project_name == "sine" and window.part2.state.path is None
+    assert window.project_name == "sine" and window.workspace.path is None
     before = path.read_bytes()
     window.part2.projects.save_to(tmp_path / "sine.lfproj")
     assert path.read_bytes() == before                          # the replaced file is never overwritten
@@ -153,7 +153,7 @@ def test_a_project_whose_data_moved_opens_and_keeps_its_data_choice(part2_window
     csv_path = write_class_csv(tmp_path / "flowers.csv")
     import_csv_source = {"kind": "csv", "path": str(csv_path), "target_column": "species"}
     from layerforge.training import load_project, save_project
-    project, _ = window.part2.state.project()
+    project, _ = window.workspace.project()
     project.data_source = import_csv_source
     saved = save_project(project, tmp_path / "moved.lfproj")
     csv_path.rename(tmp_path / "renamed.csv")
@@ -161,6 +161,6 @@ def test_a_project_whose_data_moved_opens_and_keeps_its_data_choice(part2_window
     files.open_path = str(saved)
     trigger(window, "actionOpen")
     assert window.banner.level == "warning" and "flowers.csv" in window.banner.label.text()
-    assert window.part2.state.data_source()["path"] == str(csv_path)
+    assert window.workspace.source["path"] == str(csv_path)
     trigger(window, "actionSave")
     assert load_project(saved)[0].data_source["path"] == "flowers.csv"   # stored relative to the project

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
-from layerforge.app import run_controller
+from layerforge.workspace import run_operations
 from layerforge.engine.ops import dense
 from layerforge.training import memory, trainer as trainer_module
 
@@ -75,7 +75,7 @@ def test_an_allocation_that_fails_mid_run_fails_the_run_in_the_banner_and_unlock
 def test_a_memory_error_from_anywhere_in_building_a_run_is_shown_not_raised(window, qtbot, monkeypatch):
     def trainer(*args, **kwargs):
         raise MemoryError("Unable to allocate 64.0 GiB for an array with shape (4, 4294967296)")
-    monkeypatch.setattr(run_controller, "Trainer", trainer)
+    monkeypatch.setattr(run_operations, "Trainer", trainer)
     press_train(qtbot, window)
     assert window.banner.level == "error"
     assert window.banner.text == ("Cannot train: out of memory while building the model: Unable to allocate "

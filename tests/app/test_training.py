@@ -60,7 +60,7 @@ def test_train_watch_pause_resume_stop(window, qtbot):
 
     click(qtbot, panel.pause_button)
     assert panel.pause_button.text() == "Resume"
-    trainer = window.run.session.trainer
+    trainer = window.workspace.run   # its step is the last batch the window has heard of
     qtbot.wait(200)  # the batch in flight finishes
     paused_at = trainer.step
     qtbot.wait(300)
@@ -91,8 +91,8 @@ def test_a_diverging_run_stops_with_its_reason_and_keeps_finite_weights(window, 
     assert "failed" in text and ("nan" in text or "inf" in text or "diverg" in text)
     assert "learning rate" in text and "weights restored" in text
     assert "failed" in window.statusBar().currentMessage().lower()
-    model = window.run.session.trainer.model
-    assert all(np.isfinite(p.detach().cpu().numpy()).all() for p in model.parameters())
+    weights = window.workspace.run.weights
+    assert weights and all(np.isfinite(np.asarray(value)).all() for value in weights.values())
 
 
 def test_an_invalid_model_blocks_train_with_the_reason(window, qtbot):
@@ -119,7 +119,7 @@ def test_closing_during_training_asks_then_stops_and_joins_the_worker(window, qt
     window.confirm_close_during_training = lambda: True
     assert window.close()
     assert not window.run.running
-    assert window.run.session.last_end is not None and type(window.run.session.last_end).__name__ == "RunStopped"
+    assert window.workspace.run.status == "stopped"
 
 
 def test_device_box_offers_cpu_and_explains_a_missing_gpu(window):
@@ -169,7 +169,7 @@ def test_images_show_predicted_and_true_labels_and_a_confusion_matrix(window, qt
     captions = window.predictions.image_grid.captions()
     assert len(captions) >= 8
     matrix = window.predictions.confusion.matrix
-    assert matrix.shape == (10, 10) and matrix.sum() == window.run.run_info.n_val
+    assert matrix.shape == (10, 10) and matrix.sum() == window.workspace.run.sizes["val"]
     assert window.predictions.confusion.table.item(3, 3).text() == str(matrix[3, 3])
 
 

@@ -9,7 +9,7 @@ from PySide6.QtGui import QAction
 
 from layerforge.engine import backend, cuda
 from layerforge.export import read_weights
-from layerforge.training import RunFinished
+from layerforge.workspace.events import RunBegan
 from layerforge.training.inference import Predictor
 from part2_support import boxes, files, isolated, part2_window, train  # noqa: F401
 
@@ -22,12 +22,12 @@ def test_training_on_the_gpu_from_the_window_streams_and_exports_host_weights(qt
     combo.setCurrentIndex(combo.findData("cuda:0"))
     assert combo.currentData() == "cuda:0"
     started = []
-    window.run.session.runStarted.connect(started.append)
+    window.workspace.events.connect(lambda event: started.append(event.run), RunBegan)
     train(qtbot, window, epochs=4)
 
     assert started and started[0].device == "cuda:0", started
     assert window.device_label.text() == "Device: cuda:0"
-    assert isinstance(window.run.session.last_end, RunFinished), window.banner.label.text()
+    assert window.workspace.run.status == "finished", window.banner.label.text()
     steps, losses = window.charts.loss_points()
     assert len(steps) >= 4 and np.all(np.isfinite(losses))
     assert float(np.mean(losses[-5:])) < float(np.mean(losses[:5])), "the loss did not fall on the GPU"
@@ -35,7 +35,7 @@ def test_training_on_the_gpu_from_the_window_streams_and_exports_host_weights(qt
 
     # What the window keeps and exports is host data: it predicts on the CPU, and a file written
     # from it loads where there is no GPU.
-    project, weights = window.part2.state.project()
+    project, weights = window.workspace.project()
     assert weights and not any(backend.is_gpu_array(v) for v in weights.values())
     x = window.dataset_panel.dataset.x[:64]
     expected = Predictor(project, weights).outputs(x)
@@ -53,7 +53,7 @@ def test_auto_in_the_device_box_trains_a_small_model_on_the_cpu_and_says_why(qtb
     combo.setCurrentIndex(combo.findData("auto"))
     assert window.training_panel.settings().device == "auto"
     started = []
-    window.run.session.runStarted.connect(started.append)
+    window.workspace.events.connect(lambda event: started.append(event.run), RunBegan)
     train(qtbot, window, epochs=2)
     assert started[0].device == "cpu" and "the model is small" in started[0].device_reason
     assert window.device_label.text() == "Device: cpu"

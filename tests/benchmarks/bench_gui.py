@@ -13,7 +13,7 @@
    Each live phase's step rate is divided by the mean of the still phases either side of it; the
    median of those ratios is far less sensitive to the machine's slow drifts than the rounds above.
    It measures the drawing alone: both phases are a run from the window (the BLAS pool keeps the
-   one thread fewer that such a run leaves for the window, see app/session.py).
+   one thread fewer that such a run leaves for the window, see training/cpu_share.py).
 4. Stalls: ``--stall-rounds`` more GUI runs with a probe, a 10 ms QTimer in the GUI thread whose
    lateness at each tick is an event-loop stall. The probe is Python code that takes the
    interpreter lock 100 times a second, so it costs the run a little and the frame clock (which
@@ -36,6 +36,8 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from layerforge.app import create_main_window  # noqa: E402
 from layerforge.training import EpochEnd, Trainer  # noqa: E402
+from layerforge.workspace import BUSY  # noqa: E402
+from layerforge.workspace.events import RunStateChanged  # noqa: E402
 
 TICK_MS = 10
 
@@ -61,16 +63,16 @@ def train_until_done(window, started=lambda: None) -> None:
     without the GIL, between events) until the run's thread has ended."""
     loop = QEventLoop()
 
-    def ended(running: bool) -> None:
-        if not running:
+    def ended(event) -> None:
+        if event.state not in BUSY:
             loop.quit()
 
-    window.run.runningChanged.connect(ended)
+    window.workspace.events.connect(ended, RunStateChanged)
     window.training_panel.train_button.click()
     started()
-    if window.run.running:
+    if window.workspace.busy:
         loop.exec()
-    window.run.runningChanged.disconnect(ended)
+    window.workspace.events.disconnect(ended)
 
 
 def with_gui(app, window, probe: bool = False) -> tuple[float, int, list[float], float, float]:
@@ -94,14 +96,13 @@ def with_gui(app, window, probe: bool = False) -> tuple[float, int, list[float],
     # it; a person's window idles before Train is pressed, so this one does too.
     idle(0.5)
     drawn = window.frames.drawn_frames
-    epochs, start = [], {}
-    window.run.session.epochEnded.connect(epochs.append)
+    start = {}
     train_until_done(window, lambda: start.update(cpu=time.thread_time(), wall=time.perf_counter()))
-    window.run.session.epochEnded.disconnect(epochs.append)
-    elapsed = epochs[-1].elapsed_s  # the run's own clock: from its start to the end of its last epoch
+    run = window.workspace.run
+    elapsed = run.history["elapsed_s"][-1]  # the run's own clock: from its start to the end of its last epoch
     busy = (time.thread_time() - start["cpu"]) / (time.perf_counter() - start["wall"])
     timer.stop()
-    steps = window.run.session.trainer.step if window.run.session.trainer else 0
+    steps = run.step
     return steps / elapsed, steps, lateness[1:], busy, (window.frames.drawn_frames - drawn) / elapsed
 
 
@@ -111,10 +112,9 @@ def live_and_still(app, window, phase_s: float) -> list[float]:
     state = {"live": True, "t": None, "steps": 0}
 
     def switch():
-        trainer = window.run.session.trainer
-        if trainer is None:
+        if not window.workspace.busy:
             return
-        now, steps = time.perf_counter(), trainer.step
+        now, steps = time.perf_counter(), window.workspace.trainer_step
         if state["t"] is not None:
             marks.append((state["live"], steps - state["steps"], now - state["t"]))
         state.update(t=now, steps=steps, live=not state["live"])

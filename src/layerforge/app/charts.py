@@ -124,13 +124,17 @@ class TrainingCharts(pg.GraphicsLayoutWidget):
     # -- feeding ---------------------------------------------------------------------------------
 
     def begin_run(self, steps_per_epoch: int, task: str, total_epochs: int | None = None) -> None:
-        """Fade the last run into the background and start empty curves."""
-        self.has_previous = len(self.smooth) > 0
+        """Fade the last run into the background (only when it measured the same metric: an
+        accuracy curve under an R² plot would mean nothing) and start empty curves."""
+        metric_name = "accuracy" if task == "classification" else "r2"
+        self.has_previous = len(self.smooth) > 0 and metric_name == self.metric_name
+        for curve in (self.previous_loss, self.previous_val, self.previous_metric):
+            curve.setData([], [])
         if self.has_previous:
-            self._set_title(self.loss_plot, "Loss")
             self.previous_loss.setData(self.smooth.x.copy(), self.smooth.y.copy())
             self.previous_val.setData(self.val_loss.x.copy(), self.val_loss.y.copy())
             self.previous_metric.setData(self.val_metric.x.copy(), self.val_metric.y.copy())
+        self._set_title(self.loss_plot, "Loss")
         for series in (self.raw, self.smooth, self.val_loss, self.train_metric, self.val_metric, self.lr):
             series.clear()
         self._smoother.reset()
@@ -139,9 +143,12 @@ class TrainingCharts(pg.GraphicsLayoutWidget):
         self.total_epochs = total_epochs or 0
         self._shown_epochs = 0.0
         self._extend_x_range(1.0)
-        self.metric_name = "accuracy" if task == "classification" else "r2"
-        self._set_title(self.metric_plot, "Accuracy" if task == "classification" else "R² (1 = perfect fit)")
+        self._set_metric(metric_name)
         self._dirty = True
+
+    def _set_metric(self, metric_name: str) -> None:
+        self.metric_name = metric_name
+        self._set_title(self.metric_plot, "Accuracy" if metric_name == "accuracy" else "R² (1 = perfect fit)")
 
     def _extend_x_range(self, x: float) -> None:
         """Grow the x axis in doublings (not every frame: rebuilding axis labels is costly), from a
@@ -187,16 +194,44 @@ class TrainingCharts(pg.GraphicsLayoutWidget):
                 series.append(epoch, value)
         self._dirty = True
 
-    def clear_previous(self) -> None:
-        """Forget both the previous and the current run (another project was opened)."""
+    def clear_run(self, task: str = "classification") -> None:
+        """No run at all (a new or another project, other data): no curves, no "previous run", the
+        axes back to their empty ranges, the metric of ``task`` and the hint in the middle."""
         for curve in (self.previous_loss, self.previous_val, self.previous_metric):
             curve.setData([], [])
         for series in (self.raw, self.smooth, self.val_loss, self.train_metric, self.val_metric, self.lr):
             series.clear()
+        self._smoother.reset()
         self.has_previous = False
         self._set_title(self.loss_plot, "Loss")
+        self._set_metric("accuracy" if task == "classification" else "r2")
+        self.steps_per_epoch, self.total_epochs, self._shown_epochs = 1, 0, 0.0
+        self.loss_plot.setXRange(0, 1, padding=0.01)   # linked: all three plots follow
+        for plot in (self.loss_plot, self.metric_plot, self.lr_plot):
+            plot._layerforge_y = None
+            plot.setYRange(0, 1, padding=0.03)
+        self.hint.setPos(0.5, 0.5)
         self.hint.setVisible(True)
         self._dirty = True
+
+    def show_history(self, history: dict, task: str, steps_per_epoch: int) -> None:
+        """Draw a stored run's curves (a reopened project) as if it had just run."""
+        epochs = list(history.get("epoch") or [])
+        steps = list(history.get("step_loss") or [])
+        self.clear_run(task)
+        if not epochs:
+            return
+        self.begin_run(steps_per_epoch, task, len(epochs))
+        rates = list(history.get("lr") or [])
+        xs = np.arange(1, len(steps) + 1, dtype=np.float64)
+        lrs = [rates[min(len(rates) - 1, (step - 1) // steps_per_epoch)] if rates else math.nan
+               for step in range(1, len(steps) + 1)]
+        self.add_batches(xs, _floats(steps), _floats(lrs))
+        for i, epoch in enumerate(epochs):
+            train = {k[6:]: float(_floats([v[i]])[0]) for k, v in history.items() if k.startswith("train_") and i < len(v)}
+            val = {k[4:]: float(_floats([v[i]])[0]) for k, v in history.items() if k.startswith("val_") and i < len(v)}
+            self.add_epoch(int(epoch), train, val)
+        self.redraw_if_dirty()   # a reopened project's curves are there at once, not a frame later
 
     # -- drawing ---------------------------------------------------------------------------------
 
@@ -270,3 +305,14 @@ def _finite_max(arrays, default: float) -> float:
 def _finite_min(arrays, default: float) -> float:
     values = [float(np.min(a[np.isfinite(a)])) for a in arrays if len(a) and np.isfinite(a).any()]
     return min(values) if values else default
+
+
+def _floats(values) -> np.ndarray:
+    """Numbers from a stored history (None or text where a value was not finite become NaN)."""
+    out = np.empty(len(values), dtype=np.float64)
+    for index, value in enumerate(values):
+        try:
+            out[index] = float(value)
+        except (TypeError, ValueError):
+            out[index] = math.nan
+    return out

@@ -24,11 +24,17 @@ class ConfusionMatrixView(QWidget):
         layout.addWidget(self.caption)
         layout.addWidget(self.table, 1)
         self.matrix: np.ndarray | None = None
+        self.epoch: int | None = None
         self._shown = None  # (class names, counts) the table shows now
         self.setMaximumWidth(230)
         self.table.setMinimumWidth(60)
 
-    def set_matrix(self, matrix, class_names) -> None:
+    def set_matrix(self, matrix, class_names, epoch: int | None = None, kept: bool = False) -> None:
+        """Show ``matrix`` (None: an empty table); ``epoch`` names the epoch it was measured after."""
+        which = "" if epoch is None or matrix is None else (
+            f", epoch {epoch}" + (", kept weights" if kept else ""))
+        self.caption.setText(f"Confusion matrix (validation{which})\nrows: true class, columns: predicted")
+        self.epoch = None if matrix is None else epoch
         names = [str(n) for n in class_names]
         matrix = None if matrix is None else np.asarray(matrix)
         count = len(names) if matrix is None else int(matrix.shape[0])

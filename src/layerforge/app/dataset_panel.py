@@ -1,4 +1,7 @@
-"""Dataset choice [datasetCombo] among the built-ins, with a one-line summary and a small preview plot."""
+"""Dataset choice [datasetCombo] among the built-ins and what was imported, with a one-line summary
+and a small preview plot. A view of the workspace's data: a choice in the box asks for it
+(``builtinChosen`` / ``importedChosen``); ``show_data`` shows what the workspace then holds (DataChanged),
+data that could not be loaded included."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,16 +9,20 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QGroupBox, QLabel, QVBoxLayout
 
-from ..data import DataError, list_datasets, load_dataset
+from ..data import list_datasets
 from .image_grid import to_pixmap
 from .predictions import class_color
 
 
-class DatasetPanel(QGroupBox):
-    """Emits ``datasetChanged(dataset)`` with the loaded ArrayDataset when the choice changes."""
+IMPORTED_PREFIX = "imported:"
 
-    datasetChanged = Signal(object)
-    message = Signal(str)
+
+class DatasetPanel(QGroupBox):
+    """``builtinChosen(name, options)`` / ``importedChosen(source, dataset)`` when the person picks
+    an entry; the workspace's DataChanged comes back to ``show_data``."""
+
+    builtinChosen = Signal(str, dict)
+    importedChosen = Signal(dict, object)
 
     def __init__(self, parent=None):
         super().__init__("Data", parent)
@@ -48,6 +55,7 @@ class DatasetPanel(QGroupBox):
         layout.addWidget(self.preview)
         layout.addWidget(self.preview_image)
         self.dataset = None
+        self.imported: dict[str, tuple[dict, object]] = {}   # combo key -> (source, dataset)
         self.combo.currentIndexChanged.connect(self._changed)
 
     @property
@@ -55,30 +63,49 @@ class DatasetPanel(QGroupBox):
         return self.combo.currentData()
 
     def select(self, name: str, options: dict | None = None) -> None:
-        """Show dataset ``name`` (emitting ``datasetChanged`` even when it is already selected)."""
-        index = self.combo.findData(name)
-        if index < 0:
-            self.message.emit(f"Unknown built-in dataset {name!r}")
-            return
-        self.combo.blockSignals(True)
-        self.combo.setCurrentIndex(index)
-        self.combo.blockSignals(False)
-        self._load(name, options or {})
+        """Ask for built-in dataset ``name`` (as choosing it in the box does)."""
+        self.builtinChosen.emit(name, dict(options or {}))
 
     def _changed(self, index: int) -> None:
-        self._load(self.combo.itemData(index), {})
+        key = self.combo.itemData(index)
+        if isinstance(key, str) and key in self.imported:
+            source, dataset = self.imported[key]
+            self.importedChosen.emit(dict(source), dataset)
+        elif isinstance(key, str) and not key.startswith(IMPORTED_PREFIX):
+            self.builtinChosen.emit(key, {})
 
-    def _load(self, name: str, options: dict) -> None:
-        try:
-            dataset = load_dataset(name, **options)
-        except DataError as error:
-            self.message.emit(str(error))
-            return
+    def show_data(self, source: dict, dataset, unavailable: str = "", description: str = "") -> None:
+        """Show the workspace's data: choose its entry in the box (adding one for imported data) and
+        describe it, or say why it could not be loaded."""
+        if source.get("kind") == "builtin":
+            index = self.combo.findData(source.get("name"))
+        else:
+            key = IMPORTED_PREFIX + description
+            if dataset is not None:
+                self.imported[key] = (dict(source), dataset)
+            index = self.combo.findData(key)
+            name = dataset.name if dataset is not None else description
+            label = f"{name} — {dataset.task} (imported)" if dataset is not None else f"{name} (not found)"
+            self.combo.blockSignals(True)
+            if index < 0:
+                self.combo.addItem(label, key)
+                index = self.combo.count() - 1
+            self.combo.setItemText(index, label)
+            self.combo.setItemData(index, description, 3)   # Qt.ToolTipRole
+            self.combo.blockSignals(False)
+        self.combo.blockSignals(True)
+        self.combo.setCurrentIndex(max(index, 0) if index >= 0 else self.combo.currentIndex())
+        self.combo.blockSignals(False)
         self.dataset = dataset
-        self.options = dict(options)
+        self.options = dict(source.get("options") or {})
+        if dataset is None:
+            self.summary.setText(f"<span style='color:#b71c1c'>The data could not be loaded: {unavailable}</span>")
+            self.summary.setToolTip(description)
+            self.preview.getPlotItem().clear()
+            self.preview_image.clear()
+            return
         self._describe(dataset)
         self._draw_preview(dataset)
-        self.datasetChanged.emit(dataset)
 
     def _describe(self, dataset) -> None:
         shape = "x".join(str(d) for d in dataset.input_shape)
@@ -112,8 +139,13 @@ class DatasetPanel(QGroupBox):
             for i in range(min(4, len(x))):
                 plot.plot(x[i, :, 0], pen=pg.mkPen(class_color(int(y[i])) if dataset.task == "classification"
                                                    else "#546e7a", width=1.5))
+        elif dataset.task != "classification":
+            # A table of features and a value: the value over the first feature says something;
+            # two features coloured all alike would be a meaningless strip of dots.
+            plot.addItem(pg.ScatterPlotItem(x.reshape(len(x), -1)[:, 0], y.reshape(len(y), -1)[:, 0], size=3,
+                                            pen=None, brush=pg.mkBrush("#546e7a")))
         else:
-            labels = y.astype(int) if dataset.task == "classification" else np.zeros(len(y), int)
+            labels = y.astype(int)
             for label in np.unique(labels):
                 mask = labels == label
                 plot.addItem(pg.ScatterPlotItem(x[mask, 0], x[mask, min(1, x.shape[1] - 1)], size=4, pen=None,

@@ -1,4 +1,8 @@
-"""The main window [mainWindow]: palette | canvas over charts and predictions | inspector, data, training."""
+"""The main window [mainWindow]: palette | canvas over charts and predictions | inspector, data, training.
+
+The window is views of one :class:`~layerforge.workspace.Workspace` (``window.workspace``): every
+widget shows what the workspace announces and changes it only through its operations.
+"""
 from __future__ import annotations
 
 from importlib import resources
@@ -8,20 +12,23 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QLabel, QMainWindow, QMessageBox, QScrollArea, QSplitter, QToolBar, QVBoxLayout,
                                QWidget)
 
-from ..training import TrainingSettings
+from ..training import TrainingError, example_projects
+from ..workspace import Workspace, WorkspaceError
+from ..workspace import events as ev
 from .banner import Banner
 from .canvas import ModelCanvas
 from .charts import TrainingCharts
 from .dataset_panel import DatasetPanel
 from .document import READ_ONLY_MESSAGE, ModelDocument
 from .frames import FrameClock
-from .examples import example_names, model_fit_problem, model_for, open_example
 from .icons import app_icon
 from .inspector import LayerInspector
 from .palette import LayerPalette
 from .predictions import PredictionView
-from .run_controller import RunController
+from .project_actions import ProjectActions
+from .run_views import RunViews
 from .training_panel import TrainingPanel
+from .workspace_runner import QtRunner
 
 DEFAULT_SIZE = (1400, 900)
 
@@ -39,15 +46,17 @@ class MainWindow(QMainWindow):
         self.setObjectName("mainWindow")
         self.setWindowIcon(app_icon())
         self.resize(*DEFAULT_SIZE)
-        self.project_name = "untitled"
-        self._settings_dirty = False
         self._shown_once = False
-        self.document = ModelDocument(parent=self)
+        self.runner = QtRunner(self)
+        self.workspace = Workspace(runner=self.runner)
+        self.document = ModelDocument(self.workspace, parent=self)
         self._build_widgets()
+        self.projects = ProjectActions(self)
         self._build_actions()
         self._connect()
         self.setStyleSheet(load_stylesheet())
-        self.open_example(example)
+        self.workspace.open_example(example, discard=True)
+        self.show_status(f"Opened the '{self.workspace.name}' example. Press Train to start.")
 
     # -- construction ----------------------------------------------------------------------------
 
@@ -60,9 +69,9 @@ class MainWindow(QMainWindow):
         self.charts = TrainingCharts()
         self.predictions = PredictionView()
         self.banner = Banner()
-        self.run = RunController(self)
+        self.run = RunViews(self)
         self.frames = FrameClock(self)
-        self.frames.add_feed(self.run.session.deliver)
+        self.frames.add_feed(self.runner.deliver)
         self.frames.add(self.charts.redraw_if_dirty, self.charts)
         self.frames.add(self.predictions.draw_pending, self.predictions)
         self.frames.add(self.run.update_progress, self.training_panel.progress, light=True)
@@ -127,13 +136,16 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.device_label)
 
     def _build_actions(self) -> None:
-        stack = self.document.undo_stack
-        self.action_undo = stack.createUndoAction(self, "Undo")
+        self.action_undo = QAction("Undo", self)
         self.action_undo.setObjectName("actionUndo")
         self.action_undo.setShortcut(QKeySequence.StandardKey.Undo)
-        self.action_redo = stack.createRedoAction(self, "Redo")
+        self.action_undo.triggered.connect(lambda: self._step("undo"))
+        self.action_redo = QAction("Redo", self)
         self.action_redo.setObjectName("actionRedo")
         self.action_redo.setShortcut(QKeySequence.StandardKey.Redo)
+        self.action_redo.triggered.connect(lambda: self._step("redo"))
+        for action in (self.action_undo, self.action_redo):
+            action.setEnabled(False)
         self.action_train = QAction("Train", self)
         self.action_train.setObjectName("actionTrain")
         self.action_train.setShortcut(QKeySequence("F5"))
@@ -142,8 +154,9 @@ class MainWindow(QMainWindow):
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
         examples = file_menu.addMenu("Open &example")
-        for name in example_names():
-            examples.addAction(name, lambda n=name: self._ask_and_open(n))
+        examples.setObjectName("examplesMenu")
+        for name in example_projects():
+            examples.addAction(name, lambda n=name: self.open_example(n))
         file_menu.addSeparator()
         file_menu.addAction("&Quit", QKeySequence.StandardKey.Quit, self.close)
         edit_menu = menu.addMenu("&Edit")
@@ -167,70 +180,96 @@ class MainWindow(QMainWindow):
         self.addToolBar(toolbar)
 
     def _connect(self) -> None:
-        self.document.undo_stack.cleanChanged.connect(self._update_title)
-        self.document.refused.connect(self.show_status)
-        self.document.changed.connect(self._model_changed)
+        hub = self.workspace.events
+        hub.connect(self._project_replaced, ev.ProjectReplaced)
+        hub.connect(lambda _event: self._update_title(), ev.ProjectSaved, ev.DirtyChanged)
+        hub.connect(self._undo_changed, ev.UndoChanged)
+        hub.connect(lambda event: self.training_panel.set_settings(event.settings), ev.SettingsChanged)
+        hub.connect(self._data_changed, ev.DataChanged)
         self.canvas.message.connect(self.show_status)
         self.canvas.model_scene.nodeSelectionChanged.connect(self.inspector.show_nodes)
         self.palette_panel.addLayerRequested.connect(self.add_layer_after_selection)
-        self.dataset_panel.datasetChanged.connect(self._dataset_changed)
-        self.dataset_panel.message.connect(self.show_status)
+        self.dataset_panel.builtinChosen.connect(self._choose_builtin)
+        self.dataset_panel.importedChosen.connect(self._choose_imported)
         self.training_panel.trainRequested.connect(self.run.start)
         self.training_panel.pauseToggled.connect(self.run.toggle_pause)
         self.training_panel.stopRequested.connect(self.run.stop)
-        self.training_panel.settingsEdited.connect(self._mark_settings_dirty)
-        self.run.status.connect(self.show_status)
-        self.run.runningChanged.connect(self._running_changed)
+        self.training_panel.settingsEdited.connect(self._settings_edited)
 
     # -- project ---------------------------------------------------------------------------------
 
-    def open_example(self, name: str) -> None:
-        project = open_example(name)
-        self.project_name = project.name
-        self.document.replace(project.spec)
-        self.training_panel.set_settings(project.settings)
-        source = project.data_source
-        if source.get("kind") == "builtin":
-            self.dataset_panel.select(source["name"], source.get("options") or {})
-        self.training_panel.set_settings(project.settings)
-        self.charts.clear_previous()
-        self._settings_dirty = False
-        self.document.undo_stack.setClean()
-        self.banner.clear()
-        self._update_title()
-        if self._shown_once:
-            self._arrange_opened_model()
-        self.show_status(f"Opened the '{project.name}' example. Press Train to start.")
+    def open_example(self, name: str) -> bool:
+        """File > Open example (asks about unsaved changes first)."""
+        return self.projects.open_example(name)
 
-    def _ask_and_open(self, name: str) -> None:
-        if self.run.running:
-            self.show_status("Stop training before opening another project.")
-            return
-        self.open_example(name)
+    @property
+    def project_name(self) -> str:
+        return self.workspace.name
 
     @property
     def is_dirty(self) -> bool:
-        return self._settings_dirty or not self.document.undo_stack.isClean()
+        return self.workspace.dirty
 
     def _update_title(self) -> None:
-        self.setWindowTitle(f"{self.project_name}{'*' if self.is_dirty else ''} — Layerforge")
+        self.setWindowTitle(f"{self.workspace.name}{'*' if self.workspace.dirty else ''} — Layerforge")
 
-    def _mark_settings_dirty(self) -> None:
-        self._settings_dirty = True
+    def _project_replaced(self, _event) -> None:
         self._update_title()
-
-    def set_modified(self, modified: bool) -> None:
-        """For projects and autosave (part 2): the project now differs from its file (True), or was
-        just saved or opened (False: the undo stack is marked clean too)."""
-        self._settings_dirty = modified
-        if not modified:
-            self.document.undo_stack.setClean()
-        self._update_title()
+        self.arrange_opened_model()
 
     def arrange_opened_model(self) -> None:
         """Fit a model that was just opened to the view (once the window is on screen)."""
         if self._shown_once:
             self._arrange_opened_model()
+
+    def _undo_changed(self, event: ev.UndoChanged) -> None:
+        busy = self.workspace.busy
+        self.action_undo.setEnabled(event.can_undo and not busy)
+        self.action_redo.setEnabled(event.can_redo and not busy)
+        self.action_undo.setText(f"Undo {event.undo_text}" if event.undo_text else "Undo")
+        self.action_redo.setText(f"Redo {event.redo_text}" if event.redo_text else "Redo")
+
+    def _step(self, which: str) -> None:
+        try:
+            getattr(self.workspace, which)()
+        except WorkspaceError:
+            pass   # the Refused event puts the reason in the status bar
+
+    # -- data and settings -----------------------------------------------------------------------
+
+    def _choose_builtin(self, name: str, options: dict) -> None:
+        try:
+            self.workspace.choose_builtin(name, options)
+        except WorkspaceError:
+            self._data_changed(None)   # the box goes back to the data the workspace holds
+
+    def _choose_imported(self, source: dict, dataset) -> None:
+        try:
+            self.workspace.import_data(source, dataset)
+        except WorkspaceError:
+            self._data_changed(None)
+
+    def _data_changed(self, _event) -> None:
+        workspace = self.workspace
+        dataset = workspace.dataset
+        self.dataset_panel.show_data(workspace.source, dataset, workspace.data_unavailable,
+                                     _event.description if _event is not None else "")
+        if dataset is not None:
+            self.training_panel.set_task("reconstruction" if workspace.settings.target == "input" else dataset.task)
+            self.training_panel.set_settings(workspace.settings)
+
+    def _settings_edited(self) -> None:
+        try:
+            self.commit_settings()
+        except (WorkspaceError, TrainingError, ValueError) as error:
+            self.show_status(str(getattr(error, "reason", error)))
+            self.training_panel.set_settings(self.workspace.settings)
+
+    def commit_settings(self) -> None:
+        """Hand the settings shown to the workspace (TrainingError for a value it cannot take)."""
+        settings = self.training_panel.settings()
+        if settings.to_dict() != self.workspace.settings.to_dict():
+            self.workspace.set_settings(settings)
 
     # -- editing ---------------------------------------------------------------------------------
 
@@ -251,65 +290,28 @@ class MainWindow(QMainWindow):
             self.show_status(f"Added {layer_type}.")
         return node_id
 
-    def _model_changed(self) -> None:
-        self._update_title()
-        self._check_fit()
-
-    def _dataset_changed(self, dataset) -> None:
-        target = self.training_panel.settings().target
-        self.training_panel.set_task("reconstruction" if target == "input" else dataset.task)
-        if target in ("labels", "values"):
-            # "labels" came with a classification example; let the new data's task decide instead
-            # (read the settings again: set_task may have switched the loss to one that suits the data).
-            self.training_panel.set_settings(self.training_panel.settings().replace(target="auto"))
-        self.predictions.show_dataset(dataset)
-        self._mark_settings_dirty()
-        self._check_fit()
-
-    def _check_fit(self) -> None:
-        dataset = self.dataset_panel.dataset
-        if dataset is None or self.run.running:
-            return
-        problem = model_fit_problem(self.document.report, dataset, self.training_panel.settings().target)
-        if problem is not None:
-            self.banner.show_message("warning", problem + " Edit the Input/last layer, or use a model made for it.",
-                                     "Use a matching model", self.use_matching_model)
-        elif self.banner.level == "warning":
-            self.banner.clear()
-
     def use_matching_model(self) -> None:
-        dataset = self.dataset_panel.dataset
-        name, spec, template = model_for(dataset)
-        data = spec.to_dict()
-        self.document.edit(f"Use {name}", lambda current: _replace_all(current, data))
-        defaults = TrainingSettings.from_template(template, device=self.training_panel.settings().device)
-        self.training_panel.set_settings(self.training_panel.settings().replace(
-            loss=defaults.loss, learning_rate=defaults.learning_rate, epochs=defaults.epochs,
-            batch_size=defaults.batch_size, target=defaults.target))
+        try:
+            name = self.workspace.use_matching_model()
+        except WorkspaceError:
+            return
         self.canvas.fit_to_view()
-        self.show_status(f"Replaced the model with the {name} template for '{dataset.name}' (Undo brings it back).")
+        self.show_status(f"Replaced the model with the {name} template for '{self.workspace.dataset.name}' "
+                         f"(Undo brings it back).")
 
     # -- training --------------------------------------------------------------------------------
 
-    def _running_changed(self, running: bool) -> None:
-        if not running:
-            self.frames.flush()
-        self.document.set_read_only(running)
-        self.canvas.model_scene.set_read_only(running)
+    def set_editing_locked(self, locked: bool) -> None:
+        """While a run trains, the model, the data and the settings cannot change."""
+        self.canvas.model_scene.set_read_only(locked)
         self.inspector.refresh()
-        self.dataset_panel.combo.setEnabled(not running)
-        self.palette_panel.setEnabled(not running)
-        self.action_train.setEnabled(not running)
-        # Undo/redo would change the model behind the run's back; the stack re-enables them only when
-        # it changes, which it cannot while editing is refused, so set them right after the run too.
-        stack = self.document.undo_stack
-        self.action_undo.setEnabled(not running and stack.canUndo())
-        self.action_redo.setEnabled(not running and stack.canRedo())
-        if running:
-            self.palette_panel.setToolTip(READ_ONLY_MESSAGE)
-        else:
-            self.palette_panel.setToolTip("")
-            self._check_fit()
+        self.dataset_panel.combo.setEnabled(not locked)
+        self.palette_panel.setEnabled(not locked)
+        self.action_train.setEnabled(not locked)
+        history = self.workspace.undo_history
+        self.action_undo.setEnabled(not locked and history.can_undo)
+        self.action_redo.setEnabled(not locked and history.can_redo)
+        self.palette_panel.setToolTip(READ_ONLY_MESSAGE if locked else "")
 
     def show_status(self, text: str) -> None:
         self.statusBar().showMessage(text, 15_000)
@@ -323,8 +325,7 @@ class MainWindow(QMainWindow):
     def _arrange_opened_model(self) -> None:
         """Fit a freshly opened model to the view, wrapping it onto rows if it would be unreadable."""
         if self.canvas.needs_wrapping():
-            self.canvas.auto_layout()
-            self.document.undo_stack.clear()  # arranging what was opened is not an edit to undo
+            self.canvas.auto_layout(record=False)  # arranging what was opened is not an edit to undo
         self.canvas.fit_to_view()
 
     # -- closing ---------------------------------------------------------------------------------
@@ -338,7 +339,7 @@ class MainWindow(QMainWindow):
         return answer == QMessageBox.StandardButton.Yes
 
     def closeEvent(self, event) -> None:
-        if self.run.running:
+        if self.workspace.busy:
             if not self.confirm_close_during_training():
                 event.ignore()
                 return
@@ -349,9 +350,3 @@ class MainWindow(QMainWindow):
                 return
         event.accept()
 
-
-def _replace_all(spec, data: dict) -> None:
-    """Turn ``spec`` into the model ``data`` in place (one undoable edit)."""
-    from ..graph import ModelSpec
-    fresh = ModelSpec.from_dict(data)
-    spec.nodes, spec.edges = fresh.nodes, fresh.edges

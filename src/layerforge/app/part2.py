@@ -20,8 +20,7 @@ from .autosave import AutoSaver
 from .dialogs.export_dialog import ExportActions
 from .dialogs.import_dialog import ImportDialog
 from .dialogs.predict_dialog import make_predict_action
-from .project_actions import ProjectActions
-from .project_state import ProjectState, mark_dirty, settings_with_split
+from ..workspace import WorkspaceError
 
 
 DROPPABLE_SUFFIXES = (".lfproj", ".csv", ".txt", ".npz", ".npy")
@@ -84,13 +83,11 @@ def _dropped_path(event) -> Path | None:
 class Part2:
     def __init__(self, window):
         self.window = window
-        self.state = ProjectState(window)
-        self.projects = ProjectActions(window, self.state)
-        self.exports = ExportActions(window, self.state)
-        self.action_predict = make_predict_action(window, self.state)
-        self.autosaver = AutoSaver(window, self.state)
-        self.projects.on_clean = self.autosaver.discard
-        self._wrap_open_example()
+        self.workspace = window.workspace
+        self.projects = window.projects
+        self.exports = ExportActions(window, self.workspace)
+        self.action_predict = make_predict_action(window, self.workspace)
+        self.autosaver = AutoSaver(window)
         self.appearance = Appearance(window)
         self.import_dialog: ImportDialog | None = None
         self.action_import = named_action(
@@ -133,22 +130,6 @@ class Part2:
         view_menu.addSeparator()
         view_menu.addMenu(self.appearance.menu)
 
-    def _wrap_open_example(self) -> None:
-        """Part 1's File > Open example replaces the project: ask about unsaved changes first, and
-        forget the file, weights and autosave of the project it replaces."""
-        window = self.window
-        original = window.open_example
-
-        def open_example(name: str) -> bool:
-            if not self.projects.maybe_save():
-                return False
-            original(name)
-            self.state.forget_file()
-            self.autosaver.discard()
-            return True
-
-        window.open_example = open_example
-
     def _run_shortcuts(self) -> None:
         """Pause/Resume (F6) and Stop (Shift+F5) as actions beside part 1's Train (F5)."""
         window = self.window
@@ -164,10 +145,10 @@ class Part2:
     # -- import ----------------------------------------------------------------------------------
 
     def open_import_dialog(self) -> ImportDialog | None:
-        if self.window.run.running:
+        if self.workspace.busy:
             self.window.show_status("Stop training before importing other data.")
             return None
-        dialog = ImportDialog(self.window, self.window.training_panel.settings())
+        dialog = ImportDialog(self.window, self.workspace.settings)
         dialog.accepted.connect(lambda: self.use_imported(dialog))
         self.import_dialog = dialog
         dialog.open()
@@ -176,10 +157,10 @@ class Part2:
     def use_imported(self, dialog: ImportDialog) -> None:
         if dialog.dataset is None:
             return
-        panel = self.window.training_panel
-        self.state.show_imported(dialog.source, dialog.dataset)
-        panel.set_settings(settings_with_split(panel.settings(), dialog.split_settings()))
-        mark_dirty(self.window)
+        try:
+            self.workspace.import_data(dialog.source, dialog.dataset, dialog.split_settings())
+        except WorkspaceError:
+            return   # the Refused event puts the reason in the status bar
         self.window.show_status(f"Imported {dialog.dataset.summary()}")
 
     def open_dropped(self, path: Path):
@@ -201,11 +182,12 @@ class Part2:
         """After the window is shown: layout from last time, then any autosave offered back, else the
         project named on the command line (a double-clicked .lfproj). True when an autosave was restored."""
         self.appearance.restore_layout()
-        if self.autosaver.offer_recovery():
-            return True
+        recovered = self.autosaver.offer_recovery()
         if project_path is not None:
-            self.projects.open_path(project_path, ask=False)
-        return False
+            # Asked for by name: opened after the recovery question (asking, if the recovered project
+            # is unsaved, whether to save it first), never silently dropped.
+            self.projects.open_path(project_path)
+        return recovered
 
     def clean_shutdown(self) -> None:
         self.appearance.save_layout()

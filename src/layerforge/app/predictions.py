@@ -76,6 +76,9 @@ class PredictionView(QWidget):
         self.last_epoch: int | None = None
         self._pending = None
         self._pending_confusion = None
+        self._pending_kept = False
+        self._range_fresh = True   # the next predictions drawn set the plot's range (else it only grows)
+        self.shows = "nothing"     # "data", "predictions", "stale" or "nothing"
 
     # -- before training: the data alone ---------------------------------------------------------
 
@@ -83,6 +86,7 @@ class PredictionView(QWidget):
         """Show the data before any model exists (points, curve samples, or labelled images)."""
         self._pending = self._pending_confusion = None
         self.last_kind, self.last_epoch = None, None
+        self._range_fresh, self.shows = True, "data"
         self.confusion.set_matrix(None, dataset.class_names)
         self.confusion.setVisible(dataset.task == "classification")
         x, y = dataset.x, dataset.y
@@ -108,6 +112,25 @@ class PredictionView(QWidget):
                              y if dataset.task == "classification" else None)
             self.title.setText(f"<b>{dataset.name}</b>: first input feature per sample")
         self.plot.autoRange()
+
+    def show_nothing(self, why: str) -> None:
+        """No data to show (it could not be loaded): an empty plot and ``why``."""
+        self._pending = self._pending_confusion = None
+        self.last_kind, self.last_epoch = None, None
+        self._range_fresh, self.shows = True, "nothing"
+        self.image_item.clear()
+        self.fit_curve.setData([], [])
+        self._set_points(np.zeros(0), np.zeros(0), None)
+        self.confusion.set_matrix(None, [])
+        self.stack.setCurrentWidget(self.plot_widget)
+        self.title.setText(why)
+
+    def show_stale(self, dataset, reason: str) -> None:
+        """The predictions no longer describe the model: show the data alone, and say why."""
+        if dataset is not None:
+            self.show_dataset(dataset)
+        self.shows = "stale"
+        self.title.setText(f"<b>Predictions cleared</b>: {reason}")
 
     def _set_points(self, xs, ys, labels) -> None:
         xs, ys = np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
@@ -137,26 +160,30 @@ class PredictionView(QWidget):
 
     # -- during training -------------------------------------------------------------------------
 
-    def set_snapshot(self, snapshot) -> None:
-        """Remember the newest snapshot; the next frame draws it (older undrawn ones are skipped)."""
-        self._pending = snapshot
+    def set_snapshot(self, snapshot, kept: bool = False) -> None:
+        """Remember the newest snapshot; the next frame draws it (older undrawn ones are skipped).
+        ``kept``: the predictions of the weights the run keeps (its title says so)."""
+        self._pending, self._pending_kept = snapshot, kept
 
-    def set_confusion(self, matrix, class_names) -> None:
-        self._pending_confusion = (matrix, class_names)
+    def set_confusion(self, matrix, class_names, epoch: int | None = None, kept: bool = False) -> None:
+        self._pending_confusion = (matrix, class_names, epoch, kept)
 
     def draw_pending(self) -> bool:
         """Draw what arrived since the last frame; True when something was drawn."""
         snapshot, self._pending = self._pending, None
         confusion, self._pending_confusion = self._pending_confusion, None
         if snapshot is not None:
-            self.draw_snapshot(snapshot)
+            self.draw_snapshot(snapshot, self._pending_kept)
         if confusion is not None:
             self.confusion.set_matrix(*confusion)
         return snapshot is not None or confusion is not None
 
-    def draw_snapshot(self, snapshot) -> None:
+    def draw_snapshot(self, snapshot, kept: bool = False) -> None:
         data, kind = snapshot.data, snapshot.kind
         when = "before training" if snapshot.epoch == 0 else f"after epoch {snapshot.epoch}"
+        if kept:
+            when += " (the kept weights)"
+        self.shows = "predictions"
         if kind == "boundary2d":
             self._draw_boundary(data)
             self.title.setText(f"Decision boundary {when}: colour = predicted class (pale where unsure), "
@@ -175,6 +202,36 @@ class PredictionView(QWidget):
             self.title.setText(f"Predictions {when} on the first samples")
         self.snapshots_shown += 1
         self.last_kind, self.last_epoch = kind, snapshot.epoch
+        if self.stack.currentWidget() is self.plot_widget:
+            self._cover_plotted()
+
+    def _cover_plotted(self) -> None:
+        """Keep every plotted point in view: the first predictions after the data set the range;
+        later ones only widen it (a range that changes every frame would rebuild the axes)."""
+        xs, ys = [], []
+        for item in [self.fit_curve] + self.point_layers:
+            x, y = (item.xData, item.yData) if item is self.fit_curve else (item.data["x"], item.data["y"])
+            if x is not None and len(x):
+                xs.append(np.asarray(x, dtype=np.float64))
+                ys.append(np.asarray(y, dtype=np.float64))
+        if self.image_item.image is not None:
+            rect = self.image_item.mapRectToParent(self.image_item.boundingRect())
+            xs.append(np.array([rect.left(), rect.right()]))
+            ys.append(np.array([rect.top(), rect.bottom()]))
+        if not xs:
+            return
+        x, y = np.concatenate(xs), np.concatenate(ys)
+        x, y = x[np.isfinite(x)], y[np.isfinite(y)]
+        if not len(x) or not len(y):
+            return
+        (x0, x1), (y0, y1) = self.plot.viewRange()
+        low_x, high_x, low_y, high_y = float(x.min()), float(x.max()), float(y.min()), float(y.max())
+        if self._range_fresh or low_x < x0 or high_x > x1 or low_y < y0 or high_y > y1:
+            if not self._range_fresh:
+                low_x, high_x = min(low_x, x0), max(high_x, x1)
+                low_y, high_y = min(low_y, y0), max(high_y, y1)
+            self.plot.setRange(xRange=(low_x, high_x), yRange=(low_y, high_y), padding=0.05)
+            self._range_fresh = False
 
     def _draw_boundary(self, data) -> None:
         self.stack.setCurrentWidget(self.plot_widget)

@@ -1,9 +1,11 @@
 """Project files from the window [actionNew, actionOpen, actionSave, actionSaveAs], recent files
 [recentFilesMenu], and the Save / Discard / Cancel question before anything unsaved is dropped.
 
-Reading and writing is ``layerforge.training``'s ``load_project`` / ``save_project`` (versioned JSON
-plus a weights file, written atomically). A file that cannot be opened (newer version, unknown layer,
-truncated, not a project) changes nothing in the window: the reason is shown in a message box.
+Opening and saving is the workspace's (``Workspace.new`` / ``open`` / ``open_example`` / ``save`` /
+``save_as``); this module only asks: which file, and what to do with unsaved changes (the workspace
+refuses to drop them with UnsavedChanges; the answer Save or Discard repeats the operation). A file
+that cannot be opened (newer version, unknown layer, truncated, not a project) changes nothing: the
+reason is shown in a message box.
 """
 from __future__ import annotations
 
@@ -12,11 +14,10 @@ from pathlib import Path
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
 
-from ..graph import ModelSpec
-from ..training import Project, ProjectError, TrainingSettings, load_project, save_project
+from ..training import TrainingError
+from ..workspace import UnsavedChanges, WorkspaceError
 from .actions import named_action
 from .persist import app_settings, file_name_for
-from .project_state import mark_clean
 
 SUFFIX = ".lfproj"
 FILE_FILTER = "Layerforge projects (*.lfproj);;All files (*)"
@@ -49,8 +50,8 @@ def forget_recent(path) -> None:
 class ProjectActions:
     """The File menu's project commands for one window."""
 
-    def __init__(self, window, state):
-        self.window, self.state = window, state
+    def __init__(self, window):
+        self.window, self.workspace = window, window.workspace
         self.action_new = self._action("actionNew", "&New project", QKeySequence.StandardKey.New, self.new_project,
                                        "Start an empty model (asks to save the current one first)")
         self.action_open = self._action("actionOpen", "&Open…", QKeySequence.StandardKey.Open, self.open_dialog,
@@ -59,7 +60,6 @@ class ProjectActions:
                                         "Save the project with its trained weights")
         self.action_save_as = self._action("actionSaveAs", "Save &as…", QKeySequence.StandardKey.SaveAs,
                                            self.save_as, "Save the project under another name")
-        self.on_clean = lambda: None   # the open project was saved, or replaced by another
         self.recent_menu = QMenu("Open &recent", window)
         self.recent_menu.setObjectName("recentFilesMenu")
         self.recent_menu.aboutToShow.connect(self.fill_recent_menu)
@@ -85,100 +85,96 @@ class ProjectActions:
 
     def maybe_save(self) -> bool:
         """True when it is fine to drop the open project (saved, discarded or clean)."""
-        if not self.window.is_dirty:
+        if not self.workspace.dirty:
             return True
         answer = self.ask_unsaved()
         if answer == SAVE:
             return self.save()
         return answer == DISCARD
 
-    def _busy(self) -> bool:
-        if self.window.run.running:
-            self.window.show_status("Stop training before opening or starting another project.")
-            return True
-        return False
+    def replace(self, operation, done: str = "") -> list[str] | None:
+        """Run ``operation(discard)`` (new, open, example, recover); on unsaved changes ask Save /
+        Discard / Cancel and repeat it. Its notes, or None when it did not happen (the reason shown)."""
+        try:
+            try:
+                notes = operation(False)
+            except UnsavedChanges:
+                if not self.maybe_save():
+                    self.window.show_status("Kept the open project (its changes are not saved).")
+                    return None
+                notes = operation(True)
+        except WorkspaceError as error:
+            if error.reason.startswith("the model is training"):
+                self.window.show_status(f"Stop training before opening or starting another project ({error.reason}).")
+            else:
+                self._refuse(f"Cannot {error.operation}", error.reason)
+            return None
+        if done:
+            self.window.show_status(done)
+        self.window.run.show_notes(notes or [])
+        return list(notes or [])
 
     # -- commands --------------------------------------------------------------------------------
 
     def new_project(self) -> bool:
-        if self._busy() or not self.maybe_save():
-            return False
-        dataset = self.window.dataset_panel.dataset
-        spec = ModelSpec()
-        shape = list(dataset.input_shape) if dataset is not None else [2]
-        spec.add_node("Input", {"shape": shape}, position=(0.0, 0.0))
-        project = Project("untitled", spec, self.state.data_source(),
-                          TrainingSettings(device="cpu", loss=self.window.training_panel.settings().loss))
-        self.state.apply(project, None, None)
-        self.on_clean()
-        self.window.show_status("New project: drag layers from the palette onto the canvas, after the Input.")
-        return True
+        return self.replace(lambda discard: self.workspace.new(discard=discard) or [],
+                            "New project: drag layers from the palette onto the canvas, after the Input.") is not None
+
+    def open_example(self, name: str) -> bool:
+        return self.replace(lambda discard: self.workspace.open_example(name, discard=discard),
+                            f"Opened the '{name}' example. Press Train to start.") is not None
 
     def open_dialog(self) -> bool:
-        if self._busy() or not self.maybe_save():
+        if self.workspace.busy:
+            self.window.show_status("Stop training before opening or starting another project.")
             return False
-        start = str(self.state.path.parent) if self.state.path else ""
+        start = str(self.workspace.path.parent) if self.workspace.path else ""
         path, _ = QFileDialog.getOpenFileName(self.window, "Open project", start, FILE_FILTER)
-        return self.open_path(path, ask=False) if path else False
+        return self.open_path(path) if path else False
 
-    def open_path(self, path, ask: bool = True) -> bool:
+    def open_path(self, path) -> bool:
         """Open ``path``; on any problem show why and leave the window exactly as it was."""
-        if ask and (self._busy() or not self.maybe_save()):
-            return False
         path = Path(path)
-        try:
-            project, weights = load_project(path)
-        except ProjectError as error:
-            self._refuse("Cannot open the project", error)
+        notes = self.replace(lambda discard: self.workspace.open(path, discard=discard))
+        if notes is None:
             return False
-        notes = self.state.apply(project, weights, path, base_dir=path.parent)
-        self.on_clean()
         remember_recent(path)
         self.fill_recent_menu()
-        trained = " with its trained weights" if weights is not None else ""
+        trained = " with its trained weights" if self.workspace.run is not None and self.workspace.run.has_weights else ""
         self.window.show_status(f"Opened {path.name}{trained}.")
-        if notes:
-            self.window.banner.show_message("warning", " ".join(notes))
         return True
 
-    def _refuse(self, title: str, error) -> None:
-        text = f"{error}\n\nNothing was opened; the current project is unchanged."
-        self.window.show_status(f"{title}: {error}")
+    def _refuse(self, title: str, reason) -> None:
+        text = f"{reason}\n\nNothing was opened; the current project is unchanged."
+        self.window.show_status(f"{title}: {reason}")
         QMessageBox.warning(self.window, title, text)
 
     def save(self) -> bool:
-        if self.state.path is None:
+        if self.workspace.path is None:
             return self.save_as()
-        return self.save_to(self.state.path)
+        return self.save_to(self.workspace.path)
 
     def save_as(self) -> bool:
-        start = self.state.path or Path.home() / file_name_for(self.window.project_name, SUFFIX)
+        start = self.workspace.path or Path.home() / file_name_for(self.workspace.name, SUFFIX)
         path, _ = QFileDialog.getSaveFileName(self.window, "Save project as", str(start), FILE_FILTER)
         if not path:
             return False
-        path = Path(path)
-        if not path.name.endswith(SUFFIX):
-            path = path.with_name(path.name + SUFFIX)
         return self.save_to(path)
 
     def save_to(self, path) -> bool:
-        path = Path(path)
-        project, weights = self.state.project()
-        if path.name.endswith(SUFFIX) and self.state.path != path:
-            project.name = path.name[:-len(SUFFIX)]
         try:
-            save_project(project, path, weights)
-        except ProjectError as error:
+            self.window.commit_settings()
+            path = self.workspace.save_as(path)
+        except (WorkspaceError, TrainingError, ValueError) as error:
+            reason = str(getattr(error, "reason", error)).split("; the project is still open")[0]
             QMessageBox.warning(self.window, "Cannot save the project",
-                                f"{error}\n\nThe project is still open; try another folder or name.")
+                                f"{reason}\n\n"
+                                f"The project is still open; try another folder or name.")
             return False
-        self.state.path = path
-        self.window.project_name = project.name
-        mark_clean(self.window)
-        self.on_clean()
         remember_recent(path)
         self.fill_recent_menu()
-        self.window.show_status(f"Saved {path}" + (" with the trained weights." if weights is not None else "."))
+        weights = self.workspace.run is not None and self.workspace.run.usable
+        self.window.show_status(f"Saved {path}" + (" with the trained weights." if weights else "."))
         return True
 
     # -- recent files ----------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QProgressBar, 
 
 from ..training import LOSSES, OPTIMIZERS, SCHEDULES, TrainingSettings, losses_for
 from .inspector import FloatSpinBox, editor_value, make_editor
-from .session import IDLE, PAUSED, RUNNING
+from ..workspace import BUSY, IDLE, PAUSED, RUNNING
 
 
 class LearningRateSpinBox(FloatSpinBox):
@@ -157,6 +157,11 @@ class TrainingPanel(QGroupBox):
                 model.item(index).setEnabled(False)
 
     def _fill_params(self, form: QFormLayout, editors: dict, choice, values: dict) -> None:
+        shown = {name: editor_value(editor) for name, editor in editors.items()}
+        wanted = {param.name: values.get(param.name, param.default) for param in choice.params}
+        if getattr(form, "choice_name", None) == choice.name and shown == wanted:
+            return   # the editors show these values already (and one of them may be sending its signal)
+        form.choice_name = choice.name
         while form.rowCount():
             form.removeRow(0)
         editors.clear()
@@ -165,6 +170,10 @@ class TrainingPanel(QGroupBox):
             editor.setObjectName(f"{choice.name}_{param.name}")
             editors[param.name] = editor
             form.addRow(param.label, editor)
+            for signal in ("valueChanged", "currentIndexChanged", "toggled", "editingFinished"):
+                if hasattr(editor, signal):
+                    getattr(editor, signal).connect(self.settingsEdited)
+                    break
 
     # -- reading and writing settings ------------------------------------------------------------
 
@@ -221,11 +230,13 @@ class TrainingPanel(QGroupBox):
 
     def _optimizer_changed(self) -> None:
         name = self.optimizer_combo.currentData()
+        self.optimizer_form.choice_name = None
         self._fill_params(self.optimizer_form, self.optimizer_editors, OPTIMIZERS[name], {})
         self.settingsEdited.emit()
 
     def _schedule_changed(self) -> None:
         name = self.schedule_combo.currentData()
+        self.schedule_form.choice_name = None
         self._fill_params(self.schedule_form, self.schedule_editors, SCHEDULES[name], {})
         self.schedule_box.setVisible(bool(self.schedule_editors))
         self.settingsEdited.emit()
@@ -233,7 +244,8 @@ class TrainingPanel(QGroupBox):
     # -- run state -------------------------------------------------------------------------------
 
     def set_state(self, state: str) -> None:
-        idle = state == IDLE
+        """The workspace's run state: settings and Train while nothing trains, Pause/Stop while it does."""
+        idle = state not in BUSY
         self.train_button.setEnabled(idle)
         self.pause_button.setEnabled(state in (RUNNING, PAUSED))
         self.pause_button.setText("Resume" if state == PAUSED else "Pause")

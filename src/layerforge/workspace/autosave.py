@@ -65,9 +65,11 @@ def autosave_files(folder: Path, stem: str) -> list[Path]:
             folder / f"{stem}.json"]
 
 
-def write_note(folder: Path, stem: str, name: str, original_path) -> None:
+def write_note(folder: Path, stem: str, name: str, original_path, session: str = "") -> None:
+    """``session`` names the workspace that wrote it: its own autosave is never offered back to it,
+    while one of an earlier process that had the same process id (after a reboot) still is."""
     note = {"original_path": str(original_path) if original_path else None, "name": name,
-            "saved_at": time.time(), "pid": os.getpid()}
+            "saved_at": time.time(), "pid": os.getpid(), "session": session}
     path = Path(folder) / f"{stem}.json"
     temp = project_io.write_temp(path, json.dumps(note).encode("utf-8"))
     os.replace(temp, path)
@@ -84,9 +86,9 @@ def remove(folder: Path, stem: str) -> None:
         project_io.discard(file)
 
 
-def find_pending(folder: Path) -> tuple[list[PendingAutosave], list[FailedAutosave]]:
-    """(autosaves to offer, newest first; those that cannot be, already moved aside). Autosaves of
-    this process and of Layerforges still running are neither."""
+def find_pending(folder: Path, session: str = "") -> tuple[list[PendingAutosave], list[FailedAutosave]]:
+    """(autosaves to offer, newest first; those that cannot be, already moved aside). The autosave of
+    the workspace ``session`` and those of Layerforges still running are neither."""
     folder = Path(folder)
     found, failed = [], []
     try:
@@ -99,7 +101,7 @@ def find_pending(folder: Path) -> tuple[list[PendingAutosave], list[FailedAutosa
             continue
         note = _read_note(folder / f"{stem}.json")
         pid = note.get("pid")
-        if stem == autosave_stem() or _running_elsewhere(pid):
+        if (session and note.get("session") == session) or _running_elsewhere(pid):
             continue
         try:
             check_openable(folder, stem)

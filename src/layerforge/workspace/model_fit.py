@@ -1,6 +1,6 @@
 """Whether the model fits the data, and a template model that does (the "Use a matching model" fix).
 
-Moved here, Qt-free, from ``app/examples.py`` so that the workspace can say in its events why a
+Qt-free, so that the workspace can say in its events why a
 model cannot train on the chosen data.
 """
 from __future__ import annotations

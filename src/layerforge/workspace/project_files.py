@@ -59,7 +59,7 @@ class ProjectFiles:
                 save_project(project, folder / f"{stem}.lfproj", weights)
                 if weights is None:
                     autosaves.remove_weights(folder, stem)
-                autosaves.write_note(folder, stem, self.name, self.path)
+                autosaves.write_note(folder, stem, self.name, self.path, self.session)
             except (ProjectError, OSError) as error:
                 self._refuse("autosave", str(error))
             return folder / f"{stem}.lfproj"
@@ -67,7 +67,7 @@ class ProjectFiles:
     def pending_autosaves(self, folder) -> list[autosaves.PendingAutosave]:
         """Autosaves a crashed Layerforge left in ``folder``, newest first. Damaged ones are moved
         aside and announced as Refused("recover", where they went), never offered."""
-        pending, failed = autosaves.find_pending(Path(folder))
+        pending, failed = autosaves.find_pending(Path(folder), self.session)
         for failure in failed:
             where = (f"it was moved aside to {failure.moved_to}" if failure.moved_to
                      else "it could not be moved aside, so it will be offered again")

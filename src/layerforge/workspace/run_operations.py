@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from ..training import (BatchEnd, EpochEnd, PredictionSnapshot, RunFailed, RunFinished, RunStarted, RunStopped,
                         Trainer, TrainingError)
+from ..training.trainer import RunResult
 from ..training.weights_evaluation import WeightsEvaluation, evaluate_weights
 from . import events as ev
 from .runs import ENDED_STATE, FAILED, FINISHED, PAUSED, RUNNING, STOPPING, Run, model_structure
@@ -49,6 +50,18 @@ def kept_weights_of(result, trainer: Trainer, has_val: bool) -> tuple[int, str]:
     return result.epochs_run, "last good epoch" if result.epochs_run else "initial weights"
 
 
+def _failed_unexpectedly(trainer: Trainer, error: Exception, listener) -> RunResult:
+    """A RunFailed event and a failed result for an exception the Trainer did not handle itself."""
+    epoch, step = getattr(trainer, "epoch", 0), getattr(trainer, "step", 0)
+    reason = f"the run stopped unexpectedly at epoch {epoch}, step {step}: {type(error).__name__}: {error}"
+    kind = "error"
+    if isinstance(error, MemoryError):
+        reason, kind = reason + "; use a smaller batch size or smaller layers", "out_of_memory"
+    listener(RunFailed(reason, epoch, step, kind))
+    return RunResult("failed", reason, epoch - 1 if epoch > 0 else 0, 0,
+                     {k: list(v) for k, v in getattr(trainer, "history", {}).items()}, error=error)
+
+
 class RunOperations:
     """start_run / pause / resume / stop / wait_for_run, and the handling of the Trainer's events."""
 
@@ -82,7 +95,11 @@ class RunOperations:
 
             def job(listener) -> RunOutcome:
                 trainer.listener = listener
-                result = trainer.run()
+                try:
+                    result = trainer.run()
+                except Exception as error:  # the Trainer reports its own failures; this is a last resort  # noqa: BLE001
+                    log.exception("the Trainer raised")
+                    result = _failed_unexpectedly(trainer, error, listener)
                 return self._outcome(trainer, result, dataset, settings, has_val)
 
             self._runner_in_use.start(job, lambda events: self._on_events(run, events),
@@ -130,6 +147,13 @@ class RunOperations:
             self.run.status = STOPPING
             self._move(STOPPING, "Stopping after the current batch…")
 
+    @property
+    def trainer_step(self) -> int:
+        """The step the Trainer has reached now (0 when nothing trains). The run record's ``step`` may
+        lag behind it: it hears of batches when the runner hands them over (the window: per frame)."""
+        trainer = self._trainer
+        return trainer.step if trainer is not None else 0
+
     def wait_for_run(self, timeout: float | None = None) -> bool:
         """Block until the run's job has ended and been recorded; True when it has."""
         runner = getattr(self, "_runner_in_use", None)
@@ -169,7 +193,7 @@ class RunOperations:
                     run.status, run.reason = "stopped", f"stopped at epoch {event.epoch}, step {event.step}"
                 elif isinstance(event, RunFailed):
                     run.status = "diverged" if event.kind == "diverged" else "failed"
-                    run.reason = event.reason
+                    run.reason, run.failure_kind = event.reason, event.kind
             self._flush_batches(run, batches)
 
     def _flush_batches(self, run: Run, batches: list) -> None:

@@ -65,7 +65,7 @@ def model_structure(spec: ModelSpec) -> dict:
     return data
 
 
-@dataclass
+@dataclass(repr=False)   # its curves and weights would make a repr of megabytes (a failed assertion prints it)
 class Run:
     """One run. ``status``: running, paused, stopping while it trains; then finished, stopped, failed
     or diverged, with ``reason``. ``kept_epoch`` is the epoch whose weights ``weights`` holds (0: the
@@ -87,6 +87,7 @@ class Run:
     step_lr: list = field(default_factory=list)
     status: str = RUNNING
     reason: str = ""
+    failure_kind: str = ""              # a failed run's RunFailed.kind: "diverged", "out_of_memory", "error"
     step: int = 0
     best_epoch: int = 0
     kept_epoch: int = 0
@@ -104,6 +105,11 @@ class Run:
     reopened: bool = False
     stale: bool = False
     stale_reason: str = ""
+
+    def __repr__(self) -> str:
+        return (f"Run({self.number}, {self.status}, epoch {self.last_epoch}/{self.total_epochs}, step {self.step}, "
+                f"kept epoch {self.kept_epoch}, weights {'yes' if self.has_weights else 'no'}"
+                f"{', stale' if self.stale else ''})")
 
     # -- where it stands -------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ as a ``Refused`` event, for the status bar). See DESIGN.md ("Which way imports r
 from __future__ import annotations
 
 import threading
+import uuid
 from pathlib import Path
 from typing import Any, Callable
 
@@ -40,6 +41,7 @@ class Workspace(ProjectFiles, DataChoice, RunOperations):
 
     def __init__(self, runner=None):
         self.events = ev.EventHub()
+        self.session = uuid.uuid4().hex   # names this workspace's autosaves (see autosave.write_note)
         self.runner = runner or ThreadRunner()
         self._lock = threading.RLock()
         self._machine = RunStateMachine()
@@ -214,7 +216,7 @@ class Workspace(ProjectFiles, DataChoice, RunOperations):
         if not changed:
             return
         if self.busy and set(changed) - LIVE_SETTINGS:
-            self._refuse(operation, f"a run is in progress: stop it first to change {', '.join(changed)}")
+            self._refuse(operation, f"the model is training: stop training first to change {', '.join(changed)}")
         self.settings = new
         self._other_dirty = True
         self._emit(ev.SettingsChanged(new, changed))
@@ -335,7 +337,7 @@ class Workspace(ProjectFiles, DataChoice, RunOperations):
 
     def _require_idle(self, operation: str) -> None:
         if self.busy:
-            self._refuse(operation, f"a run is in progress ({self.run_state}): stop it first")
+            self._refuse(operation, f"the model is training (the run is {self.run_state}): stop training first")
 
     def _require_replaceable(self, operation: str, discard: bool) -> None:
         self._require_idle(operation)
@@ -346,7 +348,7 @@ class Workspace(ProjectFiles, DataChoice, RunOperations):
     def _require_weights(self, operation: str) -> None:
         run = self.run
         if self.busy:
-            self._refuse(operation, f"a run is in progress ({self.run_state}): wait for it to end or stop it")
+            self._refuse(operation, f"the model is training (the run is {self.run_state}): wait for it to end or stop it")
         if run is None or not run.has_weights:
             self._refuse(operation, "the model has no trained weights yet: train it first")
         if run.stale:

@@ -99,12 +99,13 @@ class ModelCanvas(QGraphicsView):
         for item in self.model_scene.nodes.values():
             item.setSelected(True)
 
-    def auto_layout(self) -> None:
-        """Tidy the model: by depth from left to right, wrapped onto rows if it is too long to read."""
+    def auto_layout(self, record: bool = True) -> None:
+        """Tidy the model: by depth from left to right, wrapped onto rows if it is too long to read.
+        ``record=False``: arranging a model just opened, which is no edit to undo."""
         spec = self.document.spec
         columns = len({x for x, _ in layered_positions(spec).values()})
         wrap = columns_that_fit(self.viewport().width(), self.viewport().height(), columns)
-        self.document.move(layered_positions(spec, wrap))
+        self.document.move(layered_positions(spec, wrap), record=record)
         self.fit_to_view()
 
     def needs_wrapping(self) -> bool:

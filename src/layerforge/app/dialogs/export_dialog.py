@@ -1,6 +1,6 @@
 """Export the trained model [actionExportWeights, actionExportOnnx, actionExportPytorch].
 
-Each action asks where through a save dialog, calls ``layerforge.export.export_project`` and then
+Each action asks where through a save dialog, calls ``Workspace.export`` and then
 shows [exportResultDialog]: what was written and how to use it (``describe_export``'s text, with the
 torchrun command line for the PyTorch project). Nothing is computed here.
 """
@@ -13,7 +13,8 @@ from PySide6.QtGui import QAction, QFontDatabase, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QLabel, QMessageBox, QPlainTextEdit,
                                QVBoxLayout)
 
-from ...export import ExportError, default_export_path, describe_export, export_project
+from ...export import default_export_path, describe_export
+from ...workspace import WorkspaceError
 from ..actions import named_action
 from ..persist import file_name_for
 
@@ -61,8 +62,8 @@ def show_export_result(parent, fmt: str, paths: list) -> ExportResultDialog:
 class ExportActions:
     """The three export actions of one window; ``last_paths`` holds what the latest export wrote."""
 
-    def __init__(self, window, state):
-        self.window, self.state = window, state
+    def __init__(self, window, workspace):
+        self.window, self.workspace = window, workspace
         self.last_paths: list[Path] = []
         self.last_dialog: ExportResultDialog | None = None
         self.action_weights = self._action("actionExportWeights", "Export &weights…",
@@ -85,8 +86,8 @@ class ExportActions:
     # -- the three exports -----------------------------------------------------------------------
 
     def _trained(self):
-        project, weights = self.state.project()
-        if weights is None:
+        project, weights = self.workspace.project()
+        if weights is None or self.workspace.busy:
             QMessageBox.information(self.window, "Nothing to export yet",
                                     "The model has no trained weights (or it was edited after training). "
                                     "Press Train, then export.")
@@ -94,7 +95,7 @@ class ExportActions:
         return project, weights
 
     def _default(self, fmt: str, name: str) -> Path:
-        where = self.state.path or Path.home() / file_name_for(name, ".lfproj")
+        where = self.workspace.path or Path.home() / file_name_for(name, ".lfproj")
         return default_export_path(where, fmt)
 
     def export_weights(self) -> list[Path]:
@@ -128,11 +129,10 @@ class ExportActions:
         return self._run(project, weights, "pytorch", path) if path else []
 
     def _run(self, project, weights, fmt: str, path: str) -> list[Path]:
-        project_dir = self.state.path.parent if self.state.path else None
         try:
-            paths = export_project(project, weights, fmt, Path(path), project_dir=project_dir)
-        except (ExportError, OSError, ValueError) as error:
-            QMessageBox.warning(self.window, "Export failed", f"Nothing was exported: {error}")
+            paths = self.workspace.export(fmt, Path(path))
+        except WorkspaceError as error:
+            QMessageBox.warning(self.window, "Export failed", f"Nothing was exported: {error.reason}")
             return []
         self.last_paths = [Path(p) for p in paths]
         self.window.show_status(f"Exported {fmt} to {self.last_paths[0]}")

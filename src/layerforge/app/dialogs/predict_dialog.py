@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QFi
 from ...data import DataError, read_inputs
 from ...training import TrainingError
 from ...training.inference import Predictor
+from ...workspace import WorkspaceError
 from .sketch_pad import SketchPad
 
 SHOWN_ROWS = 1000
@@ -240,30 +241,42 @@ def write_text_atomic(path: Path, text: str) -> None:
         raise
 
 
-def make_predict_action(window, state) -> QAction:
+class WorkspacePredictor:
+    """What the dialog predicts with: the workspace's kept weights (``Workspace.predict``), which
+    refuses, with the reason, while a run trains or after the model was edited."""
+
+    def __init__(self, workspace):
+        self.workspace = workspace
+        self.input_shape = tuple(workspace.report.input_shape or ())
+
+    def predict(self, inputs):
+        try:
+            return self.workspace.predict(inputs)
+        except WorkspaceError as error:
+            raise ValueError(error.reason) from None
+
+
+def make_predict_action(window, workspace) -> QAction:
     """[actionPredict]: opens the dialog on the trained weights (or says to train first)."""
     action = QAction("&Predict…", window)
     action.setObjectName("actionPredict")
     action.setShortcut(QKeySequence("Ctrl+R"))
     action.setStatusTip("Use the trained model on inputs you type, draw or load from a file")
+    action.last_dialog = None
 
     def open_dialog() -> PredictDialog | None:
-        project, weights = state.project()
-        if weights is None:
-            QMessageBox.information(window, "Train first", "The model has no trained weights (or it was edited "
-                                    "after training). Press Train, then Predict.")
+        project, weights = workspace.project()
+        if weights is None or workspace.busy:
+            why = ("a run is in progress: wait for it to end, or stop it" if workspace.busy else
+                   "the model has no trained weights (or it was edited after training)")
+            QMessageBox.information(window, "Train first", f"Cannot predict yet: {why}. Press Train, then Predict.")
             return None
-        try:
-            predictor = Predictor(project, weights)
-        except TrainingError as error:
-            QMessageBox.information(window, "Train first", f"{error}. Press Train, then Predict.")
-            return None
-        dataset = window.dataset_panel.dataset
+        dataset = workspace.dataset
         trained_on = (project.data_info or {}).get("dataset")
         same_data = dataset is not None and trained_on in (None, dataset.name)
         names = list(dataset.feature_names) if same_data else []   # column names of the data it learned from
-        dialog = PredictDialog(window, predictor, names, f"Predict with {project.name}")
-        state.predict_dialog = dialog
+        dialog = PredictDialog(window, WorkspacePredictor(workspace), names, f"Predict with {project.name}")
+        action.last_dialog = dialog
         dialog.show()
         return dialog
 

@@ -1,0 +1,107 @@
+"""The one Qt adapter between the workspace and its training thread.
+
+The workspace hands :class:`QtRunner` a job (``Trainer.run()`` and the kept weights' evaluation);
+a ``threading.Thread`` runs it, and everything the job reports goes into a queue instead of being
+handled in the training thread. The GUI thread takes the queue when it draws a frame (the window's
+frame clock calls ``deliver``), because the views cannot show anything faster than that anyway:
+waking the GUI thread for every batch would make both threads hand the interpreter lock back and
+forth, which slows a small model's run. Only the start and the end of a run wake the GUI thread at
+once (``eventsReady``, queued to it). The Trainer's events of one delivery reach the workspace as
+one list, so a frame's batch ends become one RunProgress event. While a CPU run trains, the BLAS
+pool leaves a core for the window (``training.cpu_share``).
+"""
+from __future__ import annotations
+
+import threading
+from collections import deque
+
+from PySide6.QtCore import QObject, Signal
+
+from ..training import RunFailed, RunFinished, RunStarted, RunStopped
+from ..training.cpu_share import leave_a_core_for_the_window
+from ..workspace import ThreadRunner
+
+URGENT = (RunStarted, RunFinished, RunStopped, RunFailed)
+
+
+class QtRunner(QObject):
+    """A workspace runner (``start``, ``join``, ``active``) whose posts are handled in the GUI thread."""
+
+    eventsReady = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._thread_runner = ThreadRunner(post=self._post)
+        # deque.append and popleft are atomic: the training thread appends, the GUI thread pops,
+        # and neither waits for the other on a lock for every batch.
+        self._queue: deque = deque()
+        self._announce_lock = threading.Lock()
+        self._announced = False
+        self._on_done = None
+        self.eventsReady.connect(self.deliver)   # queued: emitted in the training thread
+
+    @property
+    def active(self) -> bool:
+        """A job is running or its outcome has not been handed to the workspace yet."""
+        return self._thread_runner.active or bool(self._queue)
+
+    def start(self, job, on_events, on_done) -> None:
+        self._on_done = on_done
+
+        def job_leaving_a_core(listener):
+            restore = []
+
+            def listen(event) -> None:
+                if isinstance(event, RunStarted):
+                    put_back = leave_a_core_for_the_window(event.device)
+                    if put_back is not None:
+                        restore.append(put_back)
+                listener(event)
+            try:
+                return job(listen)
+            finally:
+                for put_back in restore:
+                    put_back()
+
+        self._thread_runner.start(job_leaving_a_core, on_events, on_done)
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the job's thread to end, then hand what it left to the workspace (GUI thread)."""
+        ended = self._thread_runner.join(timeout)
+        if ended:
+            self.deliver()
+        return ended
+
+    def _post(self, function, argument) -> None:
+        self._queue.append((function, argument))
+        urgent = function is self._on_done or any(isinstance(event, URGENT) for event in argument)
+        if urgent:
+            with self._announce_lock:
+                announce, self._announced = not self._announced, True
+            if announce:
+                self.eventsReady.emit()
+
+    def deliver(self) -> bool:
+        """Hand everything queued to the workspace, in order, the Trainer's events of consecutive
+        posts gathered into one list (the frame clock's feed). False: it draws nothing itself."""
+        with self._announce_lock:
+            self._announced = False
+        pending, pop = [], self._queue.popleft
+        for _ in range(len(self._queue)):
+            pending.append(pop())
+        events, handler = [], None
+        for function, argument in pending:
+            if function is self._on_done:
+                if events:
+                    handler(events)
+                    events = []
+                function(argument)
+            else:
+                if handler is not None and function is not handler and events:
+                    handler(events)
+                    events = []
+                handler = function
+                events.extend(argument)
+        if events:
+            handler(events)
+        return False
