@@ -213,6 +213,7 @@ class TrainingCharts(pg.GraphicsLayoutWidget):
         self.hint.setPos(0.5, 0.5)
         self.hint.setVisible(True)
         self._dirty = True
+        self.redraw_if_dirty()   # at once: another project must not show the old curves for a frame
 
     def show_history(self, history: dict, task: str, steps_per_epoch: int) -> None:
         """Draw a stored run's curves (a reopened project) as if it had just run."""
