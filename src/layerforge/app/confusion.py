@@ -31,9 +31,8 @@ class ConfusionMatrixView(QWidget):
 
     def set_matrix(self, matrix, class_names, epoch: int | None = None, kept: bool = False) -> None:
         """Show ``matrix`` (None: an empty table); ``epoch`` names the epoch it was measured after."""
-        which = "" if epoch is None or matrix is None else (
-            f", epoch {epoch}" + (", kept weights" if kept else ""))
-        self.caption.setText(f"Confusion matrix (validation{which})\nrows: true class, columns: predicted")
+        which = "" if epoch is None or matrix is None else f" · epoch {epoch}" + (" (kept)" if kept else "")
+        self.caption.setText(f"Validation confusion{which}\nrows: true class, columns: predicted")
         self.epoch = None if matrix is None else epoch
         names = [str(n) for n in class_names]
         matrix = None if matrix is None else np.asarray(matrix)

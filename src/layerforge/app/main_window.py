@@ -228,6 +228,8 @@ class MainWindow(QMainWindow):
         self.action_redo.setEnabled(event.can_redo and not busy)
         self.action_undo.setText(f"Undo {event.undo_text}" if event.undo_text else "Undo")
         self.action_redo.setText(f"Redo {event.redo_text}" if event.redo_text else "Redo")
+        self.action_undo.setIconText("Undo")   # the tool bar keeps its short label; the menu says what
+        self.action_redo.setIconText("Redo")
 
     def _step(self, which: str) -> None:
         try:

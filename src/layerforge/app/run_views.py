@@ -174,11 +174,11 @@ class RunViews:
         progress = window.training_panel.progress
         progress.setRange(0, run.total_steps)
         summary = run.summary()
-        metric = headline_metric(run.kept_metrics(), run.task)
-        kept = f" · kept epoch {run.kept_epoch}" if run.kept_epoch else ""
+        # Short enough for the bar: the banner beside it says which weights are kept and their metric.
+        kept = f" · kept {run.kept_epoch}" if run.kept_epoch else ""
         if run.status == "finished":
             progress.setValue(progress.maximum())
-            progress.setFormat(f"Done · {run.last_epoch} epochs{kept}" + (f" · {metric}" if metric else ""))
+            progress.setFormat(f"Done · {run.last_epoch} epochs{kept}")
             level, text = "success", summary + "."
         elif run.status == "stopped":
             progress.setValue(min(progress.maximum(), run.step or run.last_epoch * run.steps_per_epoch))

@@ -179,7 +179,7 @@ class Run:
         kept = (f"; kept the weights of epoch {self.kept_epoch} ({self.kept_why})" if self.kept_epoch
                 else ("; the weights are the initial ones" if self.has_weights else ""))
         metric = headline_metric(self.kept_metrics(), self.task)
-        metric_text = f". {metric} (epoch {self.kept_epoch})" if metric else ""
+        metric_text = f". {metric[0].upper()}{metric[1:]} (epoch {self.kept_epoch})" if metric else ""
         reason = f": {self.reason}" if self.status in ("failed", "diverged") and self.reason else ""
         stale = f" — {self.stale_reason}" if self.stale else ""
         return f"{how}{reason}{kept}{metric_text}{stale}"

@@ -1,0 +1,105 @@
+"""Save the screenshots of issue #14 for the docs: the window after the things that used to leave it
+showing another state than the project's.
+
+    python tests/app/workspace_screenshots.py [output folder, default docs/]
+
+Writes screenshot-reopened-project.png (a trained spiral project saved, then opened in a new window),
+screenshot-regression-import-after-training.png (a regression CSV imported and trained after a
+classification run) and screenshot-new-after-run.png (File > New after a stopped run). Runs with its
+own temporary home folder and settings.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+SCRATCH = Path(tempfile.mkdtemp(prefix="layerforge-shots-"))
+os.environ["HOME"] = str(SCRATCH / "home")
+(SCRATCH / "home").mkdir()
+
+import numpy as np  # noqa: E402
+from PySide6.QtCore import QSettings, QStandardPaths  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from layerforge.app import create_main_window  # noqa: E402
+from layerforge.app.part2 import install_part2  # noqa: E402
+
+
+def pump(app, seconds: float) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.005)
+
+
+def train(app, window, epochs: int, stop_after_s: float | None = None) -> None:
+    window.training_panel.epochs_spin.setValue(epochs)
+    window.training_panel.train_button.click()
+    started = time.monotonic()
+    while window.run.running:
+        pump(app, 0.05)
+        if stop_after_s is not None and time.monotonic() - started > stop_after_s:
+            window.training_panel.stop_button.click()
+            stop_after_s = None
+    pump(app, 0.5)
+
+
+def new_window(app):
+    window = create_main_window("spiral")
+    part2 = install_part2(window)
+    part2.projects.ask_unsaved = lambda: "discard"
+    window.resize(1400, 900)
+    window.show()
+    pump(app, 0.3)
+    return window
+
+
+def prices_csv(path: Path) -> Path:
+    rng = np.random.default_rng(1)
+    lines = ["size,price"]
+    for _ in range(200):
+        x = rng.uniform(0, 300)
+        lines.append(f"{x:.2f},{2.0 * x + 0.002 * x * x + rng.normal(0, 8):.2f}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def main(folder: Path) -> None:
+    app = QApplication.instance() or QApplication(sys.argv)
+    QStandardPaths.setTestModeEnabled(True)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(SCRATCH / "settings"))
+    folder.mkdir(parents=True, exist_ok=True)
+
+    window = new_window(app)
+    train(app, window, 60)
+    window.part2.projects.save_to(SCRATCH / "spiral_trained.lfproj")
+    window.close()
+    reopened = new_window(app)
+    reopened.part2.projects.open_path(SCRATCH / "spiral_trained.lfproj")
+    pump(app, 0.8)
+    reopened.grab().save(str(folder / "screenshot-reopened-project.png"))
+
+    dialog = reopened.part2.open_import_dialog()
+    dialog.csv_tab.path_row.edit.setText(str(prices_csv(SCRATCH / "prices.csv")))
+    pump(app, 0.2)
+    dialog.import_button.click()
+    pump(app, 0.3)
+    reopened.banner.action_button.click()   # Use a matching model
+    train(app, reopened, 80)
+    reopened.grab().save(str(folder / "screenshot-regression-import-after-training.png"))
+    reopened.close()
+
+    window = new_window(app)
+    train(app, window, 3000, stop_after_s=2.0)
+    window.part2.projects.new_project()
+    pump(app, 0.8)
+    window.grab().save(str(folder / "screenshot-new-after-run.png"))
+    window.close()
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[2] / "docs")
