@@ -17,7 +17,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from layerforge.app import create_main_window  # noqa: E402
-from layerforge.app.part2 import install_part2  # noqa: E402
+from layerforge.app.window_commands import install_commands  # noqa: E402
 
 # example -> (epochs for the run, epoch at which to take the "during" picture)
 RUNS = {"spiral": (200, 40), "sine": (300, 25), "digits": (15, 3)}
@@ -32,8 +32,8 @@ def pump(app: QApplication, seconds: float) -> None:
 
 def shoot(app: QApplication, example: str, folder: Path) -> None:
     window = create_main_window(example)
-    part2 = install_part2(window)  # the window as the app shows it: import button, File/Run/View menus
-    part2.projects.ask_unsaved = lambda: "discard"  # closing after the run: no modal question offscreen
+    commands = install_commands(window)  # the window as the app shows it: import button, File/Run/View menus
+    commands.projects.ask_unsaved = lambda: "discard"  # closing after the run: no modal question offscreen
     window.resize(1400, 900)
     window.show()
     pump(app, 0.3)

@@ -14,7 +14,7 @@ from layerforge.app.autosave import autosave_folder
 from layerforge.workspace.autosave import AUTOSAVE_MAX_BYTES
 from layerforge.graph import compile_spec
 from layerforge.training import save_project
-from part2_support import boxes, close_window, files, isolated, open_window  # noqa: F401
+from window_support import boxes, close_window, files, isolated, open_window  # noqa: F401
 
 # Screenshots go to LAYERFORGE_SHOTS when it is set (to look at them, or refresh docs/), else into the
 # test's own temporary folder.
@@ -35,7 +35,7 @@ def leave_autosave(folder: Path, stem: str = "autosave-4242", project: bytes = b
 
 def start_window(qtbot):
     window = open_window(qtbot)
-    restored = window.part2.start()
+    restored = window.commands.start()
     return window, restored
 
 
@@ -65,7 +65,7 @@ def test_a_damaged_autosave_moves_aside_with_its_weights(qtbot, isolated, boxes,
     # that lies about a flush): the weights go with it, so the kept project still finds them.
     window = open_window(qtbot, crash_later=True)
     window.document.set_param("n2", "out_features", 24)
-    saver, stem = window.part2.autosaver, window.part2.autosaver.stem
+    saver, stem = window.commands.autosaver, window.commands.autosaver.stem
     project, _ = window.workspace.project()
     save_project(project, saver.path, compile_spec(project.spec).state_dict())
     saver.meta_path.write_text(json.dumps({"name": project.name, "saved_at": time.time()}), encoding="utf-8")
@@ -116,7 +116,7 @@ def test_an_autosave_folder_that_cannot_be_made_leaves_the_app_working(qtbot, is
     blocker.write_text("a file where the data folder should be")   # root ignores permissions; this it cannot
     window, restored = start_window(qtbot)
     assert not restored and boxes.shown == []
-    saver = window.part2.autosaver
+    saver = window.commands.autosaver
     window.document.set_param("n2", "out_features", 24)
     assert window.is_dirty
     assert not saver.save_now()

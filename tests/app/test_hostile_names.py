@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtGui import QAction
 
 from layerforge.app.persist import file_name_for
-from part2_support import boxes, files, isolated, part2_window, train  # noqa: F401
+from window_support import boxes, files, isolated, app_window, train  # noqa: F401
 
 HOSTILE = ["../../outside/x", "a/b\\c", "evil\n\x00name", "..", "con:*?\"<>|", "", " . "]
 
@@ -20,9 +20,9 @@ def test_a_proposed_file_name_is_one_plain_name(name):
     assert not any(char in proposed for char in '/\\\n\x00:*?"<>|') and not proposed.startswith(".")
 
 
-def test_save_as_and_export_propose_a_file_in_the_home_folder_whatever_the_name(qtbot, part2_window, boxes,
+def test_save_as_and_export_propose_a_file_in_the_home_folder_whatever_the_name(qtbot, app_window, boxes,
                                                                                   files, isolated):
-    window = part2_window
+    window = app_window
     train(qtbot, window, epochs=1)
     window.workspace.name = "../../outside/evil"   # as a project file may call itself
     window.workspace.path = None

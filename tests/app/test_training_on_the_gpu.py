@@ -11,13 +11,13 @@ from layerforge.engine import backend, cuda
 from layerforge.export import read_weights
 from layerforge.workspace.events import RunBegan
 from layerforge.training.inference import Predictor
-from part2_support import boxes, files, isolated, part2_window, train  # noqa: F401
+from window_support import boxes, files, isolated, app_window, train  # noqa: F401
 
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not cuda.is_available(), reason="no CUDA GPU/cupy")]
 
 
-def test_training_on_the_gpu_from_the_window_streams_and_exports_host_weights(qtbot, part2_window, files, tmp_path):
-    window = part2_window
+def test_training_on_the_gpu_from_the_window_streams_and_exports_host_weights(qtbot, app_window, files, tmp_path):
+    window = app_window
     combo = window.training_panel.device_combo
     combo.setCurrentIndex(combo.findData("cuda:0"))
     assert combo.currentData() == "cuda:0"
@@ -41,14 +41,14 @@ def test_training_on_the_gpu_from_the_window_streams_and_exports_host_weights(qt
     expected = Predictor(project, weights).outputs(x)
     files.save_path = str(tmp_path / "gpu_weights")
     window.findChild(QAction, "actionExportWeights").trigger()
-    (path,) = window.part2.exports.last_paths
+    (path,) = window.commands.exports.last_paths
     state, _ = read_weights(path)
     assert set(state) == set(weights) and all(isinstance(v, np.ndarray) for v in state.values())
     np.testing.assert_allclose(Predictor(project, state).outputs(x), expected, rtol=1e-6, atol=1e-6)
 
 
-def test_auto_in_the_device_box_trains_a_small_model_on_the_cpu_and_says_why(qtbot, part2_window):
-    window = part2_window
+def test_auto_in_the_device_box_trains_a_small_model_on_the_cpu_and_says_why(qtbot, app_window):
+    window = app_window
     combo = window.training_panel.device_combo
     combo.setCurrentIndex(combo.findData("auto"))
     assert window.training_panel.settings().device == "auto"

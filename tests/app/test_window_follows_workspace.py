@@ -14,7 +14,7 @@ import numpy as np
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMessageBox
 
-from part2_support import (boxes, click, close_window, files, isolated, open_window, part2_window,  # noqa: F401
+from window_support import (boxes, click, close_window, files, isolated, open_window, app_window,  # noqa: F401
                            write_class_csv)
 
 
@@ -49,9 +49,9 @@ def epochs_named(text: str) -> set[int]:
     return {int(n) for n in re.findall(r"epoch (\d+)", text)}
 
 
-def test_file_new_after_a_run_resets_progress_axes_legend_and_the_hint(qtbot, part2_window):
-    window = part2_window
-    window.part2.projects.ask_unsaved = lambda: "discard"
+def test_file_new_after_a_run_resets_progress_axes_legend_and_the_hint(qtbot, app_window):
+    window = app_window
+    window.commands.projects.ask_unsaved = lambda: "discard"
     run_to_the_end(qtbot, window, 3)
     run_then_stop(qtbot, window)
     charts = window.charts
@@ -75,9 +75,9 @@ def test_file_new_after_a_run_resets_progress_axes_legend_and_the_hint(qtbot, pa
     assert text_width < charts.loss_plot.getViewBox().width(), text_width
 
 
-def test_a_reopened_project_with_weights_shows_its_boundary_confusion_and_state(qtbot, part2_window, files,
+def test_a_reopened_project_with_weights_shows_its_boundary_confusion_and_state(qtbot, app_window, files,
                                                                                tmp_path):
-    window = part2_window
+    window = app_window
     run_to_the_end(qtbot, window, 4)
     files.save_path = str(tmp_path / "trained_spiral.lfproj")
     trigger(window, "actionSaveAs")
@@ -114,11 +114,11 @@ def write_regression_csv(path: Path, rows: int = 120) -> Path:
 
 
 def test_a_regression_csv_after_a_classification_run_has_its_own_charts_and_prediction_range(
-        qtbot, part2_window, tmp_path):
-    window = part2_window
+        qtbot, app_window, tmp_path):
+    window = app_window
     run_to_the_end(qtbot, window, 3)
-    click(qtbot, window.part2.import_button)
-    dialog = window.part2.import_dialog
+    click(qtbot, window.commands.import_button)
+    dialog = window.commands.import_dialog
     dialog.csv_tab.path_row.edit.setText(str(write_regression_csv(tmp_path / "prices.csv")))
     assert dialog.csv_tab.target_combo.currentText() == "price"
     click(qtbot, dialog.import_button)
@@ -139,8 +139,8 @@ def test_a_regression_csv_after_a_classification_run_has_its_own_charts_and_pred
     assert x0 <= float(np.min(x)) and float(np.max(x)) <= x1
 
 
-def test_the_banner_the_boundary_and_the_confusion_matrix_name_the_same_kept_epoch(qtbot, part2_window):
-    window = part2_window
+def test_the_banner_the_boundary_and_the_confusion_matrix_name_the_same_kept_epoch(qtbot, app_window):
+    window = app_window
     window.training_panel.lr_spin.setValue(0.3)     # a bouncy run: the best epoch is rarely the last
     run_to_the_end(qtbot, window, 12)
     banner = window.banner.text
@@ -151,9 +151,9 @@ def test_the_banner_the_boundary_and_the_confusion_matrix_name_the_same_kept_epo
     assert "kept" in window.predictions.title.text()
 
 
-def test_opening_another_example_resets_progress_chart_titles_and_the_lr_axis(qtbot, part2_window):
-    window = part2_window
-    window.part2.projects.ask_unsaved = lambda: "discard"
+def test_opening_another_example_resets_progress_chart_titles_and_the_lr_axis(qtbot, app_window):
+    window = app_window
+    window.commands.projects.ask_unsaved = lambda: "discard"
     window.open_example("sine")
     run_to_the_end(qtbot, window, 40)
     assert "Done" in window.training_panel.progress.text()
@@ -172,8 +172,8 @@ def test_opening_another_example_resets_progress_chart_titles_and_the_lr_axis(qt
     assert x_range(window.charts.lr_plot)[1] <= 1.5
 
 
-def test_editing_the_trained_model_marks_its_predictions_and_banner_stale(qtbot, part2_window):
-    window = part2_window
+def test_editing_the_trained_model_marks_its_predictions_and_banner_stale(qtbot, app_window):
+    window = app_window
     run_to_the_end(qtbot, window, 3)
     assert window.banner.level == "success" and "%" in window.banner.text
     assert window.predictions.last_kind == "boundary2d"
@@ -191,9 +191,9 @@ def test_editing_the_trained_model_marks_its_predictions_and_banner_stale(qtbot,
     assert window.banner.level == "success"
 
 
-def test_the_red_cannot_train_banner_goes_once_its_quick_fix_is_applied(qtbot, part2_window):
-    window = part2_window
-    window.part2.projects.ask_unsaved = lambda: "discard"
+def test_the_red_cannot_train_banner_goes_once_its_quick_fix_is_applied(qtbot, app_window):
+    window = app_window
+    window.commands.projects.ask_unsaved = lambda: "discard"
     window.open_example("digits_cnn")
     ids = {n.name: i for i, n in window.document.spec.nodes.items()}
     window.document.remove([ids["flatten1"]])            # the CNN without its Flatten: fc1 gets (C, H, W)
@@ -225,7 +225,7 @@ def test_after_discard_on_recovery_f5_trains_with_the_settings_shown(qtbot, isol
     leave_autosave_of(autosave_location(), "sine")
     window = open_window(qtbot)
     boxes.answer = QMessageBox.StandardButton.Discard
-    window.part2.start()
+    window.commands.start()
     (question,) = boxes.texts("question")
     assert "'sine'" in question                          # recovery names the project it recovers
     assert window.project_name == "spiral"
@@ -239,8 +239,8 @@ def test_after_discard_on_recovery_f5_trains_with_the_settings_shown(qtbot, isol
     close_window(window)
 
 
-def test_an_action_that_cannot_run_now_says_why(qtbot, part2_window, boxes):
-    window = part2_window
+def test_an_action_that_cannot_run_now_says_why(qtbot, app_window, boxes):
+    window = app_window
     window.training_panel.epochs_spin.setValue(3000)
     click(qtbot, window.training_panel.train_button)
     qtbot.waitUntil(lambda: len(window.charts.loss_points()[0]) > 20, timeout=10_000)

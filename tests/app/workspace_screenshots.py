@@ -26,7 +26,7 @@ from PySide6.QtCore import QSettings, QStandardPaths  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from layerforge.app import create_main_window  # noqa: E402
-from layerforge.app.part2 import install_part2  # noqa: E402
+from layerforge.app.window_commands import install_commands  # noqa: E402
 
 
 def pump(app, seconds: float) -> None:
@@ -50,8 +50,8 @@ def train(app, window, epochs: int, stop_after_s: float | None = None) -> None:
 
 def new_window(app):
     window = create_main_window("spiral")
-    part2 = install_part2(window)
-    part2.projects.ask_unsaved = lambda: "discard"
+    commands = install_commands(window)
+    commands.projects.ask_unsaved = lambda: "discard"
     window.resize(1400, 900)
     window.show()
     pump(app, 0.3)
@@ -76,14 +76,14 @@ def main(folder: Path) -> None:
 
     window = new_window(app)
     train(app, window, 60)
-    window.part2.projects.save_to(SCRATCH / "spiral_trained.lfproj")
+    window.commands.projects.save_to(SCRATCH / "spiral_trained.lfproj")
     window.close()
     reopened = new_window(app)
-    reopened.part2.projects.open_path(SCRATCH / "spiral_trained.lfproj")
+    reopened.commands.projects.open_path(SCRATCH / "spiral_trained.lfproj")
     pump(app, 0.8)
     reopened.grab().save(str(folder / "screenshot-reopened-project.png"))
 
-    dialog = reopened.part2.open_import_dialog()
+    dialog = reopened.commands.open_import_dialog()
     dialog.csv_tab.path_row.edit.setText(str(prices_csv(SCRATCH / "prices.csv")))
     pump(app, 0.2)
     dialog.import_button.click()
@@ -95,7 +95,7 @@ def main(folder: Path) -> None:
 
     window = new_window(app)
     train(app, window, 3000, stop_after_s=2.0)
-    window.part2.projects.new_project()
+    window.commands.projects.new_project()
     pump(app, 0.8)
     window.grab().save(str(folder / "screenshot-new-after-run.png"))
     window.close()

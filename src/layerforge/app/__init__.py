@@ -53,10 +53,10 @@ def main(argv: list[str] | None = None) -> int:
     # Lets Wayland and software centres match the window to the installed desktop entry and its icon.
     app.setDesktopFileName("io.github.layerforge.Layerforge")
     window = create_main_window()
-    from .part2 import install_part2
+    from .window_commands import install_commands
     # Data import, export, projects, autosave with crash recovery, themes and the remembered layout.
     projects = [arg for arg in argv[1:] if arg.lower().endswith(".lfproj")]   # e.g. a double-clicked file
-    install_part2(window, start=True, project_path=projects[0] if projects else None)
+    install_commands(window, start=True, project_path=projects[0] if projects else None)
     window.show()
     return app.exec()
 

@@ -10,7 +10,7 @@ from PySide6.QtGui import QAction, QKeySequence, QPalette
 from PySide6.QtWidgets import QApplication, QSplitter
 
 from layerforge.app.autosave import autosave_folder
-from part2_support import boxes, close_window, files, isolated, open_window, part2_window, train  # noqa: F401
+from window_support import boxes, close_window, files, isolated, open_window, app_window, train  # noqa: F401
 
 
 def edit_model(window) -> None:
@@ -19,7 +19,7 @@ def edit_model(window) -> None:
 
 def test_autosave_goes_to_the_standard_data_folder_and_a_crash_offers_it_back(qtbot, isolated, boxes, files):
     window = open_window(qtbot, crash_later=True)
-    saver = window.part2.autosaver
+    saver = window.commands.autosaver
     base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.GenericDataLocation)
     assert saver.path.is_relative_to(base) and str(isolated) in str(saver.path)
     assert not saver.save_now()           # nothing unsaved: nothing written
@@ -31,14 +31,14 @@ def test_autosave_goes_to_the_standard_data_folder_and_a_crash_offers_it_back(qt
     weights = {k: v.numpy().copy() for k, v in window.workspace.project()[1].items()}
 
     # A crash: the window goes away without closing (no close event, no clean shutdown).
-    window.part2.autosaver.change_timer.stop()
-    window.part2.autosaver.period_timer.stop()
+    window.commands.autosaver.change_timer.stop()
+    window.commands.autosaver.period_timer.stop()
     shiboken6.delete(window)
     assert saver_path_exists()
 
     boxes.answer = boxes.answer.Yes
     again = open_window(qtbot)
-    assert again.part2.start()
+    assert again.commands.start()
     assert any("did not close properly" in text for text in boxes.texts("question"))
     assert again.document.spec.nodes["n2"].params["out_features"] == 24
     assert again.is_dirty and "*" in again.windowTitle()          # recovered, not yet saved
@@ -62,18 +62,18 @@ def saver_path_exists() -> bool:
 def test_declining_recovery_deletes_the_autosave(qtbot, isolated, boxes, files):
     window = open_window(qtbot, crash_later=True)
     edit_model(window)
-    assert window.part2.autosaver.save_now()
+    assert window.commands.autosaver.save_now()
     shiboken6.delete(window)
     boxes.answer = boxes.answer.Discard
     again = open_window(qtbot)
-    assert not again.part2.start()
+    assert not again.commands.start()
     assert not saver_path_exists()
     assert again.document.spec.nodes["n2"].params["out_features"] == 16
     close_window(again)
 
 
-def test_quitting_with_unsaved_changes_asks_save_discard_cancel(part2_window, boxes, files, tmp_path):
-    window = part2_window
+def test_quitting_with_unsaved_changes_asks_save_discard_cancel(app_window, boxes, files, tmp_path):
+    window = app_window
     edit_model(window)
     boxes.answer = boxes.answer.Cancel
     window.close()
@@ -88,7 +88,7 @@ def test_quitting_with_unsaved_changes_asks_save_discard_cancel(part2_window, bo
 
 def test_theme_follows_the_choice_and_layout_is_remembered(qtbot, isolated, boxes, files):
     window = open_window(qtbot)
-    appearance = window.part2.appearance
+    appearance = window.commands.appearance
     window.findChild(QAction, "actionThemeDark").trigger()
     assert appearance.dark
     assert QApplication.palette().color(QPalette.ColorRole.Window).lightness() < 100
@@ -105,21 +105,21 @@ def test_theme_follows_the_choice_and_layout_is_remembered(qtbot, isolated, boxe
     close_window(window)
 
     again = open_window(qtbot)
-    assert again.part2.appearance.theme == "light"
-    again.part2.start()
+    assert again.commands.appearance.theme == "light"
+    again.commands.start()
     # The offscreen screen is 800 pixels wide, and restoreGeometry keeps windows on screen: the height shows it.
     qtbot.waitUntil(lambda: again.height() == size.height(), timeout=2_000)
     assert again.findChild(QSplitter, "centerSplitter").sizes() == sizes
     close_window(again)
 
 
-def test_every_common_action_has_a_distinct_shortcut(part2_window):
+def test_every_common_action_has_a_distinct_shortcut(app_window):
     names = ["actionNew", "actionOpen", "actionSave", "actionSaveAs", "actionImportData", "actionExportWeights",
              "actionExportOnnx", "actionExportPytorch", "actionPredict", "actionTrain", "actionPause", "actionStop",
              "actionUndo", "actionRedo"]
     keys = {}
     for name in names:
-        action = part2_window.findChild(QAction, name)
+        action = app_window.findChild(QAction, name)
         assert action is not None, name
         assert not action.shortcut().isEmpty(), f"{name} has no shortcut"
         keys[name] = action.shortcut().toString(QKeySequence.SequenceFormat.PortableText)
@@ -133,7 +133,7 @@ def test_a_dark_system_gets_the_dark_theme(qtbot, isolated, boxes, files):
     QApplication.setPalette(dark_palette())   # what a dark desktop gives the app at start
     try:
         window = open_window(qtbot)
-        assert window.part2.appearance.theme == "system" and window.part2.appearance.dark
+        assert window.commands.appearance.theme == "system" and window.commands.appearance.dark
         summary = window.dataset_panel.summary
         assert "#b0bec5" in summary.styleSheet()                 # captions readable on dark
         window.findChild(QAction, "actionThemeLight").trigger()
@@ -149,7 +149,7 @@ def test_an_autosave_of_a_running_instance_is_not_offered(qtbot, isolated, boxes
     import sys
     window = open_window(qtbot, crash_later=True)
     edit_model(window)
-    assert window.part2.autosaver.save_now()
+    assert window.commands.autosaver.save_now()
     shiboken6.delete(window)
     other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
@@ -162,9 +162,9 @@ def test_an_autosave_of_a_running_instance_is_not_offered(qtbot, isolated, boxes
         meta_path.write_text(json.dumps({**json.loads(meta_path.read_text()), "pid": other.pid}))
         before = sorted(p.name for p in folder.iterdir())
         again = open_window(qtbot)
-        assert not again.part2.start() and not boxes.texts("question")
+        assert not again.commands.start() and not boxes.texts("question")
         edit_model(again)
-        assert again.part2.autosaver.save_now()                   # its own file, beside the other's
+        assert again.commands.autosaver.save_now()                   # its own file, beside the other's
         close_window(again)
         assert sorted(p.name for p in folder.iterdir()) == before   # the other instance's files are untouched
     finally:

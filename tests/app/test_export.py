@@ -11,13 +11,13 @@ from PySide6.QtGui import QAction
 
 from layerforge.export import read_weights
 from layerforge.training.inference import Predictor
-from part2_support import boxes, close_window, files, isolated, open_project, open_window, part2_window, train  # noqa: F401
+from window_support import boxes, close_window, files, isolated, open_project, open_window, app_window, train  # noqa: F401
 
 
 def export(window, files, action: str, path) -> list:
     files.save_path = str(path)
     window.findChild(QAction, action).trigger()
-    exports = window.part2.exports
+    exports = window.commands.exports
     dialog = exports.last_dialog
     assert dialog is not None and dialog.isVisible()
     return exports.last_paths, dialog.text
@@ -27,15 +27,15 @@ def raw_inputs(window, n=32) -> np.ndarray:
     return window.dataset_panel.dataset.x[:n]
 
 
-def test_export_before_training_says_to_train_first(part2_window, boxes, files, tmp_path):
+def test_export_before_training_says_to_train_first(app_window, boxes, files, tmp_path):
     files.save_path = str(tmp_path / "w.safetensors")
-    part2_window.findChild(QAction, "actionExportWeights").trigger()
+    app_window.findChild(QAction, "actionExportWeights").trigger()
     assert "Press Train" in boxes.texts("information")[-1]
     assert list(tmp_path.iterdir()) == [tmp_path / "home"]
 
 
-def test_export_weights_onnx_and_pytorch_and_load_them_back(qtbot, part2_window, boxes, files, tmp_path):
-    window = part2_window
+def test_export_weights_onnx_and_pytorch_and_load_them_back(qtbot, app_window, boxes, files, tmp_path):
+    window = app_window
     train(qtbot, window, epochs=3)
     project, weights = window.workspace.project()
     expected = Predictor(project, weights).outputs(raw_inputs(window))
@@ -81,8 +81,8 @@ def test_export_weights_onnx_and_pytorch_and_load_them_back(qtbot, part2_window,
     np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-5)
 
 
-def test_a_failed_export_says_why_and_writes_nothing(qtbot, part2_window, boxes, files, tmp_path):
-    window = part2_window
+def test_a_failed_export_says_why_and_writes_nothing(qtbot, app_window, boxes, files, tmp_path):
+    window = app_window
     train(qtbot, window, epochs=1)
     blocker = tmp_path / "taken"
     blocker.write_text("a file where the PyTorch folder should go")

@@ -11,21 +11,21 @@ from PySide6.QtGui import QAction
 from layerforge.graph import compile_spec, get_template
 from layerforge.training import Project, TrainingSettings
 from layerforge.training.inference import Predictor
-from part2_support import boxes, click, files, isolated, open_project, part2_window, snapshot_files, train  # noqa: F401
+from window_support import boxes, click, files, isolated, open_project, app_window, snapshot_files, train  # noqa: F401
 
 
 def open_predict(window):
     window.findChild(QAction, "actionPredict").trigger()
-    return window.part2.action_predict.last_dialog
+    return window.commands.action_predict.last_dialog
 
 
-def test_predict_before_training_says_to_train_first(part2_window, boxes):
-    part2_window.findChild(QAction, "actionPredict").trigger()
+def test_predict_before_training_says_to_train_first(app_window, boxes):
+    app_window.findChild(QAction, "actionPredict").trigger()
     assert "Train" in boxes.texts("information")[-1]
 
 
-def test_predict_typed_input_and_a_file_then_save(qtbot, part2_window, boxes, files, tmp_path):
-    window = part2_window
+def test_predict_typed_input_and_a_file_then_save(qtbot, app_window, boxes, files, tmp_path):
+    window = app_window
     train(qtbot, window, epochs=3)
     dialog = open_predict(window)
     assert dialog.isVisible() and dialog.sketch is None
@@ -72,8 +72,8 @@ def test_predict_typed_input_and_a_file_then_save(qtbot, part2_window, boxes, fi
     dialog.close()
 
 
-def test_draw_on_the_sketch_pad_for_an_image_model(qtbot, part2_window):
-    window = part2_window
+def test_draw_on_the_sketch_pad_for_an_image_model(qtbot, app_window):
+    window = app_window
     spec = get_template("lenet").spec(input_shape=(1, 8, 8), num_classes=3)
     weights = compile_spec(spec).state_dict()
     project = Project("sketch", spec, {"kind": "builtin", "name": "digits", "options": {}},
@@ -98,8 +98,8 @@ def test_draw_on_the_sketch_pad_for_an_image_model(qtbot, part2_window):
     dialog.close()
 
 
-def test_regression_prediction_reads_the_trained_columns_by_name(qtbot, part2_window, files, tmp_path):
-    window = part2_window
+def test_regression_prediction_reads_the_trained_columns_by_name(qtbot, app_window, files, tmp_path):
+    window = app_window
     window.dataset_panel.select("sine")
     spec = get_template("mlp_regressor").spec(in_features=1, out_features=1)
     project = Project("curve", spec, {"kind": "builtin", "name": "sine", "options": {}},

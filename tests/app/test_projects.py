@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from layerforge.app.project_actions import recent_files
-from part2_support import (boxes, click, close_window, files, isolated, open_window, part2_window,  # noqa: F401
+from window_support import (boxes, click, close_window, files, isolated, open_window, app_window,  # noqa: F401
                            snapshot_files, train, write_class_csv)
 
 
@@ -21,8 +21,8 @@ def trigger(window, name: str) -> None:
 
 
 def import_csv(qtbot, window, path) -> None:
-    window.part2.import_button.click()
-    dialog = window.part2.import_dialog
+    window.commands.import_button.click()
+    dialog = window.commands.import_dialog
     dialog.csv_tab.path_row.edit.setText(str(path))
     click(qtbot, dialog.import_button)
 
@@ -68,12 +68,12 @@ def test_save_close_reopen_finds_everything_as_it_was(qtbot, isolated, boxes, fi
     x, y = again.charts.loss_points()
     np.testing.assert_allclose(x, loss_x)
     np.testing.assert_allclose(y, loss_y, rtol=1e-6)
-    assert again.part2.projects.recent_menu.actions()[0].data() == str(saved.resolve())
+    assert again.commands.projects.recent_menu.actions()[0].data() == str(saved.resolve())
     close_window(again)
 
 
-def test_new_project_asks_about_unsaved_changes(part2_window, boxes):
-    window = part2_window
+def test_new_project_asks_about_unsaved_changes(app_window, boxes):
+    window = app_window
     window.training_panel.lr_spin.setValue(0.5)
     window.training_panel.settingsEdited.emit()
     assert window.is_dirty
@@ -102,8 +102,8 @@ def project_file(tmp_path, name: str, change) -> tuple:
     ("unknown_layer.lfproj", lambda d: d["model"]["nodes"][2].update(type="Teleporter"), "Teleporter"),
     ("not_a_project.lfproj", lambda d: "just some text", "not valid JSON"),
 ])
-def test_a_project_that_cannot_be_opened_changes_nothing(part2_window, boxes, files, tmp_path, name, change, reason):
-    window = part2_window
+def test_a_project_that_cannot_be_opened_changes_nothing(app_window, boxes, files, tmp_path, name, change, reason):
+    window = app_window
     path = project_file(tmp_path, name, change)
     before_disk = snapshot_files(tmp_path)
     before_spec = window.document.spec.to_dict()
@@ -120,22 +120,22 @@ def test_a_project_that_cannot_be_opened_changes_nothing(part2_window, boxes, fi
     assert str(path.resolve()) not in recent_files()
 
 
-def test_a_recent_file_that_vanished_is_dropped_with_a_message(part2_window, boxes, tmp_path):
-    window = part2_window
+def test_a_recent_file_that_vanished_is_dropped_with_a_message(app_window, boxes, tmp_path):
+    window = app_window
     path = tmp_path / "gone.lfproj"
-    assert window.part2.projects.save_to(path)
+    assert window.commands.projects.save_to(path)
     path.unlink()
-    menu = window.part2.projects.recent_menu
+    menu = window.commands.projects.recent_menu
     menu.aboutToShow.emit()
     menu.actions()[0].trigger()
     assert "no longer there" in boxes.texts("warning")[-1]
     assert str(path.resolve()) not in recent_files()
 
 
-def test_opening_an_example_forgets_the_file_it_replaces(part2_window, boxes, tmp_path):
-    window = part2_window
+def test_opening_an_example_forgets_the_file_it_replaces(app_window, boxes, tmp_path):
+    window = app_window
     path = tmp_path / "mine.lfproj"
-    assert window.part2.projects.save_to(path)
+    assert window.commands.projects.save_to(path)
     window.document.set_param("n2", "out_features", 20)
     boxes.answer = boxes.answer.Cancel
     assert not window.open_example("sine")                     # File > Open example asks first
@@ -144,12 +144,12 @@ def test_opening_an_example_forgets_the_file_it_replaces(part2_window, boxes, tm
     assert window.open_example("sine")
     assert window.project_name == "sine" and window.workspace.path is None
     before = path.read_bytes()
-    window.part2.projects.save_to(tmp_path / "sine.lfproj")
+    window.commands.projects.save_to(tmp_path / "sine.lfproj")
     assert path.read_bytes() == before                          # the replaced file is never overwritten
 
 
-def test_a_project_whose_data_moved_opens_and_keeps_its_data_choice(part2_window, boxes, files, tmp_path):
-    window = part2_window
+def test_a_project_whose_data_moved_opens_and_keeps_its_data_choice(app_window, boxes, files, tmp_path):
+    window = app_window
     csv_path = write_class_csv(tmp_path / "flowers.csv")
     import_csv_source = {"kind": "csv", "path": str(csv_path), "target_column": "species"}
     from layerforge.training import load_project, save_project

@@ -1,4 +1,4 @@
-"""The real app (``layerforge.app.main``) comes with part 2: it offers back what a crashed session
+"""The real app (``layerforge.app.main``) comes with its commands (install_commands): it offers back what a crashed session
 left, and a clean quit removes the autosave and remembers the layout. Runs in a fresh interpreter with
 its own home folder."""
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""Save screenshots of the part-2 dialogs for the docs.
+"""Save screenshots of the dialogs (import, export, predict), the File menu and the dark theme for the docs.
 
-    python tests/app/part2_screenshots.py [output folder, default docs/]
+    python tests/app/dialog_screenshots.py [output folder, default docs/]
 
 Writes dialog-import-csv.png, dialog-import-csv-error.png, dialog-import-images.png, dialog-export.png,
 dialog-predict.png, dialog-predict-sketch.png, menu-file.png and window-dark.png. Runs with its own temporary home folder and settings.
@@ -24,7 +24,7 @@ from PySide6.QtGui import QColor, QImage, QPainter  # noqa: E402
 from PySide6.QtWidgets import QApplication, QFileDialog  # noqa: E402
 
 from layerforge.app import create_main_window  # noqa: E402
-from layerforge.app.part2 import install_part2  # noqa: E402
+from layerforge.app.window_commands import install_commands  # noqa: E402
 
 
 def pump(app, seconds: float) -> None:
@@ -82,7 +82,7 @@ def main(folder: Path) -> None:
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(SCRATCH / "settings"))
     folder.mkdir(parents=True, exist_ok=True)
     window = create_main_window("spiral")
-    part2 = install_part2(window)
+    commands = install_commands(window)
     window.resize(1400, 900)
     window.show()
     pump(app, 0.3)
@@ -93,7 +93,7 @@ def main(folder: Path) -> None:
     file_menu.grab().save(str(folder / "menu-file.png"))
     file_menu.hide()
 
-    dialog = part2.open_import_dialog()
+    dialog = commands.open_import_dialog()
     dialog.csv_tab.path_row.edit.setText(str(flowers_csv(SCRATCH / "iris.csv")))
     dialog.csv_tab.missing_combo.setCurrentIndex(1)
     pump(app, 0.2)
@@ -110,12 +110,12 @@ def main(folder: Path) -> None:
 
     train(app, window, 40)
     QFileDialog.getSaveFileName = staticmethod(lambda *a, **k: (str(SCRATCH / "spiral_pytorch"), ""))
-    part2.exports.export_pytorch()
+    commands.exports.export_pytorch()
     pump(app, 0.2)
-    part2.exports.last_dialog.grab().save(str(folder / "dialog-export.png"))
-    part2.exports.last_dialog.close()
+    commands.exports.last_dialog.grab().save(str(folder / "dialog-export.png"))
+    commands.exports.last_dialog.close()
 
-    predict = part2.action_predict.open_dialog()
+    predict = commands.action_predict.open_dialog()
     predict.input_edit.setText("0.3, -0.6")
     predict.predict_button.click()
     inputs = SCRATCH / "points.csv"
@@ -125,18 +125,18 @@ def main(folder: Path) -> None:
     predict.grab().save(str(folder / "dialog-predict.png"))
     predict.close()
 
-    part2.projects.ask_unsaved = lambda: "discard"
+    commands.projects.ask_unsaved = lambda: "discard"
     window.open_example("digits")
     pump(app, 0.2)
     train(app, window, 3)
-    predict = part2.action_predict.open_dialog()
+    predict = commands.action_predict.open_dialog()
     # A "7": the top bar, then the diagonal down to the bottom left.
     predict.sketch.stroke([QPointF(1.5, 1.5), QPointF(6.5, 1.5), QPointF(3.0, 7.0)])
     predict.predict_button.click()
     pump(app, 0.2)
     predict.grab().save(str(folder / "dialog-predict-sketch.png"))
     predict.close()
-    part2.appearance.set_theme("dark")
+    commands.appearance.set_theme("dark")
     pump(app, 0.3)
     window.grab().save(str(folder / "window-dark.png"))
     window.close()

@@ -1,16 +1,17 @@
-"""Part 2 of the window, attached by one call: ``install_part2(window)``.
+"""The window's commands beyond editing and training, attached by one call: ``install_commands(window)``.
 
 Adds data import [importDataButton, actionImportData], export [actionExportWeights, actionExportOnnx,
 actionExportPytorch], projects [actionNew, actionOpen, actionSave, actionSaveAs, recentFilesMenu],
 prediction [actionPredict], autosave and crash recovery, the unsaved-changes question on close,
 themes and a remembered window layout, and shortcuts for the run controls. Everything is reached from
-the returned :class:`Part2` (also ``window.part2``).
+the returned :class:`WindowCommands` (also ``window.commands``). The
+real app installs them; tests that need no files, autosave or settings leave them out.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QPushButton
 
@@ -20,67 +21,12 @@ from .autosave import AutoSaver
 from .dialogs.export_dialog import ExportActions
 from .dialogs.import_dialog import ImportDialog
 from .dialogs.predict_dialog import make_predict_action
+from .menus import menu_named
+from .window_events import WindowEvents
 from ..workspace import WorkspaceError
 
 
-DROPPABLE_SUFFIXES = (".lfproj", ".csv", ".txt", ".npz", ".npy")
-
-
-def _menu(window, title: str) -> QMenu:
-    """The menu-bar menu called ``title`` (ignoring '&'), made when missing."""
-    bar = window.menuBar()
-    for action in bar.actions():
-        if action.menu() is not None and action.text().replace("&", "") == title.replace("&", ""):
-            return action.menu()
-    return bar.addMenu(title)
-
-
-class _WindowEvents(QObject):
-    """Sees the window's events first. Close: asks about unsaved changes, then lets the window's own
-    closeEvent (training in progress) decide; a close that happens is a clean shutdown. Drops: a
-    project file opens, data files open the import dialog on them."""
-
-    def __init__(self, part2: "Part2"):
-        super().__init__(part2.window)
-        self.part2 = part2
-
-    def eventFilter(self, watched, event) -> bool:
-        if watched is not self.part2.window:
-            return False
-        if event.type() in (QEvent.Type.DragEnter, QEvent.Type.DragMove):
-            if _dropped_path(event) is not None:
-                event.acceptProposedAction()
-                return True
-            return False
-        if event.type() == QEvent.Type.Drop:
-            path = _dropped_path(event)
-            if path is not None:
-                event.acceptProposedAction()
-                self.part2.open_dropped(path)
-                return True
-            return False
-        if event.type() == QEvent.Type.Close:
-            if not self.part2.projects.maybe_save():
-                event.ignore()
-                return True
-            watched.closeEvent(event)
-            if event.isAccepted():
-                self.part2.clean_shutdown()
-            return True
-        return False
-
-
-def _dropped_path(event) -> Path | None:
-    """The one local file or folder being dropped, if it is something the app can open."""
-    mime = event.mimeData()
-    urls = mime.urls() if mime is not None and mime.hasUrls() else []
-    if len(urls) != 1 or not urls[0].isLocalFile():
-        return None
-    path = Path(urls[0].toLocalFile())
-    return path if path.is_dir() or path.suffix.lower() in DROPPABLE_SUFFIXES else None
-
-
-class Part2:
+class WindowCommands:
     def __init__(self, window):
         self.window = window
         self.workspace = window.workspace
@@ -100,13 +46,13 @@ class Part2:
         window.dataset_panel.layout().insertWidget(1, self.import_button)
         self._build_menus()
         self._run_shortcuts()
-        self.window_events = _WindowEvents(self)
+        self.window_events = WindowEvents(self)
         window.setAcceptDrops(True)
         window.installEventFilter(self.window_events)
 
     def _build_menus(self) -> None:
         window = self.window
-        file_menu = _menu(window, "&File")
+        file_menu = menu_named(window, "&File")
         first = file_menu.actions()[0] if file_menu.actions() else None
         p, e = self.projects, self.exports
         for action in (p.action_new, p.action_open):
@@ -124,16 +70,16 @@ class Part2:
         file_menu.insertSeparator(first)
         for action in p.actions + [self.action_import, self.action_predict] + e.actions:
             window.addAction(action)   # shortcuts work wherever the focus is
-        run_menu = _menu(window, "&Run")
+        run_menu = menu_named(window, "&Run")
         run_menu.addAction(self.action_predict)
-        view_menu = _menu(window, "&View")
+        view_menu = menu_named(window, "&View")
         view_menu.addSeparator()
         view_menu.addMenu(self.appearance.menu)
 
     def _run_shortcuts(self) -> None:
         """Pause/Resume (F6) and Stop (Shift+F5) as actions beside part 1's Train (F5)."""
         window = self.window
-        run_menu = _menu(window, "&Run")
+        run_menu = menu_named(window, "&Run")
         for name, text, keys, slot in (("actionPause", "&Pause / Resume", "F6", window.run.toggle_pause),
                                        ("actionStop", "&Stop", "Shift+F5", window.run.stop)):
             if window.findChild(QAction, name) is not None:
@@ -194,15 +140,15 @@ class Part2:
         self.autosaver.discard()
 
 
-def install_part2(window, start: bool = False, project_path=None) -> Part2:
-    """Attach part 2 to ``window`` (once); with ``start``, restore the layout and offer an autosave (or
-    open ``project_path``) right after the event loop starts (the real app does this; tests call
-    ``part2.start()``)."""
-    existing = getattr(window, "part2", None)
+def install_commands(window, start: bool = False, project_path=None) -> WindowCommands:
+    """Attach the commands to ``window`` (once); with ``start``, restore the layout and offer an
+    autosave (then open ``project_path``) right after the event loop starts (the real app does this;
+    tests call ``commands.start()``)."""
+    existing = getattr(window, "commands", None)
     if existing is not None:
         return existing
-    part2 = Part2(window)
-    window.part2 = part2
+    commands = WindowCommands(window)
+    window.commands = commands
     if start:
-        QTimer.singleShot(0, lambda: part2.start(project_path))
-    return part2
+        QTimer.singleShot(0, lambda: commands.start(project_path))
+    return commands

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 from PySide6.QtGui import QColor, QImage
 
-from part2_support import (boxes, click, files, isolated, part2_window, snapshot_files, train,  # noqa: F401
+from window_support import (boxes, click, files, isolated, app_window, snapshot_files, train,  # noqa: F401
                            write_class_csv)
 
 
 def import_dialog(qtbot, window):
-    click(qtbot, window.findChild(type(window.part2.import_button), "importDataButton"))
-    dialog = window.part2.import_dialog
+    click(qtbot, window.findChild(type(window.commands.import_button), "importDataButton"))
+    dialog = window.commands.import_dialog
     assert dialog is not None and dialog.isVisible()
     return dialog
 
@@ -31,8 +31,8 @@ def make_image_folder(root, classes=("cats", "dogs"), per_class=3):
     return root
 
 
-def test_import_csv_through_the_dialog_then_train_on_it(part2_window, qtbot, tmp_path):
-    window = part2_window
+def test_import_csv_through_the_dialog_then_train_on_it(app_window, qtbot, tmp_path):
+    window = app_window
     csv_path = write_class_csv(tmp_path / "flowers.csv")
     dialog = import_dialog(qtbot, window)
     assert not dialog.import_button.isEnabled()   # nothing chosen yet
@@ -64,9 +64,9 @@ def test_import_csv_through_the_dialog_then_train_on_it(part2_window, qtbot, tmp
     assert len(window.charts.loss_points()[0]) > 0
 
 
-def test_csv_without_header_and_with_missing_values(part2_window, qtbot, tmp_path):
+def test_csv_without_header_and_with_missing_values(app_window, qtbot, tmp_path):
     csv_path = write_class_csv(tmp_path / "raw.csv", header=False, missing_line=7)
-    dialog = import_dialog(qtbot, part2_window)
+    dialog = import_dialog(qtbot, app_window)
     dialog.csv_tab.path_row.edit.setText(str(csv_path))
     tab = dialog.csv_tab
     assert not tab.header_check.isChecked()
@@ -84,8 +84,8 @@ def test_csv_without_header_and_with_missing_values(part2_window, qtbot, tmp_pat
     assert "Regression" in tab.task_label.text()
 
 
-def test_import_an_image_folder_with_size_and_colour(part2_window, qtbot, tmp_path):
-    window = part2_window
+def test_import_an_image_folder_with_size_and_colour(app_window, qtbot, tmp_path):
+    window = app_window
     root = make_image_folder(tmp_path / "pets")
     (root / "dogs" / "notes.txt").write_text("not an image")
     dialog = import_dialog(qtbot, window)
@@ -111,21 +111,21 @@ def test_import_an_image_folder_with_size_and_colour(part2_window, qtbot, tmp_pa
     assert tuple(window.document.report.input_shape) == (3, 10, 8)
 
 
-def test_import_a_npz_of_arrays(part2_window, qtbot, tmp_path):
+def test_import_a_npz_of_arrays(app_window, qtbot, tmp_path):
     path = tmp_path / "data.npz"
     rng = np.random.default_rng(1)
     np.savez(path, x=rng.normal(size=(40, 3)).astype(np.float32), y=rng.normal(size=(40, 1)).astype(np.float32))
-    dialog = import_dialog(qtbot, part2_window)
+    dialog = import_dialog(qtbot, app_window)
     dialog.tabs.setCurrentWidget(dialog.arrays_tab)
     dialog.arrays_tab.path_row.edit.setText(str(path))
     assert "40 samples of shape 3" in dialog.arrays_tab.summary.text()
     assert "Regression" in dialog.arrays_tab.summary.text()
     click(qtbot, dialog.import_button)
-    assert part2_window.dataset_panel.dataset.task == "regression"
+    assert app_window.dataset_panel.dataset.task == "regression"
 
 
-def test_bad_files_are_reported_in_the_dialog_and_left_untouched(part2_window, qtbot, tmp_path):
-    window = part2_window
+def test_bad_files_are_reported_in_the_dialog_and_left_untouched(app_window, qtbot, tmp_path):
+    window = app_window
     bad_csv = tmp_path / "broken.csv"
     bad_csv.write_text('a,b,label\n1,2,x\n3,"4,y\n5,6,z\n', encoding="utf-8")
     images = make_image_folder(tmp_path / "photos")
@@ -169,16 +169,16 @@ def drop(window, path) -> None:
                                               Qt.KeyboardModifier.NoModifier))
 
 
-def test_dropping_files_on_the_window_opens_or_imports_them(part2_window, qtbot, tmp_path):
-    window = part2_window
+def test_dropping_files_on_the_window_opens_or_imports_them(app_window, qtbot, tmp_path):
+    window = app_window
     root = make_image_folder(tmp_path / "pets")
     drop(window, root)
-    dialog = window.part2.import_dialog
+    dialog = window.commands.import_dialog
     assert dialog.tabs.currentWidget() is dialog.image_tab and "cats (3)" in dialog.image_tab.counts_label.text()
     dialog.reject()
     project = tmp_path / "dropped.lfproj"
-    assert window.part2.projects.save_to(project)
+    assert window.commands.projects.save_to(project)
     window.document.set_param("n2", "out_features", 20)
-    window.part2.projects.ask_unsaved = lambda: "discard"
+    window.commands.projects.ask_unsaved = lambda: "discard"
     drop(window, project)
     assert window.document.spec.nodes["n2"].params["out_features"] == 16 and window.project_name == "dropped"

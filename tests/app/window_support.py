@@ -1,4 +1,4 @@
-"""Fixtures and helpers for the part-2 GUI tests (import, export, projects, autosave, predict).
+"""Fixtures and helpers for the GUI tests of the window's commands (import, export, projects, autosave, predict).
 
 Every test runs with its own home folder, QStandardPaths in test mode and QSettings under tmp_path, so
 nothing touches the real home; message boxes and file dialogs are answered by the test.
@@ -15,7 +15,7 @@ from PySide6.QtCore import QSettings, QStandardPaths, Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from layerforge.app import create_main_window
-from layerforge.app.part2 import install_part2
+from layerforge.app.window_commands import install_commands
 from layerforge.training import save_project
 
 
@@ -85,12 +85,12 @@ def files(monkeypatch):
 
 
 def open_window(qtbot, example: str = "spiral", crash_later: bool = False):
-    """A main window with part 2 installed; ``crash_later``: the test destroys it itself (a crash), so
+    """A main window with its commands installed (install_commands); ``crash_later``: the test destroys it itself (a crash), so
     pytest-qt must not close it."""
     window = create_main_window(example)
     if not crash_later:
         qtbot.addWidget(window)
-    install_part2(window)
+    install_commands(window)
     window.resize(1400, 900)
     window.show()
     qtbot.waitExposed(window)
@@ -99,7 +99,7 @@ def open_window(qtbot, example: str = "spiral", crash_later: bool = False):
 
 def close_window(window) -> None:
     window.confirm_close_during_training = lambda: True
-    window.part2.projects.ask_unsaved = lambda: "discard"
+    window.commands.projects.ask_unsaved = lambda: "discard"
     window.run.shutdown(10)
     window.close()
 
@@ -109,13 +109,13 @@ def open_project(window, project, weights) -> Path:
     folder = Path(tempfile.mkdtemp(prefix="layerforge-test-"))
     path = folder / f"{project.name}.lfproj"
     save_project(project, path, weights)
-    window.part2.projects.ask_unsaved = lambda: "discard"
-    assert window.part2.projects.open_path(path), window.statusBar().currentMessage()
+    window.commands.projects.ask_unsaved = lambda: "discard"
+    assert window.commands.projects.open_path(path), window.statusBar().currentMessage()
     return path
 
 
 @pytest.fixture
-def part2_window(qtbot, isolated, boxes, files):
+def app_window(qtbot, isolated, boxes, files):
     window = open_window(qtbot)
     yield window
     close_window(window)
