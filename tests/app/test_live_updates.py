@@ -28,9 +28,7 @@ def epoch_end(epoch: int) -> EpochEnd:
 
 def test_the_runner_wakes_the_gui_only_for_the_start_and_the_end_and_hands_over_one_list(qtbot):
     runner = QtRunner()
-    runner.eventsReady.disconnect(runner.deliver)   # the test takes the queue itself, as a frame would
-    announced, received = [], []
-    runner.eventsReady.connect(lambda: announced.append(True))
+    received = []
 
     def on_events(events):
         received.append(list(events))
@@ -42,17 +40,20 @@ def test_the_runner_wakes_the_gui_only_for_the_start_and_the_end_and_hands_over_
     first = [started()] + [BatchEnd(1, step, 0.5, 0.01) for step in range(1, 201)] + [epoch_end(1)]
     for event in first:
         runner._post(on_events, [event])
-    assert len(announced) == 1  # the start; 200 batch ends and an epoch end wait for the next frame
-    assert runner.deliver() is False and received == [first]   # one list: one RunProgress in the workspace
+    assert runner._announced   # the start: the GUI thread's timer takes it at its next tick
+    runner._deliver_if_urgent()
+    assert received == [first] and not runner._announced   # one list: one RunProgress in the workspace
     more = [BatchEnd(2, step, 0.4, 0.01) for step in range(201, 301)]
     for event in more:
         runner._post(on_events, [event])
-    assert len(announced) == 1
+    assert not runner._announced   # batch ends wait for the next frame
+    runner._deliver_if_urgent()
+    assert received == [first]
     finished = RunFinished(reason="completed", epochs_run=1, best_epoch=1, final={})
     runner._post(on_events, [finished])
     runner._post(on_done, "outcome")
-    assert len(announced) == 2
-    runner.deliver()
+    assert runner._announced
+    runner._deliver_if_urgent()
     assert received == [first, more + [finished], "outcome"] and runner.deliver() is False
 
 

@@ -5,8 +5,10 @@ a ``threading.Thread`` runs it, and everything the job reports goes into a queue
 handled in the training thread. The GUI thread takes the queue when it draws a frame (the window's
 frame clock calls ``deliver``), because the views cannot show anything faster than that anyway:
 waking the GUI thread for every batch would make both threads hand the interpreter lock back and
-forth, which slows a small model's run. Only the start and the end of a run wake the GUI thread at
-once (``eventsReady``, queued to it). The Trainer's events of one delivery reach the workspace as
+forth, which slows a small model's run. The start and the end of a run are taken within a few
+milliseconds by a light timer in the GUI thread that looks at a flag: the training thread never calls
+into Qt (a signal emitted from a Python thread raced Qt's own teardown and the garbage collector, and
+once crashed the process). The Trainer's events of one delivery reach the workspace as
 one list, so a frame's batch ends become one RunProgress event. While a CPU run trains, the BLAS
 pool leaves a core for the window (``training.cpu_share``).
 """
@@ -15,7 +17,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer
 
 from ..training import RunFailed, RunFinished, RunStarted, RunStopped
 from ..training.cpu_share import leave_a_core_for_the_window
@@ -24,10 +26,13 @@ from ..workspace import ThreadRunner
 URGENT = (RunStarted, RunFinished, RunStopped, RunFailed)
 
 
+# How often the GUI thread looks for a run's start or end while a job runs: soon enough that the
+# buttons and banner follow at once, rarely enough to cost the run nothing measurable.
+URGENT_POLL_MS = 25
+
+
 class QtRunner(QObject):
     """A workspace runner (``start``, ``join``, ``active``) whose posts are handled in the GUI thread."""
-
-    eventsReady = Signal()
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -38,7 +43,9 @@ class QtRunner(QObject):
         self._announce_lock = threading.Lock()
         self._announced = False
         self._on_done = None
-        self.eventsReady.connect(self.deliver)   # queued: emitted in the training thread
+        self._urgent_poll = QTimer(self)
+        self._urgent_poll.setInterval(URGENT_POLL_MS)
+        self._urgent_poll.timeout.connect(self._deliver_if_urgent)
 
     @property
     def active(self) -> bool:
@@ -64,6 +71,7 @@ class QtRunner(QObject):
                     put_back()
 
         self._thread_runner.start(job_leaving_a_core, on_events, on_done)
+        self._urgent_poll.start()
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait for the job's thread to end, then hand what it left to the workspace (GUI thread)."""
@@ -77,9 +85,14 @@ class QtRunner(QObject):
         urgent = function is self._on_done or any(isinstance(event, URGENT) for event in argument)
         if urgent:
             with self._announce_lock:
-                announce, self._announced = not self._announced, True
-            if announce:
-                self.eventsReady.emit()
+                self._announced = True
+
+    def _deliver_if_urgent(self) -> None:
+        """The GUI thread's timer: hand over a run's start or end as soon as the training thread posts it."""
+        if self._announced:
+            self.deliver()
+        if not self._thread_runner.active and not self._queue:
+            self._urgent_poll.stop()
 
     def deliver(self) -> bool:
         """Hand everything queued to the workspace, in order, the Trainer's events of consecutive
