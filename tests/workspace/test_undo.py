@@ -29,3 +29,23 @@ def test_no_merge_across_a_save_and_a_discarded_saved_state_is_never_clean():
     assert not history.is_clean
     history.undo()
     assert not history.is_clean
+
+
+def test_a_bound_method_can_be_disconnected_and_a_closing_view_can_let_go_of_everything():
+    from layerforge.workspace.events import EventHub
+
+    class View:
+        def __init__(self):
+            self.seen = []
+
+        def show(self, event):
+            self.seen.append(event)
+
+    hub, view = EventHub(), View()
+    hub.connect(view.show)
+    hub.disconnect(view.show)          # a new bound-method object, equal to the connected one
+    hub.emit("first")
+    hub.connect(view.show)
+    hub.disconnect_all()
+    hub.emit("second")
+    assert view.seen == []

@@ -351,4 +351,8 @@ class MainWindow(QMainWindow):
                 self.show_status("Training did not stop in time; try closing again.")
                 return
         event.accept()
+        # The views' subscriptions are the only path from the workspace back to the window's widgets:
+        # dropped here, the closed window is freed by reference counting, not by a garbage collection
+        # at some later moment inside Qt's event loop (where freeing widgets once hung and crashed).
+        self.workspace.events.disconnect_all()
 

@@ -202,9 +202,16 @@ class EventHub:
     def disconnect(self, callback: Callback) -> None:
         with self._lock:
             before = len(self._subscriptions)
-            self._subscriptions = [s for s in self._subscriptions if s.callback is not callback]
+            # ==, not is: a bound method is a new object each time it is read (view.show != view.show is False).
+            self._subscriptions = [s for s in self._subscriptions if s.callback != callback]
             if len(self._subscriptions) == before:
                 raise ValueError(f"{callback!r} is not connected")
+
+    def disconnect_all(self) -> None:
+        """Forget every callback: a closing window lets go of the workspace, so reference counting frees
+        both at once instead of leaving a cycle of views for the garbage collector to find later."""
+        with self._lock:
+            self._subscriptions = []
 
     def emit(self, event: Any) -> None:
         with self._lock:
