@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QProgressBar, 
                                QToolButton, QVBoxLayout, QWidget)
 
 from ..training import LOSSES, OPTIMIZERS, SCHEDULES, TrainingSettings, losses_for
+from ..training.device import device_choices
 from .inspector import FloatSpinBox, editor_value, make_editor
 from ..workspace import BUSY, IDLE, PAUSED, RUNNING
 
@@ -47,30 +48,6 @@ def load_form(name: str, parent: QWidget) -> QWidget:
     if form is None:
         raise RuntimeError(f"the form ui/{name} could not be loaded: {loader.errorString()}")
     return form
-
-
-def device_choices() -> list[tuple[str, str | None, bool, str]]:
-    """(label, device string, enabled, tooltip) for the device box: CPU, then each GPU and Auto, or
-    why there is no GPU."""
-    choices = [("CPU", "cpu", True, "Train on the processor (always available)")]
-    try:
-        from ..engine import cuda
-        available = cuda.is_available()
-        if available:
-            for index in range(cuda.device_count()):
-                name = cuda.get_device_name(index)
-                choices.append((f"GPU {index}: {name}", f"cuda:{index}", True,
-                                f"Train on {name} (CUDA, through CuPy)"))
-            choices.append(("Auto (by model size)", "auto", True,
-                            "Small models (under 1M parameters, batches up to 512) train faster on the "
-                            "CPU, where a GPU would spend its time launching kernels; larger ones on GPU 0. "
-                            "The status bar says which was chosen, and why, when the run starts."))
-            return choices
-        reason = cuda.unavailable_reason() or "no CUDA GPU was found"
-    except Exception as error:  # a broken GPU stack must never stop the app from opening
-        reason = f"CUDA could not be checked: {error}"
-    choices.append(("CUDA (unavailable)", None, False, reason))
-    return choices
 
 
 def _keep_narrow(combo: QComboBox) -> None:
