@@ -7,16 +7,10 @@ dialog-predict.png, dialog-predict-sketch.png, menu-file.png and window-dark.png
 """
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
-import time
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-SCRATCH = Path(tempfile.mkdtemp(prefix="layerforge-shots-"))
-os.environ["HOME"] = str(SCRATCH / "home")
-(SCRATCH / "home").mkdir()
+from screenshot_support import SCRATCH, pump  # noqa: E402  (first: it sets how Qt starts)
 
 import numpy as np  # noqa: E402
 from PySide6.QtCore import QPointF, QSettings, QStandardPaths  # noqa: E402
@@ -25,13 +19,6 @@ from PySide6.QtWidgets import QApplication, QFileDialog  # noqa: E402
 
 from layerforge.app import create_main_window  # noqa: E402
 from layerforge.app.window_commands import install_commands  # noqa: E402
-
-
-def pump(app, seconds: float) -> None:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        app.processEvents()
-        time.sleep(0.005)
 
 
 def flowers_csv(path: Path) -> Path:

@@ -7,12 +7,11 @@ fixed epoch so the picture is reproducible, then lets it finish.
 """
 from __future__ import annotations
 
-import os
 import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+from screenshot_support import pump  # noqa: E402  (first: it sets how Qt starts)
 
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
@@ -21,13 +20,6 @@ from layerforge.app.window_commands import install_commands  # noqa: E402
 
 # example -> (epochs for the run, epoch at which to take the "during" picture)
 RUNS = {"spiral": (200, 40), "sine": (300, 25), "digits": (15, 3)}
-
-
-def pump(app: QApplication, seconds: float) -> None:
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
-        app.processEvents()
-        time.sleep(0.005)
 
 
 def shoot(app: QApplication, example: str, folder: Path) -> None:
