@@ -26,7 +26,7 @@ def test_training_on_the_gpu_from_the_window_streams_and_exports_host_weights(qt
     train(qtbot, window, epochs=4)
 
     assert started and started[0].device == "cuda:0", started
-    assert window.device_label.text() == "Device: cuda:0"
+    assert window.device_label.text() == "Device: GPU 0"
     assert window.workspace.run.status == "finished", window.banner.label.text()
     steps, losses = window.charts.loss_points()
     assert len(steps) >= 4 and np.all(np.isfinite(losses))
@@ -56,5 +56,5 @@ def test_auto_in_the_device_box_trains_a_small_model_on_the_cpu_and_says_why(qtb
     window.workspace.events.connect(lambda event: started.append(event.run), RunBegan)
     train(qtbot, window, epochs=2)
     assert started[0].device == "cpu" and "the model is small" in started[0].device_reason
-    assert window.device_label.text() == "Device: cpu"
+    assert window.device_label.text() == "Device: CPU"
     assert combo.currentData() == "auto"  # the choice stays Auto for the next run

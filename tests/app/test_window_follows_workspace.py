@@ -58,8 +58,10 @@ def test_file_new_after_a_run_resets_progress_axes_legend_and_the_hint(qtbot, ap
     assert "Stopped at epoch" in window.training_panel.progress.text()
     assert "previous run" in charts.loss_plot.titleLabel.text
 
+    window.device_label.setText("Device: cuda:1")   # as a run on the second GPU would have left it
     trigger(window, "actionNew")
     qtbot.wait(50)
+    assert window.device_label.text() == "Device: CPU"   # where the next run goes: the new project's CPU
     progress = window.training_panel.progress.text()
     assert "Stopped" not in progress and "epoch" not in progress.lower(), progress
     assert "previous run" not in charts.loss_plot.titleLabel.text
@@ -253,3 +255,9 @@ def test_an_action_that_cannot_run_now_says_why(qtbot, app_window, boxes):
     assert boxes.texts() or window.statusBar().currentMessage()
     click(qtbot, window.training_panel.stop_button)
     qtbot.waitUntil(lambda: not window.run.running, timeout=10_000)
+
+
+def test_the_status_bar_names_devices_as_the_device_box_does():
+    from layerforge.app.run_views import device_label
+    assert [device_label(d) for d in ("cpu", "cuda", "cuda:0", "cuda:1", "auto")] == [
+        "CPU", "GPU 0", "GPU 0", "GPU 1", "Auto"]

@@ -120,6 +120,8 @@ class RunViews:
             self._show_data()
             if self.banner_about in ("run", "stale", "refused"):
                 self._clear_banner()
+            # No run: the label names where the next one will go, not where the last one went.
+            window.device_label.setText(f"Device: {device_label(self.workspace.settings.device)}")
             return
         if not run.ended:   # a run starting: its curves replace the last run's, which fade behind them
             window.charts.begin_run(run.steps_per_epoch, chart_task(run), run.total_epochs)
@@ -139,7 +141,7 @@ class RunViews:
         sizes = run.sizes
         self.window.show_status(f"Training on {run.device.upper()}{reason}: {sizes.get('train', 0):,} training and "
                                 f"{sizes.get('val', 0):,} validation samples.")
-        self.window.device_label.setText(f"Device: {run.device}")
+        self.window.device_label.setText(f"Device: {device_label(run.device)}")
         self.window.training_panel.progress.setRange(0, run.total_steps)
 
     def _progress(self, event: ev.RunProgress) -> None:
@@ -313,3 +315,11 @@ class RunViews:
             progress.setFormat(self._progress_text)
             self._progress_text, changed = None, True
         return changed
+
+
+def device_label(device: str) -> str:
+    """How the status bar names a device: "CPU", "GPU 1", "Auto"."""
+    kind, _, index = device.partition(":")
+    if kind == "cuda":
+        return f"GPU {index or 0}"
+    return "Auto" if device == "auto" else device.upper()
