@@ -150,19 +150,20 @@ def _gpu_memory(index: int) -> str:
 
 
 def user_folders(environ=None) -> dict[str, Path]:
-    """The folders the app writes to: its data folder's autosave (as app/persist.py and app/autosave.py
-    compute them, through Qt when PySide6 imports, else by the XDG rules Qt follows) and its settings."""
+    """The folders the app writes to: its autosave folder and its settings folder, asked of the app
+    itself (app/persist.py, the one place that decides them) when Qt imports, else by the XDG rules
+    Qt follows."""
     environ = os.environ if environ is None else environ
     home = Path(environ.get("HOME") or Path.home())
     try:
-        from PySide6.QtCore import QSettings, QStandardPaths
-        data = Path(QStandardPaths.writableLocation(QStandardPaths.StandardLocation.GenericDataLocation))
-        settings = Path(QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope,
-                                  ORGANIZATION, APPLICATION).fileName()).parent
+        from layerforge.app.persist import app_data_dir, app_settings
+        autosave = app_data_dir() / "autosave"
+        settings = Path(app_settings().fileName()).parent
     except ImportError:
         data = Path(environ.get("XDG_DATA_HOME") or home / ".local" / "share")
+        autosave = data / ORGANIZATION / APPLICATION / "autosave"
         settings = Path(environ.get("XDG_CONFIG_HOME") or home / ".config") / ORGANIZATION
-    folders = {"data folder": data / ORGANIZATION / APPLICATION / "autosave", "settings folder": settings}
+    folders = {"data folder": autosave, "settings folder": settings}
     if _installed("cupy"):   # cupy compiles kernels into it on first use
         folders["cupy kernel cache"] = Path(environ.get("CUPY_CACHE_DIR") or home / ".cupy" / "kernel_cache")
     return folders
