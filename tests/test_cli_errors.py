@@ -141,7 +141,6 @@ def test_predictions_to_a_read_only_folder_are_one_line_even_when_cleanup_fails(
     # Root writes anywhere, so the read-only file system is simulated: writing and removing both fail
     # (the cleanup's own OSError used to escape from inside the error handler).
     import errno
-    from pathlib import Path as RealPath
 
     trained = tmp_path / "t.lfproj"
     assert run(capsys, "new", "mlp_classifier", str(trained), "--epochs", "1")[0] == 0
@@ -152,7 +151,7 @@ def test_predictions_to_a_read_only_folder_are_one_line_even_when_cleanup_fails(
     def read_only(*args, **kwargs):
         raise OSError(errno.EROFS, "Read-only file system")
 
-    monkeypatch.setattr(RealPath, "write_bytes", read_only)
+    monkeypatch.setattr(os, "replace", read_only)
     monkeypatch.setattr(os, "unlink", read_only)
     code, _, err = run(capsys, "predict", str(trained), str(points), "--out", str(tmp_path / "p.csv"))
     assert code == 1
@@ -214,7 +213,7 @@ def test_the_lock_is_released_when_training_fails(tmp_path, capsys):
 # -- which project a name means ------------------------------------------------------------------
 
 def test_a_trained_project_in_the_current_folder_wins_over_the_example_of_that_name(tmp_path, capsys, monkeypatch):
-    import layerforge.export
+    import layerforge.workspace.project_export
 
     monkeypatch.chdir(tmp_path)
     code, _, err = run(capsys, "train", "spiral", "--epochs", "2", "--quiet")
@@ -225,7 +224,7 @@ def test_a_trained_project_in_the_current_folder_wins_over_the_example_of_that_n
         exported.append((weights is not None, project_dir, out_path))
         return [out_path]
 
-    monkeypatch.setattr(layerforge.export, "export_project", export_project)
+    monkeypatch.setattr(layerforge.workspace.project_export, "export_project", export_project)
     code, out, err = run(capsys, "export", "spiral", "--format", "onnx")
     assert code == 0, err
     assert err.strip() == f"layerforge: using .{os.sep}spiral.lfproj"

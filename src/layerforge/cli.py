@@ -289,13 +289,8 @@ def _absolute_source(source, base_dir: Path):
 # -- export ------------------------------------------------------------------------------------------
 
 def _export(args) -> int:
-    try:
-        from layerforge.export import export_project
-    except ImportError:
-        raise UserError("exporting is not available in this installation yet (layerforge.export has no "
-                        "export_project); the trained weights are already beside the project as "
-                        ".safetensors", EXIT_USAGE) from None
     from layerforge.training.project import load_project
+    from layerforge.workspace.project_export import export_project
 
     args.project = _project_path(args.project)
     project, weights = load_project(args.project)
@@ -354,21 +349,14 @@ def _write_csv(stream: TextIO, header: list, rows: list) -> None:
 
 
 def _write_atomic(path: Path, content: bytes) -> None:
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    from layerforge import atomic
+
     if path.parent.exists() and not path.parent.is_dir():
         raise UserError(f"{path}: cannot write: {path.parent} is a file, not a folder")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temp.write_bytes(content)
-        os.replace(temp, path)
-    except BaseException as error:
-        try:                    # cleanup must not raise: a read-only folder refuses this too
-            os.unlink(temp)
-        except OSError:
-            pass
-        if isinstance(error, OSError):
-            raise UserError(f"{path}: cannot write ({error.strerror or error})") from None
-        raise
+        atomic.write_bytes(path, content)
+    except OSError as error:
+        raise UserError(f"{path}: cannot write ({error.strerror or error})") from None
 
 
 # -- new, templates, datasets, examples --------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -11,16 +12,8 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from layerforge import atomic
 from layerforge.graph import ModelSpec, ShapeReport, require_valid
-
-
-def _current_umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _current_umask()  # read once at import: reading the umask means setting it, which is not thread-safe
 
 
 class ExportError(ValueError):
@@ -140,25 +133,17 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
     """
     path = Path(path)
     created = make_folders(path.parent)
-    temporary_path = None
     try:
         remove_stale_staging(path)
-        handle, temporary = tempfile.mkstemp(prefix=_staging_prefix(path), suffix=".tmp" + path.suffix,
-                                             dir=path.parent)
-        os.close(handle)
-        temporary_path = Path(temporary)
-        write(temporary_path)
-        os.chmod(temporary_path, 0o666 & ~_UMASK)  # mkstemp makes files private; exports are shared files
-        os.replace(temporary_path, path)
+        atomic.write_with(path, write, prefix=_staging_prefix(path), suffix=".tmp" + path.suffix)
     except BaseException as error:
-        if temporary_path is not None:
-            discard(temporary_path)
         discard(*created)
         if isinstance(error, OSError):
             raise ExportError(f"cannot write '{path}' ({error.strerror or error})") from None
-        if isinstance(error, ExportError) and temporary_path is not None:  # name the file the person chose
-            raise ExportError(str(error).replace(str(temporary_path), str(path))
-                              .replace(temporary_path.name, path.name)) from None
+        if isinstance(error, ExportError):  # name the file the person chose, not the temporary one
+            message = re.sub(re.escape(_staging_prefix(path)) + r"[^'\s/\\]*\.tmp" + re.escape(path.suffix),
+                             path.name, str(error))
+            raise ExportError(message) from None
         raise
     return path
 
@@ -185,7 +170,7 @@ def atomic_folder(folder: Path, write: Callable[[Path], list[Path]]) -> list[Pat
                 os.replace(staging / name, folder / name)
             discard(staging)
         else:
-            os.chmod(staging, 0o777 & ~_UMASK)  # mkdtemp makes folders private; exports are shared
+            os.chmod(staging, 0o777 & ~atomic.UMASK)  # mkdtemp makes folders private; exports are shared
             os.rename(staging, folder)
     except BaseException as error:
         if staging is not None:

@@ -21,28 +21,18 @@ import os
 import re
 import secrets
 import stat
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from layerforge import engine
+from layerforge import atomic, engine
 from layerforge.data.files import check_regular_file
 
 from .errors import ProjectError
 
 WEIGHTS_SUFFIXES = (".safetensors", ".npz")
 _CHUNK = 1 << 20
-
-
-def _current_umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _current_umask()   # read once, at import: reading it means setting it, which races with threads
 
 
 @dataclass
@@ -96,33 +86,19 @@ def commit(path: Path, content: bytes, staged: StagedWeights | None) -> None:
         if isinstance(error, OSError):
             raise ProjectError(f"cannot write the project ({_reason(error)})", path) from None
         raise
-    _sync_folder(path.parent)
+    atomic.sync_folder(path.parent)
     if staged is not None:
         for stale in _matching(staged.target.parent, f".{staged.target.name}.", ".previous"):
             discard(stale)
 
 
 def write_temp(path: Path, content: bytes) -> Path:
-    """``content`` in a fsynced temporary file beside ``path`` with the mode ``path`` has (or would get)."""
+    """``content`` in a fsynced temporary file beside ``path`` (atomic.write_temp); ProjectError if it cannot be."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        return atomic.write_temp(path, content)
     except OSError as error:
         raise ProjectError(f"cannot write the project ({_reason(error)})", path) from None
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(content)
-            stream.flush()
-            os.fsync(stream.fileno())
-        # mkstemp makes the file private; give it the mode the file had, or a plain open()'s.
-        os.chmod(temp, path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_UMASK)
-    except OSError as error:
-        discard(temp)
-        raise ProjectError(f"cannot write the project ({_reason(error)})", path) from None
-    except BaseException:
-        discard(temp)
-        raise
-    return Path(temp)
 
 
 def remove_leftovers(path: Path, weights_targets) -> list[Path]:
@@ -190,13 +166,7 @@ def _matches(file: Path, sha256: str, size) -> bool:
 
 # -- small helpers -------------------------------------------------------------------------------
 
-def discard(path) -> bool:
-    """Remove a file; never raises (it runs in error handlers and cleanups). True if removed."""
-    try:
-        os.unlink(path)
-    except OSError:
-        return False
-    return True
+discard = atomic.discard
 
 
 def _quietly(function, *args) -> None:
@@ -219,20 +189,6 @@ def _is_regular(path: Path) -> bool:
         return stat.S_ISREG(os.stat(path).st_mode)
     except OSError:
         return False
-
-
-def _sync_folder(folder: Path) -> None:
-    """Make the renames durable (POSIX); best effort, since some systems cannot open a folder."""
-    try:
-        descriptor = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)
 
 
 def error_for_path(path: Path):

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ..data import DataError
 from ..data.files import check_regular_file, read_regular_file
+from .. import atomic
 from ..training import project_io
 
 AUTOSAVE_MAX_BYTES = 256 * 1024 ** 2
@@ -71,8 +72,7 @@ def write_note(folder: Path, stem: str, name: str, original_path, session: str =
     note = {"original_path": str(original_path) if original_path else None, "name": name,
             "saved_at": time.time(), "pid": os.getpid(), "session": session}
     path = Path(folder) / f"{stem}.json"
-    temp = project_io.write_temp(path, json.dumps(note).encode("utf-8"))
-    os.replace(temp, path)
+    atomic.write_bytes(path, json.dumps(note).encode("utf-8"))
 
 
 def remove_weights(folder: Path, stem: str) -> None:

@@ -1,16 +1,16 @@
 """Predict [predictDialog] with the trained weights: one input typed in (or drawn on a sketch pad for
 image models), or a whole file of inputs (.csv, .npy, .npz); results in a table, savable as CSV.
 
-The numbers come from ``layerforge.training.inference.Predictor``: the project's own standardisation
-and class names, exactly as the CLI's ``layerforge predict``.
+The numbers come from ``Workspace.predict`` (``training.inference.Predictor`` underneath): the
+project's own standardisation and class names, exactly as the CLI's ``layerforge predict``.
 """
 from __future__ import annotations
 
 import csv
 import io
-import os
-import tempfile
 from pathlib import Path
+
+from ... import atomic
 
 import numpy as np
 from PySide6.QtCore import Qt
@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QFi
 
 from ...data import DataError, read_inputs
 from ...training import TrainingError
-from ...training.inference import Predictor
 from ...workspace import WorkspaceError
 from .sketch_pad import SketchPad
 
@@ -30,7 +29,7 @@ ERROR_STYLE = "color: #b71c1c;"
 
 
 class PredictDialog(QDialog):
-    def __init__(self, parent, predictor: Predictor, feature_names=(), title: str = "Predict"):
+    def __init__(self, parent, predictor: WorkspacePredictor, feature_names=(), title: str = "Predict"):
         super().__init__(parent)
         self.setObjectName("predictDialog")
         self.setWindowTitle(title)
@@ -216,7 +215,7 @@ class PredictDialog(QDialog):
         writer.writerow(self.header)
         writer.writerows(self.rows)
         try:
-            write_text_atomic(target, buffer.getvalue())
+            atomic.write_bytes(target, buffer.getvalue().encode("utf-8"))
         except OSError as error:
             self._error(f"{target}: cannot write ({error.strerror or error})")
             return None
@@ -225,20 +224,6 @@ class PredictDialog(QDialog):
 
     def _error(self, text: str) -> None:
         self.error_label.setText(text)
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise
 
 
 class WorkspacePredictor:
