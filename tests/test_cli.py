@@ -161,7 +161,7 @@ def test_a_diverging_run_fails_and_saves_nothing(tmp_path, capsys):
 
 def test_export_calls_the_exporter_with_project_weights_format_and_path(tmp_path, trained_project, capsys,
                                                                         monkeypatch):
-    import layerforge.export
+    import layerforge.workspace.project_export
 
     calls = []
 
@@ -170,14 +170,11 @@ def test_export_calls_the_exporter_with_project_weights_format_and_path(tmp_path
         assert project_dir == trained_project.parent   # relative data paths resolve from the project
         return [out_path]
 
-    monkeypatch.setattr(layerforge.export, "export_project", export_project, raising=False)
+    monkeypatch.setattr(layerforge.workspace.project_export, "export_project", export_project)
     code, out, _ = run(capsys, "export", str(trained_project), "--format", "onnx")
     assert code == 0 and out.strip() == f"wrote {trained_project.with_suffix('.onnx')}"
     assert calls == [("spiral", ["fc1.bias", "fc1.weight", "fc2.bias", "fc2.weight", "fc3.bias", "fc3.weight"],
                       "onnx", trained_project.with_suffix(".onnx"))]
-    monkeypatch.delattr(layerforge.export, "export_project", raising=False)
-    code, _, err = run(capsys, "export", str(trained_project), "--format", "npz")
-    assert code == 2 and "export" in err and "not available" in err
 
 
 def test_no_arguments_open_the_gui_or_explain_why_not(monkeypatch, capsys):
@@ -213,10 +210,6 @@ def test_python_dash_m_runs_the_same_command():
 
 
 def test_export_writes_weights_through_the_real_exporter(tmp_path, trained_project, capsys):
-    import layerforge.export
-
-    if not hasattr(layerforge.export, "export_project"):
-        pytest.skip("layerforge.export has no export_project in this build")
     out = tmp_path / "weights.npz"
     code, printed, err = run(capsys, "export", str(trained_project), "--format", "npz", "--out", str(out))
     assert code == 0, err

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from export_cases import random_state_dict
-from layerforge.export import ExportError, export_onnx, export_project, export_pytorch, export_weights
+from layerforge.export import ExportError, export_onnx, export_pytorch, export_weights
+from layerforge.workspace.project_export import export_project
 from layerforge.export import pytorch_export
 from layerforge.graph import get_template
 from test_export_project import spiral_project

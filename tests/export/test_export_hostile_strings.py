@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from export_cases import random_state_dict
-from layerforge.export import ExportError, describe_export, export_project, export_pytorch, read_weights
+from layerforge.export import ExportError, describe_export, export_pytorch, read_weights
+from layerforge.workspace.project_export import export_project
 from layerforge.export.train_script import TrainingHint, train_source
 from layerforge.graph import GraphError, ModelSpec, get_template
 from layerforge.training.project import Project, load_project, save_project

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 from export_cases import random_state_dict
-from layerforge.export import ExportError, export_project
+from layerforge.export import ExportError
+from layerforge.workspace.project_export import export_project
 from test_export_project import spiral_project
 
 

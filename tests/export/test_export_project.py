@@ -6,8 +6,8 @@ import pytest
 
 from export_cases import random_state_dict
 from layerforge.data import Normalization, Standardizer, load_dataset
-from layerforge.export import (ExportError, default_export_path, describe_export, export_project, read_weights,
-                               training_hint)
+from layerforge.export import ExportError, default_export_path, describe_export, read_weights
+from layerforge.workspace.project_export import export_project, training_hint
 from layerforge.graph import get_template
 from layerforge.training import TrainingSettings
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..data import DataError, DataSource
-from ..export import ExportError, export_project
+from ..export import ExportError
 from ..graph import GraphError, ModelSpec, get_template, infer_shapes
 from ..training import (Project, ProjectError, TrainingError, TrainingSettings, example_project_path,
                         example_projects, load_project)
@@ -27,6 +27,7 @@ from .errors import UnsavedChanges, WorkspaceError
 from .data_choice import DEFAULT_DATA, DataChoice
 from .model_edits import replace_all
 from .model_fit import model_fit_problem, model_for
+from .project_export import export_project
 from .project_files import ProjectFiles
 from .run_operations import LIVE_SETTINGS, RunOperations
 from .runners import ThreadRunner
