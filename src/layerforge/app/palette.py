@@ -1,13 +1,16 @@
 """The layer palette [layerPalette]: every layer of the catalog, grouped by category, searchable.
 
 Drag a layer onto the canvas, or double-click it (or press Enter) to add it after the selection.
+While a search is typed the groups give way to one list ranked by how the layer matched: its name
+before its description, its description before its category ("lin" lists Linear and Bilinear before
+the pooling layers that match only through "Pooling"), so Enter adds the layer that was meant.
 """
 from __future__ import annotations
 
 from PySide6.QtCore import QMimeData, Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
-from ..graph import categories, get_layer, layers_in
+from ..graph import categories, layers_in
 from .canvas import LAYER_MIME_TYPE
 from .icons import category_icon
 
@@ -62,6 +65,7 @@ class LayerPalette(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.search_box)
         layout.addWidget(self.tree)
+        self._results: list[QTreeWidgetItem] = []   # the ranked list shown while searching
         self._fill()
         self.search_box.textChanged.connect(self.filter)
         self.search_box.returnPressed.connect(self._add_first_match)
@@ -77,15 +81,14 @@ class LayerPalette(QWidget):
             group.setFont(0, font)
             self.tree.addTopLevelItem(group)
             for layer in layers_in(category):
-                item = QTreeWidgetItem([layer.type])
-                item.setData(0, LAYER_ROLE, layer.type)
-                item.setIcon(0, category_icon(category))
-                item.setToolTip(0, _tooltip(layer))
-                item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled)
-                group.addChild(item)
+                group.addChild(_layer_item(layer))
             group.setExpanded(True)
 
     def layer_item(self, layer_type: str) -> QTreeWidgetItem | None:
+        """The item that shows ``layer_type`` now: its search result while searching, else its group's."""
+        for result in self._results:
+            if result.data(0, LAYER_ROLE) == layer_type:
+                return result
         for group_index in range(self.tree.topLevelItemCount()):
             group = self.tree.topLevelItem(group_index)
             for child_index in range(group.childCount()):
@@ -95,35 +98,65 @@ class LayerPalette(QWidget):
         return None
 
     def visible_layers(self) -> list[str]:
+        """The layers listed now, top to bottom (best match first while searching)."""
+        if self._results:
+            return [result.data(0, LAYER_ROLE) for result in self._results]
         shown = []
         for group_index in range(self.tree.topLevelItemCount()):
             group = self.tree.topLevelItem(group_index)
-            for child_index in range(group.childCount()):
-                child = group.child(child_index)
-                if not child.isHidden():
-                    shown.append(child.data(0, LAYER_ROLE))
+            if not group.isHidden():
+                shown.extend(group.child(i).data(0, LAYER_ROLE) for i in range(group.childCount()))
         return shown
 
     def filter(self, text: str) -> None:
         needle = text.strip().lower()
+        for result in self._results:
+            self.tree.takeTopLevelItem(self.tree.indexOfTopLevelItem(result))
+        self._results = []
         for group_index in range(self.tree.topLevelItemCount()):
-            group = self.tree.topLevelItem(group_index)
-            any_shown = False
-            for child_index in range(group.childCount()):
-                child = group.child(child_index)
-                layer = get_layer(child.data(0, LAYER_ROLE))
-                match = (not needle or needle in layer.type.lower() or needle in layer.description.lower()
-                         or needle in layer.category.lower())
-                child.setHidden(not match)
-                any_shown |= match
-            group.setHidden(not any_shown)
-            if needle and any_shown:
-                group.setExpanded(True)
+            self.tree.topLevelItem(group_index).setHidden(bool(needle))
+        if not needle:
+            return
+        in_palette_order = [layer for category in categories() for layer in layers_in(category)]
+        ranked = sorted((rank, order, layer) for order, layer in enumerate(in_palette_order)
+                        if (rank := search_rank(layer, needle)) is not None)
+        for _rank, _order, layer in ranked:
+            item = _layer_item(layer)
+            self.tree.addTopLevelItem(item)
+            self._results.append(item)
+        if self._results:
+            self.tree.setCurrentItem(self._results[0])
 
     def _add_first_match(self) -> None:
         shown = self.visible_layers()
         if self.search_box.text().strip() and shown:
             self.addLayerRequested.emit(shown[0])
+
+
+def search_rank(layer, needle: str) -> int | None:
+    """How well ``layer`` matches the lower-case ``needle`` (0 best), or None when it does not match:
+    the name exactly, the name's start, anywhere in the name, the description, the category."""
+    name = layer.type.lower()
+    if name == needle:
+        return 0
+    if name.startswith(needle):
+        return 1
+    if needle in name:
+        return 2
+    if needle in layer.description.lower():
+        return 3
+    if needle in layer.category.lower():
+        return 4
+    return None
+
+
+def _layer_item(layer) -> QTreeWidgetItem:
+    item = QTreeWidgetItem([layer.type])
+    item.setData(0, LAYER_ROLE, layer.type)
+    item.setIcon(0, category_icon(layer.category))
+    item.setToolTip(0, _tooltip(layer))
+    item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled)
+    return item
 
 
 def _tooltip(layer) -> str:
