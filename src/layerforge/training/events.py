@@ -65,9 +65,11 @@ class PredictionSnapshot:
         "grid_labels"), confidence (H, W) its probability, probs (H, W, C); the data points x (N, 2)
         with their true labels (N,) and pred (N,); class_names (C,).
     kind "images": images (K, H, W) or (K, C, H, W), true (K,), pred (K,), confidence (K,), class_names.
-    kind "sequence": sequences (K, T, F), true (K,), pred (K,), confidence (K,), class_names
-        (regression: true/pred are (K, outputs) values).
-    kind "table": x (K, F), true, pred (and confidence, class_names for classification).
+    kind "sequence": a few input sequences (K, T, F) (at most 4 features kept), true (K,), pred (K,),
+        confidence (K,), class_names (regression: true/pred are (K, outputs) values).
+    kind "table": classification: rows x (K, F), feature_names (F,) (may be empty), true (K,), pred (K,),
+        confidence (K,), class_names; regression: true and pred (R, outputs) of up to 2000 rows
+        (read as predicted against actual).
     kind "reconstruction": images (K, ...) inputs and reconstructions (K, ...) outputs, same shape.
     All arrays are host numpy arrays in the data's own units (standardisation undone).
     """

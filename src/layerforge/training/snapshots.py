@@ -1,7 +1,8 @@
 """Prediction snapshots: what the model predicts, in a form a view can plot at once.
 
 The sample shown (images, sequences, table rows) is chosen once per run, so successive snapshots
-show the same items changing.
+show the same items changing. Snapshots are made in the training thread and stay small: a few
+sequences, at most ``MAX_POINTS`` regression rows, never a whole split.
 """
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from .problem import Problem
 GRID_SIZE = 100        # boundary grid resolution (per side)
 CURVE_POINTS = 200     # points on a fitted curve
 MAX_POINTS = 2000      # data points sent with a boundary or curve
-SAMPLE_SIZE = 16       # images / sequences / rows shown
+SAMPLE_SIZE = 16       # images / table rows shown
+SEQUENCE_SAMPLES = 8   # sequences shown, each in a small plot of its own
+SEQUENCE_FEATURES = 4  # features kept per step of a shown sequence
 
 Predict = Callable[[np.ndarray], np.ndarray]   # model inputs (standardised) -> outputs
 
@@ -27,10 +30,6 @@ class SnapshotMaker:
         shown = problem.val if len(problem.val) else problem.train
         rng = np.random.default_rng(seed)
         self.points = _subsample(problem.train.raw.x, problem.train.raw.y, MAX_POINTS, rng)
-        count = min(SAMPLE_SIZE, len(shown))
-        picked = np.sort(rng.choice(len(shown), size=count, replace=False)) if count else np.zeros(0, np.int64)
-        self.sample_x = shown.raw.x[picked]
-        self.sample_y = shown.raw.y[picked]
         if problem.target == "input":
             self.kind = "reconstruction"
         elif data.kind == "points2d" and problem.target == "labels":
@@ -41,6 +40,14 @@ class SnapshotMaker:
             self.kind = data.kind
         else:
             self.kind = "table"
+        # A table's regression is read as predicted against actual: as many rows as a scatter holds.
+        wanted = {"sequence": SEQUENCE_SAMPLES}.get(self.kind, SAMPLE_SIZE)
+        if self.kind == "table" and problem.target == "values":
+            wanted = MAX_POINTS
+        count = min(wanted, len(shown))
+        picked = np.sort(rng.choice(len(shown), size=count, replace=False)) if count else np.zeros(0, np.int64)
+        self.sample_x = shown.raw.x[picked]
+        self.sample_y = shown.raw.y[picked]
         self._grid = self._make_grid() if self.kind in ("boundary2d", "curve1d") else None
 
     def _make_grid(self):
@@ -81,9 +88,13 @@ class SnapshotMaker:
 
     def _sample_predictions(self, outputs: np.ndarray) -> dict:
         problem = self.problem
-        key = {"images": "images", "sequence": "sequences"}.get(self.kind, "x")
-        shown = _images(self.sample_x) if self.kind == "images" else self.sample_x
-        data = {key: shown, "true": self.sample_y}
+        data = {"true": self.sample_y}
+        if self.kind == "images":
+            data["images"] = _images(self.sample_x)
+        elif self.kind == "sequence":
+            data["sequences"] = np.asarray(self.sample_x[:, :, :SEQUENCE_FEATURES], dtype=np.float32)
+        elif problem.target == "labels":   # the rows a table of predictions lists
+            data.update(x=self.sample_x, feature_names=np.array(problem.dataset.feature_names))
         if problem.target == "labels":
             probs = problem.probabilities(outputs) if len(outputs) else np.zeros((0, problem.n_classes))
             data.update(pred=np.argmax(probs, axis=1).astype(np.int64) if len(probs) else np.zeros(0, np.int64),

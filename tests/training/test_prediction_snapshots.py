@@ -1,0 +1,89 @@
+"""What a prediction snapshot carries for sequences and tables: enough for a view to draw the inputs
+it predicted on and compare each prediction with the truth, and no more (it crosses threads at
+every epoch)."""
+from __future__ import annotations
+
+import numpy as np
+
+from layerforge.data import ArrayDataset, load_dataset
+from layerforge.graph import get_template
+from layerforge.training import PredictionSnapshot, Trainer, TrainingSettings
+
+
+def snapshots(spec, dataset, settings) -> list[PredictionSnapshot]:
+    got = []
+    Trainer(spec, dataset, settings, lambda event: got.append(event)
+            if isinstance(event, PredictionSnapshot) else None).run()
+    return got
+
+
+def rows_of(dataset: ArrayDataset, shown: np.ndarray) -> np.ndarray:
+    """The index in ``dataset`` of each shown input (the inputs are distinct)."""
+    flat = dataset.x.reshape(len(dataset), -1)
+    return np.array([int(np.flatnonzero(np.all(np.isclose(flat, row, atol=1e-6), axis=1))[0])
+                     for row in shown.reshape(len(shown), -1)])
+
+
+def sequence_regression(n: int = 120, steps: int = 24) -> ArrayDataset:
+    """Denoise: a noisy wave in, the clean wave (one value per step) out."""
+    rng = np.random.default_rng(3)
+    phase = rng.uniform(0, 2 * np.pi, (n, 1))
+    clean = 5.0 + 3.0 * np.sin(np.linspace(0, 2 * np.pi, steps)[None, :] + phase)
+    noisy = clean + rng.normal(0, 0.3, clean.shape)
+    return ArrayDataset("denoise", "regression", noisy[:, :, None], clean)
+
+
+def test_a_sequence_classifier_sends_a_few_input_waves_with_their_true_and_predicted_classes():
+    waves = load_dataset("waveforms", n_samples=200)
+    spec = get_template("lstm_classifier").spec(seq_len=32, features=1, num_classes=4)
+    shots = snapshots(spec, waves, TrainingSettings(epochs=2, device="cpu"))
+    last = shots[-1]
+    assert last.kind == "sequence"
+    sequences = last.data["sequences"]
+    # A handful of whole waves (each drawn in a plot of its own), in the data's units, not standardised.
+    assert 1 <= len(sequences) <= 8 and sequences.shape[1:] == (32, 1)
+    rows = rows_of(waves, sequences)
+    assert np.allclose(waves.x[rows], sequences, atol=1e-6)
+    assert np.array_equal(last.data["true"], waves.y[rows])
+    assert last.data["pred"].shape == (len(sequences),) and set(last.data["pred"]) <= {0, 1, 2, 3}
+    assert list(last.data["class_names"]) == waves.class_names
+    assert np.array_equal(shots[0].data["sequences"], sequences)   # the same waves at every epoch
+
+
+def test_a_sequence_regression_sends_its_inputs_with_predicted_and_true_sequences_in_data_units():
+    data = sequence_regression()
+    spec = get_template("lstm_classifier").spec(seq_len=24, features=1, num_classes=24)   # LSTM -> Linear(24)
+    shots = snapshots(spec, data, TrainingSettings(loss="mse", target="values", epochs=3, device="cpu"))
+    last = shots[-1]
+    assert last.kind == "sequence"
+    rows = rows_of(data, last.data["sequences"])
+    assert 1 <= len(rows) <= 8
+    assert np.allclose(last.data["true"], data.y[rows])
+    assert last.data["pred"].shape == (len(rows), 24)
+    # Standardisation is undone: the predictions live around the targets' mean of 5, not around 0.
+    assert abs(float(np.mean(last.data["pred"])) - 5.0) < 2.0
+
+
+def test_a_table_regression_sends_predicted_and_actual_values_for_the_validation_rows():
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 10, (300, 3))
+    y = 100.0 + 2 * x[:, 0] - x[:, 1] + 0.5 * x[:, 2] ** 2
+    table = ArrayDataset("houses", "regression", x, y, feature_names=["rooms", "age", "size"])
+    spec = get_template("mlp_regressor").spec(in_features=3, out_features=1)
+    last = snapshots(spec, table, TrainingSettings(loss="mse", epochs=5, device="cpu"))[-1]
+    assert last.kind == "table"
+    true, pred = last.data["true"], last.data["pred"]
+    # Every validation row (60 of 300), enough for a predicted-against-actual scatter, not 16.
+    assert true.shape == pred.shape == (60, 1)
+    assert np.isin(true[:, 0], y.astype(np.float32)).all()
+    assert np.all(np.isfinite(pred)) and float(np.median(pred)) > 50.0   # in the targets' units
+
+
+def test_a_table_classifier_sends_its_rows_with_the_feature_names():
+    iris = load_dataset("iris")
+    spec = get_template("mlp_classifier").spec(in_features=4, num_classes=3)
+    last = snapshots(spec, iris, TrainingSettings(epochs=1, device="cpu"))[-1]
+    assert last.kind == "table"
+    rows = rows_of(iris, last.data["x"])
+    assert np.array_equal(last.data["true"], iris.y[rows])
+    assert list(last.data["feature_names"]) == iris.feature_names
