@@ -2,113 +2,23 @@
 
 Each :class:`~layerforge.graph.Param` becomes a spin box (int/float, with its range), a combo box
 (choices), a check box (bool) or a line edit (tuples such as "3, 3", text, optional values), with the
-parameter's doc as tooltip. Line edits validate as the person types; every committed change is one
-undoable edit of the document.
+parameter's doc as tooltip (see param_fields). What is typed is never changed: an invalid value, or one
+the model refuses, stays in its field, red, with the reason beside it, and the model keeps its last
+valid value. Every committed change is one undoable edit of the document.
 """
 from __future__ import annotations
 
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QValidator
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QFrame, QLabel, QLineEdit,
-                               QPushButton, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QFrame, QLabel, QLineEdit, QPushButton, QVBoxLayout,
+                               QWidget)
 
-from ..graph import Param, ParamError, get_layer
+from ..graph import get_layer
 from ..graph.shape_rules import fmt
+from ..workspace.events import Refused
 from .document import ModelDocument
-
-BIG = 1_000_000_000
-INVALID_STYLE = "border: 2px solid #d32f2f; background: #ffebee;"
-
-
-class FloatSpinBox(QDoubleSpinBox):
-    """A spin box that shows 1e-08 as 1e-08, not 0.000000 (epsilons, learning rates, decays)."""
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.setDecimals(15)  # keep tiny values exact; the text below stays short
-        self.setKeyboardTracking(False)
-
-    def textFromValue(self, value: float) -> str:
-        return f"{value:.6g}"
-
-    def valueFromText(self, text: str) -> float:
-        try:
-            return float(text)
-        except ValueError:
-            return self.value()
-
-    def validate(self, text, position):
-        try:
-            float(text)
-            return QValidator.State.Acceptable, text, position
-        except ValueError:
-            return QValidator.State.Intermediate, text, position
-
-
-def make_editor(param: Param, value: Any) -> QWidget:
-    """A widget for one parameter, showing ``value``; ``editor.param`` holds the declaration."""
-    if param.kind == "int" and not param.optional:
-        editor = QSpinBox()
-        editor.setRange(int(param.minimum) if param.minimum is not None else -BIG,
-                        int(param.maximum) if param.maximum is not None else BIG)
-        editor.setKeyboardTracking(False)
-        editor.setValue(int(value))
-    elif param.kind == "float":
-        editor = FloatSpinBox()
-        editor.setRange(param.minimum if param.minimum is not None else -1e9,
-                        param.maximum if param.maximum is not None else 1e9)
-        editor.setSingleStep(0.1 if (param.maximum or 10) <= 1 else 1.0)
-        editor.setValue(float(value))
-    elif param.kind == "bool":
-        editor = QCheckBox()
-        editor.setChecked(bool(value))
-    elif param.kind == "choice":
-        editor = QComboBox()
-        editor.addItems(list(param.choices))
-        editor.setCurrentText(str(value))
-    else:
-        editor = QLineEdit(format_value(value))
-        editor.setPlaceholderText("none" if param.optional else param.describe())
-    editor.setObjectName(f"param_{param.name}")
-    editor.setToolTip(f"<b>{param.label}</b>: {param.doc}<br><i>{param.describe()}</i>")
-    editor.param = param
-    return editor
-
-
-def editor_value(editor: QWidget) -> Any:
-    if isinstance(editor, QCheckBox):
-        return editor.isChecked()
-    if isinstance(editor, QComboBox):
-        return editor.currentText()
-    if isinstance(editor, (QSpinBox, QDoubleSpinBox)):
-        return editor.value()
-    return editor.text()
-
-
-def set_editor_value(editor: QWidget, value: Any) -> None:
-    editor.blockSignals(True)
-    if isinstance(editor, QCheckBox):
-        editor.setChecked(bool(value))
-    elif isinstance(editor, QComboBox):
-        editor.setCurrentText(str(value))
-    elif isinstance(editor, QSpinBox):
-        editor.setValue(int(value))
-    elif isinstance(editor, QDoubleSpinBox):
-        editor.setValue(float(value))
-    elif not editor.hasFocus():
-        editor.setText(format_value(value))
-        editor.setStyleSheet("")
-    editor.blockSignals(False)
-
-
-def format_value(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, tuple):
-        return ", ".join(str(v) for v in value)
-    return str(value)
+from .param_fields import INVALID_STYLE, REASON_STYLE, make_editor, set_editor_value, with_reason
 
 
 class LayerInspector(QWidget):
@@ -131,10 +41,8 @@ class LayerInspector(QWidget):
         self.form_host = QFrame()
         self.form = QFormLayout(self.form_host)
         self.form.setContentsMargins(0, 4, 0, 4)
-        self.name_edit = QLineEdit()
-        self.name_edit.setObjectName("layerName")
-        self.name_edit.setToolTip("The layer's name; it becomes the prefix of its weights, e.g. fc1.weight")
-        self.name_edit.editingFinished.connect(self._commit_name)
+        self._make_name_field()
+        self._committing: QWidget | None = None   # the field whose value is being applied
         self.shape_label = QLabel()
         self.shape_label.setObjectName("inspectorOutputShape")
         self.params_label = QLabel()
@@ -154,6 +62,7 @@ class LayerInspector(QWidget):
             layout.addWidget(widget)
         layout.addStretch(1)
         document.changed.connect(self.refresh)
+        document.workspace.events.connect(self._refused, Refused)
         self.show_nodes([])
 
     # -- selection -------------------------------------------------------------------------------
@@ -183,10 +92,10 @@ class LayerInspector(QWidget):
         self.title.setText(f"<b style='font-size:14px'>{node.name}</b>"
                            f" &nbsp;<span style='color:#607d8b'>{node.type} · {layer.category}</span>")
         self.description.setText(layer.description)
-        self.name_edit.blockSignals(True)
-        if not self.name_edit.hasFocus():
+        refused_name = bool(self.name_reason.text()) and self._refused_over == node.name
+        if not self.name_edit.hasFocus() and not refused_name:
             self.name_edit.setText(node.name)
-        self.name_edit.blockSignals(False)
+            self._show_name_reason("")
         for name, editor in self.editors.items():
             set_editor_value(editor, node.params[name])
         report = self.document.report.nodes.get(self.node_id)
@@ -233,61 +142,91 @@ class LayerInspector(QWidget):
 
     # -- editors ---------------------------------------------------------------------------------
 
+    def _make_name_field(self) -> None:
+        self.name_edit = QLineEdit()
+        self.name_edit.setObjectName("layerName")
+        self.name_edit.setToolTip("The layer's name; it becomes the prefix of its weights, e.g. fc1.weight")
+        self.name_edit.editingFinished.connect(self._commit_name)
+        self.name_reason = QLabel()
+        self.name_reason.setObjectName("layerName_reason")
+        self.name_reason.setWordWrap(True)
+        self.name_reason.setStyleSheet(REASON_STYLE)
+        self.name_reason.setVisible(False)
+        self._refused_over = None   # the name kept in the model while a refused one is shown
+        self._name_refusal = ""
+
     def _clear_form(self) -> None:
         while self.form.rowCount():
             self.form.removeRow(0)
         self.editors = {}
-        self.name_edit = QLineEdit()
-        self.name_edit.setObjectName("layerName")
-        self.name_edit.editingFinished.connect(self._commit_name)
+        self._make_name_field()
 
     def _build_form(self, layer, params: dict) -> None:
         self._clear_form()
-        self.form.addRow("name", self.name_edit)
+        name_host = QWidget()
+        name_layout = QVBoxLayout(name_host)
+        name_layout.setContentsMargins(0, 0, 0, 0)
+        name_layout.setSpacing(1)
+        name_layout.addWidget(self.name_edit)
+        name_layout.addWidget(self.name_reason)
+        self.form.addRow("name", name_host)
         for param in layer.params:
             editor = make_editor(param, params[param.name])
             self.editors[param.name] = editor
             label = QLabel(param.label)
             label.setToolTip(param.doc)
-            self.form.addRow(label, editor)
+            self.form.addRow(label, with_reason(editor))
             self._connect(editor)
 
     def _connect(self, editor: QWidget) -> None:
-        name = editor.param.name
         if isinstance(editor, QCheckBox):
-            editor.toggled.connect(lambda checked, n=name: self._commit(n, checked))
+            editor.toggled.connect(lambda checked, e=editor: self._commit(e, checked))
         elif isinstance(editor, QComboBox):
-            editor.currentTextChanged.connect(lambda text, n=name: self._commit(n, text))
-        elif isinstance(editor, (QSpinBox, QDoubleSpinBox)):
-            editor.valueChanged.connect(lambda value, n=name: self._commit(n, value))
+            editor.currentTextChanged.connect(lambda text, e=editor: self._commit(e, text))
         else:
-            editor.textEdited.connect(lambda text, e=editor: self._validate_text(e, text))
-            editor.editingFinished.connect(lambda e=editor: self._commit_text(e))
+            editor.valueChanged.connect(lambda value, e=editor: self._commit(e, value))
 
-    def _validate_text(self, editor: QLineEdit, text: str) -> bool:
-        try:
-            editor.param.parse(text)
-        except ParamError as error:
-            editor.setStyleSheet(INVALID_STYLE)
-            editor.setToolTip(str(error))
-            self.error_label.setText(f"⚠ {error}")
-            self.error_label.setVisible(True)
-            return False
-        editor.setStyleSheet("")
-        editor.setToolTip(f"<b>{editor.param.label}</b>: {editor.param.doc}<br><i>{editor.param.describe()}</i>")
-        return True
-
-    def _commit_text(self, editor: QLineEdit) -> None:
-        if self._validate_text(editor, editor.text()):
-            self._commit(editor.param.name, editor.text())
-
-    def _commit(self, name: str, value: Any) -> None:
+    def _commit(self, editor: QWidget, value: Any) -> None:
         if self.node_id is None:
             return
-        if not self.document.set_param(self.node_id, name, value):
-            self.refresh()  # refused: show the stored value again (the reason goes to the status bar)
+        node_id = self.node_id
+        self._committing = editor
+        try:
+            applied = self.document.set_param(node_id, editor.param.name, value)
+        finally:
+            self._committing = None
+        if not applied and not hasattr(editor, "refuse"):
+            self.refresh()   # a box or a list: show the stored value again (the reason is in the status bar)
+
+    def _refused(self, event: Refused) -> None:
+        """The model refused the value being applied: it stays in its field, red, with the reason."""
+        editor = self._committing
+        if editor is self.name_edit:
+            self._name_refusal = event.reason
+            return
+        if editor is not None and hasattr(editor, "refuse") and self.node_id in self.document.spec.nodes:
+            editor.refuse(event.reason, self.document.spec.nodes[self.node_id].params[editor.param.name])
 
     def _commit_name(self) -> None:
-        if self.node_id is not None and self.name_edit.text() != self.document.spec.nodes[self.node_id].name:
-            if not self.document.rename(self.node_id, self.name_edit.text().strip()):
-                self.name_edit.setText(self.document.spec.nodes[self.node_id].name)
+        if self.node_id is None:
+            return
+        current = self.document.spec.nodes[self.node_id].name
+        typed = self.name_edit.text().strip()
+        if typed == current:
+            self._show_name_reason("")
+            return
+        self._committing, self._name_refusal = self.name_edit, ""
+        try:
+            renamed = self.document.rename(self.node_id, typed)
+        finally:
+            self._committing = None
+        if renamed:
+            self._show_name_reason("")
+        else:
+            self._refused_over = current
+            self._show_name_reason(self._name_refusal or f"{typed!r} cannot be used as a name")
+
+    def _show_name_reason(self, reason: str) -> None:
+        self.name_edit.setStyleSheet(INVALID_STYLE if reason else "")
+        self.name_reason.setText(f"⚠ {reason}" if reason else "")
+        self.name_reason.setVisible(bool(reason))

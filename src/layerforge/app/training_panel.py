@@ -15,19 +15,19 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QProgressBar, 
 
 from ..training import LOSSES, OPTIMIZERS, SCHEDULES, TrainingSettings, losses_for
 from ..training.device import device_choices
-from .inspector import FloatSpinBox, editor_value, make_editor
+from ..training.setting_params import BATCH_SIZE, EPOCHS, LEARNING_RATE
+from .param_fields import NumberField, editor_value, make_editor, put_in_place, with_reason
 from ..workspace import BUSY, IDLE, PAUSED, RUNNING
 
 
-class LearningRateSpinBox(FloatSpinBox):
+class LearningRateSpinBox(NumberField):
     """The learning rate; the arrows halve and double it."""
 
     def __init__(self, parent=None):
-        super().__init__(parent)
-        self.setRange(1e-7, 1e4)
+        super().__init__(LEARNING_RATE, parent=parent)
 
-    def stepBy(self, steps: int) -> None:
-        self.setValue(self.value() * (2.0 ** steps))
+    def stepped(self, base: float, steps: int) -> float:
+        return base * (2.0 ** steps)
 
 
 def task_of(loss: str) -> str:
@@ -78,11 +78,12 @@ class TrainingPanel(QGroupBox):
         self.optimizer_combo = form.findChild(QComboBox, "optimizerCombo")
         self.optimizer_toggle = form.findChild(QToolButton, "optimizerSettingsToggle")
         self.optimizer_box = form.findChild(QWidget, "optimizerSettings")
-        self.lr_spin = form.findChild(LearningRateSpinBox, "learningRateSpin")
+        # Number fields keep what was typed: an invalid value stays, red, with its reason under it.
+        self.lr_spin = put_in_place(form.findChild(LearningRateSpinBox, "learningRateSpin"))
         self.schedule_combo = form.findChild(QComboBox, "scheduleCombo")
         self.schedule_box = form.findChild(QWidget, "scheduleSettings")
-        self.epochs_spin = form.findChild(QSpinBox, "epochsSpin")
-        self.batch_spin = form.findChild(QSpinBox, "batchSizeSpin")
+        self.epochs_spin = put_in_place(NumberField(EPOCHS), form.findChild(QSpinBox, "epochsSpin"))
+        self.batch_spin = put_in_place(NumberField(BATCH_SIZE), form.findChild(QSpinBox, "batchSizeSpin"))
         self.device_combo = form.findChild(QComboBox, "deviceCombo")
         self.train_button = form.findChild(QPushButton, "trainButton")
         self.pause_button = form.findChild(QPushButton, "pauseButton")
@@ -146,7 +147,7 @@ class TrainingPanel(QGroupBox):
             editor = make_editor(param, values.get(param.name, param.default))
             editor.setObjectName(f"{choice.name}_{param.name}")
             editors[param.name] = editor
-            form.addRow(param.label, editor)
+            form.addRow(param.label, with_reason(editor))
             for signal in ("valueChanged", "currentIndexChanged", "toggled", "editingFinished"):
                 if hasattr(editor, signal):
                     getattr(editor, signal).connect(self.settingsEdited)
@@ -185,9 +186,9 @@ class TrainingPanel(QGroupBox):
         self.schedule_combo.setCurrentIndex(max(0, self.schedule_combo.findData(schedule)))
         self._fill_params(self.schedule_form, self.schedule_editors, SCHEDULES[schedule], settings.schedule or {})
         self.schedule_box.setVisible(bool(self.schedule_editors))
-        self.lr_spin.setValue(settings.learning_rate)
-        self.epochs_spin.setValue(settings.epochs)
-        self.batch_spin.setValue(settings.batch_size)
+        self.lr_spin.show_value(settings.learning_rate, force=True)   # as the project has it, unclamped
+        self.epochs_spin.show_value(settings.epochs, force=True)
+        self.batch_spin.show_value(settings.batch_size, force=True)
         index = self.device_combo.findData(settings.device)  # a GPU (or Auto) this machine lacks: the CPU
         self.device_combo.setCurrentIndex(index if index >= 0 else self.device_combo.findData("cpu"))
         for widget in widgets:

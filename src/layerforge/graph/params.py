@@ -25,6 +25,8 @@ class Param:
     length: for "ints", the tuple length (a single int is repeated to it); None means any length >= 1.
     words: for "ints", strings accepted instead of numbers (e.g. "same" / "valid" padding).
     optional: None is accepted (shown as an empty field), e.g. Embedding's padding_idx.
+    special: what the minimum means when it stands for something else (T_max 0: "the whole run"),
+        shown beside the field whenever it holds that value.
     """
 
     name: str
@@ -38,6 +40,7 @@ class Param:
     words: tuple[str, ...] = ()
     optional: bool = False
     label: str = field(default="")
+    special: str = ""
 
     def __post_init__(self):
         if self.kind not in KINDS:

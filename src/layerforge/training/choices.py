@@ -72,8 +72,8 @@ class Choice:
         return parsed
 
 
-def _float(name, default, doc, minimum=None, maximum=None):
-    return Param(name, "float", default, doc, minimum=minimum, maximum=maximum)
+def _float(name, default, doc, minimum=None, maximum=None, special=""):
+    return Param(name, "float", default, doc, minimum=minimum, maximum=maximum, special=special)
 
 
 _WEIGHT_DECAY = _float("weight_decay", 0.0, "L2 penalty added to the gradient", 0.0, 1.0)
@@ -144,10 +144,12 @@ SCHEDULES: dict[str, Choice] = {c.name: c for c in (
     Choice("exponential", "Exponential decay", "Multiply the rate by gamma after every epoch.",
            (_float("gamma", 0.95, "factor applied each epoch", 0.0, 1.0),), torch_name="ExponentialLR"),
     Choice("cosine", "Cosine annealing", "Lower the rate along a half cosine to eta_min over the run.",
-           (Param("T_max", "int", 0, "epochs of one half cosine (0: the whole run)", minimum=0),
+           (Param("T_max", "int", 0, "epochs of one half cosine (0: the whole run)", minimum=0,
+                  special="the whole run"),
             _float("eta_min", 0.0, "lowest learning rate", 0.0)), torch_name="CosineAnnealingLR"),
     Choice("onecycle", "One cycle", "Warm up to max_lr, then anneal far below the start; stepped per batch.",
-           (_float("max_lr", 0.0, "peak learning rate (0: ten times the learning rate)", 0.0),
+           (_float("max_lr", 0.0, "peak learning rate (0: ten times the learning rate)", 0.0,
+                   special="ten times the learning rate"),
             _float("pct_start", 0.3, "fraction of the run spent warming up", 0.0, 1.0),
             Param("anneal_strategy", "choice", "cos", "shape of the annealing", choices=("cos", "linear")),
             _float("div_factor", 25.0, "start rate = max_lr / div_factor", 1.0),
