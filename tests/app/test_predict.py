@@ -36,20 +36,20 @@ def test_predict_typed_input_and_a_file_then_save(qtbot, app_window, boxes, file
     click(qtbot, dialog.predict_button)
     expected = predictor.predict(np.array([[0.5, -0.25]], np.float32))
     assert dialog.result_label.text().startswith(f"{expected.names[0]} (")
-    assert dialog.error_label.text() == ""
+    assert dialog.input_error.text() == ""
 
     dialog.input_edit.setText("0.5, abc")
     click(qtbot, dialog.predict_button)
-    assert "value 2 ('abc') is not a number" in dialog.error_label.text()
+    assert "value 2 ('abc') is not a number" in dialog.input_error.text()
     dialog.input_edit.setText("1")
     click(qtbot, dialog.predict_button)
-    assert "takes 2 value(s)" in dialog.error_label.text()
+    assert "takes 2 value(s)" in dialog.input_error.text()
 
     inputs = tmp_path / "points.csv"
     inputs.write_text("x,y\n0.1,0.2\n-0.5,0.9\n1.0,-1.0\n", encoding="utf-8")
     files.open_path = str(inputs)
     click(qtbot, dialog.file_button)
-    assert dialog.table.rowCount() == 3 and dialog.error_label.text() == ""
+    assert dialog.table.rowCount() == 3 and dialog.file_error.text() == ""
     header = [dialog.table.horizontalHeaderItem(c).text() for c in range(dialog.table.columnCount())]
     assert header[:3] == ["x1", "x2", "prediction"]
     names = predictor.predict(np.array([[0.1, 0.2], [-0.5, 0.9], [1.0, -1.0]], np.float32)).names
@@ -66,7 +66,7 @@ def test_predict_typed_input_and_a_file_then_save(qtbot, app_window, boxes, file
     before = snapshot_files(tmp_path)
     files.open_path = str(bad)
     click(qtbot, dialog.file_button)
-    assert "bad.csv, line 2, column 2" in dialog.error_label.text()
+    assert "bad.csv, line 2, column 2" in dialog.file_error.text()
     assert dialog.table.rowCount() == 3                     # the earlier results stay
     assert snapshot_files(tmp_path) == before
     dialog.close()

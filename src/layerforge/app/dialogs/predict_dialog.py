@@ -3,33 +3,52 @@ image models), or a whole file of inputs (.csv, .npy, .npz); results in a table,
 
 The numbers come from ``Workspace.predict`` (``training.inference.Predictor`` underneath): the
 project's own standardisation and class names, exactly as the CLI's ``layerforge predict``.
+
+An input that cannot be predicted on (a word, a NaN, the wrong count) clears the last result and
+says why beside the input [predictInputError]; a file's problem shows beside its buttons
+[predictFileError]. The sketch pad predicts as it is drawn on: when a stroke ends, and every
+``DRAWING_PREDICT_MS`` while it goes on.
 """
 from __future__ import annotations
 
 import csv
 import io
+import math
 from pathlib import Path
 
 from ... import atomic
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QFileDialog, QGroupBox, QHBoxLayout,
                                QLabel, QLineEdit, QMessageBox, QPushButton, QTableWidget, QTableWidgetItem,
                                QVBoxLayout)
 
 from ...data import DataError, read_inputs
+from ...data.ink import Ink, ink_of
 from ...training import TrainingError
 from ...workspace import WorkspaceError
 from .sketch_pad import SketchPad
 
 SHOWN_ROWS = 1000
 ERROR_STYLE = "color: #b71c1c;"
+INVALID_INPUT_STYLE = "border: 1px solid #d32f2f; background: #ffebee; color: #b71c1c;"
+DRAWING_PREDICT_MS = 150   # while a stroke goes on, at most this often
+
+
+def error_label(name: str) -> QLabel:
+    label = QLabel()
+    label.setObjectName(name)
+    label.setWordWrap(True)
+    label.setStyleSheet(ERROR_STYLE)
+    label.setVisible(False)
+    return label
 
 
 class PredictDialog(QDialog):
-    def __init__(self, parent, predictor: WorkspacePredictor, feature_names=(), title: str = "Predict"):
+    def __init__(self, parent, predictor: WorkspacePredictor, feature_names=(), title: str = "Predict",
+                 ink: Ink | None = None):
         super().__init__(parent)
         self.setObjectName("predictDialog")
         self.setWindowTitle(title)
@@ -46,16 +65,18 @@ class PredictDialog(QDialog):
         self.input_edit = QLineEdit()
         self.input_edit.setObjectName("predictInputEdit")
         if self.is_image:
-            self.sketch = SketchPad(shape[1], shape[2])
+            self.sketch = SketchPad(shape[1], shape[2], ink=ink)
             clear = QPushButton("Clear")
             clear.setObjectName("sketchClearButton")
             clear.clicked.connect(self.sketch.clear)
+            self.sketch.drawn.connect(self._drawing)
+            self.sketch.strokeFinished.connect(self.predict_single)
             pad_row = QHBoxLayout()
             pad_row.addWidget(self.sketch)
             pad_row.addWidget(clear, 0, Qt.AlignmentFlag.AlignTop)
             pad_row.addStretch(1)
             single_layout.addWidget(QLabel(f"Draw with the mouse ({shape[2]}×{shape[1]} pixels, as the model "
-                                           "sees them):"))
+                                           "sees them); the prediction follows as you draw:"))
             single_layout.addLayout(pad_row)
             self.input_edit.setVisible(False)
         else:
@@ -67,6 +88,12 @@ class PredictDialog(QDialog):
                                            f"{', …' if size > 8 else ''}):"))
             single_layout.addWidget(self.input_edit)
             self.input_edit.returnPressed.connect(self.predict_single)
+        self.input_error = error_label("predictInputError")
+        single_layout.addWidget(self.input_error)
+        self.drawing_timer = QTimer(self)
+        self.drawing_timer.setSingleShot(True)
+        self.drawing_timer.setInterval(DRAWING_PREDICT_MS)
+        self.drawing_timer.timeout.connect(self.predict_single)
         self.predict_button = QPushButton("Predict")
         self.predict_button.setObjectName("predictButton")
         self.predict_button.setDefault(True)
@@ -101,19 +128,16 @@ class PredictDialog(QDialog):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setMinimumHeight(140)
         self.table.verticalHeader().setDefaultSectionSize(22)
+        self.file_error = error_label("predictFileError")
         many_layout.addLayout(buttons)
+        many_layout.addWidget(self.file_error)
         many_layout.addWidget(self.table, 1)
 
-        self.error_label = QLabel()
-        self.error_label.setObjectName("predictError")
-        self.error_label.setWordWrap(True)
-        self.error_label.setStyleSheet(ERROR_STYLE)
         close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         close.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(single)
         layout.addWidget(many, 1)
-        layout.addWidget(self.error_label)
         layout.addWidget(close)
         self.resize(560, 560)
 
@@ -132,18 +156,32 @@ class PredictDialog(QDialog):
                 values.append(float(part))
             except ValueError:
                 raise DataError(f"value {position} ({part.strip()!r}) is not a number") from None
+            if not math.isfinite(values[-1]):
+                raise DataError(f"value {position} ({part.strip()!r}) is not a finite number: the model "
+                                f"cannot predict on NaN or infinity")
         size = int(np.prod(shape))
         if len(values) != size:
             raise DataError(f"the model takes {size} value(s) per input; {len(values)} were typed")
         return np.asarray(values, dtype=np.float32).reshape((1,) + tuple(shape))
 
+    def _drawing(self) -> None:
+        """The pad changed: predict soon (not on every mouse move); a cleared pad has no result."""
+        if self.sketch.empty:
+            self.drawing_timer.stop()
+            self.result_label.setText("")
+            self._input_error("")
+        elif not self.drawing_timer.isActive():
+            self.drawing_timer.start()
+
     def predict_single(self) -> str:
+        self.drawing_timer.stop()
         try:
             result = self.predictor.predict(self.single_input())
         except (DataError, TrainingError, ValueError) as error:
-            self._error(str(error))
+            self.result_label.setText("")   # the last result belongs to another input
+            self._input_error(str(error))
             return ""
-        self._error("")
+        self._input_error("")
         if result.labels is not None:
             probs = result.probabilities[0]
             ranked = np.argsort(probs)[::-1][:3]
@@ -165,9 +203,9 @@ class PredictDialog(QDialog):
             x = self._read(Path(path))
             result = self.predictor.predict(x)
         except (DataError, TrainingError, ValueError, OSError) as error:
-            self._error(str(error))
+            self._file_error(str(error))
             return False
-        self._error("")
+        self._file_error("")
         header, rows = result.rows()
         flat = x.reshape(len(x), -1)
         inputs = flat.shape[1] <= 8   # show small inputs beside their predictions
@@ -217,13 +255,19 @@ class PredictDialog(QDialog):
         try:
             atomic.write_bytes(target, buffer.getvalue().encode("utf-8"))
         except OSError as error:
-            self._error(f"{target}: cannot write ({error.strerror or error})")
+            self._file_error(f"{target}: cannot write ({error.strerror or error})")
             return None
         self.file_label.setText(f"Saved {len(self.rows):,} prediction(s) to {target.name}")
         return target
 
-    def _error(self, text: str) -> None:
-        self.error_label.setText(text)
+    def _input_error(self, text: str) -> None:
+        self.input_error.setText(f"⚠ {text}" if text else "")
+        self.input_error.setVisible(bool(text))
+        self.input_edit.setStyleSheet(INVALID_INPUT_STYLE if text else "")
+
+    def _file_error(self, text: str) -> None:
+        self.file_error.setText(f"⚠ {text}" if text else "")
+        self.file_error.setVisible(bool(text))
 
 
 class WorkspacePredictor:
@@ -260,7 +304,9 @@ def make_predict_action(window, workspace) -> QAction:
         trained_on = (project.data_info or {}).get("dataset")
         same_data = dataset is not None and trained_on in (None, dataset.name)
         names = list(dataset.feature_names) if same_data else []   # column names of the data it learned from
-        dialog = PredictDialog(window, WorkspacePredictor(workspace), names, f"Predict with {project.name}")
+        # The sketch pad draws as the training images are drawn (light on dark, or dark on light).
+        ink = ink_of(dataset.x) if same_data and dataset.kind == "images" else None
+        dialog = PredictDialog(window, WorkspacePredictor(workspace), names, f"Predict with {project.name}", ink)
         action.last_dialog = dialog
         dialog.show()
         return dialog

@@ -1,7 +1,8 @@
 """A small drawing surface [sketchPad] for image models: draw with the mouse, read it as an array.
 
 The pad holds the image at the model's own resolution (e.g. 8x8 or 28x28) and shows it enlarged, so
-what a person sees is exactly what the model gets. The pen is a soft round brush.
+what a person sees is exactly what the model gets. The pen is a soft round brush, and it draws the way
+the training images are drawn (``data.ink``): light on dark for the digits, dark on light for a scan.
 """
 from __future__ import annotations
 
@@ -10,20 +11,26 @@ from PySide6.QtCore import QPointF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from ...data.ink import Ink
+
 DISPLAY_SIDE = 224
 
 
 class SketchPad(QWidget):
-    """``pixels()`` gives a (height, width) float array in [0, 1]: 1 where drawn."""
+    """``pixels()`` gives a (height, width) float array in the training data's values: ``ink.background``
+    where nothing is drawn, ``ink.ink`` where a stroke passed. ``drawn`` fires as the picture changes
+    (often, while a stroke goes on), ``strokeFinished`` when the button is released."""
 
     drawn = Signal()
+    strokeFinished = Signal()
 
-    def __init__(self, height: int, width: int, parent=None):
+    def __init__(self, height: int, width: int, parent=None, ink: Ink | None = None):
         super().__init__(parent)
         self.setObjectName("sketchPad")
         self.setAccessibleName("Sketch pad")
         self.setToolTip("Draw with the mouse (left button); Clear starts again")
-        self.grid = np.zeros((height, width), dtype=np.float32)
+        self.ink = ink or Ink()
+        self.grid = np.zeros((height, width), dtype=np.float32)   # the amount of ink, 0 to 1
         self.brush_radius = max(0.6, min(height, width) / 10.0)
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self.setCursor(Qt.CursorShape.CrossCursor)
@@ -40,7 +47,11 @@ class SketchPad(QWidget):
     # -- the picture -----------------------------------------------------------------------------
 
     def pixels(self) -> np.ndarray:
-        return self.grid.copy()
+        return self.ink.values(self.grid)
+
+    @property
+    def empty(self) -> bool:
+        return not self.grid.any()
 
     def clear(self) -> None:
         self.grid[:] = 0.0
@@ -84,10 +95,14 @@ class SketchPad(QWidget):
             self._last = point
 
     def mouseReleaseEvent(self, event) -> None:
-        self._last = None
+        if self._last is not None and event.button() == Qt.MouseButton.LeftButton:
+            self._last = None
+            self.strokeFinished.emit()
 
     def paintEvent(self, event) -> None:
-        data = np.ascontiguousarray((255 * (1.0 - self.grid)).astype(np.uint8))   # dark ink on white
+        # Shown as an image of these values is shown: the lower value dark, the higher light.
+        brightness = self.grid if self.ink.light_on_dark else 1.0 - self.grid
+        data = np.ascontiguousarray((255 * brightness).astype(np.uint8))
         image = QImage(data.data, data.shape[1], data.shape[0], data.strides[0], QImage.Format.Format_Grayscale8)
         painter = QPainter(self)
         painter.drawImage(self.rect(), image)
