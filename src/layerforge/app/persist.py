@@ -35,3 +35,20 @@ def file_name_for(project_name: str, suffix: str) -> str:
     so a project named "../../x" or "a/b" never proposes a path in another folder."""
     stem = _UNSAFE_IN_FILE_NAMES.sub("_", project_name).strip(" .")[:120] or "untitled"
     return stem + suffix
+
+
+LAST_FOLDER_KEY = "files/lastFolder"
+
+
+def last_folder() -> Path | None:
+    """The folder the last file dialog chose in (open, save, import, export), if it still exists."""
+    value = app_settings().value(LAST_FOLDER_KEY, "")
+    folder = Path(str(value)) if value else None
+    return folder if folder is not None and folder.is_dir() else None
+
+
+def remember_folder(folder) -> None:
+    """Remember ``folder`` as where the next file dialog opens."""
+    settings = app_settings()
+    settings.setValue(LAST_FOLDER_KEY, str(Path(folder)))
+    settings.sync()

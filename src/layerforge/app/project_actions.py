@@ -12,11 +12,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
+from PySide6.QtWidgets import QMenu, QMessageBox
 
 from ..training import TrainingError
 from ..workspace import UnsavedChanges, WorkspaceError
 from .actions import named_action
+from .file_dialogs import open_file, remember_folder, save_file
 from .persist import app_settings, file_name_for
 
 SUFFIX = ".lfproj"
@@ -128,9 +129,13 @@ class ProjectActions:
         if self.workspace.busy:
             self.window.show_status("Stop training before opening or starting another project.")
             return False
-        start = str(self.workspace.path.parent) if self.workspace.path else ""
-        path, _ = QFileDialog.getOpenFileName(self.window, "Open project", start, FILE_FILTER)
-        return self.open_path(path) if path else False
+        own_folder = self.workspace.path.parent if self.workspace.path else None
+        # A file that cannot be opened changes nothing, the remembered folder included.
+        path = open_file(self.window, "Open project", FILE_FILTER, fallback=own_folder, remember=False)
+        if not path or not self.open_path(path):
+            return False
+        remember_folder(Path(path).parent)
+        return True
 
     def open_path(self, path) -> bool:
         """Open ``path``; on any problem show why and leave the window exactly as it was."""
@@ -155,8 +160,9 @@ class ProjectActions:
         return self.save_to(self.workspace.path)
 
     def save_as(self) -> bool:
-        start = self.workspace.path or Path.home() / file_name_for(self.workspace.name, SUFFIX)
-        path, _ = QFileDialog.getSaveFileName(self.window, "Save project as", str(start), FILE_FILTER)
+        own = self.workspace.path
+        name = own.name if own else file_name_for(self.workspace.name, SUFFIX)
+        path, _ = save_file(self.window, "Save project as", name, FILE_FILTER, fallback=own.parent if own else None)
         if not path:
             return False
         return self.save_to(path)

@@ -10,12 +10,12 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QFontDatabase, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QLabel, QMessageBox, QPlainTextEdit,
-                               QVBoxLayout)
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QMessageBox, QPlainTextEdit, QVBoxLayout
 
 from ...export import default_export_path, describe_export
 from ...workspace import WorkspaceError
 from ..actions import named_action
+from ..file_dialogs import save_file
 from ..persist import file_name_for
 
 TITLES = {"safetensors": "Weights exported", "npz": "Weights exported", "onnx": "ONNX model exported",
@@ -94,17 +94,18 @@ class ExportActions:
             return None, None
         return project, weights
 
-    def _default(self, fmt: str, name: str) -> Path:
-        where = self.workspace.path or Path.home() / file_name_for(name, ".lfproj")
-        return default_export_path(where, fmt)
+    def _ask(self, caption: str, fmt: str, name: str, file_filter: str) -> tuple[str, str]:
+        """A save dialog in the last folder used, proposing the project's name for this format."""
+        own = self.workspace.path
+        proposed = default_export_path(own or Path(file_name_for(name, ".lfproj")), fmt).name
+        return save_file(self.window, caption, proposed, file_filter, fallback=own.parent if own else None)
 
     def export_weights(self) -> list[Path]:
         project, weights = self._trained()
         if project is None:
             return []
-        path, chosen = QFileDialog.getSaveFileName(self.window, "Export weights",
-                                                   str(self._default("safetensors", project.name)),
-                                                   "safetensors (*.safetensors);;NumPy archive (*.npz)")
+        path, chosen = self._ask("Export weights", "safetensors", project.name,
+                                 "safetensors (*.safetensors);;NumPy archive (*.npz)")
         if not path:
             return []
         fmt = "npz" if path.lower().endswith(".npz") or (chosen.startswith("NumPy") and "." not in Path(path).name) \
@@ -115,17 +116,15 @@ class ExportActions:
         project, weights = self._trained()
         if project is None:
             return []
-        path, _ = QFileDialog.getSaveFileName(self.window, "Export ONNX model",
-                                              str(self._default("onnx", project.name)), "ONNX model (*.onnx)")
+        path, _ = self._ask("Export ONNX model", "onnx", project.name, "ONNX model (*.onnx)")
         return self._run(project, weights, "onnx", path) if path else []
 
     def export_pytorch(self) -> list[Path]:
         project, weights = self._trained()
         if project is None:
             return []
-        default = self._default("pytorch", project.name)
-        path, _ = QFileDialog.getSaveFileName(self.window, "Export PyTorch project (a folder of that name is made)",
-                                              str(default), "Folder (*)")
+        path, _ = self._ask("Export PyTorch project (a folder of that name is made)", "pytorch", project.name,
+                            "Folder (*)")
         return self._run(project, weights, "pytorch", path) if path else []
 
     def _run(self, project, weights, fmt: str, path: str) -> list[Path]:

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QFileDialog, QFormLayout, QGridLayout,
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QFormLayout, QGridLayout,
                                QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QPushButton, QSpinBox,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from ...data import DataError, preview_csv, read_arrays, read_csv, read_image_folder
+from ..file_dialogs import existing_folder, open_file
 from ..image_grid import to_pixmap
 
 PREVIEW_ROWS = 20
@@ -23,25 +24,42 @@ TASK_CHOICES = (("Detect from the target", None), ("Classification", "classifica
                 ("Regression", "regression"))
 
 
+class PathEdit(QLineEdit):
+    """A typed path: Enter reads it (``entered``) and goes no further, so it neither opens the
+    Browse… dialog nor imports before the person has seen what was read."""
+
+    entered = Signal()
+
+    def keyPressEvent(self, event) -> None:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self.entered.emit()
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+
 class PathRow(QWidget):
-    """A path field with a Browse… button; ``pathChanged`` when the text changes."""
+    """A path field with a Browse… button; ``pathChanged`` when the text changes or Enter is pressed
+    in it (the file is read again: it may have been written since)."""
 
     pathChanged = Signal(str)
 
     def __init__(self, name: str, placeholder: str, browse, parent=None):
         super().__init__(parent)
-        self.edit = QLineEdit()
+        self.edit = PathEdit()
         self.edit.setObjectName(name)
         self.edit.setPlaceholderText(placeholder)
         self.edit.setClearButtonEnabled(True)
         self.button = QPushButton("Browse…")
         self.button.setObjectName(name + "Browse")
+        self.button.setAutoDefault(False)   # Enter in the dialog never opens a second one
         self.button.clicked.connect(lambda: self._browse(browse))
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.edit, 1)
         layout.addWidget(self.button)
         self.edit.textChanged.connect(self.pathChanged)
+        self.edit.entered.connect(lambda: self.pathChanged.emit(self.edit.text()))
 
     def _browse(self, browse) -> None:
         chosen = browse(self)
@@ -76,8 +94,7 @@ class CsvTab(QWidget):
         super().__init__(parent)
         self.setObjectName("csvTab")
         self.path_row = PathRow("csvPathEdit", "A .csv file: one row per sample, the target in one column",
-                                lambda w: QFileDialog.getOpenFileName(w, "Choose a CSV file", "",
-                                                                      "CSV files (*.csv *.txt);;All files (*)")[0])
+                                lambda w: open_file(w, "Choose a CSV file", "CSV files (*.csv *.txt);;All files (*)"))
         self.header_check = QCheckBox("First row holds the column names")
         self.header_check.setObjectName("csvHeaderCheck")
         self.detected_label = summary_label("csvDetectedLabel")
@@ -247,7 +264,7 @@ class ImageFolderTab(QWidget):
         super().__init__(parent)
         self.setObjectName("imageFolderTab")
         self.path_row = PathRow("imageFolderEdit", "A folder with one subfolder of images per class",
-                                lambda w: QFileDialog.getExistingDirectory(w, "Choose an image folder"))
+                                lambda w: existing_folder(w, "Choose an image folder"))
         self.height_spin = self._size_spin("imageHeightSpin", "Height every image is resized to (pixels)")
         self.width_spin = self._size_spin("imageWidthSpin", "Width every image is resized to (pixels)")
         self.mode_combo = QComboBox()
@@ -330,11 +347,9 @@ class ArraysTab(QWidget):
         super().__init__(parent)
         self.setObjectName("arraysTab")
         self.path_row = PathRow("arraysPathEdit", "A .npz with arrays x and y, or a .npy of inputs",
-                                lambda w: QFileDialog.getOpenFileName(w, "Choose a numpy file", "",
-                                                                      "NumPy arrays (*.npz *.npy)")[0])
+                                lambda w: open_file(w, "Choose a numpy file", "NumPy arrays (*.npz *.npy)"))
         self.targets_row = PathRow("targetsPathEdit", "Only for a .npy of inputs: a .npy of targets",
-                                   lambda w: QFileDialog.getOpenFileName(w, "Choose the targets", "",
-                                                                         "NumPy arrays (*.npy)")[0])
+                                   lambda w: open_file(w, "Choose the targets", "NumPy arrays (*.npy)"))
         self.task_combo = QComboBox()
         self.task_combo.setObjectName("arraysTaskCombo")
         for label, task in TASK_CHOICES:

@@ -21,7 +21,7 @@ from ... import atomic
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QFileDialog, QGroupBox, QHBoxLayout,
+from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QGroupBox, QHBoxLayout,
                                QLabel, QLineEdit, QMessageBox, QPushButton, QTableWidget, QTableWidgetItem,
                                QVBoxLayout)
 
@@ -29,6 +29,7 @@ from ...data import DataError, read_inputs
 from ...data.ink import Ink, ink_of
 from ...training import TrainingError
 from ...workspace import WorkspaceError
+from ..file_dialogs import open_file, save_file
 from .sketch_pad import SketchPad
 
 SHOWN_ROWS = 1000
@@ -195,8 +196,7 @@ class PredictDialog(QDialog):
 
     def predict_file(self, path: str | None = None) -> bool:
         if path is None:
-            path, _ = QFileDialog.getOpenFileName(self, "Predict on a file of inputs", "",
-                                                  "Inputs (*.csv *.npy *.npz);;All files (*)")
+            path = open_file(self, "Predict on a file of inputs", "Inputs (*.csv *.npy *.npz);;All files (*)")
             if not path:
                 return False
         try:
@@ -242,7 +242,7 @@ class PredictDialog(QDialog):
         if not self.rows:
             return None
         if path is None:
-            path, _ = QFileDialog.getSaveFileName(self, "Save predictions", "predictions.csv", "CSV (*.csv)")
+            path, _ = save_file(self, "Save predictions", "predictions.csv", "CSV (*.csv)")
             if not path:
                 return None
         target = Path(path)
