@@ -9,6 +9,7 @@ import pytest
 from PySide6.QtWidgets import QWidget
 
 import layerforge.engine as lf
+from layerforge.app import theme
 from layerforge.app.charts import MAX_EPOCH_DOTS, TrainingCharts
 from layerforge.app.confusion import ConfusionMatrixView
 from layerforge.app.frames import IDLE_INTERVAL_MS, MIN_INTERVAL_MS, FrameClock
@@ -116,7 +117,8 @@ def test_the_image_grid_redraws_only_the_cells_whose_prediction_changed(qtbot):
     grid.set_images(images.copy(), ["1", "7 (is 2)", "3"], [True, False, True])
     assert grid.cells[0][0].pixmap().cacheKey() == kept  # same sample: its picture is not made again
     assert grid.captions() == ["1", "7 (is 2)", "3"]
-    assert "#c62828" in grid.cells[1][1].styleSheet() and "#2e7d32" in grid.cells[0][1].styleSheet()
+    wrong, right = theme.hex_color("label.wrong"), theme.hex_color("label.right")
+    assert wrong in grid.cells[1][1].styleSheet() and right in grid.cells[0][1].styleSheet()
     grid.set_images(images[:1], ["1"], [True])
     assert grid.captions() == ["1"] and grid.cells[1][0].pixmap().isNull()
     grid.set_images(images, ["1", "2", "3"], [True, True, True])

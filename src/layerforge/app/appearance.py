@@ -1,7 +1,8 @@
 """Light and dark themes that follow the system, and a window layout remembered between runs.
 
 The theme is "system" by default (Qt's colour-scheme hint, or the palette's window colour where the
-platform gives no hint) and can be pinned to light or dark from View > Theme; the choice, the window
+platform gives no hint) and can be pinned to light or dark from View > Theme. Its colours live in
+:mod:`~layerforge.app.theme`, which the canvas, charts, predictions and banner follow; the choice, the window
 geometry, the tool-bar/dock state and every splitter's sizes live in the application's QSettings.
 """
 from __future__ import annotations
@@ -10,26 +11,17 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication, QLabel, QMenu, QSplitter
 
+from . import theme
 from .persist import app_settings
 
 THEMES = ("system", "light", "dark")
 THEME_KEY = "appearance/theme"
 GEOMETRY_KEY, STATE_KEY, SPLITTER_KEY = "window/geometry", "window/state", "window/splitters/"
 
-# Overrides on top of part 1's light stylesheet (ui/layerforge.qss) for a dark system.
-DARK_STYLESHEET = """
-QMainWindow, QDialog { background: #263238; }
-QGroupBox { background: #2e3b42; border-color: #455a64; color: #eceff1; }
-QGroupBox::title { color: #cfd8dc; }
-QTreeWidget#layerTree { background: #2e3b42; border-color: #455a64; color: #eceff1; }
-QLabel#predictionTitle, QLabel#datasetSummary { color: #cfd8dc; }
-QProgressBar#trainingProgress { background: #37474f; border-color: #546e7a; color: #eceff1; }
-QProgressBar#trainingProgress::chunk { background: #388e3c; }
-"""
-
-
-# Part 1 colours a few captions inline in slate grey, which vanishes on a dark background.
-DARK_CAPTION_COLORS = {"#455a64": "#b0bec5", "#546e7a": "#b0bec5", "#37474f": "#cfd8dc"}
+# Captions that colour themselves inline in a light theme's slate grey, which vanishes on a dark
+# background: their light colour, and the dark theme's colour for the same role.
+DARK_CAPTION_COLORS = {theme.LIGHT["text.caption"]: theme.DARK["text.caption"], "#546e7a": theme.DARK["text.caption"],
+                       theme.LIGHT["panel.title"]: theme.DARK["panel.title"]}
 
 
 def system_is_dark(system_palette: QPalette | None = None) -> bool:
@@ -45,18 +37,18 @@ def system_is_dark(system_palette: QPalette | None = None) -> bool:
 
 
 def dark_palette() -> QPalette:
+    """Qt's palette for the dark theme, from theme.py's dark colours."""
     palette = QPalette()
-    colors = {QPalette.ColorRole.Window: "#263238", QPalette.ColorRole.WindowText: "#eceff1",
-              QPalette.ColorRole.Base: "#1e272c", QPalette.ColorRole.AlternateBase: "#2e3b42",
-              QPalette.ColorRole.Text: "#eceff1", QPalette.ColorRole.Button: "#37474f",
-              QPalette.ColorRole.ButtonText: "#eceff1", QPalette.ColorRole.Highlight: "#1e88e5",
-              QPalette.ColorRole.HighlightedText: "#ffffff", QPalette.ColorRole.ToolTipBase: "#37474f",
-              QPalette.ColorRole.ToolTipText: "#eceff1", QPalette.ColorRole.PlaceholderText: "#90a4ae",
-              QPalette.ColorRole.Link: "#64b5f6"}
-    for role, color in colors.items():
-        palette.setColor(role, QColor(color))
-    palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text, QColor("#78909c"))
-    palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, QColor("#78909c"))
+    role = QPalette.ColorRole
+    tokens = {role.Window: "window", role.WindowText: "window.text", role.Base: "base",
+              role.AlternateBase: "base.alternate", role.Text: "text", role.Button: "button",
+              role.ButtonText: "text", role.Highlight: "highlight", role.HighlightedText: "highlight.text",
+              role.ToolTipBase: "tooltip", role.ToolTipText: "text", role.PlaceholderText: "text.placeholder",
+              role.Link: "link"}
+    for which, token in tokens.items():
+        palette.setColor(which, QColor(theme.DARK[token]))
+    for which in (role.Text, role.ButtonText, role.WindowText):
+        palette.setColor(QPalette.ColorGroup.Disabled, which, QColor(theme.DARK["text.disabled"]))
     return palette
 
 
@@ -65,7 +57,6 @@ class Appearance:
 
     def __init__(self, window):
         self.window = window
-        self.base_stylesheet = window.styleSheet()
         # The platform's palette as the app started (ours replaces it once a theme is applied).
         self.system_palette = QApplication.palette()
         self.light_palette = (QApplication.style().standardPalette() if system_is_dark(self.system_palette)
@@ -79,32 +70,35 @@ class Appearance:
         self.menu.setObjectName("themeMenu")
         group = QActionGroup(self.menu)
         self.theme_actions = {}
-        for theme in THEMES:
-            action = QAction("Follow the system" if theme == "system" else theme.capitalize(), self.menu)
-            action.setObjectName(f"actionTheme{theme.capitalize()}")
+        for choice in THEMES:
+            action = QAction("Follow the system" if choice == "system" else choice.capitalize(), self.menu)
+            action.setObjectName(f"actionTheme{choice.capitalize()}")
             action.setCheckable(True)
-            action.setChecked(theme == self.theme)
-            action.triggered.connect(lambda _=False, t=theme: self.set_theme(t))
+            action.setChecked(choice == self.theme)
+            action.triggered.connect(lambda _=False, t=choice: self.set_theme(t))
             group.addAction(action)
             self.menu.addAction(action)
-            self.theme_actions[theme] = action
+            self.theme_actions[choice] = action
         hints = QGuiApplication.styleHints()
         if hasattr(hints, "colorSchemeChanged"):
             hints.colorSchemeChanged.connect(lambda _scheme: self.apply())
         self.apply()
 
-    def set_theme(self, theme: str) -> None:
-        self.theme = theme
-        self.theme_actions[theme].setChecked(True)
+    def set_theme(self, choice: str) -> None:
+        """"system", "light" or "dark" (View > Theme), remembered for the next start."""
+        self.theme = choice
+        self.theme_actions[choice].setChecked(True)
         settings = app_settings()
-        settings.setValue(THEME_KEY, theme)
+        settings.setValue(THEME_KEY, choice)
         settings.sync()
         self.apply()
 
     def apply(self) -> None:
         self.dark = system_is_dark(self.system_palette) if self.theme == "system" else self.theme == "dark"
         QApplication.instance().setPalette(dark_palette() if self.dark else self.light_palette)
-        self.window.setStyleSheet(self.base_stylesheet + (DARK_STYLESHEET if self.dark else ""))
+        theme.set_theme("dark" if self.dark else "light")   # the canvas, charts and banner follow
+        from .main_window import load_stylesheet   # the window's own: ui/layerforge.qss in theme colours
+        self.window.setStyleSheet(load_stylesheet())
         self._recolor_captions()
 
     def _recolor_captions(self) -> None:

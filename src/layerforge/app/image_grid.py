@@ -6,6 +6,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
+from . import theme
+
 COLUMNS, ROWS = 6, 3
 CELL = 40
 
@@ -50,6 +52,15 @@ class ImageGrid(QWidget):
         # What each cell shows now (image bytes, caption, tooltip, style): a snapshot usually shows the
         # same samples as the last one with a few labels changed, and a style sheet costs ~1 ms to set.
         self._shown: list[tuple | None] = [None] * len(self.cells)
+        self._verdicts: list[bool | None] = [None] * len(self.cells)   # right, wrong or not known, per cell
+        theme.follow(self, ImageGrid._restyle_captions)
+
+    def _restyle_captions(self) -> None:
+        for index, shown in enumerate(self._shown):
+            if shown is not None:
+                style = _caption_style(self._verdicts[index])
+                self.cells[index][1].setStyleSheet(style)
+                self._shown[index] = shown[:4] + (style,)
 
     @property
     def capacity(self) -> int:
@@ -65,8 +76,8 @@ class ImageGrid(QWidget):
                 continue
             image = np.asarray(images[index])
             ok = None if correct is None else correct[index]
-            color = "#37474f" if ok is None else ("#2e7d32" if ok else "#c62828")
-            style = f"font-size: 9pt; color: {color}; font-weight: {'normal' if ok in (None, True) else 'bold'};"
+            self._verdicts[index] = ok
+            style = _caption_style(ok)
             shown = (image.shape, image.tobytes(), captions[index], tooltips[index] if tooltips else captions[index],
                      style)
             before = self._shown[index] or (None,) * len(shown)
@@ -82,3 +93,10 @@ class ImageGrid(QWidget):
 
     def captions(self) -> list[str]:
         return [caption.text() for _, caption in self.cells if caption.text()]
+
+
+def _caption_style(ok: bool | None) -> str:
+    """A caption in the theme's colour for a right, wrong or unjudged prediction (wrong ones bold too,
+    so they differ by more than colour)."""
+    color = theme.hex_color("label.plain" if ok is None else ("label.right" if ok else "label.wrong"))
+    return f"font-size: 9pt; color: {color}; font-weight: {'normal' if ok in (None, True) else 'bold'};"

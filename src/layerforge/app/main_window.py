@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QLabel, QMainWindow, QMessageBox, QScrollArea, QS
 from ..training import TrainingError, example_projects
 from ..workspace import Workspace, WorkspaceError
 from ..workspace import events as ev
+from . import theme
 from .banner import Banner
 from .canvas import ModelCanvas
 from .charts import TrainingCharts
@@ -35,7 +36,7 @@ DEFAULT_SIZE = (1400, 900)
 
 def load_stylesheet() -> str:
     try:
-        return resources.files("layerforge.ui").joinpath("layerforge.qss").read_text(encoding="utf-8")
+        return theme.stylesheet(resources.files("layerforge.ui").joinpath("layerforge.qss").read_text(encoding="utf-8"))
     except OSError:
         return ""
 

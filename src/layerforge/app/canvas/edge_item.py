@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QPainterPath, QPainterPathStroker, QPen
+from PySide6.QtGui import QPainterPath, QPainterPathStroker, QPen
 from PySide6.QtWidgets import (QGraphicsItem, QGraphicsPathItem, QGraphicsRectItem, QGraphicsSimpleTextItem,
                                QStyle)
+
+from .. import theme
 
 
 def wire_path(start: QPointF, end: QPointF) -> QPainterPath:
@@ -36,12 +38,10 @@ class EdgeItem(QGraphicsPathItem):
         # The label is a top-level item (added to the scene with the edge) so it draws above the nodes.
         self._label_back = QGraphicsRectItem()
         self._label_back.setZValue(3)
-        self._label_back.setBrush(QBrush(QColor(255, 255, 255, 230)))
-        self._label_back.setPen(QPen(QColor("#b0bec5"), 0.8))
         self._label = QGraphicsSimpleTextItem(self._label_back)
-        self._label.setBrush(QBrush(QColor("#263238")))
         self._label_text = ""
-        self._apply_pen()
+        self._label_ok = True
+        theme.follow(self, EdgeItem._follow_theme)
         self.update_path()
 
     @property
@@ -53,9 +53,9 @@ class EdgeItem(QGraphicsPathItem):
         return self._label_text
 
     def set_label(self, text: str, ok: bool = True) -> None:
-        self._label_text = text
+        self._label_text, self._label_ok = text, ok
         self._label.setText(text)
-        self._label.setBrush(QBrush(QColor("#263238" if ok else "#b71c1c")))
+        self._label.setBrush(theme.color("edge.label.text" if ok else "error.text"))
         self._place_label()
 
     def update_path(self) -> None:
@@ -92,9 +92,15 @@ class EdgeItem(QGraphicsPathItem):
                 self.scene().addItem(self._label_back)
         return super().itemChange(change, value)
 
+    def _follow_theme(self) -> None:
+        self._label_back.setBrush(theme.color("edge.label.back", 230))
+        self._label_back.setPen(QPen(theme.color("edge.label.border"), 0.8))
+        self._label.setBrush(theme.color("edge.label.text" if self._label_ok else "error.text"))
+        self._apply_pen()
+
     def _apply_pen(self) -> None:
         selected = self.isSelected()
-        color = QColor("#1e88e5") if selected else QColor("#78909c")
+        color = theme.color("edge.selected" if selected else "edge.line")
         self.setPen(QPen(color, 3.0 if selected else 2.0, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
 
     def paint(self, painter, option, widget=None) -> None:

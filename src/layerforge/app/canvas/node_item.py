@@ -6,6 +6,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QGraphicsSimpleTextItem, QGraphicsTextItem, QStyle
 
 from ...graph import GraphError, Node, get_layer
+from .. import theme
 from ..icons import category_color, category_pixmap
 from .port_item import PortItem
 
@@ -64,14 +65,12 @@ class NodeItem(QGraphicsObject):
         bold = QFont()
         bold.setBold(True)
         self._title.setFont(bold)
-        self._title.setBrush(QBrush(QColor("white")))
         self._title.setPos(24, 2)
         self._subtitle = QGraphicsSimpleTextItem(self)
-        self._subtitle.setBrush(QBrush(QColor("#37474f")))
         self._subtitle.setPos(8, HEADER_HEIGHT + 4)
         self._error_text = QGraphicsTextItem(self)
-        self._error_text.setDefaultTextColor(QColor("#b71c1c"))
         self._error_text.setTextWidth(NODE_WIDTH + 40)
+        theme.follow(self, NodeItem._follow_theme)
         self._error_text.setPos(-20, NODE_HEIGHT + 2)
         self.quick_fix_item = QuickFixItem(self)
         self.input_ports: list[PortItem] = []
@@ -104,11 +103,18 @@ class NodeItem(QGraphicsObject):
         if self.output_shape_text:
             lines.append(f"output shape: {self.output_shape_text}")
         if self.error is not None:
-            lines.append(f"<span style='color:#b71c1c'>{self.error.message}</span>")
+            lines.append(f"<span style='color:{theme.hex_color('error.text')}'>{self.error.message}</span>")
         return "<br>".join(lines)
+
+    def _follow_theme(self) -> None:
+        self._subtitle.setBrush(theme.color("node.subtitle"))
+        self._error_text.setDefaultTextColor(theme.color("error.text"))
+        self.update()
 
     def set_error(self, error: GraphError | None) -> None:
         self.error = error
+        # The name on the header reads in white or dark text, whichever the header's colour needs.
+        self._title.setBrush(theme.text_on(theme.color("node.error.header") if error is not None else self._color))
         self._error_text.setVisible(error is not None)
         fix = error.quick_fix if error is not None else None
         if error is not None:
@@ -166,18 +172,18 @@ class NodeItem(QGraphicsObject):
         rect = QRectF(0, 0, NODE_WIDTH, NODE_HEIGHT)
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
         failing = self.error is not None
-        border = QColor("#d32f2f") if failing else (QColor("#1e88e5") if selected else QColor("#90a4ae"))
+        border = theme.color("node.error.border" if failing else ("node.selected" if selected else "node.border"))
         painter.setPen(QPen(border, 3.0 if (selected or failing) else 1.2))
-        painter.setBrush(QBrush(QColor("#ffebee") if failing else QColor("#fafafa")))
+        painter.setBrush(QBrush(theme.color("node.error.body" if failing else "node.body")))
         painter.drawRoundedRect(rect, 6, 6)
         header = QPainterPath()
         header.addRoundedRect(QRectF(1, 1, NODE_WIDTH - 2, HEADER_HEIGHT), 5, 5)
-        painter.fillPath(header, QBrush(QColor("#d32f2f") if failing else self._color))
+        painter.fillPath(header, QBrush(theme.color("node.error.header") if failing else self._color))
         if self._icon is not None:
             painter.fillRect(QRectF(4, 2, 17, 17), QColor(255, 255, 255, 235))
             painter.drawPixmap(4.5, 2.5, self._icon)
         if self.output_shape_text:
-            painter.setPen(QColor("#607d8b"))
+            painter.setPen(theme.color("node.shape"))
             painter.drawText(QRectF(8, HEADER_HEIGHT + 20, NODE_WIDTH - 14, 14),
                              Qt.AlignmentFlag.AlignRight, "→ " + self.output_shape_text)
 

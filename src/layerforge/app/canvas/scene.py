@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsScene
 
 from ...graph import GraphError
 from ...graph.shape_rules import fmt
+from .. import theme
 from ..document import READ_ONLY_MESSAGE, ModelDocument
 from .edge_item import EdgeItem, wire_path
 from .node_item import NodeItem
@@ -32,7 +33,7 @@ class ModelScene(QGraphicsScene):
         self._wire_preview: QGraphicsPathItem | None = None
         self._hover_port: PortItem | None = None
         self._syncing = False
-        self.setBackgroundBrush(QColor("#f4f6f8"))
+        theme.follow(self, lambda scene: scene.setBackgroundBrush(theme.color("canvas.background")))
         self.selectionChanged.connect(self._emit_selection)
         document.changed.connect(self.sync)
         self.sync()
