@@ -18,7 +18,8 @@ from ..graph import get_layer
 from ..graph.shape_rules import fmt
 from ..workspace.events import Refused
 from .document import ModelDocument
-from .param_fields import INVALID_STYLE, REASON_STYLE, make_editor, set_editor_value, with_reason
+from . import theme
+from .param_fields import INVALID_STYLE, make_editor, reason_style, set_editor_value, with_reason
 
 
 class LayerInspector(QWidget):
@@ -50,12 +51,13 @@ class LayerInspector(QWidget):
         self.error_label = QLabel()
         self.error_label.setObjectName("inspectorError")
         self.error_label.setWordWrap(True)
-        self.error_label.setStyleSheet("color: #b71c1c;")
+        theme.follow(self.error_label, lambda label: label.setStyleSheet(f"color: {theme.hex_color('error.text')};"))
         self.fix_button = QPushButton()
         self.fix_button.setObjectName("quickFixButton")
         self.fix_button.clicked.connect(self._apply_fix)
         self.read_only_label = QLabel("Training in progress: the model is read-only.")
-        self.read_only_label.setStyleSheet("color: #8d6e63; font-style: italic;")
+        theme.follow(self.read_only_label, lambda label: label.setStyleSheet(
+            f"color: {theme.hex_color('text.note')}; font-style: italic;"))
         # What the layer produces and what is wrong come first; the settings below may need scrolling.
         for widget in (self.title, self.description, self.shape_label, self.params_label, self.error_label,
                        self.fix_button, self.read_only_label, self.form_host):
@@ -64,6 +66,7 @@ class LayerInspector(QWidget):
         document.changed.connect(self.refresh)
         document.workspace.events.connect(self._refused, Refused)
         self.show_nodes([])
+        theme.follow(self, LayerInspector.refresh)   # its captions are written in the theme's colours
 
     # -- selection -------------------------------------------------------------------------------
 
@@ -90,7 +93,7 @@ class LayerInspector(QWidget):
             self._build_form(layer, node.params)
             self._node_type = node.type
         self.title.setText(f"<b style='font-size:14px'>{node.name}</b>"
-                           f" &nbsp;<span style='color:#607d8b'>{node.type} · {layer.category}</span>")
+                           f" &nbsp;<span style='color:{theme.hex_color('text.caption')}'>{node.type} · {layer.category}</span>")
         self.description.setText(layer.description)
         refused_name = bool(self.name_reason.text()) and self._refused_over == node.name
         if not self.name_edit.hasFocus() and not refused_name:
@@ -101,7 +104,7 @@ class LayerInspector(QWidget):
         report = self.document.report.nodes.get(self.node_id)
         shape = report.output_shape if report is not None else None
         self.shape_label.setText(f"Output shape: <b>{fmt(shape) if shape is not None else '?'}</b> "
-                                 f"<span style='color:#607d8b'>(without the batch dimension)</span>")
+                                 f"<span style='color:{theme.hex_color('text.caption')}'>(without the batch dimension)</span>")
         self.params_label.setText(f"Trainable parameters: <b>{report.param_count:,}</b>" if report else "")
         self.shape_label.setVisible(True)
         self.params_label.setVisible(True)
@@ -116,7 +119,7 @@ class LayerInspector(QWidget):
         if self._multi:
             self.title.setText(f"<b>{self._multi} layers selected</b>")
         else:
-            self.title.setText(f"<b style='font-size:14px'>Model</b> &nbsp;<span style='color:#607d8b'>"
+            self.title.setText(f"<b style='font-size:14px'>Model</b> &nbsp;<span style='color:{theme.hex_color('text.caption')}'>"
                                f"{count} layers</span>")
         self.description.setText("Select a layer on the canvas to edit its settings. Add layers from the "
                                  "palette: drag them onto the canvas, or double-click to add after the "
@@ -150,7 +153,7 @@ class LayerInspector(QWidget):
         self.name_reason = QLabel()
         self.name_reason.setObjectName("layerName_reason")
         self.name_reason.setWordWrap(True)
-        self.name_reason.setStyleSheet(REASON_STYLE)
+        self.name_reason.setStyleSheet(reason_style())
         self.name_reason.setVisible(False)
         self._refused_over = None   # the name kept in the model while a refused one is shown
         self._name_refusal = ""

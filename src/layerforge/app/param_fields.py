@@ -22,10 +22,16 @@ from PySide6.QtWidgets import (QAbstractSpinBox, QCheckBox, QComboBox, QLabel, Q
                                QWidget)
 
 from ..graph import Param, ParamError
+from . import theme
 
 INVALID_STYLE = "border: 1px solid #d32f2f; background: #ffebee; color: #b71c1c;"
-REASON_STYLE = "color: #b71c1c;"
-NOTE_STYLE = "color: #546e7a; font-style: italic;"
+# Text beside a field, on the panel: in the theme's colours when it is shown (theme.py).
+def reason_style() -> str:
+    return f"color: {theme.hex_color('error.text')};"
+
+
+def note_style() -> str:
+    return f"color: {theme.hex_color('text.caption')}; font-style: italic;"
 
 
 def tooltip_of(param: Param) -> str:
@@ -74,17 +80,17 @@ class _Checked:
         """Mark the field invalid with ``reason`` (the declaration's, or the model's refusal)."""
         self.reason = reason
         self._style(INVALID_STYLE if reason else "")
-        self.setToolTip(f"<b style='color:#b71c1c'>{reason}</b><br>{tooltip_of(self.param)}" if reason
+        self.setToolTip(f"<b style='color:{theme.hex_color('error.text')}'>{reason}</b><br>{tooltip_of(self.param)}" if reason
                         else tooltip_of(self.param))
         self._show_note()
 
     def _show_note(self) -> None:
         if self.reason:
             self.reason_label.setText(f"⚠ {self.reason}")
-            self.reason_label.setStyleSheet(REASON_STYLE)
+            self.reason_label.setStyleSheet(reason_style())
         elif self.param.special and self._value == self.param.minimum and self._value is not None:
             self.reason_label.setText(f"{self.param.format(self._value)}: {self.param.special}")
-            self.reason_label.setStyleSheet(NOTE_STYLE)
+            self.reason_label.setStyleSheet(note_style())
         else:
             self.reason_label.setText("")
         self.reason_label.setVisible(bool(self.reason_label.text()))

@@ -20,6 +20,7 @@ LIGHT = {
     "window": "#eceff1", "window.text": "#263238", "panel": "#fafafa", "panel.border": "#cfd8dc",
     "panel.title": "#37474f", "base": "#ffffff", "base.alternate": "#f5f7f8", "button": "#e3e7ea",
     "text": "#263238", "text.caption": "#455a64", "text.disabled": "#78909c", "text.placeholder": "#546e7a",
+    "text.note": "#6d4c41",
     "highlight": "#1565c0", "highlight.text": "#ffffff", "link": "#1565c0", "tooltip": "#fffde7",
     "progress": "#ffffff", "progress.border": "#b0bec5", "progress.chunk": "#81c784", "progress.text": "#263238",
     "error.text": "#b71c1c",
@@ -46,6 +47,7 @@ DARK = {
     "window": "#263238", "window.text": "#eceff1", "panel": "#2e3b42", "panel.border": "#455a64",
     "panel.title": "#cfd8dc", "base": "#1e272c", "base.alternate": "#2e3b42", "button": "#37474f",
     "text": "#eceff1", "text.caption": "#b0bec5", "text.disabled": "#78909c", "text.placeholder": "#90a4ae",
+    "text.note": "#bcaaa4",
     "highlight": "#1565c0", "highlight.text": "#ffffff", "link": "#64b5f6", "tooltip": "#2e3b42",
     "progress": "#1e272c", "progress.border": "#546e7a", "progress.chunk": "#2e7d32", "progress.text": "#ffffff",
     "error.text": "#ef9a9a",
@@ -67,7 +69,7 @@ DARK = {
 THEMES = {"light": LIGHT, "dark": DARK}
 MIN_TEXT_CONTRAST = 4.5
 # (text, background) pairs the views draw; each must reach MIN_TEXT_CONTRAST in both themes.
-TEXT_PAIRS = [("text", "window"), ("text", "panel"), ("text", "base"), ("window.text", "window"),
+TEXT_PAIRS = [("text", "window"), ("text.note", "window"), ("text.note", "panel"), ("text", "panel"), ("text", "base"), ("window.text", "window"),
               ("text.caption", "window"), ("text.caption", "panel"), ("text.caption", "base"),
               ("panel.title", "panel"), ("panel.title", "window"), ("text.placeholder", "base"),
               ("highlight.text", "highlight"), ("link", "base"), ("text", "tooltip"), ("error.text", "tooltip"),
