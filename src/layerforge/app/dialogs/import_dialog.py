@@ -7,6 +7,7 @@ from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QDoubleSpin
                                QHBoxLayout, QLabel, QSpinBox, QTabWidget, QVBoxLayout)
 
 from ...data import DataError
+from .. import theme
 from .import_tabs import ArraysTab, CsvTab, ImageFolderTab
 
 ERROR_STYLE = "color: #b71c1c; background: #ffebee; border: 1px solid #ef9a9a; border-radius: 3px; padding: 4px;"
@@ -114,7 +115,7 @@ class ImportDialog(QDialog):
         """An empty form shows its hint quietly; a problem with a chosen file shows in red."""
         self.error_label.setText(text)
         self.error_label.setVisible(bool(text))
-        self.error_label.setStyleSheet("color: #546e7a; padding: 4px;" if empty else ERROR_STYLE)
+        self.error_label.setStyleSheet(f"color: {theme.hex_color('text.caption')}; padding: 4px;" if empty else ERROR_STYLE)
 
     def _check_split(self) -> None:
         too_much = self.val_spin.value() + self.test_spin.value() >= 0.95

@@ -29,11 +29,11 @@ from ...data import DataError, read_inputs
 from ...data.ink import Ink, ink_of
 from ...training import TrainingError
 from ...workspace import WorkspaceError
+from .. import theme
 from ..file_dialogs import open_file, save_file
 from .sketch_pad import SketchPad
 
 SHOWN_ROWS = 1000
-ERROR_STYLE = "color: #b71c1c;"
 INVALID_INPUT_STYLE = "border: 1px solid #d32f2f; background: #ffebee; color: #b71c1c;"
 DRAWING_PREDICT_MS = 150   # while a stroke goes on, at most this often
 
@@ -42,7 +42,7 @@ def error_label(name: str) -> QLabel:
     label = QLabel()
     label.setObjectName(name)
     label.setWordWrap(True)
-    label.setStyleSheet(ERROR_STYLE)
+    theme.follow(label, lambda shown: shown.setStyleSheet(f"color: {theme.hex_color('error.text')};"))
     label.setVisible(False)
     return label
 
