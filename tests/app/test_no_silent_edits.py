@@ -8,6 +8,8 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QLineEdit, QWidget
 
+from layerforge.workspace import BUSY
+
 
 def line_of(field: QWidget) -> QLineEdit:
     """The line edit a person types into (a spin box's own, or the field itself)."""
@@ -174,3 +176,25 @@ def test_cosine_annealings_t_max_0_says_what_0_means(window, qtbot):
     assert reason_of(panel, t_max) == "" and panel.settings().schedule["T_max"] == 20
     type_into(qtbot, t_max, "0")
     assert "whole run" in reason_of(panel, t_max) and not is_red(t_max)
+
+
+def test_train_waits_while_a_setting_shows_an_invalid_value(window, qtbot):
+    panel = window.training_panel
+    type_into(qtbot, panel.epochs_spin, "0")
+    qtbot.mouseClick(panel.train_button, Qt.MouseButton.LeftButton)
+    started = window.workspace.run_state in BUSY
+    if started:   # (as the window did before) stop it, so that the test ends
+        qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: not window.run.running, timeout=30_000)
+    assert not started                                                 # not trained with the hidden 50
+    assert line_of(panel.epochs_spin).hasFocus() and is_red(panel.epochs_spin)
+
+
+def test_escape_puts_the_last_valid_value_back(window, qtbot):
+    node_id = select_new_layer(window, "LSTM")
+    field = param_field(window, "hidden_size")
+    type_into(qtbot, field, "-5")
+    assert "Esc: back to 32" in reason_of(window.inspector, field)
+    qtbot.keyClick(line_of(field), Qt.Key.Key_Escape)
+    assert line_of(field).text() == "32" and not is_red(field) and reason_of(window.inspector, field) == ""
+    assert window.document.spec.nodes[node_id].params["hidden_size"] == 32

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QSize, Signal
+from PySide6.QtCore import QEvent, QSize, Qt, Signal
 from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import (QAbstractSpinBox, QCheckBox, QComboBox, QLabel, QLineEdit, QSizePolicy, QVBoxLayout,
                                QWidget)
@@ -86,7 +86,8 @@ class _Checked:
 
     def _show_note(self) -> None:
         if self.reason:
-            self.reason_label.setText(f"⚠ {self.reason}")
+            back = self.param.format(self._value) if self._value is not None else "empty"
+            self.reason_label.setText(f"⚠ {self.reason} (Esc: back to {back})")
             self.reason_label.setStyleSheet(reason_style())
         elif self.param.special and self._value == self.param.minimum and self._value is not None:
             self.reason_label.setText(f"{self.param.format(self._value)}: {self.param.special}")
@@ -118,6 +119,23 @@ class _Checked:
             self._set_typed(self.param.format(value))
             self._show_note()
             self.valueChanged.emit(value)
+
+    def _escape_wanted(self, event) -> bool:
+        """Esc in a field showing an invalid text puts its last valid value back."""
+        return self.reason and event.key() == Qt.Key.Key_Escape
+
+    def event(self, event) -> bool:
+        if event.type() == QEvent.Type.ShortcutOverride and self._escape_wanted(event):
+            event.accept()   # the field's Esc, not a window shortcut's
+            return True
+        return super().event(event)
+
+    def keyPressEvent(self, event) -> None:
+        if self._escape_wanted(event):
+            self.show_value(self._value, force=True)
+            event.accept()
+            return
+        super().keyPressEvent(event)
 
     def value(self) -> Any:
         """The last valid value (while the field shows an invalid text, the one before it)."""

@@ -116,7 +116,7 @@ class TrainingPanel(QGroupBox):
             widget.currentIndexChanged.connect(self.settingsEdited)
         for spin in (self.lr_spin, self.epochs_spin, self.batch_spin):
             spin.valueChanged.connect(self.settingsEdited)
-        self.train_button.clicked.connect(self.trainRequested)
+        self.train_button.clicked.connect(self._train_clicked)
         self.pause_button.clicked.connect(self.pauseToggled)
         self.stop_button.clicked.connect(self.stopRequested)
         self.set_task("classification")
@@ -205,6 +205,22 @@ class TrainingPanel(QGroupBox):
             optimizer_params={name: editor_value(e) for name, e in self.optimizer_editors.items()},
             learning_rate=self.lr_spin.value(), schedule=schedule, epochs=self.epochs_spin.value(),
             batch_size=self.batch_spin.value(), device=self.device_combo.currentData() or "cpu")
+
+    def invalid_fields(self) -> list[QWidget]:
+        """The fields showing a value that is not valid (they keep their last valid one meanwhile)."""
+        fields = [self.lr_spin, self.epochs_spin, self.batch_spin, *self.optimizer_editors.values(),
+                  *self.schedule_editors.values()]
+        return [field for field in fields if getattr(field, "reason", "")]
+
+    def _train_clicked(self) -> None:
+        """Train with what the fields show, not with a value kept behind a red one: fix it first."""
+        invalid = self.invalid_fields()
+        if invalid:
+            if invalid[0] in self.optimizer_editors.values():
+                self.optimizer_toggle.setChecked(True)
+            invalid[0].setFocus()
+            return
+        self.trainRequested.emit()
 
     def _optimizer_changed(self) -> None:
         name = self.optimizer_combo.currentData()
