@@ -7,12 +7,9 @@ from typing import Callable
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QToolButton
 
-STYLES = {
-    "error": ("#ffebee", "#c62828", "#b71c1c"),
-    "warning": ("#fff8e1", "#f9a825", "#5d4037"),
-    "info": ("#e3f2fd", "#1e88e5", "#0d47a1"),
-    "success": ("#e8f5e9", "#43a047", "#1b5e20"),
-}
+from . import theme
+
+LEVELS = ("error", "warning", "info", "success")   # each has its colours in theme.py: banner.<level>[.border|.text]
 
 
 class Banner(QFrame):
@@ -40,6 +37,7 @@ class Banner(QFrame):
         self._action: Callable[[], None] | None = None
         self.level = ""
         self.hide()
+        theme.follow(self, Banner._apply_style)
 
     @property
     def text(self) -> str:
@@ -47,16 +45,23 @@ class Banner(QFrame):
 
     def show_message(self, level: str, text: str, action_text: str = "",
                      action: Callable[[], None] | None = None) -> None:
-        background, border, color = STYLES[level]
-        self.setStyleSheet(f"QFrame#trainingBanner {{ background: {background}; border: 1px solid {border}; "
-                           f"border-left: 5px solid {border}; border-radius: 3px; }} "
-                           f"QLabel#bannerText {{ color: {color}; }}")
+        if level not in LEVELS:
+            raise ValueError(f"unknown banner level {level!r}; one of {', '.join(LEVELS)}")
         self.level = level
+        self._apply_style()
         self.label.setText(text)
         self._action = action
         self.action_button.setText(action_text)
         self.action_button.setVisible(action is not None)
         self.show()
+
+    def _apply_style(self) -> None:
+        if not self.level:
+            return
+        background, border, color = (theme.hex_color(f"banner.{self.level}{part}") for part in ("", ".border", ".text"))
+        self.setStyleSheet(f"QFrame#trainingBanner {{ background: {background}; border: 1px solid {border}; "
+                           f"border-left: 5px solid {border}; border-radius: 3px; }} "
+                           f"QLabel#bannerText {{ color: {color}; }}")
 
     def clear(self) -> None:
         self.level = ""

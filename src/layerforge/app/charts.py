@@ -13,9 +13,12 @@ import math
 import numpy as np
 import pyqtgraph as pg
 
+from . import theme
 from .buffers import Series, Smoother
+from .plot_theme import style_plot
 
-TRAIN_COLOR, VAL_COLOR, LR_COLOR = "#1e88e5", "#e65100", "#6a1b9a"
+# The curves' colours read on the light and the dark theme's chart background alike.
+TRAIN_COLOR, VAL_COLOR, LR_COLOR = "#1e88e5", "#e65100", "#ab47bc"
 # Per-epoch curves mark each epoch with a dot while there are few; past this many the dots would
 # merge into a thick line (and re-laying a few hundred symbols costs every frame ~1 ms).
 MAX_EPOCH_DOTS = 60
@@ -43,7 +46,7 @@ class TrainingCharts(pg.GraphicsLayoutWidget):
         super().__init__(parent)
         self.setObjectName("lossPlot")
         self.setAccessibleName("Training charts")
-        self.setBackground("w")
+        self._titles: dict[pg.PlotItem, str] = {}   # each plot's title, drawn again in another theme
         self.ci.setSpacing(2)
         self.loss_plot = self._plot("Loss", 0)
         self.metric_plot = self._plot("Accuracy", 1)
@@ -72,10 +75,10 @@ class TrainingCharts(pg.GraphicsLayoutWidget):
         self.val_metric_curve = self.metric_plot.plot(pen=_pen(VAL_COLOR, 2.2), symbol="o", symbolSize=5,
                                                       symbolBrush=VAL_COLOR, symbolPen=None)
         self.lr_curve = self.lr_plot.plot(pen=_pen(LR_COLOR, 1.8))
-        self.hint = pg.TextItem("Press Train to watch the loss fall",
-                                color="#78909c", anchor=(0.5, 0.5))
+        self.hint = pg.TextItem("Press Train to watch the loss fall", anchor=(0.5, 0.5))
         self.loss_plot.addItem(self.hint, ignoreBounds=True)
         self.hint.setPos(0.5, 0.5)
+        theme.follow(self, TrainingCharts._follow_theme)
         for curve in (self.previous_loss, self.previous_val, self.previous_metric, self.raw_curve, self.smooth_curve,
                       self.val_curve, self.train_metric_curve, self.val_metric_curve, self.lr_curve):
             # One stroked path per curve: Qt draws it in about 2/3 of the time the default (one
@@ -115,11 +118,20 @@ class TrainingCharts(pg.GraphicsLayoutWidget):
         # A colour key in the title instead of a legend box, which would cover the curves of small plots.
         key = ""
         if title != "Learning rate":
-            key = (f" &nbsp;<span style='color:{TRAIN_COLOR}'>━ train</span>"
-                   f" &nbsp;<span style='color:{VAL_COLOR}'>━● validation</span>")
+            # Only the line samples take the curves' colours; the words keep the text colour.
+            key = (f" &nbsp;<span style='color:{TRAIN_COLOR}'>━</span> train"
+                   f" &nbsp;<span style='color:{VAL_COLOR}'>━●</span> validation")
             if getattr(self, "has_previous", False):
-                key += " &nbsp;<span style='color:#b0bec5'>━ previous run</span>"
-        plot.setTitle(f"<span style='color:#37474f;font-size:9pt'><b>{title}</b>{key}</span>")
+                key += f" &nbsp;<span style='color:{theme.hex_color('chart.previous')}'>━</span> previous run"
+        self._titles[plot] = title
+        plot.setTitle(f"<span style='color:{theme.hex_color('chart.text')};font-size:9pt'><b>{title}</b>{key}</span>")
+
+    def _follow_theme(self) -> None:
+        self.setBackground(theme.color("chart.background"))
+        self.hint.setColor(theme.color("chart.muted"))
+        for plot, title in self._titles.items():
+            style_plot(plot)
+            self._set_title(plot, title)
 
     # -- feeding ---------------------------------------------------------------------------------
 

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+
+from . import theme
 
 
 class ConfusionMatrixView(QWidget):
@@ -12,7 +14,8 @@ class ConfusionMatrixView(QWidget):
         super().__init__(parent)
         self.setObjectName("confusionMatrix")
         self.caption = QLabel("Confusion matrix (validation)\nrows: true class, columns: predicted")
-        self.caption.setStyleSheet("color: #546e7a; font-size: 9pt;")
+        theme.follow(self.caption, lambda caption: caption.setStyleSheet(
+            f"color: {theme.hex_color('text.caption')}; font-size: 9pt;"))
         self.table = QTableWidget()
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
@@ -28,6 +31,17 @@ class ConfusionMatrixView(QWidget):
         self._shown = None  # (class names, counts) the table shows now
         self.setMaximumWidth(230)
         self.table.setMinimumWidth(60)
+        theme.follow(self, ConfusionMatrixView._recolor_cells)
+
+    def _recolor_cells(self) -> None:
+        if self.matrix is None:
+            return
+        peak = max(1, int(self.matrix.max()))
+        for row in range(self.table.rowCount()):
+            for col in range(self.table.columnCount()):
+                item = self.table.item(row, col)
+                if item is not None:
+                    _color_cell(item, row == col, int(self.matrix[row, col]) / peak)
 
     def set_matrix(self, matrix, class_names, epoch: int | None = None, kept: bool = False) -> None:
         """Show ``matrix`` (None: an empty table); ``epoch`` names the epoch it was measured after."""
@@ -54,14 +68,17 @@ class ConfusionMatrixView(QWidget):
                 value = 0 if self.matrix is None else int(self.matrix[row, col])
                 item = QTableWidgetItem("" if self.matrix is None else str(value))
                 item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
-                shade = value / peak
-                base = QColor(30, 136, 229) if row == col else QColor(229, 57, 53)
-                color = QColor(int(255 - (255 - base.red()) * shade), int(255 - (255 - base.green()) * shade),
-                               int(255 - (255 - base.blue()) * shade))
-                item.setBackground(QBrush(color))
-                item.setForeground(QBrush(QColor("white" if shade > 0.55 else "#263238")))
+                _color_cell(item, row == col, value / peak)
                 if small:
                     font = item.font()
                     font.setPointSize(7)
                     item.setFont(font)
                 self.table.setItem(row, col, item)
+
+def _color_cell(item: QTableWidgetItem, diagonal: bool, shade: float) -> None:
+    """Darker is more: from the theme's empty cell towards blue (right) or red (wrong), the count in
+    whichever text colour reads on it."""
+    color = theme.mix(theme.color("confusion.empty"), theme.color("confusion.right" if diagonal else "confusion.wrong"),
+                      shade)
+    item.setBackground(QBrush(color))
+    item.setForeground(QBrush(theme.text_on(color)))

@@ -83,7 +83,8 @@ TEXT_PAIRS = [("text", "window"), ("text.note", "window"), ("text.note", "panel"
 TEXT_PAIRS += [(f"banner.{level}.text", f"banner.{level}") for level in ("error", "warning", "info", "success")]
 
 _current = {"name": "light"}
-_followers: list[tuple[weakref.ref, Callable]] = []
+# Each follower by the id of its weak reference, which drops it when its target goes.
+_followers: dict[int, tuple[weakref.ref, Callable]] = {}
 
 
 def name() -> str:
@@ -113,15 +114,15 @@ def set_theme(theme: str) -> None:
     if theme == _current["name"]:
         return
     _current["name"] = theme
-    for ref, apply in list(_followers):
+    for key, (ref, apply) in list(_followers.items()):
         target = ref()
         if target is None:
-            _followers.remove((ref, apply))
+            _followers.pop(key, None)
             continue
         try:
             apply(target)
         except RuntimeError:   # its Qt object is gone, the Python wrapper not yet
-            _followers.remove((ref, apply))
+            _followers.pop(key, None)
 
 
 def follow(target, apply: Callable[[object], None]) -> None:
@@ -130,7 +131,8 @@ def follow(target, apply: Callable[[object], None]) -> None:
     ``apply`` gets the target as its argument and must not hold it itself (a lambda that names
     ``self`` would keep a closed window alive): only a weak reference to ``target`` is kept."""
     apply(target)
-    _followers.append((weakref.ref(target), apply))
+    ref = weakref.ref(target, lambda dead: _followers.pop(id(dead), None))
+    _followers[id(ref)] = (ref, apply)
 
 
 # -- contrast ------------------------------------------------------------------------------------
