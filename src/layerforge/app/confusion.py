@@ -1,12 +1,18 @@
-"""A confusion matrix as a small table: rows are true classes, columns predicted; darker is more."""
+"""A confusion matrix as a small table: rows are true classes, columns predicted; darker is more.
+
+A class name longer than its header has room for is elided ("rising saw…"), never cut, and the
+header's tooltip gives it in full."""
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from . import theme
+
+
+MIN_SHOWN = 3   # characters of an elided class name that still say which class it is
 
 
 class ConfusionMatrixView(QWidget):
@@ -16,9 +22,11 @@ class ConfusionMatrixView(QWidget):
         self.caption = QLabel("Confusion matrix (validation)\nrows: true class, columns: predicted")
         theme.follow(self.caption, lambda caption: caption.setStyleSheet(
             f"color: {theme.hex_color('text.caption')}; font-size: 9pt;"))
+        self.caption.setWordWrap(True)   # a narrow column wraps the caption instead of cutting it
         self.table = QTableWidget()
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
+        self.table.setTabKeyNavigation(False)   # Tab leaves the table instead of walking its cells forever
         for header in (self.table.horizontalHeader(), self.table.verticalHeader()):
             header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
             header.setMinimumSectionSize(14)
@@ -32,6 +40,44 @@ class ConfusionMatrixView(QWidget):
         self.setMaximumWidth(230)
         self.table.setMinimumWidth(60)
         theme.follow(self, ConfusionMatrixView._recolor_cells)
+        self.names: list[str] = []
+        self._fit_pending = False
+        self.table.horizontalHeader().sectionResized.connect(self._fit_headers_later)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_headers_later()
+
+    def _fit_headers_later(self, *_) -> None:
+        # Header texts change the headers' widths, which resize the sections: fit once, after the layout.
+        if not self._fit_pending:
+            self._fit_pending = True
+            QTimer.singleShot(0, self._fit_headers)
+
+    def _fit_headers(self) -> None:
+        """Each class name as much of it as its header shows, elided, with the full name as tooltip.
+        Row names may take up to 35% of the width; column names get their column's width. Columns
+        too narrow for a readable part of every name are numbered instead, and each row names its
+        number ("2 square"), so every column can still be read."""
+        self._fit_pending = False
+        columns, rows = self.table.horizontalHeader(), self.table.verticalHeader()
+        metrics = columns.fontMetrics()
+        elide = Qt.TextElideMode.ElideRight
+        fitted = [metrics.elidedText(name, elide, max(columns.sectionSize(i) - 8, 1))
+                  for i, name in enumerate(self.names)]
+        numbered = any(text != name and len(text.rstrip("…")) < MIN_SHOWN for text, name in zip(fitted, self.names))
+        row_room = max(24, int(0.35 * self.width()) - 8)
+        for index, name in enumerate(self.names):
+            column_text = str(index + 1) if numbered else fitted[index]
+            row_name = f"{index + 1} {name}" if numbered else name
+            row_text = rows.fontMetrics().elidedText(row_name, elide, row_room)
+            for text, put, get in ((column_text, self.table.setHorizontalHeaderItem, self.table.horizontalHeaderItem),
+                                   (row_text, self.table.setVerticalHeaderItem, self.table.verticalHeaderItem)):
+                item = get(index)
+                if item is None or item.text() != text or item.toolTip() != name:
+                    item = QTableWidgetItem(text)
+                    item.setToolTip(name)
+                    put(index, item)
 
     def _recolor_cells(self) -> None:
         if self.matrix is None:
@@ -42,6 +88,11 @@ class ConfusionMatrixView(QWidget):
                 item = self.table.item(row, col)
                 if item is not None:
                     _color_cell(item, row == col, int(self.matrix[row, col]) / peak)
+
+    def header_texts(self, orientation: str = "columns") -> list[tuple[str, str]]:
+        """(shown text, tooltip) of each class's column (or row) header."""
+        get = self.table.horizontalHeaderItem if orientation == "columns" else self.table.verticalHeaderItem
+        return [(get(i).text(), get(i).toolTip()) for i in range(len(self.names)) if get(i) is not None]
 
     def set_matrix(self, matrix, class_names, epoch: int | None = None, kept: bool = False) -> None:
         """Show ``matrix`` (None: an empty table); ``epoch`` names the epoch it was measured after."""
@@ -58,8 +109,8 @@ class ConfusionMatrixView(QWidget):
         self._shown = shown
         self.table.setRowCount(count)
         self.table.setColumnCount(count)
-        self.table.setHorizontalHeaderLabels(names)
-        self.table.setVerticalHeaderLabels(names)
+        self.names = names
+        self._fit_headers()
         self.matrix = matrix
         peak = 1 if self.matrix is None else max(1, int(self.matrix.max()))
         small = count > 6
@@ -74,6 +125,7 @@ class ConfusionMatrixView(QWidget):
                     font.setPointSize(7)
                     item.setFont(font)
                 self.table.setItem(row, col, item)
+
 
 def _color_cell(item: QTableWidgetItem, diagonal: bool, shade: float) -> None:
     """Darker is more: from the theme's empty cell towards blue (right) or red (wrong), the count in

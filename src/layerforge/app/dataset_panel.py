@@ -10,8 +10,9 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QGroupBox, QLabel, QVBoxLayout
 
 from ..data import list_datasets
+from .class_colors import class_color
 from .image_grid import to_pixmap
-from .predictions import class_color
+from .table_rows import RowTable, column_names, number_text
 
 
 IMPORTED_PREFIX = "imported:"
@@ -48,12 +49,16 @@ class DatasetPanel(QGroupBox):
         self.preview_image.setFixedHeight(56)
         self.preview_image.setMinimumWidth(10)
         self.preview_image.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        # A table reads as its first rows: scattering two columns of it says little.
+        self.preview_rows = RowTable("datasetPreviewRows", point_size=8)
+        self.preview_rows.setFixedHeight(110)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 4, 6, 6)
         layout.addWidget(self.combo)
         layout.addWidget(self.summary)
         layout.addWidget(self.preview)
         layout.addWidget(self.preview_image)
+        layout.addWidget(self.preview_rows)
         self.dataset = None
         self.imported: dict[str, tuple[dict, object]] = {}   # combo key -> (source, dataset)
         self.combo.currentIndexChanged.connect(self._changed)
@@ -103,6 +108,7 @@ class DatasetPanel(QGroupBox):
             self.summary.setToolTip(description)
             self.preview.getPlotItem().clear()
             self.preview_image.clear()
+            self.preview_rows.setRowCount(0)
             return
         self._describe(dataset)
         self._draw_preview(dataset)
@@ -117,10 +123,14 @@ class DatasetPanel(QGroupBox):
     def _draw_preview(self, dataset) -> None:
         plot = self.preview.getPlotItem()
         plot.clear()
-        images = dataset.kind == "images"
-        self.preview.setVisible(not images)
+        images, table = dataset.kind == "images", dataset.kind == "table"
+        self.preview.setVisible(not images and not table)
         self.preview_image.setVisible(images)
+        self.preview_rows.setVisible(table)
         x, y = dataset.x, dataset.y
+        if table:
+            self._show_first_rows(dataset)
+            return
         if images:
             strip = np.concatenate([x[i, 0] if x.shape[1] == 1 else x[i].mean(axis=0) for i in range(min(8, len(x)))],
                                    axis=1)
@@ -139,15 +149,16 @@ class DatasetPanel(QGroupBox):
             for i in range(min(4, len(x))):
                 plot.plot(x[i, :, 0], pen=pg.mkPen(class_color(int(y[i])) if dataset.task == "classification"
                                                    else "#546e7a", width=1.5))
-        elif dataset.task != "classification":
-            # A table of features and a value: the value over the first feature says something;
-            # two features coloured all alike would be a meaningless strip of dots.
-            plot.addItem(pg.ScatterPlotItem(x.reshape(len(x), -1)[:, 0], y.reshape(len(y), -1)[:, 0], size=3,
-                                            pen=None, brush=pg.mkBrush("#546e7a")))
-        else:
-            labels = y.astype(int)
-            for label in np.unique(labels):
-                mask = labels == label
-                plot.addItem(pg.ScatterPlotItem(x[mask, 0], x[mask, min(1, x.shape[1] - 1)], size=4, pen=None,
-                                                brush=pg.mkBrush(class_color(label))))
         plot.autoRange()
+
+    def _show_first_rows(self, dataset, rows: int = 5) -> None:
+        """The table's first rows under its column names, the target last."""
+        rows = min(rows, len(dataset))
+        x = np.asarray(dataset.x[:rows]).reshape(rows, -1)
+        if dataset.task == "classification":
+            target = ("class", [dataset.class_names[int(t)] for t in dataset.y[:rows]])
+        else:
+            values = np.asarray(dataset.y[:rows]).reshape(rows, -1)
+            target = ("target", [", ".join(number_text(v) for v in row) for row in values])
+        self.preview_rows.show_rows(x, column_names(dataset.feature_names, x.shape[1]),
+                                    extra=[(*target, [None] * rows)])
