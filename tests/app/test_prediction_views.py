@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtGui import QAction
 
+from layerforge.app import theme
 from layerforge.app.class_colors import class_color
 from layerforge.app.confusion import ConfusionMatrixView
 from layerforge.graph import get_template
@@ -139,9 +140,14 @@ def test_an_imported_table_regression_shows_predicted_against_actual_and_its_fir
     panel = window.dataset_panel
     # The Data thumbnail reads as a table: the first rows under the CSV's column names.
     assert panel.preview_rows.isVisible() and not panel.preview.isVisible()
-    assert panel.preview_rows.header_texts() == ["rooms", "age", "size", "target"]
+    assert panel.preview_rows.header_texts() == ["target", "rooms", "age", "size"]
     first = window.workspace.dataset.x[0]
-    assert [panel.preview_rows.cell_text(0, c) for c in range(3)] == [f"{v:.4g}" for v in first]
+    assert [panel.preview_rows.cell_text(0, c) for c in range(1, 4)] == [f"{v:.4g}" for v in first]
+    assert panel.preview_rows.cell_text(0, 0) == f"{window.workspace.dataset.y[0, 0]:.4g}"
+    # Every value shows whole in the thumbnail's width (only a long column name may be elided).
+    rows = panel.preview_rows
+    for col in range(4):
+        assert rows.fontMetrics().horizontalAdvance(rows.cell_text(0, col)) < rows.horizontalHeader().sectionSize(col)
     assert window.predictions.current_view is window.predictions.row_table
 
     click(qtbot, window.banner.action_button)      # Use a matching model
@@ -199,14 +205,15 @@ def test_a_table_classifier_lists_sample_rows_with_predicted_and_true_classes(qt
     table = window.predictions.row_table
     assert window.predictions.current_view is table
     data, names = kept_data(window), window.workspace.dataset.class_names
-    assert table.header_texts() == window.workspace.dataset.feature_names + ["predicted", "true"]
+    assert table.header_texts() == ["predicted", "true"] + window.workspace.dataset.feature_names
     for row, (guess, truth) in enumerate(zip(data["pred"], data["true"])):
-        assert table.cell_text(row, 4) == names[guess] and table.cell_text(row, 5) == names[truth]
-        color = table.item(row, 4).foreground().color().name()
-        assert color == ("#2e7d32" if guess == truth else "#c62828")
+        assert table.cell_text(row, 0) == names[guess] and table.cell_text(row, 1) == names[truth]
+        color = table.item(row, 0).foreground().color().name()
+        assert color == theme.hex_color("label.right" if guess == truth else "label.wrong")
 
 
 LONG_NAMES = ["upper moon crescent", "quarter circle", "sawtooth ridge", "falling sawtooth wave"]
+IRIS_NAMES = ["setosa", "versicolor", "virginica"]
 
 
 def caption_fits(caption) -> bool:
@@ -222,13 +229,15 @@ def header_fits(header, index: int, text: str, across: bool) -> bool:
 
 def test_confusion_headers_and_caption_are_never_cut(qtbot):
     """Every class name shows whole, or elided with the full name as its tooltip (or, where columns
-    are too narrow for any of it, numbered with the rows naming the numbers); the caption wraps."""
+    are too narrow for any of it, numbered with a legend naming the numbers); the caption wraps."""
     view = ConfusionMatrixView()
     qtbot.addWidget(view)
-    for width in (220, 140):          # as wide as the view gets, and squeezed beside a sequence grid
+    seen = set()
+    cases = [(230, IRIS_NAMES), (230, LONG_NAMES), (140, LONG_NAMES)]   # as wide as it gets, and squeezed
+    for width, names in cases:
         view.resize(width, 260)
         view.show()
-        view.set_matrix(np.arange(16).reshape(4, 4), LONG_NAMES, epoch=12, kept=True)
+        view.set_matrix(np.arange(len(names) ** 2).reshape(len(names), -1), names, epoch=12, kept=True)
         qtbot.waitExposed(view)
         columns, rows = view.table.horizontalHeader(), view.table.verticalHeader()
         # The headers are fitted after the layout settles (a new text resizes the sections once more).
@@ -236,15 +245,16 @@ def test_confusion_headers_and_caption_are_never_cut(qtbot):
                                     for orientation, header, across in (("columns", columns, True), ("rows", rows, False))
                                     for i, (text, _) in enumerate(view.header_texts(orientation))), timeout=2_000)
         qtbot.waitUntil(lambda: caption_fits(view.caption), timeout=2_000)
-        numbered = [text for text, _ in view.header_texts("columns")] == ["1", "2", "3", "4"]
-        for index, name in enumerate(LONG_NAMES):
+        numbered = [text for text, _ in view.header_texts("columns")] == [str(i + 1) for i in range(len(names))]
+        for index, name in enumerate(names):
             for orientation, header, across in (("columns", columns, True), ("rows", rows, False)):
                 text, tip = view.header_texts(orientation)[index]
                 assert tip == name
                 assert header_fits(header, index, text, across), (width, orientation, text)
-                shown = f"{index + 1} {name}" if numbered and orientation == "rows" else name
-                if numbered and orientation == "columns":
-                    assert text == str(index + 1)
+                if numbered:
+                    assert text == str(index + 1) and f"{index + 1} {name}" in view.legend_text()
                 else:
-                    assert text == shown or (text.endswith("…") and shown.startswith(text[:-1])
-                                             and len(text) > 3), (width, text)
+                    assert text == name or (text.endswith("…") and name.startswith(text[:-1])
+                                            and len(text) > 3), (width, text)
+        seen.add(numbered)
+    assert seen == {True, False}   # both ways are exercised: names at full width, numbers squeezed

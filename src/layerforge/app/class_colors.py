@@ -6,7 +6,6 @@ from PySide6.QtGui import QColor
 
 CLASS_COLORS = ["#1e88e5", "#e53935", "#43a047", "#fb8c00", "#8e24aa", "#00acc1", "#6d4c41", "#d81b60",
                 "#7cb342", "#3949ab"]
-RIGHT_COLOR, WRONG_COLOR = "#2e7d32", "#c62828"   # a prediction that is right / wrong
 
 
 def class_color(index: int) -> QColor:

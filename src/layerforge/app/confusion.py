@@ -1,8 +1,12 @@
 """A confusion matrix as a small table: rows are true classes, columns predicted; darker is more.
 
 A class name longer than its header has room for is elided ("rising saw…"), never cut, and the
-header's tooltip gives it in full."""
+header's tooltip gives it in full. Where the columns are too narrow for a readable part of every
+name, the classes are numbered in both headers and a legend under the table names the numbers."""
 from __future__ import annotations
+
+import html
+import re
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
@@ -12,7 +16,8 @@ from PySide6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetIte
 from . import theme
 
 
-MIN_SHOWN = 3   # characters of an elided class name that still say which class it is
+MIN_SHOWN = 3     # characters of an elided class name that still say which class it is
+LEGEND_LINES = 6  # classes the legend lists one per line
 
 
 class ConfusionMatrixView(QWidget):
@@ -34,6 +39,13 @@ class ConfusionMatrixView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.caption)
         layout.addWidget(self.table, 1)
+        self.legend = QLabel()
+        self.legend.setObjectName("confusionLegend")
+        self.legend.setWordWrap(True)
+        self.legend.setVisible(False)
+        theme.follow(self.legend, lambda legend: legend.setStyleSheet(
+            f"color: {theme.hex_color('text.caption')}; font-size: 8pt;"))
+        layout.addWidget(self.legend)
         self.matrix: np.ndarray | None = None
         self.epoch: int | None = None
         self._shown = None  # (class names, counts) the table shows now
@@ -56,21 +68,25 @@ class ConfusionMatrixView(QWidget):
 
     def _fit_headers(self) -> None:
         """Each class name as much of it as its header shows, elided, with the full name as tooltip.
-        Row names may take up to 35% of the width; column names get their column's width. Columns
-        too narrow for a readable part of every name are numbered instead, and each row names its
-        number ("2 square"), so every column can still be read."""
+        Row names may take up to 40% of the width; column names get their column's width. Columns
+        too narrow for a readable part of every name number the classes instead (both headers), and
+        the legend names the numbers."""
         self._fit_pending = False
         columns, rows = self.table.horizontalHeader(), self.table.verticalHeader()
-        metrics = columns.fontMetrics()
         elide = Qt.TextElideMode.ElideRight
-        fitted = [metrics.elidedText(name, elide, max(columns.sectionSize(i) - 8, 1))
-                  for i, name in enumerate(self.names)]
+        if self.legend.isVisible():   # the room the names would have without the numbers' narrow row header
+            room = (self.table.viewport().width() + rows.width()) - self._named_row_width()
+            widths = [room / max(len(self.names), 1)] * len(self.names)
+        else:
+            widths = [columns.sectionSize(i) for i in range(len(self.names))]
+        fitted = [columns.fontMetrics().elidedText(name, elide, max(int(width) - 8, 1))
+                  for name, width in zip(self.names, widths)]
         numbered = any(text != name and len(text.rstrip("…")) < MIN_SHOWN for text, name in zip(fitted, self.names))
-        row_room = max(24, int(0.35 * self.width()) - 8)
+        row_room = self._row_room()
         for index, name in enumerate(self.names):
-            column_text = str(index + 1) if numbered else fitted[index]
-            row_name = f"{index + 1} {name}" if numbered else name
-            row_text = rows.fontMetrics().elidedText(row_name, elide, row_room)
+            number = str(index + 1)
+            row_text = number if numbered else rows.fontMetrics().elidedText(name, elide, row_room)
+            column_text = number if numbered else fitted[index]
             for text, put, get in ((column_text, self.table.setHorizontalHeaderItem, self.table.horizontalHeaderItem),
                                    (row_text, self.table.setVerticalHeaderItem, self.table.verticalHeaderItem)):
                 item = get(index)
@@ -78,6 +94,29 @@ class ConfusionMatrixView(QWidget):
                     item = QTableWidgetItem(text)
                     item.setToolTip(name)
                     put(index, item)
+        # A few classes one per line; many run on, or the legend would push the table out of sight.
+        joint = "<br>" if len(self.names) <= LEGEND_LINES else " · "
+        legend = joint.join(f"<b>{i + 1}</b>&nbsp;{html.escape(name)}" for i, name in enumerate(self.names))
+        if numbered and self.legend.text() != legend:
+            self.legend.setText(legend)
+        if numbered != self.legend.isVisible():
+            self.legend.setVisible(numbered)
+
+    def _row_room(self) -> int:
+        return max(24, int(0.4 * self.width()) - 8)
+
+    def _named_row_width(self) -> int:
+        """How wide the row header is with the class names in it (elided to their room)."""
+        rows = self.table.verticalHeader()
+        widest = max((rows.fontMetrics().horizontalAdvance(name) for name in self.names), default=0)
+        return min(widest, self._row_room()) + 12
+
+    def legend_text(self) -> str:
+        """The legend's words (empty while the headers name the classes themselves)."""
+        if not self.legend.isVisible():
+            return ""
+        lines = self.legend.text().replace("<br>", "\n")
+        return html.unescape(re.sub(r"<[^>]+>", "", lines)).replace("\xa0", " ")
 
     def _recolor_cells(self) -> None:
         if self.matrix is None:

@@ -10,10 +10,12 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 
+from . import theme
 from .charts import cache_painting
 from .class_colors import CLASS_COLORS, class_color
+from .plot_theme import style_plot_widget
 
-FIT_COLOR, POINT_GREY, IDENTITY_COLOR = "#e65100", (96, 125, 139, 170), "#455a64"
+FIT_COLOR = "#e65100"   # the model's line (the data and the identity line take the theme's colours)
 SHRUNK = 0.5   # refit when the drawn extent is under this share of the view (per axis)
 
 
@@ -30,7 +32,7 @@ def boundary_image(grid: np.ndarray, confidence: np.ndarray) -> np.ndarray:
 
 class PredictionPlot(pg.PlotWidget):
     def __init__(self, parent=None):
-        super().__init__(parent, background="w")
+        super().__init__(parent)
         self.setObjectName("predictionPlot")
         self.plot = self.getPlotItem()
         self.plot.showGrid(x=True, y=True, alpha=0.2)
@@ -42,10 +44,30 @@ class PredictionPlot(pg.PlotWidget):
         # costs ~1 s for a few thousand points. Points are only re-sent when the data changes.
         self.point_layers: list[pg.ScatterPlotItem] = []
         self._points_key = None
-        self.identity_line = self.plot.plot(pen=pg.mkPen(IDENTITY_COLOR, width=1.2, style=pg.QtCore.Qt.PenStyle.DashLine))
+        self._layer_labels: list[int | None] = []   # the class each point layer shows (None: unlabelled)
+        self.identity_line = self.plot.plot()
         self.identity_line.setZValue(-5)
         self.fit_curve = self.plot.plot(pen=pg.mkPen(FIT_COLOR, width=3), name="model")
         self._range_fresh = True
+        theme.follow(self, PredictionPlot._restyle)
+
+    def _restyle(self) -> None:
+        style_plot_widget(self)
+        self.identity_line.setPen(pg.mkPen(theme.color("chart.muted"), width=1.2,
+                                           style=pg.QtCore.Qt.PenStyle.DashLine))
+        for layer, label in zip(self.point_layers, self._layer_labels):
+            self._paint_layer(layer, label)
+
+    @staticmethod
+    def _paint_layer(layer: pg.ScatterPlotItem, label: int | None) -> None:
+        if label is None:
+            layer.setBrush(pg.mkBrush(theme.color("chart.data", 170)))
+            layer.setPen(pg.mkPen(None))
+            layer.setSize(5)
+        else:
+            layer.setBrush(pg.mkBrush(class_color(label)))
+            layer.setPen(pg.mkPen(theme.color("chart.point.outline"), width=0.8))
+            layer.setSize(7)
 
     # -- what it draws ---------------------------------------------------------------------------
 
@@ -131,11 +153,10 @@ class PredictionPlot(pg.PlotWidget):
             cache_painting(layer)  # the data stays put while the boundary under it changes
             self.plot.addItem(layer)
             self.point_layers.append(layer)
+        self._layer_labels = [label for _, _, label in groups] + [None] * (len(self.point_layers) - len(groups))
         for layer, (gx, gy, label) in zip(self.point_layers, groups):
-            if label is None:
-                layer.setData(gx, gy, brush=pg.mkBrush(*POINT_GREY), pen=pg.mkPen(None), size=5)
-            else:
-                layer.setData(gx, gy, brush=pg.mkBrush(class_color(label)), pen=pg.mkPen("w", width=0.8), size=7)
+            layer.setData(gx, gy)
+            self._paint_layer(layer, label)
         for layer in self.point_layers[len(groups):]:
             layer.setData([], [])
 

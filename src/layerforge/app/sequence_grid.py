@@ -15,13 +15,15 @@ import re
 import numpy as np
 import pyqtgraph as pg
 
+from . import theme
 from .charts import cache_painting
-from .class_colors import RIGHT_COLOR, WRONG_COLOR, class_color
+from .class_colors import class_color
+from .plot_theme import style_plot
 
 COLUMNS, ROWS = 4, 2          # at most; fewer where the view is small
 CELL_WIDTH, CELL_HEIGHT = 125, 115   # the least a cell needs for its title, ticks and a readable wave
 FEATURES_DRAWN = 4            # the first features of a step; the first is drawn boldest
-INPUT_GREY, TRUE_COLOR, PRED_COLOR = "#78909c", "#263238", "#e65100"
+PRED_COLOR = "#e65100"        # the model's line, as on the fitted curve (the input and truth take the theme's)
 MARKED_TARGETS = 32           # targets this short get a marker per value (a single value is a dot)
 
 
@@ -47,6 +49,7 @@ class SequenceCell:
         self.truth = plot.plot()
         self.predicted = plot.plot()
         self.title_html = ""
+        self._title_theme = ""
         self.tooltip = ""
         self._range = None
 
@@ -56,9 +59,9 @@ class SequenceCell:
         self.set_title("", "")
 
     def set_title(self, text: str, tooltip: str) -> None:
-        if text != self.title_html:
-            self.plot.setTitle(text or None, size="8pt")
-            self.title_html = text
+        if (text, theme.name()) != (self.title_html, self._title_theme):
+            self.plot.setTitle(text or None, size="8pt", color=theme.hex_color("chart.text"))
+            self.title_html, self._title_theme = text, theme.name()
         if tooltip != self.tooltip:
             self.plot.setToolTip(tooltip)
             self.tooltip = tooltip
@@ -84,8 +87,9 @@ class SequenceCell:
             x = target_steps(steps, len(values))
             marked = len(values) <= MARKED_TARGETS
             if style == "true":
-                curve.setData(x, values, pen=pg.mkPen(TRUE_COLOR, width=1.5, style=pg.QtCore.Qt.PenStyle.DashLine),
-                              symbol="o" if marked else None, symbolSize=6, symbolPen=pg.mkPen(TRUE_COLOR),
+                truth = theme.color("chart.text")
+                curve.setData(x, values, pen=pg.mkPen(truth, width=1.5, style=pg.QtCore.Qt.PenStyle.DashLine),
+                              symbol="o" if marked else None, symbolSize=6, symbolPen=pg.mkPen(truth),
                               symbolBrush=None)
             else:
                 curve.setData(x, values, pen=pg.mkPen(PRED_COLOR, width=2.0), symbol="o" if marked else None,
@@ -125,12 +129,21 @@ class SequenceGrid(pg.GraphicsLayoutWidget):
         super().__init__(parent)
         self.setObjectName("sequenceGrid")
         self.setAccessibleName("Sequences")
-        self.setBackground("w")
         self.ci.setSpacing(4)
         self.cells = [SequenceCell(pg.PlotItem()) for _ in range(COLUMNS * ROWS)]
         self.shown = 0          # cells holding a sequence
         self.grid = (0, 0)      # (columns, rows) laid out now
+        self._drawn = None      # (method, arguments) of the last drawing, drawn again in a new theme
         self._arrange()
+        theme.follow(self, SequenceGrid._restyle)
+
+    def _restyle(self) -> None:
+        self.setBackground(theme.color("chart.background"))
+        for cell in self.cells:
+            style_plot(cell.plot)
+        if self._drawn is not None:
+            method, args = self._drawn
+            method(self, *args)
 
     @property
     def capacity(self) -> int:
@@ -161,6 +174,7 @@ class SequenceGrid(pg.GraphicsLayoutWidget):
 
     def show_classified(self, sequences, pred, true, class_names, confidence=None) -> None:
         """Each wave in its predicted class's colour; the title names the prediction and the truth."""
+        self._drawn = (SequenceGrid.show_classified, (sequences, pred, true, class_names, confidence))
         sequences, names = np.asarray(sequences), [str(n) for n in class_names]
 
         def name(index) -> str:
@@ -170,8 +184,8 @@ class SequenceGrid(pg.GraphicsLayoutWidget):
             guess, truth = int(pred[index]), int(true[index])
             right = guess == truth
             sure = "" if confidence is None else f" ({100 * float(confidence[index]):.0f}% sure)"
-            verdict = (f"<span style='color:{RIGHT_COLOR}'>right</span>" if right
-                       else f"<span style='color:{WRONG_COLOR}'><b>is {html.escape(name(truth))}</b></span>")
+            verdict = (f"<span style='color:{theme.hex_color('label.right')}'>right</span>" if right else
+                       f"<span style='color:{theme.hex_color('label.wrong')}'><b>is {html.escape(name(truth))}</b></span>")
             cell.set_title(f"<span style='color:{class_color(guess).name()}'><b>{html.escape(name(guess))}</b></span>"
                            f"<br>{verdict}", f"predicted {name(guess)}{sure}, true class {name(truth)}")
             cell.draw_inputs(sequences[index], class_color(guess))
@@ -181,6 +195,7 @@ class SequenceGrid(pg.GraphicsLayoutWidget):
 
     def show_labelled(self, sequences, labels, class_names) -> None:
         """The data alone: each wave in its class's colour, titled with the class."""
+        self._drawn = (SequenceGrid.show_labelled, (sequences, labels, class_names))
         sequences, names = np.asarray(sequences), [str(n) for n in class_names]
 
         def draw(cell, index):
@@ -196,6 +211,7 @@ class SequenceGrid(pg.GraphicsLayoutWidget):
     def show_regressed(self, sequences, true, pred=None) -> None:
         """Each input in grey with its true target sequence (dashed) and, after training starts, the
         predicted one; the title gives the sample's mean absolute error."""
+        self._drawn = (SequenceGrid.show_regressed, (sequences, true, pred))
         sequences = np.asarray(sequences)
         true = np.asarray(true).reshape(len(sequences), -1)
         pred = None if pred is None else np.asarray(pred).reshape(len(sequences), -1)
@@ -206,7 +222,7 @@ class SequenceGrid(pg.GraphicsLayoutWidget):
             else:
                 error = float(np.mean(np.abs(pred[index] - true[index])))
                 cell.set_title(f"error {error:.3g}", f"mean absolute error of this sample's predictions: {error:.4g}")
-            cell.draw_inputs(sequences[index], INPUT_GREY)
+            cell.draw_inputs(sequences[index], theme.color("chart.data"))
             cell.draw_targets(len(sequences[index]), true[index], None if pred is None else pred[index])
 
         self._show(len(sequences), draw)
