@@ -8,7 +8,9 @@ from PySide6.QtGui import QAction
 from layerforge.app import theme
 from layerforge.app.class_colors import class_color
 from layerforge.app.confusion import ConfusionMatrixView
+from layerforge.app.predictions import PredictionView
 from layerforge.graph import get_template
+from layerforge.training import PredictionSnapshot
 from layerforge.workspace.model_edits import replace_all
 from window_support import boxes, click, files, isolated, app_window  # noqa: F401
 
@@ -131,6 +133,28 @@ def test_a_sequence_regression_shows_predicted_against_true_sequences(qtbot, app
         assert -2 < low <= 0 and 23 <= high < 26
         assert grid.titles()[index].startswith("error ")
     assert "Predicted sequences" in window.predictions.title.text()
+
+
+def test_a_forecast_is_drawn_after_the_input_it_continues(qtbot):
+    # A target shorter than the input (the next 4 values of a 24-step series) continues the input's
+    # steps instead of lying over its first four.
+    view = PredictionView()
+    qtbot.addWidget(view)
+    view.resize(700, 400)
+    view.show()
+    rng = np.random.default_rng(0)
+    sequences = rng.normal(size=(3, 24, 2)).astype(np.float32)
+    true, pred = rng.normal(size=(3, 4)), rng.normal(size=(3, 4))
+    view.draw_snapshot(PredictionSnapshot(2, "sequence", {"sequences": sequences, "true": true, "pred": pred}))
+    cells = view.sequence_grid.visible_cells()
+    assert len(cells) == 3
+    for index, cell in enumerate(cells):
+        steps, values = cell.truth.getData()
+        assert np.array_equal(steps, [24, 25, 26, 27]) and np.allclose(values, true[index])
+        assert np.array_equal(cell.predicted.getData()[0], steps)
+        assert np.allclose(cell.inputs[1].getData()[1], sequences[index, :, 1])   # the second feature too
+        low, high = x_span(cell)
+        assert low <= 0 and high >= 27
 
 
 def test_an_imported_table_regression_shows_predicted_against_actual_and_its_first_rows(qtbot, app_window,

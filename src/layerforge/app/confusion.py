@@ -53,7 +53,11 @@ class ConfusionMatrixView(QWidget):
         self.table.setMinimumWidth(60)
         theme.follow(self, ConfusionMatrixView._recolor_cells)
         self.names: list[str] = []
-        self._fit_pending = False
+        # Owned by the view, so it never fires for a view that is gone (a closed window's).
+        self._fit_timer = QTimer(self)
+        self._fit_timer.setSingleShot(True)
+        self._fit_timer.setInterval(0)
+        self._fit_timer.timeout.connect(self._fit_headers)
         self.table.horizontalHeader().sectionResized.connect(self._fit_headers_later)
 
     def resizeEvent(self, event) -> None:
@@ -62,16 +66,13 @@ class ConfusionMatrixView(QWidget):
 
     def _fit_headers_later(self, *_) -> None:
         # Header texts change the headers' widths, which resize the sections: fit once, after the layout.
-        if not self._fit_pending:
-            self._fit_pending = True
-            QTimer.singleShot(0, self._fit_headers)
+        self._fit_timer.start()
 
     def _fit_headers(self) -> None:
         """Each class name as much of it as its header shows, elided, with the full name as tooltip.
         Row names may take up to 40% of the width; column names get their column's width. Columns
         too narrow for a readable part of every name number the classes instead (both headers), and
         the legend names the numbers."""
-        self._fit_pending = False
         columns, rows = self.table.horizontalHeader(), self.table.verticalHeader()
         elide = Qt.TextElideMode.ElideRight
         if self.legend.isVisible():   # the room the names would have without the numbers' narrow row header

@@ -196,8 +196,8 @@ class PredictionView(QWidget):
             if classified:
                 self.sequence_grid.show_classified(data["sequences"], data["pred"], data["true"],
                                                    data["class_names"], data.get("confidence"))
-                self.title.setText(f"Predicted classes {when}: each wave in its predicted class's colour, "
-                                   f"named above it with the true class where they differ")
+                self.title.setText(f"Predicted classes {when}: each wave in its prediction's colour "
+                                   f"(the true class in red where wrong)")
             else:
                 self.sequence_grid.show_regressed(data["sequences"], data["true"], data["pred"])
                 self.title.setText(f"Predicted sequences {when}: input grey, true target dashed, "
