@@ -257,7 +257,7 @@ def test_confusion_headers_and_caption_are_never_cut(qtbot):
     view = ConfusionMatrixView()
     qtbot.addWidget(view)
     seen = set()
-    cases = [(230, IRIS_NAMES), (230, LONG_NAMES), (140, LONG_NAMES)]   # as wide as it gets, and squeezed
+    cases = [(340, IRIS_NAMES), (340, LONG_NAMES), (140, LONG_NAMES)]   # as wide as it gets, and squeezed
     for width, names in cases:
         view.resize(width, 260)
         view.show()

@@ -49,7 +49,7 @@ class ConfusionMatrixView(QWidget):
         self.matrix: np.ndarray | None = None
         self.epoch: int | None = None
         self._shown = None  # (class names, counts) the table shows now
-        self.setMaximumWidth(230)
+        self.setMaximumWidth(340)   # room for class names on a large screen; a small one numbers them
         self.table.setMinimumWidth(60)
         theme.follow(self, ConfusionMatrixView._recolor_cells)
         self.names: list[str] = []
