@@ -264,10 +264,17 @@ def test_confusion_headers_and_caption_are_never_cut(qtbot):
         view.set_matrix(np.arange(len(names) ** 2).reshape(len(names), -1), names, epoch=12, kept=True)
         qtbot.waitExposed(view)
         columns, rows = view.table.horizontalHeader(), view.table.verticalHeader()
-        # The headers are fitted after the layout settles (a new text resizes the sections once more).
-        qtbot.waitUntil(lambda: all(header_fits(header, i, text, across)
-                                    for orientation, header, across in (("columns", columns, True), ("rows", rows, False))
-                                    for i, (text, _) in enumerate(view.header_texts(orientation))), timeout=2_000)
+        # The headers are fitted after the layout settles (a new text resizes the sections once more):
+        # wait until nothing is pending and two looks in a row see the same headers.
+        seen_last = []
+
+        def settled() -> bool:
+            state = (view.header_texts("columns"), view.header_texts("rows"), view.fit_pending)
+            same = bool(seen_last) and seen_last[-1] == state
+            seen_last.append(state)
+            return same and not view.fit_pending
+
+        qtbot.waitUntil(settled, timeout=2_000)
         qtbot.waitUntil(lambda: caption_fits(view.caption), timeout=2_000)
         numbered = [text for text, _ in view.header_texts("columns")] == [str(i + 1) for i in range(len(names))]
         for index, name in enumerate(names):

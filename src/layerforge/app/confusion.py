@@ -64,6 +64,11 @@ class ConfusionMatrixView(QWidget):
         super().resizeEvent(event)
         self._fit_headers_later()
 
+    @property
+    def fit_pending(self) -> bool:
+        """The headers wait to be fitted to a size that changed."""
+        return self._fit_timer.isActive()
+
     def _fit_headers_later(self, *_) -> None:
         # Header texts change the headers' widths, which resize the sections: fit once, after the layout.
         self._fit_timer.start()
