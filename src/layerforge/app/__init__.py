@@ -39,6 +39,7 @@ def qt_start_problem(argv: list[str]) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     argv = list(sys.argv if argv is None else argv)
@@ -58,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     projects = [arg for arg in argv[1:] if arg.lower().endswith(".lfproj")]   # e.g. a double-clicked file
     install_commands(window, start=True, project_path=projects[0] if projects else None)
     window.show()
+    if not projects:   # the first start also shows the examples, beside the ready spiral project
+        QTimer.singleShot(0, window.help_menu.offer_start_page)
     return app.exec()
 
 

@@ -22,6 +22,7 @@ from .charts import TrainingCharts
 from .dataset_panel import DatasetPanel
 from .document import READ_ONLY_MESSAGE, ModelDocument
 from .frames import FrameClock
+from .help_menu import install_help
 from .icons import app_icon
 from .inspector import LayerInspector
 from .palette import LayerPalette
@@ -55,6 +56,7 @@ class MainWindow(QMainWindow):
         self.projects = ProjectActions(self)
         self._build_actions()
         self._connect()
+        install_help(self)   # Help menu, File > Examples…
         self.setStyleSheet(load_stylesheet())
         self.workspace.open_example(example, discard=True)
         self.show_status(f"Opened the '{self.workspace.name}' example. Press Train to start.")
