@@ -100,12 +100,13 @@ def trained(qtbot, isolated, boxes, files):
     close_window(window)
 
 
-def test_dark_theme_darkens_canvas_charts_confusion_matrix_and_banner(trained, qtbot):
+def test_dark_theme_darkens_canvas_charts_predictions_data_confusion_matrix_and_banner(trained, qtbot):
     window = trained
     assert window.banner.isVisible()
     choose_theme(window, qtbot, "dark")
     assert QApplication.palette().color(QPalette.ColorRole.Window).lightness() < 100
     views = {"canvas": window.canvas.viewport(), "charts": window.charts,
+             "predictions": window.predictions.plot_widget, "data preview": window.dataset_panel.preview,
              "banner": window.banner}
     for name, widget in views.items():
         assert widget.isVisible(), name

@@ -11,7 +11,9 @@ from PySide6.QtWidgets import QComboBox, QGroupBox, QLabel, QVBoxLayout
 
 from ..data import list_datasets
 from .class_colors import class_color
+from . import theme
 from .image_grid import to_pixmap
+from .plot_theme import follow_plot_widget
 from .table_rows import RowTable, column_names, number_text
 
 
@@ -37,8 +39,9 @@ class DatasetPanel(QGroupBox):
         self.summary = QLabel()
         self.summary.setObjectName("datasetSummary")
         self.summary.setWordWrap(True)
-        self.summary.setStyleSheet("color: #455a64;")
-        self.preview = pg.PlotWidget(background="w")
+        theme.follow(self.summary, lambda label: label.setStyleSheet(f"color: {theme.hex_color('text.caption')};"))
+        self.preview = pg.PlotWidget()
+        follow_plot_widget(self.preview)
         self.preview.setObjectName("datasetPreview")
         self.preview.setFixedHeight(110)
         self.preview.hideAxis("left")
@@ -61,6 +64,7 @@ class DatasetPanel(QGroupBox):
         layout.addWidget(self.preview_rows)
         self.dataset = None
         self.imported: dict[str, tuple[dict, object]] = {}   # combo key -> (source, dataset)
+        theme.follow(self, DatasetPanel._redraw_preview)   # the data's own colours follow the theme too
         self.combo.currentIndexChanged.connect(self._changed)
 
     @property
@@ -104,7 +108,8 @@ class DatasetPanel(QGroupBox):
         self.dataset = dataset
         self.options = dict(source.get("options") or {})
         if dataset is None:
-            self.summary.setText(f"<span style='color:#b71c1c'>The data could not be loaded: {unavailable}</span>")
+            self.summary.setText(f"<span style='color:{theme.hex_color('error.text')}'>The data could not be loaded: "
+                                 f"{unavailable}</span>")
             self.summary.setToolTip(description)
             self.preview.getPlotItem().clear()
             self.preview_image.clear()
@@ -112,6 +117,10 @@ class DatasetPanel(QGroupBox):
             return
         self._describe(dataset)
         self._draw_preview(dataset)
+
+    def _redraw_preview(self) -> None:
+        if self.dataset is not None:
+            self._draw_preview(self.dataset)
 
     def _describe(self, dataset) -> None:
         shape = "x".join(str(d) for d in dataset.input_shape)
@@ -144,11 +153,11 @@ class DatasetPanel(QGroupBox):
                                                 brush=pg.mkBrush(class_color(label))))
         elif dataset.kind == "curve1d":
             plot.addItem(pg.ScatterPlotItem(x[:, 0], y.reshape(len(y), -1)[:, 0], size=3, pen=None,
-                                            brush=pg.mkBrush("#546e7a")))
+                                            brush=pg.mkBrush(theme.color("chart.data"))))
         elif dataset.kind == "sequence":
             for i in range(min(4, len(x))):
                 plot.plot(x[i, :, 0], pen=pg.mkPen(class_color(int(y[i])) if dataset.task == "classification"
-                                                   else "#546e7a", width=1.5))
+                                                   else theme.color("chart.data"), width=1.5))
         plot.autoRange()
 
     def _show_first_rows(self, dataset, rows: int = 5) -> None:

@@ -20,12 +20,14 @@ SHRUNK = 0.5   # refit when the drawn extent is under this share of the view (pe
 
 
 def boundary_image(grid: np.ndarray, confidence: np.ndarray) -> np.ndarray:
-    """RGBA (H, W, 4) uint8: each class's colour, faded towards white where the model is unsure."""
+    """RGBA (H, W, 4) uint8: each class's colour, faded towards the chart's background (white, or the
+    dark theme's) where the model is unsure."""
     palette = np.array([[class_color(i).red(), class_color(i).green(), class_color(i).blue()]
                         for i in range(len(CLASS_COLORS))], dtype=np.float32)
     rgb = palette[np.asarray(grid, dtype=np.int64) % len(CLASS_COLORS)]
     strength = np.clip(np.asarray(confidence, dtype=np.float32), 0.0, 1.0)[..., None] * 0.55
-    rgb = 255.0 * (1.0 - strength) + rgb * strength
+    back = theme.color("chart.background")
+    rgb = np.array([back.red(), back.green(), back.blue()], dtype=np.float32) * (1.0 - strength) + rgb * strength
     alpha = np.full(rgb.shape[:2] + (1,), 255.0, dtype=np.float32)
     return np.concatenate([rgb, alpha], axis=-1).astype(np.uint8)
 
