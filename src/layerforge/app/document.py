@@ -69,10 +69,58 @@ class ModelDocument(QObject):
         self.edit("Move" if len(positions) > 1 else "Move layer", model_edits.move(positions), record=record)
 
     def apply_quick_fix(self, fix: dict) -> str | None:
-        return self.edit(f"Insert {fix.get('type', 'layer')}", model_edits.apply_quick_fix(fix))
+        change = model_edits.apply_quick_fix(fix)
+        text = f"Insert {fix.get('type', 'layer')}"
+        return self._inserting(text, change) if fix.get("action") == "insert" else self.edit(text, change)
 
     def paste(self, nodes: list[dict], edges: list[dict], offset: tuple[float, float]) -> list[str]:
         return self.edit("Paste", model_edits.paste(nodes, edges, offset)) or []
+
+    # -- structural edits (the canvas's context menu, drops and the palette) -----------------------
+    # An insertion is followed, in the same undo step, by ``arrange(spec)`` when one is set: the canvas
+    # re-lays out a model it had laid out itself, so that an inserted layer does not push a wrapped
+    # row off to the right.
+
+    arrange: Callable[[ModelSpec], None] | None = None
+
+    def _inserting(self, text: str, change: Callable[[ModelSpec], Any]) -> str | None:
+        arrange = self.arrange
+
+        def change_and_arrange(spec: ModelSpec) -> Any:
+            result = change(spec)
+            if arrange is not None:
+                arrange(spec)
+            return result
+        return self.edit(text, change_and_arrange)
+
+    def append_layer(self, layer_type: str) -> str | None:
+        return self._inserting(f"Add {layer_type}", model_edits.append_layer(layer_type))
+
+    def insert_after(self, node_id: str, layer_type: str) -> str | None:
+        return self._inserting(f"Insert {layer_type}", model_edits.insert_after(node_id, layer_type))
+
+    def insert_before(self, node_id: str, layer_type: str) -> str | None:
+        return self._inserting(f"Insert {layer_type}", model_edits.insert_before(node_id, layer_type))
+
+    def splice(self, layer_type: str, edge: tuple[str, str, int]) -> str | None:
+        return self._inserting(f"Insert {layer_type}", model_edits.splice(layer_type, *edge))
+
+    def replace_layer(self, node_id: str, layer_type: str) -> str | None:
+        return self.edit(f"Replace with {layer_type}", model_edits.replace_layer(node_id, layer_type))
+
+    def duplicate(self, node_id: str) -> str | None:
+        return self.edit("Duplicate layer", model_edits.duplicate(node_id))
+
+    def disconnect_all(self, node_id: str) -> bool:
+        return self.edit("Disconnect layer", _true(model_edits.disconnect_all(node_id)), refused=False)
+
+    def reconnection(self, node_id: str) -> list[tuple[str, str, int]]:
+        """The wires that would join the neighbours of ``node_id`` if it were deleted ([] when none fit)."""
+        return model_edits.reconnection(self.spec, node_id)
+
+    def remove_and_reconnect(self, node_id: str) -> bool:
+        return self.edit("Delete layer and reconnect", _true(model_edits.remove_and_reconnect(node_id)),
+                         refused=False)
 
 
 def _true(change):

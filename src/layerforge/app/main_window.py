@@ -21,9 +21,11 @@ from .canvas import ModelCanvas
 from .charts import TrainingCharts
 from .dataset_panel import DatasetPanel
 from .document import READ_ONLY_MESSAGE, ModelDocument
+from .focus_order import FocusOrder
 from .frames import FrameClock
 from .help_menu import install_help
 from .icons import app_icon
+from .menus import ensure_menu_bar_mnemonics
 from .inspector import LayerInspector
 from .palette import LayerPalette
 from .predictions import PredictionView
@@ -139,24 +141,26 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.device_label)
 
     def _build_actions(self) -> None:
-        self.action_undo = QAction("Undo", self)
+        self.action_undo = QAction("&Undo", self)
         self.action_undo.setObjectName("actionUndo")
         self.action_undo.setShortcut(QKeySequence.StandardKey.Undo)
         self.action_undo.triggered.connect(lambda: self._step("undo"))
-        self.action_redo = QAction("Redo", self)
+        self.action_redo = QAction("&Redo", self)
         self.action_redo.setObjectName("actionRedo")
-        self.action_redo.setShortcut(QKeySequence.StandardKey.Redo)
+        # Ctrl+Y as well as the platform's redo keys (Ctrl+Shift+Z here): people bring either habit.
+        redo_keys = QKeySequence.keyBindings(QKeySequence.StandardKey.Redo)
+        self.action_redo.setShortcuts(redo_keys + [key for key in [QKeySequence("Ctrl+Y")] if key not in redo_keys])
         self.action_redo.triggered.connect(lambda: self._step("redo"))
         for action in (self.action_undo, self.action_redo):
             action.setEnabled(False)
-        self.action_train = QAction("Train", self)
+        self.action_train = QAction("&Train", self)
         self.action_train.setObjectName("actionTrain")
         self.action_train.setShortcut(QKeySequence("F5"))
         self.action_train.triggered.connect(self.run.start)
 
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
-        examples = file_menu.addMenu("Open &example")
+        examples = file_menu.addMenu("Open exa&mple")   # E is Export's
         examples.setObjectName("examplesMenu")
         for name in example_projects():
             examples.addAction(name, lambda n=name: self.open_example(n))
@@ -181,6 +185,11 @@ class MainWindow(QMainWindow):
                        canvas.action_zoom_in, canvas.action_zoom_out, None, canvas.action_delete):
             toolbar.addSeparator() if action is None else toolbar.addAction(action)
         self.addToolBar(toolbar)
+        # Tab runs palette, canvas, inspector, data, training (Train last of its settings), then the results.
+        run_controls = self.training_panel.train_button.parentWidget()
+        self.focus_order = FocusOrder(self, [self.palette_panel, canvas, self.inspector, self.dataset_panel,
+                                             self.training_panel, run_controls, self.charts, self.predictions])
+        ensure_menu_bar_mnemonics(self)   # an Alt letter for every item (the example list's too)
 
     def _connect(self) -> None:
         hub = self.workspace.events
@@ -229,8 +238,8 @@ class MainWindow(QMainWindow):
         busy = self.workspace.busy
         self.action_undo.setEnabled(event.can_undo and not busy)
         self.action_redo.setEnabled(event.can_redo and not busy)
-        self.action_undo.setText(f"Undo {event.undo_text}" if event.undo_text else "Undo")
-        self.action_redo.setText(f"Redo {event.redo_text}" if event.redo_text else "Redo")
+        self.action_undo.setText(f"&Undo {_literal(event.undo_text)}" if event.undo_text else "&Undo")
+        self.action_redo.setText(f"&Redo {_literal(event.redo_text)}" if event.redo_text else "&Redo")
         self.action_undo.setIconText("Undo")   # the tool bar keeps its short label; the menu says what
         self.action_redo.setIconText("Redo")
 
@@ -359,3 +368,6 @@ class MainWindow(QMainWindow):
         # at some later moment inside Qt's event loop (where freeing widgets once hung and crashed).
         self.workspace.events.disconnect_all()
 
+def _literal(text: str) -> str:
+    """``text`` shown as it is in a menu (an "&" in it is no Alt letter)."""
+    return text.replace("&", "&&")

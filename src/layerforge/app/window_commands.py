@@ -21,7 +21,7 @@ from .autosave import AutoSaver
 from .dialogs.export_dialog import ExportActions
 from .dialogs.import_dialog import ImportDialog
 from .dialogs.predict_dialog import make_predict_action
-from .menus import menu_named
+from .menus import ensure_menu_bar_mnemonics, menu_named
 from .window_events import WindowEvents
 from ..workspace import WorkspaceError
 
@@ -75,12 +75,13 @@ class WindowCommands:
         view_menu = menu_named(window, "&View")
         view_menu.addSeparator()
         view_menu.addMenu(self.appearance.menu)
+        ensure_menu_bar_mnemonics(window)   # an Alt letter for every item (the theme choices' too)
 
     def _run_shortcuts(self) -> None:
         """Pause/Resume (F6) and Stop (Shift+F5) as actions beside part 1's Train (F5)."""
         window = self.window
         run_menu = menu_named(window, "&Run")
-        for name, text, keys, slot in (("actionPause", "&Pause / Resume", "F6", window.run.toggle_pause),
+        for name, text, keys, slot in (("actionPause", "P&ause / Resume", "F6", window.run.toggle_pause),
                                        ("actionStop", "&Stop", "Shift+F5", window.run.stop)):
             if window.findChild(QAction, name) is not None:
                 continue

@@ -16,6 +16,10 @@ from .scene import ModelScene
 # The palette drags a layer type under this MIME type; the payload is the type name in UTF-8.
 LAYER_MIME_TYPE = "application/x-layerforge-layer"
 CLIPBOARD_TAG = "layerforge_nodes"  # marks copied layers in the clipboard's JSON text
+# The canvas shows that it has the keyboard (Tab reaches it; Delete, arrows and Space act on it) with a
+# frame in the theme's highlight colour; the transparent frame keeps the view from shifting on focus.
+FOCUS_FRAME = ("QGraphicsView#modelCanvas { border: 2px solid transparent; }"
+               " QGraphicsView#modelCanvas:focus { border: 2px solid palette(highlight); }")
 MIN_ZOOM, MAX_ZOOM = 0.2, 3.0
 
 
@@ -38,6 +42,7 @@ class ModelCanvas(QGraphicsView):
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setStyleSheet(FOCUS_FRAME)
         self._pan_start: QPointF | None = None
         self._space_down = False
         self.model_scene.message.connect(self.message)
@@ -46,24 +51,29 @@ class ModelCanvas(QGraphicsView):
     # -- actions ---------------------------------------------------------------------------------
 
     def _make_actions(self) -> None:
+        # Window-wide shortcuts: they work wherever the focus is in the window. A text field still gets
+        # its own keys first (Delete, Backspace, Ctrl+C/V/A): Qt asks the focused widget with a
+        # ShortcutOverride event, and line edits and spin boxes claim the keys they edit text with.
         def action(name, text, slot, shortcut=None):
             act = QAction(text, self)
             act.setObjectName(name)
             if shortcut is not None:
                 act.setShortcut(QKeySequence(shortcut))
-                act.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+                act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             act.triggered.connect(slot)
             self.addAction(act)
             return act
-        self.action_delete = action("actionDelete", "Delete", self.delete_selection, QKeySequence.StandardKey.Delete)
-        self.action_copy = action("actionCopy", "Copy", self.copy_selection, QKeySequence.StandardKey.Copy)
-        self.action_paste = action("actionPaste", "Paste", self.paste, QKeySequence.StandardKey.Paste)
-        self.action_select_all = action("actionSelectAll", "Select all", self.select_all,
+        self.action_delete = action("actionDelete", "&Delete", self.delete_selection,
+                                    QKeySequence.StandardKey.Delete)
+        self.action_copy = action("actionCopy", "&Copy", self.copy_selection, QKeySequence.StandardKey.Copy)
+        self.action_paste = action("actionPaste", "&Paste", self.paste, QKeySequence.StandardKey.Paste)
+        self.action_select_all = action("actionSelectAll", "Select &all", self.select_all,
                                         QKeySequence.StandardKey.SelectAll)
-        self.action_auto_layout = action("actionAutoLayout", "Auto-layout", self.auto_layout, "Ctrl+L")
-        self.action_fit = action("actionFitToView", "Fit to view", self.fit_to_view, "Ctrl+0")
-        self.action_zoom_in = action("actionZoomIn", "Zoom in", lambda: self.zoom(1.25), QKeySequence.StandardKey.ZoomIn)
-        self.action_zoom_out = action("actionZoomOut", "Zoom out", lambda: self.zoom(0.8),
+        self.action_auto_layout = action("actionAutoLayout", "Auto-&layout", self._auto_layout_asked, "Ctrl+L")
+        self.action_fit = action("actionFitToView", "&Fit to view", self.fit_to_view, "Ctrl+0")
+        self.action_zoom_in = action("actionZoomIn", "Zoom &in", lambda: self.zoom(1.25),
+                                     QKeySequence.StandardKey.ZoomIn)
+        self.action_zoom_out = action("actionZoomOut", "Zoom &out", lambda: self.zoom(0.8),
                                       QKeySequence.StandardKey.ZoomOut)
         self.action_delete.setShortcuts([QKeySequence(QKeySequence.StandardKey.Delete), QKeySequence("Backspace")])
 
@@ -98,6 +108,9 @@ class ModelCanvas(QGraphicsView):
     def select_all(self) -> None:
         for item in self.model_scene.nodes.values():
             item.setSelected(True)
+
+    def _auto_layout_asked(self) -> None:
+        self.auto_layout()   # the action's ``checked`` argument is no ``record``: a person's layout is undoable
 
     def auto_layout(self, record: bool = True) -> None:
         """Tidy the model: by depth from left to right, wrapped onto rows if it is too long to read.
