@@ -288,16 +288,13 @@ class MainWindow(QMainWindow):
     # -- editing ---------------------------------------------------------------------------------
 
     def add_layer_after_selection(self, layer_type: str) -> str | None:
-        """Palette double-click / Enter: add after the selected layer (wired in), else beside the model."""
+        """Palette double-click / Enter: add after the selected layer, else after the last layer of the
+        chain (in a new project, after the Input); wired in either way."""
         selected = self.canvas.model_scene.selected_node_ids()
-        after = selected[0] if len(selected) == 1 else None
-        if after is None:
-            spec = self.document.spec
-            right = max((n.position[0] for n in spec.nodes.values()), default=-170.0)
-            position = (right + 170.0, 0.0)
+        if len(selected) == 1:
+            node_id = self.document.insert_after(selected[0], layer_type)
         else:
-            position = self.document.spec.nodes[after].position
-        node_id = self.document.add_layer(layer_type, position, after=after)
+            node_id = self.document.append_layer(layer_type)
         if node_id is not None:
             self.canvas.model_scene.select_nodes([node_id])
             self.canvas.ensureVisible(self.canvas.model_scene.nodes[node_id], 40, 40)
