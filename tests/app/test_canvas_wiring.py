@@ -31,3 +31,15 @@ def test_a_layer_added_with_nothing_selected_is_wired_after_the_end_of_the_chain
     assert window.document.report.ok
     window.action_undo.trigger()
     assert relu not in window.document.spec.nodes and not window.document.spec.outputs_of(linear)
+
+
+def test_activations_are_not_drawn_in_the_red_of_an_error(window):
+    from PySide6.QtGui import QColor
+
+    from layerforge.app.icons import category_color
+    scene = window.canvas.model_scene
+    relu_like = next(item for node_id, item in scene.nodes.items()
+                     if window.document.spec.nodes[node_id].layer.category == "Activation")
+    hue = category_color("Activation").hue()
+    assert not (hue < 20 or hue > 340), "an activation's header is red, the colour of an error"
+    assert category_color("Activation") != QColor("#c62828") and relu_like is not None

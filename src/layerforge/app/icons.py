@@ -8,10 +8,13 @@ from PySide6.QtCore import QByteArray
 from PySide6.QtGui import QColor, QIcon, QPixmap, QPainter
 from PySide6.QtSvg import QSvgRenderer
 
+# Activations were red, the colour that means "error" on the canvas (a failing node's header and border):
+# a dark gold instead, with white header text at 4.9:1.
+ACTIVATION_COLOR = "#8c6d00"
 # One colour per category; node headers and palette icons share it so a layer looks the same everywhere.
 CATEGORY_COLORS = {
     "Input/Output": "#2e7d32", "Dense": "#1565c0", "Convolution": "#6a1b9a", "Pooling": "#ad1457",
-    "Recurrent": "#ef6c00", "Normalization": "#00838f", "Activation": "#c62828",
+    "Recurrent": "#ef6c00", "Normalization": "#00838f", "Activation": ACTIVATION_COLOR,
     "Regularization": "#5d4037", "Reshape": "#455a64", "Merge": "#827717",
 }
 
