@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 
 import shiboken6
-from PySide6.QtCore import QStandardPaths
+from PySide6.QtCore import QRect, QStandardPaths
 from PySide6.QtGui import QAction, QKeySequence, QPalette
 from PySide6.QtWidgets import QApplication, QSplitter
 
+from layerforge.app import window_geometry
 from layerforge.app.autosave import autosave_folder
 from window_support import boxes, close_window, files, isolated, open_window, app_window, train  # noqa: F401
 
@@ -86,7 +87,9 @@ def test_quitting_with_unsaved_changes_asks_save_discard_cancel(app_window, boxe
     assert (tmp_path / "kept.lfproj").is_file() and not saver_path_exists()
 
 
-def test_theme_follows_the_choice_and_layout_is_remembered(qtbot, isolated, boxes, files):
+def test_theme_follows_the_choice_and_layout_is_remembered(qtbot, isolated, boxes, files, monkeypatch):
+    # A screen the remembered size fits (a size that does not fit is not restored: test_screen_fit.py).
+    monkeypatch.setattr(window_geometry, "available_geometry", lambda widget=None: QRect(0, 0, 1920, 1040))
     window = open_window(qtbot)
     appearance = window.commands.appearance
     window.findChild(QAction, "actionThemeDark").trigger()

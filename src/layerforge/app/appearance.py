@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication, QLabel, QMenu, QSplitter
 
 from . import theme
 from .persist import app_settings
+from .window_geometry import fits_screen, saved_geometry
 
 THEMES = ("system", "light", "dark")
 THEME_KEY = "appearance/theme"
@@ -118,9 +119,18 @@ class Appearance:
     # -- layout ----------------------------------------------------------------------------------
 
     def restore_layout(self) -> bool:
+        """The window's size, tool bars and splitters as they were left, where that size fits the
+        screen the window is on now: a layout saved on a larger monitor is not forced onto a laptop's
+        (the window keeps the size it opened at, fitted to this screen). True when it was restored."""
         settings = app_settings()
         geometry = settings.value(GEOMETRY_KEY)
         if geometry is None:
+            return False
+        saved = saved_geometry(geometry)
+        if saved is None:
+            return False
+        normal, maximized = saved
+        if not maximized and not fits_screen(self.window, normal.size()):
             return False
         self.window.restoreGeometry(geometry)
         state = settings.value(STATE_KEY)

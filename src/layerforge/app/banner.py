@@ -1,13 +1,18 @@
 """A coloured message strip [trainingBanner] for what a person must see: a failed run, a model that
-does not fit the data, a run that finished. Optional action button; closable."""
+does not fit the data, a run that finished. Optional action button; closable.
+
+The window floats it over the top of the canvas (:meth:`Banner.float_over`) instead of giving it a
+row of its own: coming and going, it moves nothing on the canvas under the person's cursor."""
 from __future__ import annotations
 
 from typing import Callable
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QToolButton
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QToolButton, QWidget
 
 from . import theme
+
+MARGIN = 8   # px between the floating banner and the edges of what it floats over
 
 LEVELS = ("error", "warning", "info", "success")   # each has its colours in theme.py: banner.<level>[.border|.text]
 
@@ -35,9 +40,43 @@ class Banner(QFrame):
         self.close_button.clicked.connect(self.clear)
         self.action_button.clicked.connect(self._run_action)
         self._action: Callable[[], None] | None = None
+        self._host: QWidget | None = None
         self.level = ""
         self.hide()
         theme.follow(self, Banner._apply_style)
+
+    def float_over(self, host: QWidget) -> None:
+        """Float over the top edge of ``host``, across its width, taking no room in any layout."""
+        if self._host is not None:
+            self._host.removeEventFilter(self)
+        self.setParent(host)
+        self._host = host
+        host.installEventFilter(self)
+        self.setAutoFillBackground(True)   # opaque where the style sheet paints no background
+        self._place()
+
+    def _place(self) -> None:
+        host = self._host
+        if host is None:
+            return
+        self.ensurePolished()   # the style sheet's borders narrow the text: they must be known first
+        width = max(120, host.width() - 2 * MARGIN)
+        limit = max(40, host.height() - 2 * MARGIN)
+        layout = self.layout()
+        height = layout.totalHeightForWidth(width) if layout.hasHeightForWidth() else -1
+        height = max(height, self.minimumSizeHint().height())
+        self.setGeometry(MARGIN, MARGIN, width, min(height, limit))
+        layout.activate()
+        # The label's own width is known only once laid out (borders, buttons): grow to its wrapped text.
+        missing = self.label.heightForWidth(self.label.width()) - self.label.height()
+        if missing > 0:
+            self.setGeometry(MARGIN, MARGIN, width, min(height + missing, limit))
+        self.raise_()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self._host and event.type() == QEvent.Type.Resize:
+            self._place()
+        return False
 
     @property
     def text(self) -> str:
@@ -54,6 +93,7 @@ class Banner(QFrame):
         self.action_button.setText(action_text)
         self.action_button.setVisible(action is not None)
         self.show()
+        self._place()   # the text's height at the host's width
 
     def _apply_style(self) -> None:
         if not self.level:

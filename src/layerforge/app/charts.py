@@ -5,6 +5,10 @@ Events only append to buffers (:class:`~layerforge.app.buffers.Series`); the win
 (:mod:`~layerforge.app.frames`) calls ``redraw_if_dirty`` at most 30 times a second, so a fast run never
 floods the GUI thread. Downsampling and clip-to-view keep 100,000 points smooth; during a run the
 x axis spans the whole run, so its labels are not rebuilt at every frame.
+
+However small the window, each plot keeps MIN_VIEW_HEIGHT for its curves, its axis labels never
+crowd into each other (:class:`ReadableAxis`), and a colour key too long for the width wraps under
+its title instead of pushing the plots past the right edge.
 """
 from __future__ import annotations
 
@@ -22,6 +26,52 @@ TRAIN_COLOR, VAL_COLOR, LR_COLOR = "#1e88e5", "#e65100", "#ab47bc"
 # Per-epoch curves mark each epoch with a dot while there are few; past this many the dots would
 # merge into a thick line (and re-laying a few hundred symbols costs every frame ~1 ms).
 MAX_EPOCH_DOTS = 60
+MIN_VIEW_HEIGHT = 44   # px each plot keeps for its curves: room for two labels on its y axis
+LABEL_GAP = 1.15       # major tick labels at least this many lines of text apart (on the x axis a
+                       # label's width and half a line)
+
+
+class ReadableAxis(pg.AxisItem):
+    """An axis that spaces its major ticks by the room its labels need: pyqtgraph's spacing follows
+    the axis length only, so a short axis (a plot in a small window) drew 0.2, 0.4, 0.6 and 0.8 on top
+    of each other. Where its spacing would crowd them, the next of 1, 2, 5 (times ten to a power)
+    that gives them room is used, majors only (while one still falls inside the axis)."""
+
+    def tickSpacing(self, minVal: float, maxVal: float, size: float):
+        levels = super().tickSpacing(minVal, maxVal, size)
+        span = abs(maxVal - minVal)
+        if not levels or size <= 0 or span <= 0 or self._tickSpacing is not None:
+            return levels
+        major = levels[0][0]
+        spacing = major
+        # Wider, but never so wide that no tick is left inside the axis (one at each end is not drawn).
+        while (spacing * size / span < self._label_room(minVal, maxVal, spacing)
+               and _next_nice(spacing) <= span / 2):
+            spacing = _next_nice(spacing)
+        return levels if spacing == major else [(spacing, 0.0)]
+
+    def _label_room(self, low: float, high: float, spacing: float) -> float:
+        """Pixels one major label needs along the axis."""
+        metrics = pg.QtGui.QFontMetricsF(self.style["tickFont"] or self.font())
+        if self.orientation in ("left", "right"):
+            return LABEL_GAP * metrics.height()
+        widest = max(metrics.horizontalAdvance(text) for text in self.tickStrings([low, high], 1.0, spacing))
+        return widest + (LABEL_GAP - 0.75) * metrics.height()
+
+
+def _key_entry(color: str, sample: str, text: str) -> str:
+    """One entry of a title's colour key: the line sample in the curve's colour, then its name, kept
+    on one line."""
+    return f" &nbsp;<span style='white-space:nowrap'><span style='color:{color}'>{sample}</span> {text}</span>"
+
+
+def _next_nice(value: float) -> float:
+    """The next of 1, 2, 5, 10, 20, ... (times a power of ten) above ``value``."""
+    power = 10.0 ** math.floor(math.log10(value))
+    for step in (2.0, 5.0, 10.0):
+        if step * power > value * (1 + 1e-9):
+            return step * power
+    return 20.0 * power
 
 
 def cache_painting(*items) -> None:
@@ -63,6 +113,8 @@ class TrainingCharts(pg.GraphicsLayoutWidget):
         self.ci.layout.setRowStretchFactor(0, 5)
         self.ci.layout.setRowStretchFactor(1, 3)
         self.ci.layout.setRowStretchFactor(2, 2)
+        for plot in (self.loss_plot, self.metric_plot, self.lr_plot):
+            plot.vb.setMinimumHeight(MIN_VIEW_HEIGHT)
         # The previous run, faded, drawn first so the current run sits on top.
         self.previous_loss = self.loss_plot.plot(pen=_pen(TRAIN_COLOR, 1.5, 70))
         self.previous_val = self.loss_plot.plot(pen=_pen(VAL_COLOR, 1.5, 70, dashed=True))
@@ -104,9 +156,12 @@ class TrainingCharts(pg.GraphicsLayoutWidget):
         self._smoother = Smoother()
         self._dirty = False
         self.redraw_count = 0
+        self._fit_titles()
 
     def _plot(self, title: str, row: int) -> pg.PlotItem:
-        plot = self.addPlot(row=row, col=0)
+        plot = self.addPlot(row=row, col=0, axisItems={side: ReadableAxis(side) for side in ("left", "bottom")})
+        centred = pg.QtGui.QTextOption(pg.QtCore.Qt.AlignmentFlag.AlignHCenter)
+        plot.titleLabel.item.document().setDefaultTextOption(centred)   # a title wrapped onto two lines
         self._set_title(plot, title)
         plot.showGrid(x=True, y=True, alpha=0.25)
         plot.setMenuEnabled(True)
@@ -116,15 +171,16 @@ class TrainingCharts(pg.GraphicsLayoutWidget):
 
     def _set_title(self, plot: pg.PlotItem, title: str) -> None:
         # A colour key in the title instead of a legend box, which would cover the curves of small plots.
+        # Where it is too long for the width it wraps between its entries, never inside one.
         key = ""
         if title != "Learning rate":
             # Only the line samples take the curves' colours; the words keep the text colour.
-            key = (f" &nbsp;<span style='color:{TRAIN_COLOR}'>━</span> train"
-                   f" &nbsp;<span style='color:{VAL_COLOR}'>━●</span> validation")
+            key = _key_entry(TRAIN_COLOR, "━", "train") + _key_entry(VAL_COLOR, "━●", "validation")
             if getattr(self, "has_previous", False):
-                key += f" &nbsp;<span style='color:{theme.hex_color('chart.previous')}'>━</span> previous run"
+                key += _key_entry(theme.hex_color("chart.previous"), "━", "previous run")
         self._titles[plot] = title
         plot.setTitle(f"<span style='color:{theme.hex_color('chart.text')};font-size:9pt'><b>{title}</b>{key}</span>")
+        self._fit_titles()
 
     def _follow_theme(self) -> None:
         self.setBackground(theme.color("chart.background"))
@@ -132,6 +188,42 @@ class TrainingCharts(pg.GraphicsLayoutWidget):
         for plot, title in self._titles.items():
             style_plot(plot)
             self._set_title(plot, title)
+
+    # -- size ------------------------------------------------------------------------------------
+
+    def resizeEvent(self, event) -> None:
+        self._fit_titles()
+        super().resizeEvent(event)
+
+    def _fit_titles(self) -> None:
+        if not hasattr(self, "lr_plot") or getattr(self, "closed", False):
+            return   # pyqtgraph resizes the view while it builds it, and as it closes it
+        for plot in (self.loss_plot, self.metric_plot, self.lr_plot):
+            self._fit_title(plot)
+        # The plots' own minimums (titles, axes, MIN_VIEW_HEIGHT of curves) make the widget's.
+        for plot in (self.loss_plot, self.metric_plot, self.lr_plot):
+            plot.layout.invalidate()
+            plot.updateGeometry()
+        self.ci.layout.invalidate()
+        self.ci.updateGeometry()
+        minimum = self.ci.effectiveSizeHint(pg.QtCore.Qt.SizeHint.MinimumSize).height()
+        self.setMinimumHeight(math.ceil(minimum) + 2 * self.frameWidth())
+
+    def _fit_title(self, plot: pg.PlotItem) -> None:
+        """One line where the title and its colour key fit the plot's width, else the key wraps: the
+        title row grows a line instead of widening the plot past the chart's right edge."""
+        label = plot.titleLabel
+        # The title sits above the curves, right of the y axis, inside the layout's margins.
+        margins = self.ci.layout.getContentsMargins()
+        room = max(80.0, self.viewport().width() - margins[0] - margins[2] - plot.getAxis("left").width() - 6)
+        label.item.setTextWidth(-1)
+        if label.item.boundingRect().width() > room:
+            label.item.setTextWidth(room)
+        height = math.ceil(label.item.boundingRect().height()) + 2
+        label.setMaximumHeight(height)
+        plot.layout.setRowFixedHeight(0, height)
+        label.updateMin()
+        label.resizeEvent(None)
 
     # -- feeding ---------------------------------------------------------------------------------
 

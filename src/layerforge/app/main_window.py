@@ -9,8 +9,7 @@ from importlib import resources
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QLabel, QMainWindow, QMessageBox, QScrollArea, QSplitter, QToolBar, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QSplitter, QToolBar
 
 from ..training import TrainingError, example_projects
 from ..workspace import Workspace, WorkspaceError
@@ -31,10 +30,17 @@ from .palette import LayerPalette
 from .predictions import PredictionView
 from .project_actions import ProjectActions
 from .run_views import RunViews
-from .training_panel import TrainingPanel
+from .side_column import SideColumn
+from .training_panel import TrainingPanel, keep_narrow
+from .window_geometry import fit_to_screen
 from .workspace_runner import QtRunner
 
-DEFAULT_SIZE = (1400, 900)
+# How the window's width and height are first shared out (splitters; a person's own are remembered).
+PALETTE_WIDTH = (160, 200)        # px, on a small and on a large screen
+SIDE_WIDTH = (330, 400)           # the inspector, data and training column
+CANVAS_SHARE = 55                 # % of the middle column's height for the canvas, the rest for the charts
+CHARTS_SHARE = 45                 # % of the results row's width for the charts, the rest for the predictions
+LARGE_WIDTH = 2000                # px: a window at least this wide gets the larger palette and column
 
 
 def load_stylesheet() -> str:
@@ -49,7 +55,6 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setObjectName("mainWindow")
         self.setWindowIcon(app_icon())
-        self.resize(*DEFAULT_SIZE)
         self._shown_once = False
         self.runner = QtRunner(self)
         self.workspace = Workspace(runner=self.runner)
@@ -60,6 +65,7 @@ class MainWindow(QMainWindow):
         self._connect()
         install_help(self)   # Help menu, File > Examples…
         self.setStyleSheet(load_stylesheet())
+        fit_to_screen(self)   # a size that fits the screen it opens on (not a fixed 1400x900)
         self.workspace.open_example(example, discard=True)
         self.show_status(f"Opened the '{self.workspace.name}' example. Press Train to start.")
 
@@ -87,55 +93,39 @@ class MainWindow(QMainWindow):
         results.addWidget(self.predictions)
         results.setStretchFactor(0, 5)
         results.setStretchFactor(1, 6)
-        results.setSizes([400, 510])
-        self.charts.setMinimumWidth(340)
+        results.setChildrenCollapsible(False)
+        self.charts.setMinimumWidth(300)
+        # The matrix's two-line caption wraps rather than widening the results past a 1280 px screen.
+        self.predictions.confusion.caption.setWordWrap(True)
         center = QSplitter(Qt.Orientation.Vertical)
         center.setObjectName("centerSplitter")
         center.addWidget(self.canvas)
         center.addWidget(results)
-        center.setSizes([430, 420])
-        # The canvas takes what the window gains or loses, a banner coming and going included: the
-        # charts keep their size, so they do not jump (and relayout every axis) when a run ends.
-        center.setStretchFactor(0, 1)
-        center.setStretchFactor(1, 0)
-        middle = QWidget()
-        middle_layout = QVBoxLayout(middle)
-        middle_layout.setContentsMargins(0, 0, 0, 0)
-        middle_layout.setSpacing(2)
-        middle_layout.addWidget(self.banner)
-        middle_layout.addWidget(center, 1)
+        center.setChildrenCollapsible(False)
+        # What the window gains or loses goes to the canvas and the charts alike. The banner floats
+        # over the canvas's top edge: coming and going, it moves nothing under the cursor.
+        center.setStretchFactor(0, CANVAS_SHARE)
+        center.setStretchFactor(1, 100 - CANVAS_SHARE)
+        self.banner.float_over(self.canvas)
 
-        inspector_scroll = QScrollArea()
-        inspector_scroll.setWidgetResizable(True)
-        inspector_scroll.setWidget(self.inspector)
-        inspector_scroll.setObjectName("inspectorScroll")
-        inspector_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        run_column = QWidget()
-        run_layout = QVBoxLayout(run_column)
-        run_layout.setContentsMargins(0, 0, 0, 0)
-        run_layout.addWidget(self.dataset_panel)
-        run_layout.addWidget(self.training_panel)
-        run_layout.addStretch(1)
-        run_scroll = QScrollArea()
-        run_scroll.setWidgetResizable(True)
-        run_scroll.setWidget(run_column)
-        run_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        right = QSplitter(Qt.Orientation.Vertical)
-        right.setObjectName("rightSplitter")
-        right.addWidget(inspector_scroll)
-        right.addWidget(run_scroll)
-        right.setSizes([250, 610])
+        # Inspector, data and training: stacked where the window is tall enough, else in tabs; the
+        # run controls stay in view below them.
+        self.side_column = SideColumn(self.inspector, self.dataset_panel, self.training_panel)
+        self.canvas.model_scene.nodeSelectionChanged.connect(self.side_column.show_layer_tab)
+        keep_narrow(self.dataset_panel.combo)   # a long dataset name must not widen the column
 
         main = QSplitter(Qt.Orientation.Horizontal)
         main.setObjectName("mainSplitter")
         main.addWidget(self.palette_panel)
-        main.addWidget(middle)
-        main.addWidget(right)
-        main.setStretchFactor(1, 1)
-        main.setCollapsible(0, False)
-        self.palette_panel.setMinimumWidth(160)
-        main.setSizes([170, 910, 320])
+        main.addWidget(center)
+        main.addWidget(self.side_column)
+        main.setStretchFactor(0, 0)
+        main.setStretchFactor(1, 1)   # the palette and the side column keep their width
+        main.setStretchFactor(2, 0)
+        main.setChildrenCollapsible(False)
+        self.palette_panel.setMinimumWidth(150)
         self.setCentralWidget(main)
+        self.splitters = {"main": main, "center": center, "results": results}
 
         self.device_label = QLabel("Device: CPU")
         self.statusBar().addPermanentWidget(self.device_label)
@@ -331,7 +321,26 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if not self._shown_once:
             self._shown_once = True
+            self.share_out_space()
             self._arrange_opened_model()  # the viewport has its real size only now
+
+    def share_out_space(self) -> None:
+        """Size the splitters for the window as it is now: the palette and the side column a fixed
+        width (a little more on a large screen), the canvas and the charts what is left, the canvas a
+        little more than half of the height. The layout remembered from last time, where it fits this
+        screen, replaces this (Appearance.restore_layout)."""
+        main, center, results = self.splitters["main"], self.splitters["center"], self.splitters["results"]
+        width = max(main.width(), self.width())
+        large = width >= LARGE_WIDTH
+        palette = max(self.palette_panel.minimumSizeHint().width(), PALETTE_WIDTH[large])
+        side = max(self.side_column.minimumSizeHint().width(), SIDE_WIDTH[large])
+        main.setSizes([palette, max(0, width - palette - side), side])
+        height = center.height()
+        floor = self.charts.minimumHeight()
+        canvas = min(max(0, height - floor), round(height * CANVAS_SHARE / 100))
+        center.setSizes([canvas, height - canvas])
+        middle = max(0, width - palette - side)
+        results.setSizes([round(middle * CHARTS_SHARE / 100), middle - round(middle * CHARTS_SHARE / 100)])
 
     def _arrange_opened_model(self) -> None:
         """Fit a freshly opened model to the view, wrapping it onto rows if it would be unreadable."""
@@ -364,6 +373,7 @@ class MainWindow(QMainWindow):
         # dropped here, the closed window is freed by reference counting, not by a garbage collection
         # at some later moment inside Qt's event loop (where freeing widgets once hung and crashed).
         self.workspace.events.disconnect_all()
+
 
 def _literal(text: str) -> str:
     """``text`` shown as it is in a menu (an "&" in it is no Alt letter)."""

@@ -50,7 +50,7 @@ def load_form(name: str, parent: QWidget) -> QWidget:
     return form
 
 
-def _keep_narrow(combo: QComboBox) -> None:
+def keep_narrow(combo: QComboBox) -> None:
     """A long entry (a laptop GPU's name) must not widen the panel past the window: the box keeps a
     modest width, eliding what does not fit, and its list opens as wide as its longest entry."""
     combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
@@ -89,6 +89,9 @@ class TrainingPanel(QGroupBox):
         self.pause_button = form.findChild(QPushButton, "pauseButton")
         self.stop_button = form.findChild(QPushButton, "stopButton")
         self.progress = form.findChild(QProgressBar, "trainingProgress")
+        # Train, Pause, Stop and the progress bar; the window may show them outside the panel (always
+        # in view on a short screen, where the settings are in a tab).
+        self.run_controls = form.findChild(QWidget, "runControls")
         for name, choice in OPTIMIZERS.items():
             self.optimizer_combo.addItem(choice.label, name)
             self.optimizer_combo.setItemData(self.optimizer_combo.count() - 1, choice.doc, Qt.ItemDataRole.ToolTipRole)
@@ -105,7 +108,7 @@ class TrainingPanel(QGroupBox):
         self.schedule_editors: dict = {}
         self._fill_devices()
         for combo in (self.loss_combo, self.optimizer_combo, self.schedule_combo, self.device_combo):
-            _keep_narrow(combo)
+            keep_narrow(combo)
         self.train_button.setDefault(True)
         self.settings_widgets = [self.loss_combo, self.optimizer_combo, self.optimizer_box, self.lr_spin,
                                  self.schedule_combo, self.schedule_box, self.epochs_spin, self.batch_spin,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence, QPainter
+from PySide6.QtGui import QAction, QFontInfo, QKeySequence, QPainter, QTransform
 from PySide6.QtWidgets import QApplication, QGraphicsView, QMenu
 
 from ..document import ModelDocument
@@ -20,7 +20,16 @@ CLIPBOARD_TAG = "layerforge_nodes"  # marks copied layers in the clipboard's JSO
 # frame in the theme's highlight colour; the transparent frame keeps the view from shifting on focus.
 FOCUS_FRAME = ("QGraphicsView#modelCanvas { border: 2px solid transparent; }"
                " QGraphicsView#modelCanvas:focus { border: 2px solid palette(highlight); }")
-MIN_ZOOM, MAX_ZOOM = 0.2, 3.0
+MIN_ZOOM, MAX_ZOOM = 0.2, 3.0   # what the wheel and the zoom buttons reach
+FIT_MAX_ZOOM = 1.2              # "Fit to view" does not blow a small model up beyond this
+READABLE_TEXT_PX = 8.5          # ... nor shrinks a large one until its text is smaller than this
+
+
+def readable_zoom() -> float:
+    """The smallest zoom at which the nodes' text (the application's font) is READABLE_TEXT_PX tall."""
+    font = QFontInfo(QApplication.font())
+    size = font.pixelSize() if font.pixelSize() > 0 else 12
+    return min(1.0, READABLE_TEXT_PX / size)
 
 
 class ModelCanvas(QGraphicsView):
@@ -132,18 +141,46 @@ class ModelCanvas(QGraphicsView):
         return (self.viewport().width() / (rect.width() + 120)) < 0.75
 
     def fit_to_view(self) -> None:
+        """Show the whole model, centred, as large as fits (a small one no larger than FIT_MAX_ZOOM) but
+        never so small that its text cannot be read: a model too big for the view at READABLE_TEXT_PX
+        is shown from its start (its top-left), at the smallest readable zoom."""
         items = self.model_scene.nodes.values()
         if not items:
             return
-        rect = QRectF()
+        model = QRectF()
         for item in items:
-            rect = rect.united(item.sceneBoundingRect())
-        rect.adjust(-60, -50, 60, 70)
-        self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
-        scale = self.transform().m11()
-        if scale > 1.2:  # a small model should not be blown up to a giant size
-            self.zoom(1.2 / scale)
-        self.centerOn(rect.center())
+            model = model.united(item.sceneBoundingRect())
+        rect = model.adjusted(-60, -50, 60, 70)
+        view = self.viewport().rect()
+        if view.width() <= 1 or view.height() <= 1 or rect.width() <= 0 or rect.height() <= 0:
+            return
+        readable = readable_zoom()
+        scale = min(view.width() / rect.width(), view.height() / rect.height(), FIT_MAX_ZOOM)
+        if scale < readable:
+            rect = model.adjusted(-20, -20, 20, 36)   # tighter margins before giving up on the whole
+            scale = max(readable, min(view.width() / rect.width(), view.height() / rect.height(), FIT_MAX_ZOOM))
+        self.setTransform(QTransform.fromScale(scale, scale))
+        # Centred where it fits; where it does not, from its start (the input end, the first row).
+        half_w, half_h = view.width() / scale / 2, view.height() / scale / 2
+        x = rect.center().x() if rect.width() * scale <= view.width() else rect.left() + half_w
+        y = rect.center().y() if rect.height() * scale <= view.height() else rect.top() + half_h
+        self.centerOn(QPointF(x, y))
+        self._fitted_view = self._view_state()
+
+    def _view_state(self) -> tuple[float, float, float]:
+        """The zoom and the scene point at the view's top-left corner: what a person's zoom or pan
+        changes, and a resize does not (it moves the view's other edges)."""
+        corner = self.mapToScene(0, 0)
+        return round(self.transform().m11(), 6), round(corner.x(), 1), round(corner.y(), 1)
+
+    def resizeEvent(self, event) -> None:
+        # A view still as "Fit to view" left it fits again: the model stays whole and centred as the
+        # window opens, is restored, maximized or resized (not small in the corner it was fitted in).
+        fitted = getattr(self, "_fitted_view", None)
+        still_fitted = fitted is not None and fitted == self._view_state()
+        super().resizeEvent(event)
+        if still_fitted:
+            self.fit_to_view()
 
     def zoom(self, factor: float) -> None:
         scale = self.transform().m11()
