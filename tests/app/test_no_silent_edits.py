@@ -188,6 +188,15 @@ def test_train_waits_while_a_setting_shows_an_invalid_value(window, qtbot):
         qtbot.waitUntil(lambda: not window.run.running, timeout=30_000)
     assert not started                                                 # not trained with the hidden 50
     assert line_of(panel.epochs_spin).hasFocus() and is_red(panel.epochs_spin)
+    # F5 (Run > Train) waits too, and the status bar says why
+    window.canvas.setFocus()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_F5)
+    started = window.workspace.run_state in BUSY
+    if started:
+        qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: not window.run.running, timeout=30_000)
+    assert not started
+    assert "Cannot train yet" in window.statusBar().currentMessage() and line_of(panel.epochs_spin).hasFocus()
 
 
 def test_escape_puts_the_last_valid_value_back(window, qtbot):

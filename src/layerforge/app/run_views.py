@@ -67,6 +67,10 @@ class RunViews:
         """Train with the settings shown. Refused (the reason in the banner and the status bar) when
         a run is in progress, the model is invalid or does not fit the data, or a setting is bad."""
         window = self.window
+        reason = window.training_panel.focus_invalid()
+        if reason is not None:
+            window.show_status(f"Cannot train yet: a setting is not valid ({reason}); correct it or press Esc")
+            return False
         try:
             window.commit_settings()
         except (TrainingError, ValueError) as error:

@@ -216,14 +216,18 @@ class TrainingPanel(QGroupBox):
         return [field for field in fields if getattr(field, "reason", "")]
 
     def _train_clicked(self) -> None:
-        """Train with what the fields show, not with a value kept behind a red one: fix it first."""
+        self.trainRequested.emit()   # RunViews.start refuses while a field is red, as F5 and Run > Train
+
+    def focus_invalid(self) -> str | None:
+        """Put the focus on the first field showing an invalid value and return its reason (None when
+        every field is valid): a run must not train with the value kept behind a red one."""
         invalid = self.invalid_fields()
-        if invalid:
-            if invalid[0] in self.optimizer_editors.values():
-                self.optimizer_toggle.setChecked(True)
-            invalid[0].setFocus()
-            return
-        self.trainRequested.emit()
+        if not invalid:
+            return None
+        if invalid[0] in self.optimizer_editors.values():
+            self.optimizer_toggle.setChecked(True)
+        invalid[0].setFocus()
+        return invalid[0].reason
 
     def _optimizer_changed(self) -> None:
         name = self.optimizer_combo.currentData()
