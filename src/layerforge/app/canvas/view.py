@@ -6,9 +6,10 @@ import json
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QAction, QFontInfo, QKeySequence, QPainter, QTransform
-from PySide6.QtWidgets import QApplication, QGraphicsView, QMenu
+from PySide6.QtWidgets import QApplication, QGraphicsView, QInputDialog, QMenu
 
 from ..document import ModelDocument
+from .context_menu import node_menu
 from .layout import columns_that_fit, layered_positions
 from .node_item import NODE_HEIGHT, NODE_WIDTH
 from .scene import ModelScene
@@ -54,6 +55,7 @@ class ModelCanvas(QGraphicsView):
         self.setStyleSheet(FOCUS_FRAME)
         self._pan_start: QPointF | None = None
         self._space_down = False
+        self.context_menu: QMenu | None = None
         self.model_scene.message.connect(self.message)
         self._make_actions()
 
@@ -266,7 +268,6 @@ class ModelCanvas(QGraphicsView):
             super().dropEvent(event)
 
     def contextMenuEvent(self, event) -> None:
-        menu = QMenu(self)
         item = self.itemAt(event.pos())
         node = getattr(item, "node_item", None) or (item if hasattr(item, "node_id") else None)
         while item is not None and node is None:
@@ -275,15 +276,27 @@ class ModelCanvas(QGraphicsView):
         if node is not None:
             if not node.isSelected():
                 self.model_scene.select_nodes([node.node_id])
-            fix = node.error.quick_fix if node.error is not None else None
-            if fix is not None:
-                menu.addAction(f"Quick fix: insert {fix.get('type')}", lambda f=dict(fix): self.document.apply_quick_fix(f))
-            menu.addAction(self.action_copy)
-            menu.addAction(self.action_delete)
-        else:
-            menu.addAction(self.action_paste)
-            menu.addAction(self.action_select_all)
+            # Shown with popup(), not exec(): the menu stays reachable (``context_menu``) while it is open.
+            self.context_menu = node_menu(self, node.node_id)
+            self.context_menu.popup(event.globalPos())
+            return
+        menu = QMenu(self)
+        menu.addAction(self.action_paste)
+        menu.addAction(self.action_select_all)
         menu.addSeparator()
         menu.addAction(self.action_auto_layout)
         menu.addAction(self.action_fit)
         menu.exec(event.globalPos())
+
+    def ask_layer_name(self, current: str) -> str | None:
+        """Asked by the context menu's Rename…; tests replace this method to answer for the user."""
+        name, ok = QInputDialog.getText(self, "Rename layer", "Name:", text=current)
+        return name.strip() if ok else None
+
+    def rename_layer(self, node_id: str) -> bool:
+        """Rename through the document's rename, as the inspector's name field does."""
+        name = self.ask_layer_name(self.document.spec.nodes[node_id].name)
+        return bool(name) and self.document.rename(node_id, name)
+
+    def delete_nodes(self, node_ids: list[str]) -> None:
+        self.document.remove(node_ids)
