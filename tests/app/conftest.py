@@ -19,6 +19,16 @@ def collect_closed_windows():
     gc.collect()
 
 
+@pytest.fixture(autouse=True)
+def closing_never_waits_for_an_answer(monkeypatch):
+    """A window closed by pytest-qt's teardown while a run still trains (after a test that failed half
+    way) would ask "Stop training and close?" in a modal box nobody answers, and hang the whole suite.
+    Tests that check the question set the answer on their window."""
+    from layerforge.app.main_window import MainWindow
+
+    monkeypatch.setattr(MainWindow, "confirm_close_during_training", lambda self: True)
+
+
 @pytest.fixture
 def window(qtbot):
     win = create_main_window("spiral")

@@ -11,12 +11,8 @@ from PySide6.QtGui import QAction
 from layerforge.graph import compile_spec, get_template
 from layerforge.training import Project, TrainingSettings
 from layerforge.training.inference import Predictor
-from window_support import boxes, click, files, isolated, open_project, app_window, snapshot_files, train  # noqa: F401
-
-
-def open_predict(window):
-    window.findChild(QAction, "actionPredict").trigger()
-    return window.commands.action_predict.last_dialog
+from window_support import (boxes, click, files, isolated, open_predict, open_project, open_untrained_curve,  # noqa: F401
+                            app_window, snapshot_files, train)
 
 
 def test_predict_before_training_says_to_train_first(app_window, boxes):
@@ -100,12 +96,7 @@ def test_draw_on_the_sketch_pad_for_an_image_model(qtbot, app_window):
 
 def test_regression_prediction_reads_the_trained_columns_by_name(qtbot, app_window, files, tmp_path):
     window = app_window
-    window.dataset_panel.select("sine")
-    spec = get_template("mlp_regressor").spec(in_features=1, out_features=1)
-    project = Project("curve", spec, {"kind": "builtin", "name": "sine", "options": {}},
-                      TrainingSettings(device="cpu", loss="mse"), data_info={"dataset": "sine", "target": "values"})
-    open_project(window, project, compile_spec(spec).state_dict())
-    dialog = open_predict(window)
+    dialog = open_untrained_curve(window)
     predictor = Predictor(*window.workspace.project())
     assert dialog.input_edit.placeholderText() == "x"            # the data's own column name
     dialog.input_edit.setText("0.5")

@@ -6,29 +6,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtGui import QAction
 
 from layerforge.data import load_dataset
 from layerforge.graph import compile_spec, get_template
 from layerforge.training import Project, TrainingSettings
-from window_support import boxes, click, files, isolated, open_project, app_window  # noqa: F401
-
-
-def open_predict(window):
-    window.findChild(QAction, "actionPredict").trigger()
-    return window.commands.action_predict.last_dialog
+from window_support import (boxes, click, files, isolated, open_predict, open_project, open_untrained_curve,  # noqa: F401
+                            app_window)
 
 
 @pytest.fixture
 def curve_dialog(app_window):
     """A regression on the sine data (one input), with untrained weights."""
-    window = app_window
-    window.dataset_panel.select("sine")
-    spec = get_template("mlp_regressor").spec(in_features=1, out_features=1)
-    project = Project("curve", spec, {"kind": "builtin", "name": "sine", "options": {}},
-                      TrainingSettings(device="cpu", loss="mse"), data_info={"dataset": "sine", "target": "values"})
-    open_project(window, project, compile_spec(spec).state_dict())
-    dialog = open_predict(window)
+    dialog = open_untrained_curve(app_window)
     yield dialog
     dialog.close()
 

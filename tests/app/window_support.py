@@ -12,11 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import QSettings, QStandardPaths, Qt
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from layerforge.app import create_main_window
 from layerforge.app.window_commands import install_commands
-from layerforge.training import save_project
+from layerforge.graph import compile_spec, get_template
+from layerforge.training import Project, TrainingSettings, save_project
 
 
 class MessageBoxes:
@@ -112,6 +114,23 @@ def open_project(window, project, weights) -> Path:
     window.commands.projects.ask_unsaved = lambda: "discard"
     assert window.commands.projects.open_path(path), window.statusBar().currentMessage()
     return path
+
+
+def open_predict(window):
+    """Run > Predict…; the dialog it opened."""
+    window.findChild(QAction, "actionPredict").trigger()
+    return window.commands.action_predict.last_dialog
+
+
+def open_untrained_curve(window):
+    """A regression on the sine data (one input, column "x") opened with untrained weights; its
+    Predict dialog."""
+    window.dataset_panel.select("sine")
+    spec = get_template("mlp_regressor").spec(in_features=1, out_features=1)
+    project = Project("curve", spec, {"kind": "builtin", "name": "sine", "options": {}},
+                      TrainingSettings(device="cpu", loss="mse"), data_info={"dataset": "sine", "target": "values"})
+    open_project(window, project, compile_spec(spec).state_dict())
+    return open_predict(window)
 
 
 @pytest.fixture
