@@ -1,7 +1,13 @@
 """Adding layers where they belong: wired in, not left alone on the canvas."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+import warnings
+
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtWidgets import QApplication
+
+from layerforge.app.canvas import LAYER_MIME_TYPE
 
 
 def add_from_palette(window, qtbot, layer_type: str) -> None:
@@ -43,3 +49,106 @@ def test_activations_are_not_drawn_in_the_red_of_an_error(window):
     hue = category_color("Activation").hue()
     assert not (hue < 20 or hue > 340), "an activation's header is red, the colour of an error"
     assert category_color("Activation") != QColor("#c62828") and relu_like is not None
+
+
+def model(window):
+    spec = window.workspace.spec
+    return ({n: (node.type, node.name) for n, node in spec.nodes.items()},
+            sorted((e.source, e.target, e.index) for e in spec.edges))
+
+
+def ids_by_name(window) -> dict[str, str]:
+    return {node.name: node_id for node_id, node in window.workspace.spec.nodes.items()}
+
+
+def wire_midpoint(window, source: str, target: str) -> QPoint:
+    canvas = window.canvas
+    (edge,) = [e for key, e in canvas.model_scene.edges.items() if key[:2] == (source, target)]
+    canvas.ensureVisible(edge)
+    return canvas.mapFromScene(edge.path().pointAtPercent(0.5))
+
+
+def drag_layer_over(window, layer_type: str, where: QPoint, drop: bool = True):
+    """Drag a layer type from the palette (its MIME type) over the canvas to ``where``, and drop it there."""
+    canvas = window.canvas
+    mime = QMimeData()
+    mime.setData(LAYER_MIME_TYPE, layer_type.encode("utf-8"))
+    with warnings.catch_warnings():  # PySide6 marks the QPoint constructor deprecated; Qt has no other
+        warnings.simplefilter("ignore", DeprecationWarning)
+        enter = QDragEnterEvent(where, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                                Qt.KeyboardModifier.NoModifier)
+        QApplication.sendEvent(canvas.viewport(), enter)
+        move = QDragMoveEvent(where, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                              Qt.KeyboardModifier.NoModifier)
+        QApplication.sendEvent(canvas.viewport(), move)
+    assert move.isAccepted()
+    if drop:
+        event = QDropEvent(QPointF(where), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                           Qt.KeyboardModifier.NoModifier)
+        QApplication.sendEvent(canvas.viewport(), event)
+    return mime
+
+
+def test_a_layer_dropped_onto_a_wire_is_spliced_into_it_in_one_undo_step(window, qtbot):
+    ids = ids_by_name(window)
+    before = model(window)
+    where = wire_midpoint(window, ids["tanh1"], ids["fc2"])
+    drag_layer_over(window, "Dropout", where, drop=False)
+    wire = window.canvas.model_scene.edges[(ids["tanh1"], ids["fc2"], 0)]
+    assert wire.drop_target, "the wire under the dragged layer is not highlighted"
+    others = [e for key, e in window.canvas.model_scene.edges.items() if key != wire.key]
+    assert not any(e.drop_target for e in others)
+
+    drag_layer_over(window, "Dropout", where)
+    spec = window.workspace.spec
+    dropout = ids_by_name(window)["dropout1"]
+    assert [e.source for e in spec.inputs_of(dropout)] == [ids["tanh1"]]
+    assert [e.target for e in spec.outputs_of(dropout)] == [ids["fc2"]]
+    assert not spec.outputs_of(ids["tanh1"])[1:] and window.document.report.ok
+    assert not any(e.drop_target for e in window.canvas.model_scene.edges.values())
+    window.grab().save("/tmp/spliced_model.png")
+    window.action_undo.trigger()
+    assert model(window) == before
+
+
+def press_delete_on(window, qtbot, node_id: str) -> None:
+    window.canvas.model_scene.select_nodes([node_id])
+    window.canvas.setFocus()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Delete)
+
+
+def test_deleting_a_middle_layer_offers_to_reconnect_its_neighbours(window, qtbot):
+    ids = ids_by_name(window)
+    before = model(window)
+    asked = []
+
+    def answer(reply):
+        def ask(name):
+            asked.append(name)
+            return reply
+        window.canvas.ask_reconnect = ask
+
+    answer("cancel")
+    press_delete_on(window, qtbot, ids["tanh1"])
+    assert asked == ["tanh1"] and model(window) == before
+
+    answer("reconnect")
+    press_delete_on(window, qtbot, ids["tanh1"])
+    spec = window.workspace.spec
+    assert ids["tanh1"] not in spec.nodes
+    assert [e.source for e in spec.inputs_of(ids["fc2"])] == [ids["fc1"]]
+    assert window.document.report.ok
+    window.action_undo.trigger()
+    assert model(window) == before
+
+    answer("delete")
+    press_delete_on(window, qtbot, ids["tanh1"])
+    spec = window.workspace.spec
+    assert ids["tanh1"] not in spec.nodes and not spec.inputs_of(ids["fc2"])
+    window.action_undo.trigger()
+    assert model(window) == before
+
+    # The end of the chain has nothing to reconnect: it is deleted without a question.
+    asked.clear()
+    press_delete_on(window, qtbot, ids["fc3"])
+    assert not asked and ids["fc3"] not in window.workspace.spec.nodes

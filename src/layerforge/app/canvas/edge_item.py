@@ -41,6 +41,7 @@ class EdgeItem(QGraphicsPathItem):
         self._label = QGraphicsSimpleTextItem(self._label_back)
         self._label_text = ""
         self._label_ok = True
+        self.drop_target = False   # a layer dragged from the palette is over this wire: drop splices it in
         theme.follow(self, EdgeItem._follow_theme)
         self.update_path()
 
@@ -98,10 +99,17 @@ class EdgeItem(QGraphicsPathItem):
         self._label.setBrush(theme.color("edge.label.text" if self._label_ok else "error.text"))
         self._apply_pen()
 
+    def set_drop_target(self, on: bool) -> None:
+        if on != self.drop_target:
+            self.drop_target = on
+            self._apply_pen()
+
     def _apply_pen(self) -> None:
         selected = self.isSelected()
-        color = theme.color("edge.selected" if selected else "edge.line")
-        self.setPen(QPen(color, 3.0 if selected else 2.0, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap))
+        color = theme.color("edge.selected" if (selected or self.drop_target) else "edge.line")
+        width = 5.0 if self.drop_target else (3.0 if selected else 2.0)
+        style = Qt.PenStyle.DashLine if self.drop_target else Qt.PenStyle.SolidLine
+        self.setPen(QPen(color, width, style, Qt.PenCapStyle.RoundCap))
 
     def paint(self, painter, option, widget=None) -> None:
         option.state &= ~QStyle.StateFlag.State_Selected  # our own highlight, not Qt's dashed box

@@ -6,10 +6,11 @@ import json
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QAction, QFontInfo, QKeySequence, QPainter, QTransform
-from PySide6.QtWidgets import QApplication, QGraphicsView, QInputDialog, QMenu
+from PySide6.QtWidgets import QApplication, QGraphicsView, QInputDialog, QMenu, QMessageBox
 
 from ..document import ModelDocument
 from .context_menu import node_menu
+from .edge_item import EdgeItem
 from .layout import columns_that_fit, layered_positions
 from .node_item import NODE_HEIGHT, NODE_WIDTH
 from .scene import ModelScene
@@ -91,8 +92,36 @@ class ModelCanvas(QGraphicsView):
     def delete_selection(self) -> None:
         nodes = self.model_scene.selected_node_ids()
         edges = [k for k in self.model_scene.selected_edge_keys() if k[0] not in nodes and k[1] not in nodes]
-        if nodes or edges:
-            self.document.remove(nodes, edges)
+        self.delete_nodes(nodes, edges)
+
+    def delete_nodes(self, node_ids: list[str], edges: list[tuple[str, str, int]] = ()) -> None:
+        """Delete; one layer in the middle of a chain whose neighbours' shapes fit may be deleted and
+        its neighbours wired together instead (the person is asked: ``ask_reconnect``)."""
+        if not node_ids and not edges:
+            return
+        if len(node_ids) == 1 and not edges and not self.document.read_only \
+                and self.document.reconnection(node_ids[0]):
+            answer = self.ask_reconnect(self.document.spec.nodes[node_ids[0]].name)
+            if answer == "cancel":
+                return
+            if answer == "reconnect":
+                self.document.remove_and_reconnect(node_ids[0])
+                return
+        self.document.remove(node_ids, list(edges))
+
+    def ask_reconnect(self, name: str) -> str:
+        """"reconnect", "delete" or "cancel": asked before deleting a layer whose neighbours could be
+        wired together. Tests replace this method to answer for the user."""
+        box = QMessageBox(QMessageBox.Icon.Question, "Delete layer",
+                          f"Delete {name} and connect the layer before it to the layer after it?",
+                          QMessageBox.StandardButton.NoButton, self)
+        reconnect = box.addButton("&Reconnect", QMessageBox.ButtonRole.AcceptRole)
+        delete = box.addButton("&Just delete", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(reconnect)
+        box.exec()
+        clicked = box.clickedButton()
+        return "reconnect" if clicked is reconnect else ("delete" if clicked is delete else "cancel")
 
     def copy_selection(self) -> None:
         selected = set(self.model_scene.selected_node_ids())
@@ -255,17 +284,42 @@ class ModelCanvas(QGraphicsView):
 
     def dragMoveEvent(self, event) -> None:
         if event.mimeData().hasFormat(LAYER_MIME_TYPE):
+            self._highlight_drop_wire(self.edge_at(event.position().toPoint()))
             event.acceptProposedAction()
         else:
             super().dragMoveEvent(event)
 
+    def dragLeaveEvent(self, event) -> None:
+        self._highlight_drop_wire(None)
+        super().dragLeaveEvent(event)
+
     def dropEvent(self, event) -> None:
         if event.mimeData().hasFormat(LAYER_MIME_TYPE):
+            self._highlight_drop_wire(None)
             layer_type = bytes(event.mimeData().data(LAYER_MIME_TYPE)).decode("utf-8")
-            self.add_layer_at(layer_type, self.mapToScene(event.position().toPoint()))
+            edge = self.edge_at(event.position().toPoint())
+            if edge is not None and not self.document.read_only:
+                new_id = self.document.splice(layer_type, edge.key)   # dropped onto a wire: into it
+                if new_id is not None:
+                    self.model_scene.select_nodes([new_id])
+            else:
+                self.add_layer_at(layer_type, self.mapToScene(event.position().toPoint()))
             event.acceptProposedAction()
         else:
             super().dropEvent(event)
+
+    def edge_at(self, view_pos) -> EdgeItem | None:
+        """The wire under a point of the view (its clickable band), unless a layer's card is on top."""
+        for item in self.items(view_pos):
+            if isinstance(item, EdgeItem):
+                return item
+            if hasattr(item, "node_id"):
+                return None
+        return None
+
+    def _highlight_drop_wire(self, edge: EdgeItem | None) -> None:
+        for item in self.model_scene.edges.values():
+            item.set_drop_target(item is edge)
 
     def contextMenuEvent(self, event) -> None:
         item = self.itemAt(event.pos())
@@ -298,5 +352,3 @@ class ModelCanvas(QGraphicsView):
         name = self.ask_layer_name(self.document.spec.nodes[node_id].name)
         return bool(name) and self.document.rename(node_id, name)
 
-    def delete_nodes(self, node_ids: list[str]) -> None:
-        self.document.remove(node_ids)
