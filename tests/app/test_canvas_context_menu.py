@@ -106,19 +106,40 @@ def test_replace_rename_duplicate_disconnect_and_delete_are_one_undo_step_each(w
     assert model(window) == before
 
 
-def test_the_menu_says_why_it_cannot_edit_while_a_run_trains(window, qtbot, monkeypatch):
+def test_the_menu_says_why_it_cannot_edit_while_a_run_trains(window, qtbot):
     ids = ids_by_name(window)
     before = model(window)
-    monkeypatch.setattr(window.workspace._machine, "state", "paused")   # a run holds the model
+    machine = window.workspace._machine
+    machine.state = "paused"   # a run holds the model
     window.set_editing_locked(True)
-    assert window.document.read_only
-    menu = right_click(window, qtbot, ids["fc2"])
-    first = menu.actions()[0]
-    assert "training" in first.text() and not first.isEnabled()
-    for path in (("Insert before",), ("Insert after",), ("Replace with",), ("Rename…",), ("Duplicate",),
-                 ("Disconnect",), ("Delete",)):
-        assert not action(menu, *path).isEnabled(), path
-        assert "training" in action(menu, *path).toolTip(), path
-    action(menu, "Delete").trigger()   # even a triggered action changes nothing
-    menu.close()
+    try:
+        assert window.document.read_only
+        menu = right_click(window, qtbot, ids["fc2"])
+        first = menu.actions()[0]
+        assert "training" in first.text() and not first.isEnabled()
+        for path in (("Insert before",), ("Insert after",), ("Replace with",), ("Rename…",), ("Duplicate",),
+                     ("Disconnect",), ("Delete",)):
+            assert not action(menu, *path).isEnabled(), path
+            assert "training" in action(menu, *path).toolTip(), path
+        action(menu, "Delete").trigger()   # even a triggered action changes nothing
+        menu.close()
+        assert model(window) == before
+    finally:
+        machine.state = "idle"
+        window.set_editing_locked(False)
+
+
+def test_deleting_a_middle_layer_can_reconnect_its_neighbours_in_one_undo_step(window, qtbot):
+    ids = ids_by_name(window)
+    before = model(window)
+    pick(right_click(window, qtbot, ids["tanh1"]), "Delete and reconnect")
+    spec = window.workspace.spec
+    assert ids["tanh1"] not in spec.nodes
+    assert [e.source for e in spec.inputs_of(ids["fc2"])] == [ids["fc1"]]
+    assert window.document.report.ok
+    window.action_undo.trigger()
     assert model(window) == before
+    # The end of the chain has no neighbours to join: only a plain Delete is offered.
+    menu = right_click(window, qtbot, ids["fc3"])
+    assert "Delete and reconnect" not in [a.text().replace("&", "") for a in menu.actions()]
+    menu.close()

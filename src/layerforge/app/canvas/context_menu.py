@@ -53,6 +53,8 @@ def node_menu(canvas, node_id: str) -> QMenu:
     wired = bool(document.spec.inputs_of(node_id) or document.spec.outputs_of(node_id))
     edit("Dis&connect", lambda: document.disconnect_all(node_id), wired, "" if wired else "It has no wires.")
     edit("&Delete", lambda: canvas.delete_nodes([node_id]))
+    if document.reconnection(node_id):   # in the middle of a chain whose neighbours' shapes fit
+        edit("Delete and rec&onnect", lambda: document.remove_and_reconnect(node_id))
     menu.addSeparator()
     menu.addAction(canvas.action_copy)
     menu.addAction(canvas.action_auto_layout)

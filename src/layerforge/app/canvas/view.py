@@ -6,7 +6,7 @@ import json
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QAction, QFontInfo, QKeySequence, QPainter, QTransform
-from PySide6.QtWidgets import QApplication, QGraphicsView, QInputDialog, QMenu, QMessageBox
+from PySide6.QtWidgets import QApplication, QGraphicsView, QInputDialog, QMenu
 
 from ..document import ModelDocument
 from .context_menu import node_menu
@@ -95,33 +95,8 @@ class ModelCanvas(QGraphicsView):
         self.delete_nodes(nodes, edges)
 
     def delete_nodes(self, node_ids: list[str], edges: list[tuple[str, str, int]] = ()) -> None:
-        """Delete; one layer in the middle of a chain whose neighbours' shapes fit may be deleted and
-        its neighbours wired together instead (the person is asked: ``ask_reconnect``)."""
-        if not node_ids and not edges:
-            return
-        if len(node_ids) == 1 and not edges and not self.document.read_only \
-                and self.document.reconnection(node_ids[0]):
-            answer = self.ask_reconnect(self.document.spec.nodes[node_ids[0]].name)
-            if answer == "cancel":
-                return
-            if answer == "reconnect":
-                self.document.remove_and_reconnect(node_ids[0])
-                return
-        self.document.remove(node_ids, list(edges))
-
-    def ask_reconnect(self, name: str) -> str:
-        """"reconnect", "delete" or "cancel": asked before deleting a layer whose neighbours could be
-        wired together. Tests replace this method to answer for the user."""
-        box = QMessageBox(QMessageBox.Icon.Question, "Delete layer",
-                          f"Delete {name} and connect the layer before it to the layer after it?",
-                          QMessageBox.StandardButton.NoButton, self)
-        reconnect = box.addButton("&Reconnect", QMessageBox.ButtonRole.AcceptRole)
-        delete = box.addButton("&Just delete", QMessageBox.ButtonRole.DestructiveRole)
-        box.addButton(QMessageBox.StandardButton.Cancel)
-        box.setDefaultButton(reconnect)
-        box.exec()
-        clicked = box.clickedButton()
-        return "reconnect" if clicked is reconnect else ("delete" if clicked is delete else "cancel")
+        if node_ids or edges:
+            self.document.remove(node_ids, list(edges))
 
     def copy_selection(self) -> None:
         selected = set(self.model_scene.selected_node_ids())
