@@ -109,3 +109,15 @@ def test_a_layer_dropped_onto_a_wire_is_spliced_into_it_in_one_undo_step(window,
     window.grab().save("/tmp/spliced_model.png")
     window.action_undo.trigger()
     assert model(window) == before
+
+
+def test_a_long_node_subtitle_is_elided_inside_its_card_with_the_full_text_as_tooltip(window):
+    from layerforge.app.canvas.node_item import NODE_WIDTH
+    ids = ids_by_name(window)
+    window.document.set_param(ids["input1"], "shape", [32, 1000, 1000])
+    item = window.canvas.model_scene.nodes[ids["input1"]]
+    subtitle = next(child for child in item.childItems() if child.toolTip() == item.subtitle_text)
+    assert item.subtitle_text == "Input · shape 32x1000x1000"
+    right = subtitle.mapToParent(subtitle.boundingRect().topRight()).x()
+    assert right <= NODE_WIDTH - 8, "the subtitle runs past the card's edge"
+    assert subtitle.text().endswith("…")

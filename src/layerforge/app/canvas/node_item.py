@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QPainterPath, QPen
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QGraphicsSimpleTextItem, QGraphicsTextItem, QStyle
 
 from ...graph import GraphError, Node, get_layer
@@ -91,7 +91,12 @@ class NodeItem(QGraphicsObject):
             self._icon = category_pixmap(layer.category, 16)
         self.node_name = node.name
         self._title.setText(_elide(node.name, 12))
-        self._subtitle.setText(_elide(f"{node.type} · {param_summary(node)}", 19))
+        # Elided to the card's width in pixels (the full text is its tooltip), never cut by the edge.
+        self.subtitle_text = f"{node.type} · {param_summary(node)}"
+        width = NODE_WIDTH - 2 * 8 - PORT_SPACING / 2
+        self._subtitle.setText(QFontMetricsF(self._subtitle.font()).elidedText(
+            self.subtitle_text, Qt.TextElideMode.ElideRight, width))
+        self._subtitle.setToolTip(self.subtitle_text)
         self.output_shape_text = output_shape
         self._set_ports(layer, connected_inputs)
         self.set_error(error)
