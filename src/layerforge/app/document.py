@@ -69,41 +69,24 @@ class ModelDocument(QObject):
         self.edit("Move" if len(positions) > 1 else "Move layer", model_edits.move(positions), record=record)
 
     def apply_quick_fix(self, fix: dict) -> str | None:
-        change = model_edits.apply_quick_fix(fix)
-        text = f"Insert {fix.get('type', 'layer')}"
-        return self._inserting(text, change) if fix.get("action") == "insert" else self.edit(text, change)
+        return self.edit(f"Insert {fix.get('type', 'layer')}", model_edits.apply_quick_fix(fix))
 
     def paste(self, nodes: list[dict], edges: list[dict], offset: tuple[float, float]) -> list[str]:
         return self.edit("Paste", model_edits.paste(nodes, edges, offset)) or []
 
     # -- structural edits (the canvas's context menu, drops and the palette) -----------------------
-    # An insertion is followed, in the same undo step, by ``arrange(spec)`` when one is set: the canvas
-    # re-lays out a model it had laid out itself, so that an inserted layer does not push a wrapped
-    # row off to the right.
-
-    arrange: Callable[[ModelSpec], None] | None = None
-
-    def _inserting(self, text: str, change: Callable[[ModelSpec], Any]) -> str | None:
-        arrange = self.arrange
-
-        def change_and_arrange(spec: ModelSpec) -> Any:
-            result = change(spec)
-            if arrange is not None:
-                arrange(spec)
-            return result
-        return self.edit(text, change_and_arrange)
 
     def append_layer(self, layer_type: str) -> str | None:
-        return self._inserting(f"Add {layer_type}", model_edits.append_layer(layer_type))
+        return self.edit(f"Add {layer_type}", model_edits.append_layer(layer_type))
 
     def insert_after(self, node_id: str, layer_type: str) -> str | None:
-        return self._inserting(f"Insert {layer_type}", model_edits.insert_after(node_id, layer_type))
+        return self.edit(f"Insert {layer_type}", model_edits.insert_after(node_id, layer_type))
 
     def insert_before(self, node_id: str, layer_type: str) -> str | None:
-        return self._inserting(f"Insert {layer_type}", model_edits.insert_before(node_id, layer_type))
+        return self.edit(f"Insert {layer_type}", model_edits.insert_before(node_id, layer_type))
 
     def splice(self, layer_type: str, edge: tuple[str, str, int]) -> str | None:
-        return self._inserting(f"Insert {layer_type}", model_edits.splice(layer_type, *edge))
+        return self.edit(f"Insert {layer_type}", model_edits.splice(layer_type, *edge))
 
     def replace_layer(self, node_id: str, layer_type: str) -> str | None:
         return self.edit(f"Replace with {layer_type}", model_edits.replace_layer(node_id, layer_type))
