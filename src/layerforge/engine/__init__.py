@@ -17,14 +17,15 @@ from .dtypes import (bool_ as bool, double, dtype, float_ as float, float16, flo
                      get_default_dtype, half, int_ as int, int8, int16, int32, int64, long,
                      set_default_dtype, short, uint8)
 from .gradcheck import gradcheck  # noqa: E402
-from .ops import (abs, add, all, allclose, amax, amin, any, argmax, argmin, bmm, cat, ceil, chunk, clamp,  # noqa: E402,A004
-                  clone, cos, count_nonzero, div, dot, eq, equal, exp, expand, flatten, floor, gather,
-                  ge, gt, isclose, isfinite, isinf, isnan, le, log, log_softmax, logical_and,
-                  logical_not, logical_or, logsumexp, lt, masked_fill, matmul, max, maximum, mean,
-                  min, minimum, mm, mul, ne, neg, norm, outer, permute, pow, reciprocal, relu,
-                  remainder, repeat, reshape, round, rsqrt, sigmoid, sign, sin, softmax, split, sqrt,
-                  square, squeeze, stack, std, sub, sum, t, tanh, transpose, trunc, unbind, unflatten,
-                  unsqueeze, var, where)
+from .ops import (abs, add, all, allclose, amax, amin, any, argmax, argmin, bitwise_and,  # noqa: E402,A004
+                  bitwise_left_shift, bitwise_not, bitwise_or, bitwise_right_shift, bitwise_xor, bmm, cat,
+                  ceil, chunk, clamp, clone, cos, count_nonzero, div, dot, eq, equal, exp, expand, fix,
+                  flatten, floor, floor_divide, frac, gather, ge, gt, isclose, isfinite, isinf, isnan, le,
+                  log, log_softmax, logical_and, logical_not, logical_or, logical_xor, logsumexp, lt,
+                  masked_fill, matmul, max, maximum, mean, min, minimum, mm, mul, ne, neg, norm, outer,
+                  permute, pow, reciprocal, relu, remainder, repeat, reshape, round, rsqrt, sgn, sigmoid,
+                  sign, sin, softmax, split, sqrt, square, squeeze, stack, std, sub, sum, t, tanh,
+                  transpose, trunc, unbind, unflatten, unsqueeze, var, where)
 from .random import Generator, initial_seed, manual_seed, seed  # noqa: E402
 from .threads import get_num_threads, set_num_threads  # noqa: E402
 

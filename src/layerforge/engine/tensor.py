@@ -333,10 +333,10 @@ class Tensor:
         return _ops.div(other, self)
 
     def __floordiv__(self, other):
-        return _ops.div(self, other, rounding_mode="floor")
+        return _ops.floor_divide(self, other)
 
     def __rfloordiv__(self, other):
-        return _ops.div(other, self, rounding_mode="floor")
+        return _ops.floor_divide(other, self)
 
     def __mod__(self, other):
         return _ops.remainder(self, other)
@@ -363,16 +363,39 @@ class Tensor:
         return _ops.abs(self)
 
     def __invert__(self):
-        return _ops.logical_not(self) if self._data.dtype == np.bool_ else _ops.bitwise_not(self)
+        if self._data.dtype.kind not in "biu":
+            raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type tensors")
+        return _ops.bitwise_not(self)
 
     def __and__(self, other):
-        return _ops.compare(self, other, "logical_and")
+        return _ops.bitwise_and(self, other)
+
+    def __rand__(self, other):
+        return _ops.bitwise_and(other, self)
 
     def __or__(self, other):
-        return _ops.compare(self, other, "logical_or")
+        return _ops.bitwise_or(self, other)
+
+    def __ror__(self, other):
+        return _ops.bitwise_or(other, self)
 
     def __xor__(self, other):
-        return _ops.compare(self, other, "logical_xor")
+        return _ops.bitwise_xor(self, other)
+
+    def __rxor__(self, other):
+        return _ops.bitwise_xor(other, self)
+
+    def __lshift__(self, other):
+        return _ops.bitwise_left_shift(self, other)
+
+    def __rlshift__(self, other):
+        return _ops.bitwise_left_shift(other, self)
+
+    def __rshift__(self, other):
+        return _ops.bitwise_right_shift(self, other)
+
+    def __rrshift__(self, other):
+        return _ops.bitwise_right_shift(other, self)
 
     def __eq__(self, other):
         return _ops.compare(self, other, "equal")

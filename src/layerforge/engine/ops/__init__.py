@@ -13,8 +13,11 @@ from ..autograd import Node, _mode
 from ..tensor import Tensor
 from .common import (Number, apply, as_tensor_arg, broadcast_error, check_same_device, on_input_gpu,
                      unbroadcast, xp_of)
-from .elementwise_functions import (abs, add, cast, clamp, cos, div, exp, log, maximum, minimum, mul, neg,
-                                    pow, relu, rsub, sigmoid, sin, sqrt, sub, tanh, where)
+from .bitwise import (bitwise_and, bitwise_left_shift, bitwise_not, bitwise_or, bitwise_right_shift,
+                      bitwise_xor, logical_xor)
+from .elementwise_functions import (abs, add, cast, ceil, clamp, cos, div, exp, fix, floor, floor_divide, frac, log, maximum,
+                                    minimum, mul, neg, pow, relu, remainder, round, rsub, sgn, sigmoid, sign, sin, sqrt,
+                                    sub, tanh, trunc, where)
 from .index import gather, getitem, masked_fill, setitem
 from .linalg import bmm, dot, matmul, mm, outer
 from .reduce import (amax, amin, argmax, argmin, log_softmax, logsumexp, max, mean, min, softmax, std, sum,
@@ -53,26 +56,6 @@ def to_device(a: Tensor, target) -> Tensor:
     return apply(ToDevice(target), a)
 
 
-class Remainder(Node):
-    def forward(self, a, b):
-        self.a, self.b = a, b
-        return xp_of(a).remainder(a, b)
-
-    def backward(self, g):
-        xp = xp_of(g)
-        return (unbroadcast(g, self.a.shape),
-                unbroadcast(-g * xp.floor_divide(self.a, self.b), self.b.shape))
-
-
-def remainder(a, b):
-    if not isinstance(a, Tensor):
-        a = as_tensor_arg(a, b)
-    if not isinstance(b, Tensor):
-        b = as_tensor_arg(np.asarray(b, dtype=a._data.dtype) if isinstance(b, Number) else b, a)
-    check_same_device(a, b, "remainder")
-    return apply(Remainder(), a, b)
-
-
 # ------------------------------------------------------------------------------ no-gradient operations
 def _operand(other, like: Tensor):
     if isinstance(other, Tensor):
@@ -104,19 +87,9 @@ def _no_grad_unary(fn_name):
 
 
 logical_not = _no_grad_unary("logical_not")
-bitwise_not = _no_grad_unary("invert")
 isnan = _no_grad_unary("isnan")
 isinf = _no_grad_unary("isinf")
 isfinite = _no_grad_unary("isfinite")
-sign = _no_grad_unary("sign")
-floor = _no_grad_unary("floor")
-ceil = _no_grad_unary("ceil")
-trunc = _no_grad_unary("trunc")
-
-
-def round(a: Tensor, decimals: int = 0) -> Tensor:  # noqa: A001
-    xp = xp_of(a._data)
-    return _wrap(xp.asarray(xp.round(a._data, decimals)))
 
 
 def _comparison(name: str, fn_name: str):
@@ -273,7 +246,9 @@ def install_methods(cls) -> None:
             "masked_fill", "logical_not", "logical_and", "logical_or", "isnan", "isinf",
             "isfinite", "sign", "floor", "ceil", "trunc", "round", "eq", "ne", "lt", "le", "gt", "ge",
             "equal", "allclose", "isclose", "all", "any", "square", "reciprocal", "rsqrt", "norm",
-            "repeat", "remainder", "count_nonzero"]
+            "repeat", "remainder", "count_nonzero", "bitwise_and", "bitwise_or", "bitwise_xor",
+            "bitwise_not", "bitwise_left_shift", "bitwise_right_shift", "logical_xor", "sgn", "fix",
+            "frac", "floor_divide"]
     namespace = globals()
     for name in same:
         setattr(cls, name, namespace[name])

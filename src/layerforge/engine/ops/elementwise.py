@@ -55,10 +55,24 @@ class Div(Node):
         return unbroadcast(ga, a.shape), unbroadcast(-ga * a / b, b.shape)
 
 
+def _power(a, b):
+    """``a ** b``; integers to negative integer powers as PyTorch computes them (numpy refuses)."""
+    if getattr(b, "dtype", np.dtype(float)).kind not in "iu" or getattr(a, "dtype", None) is None \
+            or a.dtype.kind not in "iu":
+        return a ** b
+    xp = xp_of(b)
+    negative = b < 0
+    out = a ** xp.where(negative, 0, b)
+    # 1 ** -n is 1, (-1) ** -n is +-1, any other integer to a negative power truncates to 0
+    odd = (b % 2) != 0
+    inverse = xp.where(a == 1, 1, xp.where(a == -1, xp.where(odd, -1, 1), 0)).astype(out.dtype)
+    return xp.where(negative, inverse, out)
+
+
 class Pow(Node):
     def forward(self, a, b):
         self.a, self.b = a, b
-        self.out = a ** b
+        self.out = _power(a, b)
         return self.out
 
     def backward(self, g):
@@ -198,12 +212,18 @@ class RPowScalar(Node):
         self.s = s
 
     def forward(self, a):
-        self.out = self.s ** a
+        self.a = a
+        if a.dtype.kind in "iu":
+            self.out = _power(xp_of(a).asarray(self.s, dtype=a.dtype), a)
+        else:
+            with np.errstate(divide="ignore"):  # 0 ** -x is inf, as in PyTorch
+                self.out = self.s ** a
         return self.out
 
     def backward(self, g):
-        if self.s == 0:
-            return g * 0
+        if self.s == 0:  # d(0 ** x)/dx: 0 where x >= 0, -inf where x < 0 (0 ** x is inf there), as PyTorch
+            with np.errstate(invalid="ignore"):
+                return g * xp_of(g).where(self.a >= 0, 0, -np.inf).astype(g.dtype, copy=False)
         return g * self.out * float(np.log(self.s))
 
 
@@ -363,3 +383,62 @@ class Cast(Node):
         if self.source.kind != "f":
             return None
         return g.astype(self.source)
+
+
+class Stepwise(Node):
+    """floor, ceil, trunc, round, sign: constant between jumps, so PyTorch's gradient is zero."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def forward(self, a):
+        return self.fn(a)
+
+    def backward(self, g):
+        return xp_of(g).zeros_like(g)
+
+
+class RoundedDiv(Node):
+    """``div(a, b, rounding_mode=...)``, integers exactly; piecewise constant, so the gradient is zero."""
+
+    def __init__(self, mode):
+        self.mode = mode
+
+    def forward(self, a, b):
+        self.shapes = (a.shape, b.shape)
+        xp = xp_of(a)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if self.mode == "floor":
+                return xp.floor_divide(a, b)
+            if a.dtype.kind in "iu":  # toward zero: floor, then one step back up where inexact
+                q = xp.floor_divide(a, b)
+                return q + ((q < 0) & (q * b != a)).astype(q.dtype)
+            return xp.trunc(a / b).astype(xp.result_type(a, b), copy=False)
+
+    def backward(self, g):
+        xp = xp_of(g)
+        return xp.zeros(self.shapes[0], dtype=g.dtype), xp.zeros(self.shapes[1], dtype=g.dtype)
+
+
+class FloorDivide(RoundedDiv):
+    """``floor_divide`` / ``//``: PyTorch defines no derivative for it, so backward refuses, as there."""
+
+    def __init__(self):
+        super().__init__("floor")
+
+    def backward(self, g):
+        raise RuntimeError("derivative for aten::floor_divide is not implemented")
+
+
+class Remainder(Node):
+    """Python's modulo (the sign of the divisor); d/da = 1, d/db = -floor(a / b)."""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return xp_of(a).remainder(a, b)
+
+    def backward(self, g):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            gb = -g * xp_of(g).floor_divide(self.a, self.b)
+        return unbroadcast(g, self.a.shape), unbroadcast(gb.astype(g.dtype, copy=False), self.b.shape)

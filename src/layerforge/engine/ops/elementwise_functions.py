@@ -10,9 +10,9 @@ import numpy as np
 from ..dtypes import get_default_dtype
 from ..tensor import Tensor
 from .common import Number, apply, as_tensor_arg, broadcast_error, promote_pair, scalar_target, xp_of
-from .elementwise import (Abs, Add, AddScalar, Cast, Clamp, Cos, Div, DivByZeroScalar, Exp, Log, Maximum,
-                          Minimum, Mul, MulScalar, Neg, Pow, PowScalar, RDivScalar, Relu, RPowScalar,
-                          RSubScalar, Sigmoid, Sin, Sqrt, Sub, Tanh, Where)
+from .elementwise import (Abs, Add, AddScalar, Cast, Clamp, Cos, Div, DivByZeroScalar, Exp, FloorDivide, Log,
+                          Maximum, Minimum, Mul, MulScalar, Neg, Pow, PowScalar, RDivScalar, Relu, Remainder,
+                          RoundedDiv, RPowScalar, RSubScalar, Sigmoid, Sin, Sqrt, Stepwise, Sub, Tanh, Where)
 
 
 def _binary(node_cls, scalar_node, rscalar_node, a, b, op, true_divide=False):
@@ -88,25 +88,56 @@ def div(a, b, rounding_mode=None):
                    "div", true_divide=True)
 
 
-def _rounded_div(a, b, mode):
-    from .. import creation
+_ROUNDING_MODES = (None, "trunc", "floor")
 
-    a_t = a if isinstance(a, Tensor) else creation.tensor(a)
-    b_arr = b._data if isinstance(b, Tensor) else b
-    xp = xp_of(a_t._data)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if mode == "floor":
-            out = xp.floor_divide(a_t._data, b_arr)
-        elif mode == "trunc":
-            q = a_t._data / b_arr
-            out = xp.trunc(q).astype(xp.result_type(a_t._data, b_arr))
-        else:
-            raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but "
-                             f"found '{mode}'")
-    return Tensor._wrap(xp.asarray(out))
+
+def _tensor_pair(a, b, op: str):
+    """Two Tensors of PyTorch's result dtype from Tensors, Python numbers or arrays."""
+    if not isinstance(a, Tensor):
+        if not isinstance(b, Tensor):
+            raise TypeError(f"{op}(): at least one argument must be a Tensor")
+        a = as_tensor_arg(a, b) if not isinstance(a, Number) else _scalar_like(a, b)
+    if not isinstance(b, Tensor):
+        b = as_tensor_arg(b, a) if not isinstance(b, Number) else _scalar_like(b, a)
+    return promote_pair(a, b, op)
+
+
+def _rounded_div(a, b, mode, node_cls=RoundedDiv):
+    """``div`` with ``rounding_mode``: the dtype follows PyTorch's promotion (no true division's float
+    result), integers divide exactly (no detour through float64), and the gradient is zero."""
+    if mode not in _ROUNDING_MODES:
+        raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but "
+                           f"found '{mode}'")
+    a, b = _tensor_pair(a, b, "div")
+    if a._data.dtype.kind in "biu" and bool(xp_of(b._data).any(b._data == 0)):
+        raise RuntimeError("ZeroDivisionError")
+    try:
+        return apply(node_cls(mode) if node_cls is RoundedDiv else node_cls(), a, b)
+    except ValueError:
+        raise broadcast_error("div", a.shape, b.shape) from None
+
+
+def _scalar_like(number, tensor: Tensor) -> Tensor:
+    """A Python number as a 0-d tensor of the dtype PyTorch gives ``tensor (op) number``."""
+    target = scalar_target(tensor, number) or tensor.dtype
+    return Tensor._wrap(xp_of(tensor._data).asarray(number, dtype=target.np))
+
+
+def floor_divide(input, other):  # noqa: A002
+    return _rounded_div(input, other, "floor", FloorDivide)
+
+
+def remainder(input, other):  # noqa: A002
+    a, b = _tensor_pair(input, other, "remainder")
+    try:
+        return apply(Remainder(), a, b)
+    except ValueError:
+        raise broadcast_error("remainder", a.shape, b.shape) from None
 
 
 def pow(a, b):  # noqa: A001  (PyTorch's name)
+    if type(b) is int and b < 0 and isinstance(a, Tensor) and a._data.dtype.kind in "biu":
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
     return _binary(Pow, PowScalar, RPowScalar, a, b, "pow")
 
 
@@ -186,3 +217,42 @@ def where(condition, a, b):
 
 def cast(a: Tensor, target_np_dtype) -> Tensor:
     return apply(Cast(target_np_dtype), a)
+
+
+def _stepwise(name: str, float_fn, integer_fn=None):
+    """A stepwise function (zero gradient) that keeps integer and bool inputs' dtype, as PyTorch."""
+    node = type(name.capitalize(), (Stepwise,), {})
+
+    def op(input):  # noqa: A002
+        xp = xp_of(input._data)
+        if input._data.dtype.kind in "biu":
+            fn = integer_fn or (lambda a: a.copy())
+        else:
+            fn = getattr(xp, float_fn)
+        return apply(node(lambda a: xp.asarray(fn(a))), input)
+
+    op.__name__ = op.__qualname__ = name
+    return op
+
+
+floor = _stepwise("floor", "floor")
+ceil = _stepwise("ceil", "ceil")
+trunc = _stepwise("trunc", "trunc")
+fix = _stepwise("fix", "trunc")
+sign = _stepwise("sign", "sign", lambda a: a.copy() if a.dtype.kind == "b" else xp_of(a).sign(a))
+sgn = sign
+
+
+_Round = type("Round", (Stepwise,), {})
+
+
+def round(input, decimals: int = 0):  # noqa: A001,A002
+    xp = xp_of(input._data)
+    if input._data.dtype.kind in "biu":
+        return apply(_Round(lambda a: a.copy()), input)
+    return apply(_Round(lambda a: xp.asarray(xp.round(a, decimals))), input)
+
+
+def frac(input):  # noqa: A002
+    """x - trunc(x): its gradient is 1, as PyTorch's."""
+    return sub(input, trunc(input).detach())

@@ -16,27 +16,62 @@ def _is_basic(index) -> bool:
     return all(i is None or i is Ellipsis or isinstance(i, (int, slice, np.integer)) for i in items)
 
 
+def _is_int(item) -> bool:
+    return isinstance(item, (int, np.integer)) and not isinstance(item, (bool, np.bool_))
+
+
+def _placement_plan(index):
+    """PyTorch's reading of an index as (first, second): ``a[first][second]`` is ``a[index]``.
+
+    numpy counts an integer as an advanced index, so ``x[1, :, idx]`` puts idx's dimensions first;
+    PyTorch selects with the integers first (a basic index) and places the advanced dimensions among
+    the rest, giving (4, 2) for x of shape (3, 4, 5). Where integers and arrays mix, the integers are
+    applied first (a view) and the rest second; elsewhere numpy and PyTorch agree (first is None).
+    """
+    items = index if isinstance(index, tuple) else (index,)
+    if not any(_is_int(i) for i in items) or _is_basic(items):
+        return None, index
+    first, second = [], []
+    for item in items:
+        if _is_int(item):
+            first.append(item)
+            continue
+        second.append(item)
+        if item is Ellipsis:
+            first.append(Ellipsis)
+        elif isinstance(item, slice):
+            first.append(slice(None))
+        elif item is None or isinstance(item, (bool, np.bool_)):
+            continue  # adds a dimension; it takes none from the input
+        else:  # an index array: a mask takes one input dimension per mask dimension
+            first.extend([slice(None)] * (item.ndim if item.dtype == np.bool_ else 1))
+    return tuple(first), tuple(second)
+
+
 class GetItem(Node):
-    def __init__(self, index):
-        self.index = index
+    def __init__(self, plan):
+        self.first, self.second = plan
 
     def forward(self, a):
-        self.in_shape, self.dtype = a.shape, a.dtype
-        return a[self.index]
+        self.in_shape = a.shape
+        if self.first is not None:
+            a = a[self.first]
+        return a[self.second]
 
     def backward(self, g):
         xp = xp_of(g)
         out = xp.zeros(self.in_shape, dtype=g.dtype)
-        if _is_basic(self.index):
-            out[self.index] = g
+        target = out if self.first is None else out[self.first]  # a view: writes reach out
+        if _is_basic(self.second):
+            target[self.second] = g
         else:
             # Integer arrays may repeat an element: accumulate instead of overwrite.
-            xp.add.at(out, self.index, g)
+            xp.add.at(target, self.second, g)
         return out
 
 
-def _convert_index(index, xp, shape):
-    """Replace Tensors (and lists) in an index by arrays on the right device, and check bounds."""
+def _convert_index(index, xp):
+    """Replace Tensors (and lists) in an index by arrays on the right device, as PyTorch reads them."""
     if isinstance(index, tuple):
         return tuple(_convert_item(i, xp) for i in index)
     return _convert_item(index, xp)
@@ -47,6 +82,10 @@ def _convert_item(item, xp):
         arr = item._data
         if arr.dtype.kind not in "biu":
             raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+        if arr.dtype == np.uint8:  # PyTorch reads a byte tensor as a mask
+            arr = arr.astype(np.bool_)
+        if arr.ndim == 0 and arr.dtype.kind in "iu":  # a 0-d integer tensor selects, as an int does
+            return int(arr)
         # As in PyTorch, a CPU index may index a CUDA tensor: move it where the data is.
         if xp is not np and isinstance(arr, np.ndarray):
             return xp.asarray(arr)
@@ -66,12 +105,13 @@ def _convert_item(item, xp):
 @on_input_gpu
 def getitem(a: Tensor, index):
     xp = xp_of(a._data)
-    index = _convert_index(index, xp, a.shape)
+    first, second = plan = _placement_plan(_convert_index(index, xp))
     try:
         if not a.requires_grad:
-            out = a._data[index]
+            data = a._data if first is None else a._data[first]
+            out = data[second]
             return Tensor._wrap(out if isinstance(out, xp.ndarray) else xp.asarray(out))
-        return apply(GetItem(index), a)
+        return apply(GetItem(plan), a)
     except IndexError as exc:
         raise IndexError(f"{exc} (indexing a tensor of shape {tuple(a.shape)})") from None
 
@@ -86,10 +126,11 @@ def setitem(a: Tensor, index, value) -> None:
         raise RuntimeError("in-place assignment into a tensor that is part of a graph is not supported; "
                            "build a new tensor with torch.where or torch.cat instead")
     xp = xp_of(a._data)
-    index = _convert_index(index, xp, a.shape)
+    first, second = _placement_plan(_convert_index(index, xp))
     data = value._data if isinstance(value, Tensor) else value
     try:
-        a._data[index] = data
+        target = a._data if first is None else a._data[first]
+        target[second] = data
     except (IndexError, ValueError) as exc:
         shape = tuple(value.shape) if hasattr(value, "shape") else "scalar"
         raise RuntimeError(f"cannot assign a value of shape {shape} into tensor of shape "
@@ -102,7 +143,9 @@ class Gather(Node):
 
     def forward(self, a):
         self.in_shape = a.shape
-        return xp_of(a).take_along_axis(a, self.index, axis=self.axis)
+        # PyTorch lets the index be smaller than the input in the other dims: read that corner only.
+        corner = tuple(slice(None) if d == self.axis else slice(0, n) for d, n in enumerate(self.index.shape))
+        return xp_of(a).take_along_axis(a[corner], self.index, axis=self.axis)
 
     def backward(self, g):
         xp = xp_of(g)
@@ -120,6 +163,10 @@ def gather(a: Tensor, dim: int, index: Tensor):
     idx = backend.to_device_array(idx, a.device)
     if idx.ndim != a.ndim:
         raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
+    for d, (n_index, n_input) in enumerate(zip(idx.shape, a.shape)):
+        if d != axis and n_index > n_input:
+            raise RuntimeError(f"Size does not match at dimension {d} expected index {list(idx.shape)} to "
+                               f"be no larger than self {list(a.shape)} apart from dimension {axis}")
     if idx.size and (idx.max() >= a.shape[axis] or idx.min() < -a.shape[axis]):
         raise RuntimeError(f"index {int(idx.max())} is out of bounds for dimension {axis} with size "
                            f"{a.shape[axis]}")
