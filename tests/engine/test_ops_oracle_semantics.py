@@ -72,6 +72,8 @@ def test_bitwise_op_matches_torch(fn, shapes, options, device):
     pytest.param(lambda m: ~m.tensor([1.5]), id="float_invert"),
     pytest.param(lambda m: m.tensor([3]) | m.tensor(1.0), id="int_or_float_0d"),
     pytest.param(lambda m: m.tensor([2, 3]) ** -1, id="int_to_negative_int_power"),
+    pytest.param(lambda m: m.tensor([True]) - m.tensor([1.0]), id="bool_subtraction"),
+    pytest.param(lambda m: 1 - m.tensor([True]), id="bool_rsub"),
     pytest.param(lambda m: m.div(m.tensor([1.0]), 2, rounding_mode="round"), id="bad_rounding_mode"),
     pytest.param(lambda m: m.div(m.tensor([5]), 0, rounding_mode="floor"), id="int_floor_div_by_zero"),
     pytest.param(lambda m: m.gather(m.zeros(3, 4), 1, m.zeros(4, 1, dtype=m.long)), id="gather_index_too_big"),
@@ -158,6 +160,9 @@ DTYPES = [
     case("uint8_plus_int8", lambda m, x, y: x + y, vals=[np.array([1, 2], np.uint8), np.array([-1, 3], np.int8)]),
     case("float64_0d_times_float32", lambda m, x, y: x * y, vals=[np.array(2.0), MIXED[0]]),
     case("int64_0d_times_int32", lambda m, x, y: x * y, vals=[np.array(2), MIXED[1]]),
+    case("uint8_wraps_with_int_scalars", lambda m, x: (x - 1, 1 - x, x * 2, x + 300),
+         vals=[np.array([0, 1, 200], np.uint8)]),
+    case("scalar_mod_tensor", lambda m, x, y: (7 % y, 2.5 % x), vals=MIXED, grad=False),
     case("bool_times_int32", lambda m, x, y: x * y, vals=[np.array([True, False, True]), MIXED[1]]),
 ]
 

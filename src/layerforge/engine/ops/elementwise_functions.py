@@ -58,6 +58,10 @@ def _with_scalar(make_node, t, s, op, true_divide):
     node = make_node(s)
     if node is None:  # the operation is the identity (x + 0, x * 1)
         return t
+    dtype = t._data.dtype
+    if dtype.kind in "iu" and type(getattr(node, "s", None)) is int:
+        # integers wrap around as in PyTorch (uint8 - 1); numpy refuses a Python int out of range
+        node.s = dtype.type(np.asarray(node.s).astype(dtype))
     return apply(node, t)
 
 
@@ -68,9 +72,16 @@ def add(a, b, alpha=1):
 
 
 def sub(a, b, alpha=1):
+    if _is_bool(a) or _is_bool(b):
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If you are "
+                           "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
     if alpha != 1:
         b = mul(b, alpha)
     return _binary(Sub, lambda s: AddScalar(-s), RSubScalar, a, b, "sub")
+
+
+def _is_bool(value) -> bool:
+    return type(value) is bool or (isinstance(value, Tensor) and value._data.dtype.kind == "b")
 
 
 def rsub(a, b):
