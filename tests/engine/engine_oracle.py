@@ -46,8 +46,9 @@ def _make_inputs(shapes, vals, dtype, low, high, seed):
 
 
 def _as_list(out):
+    """Every tensor of an output, nested tuples (several (values, indices) pairs) flattened in order."""
     if isinstance(out, (tuple, list)):
-        return list(out)
+        return [t for item in out for t in _as_list(item)]
     return [out]
 
 

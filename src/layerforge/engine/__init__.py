@@ -26,6 +26,8 @@ from .ops import (abs, add, all, allclose, amax, amin, any, argmax, argmin, bitw
                   permute, pow, reciprocal, relu, remainder, repeat, reshape, round, rsqrt, sgn, sigmoid,
                   sign, sin, softmax, split, sqrt, square, squeeze, stack, std, sub, sum, t, tanh,
                   transpose, trunc, unbind, unflatten, unsqueeze, var, where)
+from .ops import (argsort, bincount, cummax, cummin, cumprod, cumsum, histc, kthvalue,  # noqa: E402
+                  logcumsumexp, median, mode, msort, prod, sort, topk, unique)
 from .random import Generator, initial_seed, manual_seed, seed  # noqa: E402
 from .threads import get_num_threads, set_num_threads  # noqa: E402
 

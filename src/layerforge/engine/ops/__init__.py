@@ -11,7 +11,7 @@ import numpy as np
 from .. import backend
 from ..autograd import Node, _mode
 from ..tensor import Tensor
-from .common import (Number, apply, as_tensor_arg, broadcast_error, check_same_device, on_input_gpu,
+from .common import (Number, apply, as_tensor_arg, broadcast_error, check_same_device, dim_aliases, on_input_gpu,
                      unbroadcast, xp_of)
 from .bitwise import (bitwise_and, bitwise_left_shift, bitwise_not, bitwise_or, bitwise_right_shift,
                       bitwise_xor, logical_xor)
@@ -22,6 +22,8 @@ from .index import gather, getitem, masked_fill, setitem
 from .linalg import bmm, dot, matmul, mm, outer
 from .reduce import (amax, amin, argmax, argmin, log_softmax, logsumexp, max, mean, min, softmax, std, sum,
                      var)
+from .scan import cummax, cummin, cumprod, cumsum, logcumsumexp, prod
+from .sort import argsort, bincount, histc, kthvalue, median, mode, msort, sort, topk, unique
 from .shape import (_shape_arg, cat, chunk, expand, flatten, pad, permute, reshape, split, squeeze,
                     stack, t, transpose, unbind, unflatten, unsqueeze)
 
@@ -136,8 +138,8 @@ def _truth_reduction(name: str):
     return op
 
 
-all = _truth_reduction("all")  # noqa: A001
-any = _truth_reduction("any")  # noqa: A001
+all = dim_aliases(_truth_reduction("all"))  # noqa: A001
+any = dim_aliases(_truth_reduction("any"))  # noqa: A001
 
 
 def count_nonzero(a: Tensor, dim=None) -> Tensor:
@@ -248,7 +250,9 @@ def install_methods(cls) -> None:
             "equal", "allclose", "isclose", "all", "any", "square", "reciprocal", "rsqrt", "norm",
             "repeat", "remainder", "count_nonzero", "bitwise_and", "bitwise_or", "bitwise_xor",
             "bitwise_not", "bitwise_left_shift", "bitwise_right_shift", "logical_xor", "sgn", "fix",
-            "frac", "floor_divide"]
+            "frac", "floor_divide", "cumsum", "cumprod", "cummax", "cummin", "logcumsumexp", "prod",
+            "argsort", "kthvalue", "median", "mode", "msort", "sort", "topk", "unique", "bincount",
+            "histc"]
     namespace = globals()
     for name in same:
         setattr(cls, name, namespace[name])

@@ -141,6 +141,19 @@ def broadcast_error(op: str, shape_a, shape_b) -> RuntimeError:
     return RuntimeError(f"{op}: shapes {shape_a} and {shape_b} do not broadcast")
 
 
+def dim_aliases(fn):
+    """Accept PyTorch's numpy-style spellings: ``axis=`` for ``dim=`` and ``keepdims=`` for ``keepdim=``."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        if kwargs:
+            if "axis" in kwargs:
+                kwargs["dim"] = kwargs.pop("axis")
+            if "keepdims" in kwargs:
+                kwargs["keepdim"] = kwargs.pop("keepdims")
+        return fn(*args, **kwargs)
+    return wrapper
+
+
 def normalize_dim(dim: int, ndim: int, what: str = "dim") -> int:
     size = max(ndim, 1)
     if not -size <= dim < size:

@@ -148,13 +148,23 @@ class Gather(Node):
         return xp_of(a).take_along_axis(a[corner], self.index, axis=self.axis)
 
     def backward(self, g):
-        xp = xp_of(g)
-        out = xp.zeros(self.in_shape, dtype=g.dtype)
-        idx = [xp.arange(n).reshape([-1 if d == i else 1 for d in range(g.ndim)])
-               for i, n in enumerate(self.index.shape)]
-        idx[self.axis] = self.index
-        xp.add.at(out, tuple(idx), g)
-        return out
+        return scatter_add_along(xp_of(g).zeros(self.in_shape, dtype=g.dtype), self.axis, self.index, g)
+
+
+def along_axis_index(axis: int, index):
+    """The full index tuple that puts ``index`` along ``axis`` and each other position at itself."""
+    xp = xp_of(index)
+    grid = [xp.arange(n).reshape([-1 if d == i else 1 for d in range(index.ndim)])
+            for i, n in enumerate(index.shape)]
+    grid[axis] = index
+    return tuple(grid)
+
+
+def scatter_add_along(out, axis: int, index, src):
+    """``out[..., index[i], ...] += src[i]`` along ``axis``, repeated indices adding up; returns out."""
+    if index.size:
+        xp_of(out).add.at(out, along_axis_index(axis, index), src)
+    return out
 
 
 def gather(a: Tensor, dim: int, index: Tensor):

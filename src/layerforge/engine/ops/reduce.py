@@ -9,7 +9,7 @@ import numpy as np
 from ..autograd import Node
 from ..dtypes import get_default_dtype
 from ..tensor import Tensor
-from .common import apply, normalize_dim, normalize_dims, xp_of
+from .common import apply, dim_aliases, normalize_dim, normalize_dims, xp_of
 from .elementwise_functions import maximum, minimum, sqrt
 
 
@@ -197,6 +197,7 @@ def _floating(a: Tensor, op: str) -> Tensor:
     return a
 
 
+@dim_aliases
 def sum(a: Tensor, dim=None, keepdim=False, dtype=None):  # noqa: A001
     if dtype is not None:
         a = a.to(dtype)
@@ -205,6 +206,7 @@ def sum(a: Tensor, dim=None, keepdim=False, dtype=None):  # noqa: A001
     return apply(Sum(normalize_dims(dim, a.ndim), keepdim), a)
 
 
+@dim_aliases
 def mean(a: Tensor, dim=None, keepdim=False, dtype=None):
     if dtype is not None:
         a = a.to(dtype)
@@ -234,12 +236,14 @@ def _extremum(a: Tensor, dim, keepdim, largest, name):
     return MinMaxResult(values, indices)
 
 
+@dim_aliases
 def max(a: Tensor, dim=None, keepdim=False):  # noqa: A001
     if isinstance(dim, Tensor):
         return maximum(a, dim)
     return _extremum(a, dim, keepdim, True, "max")
 
 
+@dim_aliases
 def min(a: Tensor, dim=None, keepdim=False):  # noqa: A001
     if isinstance(dim, Tensor):
         return minimum(a, dim)
@@ -265,11 +269,13 @@ class AMax(Node):
         return (hits * (g / hits.sum(axis=self.axes, keepdims=True))).astype(g.dtype, copy=False)
 
 
+@dim_aliases
 def amax(a: Tensor, dim=(), keepdim=False):
     """Largest values over ``dim`` (all dims when empty), without indices."""
     return apply(AMax(normalize_dims(dim if dim != () else None, a.ndim), keepdim, True), a)
 
 
+@dim_aliases
 def amin(a: Tensor, dim=(), keepdim=False):
     return apply(AMax(normalize_dims(dim if dim != () else None, a.ndim), keepdim, False), a)
 
@@ -280,6 +286,7 @@ def _correction(unbiased, correction):
     return 1 if unbiased in (None, True) else 0
 
 
+@dim_aliases
 def var(a: Tensor, dim=None, unbiased=None, keepdim=False, *, correction=None):
     if isinstance(dim, bool):  # var(x, False): the old positional 'unbiased'
         dim, unbiased = None, dim
@@ -287,10 +294,12 @@ def var(a: Tensor, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return apply(Var(normalize_dims(dim, a.ndim), _correction(unbiased, correction), keepdim), a)
 
 
+@dim_aliases
 def std(a: Tensor, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return sqrt(var(a, dim, unbiased, keepdim, correction=correction))
 
 
+@dim_aliases
 def logsumexp(a: Tensor, dim, keepdim=False):
     if a._data.dtype.kind != "f":
         a = a.to(get_default_dtype())
@@ -312,10 +321,12 @@ def _arg(a: Tensor, dim, keepdim, largest):
     return Tensor._wrap(xp.asarray(out, dtype=np.int64))
 
 
+@dim_aliases
 def argmax(a: Tensor, dim=None, keepdim=False):
     return _arg(a, dim, keepdim, True)
 
 
+@dim_aliases
 def argmin(a: Tensor, dim=None, keepdim=False):
     return _arg(a, dim, keepdim, False)
 
@@ -328,6 +339,7 @@ def _softmax_input(a: Tensor, dtype):
     return a
 
 
+@dim_aliases
 def softmax(a: Tensor, dim=None, dtype=None):
     a = _softmax_input(a, dtype)
     if dim is None:
@@ -335,6 +347,7 @@ def softmax(a: Tensor, dim=None, dtype=None):
     return apply(Softmax(normalize_dim(dim, a.ndim)), a)
 
 
+@dim_aliases
 def log_softmax(a: Tensor, dim=None, dtype=None):
     a = _softmax_input(a, dtype)
     if dim is None:
