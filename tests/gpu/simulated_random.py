@@ -1,4 +1,4 @@
-"""``cupy.random`` and the two cupyx functions the engine uses, for the simulated GPU.
+"""``cupy.random`` and the cupyx functions the engine uses (scatter_add, erf, erfc), for the simulated GPU.
 
 Part of the strict CPU stand-in for cupy (simulated_cupy.py explains it). Built around the array
 side's helpers, so device arrays go in and out as everywhere else in the simulation.
@@ -30,6 +30,9 @@ class RandomModule(types.ModuleType):
         def erf(x):
             return cp._wrap(np.vectorize(math.erf, otypes=[x.dtype])(cp._unwrap(x, "cupyx.scipy.special.erf")))
 
+        def erfc(x):
+            return cp._wrap(np.vectorize(math.erfc, otypes=[x.dtype])(cp._unwrap(x, "cupyx.scipy.special.erfc")))
+
         def scatter_add(a, slices, value):
             np.add.at(cp._unwrap(a, "cupyx.scatter_add"), cp._index(slices, "cupyx.scatter_add"),
                       cp._unwrap(value, "cupyx.scatter_add"))
@@ -37,7 +40,7 @@ class RandomModule(types.ModuleType):
         cupyx = types.ModuleType("cupyx")
         scipy = types.ModuleType("cupyx.scipy")
         special = types.ModuleType("cupyx.scipy.special")
-        cupyx.scatter_add, special.erf = scatter_add, erf
+        cupyx.scatter_add, special.erf, special.erfc = scatter_add, erf, erfc
         cupyx.scipy, scipy.special = scipy, special
         return {"cupyx": cupyx, "cupyx.scipy": scipy, "cupyx.scipy.special": special}
 

@@ -28,6 +28,11 @@ from .ops import (abs, add, all, allclose, amax, amin, any, argmax, argmin, bitw
                   transpose, trunc, unbind, unflatten, unsqueeze, var, where)
 from .ops import (argsort, bincount, cummax, cummin, cumprod, cumsum, histc, kthvalue,  # noqa: E402
                   logcumsumexp, median, mode, msort, prod, sort, topk, unique)
+from .ops import (acos, acosh, addcdiv, addcmul, arccos, arccosh, arcsin, arcsinh, arctan,  # noqa: E402
+                  arctan2, arctanh, asin, asinh, atan, atan2, atanh, copysign, cosh, deg2rad, erf, erfc,
+                  erfinv, exp2, expm1, float_power, fmod, heaviside, hypot, lerp, log1p, log2, log10,
+                  logaddexp, logaddexp2, logit, nan_to_num, positive, rad2deg, signbit, sinc, sinh, tan,
+                  xlogy)
 from .random import Generator, initial_seed, manual_seed, seed  # noqa: E402
 from .threads import get_num_threads, set_num_threads  # noqa: E402
 

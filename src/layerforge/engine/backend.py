@@ -181,6 +181,13 @@ def gpu_erf(array):
     return erf(array)
 
 
+def gpu_special(name: str, array):
+    """A function of cupyx.scipy.special (erfc, ...) on a cupy array, on its GPU."""
+    import cupyx.scipy.special as special  # noqa: PLC0415  (GPU only, after cupy has loaded)
+
+    return getattr(special, name)(array)
+
+
 class DeviceOutOfMemoryError(MemoryError):
     """A GPU allocation failed. Says how much was asked, what the GPU has free, and what to do."""
 

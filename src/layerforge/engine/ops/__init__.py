@@ -18,6 +18,11 @@ from .bitwise import (bitwise_and, bitwise_left_shift, bitwise_not, bitwise_or, 
 from .elementwise_functions import (abs, add, cast, ceil, clamp, cos, div, exp, fix, floor, floor_divide, frac, log, maximum,
                                     minimum, mul, neg, pow, relu, remainder, round, rsub, sgn, sigmoid, sign, sin, sqrt,
                                     sub, tanh, trunc, where)
+from .elementwise_math import (acos, acosh, addcdiv, addcmul, arccos, arccosh, arcsin, arcsinh, arctan,
+                              arctan2, arctanh, asin, asinh, atan, atan2, atanh, copysign, cosh, deg2rad,
+                              erf, erfc, erfinv, exp2, expm1, float_power, fmod, heaviside, hypot, lerp,
+                              log1p, log2, log10, logaddexp, logaddexp2, logit, nan_to_num, positive,
+                              rad2deg, signbit, sinc, sinh, tan, xlogy)
 from .index import gather, getitem, masked_fill, setitem
 from .linalg import bmm, dot, matmul, mm, outer
 from .reduce import (amax, amin, argmax, argmin, log_softmax, logsumexp, max, mean, min, softmax, std, sum,
@@ -252,7 +257,7 @@ def install_methods(cls) -> None:
             "bitwise_not", "bitwise_left_shift", "bitwise_right_shift", "logical_xor", "sgn", "fix",
             "frac", "floor_divide", "cumsum", "cumprod", "cummax", "cummin", "logcumsumexp", "prod",
             "argsort", "kthvalue", "median", "mode", "msort", "sort", "topk", "unique", "bincount",
-            "histc"]
+            "histc"] + ['tan', 'asin', 'acos', 'atan', 'sinh', 'cosh', 'asinh', 'acosh', 'atanh', 'log2', 'log10', 'log1p', 'expm1', 'exp2', 'erf', 'erfc', 'erfinv', 'sinc', 'rad2deg', 'deg2rad', 'atan2', 'hypot', 'logaddexp', 'logaddexp2', 'xlogy', 'copysign', 'fmod', 'float_power', 'arcsin', 'arccos', 'arctan', 'arcsinh', 'arccosh', 'arctanh', 'arctan2', 'lerp', 'addcmul', 'addcdiv', 'nan_to_num', 'signbit', 'heaviside', 'logit', 'positive']
     namespace = globals()
     for name in same:
         setattr(cls, name, namespace[name])
