@@ -33,6 +33,13 @@ from .ops import (acos, acosh, addcdiv, addcmul, arccos, arccosh, arcsin, arcsin
                   erfinv, exp2, expm1, float_power, fmod, heaviside, hypot, lerp, log1p, log2, log10,
                   logaddexp, logaddexp2, logit, nan_to_num, positive, rad2deg, signbit, sinc, sinh, tan,
                   xlogy)
+from .ops import (addbmm, addmm, addmv, addr, atleast_1d, atleast_2d, atleast_3d, baddbmm,  # noqa: E402
+                  cartesian_prod, cdist, column_stack, cross, diag, diag_embed, diagflat, diagonal, dsplit,
+                  dstack, einsum, flip, fliplr, flipud, hsplit, hstack, index_add, index_copy, index_fill,
+                  index_select, inner, kron, masked_scatter, masked_select, meshgrid, moveaxis, movedim,
+                  mv, narrow, repeat_interleave, roll, rot90, row_stack, scatter, scatter_add,
+                  scatter_reduce, select, take, take_along_dim, tensor_split, tensordot, trace, tril,
+                  tril_indices, triu, triu_indices, vsplit, vstack)
 from .random import Generator, initial_seed, manual_seed, seed  # noqa: E402
 from .threads import get_num_threads, set_num_threads  # noqa: E402
 

@@ -6,6 +6,8 @@ moves) and binds the method forms onto Tensor, so each operation is written once
 """
 from __future__ import annotations
 
+import builtins
+
 import numpy as np
 
 from .. import backend
@@ -23,8 +25,17 @@ from .elementwise_math import (acos, acosh, addcdiv, addcmul, arccos, arccosh, a
                               erf, erfc, erfinv, exp2, expm1, float_power, fmod, heaviside, hypot, lerp,
                               log1p, log2, log10, logaddexp, logaddexp2, logit, nan_to_num, positive,
                               rad2deg, signbit, sinc, sinh, tan, xlogy)
+from .einsum import einsum, tensordot
+from .rearrange import (atleast_1d, atleast_2d, atleast_3d, cartesian_prod, column_stack, diag, diag_embed,
+                        diagflat, diagonal, dsplit, flip, fliplr, flipud, hsplit, hstack, index_select,
+                        meshgrid, moveaxis, movedim, narrow, repeat_interleave, roll, rot90, row_stack,
+                        select, tensor_split, trace, tril, tril_indices, triu, triu_indices, unfold,
+                        vsplit, vstack, dstack)
+from .scatter import (index_add, index_copy, index_fill, masked_scatter, masked_select, scatter,
+                      scatter_add, scatter_reduce, take, take_along_dim)
 from .index import gather, getitem, masked_fill, setitem
-from .linalg import bmm, dot, matmul, mm, outer
+from .linalg import (addbmm, addmm, addmv, addr, baddbmm, bmm, cdist, cross, dot, inner, kron, matmul, mm, mv,
+                     outer)
 from .reduce import (amax, amin, argmax, argmin, log_softmax, logsumexp, max, mean, min, softmax, std, sum,
                      var)
 from .scan import cummax, cummin, cumprod, cumsum, logcumsumexp, prod
@@ -243,21 +254,63 @@ def _view(a, *shape):
     return reshape(a, *shape)
 
 
+# Methods with a trailing underscore: the same operation written into the tensor's own storage.
+_IN_PLACE = ["scatter", "scatter_add", "scatter_reduce", "index_fill", "index_add", "index_copy",
+             "masked_scatter", "tril", "triu", "floor", "ceil", "round", "trunc", "frac", "sign", "abs", "neg",
+             "sigmoid", "tanh", "log", "log1p", "sin", "cos", "tan", "fmod", "remainder", "lerp", "addcmul",
+             "addcdiv", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "logical_not",
+             "nan_to_num", "square", "reciprocal", "rsqrt", "erf", "expm1", "cumsum", "fill_diagonal"]
+
+
+def _in_place_form(fn):
+    def method(self, *args, **kwargs):
+        return inplace(self, fn(self.detach(), *args, **kwargs), "copy")
+
+    method.__name__ = method.__qualname__ = fn.__name__ + "_"
+    return method
+
+
+def fill_diagonal(input: Tensor, fill_value, wrap: bool = False) -> Tensor:  # noqa: A002
+    """``fill_diagonal_``'s values: the main diagonal (of every dimension at once) set to fill_value."""
+    xp = xp_of(input._data)
+    out = input._data.copy()
+    n = builtins.min(input.shape) if input.ndim else 0
+    if input.ndim == 2 and wrap and input.shape[0] > input.shape[1]:  # restart below a blank row
+        period = input.shape[1] + 1
+        rows = xp.arange(input.shape[0])
+        rows = rows[rows % period != input.shape[1]]
+        out[rows, rows % period] = fill_value
+        return _wrap(out)
+    idx = xp.arange(n)
+    out[(idx,) * input.ndim] = fill_value
+    return _wrap(out)
+
+
 def install_methods(cls) -> None:
     """Give Tensor the method form of each operation (``x.sum()`` for ``torch.sum(x)``)."""
     same = ["exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "abs", "neg", "clamp",
             "sum", "mean", "max", "min", "amax", "amin", "var", "std", "logsumexp", "argmax", "argmin",
-            "softmax", "log_softmax", "reshape", "flatten", "unflatten", "permute", "transpose",
-            "t", "squeeze", "unsqueeze", "expand", "split", "chunk", "unbind", "matmul", "mm", "bmm",
-            "dot", "outer", "add", "sub", "mul", "div", "pow", "maximum", "minimum", "gather",
-            "masked_fill", "logical_not", "logical_and", "logical_or", "isnan", "isinf",
-            "isfinite", "sign", "floor", "ceil", "trunc", "round", "eq", "ne", "lt", "le", "gt", "ge",
-            "equal", "allclose", "isclose", "all", "any", "square", "reciprocal", "rsqrt", "norm",
-            "repeat", "remainder", "count_nonzero", "bitwise_and", "bitwise_or", "bitwise_xor",
-            "bitwise_not", "bitwise_left_shift", "bitwise_right_shift", "logical_xor", "sgn", "fix",
-            "frac", "floor_divide", "cumsum", "cumprod", "cummax", "cummin", "logcumsumexp", "prod",
-            "argsort", "kthvalue", "median", "mode", "msort", "sort", "topk", "unique", "bincount",
-            "histc"] + ['tan', 'asin', 'acos', 'atan', 'sinh', 'cosh', 'asinh', 'acosh', 'atanh', 'log2', 'log10', 'log1p', 'expm1', 'exp2', 'erf', 'erfc', 'erfinv', 'sinc', 'rad2deg', 'deg2rad', 'atan2', 'hypot', 'logaddexp', 'logaddexp2', 'xlogy', 'copysign', 'fmod', 'float_power', 'arcsin', 'arccos', 'arctan', 'arcsinh', 'arccosh', 'arctanh', 'arctan2', 'lerp', 'addcmul', 'addcdiv', 'nan_to_num', 'signbit', 'heaviside', 'logit', 'positive']
+            "softmax", "log_softmax", "reshape", "flatten", "unflatten", "permute", "transpose", "t",
+            "squeeze", "unsqueeze", "expand", "split", "chunk", "unbind", "matmul", "mm", "bmm", "dot",
+            "outer", "add", "sub", "mul", "div", "pow", "maximum", "minimum", "gather", "masked_fill",
+            "logical_not", "logical_and", "logical_or", "isnan", "isinf", "isfinite", "sign", "floor",
+            "ceil", "trunc", "round", "eq", "ne", "lt", "le", "gt", "ge", "equal", "allclose",
+            "isclose", "all", "any", "square", "reciprocal", "rsqrt", "norm", "repeat", "remainder",
+            "count_nonzero", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not",
+            "bitwise_left_shift", "bitwise_right_shift", "logical_xor", "sgn", "fix", "frac",
+            "floor_divide", "cumsum", "cumprod", "cummax", "cummin", "logcumsumexp", "prod", "argsort",
+            "kthvalue", "median", "mode", "msort", "sort", "topk", "unique", "bincount", "histc",
+            "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "log2", "log10",
+            "log1p", "expm1", "exp2", "erf", "erfc", "erfinv", "sinc", "rad2deg", "deg2rad", "atan2",
+            "hypot", "logaddexp", "logaddexp2", "xlogy", "copysign", "fmod", "float_power", "arcsin",
+            "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "arctan2", "lerp", "addcmul",
+            "addcdiv", "nan_to_num", "signbit", "heaviside", "logit", "positive", "select", "narrow",
+            "movedim", "moveaxis", "flip", "fliplr", "flipud", "roll", "rot90", "tril", "triu",
+            "diagonal", "diag_embed", "diag", "trace", "index_select", "repeat_interleave",
+            "tensor_split", "hsplit", "vsplit", "dsplit", "scatter", "scatter_add", "scatter_reduce",
+            "index_add", "index_copy", "index_fill", "masked_select", "masked_scatter", "take",
+            "take_along_dim", "mv", "addmm", "addmv", "addbmm", "baddbmm", "addr", "inner", "kron",
+            "cross", "unfold"]
     namespace = globals()
     for name in same:
         setattr(cls, name, namespace[name])
@@ -278,6 +331,8 @@ def install_methods(cls) -> None:
     cls.exp_ = lambda self: inplace(self, exp(self.detach()), "copy")
     cls.sqrt_ = lambda self: inplace(self, sqrt(self.detach()), "copy")
     cls.where = lambda self, condition, other: where(condition, self, other)
+    for name in _IN_PLACE:
+        setattr(cls, name + "_", _in_place_form(namespace[name]))
     cls.clamp_min = lambda self, m: clamp(self, min=m)
     cls.clamp_max = lambda self, m: clamp(self, max=m)
 
