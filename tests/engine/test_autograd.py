@@ -137,7 +137,7 @@ def test_custom_function_forward_backward_and_saved_tensors():
     x = leaf([1.0, 2.0])
     y = Cube.apply(x, 2.0)
     assert y.tolist() == [2.0, 16.0]
-    assert y.grad_fn is not None and "Cube" in y.grad_fn.name
+    assert y.grad_fn is not None and "Cube" in y.grad_fn.name()
     y.sum().backward()
     assert x.grad.tolist() == [6.0, 24.0]
 

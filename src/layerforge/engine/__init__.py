@@ -63,5 +63,14 @@ def numel(t: Tensor) -> int:
     return t.numel()
 
 
+from . import accelerator  # noqa: E402
+from .backend import get_default_device, set_default_device  # noqa: E402
+from .keywords import wrap_namespace as _wrap_namespace  # noqa: E402
+from .typed_tensors import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor,  # noqa: E402
+                            HalfTensor, IntTensor, LongTensor, ShortTensor)
+
+# torch.matmul(input=a, other=b, out=c): PyTorch's keywords on every operation of this namespace
+_wrap_namespace(globals(), "layerforge.engine.ops")
+
 from . import nn, optim, utils  # noqa: E402
 from .serialization import load, save  # noqa: E402

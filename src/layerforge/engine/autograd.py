@@ -119,13 +119,22 @@ class Node:
     def backward(self, *grad_outputs):
         raise NotImplementedError
 
-    @property
     def name(self) -> str:
+        """The node's name in PyTorch's style (``grad_fn.name()``): MulBackward for Mul."""
         return type(self).__name__ + "Backward"
 
-    def next_functions(self):
-        return tuple((t.grad_fn, getattr(t, "_out_idx", 0)) if t is not None else (None, 0)
-                     for t in (self.inputs or ()))
+    @property
+    def next_functions(self) -> tuple:
+        """``(node, output index)`` for each input, as PyTorch's: the input's grad_fn, an
+        AccumulateGrad for a leaf that requires grad, None for a constant."""
+        return tuple(_next_function(t) for t in (self.inputs or ()))
+
+    @property
+    def metadata(self) -> dict:
+        meta = self.__dict__.get("_metadata")
+        if meta is None:
+            meta = self._metadata = {}
+        return meta
 
     def release(self):
         """Drop what backward needed (inputs too); a second backward through this node then raises."""
@@ -136,7 +145,30 @@ class Node:
         return self.inputs is None
 
     def __repr__(self):
-        return f"<{self.name}>"
+        return f"<{self.name()}>"
+
+
+class AccumulateGrad:
+    """What ``next_functions`` shows for a leaf that requires grad: its ``variable`` is the leaf."""
+
+    next_functions = ()
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    def name(self) -> str:
+        return "torch::autograd::AccumulateGrad"
+
+    def __repr__(self):
+        return "<AccumulateGrad>"
+
+
+def _next_function(tensor):
+    if tensor is None or not getattr(tensor, "requires_grad", False):
+        return (None, 0)
+    if tensor.grad_fn is None:
+        return (AccumulateGrad(tensor), 0)
+    return (tensor.grad_fn, tensor._out_idx)
 
 
 _counter = count()

@@ -130,6 +130,26 @@ def as_device(spec) -> device:
     return found
 
 
+_default_device = None  # None: the CPU
+
+
+def set_default_device(spec) -> None:
+    """Where factory functions (zeros, tensor, randn, ...) put tensors when no device is given."""
+    global _default_device
+    _default_device = None if spec is None else as_device(spec)
+
+
+def get_default_device() -> device:
+    return CPU if _default_device is None else _default_device
+
+
+def factory_device(spec) -> device:
+    """A factory function's device: the one asked for, else the default device."""
+    if spec is None:
+        return CPU if _default_device is None else _default_device
+    return as_device(spec)
+
+
 def array_module(dev: device):
     """numpy for the CPU, cupy for a CUDA device (raising a clear error when none is usable)."""
     if dev.type == "cpu":

@@ -48,7 +48,7 @@ def _flat(items):
 
 
 def _place(arr, device, requires_grad=False):
-    dev = backend.as_device(device)
+    dev = backend.factory_device(device)
     if dev.type != "cpu":
         arr = backend.to_device_array(arr, dev)
     t = _wrap(arr)
@@ -92,7 +92,7 @@ def _size(size):
 
 def _make(fill, size, dtype, device, requires_grad):
     np_dtype = (to_dtype(dtype) if dtype is not None else get_default_dtype()).np
-    dev = backend.as_device(device)
+    dev = backend.factory_device(device)
     xp = backend.array_module(dev)
     with backend.device_context(dev):
         arr = fill(xp, _size(size), np_dtype)
@@ -181,12 +181,12 @@ def _random_dtype(dtype):
 
 
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
-    arr = _random.uniform(_size(size), _random_dtype(dtype), backend.as_device(device), generator)
+    arr = _random.uniform(_size(size), _random_dtype(dtype), backend.factory_device(device), generator)
     return _finish(arr, requires_grad)
 
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad=False) -> Tensor:
-    arr = _random.normal(_size(size), _random_dtype(dtype), backend.as_device(device), generator)
+    arr = _random.normal(_size(size), _random_dtype(dtype), backend.factory_device(device), generator)
     return _finish(arr, requires_grad)
 
 
@@ -203,13 +203,13 @@ def randint(low, high=None, size=None, generator=None, dtype=None, device=None,
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
     np_dtype = to_dtype(dtype).np if dtype is not None else np.int64
-    arr = _random.integers(low, high, _size((tuple(size),)), np_dtype, backend.as_device(device),
+    arr = _random.integers(low, high, _size((tuple(size),)), np_dtype, backend.factory_device(device),
                            generator)
     return _finish(arr, requires_grad)
 
 
 def randperm(n, generator=None, dtype=None, device=None) -> Tensor:
-    arr = _random.permutation(int(n), backend.as_device(device), generator)
+    arr = _random.permutation(int(n), backend.factory_device(device), generator)
     if dtype is not None:
         arr = arr.astype(to_dtype(dtype).np)
     return _wrap(arr)
@@ -217,7 +217,7 @@ def randperm(n, generator=None, dtype=None, device=None) -> Tensor:
 
 def normal(mean, std, size=None, generator=None, dtype=None, device=None) -> Tensor:
     shape = _size((tuple(size),)) if size is not None else ()
-    arr = _random.normal(shape, _random_dtype(dtype), backend.as_device(device), generator, mean, std)
+    arr = _random.normal(shape, _random_dtype(dtype), backend.factory_device(device), generator, mean, std)
     return _wrap(arr)
 
 

@@ -39,7 +39,6 @@ class _CustomNode(Node):
         self.tensor_positions = tensor_positions
         self.n_args = n_args
 
-    @property
     def name(self):
         return self.fn_cls.__name__ + "Backward"
 

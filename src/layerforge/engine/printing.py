@@ -20,7 +20,7 @@ def tensor_repr(t) -> str:
     if t.dtype.name not in default_shown or data.size == 0:
         extras.append(f"dtype=layerforge.{t.dtype.name}")
     if t.grad_fn is not None:
-        extras.append(f"grad_fn=<{t.grad_fn.name}>")
+        extras.append(f"grad_fn=<{t.grad_fn.name()}>")
     elif t.requires_grad:
         extras.append("requires_grad=True")
     if data.size == 0:

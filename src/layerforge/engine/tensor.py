@@ -492,6 +492,9 @@ def _late_bindings():
                                              dtypes.int8, dtypes.int16, dtypes.int32, dtypes.int64,
                                              dtypes.uint8, dtypes.bool_)})
     _ops_module.install_methods(Tensor)
+    from . import typed_tensors
+
+    typed_tensors.install_methods(Tensor)
 
 
 _ops = None

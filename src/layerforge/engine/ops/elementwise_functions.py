@@ -204,7 +204,8 @@ def clamp(a, min=None, max=None):  # noqa: A002
     return apply(Clamp(min, max), a)
 
 
-def where(condition, a, b):
+def where(condition, input, other):  # noqa: A002  (PyTorch's argument names)
+    a, b = input, other
     cond = condition._data if isinstance(condition, Tensor) else condition
     if isinstance(a, Tensor):
         like = a
