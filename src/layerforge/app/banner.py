@@ -18,9 +18,9 @@ LEVELS = ("error", "warning", "info", "success")   # each has its colours in the
 
 
 class Banner(QFrame):
-    def __init__(self, parent=None):
+    def __init__(self, parent=None, name: str = "trainingBanner"):
         super().__init__(parent)
-        self.setObjectName("trainingBanner")
+        self.setObjectName(name)
         self.setAccessibleName("Message")
         self.label = QLabel()
         self.label.setObjectName("bannerText")
@@ -41,12 +41,15 @@ class Banner(QFrame):
         self.action_button.clicked.connect(self._run_action)
         self._action: Callable[[], None] | None = None
         self._host: QWidget | None = None
+        self._bottom = False
         self.level = ""
         self.hide()
         theme.follow(self, Banner._apply_style)
 
-    def float_over(self, host: QWidget) -> None:
-        """Float over the top edge of ``host``, across its width, taking no room in any layout."""
+    def float_over(self, host: QWidget, bottom: bool = False) -> None:
+        """Float over the top (or ``bottom``) edge of ``host``, across its width, taking no room in
+        any layout."""
+        self._bottom = bottom
         if self._host is not None:
             self._host.removeEventFilter(self)
         self.setParent(host)
@@ -65,13 +68,17 @@ class Banner(QFrame):
         layout = self.layout()
         height = layout.totalHeightForWidth(width) if layout.hasHeightForWidth() else -1
         height = max(height, self.minimumSizeHint().height())
-        self.setGeometry(MARGIN, MARGIN, width, min(height, limit))
+        self._set_height(width, min(height, limit))
         layout.activate()
         # The label's own width is known only once laid out (borders, buttons): grow to its wrapped text.
         missing = self.label.heightForWidth(self.label.width()) - self.label.height()
         if missing > 0:
-            self.setGeometry(MARGIN, MARGIN, width, min(height + missing, limit))
+            self._set_height(width, min(height + missing, limit))
         self.raise_()
+
+    def _set_height(self, width: int, height: int) -> None:
+        top = self._host.height() - MARGIN - height if self._bottom else MARGIN
+        self.setGeometry(MARGIN, top, width, height)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self._host and event.type() == QEvent.Type.Resize:
@@ -99,7 +106,7 @@ class Banner(QFrame):
         if not self.level:
             return
         background, border, color = (theme.hex_color(f"banner.{self.level}{part}") for part in ("", ".border", ".text"))
-        self.setStyleSheet(f"QFrame#trainingBanner {{ background: {background}; border: 1px solid {border}; "
+        self.setStyleSheet(f"QFrame#{self.objectName()} {{ background: {background}; border: 1px solid {border}; "
                            f"border-left: 5px solid {border}; border-radius: 3px; }} "
                            f"QLabel#bannerText {{ color: {color}; }}")
 

@@ -69,24 +69,43 @@ class ModelDocument(QObject):
         self.edit("Move" if len(positions) > 1 else "Move layer", model_edits.move(positions), record=record)
 
     def apply_quick_fix(self, fix: dict) -> str | None:
-        return self.edit(f"Insert {fix.get('type', 'layer')}", model_edits.apply_quick_fix(fix))
+        return self.edit(f"Insert {fix.get('type', 'layer')}", self._in_line(model_edits.apply_quick_fix(fix)))
 
     def paste(self, nodes: list[dict], edges: list[dict], offset: tuple[float, float]) -> list[str]:
         return self.edit("Paste", model_edits.paste(nodes, edges, offset)) or []
 
     # -- structural edits (the canvas's context menu, drops and the palette) -----------------------
+    # A layer inserted into a model the canvas laid out itself is laid out again, in the same undo
+    # step, so that it lands in line and does not push a wrapped band off the view. ``arranger`` (the
+    # canvas) says whether a spec is laid out as Auto-layout would and where Auto-layout puts it.
+
+    arranger = None
+
+    def _in_line(self, change: Callable[[ModelSpec], Any]) -> Callable[[ModelSpec], Any]:
+        arranger = self.arranger() if self.arranger is not None else None   # a weak reference
+        if arranger is None:
+            return change
+
+        def change_in_line(spec: ModelSpec) -> Any:
+            tidy = arranger.is_tidy(spec)
+            result = change(spec)
+            if tidy:
+                for node_id, position in arranger.tidy_positions(spec).items():
+                    spec.move(node_id, position)
+            return result
+        return change_in_line
 
     def append_layer(self, layer_type: str) -> str | None:
-        return self.edit(f"Add {layer_type}", model_edits.append_layer(layer_type))
+        return self.edit(f"Add {layer_type}", self._in_line(model_edits.append_layer(layer_type)))
 
     def insert_after(self, node_id: str, layer_type: str) -> str | None:
-        return self.edit(f"Insert {layer_type}", model_edits.insert_after(node_id, layer_type))
+        return self.edit(f"Insert {layer_type}", self._in_line(model_edits.insert_after(node_id, layer_type)))
 
     def insert_before(self, node_id: str, layer_type: str) -> str | None:
-        return self.edit(f"Insert {layer_type}", model_edits.insert_before(node_id, layer_type))
+        return self.edit(f"Insert {layer_type}", self._in_line(model_edits.insert_before(node_id, layer_type)))
 
     def splice(self, layer_type: str, edge: tuple[str, str, int]) -> str | None:
-        return self.edit(f"Insert {layer_type}", model_edits.splice(layer_type, *edge))
+        return self.edit(f"Insert {layer_type}", self._in_line(model_edits.splice(layer_type, *edge)))
 
     def replace_layer(self, node_id: str, layer_type: str) -> str | None:
         return self.edit(f"Replace with {layer_type}", model_edits.replace_layer(node_id, layer_type))
@@ -100,6 +119,9 @@ class ModelDocument(QObject):
     def reconnection(self, node_id: str) -> list[tuple[str, str, int]]:
         """The wires that would join the neighbours of ``node_id`` if it were deleted ([] when none fit)."""
         return model_edits.reconnection(self.spec, node_id)
+
+    def reconnect(self, wires: list[tuple[str, str, int]]) -> bool:
+        return self.edit("Reconnect", _true(model_edits.reconnect(wires)), refused=False)
 
     def remove_and_reconnect(self, node_id: str) -> bool:
         return self.edit("Delete layer and reconnect", _true(model_edits.remove_and_reconnect(node_id)),

@@ -191,6 +191,14 @@ def remove_and_reconnect(node_id: str):
     return change
 
 
+def reconnect(wires):
+    """Wire the neighbours of a layer just deleted together (the wires ``reconnection`` gave)."""
+    def change(spec: ModelSpec) -> None:
+        for source, target, index in wires:
+            spec.connect(source, target, index)
+    return change
+
+
 def replace_all(data: dict):
     """Turn the spec into the model ``data`` (one undoable edit: "Use a matching model")."""
     def change(spec: ModelSpec) -> None:

@@ -1,24 +1,39 @@
 """A wire between two nodes, drawn as a curve, labelled with the tensor shape it carries."""
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+from typing import Sequence
+
+from PySide6.QtCore import QPointF, QRectF, QSizeF, Qt
 from PySide6.QtGui import QPainterPath, QPainterPathStroker, QPen
 from PySide6.QtWidgets import (QGraphicsItem, QGraphicsPathItem, QGraphicsRectItem, QGraphicsSimpleTextItem,
                                QStyle)
 
 from .. import theme
+from .layout import LANE_CLEAR, LANE_STEP
+
+RISE = 14.0          # how far from its port a wire routed around nodes turns to its lane
+CORNER = 8.0         # the radius of its corners
+PREFER_OVER = 30.0   # px of detour worth paying to run over the nodes (where skips are drawn) not under
+LABEL_SPOTS = (0.5, 0.58, 0.42, 0.66, 0.34, 0.74, 0.26, 0.82, 0.18)
 
 
-def wire_path(start: QPointF, end: QPointF) -> QPainterPath:
-    """A horizontal S-curve from an output port to an input port.
+def wire_path(start: QPointF, end: QPointF, obstacles: Sequence[QRectF] = (), level: int = 0) -> QPainterPath:
+    """A wire from an output port to an input port.
 
-    A wire running backwards (to a row further down, after wrapping) loops out to the right, runs
-    back along the gap between the rows and enters the input from the left.
+    Forwards, a horizontal S-curve; where that would cross a node in ``obstacles`` (the rectangles of
+    the other nodes), the wire runs around them instead, on a lane over (or under) the nodes it
+    passes, ``level`` lanes further out (a skip connection with others nested inside it). Backwards
+    (to a row further down, after wrapping), it loops out to the right, runs back along the gap
+    between the rows and enters the input from the left.
     """
     path = QPainterPath(start)
     if end.x() >= start.x() - 20 or abs(end.y() - start.y()) < 40:
         bend = max(40.0, abs(end.x() - start.x()) * 0.5)
         path.cubicTo(QPointF(start.x() + bend, start.y()), QPointF(end.x() - bend, end.y()), end)
+        if obstacles and end.x() - start.x() > 2 * RISE:
+            blocking = [rect for rect in obstacles if stroke_of(path).intersects(rect)]
+            if blocking:
+                return _around(start, end, blocking, obstacles, level)
         return path
     middle = (start.y() + end.y()) / 2
     loop = 30.0
@@ -27,6 +42,67 @@ def wire_path(start: QPointF, end: QPointF) -> QPainterPath:
     path.lineTo(QPointF(end.x(), middle))
     path.cubicTo(QPointF(end.x() - loop, middle), QPointF(end.x() - loop, end.y()), end)
     return path
+
+
+def stroke_of(path: QPainterPath, width: float = 3.0) -> QPainterPath:
+    """The area a drawn wire covers (a path's own ``intersects`` would count the area it encloses)."""
+    stroker = QPainterPathStroker()
+    stroker.setWidth(width)
+    return stroker.createStroke(path)
+
+
+def _around(start: QPointF, end: QPointF, blocking, obstacles, level: int) -> QPainterPath:
+    """A wire over or under the nodes in its way, whichever is the shorter detour (over, on a tie)."""
+    left, right = start.x(), end.x()
+
+    def lane(y: float, step: float) -> float:
+        # Move the lane on until no node stands on it between the wire's ends.
+        for _ in range(len(obstacles) + 1):
+            hits = [r for r in obstacles if r.left() < right and r.right() > left
+                    and r.top() - 4 < y < r.bottom() + 4]
+            if not hits:
+                break
+            y = (min(r.top() for r in hits) if step < 0 else max(r.bottom() for r in hits)) + step * LANE_CLEAR
+        return y
+
+    offset = LANE_CLEAR + LANE_STEP * level
+    over = lane(min(r.top() for r in blocking) - offset, -1)
+    under = lane(max(r.bottom() for r in blocking) + offset, 1)
+    detour_over = (start.y() - over) + (end.y() - over)
+    detour_under = (under - start.y()) + (under - end.y())
+    return lane_path(start, end, over if detour_over <= detour_under + PREFER_OVER else under)
+
+
+def lane_path(start: QPointF, end: QPointF, lane: float) -> QPainterPath:
+    """Out of the port, up (or down) to ``lane``, along it, and down (or up) into the input port,
+    with rounded corners."""
+    rise, fall = start.x() + RISE, end.x() - RISE
+    radius = max(1.0, min(CORNER, abs(lane - start.y()) / 2, abs(lane - end.y()) / 2))
+    up_out = -1.0 if lane < start.y() else 1.0
+    up_in = -1.0 if lane < end.y() else 1.0
+    path = QPainterPath(start)
+    path.lineTo(rise - radius, start.y())
+    path.quadTo(rise, start.y(), rise, start.y() + up_out * radius)
+    path.lineTo(rise, lane - up_out * radius)
+    path.quadTo(rise, lane, rise + radius, lane)
+    path.lineTo(fall - radius, lane)
+    path.quadTo(fall, lane, fall, lane - up_in * radius)
+    path.lineTo(fall, end.y() + up_in * radius)
+    path.quadTo(fall, end.y(), fall + radius, end.y())
+    path.lineTo(end)
+    return path
+
+
+def label_spot(path: QPainterPath, size: QSizeF, nodes: Sequence[QRectF], wires: Sequence[QPainterPath]) -> QPointF:
+    """Where on ``path`` a label of ``size`` goes (its centre): the point nearest the middle whose
+    label covers no node and no other wire; the middle if there is none."""
+    middle = path.pointAtPercent(0.5)
+    for t in LABEL_SPOTS:
+        centre = path.pointAtPercent(t)
+        rect = QRectF(centre.x() - size.width() / 2, centre.y() - size.height() / 2, size.width(), size.height())
+        if not any(node.intersects(rect) for node in nodes) and not any(w.intersects(rect) for w in wires):
+            return centre
+    return middle
 
 
 class EdgeItem(QGraphicsPathItem):
@@ -42,6 +118,8 @@ class EdgeItem(QGraphicsPathItem):
         self._label_text = ""
         self._label_ok = True
         self.drop_target = False   # a layer dragged from the palette is over this wire: drop splices it in
+        self.lane_level = 0        # skip connections nested inside this one (its lane runs that much higher)
+        self.stroke = QPainterPath()
         theme.follow(self, EdgeItem._follow_theme)
         self.update_path()
 
@@ -57,19 +135,31 @@ class EdgeItem(QGraphicsPathItem):
         self._label_text, self._label_ok = text, ok
         self._label.setText(text)
         self._label.setBrush(theme.color("edge.label.text" if ok else "error.text"))
-        self._place_label()
+        self.place_label()
 
     def update_path(self) -> None:
+        """Redraw the wire between its ports, around the other nodes in its way (the scene's)."""
         start = self.source_item.output_anchor()
         end = self.target_item.input_anchor(self.index)
-        self.setPath(wire_path(start, end))
-        self._place_label()
+        scene = self.scene()
+        obstacles = (scene.node_rects(exclude=(self.source_item, self.target_item))
+                     if hasattr(scene, "node_rects") else ())
+        self.setPath(wire_path(start, end, obstacles, self.lane_level))
+        self.stroke = stroke_of(self.path())
+        self.place_label()
 
-    def _place_label(self) -> None:
-        middle = self.path().pointAtPercent(0.5)
+    def place_label(self) -> None:
+        """Put the shape label on the wire where it covers no node and no other wire (the scene
+        calls this for every wire once they all are drawn)."""
         rect = self._label.boundingRect()
-        self._label_back.setRect(QRectF(0, 0, rect.width() + 8, rect.height() + 2))
-        self._label_back.setPos(middle.x() - rect.width() / 2 - 4, middle.y() - rect.height() / 2 - 1)
+        size = QSizeF(rect.width() + 8, rect.height() + 2)
+        scene = self.scene()
+        if hasattr(scene, "node_rects"):
+            centre = label_spot(self.path(), size, scene.node_rects(margin=2.0), scene.wire_strokes(exclude=self))
+        else:
+            centre = self.path().pointAtPercent(0.5)
+        self._label_back.setRect(QRectF(0, 0, size.width(), size.height()))
+        self._label_back.setPos(centre.x() - size.width() / 2, centre.y() - size.height() / 2)
         self._label.setPos(4, 1)
         self._label_back.setVisible(bool(self._label_text))
 

@@ -8,10 +8,9 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QGraphicsSimpleTex
 from ...graph import GraphError, Node, get_layer
 from .. import theme
 from ..icons import category_color, category_pixmap
+from .layout import NODE_HEIGHT, NODE_WIDTH
 from .port_item import PortItem
 
-NODE_WIDTH = 120.0
-NODE_HEIGHT = 58.0
 HEADER_HEIGHT = 20.0
 PORT_SPACING = 18.0
 

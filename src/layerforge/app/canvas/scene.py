@@ -5,8 +5,8 @@ ask the document for an undoable edit, and ``sync`` then brings the items in lin
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, Signal
-from PySide6.QtGui import QColor, QPen
+from PySide6.QtCore import QPointF, QRectF, Signal
+from PySide6.QtGui import QColor, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsScene
 
 from ...graph import GraphError
@@ -14,7 +14,8 @@ from ...graph.shape_rules import fmt
 from .. import theme
 from ..document import READ_ONLY_MESSAGE, ModelDocument
 from .edge_item import EdgeItem, wire_path
-from .node_item import NodeItem
+from .layout import skip_levels
+from .node_item import NODE_HEIGHT, NODE_WIDTH, NodeItem
 from .port_item import PortItem
 
 
@@ -61,6 +62,7 @@ class ModelScene(QGraphicsScene):
                 item.setPos(QPointF(*node.position))
                 item.setFlag(item.GraphicsItemFlag.ItemIsMovable, not self.document.read_only)
             wanted = {(e.source, e.target, e.index): e for e in spec.edges}
+            levels = skip_levels(spec)
             for key in [k for k in self.edges if k not in wanted]:
                 self.removeItem(self.edges.pop(key))
             for key, edge in wanted.items():
@@ -69,16 +71,37 @@ class ModelScene(QGraphicsScene):
                     item = EdgeItem(self.nodes[edge.source], self.nodes[edge.target], edge.index)
                     self.addItem(item)
                     self.edges[key] = item
-                item.update_path()
+                item.lane_level = levels.get(key, 0)
                 item.set_label(report.edge_label(edge), report.shape_of(edge.source) is not None)
+            self.route_wires()
         finally:
             self._syncing = False
         self._emit_selection()
 
+    def route_wires(self) -> None:
+        """Draw every wire around the nodes, then put every label where it covers no node or wire."""
+        for edge in self.edges.values():
+            edge.update_path()
+        for edge in self.edges.values():
+            edge.place_label()
+
     def node_moved(self, item: NodeItem) -> None:
+        if self._syncing:
+            return   # sync routes every wire once all nodes stand where the spec says
         for edge in self.edges.values():
             if edge.source_item is item or edge.target_item is item:
                 edge.update_path()
+        for edge in self.edges.values():
+            edge.place_label()
+
+    def node_rects(self, exclude=(), margin: float = 6.0) -> list[QRectF]:
+        """The cards of the nodes (not those in ``exclude``), ``margin`` wider on every side."""
+        return [QRectF(node.pos().x() - margin, node.pos().y() - margin,
+                       NODE_WIDTH + 2 * margin, NODE_HEIGHT + 2 * margin)
+                for node in self.nodes.values() if node not in exclude]
+
+    def wire_strokes(self, exclude=None) -> list[QPainterPath]:
+        return [edge.stroke for edge in self.edges.values() if edge is not exclude]
 
     def set_read_only(self, read_only: bool) -> None:
         for item in self.nodes.values():

@@ -3,15 +3,18 @@ rubber-band selection, drops from the layer palette, and the edit actions on the
 from __future__ import annotations
 
 import json
+import weakref
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QAction, QFontInfo, QKeySequence, QPainter, QTransform
+from PySide6.QtGui import QAction, QFontInfo, QFontMetricsF, QKeySequence, QPainter, QTransform
 from PySide6.QtWidgets import QApplication, QGraphicsView, QInputDialog, QMenu
 
+from ...graph import ModelSpec, infer_shapes
+from ..banner import Banner
 from ..document import ModelDocument
 from .context_menu import node_menu
 from .edge_item import EdgeItem
-from .layout import columns_that_fit, layered_positions
+from .layout import column_count, columns_that_fit, layered_positions
 from .node_item import NODE_HEIGHT, NODE_WIDTH
 from .scene import ModelScene
 
@@ -25,6 +28,14 @@ FOCUS_FRAME = ("QGraphicsView#modelCanvas { border: 2px solid transparent; }"
 MIN_ZOOM, MAX_ZOOM = 0.2, 3.0   # what the wheel and the zoom buttons reach
 FIT_MAX_ZOOM = 1.2              # "Fit to view" does not blow a small model up beyond this
 READABLE_TEXT_PX = 8.5          # ... nor shrinks a large one until its text is smaller than this
+
+
+LAYOUTS_REMEMBERED = 32         # layouts Auto-layout made that still count as tidy (undo returns to them)
+
+
+def _same_places(here: dict, there: dict) -> bool:
+    return here.keys() == there.keys() and all(
+        abs(here[n][0] - there[n][0]) < 1 and abs(here[n][1] - there[n][1]) < 1 for n in here)
 
 
 def readable_zoom() -> float:
@@ -41,6 +52,11 @@ class ModelCanvas(QGraphicsView):
         self.model_scene = ModelScene(document)
         super().__init__(self.model_scene, parent)
         self.document = document
+        document.arranger = weakref.ref(self)   # insertions into a tidy model are laid out again
+        self._laid_out: list[dict[str, tuple[float, float]]] = []   # the last layouts made, newest first
+        self.offer = Banner(name="canvasOffer")   # "Reconnect ..." after a layer is deleted
+        self.offer.float_over(self, bottom=True)
+        document.changed.connect(self.offer.clear)
         self.setObjectName("modelCanvas")
         self.setAccessibleName("Model canvas")
         self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
@@ -90,9 +106,19 @@ class ModelCanvas(QGraphicsView):
         self.action_delete.setShortcuts([QKeySequence(QKeySequence.StandardKey.Delete), QKeySequence("Backspace")])
 
     def delete_selection(self) -> None:
+        """Delete what is selected. One layer deleted from the middle of a chain whose neighbours'
+        shapes fit leaves an offer, at the foot of the canvas, to reconnect them (its own undo step);
+        the next edit takes the offer away."""
         nodes = self.model_scene.selected_node_ids()
         edges = [k for k in self.model_scene.selected_edge_keys() if k[0] not in nodes and k[1] not in nodes]
+        spec = self.document.spec
+        wires = self.document.reconnection(nodes[0]) if len(nodes) == 1 and not edges else []
+        names = {n: node.name for n, node in spec.nodes.items()}
         self.delete_nodes(nodes, edges)
+        if wires and nodes[0] not in self.document.spec.nodes:
+            ends = ", ".join(f"{names[source]} → {names[target]}" for source, target, _ in wires)
+            self.offer.show_message("info", f"Deleted {names[nodes[0]]}.", f"Reconnect {ends}",
+                                    lambda: self.document.reconnect(wires))
 
     def delete_nodes(self, node_ids: list[str], edges: list[tuple[str, str, int]] = ()) -> None:
         if node_ids or edges:
@@ -128,13 +154,43 @@ class ModelCanvas(QGraphicsView):
         self.auto_layout()   # the action's ``checked`` argument is no ``record``: a person's layout is undoable
 
     def auto_layout(self, record: bool = True) -> None:
-        """Tidy the model: by depth from left to right, wrapped onto rows if it is too long to read.
-        ``record=False``: arranging a model just opened, which is no edit to undo."""
-        spec = self.document.spec
-        columns = len({x for x, _ in layered_positions(spec).values()})
-        wrap = columns_that_fit(self.viewport().width(), self.viewport().height(), columns)
-        self.document.move(layered_positions(spec, wrap), record=record)
+        """Tidy the model: a layered graph from left to right, wrapped onto bands if it is too long to
+        read. ``record=False``: arranging a model just opened, which is no edit to undo."""
+        self.document.move(self.tidy_positions(self.document.spec), record=record)
         self.fit_to_view()
+
+    def tidy_positions(self, spec: ModelSpec, wrap: int | None = None) -> dict[str, tuple[float, float]]:
+        """Where Auto-layout puts the nodes of ``spec``: in bands of ``wrap`` columns, by default as
+        many as make it fill this view."""
+        label_width = self._label_widths(spec)
+        if wrap is None:
+            flat = layered_positions(spec, label_width=label_width)
+            count = column_count(spec)
+            if not flat or count == 0:
+                return flat
+            step = (max(x for x, _ in flat.values()) + NODE_WIDTH) / count
+            wrap = columns_that_fit(self.viewport().width(), self.viewport().height(), count, step=step)
+        positions = layered_positions(spec, wrap, label_width)
+        self._laid_out = [positions] + self._laid_out[:LAYOUTS_REMEMBERED - 1]   # undo may come back to them
+        return positions
+
+    def is_tidy(self, spec: ModelSpec) -> bool:
+        """Whether ``spec`` stands as Auto-layout left it: as this canvas laid it out (since then only
+        settings changed, which may change a label's width but moves nothing), or as it would now."""
+        if not spec.nodes:
+            return False
+        here = {node_id: node.position for node_id, node in spec.nodes.items()}
+        if any(_same_places(here, laid_out) for laid_out in self._laid_out):
+            return True
+        label_width = self._label_widths(spec)
+        return any(_same_places(here, layered_positions(spec, wrap, label_width))
+                   for wrap in range(1, column_count(spec) + 1))
+
+    def _label_widths(self, spec: ModelSpec):
+        """The width of the shape label each wire of ``spec`` gets (as EdgeItem draws it)."""
+        report = infer_shapes(spec)
+        metrics = QFontMetricsF(QApplication.font())
+        return lambda edge: metrics.horizontalAdvance(report.edge_label(edge)) + 8
 
     def needs_wrapping(self) -> bool:
         """Whether the whole model, fitted to the view, would be drawn too small to read."""
