@@ -156,6 +156,8 @@ DTYPES = [
     case("remainder_mixed", lambda m, x, y: (x % y, m.remainder(x, y)), vals=MIXED),
     case("maximum_mixed", lambda m, x, y: (m.maximum(x, y), m.minimum(y, x)), vals=MIXED),
     case("where_mixed", lambda m, x, y: m.where(x > 0, x, y), vals=MIXED),
+    case("where_two_numbers", lambda m, x: (m.where(x > 0, 1.5, 0.0), m.where(x > 0, 2, -1), m.where(x > 0, True, False)),
+         vals=MIXED[:1]),
     case("cat_mixed", lambda m, x, y: m.cat([x, y]), vals=MIXED),
     case("uint8_plus_int8", lambda m, x, y: x + y, vals=[np.array([1, 2], np.uint8), np.array([-1, 3], np.int8)]),
     case("float64_0d_times_float32", lambda m, x, y: x * y, vals=[np.array(2.0), MIXED[0]]),

@@ -43,6 +43,14 @@ CASES = [
     ("Adadelta", {"lr": 0.5, "rho": 0.8, "eps": 1e-5}),
     ("Adadelta", {"weight_decay": 0.1}),
     ("Adadelta", {"lr": 0.1, "maximize": True}),
+    ("NAdam", {"lr": 0.02}),
+    ("NAdam", {"lr": 0.02, "betas": (0.8, 0.99), "momentum_decay": 0.01, "weight_decay": 0.1}),
+    ("NAdam", {"lr": 0.02, "weight_decay": 0.1, "decoupled_weight_decay": True}),
+    ("NAdam", {"lr": 0.002, "maximize": True}),
+    ("RAdam", {"lr": 0.02}),
+    ("RAdam", {"lr": 0.02, "betas": (0.5, 0.9), "weight_decay": 0.1}),
+    ("RAdam", {"lr": 0.02, "weight_decay": 0.1, "decoupled_weight_decay": True}),
+    ("RAdam", {"lr": 0.002, "maximize": True}),
 ]
 
 
@@ -106,7 +114,7 @@ def test_trajectory_matches_torch_float64(name, kwargs, device):
         state = ours.opt.state[ours.w][key]
         np.testing.assert_allclose(state.cpu().numpy(), value.numpy(), rtol=1e-9, atol=1e-12,
                                    err_msg=f"state {key!r}")
-        if key != "step":  # the step count is a CPU scalar, as in torch; the moments live with the param
+        if key not in ("step", "mu_product"):  # CPU scalars, as in torch; the moments live with the param
             assert state.device == ours.w.device, f"state {key!r} is on {state.device}, the param on {device}"
 
 
@@ -265,3 +273,27 @@ def test_state_dicts_move_between_torch_and_layerforge(name, kwargs):
         fresh_ours.step()
         fresh_theirs.step()
     _assert_same(fresh_ours, fresh_theirs, "after swapping state dicts")
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("kwargs", [{}, {"lr": 0.5, "history_size": 3}, {"line_search_fn": "strong_wolfe"},
+                                    {"max_iter": 4, "line_search_fn": "strong_wolfe", "history_size": 2}],
+                         ids=["default", "short-history", "strong-wolfe", "wolfe-short"])
+def test_lbfgs_with_a_closure_follows_torchs_iterates(kwargs, device):
+    data = _start(dtype=np.float64)
+    runs = [_Run(lf, "LBFGS", kwargs, data, device=device), _Run(torch, "LBFGS", kwargs, data)]
+    losses = [[], []]
+    for _ in range(3):
+        for k, run in enumerate(runs):
+            def closure(run=run):
+                run.opt.zero_grad()
+                loss = _loss(run.lib, run.x, run.y, run.w, run.b)
+                loss.backward()
+                return loss
+
+            losses[k].append(float(run.opt.step(closure)))
+        _assert_same(runs[0], runs[1], f"LBFGS{kwargs}", rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(losses[0], losses[1], rtol=1e-9)
+    assert losses[0][-1] < losses[0][0]
+    theirs, ours = runs[1].opt.state[runs[1].w], runs[0].opt.state[runs[0].w]
+    assert ours["func_evals"] == theirs["func_evals"] and ours["n_iter"] == theirs["n_iter"]

@@ -2,9 +2,12 @@
 from . import functional, init, utils  # noqa: F401
 from .activation import (ELU, GELU, Hardtanh, LeakyReLU, LogSoftmax, ReLU, ReLU6, Sigmoid,  # noqa: F401
                          SiLU, Softmax, Softplus, Tanh)
+from .activation_more import (CELU, GLU, SELU, Hardshrink, Hardsigmoid, Hardswish,  # noqa: F401
+                              LogSigmoid, Mish, PReLU, RReLU, Softmin, Softshrink, Softsign, Tanhshrink,
+                              Threshold)
 from .containers import ModuleDict, ModuleList, Sequential  # noqa: F401
 from .conv import Conv1d, Conv2d, ConvTranspose2d  # noqa: F401
-from .dropout import Dropout  # noqa: F401
+from .dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d  # noqa: F401
 from .embedding import Embedding  # noqa: F401
 from .linear import Bilinear, Flatten, Identity, Linear, Unflatten  # noqa: F401
 from .module import Module  # noqa: F401
@@ -13,6 +16,10 @@ from .parameter import Parameter  # noqa: F401
 from .pooling import AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d  # noqa: F401
 from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss,  # noqa: F401
                    L1Loss, MSELoss, NLLLoss, SmoothL1Loss)
+from .spatial import (CosineSimilarity, Fold, PairwiseDistance, PixelShuffle, PixelUnshuffle,  # noqa: F401
+                      Unfold, Upsample, UpsamplingBilinear2d, UpsamplingNearest2d)
+from .transformer import (MultiheadAttention, Transformer, TransformerDecoder,  # noqa: F401
+                          TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer)
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell  # noqa: F401
 
 from . import modules  # noqa: E402

@@ -1,4 +1,5 @@
-"""``Dropout``: zeroes elements with probability p while training (engine's seeded generator)."""
+"""``Dropout`` and its variants (Dropout1d/2d/3d zero whole channels, AlphaDropout keeps SELU's moments),
+while training, from the engine's seeded generator."""
 from __future__ import annotations
 
 from . import functional as F
@@ -17,3 +18,28 @@ class Dropout(Module):
 
     def extra_repr(self):
         return f"p={self.p}, inplace={self.inplace}"
+
+
+class _ChannelDropout(Dropout):
+    """Whole channels zeroed together (for feature maps whose neighbours are correlated)."""
+
+    functional = None
+
+    def forward(self, input):  # noqa: A002
+        return type(self).functional(input, self.p, self.training)
+
+
+class Dropout1d(_ChannelDropout):
+    functional = staticmethod(F.dropout1d)
+
+
+class Dropout2d(_ChannelDropout):
+    functional = staticmethod(F.dropout2d)
+
+
+class Dropout3d(_ChannelDropout):
+    functional = staticmethod(F.dropout3d)
+
+
+class AlphaDropout(_ChannelDropout):
+    functional = staticmethod(F.alpha_dropout)

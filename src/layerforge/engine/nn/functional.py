@@ -15,6 +15,14 @@ from ..ops.common import apply as _apply
 from ..ops.common import on_input_gpu as _on_input_gpu
 from ..ops.common import xp_of as _xp_of
 from ..tensor import Tensor as _Tensor
+from .functional_activations import (alpha_dropout, celu, cosine_similarity, dropout1d,  # noqa: F401
+                                     dropout2d, dropout3d, glu, hardshrink, hardsigmoid, hardswish,
+                                     logsigmoid, mish, normalize, pairwise_distance, prelu, rrelu, selu,
+                                     softmin, softshrink, softsign, tanhshrink)
+from .functional_activations import threshold as _threshold
+from .functional_attention import multi_head_attention_forward, scaled_dot_product_attention  # noqa: F401
+from .functional_spatial import (fold, interpolate, pixel_shuffle, pixel_unshuffle, unfold,  # noqa: F401
+                                 upsample, upsample_bilinear, upsample_nearest)
 from .functional_losses import (binary_cross_entropy, binary_cross_entropy_with_logits,  # noqa: F401
                                 cross_entropy, huber_loss, kl_div, l1_loss, mse_loss, nll_loss,
                                 smooth_l1_loss)
@@ -367,3 +375,8 @@ def relu6(input, inplace=False):  # noqa: A002
 
 def flatten(input, start_dim=0, end_dim=-1):  # noqa: A002
     return _ops.flatten(input, start_dim, end_dim)
+
+
+def threshold(input, threshold, value, inplace=False):  # noqa: A002
+    """x where x > threshold, else value."""
+    return _threshold(input, threshold, value)

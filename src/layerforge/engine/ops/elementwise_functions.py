@@ -211,8 +211,12 @@ def where(condition, input, other):  # noqa: A002  (PyTorch's argument names)
         like = a
     elif isinstance(b, Tensor):
         like = b
-    else:
+    else:  # two Python numbers: PyTorch's dtype for them (a float gives the default float dtype)
         like = condition
+        if isinstance(a, Number) and isinstance(b, Number):
+            kinds = {type(a), type(b)}
+            dtype = get_default_dtype().np if float in kinds else np.int64 if int in kinds else np.bool_
+            a = as_tensor_arg(np.asarray(a, dtype=dtype), like)
     if not isinstance(a, Tensor):
         a = as_tensor_arg(np.asarray(a, dtype=like._data.dtype) if isinstance(a, Number) else a, like)
     if not isinstance(b, Tensor):

@@ -1,0 +1,213 @@
+"""Spatial ``torch.nn.functional``: interpolate (nearest, linear, bilinear, trilinear; align_corners),
+pixel_shuffle / pixel_unshuffle, and unfold / fold (im2col and its adjoint).
+
+interpolate and unfold read the input through index arrays and blend with weights, so their gradients
+are those of indexing and arithmetic; fold is unfold's adjoint and has a node of its own.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import backend
+from .. import ops as _ops
+from ..autograd import Node
+from ..ops.common import apply as _apply
+from ..ops.common import xp_of as _xp_of
+from ..tensor import Tensor as _Tensor
+
+_MODES = {"nearest": None, "nearest-exact": None, "linear": 1, "bilinear": 2, "trilinear": 3}
+
+
+def _index(values, like: _Tensor) -> _Tensor:
+    return _Tensor._wrap(backend.to_device_array(np.asarray(values, dtype=np.int64), like.device))
+
+
+def _weights(values, like: _Tensor) -> _Tensor:
+    return _Tensor._wrap(backend.to_device_array(np.asarray(values, dtype=like._data.dtype), like.device))
+
+
+def _along(axis, item):
+    return (slice(None),) * axis + (item,)
+
+
+def _source_coordinates(out_size, in_size, scale, align_corners):
+    """Where each output position samples the input, in input pixels (PyTorch's area-pixel rule)."""
+    dst = np.arange(out_size, dtype=np.float64)
+    if align_corners:
+        return dst * ((in_size - 1) / (out_size - 1)) if out_size > 1 else np.zeros(out_size)
+    ratio = (1.0 / scale) if scale else in_size / out_size
+    return np.maximum((dst + 0.5) * ratio - 0.5, 0.0)
+
+
+def _resize_linear(x: _Tensor, axis: int, out_size: int, scale, align_corners) -> _Tensor:
+    in_size = x.shape[axis]
+    src = _source_coordinates(out_size, in_size, scale, align_corners)
+    low = np.minimum(np.floor(src).astype(np.int64), in_size - 1)
+    high = np.minimum(low + 1, in_size - 1)
+    frac = src - low
+    shape = [1] * x.ndim
+    shape[axis] = out_size
+    w = _weights(frac.reshape(shape), x)
+    return x[_along(axis, _index(low, x))] * (1 - w) + x[_along(axis, _index(high, x))] * w
+
+
+def _resize_nearest(x: _Tensor, axis: int, out_size: int, scale, exact: bool) -> _Tensor:
+    in_size = x.shape[axis]
+    ratio = np.float32((1.0 / scale) if scale else in_size / out_size)  # in float32, as PyTorch's kernel
+    dst = np.arange(out_size, dtype=np.float32)
+    src = np.floor((dst + np.float32(0.5)) * ratio) if exact else np.floor(dst * ratio)
+    return x[_along(axis, _index(np.minimum(src.astype(np.int64), in_size - 1), x))]
+
+
+def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,  # noqa: A002
+                recompute_scale_factor=None, antialias=False):
+    if mode not in _MODES:
+        raise NotImplementedError(f"interpolate: mode '{mode}' is not supported here; use nearest, "
+                                  "nearest-exact, linear, bilinear or trilinear")
+    spatial = input.ndim - 2
+    if spatial < 1:
+        raise ValueError(f"interpolate expects a batched (N, C, ...) input, got shape {tuple(input.shape)}")
+    wanted = _MODES[mode]
+    if wanted is not None and wanted != spatial:
+        raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs {wanted + 2}D input")
+    if align_corners is not None and wanted is None:
+        raise ValueError("align_corners option can only be set with the interpolating modes: linear | "
+                         "bilinear | bicubic | trilinear")
+    if (size is None) == (scale_factor is None):
+        raise ValueError("only one of size or scale_factor should be defined")
+    if size is not None:
+        sizes = [int(size)] * spatial if isinstance(size, int) else [int(s) for s in size]
+        scales = [None] * spatial
+    else:
+        factors = [float(scale_factor)] * spatial if isinstance(scale_factor, (int, float)) \
+            else [float(f) for f in scale_factor]
+        sizes = [int(math.floor(n * f)) for n, f in zip(input.shape[2:], factors)]
+        scales = [None] * spatial if recompute_scale_factor else factors
+    if len(sizes) != spatial:
+        raise ValueError(f"size shape must match input shape. Input is {spatial}D, size is {len(sizes)}")
+    out = input
+    for k, (n, scale) in enumerate(zip(sizes, scales)):
+        axis = k + 2
+        if wanted is None:
+            out = _resize_nearest(out, axis, n, scale, mode == "nearest-exact")
+        else:
+            out = _resize_linear(out, axis, n, scale, bool(align_corners))
+    return out
+
+
+def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):  # noqa: A002
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input, size=None, scale_factor=None):  # noqa: A002
+    return interpolate(input, size, scale_factor, "nearest")
+
+
+def upsample_bilinear(input, size=None, scale_factor=None):  # noqa: A002
+    return interpolate(input, size, scale_factor, "bilinear", align_corners=True)
+
+
+def pixel_shuffle(input, upscale_factor: int):  # noqa: A002
+    r = int(upscale_factor)
+    *lead, c, h, w = input.shape
+    if c % (r * r):
+        raise RuntimeError(f"pixel_shuffle expects its input's 'channel' dimension to be divisible by the "
+                           f"square of upscale_factor, but input.size(-3)={c} is not divisible by {r * r}")
+    n = len(lead)
+    x = input.reshape(*lead, c // (r * r), r, r, h, w)
+    x = x.permute(*range(n), n, n + 3, n + 1, n + 4, n + 2)
+    return x.reshape(*lead, c // (r * r), h * r, w * r)
+
+
+def pixel_unshuffle(input, downscale_factor: int):  # noqa: A002
+    r = int(downscale_factor)
+    *lead, c, h, w = input.shape
+    if h % r or w % r:
+        raise RuntimeError(f"pixel_unshuffle expects height and width to be divisible by downscale_factor, "
+                           f"but input.size(-2)={h} and input.size(-1)={w} are not divisible by {r}")
+    n = len(lead)
+    x = input.reshape(*lead, c, h // r, r, w // r, r)
+    x = x.permute(*range(n), n, n + 2, n + 4, n + 1, n + 3)
+    return x.reshape(*lead, c * r * r, h // r, w // r)
+
+
+def _pair(value, name):
+    if isinstance(value, int):
+        return value, value
+    value = tuple(int(v) for v in value)
+    if len(value) != 2:
+        raise ValueError(f"{name} must be an int or a pair of ints, got {value}")
+    return value
+
+
+def _patch_grid(size, kernel, dilation, padding, stride):
+    """(rows, cols) index grids of every patch position, shaped (k, 1, L, 1) and (1, k, 1, L)."""
+    blocks = [(n + 2 * p - d * (k - 1) - 1) // s + 1 for n, k, d, p, s in zip(size, kernel, dilation, padding, stride)]
+    if min(blocks) <= 0:
+        raise RuntimeError(f"Given input with spatial size {tuple(size)}, kernel_size={kernel}, "
+                           f"dilation={dilation}, padding={padding}, calculated shape of the array of sliding "
+                           f"blocks as {tuple(blocks)}, but its components must be at least one.")
+    rows = np.arange(kernel[0])[:, None] * dilation[0] + np.arange(blocks[0])[None, :] * stride[0]
+    cols = np.arange(kernel[1])[:, None] * dilation[1] + np.arange(blocks[1])[None, :] * stride[1]
+    return rows[:, None, :, None], cols[None, :, None, :], blocks
+
+
+def unfold(input, kernel_size, dilation=1, padding=0, stride=1):  # noqa: A002
+    """im2col: (N, C, H, W) -> (N, C * kh * kw, L), every kernel-sized block as a column."""
+    if input.ndim not in (3, 4):
+        raise NotImplementedError(f"Input Error: Only 3D or 4D input Tensors are supported (got {input.ndim}D)")
+    batched = input.ndim == 4
+    x = input if batched else input.unsqueeze(0)
+    kernel, dilation, padding, stride = (_pair(v, n) for v, n in ((kernel_size, "kernel_size"), (dilation, "dilation"),
+                                                                 (padding, "padding"), (stride, "stride")))
+    if any(padding):
+        x = _ops.pad(x, (padding[1], padding[1], padding[0], padding[0]))
+    rows, cols, blocks = _patch_grid(input.shape[-2:], kernel, dilation, padding, stride)
+    patches = x[:, :, _index(rows, x), _index(cols, x)]  # (N, C, kh, kw, bh, bw)
+    out = patches.reshape(x.shape[0], x.shape[1] * kernel[0] * kernel[1], blocks[0] * blocks[1])
+    return out if batched else out.squeeze(0)
+
+
+class _Fold(Node):
+    """col2im: columns of blocks summed back into place (the adjoint of unfold)."""
+
+    def __init__(self, shape, rows, cols, padding):
+        self.shape, self.rows, self.cols, self.padding = shape, rows, cols, padding
+
+    def forward(self, columns):
+        xp = _xp_of(columns)
+        n, c, h, w = self.shape
+        ph, pw = self.padding
+        out = xp.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=columns.dtype)
+        xp.add.at(out, (slice(None), slice(None), self.rows, self.cols), columns)
+        return out[:, :, ph:ph + h, pw:pw + w]
+
+    def backward(self, g):
+        xp = _xp_of(g)
+        ph, pw = self.padding
+        g = xp.pad(g, ((0, 0), (0, 0), (ph, ph), (pw, pw))) if ph or pw else g
+        return g[:, :, self.rows, self.cols]
+
+
+def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):  # noqa: A002
+    if input.ndim not in (2, 3):
+        raise NotImplementedError(f"Input Error: Only unbatched (2D) or batched (3D) input Tensors are "
+                                  f"supported (got {input.ndim}D)")
+    batched = input.ndim == 3
+    cols_in = input if batched else input.unsqueeze(0)
+    size, kernel, dilation, padding, stride = (_pair(v, n) for v, n in (
+        (output_size, "output_size"), (kernel_size, "kernel_size"), (dilation, "dilation"),
+        (padding, "padding"), (stride, "stride")))
+    rows, cols, blocks = _patch_grid(size, kernel, dilation, padding, stride)
+    k = kernel[0] * kernel[1]
+    n, ck, length = cols_in.shape
+    if ck % k or length != blocks[0] * blocks[1]:
+        raise RuntimeError(f"fold: expected the input's size(1)={ck} to be divisible by the kernel's "
+                           f"{k} positions and size(2)={length} to be the {blocks[0] * blocks[1]} blocks "
+                           f"that fit in output_size={size}")
+    columns = cols_in.reshape(n, ck // k, kernel[0], kernel[1], blocks[0], blocks[1])
+    rows, cols = (backend.to_device_array(g, input.device) for g in (rows, cols))
+    out = _apply(_Fold((n, ck // k) + size, rows, cols, padding), columns)
+    return out if batched else out.squeeze(0)
