@@ -176,8 +176,8 @@ def test_mlp_checkpoint_saved_and_loaded_by_the_script_gives_the_same_logits(bac
     dataset = script.make_data()
     model = script.build_model()
     _, logits = script.train(model, dataset, epochs=1)
-    # Not '.pt': the engine never writes pickle, so its file names end in .npz or .safetensors.
-    restored, epochs = script.save_and_reload(model, tmp_path / "checkpoint.npz")
+    # A tutorial's file name: the engine writes safetensors under it (never pickle), torch its own format.
+    restored, epochs = script.save_and_reload(model, tmp_path / "checkpoint.pt")
     assert epochs == 4
     _assert_close(restored(dataset.tensors[0]), logits, 0, 0, "logits after reload")
 

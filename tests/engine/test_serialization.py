@@ -174,8 +174,6 @@ def test_pickle_checkpoints_are_refused(tmp_path):
 
 
 def test_save_refuses_what_it_cannot_store(tmp_path):
-    with pytest.raises(SerializationError, match=r"\.safetensors or \.npz"):
-        lf.save({"w": lf.ones(1)}, tmp_path / "model.pt")
     with pytest.raises(SerializationError, match=r"'opt\.hook' is a function"):
         lf.save({"opt": {"hook": lambda: None}}, tmp_path / "m.npz")
     with pytest.raises(SerializationError, match="same key 'a.b'"):
@@ -386,3 +384,67 @@ def test_a_structure_nested_too_deeply_is_a_corrupt_file_not_a_recursion_error(t
         safetensors.numpy.save_file(arrays, str(path), metadata={serialization.STRUCTURE_KEY: header})
     with pytest.raises(SerializationError, match="nested too deeply"):
         lf.load(path)
+
+
+# -- torch.save / torch.load as tutorials call them --------------------------------------------------
+
+def _checkpoint():
+    model = lf.nn.Linear(3, 2)
+    opt = lf.optim.Adam(model.parameters(), lr=0.01)
+    model(lf.ones(4, 3)).sum().backward()
+    opt.step()
+    return {"epoch": 7, "loss": 0.125, "name": "run-1", "history": [1.5, 0.5], "best": None,
+            "model_state_dict": model.state_dict(), "optimizer_state_dict": opt.state_dict(),
+            "mean": np.array([0.5, 1.5], np.float32), "shape": (3, 2), "flags": {"amp": False}}
+
+
+@pytest.mark.parametrize("name", ["model.pth", "checkpoint.pt", "weights.bin", "no_suffix", "m.safetensors"])
+def test_any_file_name_holds_a_checkpoint_without_pickle(tmp_path, name):
+    saved = _checkpoint()
+    path = tmp_path / name
+    lf.save(saved, path)
+    assert not path.read_bytes().startswith(b"\x80") and b"data.pkl" not in path.read_bytes()
+    loaded = lf.load(path)
+    assert {k: loaded[k] for k in ("epoch", "loss", "name", "history", "best", "shape", "flags")} == \
+        {k: saved[k] for k in ("epoch", "loss", "name", "history", "best", "shape", "flags")}
+    assert isinstance(loaded["mean"], np.ndarray) and loaded["mean"].dtype == np.float32
+    np.testing.assert_array_equal(loaded["mean"], saved["mean"])
+    for key, value in saved["model_state_dict"].items():
+        np.testing.assert_array_equal(loaded["model_state_dict"][key].numpy(), value.numpy())
+    model = lf.nn.Linear(3, 2)
+    model.load_state_dict(loaded["model_state_dict"])
+    opt = lf.optim.Adam(model.parameters(), lr=0.01)
+    opt.load_state_dict(loaded["optimizer_state_dict"])
+    assert opt.state_dict()["param_groups"][0]["lr"] == 0.01
+    assert float(opt.state_dict()["state"][0]["step"]) == 1.0
+
+
+def test_file_objects_and_format_found_by_bytes_not_by_name(tmp_path):
+    import io
+
+    buffer = io.BytesIO()
+    lf.save({"w": lf.arange(3.0), "step": 2}, buffer)
+    buffer.seek(0)
+    loaded = lf.load(buffer)
+    assert loaded["step"] == 2 and loaded["w"].tolist() == [0.0, 1.0, 2.0]
+    npz = tmp_path / "weights.npz"
+    lf.save({"w": lf.ones(2)}, npz)
+    renamed = tmp_path / "weights.pt"
+    npz.rename(renamed)  # an npz under a .pt name still loads: the bytes decide
+    assert lf.load(renamed)["w"].tolist() == [1.0, 1.0]
+    with open(renamed, "rb") as handle:
+        assert lf.load(handle, map_location="cpu", weights_only=True)["w"].tolist() == [1.0, 1.0]
+    assert lf.load(renamed, map_location=lambda storage, location: storage)["w"].tolist() == [1.0, 1.0]
+
+
+def test_a_real_pytorch_checkpoint_gets_a_clear_message(tmp_path):
+    torch = pytest.importorskip("torch", reason="PyTorch writes the checkpoints refused here")
+    import io
+
+    for legacy in (False, True):
+        path = tmp_path / f"torch_{legacy}.pt"
+        torch.save({"w": torch.ones(2)}, path, _use_new_zipfile_serialization=not legacy)
+        with pytest.raises(SerializationError, match="PyTorch pickle checkpoint.*not supported yet"):
+            lf.load(path)
+        with pytest.raises(SerializationError, match="PyTorch pickle checkpoint"):
+            lf.load(io.BytesIO(path.read_bytes()))

@@ -1,16 +1,21 @@
-"""Save and load state dicts as ``.safetensors`` or ``.npz``; never pickle.
+"""``save`` / ``load`` as ``torch.save`` / ``torch.load`` are used, never with pickle.
 
-A state dict is a tree of dicts, lists and tuples whose leaves are tensors, numbers, strings, bools or
-None. The tensors are written flat under dotted keys (``'state.0.exp_avg'``), exactly the keys PyTorch
-tools expect, so a model's weights load with ``safetensors.torch.load_file``. The tree itself (which
-dict keys are integers, what is a tuple, the non-tensor leaves, each tensor's shape and dtype) is
-stored beside them as JSON: in the safetensors metadata, or as a string array in the npz.
+What is saved is a tree of dicts, lists and tuples whose leaves are tensors, numpy arrays, numbers,
+strings, bools or None: a state dict, an optimizer's state dict, a checkpoint dict of all of these.
+The container is safetensors whatever the file is called (``model.pth``, ``checkpoint.pt``), or npz
+for a name ending in ``.npz``; a file object works too. The tensors are written flat under dotted keys
+(``'state.0.exp_avg'``), exactly the keys PyTorch tools expect, so a model's weights load with
+``safetensors.torch.load_file``. The tree itself (which dict keys are integers, what is a tuple, which
+arrays were numpy arrays, the non-tensor leaves, each tensor's shape and dtype) is stored beside them as
+JSON: in the safetensors metadata, or as a string array in the npz. ``load`` tells the formats apart by
+their first bytes, not by the name, and says so plainly when a file is a PyTorch pickle checkpoint.
 
 Files are written to a temporary name in the target folder and renamed into place, so a failed write
 never leaves a half-written file where a good one was.
 """
 from __future__ import annotations
 
+import io
 import json
 import os
 import stat
@@ -45,17 +50,23 @@ class SerializationError(ValueError):
 
 
 # ----------------------------------------------------------------------------------------- save
-def save(obj, f) -> None:
-    """Write ``obj`` (a state dict) to ``f``; the extension picks the format (.safetensors or .npz)."""
+def save(obj, f, pickle_module=None, pickle_protocol=None, _use_new_zipfile_serialization=True) -> None:
+    """Write ``obj`` to ``f`` (a path of any name, or a binary file object): safetensors plus the JSON
+    structure, or npz where the name ends in .npz. torch.save's pickle options are accepted and have
+    nothing to do: no pickle is written."""
+    if hasattr(f, "write"):
+        name = Path(str(getattr(f, "name", "<file object>")))
+        arrays: dict[str, np.ndarray] = {}
+        header = _header(obj, arrays, name)
+        try:
+            _write_safetensors(f, arrays, header)
+        except Exception as exc:  # noqa: BLE001  (the writer's own error types)
+            raise SerializationError(f"cannot save to {name}: {_writer_failure(exc)}") from exc
+        return
     path = Path(os.fspath(f))
-    suffix = path.suffix.lower()
-    if suffix not in (".safetensors", ".npz"):
-        raise SerializationError(f"cannot save to '{path}': the file name must end in .safetensors or "
-                                 ".npz (Layerforge never writes pickle files)")
-    arrays: dict[str, np.ndarray] = {}
-    structure = _encode(obj, "", arrays, path)
-    header = json.dumps({"version": FORMAT_VERSION, "tree": structure}, allow_nan=True)
-    write = _write_safetensors if suffix == ".safetensors" else _write_npz
+    arrays = {}
+    header = _header(obj, arrays, path)
+    write = _write_npz if path.suffix.lower() == ".npz" else _write_safetensors
     try:
         _atomic_write(path, lambda handle: write(handle, arrays, header))
     except (OSError, SerializationError):
@@ -64,11 +75,16 @@ def save(obj, f) -> None:
         raise SerializationError(f"cannot save to '{path}': {_writer_failure(exc)}") from exc
 
 
+def _header(obj, arrays: dict, path: Path) -> str:
+    structure = _encode(obj, "", arrays, path)
+    return json.dumps({"version": FORMAT_VERSION, "tree": structure}, allow_nan=True)
+
+
 def _encode(value, key: str, arrays: dict, path: Path):
     if isinstance(value, Tensor):
         return _encode_array(backend.to_host(value._data), key, arrays, path)
-    if isinstance(value, np.ndarray):
-        return _encode_array(value, key, arrays, path)
+    if isinstance(value, np.ndarray):  # comes back as a numpy array, not a tensor
+        return {**_encode_array(value, key, arrays, path), "numpy": True}
     if isinstance(value, np.generic):
         value = value.item()
     if value is None or isinstance(value, (bool, int, float, str)):
@@ -162,28 +178,78 @@ def _safetensors_numpy():
 
 
 # ----------------------------------------------------------------------------------------- load
-def load(f, map_location=None, weights_only: bool = True):
-    """Read a state dict written by ``save`` (or any safetensors/npz file of plain arrays).
+def load(f, map_location=None, weights_only: bool = True, mmap=None, **pickle_load_args):
+    """Read what ``save`` wrote (or any safetensors/npz file of plain arrays), from a path or a binary
+    file object; the format is recognised by the file's first bytes, whatever its name.
 
     Tensors land on the CPU unless ``map_location`` names a device (``"cuda"``, ``"cuda:1"``,
     ``device(...)``). Files without Layerforge's structure come back as a flat ``{key: tensor}`` dict.
     """
-    path = Path(os.fspath(f))
-    dev = backend.as_device(map_location) if map_location is not None else backend.CPU
-    _check_regular_file(path)
-    # O_NONBLOCK: a FIFO swapped in after the check cannot block the open.
-    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-    with os.fdopen(descriptor, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-            raise SerializationError(f"'{path}' is not a regular file; choose a .safetensors or .npz file")
-        magic = handle.read(8)
-    if magic.startswith(b"PK"):
-        arrays, header = _read_npz(path)
-    elif len(magic) == 8:
-        arrays, header = _read_safetensors(path)
+    dev = _map_location(map_location)
+    if hasattr(f, "read"):
+        path = Path(str(getattr(f, "name", "<file object>")))
+        data = f.read()
+        arrays, header = _read_bytes(data, path)
     else:
-        raise SerializationError(f"'{path}' is not a .safetensors or .npz file: it is only "
-                                 f"{len(magic)} bytes long (truncated?)")
+        path = Path(os.fspath(f))
+        _check_regular_file(path)
+        # O_NONBLOCK: a FIFO swapped in after the check cannot block the open.
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        with os.fdopen(descriptor, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise SerializationError(f"'{path}' is not a regular file; choose a .safetensors or .npz file")
+            magic = handle.read(9)
+        _refuse_pickle(magic, path)
+        if magic.startswith(b"PK"):
+            arrays, header = _read_npz(path)
+        elif len(magic) >= 8:
+            arrays, header = _read_safetensors(path)
+        else:
+            raise SerializationError(f"'{path}' is not a .safetensors or .npz file: it is only "
+                                     f"{len(magic)} bytes long (truncated?)")
+    return _assemble(arrays, header, dev, path)
+
+
+def _map_location(map_location):
+    """A device from what torch.load accepts; a function or a dict (remappings of saved devices)
+    mean the CPU here, where everything is saved from the host."""
+    if map_location is None or callable(map_location) or isinstance(map_location, dict):
+        return backend.CPU
+    return backend.as_device(map_location)
+
+
+_PICKLE_MESSAGE = ("{path} is a PyTorch pickle checkpoint. Layerforge never loads pickle (it can run "
+                   "arbitrary code), and reading PyTorch's own checkpoints is not supported yet; in "
+                   "PyTorch, save the state dict with safetensors.torch.save_file and load that file instead")
+
+
+def _refuse_pickle(magic: bytes, path: Path) -> None:
+    """A pickle stream (PyTorch's legacy, non-zip checkpoint format) opens with PROTO 2-5; a
+    safetensors file opens with its header's length and then '{', which tells the two apart."""
+    if magic[8:9] != b"{" and magic[:1] == b"\x80" and magic[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
+        raise SerializationError(_PICKLE_MESSAGE.format(path=f"'{path}'"))
+
+
+def _read_bytes(data: bytes, path: Path):
+    _refuse_pickle(data[:9], path)
+    if data.startswith(b"PK"):
+        return _read_npz(io.BytesIO(data), path)
+    if len(data) < 8:
+        raise SerializationError(f"{path} is not a safetensors or npz file: it is only {len(data)} bytes long "
+                                 "(truncated?)")
+    try:
+        size = int.from_bytes(data[:8], "little")
+        metadata = json.loads(data[8:8 + size]).get("__metadata__") or {}
+        arrays = _safetensors_numpy().load(data)
+    except SerializationError:
+        raise
+    except Exception as exc:  # noqa: BLE001  (safetensors' and json's own error types)
+        raise SerializationError(f"{path} is not a readable safetensors file: {exc}. It may be truncated or "
+                                 "corrupted; save it again") from exc
+    return arrays, metadata.get(STRUCTURE_KEY)
+
+
+def _assemble(arrays: dict, header, dev, path: Path):
     tensors = {k: Tensor._wrap(backend.to_device_array(a, dev)) for k, a in arrays.items()}
     if header is None:
         return tensors
@@ -250,21 +316,22 @@ def _read_safetensors(path: Path):
     return arrays, metadata.get(STRUCTURE_KEY)
 
 
-def _read_npz(path: Path):
+def _read_npz(source, path: Path | None = None):
+    path = source if path is None else path
     try:
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(source) as archive:
             names = archive.namelist()
     except zipfile.BadZipFile as exc:
         raise SerializationError(f"'{path}' is not a readable .npz file: {exc}. It may be truncated or "
                                  "corrupted; save it again") from exc
     if any(name.endswith("data.pkl") for name in names):
-        raise SerializationError(f"'{path}' is a PyTorch pickle checkpoint. Layerforge never loads pickle "
-                                 "(it can run arbitrary code); in PyTorch, save the state dict with "
-                                 "safetensors.torch.save_file and load that file instead")
+        raise SerializationError(_PICKLE_MESSAGE.format(path=f"'{path}'"))
     arrays, header = {}, None
     key = None
     try:
-        with np.load(path, allow_pickle=False) as npz:
+        if hasattr(source, "seek"):
+            source.seek(0)
+        with np.load(source, allow_pickle=False) as npz:
             for key in npz.files:
                 if key == _NPZ_STRUCTURE:
                     header = str(npz[key])
@@ -293,6 +360,8 @@ def _decode(node, tensors: dict, path: Path):
             raise SerializationError(f"'{path}': tensor '{key}' has shape {list(tensor.shape)} and dtype "
                                      f"{tensor._data.dtype}, but the structure says {list(shape)} and "
                                      f"{dtype}; the file was altered")
+        if node.get("numpy"):
+            return backend.to_host(tensor._data).copy()
         return tensor
     if "d" in node:
         return {k: _decode(v, tensors, path) for k, v in node["d"]}
