@@ -218,6 +218,64 @@ def test_loading_a_script_on_the_engine_leaves_sys_modules_as_it_was():
     assert ported.DataLoader is engine.utils.data.DataLoader
 
 
+def _flat(value, prefix=""):
+    """Every leaf of a script's result (nested dicts, tuples, namedtuples) under a readable name."""
+    if isinstance(value, dict):
+        return [item for k, v in value.items() for item in _flat(v, f"{prefix}{k}.")]
+    if isinstance(value, (tuple, list)):
+        return [item for i, v in enumerate(value) for item in _flat(v, f"{prefix}{i}.")]
+    return [(prefix.rstrip("."), value)]
+
+
+def _assert_same_results(ours, theirs):
+    ours, theirs = _flat(ours), _flat(theirs)
+    assert [name for name, _ in ours] == [name for name, _ in theirs]
+    for (name, a), (_, b) in zip(ours, theirs):
+        if isinstance(b, (str, bool, int, float)) or b is None:
+            assert a == b, f"{name}: {a!r}, torch gives {b!r}"
+            continue
+        a_np, b_np = _numpy(a), _numpy(b)
+        assert a_np.dtype == b_np.dtype and a_np.shape == b_np.shape, \
+            f"{name}: {a_np.dtype}{a_np.shape}, torch gives {b_np.dtype}{b_np.shape}"
+        np.testing.assert_allclose(a_np, b_np, rtol=1e-6, atol=1e-7, err_msg=name)
+
+
+@pytest.mark.parametrize("name", ["tensors_tour", "autograd_tour"])
+def test_tutorial_tours_print_pytorchs_numbers(name):
+    # Every value the tutorial pages show (tensors, dtypes, shapes, gradients, graph node names).
+    _assert_same_results(load_script(name, "engine").run(), load_script(name, "torch").run())
+
+
+def test_quickstart_model_trains_saves_and_loads_like_pytorch(tmp_path):
+    torch_model, engine_model, (torch_losses, torch_scores), (losses, scores) = \
+        _run_module_script("quickstart_model")
+    np.testing.assert_allclose(losses, torch_losses, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(scores, torch_scores, rtol=1e-4, atol=1e-6)
+    assert scores[-1][1] > 0.9 and losses[-1] < 0.7 * losses[0]
+    _assert_same_parameters(engine_model, torch_model, 1e-4, 1e-5)
+    ported = load_script("quickstart_model", "engine")
+    restored = ported.save_and_load(engine_model, tmp_path / "model.pth")
+    inputs = ported.make_data().tensors[0]
+    _assert_close(restored(inputs), engine_model(inputs), 0, 0, "logits after torch.save/torch.load")
+
+
+def test_tiny_transformer_language_model_matches_pytorch():
+    torch_model, engine_model, (torch_losses, torch_pred), (losses, pred) = \
+        _run_module_script("tiny_transformer")
+    assert list(engine_model.state_dict()) == list(torch_model.state_dict())
+    # float32 over 30 AdamW steps: rounding differences grow to a few parts in a thousand
+    np.testing.assert_allclose(losses, torch_losses, rtol=5e-3, atol=1e-5)
+    assert losses[-1] < 0.3 * losses[0]
+    np.testing.assert_array_equal(_numpy(pred), _numpy(torch_pred))
+    ours, theirs = dict(engine_model.named_parameters()), dict(torch_model.named_parameters())
+    assert sorted(ours) == sorted(theirs)
+    for key in theirs:
+        a, b = _numpy(ours[key]), _numpy(theirs[key])
+        if key.endswith("in_proj_bias"):  # the key bias cannot change any score (softmax ignores a
+            a, b = np.delete(a, slice(16, 32)), np.delete(b, slice(16, 32))  # shift): its gradient is noise
+        np.testing.assert_allclose(a, b, rtol=5e-3, atol=1e-3, err_msg=f"parameter {key} after training")
+
+
 # ------------------------------------------------------------------------- accuracy on the engine alone
 def _held_out_split(name: str, test_fraction=0.2, **options):
     dataset = load_dataset(name, **options)
