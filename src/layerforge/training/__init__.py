@@ -7,15 +7,17 @@ from .choices import (LOSSES, OPTIMIZERS, SCHEDULES, Choice, default_loss_for, g
                       losses_for)
 from .errors import ProjectError, TrainingError
 from .events import (BatchEnd, EpochEnd, Event, PredictionSnapshot, RunFailed, RunFinished, RunStarted,
-                     RunStopped)
+                     RunStopped, SettingsApplied)
 from .project import Project, example_project_path, example_projects, load_project, save_project
 from .project_lock import ProjectLock, ProjectLocked
 from .settings import TrainingSettings
+from .steering import LIVE_SETTINGS, ResumeState
 from .trainer import RunResult, Trainer
 
 __all__ = [
     "BatchEnd", "Choice", "EpochEnd", "Event", "LOSSES", "OPTIMIZERS", "PredictionSnapshot", "Project", "ProjectError", "ProjectLock", "ProjectLocked",
-    "RunFailed", "RunFinished", "RunResult", "RunStarted", "RunStopped", "SCHEDULES", "Trainer",
+    "LIVE_SETTINGS", "ResumeState", "RunFailed", "RunFinished", "RunResult", "RunStarted", "RunStopped", "SCHEDULES",
+    "SettingsApplied", "Trainer",
     "TrainingError", "TrainingSettings", "default_loss_for", "get_loss", "get_optimizer", "get_schedule",
     "example_project_path", "example_projects", "load_project", "losses_for", "save_project",
 ]

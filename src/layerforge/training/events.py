@@ -36,6 +36,28 @@ class BatchEnd:
     step: int    # global step, 1-based, counted over the whole run
     loss: float
     lr: float
+    x: float = 0.0   # where on the epoch axis: epoch - 1 + the share of its batches done
+
+
+@dataclass
+class SettingsApplied:
+    """Settings changed while the run trained, taken up before batch ``step + 1`` (at ``x`` on the
+    epoch axis). ``changes``: (name, old, new) per value; ``text``: "lr 0.01 -> 0.003"."""
+
+    epoch: int
+    step: int
+    x: float
+    changes: tuple
+    text: str
+
+    def to_dict(self) -> dict:
+        return {"epoch": self.epoch, "step": self.step, "x": self.x, "text": self.text,
+                "changes": [[name, old, new] for name, old, new in self.changes]}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "SettingsApplied":
+        return cls(int(data["epoch"]), int(data["step"]), float(data["x"]),
+                   tuple(tuple(change) for change in data.get("changes", ())), str(data["text"]))
 
 
 @dataclass
@@ -104,4 +126,5 @@ class RunFailed:
     kind: str = "error"
 
 
-Event = Union[RunStarted, BatchEnd, EpochEnd, PredictionSnapshot, RunFinished, RunStopped, RunFailed]
+Event = Union[RunStarted, BatchEnd, SettingsApplied, EpochEnd, PredictionSnapshot, RunFinished, RunStopped,
+              RunFailed]

@@ -30,6 +30,7 @@ from .errors import ProjectError, TrainingError
 from .project_io import WEIGHTS_SUFFIXES, error_for_path
 from .project_lock import ProjectLock
 from .settings import TrainingSettings
+from .steering import RESUME_PREFIX
 
 FORMAT = "layerforge-project"
 VERSION = 1
@@ -57,13 +58,17 @@ class Project:
     format: str = FORMAT
     version: int = VERSION
     warnings: list = field(default_factory=list)
+    changes: list = field(default_factory=list)     # settings changed while it trained (SettingsApplied dicts)
+    resume: dict | None = None                      # what continuing needs, beside its tensors (steering.py)
+    resume_tensors: dict = field(default_factory=dict)
 
     def to_dict(self, weights_file: str | None = None) -> dict[str, Any]:
         """The project as JSON data; ``save_project`` fills in the weights file and its checksum."""
         return {"format": FORMAT, "version": VERSION, "name": self.name, "description": self.description,
                 "model": self.spec.to_dict(), "data": dict(self.data_source), "settings": self.settings.to_dict(),
                 "normalization": self.normalization, "data_info": dict(self.data_info),
-                "history": _json_safe(self.history), "weights": weights_file}
+                "history": _json_safe(self.history), "changes": _json_safe(list(self.changes)),
+                "resume": _json_safe(self.resume) if self.resume else None, "weights": weights_file}
 
     def record_run(self, trainer) -> None:
         """Keep what a finished run learned about the data and how it went (weights are saved apart)."""
@@ -107,7 +112,10 @@ def save_project(project: Project, path, weights_state_dict=None) -> Path:
         if weights_state_dict is not None:
             if importlib.util.find_spec("safetensors") is None:  # the safetensors writer is optional
                 target = target.with_suffix(".npz")
-            staged = project_io.stage_weights(weights_state_dict, target)
+            state = dict(weights_state_dict)
+            if project.resume and project.resume_tensors:   # the run's last state rides in the same file
+                state.update(project.resume_tensors)
+            staged = project_io.stage_weights(state, target)
             data.update(project_io.weights_record(staged))
             text = _to_json(data)
         try:
@@ -218,8 +226,14 @@ def _project_from_dict(data: Any, path: Path, text: str) -> Project:
     name = data.get("name") or path.stem
     if not isinstance(name, str):
         raise ProjectError(f"'name' must be text, got {name!r}", path)
+    changes, resume = data.get("changes") or [], data.get("resume")
+    if not isinstance(changes, list) or not all(isinstance(c, dict) for c in changes):
+        raise ProjectError("'changes' must be a list of objects", path)
+    if resume is not None and not isinstance(resume, dict):
+        raise ProjectError("'resume' must be an object", path)
     return Project(name, spec, source, settings, _from_json_safe(history), normalization, info,
-                   str(data.get("description") or ""), FORMAT, version)
+                   str(data.get("description") or ""), FORMAT, version, changes=changes,
+                   resume=resume or None)
 
 
 def _load_weights(data: dict, path: Path, project: Project) -> dict | None:
@@ -243,6 +257,9 @@ def _load_weights(data: dict, path: Path, project: Project) -> dict | None:
         state = engine.load(file)
     except Exception as error:  # any reader failure is a damaged file, reported as such
         raise ProjectError(f"cannot read the trained weights ({type(error).__name__}: {error})", file) from None
+    if isinstance(state, dict):
+        project.resume_tensors = {k: v.numpy() for k, v in state.items() if k.startswith(RESUME_PREFIX)}
+        state = type(state)((k, v) for k, v in state.items() if not k.startswith(RESUME_PREFIX))
     _check_weights(state, project.spec, file)
     return state
 

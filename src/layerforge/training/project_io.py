@@ -211,5 +211,5 @@ def _as_cpu_tensor(value, key: str):
     if isinstance(value, engine.Tensor):
         return value.detach().cpu()
     if isinstance(value, np.ndarray):
-        return engine.from_numpy(np.ascontiguousarray(value))
+        return engine.from_numpy(np.array(value, order="C"))   # not ascontiguousarray: it makes a 0-d array 1-d
     raise ProjectError(f"weight {key!r} is a {type(value).__name__}, not a tensor or numpy array")

@@ -26,11 +26,12 @@ from .build import Schedule, make_loss, make_optimizer, valid_shapes
 from .device import choose_device
 from .errors import TrainingError
 from .events import (BatchEnd, EpochEnd, Event, PredictionSnapshot, RunFailed, RunFinished, RunStarted,
-                     RunStopped)
+                     RunStopped, SettingsApplied)
 from .memory import choose_fitting_device, out_of_memory_message
 from .problem import Problem, Split
 from .settings import TrainingSettings
 from .snapshots import SnapshotMaker
+from .steering import ResumeState, apply_to_optimizer, change_text, refused_live, setting_changes
 
 log = logging.getLogger(__name__)
 EVAL_BATCH = 512   # inference batches: large enough to be quick, small enough for any memory
@@ -59,11 +60,15 @@ class Trainer:
 
     Everything that can be wrong with the inputs (invalid graph, data that does not fit the model,
     bad settings, a missing GPU) raises :class:`TrainingError` here, before training starts.
-    ``initial_state`` (a state dict) continues training from those weights.
+    ``initial_state`` (a state dict) continues training from those weights; ``resume`` (a
+    :class:`ResumeState`) continues a run exactly: its weights, optimizer and schedule state, step and
+    epoch count and curves. Continued, the run goes on to ``settings.epochs`` if it had not reached
+    them, else for ``settings.epochs`` more. ``change_settings`` steers the run while it trains.
     """
 
     def __init__(self, spec: ModelSpec, dataset: ArrayDataset, settings: TrainingSettings | None = None,
-                 listener: Callable[[Event], None] | None = None, initial_state=None):
+                 listener: Callable[[Event], None] | None = None, initial_state=None,
+                 resume: ResumeState | None = None):
         self.settings = settings if settings is not None else TrainingSettings()
         self.listener = listener
         report = valid_shapes(spec)
@@ -77,18 +82,27 @@ class Trainer:
             self.spec, report, self.settings, len(self.problem.train), self.device, self.device_reason)
         self._lock = threading.RLock()         # held by the training thread for one batch at a time
         try:
-            self._build(initial_state)
+            self._build(resume.weights if resume is not None else initial_state)
         except MemoryError as error:   # the estimate is a guide; the allocator has the last word
             raise TrainingError(out_of_memory_message(error, "while building the model", self.memory)) from None
         self._batch_bounds = _batch_bounds(len(self.problem.train), self.settings.batch_size)
+        self._bounds_batch_size = self.settings.batch_size
         self.steps_per_epoch = len(self._batch_bounds) - 1
         self.schedule = Schedule(self.optimizer, self.settings, self.steps_per_epoch)
         self._loss = make_loss(self.settings)
         self._snapshots = SnapshotMaker(self.problem, self.settings.seed) if self.settings.snapshot_every else None
-        self.history: dict[str, list] = {"epoch": [], "lr": [], "elapsed_s": [], "step_loss": []}
+        self.history: dict[str, list] = {"epoch": [], "lr": [], "elapsed_s": [], "step_loss": [], "step_x": []}
         self.epoch = 0
         self.step = 0
         self.best_epoch = 0
+        self.start_epoch = 0                   # the epochs a continued run had done before
+        self.changes: list[SettingsApplied] = []   # the settings changed while it trained
+        self._pending = None                   # settings waiting for the next batch (change_settings)
+        self._pending_lock = threading.Lock()
+        self._resume_state: ResumeState | None = None
+        if resume is not None:
+            self._resume_from(resume)
+        self.total_epochs = self._total_epochs(self.settings)
         self._best_state: OrderedDict | None = None
         self._predict_lock = threading.Lock()
         self._running = threading.Event()      # cleared while paused
@@ -117,7 +131,50 @@ class Trainer:
         self.optimizer = make_optimizer(self.model.parameters(), self.settings)
         self._last_good = self._clone_state()  # weights at the end of the last finite epoch
 
+    def _resume_from(self, resume: ResumeState) -> None:
+        """Carry on the optimizer's and the schedule's state, the counts and the curves. Settings a
+        person changed since the run ended (the learning rate, a momentum) win over the saved ones."""
+        try:
+            self.optimizer.load_state_dict(resume.optimizer)
+        except (KeyError, TypeError, ValueError) as error:
+            raise TrainingError(f"the optimizer state to continue from does not fit this model and optimizer "
+                                f"({error}); restart instead") from None
+        try:
+            ended = TrainingSettings.from_dict(resume.settings) if resume.settings else self.settings
+        except TrainingError:
+            ended = self.settings
+        same_schedule = resume.scheduler is not None and resume.schedule == self.settings.schedule
+        if same_schedule and self.schedule.scheduler is not None:
+            self.schedule.scheduler.load_state_dict(resume.scheduler)
+        else:
+            for group in self.optimizer.param_groups:   # another schedule: it starts from the lr setting
+                group["lr"] = group["initial_lr"] = self.settings.learning_rate
+        if ended.learning_rate != self.settings.learning_rate or ended.optimizer_params != self.settings.optimizer_params:
+            apply_to_optimizer(self.optimizer, self.settings, self.schedule.scheduler
+                               if self.schedule.per_batch else None)
+        self.epoch = self.start_epoch = resume.epoch
+        self.step, self.best_epoch = resume.step, resume.best_epoch
+        for key, values in resume.history.items():
+            self.history[key] = list(values)
+        self.history.setdefault("step_x", [])
+
+    def _total_epochs(self, settings: TrainingSettings) -> int:
+        """The last epoch: ``settings.epochs``, or that many more for a run continued past it."""
+        return settings.epochs if settings.epochs > self.start_epoch else self.start_epoch + settings.epochs
+
     # -- control, from any thread ----------------------------------------------------------------
+
+    def change_settings(self, settings: TrainingSettings) -> None:
+        """Steer the run: the new settings take effect before the next batch (a batch size at the
+        next epoch). TrainingError for a change a running Trainer cannot take up (the loss, the
+        optimizer, the device, ...)."""
+        with self._pending_lock:
+            base = self._pending or self.settings
+            refused = refused_live(base, settings)
+            if refused:
+                raise TrainingError(f"{', '.join(refused)} cannot change while the model trains; stop the run "
+                                    f"and train again to change {'it' if len(refused) == 1 else 'them'}")
+            self._pending = settings
 
     def pause(self) -> None:
         self._running.clear()
@@ -226,7 +283,7 @@ class Trainer:
     def _run(self) -> RunResult:
         s, p = self.settings, self.problem
         engine.manual_seed(s.seed)
-        self._emit(RunStarted(s.epochs, self.steps_per_epoch, self.device, self.device_reason, len(p.train),
+        self._emit(RunStarted(self.total_epochs, self.steps_per_epoch, self.device, self.device_reason, len(p.train),
                               len(p.val), len(p.test), p.task, list(p.class_names), self.param_count))
         if self._snapshots is not None:
             self._phase = "while predicting with the untrained model for the first snapshot"
@@ -237,10 +294,13 @@ class Trainer:
         # numbers stay finite (saturated activations keep a cross-entropy finite at any learning rate).
         self._phase = "while evaluating the untrained model"
         initial_loss = self._evaluate(p.val if len(p.val) else p.train)[0]["loss"]
-        for epoch in range(1, s.epochs + 1):
+        epoch = self.start_epoch
+        while epoch < self.total_epochs:
+            epoch += 1
             self.epoch = epoch
             self._phase = "train"
             outcome = self._train_epoch(epoch)
+            s = self.settings   # steered while the epoch trained
             if isinstance(outcome, RunResult):
                 return outcome
             train_metrics, train_outputs, lr = outcome
@@ -265,14 +325,18 @@ class Trainer:
             self.schedule.after_epoch(monitored)
             elapsed = self._elapsed()
             self._record(epoch, lr, elapsed, train_metrics, val_metrics)
+            done = epoch - self.start_epoch
+            self._apply_pending()   # epochs changed during the epoch: its end reports the new total
             self._emit(EpochEnd(epoch, train_metrics, val_metrics, lr, elapsed,
-                                elapsed / epoch * (s.epochs - epoch), confusion, s.epochs, self.best_epoch))
-            if self._snapshots is not None and (epoch % s.snapshot_every == 0 or epoch == s.epochs):
+                                elapsed / done * (self.total_epochs - epoch), confusion, self.total_epochs,
+                                self.best_epoch))
+            if self._snapshots is not None and (epoch % s.snapshot_every == 0 or epoch == self.total_epochs):
                 self._phase = f"while predicting for the snapshot of epoch {epoch}"
                 self._emit(self._snapshot(epoch))
             if s.early_stopping_patience is not None and since_best >= s.early_stopping_patience:
                 status = "early_stopping"
                 break
+        self._capture_resume()
         self._keep_best()
         self._phase = "while computing the final metrics"
         final = self._final_metrics()
@@ -283,7 +347,13 @@ class Trainer:
 
     def _train_epoch(self, epoch: int):
         """One pass over the training split; (metrics, outputs in sample order, lr) or a RunResult."""
+        self._batch = 0
+        self._apply_pending()
         s, p = self.settings, self.problem
+        if s.batch_size != self._bounds_batch_size:   # a batch size set during the last epoch
+            self._batch_bounds = _batch_bounds(len(p.train), s.batch_size)
+            self._bounds_batch_size = s.batch_size
+            self.steps_per_epoch = len(self._batch_bounds) - 1
         order = np.random.default_rng([s.seed, epoch]).permutation(len(p.train))
         outputs = [None] * self.steps_per_epoch
         loss_sum, lr = 0.0, self._lr()
@@ -291,6 +361,7 @@ class Trainer:
         for batch in range(self.steps_per_epoch):
             if self._wait_while_paused():
                 return self._stopped()
+            self._apply_pending()
             self._batch = batch + 1
             index = order[self._batch_bounds[batch]:self._batch_bounds[batch + 1]]
             lr = self._lr()
@@ -311,8 +382,10 @@ class Trainer:
             outputs[batch] = out.detach()  # stays on the device: one copy to the host per epoch
             loss_sum += value * len(index)
             self.schedule.after_batch()
+            x = epoch - 1 + (batch + 1) / self.steps_per_epoch
             self.history["step_loss"].append(value)
-            self._emit(BatchEnd(epoch, self.step, value, lr))
+            self.history["step_x"].append(x)
+            self._emit(BatchEnd(epoch, self.step, value, lr, x))
         outputs = _to_host(outputs)
         in_order = np.empty((len(p.train),) + outputs.shape[1:], dtype=outputs.dtype)
         in_order[order] = outputs
@@ -344,6 +417,56 @@ class Trainer:
         finally:
             self.model.train()
 
+    # -- steering --------------------------------------------------------------------------------
+
+    def _apply_pending(self) -> None:
+        """In the training thread, between batches: take up settings changed since the last batch."""
+        with self._pending_lock:
+            new, self._pending = self._pending, None
+        if new is None:
+            return
+        old = self.settings
+        changes = setting_changes(old, new)
+        pending_batch = new.batch_size != old.batch_size and self._batch > 0 and self._batch < self.steps_per_epoch
+        with self._lock:
+            self.settings = new
+            if new.schedule != old.schedule:
+                for group in self.optimizer.param_groups:   # a new schedule starts from the lr setting, now
+                    group["lr"] = group["initial_lr"] = new.learning_rate
+                self.schedule = Schedule(self.optimizer, new, self.steps_per_epoch)
+            if new.learning_rate != old.learning_rate or new.optimizer_params != old.optimizer_params:
+                apply_to_optimizer(self.optimizer, new, self.schedule.scheduler if self.schedule.per_batch else None)
+        self.total_epochs = max(self.epoch, self._total_epochs(new))
+        if not changes:
+            return
+        x = self.epoch - 1 + self._batch / max(1, self.steps_per_epoch) if self.epoch else 0.0
+        if self._batch >= self.steps_per_epoch:
+            x = float(self.epoch)
+        text = change_text(changes) + (" (from the next epoch)" if pending_batch else "")
+        event = SettingsApplied(self.epoch, self.step, x, tuple(changes), text)
+        self.changes.append(event)
+        self._emit(event)
+
+    def _capture_resume(self) -> None:
+        """The last weights and the optimizer's and schedule's state, before the kept epoch's
+        weights (maybe an earlier one's) are put back: continuing starts where training was."""
+        try:
+            scheduler = self.schedule.scheduler
+            with self._lock:
+                self._resume_state = ResumeState(
+                    _to_cpu(self.model.state_dict()), _host_state(self.optimizer.state_dict()),
+                    _host_state(scheduler.state_dict()) if scheduler is not None else None,
+                    self.settings.schedule, self.epoch, self.step, self.best_epoch,
+                    {key: list(values) for key, values in self.history.items()}, self.settings.to_dict())
+        except Exception:   # continuing is a convenience: a run's own end must not fail for it  # noqa: BLE001
+            log.exception("keeping the state to continue from failed")
+            self._resume_state = None
+
+    @property
+    def resume_state(self) -> ResumeState | None:
+        """Where the run ended (stopped or finished), to continue from; None before or after a failure."""
+        return self._resume_state
+
     # -- pausing, stopping, failing --------------------------------------------------------------
 
     def _wait_while_paused(self) -> bool:
@@ -355,6 +478,7 @@ class Trainer:
         return self._stop.is_set()
 
     def _stopped(self) -> RunResult:
+        self._capture_resume()
         self._keep_best()
         self._emit(RunStopped(self.epoch, self.step))
         return self._result("stopped", f"stopped at epoch {self.epoch}, step {self.step}")
@@ -448,6 +572,17 @@ def _to_host(tensors: list, model=None) -> np.ndarray:
 
 def _clone(state) -> OrderedDict:
     return OrderedDict((key, value.detach().clone()) for key, value in state.items())
+
+
+def _host_state(value):
+    """An optimizer's or scheduler's state dict with its tensors copied to the host."""
+    if isinstance(value, engine.Tensor):
+        return value.detach().cpu().clone()
+    if isinstance(value, dict):
+        return {key: _host_state(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_host_state(item) for item in value)
+    return value
 
 
 def _to_cpu(state) -> OrderedDict:

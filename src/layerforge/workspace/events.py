@@ -134,6 +134,16 @@ class RunProgress:
     losses: tuple
     lrs: tuple
     total_steps: int
+    xs: tuple = ()          # where each batch sits on the epoch axis (true across a batch-size change)
+
+
+@dataclass(frozen=True)
+class RunSteered:
+    """Settings changed while the run trained were taken up; ``change`` is the run's record of it
+    (a SettingsApplied dict: epoch, step, x, text, changes)."""
+
+    run: Any
+    change: dict
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from ..training import (BatchEnd, EpochEnd, PredictionSnapshot, RunFailed, RunFinished, RunStarted, RunStopped,
-                        Trainer, TrainingError)
+from ..training import (BatchEnd, EpochEnd, PredictionSnapshot, RunFailed, RunFinished, RunStarted,
+                        RunStopped, SettingsApplied, Trainer, TrainingError)
 from ..training.trainer import RunResult
 from ..training.weights_evaluation import WeightsEvaluation, evaluate_weights
 from . import events as ev
@@ -18,8 +18,6 @@ from .runs import ENDED_STATE, FAILED, FINISHED, PAUSED, RUNNING, STOPPING, Run,
 
 log = logging.getLogger(__name__)
 
-# Settings a running Trainer could take up: none yet (issue #15 will open some, e.g. the epochs).
-LIVE_SETTINGS: frozenset = frozenset()
 
 
 @dataclass
@@ -35,6 +33,7 @@ class RunOutcome:
     evaluation: WeightsEvaluation | None = None
     evaluation_error: str = ""
     history: dict = field(default_factory=dict)
+    resume: object = None               # training.ResumeState, to continue from
 
 
 def kept_weights_of(result, trainer: Trainer, has_val: bool) -> tuple[int, str]:
@@ -65,11 +64,13 @@ def _failed_unexpectedly(trainer: Trainer, error: Exception, listener) -> RunRes
 class RunOperations:
     """start_run / pause / resume / stop / wait_for_run, and the handling of the Trainer's events."""
 
-    def start_run(self, runner=None) -> Run:
+    def start_run(self, runner=None, continue_from: str | None = None) -> Run:
         """Train the model on the data with the settings; returns the new run (already ended with a
-        synchronous runner). WorkspaceError says why a run cannot start."""
+        synchronous runner). ``continue_from`` "last" or "kept": carry the current run on from its
+        last weights (or its kept epoch's), with its optimizer and schedule state, step count and
+        curves. WorkspaceError says why a run cannot start."""
         with self._lock:
-            operation = "start training"
+            operation = "continue training" if continue_from else "start training"
             self._require_idle(operation)
             if self.dataset is None:
                 self._refuse(operation, self.data_unavailable or "choose a dataset first")
@@ -78,19 +79,29 @@ class RunOperations:
                 more = f" (and {len(self.report.errors) - 1} more problem(s))" if len(self.report.errors) > 1 else ""
                 self._refuse(operation, f"the model is not valid: {error.message}{more}")
             dataset, settings = self.dataset, self.settings
+            resume, previous = None, self.run
+            if continue_from is not None:
+                resume = self._resume_point(operation, continue_from)
             try:
-                trainer = Trainer(self.spec.copy(), dataset, settings)
+                trainer = Trainer(self.spec.copy(), dataset, settings, resume=resume)
             except MemoryError as error:
                 self._refuse(operation, f"out of memory while building the model: {error}")
             except (TrainingError, ValueError) as error:
                 self._refuse(operation, str(error))
             self._run_count += 1
             run = Run(self._run_count, model_structure(self.spec), settings, task=trainer.problem.task,
-                      total_epochs=settings.epochs, steps_per_epoch=trainer.steps_per_epoch)
+                      total_epochs=trainer.total_epochs, steps_per_epoch=trainer.steps_per_epoch)
+            if resume is not None:   # the curves and the changes go on from where the run was
+                run.history = {key: list(values) for key, values in trainer.history.items()}
+                run.step_lr = list(previous.step_lr)
+                run.changes = [dict(change) for change in previous.changes]
+                run.step, run.best_epoch, run.continued_from = trainer.step, trainer.best_epoch, previous.number
             self.run, self._trainer = run, trainer
             self._runner_in_use = runner or self.runner
-            self._emit(ev.RunReplaced(run, "a new run started"))
-            self._move(RUNNING, "Training started…")
+            self._emit(ev.RunReplaced(run, f"run {previous.number} continued" if resume is not None
+                                      else "a new run started"))
+            self._move(RUNNING, f"Continuing from epoch {trainer.start_epoch} to {trainer.total_epochs}…"
+                       if resume is not None else "Training started…")
             has_val = len(trainer.problem.val) > 0
 
             def job(listener) -> RunOutcome:
@@ -106,6 +117,34 @@ class RunOperations:
                                       lambda outcome: self._on_done(run, outcome))
             return run
 
+    def _resume_point(self, operation: str, which: str):
+        """The state to continue the current run from: its last weights or its kept epoch's."""
+        run = self.run
+        if which not in ("last", "kept"):
+            raise ValueError(f"continue from 'last' or 'kept', not {which!r}")
+        if run is None or not run.ended:
+            self._refuse(operation, "there is no ended run to continue; press Train to start one")
+        if run.stale or not run.fits(self.spec):
+            self._refuse(operation, "the model was changed since the run; restart to train it afresh")
+        if run.resume is None:
+            why = ("it failed" if run.status in ("failed", "diverged") else
+                   "the project was saved before Layerforge kept the optimizer's state")
+            self._refuse(operation, f"run {run.number} cannot be continued ({why}); restart instead")
+        if which == "kept" and run.weights is not None:
+            return run.resume.with_weights(run.weights)
+        return run.resume
+
+    def change_settings_live(self, new) -> None:
+        """The settings changed during a run: the Trainer takes them up at its next batch. Called by
+        ``set_settings``; WorkspaceError for what a run cannot change."""
+        trainer = self._trainer
+        if trainer is None:
+            return
+        try:
+            trainer.change_settings(new)
+        except TrainingError as error:
+            self._refuse("change the settings", str(error))
+
     @staticmethod
     def _outcome(trainer, result, dataset, settings, has_val) -> RunOutcome:
         """In the training thread: the kept weights and their predictions, so the GUI thread never
@@ -113,7 +152,8 @@ class RunOperations:
         kept_epoch, kept_why = kept_weights_of(result, trainer, has_val)
         weights = trainer.state_dict() if trainer.step > 0 else None
         outcome = RunOutcome(result, weights, trainer.normalization, trainer.data_info, kept_epoch, kept_why,
-                             history={k: list(v) for k, v in result.history.items()})
+                             history={k: list(v) for k, v in result.history.items()},
+                             resume=trainer.resume_state)
         if weights is not None:
             try:
                 outcome.evaluation = evaluate_weights(trainer.spec, dataset, settings, weights, kept_epoch)
@@ -181,6 +221,10 @@ class RunOperations:
                     self._emit(ev.RunBegan(run))
                 elif isinstance(event, EpochEnd):
                     self._record_epoch(run, event)
+                elif isinstance(event, SettingsApplied):
+                    change = event.to_dict()
+                    run.changes.append(change)
+                    self._emit(ev.RunSteered(run, change))
                 elif isinstance(event, PredictionSnapshot):
                     run.latest_snapshot = event
                     kept = event.epoch > 0 and event.epoch == run.best_epoch
@@ -200,10 +244,12 @@ class RunOperations:
         if not batches:
             return
         run.history["step_loss"].extend(b.loss for b in batches)
+        run.history.setdefault("step_x", []).extend(b.x for b in batches)
         run.step_lr.extend(b.lr for b in batches)
         run.step = batches[-1].step
         self._emit(ev.RunProgress(run, batches[-1].epoch, tuple(b.step for b in batches),
-                                  tuple(b.loss for b in batches), tuple(b.lr for b in batches), run.total_steps))
+                                  tuple(b.loss for b in batches), tuple(b.lr for b in batches), run.total_steps,
+                                  tuple(b.x for b in batches)))
 
     def _record_epoch(self, run: Run, event: EpochEnd) -> None:
         history = run.history
@@ -213,7 +259,7 @@ class RunOperations:
         for prefix, metrics in (("train", event.train), ("val", event.val)):
             for name, value in metrics.items():
                 history.setdefault(f"{prefix}_{name}", []).append(value)
-        run.best_epoch, run.eta_s = event.best_epoch, event.eta_s
+        run.best_epoch, run.eta_s, run.total_epochs = event.best_epoch, event.eta_s, event.total_epochs
         if event.confusion is not None:
             run.confusion, run.confusion_epoch = event.confusion, event.epoch
         self._emit(ev.EpochEnded(run, event.epoch, dict(event.train), dict(event.val), event.lr, event.eta_s,
@@ -232,6 +278,7 @@ class RunOperations:
                 run.history = outcome.history
             run.weights, run.normalization, run.data_info = outcome.weights, outcome.normalization, outcome.data_info
             run.kept_epoch, run.kept_why = outcome.kept_epoch, outcome.kept_why
+            run.resume = outcome.resume
             evaluation = outcome.evaluation
             if evaluation is not None:
                 if not run.final:
@@ -252,4 +299,4 @@ class RunOperations:
                 self._emit(ev.Refused("show the kept weights' predictions", outcome.evaluation_error))
 
 
-__all__ = ["LIVE_SETTINGS", "RunOperations", "RunOutcome", "FAILED", "FINISHED"]
+__all__ = ["RunOperations", "RunOutcome", "FAILED", "FINISHED"]

@@ -105,6 +105,9 @@ class Run:
     reopened: bool = False
     stale: bool = False
     stale_reason: str = ""
+    changes: list = field(default_factory=list)   # settings changed while it trained (SettingsApplied dicts)
+    resume: Any = None                  # training.ResumeState: where it ended, to continue from
+    continued_from: int = 0             # the number of the run this one continues (0: a fresh start)
 
     def __repr__(self) -> str:
         return (f"Run({self.number}, {self.status}, epoch {self.last_epoch}/{self.total_epochs}, step {self.step}, "
@@ -137,6 +140,12 @@ class Run:
 
     def fits(self, spec: ModelSpec) -> bool:
         return model_structure(spec) == self.structure
+
+    @property
+    def can_continue(self) -> bool:
+        """Whether Continue can carry this run on: it ended (not failed), with the state it needs,
+        and the model on the canvas is still the one it trained."""
+        return self.ended and self.status in ("finished", "stopped") and self.resume is not None and not self.stale
 
     # -- metrics that name their epoch -----------------------------------------------------------
 

@@ -29,7 +29,8 @@ from .model_edits import replace_all
 from .model_fit import model_fit_problem, model_for
 from .project_export import export_project
 from .project_files import ProjectFiles
-from .run_operations import LIVE_SETTINGS, RunOperations
+from ..training import LIVE_SETTINGS, ResumeState
+from .run_operations import RunOperations
 from .runners import ThreadRunner
 from .runs import FINISHED, IDLE, Run, RunStateMachine, kept_epoch_of, model_structure
 from .undo import UndoHistory
@@ -87,7 +88,10 @@ class Workspace(ProjectFiles, DataChoice, RunOperations):
         project = Project(self.name, self.spec.copy(), dict(self.source), self.settings,
                           history={k: list(v) for k, v in run.history.items()} if run else {},
                           normalization=run.normalization if run else None,
-                          data_info=_with_kept_epoch(run) if run else {}, description=self.description)
+                          data_info=_with_kept_epoch(run) if run else {}, description=self.description,
+                          changes=[dict(c) for c in run.changes] if run else [])
+        if run is not None and run.resume is not None:   # saved with the weights: Continue after reopening
+            project.resume_tensors, project.resume = run.resume.pack()
         return project, (run.weights if run else None)
 
     # -- replacing the project -------------------------------------------------------------------
@@ -167,8 +171,15 @@ class Workspace(ProjectFiles, DataChoice, RunOperations):
                   normalization=project.normalization, data_info=info, kept_epoch=kept_epoch,
                   kept_why=kept_why, class_names=list(info.get("class_names") or []), reopened=True)
         run.best_epoch = kept_epoch if kept_why.startswith("best") else 0
+        run.changes = [dict(change) for change in project.changes]
+        note = ""
+        if project.resume and weights is not None:
+            try:
+                run.resume = ResumeState.unpack(project.resume_tensors, project.resume, history)
+            except TrainingError as error:
+                note = f"The run cannot be continued, only restarted: {error}"
         if weights is None or dataset is None:
-            return run, ""
+            return run, note
         try:
             evaluation = evaluate_weights(project.spec, dataset, project.settings, weights, kept_epoch)
         except (TrainingError, DataError, GraphError, ValueError) as error:
@@ -177,7 +188,7 @@ class Workspace(ProjectFiles, DataChoice, RunOperations):
         run.kept_confusion = run.confusion = evaluation.confusion
         run.confusion_epoch = kept_epoch
         run.kept_snapshot = run.latest_snapshot = evaluation.snapshot
-        return run, ""
+        return run, note
 
     def _replace(self, name, path, description, spec: ModelSpec, source, dataset, unavailable, settings, run,
                  how: str, notes=(), dirty: bool = False) -> None:
@@ -217,7 +228,10 @@ class Workspace(ProjectFiles, DataChoice, RunOperations):
         if not changed:
             return
         if self.busy and set(changed) - LIVE_SETTINGS:
-            self._refuse(operation, f"the model is training: stop training first to change {', '.join(changed)}")
+            fixed = [name for name in changed if name not in LIVE_SETTINGS]
+            self._refuse(operation, f"the model is training: stop training first to change {', '.join(fixed)}")
+        if self.busy:
+            self.change_settings_live(new)   # taken up at the next batch, marked on the curves
         self.settings = new
         self._other_dirty = True
         self._emit(ev.SettingsChanged(new, changed))
