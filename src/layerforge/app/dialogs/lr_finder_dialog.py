@@ -74,7 +74,7 @@ class LrFinderDialog(QDialog):
         item.setLabel("bottom", "learning rate")
         item.setLabel("left", "loss")
         item.setTitle(_key())
-        self.raw_curve = item.plot(pen=_pen(TRAIN_COLOR, 1.0, 70))
+        self.raw_curve = item.plot(pen=_pen(TRAIN_COLOR, 1.0, 90))
         self.smooth_curve = item.plot(pen=_pen(TRAIN_COLOR, 2.2))
         self.marker = pg.InfiniteLine(angle=90, movable=False, pen=_pen(VAL_COLOR, 1.8, dashed=True),
                                       label="", labelOpts={"position": 0.9, "color": VAL_COLOR, "anchors": [(0, 1), (0, 1)]})
@@ -204,9 +204,9 @@ class LrFinderDialog(QDialog):
             return
         self.suggestion_label.setText(f"Suggested learning rate: {result.suggestion:.2g} "
                                       f"(the settings have {self.current_lr:g})")
+        self.marker.setVisible(True)   # first: a hidden line's label does not take a new text
         self.marker.setValue(math.log10(result.suggestion))   # the axis is log10 of the rate
-        self.marker.label.setFormat(f"{result.suggestion:.2g}")
-        self.marker.setVisible(True)
+        self.marker.label.setFormat(f" {result.suggestion:.2g}")
         self.use_button.setEnabled(True)
         self.use_button.setDefault(True)
 
@@ -223,12 +223,14 @@ class LrFinderDialog(QDialog):
         lrs, losses, smoothed = (np.asarray(v, dtype=np.float64) for v in (self._lrs, self._losses, self._smoothed))
         self.raw_curve.setData(lrs, losses)
         self.smooth_curve.setData(lrs, smoothed)
-        # The y axis follows the smoothed curve and most of the steps: the last few before a blow-up
-        # can be many times larger and would flatten everything else.
-        low = min(losses.min(), smoothed.min())
-        high = max(smoothed.max(), float(np.percentile(losses, 95)))
-        pad = 0.05 * max(high - low, 1e-6)
-        self.plot.getPlotItem().setYRange(low - pad, high + pad, padding=0)
+        # The y axis spans the steps up to the smoothed loss's lowest point, and half as much again
+        # above them for the climb: a blow-up's losses can be many times larger and would flatten the
+        # fall this plot is for, so they leave through the top.
+        calm = losses[:int(np.argmin(smoothed)) + 1]
+        low = min(float(smoothed.min()), float(np.percentile(calm, 2)))
+        high = max(float(smoothed[0]), float(np.percentile(calm, 98)))
+        span = max(high - low, 1e-3 * max(abs(high), 1.0))
+        self.plot.getPlotItem().setYRange(low - 0.05 * span, high + 0.5 * span, padding=0)
         self.plot.getPlotItem().setXRange(math.log10(START_LR), math.log10(END_LR), padding=0.02)
 
     def _follow_theme(self) -> None:
@@ -304,7 +306,7 @@ def _key() -> str:
 
 def _faint_hex(color: str) -> str:
     """``color`` as its faint curve looks on the chart's background."""
-    return theme.mix(pg.mkColor(color), theme.color("chart.background"), 0.7).name()
+    return theme.mix(pg.mkColor(color), theme.color("chart.background"), 0.45).name()
 
 
 def _pen(color: str, width: float, alpha: int = 255, dashed: bool = False):
