@@ -143,15 +143,31 @@ def test_the_suggestion_is_the_steepest_fall_before_the_minimum():
     assert suggest(lrs[:4], smoothed[:4])[0] is None
 
 
-def test_the_suggestion_trains_the_spiral_example_well(spiral_example):
+def test_a_flat_curve_gives_no_suggestion_and_a_shallow_one_a_weak_hint():
+    lrs = np.geomspace(1e-7, 10.0, 100)
+    rng = np.random.default_rng(0)
+    # Noise about a level loss: its early wobbles must not pass for a fall.
+    flat = 1.39 + 0.001 * rng.standard_normal(100)
+    suggestion, why = suggest(lrs, flat, "it blows up at 10")
+    assert suggestion is None and "hardly changed" in why and "before it blows up at 10" in why
+    # A real fall of half a percent: a suggestion, with the warning that it is a weak one.
+    shallow = 1.39 - 0.007 / (1 + np.exp(-4 * (np.log10(lrs) + 2)))
+    suggestion, why = suggest(lrs, shallow)
+    assert suggestion == pytest.approx(1e-2, rel=0.3) and why.endswith("so take this as a weak hint")
+    assert "fell by only 0.5%" in why
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_suggestion_trains_the_spiral_example_well(spiral_example, seed):
     spec, data, settings = spiral_example
+    settings = settings.replace(seed=seed)
     result = LrFinder(spec, data, settings).run()
     assert len(result.lrs) >= 80          # most of the way up the sweep before the loss blows up
     assert 1e-4 <= result.suggestion <= 1.0
     assert result.why.startswith(f"steepest fall of the loss, at {result.suggestion:.2g}, before")
 
     def val_loss_after_a_short_run(lr):
-        run = Trainer(spec, data, settings.replace(epochs=20, learning_rate=lr)).run()
+        run = Trainer(spec, data, settings.replace(epochs=40, learning_rate=lr)).run()
         assert run.ok
         return run.final["val"]["loss"]
 

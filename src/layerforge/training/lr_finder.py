@@ -31,8 +31,12 @@ MIN_TRAIN_SAMPLES = 8   # fewer give a curve of a handful of batches repeated: n
 MIN_STEPS = 5
 BETA = 0.98             # the loss's exponential moving average, as fastai's finder
 BLOW_UP = 4.0           # the sweep ends once the smoothed loss is this many times its minimum
-SKIP_START = 3          # the first steps' average rests on a few batches: too noisy to read a slope from
+SKIP_START = 10         # the first steps' average rests on a few batches: too noisy to read a slope from
 SLOPE_WINDOW = 5        # points in the centred average the slope is read from
+SLOPE_SPAN = 3          # the slope at a point runs across this many points either side (half a decade
+                        # in a sweep of 100 steps over 8): a fall must last to count, a bump of noise does not
+HARDLY = 0.0025         # a smoothed loss that falls less than this fraction did not fall at all
+WEAK_FALL = 0.01        # a smoothed loss that falls less than this fraction makes the suggestion a weak hint
 
 
 @dataclass(frozen=True)
@@ -181,27 +185,43 @@ class LrFinder:
 def suggest(lrs, smoothed, blew_up: str = "") -> tuple[float | None, str]:
     """(the rate at the steepest fall of the smoothed loss against log lr before its minimum, why).
 
-    The slope is read from a centred average of the smoothed curve over SLOPE_WINDOW points, so one
-    lucky batch cannot make a cliff; the first SKIP_START points are left out (their average rests on
-    too few batches). ``blew_up`` says where the sweep ended early, for the explanation.
+    The slope is read from a centred average of the smoothed curve over SLOPE_WINDOW points, across
+    SLOPE_SPAN points either side, so one lucky batch cannot make a cliff. The first SKIP_START points (fewer in a short sweep) are left
+    out, as fastai leaves out the first tenth: their average rests on a few batches, and its noise
+    made cliffs at rates far too small to train with. ``blew_up`` says where the sweep ended early.
     """
     lrs, smoothed = np.asarray(lrs, dtype=np.float64), np.asarray(smoothed, dtype=np.float64)
     end = f", before {blew_up}" if blew_up else ""
-    if len(lrs) < SKIP_START + MIN_STEPS:
+    if len(lrs) < 2 * MIN_STEPS:
         return None, (f"too few steps were swept ({len(lrs)}) to read a slope from{end}; "
                       f"let the sweep run further")
+    skip = min(SKIP_START, len(lrs) // 4)
     curve = _centred_average(smoothed, SLOPE_WINDOW)
     lowest = int(np.argmin(curve))
-    if lowest <= SKIP_START:
+    if lowest <= skip:
         advice = "sweep from a smaller learning rate" if blew_up else "sweep over a wider range"
-        return None, f"the loss never fell: it is lowest at the first rate swept ({lrs[0]:.2g}){end}; {advice}"
-    slope = np.gradient(curve, np.log10(lrs))
-    steepest = SKIP_START + int(np.argmin(slope[SKIP_START:lowest + 1]))
+        return None, f"the loss never fell: it is lowest at the first rates swept ({lrs[0]:.2g}){end}; {advice}"
+    slope = _slope(curve, np.log10(lrs), SLOPE_SPAN)
+    steepest = skip + int(np.argmin(slope[skip:lowest + 1]))
     if slope[steepest] >= 0:
         return None, f"the loss did not fall anywhere before its lowest point{end}"
     suggestion = float(lrs[steepest])
     where = f"before {blew_up}" if blew_up else f"before its lowest point at {lrs[lowest]:.2g}"
-    return suggestion, f"steepest fall of the loss, at {suggestion:.2g}, {where}"
+    why = f"steepest fall of the loss, at {suggestion:.2g}, {where}"
+    fall = (curve[skip] - curve[lowest]) / max(abs(curve[skip]), 1e-12)
+    if fall < HARDLY:
+        return None, (f"the loss hardly changed in the whole sweep (it fell by {fall:.2%}){end}: no rate stands "
+                      f"out; check that the model can learn from this data")
+    if fall < WEAK_FALL:
+        why += f"; the loss fell by only {fall:.1%} in the whole sweep, so take this as a weak hint"
+    return suggestion, why
+
+
+def _slope(values: np.ndarray, x: np.ndarray, span: int) -> np.ndarray:
+    """d values / d x at each point, across the ``span`` points either side (fewer at the ends)."""
+    index = np.arange(len(values))
+    low, high = np.maximum(index - span, 0), np.minimum(index + span, len(values) - 1)
+    return (values[high] - values[low]) / (x[high] - x[low])
 
 
 def _centred_average(values: np.ndarray, window: int) -> np.ndarray:
