@@ -138,3 +138,20 @@ def test_a_model_that_cannot_train_is_refused_in_the_status_bar(window, qtbot):
     assert open_lr_finder(window) is None
     assert "Cannot find a learning rate: the model is not valid" in window.statusBar().currentMessage()
     assert not window.findChildren(LrFinderDialog)
+
+
+def test_no_sweep_while_a_run_trains(window, qtbot):
+    panel = window.training_panel
+    panel.epochs_spin.setValue(5000)
+    qtbot.mouseClick(panel.train_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.pause_button.isEnabled(), timeout=30_000)
+    qtbot.mouseClick(panel.pause_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.workspace.run_state == "paused", timeout=30_000)
+    assert open_lr_finder(window) is None
+    assert "while a run trains: stop it first" in window.statusBar().currentMessage()
+    assert not window.findChildren(LrFinderDialog)
+    qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not window.workspace.busy, timeout=30_000)
+    dialog = open_lr_finder(window)   # once the run has stopped
+    assert dialog is not None
+    dialog.close()

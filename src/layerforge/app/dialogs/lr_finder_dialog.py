@@ -272,8 +272,14 @@ class LrFinderDialog(QDialog):
 
 def open_lr_finder(window) -> LrFinderDialog | None:
     """Run > Find learning rate on ``window``'s open project: the dialog, shown window-modal, or None
-    with the reason in the status bar when there is no data or the model cannot take it."""
+    with the reason in the status bar while a run trains, or when there is no data or the model cannot
+    take it."""
     workspace = window.workspace
+    if workspace.busy:
+        # The sweep would share the CPUs with the run, and reseed the engine's random numbers (one
+        # generator per device, as PyTorch's) under it.
+        window.show_status("Cannot find a learning rate while a run trains: stop it first.")
+        return None
     if workspace.dataset is None:
         why = f" ({workspace.data_unavailable})" if workspace.data_unavailable else ""
         window.show_status(f"No data to find a learning rate on{why}: choose a dataset first.")
