@@ -40,7 +40,18 @@ from .ops import (addbmm, addmm, addmv, addr, atleast_1d, atleast_2d, atleast_3d
                   mv, narrow, repeat_interleave, roll, rot90, row_stack, scatter, scatter_add,
                   scatter_reduce, select, take, take_along_dim, tensor_split, tensordot, trace, tril,
                   tril_indices, triu, triu_indices, vsplit, vstack)
-from .random import Generator, initial_seed, manual_seed, seed  # noqa: E402
+from .ops import (aminmax, argwhere, block_diag, broadcast_shapes, broadcast_tensors,  # noqa: E402
+                  broadcast_to, bucketize, chain_matmul, clamp_max, clamp_min, combinations, corrcoef, cov,
+                  cumulative_trapezoid, detach, diff, dist, fmax, fmin, frexp, gcd, ger, greater,
+                  greater_equal, is_complex, is_floating_point, is_nonzero, is_same_size, is_signed, isin,
+                  isneginf, isposinf, isreal, lcm, ldexp, less, less_equal, nanmean, nanmedian, nanquantile,
+                  nansum, nonzero, not_equal, quantile, ravel, result_type, searchsorted, split_with_sizes,
+                  std_mean, swapdims, tile, trapezoid, trapz, unique_consecutive, unravel_index, unsafe_chunk,
+                  unsafe_split, vander, var_mean, vdot)
+from .creation import asarray, logspace, randint_like, range, scalar_tensor  # noqa: E402,A004
+from .tensor_extras import multinomial  # noqa: E402
+from .dtypes import can_cast, promote_types  # noqa: E402
+from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state  # noqa: E402
 from .threads import get_num_threads, set_num_threads  # noqa: E402
 
 clip = clamp
@@ -74,3 +85,24 @@ _wrap_namespace(globals(), "layerforge.engine.ops")
 
 from . import nn, optim, utils  # noqa: E402
 from .serialization import load, save  # noqa: E402
+
+# torch.conv2d, torch.selu, ...: the nn.functional forms PyTorch also offers at the top level, where
+# their arguments are the same
+for _name in ("conv1d", "conv2d", "conv_transpose2d", "max_pool1d", "max_pool2d", "avg_pool1d", "layer_norm",
+              "dropout", "alpha_dropout", "bilinear", "pixel_shuffle", "pixel_unshuffle", "prelu", "selu", "celu",
+              "rrelu", "hardshrink", "threshold", "cosine_similarity", "pairwise_distance"):
+    globals()[_name] = getattr(nn.functional, _name)
+
+
+def _top_level_in_place(name):
+    def op(input, *args, **kwargs):  # noqa: A002
+        return getattr(input, name)(*args, **kwargs)
+
+    op.__name__ = op.__qualname__ = name
+    return op
+
+
+# torch.abs_(x), torch.relu_(x), ...: the in-place methods as functions
+for _name in [n for n in dir(Tensor) if n.endswith("_") and not n.startswith("_")]:
+    globals().setdefault(_name, _top_level_in_place(_name))
+del _name

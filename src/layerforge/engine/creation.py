@@ -232,3 +232,39 @@ def _finish(arr, requires_grad):
     if requires_grad:
         t.requires_grad_(True)
     return t
+
+
+def logspace(start, end, steps, base=10.0, dtype=None, device=None, requires_grad=False) -> Tensor:
+    np_dtype = (to_dtype(dtype) if dtype is not None else get_default_dtype()).np
+    arr = np.power(float(base), np.linspace(float(start), float(end), int(steps))).astype(np_dtype)
+    return _place(arr, device, requires_grad)
+
+
+def range(start=0, end=None, step=1, dtype=None, device=None, requires_grad=False) -> Tensor:  # noqa: A001
+    """The deprecated torch.range: like arange but including ``end``, in the default float dtype."""
+    if end is None:
+        start, end = 0, start
+    count = int(math.floor((end - start) / step)) + 1
+    np_dtype = (to_dtype(dtype) if dtype is not None else get_default_dtype()).np
+    arr = (start + step * np.arange(max(count, 0), dtype=np.float64)).astype(np_dtype)
+    return _place(arr, device, requires_grad)
+
+
+def scalar_tensor(s, dtype=None, device=None, requires_grad=False) -> Tensor:
+    np_dtype = (to_dtype(dtype) if dtype is not None else get_default_dtype()).np
+    return _place(np.asarray(s, dtype=np_dtype), device, requires_grad)
+
+
+def randint_like(input, low=0, high=None, *, dtype=None, device=None, requires_grad=False) -> Tensor:  # noqa: A002
+    if high is None:
+        low, high = 0, low
+    return randint(low, high, tuple(input.shape), dtype=dtype or input.dtype,
+                   device=device if device is not None else input.device)
+
+
+def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=False) -> Tensor:
+    if isinstance(obj, Tensor) and not copy:
+        out = obj.to(device=device, dtype=dtype) if (device is not None or dtype is not None) else obj
+    else:
+        out = tensor(obj, dtype=dtype, device=device)
+    return out.requires_grad_(True) if requires_grad else out

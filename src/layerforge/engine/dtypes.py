@@ -113,3 +113,15 @@ def scalar_result_type(t_dtype: dtype, scalar) -> dtype:
     if isinstance(scalar, complex):
         raise TypeError("complex numbers are not supported")
     return t_dtype
+
+
+def promote_types(type1, type2) -> dtype:
+    """The dtype two tensors of these dtypes combine into (torch.promote_types)."""
+    return result_type(to_dtype(type1), 1, to_dtype(type2), 1)
+
+
+def can_cast(from_, to) -> bool:
+    """Whether PyTorch's type promotion may cast ``from_`` to ``to``: never floating to integral, nor
+    anything but bool to bool."""
+    source, target = to_dtype(from_), to_dtype(to)
+    return source._kind <= target._kind and not (target is bool_ and source is not bool_)

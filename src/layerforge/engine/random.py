@@ -1,11 +1,13 @@
 """Random numbers: one seeded generator per device, as ``torch.manual_seed`` sets them all."""
 from __future__ import annotations
 
+import json
 import threading
 
 import numpy as np
 
 from . import backend
+from .tensor import Tensor
 
 
 class Generator:
@@ -130,3 +132,16 @@ def normal_array(t, mean, std, generator):
 
 def uniform_array(t, a, b, generator):
     return uniform(t._data.shape, t._data.dtype, t.device, generator, a, b)
+
+
+def get_rng_state():
+    """The CPU generator's state as a uint8 tensor (bytes of its JSON description), for set_rng_state."""
+    state = json.dumps({"seed": default_generator("cpu").initial_seed(), "state": default_generator("cpu").get_state()})
+    return Tensor._wrap(np.frombuffer(state.encode(), dtype=np.uint8).copy())
+
+
+def set_rng_state(new_state) -> None:
+    data = json.loads(bytes(backend.to_host(new_state._data).astype(np.uint8)).decode())
+    generator = default_generator("cpu")
+    generator.manual_seed(data["seed"])
+    generator.set_state(data["state"])

@@ -492,9 +492,10 @@ def _late_bindings():
                                              dtypes.int8, dtypes.int16, dtypes.int32, dtypes.int64,
                                              dtypes.uint8, dtypes.bool_)})
     _ops_module.install_methods(Tensor)
-    from . import typed_tensors
+    from . import tensor_extras, typed_tensors
 
     typed_tensors.install_methods(Tensor)
+    tensor_extras.install_methods(Tensor)
 
 
 _ops = None

@@ -15,6 +15,10 @@ from ..autograd import Node, _mode
 from ..tensor import Tensor
 from .common import (Number, apply, as_tensor_arg, broadcast_error, check_same_device, dim_aliases, on_input_gpu,
                      unbroadcast, xp_of)
+from .aliases import (chain_matmul, clamp_max, clamp_min, detach, frexp, gcd, ger, is_complex,
+                      is_floating_point, is_nonzero, is_same_size, is_signed, isneginf, isposinf, isreal, lcm,
+                      ldexp, ravel, result_type, split_with_sizes, swapdims, tile, unsafe_chunk, unsafe_split,
+                      vdot)
 from .bitwise import (bitwise_and, bitwise_left_shift, bitwise_not, bitwise_or, bitwise_right_shift,
                       bitwise_xor, logical_xor)
 from .elementwise_functions import (abs, add, cast, ceil, clamp, cos, div, exp, fix, floor, floor_divide, frac, log, maximum,
@@ -31,6 +35,10 @@ from .rearrange import (atleast_1d, atleast_2d, atleast_3d, cartesian_prod, colu
                         meshgrid, moveaxis, movedim, narrow, repeat_interleave, roll, rot90, row_stack,
                         select, tensor_split, trace, tril, tril_indices, triu, triu_indices, unfold,
                         vsplit, vstack, dstack)
+from .search import (argwhere, block_diag, broadcast_shapes, broadcast_tensors, broadcast_to, bucketize,
+                     combinations, isin, nonzero, searchsorted, unique_consecutive, unravel_index, vander)
+from .stats import (aminmax, corrcoef, cov, cumulative_trapezoid, diff, dist, fmax, fmin, nanmean, nanmedian,
+                    nanquantile, nansum, quantile, std_mean, trapezoid, trapz, var_mean)
 from .scatter import (index_add, index_copy, index_fill, masked_scatter, masked_select, scatter,
                       scatter_add, scatter_reduce, take, take_along_dim)
 from .index import gather, getitem, masked_fill, setitem
@@ -127,6 +135,7 @@ lt = _comparison("lt", "less")
 le = _comparison("le", "less_equal")
 gt = _comparison("gt", "greater")
 ge = _comparison("ge", "greater_equal")
+greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 
 
 @on_input_gpu
@@ -256,10 +265,18 @@ def _view(a, *shape):
 
 # Methods with a trailing underscore: the same operation written into the tensor's own storage.
 _IN_PLACE = ["scatter", "scatter_add", "scatter_reduce", "index_fill", "index_add", "index_copy",
-             "masked_scatter", "tril", "triu", "floor", "ceil", "round", "trunc", "frac", "sign", "abs", "neg",
-             "sigmoid", "tanh", "log", "log1p", "sin", "cos", "tan", "fmod", "remainder", "lerp", "addcmul",
-             "addcdiv", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "logical_not",
-             "nan_to_num", "square", "reciprocal", "rsqrt", "erf", "expm1", "cumsum", "fill_diagonal"]
+             "masked_scatter", "tril", "triu", "floor", "ceil", "round", "trunc", "frac", "fix", "sign", "sgn",
+             "abs", "absolute", "neg", "negative", "sigmoid", "tanh", "log", "log1p", "log2", "log10", "exp", "exp2",
+             "expm1", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh",
+             "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "atan2", "arctan2", "erf", "erfc",
+             "erfinv", "sinc", "logit", "deg2rad", "rad2deg", "square", "reciprocal", "rsqrt", "fmod",
+             "remainder", "lerp", "addcmul", "addcdiv", "hypot", "copysign", "xlogy", "float_power", "heaviside",
+             "nan_to_num", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift",
+             "bitwise_right_shift", "logical_not", "logical_and", "logical_or", "logical_xor", "eq", "ne", "lt",
+             "le", "gt", "ge", "greater", "greater_equal", "less", "less_equal", "not_equal", "cumsum",
+             "cumprod", "fill_diagonal", "clamp_min", "clamp_max", "clip", "multiply", "divide", "subtract",
+             "true_divide", "floor_divide", "addmm", "addmv", "addbmm", "baddbmm", "addr", "gcd", "lcm",
+             "ldexp"]
 
 
 def _in_place_form(fn):
@@ -310,7 +327,12 @@ def install_methods(cls) -> None:
             "tensor_split", "hsplit", "vsplit", "dsplit", "scatter", "scatter_add", "scatter_reduce",
             "index_add", "index_copy", "index_fill", "masked_select", "masked_scatter", "take",
             "take_along_dim", "mv", "addmm", "addmv", "addbmm", "baddbmm", "addr", "inner", "kron",
-            "cross", "unfold"]
+            "cross", "unfold", "greater", "greater_equal", "less", "less_equal", "not_equal", "ravel",
+            "tile", "vdot", "ger", "split_with_sizes", "unsafe_split", "unsafe_chunk", "is_complex",
+            "is_signed", "is_nonzero", "is_same_size", "isposinf", "isneginf", "isreal", "gcd", "lcm",
+            "ldexp", "frexp", "nonzero", "argwhere", "nansum", "nanmean", "nanmedian", "quantile",
+            "nanquantile", "aminmax", "cov", "corrcoef", "dist", "diff", "fmax", "fmin",
+            "broadcast_to", "unique_consecutive", "diagflat", "clamp_min", "clamp_max", "swapdims"]
     namespace = globals()
     for name in same:
         setattr(cls, name, namespace[name])
@@ -319,7 +341,6 @@ def install_methods(cls) -> None:
     cls.reshape_as = lambda self, other: reshape(self, other.shape)
     cls.expand_as = lambda self, other: expand(self, other.shape)
     cls.swapaxes = transpose
-    cls.swapdims = transpose
     cls.multiply = mul
     cls.divide = div
     cls.subtract = sub
@@ -332,9 +353,10 @@ def install_methods(cls) -> None:
     cls.sqrt_ = lambda self: inplace(self, sqrt(self.detach()), "copy")
     cls.where = lambda self, condition, other: where(condition, self, other)
     for name in _IN_PLACE:
-        setattr(cls, name + "_", _in_place_form(namespace[name]))
-    cls.clamp_min = lambda self, m: clamp(self, min=m)
-    cls.clamp_max = lambda self, m: clamp(self, max=m)
+        fn = namespace.get(name) or getattr(cls, name, None)
+        if fn is not None and not hasattr(cls, name + "_"):
+            setattr(cls, name + "_", _in_place_form(fn))
+
 
 
 __all__ = [n for n in dir() if not n.startswith("_")]
