@@ -72,7 +72,24 @@ def test_the_sweep_draws_its_curve_and_use_it_sets_the_learning_rate(window, qtb
     assert window.workspace.settings.learning_rate == before   # nothing changes until "Use it"
     qtbot.mouseClick(dialog.use_button, Qt.MouseButton.LeftButton)
     assert window.workspace.settings.learning_rate == pytest.approx(suggestion)
+    assert window.training_panel.lr_spin.value() == pytest.approx(suggestion)
     qtbot.waitUntil(lambda: not window.findChildren(LrFinderDialog), timeout=5_000)   # closed and gone
+    window.action_undo.trigger()   # "Use it" is one step of the undo history
+    assert window.workspace.settings.learning_rate == before and window.training_panel.lr_spin.value() == before
+    window.action_redo.trigger()
+    assert window.workspace.settings.learning_rate == pytest.approx(suggestion)
+
+
+def test_run_menu_find_learning_rate_opens_the_finder(qtbot, window):
+    from layerforge.app.window_commands import install_commands
+    from PySide6.QtGui import QAction
+    install_commands(window)
+    action = window.findChild(QAction, "actionFindLearningRate")
+    assert action is not None and "Find" in action.text()
+    action.trigger()
+    dialogs = window.findChildren(LrFinderDialog)
+    assert len(dialogs) == 1 and dialogs[0].isVisible()
+    dialogs[0].close_button.click()
 
 
 def test_stop_keeps_the_curve_swept_so_far(window, qtbot, gated):

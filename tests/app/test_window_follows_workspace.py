@@ -33,8 +33,10 @@ def run_to_the_end(qtbot, window, epochs: int, timeout: int = 30_000) -> None:
 
 
 def run_then_stop(qtbot, window) -> None:
-    window.training_panel.epochs_spin.setValue(3000)
-    click(qtbot, window.training_panel.train_button)
+    """A fresh run (Restart, where the last run could be continued), stopped after 50 steps."""
+    panel = window.training_panel
+    panel.epochs_spin.setValue(3000)
+    click(qtbot, panel.restart_button if panel.restart_button.isVisible() else panel.train_button)
     qtbot.waitUntil(lambda: len(window.charts.loss_points()[0]) > 50, timeout=10_000)
     click(qtbot, window.training_panel.stop_button)
     qtbot.waitUntil(lambda: not window.run.running, timeout=10_000)

@@ -57,7 +57,9 @@ def test_the_epochs_move_the_end_and_a_batch_size_starts_with_the_next_epoch(spi
     assert per_epoch[1] == -(-n_train // 32) and per_epoch[2] == -(-n_train // 64)
     xs = [e.x for e in steer.of(BatchEnd)]
     assert xs == sorted(xs) and xs[-1] == pytest.approx(4.0), "the epoch axis stays true across the change"
-    assert "(from the next epoch)" in steer.of(SettingsApplied)[0].text
+    applied = steer.of(SettingsApplied)
+    assert [a.text for a in applied] == ["epochs 2 -> 4", "batch size 32 -> 64"]
+    assert applied[1].x == 1.0 and applied[1].epoch == 2, "marked where it took effect: the next epoch's start"
 
 
 def test_a_new_schedule_starts_from_the_learning_rate_setting_and_other_changes_are_refused(spiral, template_run):

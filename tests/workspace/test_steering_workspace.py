@@ -84,3 +84,14 @@ def test_a_saved_project_continues_exactly_where_it_was(workspace, tmp_path):
     np.testing.assert_allclose(continued.history["step_loss"], expected.history["step_loss"], rtol=1e-5)
     for key, value in expected.weights.items():
         np.testing.assert_allclose(continued.weights[key].numpy(), value.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_a_learning_rate_set_as_an_undo_step_is_undone_and_redone(workspace, recorder):
+    before = workspace.settings.learning_rate
+    workspace.set_settings_undoable("Use learning rate 0.0042", learning_rate=0.0042)
+    assert workspace.settings.learning_rate == 0.0042 and workspace.can_undo and workspace.dirty
+    assert workspace.undo() == "Use learning rate 0.0042"
+    assert workspace.settings.learning_rate == before
+    assert recorder.of(ev.SettingsChanged)[-1].settings.learning_rate == before
+    workspace.redo()
+    assert workspace.settings.learning_rate == 0.0042

@@ -19,6 +19,7 @@ import pyqtgraph as pg
 
 from . import theme
 from .buffers import Series, Smoother
+from .chart_markers import SettingMarkers
 from .plot_theme import style_plot
 
 # The curves' colours read on the light and the dark theme's chart background alike.
@@ -154,6 +155,7 @@ class TrainingCharts(pg.GraphicsLayoutWidget):
         self.val_metric = Series(64)
         self.lr = Series()
         self._smoother = Smoother()
+        self.markers = SettingMarkers((self.loss_plot, self.metric_plot, self.lr_plot))
         self._dirty = False
         self.redraw_count = 0
         self._fit_titles()
@@ -242,6 +244,7 @@ class TrainingCharts(pg.GraphicsLayoutWidget):
         for series in (self.raw, self.smooth, self.val_loss, self.train_metric, self.val_metric, self.lr):
             series.clear()
         self._smoother.reset()
+        self.markers.clear()
         self.hint.setVisible(False)
         self.steps_per_epoch = max(1, steps_per_epoch)
         self.total_epochs = total_epochs or 0
@@ -275,11 +278,14 @@ class TrainingCharts(pg.GraphicsLayoutWidget):
         self.lr.append(x, lr)
         self._dirty = True
 
-    def add_batches(self, steps: np.ndarray, losses: np.ndarray, lrs: np.ndarray) -> None:
-        """Many batch ends at once (what arrived since the last delivery)."""
+    def add_batches(self, steps: np.ndarray, losses: np.ndarray, lrs: np.ndarray, xs=None) -> None:
+        """Many batch ends at once (what arrived since the last delivery). ``xs``: their places on the
+        epoch axis (else step / steps per epoch, which a batch size changed mid-run would skew)."""
         if not len(steps):
             return
-        xs = np.asarray(steps, dtype=np.float64) / self.steps_per_epoch
+        if xs is None or len(xs) != len(steps):
+            xs = np.asarray(steps, dtype=np.float64) / self.steps_per_epoch
+        xs = np.asarray(xs, dtype=np.float64)
         if xs[-1] > self._shown_epochs:
             self._extend_x_range(float(xs[-1]))
         losses = np.asarray(losses, dtype=np.float64)
@@ -306,6 +312,7 @@ class TrainingCharts(pg.GraphicsLayoutWidget):
         for series in (self.raw, self.smooth, self.val_loss, self.train_metric, self.val_metric, self.lr):
             series.clear()
         self._smoother.reset()
+        self.markers.clear()
         self.has_previous = False
         self._set_title(self.loss_plot, "Loss")
         self._set_metric("accuracy" if task == "classification" else "r2")
@@ -319,23 +326,27 @@ class TrainingCharts(pg.GraphicsLayoutWidget):
         self._dirty = True
         self.redraw_if_dirty()   # at once: another project must not show the old curves for a frame
 
-    def show_history(self, history: dict, task: str, steps_per_epoch: int) -> None:
-        """Draw a stored run's curves (a reopened project) as if it had just run."""
+    def show_history(self, history: dict, task: str, steps_per_epoch: int, changes=(),
+                     total_epochs: int | None = None) -> None:
+        """Draw a stored run's curves and setting changes (a reopened project, or a run being
+        continued: then the axis spans ``total_epochs``) as if it had just run."""
         epochs = list(history.get("epoch") or [])
         steps = list(history.get("step_loss") or [])
         self.clear_run(task)
-        if not epochs:
+        if not epochs and not steps:
             return
-        self.begin_run(steps_per_epoch, task, len(epochs))
+        self.begin_run(steps_per_epoch, task, total_epochs or len(epochs))
         rates = list(history.get("lr") or [])
         xs = np.arange(1, len(steps) + 1, dtype=np.float64)
+        stored_x = list(history.get("step_x") or [])
         lrs = [rates[min(len(rates) - 1, (step - 1) // steps_per_epoch)] if rates else math.nan
                for step in range(1, len(steps) + 1)]
-        self.add_batches(xs, _floats(steps), _floats(lrs))
+        self.add_batches(xs, _floats(steps), _floats(lrs), _floats(stored_x) if len(stored_x) == len(steps) else None)
         for i, epoch in enumerate(epochs):
             train = {k[6:]: float(_floats([v[i]])[0]) for k, v in history.items() if k.startswith("train_") and i < len(v)}
             val = {k[4:]: float(_floats([v[i]])[0]) for k, v in history.items() if k.startswith("val_") and i < len(v)}
             self.add_epoch(int(epoch), train, val)
+        self.markers.show(changes)
         self.redraw_if_dirty()   # a reopened project's curves are there at once, not a frame later
 
     # -- drawing ---------------------------------------------------------------------------------
@@ -352,6 +363,8 @@ class TrainingCharts(pg.GraphicsLayoutWidget):
         _set_epoch_curve(self.val_metric_curve, self.val_metric)
         self.lr_curve.setData(self.lr.x, self.lr.y)
         self._fit_y_ranges()
+        if self.markers.lines:
+            self.markers.fit_labels()
         return True
 
     def _fit_y_ranges(self) -> None:

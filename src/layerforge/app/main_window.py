@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from importlib import resources
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QSplitter, QToolBar
 
@@ -41,6 +41,7 @@ SIDE_WIDTH = (330, 400)           # the inspector, data and training column
 CANVAS_SHARE = 55                 # % of the middle column's height for the canvas, the rest for the charts
 CHARTS_SHARE = 45                 # % of the results row's width for the charts, the rest for the predictions
 LARGE_WIDTH = 2000                # px: a window at least this wide gets the larger palette and column
+LIVE_SETTINGS_DELAY_MS = 600      # a setting typed during a run is taken up once the typing pauses this long
 
 
 def load_stylesheet() -> str:
@@ -77,6 +78,10 @@ class MainWindow(QMainWindow):
         self.inspector = LayerInspector(self.document)
         self.dataset_panel = DatasetPanel()
         self.training_panel = TrainingPanel()
+        self._live_settings_timer = QTimer(self)   # settings edited during a run: committed once typing pauses
+        self._live_settings_timer.setSingleShot(True)
+        self._live_settings_timer.setInterval(LIVE_SETTINGS_DELAY_MS)
+        self._live_settings_timer.timeout.connect(self._commit_edited_settings)
         self.charts = TrainingCharts()
         self.predictions = PredictionView()
         self.banner = Banner()
@@ -146,7 +151,7 @@ class MainWindow(QMainWindow):
         self.action_train = QAction("&Train", self)
         self.action_train.setObjectName("actionTrain")
         self.action_train.setShortcut(QKeySequence("F5"))
-        self.action_train.triggered.connect(self.run.start)
+        self.action_train.triggered.connect(lambda: self.run.start())
 
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
@@ -194,6 +199,7 @@ class MainWindow(QMainWindow):
         self.dataset_panel.builtinChosen.connect(self._choose_builtin)
         self.dataset_panel.importedChosen.connect(self._choose_imported)
         self.training_panel.trainRequested.connect(self.run.start)
+        self.training_panel.restartRequested.connect(self.run.restart)
         self.training_panel.pauseToggled.connect(self.run.toggle_pause)
         self.training_panel.stopRequested.connect(self.run.stop)
         self.training_panel.settingsEdited.connect(self._settings_edited)
@@ -263,6 +269,14 @@ class MainWindow(QMainWindow):
             self.training_panel.set_settings(workspace.settings)
 
     def _settings_edited(self) -> None:
+        if self.workspace.busy:
+            # During a run a change is taken up at the next batch and marked on the curves: wait until
+            # the typing pauses, so "30" epochs is one change and not "3" first (which would end the run).
+            self._live_settings_timer.start()
+            return
+        self._commit_edited_settings()
+
+    def _commit_edited_settings(self) -> None:
         try:
             self.commit_settings()
         except (WorkspaceError, TrainingError, ValueError) as error:

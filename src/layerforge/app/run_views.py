@@ -53,7 +53,7 @@ class RunViews:
                               (ev.SnapshotReady, self._snapshot), (ev.RunEnded, self._run_ended),
                               (ev.ResultsStale, self._results_stale), (ev.RunStateChanged, self._state_changed),
                               (ev.Refused, self._refused), (ev.ModelChanged, self._fit_changed),
-                              (ev.DataChanged, self._data_changed)):
+                              (ev.DataChanged, self._data_changed), (ev.RunSteered, self._steered)):
             hub.connect(handler, kind)
 
     @property
@@ -64,8 +64,20 @@ class RunViews:
     # -- commands --------------------------------------------------------------------------------
 
     def start(self) -> bool:
-        """Train with the settings shown. Refused (the reason in the banner and the status bar) when
-        a run is in progress, the model is invalid or does not fit the data, or a setting is bad."""
+        """Train with the settings shown: Continue where the Train button offers it (after a run that
+        can go on), else a fresh run. Refused (the reason in the banner and the status bar) when a
+        run is in progress, the model is invalid or does not fit the data, or a setting is bad."""
+        return self._start(self.window.training_panel.continue_from)
+
+    def restart(self) -> bool:
+        """Train afresh (new initial weights, the curves start over) even where Continue is offered."""
+        return self._start(None)
+
+    def continue_from_kept(self) -> bool:
+        """Continue the run from its kept epoch's weights (the best), with its optimizer state."""
+        return self._start("kept")
+
+    def _start(self, continue_from: str | None) -> bool:
         window = self.window
         reason = window.training_panel.focus_invalid()
         if reason is not None:
@@ -79,11 +91,25 @@ class RunViews:
                 window.show_status(f"Cannot train: {error}")
             return False
         try:
-            self.workspace.start_run()
+            self.workspace.start_run(continue_from=continue_from)
         except WorkspaceError:
             return False
         self.runs_started += 1
         return True
+
+    def offer_continue(self) -> None:
+        """Train reads Continue (and Restart appears) while the last run can go on."""
+        run, workspace = self.workspace.run, self.workspace
+        if run is not None and run.can_continue and run.fits(workspace.spec) and not workspace.busy:
+            text = (f"Continue run {run.number} from epoch {run.resume.epoch} (step {run.resume.step}) with its "
+                    f"optimizer state, to epoch {self._continue_target(run)}; Restart trains afresh (F5)")
+            self.window.training_panel.offer_continue("last", text)
+        else:
+            self.window.training_panel.offer_continue(None)
+
+    def _continue_target(self, run) -> int:
+        epochs = self.workspace.settings.epochs
+        return epochs if epochs > run.resume.epoch else run.resume.epoch + epochs
 
     def toggle_pause(self) -> None:
         try:
@@ -111,6 +137,7 @@ class RunViews:
     # -- the run record --------------------------------------------------------------------------
 
     def _run_replaced(self, event: ev.RunReplaced) -> None:
+        self.offer_continue()
         window, run = self.window, event.run
         progress = window.training_panel.progress
         self._progress_value = self._progress_text = None
@@ -127,6 +154,15 @@ class RunViews:
             # No run: the label names where the next one will go, not where the last one went.
             window.device_label.setText(f"Device: {device_label(self.workspace.settings.device)}")
             return
+        if not run.ended and run.continued_from:   # continued: its curves so far stay, and go on
+            window.charts.show_history(run.history, chart_task(run), run.steps_per_epoch, run.changes,
+                                       run.total_epochs)
+            progress.setRange(0, run.total_steps)
+            progress.setValue(run.step)
+            progress.setFormat(f"Epoch {run.last_epoch} / {run.total_epochs} · continuing")
+            if self.banner_about != "notes":
+                self._clear_banner()
+            return
         if not run.ended:   # a run starting: its curves replace the last run's, which fade behind them
             window.charts.begin_run(run.steps_per_epoch, chart_task(run), run.total_epochs)
             progress.setRange(0, run.total_steps)
@@ -136,7 +172,7 @@ class RunViews:
                 self._clear_banner()
             return
         # A finished run opened with its project: curves, the kept weights' predictions, the banner.
-        window.charts.show_history(run.history, chart_task(run), run.steps_per_epoch)
+        window.charts.show_history(run.history, chart_task(run), run.steps_per_epoch, run.changes)
         self._show_ended(run)
 
     def _run_began(self, event: ev.RunBegan) -> None:
@@ -151,8 +187,13 @@ class RunViews:
     def _progress(self, event: ev.RunProgress) -> None:
         self.window.charts.add_batches(np.asarray(event.steps, dtype=np.float64),
                                        np.asarray(event.losses, dtype=np.float64),
-                                       np.asarray(event.lrs, dtype=np.float64))
+                                       np.asarray(event.lrs, dtype=np.float64), event.xs or None)
         self._progress_value = event.steps[-1]
+
+    def _steered(self, event: ev.RunSteered) -> None:
+        """A setting changed mid-run was taken up: marked on the curves where it took effect."""
+        self.window.charts.markers.add(event.change)
+        self.window.show_status(f"Changed during the run: {event.change['text']} (from step {event.change['step'] + 1})")
 
     def _epoch_ended(self, event: ev.EpochEnded) -> None:
         run = event.run
@@ -161,6 +202,7 @@ class RunViews:
         self._progress_text = (f"Epoch {event.epoch} / {event.total_epochs} · {format_duration(event.eta_s)} left"
                                + (f" · {metric}" if metric else ""))
         self._progress_value = event.epoch * run.steps_per_epoch
+        self.window.training_panel.progress.setRange(0, run.total_steps)   # the epochs may have been changed
         if event.confusion is not None:
             self.window.predictions.set_confusion(event.confusion, run.class_names, event.epoch)
 
@@ -170,6 +212,7 @@ class RunViews:
 
     def _run_ended(self, event: ev.RunEnded) -> None:
         self.update_progress()
+        self.offer_continue()
         self._show_ended(event.run)
         self.window.frames.flush()
 
@@ -229,6 +272,7 @@ class RunViews:
         window = self.window
         busy = event.state in BUSY
         window.training_panel.set_state(event.state)
+        self.offer_continue()
         window.set_editing_locked(busy)
         if event.message and event.state in (RUNNING, PAUSED, "stopping"):
             window.show_status(event.message)
@@ -266,6 +310,7 @@ class RunViews:
     def _fit_changed(self, event) -> None:
         if self.workspace.busy:
             return
+        self.offer_continue()   # a model changed since the run can only restart
         problem = event.fit_problem
         if problem is not None:
             self._show_banner("fit", "warning", problem + " Edit the Input/last layer, or use a model made for it.",

@@ -60,8 +60,14 @@ def keep_narrow(combo: QComboBox) -> None:
     combo.view().setMinimumWidth(widest + 32)  # the item's margins and a scroll bar's room
 
 
+# While a run trains these stay editable (the Trainer takes them up at its next batch); the rest wait
+# for the next run, and say so.
+FIXED_DURING_RUN = "Fixed while the model trains: stop the run (or let it finish) to change this"
+
+
 class TrainingPanel(QGroupBox):
     trainRequested = Signal()
+    restartRequested = Signal()
     pauseToggled = Signal()
     stopRequested = Signal()
     settingsEdited = Signal()
@@ -89,6 +95,13 @@ class TrainingPanel(QGroupBox):
         self.pause_button = form.findChild(QPushButton, "pauseButton")
         self.stop_button = form.findChild(QPushButton, "stopButton")
         self.progress = form.findChild(QProgressBar, "trainingProgress")
+        # After a run that can go on: Train reads Continue, and Restart trains afresh beside it.
+        self.restart_button = QPushButton("Restart")
+        self.restart_button.setObjectName("restartButton")
+        self.restart_button.setToolTip("Train again from a fresh initialisation (the curves start over)")
+        self.restart_button.setVisible(False)
+        self.train_button.parentWidget().layout().insertWidget(1, self.restart_button)
+        self.restart_button.clicked.connect(self.restartRequested)
         # Train, Pause, Stop and the progress bar; the window may show them outside the panel (always
         # in view on a short screen, where the settings are in a tab).
         self.run_controls = form.findChild(QWidget, "runControls")
@@ -113,6 +126,9 @@ class TrainingPanel(QGroupBox):
         self.settings_widgets = [self.loss_combo, self.optimizer_combo, self.optimizer_box, self.lr_spin,
                                  self.schedule_combo, self.schedule_box, self.epochs_spin, self.batch_spin,
                                  self.device_combo]
+        self.fixed_widgets = [self.loss_combo, self.optimizer_combo, self.device_combo]
+        self._tooltips = {widget: widget.toolTip() for widget in self.fixed_widgets}
+        self._continue_from: str | None = None
         self.optimizer_combo.currentIndexChanged.connect(self._optimizer_changed)
         self.schedule_combo.currentIndexChanged.connect(self._schedule_changed)
         for widget in (self.loss_combo, self.device_combo):
@@ -245,11 +261,37 @@ class TrainingPanel(QGroupBox):
     # -- run state -------------------------------------------------------------------------------
 
     def set_state(self, state: str) -> None:
-        """The workspace's run state: settings and Train while nothing trains, Pause/Stop while it does."""
+        """The workspace's run state. While a run trains, Pause and Stop; the learning rate, the
+        optimizer's settings, the schedule, the epochs and the batch size stay editable (taken up
+        at the next batch), the loss, the optimizer and the device are fixed and say why."""
         idle = state not in BUSY
+        self.state = state
         self.train_button.setEnabled(idle)
         self.pause_button.setEnabled(state in (RUNNING, PAUSED))
         self.pause_button.setText("Resume" if state == PAUSED else "Pause")
         self.stop_button.setEnabled(state in (RUNNING, PAUSED))
+        steerable = state in (RUNNING, PAUSED)
         for widget in self.settings_widgets:
-            widget.setEnabled(idle)
+            fixed = widget in self.fixed_widgets
+            widget.setEnabled(idle or (steerable and not fixed))
+            if fixed:
+                widget.setToolTip(self._tooltips[widget] if idle else FIXED_DURING_RUN)
+        self._show_continue()
+
+    def offer_continue(self, which: str | None, text: str = "") -> None:
+        """After a run that can go on: ``which`` "last" (Train reads Continue, Restart beside it),
+        None when the next run starts afresh. ``text`` says from where (the Train button's tooltip)."""
+        self._continue_from = which
+        self._continue_text = text
+        self._show_continue()
+
+    @property
+    def continue_from(self) -> str | None:
+        return self._continue_from
+
+    def _show_continue(self) -> None:
+        offered = self._continue_from is not None and getattr(self, "state", IDLE) not in BUSY
+        self.train_button.setText("Continue" if offered else "Train")
+        self.train_button.setToolTip(getattr(self, "_continue_text", "") if offered
+                                     else "Train the model on the data (F5)")
+        self.restart_button.setVisible(offered)

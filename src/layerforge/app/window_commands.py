@@ -20,6 +20,7 @@ from .appearance import Appearance
 from .autosave import AutoSaver
 from .dialogs.export_dialog import ExportActions
 from .dialogs.import_dialog import ImportDialog
+from .dialogs.lr_finder_dialog import open_lr_finder
 from .dialogs.predict_dialog import make_predict_action
 from .menus import ensure_menu_bar_mnemonics, menu_named
 from .window_events import WindowEvents
@@ -82,7 +83,12 @@ class WindowCommands:
         window = self.window
         run_menu = menu_named(window, "&Run")
         for name, text, keys, slot in (("actionPause", "P&ause / Resume", "F6", window.run.toggle_pause),
-                                       ("actionStop", "&Stop", "Shift+F5", window.run.stop)):
+                                       ("actionStop", "&Stop", "Shift+F5", window.run.stop),
+                                       ("actionRestart", "&Restart (fresh weights)", "Ctrl+F5", window.run.restart),
+                                       ("actionContinueFromKept", "Continue from the &kept weights", None,
+                                        window.run.continue_from_kept),
+                                       ("actionFindLearningRate", "Find &learning rate…", None,
+                                        lambda: open_lr_finder(window))):
             if window.findChild(QAction, name) is not None:
                 continue
             action = named_action(window, name, text, slot, keys)

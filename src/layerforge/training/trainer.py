@@ -99,6 +99,7 @@ class Trainer:
         self.changes: list[SettingsApplied] = []   # the settings changed while it trained
         self._pending = None                   # settings waiting for the next batch (change_settings)
         self._pending_lock = threading.Lock()
+        self._batch_change = None              # ("batch_size", old, new) set mid-epoch: marked at the next
         self._resume_state: ResumeState | None = None
         if resume is not None:
             self._resume_from(resume)
@@ -354,6 +355,11 @@ class Trainer:
             self._batch_bounds = _batch_bounds(len(p.train), s.batch_size)
             self._bounds_batch_size = s.batch_size
             self.steps_per_epoch = len(self._batch_bounds) - 1
+        if self._batch_change is not None:
+            name, before, after = self._batch_change
+            self._batch_change = None
+            if before != after:
+                self._mark([(name, before, after)])
         order = np.random.default_rng([s.seed, epoch]).permutation(len(p.train))
         outputs = [None] * self.steps_per_epoch
         loss_sum, lr = 0.0, self._lr()
@@ -420,14 +426,14 @@ class Trainer:
     # -- steering --------------------------------------------------------------------------------
 
     def _apply_pending(self) -> None:
-        """In the training thread, between batches: take up settings changed since the last batch."""
+        """In the training thread, between batches: take up settings changed since the last batch.
+        A new batch size waits for the next epoch, and is marked where it takes effect."""
         with self._pending_lock:
             new, self._pending = self._pending, None
         if new is None:
             return
         old = self.settings
         changes = setting_changes(old, new)
-        pending_batch = new.batch_size != old.batch_size and self._batch > 0 and self._batch < self.steps_per_epoch
         with self._lock:
             self.settings = new
             if new.schedule != old.schedule:
@@ -437,13 +443,18 @@ class Trainer:
             if new.learning_rate != old.learning_rate or new.optimizer_params != old.optimizer_params:
                 apply_to_optimizer(self.optimizer, new, self.schedule.scheduler if self.schedule.per_batch else None)
         self.total_epochs = max(self.epoch, self._total_epochs(new))
+        mid_epoch = 0 < self._batch < self.steps_per_epoch
+        if mid_epoch and new.batch_size != old.batch_size:
+            self._batch_change = (self._batch_change or ("batch_size", old.batch_size, None))[:2] + (new.batch_size,)
+            changes = [change for change in changes if change[0] != "batch_size"]
+        self._mark(changes)
+
+    def _mark(self, changes) -> None:
+        """A SettingsApplied event (kept in ``changes``) at the point on the epoch axis reached now."""
         if not changes:
             return
         x = self.epoch - 1 + self._batch / max(1, self.steps_per_epoch) if self.epoch else 0.0
-        if self._batch >= self.steps_per_epoch:
-            x = float(self.epoch)
-        text = change_text(changes) + (" (from the next epoch)" if pending_batch else "")
-        event = SettingsApplied(self.epoch, self.step, x, tuple(changes), text)
+        event = SettingsApplied(self.epoch, self.step, x, tuple(changes), change_text(changes))
         self.changes.append(event)
         self._emit(event)
 

@@ -36,6 +36,7 @@ from .runs import FINISHED, IDLE, Run, RunStateMachine, kept_epoch_of, model_str
 from .undo import UndoHistory
 
 EXAMPLE_ALIASES = {"digits": "digits_cnn"}
+SETTINGS_STEP = "layerforge_settings"   # marks an undo step that changed the settings, not the model
 
 
 class Workspace(ProjectFiles, DataChoice, RunOperations):
@@ -222,6 +223,23 @@ class Workspace(ProjectFiles, DataChoice, RunOperations):
             self._announce_dirty()
             return self.settings
 
+    def set_settings_undoable(self, text: str, **changes) -> TrainingSettings:
+        """Change some settings as one step of the undo history ("Use learning rate 0.003"), which
+        Undo and Redo take back and forth as they do the model's edits."""
+        with self._lock:
+            before = self.settings
+            try:
+                new = before.replace(**changes)
+            except (TrainingError, TypeError) as error:
+                self._refuse("change the settings", str(error))
+            if new.to_dict() == before.to_dict():
+                return before
+            self._apply_settings(new, "change the settings")
+            self.undo_history.push(text, {SETTINGS_STEP: before.to_dict()}, {SETTINGS_STEP: new.to_dict()})
+            self._emit_undo()
+            self._announce_dirty()
+            return self.settings
+
     def _apply_settings(self, new: TrainingSettings, operation: str) -> None:
         old = self.settings.to_dict()
         changed = tuple(k for k, v in new.to_dict().items() if old.get(k) != v)
@@ -274,7 +292,12 @@ class Workspace(ProjectFiles, DataChoice, RunOperations):
             if not (history.can_undo if which == "undo" else history.can_redo):
                 self._refuse(which, f"there is nothing to {which}")
             text, data = history.undo() if which == "undo" else history.redo()
-            self._set_spec(ModelSpec.from_dict(data), f"{which.capitalize()} {text}")
+            if SETTINGS_STEP in data:   # a settings step (a learning rate the finder suggested)
+                self._apply_settings(TrainingSettings.from_dict(data[SETTINGS_STEP]), which)
+                self._emit_undo()
+                self._announce_dirty()
+            else:
+                self._set_spec(ModelSpec.from_dict(data), f"{which.capitalize()} {text}")
             return text
 
     @property

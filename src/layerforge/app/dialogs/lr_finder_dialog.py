@@ -295,7 +295,8 @@ def open_lr_finder(window) -> LrFinderDialog | None:
     run = workspace.run
     initial_state = run.weights if run is not None and run.has_weights and run.fits(workspace.spec) else None
     dialog = LrFinderDialog(workspace.spec, workspace.dataset, workspace.settings, initial_state,
-                            lambda lr: workspace.set_settings(learning_rate=lr), parent=window)
+                            lambda lr: workspace.set_settings_undoable(f"Use learning rate {lr:.2g}",
+                                                                      learning_rate=lr), parent=window)
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     dialog.open()   # window-modal, without a nested event loop
     return dialog
