@@ -477,6 +477,20 @@ def get_default_pinned_memory_pool():
 
 random = _load_sibling("simulated_random.py", "random").RandomModule(sys.modules[__name__])
 
+
+class _Linalg:
+    """``cupy.linalg``: numpy.linalg's functions that cupy has, on device arrays only."""
+
+    LinAlgError = np.linalg.LinAlgError
+
+    def __getattr__(self, name):
+        if name not in NAMES["cupy.linalg"]:
+            raise AttributeError(f"module 'cupy.linalg' has no attribute '{name}'")
+        return _function(f"linalg.{name}", getattr(np.linalg, name))
+
+
+linalg = _Linalg()
+
 _cache: dict = {}
 
 

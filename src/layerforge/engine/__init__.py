@@ -74,7 +74,8 @@ def numel(t: Tensor) -> int:
     return t.numel()
 
 
-from . import accelerator  # noqa: E402
+from . import accelerator, linalg  # noqa: E402
+from .ops.linalg_dense import det, inverse, logdet, matrix_power, slogdet  # noqa: E402
 from .backend import get_default_device, set_default_device  # noqa: E402
 from .keywords import wrap_namespace as _wrap_namespace  # noqa: E402
 from .typed_tensors import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor,  # noqa: E402

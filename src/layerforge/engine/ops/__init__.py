@@ -42,6 +42,7 @@ from .stats import (aminmax, corrcoef, cov, cumulative_trapezoid, diff, dist, fm
 from .scatter import (index_add, index_copy, index_fill, masked_scatter, masked_select, scatter,
                       scatter_add, scatter_reduce, take, take_along_dim)
 from .index import gather, getitem, masked_fill, setitem
+from .linalg_dense import det, inverse, logdet, matrix_power, slogdet
 from .linalg import (addbmm, addmm, addmv, addr, baddbmm, bmm, cdist, cross, dot, inner, kron, matmul, mm, mv,
                      outer)
 from .reduce import (amax, amin, argmax, argmin, log_softmax, logsumexp, max, mean, min, softmax, std, sum,
@@ -327,10 +328,11 @@ def install_methods(cls) -> None:
             "tensor_split", "hsplit", "vsplit", "dsplit", "scatter", "scatter_add", "scatter_reduce",
             "index_add", "index_copy", "index_fill", "masked_select", "masked_scatter", "take",
             "take_along_dim", "mv", "addmm", "addmv", "addbmm", "baddbmm", "addr", "inner", "kron",
-            "cross", "unfold", "greater", "greater_equal", "less", "less_equal", "not_equal", "ravel",
-            "tile", "vdot", "ger", "split_with_sizes", "unsafe_split", "unsafe_chunk", "is_complex",
-            "is_signed", "is_nonzero", "is_same_size", "isposinf", "isneginf", "isreal", "gcd", "lcm",
-            "ldexp", "frexp", "nonzero", "argwhere", "nansum", "nanmean", "nanmedian", "quantile",
+            "cross", "unfold", "inverse", "det", "logdet", "slogdet", "matrix_power", "greater",
+            "greater_equal", "less", "less_equal", "not_equal", "ravel", "tile", "vdot", "ger",
+            "split_with_sizes", "unsafe_split", "unsafe_chunk", "is_complex", "is_signed",
+            "is_nonzero", "is_same_size", "isposinf", "isneginf", "isreal", "gcd", "lcm", "ldexp",
+            "frexp", "nonzero", "argwhere", "nansum", "nanmean", "nanmedian", "quantile",
             "nanquantile", "aminmax", "cov", "corrcoef", "dist", "diff", "fmax", "fmin",
             "broadcast_to", "unique_consecutive", "diagflat", "clamp_min", "clamp_max", "swapdims"]
     namespace = globals()

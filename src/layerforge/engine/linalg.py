@@ -1,0 +1,23 @@
+"""``torch.linalg``: the dense linear algebra the engine has (with gradients), under PyTorch's names."""
+from __future__ import annotations
+
+from .ops.linalg import cross as _cross
+from .ops.linalg import matmul
+from .ops.linalg_dense import (LinAlgError, det, inverse, matrix_norm, matrix_power, multi_dot, norm, slogdet,  # noqa: F401
+                               solve, vector_norm)
+from .ops.rearrange import diagonal  # noqa: F401
+
+inv = inverse
+
+
+def cross(input, other, *, dim=-1):  # noqa: A002
+    """linalg.cross: over dim -1 by default (torch.cross's legacy default differs)."""
+    return _cross(input, other, dim=dim)
+
+
+def vecdot(x, y, *, dim=-1):
+    return (x * y).sum(dim)
+
+
+__all__ = ["LinAlgError", "cross", "det", "diagonal", "inv", "matmul", "matrix_norm", "matrix_power", "multi_dot", "norm",
+           "slogdet", "solve", "vecdot", "vector_norm"]
