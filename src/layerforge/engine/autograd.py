@@ -212,26 +212,54 @@ def run_backward(roots, retain_graph: bool = False, capture=None):
         return _run_backward(roots, retain_graph, capture)
 
 
+class _Pending:
+    """Gradients that have reached some node's outputs, summed per output, and the queue of those nodes:
+    latest generation first, so a node runs only once every gradient of its outputs has arrived."""
+
+    __slots__ = ("sums", "queue")
+
+    def __init__(self):
+        self.sums: dict = {}
+        self.queue: list = []
+
+    def add(self, node, index: int, g) -> None:
+        sums = self.sums
+        if node.n_outputs == 1:  # the usual node: its pending gradient is a bare array, not a list
+            previous = sums.get(node)
+            if previous is None:
+                sums[node] = g
+                heapq.heappush(self.queue, (-node.generation, next(_counter), node))
+            else:
+                sums[node] = previous + g
+            return
+        slots = sums.get(node)
+        if slots is None:
+            slots = sums[node] = [None] * node.n_outputs
+            heapq.heappush(self.queue, (-node.generation, next(_counter), node))
+        slots[index] = g if slots[index] is None else slots[index] + g
+
+    def next(self):
+        node = heapq.heappop(self.queue)[2]
+        return node, self.sums.pop(node)
+
+
 def _run_backward(roots, retain_graph: bool = False, capture=None):
     """Propagate ``roots`` (pairs of Tensor and gradient array) back through the graph.
 
-    With ``capture`` (a list of Tensors) the gradients reaching those tensors are returned instead of
-    being accumulated into ``.grad`` (that is ``autograd.grad``).
-
-    Speed matters here (it runs once per training step over every node), so the common case of a
-    single-output node is inlined: its pending gradient is kept as a bare array, not a list.
+    1. Each root's gradient is delivered to its tensor.
+    2. Nodes are taken latest generation first, so each holds the complete gradient of its outputs:
+       its hooks run, its ``backward`` gives one gradient per input, and unless ``retain_graph`` it
+       lets go of what backward needed.
+    3. Each input's gradient is delivered: summed into the pending gradient of the node that made the
+       input, into the captured result (``capture``, a list of Tensors, is ``autograd.grad``: their
+       gradients are returned instead of accumulated into ``.grad``), or into a leaf's ``.grad``.
     """
     wrap = _tensor_wrap()
     captured = {id(t): None for t in capture} if capture is not None else None
-    pending: dict = {}
-    heap: list = []
-    handed_out: set = set()
-    push, pop, counter = heapq.heappush, heapq.heappop, _counter
-    base_release = Node.release
+    pending = _Pending()
+    handed_out: set = set()  # ids of arrays some .grad owns: never add into them in place
 
     def to_leaf(tensor, g):
-        if captured is not None:
-            return
         if tensor.grad is None and g.base is None and tensor._hooks is None and id(g) not in handed_out:
             handed_out.add(id(g))  # the usual case: a fresh array becomes the leaf's .grad
             tensor.grad = wrap(g)
@@ -255,26 +283,13 @@ def _run_backward(roots, retain_graph: bool = False, capture=None):
         if g.dtype is not tensor._data.dtype and g.dtype != tensor._data.dtype:
             g = g.astype(tensor._data.dtype)
         if captured is not None and id(tensor) in captured:
-            prev = captured[id(tensor)]
-            captured[id(tensor)] = g if prev is None else prev + g
+            previous = captured[id(tensor)]
+            captured[id(tensor)] = g if previous is None else previous + g
         fn = tensor.grad_fn
-        if fn is None:
+        if fn is not None:
+            pending.add(fn, tensor._out_idx, g)
+        elif captured is None:
             to_leaf(tensor, g)
-            return
-        if fn.n_outputs == 1:
-            prev = pending.get(fn)
-            if prev is None:
-                pending[fn] = g
-                push(heap, (-fn.generation, next(counter), fn))
-            else:
-                pending[fn] = prev + g
-            return
-        slots = pending.get(fn)
-        if slots is None:
-            slots = pending[fn] = [None] * fn.n_outputs
-            push(heap, (-fn.generation, next(counter), fn))
-        index = tensor._out_idx
-        slots[index] = g if slots[index] is None else slots[index] + g
 
     for tensor, g in roots:
         if not tensor.requires_grad:
@@ -282,12 +297,9 @@ def _run_backward(roots, retain_graph: bool = False, capture=None):
         handed_out.add(id(g))
         deliver(tensor, g)
 
-    free = not retain_graph
-    plain = captured is None  # a local flag: cheaper to test than the closure's cell, once per input
-    pending_pop, pending_get = pending.pop, pending.get
-    while heap:
-        node = pop(heap)[2]
-        grads = pending_pop(node)
+    base_release = Node.release
+    while pending.queue:
+        node, grads = pending.next()
         inputs = node.inputs
         if inputs is None:  # released by an earlier backward (every linked node has inputs)
             raise RuntimeError(_SECOND_BACKWARD)
@@ -301,7 +313,7 @@ def _run_backward(roots, retain_graph: bool = False, capture=None):
         else:  # a node on another GPU than the current one: compute its gradients there
             with guard:
                 input_grads = node.backward(grads) if single else node.backward(*grads)
-        if free:
+        if not retain_graph:
             if type(node).release is base_release:
                 node.__dict__.clear()  # what Node.release does, without the call
             else:
@@ -309,19 +321,8 @@ def _run_backward(roots, retain_graph: bool = False, capture=None):
         if type(input_grads) is not tuple:
             input_grads = (input_grads,)
         for tensor, g in zip(inputs, input_grads):
-            if g is None or not tensor.requires_grad:
-                continue
-            fn = tensor.grad_fn
-            if fn is None or not plain or fn.n_outputs != 1 or (
-                    g.dtype is not tensor._data.dtype and g.dtype != tensor._data.dtype):
+            if g is not None and tensor.requires_grad:
                 deliver(tensor, g)
-                continue
-            prev = pending_get(fn)
-            if prev is None:
-                pending[fn] = g
-                push(heap, (-fn.generation, next(counter), fn))
-            else:
-                pending[fn] = prev + g
 
     if captured is not None:
         return [captured[id(t)] for t in capture]
