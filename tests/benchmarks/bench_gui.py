@@ -59,8 +59,9 @@ def idle(seconds: float) -> None:
 
 
 def train_until_done(window, started=lambda: None) -> None:
-    """Press Train, call ``started()``, and run a real event loop (it sleeps in the dispatcher,
-    without the GIL, between events) until the run's thread has ended."""
+    """Press Train (Restart after the first run: each run starts afresh, not continued), call
+    ``started()``, and run a real event loop (it sleeps in the dispatcher, without the GIL, between
+    events) until the run's thread has ended."""
     loop = QEventLoop()
 
     def ended(event) -> None:
@@ -68,7 +69,8 @@ def train_until_done(window, started=lambda: None) -> None:
             loop.quit()
 
     window.workspace.events.connect(ended, RunStateChanged)
-    window.training_panel.train_button.click()
+    panel = window.training_panel
+    (panel.restart_button if panel.restart_button.isVisible() else panel.train_button).click()
     started()
     if window.workspace.busy:
         loop.exec()
