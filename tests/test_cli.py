@@ -240,9 +240,12 @@ def test_continue_starts_from_the_trained_weights(tmp_path, trained_project, cap
     project = tmp_path / trained_project.name
     code, out, err = run(capsys, "train", str(project), "--continue", "--epochs", "1", "--device", "cpu")
     assert code == 0, err
-    first_epoch = next(line for line in out.splitlines() if line.startswith("epoch 1/1"))
+    # The run goes on (its optimizer's state, step count and curves kept with the project): epoch 151.
+    first_epoch = next(line for line in out.splitlines() if line.startswith("epoch 151/151"))
     accuracy = float(first_epoch.split("val loss")[1].split("acc ")[1].split("%")[0])
     assert accuracy >= 90.0    # a fresh network scores near chance (33%) after one epoch
+    continued, _ = load_project(project)
+    assert continued.history["epoch"] == list(range(1, 152)) and continued.resume["step"] > 0
 
 
 def test_continue_needs_trained_weights(spiral_project, capsys):

@@ -106,7 +106,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="folder for the trained project and weights (default: update the project in place; "
                             "an example is saved in the current folder)")
     train.add_argument("--continue", action="store_true", dest="resume",
-                       help="start from the project's trained weights instead of a fresh initialisation")
+                       help="carry on the project's last run: its last weights, optimizer and schedule state "
+                            "and curves (or, for a project saved without them, its trained weights)")
     train.add_argument("--quiet", "-q", action="store_true", help="print only the final result")
     train.set_defaults(command=_train)
 
@@ -191,7 +192,7 @@ def _gui_unavailable(error: ImportError) -> int:
 
 def _train(args) -> int:
     from layerforge.data import DataSource
-    from layerforge.training import Trainer
+    from layerforge.training import ResumeState, Trainer, TrainingError
     from layerforge.training.project import load_project, save_project
     from layerforge.training.project_lock import ProjectLock
 
@@ -218,8 +219,14 @@ def _train(args) -> int:
         for note in getattr(dataset, "notes", ()):
             _note(note)
         printer = ProgressPrinter(sys.stdout, sys.stderr, quiet=args.quiet)
+        resume = None
+        if args.resume and project.resume:   # saved with its optimizer's state: carry on exactly
+            try:
+                resume = ResumeState.unpack(project.resume_tensors, project.resume, project.history)
+            except TrainingError as error:
+                _note(f"{error}; continuing from the weights alone")
         trainer = Trainer(project.spec, dataset, settings, listener=printer,
-                          initial_state=weights if args.resume else None)
+                          initial_state=weights if args.resume and resume is None else None, resume=resume)
         result = _run_interruptibly(trainer)
         if result is None or result.status == "stopped":
             printer.clear()

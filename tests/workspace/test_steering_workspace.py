@@ -95,3 +95,21 @@ def test_a_learning_rate_set_as_an_undo_step_is_undone_and_redone(workspace, rec
     assert recorder.of(ev.SettingsChanged)[-1].settings.learning_rate == before
     workspace.redo()
     assert workspace.settings.learning_rate == 0.0042
+
+
+def test_continue_from_the_kept_weights_starts_from_the_best_epoch(workspace, monkeypatch):
+    from layerforge.workspace import run_operations
+    started = []
+
+    class Capturing(run_operations.Trainer):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            started.append({k: v.numpy().copy() for k, v in self.state_dict().items()})
+    monkeypatch.setattr(run_operations, "Trainer", Capturing)
+    workspace.set_settings(epochs=12, learning_rate=0.3)   # too high: the best epoch is not the last
+    first = workspace.start_run()
+    assert first.kept_epoch != first.last_epoch
+    workspace.start_run(continue_from="kept")
+    for key, value in first.weights.items():
+        np.testing.assert_array_equal(started[-1][key], value.numpy())
+    assert not all(np.array_equal(started[-1][k], v.numpy()) for k, v in first.resume.weights.items())

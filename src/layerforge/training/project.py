@@ -76,6 +76,9 @@ class Project:
         self.history = {key: list(values) for key, values in trainer.history.items()}
         self.normalization = trainer.normalization
         self.data_info = trainer.data_info
+        self.changes = [change.to_dict() for change in trainer.changes]
+        resume = trainer.resume_state
+        self.resume_tensors, self.resume = resume.pack() if resume is not None else ({}, None)
 
     def load_dataset(self, base_dir=None):
         """The project's dataset (relative paths resolved against ``base_dir``, the project's folder)."""
