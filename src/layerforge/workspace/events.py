@@ -138,6 +138,15 @@ class RunProgress:
 
 
 @dataclass(frozen=True)
+class TrainerReport:
+    """Any other Trainer event of the run (a report a view may draw, e.g. the layers' health), as
+    the Trainer sent it."""
+
+    run: Any
+    event: Any
+
+
+@dataclass(frozen=True)
 class RunSteered:
     """Settings changed while the run trained were taken up; ``change`` is the run's record of it
     (a SettingsApplied dict: epoch, step, x, text, changes)."""

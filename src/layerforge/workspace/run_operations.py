@@ -238,6 +238,8 @@ class RunOperations:
                 elif isinstance(event, RunFailed):
                     run.status = "diverged" if event.kind == "diverged" else "failed"
                     run.reason, run.failure_kind = event.reason, event.kind
+                else:
+                    self._emit(ev.TrainerReport(run, event))
             self._flush_batches(run, batches)
 
     def _flush_batches(self, run: Run, batches: list) -> None:
