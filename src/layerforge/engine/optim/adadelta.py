@@ -1,8 +1,7 @@
 """Adadelta, as PyTorch computes it (``lr`` scales the step and defaults to 1.0)."""
 from __future__ import annotations
 
-from .optimizer import (Optimizer, advance_step, array_module, check_non_negative, directed_gradient,
-                        new_step_counter, zero_state_like)
+from .optimizer import Optimizer, array_module, check_non_negative, new_step_counter, zero_state_like
 
 
 class Adadelta(Optimizer):
@@ -19,39 +18,34 @@ class Adadelta(Optimizer):
                     "capturable": capturable, "foreach": foreach, "differentiable": differentiable}
         super().__init__(params, defaults)
 
-    def _update(self, group, params):
-        lr = float(group["lr"])
-        rho = float(group["rho"])
-        eps = float(group["eps"])
-        weight_decay = float(group["weight_decay"])
-        maximize = group["maximize"]
-        state_of = self.state
-        for p in params:
-            w = p._data
-            g = p.grad._data
-            state = state_of[p]
-            if not state:
-                state["step"] = new_step_counter()
-                state["square_avg"] = zero_state_like(w)
-                state["acc_delta"] = zero_state_like(w)
-            advance_step(state)
-            xp = array_module(w)
-            g = directed_gradient(g, w, maximize, weight_decay)
-            square_avg = state["square_avg"]._data
-            acc_delta = state["acc_delta"]._data
-            scratch = g * (1.0 - rho)  # PyTorch's addcmul order: (value * g) * g
-            scratch *= g
-            square_avg *= rho
-            square_avg += scratch
-            xp.add(square_avg, eps, out=scratch)
-            xp.sqrt(scratch, out=scratch)
-            delta = acc_delta + eps
-            xp.sqrt(delta, out=delta)
-            delta /= scratch
-            delta *= g
-            xp.multiply(delta, 1.0 - rho, out=scratch)
-            scratch *= delta
-            acc_delta *= rho
-            acc_delta += scratch
-            delta *= lr
-            w -= delta
+    def _hyperparameters(self, group):
+        hyper = super()._hyperparameters(group)
+        hyper.rho, hyper.eps = float(group["rho"]), float(group["eps"])
+        return hyper
+
+    def _init_state(self, state, w, hyper):
+        state["step"] = new_step_counter()
+        state["square_avg"] = zero_state_like(w)
+        state["acc_delta"] = zero_state_like(w)
+
+    def _rule(self, w, g, state, step, hyper):
+        rho, eps = hyper.rho, hyper.eps
+        xp = array_module(w)
+        square_avg = state["square_avg"]._data
+        acc_delta = state["acc_delta"]._data
+        scratch = g * (1.0 - rho)  # PyTorch's addcmul order: (value * g) * g
+        scratch *= g
+        square_avg *= rho
+        square_avg += scratch
+        xp.add(square_avg, eps, out=scratch)
+        xp.sqrt(scratch, out=scratch)
+        delta = acc_delta + eps
+        xp.sqrt(delta, out=delta)
+        delta /= scratch
+        delta *= g
+        xp.multiply(delta, 1.0 - rho, out=scratch)
+        scratch *= delta
+        acc_delta *= rho
+        acc_delta += scratch
+        delta *= hyper.lr
+        w -= delta

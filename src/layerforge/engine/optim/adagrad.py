@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 from ..tensor import Tensor
-from .optimizer import (Optimizer, advance_step, array_module, check_non_negative, directed_gradient,
-                        full_like_array, new_step_counter)
+from .optimizer import Optimizer, array_module, check_non_negative, full_like_array, new_step_counter
 
 
 class Adagrad(Optimizer):
@@ -19,37 +18,28 @@ class Adagrad(Optimizer):
         super().__init__(params, defaults)
         # PyTorch creates Adagrad's state up front, so its state dict has entries before any step.
         for group in self.param_groups:
+            hyper = self._hyperparameters(group)
             for p in group["params"]:
-                self._init_state(p, group)
+                self._init_state(self.state[p], p._data, hyper)
 
-    def _init_state(self, p, group):
-        state = self.state[p]
+    def _hyperparameters(self, group):
+        hyper = super()._hyperparameters(group)
+        hyper.lr_decay, hyper.eps = float(group["lr_decay"]), float(group["eps"])
+        hyper.initial = float(group["initial_accumulator_value"])
+        return hyper
+
+    def _init_state(self, state, w, hyper):
         state["step"] = new_step_counter()
-        state["sum"] = Tensor._wrap(full_like_array(p._data, float(group["initial_accumulator_value"])))
-        return state
+        state["sum"] = Tensor._wrap(full_like_array(w, hyper.initial))
 
-    def _update(self, group, params):
-        lr = float(group["lr"])
-        lr_decay = float(group["lr_decay"])
-        eps = float(group["eps"])
-        weight_decay = float(group["weight_decay"])
-        maximize = group["maximize"]
-        state_of = self.state
-        for p in params:
-            w = p._data
-            g = p.grad._data
-            state = state_of[p]
-            if not state:  # a parameter added later with add_param_group
-                state = self._init_state(p, group)
-            step = advance_step(state)
-            xp = array_module(w)
-            g = directed_gradient(g, w, maximize, weight_decay)
-            clr = lr / (1.0 + (step - 1.0) * lr_decay)
-            total = state["sum"]._data
-            scratch = g * g
-            total += scratch
-            xp.sqrt(total, out=scratch)
-            scratch += eps
-            xp.divide(g, scratch, out=scratch)
-            scratch *= clr
-            w -= scratch
+    def _rule(self, w, g, state, step, hyper):
+        xp = array_module(w)
+        clr = hyper.lr / (1.0 + (step - 1.0) * hyper.lr_decay)
+        total = state["sum"]._data
+        scratch = g * g
+        total += scratch
+        xp.sqrt(total, out=scratch)
+        scratch += hyper.eps
+        xp.divide(g, scratch, out=scratch)
+        scratch *= clr
+        w -= scratch

@@ -5,8 +5,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from .fused import check_fused_options, gpu_kernels
-from .optimizer import (Optimizer, advance_step, array_module, check_non_negative, directed_gradient,
-                        new_step_counter, zero_state_like)
+from .optimizer import Optimizer, advance_step, array_module, check_non_negative, new_step_counter, zero_state_like
 
 
 class Adam(Optimizer):
@@ -29,66 +28,61 @@ class Adam(Optimizer):
                     "fused": fused, "decoupled_weight_decay": decoupled_weight_decay}
         super().__init__(params, defaults)
 
-    def _update(self, group, params):
-        lr = float(group["lr"])
-        beta1, beta2 = (float(b) for b in group["betas"])
-        eps = float(group["eps"])
-        weight_decay = float(group["weight_decay"])
-        amsgrad = group["amsgrad"]
-        maximize = group["maximize"]
-        decoupled = group.get("decoupled_weight_decay", False)
-        fused = group.get("fused")
-        state_of = self.state
-        if not amsgrad and len(params) > 1 and self._update_small_flat(params, lr, beta1, beta2, eps,
-                                                                        weight_decay, maximize, decoupled):
-            return
-        for p in params:
-            w = p._data
-            g = p.grad._data
-            state = state_of[p]
-            if not state:
-                state["step"] = new_step_counter()
-                state["exp_avg"] = zero_state_like(w)
-                state["exp_avg_sq"] = zero_state_like(w)
-                if amsgrad:
-                    state["max_exp_avg_sq"] = zero_state_like(w)
-            step = advance_step(state)
-            xp = array_module(w)
-            if decoupled and weight_decay != 0:
-                w *= 1.0 - lr * weight_decay
-            g = directed_gradient(g, w, maximize, 0.0 if decoupled else weight_decay)
-            exp_avg = state["exp_avg"]._data
-            exp_avg_sq = state["exp_avg_sq"]._data
-            fused_kernels = gpu_kernels(w) if fused else None
-            if fused_kernels is not None:  # one GPU kernel for the whole update
-                args = (1.0 - beta1, beta2, 1.0 - beta2, (1.0 - beta2 ** step) ** 0.5, eps,
-                        lr / (1.0 - beta1 ** step))
-                if amsgrad:
-                    fused_kernels.adam_amsgrad(w, g, exp_avg, exp_avg_sq, state["max_exp_avg_sq"]._data, *args)
-                else:
-                    fused_kernels.adam(w, g, exp_avg, exp_avg_sq, *args)
-                continue
-            scratch = g - exp_avg
-            scratch *= 1.0 - beta1
-            exp_avg += scratch
-            xp.multiply(g, 1.0 - beta2, out=scratch)  # PyTorch's addcmul order: (value * g) * g
-            scratch *= g
-            exp_avg_sq *= beta2
-            exp_avg_sq += scratch
-            step_size = lr / (1.0 - beta1 ** step)
-            bias_correction2_sqrt = (1.0 - beta2 ** step) ** 0.5
-            second = exp_avg_sq
-            if amsgrad:
-                second = state["max_exp_avg_sq"]._data
-                xp.maximum(second, exp_avg_sq, out=second)
-            xp.sqrt(second, out=scratch)
-            scratch /= bias_correction2_sqrt
-            scratch += eps
-            xp.divide(exp_avg, scratch, out=scratch)
-            scratch *= step_size
-            w -= scratch
+    def _hyperparameters(self, group):
+        hyper = super()._hyperparameters(group)
+        hyper.beta1, hyper.beta2 = (float(b) for b in group["betas"])
+        hyper.eps, hyper.amsgrad, hyper.fused = float(group["eps"]), group["amsgrad"], group.get("fused")
+        return hyper
 
-    # Small models: the per-parameter loop above costs ~13 numpy calls per tensor, which is most of a
+    def _update(self, group, params):
+        hyper = self._hyperparameters(group)
+        if not hyper.amsgrad and len(params) > 1 and self._update_small_flat(
+                params, hyper.lr, hyper.beta1, hyper.beta2, hyper.eps, hyper.weight_decay, hyper.maximize,
+                hyper.decoupled):
+            return
+        super()._update(group, params)
+
+    def _init_state(self, state, w, hyper):
+        state["step"] = new_step_counter()
+        state["exp_avg"] = zero_state_like(w)
+        state["exp_avg_sq"] = zero_state_like(w)
+        if hyper.amsgrad:
+            state["max_exp_avg_sq"] = zero_state_like(w)
+
+    def _rule(self, w, g, state, step, hyper):
+        lr, beta1, beta2, eps = hyper.lr, hyper.beta1, hyper.beta2, hyper.eps
+        exp_avg = state["exp_avg"]._data
+        exp_avg_sq = state["exp_avg_sq"]._data
+        fused_kernels = gpu_kernels(w) if hyper.fused else None
+        if fused_kernels is not None:  # one GPU kernel for the whole update
+            args = (1.0 - beta1, beta2, 1.0 - beta2, (1.0 - beta2 ** step) ** 0.5, eps, lr / (1.0 - beta1 ** step))
+            if hyper.amsgrad:
+                fused_kernels.adam_amsgrad(w, g, exp_avg, exp_avg_sq, state["max_exp_avg_sq"]._data, *args)
+            else:
+                fused_kernels.adam(w, g, exp_avg, exp_avg_sq, *args)
+            return
+        xp = array_module(w)
+        scratch = g - exp_avg
+        scratch *= 1.0 - beta1
+        exp_avg += scratch
+        xp.multiply(g, 1.0 - beta2, out=scratch)  # PyTorch's addcmul order: (value * g) * g
+        scratch *= g
+        exp_avg_sq *= beta2
+        exp_avg_sq += scratch
+        step_size = lr / (1.0 - beta1 ** step)
+        bias_correction2_sqrt = (1.0 - beta2 ** step) ** 0.5
+        second = exp_avg_sq
+        if hyper.amsgrad:
+            second = state["max_exp_avg_sq"]._data
+            xp.maximum(second, exp_avg_sq, out=second)
+        xp.sqrt(second, out=scratch)
+        scratch /= bias_correction2_sqrt
+        scratch += eps
+        xp.divide(exp_avg, scratch, out=scratch)
+        scratch *= step_size
+        w -= scratch
+
+    # Small models: the per-parameter loop costs ~13 numpy calls per tensor, which is most of a
     # playground model's step. There, the group's moments live in two flat arrays (each parameter's
     # exp_avg/exp_avg_sq tensor is a view into them, so state_dict and in-place semantics hold) and
     # one pass of the same elementwise formulas updates them all: identical results, ~5x fewer calls.

@@ -7,9 +7,8 @@ import math
 
 import numpy as np
 
-from .optimizer import (Optimizer, advance_step, array_module, check_non_negative, directed_gradient,
-                        new_step_counter, zero_state_like)
 from ..tensor import Tensor
+from .optimizer import Optimizer, array_module, check_non_negative, new_step_counter, zero_state_like
 
 
 def _check_betas(betas):
@@ -19,10 +18,9 @@ def _check_betas(betas):
 
 
 def _moments(state, w):
-    if not state:
-        state["step"] = new_step_counter()
-        state["exp_avg"] = zero_state_like(w)
-        state["exp_avg_sq"] = zero_state_like(w)
+    state["step"] = new_step_counter()
+    state["exp_avg"] = zero_state_like(w)
+    state["exp_avg_sq"] = zero_state_like(w)
 
 
 def _update_moments(exp_avg, exp_avg_sq, g, beta1, beta2):
@@ -31,14 +29,10 @@ def _update_moments(exp_avg, exp_avg_sq, g, beta1, beta2):
     exp_avg_sq += (g * (1 - beta2)) * g
 
 
-def _decay(w, g, lr, weight_decay, decoupled):
-    """Weight decay: shrink the weight itself (decoupled, AdamW-style) or add it to the gradient."""
-    if weight_decay == 0:
-        return g
-    if decoupled:
-        w *= 1 - lr * weight_decay
-        return g
-    return g + weight_decay * w
+def _betas(hyper, group):
+    hyper.beta1, hyper.beta2 = (float(b) for b in group["betas"])
+    hyper.eps = float(group["eps"])
+    return hyper
 
 
 class NAdam(Optimizer):
@@ -54,30 +48,28 @@ class NAdam(Optimizer):
                     "differentiable": differentiable}
         super().__init__(params, defaults)
 
-    def _update(self, group, params):
-        lr, eps = float(group["lr"]), float(group["eps"])
-        beta1, beta2 = (float(b) for b in group["betas"])
-        weight_decay, momentum_decay = float(group["weight_decay"]), float(group["momentum_decay"])
-        for p in params:
-            w = p._data
-            g = directed_gradient(p.grad._data, w, group["maximize"], 0)
-            state = self.state[p]
-            if not state:
-                _moments(state, w)
-                state["mu_product"] = Tensor._wrap(np.ones((), dtype=np.float32))
-            step = advance_step(state)
-            g = _decay(w, g, lr, weight_decay, group["decoupled_weight_decay"])
-            bias_correction2 = 1 - beta2 ** step
-            mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
-            mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * momentum_decay)))
-            product = state["mu_product"]._data
-            product *= np.float32(mu)
-            mu_product = float(product)
-            exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
-            _update_moments(exp_avg, exp_avg_sq, g, beta1, beta2)
-            denom = array_module(w).sqrt(exp_avg_sq / bias_correction2) + eps
-            w += g / denom * (-lr * (1.0 - mu) / (1.0 - mu_product))
-            w += exp_avg / denom * ((-lr * mu_next) / (1.0 - mu_product * mu_next))
+    def _hyperparameters(self, group):
+        hyper = _betas(super()._hyperparameters(group), group)
+        hyper.momentum_decay = float(group["momentum_decay"])
+        return hyper
+
+    def _init_state(self, state, w, hyper):
+        _moments(state, w)
+        state["mu_product"] = Tensor._wrap(np.ones((), dtype=np.float32))
+
+    def _rule(self, w, g, state, step, hyper):
+        lr, eps, beta1, beta2, momentum_decay = hyper.lr, hyper.eps, hyper.beta1, hyper.beta2, hyper.momentum_decay
+        bias_correction2 = 1 - beta2 ** step
+        mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
+        mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * momentum_decay)))
+        product = state["mu_product"]._data
+        product *= np.float32(mu)
+        mu_product = float(product)
+        exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
+        _update_moments(exp_avg, exp_avg_sq, g, beta1, beta2)
+        denom = array_module(w).sqrt(exp_avg_sq / bias_correction2) + eps
+        w += g / denom * (-lr * (1.0 - mu) / (1.0 - mu_product))
+        w += exp_avg / denom * ((-lr * mu_next) / (1.0 - mu_product * mu_next))
 
 
 class RAdam(Optimizer):
@@ -92,27 +84,24 @@ class RAdam(Optimizer):
                     "foreach": foreach, "capturable": capturable, "differentiable": differentiable}
         super().__init__(params, defaults)
 
-    def _update(self, group, params):
-        lr, eps = float(group["lr"]), float(group["eps"])
-        beta1, beta2 = (float(b) for b in group["betas"])
-        weight_decay = float(group["weight_decay"])
+    def _hyperparameters(self, group):
+        return _betas(super()._hyperparameters(group), group)
+
+    def _init_state(self, state, w, hyper):
+        _moments(state, w)
+
+    def _rule(self, w, g, state, step, hyper):
+        lr, eps, beta1, beta2 = hyper.lr, hyper.eps, hyper.beta1, hyper.beta2
         rho_inf = 2 / (1 - beta2) - 1
-        for p in params:
-            w = p._data
-            g = directed_gradient(p.grad._data, w, group["maximize"], 0)
-            state = self.state[p]
-            _moments(state, w)
-            step = advance_step(state)
-            g = _decay(w, g, lr, weight_decay, group["decoupled_weight_decay"])
-            exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
-            _update_moments(exp_avg, exp_avg_sq, g, beta1, beta2)
-            bias_correction1 = 1 - beta1 ** step
-            bias_correction2 = 1 - beta2 ** step
-            corrected = exp_avg / bias_correction1
-            rho_t = rho_inf - 2 * step * (beta2 ** step) / bias_correction2
-            if rho_t > 5.0:  # the variance is tractable: the rectified adaptive step
-                rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
-                adaptive_lr = math.sqrt(bias_correction2) / (array_module(w).sqrt(exp_avg_sq) + eps)
-                w -= corrected * lr * adaptive_lr * rect
-            else:  # early steps: plain momentum (SGD with the bias-corrected average)
-                w -= corrected * lr
+        exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
+        _update_moments(exp_avg, exp_avg_sq, g, beta1, beta2)
+        bias_correction1 = 1 - beta1 ** step
+        bias_correction2 = 1 - beta2 ** step
+        corrected = exp_avg / bias_correction1
+        rho_t = rho_inf - 2 * step * (beta2 ** step) / bias_correction2
+        if rho_t > 5.0:  # the variance is tractable: the rectified adaptive step
+            rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+            adaptive_lr = math.sqrt(bias_correction2) / (array_module(w).sqrt(exp_avg_sq) + eps)
+            w -= corrected * lr * adaptive_lr * rect
+        else:  # early steps: plain momentum (SGD with the bias-corrected average)
+            w -= corrected * lr

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import warnings
 from collections import defaultdict
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -179,6 +180,35 @@ class Optimizer:
         return loss
 
     def _update(self, group: dict, params: list) -> None:
+        """The one loop over the parameters that have gradients, shared by every optimizer (as
+        Chainer's UpdateRule): create the state on the first step, count the step, turn the gradient
+        the way the update follows (maximize; L2 or decoupled weight decay), then the optimizer's own
+        rule, ``_rule``, on raw arrays."""
+        hyper = self._hyperparameters(group)
+        decay, decoupled, maximize = hyper.weight_decay, hyper.decoupled, hyper.maximize
+        rule, init_state, state_of = self._rule, self._init_state, self.state
+        for p in params:
+            w = p._data
+            state = state_of[p]
+            if not state:
+                init_state(state, w, hyper)
+            step = advance_step(state) if "step" in state else 0.0
+            if decoupled and decay != 0:
+                w *= 1.0 - hyper.lr * decay
+            rule(w, directed_gradient(p.grad._data, w, maximize, 0.0 if decoupled else decay), state, step,
+                 hyper)
+
+    def _hyperparameters(self, group: dict) -> SimpleNamespace:
+        """The group's options as plain numbers, read once per step; optimizers add their own."""
+        return SimpleNamespace(lr=float(group["lr"]), weight_decay=float(group.get("weight_decay", 0)),
+                               maximize=bool(group.get("maximize", False)),
+                               decoupled=bool(group.get("decoupled_weight_decay", False)))
+
+    def _init_state(self, state: dict, weight, hyper) -> None:
+        """Fill a parameter's empty state on its first step (the step counter, the moments)."""
+
+    def _rule(self, weight, grad, state: dict, step: float, hyper) -> None:
+        """Update ``weight`` in place from ``grad`` (already directed and L2-decayed)."""
         raise NotImplementedError
 
     # ------------------------------------------------------------------ state dicts

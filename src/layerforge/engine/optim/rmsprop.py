@@ -1,8 +1,7 @@
 """RMSprop with momentum and the centered variant, as PyTorch computes them."""
 from __future__ import annotations
 
-from .optimizer import (Optimizer, advance_step, array_module, check_non_negative, directed_gradient,
-                        new_step_counter, zero_state_like)
+from .optimizer import Optimizer, array_module, check_non_negative, new_step_counter, zero_state_like
 
 
 class RMSprop(Optimizer):
@@ -17,51 +16,45 @@ class RMSprop(Optimizer):
                     "maximize": maximize, "differentiable": differentiable}
         super().__init__(params, defaults)
 
-    def _update(self, group, params):
-        lr = float(group["lr"])
-        alpha = float(group["alpha"])
-        eps = float(group["eps"])
-        weight_decay = float(group["weight_decay"])
-        momentum = float(group["momentum"])
-        centered = group["centered"]
-        maximize = group["maximize"]
-        state_of = self.state
-        for p in params:
-            w = p._data
-            g = p.grad._data
-            state = state_of[p]
-            if not state:
-                state["step"] = new_step_counter()
-                state["square_avg"] = zero_state_like(w)
-                if momentum > 0:
-                    state["momentum_buffer"] = zero_state_like(w)
-                if centered:
-                    state["grad_avg"] = zero_state_like(w)
-            advance_step(state)
-            xp = array_module(w)
-            g = directed_gradient(g, w, maximize, weight_decay)
-            square_avg = state["square_avg"]._data
-            scratch = g * (1.0 - alpha)  # PyTorch's addcmul order: (value * g) * g
-            scratch *= g
-            square_avg *= alpha
-            square_avg += scratch
-            if centered:
-                grad_avg = state["grad_avg"]._data
-                xp.subtract(g, grad_avg, out=scratch)
-                scratch *= 1.0 - alpha
-                grad_avg += scratch
-                xp.multiply(grad_avg, grad_avg, out=scratch)
-                xp.subtract(square_avg, scratch, out=scratch)
-                xp.sqrt(scratch, out=scratch)
-            else:
-                xp.sqrt(square_avg, out=scratch)
-            scratch += eps
-            xp.divide(g, scratch, out=scratch)
-            if momentum > 0:
-                buf = state["momentum_buffer"]._data
-                buf *= momentum
-                buf += scratch
-                xp.multiply(buf, lr, out=scratch)
-            else:
-                scratch *= lr
-            w -= scratch
+    def _hyperparameters(self, group):
+        hyper = super()._hyperparameters(group)
+        hyper.alpha, hyper.eps, hyper.momentum = float(group["alpha"]), float(group["eps"]), float(group["momentum"])
+        hyper.centered = group["centered"]
+        return hyper
+
+    def _init_state(self, state, w, hyper):
+        state["step"] = new_step_counter()
+        state["square_avg"] = zero_state_like(w)
+        if hyper.momentum > 0:
+            state["momentum_buffer"] = zero_state_like(w)
+        if hyper.centered:
+            state["grad_avg"] = zero_state_like(w)
+
+    def _rule(self, w, g, state, step, hyper):
+        alpha, momentum = hyper.alpha, hyper.momentum
+        xp = array_module(w)
+        square_avg = state["square_avg"]._data
+        scratch = g * (1.0 - alpha)  # PyTorch's addcmul order: (value * g) * g
+        scratch *= g
+        square_avg *= alpha
+        square_avg += scratch
+        if hyper.centered:
+            grad_avg = state["grad_avg"]._data
+            xp.subtract(g, grad_avg, out=scratch)
+            scratch *= 1.0 - alpha
+            grad_avg += scratch
+            xp.multiply(grad_avg, grad_avg, out=scratch)
+            xp.subtract(square_avg, scratch, out=scratch)
+            xp.sqrt(scratch, out=scratch)
+        else:
+            xp.sqrt(square_avg, out=scratch)
+        scratch += hyper.eps
+        xp.divide(g, scratch, out=scratch)
+        if momentum > 0:
+            buf = state["momentum_buffer"]._data
+            buf *= momentum
+            buf += scratch
+            xp.multiply(buf, hyper.lr, out=scratch)
+        else:
+            scratch *= hyper.lr
+        w -= scratch

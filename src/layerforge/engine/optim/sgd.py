@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..tensor import Tensor
 from .fused import check_fused_options, gpu_kernels
-from .optimizer import Optimizer, check_non_negative, directed_gradient
+from .optimizer import Optimizer, check_non_negative
 
 
 class SGD(Optimizer):
@@ -21,31 +21,26 @@ class SGD(Optimizer):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         super().__init__(params, defaults)
 
-    def _update(self, group, params):
-        lr = float(group["lr"])
-        momentum = float(group["momentum"])
-        keep = 1.0 - float(group["dampening"])
-        weight_decay = float(group["weight_decay"])
-        nesterov = group["nesterov"]
-        maximize = group["maximize"]
-        fused = group.get("fused")
-        state_of = self.state
-        for p in params:
-            w = p._data
-            g = directed_gradient(p.grad._data, w, maximize, weight_decay)
-            if momentum != 0:
-                state = state_of[p]
-                buf = state.get("momentum_buffer")
-                if buf is None:
-                    buf_array = g.copy() if g is p.grad._data else g
-                    state["momentum_buffer"] = Tensor._wrap(buf_array)
-                elif fused and (fused_kernels := gpu_kernels(w)) is not None:  # one GPU kernel in all
-                    update = fused_kernels.sgd_nesterov if nesterov else fused_kernels.sgd_momentum
-                    update(w, g, buf._data, momentum, keep, lr)
-                    continue
-                else:
-                    buf_array = buf._data
-                    buf_array *= momentum
-                    buf_array += g if keep == 1.0 else keep * g
-                g = g + momentum * buf_array if nesterov else buf_array
-            w -= lr * g
+    def _hyperparameters(self, group):
+        hyper = super()._hyperparameters(group)
+        hyper.momentum, hyper.keep = float(group["momentum"]), 1.0 - float(group["dampening"])
+        hyper.nesterov, hyper.fused = group["nesterov"], group.get("fused")
+        return hyper
+
+    def _rule(self, w, g, state, step, hyper):
+        momentum, keep = hyper.momentum, hyper.keep
+        if momentum != 0:
+            buf = state.get("momentum_buffer")
+            if buf is None:  # the first step: the buffer is the gradient (a copy the .grad does not share)
+                buf_array = g.copy()
+                state["momentum_buffer"] = Tensor._wrap(buf_array)
+            elif hyper.fused and (fused_kernels := gpu_kernels(w)) is not None:  # one GPU kernel in all
+                update = fused_kernels.sgd_nesterov if hyper.nesterov else fused_kernels.sgd_momentum
+                update(w, g, buf._data, momentum, keep, hyper.lr)
+                return
+            else:
+                buf_array = buf._data
+                buf_array *= momentum
+                buf_array += g if keep == 1.0 else keep * g
+            g = g + momentum * buf_array if hyper.nesterov else buf_array
+        w -= hyper.lr * g
