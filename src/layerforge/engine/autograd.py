@@ -18,6 +18,10 @@ import numpy as np
 
 from . import backend
 
+# The engine's one import cycle (Tensor builds Nodes; the backward walk builds Tensors) is closed in
+# one place: tensor._late_bindings() sets this once every engine module has loaded.
+Tensor = None
+
 __all__ = [
     "Node", "Function", "FunctionCtx", "backward", "grad", "no_grad", "enable_grad",
     "set_grad_enabled", "is_grad_enabled",
@@ -254,7 +258,7 @@ def _run_backward(roots, retain_graph: bool = False, capture=None):
        input, into the captured result (``capture``, a list of Tensors, is ``autograd.grad``: their
        gradients are returned instead of accumulated into ``.grad``), or into a leaf's ``.grad``.
     """
-    wrap = _tensor_wrap()
+    wrap = Tensor._wrap
     captured = {id(t): None for t in capture} if capture is not None else None
     pending = _Pending()
     handed_out: set = set()  # ids of arrays some .grad owns: never add into them in place
@@ -329,20 +333,6 @@ def _run_backward(roots, retain_graph: bool = False, capture=None):
     return None
 
 
-def _tensor_wrap():
-    """``Tensor._wrap``, imported on first use: the engine's one cycle (Tensor builds Nodes, the
-    backward walk builds Tensors)."""
-    global _wrap_cache
-    if _wrap_cache is None:
-        from .tensor import Tensor
-
-        _wrap_cache = Tensor._wrap
-    return _wrap_cache
-
-
-_wrap_cache = None
-
-
 def _node_hooks(node, grads, wrap):
     """Run the hooks registered on a node's outputs and fill the grads of retained outputs."""
     hooks = node._hooks
@@ -362,8 +352,6 @@ def _node_hooks(node, grads, wrap):
 
 def backward(tensors, grad_tensors=None, retain_graph=None, inputs=None):
     """``torch.autograd.backward``: accumulate gradients of ``tensors`` into the graph's leaves."""
-    from .tensor import Tensor
-
     if isinstance(tensors, Tensor):
         tensors = [tensors]
     if grad_tensors is None or isinstance(grad_tensors, Tensor):
@@ -374,8 +362,6 @@ def backward(tensors, grad_tensors=None, retain_graph=None, inputs=None):
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, allow_unused=False):
     """``torch.autograd.grad``: gradients of ``outputs`` with respect to ``inputs``, as a tuple."""
-    from .tensor import Tensor
-
     single_out = isinstance(outputs, Tensor)
     outputs = [outputs] if single_out else list(outputs)
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from . import backend
+from .random import default_generator
 
 
 def is_available() -> bool:
@@ -23,8 +24,6 @@ def unavailable_reason() -> str | None:
 
 
 def manual_seed(seed: int) -> None:
-    from .random import default_generator
-
     for i in range(device_count()):
         default_generator(f"cuda:{i}").manual_seed(seed)
 

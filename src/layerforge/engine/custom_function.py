@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from .autograd import _SECOND_BACKWARD, Node, _mode, no_grad
 
+Tensor = None  # bound by tensor._late_bindings(), where the engine's one import cycle is closed
+
 
 class FunctionCtx:
     """The ``ctx`` of a custom Function: what forward saves for backward."""
@@ -43,8 +45,6 @@ class _CustomNode(Node):
         return self.fn_cls.__name__ + "Backward"
 
     def backward(self, *grad_outputs):
-        from .tensor import Tensor
-
         wrapped = []
         for i, g in enumerate(grad_outputs):
             if g is None and self.ctx.materialize_grads:
@@ -91,8 +91,6 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        from .tensor import Tensor
-
         ctx = FunctionCtx()
         positions = tuple(i for i, a in enumerate(args) if isinstance(a, Tensor))
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)

@@ -34,9 +34,7 @@ class Tensor:
         if isinstance(data, Tensor):
             data = data._data
         elif not (isinstance(data, np.ndarray) or backend.is_gpu_array(data)):
-            from .creation import _to_array
-
-            data = _to_array(data, None)
+            data = _late.to_array(data, None)
         self._data = data
         self.requires_grad = bool(requires_grad)
         self.grad = None
@@ -295,9 +293,7 @@ class Tensor:
 
     # ---------------------------------------------------------------- printing
     def __repr__(self):
-        from .printing import tensor_repr
-
-        return tensor_repr(self)
+        return _late.tensor_repr(self)
 
     def __str__(self):
         return self.__repr__()
@@ -465,14 +461,10 @@ class Tensor:
         return _ops.inplace(self, src, "copy")
 
     def normal_(self, mean=0.0, std=1.0, generator=None):
-        from .random import normal_array
-
-        return _ops.inplace(self, normal_array(self, mean, std, generator), "copy")
+        return _ops.inplace(self, _late.normal_array(self, mean, std, generator), "copy")
 
     def uniform_(self, a=0.0, b=1.0, generator=None):
-        from .random import uniform_array
-
-        return _ops.inplace(self, uniform_array(self, a, b, generator), "copy")
+        return _ops.inplace(self, _late.uniform_array(self, a, b, generator), "copy")
 
     def masked_fill_(self, mask, value):
         return _ops.inplace(self, _ops.masked_fill(self.detach(), mask, value), "copy")
@@ -481,19 +473,32 @@ class Tensor:
 _DTYPE_NAMES = {"float32": None}
 
 
+class _Late:
+    """What Tensor's methods use from modules that import this one (creation, printing, random):
+    filled in by ``_late_bindings``."""
+
+    to_array = tensor_repr = normal_array = uniform_array = None
+
+
+_late = _Late()
+
+
 def _late_bindings():
-    """Bind the kernel modules once they exist (they import this module first)."""
+    """Close the engine's one import cycle, in one place, once every engine module has loaded: the
+    kernel modules, creation, printing and random import Tensor, and Tensor (with autograd, whose
+    backward walk builds Tensors) uses them."""
     global _ops
-    from . import dtypes
+    from . import autograd, creation, custom_function, dtypes, printing, random, tensor_extras, typed_tensors
     from . import ops as _ops_module
 
     _ops = _ops_module
+    autograd.Tensor = custom_function.Tensor = Tensor
+    _late.to_array, _late.tensor_repr = creation._to_array, printing.tensor_repr
+    _late.normal_array, _late.uniform_array = random.normal_array, random.uniform_array
     _DTYPE_NAMES.update({d.name: d for d in (dtypes.float16, dtypes.float32, dtypes.float64,
                                              dtypes.int8, dtypes.int16, dtypes.int32, dtypes.int64,
                                              dtypes.uint8, dtypes.bool_)})
     _ops_module.install_methods(Tensor)
-    from . import tensor_extras, typed_tensors
-
     typed_tensors.install_methods(Tensor)
     tensor_extras.install_methods(Tensor)
 

@@ -9,6 +9,7 @@ import math
 
 from .. import backend
 from ..autograd import no_grad
+from ..random import normal as _normal_draws
 
 _LINEAR_LIKE = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
                 "conv_transpose3d", "sigmoid")
@@ -70,9 +71,7 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
         data = tensor._data
         outside = (data < a) | (data > b)
         while bool(outside.any()):
-            from ..random import normal
-
-            redraw = normal(data.shape, data.dtype, tensor.device, generator, mean, std)
+            redraw = _normal_draws(data.shape, data.dtype, tensor.device, generator, mean, std)
             data[outside] = redraw[outside]
             outside = (data < a) | (data > b)
         return tensor

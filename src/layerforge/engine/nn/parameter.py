@@ -1,6 +1,7 @@
 """``Parameter``: a Tensor that a Module registers as learnable when assigned as an attribute."""
 from __future__ import annotations
 
+from ..creation import empty
 from ..tensor import Tensor
 
 
@@ -13,8 +14,6 @@ class Parameter(Tensor):
 
     def __new__(cls, data=None, requires_grad: bool = True):
         if data is None:
-            from ..creation import empty
-
             data = empty(0)
         array = data._data if isinstance(data, Tensor) else Tensor(data)._data
         param = object.__new__(cls)
@@ -56,8 +55,6 @@ def is_parameter(value) -> bool:
 
 def new_parameter(shape, device=None, dtype=None) -> Parameter:
     """An uninitialised Parameter of ``shape`` (layers fill it in ``reset_parameters``)."""
-    from ..creation import empty
-
     return Parameter(empty(*shape, device=device, dtype=dtype))
 
 

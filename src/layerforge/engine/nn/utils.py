@@ -8,6 +8,7 @@ import numpy as np
 from .. import ops as _ops
 from ..autograd import no_grad
 from ..backend import device_context, to_device_array
+from ..creation import tensor
 from ..tensor import Tensor
 
 
@@ -23,8 +24,6 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     grads = [p.grad for p in _as_list(parameters) if p.grad is not None]
     max_norm, norm_type = float(max_norm), float(norm_type)
     if not grads:
-        from ..creation import tensor
-
         return tensor(0.0)
     xp = _ops.xp_of(grads[0]._data)
     device = grads[0].device

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
+from ..creation import tensor
 from ..autograd import Node
 from ..tensor import Tensor
 from .common import apply, normalize_dim, xp_of
@@ -140,8 +141,6 @@ def triu(input: Tensor, diagonal: int = 0) -> Tensor:  # noqa: A002
 
 
 def _triangle_indices(row: int, col: int, offset: int, lower: bool, dtype, device) -> Tensor:
-    from ..creation import tensor
-
     rows, cols = (np.tril_indices if lower else np.triu_indices)(row, offset, col)
     return tensor(np.stack([rows, cols]).astype(np.int64), dtype=dtype or "int64", device=device)
 

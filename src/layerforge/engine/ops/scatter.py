@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import backend
+from .. import backend, creation
 from ..autograd import Node
 from ..tensor import Tensor
 from .common import apply, normalize_dim, promote_pair, xp_of
@@ -153,8 +153,6 @@ def scatter(input: Tensor, dim: int, index, src=None, *, value=None, reduce=None
         if reduce not in ("add", "multiply"):
             raise RuntimeError(f"reduce argument must be either add or multiply, got {reduce}")
         if not isinstance(src, Tensor):
-            from .. import creation
-
             src = creation.full(index.shape, src if value is None else value, dtype=input.dtype,
                                 device=input.device)
         return scatter_reduce(input, dim, index, src, "sum" if reduce == "add" else "prod")
