@@ -61,6 +61,8 @@ class Project:
     changes: list = field(default_factory=list)     # settings changed while it trained (SettingsApplied dicts)
     resume: dict | None = None                      # what continuing needs, beside its tensors (steering.py)
     resume_tensors: dict = field(default_factory=dict)
+    runs: list = field(default_factory=list)        # the record of every run (workspace/run_record.py)
+    keep_run_weights: int | None = None              # how many runs keep their weights beside the project
 
     def to_dict(self, weights_file: str | None = None) -> dict[str, Any]:
         """The project as JSON data; ``save_project`` fills in the weights file and its checksum."""
@@ -68,7 +70,9 @@ class Project:
                 "model": self.spec.to_dict(), "data": dict(self.data_source), "settings": self.settings.to_dict(),
                 "normalization": self.normalization, "data_info": dict(self.data_info),
                 "history": _json_safe(self.history), "changes": _json_safe(list(self.changes)),
-                "resume": _json_safe(self.resume) if self.resume else None, "weights": weights_file}
+                "resume": _json_safe(self.resume) if self.resume else None,
+                "runs": _json_safe(list(self.runs)), "keep_run_weights": self.keep_run_weights,
+                "weights": weights_file}
 
     def record_run(self, trainer) -> None:
         """Keep what a finished run learned about the data and how it went (weights are saved apart)."""
@@ -234,9 +238,14 @@ def _project_from_dict(data: Any, path: Path, text: str) -> Project:
         raise ProjectError("'changes' must be a list of objects", path)
     if resume is not None and not isinstance(resume, dict):
         raise ProjectError("'resume' must be an object", path)
+    runs, keep = data.get("runs") or [], data.get("keep_run_weights")
+    if not isinstance(runs, list) or not all(isinstance(r, dict) for r in runs):
+        raise ProjectError("'runs' must be a list of objects", path)
+    if keep is not None and (isinstance(keep, bool) or not isinstance(keep, int) or keep < 1):
+        raise ProjectError(f"'keep_run_weights' must be a whole number of at least 1, got {keep!r}", path)
     return Project(name, spec, source, settings, _from_json_safe(history), normalization, info,
                    str(data.get("description") or ""), FORMAT, version, changes=changes,
-                   resume=resume or None)
+                   resume=resume or None, runs=runs, keep_run_weights=keep)
 
 
 def _load_weights(data: dict, path: Path, project: Project) -> dict | None:

@@ -138,6 +138,14 @@ class RunProgress:
 
 
 @dataclass(frozen=True)
+class RunsChanged:
+    """The project's record of runs changed (a run began, ended, was renamed, noted, deleted or
+    restored); ``runs`` oldest first."""
+
+    runs: tuple
+
+
+@dataclass(frozen=True)
 class TrainerReport:
     """Any other Trainer event of the run (a report a view may draw, e.g. the layers' health), as
     the Trainer sent it."""

@@ -10,6 +10,7 @@ from ..training import ProjectError, save_project
 from . import autosave as autosaves
 from . import events as ev
 from .errors import WorkspaceError
+from .run_files import remove_unlisted, write_run_weights
 
 SUFFIX = ".lfproj"
 
@@ -35,7 +36,7 @@ class ProjectFiles:
         if self.path != path:
             project.name = path.name[:-len(SUFFIX)]
         try:
-            save_project(project, path, weights)
+            self._write_with_runs(project, path, weights)
         except (ProjectError, OSError) as error:
             self._refuse(operation, f"{error}; the project is still open, try another folder or name")
         self.path, self.name = path, project.name
@@ -56,13 +57,22 @@ class ProjectFiles:
             project, weights = self.project()
             try:
                 folder.mkdir(parents=True, exist_ok=True)
-                save_project(project, folder / f"{stem}.lfproj", weights)
+                self._write_with_runs(project, folder / f"{stem}.lfproj", weights)
                 if weights is None:
                     autosaves.remove_weights(folder, stem)
                 autosaves.write_note(folder, stem, self.name, self.path, self.session)
             except (ProjectError, OSError) as error:
                 self._refuse("autosave", str(error))
             return folder / f"{stem}.lfproj"
+
+    def _write_with_runs(self, project, path: Path, weights) -> None:
+        """The earlier runs' weights beside the project (written first), then the project naming
+        them; files of runs no longer kept go after."""
+        written = write_run_weights(path, self.runs, self.run)
+        for data in project.runs:
+            data.update(written.get(data["number"], {}) if not data.get("current") else {})
+        save_project(project, path, weights)
+        remove_unlisted(path, {entry["weights"] for entry in written.values()})
 
     def pending_autosaves(self, folder) -> list[autosaves.PendingAutosave]:
         """Autosaves a crashed Layerforge left in ``folder``, newest first. Damaged ones are moved

@@ -7,6 +7,7 @@ job; the Trainer's events come back through ``_on_events`` and the job's outcome
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 
 from ..training import (BatchEnd, EpochEnd, PredictionSnapshot, RunFailed, RunFinished, RunStarted,
@@ -14,6 +15,7 @@ from ..training import (BatchEnd, EpochEnd, PredictionSnapshot, RunFailed, RunFi
 from ..training.trainer import RunResult
 from ..training.weights_evaluation import WeightsEvaluation, evaluate_weights
 from . import events as ev
+from .run_record import keep_snapshot
 from .runs import ENDED_STATE, FAILED, FINISHED, PAUSED, RUNNING, STOPPING, Run, model_structure
 
 log = logging.getLogger(__name__)
@@ -97,6 +99,10 @@ class RunOperations:
                 run.changes = [dict(change) for change in previous.changes]
                 run.step, run.best_epoch, run.continued_from = trainer.step, trainer.best_epoch, previous.number
             self.run, self._trainer = run, trainer
+            run.spec_data, run.source, run.started_at = self.spec.to_dict(), dict(self.source), time.time()
+            if resume is not None:   # the same run going on: what it showed so far stays with it
+                run.snapshots, run.confusions = dict(previous.snapshots), dict(previous.confusions)
+            self._record_started(run, previous if resume is not None else None)
             self._runner_in_use = runner or self.runner
             self._emit(ev.RunReplaced(run, f"run {previous.number} continued" if resume is not None
                                       else "a new run started"))
@@ -227,6 +233,7 @@ class RunOperations:
                     self._emit(ev.RunSteered(run, change))
                 elif isinstance(event, PredictionSnapshot):
                     run.latest_snapshot = event
+                    keep_snapshot(run, event)
                     kept = event.epoch > 0 and event.epoch == run.best_epoch
                     if kept:
                         run.kept_snapshot = event
@@ -264,6 +271,7 @@ class RunOperations:
         run.best_epoch, run.eta_s, run.total_epochs = event.best_epoch, event.eta_s, event.total_epochs
         if event.confusion is not None:
             run.confusion, run.confusion_epoch = event.confusion, event.epoch
+            run.confusions[event.epoch] = event.confusion
         self._emit(ev.EpochEnded(run, event.epoch, dict(event.train), dict(event.val), event.lr, event.eta_s,
                                  event.best_epoch, event.total_epochs, event.confusion))
 
@@ -281,6 +289,8 @@ class RunOperations:
             run.weights, run.normalization, run.data_info = outcome.weights, outcome.normalization, outcome.data_info
             run.kept_epoch, run.kept_why = outcome.kept_epoch, outcome.kept_why
             run.resume = outcome.resume
+            elapsed = run.history.get("elapsed_s") or []
+            run.duration_s = float(elapsed[-1]) if elapsed else time.time() - run.started_at
             evaluation = outcome.evaluation
             if evaluation is not None:
                 if not run.final:
@@ -295,6 +305,8 @@ class RunOperations:
             if run.kept_snapshot is not None:
                 self._emit(ev.SnapshotReady(run, run.kept_snapshot, True))
             self._emit(ev.RunEnded(run))
+            self._drop_old_weights()
+            self._history_changed()
             self._move(ENDED_STATE[run.status], run.summary())
             self._announce_dirty()
             if outcome.evaluation_error:

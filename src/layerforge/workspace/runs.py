@@ -108,6 +108,18 @@ class Run:
     changes: list = field(default_factory=list)   # settings changed while it trained (SettingsApplied dicts)
     resume: Any = None                  # training.ResumeState: where it ended, to continue from
     continued_from: int = 0             # the number of the run this one continues (0: a fresh start)
+    # The record of the project's runs (issue #16): what it was, when, and what it showed on the way.
+    name: str = ""                      # "Run 3" unless renamed
+    note: str = ""
+    started_at: float = 0.0             # seconds since the epoch
+    duration_s: float = 0.0             # training time (pauses excluded)
+    spec_data: dict = field(default_factory=dict)   # the model as drawn (with positions): Restore brings it back
+    source: dict = field(default_factory=dict)      # the data source it trained on
+    snapshots: dict = field(default_factory=dict)   # epoch -> PredictionSnapshot, within a memory budget
+    confusions: dict = field(default_factory=dict)  # epoch -> confusion matrix
+
+    def __post_init__(self) -> None:
+        self.name = self.name or f"Run {self.number}"
 
     def __repr__(self) -> str:
         return (f"Run({self.number}, {self.status}, epoch {self.last_epoch}/{self.total_epochs}, step {self.step}, "

@@ -30,16 +30,18 @@ from .model_fit import model_fit_problem, model_for
 from .project_export import export_project
 from .project_files import ProjectFiles
 from ..training import LIVE_SETTINGS, ResumeState
+from .run_files import read_run_weights
+from .run_history import DEFAULT_KEEP_WEIGHTS, SETTINGS_STEP, RunHistory
+from .run_record import from_record, record
 from .run_operations import RunOperations
 from .runners import ThreadRunner
 from .runs import FINISHED, IDLE, Run, RunStateMachine, kept_epoch_of, model_structure
 from .undo import UndoHistory
 
 EXAMPLE_ALIASES = {"digits": "digits_cnn"}
-SETTINGS_STEP = "layerforge_settings"   # marks an undo step that changed the settings, not the model
 
 
-class Workspace(ProjectFiles, DataChoice, RunOperations):
+class Workspace(ProjectFiles, DataChoice, RunOperations, RunHistory):
     """See the module docstring. ``runner`` runs the Trainer (default: a :class:`ThreadRunner`)."""
 
     def __init__(self, runner=None):
@@ -60,6 +62,7 @@ class Workspace(ProjectFiles, DataChoice, RunOperations):
         self.source, self.dataset, self.data_unavailable = self._load_source(DEFAULT_DATA, None)
         self.settings = TrainingSettings(device="cpu")
         self.run: Run | None = None
+        self.runs: list[Run] = []      # every run of the project, oldest first (the current one among them)
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -93,6 +96,8 @@ class Workspace(ProjectFiles, DataChoice, RunOperations):
                           changes=[dict(c) for c in run.changes] if run else [])
         if run is not None and run.resume is not None:   # saved with the weights: Continue after reopening
             project.resume_tensors, project.resume = run.resume.pack()
+        project.runs = [{**record(r), "current": r is run} for r in self.runs]
+        project.keep_run_weights = self.keep_run_weights
         return project, (run.weights if run else None)
 
     # -- replacing the project -------------------------------------------------------------------
@@ -148,13 +153,44 @@ class Workspace(ProjectFiles, DataChoice, RunOperations):
         if unavailable:
             notes.append(f"The project's data could not be loaded: {unavailable} It is kept in the project; "
                          f"import it again to train.")
+        runs, current = self._recorded_runs(project, file, notes)
+        numbers = [r.number for r in runs] + ([int(current.get("number") or 0)] if current else [])
+        self._run_count = max(numbers, default=0)
         run = None
         if weights is not None or project.history.get("epoch"):
             run, note = self._reopened_run(project, weights, dataset, file)
             notes += [note] if note else []
+            if current:   # what the record of runs knows of it: its name, note, time, model as drawn
+                recorded = from_record(current)
+                for name in ("number", "name", "note", "started_at", "duration_s", "spec_data", "source", "device"):
+                    setattr(run, name, getattr(recorded, name))
+            else:
+                run.spec_data, run.source = project.spec.to_dict(), dict(project.data_source)
+            runs.append(run)
+            self._run_count = max(r.number for r in runs)
+        self.keep_run_weights = project.keep_run_weights or DEFAULT_KEEP_WEIGHTS
         self._replace(project.name, path, project.description, project.spec, source, dataset, unavailable,
-                      project.settings, run, how, notes, dirty)
+                      project.settings, run, how, notes, dirty, runs)
         return notes
+
+    @staticmethod
+    def _recorded_runs(project: Project, file: Path, notes: list) -> tuple[list[Run], dict | None]:
+        """The project's earlier runs (with the weights kept beside it) and the current run's record."""
+        runs, current = [], None
+        for data in project.runs:
+            if data.get("current"):
+                current = data
+                continue
+            try:
+                run = from_record(data)
+            except (ValueError, TypeError) as error:
+                notes.append(f"A recorded run could not be read and was left out: {error}")
+                continue
+            run.weights, note = read_run_weights(file, data)
+            if note:
+                notes.append(f"The weights of {run.name} were not loaded: {note}")
+            runs.append(run)
+        return runs, current
 
     def _reopened_run(self, project: Project, weights, dataset, file: Path) -> tuple[Run, str]:
         """A project saved after training opens as a finished run: curves, kept epoch, weights and
@@ -192,8 +228,9 @@ class Workspace(ProjectFiles, DataChoice, RunOperations):
         return run, note
 
     def _replace(self, name, path, description, spec: ModelSpec, source, dataset, unavailable, settings, run,
-                 how: str, notes=(), dirty: bool = False) -> None:
+                 how: str, notes=(), dirty: bool = False, runs=None) -> None:
         self.name, self.path, self.description = name, path, description
+        self.runs = list(runs) if runs is not None else ([run] if run is not None else [])
         self.spec, self.report = spec, infer_shapes(spec)
         self.source, self.dataset, self.data_unavailable = dict(source), dataset, unavailable
         self.settings, self.run, self._trainer, self._predictor = settings, run, None, None
@@ -206,6 +243,7 @@ class Workspace(ProjectFiles, DataChoice, RunOperations):
         self._emit_data()
         self._emit(ev.SettingsChanged(settings, tuple(settings.to_dict())))
         self._emit(ev.RunReplaced(run, f"the project was replaced ({how})"))
+        self._emit(ev.RunsChanged(tuple(self.runs)))
         self._emit(ev.RunStateChanged(state, previous, run.summary() if run is not None else ""))
         self._emit_undo()
         self._announce_dirty(always=True)
@@ -292,10 +330,8 @@ class Workspace(ProjectFiles, DataChoice, RunOperations):
             if not (history.can_undo if which == "undo" else history.can_redo):
                 self._refuse(which, f"there is nothing to {which}")
             text, data = history.undo() if which == "undo" else history.redo()
-            if SETTINGS_STEP in data:   # a settings step (a learning rate the finder suggested)
-                self._apply_settings(TrainingSettings.from_dict(data[SETTINGS_STEP]), which)
-                self._emit_undo()
-                self._announce_dirty()
+            if SETTINGS_STEP in data:   # settings (a learning rate the finder suggested), maybe a model too
+                self._apply_step(data, f"{which.capitalize()} {text}")
             else:
                 self._set_spec(ModelSpec.from_dict(data), f"{which.capitalize()} {text}")
             return text
