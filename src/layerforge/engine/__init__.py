@@ -91,7 +91,7 @@ from .serialization import load, save  # noqa: E402
 # their arguments are the same
 for _name in ("conv1d", "conv2d", "conv_transpose2d", "max_pool1d", "max_pool2d", "avg_pool1d", "layer_norm",
               "dropout", "alpha_dropout", "bilinear", "pixel_shuffle", "pixel_unshuffle", "prelu", "selu", "celu",
-              "rrelu", "hardshrink", "threshold", "cosine_similarity", "pairwise_distance"):
+              "rrelu", "hardshrink", "threshold", "cosine_similarity", "pairwise_distance", "group_norm", "rms_norm"):
     globals()[_name] = getattr(nn.functional, _name)
 
 

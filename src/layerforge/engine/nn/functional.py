@@ -23,6 +23,10 @@ from .functional_activations import threshold as _threshold
 from .functional_attention import multi_head_attention_forward, scaled_dot_product_attention  # noqa: F401
 from .functional_spatial import (fold, interpolate, pixel_shuffle, pixel_unshuffle, unfold,  # noqa: F401
                                  upsample, upsample_bilinear, upsample_nearest)
+from .functional_more import (cosine_embedding_loss, gaussian_nll_loss, group_norm,  # noqa: F401
+                              hinge_embedding_loss, instance_norm, local_response_norm, margin_ranking_loss,
+                              multilabel_soft_margin_loss, poisson_nll_loss, rms_norm, soft_margin_loss,
+                              triplet_margin_loss)
 from .functional_losses import (binary_cross_entropy, binary_cross_entropy_with_logits,  # noqa: F401
                                 cross_entropy, huber_loss, kl_div, l1_loss, mse_loss, nll_loss,
                                 smooth_l1_loss)

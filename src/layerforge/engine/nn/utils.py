@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 
@@ -103,3 +104,8 @@ def vector_to_parameters(vec, parameters):
         n = p.numel()
         p._data = data[offset:offset + n].reshape(p._data.shape).astype(p._data.dtype, copy=True)
         offset += n
+
+
+from . import utils_rnn as rnn  # noqa: E402  (torch.nn.utils.rnn)
+
+sys.modules[f"{__name__}.rnn"] = rnn

@@ -1,0 +1,165 @@
+"""More of ``torch.nn.functional``: group, instance and RMS normalisation, and the margin, embedding
+and likelihood losses. Compositions of engine operations, so their gradients are those operations';
+the formulas and reductions are PyTorch's (its nn.functional pages)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import ops as _ops
+from ..autograd import no_grad
+from .functional_activations import _vector_norm, logsigmoid
+from .functional_losses import _check_reduction, legacy_reduction
+
+
+def _affine(out, weight, bias, channel_dim_shape):
+    if weight is not None:
+        out = out * weight.reshape(channel_dim_shape)
+    if bias is not None:
+        out = out + bias.reshape(channel_dim_shape)
+    return out
+
+
+def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5):  # noqa: A002
+    """Normalise each group of channels of each sample over its channels and positions."""
+    n, c = input.shape[0], input.shape[1]
+    if c % num_groups:
+        raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, but got "
+                           f"input of shape {list(input.shape)} and num_groups={num_groups}")
+    grouped = input.reshape(n, num_groups, -1)
+    mean = grouped.mean(-1, keepdim=True)
+    var = grouped.var(-1, keepdim=True, correction=0)
+    out = ((grouped - mean) / _ops.sqrt(var + eps)).reshape(input.shape)
+    return _affine(out, weight, bias, (1, c) + (1,) * (input.ndim - 2))
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,  # noqa: A002
+                  use_input_stats: bool = True, momentum: float = 0.1, eps: float = 1e-5):
+    """Normalise each channel of each sample over its positions (running statistics when asked)."""
+    dims = tuple(range(2, input.ndim))
+    c = input.shape[1]
+    shape = (1, c) + (1,) * (input.ndim - 2)
+    if use_input_stats or running_mean is None:
+        mean = input.mean(dims, keepdim=True)
+        var = input.var(dims, keepdim=True, correction=0)
+        if running_mean is not None and use_input_stats:
+            with no_grad():
+                count = math.prod(input.shape[2:])
+                batch_mean = mean.detach().mean(0).reshape(-1)
+                batch_var = (var.detach() * (count / max(count - 1, 1))).mean(0).reshape(-1)
+                running_mean.mul_(1 - momentum).add_(batch_mean * momentum)
+                running_var.mul_(1 - momentum).add_(batch_var * momentum)
+    else:
+        mean, var = running_mean.reshape(shape), running_var.reshape(shape)
+    out = (input - mean) / _ops.sqrt(var + eps)
+    return _affine(out, weight, bias, shape)
+
+
+def rms_norm(input, normalized_shape, weight=None, eps=None):  # noqa: A002
+    """x / sqrt(mean(x^2 over the normalized dims) + eps) * weight; eps defaults to the dtype's eps."""
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if tuple(input.shape[input.ndim - len(shape):]) != shape:
+        raise RuntimeError(f"Given normalized_shape={list(shape)}, expected input with shape "
+                           f"[*, {', '.join(map(str, shape))}], but got input of size {list(input.shape)}")
+    if eps is None:
+        eps = float(np.finfo(input._data.dtype).eps)
+    dims = tuple(range(input.ndim - len(shape), input.ndim))
+    out = input * _ops.rsqrt((input * input).mean(dims, keepdim=True) + eps)
+    return out * weight if weight is not None else out
+
+
+def local_response_norm(input, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0):  # noqa: A002
+    """x / (k + alpha / size * sum of x^2 over the ``size`` neighbouring channels) ** beta."""
+    squares = (input * input).unsqueeze(1)
+    pad = [0, 0] * (input.ndim - 2) + [size // 2, (size - 1) // 2]
+    padded = _ops.pad(squares, pad)
+    windows = _ops.cat([padded.narrow(2, i, input.shape[1]) for i in range(size)], 1).sum(1)
+    return input / _ops.pow(windows * (alpha / size) + k, beta)
+
+
+# ------------------------------------------------------------------------------ losses
+def _reduce(loss, reduction):
+    _check_reduction(reduction)
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def margin_ranking_loss(input1, input2, target, margin: float = 0.0, size_average=None, reduce=None,
+                        reduction: str = "mean"):
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    return _reduce(_ops.clamp(-target * (input1 - input2) + margin, min=0), reduction)
+
+
+def hinge_embedding_loss(input, target, margin: float = 1.0, size_average=None, reduce=None,  # noqa: A002
+                         reduction: str = "mean"):
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    margin_part = _ops.where(target != 1, _ops.clamp(margin - input, min=0), 0.0)
+    input_part = _ops.where(target != -1, input, 0.0)
+    return _reduce(margin_part + input_part, reduction)
+
+
+def soft_margin_loss(input, target, size_average=None, reduce=None, reduction: str = "mean"):  # noqa: A002
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    return _reduce(_ops.log1p(_ops.exp(-target * input)), reduction)
+
+
+def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None,  # noqa: A002
+                                reduction: str = "mean"):
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss.mean(-1), reduction)
+
+
+def cosine_embedding_loss(input1, input2, target, margin: float = 0.0, size_average=None, reduce=None,
+                          reduction: str = "mean"):
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    eps = 1e-12  # PyTorch's EPSILON in cosine_embedding_loss
+    dot = (input1 * input2).sum(-1)
+    norms = _ops.sqrt(((input1 * input1).sum(-1) + eps) * ((input2 * input2).sum(-1) + eps))
+    cosine = dot / norms
+    positive = _ops.where(target == 1, 1 - cosine, 0.0)
+    negative = _ops.where(target == -1, _ops.clamp(cosine - margin, min=0), 0.0)
+    return _reduce(positive + negative, reduction)
+
+
+def triplet_margin_loss(anchor, positive, negative, margin: float = 1.0, p: float = 2, eps: float = 1e-6,
+                        swap: bool = False, size_average=None, reduce=None, reduction: str = "mean"):
+    reduction = legacy_reduction(size_average, reduce, reduction)
+
+    def distance(a, b):
+        diff = a - b + eps
+        return _vector_norm(diff, p, -1, False)
+
+    d_pos, d_neg = distance(anchor, positive), distance(anchor, negative)
+    if swap:
+        d_neg = _ops.minimum(d_neg, distance(positive, negative))
+    return _reduce(_ops.clamp(d_pos - d_neg + margin, min=0), reduction)
+
+
+def poisson_nll_loss(input, target, log_input: bool = True, full: bool = False, size_average=None,  # noqa: A002
+                     eps: float = 1e-8, reduce=None, reduction: str = "mean"):
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    loss = _ops.exp(input) - target * input if log_input else input - target * _ops.log(input + eps)
+    if full:  # Stirling's term target*log(target) - target + log(2*pi*target)/2, where target > 1
+        stirling = target * _ops.log(target) - target + 0.5 * _ops.log(2 * math.pi * target)
+        loss = loss + _ops.where(target > 1, stirling, 0.0)
+    return _reduce(loss, reduction)
+
+
+def gaussian_nll_loss(input, target, var, full: bool = False, eps: float = 1e-6,  # noqa: A002
+                      reduction: str = "mean"):
+    if var.ndim != input.ndim and var.shape == input.shape[:-1]:
+        var = var.unsqueeze(-1)
+    if bool((var._data < 0).any()):
+        raise ValueError("var has negative entry/entries")
+    clamped = var + (_ops.clamp(var.detach(), min=eps) - var.detach())  # clamped in value only
+    loss = 0.5 * (_ops.log(clamped) + (input - target) ** 2 / clamped)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, reduction)

@@ -1,0 +1,137 @@
+"""Group/instance/RMS/local-response normalisation, the margin and likelihood losses, ParameterList/
+ParameterDict and pad_sequence against PyTorch: outputs, every gradient, buffers, state-dict keys."""
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import layerforge.engine as lf
+from layer_oracle import check_layer, torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from engine_oracle import DEVICES, check  # noqa: E402
+
+
+def case(name, fn, shapes=(), **options):
+    return pytest.param(fn, shapes, options, id=name)
+
+
+def F(m):
+    return m.nn.functional
+
+
+SIGNS = np.array([1.0, -1.0, 1.0, -1.0, 1.0])
+FUNCTIONAL = [
+    case("group_norm", lambda m, x, w, b: (F(m).group_norm(x, 2, w, b), F(m).group_norm(x, 4)), [(2, 4, 3, 2), (4,), (4,)]),
+    case("instance_norm", lambda m, x, w, b: F(m).instance_norm(x, weight=w, bias=b), [(2, 3, 5), (3,), (3,)]),
+    case("rms_norm", lambda m, x, w: (F(m).rms_norm(x, (4,), w), F(m).rms_norm(x, (3, 4), eps=1e-3)), [(2, 3, 4), (4,)]),
+    case("local_response_norm", lambda m, x: F(m).local_response_norm(x, 3, alpha=0.1), [(2, 5, 3, 3)]),
+    case("margin_ranking", lambda m, a, b, y: F(m).margin_ranking_loss(a, b, y.sign(), 0.2), [(5,), (5,), (5,)]),
+    case("hinge_embedding", lambda m, x: (F(m).hinge_embedding_loss(x, m.tensor(SIGNS, dtype=x.dtype, device=x.device)),
+                                          F(m).hinge_embedding_loss(x, m.tensor(SIGNS, device=x.device), 0.5,
+                                                                    reduction="none")), [(5,)]),
+    case("soft_margin", lambda m, x: F(m).soft_margin_loss(x, m.tensor(SIGNS, dtype=x.dtype, device=x.device)), [(5,)]),
+    case("multilabel_soft_margin", lambda m, x, t, w: (F(m).multilabel_soft_margin_loss(x, (t > 0).to(x.dtype)),
+                                                       F(m).multilabel_soft_margin_loss(x, (t > 0).to(x.dtype), w,
+                                                                                        reduction="sum")),
+         [(3, 4), (3, 4), (4,)]),
+    case("cosine_embedding", lambda m, a, b: F(m).cosine_embedding_loss(a, b, m.tensor([1.0, -1.0, 1.0], dtype=a.dtype,
+                                                                                       device=a.device), 0.1),
+         [(3, 4), (3, 4)]),
+    case("triplet_margin", lambda m, a, p, n: (F(m).triplet_margin_loss(a, p, n), F(m).triplet_margin_loss(
+        a, p, n, margin=0.5, p=1, swap=True, reduction="none")), [(3, 4), (3, 4), (3, 4)]),
+    case("poisson_nll", lambda m, x, t: (F(m).poisson_nll_loss(x, t), F(m).poisson_nll_loss(x.exp(), t * 3, log_input=False,
+                                                                                            full=True)),
+         [(3, 4), (3, 4)], low=0.2, high=2.0),
+    case("gaussian_nll", lambda m, x, t, v: (F(m).gaussian_nll_loss(x, t, v), F(m).gaussian_nll_loss(x, t, v[:, :1], full=True,
+                                                                                                   reduction="sum")),
+         [(3, 4), (3, 4), (3, 4)], low=0.1, high=2.0),
+]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("fn, shapes, options", FUNCTIONAL)
+def test_functional_matches_torch(fn, shapes, options, device):
+    check(fn, shapes, device=device, **options)
+
+
+LAYERS = [
+    pytest.param(lambda nn: nn.GroupNorm(2, 4), [(2, 4, 3, 3)], {}, id="GroupNorm"),
+    pytest.param(lambda nn: nn.GroupNorm(4, 4, affine=False), [(2, 4, 5)], {}, id="GroupNorm_no_affine"),
+    pytest.param(lambda nn: nn.InstanceNorm1d(3), [(2, 3, 6)], {}, id="InstanceNorm1d"),
+    pytest.param(lambda nn: nn.InstanceNorm2d(3, affine=True, track_running_stats=True), [(2, 3, 4, 4)],
+                 {"steps": 3}, id="InstanceNorm2d_running_stats"),
+    pytest.param(lambda nn: nn.InstanceNorm2d(3, affine=True, track_running_stats=True), [(2, 3, 4, 4)],
+                 {"train": False}, id="InstanceNorm2d_eval"),
+    pytest.param(lambda nn: nn.InstanceNorm3d(2), [(1, 2, 3, 3, 3)], {}, id="InstanceNorm3d"),
+    pytest.param(lambda nn: nn.RMSNorm(6), [(3, 6)], {}, id="RMSNorm"),
+    pytest.param(lambda nn: nn.RMSNorm([2, 3], eps=1e-4), [(4, 2, 3)], {}, id="RMSNorm_2d"),
+    pytest.param(lambda nn: nn.LocalResponseNorm(2), [(2, 4, 3, 3)], {}, id="LocalResponseNorm"),
+]
+
+
+@pytest.mark.parametrize("build, shapes, options", LAYERS)
+def test_normalization_layers_match_torch(build, shapes, options):
+    theirs, ours = check_layer(build, *shapes, dtype=np.float64, **options)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+
+
+@pytest.mark.parametrize("make, args", [
+    (lambda nn: nn.MarginRankingLoss(margin=0.3), 3), (lambda nn: nn.CosineEmbeddingLoss(0.2), 3),
+    (lambda nn: nn.HingeEmbeddingLoss(), 2), (lambda nn: nn.SoftMarginLoss(reduction="sum"), 2),
+    (lambda nn: nn.MultiLabelSoftMarginLoss(), 2), (lambda nn: nn.TripletMarginLoss(swap=True), 3),
+    (lambda nn: nn.PoissonNLLLoss(), 2), (lambda nn: nn.GaussianNLLLoss(full=True), 3),
+])
+def test_loss_modules_match_torch(make, args):
+    rng = np.random.default_rng(3)
+    values = [rng.uniform(0.2, 1.5, (4, 3)) for _ in range(args)]
+    if args == 3 and make(torch.nn).__class__.__name__ in ("MarginRankingLoss", "CosineEmbeddingLoss"):
+        values[2] = np.sign(rng.standard_normal(4 if "Cosine" in make(torch.nn).__class__.__name__ else (4, 3)))
+    if make(torch.nn).__class__.__name__ in ("HingeEmbeddingLoss", "SoftMarginLoss"):
+        values[1] = np.sign(rng.standard_normal((4, 3)))
+    if make(torch.nn).__class__.__name__ == "MultiLabelSoftMarginLoss":
+        values[1] = (values[1] > 0.8).astype(float)
+    theirs = make(torch.nn)(*[torch.tensor(v) for v in values])
+    ours = make(lf.nn)(*[lf.tensor(v) for v in values])
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-9)
+
+
+def test_parameter_list_and_dict_register_as_torch():
+    def build(nn, lib):
+        class Model(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.weights = nn.ParameterList([nn.Parameter(lib.ones(2)), nn.Parameter(lib.zeros(3))])
+                self.extra = nn.ParameterDict({"scale": nn.Parameter(lib.ones(1))})
+                self.weights.append(nn.Parameter(lib.ones(1)))
+                self.extra["shift"] = nn.Parameter(lib.zeros(1))
+
+            def forward(self, x):
+                return x * self.weights[0].sum() + self.extra["scale"] + len(self.weights)
+        return Model()
+
+    theirs, ours = build(torch.nn, torch), build(lf.nn, lf)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert [tuple(p.shape) for p in ours.parameters()] == [tuple(p.shape) for p in theirs.parameters()]
+    assert float(ours(lf.ones(1)).item()) == float(theirs(torch.ones(1)).item())
+    assert "scale" in ours.extra and len(ours.extra) == 2 and len(ours.weights[1:]) == 2
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("options", [{}, {"batch_first": True}, {"padding_value": -1.0, "padding_side": "left"}])
+def test_pad_sequence_matches_torch(options, device):
+    from torch.nn.utils.rnn import pad_sequence as theirs
+
+    from layerforge.engine.nn.utils.rnn import pad_sequence as ours
+
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal((n, 3)) for n in (2, 5, 1)]
+    t_in = [torch.tensor(a, requires_grad=True) for a in arrays]
+    o_in = [lf.tensor(a, device=device, requires_grad=True) for a in arrays]
+    expected, got = theirs(t_in, **options), ours(o_in, **options)
+    np.testing.assert_array_equal(got.detach().cpu().numpy(), expected.detach().numpy())
+    (expected * expected).sum().backward()
+    (got * got).sum().backward()
+    for a, b in zip(o_in, t_in):
+        np.testing.assert_allclose(a.grad.cpu().numpy(), b.grad.numpy())
