@@ -135,3 +135,31 @@ def test_pad_sequence_matches_torch(options, device):
     (got * got).sum().backward()
     for a, b in zip(o_in, t_in):
         np.testing.assert_allclose(a.grad.cpu().numpy(), b.grad.numpy())
+
+
+RESHAPING_LAYERS = [
+    pytest.param(lambda nn: nn.ConvTranspose1d(2, 3, 3, stride=2, padding=1, output_padding=1), [(2, 2, 5)],
+                 id="ConvTranspose1d"),
+    pytest.param(lambda nn: nn.ConvTranspose1d(4, 2, 2, groups=2, dilation=2, bias=False), [(1, 4, 6)],
+                 id="ConvTranspose1d_groups"),
+    pytest.param(lambda nn: nn.AdaptiveAvgPool1d(3), [(2, 4, 7)], id="AdaptiveAvgPool1d"),
+    pytest.param(lambda nn: nn.AdaptiveMaxPool1d(4), [(2, 3, 9)], id="AdaptiveMaxPool1d"),
+    pytest.param(lambda nn: nn.AdaptiveMaxPool2d((2, 3)), [(2, 3, 5, 7)], id="AdaptiveMaxPool2d"),
+    pytest.param(lambda nn: nn.AdaptiveMaxPool2d((None, 2)), [(1, 2, 3, 5)], id="AdaptiveMaxPool2d_none"),
+]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("build, shapes", RESHAPING_LAYERS)
+def test_transposed_conv_and_adaptive_pool_layers_match_torch(build, shapes, device):
+    theirs, ours = check_layer(build, *shapes, dtype=np.float64, device=device)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+
+
+def test_conv_transpose1d_output_size_matches_torch():
+    theirs, ours = torch.nn.ConvTranspose1d(2, 2, 3, stride=3), lf.nn.ConvTranspose1d(2, 2, 3, stride=3)
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    x = np.random.default_rng(0).standard_normal((1, 2, 4)).astype(np.float32)
+    expected = theirs(torch.tensor(x), output_size=[13])
+    got = ours(lf.tensor(x), output_size=[13])
+    np.testing.assert_allclose(got.detach().numpy(), expected.detach().numpy(), rtol=1e-5, atol=1e-6)

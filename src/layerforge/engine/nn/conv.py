@@ -164,3 +164,21 @@ class ConvTranspose2d(_ConvNd):
                                  f"{smallest + self.stride[axis] - 1}")
             extra.append(wanted[axis] - smallest)
         return tuple(extra)
+
+
+class ConvTranspose1d(ConvTranspose2d):
+    _dims = 1
+
+    def forward(self, input, output_size=None):  # noqa: A002
+        output_padding = self.output_padding
+        if output_size is not None:
+            size = input.shape[-1]
+            smallest = ((size - 1) * self.stride[0] - 2 * self.padding[0] +
+                        self.dilation[0] * (self.kernel_size[0] - 1) + 1)
+            wanted = tuple(output_size)[-1]
+            if not smallest <= wanted < smallest + self.stride[0]:
+                raise ValueError(f"requested an output size of {wanted}, but valid sizes range from {smallest} "
+                                 f"to {smallest + self.stride[0] - 1}")
+            output_padding = (wanted - smallest,)
+        return F.conv_transpose1d(input, self.weight, self.bias, self.stride, self.padding, output_padding,
+                                  self.groups, self.dilation)

@@ -21,8 +21,9 @@ from .functional_activations import (alpha_dropout, celu, cosine_similarity, dro
                                      softmin, softshrink, softsign, tanhshrink)
 from .functional_activations import threshold as _threshold
 from .functional_attention import multi_head_attention_forward, scaled_dot_product_attention  # noqa: F401
-from .functional_spatial import (fold, interpolate, pixel_shuffle, pixel_unshuffle, unfold,  # noqa: F401
-                                 upsample, upsample_bilinear, upsample_nearest)
+from .functional_spatial import (adaptive_max_pool1d, adaptive_max_pool2d, fold, interpolate,  # noqa: F401
+                                 pixel_shuffle, pixel_unshuffle, unfold, upsample, upsample_bilinear,
+                                 upsample_nearest)
 from .functional_more import (cosine_embedding_loss, gaussian_nll_loss, group_norm,  # noqa: F401
                               hinge_embedding_loss, instance_norm, local_response_norm, margin_ranking_loss,
                               multilabel_soft_margin_loss, poisson_nll_loss, rms_norm, soft_margin_loss,
@@ -198,6 +199,18 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     return _apply(node, input, weight) if bias is None else _apply(node, input, weight, bias)
 
 
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,  # noqa: A002
+                     dilation=1):
+    """The 2-d transposed convolution with a height of 1."""
+    batched = input.ndim == 3
+    x = input if batched else input.unsqueeze(0)
+    one = (lambda v, name: (1, _tuple(v, 1, name)[0]))
+    out = conv_transpose2d(x.unsqueeze(2), weight.unsqueeze(2), bias, one(stride, "stride"),
+                           (0, _tuple(padding, 1, "padding")[0]), (0, _tuple(output_padding, 1, "output_padding")[0]),
+                           groups, one(dilation, "dilation")).squeeze(2)
+    return out if batched else out.squeeze(0)
+
+
 # ------------------------------------------------------------------------------ pooling
 def _pool_args(kernel_size, stride, padding, dilation, n):
     kernel = _tuple(kernel_size, n, "kernel_size")
@@ -275,6 +288,11 @@ def adaptive_avg_pool2d(input, output_size):  # noqa: A002
         output_size = (int(output_size), int(output_size))
     size = tuple(input.shape[2 + i] if s is None else int(s) for i, s in enumerate(output_size))
     return _apply(_pool.AdaptiveAvgPool2d(size), input)
+
+
+def adaptive_avg_pool1d(input, output_size):  # noqa: A002
+    size = output_size if isinstance(output_size, (int, np.integer)) else output_size[0]
+    return adaptive_avg_pool2d(input.unsqueeze(-2), (1, int(size))).squeeze(-2)
 
 
 # ------------------------------------------------------------------------------ regularisation

@@ -211,3 +211,26 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):  # n
     rows, cols = (backend.to_device_array(g, input.device) for g in (rows, cols))
     out = _apply(_Fold((n, ck // k) + size, rows, cols, padding), columns)
     return out if batched else out.squeeze(0)
+
+
+# ------------------------------------------------------------------------------ 1-d forms and adaptive max
+def _adaptive_bins(size, out):
+    return [(i * size // out, -(-(i + 1) * size // out)) for i in range(out)]
+
+
+def adaptive_max_pool2d(input, output_size, return_indices: bool = False):  # noqa: A002
+    """The largest value of each adaptive bin (PyTorch's bins); the gradient goes to it."""
+    if return_indices:
+        raise NotImplementedError("adaptive_max_pool2d(return_indices=True) is not supported")
+    sizes = (output_size, output_size) if isinstance(output_size, int) else tuple(output_size)
+    h, w = input.shape[-2:]
+    sizes = tuple(n if s is None else s for s, n in zip(sizes, (h, w)))
+    rows = [_ops.amax(input.narrow(-2, r0, r1 - r0), -2) for r0, r1 in _adaptive_bins(h, sizes[0])]
+    per_row = _ops.stack(rows, -2)  # (..., out_h, w)
+    cols = [_ops.amax(per_row.narrow(-1, c0, c1 - c0), -1) for c0, c1 in _adaptive_bins(w, sizes[1])]
+    return _ops.stack(cols, -1)
+
+
+def adaptive_max_pool1d(input, output_size, return_indices: bool = False):  # noqa: A002
+    size = output_size if isinstance(output_size, int) else output_size[0]
+    return adaptive_max_pool2d(input.unsqueeze(-2), (1, size), return_indices).squeeze(-2)
