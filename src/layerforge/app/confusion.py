@@ -2,14 +2,17 @@
 
 A class name longer than its header has room for is elided ("rising saw…"), never cut, and the
 header's tooltip gives it in full. Where the columns are too narrow for a readable part of every
-name, the classes are numbered in both headers and a legend under the table names the numbers."""
+name, the classes are numbered in both headers and a legend under the table names the numbers.
+
+A cell is a way in to its samples: clicking it, or Enter on the cell with the keyboard focus, emits
+``cellActivated(true, predicted)`` (``app.cell_errors`` lists them)."""
 from __future__ import annotations
 
 import html
 import re
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
@@ -21,6 +24,8 @@ LEGEND_LINES = 6  # classes the legend lists one per line
 
 
 class ConfusionMatrixView(QWidget):
+    cellActivated = Signal(int, int)   # (true class, predicted class) of a cell clicked or entered
+
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setObjectName("confusionMatrix")
@@ -32,6 +37,9 @@ class ConfusionMatrixView(QWidget):
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
         self.table.setTabKeyNavigation(False)   # Tab leaves the table instead of walking its cells forever
+        self.table.setAccessibleName("Confusion matrix: click a cell, or press Enter on it, to list its samples")
+        self.table.cellClicked.connect(self.cellActivated)
+        self.table.installEventFilter(self)
         for header in (self.table.horizontalHeader(), self.table.verticalHeader()):
             header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
             header.setMinimumSectionSize(14)
@@ -59,6 +67,18 @@ class ConfusionMatrixView(QWidget):
         self._fit_timer.setInterval(0)
         self._fit_timer.timeout.connect(self._fit_headers)
         self.table.horizontalHeader().sectionResized.connect(self._fit_headers_later)
+
+    def eventFilter(self, watched, event) -> bool:
+        if (watched is self.table and event.type() == QEvent.Type.KeyPress
+                and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.table.currentRow() >= 0
+                and self.table.currentColumn() >= 0):
+            self.cellActivated.emit(self.table.currentRow(), self.table.currentColumn())
+            return True
+        return super().eventFilter(watched, event)
+
+    def cell_rect(self, true: int, predicted: int):
+        """Where the cell of ``true`` and ``predicted`` is drawn, in the table's viewport."""
+        return self.table.visualItemRect(self.table.item(true, predicted))
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
@@ -164,6 +184,9 @@ class ConfusionMatrixView(QWidget):
                 value = 0 if self.matrix is None else int(self.matrix[row, col])
                 item = QTableWidgetItem("" if self.matrix is None else str(value))
                 item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+                if self.matrix is not None:
+                    item.setToolTip(f"{value:,} sample{'s' if value != 1 else ''} of class {names[row]} predicted as "
+                                    f"{names[col]}: click to list {'them' if value != 1 else 'it'}")
                 _color_cell(item, row == col, value / peak)
                 if small:
                     font = item.font()

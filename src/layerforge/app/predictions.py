@@ -7,7 +7,8 @@
   the predicted against the true target sequence;
 - tables: predicted against actual values around the identity line (regression), or sample rows
   with their predicted and true classes (classification).
-Before training each shows the data alone. A confusion matrix sits beside it for classification.
+Before training each shows the data alone. For classification a confusion matrix sits beside it
+and, once a run has ended, the calibration view under the matrix.
 Only the latest snapshot is drawn, when the window's frame clock calls ``draw_pending``.
 """
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QStackedWidget, QVBoxLayout, QWidget
 
+from .calibration_view import CalibrationView
 from .confusion import ConfusionMatrixView
 from .image_grid import ImageGrid
 from .prediction_plot import PredictionPlot
@@ -45,10 +47,18 @@ class PredictionView(QWidget):
         for view in (self.plot_widget, self.image_grid, self.sequence_grid, self.row_table):
             self.stack.addWidget(view)
         self.confusion = ConfusionMatrixView()
+        self.calibration = CalibrationView()
+        self.calibration.setVisible(False)
+        self.classes_side = QWidget()   # the confusion matrix over the calibration view
+        self.classes_side.setMaximumWidth(self.confusion.maximumWidth())
+        side = QVBoxLayout(self.classes_side)
+        side.setContentsMargins(0, 0, 0, 0)
+        side.addWidget(self.confusion, 1)
+        side.addWidget(self.calibration)
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.stack, 5)
-        row.addWidget(self.confusion, 2)
+        row.addWidget(self.classes_side, 2)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 2, 4, 2)
         layout.addWidget(self.title)
@@ -79,7 +89,7 @@ class PredictionView(QWidget):
         """Show the data before any model exists, as its task's predictions will be shown."""
         self._forget_predictions("data")
         self.confusion.set_matrix(None, dataset.class_names)
-        self.confusion.setVisible(dataset.task == "classification")
+        self._show_classes(dataset.task == "classification")
         x, y = dataset.x, dataset.y
         classified = dataset.task == "classification"
         names = dataset.class_names
@@ -119,6 +129,18 @@ class PredictionView(QWidget):
             self.row_table.show_rows(flat, column_names(dataset.feature_names, flat.shape[1]), extra=[target])
             self.title.setText(f"<b>{dataset.name}</b>: the first {rows:,} of {len(x):,} rows (press Train to see "
                                + ("the predicted classes)" if classified else "predicted against actual values)"))
+
+    def _show_classes(self, shown: bool) -> None:
+        """The confusion matrix and (when it has a run's figures) the calibration view, or neither."""
+        self.confusion.setVisible(shown)
+        self.calibration.setVisible(shown and self.calibration.has_bins)
+        self.classes_side.setVisible(shown)
+
+    def set_calibration(self, bins, split: str = "validation", error: float = float("nan"),
+                        epoch: int | None = None) -> None:
+        """Show the calibration of a run's kept weights under the confusion matrix; None hides it."""
+        self.calibration.set_bins(bins, split, error, epoch)
+        self.calibration.setVisible(self.calibration.has_bins and not self.confusion.isHidden())
 
     def show_nothing(self, why: str) -> None:
         """No data to show (it could not be loaded): an empty plot and ``why``."""
@@ -215,7 +237,7 @@ class PredictionView(QWidget):
 
     def _draw_reconstructions(self, data) -> None:
         self.stack.setCurrentWidget(self.image_grid)
-        self.confusion.setVisible(False)  # nothing is classified
+        self._show_classes(False)  # nothing is classified
         originals, rebuilt = np.asarray(data["images"]), np.asarray(data["reconstructions"])
         pairs = min(len(originals), self.image_grid.capacity // 2)
         images = [image for index in range(pairs) for image in (originals[index], rebuilt[index])]
