@@ -83,7 +83,9 @@ def _deferred_interrupts(message: str):
 
 
 class ProgressPrinter:
-    """Trainer listener for a terminal: a progress bar (only on a terminal) and a line per epoch."""
+    """Trainer listener for a terminal: a progress bar (only on a terminal) and a line per epoch.
+    A layer that turns unhealthy (dead units, vanishing gradients, ...) gets a warning on ``err``, once
+    per layer and kind of trouble, even when quiet."""
 
     BAR_WIDTH = 24
 
@@ -92,9 +94,11 @@ class ProgressPrinter:
         self.bar = not quiet and hasattr(err, "isatty") and err.isatty()
         self.total_epochs = self.steps = 0
         self._last_draw = 0.0
+        self.warned: set[tuple[str, str]] = set()   # (node id, verdict) already warned about
 
     def __call__(self, event) -> None:
-        from layerforge.training import BatchEnd, EpochEnd, RunFailed, RunFinished, RunStarted, RunStopped
+        from layerforge.training import (BatchEnd, EpochEnd, LayerHealth, RunFailed, RunFinished, RunStarted,
+                                         RunStopped)
         if isinstance(event, RunStarted):
             self.total_epochs, self.steps = event.total_epochs, event.steps_per_epoch
             self._say(f"training on {event.device} ({event.device_reason}): {event.n_train} training / "
@@ -121,8 +125,19 @@ class ProgressPrinter:
             how = "finished" if event.reason == "completed" else "stopped early (no improvement)"
             summary = "  ".join(f"{split} {_metrics(values)}" for split, values in event.final.items())
             print(f"{how} after {event.epochs_run} epochs; best epoch {event.best_epoch}: {summary}", file=self.out)
+        elif isinstance(event, LayerHealth):
+            self._warn_unhealthy(event)
         elif isinstance(event, (RunFailed, RunStopped)):
             self._clear_bar()
+
+    def _warn_unhealthy(self, event) -> None:
+        for report in event.unhealthy:
+            if (report.node_id, report.verdict) in self.warned:
+                continue
+            self.warned.add((report.node_id, report.verdict))
+            self._clear_bar()
+            print(f"layerforge: warning: epoch {event.epoch}, step {event.step}: {report.text}", file=self.err,
+                  flush=True)
 
     def _say(self, line: str) -> None:
         if not self.quiet:

@@ -3,7 +3,8 @@
 The listener is called from the training thread, in this order: ``RunStarted``, a
 ``PredictionSnapshot`` of the untrained model (epoch 0), then per batch ``BatchEnd`` and per
 epoch ``EpochEnd`` (plus a ``PredictionSnapshot`` every ``snapshot_every`` epochs), and finally
-exactly one of ``RunFinished``, ``RunStopped`` or ``RunFailed``. A GUI worker turns each into a
+exactly one of ``RunFinished``, ``RunStopped`` or ``RunFailed``. Every ``HEALTH_EVERY`` steps (and
+at the first and the run's last) a ``LayerHealth`` follows that step's ``BatchEnd``. A GUI worker turns each into a
 Qt signal; nothing here knows about Qt.
 """
 from __future__ import annotations
@@ -126,5 +127,60 @@ class RunFailed:
     kind: str = "error"
 
 
+@dataclass
+class Histogram:
+    """``counts[i]`` values fell in [edges[i], edges[i + 1]); ``edges`` has one more entry than ``counts``."""
+
+    counts: np.ndarray
+    edges: np.ndarray
+
+
+@dataclass
+class LayerReport:
+    """How one layer fared in a training step (see :mod:`layerforge.training.health`).
+
+    ``verdict``: "ok", "vanishing" (gradients), "exploding" (gradients), "dead" (most units output 0
+    on every sample) or "saturated" (most tanh / sigmoid units pinned at their limits); ``text``: one
+    sentence saying what it means and what to try ("" when ok); ``severity``: "ok", "warning" or
+    "error". ``grad_norm`` and ``update_ratio`` (the norm of this step's change of the weights over
+    the norm of the weights) are None for a layer without parameters; ``dead_share`` and
+    ``saturated_share`` (of its units) None where they do not apply. ``activations``: a histogram of
+    the layer's outputs over the batch; ``gradients``: of its parameters' gradients (of its
+    outputs' gradients for a layer without parameters), None when none reached it."""
+
+    node_id: str
+    name: str
+    layer_type: str
+    verdict: str
+    text: str
+    severity: str
+    grad_norm: float | None = None
+    weight_norm: float | None = None
+    update_ratio: float | None = None
+    dead_share: float | None = None
+    saturated_share: float | None = None
+    activations: Histogram | None = None
+    gradients: Histogram | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict == "ok"
+
+
+@dataclass
+class LayerHealth:
+    """The health of every layer with parameters or an activation, measured at ``step``; ``layers``
+    maps node ids to :class:`LayerReport`."""
+
+    epoch: int
+    step: int
+    layers: dict
+
+    @property
+    def unhealthy(self) -> list:
+        """The reports whose verdict is not "ok", in the model's order."""
+        return [report for report in self.layers.values() if not report.ok]
+
+
 Event = Union[RunStarted, BatchEnd, SettingsApplied, EpochEnd, PredictionSnapshot, RunFinished, RunStopped,
-              RunFailed]
+              RunFailed, LayerHealth]

@@ -27,6 +27,7 @@ from .device import choose_device
 from .errors import TrainingError
 from .events import (BatchEnd, EpochEnd, Event, PredictionSnapshot, RunFailed, RunFinished, RunStarted,
                      RunStopped, SettingsApplied)
+from .health import HealthMonitor
 from .memory import choose_fitting_device, out_of_memory_message
 from .problem import Problem, Split
 from .settings import TrainingSettings
@@ -64,11 +65,12 @@ class Trainer:
     :class:`ResumeState`) continues a run exactly: its weights, optimizer and schedule state, step and
     epoch count and curves. Continued, the run goes on to ``settings.epochs`` if it had not reached
     them, else for ``settings.epochs`` more. ``change_settings`` steers the run while it trains.
+    ``health=False`` leaves out the layers' health reports (LayerHealth events, see ``health``).
     """
 
     def __init__(self, spec: ModelSpec, dataset: ArrayDataset, settings: TrainingSettings | None = None,
                  listener: Callable[[Event], None] | None = None, initial_state=None,
-                 resume: ResumeState | None = None):
+                 resume: ResumeState | None = None, health: bool = True):
         self.settings = settings if settings is not None else TrainingSettings()
         self.listener = listener
         report = valid_shapes(spec)
@@ -85,6 +87,7 @@ class Trainer:
             self._build(resume.weights if resume is not None else initial_state)
         except MemoryError as error:   # the estimate is a guide; the allocator has the last word
             raise TrainingError(out_of_memory_message(error, "while building the model", self.memory)) from None
+        self.health = HealthMonitor(self.model, self.spec) if health else None
         self._batch_bounds = _batch_bounds(len(self.problem.train), self.settings.batch_size)
         self._bounds_batch_size = self.settings.batch_size
         self.steps_per_epoch = len(self._batch_bounds) - 1
@@ -371,6 +374,8 @@ class Trainer:
             self._batch = batch + 1
             index = order[self._batch_bounds[batch]:self._batch_bounds[batch + 1]]
             lr = self._lr()
+            probe = (self.health.probe() if self.health is not None
+                     and self.health.due(self.step + 1, self._last_batch_of_run(batch)) else None)
             with self._lock:
                 out = self.model(_tensor(p.train.x[index], self.device))
                 loss = self._loss(out, _tensor(p.train.target[index], self.device))
@@ -380,6 +385,8 @@ class Trainer:
                     return self._diverged(value, "loss")
                 self.optimizer.zero_grad()
                 loss.backward()
+                if probe is not None:
+                    probe.after_backward()
                 if s.grad_clip_norm is not None:
                     engine.nn.utils.clip_grad_norm_(self.model.parameters(), s.grad_clip_norm)
                 self.optimizer.step()
@@ -392,10 +399,15 @@ class Trainer:
             self.history["step_loss"].append(value)
             self.history["step_x"].append(x)
             self._emit(BatchEnd(epoch, self.step, value, lr, x))
+            if probe is not None:
+                self._emit(probe.report(epoch, self.step))
         outputs = _to_host(outputs)
         in_order = np.empty((len(p.train),) + outputs.shape[1:], dtype=outputs.dtype)
         in_order[order] = outputs
         return p.metrics(p.train, in_order, loss_sum / len(p.train)), in_order, lr
+
+    def _last_batch_of_run(self, batch: int) -> bool:
+        return self.epoch == self.total_epochs and batch + 1 == self.steps_per_epoch
 
     def _evaluate(self, split: Split) -> tuple[dict, np.ndarray]:
         """Metrics and outputs of the current weights on ``split``, in eval mode."""

@@ -1,0 +1,156 @@
+"""The layers' health while a model trains: dead ReLUs, saturation, vanishing and exploding
+gradients, each named with advice; histograms; how often it is measured; that it can be turned off."""
+import math
+
+import numpy as np
+import pytest
+
+from layerforge.graph import compile_spec
+from layerforge.training import BatchEnd, LayerHealth, Trainer, TrainingSettings
+from layerforge.training.health import HEALTH_EVERY, HISTOGRAM_BINS, classify, histogram, unit_share
+from spec_cases import chain
+
+
+def mlp(activation="ReLU", units=16, depth=2, classes=3):
+    layers = [("Input", {"shape": [2]})]
+    for _ in range(depth):
+        layers += [("Linear", {"out_features": units}), (activation, {})]
+    return chain(*layers, ("Linear", {"out_features": classes}))
+
+
+def health_events(spec, dataset, settings, initial_state=None, **kwargs):
+    events = []
+    result = Trainer(spec, dataset, settings, events.append, initial_state=initial_state, **kwargs).run()
+    return result, events
+
+
+def by_name(event: LayerHealth) -> dict:
+    return {report.name: report for report in event.layers.values()}
+
+
+def dying_relu_run(spiral):
+    """fc2's bias far below anything its inputs can reach: relu2 outputs 0 for every sample."""
+    spec = mlp("ReLU")
+    model = compile_spec(spec)
+    state = model.state_dict()
+    state["fc2.bias"] = state["fc2.bias"] - 50.0
+    settings = TrainingSettings(optimizer="sgd", learning_rate=1.0, epochs=2, batch_size=32, device="cpu",
+                                snapshot_every=0)
+    return health_events(spec, spiral, settings, initial_state=state)
+
+
+def test_a_dying_relu_layer_is_named_dead_with_advice(spiral):
+    _, events = dying_relu_run(spiral)
+    reports = [by_name(e) for e in events if isinstance(e, LayerHealth)]
+    assert reports
+    for layers in reports:
+        relu2 = layers["relu2"]
+        assert relu2.verdict == "dead" and relu2.severity == "warning"
+        assert relu2.dead_share == 1.0
+        assert "relu2" in relu2.text and "fc2" in relu2.text and "dead (100%)" in relu2.text
+        assert "lower the learning rate" in relu2.text and "LeakyReLU" in relu2.text
+        # Nothing reaches the layers below the dead units.
+        assert layers["fc2"].verdict == "vanishing" and layers["fc2"].grad_norm == 0.0
+        assert layers["relu1"].verdict == "ok"
+
+
+def test_a_healthy_spiral_model_gets_no_warning(spiral, template_run):
+    spec, settings = template_run("mlp_classifier", spiral, epochs=20, snapshot_every=0)
+    result, events = health_events(spec, spiral, settings)
+    assert result.ok
+    healths = [e for e in events if isinstance(e, LayerHealth)]
+    assert healths and all(not e.unhealthy for e in healths)
+    last = by_name(healths[-1])
+    assert {r.layer_type for r in last.values()} >= {"Linear"}
+    for report in last.values():
+        assert report.text == "" and report.severity == "ok"
+        if report.layer_type == "Linear":
+            assert report.grad_norm > 0 and 0 < report.update_ratio < 0.1 and report.weight_norm > 0
+
+
+def test_reports_arrive_every_few_steps_from_the_first_to_the_last(spiral):
+    settings = TrainingSettings(epochs=3, batch_size=7, device="cpu", snapshot_every=0)  # 35 steps an epoch
+    _, events = health_events(mlp(), spiral, settings)
+    last = max(e.step for e in events if isinstance(e, BatchEnd))
+    assert last % HEALTH_EVERY != 0
+    expected = [1] + list(range(HEALTH_EVERY, last + 1, HEALTH_EVERY)) + [last]
+    healths = [e for e in events if isinstance(e, LayerHealth)]
+    assert [e.step for e in healths] == expected
+    for index, event in enumerate(events):   # each right after its own step's BatchEnd
+        if isinstance(event, LayerHealth):
+            assert isinstance(events[index - 1], BatchEnd) and events[index - 1].step == event.step
+            assert events[index - 1].epoch == event.epoch
+
+
+def test_reports_hold_histograms_of_activations_and_gradients(spiral):
+    settings = TrainingSettings(epochs=1, device="cpu", snapshot_every=0)
+    _, events = health_events(mlp("Tanh"), spiral, settings)
+    event = next(e for e in events if isinstance(e, LayerHealth))
+    assert list(by_name(event)) == ["fc1", "tanh1", "fc2", "tanh2", "fc3"]   # the model's order
+    for report in event.layers.values():
+        for hist in (report.activations, report.gradients):
+            assert hist.counts.shape == (HISTOGRAM_BINS,) and hist.edges.shape == (HISTOGRAM_BINS + 1,)
+            assert np.all(np.diff(hist.edges) > 0)
+    tanh = by_name(event)["tanh1"]
+    assert tanh.activations.counts.sum() == 32 * 16   # one batch of 16 units
+    assert -1 <= tanh.activations.edges[0] and tanh.activations.edges[-1] <= 1
+    assert tanh.saturated_share is not None and tanh.dead_share is None
+    fc1 = by_name(event)["fc1"]
+    assert fc1.gradients.counts.sum() == 2 * 16 + 16   # its weights' and bias's gradients
+
+
+def test_health_can_be_turned_off(spiral):
+    settings = TrainingSettings(epochs=2, device="cpu", snapshot_every=0)
+    result, events = health_events(mlp(), spiral, settings, health=False)
+    assert result.ok and not any(isinstance(e, LayerHealth) for e in events)
+
+
+def test_a_huge_learning_rate_is_reported_as_exploding_gradients(spiral):
+    settings = TrainingSettings(optimizer="sgd", learning_rate=200.0, epochs=1, device="cpu", snapshot_every=0)
+    _, events = health_events(mlp("Tanh"), spiral, settings)
+    first = next(e for e in events if isinstance(e, LayerHealth))
+    assert first.step == 1
+    exploding = [r for r in first.unhealthy if r.verdict == "exploding"]
+    assert exploding and all(r.severity == "error" and r.update_ratio > 1 for r in exploding)
+    assert all(r.name in r.text and "lower the learning rate" in r.text for r in exploding)
+
+
+def test_saturated_tanh_units_are_reported(spiral):
+    spec = mlp("Tanh")
+    state = compile_spec(spec).state_dict()
+    state["fc1.weight"] = state["fc1.weight"] * 200.0   # pre-activations far past tanh's knee
+    settings = TrainingSettings(optimizer="sgd", learning_rate=1e-4, epochs=1, device="cpu", snapshot_every=0)
+    _, events = health_events(spec, spiral, settings, initial_state=state)
+    tanh1 = by_name(next(e for e in events if isinstance(e, LayerHealth)))["tanh1"]
+    assert tanh1.verdict == "saturated" and tanh1.saturated_share > 0.5
+    assert "tanh1 (after fc1)" in tanh1.text and "saturated" in tanh1.text
+
+
+def test_vanishing_and_exploding_verdicts_on_constructed_figures():
+    healthy = {"grad_norm": 0.5, "weight_norm": 2.0, "update_ratio": 0.01}
+    assert classify("fc1", "Linear", healthy, largest_grad=1.0) == ("ok", "")
+    verdict, text = classify("fc1", "Linear", {**healthy, "grad_norm": 1e-6}, largest_grad=1.0)
+    assert verdict == "vanishing" and "fc1" in text and "vanished" in text
+    assert classify("fc1", "Linear", {**healthy, "grad_norm": 0.0}, largest_grad=0.0)[0] == "ok"   # nothing to learn
+    assert classify("fc1", "Linear", {**healthy, "grad_norm": math.nan}, largest_grad=1.0)[0] == "exploding"
+    assert classify("fc1", "Linear", {**healthy, "grad_norm": 5e3}, largest_grad=5e3)[0] == "exploding"
+    verdict, text = classify("fc1", "Linear", {**healthy, "update_ratio": 3.0}, largest_grad=1.0)
+    assert verdict == "exploding" and "300%" in text and "gradient clipping" in text
+    # A sigmoid output layer sure of its answers is not a problem; a hidden one is.
+    assert classify("out", "Sigmoid", {"saturated_share": 0.9}, 1.0, is_output=True)[0] == "ok"
+    assert classify("sig1", "Sigmoid", {"saturated_share": 0.9}, 1.0)[0] == "saturated"
+    assert classify("relu1", "ReLU", {"dead_share": 0.4}, 1.0)[0] == "ok"
+
+
+def test_a_unit_is_a_channel_of_an_image_and_dead_only_on_nearly_all_samples():
+    flags = np.zeros((40, 3, 4, 4), dtype=bool)
+    flags[:, 0] = True                 # channel 0 dead everywhere
+    flags[:30, 1] = True               # channel 1 dead on three quarters of the samples only
+    assert unit_share(flags) == pytest.approx(1 / 3)
+    rows = np.zeros((40, 4), dtype=bool)
+    rows[:, :3] = True
+    rows[0, 2] = False                 # one sample in 40 is "nearly all"
+    assert unit_share(rows) == 0.75
+    assert histogram(np.array([np.nan, np.inf])) is None
+    same = histogram(np.full(7, 2.0))
+    assert same.counts.sum() == 7 and same.edges[0] < 2.0 < same.edges[-1]
