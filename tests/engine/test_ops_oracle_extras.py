@@ -86,6 +86,23 @@ SEARCH = [
     case("broadcast", lambda m, x, y: (m.broadcast_to(x, (2, 3, 4)), *m.broadcast_tensors(x, y)), [(3, 1), (2, 1, 4)]),
 ]
 
+SCATTERS = [
+    case("select_scatter", lambda m, x, s: (m.select_scatter(x, s, 0, 1), x.select_scatter(s, -2, -1)),
+         [(3, 3), (3,)]),
+    case("slice_scatter", lambda m, x, s: (m.slice_scatter(x, s, 1, 0, 4, 2), x.slice_scatter(s[:, :1], dim=1, start=3)),
+         [(3, 4), (3, 2)]),
+    case("diagonal_scatter", lambda m, x, s: (m.diagonal_scatter(x, s), x.diagonal_scatter(s[:2], 1),
+                                              m.diagonal_scatter(x, s[:2], -1)), [(3, 3), (3,)]),
+    case("diagonal_scatter_dims", lambda m, x, s: m.diagonal_scatter(x, s, 0, 2, 0), [(2, 3, 2), (3, 2)]),
+    *[case(f"index_reduce_{r}", lambda m, x, s, r=r: (x.index_reduce(0, m.tensor([0, 2, 0], device=x.device), s, r),
+                                                     x.index_reduce(1, m.tensor([1, 1], device=x.device), s[:, :2],
+                                                                    r, include_self=False)),
+           [(3, 3), (3, 3)], low=0.5) for r in ("prod", "mean", "amax", "amin")],
+    case("renorm", lambda m, x: (m.renorm(x, 2, 0, 1.0), x.renorm(1, 1, 2.5)), [(3, 4)]),
+    case("adjoint_selu_", lambda m, x: (m.adjoint(x), m.selu_(x.clone()), m.celu_(x.clone()),
+                                        m.threshold_(x.clone(), 0.1, 0.0)), [(2, 3)], grad=False),
+]
+
 ALIASES = [
     case("comparison_names", lambda m, x, y: (m.greater(x, y), m.greater_equal(x, y), m.less(x, y), m.less_equal(x, y),
                                               m.not_equal(x, y), x.greater(y), x.less_equal(y)), [(3, 4), (4,)],
@@ -117,7 +134,7 @@ ALIASES = [
 
 
 @pytest.mark.parametrize("device", DEVICES)
-@pytest.mark.parametrize("fn, shapes, options", STATS + SEARCH + ALIASES)
+@pytest.mark.parametrize("fn, shapes, options", STATS + SEARCH + SCATTERS + ALIASES)
 def test_tail_op_matches_torch(fn, shapes, options, device):
     check(fn, shapes, device=device, **options)
 

@@ -75,7 +75,9 @@ def numel(t: Tensor) -> int:
 
 
 from . import accelerator, linalg  # noqa: E402
-from .ops.linalg_dense import det, inverse, logdet, matrix_power, slogdet  # noqa: E402
+from .ops.linalg_dense import det, inverse, logdet, matrix_power, renorm, slogdet  # noqa: E402
+from .ops import diagonal_scatter, index_reduce, select_scatter, slice_scatter  # noqa: E402
+from .ops import inplace as _inplace  # noqa: E402
 from .backend import get_default_device, set_default_device  # noqa: E402
 from .keywords import wrap_namespace as _wrap_namespace  # noqa: E402
 from .typed_tensors import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor,  # noqa: E402
@@ -91,7 +93,7 @@ from .serialization import load, save  # noqa: E402
 # their arguments are the same
 for _name in ("conv1d", "conv2d", "conv_transpose2d", "max_pool1d", "max_pool2d", "avg_pool1d", "layer_norm",
               "dropout", "alpha_dropout", "bilinear", "pixel_shuffle", "pixel_unshuffle", "prelu", "selu", "celu",
-              "rrelu", "hardshrink", "threshold", "cosine_similarity", "pairwise_distance", "group_norm", "rms_norm"):
+              "rrelu", "hardshrink", "threshold", "cosine_similarity", "pairwise_distance", "group_norm", "rms_norm", "adaptive_avg_pool1d", "conv_transpose1d"):
     globals()[_name] = getattr(nn.functional, _name)
 
 
@@ -102,6 +104,28 @@ def _top_level_in_place(name):
     op.__name__ = op.__qualname__ = name
     return op
 
+
+def adjoint(input):  # noqa: A002
+    return input.transpose(-2, -1)
+
+
+def is_inference(input) -> bool:  # noqa: A002
+    return False
+
+
+def _functional_in_place(name):
+    fn = getattr(nn.functional, name)
+
+    def op(input, *args, **kwargs):  # noqa: A002
+        return _inplace(input, fn(input.detach(), *args, **kwargs), "copy")
+
+    op.__name__ = op.__qualname__ = name + "_"
+    return op
+
+
+# torch.selu_(x), torch.celu_(x), ...: in place, as functions only (Tensor has no such methods)
+for _name in ("selu", "celu", "rrelu", "threshold"):
+    globals()[_name + "_"] = _functional_in_place(_name)
 
 # torch.abs_(x), torch.relu_(x), ...: the in-place methods as functions
 for _name in [n for n in dir(Tensor) if n.endswith("_") and not n.startswith("_")]:

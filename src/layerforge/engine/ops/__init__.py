@@ -39,10 +39,11 @@ from .search import (argwhere, block_diag, broadcast_shapes, broadcast_tensors, 
                      combinations, isin, nonzero, searchsorted, unique_consecutive, unravel_index, vander)
 from .stats import (aminmax, corrcoef, cov, cumulative_trapezoid, diff, dist, fmax, fmin, nanmean, nanmedian,
                     nanquantile, nansum, quantile, std_mean, trapezoid, trapz, var_mean)
-from .scatter import (index_add, index_copy, index_fill, masked_scatter, masked_select, scatter,
-                      scatter_add, scatter_reduce, take, take_along_dim)
+from .scatter import (diagonal_scatter, index_add, index_copy, index_fill, index_reduce, masked_scatter,
+                      masked_select, scatter, scatter_add, scatter_reduce, select_scatter, slice_scatter, take,
+                      take_along_dim)
 from .index import gather, getitem, masked_fill, setitem
-from .linalg_dense import det, inverse, logdet, matrix_power, slogdet
+from .linalg_dense import det, inverse, logdet, matrix_power, renorm, slogdet
 from .linalg import (addbmm, addmm, addmv, addr, baddbmm, bmm, cdist, cross, dot, inner, kron, matmul, mm, mv,
                      outer)
 from .reduce import (amax, amin, argmax, argmin, log_softmax, logsumexp, max, mean, min, softmax, std, sum,
@@ -265,7 +266,7 @@ def _view(a, *shape):
 
 
 # Methods with a trailing underscore: the same operation written into the tensor's own storage.
-_IN_PLACE = ["scatter", "scatter_add", "scatter_reduce", "index_fill", "index_add", "index_copy",
+_IN_PLACE = ["index_reduce", "renorm", "scatter", "scatter_add", "scatter_reduce", "index_fill", "index_add", "index_copy",
              "masked_scatter", "tril", "triu", "floor", "ceil", "round", "trunc", "frac", "fix", "sign", "sgn",
              "abs", "absolute", "neg", "negative", "sigmoid", "tanh", "log", "log1p", "log2", "log10", "exp", "exp2",
              "expm1", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh",
@@ -306,7 +307,7 @@ def fill_diagonal(input: Tensor, fill_value, wrap: bool = False) -> Tensor:  # n
 
 def install_methods(cls) -> None:
     """Give Tensor the method form of each operation (``x.sum()`` for ``torch.sum(x)``)."""
-    same = ["exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "abs", "neg", "clamp",
+    same = ["diagonal_scatter", "select_scatter", "slice_scatter", "index_reduce", "renorm", "exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "abs", "neg", "clamp",
             "sum", "mean", "max", "min", "amax", "amin", "var", "std", "logsumexp", "argmax", "argmin",
             "softmax", "log_softmax", "reshape", "flatten", "unflatten", "permute", "transpose", "t",
             "squeeze", "unsqueeze", "expand", "split", "chunk", "unbind", "matmul", "mm", "bmm", "dot",

@@ -13,7 +13,7 @@ import numpy as np
 from ..autograd import Node
 from ..tensor import Tensor
 from .common import apply, normalize_dim, unbroadcast, xp_of
-from .elementwise_functions import abs
+from .elementwise_functions import abs, where
 from .linalg import PNorm, matmul
 from .reduce import amax, amin, sum
 from .shape import reshape
@@ -247,3 +247,14 @@ def multi_dot(tensors) -> Tensor:
         out = matmul(out, t)
     return out
 
+
+
+def renorm(input: Tensor, p, dim: int, maxnorm) -> Tensor:  # noqa: A002
+    """Each slice along dim whose p-norm exceeds maxnorm, scaled down to norm maxnorm (as PyTorch)."""
+    axis = normalize_dim(dim, input.ndim)
+    others = tuple(d for d in range(input.ndim) if d != axis)
+    norms = vector_norm(input, p, others, keepdim=True) if others else abs(input)
+    xp = xp_of(input._data)
+    big = Tensor._wrap(norms._data > maxnorm)
+    factor = where(big, maxnorm / (norms + 1e-7), Tensor._wrap(xp.ones((), dtype=input._data.dtype)))
+    return input * factor

@@ -304,3 +304,69 @@ def take_along_dim(input: Tensor, indices: Tensor, dim=None) -> Tensor:  # noqa:
     full = expand(input, tuple(in_shape)) if tuple(input.shape) != tuple(in_shape) else input
     idx = xp_of(indices._data).broadcast_to(indices._data, tuple(idx_shape))
     return gather(full, axis, _wrap(idx))
+
+
+class WriteAt(Node):
+    """out = input with src written at a (basic or advanced) index; the gradient splits accordingly."""
+
+    def __init__(self, index):
+        self.index = index
+
+    def forward(self, a, src):
+        out = a.copy()
+        out[self.index] = src
+        self.src_shape = src.shape
+        return out
+
+    def backward(self, g):
+        ga = g.copy()
+        ga[self.index] = 0
+        return ga, g[self.index].reshape(self.src_shape)
+
+
+def _write_at(input: Tensor, index, src: Tensor, what: str) -> Tensor:
+    expected = tuple(input._data[index].shape)
+    if tuple(src.shape) != expected:
+        raise RuntimeError(f"{what}(): expected src to have a size equal to the slice of self. src size = "
+                           f"{list(src.shape)}, slice size = {list(expected)}")
+    if src._data.dtype != input._data.dtype:
+        src = src.to(input.dtype)
+    return apply(WriteAt(index), input, src)
+
+
+def select_scatter(input: Tensor, src: Tensor, dim: int, index: int) -> Tensor:  # noqa: A002
+    axis = normalize_dim(dim, input.ndim)
+    return _write_at(input, (slice(None),) * axis + (int(index),), src, "select_scatter")
+
+
+def slice_scatter(input: Tensor, src: Tensor, dim: int = 0, start=None, end=None, step: int = 1) -> Tensor:  # noqa: A002
+    axis = normalize_dim(dim, input.ndim)
+    return _write_at(input, (slice(None),) * axis + (slice(start, end, step),), src, "slice_scatter")
+
+
+def diagonal_scatter(input: Tensor, src: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:  # noqa: A002
+    d1, d2 = normalize_dim(dim1, input.ndim), normalize_dim(dim2, input.ndim)
+    moved = input.movedim((d1, d2), (-2, -1))
+    rows, cols = moved.shape[-2:]
+    length = max(0, min(rows, cols - offset) if offset >= 0 else min(rows + offset, cols))
+    xp = xp_of(input._data)
+    i = xp.arange(length) + max(0, -offset)
+    j = xp.arange(length) + max(0, offset)
+    return _write_at(moved, (Ellipsis, i, j), src, "diagonal_scatter").movedim((-2, -1), (d1, d2))
+
+
+def index_reduce(input: Tensor, dim: int, index, source: Tensor, reduce: str, *,  # noqa: A002
+                 include_self: bool = True) -> Tensor:
+    """scatter_reduce over whole slices picked by a 1-D index along dim (prod, mean, amax, amin)."""
+    if reduce not in ("prod", "mean", "amax", "amin"):
+        raise RuntimeError(f"index_reduce(): Expected reduce to be one of prod, mean, amax or amin but got {reduce}.")
+    axis = normalize_dim(dim, input.ndim)
+    idx = _index_array(index, input, "index_reduce").reshape(-1)
+    if source.ndim and source.shape[axis] != idx.size:
+        raise RuntimeError(f"index_reduce_(): Number of indices ({idx.size}) should be equal to source.size(dim): "
+                           f"({source.shape[axis]}), for dim: {axis}")
+    shape = [1] * source.ndim
+    shape[axis] = -1
+    full = xp_of(idx).broadcast_to(idx.reshape(shape), tuple(source.shape))
+    return scatter_reduce(input, axis, _wrap(xp_of(full).ascontiguousarray(full)), source, reduce,
+                          include_self=include_self)
