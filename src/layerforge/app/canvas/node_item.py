@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QGraphicsSimpleTex
 from ...graph import GraphError, Node, get_layer
 from .. import theme
 from ..icons import category_color, category_pixmap
+from .health_badge import HealthBadge
 from .layout import NODE_HEIGHT, NODE_WIDTH
 from .port_item import PortItem
 
@@ -72,12 +73,21 @@ class NodeItem(QGraphicsObject):
         theme.follow(self, NodeItem._follow_theme)
         self._error_text.setPos(-20, NODE_HEIGHT + 2)
         self.quick_fix_item = QuickFixItem(self)
+        self._health_badge: HealthBadge | None = None
         self.input_ports: list[PortItem] = []
         self.output_port: PortItem | None = None
         self._type = ""
         self._color = QColor("#607d8b")
         self._icon = None
         self.update_from(node, None)
+
+    @property
+    def health_badge(self) -> HealthBadge:
+        """The layer's health badge (app.health_views shows it while the layer is unhealthy), made
+        when first asked for: a model that never trains has none."""
+        if self._health_badge is None:
+            self._health_badge = HealthBadge(self)
+        return self._health_badge
 
     # -- content ---------------------------------------------------------------------------------
 

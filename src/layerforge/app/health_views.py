@@ -1,0 +1,44 @@
+"""The layers' health on the canvas: each node's badge follows the Trainer's LayerHealth reports.
+
+A report reaches the views as the workspace's ``TrainerReport``; the badges show the latest one of
+the current run, stay when the run ends, and clear when a new run (or project) replaces it.
+"""
+from __future__ import annotations
+
+from ..training import LayerHealth
+from ..workspace import events as ev
+
+
+class HealthViews:
+    """Subscribes the canvas's health badges to ``window.workspace``. ``latest``: the last report
+    per node id, and ``step`` the step it was measured at."""
+
+    def __init__(self, window):
+        self.window = window
+        self.latest: dict = {}
+        self.step = 0
+        hub = window.workspace.events
+        hub.connect(self._trainer_report, ev.TrainerReport)
+        hub.connect(self._run_replaced, ev.RunReplaced)
+
+    def badge(self, node_id: str):
+        node = self.window.canvas.model_scene.nodes.get(node_id)
+        return node.health_badge if node is not None else None
+
+    def _trainer_report(self, event: ev.TrainerReport) -> None:
+        health = event.event
+        if not isinstance(health, LayerHealth):
+            return
+        self.step = health.step
+        for node_id, report in health.layers.items():
+            self.latest[node_id] = report
+            badge = self.badge(node_id)
+            if badge is not None:
+                badge.show_report(report, health.step)
+
+    def _run_replaced(self, event: ev.RunReplaced) -> None:
+        shown, self.latest, self.step = list(self.latest), {}, 0
+        for node_id in shown:
+            badge = self.badge(node_id)
+            if badge is not None:
+                badge.clear()
