@@ -52,6 +52,15 @@ UNARY = [
          vals=[np.array([1, 2, 3])]),
     case("unary_empty", lambda m, x: (m.tan(x), m.erfinv(x), m.log1p(x)), [(0, 3)]),
     case("positive", lambda m, x: m.positive(x) * 2, [(3,)]),
+    case("lgamma", lambda m, x: (m.lgamma(x), x.lgamma()), [(3, 4)], low=-4.5, high=8.0),
+    case("lgamma_large", lambda m, x: m.lgamma(x), [(5,)], low=20.0, high=400.0),
+    case("digamma", lambda m, x: (m.digamma(x), x.digamma()), [(3, 4)], low=-4.5, high=8.0),
+    case("polygamma", lambda m, x: (m.polygamma(1, x), m.polygamma(2, x), x.polygamma(3)), [(3, 4)], low=0.2,
+         high=12.0, rtol=2e-9),
+    case("mvlgamma", lambda m, x: (m.mvlgamma(x, 1), x.mvlgamma(3)), [(3, 4)], low=1.5, high=6.0),
+    case("i0", lambda m, x: (m.i0(x), x.i0()), [(3, 4)], low=-6.0, high=6.0),
+    case("i0_large", lambda m, x: m.i0(x), [(4,)], low=16.0, high=40.0, rtol=1e-6),
+    case("gamma_family_of_ints", lambda m, x: (m.lgamma(x), m.digamma(x), m.i0(x)), vals=[np.array([1, 2, 5])]),
 ]
 
 SPECIAL_VALUES = [
@@ -63,6 +72,7 @@ SPECIAL_VALUES = [
                      ("expm1", lambda m, x: m.expm1(x)), ("erf", lambda m, x: m.erf(x)),
                      ("erfc", lambda m, x: m.erfc(x)), ("erfinv", lambda m, x: m.erfinv(x)),
                      ("sinc", lambda m, x: m.sinc(x)), ("signbit", lambda m, x: m.signbit(x)),
+                     ("lgamma", lambda m, x: m.lgamma(x)), ("digamma", lambda m, x: m.digamma(x)),
                      ("logaddexp", lambda m, x: m.logaddexp(x, x * 0 + 0.5)),
                      ("hypot", lambda m, x: m.hypot(x, x * 0 + 2))]
 ]
@@ -141,6 +151,8 @@ def test_gradcheck_of_every_math_op():
     assert lf.gradcheck(lambda t: (t.tan(), t.asin(), t.acos(), t.atan(), t.sinh(), t.cosh(), t.asinh(),
                                    t.atanh(), t.log1p(), t.expm1(), t.exp2(), t.erf(), t.erfc(),
                                    t.erfinv(), t.sinc(), lf.rad2deg(t), lf.nan_to_num(t)), [x])
+    (g,) = inputs((3, 4), low=0.3, high=6.0)
+    assert lf.gradcheck(lambda t: (t.lgamma(), t.digamma(), lf.polygamma(2, t), t.i0(), t.mvlgamma(2) * 0 + t), [g])
     (p,) = inputs((3, 4), low=1.2, high=3.0)
     assert lf.gradcheck(lambda t: (t.acosh(), t.log2(), t.log10(), ((t - 1.1) / 2).logit()), [p])
     a, b = inputs((3, 4), (4,), low=0.3, high=2.0)

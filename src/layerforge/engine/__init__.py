@@ -77,6 +77,7 @@ def numel(t: Tensor) -> int:
 from . import accelerator, linalg  # noqa: E402
 from .ops.linalg_dense import det, inverse, logdet, matrix_power, renorm, slogdet  # noqa: E402
 from .ops import diagonal_scatter, index_reduce, select_scatter, slice_scatter  # noqa: E402
+from .ops import digamma, i0, lgamma, mvlgamma, polygamma  # noqa: E402
 from .ops import inplace as _inplace  # noqa: E402
 from .backend import get_default_device, set_default_device  # noqa: E402
 from .keywords import wrap_namespace as _wrap_namespace  # noqa: E402
@@ -93,7 +94,8 @@ from .serialization import load, save  # noqa: E402
 # their arguments are the same
 for _name in ("conv1d", "conv2d", "conv_transpose2d", "max_pool1d", "max_pool2d", "avg_pool1d", "layer_norm",
               "dropout", "alpha_dropout", "bilinear", "pixel_shuffle", "pixel_unshuffle", "prelu", "selu", "celu",
-              "rrelu", "hardshrink", "threshold", "cosine_similarity", "pairwise_distance", "group_norm", "rms_norm", "adaptive_avg_pool1d", "conv_transpose1d"):
+              "rrelu", "hardshrink", "threshold", "cosine_similarity", "pairwise_distance", "group_norm", "rms_norm",
+              "adaptive_avg_pool1d", "conv_transpose1d"):
     globals()[_name] = getattr(nn.functional, _name)
 
 

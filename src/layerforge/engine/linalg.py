@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from .ops.linalg import cross as _cross
 from .ops.linalg import matmul
-from .ops.linalg_dense import (LinAlgError, det, inverse, matrix_norm, matrix_power, multi_dot, norm, slogdet,  # noqa: F401
-                               solve, vector_norm)
+from .ops.linalg_dense import (LinAlgError, det, inverse, matrix_norm, matrix_power,  # noqa: F401
+                               multi_dot, norm, slogdet, solve, vector_norm)
 from .ops.rearrange import diagonal  # noqa: F401
 
 inv = inverse
@@ -19,5 +19,5 @@ def vecdot(x, y, *, dim=-1):
     return (x * y).sum(dim)
 
 
-__all__ = ["LinAlgError", "cross", "det", "diagonal", "inv", "matmul", "matrix_norm", "matrix_power", "multi_dot", "norm",
-           "slogdet", "solve", "vecdot", "vector_norm"]
+__all__ = ["LinAlgError", "cross", "det", "diagonal", "inv", "matmul", "matrix_norm", "matrix_power", "multi_dot",
+           "norm", "slogdet", "solve", "vecdot", "vector_norm"]

@@ -21,14 +21,14 @@ from .aliases import (chain_matmul, clamp_max, clamp_min, detach, frexp, gcd, ge
                       vdot)
 from .bitwise import (bitwise_and, bitwise_left_shift, bitwise_not, bitwise_or, bitwise_right_shift,
                       bitwise_xor, logical_xor)
-from .elementwise_functions import (abs, add, cast, ceil, clamp, cos, div, exp, fix, floor, floor_divide, frac, log, maximum,
-                                    minimum, mul, neg, pow, relu, remainder, round, rsub, sgn, sigmoid, sign, sin, sqrt,
-                                    sub, tanh, trunc, where)
+from .elementwise_functions import (abs, add, cast, ceil, clamp, cos, div, exp, fix, floor, floor_divide,
+                                    frac, log, maximum, minimum, mul, neg, pow, relu, remainder, round, rsub,
+                                    sgn, sigmoid, sign, sin, sqrt, sub, tanh, trunc, where)
 from .elementwise_math import (acos, acosh, addcdiv, addcmul, arccos, arccosh, arcsin, arcsinh, arctan,
-                              arctan2, arctanh, asin, asinh, atan, atan2, atanh, copysign, cosh, deg2rad,
-                              erf, erfc, erfinv, exp2, expm1, float_power, fmod, heaviside, hypot, lerp,
-                              log1p, log2, log10, logaddexp, logaddexp2, logit, nan_to_num, positive,
-                              rad2deg, signbit, sinc, sinh, tan, xlogy)
+                               arctan2, arctanh, asin, asinh, atan, atan2, atanh, copysign, cosh, deg2rad,
+                               digamma, erf, erfc, erfinv, exp2, expm1, float_power, fmod, heaviside, hypot,
+                               i0, lerp, lgamma, log10, log1p, log2, logaddexp, logaddexp2, logit, mvlgamma,
+                               nan_to_num, polygamma, positive, rad2deg, signbit, sinc, sinh, tan, xlogy)
 from .einsum import einsum, tensordot
 from .rearrange import (atleast_1d, atleast_2d, atleast_3d, cartesian_prod, column_stack, diag, diag_embed,
                         diagflat, diagonal, dsplit, flip, fliplr, flipud, hsplit, hstack, index_select,
@@ -266,13 +266,14 @@ def _view(a, *shape):
 
 
 # Methods with a trailing underscore: the same operation written into the tensor's own storage.
-_IN_PLACE = ["index_reduce", "renorm", "scatter", "scatter_add", "scatter_reduce", "index_fill", "index_add", "index_copy",
-             "masked_scatter", "tril", "triu", "floor", "ceil", "round", "trunc", "frac", "fix", "sign", "sgn",
-             "abs", "absolute", "neg", "negative", "sigmoid", "tanh", "log", "log1p", "log2", "log10", "exp", "exp2",
-             "expm1", "sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh",
-             "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "atan2", "arctan2", "erf", "erfc",
-             "erfinv", "sinc", "logit", "deg2rad", "rad2deg", "square", "reciprocal", "rsqrt", "fmod",
-             "remainder", "lerp", "addcmul", "addcdiv", "hypot", "copysign", "xlogy", "float_power", "heaviside",
+_IN_PLACE = ["lgamma", "digamma", "i0", "mvlgamma", "index_reduce", "renorm", "scatter", "scatter_add",
+             "scatter_reduce", "index_fill", "index_add", "index_copy", "masked_scatter", "tril", "triu",
+             "floor", "ceil", "round", "trunc", "frac", "fix", "sign", "sgn", "abs", "absolute", "neg",
+             "negative", "sigmoid", "tanh", "log", "log1p", "log2", "log10", "exp", "exp2", "expm1", "sin",
+             "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "arcsin",
+             "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "atan2", "arctan2", "erf", "erfc", "erfinv",
+             "sinc", "logit", "deg2rad", "rad2deg", "square", "reciprocal", "rsqrt", "fmod", "remainder",
+             "lerp", "addcmul", "addcdiv", "hypot", "copysign", "xlogy", "float_power", "heaviside",
              "nan_to_num", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift",
              "bitwise_right_shift", "logical_not", "logical_and", "logical_or", "logical_xor", "eq", "ne", "lt",
              "le", "gt", "ge", "greater", "greater_equal", "less", "less_equal", "not_equal", "cumsum",
@@ -307,35 +308,34 @@ def fill_diagonal(input: Tensor, fill_value, wrap: bool = False) -> Tensor:  # n
 
 def install_methods(cls) -> None:
     """Give Tensor the method form of each operation (``x.sum()`` for ``torch.sum(x)``)."""
-    same = ["diagonal_scatter", "select_scatter", "slice_scatter", "index_reduce", "renorm", "exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "abs", "neg", "clamp",
-            "sum", "mean", "max", "min", "amax", "amin", "var", "std", "logsumexp", "argmax", "argmin",
-            "softmax", "log_softmax", "reshape", "flatten", "unflatten", "permute", "transpose", "t",
-            "squeeze", "unsqueeze", "expand", "split", "chunk", "unbind", "matmul", "mm", "bmm", "dot",
-            "outer", "add", "sub", "mul", "div", "pow", "maximum", "minimum", "gather", "masked_fill",
-            "logical_not", "logical_and", "logical_or", "isnan", "isinf", "isfinite", "sign", "floor",
-            "ceil", "trunc", "round", "eq", "ne", "lt", "le", "gt", "ge", "equal", "allclose",
-            "isclose", "all", "any", "square", "reciprocal", "rsqrt", "norm", "repeat", "remainder",
-            "count_nonzero", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not",
-            "bitwise_left_shift", "bitwise_right_shift", "logical_xor", "sgn", "fix", "frac",
-            "floor_divide", "cumsum", "cumprod", "cummax", "cummin", "logcumsumexp", "prod", "argsort",
-            "kthvalue", "median", "mode", "msort", "sort", "topk", "unique", "bincount", "histc",
-            "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "log2", "log10",
-            "log1p", "expm1", "exp2", "erf", "erfc", "erfinv", "sinc", "rad2deg", "deg2rad", "atan2",
-            "hypot", "logaddexp", "logaddexp2", "xlogy", "copysign", "fmod", "float_power", "arcsin",
-            "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "arctan2", "lerp", "addcmul",
-            "addcdiv", "nan_to_num", "signbit", "heaviside", "logit", "positive", "select", "narrow",
-            "movedim", "moveaxis", "flip", "fliplr", "flipud", "roll", "rot90", "tril", "triu",
-            "diagonal", "diag_embed", "diag", "trace", "index_select", "repeat_interleave",
-            "tensor_split", "hsplit", "vsplit", "dsplit", "scatter", "scatter_add", "scatter_reduce",
-            "index_add", "index_copy", "index_fill", "masked_select", "masked_scatter", "take",
-            "take_along_dim", "mv", "addmm", "addmv", "addbmm", "baddbmm", "addr", "inner", "kron",
-            "cross", "unfold", "inverse", "det", "logdet", "slogdet", "matrix_power", "greater",
-            "greater_equal", "less", "less_equal", "not_equal", "ravel", "tile", "vdot", "ger",
-            "split_with_sizes", "unsafe_split", "unsafe_chunk", "is_complex", "is_signed",
-            "is_nonzero", "is_same_size", "isposinf", "isneginf", "isreal", "gcd", "lcm", "ldexp",
-            "frexp", "nonzero", "argwhere", "nansum", "nanmean", "nanmedian", "quantile",
-            "nanquantile", "aminmax", "cov", "corrcoef", "dist", "diff", "fmax", "fmin",
-            "broadcast_to", "unique_consecutive", "diagflat", "clamp_min", "clamp_max", "swapdims"]
+    same = ["lgamma", "digamma", "i0", "mvlgamma", "diagonal_scatter", "select_scatter", "slice_scatter",
+            "index_reduce", "renorm", "exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "abs",
+            "neg", "clamp", "sum", "mean", "max", "min", "amax", "amin", "var", "std", "logsumexp", "argmax",
+            "argmin", "softmax", "log_softmax", "reshape", "flatten", "unflatten", "permute", "transpose", "t",
+            "squeeze", "unsqueeze", "expand", "split", "chunk", "unbind", "matmul", "mm", "bmm", "dot", "outer",
+            "add", "sub", "mul", "div", "pow", "maximum", "minimum", "gather", "masked_fill", "logical_not",
+            "logical_and", "logical_or", "isnan", "isinf", "isfinite", "sign", "floor", "ceil", "trunc",
+            "round", "eq", "ne", "lt", "le", "gt", "ge", "equal", "allclose", "isclose", "all", "any", "square",
+            "reciprocal", "rsqrt", "norm", "repeat", "remainder", "count_nonzero", "bitwise_and", "bitwise_or",
+            "bitwise_xor", "bitwise_not", "bitwise_left_shift", "bitwise_right_shift", "logical_xor", "sgn",
+            "fix", "frac", "floor_divide", "cumsum", "cumprod", "cummax", "cummin", "logcumsumexp", "prod",
+            "argsort", "kthvalue", "median", "mode", "msort", "sort", "topk", "unique", "bincount", "histc",
+            "tan", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "log2", "log10", "log1p",
+            "expm1", "exp2", "erf", "erfc", "erfinv", "sinc", "rad2deg", "deg2rad", "atan2", "hypot",
+            "logaddexp", "logaddexp2", "xlogy", "copysign", "fmod", "float_power", "arcsin", "arccos", "arctan",
+            "arcsinh", "arccosh", "arctanh", "arctan2", "lerp", "addcmul", "addcdiv", "nan_to_num", "signbit",
+            "heaviside", "logit", "positive", "select", "narrow", "movedim", "moveaxis", "flip", "fliplr",
+            "flipud", "roll", "rot90", "tril", "triu", "diagonal", "diag_embed", "diag", "trace",
+            "index_select", "repeat_interleave", "tensor_split", "hsplit", "vsplit", "dsplit", "scatter",
+            "scatter_add", "scatter_reduce", "index_add", "index_copy", "index_fill", "masked_select",
+            "masked_scatter", "take", "take_along_dim", "mv", "addmm", "addmv", "addbmm", "baddbmm", "addr",
+            "inner", "kron", "cross", "unfold", "inverse", "det", "logdet", "slogdet", "matrix_power",
+            "greater", "greater_equal", "less", "less_equal", "not_equal", "ravel", "tile", "vdot", "ger",
+            "split_with_sizes", "unsafe_split", "unsafe_chunk", "is_complex", "is_signed", "is_nonzero",
+            "is_same_size", "isposinf", "isneginf", "isreal", "gcd", "lcm", "ldexp", "frexp", "nonzero",
+            "argwhere", "nansum", "nanmean", "nanmedian", "quantile", "nanquantile", "aminmax", "cov",
+            "corrcoef", "dist", "diff", "fmax", "fmin", "broadcast_to", "unique_consecutive", "diagflat",
+            "clamp_min", "clamp_max", "swapdims"]
     namespace = globals()
     for name in same:
         setattr(cls, name, namespace[name])
@@ -355,6 +355,8 @@ def install_methods(cls) -> None:
     cls.exp_ = lambda self: inplace(self, exp(self.detach()), "copy")
     cls.sqrt_ = lambda self: inplace(self, sqrt(self.detach()), "copy")
     cls.where = lambda self, condition, other: where(condition, self, other)
+    cls.polygamma = lambda self, n: polygamma(n, self)
+    cls.polygamma_ = lambda self, n: inplace(self, polygamma(n, self.detach()), "copy")
     for name in _IN_PLACE:
         fn = namespace.get(name) or getattr(cls, name, None)
         if fn is not None and not hasattr(cls, name + "_"):

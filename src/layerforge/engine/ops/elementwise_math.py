@@ -17,8 +17,12 @@ from ..tensor import Tensor
 from .activation import erf as _erf
 from .common import Number, apply, as_tensor_arg, broadcast_error, promote_pair, unbroadcast, xp_of
 from .elementwise_functions import _float_input, _scalar_like, add, div, mul, sub
+from .special import bessel_i1 as _i1
+from .special import digamma as _digamma
 from .special import erfc as _erfc
 from .special import erfinv as _erfinv
+from .special import lgamma as _lgamma
+from .special import polygamma as _polygamma
 
 _wrap = Tensor._wrap
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
@@ -56,6 +60,9 @@ UNARY = {
     "erfc": (lambda xp, x: _erfc(x), lambda xp, x, y: -_TWO_OVER_SQRT_PI * xp.exp(-x * x)),
     "erfinv": (lambda xp, x: _erfinv(x), lambda xp, x, y: (math.sqrt(math.pi) / 2) * xp.exp(y * y)),
     "sinc": (_sinc, _sinc_derivative),
+    "lgamma": (lambda xp, x: _lgamma(x), lambda xp, x, y: _digamma(x)),
+    "digamma": (lambda xp, x: _digamma(x), lambda xp, x, y: _polygamma(1, x)),
+    "i0": (lambda xp, x: xp.i0(x) if xp is not np else np.i0(x), lambda xp, x, y: _i1(x)),
     "rad2deg": (lambda xp, x: x * (180.0 / math.pi), lambda xp, x, y: 180.0 / math.pi),
     "deg2rad": (lambda xp, x: x * (math.pi / 180.0), lambda xp, x, y: math.pi / 180.0),
 }
@@ -91,7 +98,40 @@ def _unary(name: str):
 
 
 tan, asin, acos, atan, sinh, cosh, asinh, acosh, atanh, log2, log10, log1p, expm1, exp2, erf, erfc, \
-    erfinv, sinc, rad2deg, deg2rad = (_unary(name) for name in UNARY)
+    erfinv, sinc, lgamma, digamma, i0, rad2deg, deg2rad = (_unary(name) for name in UNARY)
+
+
+class Polygamma(Unary):
+    def __init__(self, n):
+        self.n = n
+
+    def forward(self, a):
+        with np.errstate(all="ignore"):
+            self.a, self.out = a, _polygamma(self.n, a)
+        return self.out
+
+    def backward(self, g):
+        with np.errstate(all="ignore"):
+            return (g * _polygamma(self.n + 1, self.a)).astype(g.dtype, copy=False)
+
+
+def polygamma(n: int, input):  # noqa: A002
+    if n < 0:
+        raise RuntimeError("polygamma(n, x) does not support negative n.")
+    return apply(Polygamma(int(n)), _float_input(input))
+
+
+def mvlgamma(input, p: int):  # noqa: A002
+    """The multivariate log-gamma of dimension p: p(p-1)/4 log(pi) + sum of lgamma(x - i/2)."""
+    if p < 1:
+        raise RuntimeError("p has to be greater than or equal to 1")
+    x = _float_input(input)
+    if bool((x._data <= (p - 1) / 2).any()):
+        raise RuntimeError(f"All elements must be greater than (p-1)/2 = {(p - 1) / 2}")
+    total = lgamma(x)
+    for i in range(1, p):
+        total = total + lgamma(x - i / 2)
+    return total + p * (p - 1) / 4 * math.log(math.pi)
 
 
 # ------------------------------------------------------------------------------ binary

@@ -339,7 +339,8 @@ def select_scatter(input: Tensor, src: Tensor, dim: int, index: int) -> Tensor: 
     return _write_at(input, (slice(None),) * axis + (int(index),), src, "select_scatter")
 
 
-def slice_scatter(input: Tensor, src: Tensor, dim: int = 0, start=None, end=None, step: int = 1) -> Tensor:  # noqa: A002
+def slice_scatter(input: Tensor, src: Tensor, dim: int = 0, start=None, end=None,  # noqa: A002
+                  step: int = 1) -> Tensor:
     axis = normalize_dim(dim, input.ndim)
     return _write_at(input, (slice(None),) * axis + (slice(start, end, step),), src, "slice_scatter")
 
