@@ -206,3 +206,38 @@ def test_rng_state_round_trips_and_multinomial_samples_the_weights():
     filled = lf.zeros(10000).bernoulli_(0.3)
     assert abs(filled.mean().item() - 0.3) < 0.03
     assert abs(lf.zeros(20000).exponential_(2.0).mean().item() - 0.5) < 0.03
+
+
+@pytest.mark.parametrize("make", [
+    pytest.param(lambda m: m.hann_window(5), id="hann"), pytest.param(lambda m: m.hann_window(6, False), id="hann_sym"),
+    pytest.param(lambda m: m.hamming_window(4), id="hamming"),
+    pytest.param(lambda m: m.hamming_window(7, True, 0.5, 0.5, dtype=m.float64), id="hamming_params"),
+    pytest.param(lambda m: m.blackman_window(5), id="blackman"), pytest.param(lambda m: m.bartlett_window(6), id="bartlett"),
+    pytest.param(lambda m: m.kaiser_window(5), id="kaiser"), pytest.param(lambda m: m.kaiser_window(7, False, 5.0), id="kaiser_sym"),
+    pytest.param(lambda m: m.hann_window(1), id="length_1"), pytest.param(lambda m: m.hann_window(0), id="length_0"),
+])
+def test_window_functions_match_torch(make):
+    ours, theirs = make(lf), make(torch)
+    assert ours.dtype.name == str(theirs.dtype)[6:] and tuple(ours.shape) == tuple(theirs.shape)
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-5, atol=1e-6)
+
+
+MISC = [
+    case("histogram", lambda m, x: m.histogram(x, bins=4), [(20,)], grad=False),
+    case("histogram_range_weight", lambda m, x, w: m.histogram(x, 3, range=(-1.0, 1.0), weight=w, density=True),
+         [(20,), (20,)], grad=False),
+    case("histogram_edges", lambda m, x: x.histogram(m.tensor([-2.0, 0.0, 0.5, 2.0], dtype=x.dtype)), [(20,)], grad=False),
+    case("pdist", lambda m, x: (m.pdist(x), m.pdist(x, p=1)), [(4, 3)]),
+    case("channel_shuffle", lambda m, x: m.channel_shuffle(x, 2), [(2, 4, 3)]),
+    case("gradient", lambda m, x: (*m.gradient(x), *m.gradient(x, spacing=0.5, dim=1)), [(4, 5)]),
+    case("rsub_fill", lambda m, x: (m.rsub(x, 2.0), m.rsub(x, x * 3, alpha=2), m.fill(x, 1.5)), [(2, 3)]),
+    case("embedding_put", lambda m, w: (m.embedding(w, m.tensor([[0, 2], [1, 1]], device=w.device)),
+                                        m.put(w, m.tensor([0, 5], device=w.device), m.ones(2, dtype=w.dtype, device=w.device))),
+         [(3, 4)], grad=False),
+]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("fn, shapes, options", MISC)
+def test_misc_functions_match_torch(fn, shapes, options, device):
+    check(fn, shapes, device=device, **options)

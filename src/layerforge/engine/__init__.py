@@ -78,6 +78,9 @@ from . import accelerator, linalg  # noqa: E402
 from .ops.linalg_dense import det, inverse, logdet, matrix_power, renorm, slogdet  # noqa: E402
 from .ops import diagonal_scatter, index_reduce, select_scatter, slice_scatter  # noqa: E402
 from .ops import digamma, i0, lgamma, mvlgamma, polygamma  # noqa: E402
+from .ops import channel_shuffle, fill, get_device, gradient, histogram, pdist  # noqa: E402
+from .ops.aliases import rsub  # noqa: E402
+from .windows import bartlett_window, blackman_window, hamming_window, hann_window, kaiser_window  # noqa: E402
 from .ops import inplace as _inplace  # noqa: E402
 from .backend import get_default_device, set_default_device  # noqa: E402
 from .keywords import wrap_namespace as _wrap_namespace  # noqa: E402
@@ -105,6 +108,19 @@ def _top_level_in_place(name):
 
     op.__name__ = op.__qualname__ = name
     return op
+
+
+def embedding(weight, input, padding_idx=-1, scale_grad_by_freq=False, sparse=False):  # noqa: A002
+    """torch.embedding: the rows of weight picked by input (weight first, unlike F.embedding)."""
+    return nn.functional.embedding(input, weight, None if padding_idx == -1 else padding_idx)
+
+
+def put(input, index, source, accumulate=False):  # noqa: A002
+    return input.put(index, source, accumulate)
+
+
+def index_put(input, indices, values, accumulate=False):  # noqa: A002
+    return input.index_put(indices, values, accumulate)
 
 
 def adjoint(input):  # noqa: A002

@@ -15,10 +15,10 @@ from ..autograd import Node, _mode
 from ..tensor import Tensor
 from .common import (Number, apply, as_tensor_arg, broadcast_error, check_same_device, dim_aliases, on_input_gpu,
                      unbroadcast, xp_of)
-from .aliases import (chain_matmul, clamp_max, clamp_min, detach, frexp, gcd, ger, is_complex,
-                      is_floating_point, is_nonzero, is_same_size, is_signed, isneginf, isposinf, isreal, lcm,
-                      ldexp, ravel, result_type, split_with_sizes, swapdims, tile, unsafe_chunk, unsafe_split,
-                      vdot)
+from .aliases import (chain_matmul, clamp_max, clamp_min, detach, fill, frexp, gcd, ger, get_device, gradient,
+                      is_complex, is_floating_point, is_nonzero, is_same_size, is_signed, isneginf, isposinf,
+                      isreal, lcm, ldexp, ravel, result_type, split_with_sizes, swapdims, tile, unsafe_chunk,
+                      unsafe_split, vdot)
 from .bitwise import (bitwise_and, bitwise_left_shift, bitwise_not, bitwise_or, bitwise_right_shift,
                       bitwise_xor, logical_xor)
 from .elementwise_functions import (abs, add, cast, ceil, clamp, cos, div, exp, fix, floor, floor_divide,
@@ -36,7 +36,8 @@ from .rearrange import (atleast_1d, atleast_2d, atleast_3d, cartesian_prod, colu
                         select, tensor_split, trace, tril, tril_indices, triu, triu_indices, unfold,
                         vsplit, vstack, dstack)
 from .search import (argwhere, block_diag, broadcast_shapes, broadcast_tensors, broadcast_to, bucketize,
-                     combinations, isin, nonzero, searchsorted, unique_consecutive, unravel_index, vander)
+                     channel_shuffle, combinations, histogram, isin, nonzero, pdist, searchsorted,
+                     unique_consecutive, unravel_index, vander)
 from .stats import (aminmax, corrcoef, cov, cumulative_trapezoid, diff, dist, fmax, fmin, nanmean, nanmedian,
                     nanquantile, nansum, quantile, std_mean, trapezoid, trapz, var_mean)
 from .scatter import (diagonal_scatter, index_add, index_copy, index_fill, index_reduce, masked_scatter,
@@ -308,7 +309,7 @@ def fill_diagonal(input: Tensor, fill_value, wrap: bool = False) -> Tensor:  # n
 
 def install_methods(cls) -> None:
     """Give Tensor the method form of each operation (``x.sum()`` for ``torch.sum(x)``)."""
-    same = ["lgamma", "digamma", "i0", "mvlgamma", "diagonal_scatter", "select_scatter", "slice_scatter",
+    same = ["histogram", "lgamma", "digamma", "i0", "mvlgamma", "diagonal_scatter", "select_scatter", "slice_scatter",
             "index_reduce", "renorm", "exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "abs",
             "neg", "clamp", "sum", "mean", "max", "min", "amax", "amin", "var", "std", "logsumexp", "argmax",
             "argmin", "softmax", "log_softmax", "reshape", "flatten", "unflatten", "permute", "transpose", "t",

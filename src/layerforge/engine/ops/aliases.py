@@ -7,10 +7,12 @@ import numpy as np
 from ..dtypes import from_numpy_dtype, get_default_dtype, scalar_result_type
 from ..dtypes import result_type as _result_type
 from ..tensor import Tensor
-from .common import xp_of
-from .elementwise_functions import clamp, mul, pow
+from .common import apply, xp_of
+from .elementwise import Stepwise
+from .elementwise_functions import clamp, mul, pow, sub
 from .linalg import dot, matmul, outer
-from .shape import chunk, reshape, split, transpose
+from .rearrange import narrow
+from .shape import cat, chunk, reshape, split, transpose
 
 _wrap = Tensor._wrap
 
@@ -155,3 +157,37 @@ def result_type(tensor1, tensor2):
     if float in kinds:
         return get_default_dtype()
     return from_numpy_dtype(np.int64 if int in kinds else np.bool_)
+
+
+def rsub(input, other, alpha=1):  # noqa: A002
+    """other - alpha * input (torch.rsub)."""
+    return sub(other, input, alpha=alpha)
+
+
+def fill(input: Tensor, value) -> Tensor:  # noqa: A002
+    """A new tensor like input, every element value (the out-of-place torch.fill; a zero gradient)."""
+    fill_value = value._data if isinstance(value, Tensor) else value
+    return apply(Stepwise(lambda a: xp_of(a).full(a.shape, fill_value, dtype=a.dtype)), input)
+
+
+def get_device(input: Tensor) -> int:  # noqa: A002
+    return input.get_device()
+
+
+def gradient(input: Tensor, *, spacing=1, dim=None, edge_order: int = 1):  # noqa: A002
+    """Central differences inside, one-sided (first order) at the edges, per dim, as torch.gradient."""
+    if edge_order != 1:
+        raise NotImplementedError("torch.gradient: only edge_order=1 is supported here")
+    dims = list(range(input.ndim)) if dim is None else ([dim] if isinstance(dim, int) else list(dim))
+    steps = list(spacing) if isinstance(spacing, (list, tuple)) else [spacing] * len(dims)
+    out = []
+    for d, h in zip(dims, steps):
+        h = float(h.item()) if isinstance(h, Tensor) else float(h)
+        n = input.shape[d]
+        if n < 2:
+            raise RuntimeError("torch.gradient expected each dimension size to be at least edge_order+1")
+        inner = (narrow(input, d, 2, n - 2) - narrow(input, d, 0, n - 2)) / (2 * h)
+        first = (narrow(input, d, 1, 1) - narrow(input, d, 0, 1)) / h
+        last = (narrow(input, d, n - 1, 1) - narrow(input, d, n - 2, 1)) / h
+        out.append(cat([first, inner, last], d))
+    return tuple(out)

@@ -15,6 +15,7 @@ from ..tensor import Size, Tensor
 from .common import xp_of
 from .elementwise_functions import pow
 from .index import getitem
+from .linalg import cdist
 from .shape import _shape_arg, cat, expand, pad, reshape, stack
 
 _wrap = Tensor._wrap
@@ -163,3 +164,47 @@ def broadcast_to(input: Tensor, size) -> Tensor:  # noqa: A002
 def broadcast_tensors(*tensors):
     shape = broadcast_shapes(*[t.shape for t in tensors])
     return tuple(t if tuple(t.shape) == tuple(shape) else expand(t, shape) for t in tensors)
+
+
+class HistogramResult(tuple):
+    """(hist, bin_edges), as torch.return_types.histogram."""
+
+    __slots__ = ()
+    hist = property(lambda self: self[0])
+    bin_edges = property(lambda self: self[1])
+
+
+def histogram(input: Tensor, bins=100, *, range=None, weight=None, density: bool = False):  # noqa: A002
+    """Counts of input in bins (a count of equal bins over range, or the bin edges as a tensor)."""
+    if input._data.dtype.kind != "f":
+        raise RuntimeError(f"torch.histogram: input tensor and bins tensors should have the same dtype, but got "
+                           f"input {input.dtype.name} and bins float")
+    data = backend.to_host(input._data).reshape(-1)
+    edges = backend.to_host(bins._data) if isinstance(bins, Tensor) else bins
+    w = None if weight is None else backend.to_host(weight._data).reshape(-1)
+    low_high = None if range is None else tuple(float(r) for r in range)
+    if low_high is None and not isinstance(bins, Tensor) and data.size:
+        low_high = (float(data.min()), float(data.max()))
+    hist, bin_edges = np.histogram(data, bins=edges, range=low_high, weights=w, density=density)
+    dtype = input._data.dtype
+    return HistogramResult((_wrap(backend.to_device_array(hist.astype(dtype), input.device)),
+                            _wrap(backend.to_device_array(bin_edges.astype(dtype), input.device))))
+
+
+def pdist(input: Tensor, p: float = 2.0) -> Tensor:  # noqa: A002
+    """The p-norm distance of every pair of rows (i < j), in row-major order, as PyTorch's."""
+    if input.ndim != 2:
+        raise RuntimeError(f"pdist only supports 2D tensors, got: {input.ndim}D")
+    n = input.shape[0]
+    rows, cols = np.triu_indices(n, 1)
+    distances = cdist(input, input, p=p)
+    return getitem(distances, (_wrap(backend.to_device_array(rows, input.device)),
+                               _wrap(backend.to_device_array(cols, input.device))))
+
+
+def channel_shuffle(input: Tensor, groups: int) -> Tensor:  # noqa: A002
+    n, c = input.shape[0], input.shape[1]
+    if c % groups:
+        raise RuntimeError(f"Number of channels must be divisible by groups. Got {c} channels and {groups} groups.")
+    rest = tuple(input.shape[2:])
+    return input.reshape(n, groups, c // groups, *rest).transpose(1, 2).reshape(n, c, *rest)
