@@ -159,3 +159,12 @@ def test_nn_modules_paths_name_the_same_classes():
         shared = [n for n in dir(ours) if not n.startswith("_")]
         assert shared, file
         assert all(hasattr(theirs, n) for n in shared), (file, [n for n in shared if not hasattr(theirs, n)])
+
+
+def test_layout_and_the_functional_methods_match_torch():
+    assert repr(lf.zeros(2).layout).endswith("strided") and lf.zeros(2).layout is lf.strided
+    values = [-1.5, 0.2, 0.0, 2.0]
+    weight = [0.25]
+    ours, theirs = lf.tensor(values), torch.tensor(values)
+    _same(ours.hardshrink(0.3), theirs.hardshrink(0.3))
+    _same(ours.prelu(lf.tensor(weight)), theirs.prelu(torch.tensor(weight)))

@@ -123,6 +123,22 @@ def index_put(input, indices, values, accumulate=False):  # noqa: A002
     return input.index_put(indices, values, accumulate)
 
 
+class layout:
+    """The memory layout of a tensor: the engine's are all dense and strided (``torch.strided``)."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self):
+        return f"layerforge.{self.name}"
+
+
+strided = layout("strided")
+Tensor.layout = property(lambda self: strided)
+Tensor.hardshrink = lambda self, lambd=0.5: nn.functional.hardshrink(self, lambd)
+Tensor.prelu = lambda self, weight: nn.functional.prelu(self, weight)
+
+
 def adjoint(input):  # noqa: A002
     return input.transpose(-2, -1)
 
