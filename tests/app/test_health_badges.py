@@ -2,6 +2,8 @@
 badge that explains itself on hover; a healthy run shows none; a new run clears them."""
 from __future__ import annotations
 
+import numpy as np
+
 from layerforge.app.health_views import HealthViews
 from layerforge.graph import ModelSpec
 from layerforge.training import TrainingSettings, example_project_path, load_project, save_project
@@ -86,3 +88,33 @@ def test_a_healthy_run_shows_no_badge_and_a_new_run_clears_the_old_ones(window, 
     assert window.workspace.run.settings.learning_rate == HEALTHY.learning_rate
     assert views.latest and [r.text for r in views.latest.values() if not r.ok] == []
     assert badges(window) == {}
+
+
+def test_a_two_feature_models_units_show_over_the_input_plane_from_the_context_menu(window, qtbot, tmp_path):
+    from layerforge.app.canvas.context_menu import node_menu
+
+    views = HealthViews(window)
+    ids = {node.name: node_id for node_id, node in window.workspace.spec.nodes.items()}
+    menu = node_menu(window.canvas, ids["tanh1"])
+    entry = next(a for a in menu.actions() if a.objectName() == "showUnitMaps")
+    assert not entry.isEnabled() and "two input features" in entry.toolTip()   # nothing measured yet
+    window.training_panel.epochs_spin.setValue(3)
+    train(qtbot, window)
+    maps = window.canvas.model_scene.nodes[ids["tanh1"]].unit_maps
+    assert maps.maps.shape == (16, 24, 24) and not maps.isVisible()   # measured, not asked for
+    assert views.latest[ids["tanh1"]].unit_maps is not None
+
+    menu = node_menu(window.canvas, ids["tanh1"])
+    entry = next(a for a in menu.actions() if a.objectName() == "showUnitMaps")
+    assert entry.isEnabled() and entry.isCheckable() and not entry.isChecked()
+    entry.trigger()
+    assert maps.isVisible() and len(maps.images) == 16 and maps.boundingRect().height() >= 4 * 22
+    # Each picture is its own unit's output, not one picture repeated.
+    assert not np.allclose(maps.maps[0], maps.maps[1]) and maps.images[0] != maps.images[1]
+    assert maps.images[0].width() == maps.images[0].height() == 24
+
+    menu = node_menu(window.canvas, ids["tanh1"])
+    entry = next(a for a in menu.actions() if a.objectName() == "showUnitMaps")
+    assert entry.isChecked()
+    entry.trigger()
+    assert not maps.isVisible()

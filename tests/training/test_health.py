@@ -7,7 +7,7 @@ import pytest
 
 from layerforge.graph import compile_spec
 from layerforge.training import BatchEnd, LayerHealth, Trainer, TrainingSettings
-from layerforge.training.health import HEALTH_EVERY, HISTOGRAM_BINS, classify, histogram, unit_share
+from layerforge.training.health import HEALTH_EVERY, HISTOGRAM_BINS, PLANE_GRID, classify, histogram, unit_share
 from spec_cases import chain
 
 
@@ -154,3 +154,35 @@ def test_a_unit_is_a_channel_of_an_image_and_dead_only_on_nearly_all_samples():
     assert histogram(np.array([np.nan, np.inf])) is None
     same = histogram(np.full(7, 2.0))
     assert same.counts.sum() == 7 and same.edges[0] < 2.0 < same.edges[-1]
+
+
+def test_a_two_feature_model_maps_each_small_layers_units_over_the_input_plane(spiral):
+    settings = TrainingSettings(epochs=2, device="cpu", snapshot_every=0, keep_best=False)
+    spec = chain(("Input", {"shape": [2]}), ("Linear", {"out_features": 8}), ("Tanh", {}),
+                 ("Linear", {"out_features": 32}), ("ReLU", {}), ("Linear", {"out_features": 3}))
+    trainer = Trainer(spec, spiral, settings)
+    events = []
+    trainer.listener = events.append
+    trainer.run()
+    last = [e for e in events if isinstance(e, LayerHealth)][-1]
+    x_min, x_max, y_min, y_max = last.plane
+    assert x_min < spiral.x[:, 0].min() and spiral.x[:, 0].max() < x_max
+    assert y_min < spiral.x[:, 1].min() and spiral.x[:, 1].max() < y_max
+    layers = by_name(last)
+    assert layers["fc1"].unit_maps.shape == layers["tanh1"].unit_maps.shape == (8, PLANE_GRID, PLANE_GRID)
+    assert np.all(np.abs(layers["tanh1"].unit_maps) <= 1)
+    assert layers["fc2"].unit_maps is None and layers["relu1"].unit_maps is None   # 32 units: too many to draw
+    # The output layer's maps are the model's outputs over the plane: row = y, column = x, ascending.
+    xs, ys = np.linspace(x_min, x_max, PLANE_GRID), np.linspace(y_min, y_max, PLANE_GRID)
+    row, column = 5, 17
+    logits = trainer.predict(np.array([[xs[column], ys[row]]], dtype=np.float32))[0]
+    np.testing.assert_allclose(layers["fc3"].unit_maps[:, row, column], logits, rtol=1e-4, atol=1e-5)
+
+
+def test_a_model_without_two_input_features_has_no_unit_maps(digits, template_run):
+    spec, settings = template_run("lenet", digits, epochs=1, snapshot_every=0)
+    events = []
+    Trainer(spec, digits, settings, events.append).run()
+    healths = [e for e in events if isinstance(e, LayerHealth)]
+    assert healths and all(e.plane is None for e in healths)
+    assert all(r.unit_maps is None for e in healths for r in e.layers.values())

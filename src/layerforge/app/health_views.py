@@ -1,4 +1,5 @@
-"""The layers' health on the canvas: each node's badge follows the Trainer's LayerHealth reports.
+"""The layers' health on the canvas: each node's badge (and, for a model of two input features, its
+units' maps over the input plane) follows the Trainer's LayerHealth reports.
 
 A report reaches the views as the workspace's ``TrainerReport``; the badges show the latest one of
 the current run, stay when the run ends, and clear when a new run (or project) replaces it.
@@ -30,15 +31,21 @@ class HealthViews:
         if not isinstance(health, LayerHealth):
             return
         self.step = health.step
+        nodes = self.window.canvas.model_scene.nodes
         for node_id, report in health.layers.items():
             self.latest[node_id] = report
-            badge = self.badge(node_id)
-            if badge is not None:
-                badge.show_report(report, health.step)
+            node = nodes.get(node_id)
+            if node is None:
+                continue
+            node.health_badge.show_report(report, health.step)
+            if report.unit_maps is not None:
+                node.unit_maps.set_maps(report.unit_maps)
 
     def _run_replaced(self, event: ev.RunReplaced) -> None:
-        shown, self.latest, self.step = list(self.latest), {}, 0
-        for node_id in shown:
-            badge = self.badge(node_id)
-            if badge is not None:
-                badge.clear()
+        shown, self.latest, self.step = self.latest, {}, 0
+        nodes = self.window.canvas.model_scene.nodes
+        for node_id, report in shown.items():
+            if node_id in nodes:
+                nodes[node_id].health_badge.clear()
+                if report.unit_maps is not None:
+                    nodes[node_id].unit_maps.set_maps(None)   # whether they are shown stays

@@ -146,7 +146,10 @@ class LayerReport:
     the norm of the weights) are None for a layer without parameters; ``dead_share`` and
     ``saturated_share`` (of its units) None where they do not apply. ``activations``: a histogram of
     the layer's outputs over the batch; ``gradients``: of its parameters' gradients (of its
-    outputs' gradients for a layer without parameters), None when none reached it."""
+    outputs' gradients for a layer without parameters), None when none reached it. ``unit_maps``
+    (units, G, G): for a model with two input features and a layer of at most 16 units, each unit's
+    output over a G x G grid of the input plane (row: second feature, column: first feature, both
+    ascending over ``LayerHealth.plane``), as TensorFlow Playground draws its neurons; else None."""
 
     node_id: str
     name: str
@@ -161,6 +164,7 @@ class LayerReport:
     saturated_share: float | None = None
     activations: Histogram | None = None
     gradients: Histogram | None = None
+    unit_maps: np.ndarray | None = None
 
     @property
     def ok(self) -> bool:
@@ -170,11 +174,13 @@ class LayerReport:
 @dataclass
 class LayerHealth:
     """The health of every layer with parameters or an activation, measured at ``step``; ``layers``
-    maps node ids to :class:`LayerReport`."""
+    maps node ids to :class:`LayerReport`. ``plane``: (x min, x max, y min, y max) of the input plane
+    the unit maps cover, in the data's units; None without unit maps."""
 
     epoch: int
     step: int
     layers: dict
+    plane: tuple | None = None
 
     @property
     def unhealthy(self) -> list:

@@ -8,7 +8,8 @@ weights; after the optimizer's step it measures how far they moved, and turns ev
 :class:`~layerforge.training.events.LayerHealth` event: per layer the gradient norm and the
 update/weight ratio (layers with parameters), the share of dead (ReLU) or saturated (tanh, sigmoid)
 units (activations), small histograms of activations and gradients, and a verdict with one sentence
-of advice that names the layer.
+of advice that names the layer. For a model of two input features it also runs the model over a
+coarse grid of the input plane and keeps each small layer's unit outputs there (unit maps).
 """
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ MOSTLY = 0.5               # a layer is "mostly dead / saturated" past this shar
 VANISHING_RATIO = 1e-4     # a gradient this small next to the model's largest one has vanished
 EXPLODING_UPDATE = 1.0     # one step moving the weights by more than their own norm
 EXPLODING_GRAD = 1e3       # a gradient norm this many times the weights' norm (at least 1)
+PLANE_GRID = 24            # unit maps: points per side of the input plane's grid
+MAX_MAP_UNITS = 16         # unit maps are drawn for layers of at most this many units
 
 DEAD_KINDS = ("ReLU",)     # activations whose output is exactly 0 over half their input
 SATURATION = {             # activation: (low, high) limits past which its gradient is nearly 0
@@ -43,8 +46,9 @@ class HealthMonitor:
     """Measures the health of ``model``'s layers (compiled from ``spec``: submodules are named after
     the nodes). Layers without parameters that are not activations (pooling, reshaping) are left out."""
 
-    def __init__(self, model, spec: ModelSpec, every: int = HEALTH_EVERY):
+    def __init__(self, model, spec: ModelSpec, problem=None, device: str = "cpu", every: int = HEALTH_EVERY):
         self.model, self.every = model, max(1, int(every))
+        self.plane = InputPlane(problem, device) if problem is not None and InputPlane.fits(problem) else None
         children = dict(model.named_children())
         output_ids = {node_id for node_id in spec.nodes if not spec.outputs_of(node_id)}
         self.layers: list[_Layer] = []
@@ -70,7 +74,7 @@ class HealthMonitor:
 
     def probe(self) -> "HealthProbe":
         """Hooks for the next forward pass of the model (and only that one)."""
-        return HealthProbe(self.model, self.layers)
+        return HealthProbe(self.model, self.layers, self.plane)
 
 
 class _Layer:
@@ -87,8 +91,8 @@ class HealthProbe:
     step measures the update and returns the LayerHealth event. Arrays are read in place on the CPU
     (each is read before the next step changes it) and copied once from a GPU."""
 
-    def __init__(self, model, layers: list[_Layer]):
-        self.layers = layers
+    def __init__(self, model, layers: list[_Layer], plane: "InputPlane | None" = None):
+        self.model, self.layers, self.plane = model, layers, plane
         self.outputs: dict[str, np.ndarray] = {}
         self.output_grads: dict[str, np.ndarray] = {}
         self.figures: dict[str, dict] = {layer.node_id: {} for layer in layers}
@@ -129,6 +133,7 @@ class HealthProbe:
             self._measure(layer)
         largest = max((f["grad_norm"] for f in self.figures.values()
                        if "grad_norm" in f and math.isfinite(f["grad_norm"])), default=0.0)
+        maps = self.plane.unit_maps(self.model, self.layers) if self.plane is not None else {}
         reports = {}
         for layer in self.layers:
             f = self.figures[layer.node_id]
@@ -139,8 +144,9 @@ class HealthProbe:
             reports[layer.node_id] = LayerReport(
                 layer.node_id, layer.name, layer.type, verdict, text, SEVERITY[verdict],
                 f.get("grad_norm"), f.get("weight_norm"), f.get("update_ratio"), f.get("dead_share"),
-                f.get("saturated_share"), histogram(self.outputs.get(layer.node_id)), gradients)
-        return LayerHealth(epoch, step, reports)
+                f.get("saturated_share"), histogram(self.outputs.get(layer.node_id)), gradients,
+                maps.get(layer.node_id))
+        return LayerHealth(epoch, step, reports, self.plane.extent if self.plane is not None else None)
 
     def _measure(self, layer: _Layer) -> None:
         figures = self.figures[layer.node_id]
@@ -157,6 +163,51 @@ class HealthProbe:
             elif layer.type in SATURATION:
                 low, high = SATURATION[layer.type]
                 figures["saturated_share"] = unit_share((out <= low) | (out >= high))
+
+
+class InputPlane:
+    """A PLANE_GRID x PLANE_GRID grid over the plane of a model's two input features (the data's range
+    and a tenth more on each side, as the decision boundary's), ready for the model to read."""
+
+    def __init__(self, problem, device: str):
+        x = np.asarray(problem.dataset.x, dtype=np.float64)
+        low, high = x.min(axis=0), x.max(axis=0)
+        margin = 0.1 * np.maximum(high - low, 1e-6)
+        low, high = low - margin, high + margin
+        xx, yy = np.meshgrid(np.linspace(low[0], high[0], PLANE_GRID), np.linspace(low[1], high[1], PLANE_GRID))
+        self.extent = (float(low[0]), float(high[0]), float(low[1]), float(high[1]))
+        raw = np.stack([xx.ravel(), yy.ravel()], axis=1).astype(np.float32)
+        self.inputs = np.ascontiguousarray(problem.model_inputs(raw), dtype=np.float32)
+        self.device = device
+
+    @staticmethod
+    def fits(problem) -> bool:
+        return tuple(problem.dataset.input_shape) == (2,) and problem.input_dtype is np.float32
+
+    def unit_maps(self, model, layers: list[_Layer]) -> dict[str, np.ndarray]:
+        """(units, G, G) outputs over the grid per layer of at most MAX_MAP_UNITS units, in eval mode."""
+        maps: dict[str, np.ndarray] = {}
+
+        def recorder(layer):
+            def record(module, args, out):
+                out = out[0] if isinstance(out, (tuple, list)) else out
+                if isinstance(out, engine.Tensor) and out.ndim == 2 and out.shape[1] <= MAX_MAP_UNITS:
+                    values = out.numpy(force=True).astype(np.float32)
+                    maps[layer.node_id] = values.T.reshape(-1, PLANE_GRID, PLANE_GRID).copy()
+            return record
+
+        handles = [layer.module.register_forward_hook(recorder(layer)) for layer in layers]
+        training = model.training
+        try:
+            model.eval()
+            with engine.no_grad():
+                grid = engine.from_numpy(self.inputs)
+                model(grid if self.device == "cpu" else grid.to(self.device))
+        finally:
+            for handle in handles:
+                handle.remove()
+            model.train(training)
+        return maps
 
 
 def unit_share(flags: np.ndarray) -> float:

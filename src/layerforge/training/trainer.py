@@ -87,7 +87,7 @@ class Trainer:
             self._build(resume.weights if resume is not None else initial_state)
         except MemoryError as error:   # the estimate is a guide; the allocator has the last word
             raise TrainingError(out_of_memory_message(error, "while building the model", self.memory)) from None
-        self.health = HealthMonitor(self.model, self.spec) if health else None
+        self.health = HealthMonitor(self.model, self.spec, self.problem, self.device) if health else None
         self._batch_bounds = _batch_bounds(len(self.problem.train), self.settings.batch_size)
         self._bounds_batch_size = self.settings.batch_size
         self.steps_per_epoch = len(self._batch_bounds) - 1

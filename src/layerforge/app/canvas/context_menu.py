@@ -1,5 +1,5 @@
 """The menu a right-click on a layer opens: insert before / after, replace with, rename, duplicate,
-disconnect, delete. Each item is one edit of the document (one undo step); while a run trains the
+disconnect, delete, and whether to show its units over the input plane. Each item is one edit of the document (one undo step); while a run trains the
 model is read-only, so the edits are shown disabled with the reason at the top of the menu."""
 from __future__ import annotations
 
@@ -56,10 +56,24 @@ def node_menu(canvas, node_id: str) -> QMenu:
     if document.reconnection(node_id):   # in the middle of a chain whose neighbours' shapes fit
         edit("Delete and rec&onnect", lambda: document.remove_and_reconnect(node_id))
     menu.addSeparator()
+    _unit_maps_entry(menu, canvas.model_scene.nodes[node_id].unit_maps)
     menu.addAction(canvas.action_copy)
     menu.addAction(canvas.action_auto_layout)
     menu.addAction(canvas.action_fit)
     return menu
+
+
+def _unit_maps_entry(menu: QMenu, maps) -> None:
+    """A view option, so it stays available while a run trains (the model is read-only then)."""
+    action = menu.addAction("Show units over the input &plane", lambda: maps.set_shown(not maps.shown))
+    action.setObjectName("showUnitMaps")
+    action.setCheckable(True)
+    action.setChecked(maps.shown)
+    action.setEnabled(maps.maps is not None or maps.shown)
+    action.setToolTip("Each unit's output over the plane of the two input features, drawn while the model "
+                      "trains" if action.isEnabled() else
+                      "Train a model with two input features: layers of up to 16 units can then show each "
+                      "unit's output over the input plane")
 
 
 def _layer_submenu(menu: QMenu, title: str, chosen: Callable[[str], None], enabled: bool, why: str = "",

@@ -1,5 +1,6 @@
 """A layer's health on its card: a warning badge while the layer is unhealthy, and on hover a card
-with what it means, what to try, its figures and two small histograms (activations, gradients).
+with what it means, what to try, its figures and two small histograms (activations, gradients);
+for a model of two input features, its units' outputs over the input plane under the card.
 
 The badge is a child of the node; the hover card is a top-level scene item above every node (a
 child would be covered by the cards of the nodes after it). Both read the theme while they paint.
@@ -8,11 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QFont, QPainterPath, QPen
+from PySide6.QtGui import QBrush, QFont, QImage, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QGraphicsTextItem
 
 from .. import theme
-from .layout import NODE_WIDTH
+from .layout import NODE_HEIGHT, NODE_WIDTH
 
 BADGE_SIZE = 20.0
 CARD_WIDTH = 300.0
@@ -207,3 +208,71 @@ def _sentence(text: str) -> str:
 
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+MAP_TILE = 22.0
+MAP_GAP = 2.0
+
+
+class UnitMapsItem(QGraphicsItem):
+    """Each unit's output over the input plane, as TensorFlow Playground draws its neurons: a small
+    heatmap per unit under the node's card (blue positive, amber negative, one scale per layer).
+    Shown while ``shown`` is set (the node's context menu) and maps have arrived."""
+
+    def __init__(self, parent: QGraphicsItem):
+        super().__init__(parent)
+        self.shown = False
+        self.maps: np.ndarray | None = None
+        self.images: list[QImage] = []   # one per unit, as drawn
+        self.setPos(0, NODE_HEIGHT + 6)
+        self.setVisible(False)
+
+    @property
+    def per_row(self) -> int:
+        return max(1, int((NODE_WIDTH + MAP_GAP) // (MAP_TILE + MAP_GAP)))
+
+    def set_shown(self, shown: bool) -> None:
+        self.shown = bool(shown)
+        self._follow()
+
+    def set_maps(self, maps: np.ndarray | None) -> None:
+        """``maps`` (units, G, G), rows from the plane's bottom up; None: no maps (yet)."""
+        self.prepareGeometryChange()
+        self.maps = None if maps is None else np.asarray(maps, dtype=np.float32)
+        self.images = [] if self.maps is None else unit_images(self.maps)
+        self._follow()
+        self.update()
+
+    def _follow(self) -> None:
+        self.setVisible(self.shown and self.maps is not None)
+
+    def boundingRect(self) -> QRectF:
+        count = len(self.images)
+        rows = -(-count // self.per_row) if count else 0
+        return QRectF(0, 0, NODE_WIDTH, rows * (MAP_TILE + MAP_GAP))
+
+    def paint(self, painter, option, widget=None) -> None:
+        painter.setPen(QPen(theme.color("node.border"), 1.0))
+        for index, image in enumerate(self.images):
+            row, column = divmod(index, self.per_row)
+            tile = QRectF(column * (MAP_TILE + MAP_GAP), row * (MAP_TILE + MAP_GAP), MAP_TILE, MAP_TILE)
+            painter.drawImage(tile, image)
+            painter.drawRect(tile)
+
+
+def unit_images(maps: np.ndarray) -> list[QImage]:
+    """One QImage per unit: blue for positive outputs, amber for negative, the canvas colour for 0,
+    on one scale for the layer (its largest magnitude), so that the units compare."""
+    scale = float(np.max(np.abs(maps))) if maps.size else 0.0
+    share = np.clip(maps / scale, -1.0, 1.0) if scale > 0 else np.zeros_like(maps)
+    mid, positive, negative = (np.array(theme.color(token).getRgb()[:3], dtype=np.float32)
+                               for token in ("chart.background", "confusion.right", "banner.warning.border"))
+    weight = np.abs(share)[..., None]
+    colour = np.where(share[..., None] >= 0, positive, negative)
+    rgb = (mid + (colour - mid) * weight).astype(np.uint8)[:, ::-1]   # the plane's top row first
+    images = []
+    for unit in rgb:
+        unit = np.ascontiguousarray(unit)
+        height, width = unit.shape[:2]
+        images.append(QImage(unit.data, width, height, 3 * width, QImage.Format.Format_RGB888).copy())
+    return images

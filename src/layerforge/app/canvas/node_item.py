@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QGraphicsSimpleTex
 from ...graph import GraphError, Node, get_layer
 from .. import theme
 from ..icons import category_color, category_pixmap
-from .health_badge import HealthBadge
+from .health_badge import HealthBadge, UnitMapsItem
 from .layout import NODE_HEIGHT, NODE_WIDTH
 from .port_item import PortItem
 
@@ -74,6 +74,7 @@ class NodeItem(QGraphicsObject):
         self._error_text.setPos(-20, NODE_HEIGHT + 2)
         self.quick_fix_item = QuickFixItem(self)
         self._health_badge: HealthBadge | None = None
+        self._unit_maps: UnitMapsItem | None = None
         self.input_ports: list[PortItem] = []
         self.output_port: PortItem | None = None
         self._type = ""
@@ -88,6 +89,13 @@ class NodeItem(QGraphicsObject):
         if self._health_badge is None:
             self._health_badge = HealthBadge(self)
         return self._health_badge
+
+    @property
+    def unit_maps(self) -> UnitMapsItem:
+        """Its units' outputs over the input plane (the context menu shows them), made when first asked for."""
+        if self._unit_maps is None:
+            self._unit_maps = UnitMapsItem(self)
+        return self._unit_maps
 
     # -- content ---------------------------------------------------------------------------------
 
