@@ -361,41 +361,6 @@ class Tensor:
     def __abs__(self):
         return _ops.abs(self)
 
-    def __invert__(self):
-        if self._data.dtype.kind not in "biu":
-            raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type tensors")
-        return _ops.bitwise_not(self)
-
-    def __and__(self, other):
-        return _ops.bitwise_and(self, other)
-
-    def __rand__(self, other):
-        return _ops.bitwise_and(other, self)
-
-    def __or__(self, other):
-        return _ops.bitwise_or(self, other)
-
-    def __ror__(self, other):
-        return _ops.bitwise_or(other, self)
-
-    def __xor__(self, other):
-        return _ops.bitwise_xor(self, other)
-
-    def __rxor__(self, other):
-        return _ops.bitwise_xor(other, self)
-
-    def __lshift__(self, other):
-        return _ops.bitwise_left_shift(self, other)
-
-    def __rlshift__(self, other):
-        return _ops.bitwise_left_shift(other, self)
-
-    def __rshift__(self, other):
-        return _ops.bitwise_right_shift(self, other)
-
-    def __rrshift__(self, other):
-        return _ops.bitwise_right_shift(other, self)
-
     def __eq__(self, other):
         return _ops.compare(self, other, "equal")
 

@@ -19,6 +19,7 @@ from .aliases import (chain_matmul, clamp_max, clamp_min, detach, fill, frexp, g
                       is_complex, is_floating_point, is_nonzero, is_same_size, is_signed, isneginf, isposinf,
                       isreal, lcm, ldexp, ravel, result_type, split_with_sizes, swapdims, tile, unsafe_chunk,
                       unsafe_split, vdot)
+from .bitwise import install_operators as _install_bitwise_operators
 from .bitwise import (bitwise_and, bitwise_left_shift, bitwise_not, bitwise_or, bitwise_right_shift,
                       bitwise_xor, logical_xor)
 from .elementwise_functions import (abs, add, cast, ceil, clamp, cos, div, exp, fix, floor, floor_divide,
@@ -338,6 +339,7 @@ def install_methods(cls) -> None:
             "corrcoef", "dist", "diff", "fmax", "fmin", "broadcast_to", "unique_consecutive", "diagflat",
             "clamp_min", "clamp_max", "swapdims"]
     namespace = globals()
+    _install_bitwise_operators(cls)
     for name in same:
         setattr(cls, name, namespace[name])
     cls.view = _view

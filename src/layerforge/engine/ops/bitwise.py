@@ -98,3 +98,18 @@ bitwise_right_shift = _shift("bitwise_right_shift", "rshift", False)
 def logical_xor(input: Tensor, other) -> Tensor:  # noqa: A002
     x, y = _operands(input, other, "logical_xor")
     return _wrap(xp_of(x).logical_xor(x, y))
+
+
+def _invert(self):
+    if self._data.dtype.kind not in "biu":
+        raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type tensors")
+    return bitwise_not(self)
+
+
+def install_operators(cls) -> None:
+    """``~ & | ^ << >>`` on Tensor, a Python number on either side."""
+    cls.__invert__ = _invert
+    for name, fn in (("and", bitwise_and), ("or", bitwise_or), ("xor", bitwise_xor),
+                     ("lshift", bitwise_left_shift), ("rshift", bitwise_right_shift)):
+        setattr(cls, f"__{name}__", fn)
+        setattr(cls, f"__r{name}__", (lambda f: lambda self, other: f(other, self))(fn))
