@@ -133,7 +133,8 @@ def test_a_cpu_run_leaves_one_cpu_for_the_window_and_gives_it_back(window, qtbot
     panel.epochs_spin.setValue(2000)  # ended with Stop below
     panel.train_button.click()
     assert window.run.running
-    assert lf.get_num_threads() == max(1, min(before, available_cpus() - 1))
+    # Set as the run begins in its thread (at RunStarted), a moment after the click returns.
+    qtbot.waitUntil(lambda: lf.get_num_threads() == max(1, min(before, available_cpus() - 1)), timeout=5_000)
     qtbot.waitUntil(lambda: window.workspace.run.step > 20, timeout=10_000)
     panel.stop_button.click()
     qtbot.waitUntil(lambda: not window.run.running, timeout=5_000)

@@ -20,6 +20,7 @@ import pyqtgraph as pg
 from . import theme
 from .buffers import Series, Smoother
 from .chart_markers import SettingMarkers
+from .chart_overlay import RunOverlay
 from .plot_theme import style_plot
 
 # The curves' colours read on the light and the dark theme's chart background alike.
@@ -156,6 +157,7 @@ class TrainingCharts(pg.GraphicsLayoutWidget):
         self.lr = Series()
         self._smoother = Smoother()
         self.markers = SettingMarkers((self.loss_plot, self.metric_plot, self.lr_plot))
+        self.overlay = RunOverlay(self.loss_plot, self.metric_plot)
         self._dirty = False
         self.redraw_count = 0
         self._fit_titles()
@@ -349,6 +351,17 @@ class TrainingCharts(pg.GraphicsLayoutWidget):
         self.markers.show(changes)
         self.redraw_if_dirty()   # a reopened project's curves are there at once, not a frame later
 
+    def compare(self, runs) -> None:
+        """Overlay runs to compare (name, history, metric name each), each in its colour, with a
+        legend; [] takes them away."""
+        self.overlay.show(runs)
+        last_x = self.overlay.extent()[0]
+        if last_x > self._shown_epochs:
+            self.total_epochs = max(self.total_epochs, int(math.ceil(last_x)))
+            self._extend_x_range(last_x)
+        self._dirty = True
+        self.redraw_if_dirty()
+
     # -- drawing ---------------------------------------------------------------------------------
 
     def redraw_if_dirty(self) -> bool:
@@ -371,7 +384,8 @@ class TrainingCharts(pg.GraphicsLayoutWidget):
         """Set each y range ourselves, rounded up to a "nice" number, instead of pyqtgraph's auto-range:
         the range (and with it the axis labels, costly to rebuild) then changes only now and then,
         and a frame is painted once instead of twice (auto-range repaints after adjusting)."""
-        losses = [self.raw.y, self.val_loss.y, _data(self.previous_loss), _data(self.previous_val)]
+        losses = [self.raw.y, self.val_loss.y, _data(self.previous_loss), _data(self.previous_val),
+                  np.asarray([self.overlay.extent()[1]])]
         self._set_y(self.loss_plot, 0.0, nice_ceiling(_finite_max(losses, 1.0)))
         if self.metric_name == "accuracy":
             self._set_y(self.metric_plot, 0.0, 1.0)

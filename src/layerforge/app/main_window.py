@@ -9,7 +9,8 @@ from importlib import resources
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QSplitter, QToolBar
+from PySide6.QtWidgets import (QDockWidget, QLabel, QMainWindow, QMessageBox, QSplitter, QToolBar, QVBoxLayout,
+                               QWidget)
 
 from ..training import TrainingError, example_projects
 from ..workspace import Workspace, WorkspaceError
@@ -29,7 +30,9 @@ from .inspector import LayerInspector
 from .palette import LayerPalette
 from .predictions import PredictionView
 from .project_actions import ProjectActions
+from .replay_slider import ReplaySlider
 from .run_views import RunViews
+from .runs_panel import RunsPanel
 from .side_column import SideColumn
 from .training_panel import TrainingPanel, keep_narrow
 from .window_geometry import fit_to_screen
@@ -92,10 +95,28 @@ class MainWindow(QMainWindow):
         self.frames.add(self.predictions.draw_pending, self.predictions)
         self.frames.add(self.run.update_progress, self.training_panel.progress, light=True)
 
+        # The epoch slider under the predictions; the Runs panel in a dock (View > Runs).
+        self.replay = ReplaySlider(self)
+        predictions_box = QWidget()
+        predictions_box.setObjectName("predictionsBox")
+        box_layout = QVBoxLayout(predictions_box)
+        box_layout.setContentsMargins(0, 0, 0, 0)
+        box_layout.setSpacing(0)
+        box_layout.addWidget(self.predictions, 1)
+        box_layout.addWidget(self.replay)
+        self.runs_panel = RunsPanel(self)
+        self.runs_dock = QDockWidget("Runs", self)
+        self.runs_dock.setObjectName("runsDock")
+        self.runs_dock.setWidget(self.runs_panel)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.runs_dock)
+        self.runs_dock.hide()
+        self.runs_panel.runPicked.connect(self.replay.pick)
+        self.workspace.events.connect(self._offer_runs_panel, ev.RunsChanged)
+
         results = QSplitter(Qt.Orientation.Horizontal)
         results.setObjectName("resultsSplitter")
         results.addWidget(self.charts)
-        results.addWidget(self.predictions)
+        results.addWidget(predictions_box)
         results.setStretchFactor(0, 5)
         results.setStretchFactor(1, 6)
         results.setChildrenCollapsible(False)
@@ -169,6 +190,13 @@ class MainWindow(QMainWindow):
         view_menu = menu.addMenu("&View")
         for action in (canvas.action_auto_layout, canvas.action_fit, canvas.action_zoom_in, canvas.action_zoom_out):
             view_menu.addAction(action)
+        runs_action = self.runs_dock.toggleViewAction()
+        runs_action.setObjectName("actionShowRuns")
+        runs_action.setText("&Runs")
+        runs_action.setShortcut(QKeySequence("Ctrl+Shift+R"))
+        view_menu.addSeparator()
+        view_menu.addAction(runs_action)
+        self.addAction(runs_action)
         run_menu = menu.addMenu("&Run")
         run_menu.addAction(self.action_train)
         self.addAction(self.action_train)
@@ -217,6 +245,12 @@ class MainWindow(QMainWindow):
     @property
     def is_dirty(self) -> bool:
         return self.workspace.dirty
+
+    def _offer_runs_panel(self, event) -> None:
+        """The Runs panel opens by itself once, when a project has a second run to compare."""
+        if len(event.runs) >= 2 and not getattr(self, "_runs_panel_offered", False):
+            self._runs_panel_offered = True
+            self.runs_dock.show()
 
     def _update_title(self) -> None:
         self.setWindowTitle(f"{self.workspace.name}{'*' if self.workspace.dirty else ''} — Layerforge")

@@ -203,11 +203,16 @@ class RunViews:
                                + (f" · {metric}" if metric else ""))
         self._progress_value = event.epoch * run.steps_per_epoch
         self.window.training_panel.progress.setRange(0, run.total_steps)   # the epochs may have been changed
-        if event.confusion is not None:
+        if event.confusion is not None and not self._view_held():
             self.window.predictions.set_confusion(event.confusion, run.class_names, event.epoch)
 
+    def _view_held(self) -> bool:
+        """The person moved the epoch slider: live epochs must not take the predictions from them."""
+        replay = getattr(self.window, "replay", None)
+        return replay is not None and replay.holds_view
+
     def _snapshot(self, event: ev.SnapshotReady) -> None:
-        if not event.run.stale:
+        if not event.run.stale and not self._view_held():
             self.window.predictions.set_snapshot(event.snapshot, event.kept)
 
     def _run_ended(self, event: ev.RunEnded) -> None:
@@ -240,10 +245,12 @@ class RunViews:
             self._results_stale(ev.ResultsStale(run, True, run.stale_reason))
         else:
             self._show_banner("run", level, text)
-            if run.kept_snapshot is not None:
+            if self._view_held():
+                pass   # the person is looking at another epoch; the slider's Live button brings the kept one
+            elif run.kept_snapshot is not None:
                 window.predictions.set_snapshot(run.kept_snapshot, True)
             confusion = run.kept_confusion if run.kept_confusion is not None else run.confusion
-            if confusion is not None:
+            if confusion is not None and not self._view_held():
                 epoch = run.kept_epoch if run.kept_confusion is not None else run.confusion_epoch
                 window.predictions.set_confusion(confusion, run.class_names, epoch, run.kept_confusion is not None)
         window.show_status(text)
