@@ -9,7 +9,7 @@ import datetime
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPixmap
-from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QInputDialog, QLabel, QPushButton, QSpinBox,
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QInputDialog, QLabel, QPushButton, QSpinBox,
                                QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from ..workspace import WorkspaceError
@@ -19,7 +19,7 @@ from ..workspace.run_record import best_metric
 from .chart_overlay import run_color
 from .run_views import format_duration
 
-COLUMNS = ("Run", "Best", "Epochs", "Time", "When")
+COLUMNS = ("Run", "Best", "Epochs", "Time")   # when it ran, its device and note: in the tooltip
 
 
 class RunsPanel(QWidget):
@@ -38,6 +38,10 @@ class RunsPanel(QWidget):
         self.list.setRootIsDecorated(False)
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.list.setAlternatingRowColors(True)
+        header = self.list.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)   # the name takes what is left
+        header.setMinimumSectionSize(40)
         self.list.itemSelectionChanged.connect(self._selection_changed)
         self.list.itemDoubleClicked.connect(lambda _item, _column: self.restore())
         self.diff = QLabel()
@@ -91,20 +95,21 @@ class RunsPanel(QWidget):
             when = datetime.datetime.fromtimestamp(run.started_at).strftime("%d %b %H:%M") if run.started_at else ""
             status = "" if run.status in ("finished",) else f" · {run.status}"
             item = QTreeWidgetItem([run.name, _short(best_metric(run)) + status, str(run.last_epoch),
-                                    format_duration(run.duration_s) if run.duration_s else "", when])
+                                    _duration(run.duration_s)])
             if run is self.workspace.run:   # the one on the canvas and the charts: in bold
                 font = item.font(0)
                 font.setBold(True)
                 item.setFont(0, font)
             item.setData(0, Qt.ItemDataRole.UserRole, run.number)
             tip = [run.name + (" (current)" if run is self.workspace.run else ""), best_metric(run),
-                   f"device {run.device or '?'}", "weights kept" if run.has_weights else "weights not kept"]
+                   f"trained {when} on {run.device or '?'}" if when else f"trained on {run.device or '?'}",
+                   "weights kept" if run.has_weights else "weights not kept"]
             if run.note:
                 tip.append(run.note)
             item.setToolTip(0, "\n".join(tip))
             self.list.addTopLevelItem(item)
             item.setSelected(run.number in selected)
-        for column in range(len(COLUMNS)):
+        for column in range(1, len(COLUMNS)):
             self.list.resizeColumnToContents(column)
         self.list.blockSignals(False)
         self.keep_spin.blockSignals(True)
@@ -210,6 +215,12 @@ def swatch(colour: str) -> QIcon:
     pixmap = QPixmap(12, 12)
     pixmap.fill(QColor(colour))
     return QIcon(pixmap)
+
+
+def _duration(seconds: float) -> str:
+    if not seconds:
+        return ""
+    return f"{seconds:.1f} s" if seconds < 60 else format_duration(seconds)
 
 
 def _short(metric: str) -> str:
