@@ -11,39 +11,23 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from screenshot_support import SCRATCH, pump  # noqa: E402  (first: it sets how Qt starts)
-
-from PySide6.QtCore import QSettings, QStandardPaths  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from screenshot_support import pump, screenshot_app, train_fresh  # noqa: E402  (first: it sets how Qt starts)
 
 from craft_screenshots import open_window, stand_in_screen  # noqa: E402
 
 
-def train(app, window, epochs: int) -> None:
-    panel = window.training_panel
-    panel.epochs_spin.setValue(epochs)
-    (panel.restart_button if panel.restart_button.isVisible() else panel.train_button).click()
-    pump(app, 0.2)
-    while window.run.running:
-        pump(app, 0.05)
-    pump(app, 0.5)
-
-
 def main(folder: Path) -> None:
-    app = QApplication.instance() or QApplication(sys.argv)
-    QStandardPaths.setTestModeEnabled(True)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(SCRATCH / "settings"))
-    folder.mkdir(parents=True, exist_ok=True)
+    app = screenshot_app(folder)
     stand_in_screen(1600, 900)
     window = open_window(app, "spiral")
     window.training_panel.lr_spin.show_value(0.003, force=True)
     window.commit_settings()
-    train(app, window, 40)
+    train_fresh(app, window, 40)
     fc1 = next(n for n, node in window.document.spec.nodes.items() if node.name == "fc1")
     window.document.set_param(fc1, "out_features", 32)
     window.training_panel.lr_spin.show_value(0.02, force=True)
     window.commit_settings()
-    train(app, window, 40)
+    train_fresh(app, window, 40)
     window.workspace.rename_run(1, "baseline")
     window.runs_panel.select([1, 2])
     pump(app, 0.5)

@@ -10,10 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from screenshot_support import SCRATCH, pump  # noqa: E402  (first: it sets how Qt starts)
-
-from PySide6.QtCore import QSettings, QStandardPaths  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from screenshot_support import pump, screenshot_app  # noqa: E402  (first: it sets how Qt starts)
 
 from craft_screenshots import open_window, stand_in_screen  # noqa: E402
 
@@ -29,10 +26,7 @@ def steer_at(app, window, epoch: int, **changes) -> None:
 
 
 def main(folder: Path) -> None:
-    app = QApplication.instance() or QApplication(sys.argv)
-    QStandardPaths.setTestModeEnabled(True)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(SCRATCH / "settings"))
-    folder.mkdir(parents=True, exist_ok=True)
+    app = screenshot_app(folder)
     stand_in_screen(1600, 900)
     window = open_window(app, "spiral")
     panel = window.training_panel
