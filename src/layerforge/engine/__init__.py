@@ -78,6 +78,10 @@ from . import accelerator, linalg  # noqa: E402
 from .ops.linalg_dense import det, inverse, logdet, matrix_power, renorm, slogdet  # noqa: E402
 from .ops import diagonal_scatter, index_reduce, select_scatter, slice_scatter  # noqa: E402
 from .ops import digamma, i0, lgamma, mvlgamma, polygamma  # noqa: E402
+from .ops.linalg_decomp import cholesky_legacy as cholesky  # noqa: E402
+from .ops.linalg_decomp import matrix_rank, pinverse  # noqa: E402
+from .ops.linalg_decomp import qr_legacy as qr  # noqa: E402
+from .ops.linalg_decomp import svd_legacy as svd  # noqa: E402
 from .ops import channel_shuffle, fill, get_device, gradient, histogram, pdist  # noqa: E402
 from .ops.aliases import rsub  # noqa: E402
 from .windows import bartlett_window, blackman_window, hamming_window, hann_window, kaiser_window  # noqa: E402
@@ -137,6 +141,7 @@ strided = layout("strided")
 Tensor.layout = property(lambda self: strided)
 Tensor.hardshrink = lambda self, lambd=0.5: nn.functional.hardshrink(self, lambd)
 Tensor.prelu = lambda self, weight: nn.functional.prelu(self, weight)
+Tensor.svd, Tensor.qr, Tensor.cholesky, Tensor.pinverse = svd, qr, cholesky, pinverse
 
 
 def adjoint(input):  # noqa: A002
