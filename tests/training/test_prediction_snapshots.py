@@ -87,3 +87,28 @@ def test_a_table_classifier_sends_its_rows_with_the_feature_names():
     rows = rows_of(iris, last.data["x"])
     assert np.array_equal(last.data["true"], iris.y[rows])
     assert list(last.data["feature_names"]) == iris.feature_names
+
+
+def test_a_table_of_classes_draws_its_boundary_over_two_features_with_the_rest_at_their_means(template_run):
+    """Issue #16: the plane of the person's own data, as TensorFlow Playground draws its plane."""
+    from layerforge.training.snapshots import SnapshotMaker
+    iris = load_dataset("iris")
+    spec, settings = template_run("mlp_classifier", iris, epochs=20)
+    trainer = Trainer(spec, iris, settings)
+    trainer.run()
+    from layerforge.training.trainer import _forward
+    maker = SnapshotMaker(trainer.problem, settings.seed)
+    forward = lambda x: _forward(trainer.model.eval(), x, "cpu")  # noqa: E731  (model-ready inputs)
+    assert trainer.problem.normalization is not None, "a standardised table: the plane is in data units"
+    snapshot = maker.make(20, forward, view_features=[2, 3])
+    data = snapshot.data
+    assert snapshot.kind == "boundary2d" and list(data["axes"]) == list(iris.feature_names[2:4])
+    means = trainer.problem.train.raw.x.mean(axis=0)
+    for row, column in ((0, 0), (50, 70), (99, 99)):
+        probe = means.copy()
+        probe[2], probe[3] = data["xx"][row, column], data["yy"][row, column]
+        expected = int(np.argmax(trainer.predict(probe[None, :].astype(np.float32))[0]))
+        assert data["grid"][row, column] == expected
+    assert data["x"].shape[1] == 2 and np.isin(data["x"][:, 0], iris.x[:, 2]).all()
+    assert maker.make(20, forward).kind == "table", "without a pair: the rows, as before"
+    assert maker.make(20, forward, view_features=[2, 9]).kind == "table", "no such feature: the rows"

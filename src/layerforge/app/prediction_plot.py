@@ -99,7 +99,11 @@ class PredictionPlot(pg.PlotWidget):
         self.set_points(points[:, 0], points[:, 1], data["labels"])
         self.fit_curve.setData([], [])
         self.identity_line.setData([], [])
-        self.set_axis_labels("", "")
+        axes = data.get("axes")   # a table's plane: the two features it spans, the rest at their means
+        if axes is not None and len(axes) == 2:
+            self.set_axis_labels(f"{axes[0]}  (other features at their means)", str(axes[1]))
+        else:
+            self.set_axis_labels("", "")
         self.cover_plotted()
 
     def draw_curve(self, data) -> None:

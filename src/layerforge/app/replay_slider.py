@@ -1,13 +1,21 @@
-"""The epoch slider under the prediction views [epochSlider] (issue #16): move it and the decision
-boundary, the fitted curve, the image grid and the confusion matrix show the run as it was at that
-epoch, for the current run or the one picked in the Runs panel. It follows the live epoch while a
-run trains, until the person moves it; "Live" hands it back."""
+"""The bar under the prediction views (issue #16).
+
+The epoch slider [epochSlider]: move it and the decision boundary, the fitted curve, the image grid
+and the confusion matrix show the run as it was at that epoch, for the current run or the one
+picked in the Runs panel. It follows the live epoch while a run trains, until the person moves it;
+"Live" hands it back.
+
+For a table of classes, "Boundary over" [boundaryFeatures] picks two feature columns: the views then
+draw the decision boundary on that plane of the person's own data (the other features held at their
+means), as TensorFlow Playground draws its plane."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QWidget
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout,
+                               QWidget)
 
 from ..workspace import events as ev
+from ..workspace import WorkspaceError
 from ..workspace.run_record import snapshot_at
 
 
@@ -31,18 +39,40 @@ class ReplaySlider(QWidget):
         self.live_button.setObjectName("epochLiveButton")
         self.live_button.setToolTip("Follow the newest epoch again")
         self.live_button.clicked.connect(self.follow_live)
-        layout = QHBoxLayout(self)
+        self.features_box = QCheckBox("Boundary over")
+        self.features_box.setObjectName("boundaryFeatures")
+        self.features_box.setToolTip("Draw the decision boundary over two features of the table (the other "
+                                     "features held at their means)")
+        self.feature_combos = (QComboBox(), QComboBox())
+        for index, combo in enumerate(self.feature_combos):
+            combo.setObjectName(("boundaryFeatureX", "boundaryFeatureY")[index])
+            combo.currentIndexChanged.connect(self._features_changed)
+        self.features_box.toggled.connect(self._features_changed)
+        self.features_row = QWidget()
+        row = QHBoxLayout(self.features_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.features_box)
+        row.addWidget(self.feature_combos[0], 1)
+        row.addWidget(QLabel("×"))
+        row.addWidget(self.feature_combos[1], 1)
+        slider_row = QHBoxLayout()
+        slider_row.addWidget(QLabel("Epoch"))
+        slider_row.addWidget(self.slider, 1)
+        slider_row.addWidget(self.label)
+        slider_row.addWidget(self.live_button)
+        layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 0, 4, 2)
-        layout.addWidget(QLabel("Epoch"))
-        layout.addWidget(self.slider, 1)
-        layout.addWidget(self.label)
-        layout.addWidget(self.live_button)
+        layout.setSpacing(2)
+        layout.addWidget(self.features_row)
+        layout.addLayout(slider_row)
         self.slider.valueChanged.connect(self._moved)
         hub = self.workspace.events
         hub.connect(self._snapshot_ready, ev.SnapshotReady)
         hub.connect(self._run_replaced, ev.RunReplaced)
         hub.connect(lambda _event: self._update(), ev.RunEnded)
+        hub.connect(lambda _event: self._fill_features(), ev.DataChanged, ev.SettingsChanged)
         self._set_run(self.workspace.run)
+        self._fill_features()
 
     @property
     def holds_view(self) -> bool:
@@ -141,3 +171,48 @@ class ReplaySlider(QWidget):
         if matrix is not None:
             self.window.predictions.set_confusion(matrix, run.class_names,
                                                   run.kept_epoch if run.ended else run.confusion_epoch)
+
+    # -- the plane of a table ----------------------------------------------------------------------
+
+    def _fill_features(self) -> None:
+        """Offer the table's feature columns (shown only for a table of classes with two or more)."""
+        dataset, settings = self.workspace.dataset, self.workspace.settings
+        names = []
+        if dataset is not None and dataset.kind == "table" and dataset.task == "classification" \
+                and dataset.x.ndim == 2 and dataset.x.shape[1] >= 2:
+            names = list(dataset.feature_names) or [f"feature {k + 1}" for k in range(dataset.x.shape[1])]
+        self.features_row.setVisible(bool(names))
+        pair = settings.view_features or [0, 1]
+        widgets = (self.features_box, *self.feature_combos)
+        for widget in widgets:
+            widget.blockSignals(True)
+        for combo, chosen in zip(self.feature_combos, pair):
+            if [combo.itemText(i) for i in range(combo.count())] != names:
+                combo.clear()
+                combo.addItems(names)
+            combo.setCurrentIndex(chosen if chosen < len(names) else 0)
+            combo.setEnabled(settings.view_features is not None)
+        self.features_box.setChecked(settings.view_features is not None and bool(names))
+        for widget in widgets:
+            widget.blockSignals(False)
+
+    def _features_changed(self, *_args) -> None:
+        pair = [combo.currentIndex() for combo in self.feature_combos]
+        for combo in self.feature_combos:
+            combo.setEnabled(self.features_box.isChecked())
+        wanted = pair if self.features_box.isChecked() and pair[0] != pair[1] and min(pair) >= 0 else None
+        if self.features_box.isChecked() and pair[0] == pair[1]:
+            self.window.show_status("Pick two different features to draw the boundary over.")
+            return
+        if wanted == self.workspace.settings.view_features:
+            return
+        try:
+            self.workspace.set_settings(view_features=wanted)
+        except WorkspaceError:
+            return
+        if not self.workspace.busy:
+            self.follow_live()
+            try:
+                self.workspace.refresh_kept_predictions()   # the kept weights, drawn on the new plane
+            except WorkspaceError:
+                pass   # the Refused event says why

@@ -47,6 +47,7 @@ class TrainingSettings:
     loss_params: dict = field(default_factory=dict)
     target: str = "auto"
     grad_clip_norm: float | None = None
+    view_features: list | None = None   # two feature columns a table's decision boundary is drawn over
 
     def __post_init__(self) -> None:
         self._check()
@@ -83,6 +84,13 @@ class TrainingSettings:
             raise TrainingError(f"target must be one of {', '.join(TARGETS)}, got {self.target!r}")
         if self.grad_clip_norm is not None:
             self.grad_clip_norm = _number("grad_clip_norm", self.grad_clip_norm, 0.0, strict=True)
+        if self.view_features is not None:
+            pair = self.view_features
+            if (not isinstance(pair, (list, tuple)) or len(pair) != 2
+                    or not all(isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in pair)
+                    or pair[0] == pair[1]):
+                raise TrainingError(f"view_features must be two different feature numbers, e.g. [0, 2]; got {pair!r}")
+            self.view_features = [int(pair[0]), int(pair[1])]
 
     # -- conversion ------------------------------------------------------------------------------
 

@@ -61,9 +61,14 @@ class SnapshotMaker:
         ys = np.linspace(low[1], high[1], GRID_SIZE, dtype=np.float32)
         return np.meshgrid(xs, ys)
 
-    def make(self, epoch: int, predict: Predict) -> PredictionSnapshot:
+    def make(self, epoch: int, predict: Predict, view_features=None) -> PredictionSnapshot:
+        """The predictions at ``epoch``. ``view_features``: for a table's classes, the two feature
+        columns to draw the decision boundary over (the others held at their training means)."""
         problem = self.problem
         run = lambda x: predict(problem.model_inputs(x))  # noqa: E731
+        pair = self.slice_features(view_features)
+        if pair is not None:
+            return PredictionSnapshot(epoch, "boundary2d", self._slice(pair, run))
         if self.kind == "curve1d":
             x_data, y_data = self.points
             y_pred = problem.outputs_in_data_units(run(self._grid[:, None]))
@@ -85,6 +90,41 @@ class SnapshotMaker:
         else:
             data = self._sample_predictions(run(self.sample_x))
         return PredictionSnapshot(epoch, self.kind, data)
+
+    def slice_features(self, view_features):
+        """``view_features`` where a boundary slice can be drawn (a table of classes with those two
+        numeric columns), else None."""
+        x = self.problem.dataset.x
+        if (view_features is None or self.kind != "table" or self.problem.target != "labels"
+                or x.ndim != 2 or max(view_features) >= x.shape[1]):
+            return None
+        return tuple(view_features)
+
+    def _slice(self, pair, run) -> dict:
+        """The decision boundary over two feature columns, the others held at the training split's
+        means (as TensorFlow Playground draws its plane), with the data points on that plane."""
+        i, j = pair
+        train = self.problem.train.raw.x
+        x = self.problem.dataset.x
+        means = train.mean(axis=0).astype(np.float32)
+        axes = []
+        for column in (i, j):
+            low, high = float(x[:, column].min()), float(x[:, column].max())
+            margin = 0.1 * max(high - low, 1e-6)
+            axes.append(np.linspace(low - margin, high + margin, GRID_SIZE, dtype=np.float32))
+        xx, yy = np.meshgrid(*axes)
+        grid_inputs = np.repeat(means[None, :], xx.size, axis=0)
+        grid_inputs[:, i], grid_inputs[:, j] = xx.ravel(), yy.ravel()
+        probs = self.problem.probabilities(run(grid_inputs)).reshape(xx.shape + (-1,))
+        labels = np.argmax(probs, axis=-1).astype(np.int64)
+        points, truth = self.points
+        names = list(self.problem.dataset.feature_names) or [f"feature {k + 1}" for k in range(x.shape[1])]
+        return {"xx": xx, "yy": yy, "grid": labels, "grid_labels": labels,
+                "confidence": probs.max(axis=-1).astype(np.float32), "probs": probs.astype(np.float32),
+                "x": np.stack([points[:, i], points[:, j]], axis=1), "labels": truth,
+                "pred": np.argmax(self.problem.probabilities(run(points)), axis=1).astype(np.int64),
+                "class_names": np.array(self.problem.class_names),
+                "axes": np.array([names[i], names[j]]), "features": np.array(pair)}
 
     def _sample_predictions(self, outputs: np.ndarray) -> dict:
         problem = self.problem

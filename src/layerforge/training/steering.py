@@ -26,7 +26,8 @@ from .errors import TrainingError
 
 # The settings a run takes up while it trains (the rest need a new run).
 LIVE_SETTINGS = frozenset({"learning_rate", "optimizer_params", "schedule", "epochs", "batch_size",
-                           "early_stopping_patience", "grad_clip_norm"})
+                           "early_stopping_patience", "grad_clip_norm", "view_features"})
+VIEW_SETTINGS = frozenset({"view_features"})   # change what the views show, not the run: never marked
 SHORT_NAMES = {"learning_rate": "lr", "batch_size": "batch size", "early_stopping_patience": "patience",
                "grad_clip_norm": "clip", "weight_decay": "weight decay"}
 RESUME_PREFIX = "__resume__."   # the resume tensors' names in a project's weights file
@@ -39,7 +40,7 @@ def setting_changes(old, new) -> list[tuple[str, Any, Any]]:
     a, b = old.to_dict(), new.to_dict()
     first = ["learning_rate", "optimizer_params", "schedule", "epochs", "batch_size"]
     for name in first + [name for name in a if name not in first]:
-        if a[name] == b[name]:
+        if a[name] == b[name] or name in VIEW_SETTINGS:
             continue
         if name == "optimizer_params" and isinstance(a[name], dict) and isinstance(b[name], dict):
             changes += [(key, a[name].get(key), b[name].get(key)) for key in b[name]

@@ -74,5 +74,5 @@ def evaluate_weights(spec: ModelSpec, dataset: ArrayDataset, settings: TrainingS
     if shown is not None:
         result.confusion = problem.confusion(*shown)
     if settings.snapshot_every:
-        result.snapshot = SnapshotMaker(problem, settings.seed).make(epoch, forward)
+        result.snapshot = SnapshotMaker(problem, settings.seed).make(epoch, forward, settings.view_features)
     return result

@@ -168,6 +168,21 @@ class RunOperations:
                 outcome.evaluation_error = f"{type(error).__name__}: {error}"
         return outcome
 
+    def refresh_kept_predictions(self) -> None:
+        """Predict again with the current run's kept weights (the views' settings changed, e.g. the two
+        features a table's boundary is drawn over): a SnapshotReady of the kept epoch follows."""
+        with self._lock:
+            run = self.run
+            if run is None or self.busy or not run.usable or self.dataset is None:
+                return
+            try:
+                evaluation = evaluate_weights(self.spec, self.dataset, self.settings, run.weights, run.kept_epoch)
+            except (TrainingError, ValueError) as error:
+                self._refuse("show the kept weights' predictions", str(error))
+            if evaluation.snapshot is not None:
+                run.kept_snapshot = evaluation.snapshot
+                self._emit(ev.SnapshotReady(run, evaluation.snapshot, True))
+
     def pause(self) -> None:
         with self._lock:
             if self.run_state != RUNNING:
