@@ -168,3 +168,19 @@ def test_layout_and_the_functional_methods_match_torch():
     ours, theirs = lf.tensor(values), torch.tensor(values)
     _same(ours.hardshrink(0.3), theirs.hardshrink(0.3))
     _same(ours.prelu(lf.tensor(weight)), theirs.prelu(torch.tensor(weight)))
+
+
+def test_post_accumulate_grad_hooks_run_once_per_backward_after_accumulation():
+    def run(lib):
+        w = lib.tensor([1.0, 2.0], requires_grad=True)
+        seen = []
+        handle = w.register_post_accumulate_grad_hook(lambda t: seen.append(t.grad.tolist()))
+        ((w * 3).sum() + (w * w).sum()).backward()  # two paths into the same leaf
+        (w * 2).sum().backward()
+        handle.remove()
+        (w * 2).sum().backward()
+        return seen
+
+    assert run(lf) == run(torch) == [[5.0, 7.0], [7.0, 9.0]]
+    with pytest.raises(RuntimeError):
+        (lf.ones(1, requires_grad=True) * 2).register_post_accumulate_grad_hook(lambda t: None)

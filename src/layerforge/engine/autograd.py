@@ -262,8 +262,11 @@ def _run_backward(roots, retain_graph: bool = False, capture=None):
     captured = {id(t): None for t in capture} if capture is not None else None
     pending = _Pending()
     handed_out: set = set()  # ids of arrays some .grad owns: never add into them in place
+    accumulated: list = []  # leaves with post-accumulate-grad hooks that received a gradient
 
     def to_leaf(tensor, g):
+        if _post_accumulate_hooks and id(tensor) in _post_accumulate_hooks:
+            accumulated.append(tensor)  # its hooks run once the walk is over, as PyTorch's do
         if tensor.grad is None and g.base is None and tensor._hooks is None and id(g) not in handed_out:
             handed_out.add(id(g))  # the usual case: a fresh array becomes the leaf's .grad
             tensor.grad = wrap(g)
@@ -328,9 +331,45 @@ def _run_backward(roots, retain_graph: bool = False, capture=None):
             if g is not None and tensor.requires_grad:
                 deliver(tensor, g)
 
+    for tensor in {id(t): t for t in accumulated}.values():
+        for hook in list(_post_hooks_of(tensor)):
+            hook(tensor)
     if captured is not None:
         return [captured[id(t)] for t in capture]
     return None
+
+
+# id(tensor) -> (a weak reference to it, its hooks); by id because a Tensor's == is elementwise
+_post_accumulate_hooks: dict = {}
+
+
+def _post_hooks_of(tensor) -> list:
+    entry = _post_accumulate_hooks.get(id(tensor))
+    return entry[1] if entry is not None and entry[0]() is tensor else []
+
+
+def register_post_accumulate_grad_hook(tensor, hook):
+    """``hook(tensor)`` after a backward has accumulated into this leaf's ``.grad`` (once per backward)."""
+    if not tensor.requires_grad:
+        raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+    if tensor.grad_fn is not None:
+        raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+    key = id(tensor)
+    if not _post_hooks_of(tensor):
+        _post_accumulate_hooks[key] = (weakref.ref(tensor, lambda _ref: _post_accumulate_hooks.pop(key, None)), [])
+    _post_accumulate_hooks[key][1].append(hook)
+    return _PostHookHandle(tensor, hook)
+
+
+class _PostHookHandle:
+    def __init__(self, tensor, hook):
+        self._tensor, self._hook = weakref.ref(tensor), hook
+
+    def remove(self) -> None:
+        tensor = self._tensor()
+        hooks = _post_hooks_of(tensor) if tensor is not None else []
+        if self._hook in hooks:
+            hooks.remove(self._hook)
 
 
 def _node_hooks(node, grads, wrap):
