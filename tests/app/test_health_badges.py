@@ -112,6 +112,7 @@ def test_a_two_feature_models_units_show_over_the_input_plane_from_the_context_m
     # Each picture is its own unit's output, not one picture repeated.
     assert not np.allclose(maps.maps[0], maps.maps[1]) and maps.images[0] != maps.images[1]
     assert maps.images[0].width() == maps.images[0].height() == 24
+    assert "x1 (across) and x2 (up)" in maps.toolTip()
 
     menu = node_menu(window.canvas, ids["tanh1"])
     entry = next(a for a in menu.actions() if a.objectName() == "showUnitMaps")

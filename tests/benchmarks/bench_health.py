@@ -21,7 +21,7 @@ import time
 from layerforge.data import load_dataset
 from layerforge.training import BatchEnd, LayerHealth, Trainer, example_project_path, load_project
 
-CASES = (("spiral", "spiral", 25), ("digits_cnn", "digits", 2))
+CASES = (("spiral", "spiral", 100), ("digits_cnn", "digits", 4))   # 800 and 180 steps
 
 
 def timed_run(spec, dataset, settings, health: bool) -> tuple[float, float, int, int]:
@@ -68,7 +68,7 @@ def bench(example: str, dataset_name: str, epochs: int, rounds: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=21)
+    parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--epochs", type=int, default=0, help="epochs per run (default: per example)")
     args = parser.parse_args()
     for example, dataset_name, epochs in CASES:

@@ -7,7 +7,8 @@ import pytest
 
 from layerforge.graph import compile_spec
 from layerforge.training import BatchEnd, LayerHealth, Trainer, TrainingSettings
-from layerforge.training.health import HEALTH_EVERY, HISTOGRAM_BINS, PLANE_GRID, classify, histogram, unit_share
+from layerforge.training.health import (HEALTH_EVERY, HISTOGRAM_BINS, PLANE_GRID, classify, histogram,
+                                        unit_share)
 from spec_cases import chain
 
 
@@ -76,6 +77,7 @@ def test_reports_arrive_every_few_steps_from_the_first_to_the_last(spiral):
     expected = [1] + list(range(HEALTH_EVERY, last + 1, HEALTH_EVERY)) + [last]
     healths = [e for e in events if isinstance(e, LayerHealth)]
     assert [e.step for e in healths] == expected
+    assert all(by_name(e)["fc1"].unit_maps is not None and e.plane is not None for e in healths)
     for index, event in enumerate(events):   # each right after its own step's BatchEnd
         if isinstance(event, LayerHealth):
             assert isinstance(events[index - 1], BatchEnd) and events[index - 1].step == event.step
@@ -186,3 +188,39 @@ def test_a_model_without_two_input_features_has_no_unit_maps(digits, template_ru
     healths = [e for e in events if isinstance(e, LayerHealth)]
     assert healths and all(e.plane is None for e in healths)
     assert all(r.unit_maps is None for e in healths for r in e.layers.values())
+
+
+def test_a_tables_units_show_over_two_picked_features_the_rest_at_their_means():
+    from layerforge.data import load_dataset
+    from layerforge.training import TrainingError
+
+    iris = load_dataset("iris")
+    spec = chain(("Input", {"shape": [4]}), ("Linear", {"out_features": 8}), ("Tanh", {}),
+                 ("Linear", {"out_features": 3}))
+    settings = TrainingSettings(epochs=3, batch_size=8, device="cpu", snapshot_every=0, keep_best=False)
+    trainer = Trainer(spec, iris, settings)
+    events = []
+
+    def listen(event):
+        events.append(event)
+        if isinstance(event, LayerHealth) and event.step == 1:
+            trainer.health.pick_plane(3, 2)   # from the listener, as a window would between reports
+
+    trainer.listener = listen
+    trainer.run()
+    healths = [e for e in events if isinstance(e, LayerHealth)]
+    assert healths[0].plane_features == ("sepal length (cm)", "sepal width (cm)")   # the first two at first
+    last = healths[-1]
+    assert last.plane_features == ("petal width (cm)", "petal length (cm)")
+    x_min, x_max, y_min, y_max = last.plane
+    assert x_min < iris.x[:, 3].min() and iris.x[:, 3].max() < x_max
+    # The output layer's map at a grid point is the model's output there, the other features at their means.
+    xs, ys = np.linspace(x_min, x_max, PLANE_GRID), np.linspace(y_min, y_max, PLANE_GRID)
+    point = iris.x.mean(axis=0)
+    point[3], point[2] = xs[20], ys[4]
+    logits = trainer.predict(point[None].astype(np.float32))[0]
+    np.testing.assert_allclose(by_name(last)["fc2"].unit_maps[:, 4, 20], logits, rtol=1e-4, atol=1e-5)
+    with pytest.raises(TrainingError, match="two different features"):
+        trainer.health.pick_plane(1, 1)
+    with pytest.raises(TrainingError, match="numbered 0 to 3"):
+        trainer.health.pick_plane(0, 4)

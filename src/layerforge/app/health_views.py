@@ -39,7 +39,7 @@ class HealthViews:
                 continue
             node.health_badge.show_report(report, health.step)
             if report.unit_maps is not None:
-                node.unit_maps.set_maps(report.unit_maps)
+                node.unit_maps.set_maps(report.unit_maps, health.plane_features)
 
     def _run_replaced(self, event: ev.RunReplaced) -> None:
         shown, self.latest, self.step = self.latest, {}, 0

@@ -147,8 +147,8 @@ class LayerReport:
     ``saturated_share`` (of its units) None where they do not apply. ``activations``: a histogram of
     the layer's outputs over the batch; ``gradients``: of its parameters' gradients (of its
     outputs' gradients for a layer without parameters), None when none reached it. ``unit_maps``
-    (units, G, G): for a model with two input features and a layer of at most 16 units, each unit's
-    output over a G x G grid of the input plane (row: second feature, column: first feature, both
+    (units, G, G): for a model whose input is a row of numbers and a layer of at most 16 units, each
+    unit's output over a G x G grid of the plane of two input features (the others at their means) (row: second feature, column: first feature, both
     ascending over ``LayerHealth.plane``), as TensorFlow Playground draws its neurons; else None."""
 
     node_id: str
@@ -175,12 +175,14 @@ class LayerReport:
 class LayerHealth:
     """The health of every layer with parameters or an activation, measured at ``step``; ``layers``
     maps node ids to :class:`LayerReport`. ``plane``: (x min, x max, y min, y max) of the input plane
-    the unit maps cover, in the data's units; None without unit maps."""
+    the unit maps cover, in the data's units, and ``plane_features`` the names of its two features
+    (across, up); None and () without unit maps."""
 
     epoch: int
     step: int
     layers: dict
     plane: tuple | None = None
+    plane_features: tuple = ()
 
     @property
     def unhealthy(self) -> list:

@@ -8,8 +8,9 @@ weights; after the optimizer's step it measures how far they moved, and turns ev
 :class:`~layerforge.training.events.LayerHealth` event: per layer the gradient norm and the
 update/weight ratio (layers with parameters), the share of dead (ReLU) or saturated (tanh, sigmoid)
 units (activations), small histograms of activations and gradients, and a verdict with one sentence
-of advice that names the layer. For a model of two input features it also runs the model over a
-coarse grid of the input plane and keeps each small layer's unit outputs there (unit maps).
+of advice that names the layer. For a model whose input is a row of numbers it also runs the model
+over a coarse grid of the plane of two input features (the first two, or those picked with
+``pick_plane``; the others at their means) and keeps each small layer's unit outputs there.
 """
 from __future__ import annotations
 
@@ -20,10 +21,12 @@ import numpy as np
 from layerforge import engine
 from layerforge.graph import ModelSpec, get_layer
 
+from .errors import TrainingError
 from .events import Histogram, LayerHealth, LayerReport
 
-HEALTH_EVERY = 25          # steps between measurements (plus the first and the run's last step). One
-                           # costs about a step of a tiny MLP: every 25th keeps it under 5% of throughput
+HEALTH_EVERY = 50          # steps between measurements (plus the first and the run's last step). One
+                           # costs one or two steps of a tiny MLP (the spiral example's, 0.3 ms a step):
+                           # every 50th keeps it within about 3% of throughput (benchmarks/bench_health.py)
 HISTOGRAM_BINS = 20
 HISTOGRAM_SAMPLE = 65536   # values a histogram looks at, at most: a big layer is sampled evenly
 NEARLY_ALL = 0.95          # a unit is dead / saturated when it is so on this share of the batch
@@ -48,6 +51,7 @@ class HealthMonitor:
 
     def __init__(self, model, spec: ModelSpec, problem=None, device: str = "cpu", every: int = HEALTH_EVERY):
         self.model, self.every = model, max(1, int(every))
+        self._problem, self._device = problem, device
         self.plane = InputPlane(problem, device) if problem is not None and InputPlane.fits(problem) else None
         children = dict(model.named_children())
         output_ids = {node_id for node_id in spec.nodes if not spec.outputs_of(node_id)}
@@ -72,8 +76,19 @@ class HealthMonitor:
         set's epochs of a few steps would make health steps several times as frequent."""
         return step == 1 or step % self.every == 0 or last_of_run
 
-    def probe(self) -> "HealthProbe":
-        """Hooks for the next forward pass of the model (and only that one)."""
+    def pick_plane(self, first: int, second: int) -> None:
+        """Draw the unit maps over the plane of input features ``first`` (across) and ``second`` (up),
+        the others at their means, from the next health step on; from any thread. TrainingError for a
+        model whose inputs are not a row of numbers, or features it does not have."""
+        if self._problem is None or not InputPlane.fits(self._problem):
+            raise TrainingError("unit maps need a model whose input is a row of at least two numbers")
+        self.plane = InputPlane(self._problem, self._device, (first, second))   # one assignment: atomic
+
+    def probe(self, step: int, last_of_run: bool = False) -> "HealthProbe | None":
+        """Hooks for the next forward pass of the model (and only that one) when (1-based) ``step`` is
+        a health step; else None."""
+        if not self.due(step, last_of_run):
+            return None
         return HealthProbe(self.model, self.layers, self.plane)
 
 
@@ -133,7 +148,8 @@ class HealthProbe:
             self._measure(layer)
         largest = max((f["grad_norm"] for f in self.figures.values()
                        if "grad_norm" in f and math.isfinite(f["grad_norm"])), default=0.0)
-        maps = self.plane.unit_maps(self.model, self.layers) if self.plane is not None else {}
+        plane = self.plane
+        maps = plane.unit_maps(self.model, self.layers) if plane is not None else {}
         reports = {}
         for layer in self.layers:
             f = self.figures[layer.node_id]
@@ -146,7 +162,8 @@ class HealthProbe:
                 f.get("grad_norm"), f.get("weight_norm"), f.get("update_ratio"), f.get("dead_share"),
                 f.get("saturated_share"), histogram(self.outputs.get(layer.node_id)), gradients,
                 maps.get(layer.node_id))
-        return LayerHealth(epoch, step, reports, self.plane.extent if self.plane is not None else None)
+        return LayerHealth(epoch, step, reports, plane.extent if plane is not None else None,
+                           plane.names if plane is not None else ())
 
     def _measure(self, layer: _Layer) -> None:
         figures = self.figures[layer.node_id]
@@ -166,23 +183,36 @@ class HealthProbe:
 
 
 class InputPlane:
-    """A PLANE_GRID x PLANE_GRID grid over the plane of a model's two input features (the data's range
-    and a tenth more on each side, as the decision boundary's), ready for the model to read."""
+    """A PLANE_GRID x PLANE_GRID grid over the plane of two of a model's input features (the data's
+    range and a tenth more on each side, as the decision boundary's), the other features held at their
+    means, ready for the model to read. ``names``: the two features' names (across, up)."""
 
-    def __init__(self, problem, device: str):
+    def __init__(self, problem, device: str, features: tuple[int, int] = (0, 1)):
         x = np.asarray(problem.dataset.x, dtype=np.float64)
+        count = x.shape[1]
+        first, second = (int(f) for f in features)
+        if not (0 <= first < count and 0 <= second < count) or first == second:
+            raise TrainingError(f"the input plane needs two different features among the {count} of the data "
+                                f"(numbered 0 to {count - 1}); got {first} and {second}")
         low, high = x.min(axis=0), x.max(axis=0)
         margin = 0.1 * np.maximum(high - low, 1e-6)
         low, high = low - margin, high + margin
-        xx, yy = np.meshgrid(np.linspace(low[0], high[0], PLANE_GRID), np.linspace(low[1], high[1], PLANE_GRID))
-        self.extent = (float(low[0]), float(high[0]), float(low[1]), float(high[1]))
-        raw = np.stack([xx.ravel(), yy.ravel()], axis=1).astype(np.float32)
-        self.inputs = np.ascontiguousarray(problem.model_inputs(raw), dtype=np.float32)
+        xx, yy = np.meshgrid(np.linspace(low[first], high[first], PLANE_GRID),
+                             np.linspace(low[second], high[second], PLANE_GRID))
+        self.features = (first, second)
+        self.extent = (float(low[first]), float(high[first]), float(low[second]), float(high[second]))
+        names = list(getattr(problem.dataset, "feature_names", None) or ())
+        self.names = tuple(names[f] if f < len(names) else f"feature {f + 1}" for f in self.features)
+        raw = np.repeat(x.mean(axis=0, keepdims=True), PLANE_GRID * PLANE_GRID, axis=0)
+        raw[:, first], raw[:, second] = xx.ravel(), yy.ravel()
+        self.inputs = np.ascontiguousarray(problem.model_inputs(raw.astype(np.float32)), dtype=np.float32)
         self.device = device
 
     @staticmethod
     def fits(problem) -> bool:
-        return tuple(problem.dataset.input_shape) == (2,) and problem.input_dtype is np.float32
+        """Inputs of one row of at least two numbers (points in a plane, a table's rows)."""
+        shape = tuple(problem.dataset.input_shape)
+        return len(shape) == 1 and shape[0] >= 2 and problem.input_dtype is np.float32
 
     def unit_maps(self, model, layers: list[_Layer]) -> dict[str, np.ndarray]:
         """(units, G, G) outputs over the grid per layer of at most MAX_MAP_UNITS units, in eval mode."""
@@ -192,8 +222,8 @@ class InputPlane:
             def record(module, args, out):
                 out = out[0] if isinstance(out, (tuple, list)) else out
                 if isinstance(out, engine.Tensor) and out.ndim == 2 and out.shape[1] <= MAX_MAP_UNITS:
-                    values = out.numpy(force=True).astype(np.float32)
-                    maps[layer.node_id] = values.T.reshape(-1, PLANE_GRID, PLANE_GRID).copy()
+                    values = out.numpy(force=True).astype(np.float32, copy=False)
+                    maps[layer.node_id] = np.ascontiguousarray(values.T).reshape(-1, PLANE_GRID, PLANE_GRID)
             return record
 
         handles = [layer.module.register_forward_hook(recorder(layer)) for layer in layers]

@@ -374,8 +374,7 @@ class Trainer:
             self._batch = batch + 1
             index = order[self._batch_bounds[batch]:self._batch_bounds[batch + 1]]
             lr = self._lr()
-            probe = (self.health.probe() if self.health is not None
-                     and self.health.due(self.step + 1, self._last_batch_of_run(batch)) else None)
+            probe = None if self.health is None else self.health.probe(self.step + 1, self._last_batch_of_run(batch))
             with self._lock:
                 out = self.model(_tensor(p.train.x[index], self.device))
                 loss = self._loss(out, _tensor(p.train.target[index], self.device))

@@ -235,9 +235,13 @@ class UnitMapsItem(QGraphicsItem):
         self.shown = bool(shown)
         self._follow()
 
-    def set_maps(self, maps: np.ndarray | None) -> None:
-        """``maps`` (units, G, G), rows from the plane's bottom up; None: no maps (yet)."""
+    def set_maps(self, maps: np.ndarray | None, features: tuple = ()) -> None:
+        """``maps`` (units, G, G), rows from the plane's bottom up, over the plane of ``features``
+        (the names across and up); None: no maps (yet)."""
         self.prepareGeometryChange()
+        across, up = features if len(features) == 2 else ("the first input", "the second")
+        self.setToolTip(f"Each unit's output over the plane of {across} (across) and {up} (up), other inputs "
+                        f"at their means: blue positive, amber negative")
         self.maps = None if maps is None else np.asarray(maps, dtype=np.float32)
         self.images = [] if self.maps is None else unit_images(self.maps)
         self._follow()
