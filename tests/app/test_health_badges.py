@@ -113,6 +113,15 @@ def test_a_two_feature_models_units_show_over_the_input_plane_from_the_context_m
     assert not np.allclose(maps.maps[0], maps.maps[1]) and maps.images[0] != maps.images[1]
     assert maps.images[0].width() == maps.images[0].height() == 24
     assert "x1 (across) and x2 (up)" in maps.toolTip()
+    # The maps follow the theme (their zero is the chart's background).
+    from layerforge.app import theme
+    before, previous = maps.images[0].copy(), theme.name()
+    theme.set_theme("dark" if previous == "light" else "light")
+    try:
+        assert maps.images[0] != before
+    finally:
+        theme.set_theme(previous)
+    assert maps.images[0] == before
 
     menu = node_menu(window.canvas, ids["tanh1"])
     entry = next(a for a in menu.actions() if a.objectName() == "showUnitMaps")

@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 
+from layerforge import engine
 from layerforge.graph import compile_spec
 from layerforge.training import BatchEnd, LayerHealth, Trainer, TrainingSettings
 from layerforge.training.health import (HEALTH_EVERY, HISTOGRAM_BINS, PLANE_GRID, classify, histogram,
@@ -224,3 +225,26 @@ def test_a_tables_units_show_over_two_picked_features_the_rest_at_their_means():
         trainer.health.pick_plane(1, 1)
     with pytest.raises(TrainingError, match="numbered 0 to 3"):
         trainer.health.pick_plane(0, 4)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not engine.cuda.is_available(), reason=f"no CUDA GPU: {engine.cuda.unavailable_reason()}")
+def test_on_a_gpu_the_reports_equal_the_cpus(spiral):
+    def run(device):
+        spec = mlp("ReLU")
+        state = compile_spec(spec).state_dict()
+        state["fc2.bias"] = state["fc2.bias"] - 50.0
+        settings = TrainingSettings(optimizer="sgd", learning_rate=0.1, epochs=1, device=device, snapshot_every=0)
+        _, events = health_events(spec, spiral, settings, initial_state=state)
+        return [e for e in events if isinstance(e, LayerHealth)]
+
+    cpu, gpu = run("cpu"), run("cuda")
+    assert [e.step for e in gpu] == [e.step for e in cpu] and gpu[0].plane == pytest.approx(cpu[0].plane)
+    for on_cpu, on_gpu in zip(cpu, gpu):
+        for node_id, expected in on_cpu.layers.items():
+            got = on_gpu.layers[node_id]
+            assert (got.verdict, got.dead_share) == (expected.verdict, expected.dead_share)
+            assert type(got.activations.counts) is np.ndarray and type(got.unit_maps) is np.ndarray   # host arrays
+            np.testing.assert_allclose(got.unit_maps, expected.unit_maps, rtol=1e-3, atol=1e-4)
+            if expected.grad_norm is not None:
+                assert got.grad_norm == pytest.approx(expected.grad_norm, rel=1e-3, abs=1e-6)

@@ -226,6 +226,12 @@ class UnitMapsItem(QGraphicsItem):
         self.images: list[QImage] = []   # one per unit, as drawn
         self.setPos(0, NODE_HEIGHT + 6)
         self.setVisible(False)
+        theme.follow(self, UnitMapsItem._recolour)
+
+    def _recolour(self) -> None:
+        if self.maps is not None:
+            self.images = unit_images(self.maps)
+            self.update()
 
     @property
     def per_row(self) -> int:
