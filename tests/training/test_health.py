@@ -248,3 +248,17 @@ def test_on_a_gpu_the_reports_equal_the_cpus(spiral):
             np.testing.assert_allclose(got.unit_maps, expected.unit_maps, rtol=1e-3, atol=1e-4)
             if expected.grad_norm is not None:
                 assert got.grad_norm == pytest.approx(expected.grad_norm, rel=1e-3, abs=1e-6)
+
+
+def test_a_failing_measurement_costs_the_report_not_the_run(spiral, monkeypatch, caplog):
+    from layerforge.training import health
+
+    def broken(values, bins=HISTOGRAM_BINS):
+        raise ValueError("a bug in a histogram")
+
+    monkeypatch.setattr(health, "histogram", broken)
+    settings = TrainingSettings(epochs=2, device="cpu", snapshot_every=0)
+    result, events = health_events(mlp(), spiral, settings)
+    assert result.ok and result.epochs_run == 2
+    assert not any(isinstance(e, LayerHealth) for e in events)
+    assert "measuring the layers' health failed" in caplog.text and "a bug in a histogram" in caplog.text

@@ -14,6 +14,7 @@ over a coarse grid of the plane of two input features (the first two, or those p
 """
 from __future__ import annotations
 
+import logging
 import math
 
 import numpy as np
@@ -24,6 +25,7 @@ from layerforge.graph import ModelSpec, get_layer
 from .errors import TrainingError
 from .events import Histogram, LayerHealth, LayerReport
 
+log = logging.getLogger(__name__)
 HEALTH_EVERY = 50          # steps between measurements (plus the first and the run's last step). One
                            # costs one or two steps of a tiny MLP (the spiral example's, 0.3 ms a step):
                            # every 50th keeps it within about 3% of throughput (benchmarks/bench_health.py)
@@ -108,6 +110,7 @@ class HealthProbe:
 
     def __init__(self, model, layers: list[_Layer], plane: "InputPlane | None" = None):
         self.model, self.layers, self.plane = model, layers, plane
+        self.failed = False
         self.outputs: dict[str, np.ndarray] = {}
         self.output_grads: dict[str, np.ndarray] = {}
         self.figures: dict[str, dict] = {layer.node_id: {} for layer in layers}
@@ -119,13 +122,27 @@ class HealthProbe:
     def _recorder(self, layer: _Layer):
         def record(module, args, out):
             out = out[0] if isinstance(out, (tuple, list)) else out
-            if not isinstance(out, engine.Tensor):
+            if not isinstance(out, engine.Tensor) or self.failed:
                 return None
-            self.outputs[layer.node_id] = out.numpy(force=True)
-            if not layer.params and out.requires_grad:   # an activation: the gradient reaching its output
-                out.register_hook(lambda grad: self.output_grads.__setitem__(layer.node_id, _host_copy(grad)))
+            try:
+                self.outputs[layer.node_id] = out.numpy(force=True)
+                if not layer.params and out.requires_grad:   # an activation: the gradient reaching its output
+                    out.register_hook(lambda grad: self._keep_grad(layer.node_id, grad))
+            except Exception:  # noqa: BLE001 (a report is a convenience: the step must not fail for it)
+                self._fail()
             return None
         return record
+
+    def _keep_grad(self, node_id: str, grad) -> None:
+        try:
+            self.output_grads[node_id] = _host_copy(grad)
+        except Exception:  # noqa: BLE001
+            self._fail()
+
+    def _fail(self) -> None:
+        if not self.failed:
+            log.exception("measuring the layers' health failed; this step has no report")
+        self.failed = True
 
     def _unhook(self) -> None:
         for handle in self._handles:
@@ -134,16 +151,31 @@ class HealthProbe:
 
     def after_backward(self) -> None:
         self._unhook()   # a forward that failed half way never reached the model's own hook
-        for layer in self.layers:
-            if not layer.params:
-                continue
-            grads = [p.grad.numpy(force=True).ravel() for p in layer.params if p.grad is not None]
-            grad = np.concatenate(grads) if grads else np.zeros(0, dtype=np.float32)
-            self.figures[layer.node_id]["grad_norm"] = _norm(grad)
-            self.gradients[layer.node_id] = histogram(grad)
-            self.before[layer.node_id] = [_host_copy(p) for p in layer.params]
+        if self.failed:
+            return
+        try:
+            for layer in self.layers:
+                if not layer.params:
+                    continue
+                grads = [p.grad.numpy(force=True).ravel() for p in layer.params if p.grad is not None]
+                grad = np.concatenate(grads) if grads else np.zeros(0, dtype=np.float32)
+                self.figures[layer.node_id]["grad_norm"] = _norm(grad)
+                self.gradients[layer.node_id] = histogram(grad)
+                self.before[layer.node_id] = [_host_copy(p) for p in layer.params]
+        except Exception:  # noqa: BLE001
+            self._fail()
 
-    def report(self, epoch: int, step: int) -> LayerHealth:
+    def report(self, epoch: int, step: int) -> LayerHealth | None:
+        """The LayerHealth event; None where measuring failed (logged: the run goes on without it)."""
+        if self.failed:
+            return None
+        try:
+            return self._report(epoch, step)
+        except Exception:  # noqa: BLE001
+            self._fail()
+            return None
+
+    def _report(self, epoch: int, step: int) -> LayerHealth:
         for layer in self.layers:
             self._measure(layer)
         largest = max((f["grad_norm"] for f in self.figures.values()

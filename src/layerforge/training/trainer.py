@@ -398,8 +398,9 @@ class Trainer:
             self.history["step_loss"].append(value)
             self.history["step_x"].append(x)
             self._emit(BatchEnd(epoch, self.step, value, lr, x))
-            if probe is not None:
-                self._emit(probe.report(epoch, self.step))
+            health = probe.report(epoch, self.step) if probe is not None else None
+            if health is not None:   # None: measuring failed (logged), the run goes on
+                self._emit(health)
         outputs = _to_host(outputs)
         in_order = np.empty((len(p.train),) + outputs.shape[1:], dtype=outputs.dtype)
         in_order[order] = outputs
