@@ -95,6 +95,7 @@ from .typed_tensors import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, Fl
 _wrap_namespace(globals(), "layerforge.engine.ops")
 
 from . import nn, optim, utils  # noqa: E402
+from . import distributions  # noqa: E402
 from .serialization import load, save  # noqa: E402
 
 # torch.conv2d, torch.selu, ...: the nn.functional forms PyTorch also offers at the top level, where
