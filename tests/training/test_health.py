@@ -7,7 +7,7 @@ import pytest
 
 from layerforge import engine
 from layerforge.graph import compile_spec
-from layerforge.training import BatchEnd, LayerHealth, Trainer, TrainingSettings
+from layerforge.training import BatchEnd, LayerHealth, PredictionSnapshot, Trainer, TrainingSettings
 from layerforge.training.health import (HEALTH_EVERY, HISTOGRAM_BINS, PLANE_GRID, classify, histogram,
                                         unit_share)
 from spec_cases import chain
@@ -191,21 +191,20 @@ def test_a_model_without_two_input_features_has_no_unit_maps(digits, template_ru
     assert all(r.unit_maps is None for e in healths for r in e.layers.values())
 
 
-def test_a_tables_units_show_over_two_picked_features_the_rest_at_their_means():
+def test_a_tables_units_show_over_the_two_features_picked_for_its_boundary_the_rest_at_their_means():
     from layerforge.data import load_dataset
-    from layerforge.training import TrainingError
 
     iris = load_dataset("iris")
     spec = chain(("Input", {"shape": [4]}), ("Linear", {"out_features": 8}), ("Tanh", {}),
                  ("Linear", {"out_features": 3}))
-    settings = TrainingSettings(epochs=3, batch_size=8, device="cpu", snapshot_every=0, keep_best=False)
+    settings = TrainingSettings(epochs=3, batch_size=8, device="cpu", snapshot_every=1, keep_best=False)
     trainer = Trainer(spec, iris, settings)
     events = []
 
     def listen(event):
         events.append(event)
-        if isinstance(event, LayerHealth) and event.step == 1:
-            trainer.health.pick_plane(3, 2)   # from the listener, as a window would between reports
+        if isinstance(event, LayerHealth) and event.step == 1:   # picked while it trains, as in the window
+            trainer.change_settings(settings.replace(view_features=[3, 2]))
 
     trainer.listener = listen
     trainer.run()
@@ -217,14 +216,16 @@ def test_a_tables_units_show_over_two_picked_features_the_rest_at_their_means():
     assert x_min < iris.x[:, 3].min() and iris.x[:, 3].max() < x_max
     # The output layer's map at a grid point is the model's output there, the other features at their means.
     xs, ys = np.linspace(x_min, x_max, PLANE_GRID), np.linspace(y_min, y_max, PLANE_GRID)
-    point = iris.x.mean(axis=0)
+    point = trainer.problem.train.raw.x.mean(axis=0)
     point[3], point[2] = xs[20], ys[4]
     logits = trainer.predict(point[None].astype(np.float32))[0]
     np.testing.assert_allclose(by_name(last)["fc2"].unit_maps[:, 4, 20], logits, rtol=1e-4, atol=1e-5)
-    with pytest.raises(TrainingError, match="two different features"):
-        trainer.health.pick_plane(1, 1)
-    with pytest.raises(TrainingError, match="numbered 0 to 3"):
-        trainer.health.pick_plane(0, 4)
+    # The decision boundary's snapshots follow the same choice.
+    snapshots = [e for e in events if isinstance(e, PredictionSnapshot)]
+    assert snapshots[0].kind == "table" and snapshots[-1].kind == "boundary2d"
+    assert list(snapshots[-1].data["features"]) == [3, 2]
+    # Features the data does not have: the first two, as before any choice.
+    assert trainer.health.probe(1, view_features=[0, 9]).plane.features == (0, 1)
 
 
 @pytest.mark.gpu

@@ -148,7 +148,8 @@ class LayerReport:
     the layer's outputs over the batch; ``gradients``: of its parameters' gradients (of its
     outputs' gradients for a layer without parameters), None when none reached it. ``unit_maps``
     (units, G, G): for a model whose input is a row of numbers and a layer of at most 16 units, each
-    unit's output over a G x G grid of the plane of two input features (the others at their means) (row: second feature, column: first feature, both
+    unit's output over a G x G grid of the plane of two input features (the settings' view_features,
+    else the first two; the others at their training means) (row: second feature, column: first feature, both
     ascending over ``LayerHealth.plane``), as TensorFlow Playground draws its neurons; else None."""
 
     node_id: str

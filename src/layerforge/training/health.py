@@ -9,8 +9,9 @@ weights; after the optimizer's step it measures how far they moved, and turns ev
 update/weight ratio (layers with parameters), the share of dead (ReLU) or saturated (tanh, sigmoid)
 units (activations), small histograms of activations and gradients, and a verdict with one sentence
 of advice that names the layer. For a model whose input is a row of numbers it also runs the model
-over a coarse grid of the plane of two input features (the first two, or those picked with
-``pick_plane``; the others at their means) and keeps each small layer's unit outputs there.
+over a coarse grid of the plane of two input features (the first two, or the settings'
+``view_features`` that a table's decision boundary is drawn over; the others at their training
+means) and keeps each small layer's unit outputs there.
 """
 from __future__ import annotations
 
@@ -78,19 +79,20 @@ class HealthMonitor:
         set's epochs of a few steps would make health steps several times as frequent."""
         return step == 1 or step % self.every == 0 or last_of_run
 
-    def pick_plane(self, first: int, second: int) -> None:
-        """Draw the unit maps over the plane of input features ``first`` (across) and ``second`` (up),
-        the others at their means, from the next health step on; from any thread. TrainingError for a
-        model whose inputs are not a row of numbers, or features it does not have."""
-        if self._problem is None or not InputPlane.fits(self._problem):
-            raise TrainingError("unit maps need a model whose input is a row of at least two numbers")
-        self.plane = InputPlane(self._problem, self._device, (first, second))   # one assignment: atomic
-
-    def probe(self, step: int, last_of_run: bool = False) -> "HealthProbe | None":
+    def probe(self, step: int, last_of_run: bool = False, view_features=None) -> "HealthProbe | None":
         """Hooks for the next forward pass of the model (and only that one) when (1-based) ``step`` is
-        a health step; else None."""
+        a health step; else None. ``view_features``: the two input features the unit maps are drawn
+        over (the settings' choice, which a person may change while the run trains); None, or
+        features the data does not have: the first two."""
         if not self.due(step, last_of_run):
             return None
+        if self.plane is not None:
+            wanted = tuple(view_features) if view_features is not None else (0, 1)
+            if wanted != self.plane.features:
+                try:
+                    self.plane = InputPlane(self._problem, self._device, wanted)
+                except TrainingError:
+                    self.plane = InputPlane(self._problem, self._device)
         return HealthProbe(self.model, self.layers, self.plane)
 
 
@@ -216,8 +218,9 @@ class HealthProbe:
 
 class InputPlane:
     """A PLANE_GRID x PLANE_GRID grid over the plane of two of a model's input features (the data's
-    range and a tenth more on each side, as the decision boundary's), the other features held at their
-    means, ready for the model to read. ``names``: the two features' names (across, up)."""
+    range and a tenth more on each side) with the other features at the training split's means, as
+    the decision boundary's (snapshots.py), ready for the model to read. ``names``: the two features'
+    names (across, up)."""
 
     def __init__(self, problem, device: str, features: tuple[int, int] = (0, 1)):
         x = np.asarray(problem.dataset.x, dtype=np.float64)
@@ -226,6 +229,7 @@ class InputPlane:
         if not (0 <= first < count and 0 <= second < count) or first == second:
             raise TrainingError(f"the input plane needs two different features among the {count} of the data "
                                 f"(numbered 0 to {count - 1}); got {first} and {second}")
+        train = np.asarray(problem.train.raw.x, dtype=np.float64) if len(problem.train) else x
         low, high = x.min(axis=0), x.max(axis=0)
         margin = 0.1 * np.maximum(high - low, 1e-6)
         low, high = low - margin, high + margin
@@ -235,7 +239,7 @@ class InputPlane:
         self.extent = (float(low[first]), float(high[first]), float(low[second]), float(high[second]))
         names = list(getattr(problem.dataset, "feature_names", None) or ())
         self.names = tuple(names[f] if f < len(names) else f"feature {f + 1}" for f in self.features)
-        raw = np.repeat(x.mean(axis=0, keepdims=True), PLANE_GRID * PLANE_GRID, axis=0)
+        raw = np.repeat(train.mean(axis=0, keepdims=True), PLANE_GRID * PLANE_GRID, axis=0)
         raw[:, first], raw[:, second] = xx.ravel(), yy.ravel()
         self.inputs = np.ascontiguousarray(problem.model_inputs(raw.astype(np.float32)), dtype=np.float32)
         self.device = device

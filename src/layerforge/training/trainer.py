@@ -374,7 +374,8 @@ class Trainer:
             self._batch = batch + 1
             index = order[self._batch_bounds[batch]:self._batch_bounds[batch + 1]]
             lr = self._lr()
-            probe = None if self.health is None else self.health.probe(self.step + 1, self._last_batch_of_run(batch))
+            probe = None if self.health is None else self.health.probe(
+                self.step + 1, self._last_batch_of_run(batch), self.settings.view_features)
             with self._lock:
                 out = self.model(_tensor(p.train.x[index], self.device))
                 loss = self._loss(out, _tensor(p.train.target[index], self.device))
@@ -431,7 +432,8 @@ class Trainer:
     def _snapshot(self, epoch: int) -> PredictionSnapshot:
         self.model.eval()
         try:
-            return self._snapshots.make(epoch, lambda x: _forward(self.model, x, self.device))
+            return self._snapshots.make(epoch, lambda x: _forward(self.model, x, self.device),
+                                        self.settings.view_features)
         finally:
             self.model.train()
 
