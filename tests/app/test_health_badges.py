@@ -128,3 +128,23 @@ def test_a_two_feature_models_units_show_over_the_input_plane_from_the_context_m
     assert entry.isChecked()
     entry.trigger()
     assert not maps.isVisible()
+
+
+def test_a_tables_unit_maps_follow_the_features_picked_for_its_boundary_while_it_trains(window, qtbot):
+    views = HealthViews(window)
+    window.workspace.choose_builtin("iris")
+    window.use_matching_model()
+    window.training_panel.epochs_spin.setValue(5000)   # far more than the test waits for: it ends with Stop
+    assert window.run.restart()
+    qtbot.waitUntil(lambda: views.step > 1, timeout=30_000)
+    names = list(window.workspace.dataset.feature_names)
+    assert views.plane_features == (names[0], names[1])   # the first two, until the person picks
+    window.replay.features_box.setChecked(True)
+    window.replay.feature_combos[0].setCurrentIndex(2)
+    window.replay.feature_combos[1].setCurrentIndex(3)
+    assert window.workspace.settings.view_features == [2, 3]
+    qtbot.waitUntil(lambda: views.plane_features == (names[2], names[3]), timeout=30_000)
+    window.run.stop()
+    qtbot.waitUntil(lambda: not window.run.running, timeout=30_000)
+    shown = [node.unit_maps for node in window.canvas.model_scene.nodes.values() if node.unit_maps.maps is not None]
+    assert shown and all(f"{names[2]} (across) and {names[3]} (up)" in maps.toolTip() for maps in shown)

@@ -12,12 +12,14 @@ from ..workspace import events as ev
 
 class HealthViews:
     """Subscribes the canvas's health badges to ``window.workspace``. ``latest``: the last report
-    per node id, and ``step`` the step it was measured at."""
+    per node id, ``step`` the step it was measured at and ``plane_features`` the names of the two
+    input features its unit maps are drawn over."""
 
     def __init__(self, window):
         self.window = window
         self.latest: dict = {}
         self.step = 0
+        self.plane_features: tuple = ()   # the input features the unit maps are drawn over (across, up)
         hub = window.workspace.events
         hub.connect(self._trainer_report, ev.TrainerReport)
         hub.connect(self._run_replaced, ev.RunReplaced)
@@ -30,7 +32,7 @@ class HealthViews:
         health = event.event
         if not isinstance(health, LayerHealth):
             return
-        self.step = health.step
+        self.step, self.plane_features = health.step, tuple(health.plane_features)
         nodes = self.window.canvas.model_scene.nodes
         for node_id, report in health.layers.items():
             self.latest[node_id] = report
@@ -42,7 +44,7 @@ class HealthViews:
                 node.unit_maps.set_maps(report.unit_maps, health.plane_features)
 
     def _run_replaced(self, event: ev.RunReplaced) -> None:
-        shown, self.latest, self.step = self.latest, {}, 0
+        shown, self.latest, self.step, self.plane_features = self.latest, {}, 0, ()
         nodes = self.window.canvas.model_scene.nodes
         for node_id, report in shown.items():
             if node_id in nodes:
