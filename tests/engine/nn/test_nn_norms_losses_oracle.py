@@ -163,3 +163,75 @@ def test_conv_transpose1d_output_size_matches_torch():
     expected = theirs(torch.tensor(x), output_size=[13])
     got = ours(lf.tensor(x), output_size=[13])
     np.testing.assert_allclose(got.detach().numpy(), expected.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+PADDING_LAYERS = [
+    pytest.param(lambda nn: nn.ZeroPad2d((1, 0, 2, 1)), [(1, 2, 3, 3)], id="ZeroPad2d"),
+    pytest.param(lambda nn: nn.ConstantPad1d(2, 3.5), [(2, 3, 4)], id="ConstantPad1d"),
+    pytest.param(lambda nn: nn.ConstantPad3d((1, 0, 0, 1, 1, 1), -1.0), [(1, 1, 2, 2, 2)], id="ConstantPad3d"),
+    pytest.param(lambda nn: nn.ReflectionPad1d((2, 1)), [(2, 3, 5)], id="ReflectionPad1d"),
+    pytest.param(lambda nn: nn.ReflectionPad2d(1), [(1, 2, 3, 4)], id="ReflectionPad2d"),
+    pytest.param(lambda nn: nn.ReplicationPad2d((0, 2, 1, 0)), [(1, 2, 3, 3)], id="ReplicationPad2d"),
+    pytest.param(lambda nn: nn.ReplicationPad1d(3), [(2, 2, 3)], id="ReplicationPad1d"),
+    pytest.param(lambda nn: nn.CircularPad1d((1, 2)), [(1, 2, 4)], id="CircularPad1d"),
+    pytest.param(lambda nn: nn.CircularPad2d(1), [(1, 1, 3, 3)], id="CircularPad2d"),
+    pytest.param(lambda nn: nn.Softmax2d(), [(2, 3, 2, 2)], id="Softmax2d"),
+    pytest.param(lambda nn: nn.ChannelShuffle(2), [(1, 4, 2, 2)], id="ChannelShuffle"),
+]
+
+
+@pytest.mark.parametrize("build, shapes", PADDING_LAYERS)
+def test_padding_layers_match_torch(build, shapes):
+    check_layer(build, *shapes, dtype=np.float64)
+
+
+def test_functional_in_place_activations_match_torch():
+    values = [-2.0, -0.5, 0.0, 0.7, 3.0]
+    for name, args in [("relu_", ()), ("elu_", ()), ("leaky_relu_", (0.2,)), ("hardtanh_", ()), ("selu_", ()),
+                       ("celu_", ()), ("threshold_", (0.5, -1.0))]:
+        ours, theirs = lf.tensor(values), torch.tensor(values)
+        assert getattr(lf.nn.functional, name)(ours, *args) is ours
+        getattr(torch.nn.functional, name)(theirs, *args)
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6, err_msg=name)
+
+
+def test_init_orthogonal_dirac_and_sparse_follow_torch():
+    for shape in ((3, 5), (5, 3), (4, 2, 3)):
+        w = lf.nn.init.orthogonal_(lf.empty(*shape), gain=2.0)
+        flat = w.reshape(shape[0], -1).numpy()
+        gram = flat @ flat.T if shape[0] <= flat.shape[1] else flat.T @ flat
+        np.testing.assert_allclose(gram, 4.0 * np.eye(len(gram)), atol=1e-5)
+    ours, theirs = lf.nn.init.dirac_(lf.empty(4, 2, 3, 3), groups=2), torch.nn.init.dirac_(torch.empty(4, 2, 3, 3), 2)
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    sparse = lf.nn.init.sparse_(lf.empty(10, 4), sparsity=0.3).numpy()
+    assert ((sparse == 0).sum(axis=0) == 3).all()
+
+
+def test_gradient_norm_helpers_match_torch():
+    def grads(lib):
+        params = [lib.tensor([3.0, -4.0], requires_grad=True), lib.tensor([[1.0, 2.0]], requires_grad=True)]
+        (params[0].sum() * 2 + (params[1] ** 2).sum()).backward()
+        return params
+
+    ours, theirs = grads(lf), grads(torch)
+    total_ours = lf.nn.utils.get_total_norm([p.grad for p in ours])
+    total_theirs = torch.nn.utils.get_total_norm([p.grad for p in theirs])
+    assert float(total_ours) == pytest.approx(float(total_theirs))
+    lf.nn.utils.clip_grads_with_norm_(ours, 1.0, total_ours)
+    torch.nn.utils.clip_grads_with_norm_(theirs, 1.0, total_theirs)
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-6)
+
+
+def test_gumbel_softmax_samples_the_softmax_and_passes_the_soft_gradient():
+    lf.manual_seed(0)
+    logits = lf.tensor([[1.0, 0.0, -1.0]] * 4000, requires_grad=True)
+    hard = lf.nn.functional.gumbel_softmax(logits, tau=0.5, hard=True)
+    picks = hard.detach().numpy()
+    assert set(np.unique(picks)) == {0.0, 1.0} and (picks.sum(1) == 1).all()
+    expected = np.exp([1.0, 0.0, -1.0]) / np.exp([1.0, 0.0, -1.0]).sum()  # Gumbel-max samples the softmax
+    np.testing.assert_allclose(picks.mean(0), expected, atol=0.03)
+    (hard * lf.tensor([1.0, 2.0, 3.0])).sum().backward()
+    assert logits.grad is not None and np.abs(logits.grad.numpy()).sum() > 0
+    soft = lf.nn.functional.gumbel_softmax(lf.zeros(5, 3), tau=2.0)
+    np.testing.assert_allclose(soft.sum(-1).numpy(), np.ones(5), rtol=1e-6)

@@ -402,3 +402,37 @@ def flatten(input, start_dim=0, end_dim=-1):  # noqa: A002
 def threshold(input, threshold, value, inplace=False):  # noqa: A002
     """x where x > threshold, else value."""
     return _threshold(input, threshold, value)
+
+
+def _in_place(fn, name):
+    def op(input, *args, **kwargs):  # noqa: A002
+        return _ops.inplace(input, fn(input.detach(), *args, **kwargs), "copy")
+
+    op.__name__ = op.__qualname__ = name
+    return op
+
+
+# F.relu_(x) and friends: the activation written into x (allowed where no gradient flows through x)
+relu_ = _in_place(relu, "relu_")
+elu_ = _in_place(elu, "elu_")
+leaky_relu_ = _in_place(leaky_relu, "leaky_relu_")
+hardtanh_ = _in_place(hardtanh, "hardtanh_")
+selu_ = _in_place(selu, "selu_")
+celu_ = _in_place(celu, "celu_")
+rrelu_ = _in_place(rrelu, "rrelu_")
+threshold_ = _in_place(threshold, "threshold_")
+pdist = _ops.pdist
+channel_shuffle = _ops.channel_shuffle
+
+
+def gumbel_softmax(logits, tau: float = 1.0, hard: bool = False, eps: float = 1e-10, dim: int = -1):
+    """softmax((logits + Gumbel noise) / tau); with hard=True the one-hot of the argmax forward and the
+    soft sample's gradient backward (the straight-through estimator), as PyTorch's."""
+    uniform = _random.uniform(logits._data.shape, logits._data.dtype, logits.device)
+    gumbels = _Tensor._wrap(-_xp_of(uniform).log(-_xp_of(uniform).log(uniform)))
+    soft = softmax((logits + gumbels) / tau, dim)
+    if not hard:
+        return soft
+    index = soft.detach().argmax(dim, keepdim=True)
+    one_hot_hard = (soft.detach() * 0).scatter(dim, index, 1.0)
+    return one_hot_hard - soft.detach() + soft

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from .. import backend
 from ..autograd import no_grad
 from ..random import normal as _normal_draws
@@ -130,7 +132,63 @@ def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gener
     return normal_(tensor, 0.0, std, generator)
 
 
+def orthogonal_(tensor, gain=1.0, generator=None):
+    """A (semi-)orthogonal matrix from the QR decomposition of a normal one (signs fixed by R's diagonal),
+    the trailing dims flattened, as PyTorch's."""
+    if tensor.ndim < 2:
+        raise ValueError("Only tensors with 2 or more dimensions are supported")
+    if tensor.numel() == 0:
+        return tensor
+    rows = tensor.shape[0]
+    cols = tensor.numel() // rows
+    with no_grad():
+        flat = _normal_draws((rows, cols), np.float64, backend.CPU, generator, 0.0, 1.0)
+        flat = backend.to_host(flat)
+        if rows < cols:
+            flat = flat.T
+        q, r = np.linalg.qr(flat)
+        q = q * np.sign(np.diag(r))
+        if rows < cols:
+            q = q.T
+        tensor._data[...] = backend.to_device_array((gain * q).reshape(tensor.shape).astype(tensor._data.dtype),
+                                                    tensor.device)
+    return tensor
+
+
+def dirac_(tensor, groups=1):
+    """The identity for a convolution: 1 at the centre of each (out, in) kernel, within each group."""
+    if tensor.ndim not in (3, 4, 5):
+        raise ValueError("Only tensors with 3, 4, or 5 dimensions are supported")
+    out_per_group = tensor.shape[0] // groups
+    smallest = min(out_per_group, tensor.shape[1])
+    with no_grad():
+        data = np.zeros(tuple(tensor.shape), dtype=tensor._data.dtype)
+        centre = tuple(n // 2 for n in tensor.shape[2:])
+        for g in range(groups):
+            for d in range(smallest):
+                data[(g * out_per_group + d, d) + centre] = 1
+        tensor._data[...] = backend.to_device_array(data, tensor.device)
+    return tensor
+
+
+def sparse_(tensor, sparsity, std=0.01, generator=None):
+    """Normal(0, std) values with a fraction sparsity of each column set to zero, as PyTorch's."""
+    if tensor.ndim != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    rows, cols = tensor.shape
+    zeros_per_column = int(math.ceil(sparsity * rows))
+    with no_grad():
+        tensor.normal_(0, std, generator=generator)
+        data = backend.to_host(tensor._data).copy()
+        order = np.random.default_rng(None if generator is None else generator.initial_seed())
+        for c in range(cols):
+            data[order.permutation(rows)[:zeros_per_column], c] = 0
+        tensor._data[...] = backend.to_device_array(data, tensor.device)
+    return tensor
+
+
 # PyTorch's deprecated spellings without the trailing underscore still appear in old tutorials.
 uniform, normal, constant = uniform_, normal_, constant_
 xavier_uniform, xavier_normal = xavier_uniform_, xavier_normal_
+orthogonal, sparse, eye = orthogonal_, sparse_, eye_
 kaiming_uniform, kaiming_normal = kaiming_uniform_, kaiming_normal_

@@ -13,7 +13,7 @@ _LAYOUT = {
     "flatten": ["Flatten", "Unflatten"],
     "container": ["Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"],
     "activation": ["ELU", "GELU", "Hardtanh", "LeakyReLU", "LogSoftmax", "ReLU", "ReLU6", "Sigmoid", "SiLU",
-                   "Softmax", "Softplus", "Tanh", "Hardswish", "Hardsigmoid", "Mish", "LogSigmoid", "Softsign",
+                   "Softmax", "Softplus", "Tanh", "Softmax2d", "Hardswish", "Hardsigmoid", "Mish", "LogSigmoid", "Softsign",
                    "Softmin", "SELU", "CELU", "GLU", "Tanhshrink", "Threshold", "PReLU", "Softshrink",
                    "Hardshrink", "MultiheadAttention"],
     "conv": ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d"],
@@ -34,6 +34,10 @@ _LAYOUT = {
     "pixelshuffle": ["PixelShuffle", "PixelUnshuffle"],
     "fold": ["Fold", "Unfold"],
     "distance": ["CosineSimilarity", "PairwiseDistance"],
+    "padding": ["ConstantPad1d", "ConstantPad2d", "ConstantPad3d", "ZeroPad1d", "ZeroPad2d", "ZeroPad3d",
+                "ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d", "ReplicationPad1d", "ReplicationPad2d",
+                "ReplicationPad3d", "CircularPad1d", "CircularPad2d", "CircularPad3d"],
+    "channelshuffle": ["ChannelShuffle"],
 }
 
 

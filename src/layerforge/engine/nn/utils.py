@@ -106,6 +106,29 @@ def vector_to_parameters(vec, parameters):
         offset += n
 
 
+def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=None):
+    """The norm of the norms of tensors (gradients, usually), as one 0-d tensor."""
+    tensors = [tensors] if isinstance(tensors, Tensor) else [t for t in tensors if t is not None]
+    if not tensors:
+        return tensor(0.0)
+    norms = [_ops.linalg_dense.vector_norm(t.detach(), norm_type) for t in tensors]
+    total = _ops.linalg_dense.vector_norm(_ops.stack(norms), norm_type)
+    if error_if_nonfinite and not bool(_ops.isfinite(total).all()):
+        raise _nonfinite_norm(norm_type)
+    return total
+
+
+def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
+    """Scale the gradients by max_norm / (total_norm + 1e-6) where that is below 1."""
+    factor = _ops.clamp(max_norm / (total_norm + 1e-6), max=1.0)
+    with no_grad():
+        for p in _as_list(parameters):
+            if p.grad is not None:
+                p.grad.mul_(factor.to(p.grad.device))
+
+
+clip_grad_norm = clip_grad_norm_  # PyTorch's deprecated spelling
+
 from . import utils_rnn as rnn  # noqa: E402  (torch.nn.utils.rnn)
 
 sys.modules[f"{__name__}.rnn"] = rnn
