@@ -128,7 +128,7 @@ def test_an_image_dataset_shows_its_samples_as_a_gallery(qtbot, monkeypatch):
         count = int(matrix[true, predicted])
         assert len(dialog.gallery.tiles) == min(count, MAX_SHOWN) == dialog.total
         first = dialog.records[0]
-        assert dialog.gallery.captions()[0] == (f"{predicted} · {first.confidence:.0%} / true {true} · #{first.index}")
+        assert dialog.gallery.captions()[0] == f"predicted {predicted}, {first.confidence:.0%} / true {true} · #{first.index}"
         assert not dialog.gallery.tiles[0].findChildren(type(dialog.title))[0].pixmap().isNull()
         assert dialog.more.text() == ""
 

@@ -20,7 +20,9 @@ from ..table_rows import RowTable, column_names
 
 MAX_SHOWN = 200        # samples listed; a larger cell says how many more it holds
 GALLERY_COLUMNS = 8
-THUMBNAIL = 64         # px across each image
+WINDOW_HEIGHT = 600
+THUMBNAIL = 80         # px across each image
+TILE_HEIGHT = THUMBNAIL + 44   # an image with its two caption lines
 
 
 def cell_title(true_name: str, predicted_name: str, count: int | None = None) -> str:
@@ -73,7 +75,7 @@ class CellSamplesDialog(QDialog):
         layout.addWidget(self.status)
         layout.addWidget(self.stack, 1)
         layout.addLayout(buttons)
-        self.resize(8 * (THUMBNAIL + 28) + 60, 560)
+        self.resize(GALLERY_COLUMNS * (THUMBNAIL + 30) + 60, WINDOW_HEIGHT)
 
     def _restyle(self) -> None:
         for label in (self.status, self.more):
@@ -130,6 +132,8 @@ class CellSamplesDialog(QDialog):
         if dataset.kind == "images":
             self.stack.setCurrentWidget(self.gallery)
             self.gallery.show_samples(self.records, dataset, names)
+            rows = max(1, -(-len(self.records) // GALLERY_COLUMNS))
+            self.resize(self.width(), min(WINDOW_HEIGHT, 150 + rows * (TILE_HEIGHT + 6)))   # no screen of empty space
         else:
             self.stack.setCurrentWidget(self.table)
             indices = [r.index for r in self.records]
@@ -174,7 +178,7 @@ class SampleGallery(QScrollArea):
             picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
             picture.setPixmap(to_pixmap(dataset.x[record.index], THUMBNAIL))
             right = record.true == record.predicted
-            caption = QLabel(f"{_name(names, record.predicted)} · {record.confidence:.0%}\n"
+            caption = QLabel(f"predicted {_name(names, record.predicted)}, {record.confidence:.0%}\n"
                              f"true {_name(names, record.true)} · #{record.index}")
             caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
             color = theme.hex_color("label.right" if right else "label.wrong")
