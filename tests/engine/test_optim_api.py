@@ -158,3 +158,30 @@ def test_lr_changes_between_steps_take_effect():
     opt.param_groups[0]["lr"] = 0.5
     opt.step()
     assert p.item() == pytest.approx(1.0 - 0.1 - 0.5)
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "LBFGS"])
+def test_step_hooks_run_around_every_optimizer_step_as_torch(name):
+    real_torch = pytest.importorskip("torch", reason="PyTorch is the test oracle; not installed")
+
+    def run(lib):
+        w = lib.tensor([1.0, -2.0], requires_grad=True)
+        opt = getattr(lib.optim, name)([w], lr=0.1)
+        calls = []
+        pre = opt.register_step_pre_hook(lambda o, args, kwargs: calls.append(("pre", float(w.detach()[0]))))
+        opt.register_step_post_hook(lambda o, args, kwargs: calls.append(("post", round(float(w.detach()[0]), 6))))
+
+        def closure():
+            opt.zero_grad()
+            loss = (w * w).sum()
+            loss.backward()
+            return loss
+
+        closure()
+        opt.step(closure)
+        pre.remove()
+        closure()
+        opt.step(closure)
+        return calls
+
+    assert run(lf) == run(real_torch)

@@ -6,6 +6,7 @@ wrappers: a step is a handful of array operations per parameter.
 """
 from __future__ import annotations
 
+import functools
 import warnings
 from collections import defaultdict
 from types import SimpleNamespace
@@ -155,6 +156,20 @@ class Optimizer:
                     p.grad.grad_fn = None
                     p.grad._data[...] = 0
 
+    def register_step_pre_hook(self, hook):
+        """``hook(optimizer, args, kwargs)`` before each step (it may return new (args, kwargs))."""
+        return _hook_handle(self.__dict__.setdefault("_step_pre_hooks", {}), hook)
+
+    def register_step_post_hook(self, hook):
+        """``hook(optimizer, args, kwargs)`` after each step."""
+        return _hook_handle(self.__dict__.setdefault("_step_post_hooks", {}), hook)
+
+    def __init_subclass__(cls, **kwargs):
+        """Every optimizer's step runs its pre and post hooks, as PyTorch's ``_use_grad`` wrapper does."""
+        super().__init_subclass__(**kwargs)
+        if "step" in cls.__dict__:
+            cls.step = _with_step_hooks(cls.__dict__["step"])
+
     def step(self, closure=None):
         """Update every parameter that has a gradient; ``closure`` re-evaluates the loss first."""
         loss = None
@@ -296,3 +311,35 @@ def _cast_state(param: Tensor, name: str, value):
         if array is value._data:
             array = array.copy()  # never share buffers with the dict (or with another optimizer)
     return Tensor._wrap(array)
+
+
+class _RemovableHandle:
+    def __init__(self, hooks: dict, key: int):
+        self._hooks, self.id = hooks, key
+
+    def remove(self) -> None:
+        self._hooks.pop(self.id, None)
+
+
+def _hook_handle(hooks: dict, hook) -> _RemovableHandle:
+    key = max(hooks, default=-1) + 1
+    hooks[key] = hook
+    return _RemovableHandle(hooks, key)
+
+
+def _with_step_hooks(step):
+    @functools.wraps(step)
+    def wrapper(self, *args, **kwargs):
+        for hook in list(self.__dict__.get("_step_pre_hooks", {}).values()):
+            result = hook(self, args, kwargs)
+            if result is not None:
+                args, kwargs = result
+        out = step(self, *args, **kwargs)
+        for hook in list(self.__dict__.get("_step_post_hooks", {}).values()):
+            hook(self, args, kwargs)
+        return out
+
+    return wrapper
+
+
+Optimizer.step = _with_step_hooks(Optimizer.step)
