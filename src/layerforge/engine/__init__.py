@@ -103,7 +103,7 @@ from .serialization import load, save  # noqa: E402
 for _name in ("conv1d", "conv2d", "conv_transpose2d", "max_pool1d", "max_pool2d", "avg_pool1d", "layer_norm",
               "dropout", "alpha_dropout", "bilinear", "pixel_shuffle", "pixel_unshuffle", "prelu", "selu", "celu",
               "rrelu", "hardshrink", "threshold", "cosine_similarity", "pairwise_distance", "group_norm", "rms_norm",
-              "adaptive_avg_pool1d", "conv_transpose1d"):
+              "adaptive_avg_pool1d", "conv_transpose1d", "conv3d", "max_pool3d", "avg_pool3d"):
     globals()[_name] = getattr(nn.functional, _name)
 
 

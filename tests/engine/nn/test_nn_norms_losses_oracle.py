@@ -235,3 +235,31 @@ def test_gumbel_softmax_samples_the_softmax_and_passes_the_soft_gradient():
     assert logits.grad is not None and np.abs(logits.grad.numpy()).sum() > 0
     soft = lf.nn.functional.gumbel_softmax(lf.zeros(5, 3), tau=2.0)
     np.testing.assert_allclose(soft.sum(-1).numpy(), np.ones(5), rtol=1e-6)
+
+
+VOLUME_LAYERS = [
+    pytest.param(lambda nn: nn.Conv3d(2, 3, 3), [(1, 2, 4, 5, 4)], id="Conv3d"),
+    pytest.param(lambda nn: nn.Conv3d(4, 2, (1, 3, 2), stride=(1, 2, 1), padding=(0, 1, 1), dilation=(1, 1, 2),
+                                      groups=2, bias=False), [(2, 4, 3, 5, 6)], id="Conv3d_strided_grouped"),
+    pytest.param(lambda nn: nn.Conv3d(2, 2, 3, padding="same", padding_mode="reflect"), [(1, 2, 4, 4, 4)],
+                 id="Conv3d_same_reflect"),
+    pytest.param(lambda nn: nn.Conv3d(2, 2, 2), [(2, 3, 3, 3)], id="Conv3d_unbatched"),
+    pytest.param(lambda nn: nn.MaxPool3d(2), [(1, 2, 4, 5, 6)], id="MaxPool3d"),
+    pytest.param(lambda nn: nn.MaxPool3d(3, stride=2, padding=1, ceil_mode=True), [(1, 1, 5, 6, 5)],
+                 id="MaxPool3d_padded_ceil"),
+    pytest.param(lambda nn: nn.AvgPool3d(2), [(1, 2, 4, 4, 6)], id="AvgPool3d"),
+    pytest.param(lambda nn: nn.AvgPool3d(3, stride=2, padding=1, ceil_mode=True), [(1, 1, 5, 6, 5)],
+                 id="AvgPool3d_padded_ceil"),
+    pytest.param(lambda nn: nn.AvgPool3d(3, stride=2, padding=1, count_include_pad=False), [(1, 1, 5, 5, 5)],
+                 id="AvgPool3d_exclude_pad"),
+    pytest.param(lambda nn: nn.AvgPool3d(2, divisor_override=3), [(1, 1, 4, 4, 4)], id="AvgPool3d_divisor"),
+    pytest.param(lambda nn: nn.AdaptiveAvgPool3d((2, 1, 3)), [(2, 2, 5, 4, 7)], id="AdaptiveAvgPool3d"),
+    pytest.param(lambda nn: nn.BatchNorm3d(3), [(2, 3, 2, 3, 2)], id="BatchNorm3d"),
+]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("build, shapes", VOLUME_LAYERS)
+def test_volume_layers_match_torch(build, shapes, device):
+    theirs, ours = check_layer(build, *shapes, dtype=np.float64, device=device)
+    assert list(ours.state_dict()) == list(theirs.state_dict())

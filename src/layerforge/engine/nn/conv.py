@@ -129,6 +129,11 @@ class Conv2d(_ForwardConvNd):
     _convolve = staticmethod(F.conv2d)
 
 
+class Conv3d(_ForwardConvNd):
+    _dims = 3
+    _convolve = staticmethod(F.conv3d)
+
+
 class ConvTranspose2d(_ConvNd):
     _dims = 2
     transposed = True
