@@ -15,7 +15,7 @@ import layerforge
 from layerforge.training import example_project_path, example_projects, load_project
 from window_support import boxes, close_window, files, isolated, open_window, app_window  # noqa: F401
 
-GUIDE_SECTIONS = ["Your first run", "Building a model", "Data", "Training", "Reading the charts", "Predicting",
+GUIDE_SECTIONS = ["Your first run", "Building a model", "Data", "Training", "Runs: compare, restore, replay", "Reading the charts", "Predicting",
                   "Saving and projects", "Exporting", "The command line", "Keys", "When something goes wrong"]
 
 

@@ -23,6 +23,7 @@ from .dataset_panel import DatasetPanel
 from .document import READ_ONLY_MESSAGE, ModelDocument
 from .focus_order import FocusOrder
 from .frames import FrameClock
+from .health_views import HealthViews
 from .help_menu import install_help
 from .icons import app_icon
 from .menus import ensure_menu_bar_mnemonics
@@ -89,6 +90,7 @@ class MainWindow(QMainWindow):
         self.predictions = PredictionView()
         self.banner = Banner()
         self.run = RunViews(self)
+        self.health_views = HealthViews(self)   # each layer's health on the canvas while it trains
         self.frames = FrameClock(self)
         self.frames.add_feed(self.runner.deliver)
         self.frames.add(self.charts.redraw_if_dirty, self.charts)
