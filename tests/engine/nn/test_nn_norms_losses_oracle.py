@@ -263,3 +263,38 @@ VOLUME_LAYERS = [
 def test_volume_layers_match_torch(build, shapes, device):
     theirs, ours = check_layer(build, *shapes, dtype=np.float64, device=device)
     assert list(ours.state_dict()) == list(theirs.state_dict())
+
+
+UNPOOLING = [
+    case("max_pool2d_indices", lambda m, x: F(m).max_pool2d(x, 2, return_indices=True), [(2, 3, 6, 5)]),
+    case("max_pool2d_indices_padded_ceil", lambda m, x: F(m).max_pool2d(x, 3, 2, 1, ceil_mode=True, return_indices=True),
+         [(1, 2, 7, 6)]),
+    case("max_pool2d_indices_dilated", lambda m, x: F(m).max_pool2d(x, (2, 3), (1, 2), dilation=(2, 1),
+                                                                    return_indices=True), [(1, 1, 6, 7)]),
+    case("max_pool1d_indices_unbatched", lambda m, x: F(m).max_pool1d(x, 3, 2, return_indices=True), [(2, 9)]),
+    case("max_unpool2d", lambda m, x: F(m).max_unpool2d(*F(m).max_pool2d(x, 2, return_indices=True), 2), [(2, 2, 4, 6)]),
+    case("max_unpool2d_output_size", lambda m, x: F(m).max_unpool2d(*F(m).max_pool2d(x, 3, 2, return_indices=True), 3, 2,
+                                                                    output_size=(7, 8)), [(1, 2, 7, 8)]),
+    case("max_unpool1d", lambda m, x: F(m).max_unpool1d(*F(m).max_pool1d(x, 2, return_indices=True), 2), [(2, 3, 8)]),
+]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("fn, shapes, options", UNPOOLING)
+def test_pooling_indices_and_unpooling_match_torch(fn, shapes, options, device):
+    check(fn, shapes, device=device, **options)
+
+
+def test_max_unpool_layers_match_torch():
+    def build(nn):
+        class AutoEncoder(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.pool, self.unpool = nn.MaxPool2d(2, return_indices=True), nn.MaxUnpool2d(2)
+
+            def forward(self, x):
+                values, indices = self.pool(x)
+                return self.unpool(values * 2, indices, output_size=x.shape)
+        return AutoEncoder()
+
+    check_layer(build, (2, 3, 5, 6), dtype=np.float64)

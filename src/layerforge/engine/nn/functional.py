@@ -25,6 +25,7 @@ from .functional_spatial import (adaptive_max_pool1d, adaptive_max_pool2d, fold,
                                  pixel_shuffle, pixel_unshuffle, unfold, upsample, upsample_bilinear,
                                  upsample_nearest)
 from .functional_3d import adaptive_avg_pool3d, avg_pool3d, conv3d, max_pool3d  # noqa: F401
+from .functional_unpool import max_pool2d_indices, max_unpool1d, max_unpool2d  # noqa: F401
 from .functional_more import (cosine_embedding_loss, gaussian_nll_loss, group_norm,  # noqa: F401
                               hinge_embedding_loss, instance_norm, local_response_norm, margin_ranking_loss,
                               multilabel_soft_margin_loss, poisson_nll_loss, rms_norm, soft_margin_loss,
@@ -227,15 +228,16 @@ def _pool_args(kernel_size, stride, padding, dilation, n):
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,  # noqa: A002
                return_indices=False):
-    if return_indices:
-        raise NotImplementedError("max_pool2d(return_indices=True) is not supported")
     _check_input(input, 2, "max_pool2d")
     if input.ndim == 3:
-        return max_pool2d(input.unsqueeze(0), kernel_size, stride, padding, dilation,
-                          ceil_mode).squeeze(0)
+        out = max_pool2d(input.unsqueeze(0), kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+        return tuple(o.squeeze(0) for o in out) if return_indices else out.squeeze(0)
     kernel, stride, padding, dilation = _pool_args(kernel_size, stride, padding, dilation, 2)
     _check_pool_fits(input, kernel, stride, padding, dilation, ceil_mode, "max_pool2d")
-    return _apply(_pool.MaxPool2d(kernel, stride, padding, dilation, ceil_mode), input)
+    values = _apply(_pool.MaxPool2d(kernel, stride, padding, dilation, ceil_mode), input)
+    if not return_indices:
+        return values
+    return values, max_pool2d_indices(input.detach(), kernel, stride, padding, dilation, ceil_mode)
 
 
 def _check_pool_fits(input, kernel, stride, padding, dilation, ceil_mode, op):
@@ -256,7 +258,7 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     out = max_pool2d(input.unsqueeze(-2), (1, _tuple(kernel_size, 1, "kernel_size")[0]),
                      (1, _tuple(stride, 1, "stride")[0]), (0, _tuple(padding, 1, "padding")[0]),
                      (1, _tuple(dilation, 1, "dilation")[0]), ceil_mode, return_indices)
-    return out.squeeze(-2)
+    return tuple(o.squeeze(-2) for o in out) if return_indices else out.squeeze(-2)
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,  # noqa: A002
