@@ -298,3 +298,39 @@ def test_max_unpool_layers_match_torch():
         return AutoEncoder()
 
     check_layer(build, (2, 3, 5, 6), dtype=np.float64)
+
+
+INDICES = np.array([1, 2, 4, 5, 4, 3, 2, 9])
+BAG_OFFSETS = np.array([0, 4, 4, 6])
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
+@pytest.mark.parametrize("layout", ["offsets", "offsets_last", "2d", "padding_idx"])
+def test_embedding_bag_matches_torch(mode, layout, device):
+    def run(m, w):
+        dev = {"device": w.device}
+        if layout == "2d":
+            return F(m).embedding_bag(m.tensor(INDICES.reshape(2, 4), **dev), w, mode=mode)
+        offsets = np.append(BAG_OFFSETS, len(INDICES)) if layout == "offsets_last" else BAG_OFFSETS
+        return F(m).embedding_bag(m.tensor(INDICES, **dev), w, m.tensor(offsets, **dev), mode=mode,
+                                  include_last_offset=layout == "offsets_last",
+                                  padding_idx=4 if layout == "padding_idx" else None)
+
+    check(run, [(10, 3)], device=device)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_embedding_bag_per_sample_weights_and_layer_match_torch(device):
+    check(lambda m, w, s: F(m).embedding_bag(m.tensor(INDICES, device=w.device), w,
+                                             m.tensor(BAG_OFFSETS, device=w.device), mode="sum",
+                                             per_sample_weights=s), [(10, 3), (8,)], device=device)
+    theirs = torch.nn.EmbeddingBag(10, 3, mode="max")
+    ours = lf.nn.EmbeddingBag(10, 3, mode="max")
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    expected = theirs(torch.tensor(INDICES), torch.tensor(BAG_OFFSETS))
+    got = ours(lf.tensor(INDICES), lf.tensor(BAG_OFFSETS))
+    np.testing.assert_allclose(got.detach().numpy(), expected.detach().numpy(), rtol=1e-6)
+    with pytest.raises(NotImplementedError):
+        F(lf).embedding_bag(lf.tensor(INDICES), lf.ones(10, 3), lf.tensor(BAG_OFFSETS), mode="mean",
+                            per_sample_weights=lf.ones(8))

@@ -8,7 +8,7 @@ from .activation_more import (CELU, GLU, SELU, Hardshrink, Hardsigmoid, Hardswis
 from .containers import ModuleDict, ModuleList, Sequential  # noqa: F401
 from .conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d  # noqa: F401
 from .dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d  # noqa: F401
-from .embedding import Embedding  # noqa: F401
+from .embedding import Embedding, EmbeddingBag  # noqa: F401
 from .linear import Bilinear, Flatten, Identity, Linear, Unflatten  # noqa: F401
 from .module import Module  # noqa: F401
 from .normalization import BatchNorm1d, BatchNorm2d, BatchNorm3d, LayerNorm  # noqa: F401

@@ -7,8 +7,12 @@ import math
 
 import numpy as np
 
+from .. import backend
 from .. import ops as _ops
 from ..autograd import no_grad
+from ..ops import dense as _dense
+from ..ops.common import apply as _apply
+from ..tensor import Tensor
 from .functional_activations import _vector_norm, logsigmoid
 from .functional_losses import _check_reduction, legacy_reduction
 
@@ -163,3 +167,57 @@ def gaussian_nll_loss(input, target, var, full: bool = False, eps: float = 1e-6,
     if full:
         loss = loss + 0.5 * math.log(2 * math.pi)
     return _reduce(loss, reduction)
+
+
+# ------------------------------------------------------------------------------ embedding bags
+_MODES = ("sum", "mean", "max")
+
+
+def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale_grad_by_freq=False,  # noqa: A002
+                  mode="mean", sparse=False, per_sample_weights=None, include_last_offset=False, padding_idx=None):
+    if mode not in _MODES:
+        raise ValueError(f"mode has to be one of sum, mean or max, got {mode}")
+    if max_norm is not None or scale_grad_by_freq or sparse:
+        raise NotImplementedError("embedding_bag: max_norm, scale_grad_by_freq and sparse are not supported")
+    if per_sample_weights is not None and mode != "sum":
+        raise NotImplementedError(f"embedding_bag: per_sample_weights was not None. per_sample_weights is only "
+                                  f"supported for mode='sum' (got mode='{mode}'). Please open a feature request "
+                                  f"on GitHub.")
+    if input.ndim == 2:
+        if offsets is not None:
+            raise ValueError("if input is 2D, then offsets has to be None, as input is treated is a mini-batch of "
+                             "fixed length sequences.")
+        bags, length = input.shape
+        flat = input.reshape(-1)
+        bag_of = np.repeat(np.arange(bags), length)
+        weights = None if per_sample_weights is None else per_sample_weights.reshape(-1)
+    elif input.ndim == 1:
+        if offsets is None or offsets.ndim != 1:
+            raise ValueError("offsets has to be a 1D Tensor but got None" if offsets is None else
+                             "offsets has to be a 1D Tensor")
+        starts = backend.to_host(offsets._data).astype(np.int64)
+        if include_last_offset:
+            starts = starts[:-1]
+        bags = len(starts)
+        flat = input
+        bag_of = np.searchsorted(starts, np.arange(input.shape[0]), side="right") - 1
+        weights = per_sample_weights
+    else:
+        raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension {input.ndim}")
+    host = backend.to_host(flat._data)
+    keep = np.ones(len(host), dtype=bool) if padding_idx is None else host != (padding_idx % weight.shape[0])
+    rows = _apply(_dense.Embedding(flat._data, None), weight)  # (n, dim)
+    if weights is not None:
+        rows = rows * weights.unsqueeze(-1)
+    index = Tensor._wrap(backend.to_device_array(bag_of[keep], weight.device))
+    kept = rows if keep.all() else rows[Tensor._wrap(backend.to_device_array(keep, weight.device))]
+    zeros = weight.new_zeros(bags, weight.shape[1])
+    if mode == "max":
+        expanded = index.unsqueeze(-1).expand(-1, weight.shape[1])
+        return _ops.scatter_reduce(zeros, 0, expanded, kept, "amax", include_self=False)
+    total = _ops.index_add(zeros, 0, index, kept)
+    if mode == "sum":
+        return total
+    counts = np.bincount(bag_of[keep], minlength=bags).astype(weight._data.dtype)
+    divisor = Tensor._wrap(backend.to_device_array(np.maximum(counts, 1)[:, None], weight.device))
+    return total / divisor
