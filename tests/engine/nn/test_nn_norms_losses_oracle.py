@@ -334,3 +334,27 @@ def test_embedding_bag_per_sample_weights_and_layer_match_torch(device):
     with pytest.raises(NotImplementedError):
         F(lf).embedding_bag(lf.tensor(INDICES), lf.ones(10, 3), lf.tensor(BAG_OFFSETS), mode="mean",
                             per_sample_weights=lf.ones(8))
+
+
+@pytest.mark.parametrize("build, shape", [
+    pytest.param(lambda nn: nn.Sequential(nn.LazyLinear(5), nn.ReLU(), nn.LazyLinear(2)), (4, 3), id="LazyLinear"),
+    pytest.param(lambda nn: nn.Sequential(nn.LazyConv2d(4, 3, padding=1), nn.LazyBatchNorm2d(), nn.ReLU(),
+                                          nn.Flatten(), nn.LazyLinear(3)), (2, 2, 5, 5), id="LazyConv2d_BatchNorm"),
+    pytest.param(lambda nn: nn.Sequential(nn.LazyConv1d(3, 2, 2, 1, 1, 1, False), nn.LazyInstanceNorm1d(affine=True)),
+                 (2, 4, 6), id="LazyConv1d_positional_InstanceNorm"),
+    pytest.param(lambda nn: nn.LazyConvTranspose2d(3, 2, stride=2), (1, 2, 3, 3), id="LazyConvTranspose2d"),
+])
+def test_lazy_layers_become_their_ordinary_class_as_in_torch(build, shape):
+    theirs, ours = build(torch.nn), build(lf.nn)
+    their_params = list(theirs.parameters())
+    our_params = list(ours.parameters())
+    optimizer = lf.optim.SGD(ours.parameters(), lr=0.1)  # created before the sizes are known, as d2l does
+    theirs(torch.zeros(shape))
+    ours(lf.zeros(shape))  # the dry run that fixes the sizes
+    assert [type(m).__name__ for m in ours.modules()] == [type(m).__name__ for m in theirs.modules()]
+    assert [tuple(p.shape) for p in our_params] == [tuple(p.shape) for p in their_params]
+    assert all(type(p) is lf.nn.Parameter for p in our_params)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    check_layer(lambda nn: theirs if nn is torch.nn else ours, shape, dtype=np.float32)
+    optimizer.step()  # the optimizer holds the very parameters that were filled in
+    assert optimizer.param_groups[0]["params"][0] is our_params[0]
