@@ -142,3 +142,30 @@ def test_long_curves_are_thinned_in_the_record_and_snapshots_stay_within_budget(
     kept = sorted(run.snapshots)
     assert len(kept) * 8000 <= 400_000 and kept[0] == 0 and kept[-1] == 199 and 7 in kept
     assert snapshot_at(run, 150).epoch <= 150
+
+
+def test_a_damaged_record_of_runs_is_refused_or_left_out_with_a_note(workspace, tmp_path):
+    two_runs(workspace)
+    path = workspace.save_as(tmp_path / "history.lfproj")
+    data = json.loads(path.read_text())
+    data["runs"][0]["settings"] = {"optimizer": "no such optimizer"}
+    data["runs"][0]["weights"] = "../../etc/passwd"
+    path.write_text(json.dumps(data))
+    notes = workspace.open(path, discard=True)
+    assert [r.name for r in workspace.runs] == ["Run 2"]
+    assert any("could not be read and was left out" in note for note in notes)
+    data["runs"] = "every run"
+    path.write_text(json.dumps(data))
+    with pytest.raises(WorkspaceError, match="'runs' must be a list of objects"):
+        workspace.open(path, discard=True)
+
+
+def test_a_run_weights_file_name_that_points_elsewhere_is_not_read(workspace, tmp_path):
+    two_runs(workspace)
+    path = workspace.save_as(tmp_path / "history.lfproj")
+    data = json.loads(path.read_text())
+    data["runs"][0]["weights"] = "../outside.run-1.safetensors"
+    path.write_text(json.dumps(data))
+    notes = workspace.open(path, discard=True)
+    assert workspace.runs[0].weights is None
+    assert any("not one Layerforge writes" in note for note in notes)
