@@ -358,3 +358,39 @@ def test_lazy_layers_become_their_ordinary_class_as_in_torch(build, shape):
     check_layer(lambda nn: theirs if nn is torch.nn else ours, shape, dtype=np.float32)
     optimizer.step()  # the optimizer holds the very parameters that were filled in
     assert optimizer.param_groups[0]["params"][0] is our_params[0]
+
+
+CTC_TARGETS = np.array([[1, 2, 2, 0], [3, 1, 0, 0], [4, 4, 4, 4]])
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("layout", ["padded", "concatenated"])
+def test_ctc_loss_matches_torch(reduction, layout, device):
+    def run(m, logits):
+        dev = {"device": logits.device}
+        targets = m.tensor(CTC_TARGETS, **dev) if layout == "padded" else m.tensor([1, 2, 2, 3, 1, 4, 4, 4, 4], **dev)
+        return F(m).ctc_loss(logits.log_softmax(2), targets, m.tensor([12, 10, 8], **dev), m.tensor([3, 2, 4], **dev),
+                             reduction=reduction)
+
+    check(run, [(12, 3, 5)], device=device)
+
+
+def test_ctc_loss_layer_blank_unbatched_and_impossible_alignments_match_torch():
+    rng = np.random.default_rng(4)
+    logits = rng.standard_normal((6, 4))
+    for blank in (0, 3):
+        expected = torch.nn.CTCLoss(blank=blank)(torch.tensor(logits).log_softmax(1), torch.tensor([1, 2]),
+                                                 torch.tensor(6), torch.tensor(2))
+        got = lf.nn.CTCLoss(blank=blank)(lf.tensor(logits).log_softmax(1), lf.tensor([1, 2]), lf.tensor(6),
+                                         lf.tensor(2))
+        assert float(got) == pytest.approx(float(expected), rel=1e-10)
+    too_long = np.array([[1, 1, 1, 1]])  # needs 7 steps, has 3
+    batch = rng.standard_normal((3, 1, 4))
+    for zero_infinity in (False, True):
+        expected = torch.nn.functional.ctc_loss(torch.tensor(batch).log_softmax(2), torch.tensor(too_long),
+                                                torch.tensor([3]), torch.tensor([4]), reduction="sum",
+                                                zero_infinity=zero_infinity)
+        got = lf.nn.functional.ctc_loss(lf.tensor(batch).log_softmax(2), lf.tensor(too_long), lf.tensor([3]),
+                                        lf.tensor([4]), reduction="sum", zero_infinity=zero_infinity)
+        assert float(got) == float(expected)

@@ -26,8 +26,8 @@ from .functional_spatial import (adaptive_max_pool1d, adaptive_max_pool2d, fold,
                                  upsample_nearest)
 from .functional_3d import adaptive_avg_pool3d, avg_pool3d, conv3d, max_pool3d  # noqa: F401
 from .functional_unpool import max_pool2d_indices, max_unpool1d, max_unpool2d  # noqa: F401
-from .functional_more import (cosine_embedding_loss, embedding_bag, gaussian_nll_loss, group_norm,  # noqa: F401
-                              hinge_embedding_loss, instance_norm, local_response_norm, margin_ranking_loss,
+from .functional_more import (cosine_embedding_loss, ctc_loss, embedding_bag, gaussian_nll_loss,  # noqa: F401
+                              group_norm, hinge_embedding_loss, instance_norm, local_response_norm, margin_ranking_loss,
                               multilabel_soft_margin_loss, poisson_nll_loss, rms_norm, soft_margin_loss,
                               triplet_margin_loss)
 from .functional_losses import (binary_cross_entropy, binary_cross_entropy_with_logits,  # noqa: F401

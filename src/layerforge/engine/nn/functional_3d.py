@@ -77,7 +77,8 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 def _pool_patches(input, kernel_size, stride, padding, dilation, ceil_mode, fill, name):
     x, batched = _batched(input, name)
     kernel = _triple(kernel_size, "kernel_size")
-    stride = kernel if stride is None or (not isinstance(stride, int) and len(stride) == 0) else _triple(stride, "stride")
+    no_stride = stride is None or (not isinstance(stride, int) and len(stride) == 0)
+    stride = kernel if no_stride else _triple(stride, "stride")
     padding, dilation = _triple(padding, "padding"), _triple(dilation, "dilation")
     for p, k in zip(padding, kernel):
         if p > k // 2:

@@ -221,3 +221,67 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
     counts = np.bincount(bag_of[keep], minlength=bags).astype(weight._data.dtype)
     divisor = Tensor._wrap(backend.to_device_array(np.maximum(counts, 1)[:, None], weight.device))
     return total / divisor
+
+
+# ------------------------------------------------------------------------------ CTC
+_UNREACHABLE = -1e30  # log-probability of an unreachable alignment state: finite, so gradients stay finite
+
+
+def _lengths(values) -> list:
+    host = backend.to_host(values._data) if isinstance(values, Tensor) else np.asarray(values)
+    return [int(v) for v in np.atleast_1d(host)]
+
+
+def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank: int = 0, reduction: str = "mean",
+             zero_infinity: bool = False):
+    """Connectionist temporal classification: -log of the summed probability of every alignment of each
+    target to its input, by the forward (alpha) recursion in log space (Graves et al., 2006).
+    log_probs is (T, N, C) (or (T, C) unbatched); targets (N, S) padded or 1-D concatenated."""
+    _check_reduction(reduction)
+    batched = log_probs.ndim == 3
+    lp = log_probs if batched else log_probs.unsqueeze(1)
+    batch = lp.shape[1]
+    in_lengths, tg_lengths = _lengths(input_lengths), _lengths(target_lengths)
+    flat_targets = backend.to_host(targets._data) if isinstance(targets, Tensor) else np.asarray(targets)
+    if not batched:
+        flat_targets = flat_targets.reshape(1, -1)
+    losses = []
+    offset = 0
+    for n in range(batch):
+        length = tg_lengths[n]
+        if flat_targets.ndim == 1:
+            labels = flat_targets[offset:offset + length]
+            offset += length
+        else:
+            labels = flat_targets[n, :length]
+        extended = np.full(2 * length + 1, blank, dtype=np.int64)
+        extended[1::2] = labels
+        states = len(extended)
+        skip = np.zeros(states, dtype=bool)  # s may come from s - 2: a label differing from the one before
+        skip[2:] = (extended[2:] != blank) & (extended[2:] != extended[:-2])
+        index = Tensor._wrap(backend.to_device_array(extended, lp.device))
+        skip_mask = Tensor._wrap(backend.to_device_array(skip, lp.device))
+        emissions = lp[:, n][:, index]  # (T, states)
+        floor = emissions.new_full((1,), _UNREACHABLE)
+        start = emissions.new_full((states,), _UNREACHABLE)
+        first = _ops.where(Tensor._wrap(backend.to_device_array(np.arange(states) < 2, lp.device)),
+                           emissions[0], start)
+        alpha = first
+        for t in range(1, in_lengths[n]):
+            one_back = _ops.cat([floor, alpha[:-1]])
+            earlier = _ops.cat([floor, floor, alpha[:-2]]) if states > 2 else alpha * 0 + _UNREACHABLE
+            two_back = _ops.where(skip_mask, earlier, _UNREACHABLE)
+            alpha = _ops.logaddexp(_ops.logaddexp(alpha, one_back), two_back) + emissions[t]
+        ends = alpha[-1:] if states == 1 else alpha[-2:]
+        loss = -ends.logsumexp(0)
+        if float(loss) > -_UNREACHABLE / 10:  # no alignment at all: the loss is infinite
+            loss = loss * 0 + (0.0 if zero_infinity else float("inf"))
+        losses.append(loss)
+    stacked = _ops.stack(losses)
+    if reduction == "none":
+        return stacked if batched else stacked.squeeze(0)
+    if reduction == "sum":
+        return stacked.sum()
+    divisor = Tensor._wrap(backend.to_device_array(np.maximum(np.array(tg_lengths, dtype=np.float64), 1)
+                                                   .astype(lp._data.dtype), lp.device))
+    return (stacked / divisor).mean()

@@ -131,7 +131,8 @@ class _MaxUnpoolNd(Module):
 
     def __init__(self, kernel_size, stride=None, padding=0):
         super().__init__()
-        self.kernel_size, self.stride, self.padding = kernel_size, stride if stride is not None else kernel_size, padding
+        self.kernel_size, self.padding = kernel_size, padding
+        self.stride = stride if stride is not None else kernel_size
 
     def forward(self, input, indices, output_size=None):  # noqa: A002
         return type(self)._unpool(input, indices, self.kernel_size, self.stride, self.padding, output_size)
