@@ -267,3 +267,55 @@ def test_embedding_from_pretrained_matches_torch():
     np.testing.assert_array_equal(ours(lf.tensor([3, 1])).numpy(), theirs(torch.tensor([3, 1])).numpy())
     trainable = nn.Embedding.from_pretrained(lf.tensor(weights), freeze=False, padding_idx=0)
     assert trainable.weight.requires_grad and trainable.padding_idx == 0
+
+
+def _hooked_run(lib):
+    net = lib.nn.Sequential(lib.nn.Linear(3, 4), lib.nn.Tanh(), lib.nn.Linear(4, 2))
+    return net, np.random.default_rng(0).standard_normal((5, 3)).astype("float32")
+
+
+@pytest.mark.filterwarnings("ignore:Full backward hook is firing:UserWarning")
+@pytest.mark.parametrize("input_requires_grad", [True, False])
+def test_full_backward_hooks_see_and_replace_gradients_as_torch(input_requires_grad):
+    torch = pytest.importorskip("torch", reason="PyTorch is the test oracle; not installed")
+    records = {}
+
+    def build(lib, key):
+        net, x = _hooked_run(lib)
+        seen = records.setdefault(key, [])
+
+        def hook(module, grad_input, grad_output):
+            seen.append(([None if g is None else g.detach().numpy().copy() for g in grad_input],
+                         [g.detach().numpy().copy() for g in grad_output]))
+            if grad_input[0] is not None:
+                return (grad_input[0] * 2,)  # replaced gradients flow on
+
+        def pre_hook(module, grad_output):
+            return (grad_output[0] * 0.5,)
+
+        handles = [net[0].register_full_backward_hook(hook), net[2].register_full_backward_hook(hook),
+                   net[2].register_full_backward_pre_hook(pre_hook)]
+        return net, x, handles
+
+    tnet, x, _ = build(torch, "torch")
+    onet, _, o_handles = build(lf, "ours")
+    onet.load_state_dict({k: v.detach().numpy() for k, v in tnet.state_dict().items()})
+    tx = torch.tensor(x, requires_grad=input_requires_grad)
+    ox = lf.tensor(x, requires_grad=input_requires_grad)
+    tnet(tx).sum().backward()
+    onet(ox).sum().backward()
+    assert len(records["ours"]) == len(records["torch"]) == 2
+    for (oi, oo), (ti, to) in zip(records["ours"], records["torch"]):
+        assert [g is None for g in oi] == [g is None for g in ti]
+        for a, b in zip(oi + oo, ti + to):
+            if b is not None:
+                np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+    for (name, p), (_, q) in zip(onet.named_parameters(), tnet.named_parameters()):
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-5, atol=1e-7, err_msg=name)
+    if input_requires_grad:
+        np.testing.assert_allclose(ox.grad.numpy(), tx.grad.numpy(), rtol=1e-5, atol=1e-7)
+    for handle in o_handles:
+        handle.remove()
+    records["ours"].clear()
+    onet(lf.tensor(x)).sum().backward()
+    assert records["ours"] == []

@@ -10,6 +10,7 @@ from ..autograd import no_grad
 from ..dtypes import dtype as _dtype_cls
 from ..dtypes import to_dtype
 from ..tensor import Tensor
+from . import backward_hooks
 from .parameter import Parameter
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
@@ -89,6 +90,14 @@ class Module:
 
     def register_forward_pre_hook(self, hook):
         return _HookHandle(self._forward_pre_hooks, hook)
+
+    def register_full_backward_hook(self, hook):
+        backward_hooks.install(self)
+        return _HookHandle(self.__dict__.setdefault("_backward_hooks", OrderedDict()), hook)
+
+    def register_full_backward_pre_hook(self, hook):
+        backward_hooks.install(self)
+        return _HookHandle(self.__dict__.setdefault("_backward_pre_hooks", OrderedDict()), hook)
 
     # ---------------------------------------------------------------- registration
     def _check_ready(self):
