@@ -276,6 +276,14 @@ def test_tiny_transformer_language_model_matches_pytorch():
         np.testing.assert_allclose(a, b, rtol=5e-3, atol=1e-3, err_msg=f"parameter {key} after training")
 
 
+def test_d2l_style_lazy_mlp_matches_pytorch():
+    torch_model, engine_model, (torch_losses, torch_acc), (losses, acc) = _run_module_script("d2l_lazy_mlp")
+    assert [type(m).__name__ for m in engine_model] == ["Flatten", "Linear", "ReLU", "Linear"]
+    np.testing.assert_allclose(losses, torch_losses, rtol=1e-4, atol=1e-6)
+    assert acc == pytest.approx(torch_acc) and acc[-1] > 0.9
+    _assert_same_parameters(engine_model, torch_model, 1e-4, 1e-5)
+
+
 # ------------------------------------------------------------------------- accuracy on the engine alone
 def _held_out_split(name: str, test_fraction=0.2, **options):
     dataset = load_dataset(name, **options)
