@@ -184,3 +184,47 @@ def test_post_accumulate_grad_hooks_run_once_per_backward_after_accumulation():
     assert run(lf) == run(torch) == [[5.0, 7.0], [7.0, 9.0]]
     with pytest.raises(RuntimeError):
         (lf.ones(1, requires_grad=True) * 2).register_post_accumulate_grad_hook(lambda t: None)
+
+
+@pytest.mark.parametrize("options", [{}, {"precision": 2}, {"sci_mode": False}, {"sci_mode": True, "precision": 3},
+                                     {"threshold": 5, "edgeitems": 1}, {"linewidth": 40}, {"edgeitems": 0, "threshold": 3},
+                                     {"profile": "short"}, {"profile": "full"}])
+def test_set_printoptions_prints_as_torch(options):
+    rows = [[1.23456, -2.5, 0.001, 7.0, 8.0, 9.0], [3.0, 4.0, 5.5, 1e-6, 2.0, 100.0]]
+    cases = [(rows, None), ([1.0, 2.0], None), ([0.0, 0.0], None), ([float("nan"), 1.5, -2.25], None),
+             ([float("inf"), 3.0], None), ([1.0, 2000.0], "float64"), (np.arange(2400.0).reshape(2, 30, 40), None),
+             (np.linspace(0, 1e-3, 1500), None), (np.arange(-50, 1500).reshape(50, 31), "int64"),
+             ([[True, False]], "bool"), (2.5, None), (np.zeros((0, 3)), "int32")]
+    try:
+        lf.set_printoptions(**options)
+        torch.set_printoptions(**options)
+        for values, dtype in cases:
+            ours = lf.tensor(values, dtype=getattr(lf, dtype or "float32"))
+            theirs = torch.tensor(values, dtype=getattr(torch, dtype or "float32"))
+            assert repr(ours).replace("layerforge.", "torch.") == repr(theirs)
+        x = lf.arange(30.0, requires_grad=True)
+        assert repr(x * 2) == repr(torch.arange(30.0, requires_grad=True) * 2).replace("MulBackward0", "MulScalarBackward")
+    finally:
+        lf.set_printoptions(profile="default")
+        torch.set_printoptions(profile="default")
+
+
+def test_global_switches_are_kept_and_met():
+    model = lf.nn.Linear(2, 3)
+    compiled = lf.compile(model)
+    x = lf.ones(4, 2)
+    assert compiled(x).tolist() == model(x).tolist()  # eager execution gives the compiled results
+    assert lf.compile(mode="max-autotune")(len) is len
+    try:
+        lf.set_float32_matmul_precision("high")
+        assert lf.get_float32_matmul_precision() == "high"
+        with pytest.raises(RuntimeError):
+            lf.set_float32_matmul_precision("fast")
+        lf.use_deterministic_algorithms(True, warn_only=True)
+        assert lf.are_deterministic_algorithms_enabled() and lf.is_deterministic_algorithms_warn_only_enabled()
+    finally:
+        lf.set_float32_matmul_precision("highest")
+        lf.use_deterministic_algorithms(False)
+    lf.backends.cudnn.benchmark = True  # tutorials set these; the engine keeps them
+    assert lf.backends.cudnn.benchmark and not lf.backends.mps.is_available()
+    lf.backends.cudnn.benchmark = False

@@ -87,6 +87,10 @@ from .ops.aliases import rsub  # noqa: E402
 from .windows import bartlett_window, blackman_window, hamming_window, hann_window, kaiser_window  # noqa: E402
 from .ops import inplace as _inplace  # noqa: E402
 from .backend import get_default_device, set_default_device  # noqa: E402
+from .config import (are_deterministic_algorithms_enabled, backends, compile,  # noqa: E402,A004
+                     get_float32_matmul_precision, is_deterministic_algorithms_warn_only_enabled,
+                     set_float32_matmul_precision, use_deterministic_algorithms)
+from .printing import set_printoptions  # noqa: E402
 from .keywords import wrap_namespace as _wrap_namespace  # noqa: E402
 from .typed_tensors import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor,  # noqa: E402
                             HalfTensor, IntTensor, LongTensor, ShortTensor)
