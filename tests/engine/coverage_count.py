@@ -36,11 +36,11 @@ REASONS = [
     ("view-copy variants and explicit strides/storage: engine arrays own their memory layout",
      r"(_copy$|^as_strided|^empty_strided|^new_empty_strided|^empty_permuted|storage|^set_$|^record_stream$|"
      r"^is_set_to$|^const_data_ptr$|^narrow_copy$|^as_subclass$|^is_distributed$|^is_storage$)"),
-    ("matrix decompositions (svd, qr, eig, lu, cholesky, lstsq, ...): forward kernels exist in numpy/cupy, "
-     "their gradients are not written yet",
-     r"^(svd|svd_lowrank|qr|eig|symeig|lu|lu_solve|lu_unpack|lstsq|cholesky|cholesky_inverse|cholesky_solve|"
-     r"geqrf|orgqr|ormqr|triangular_solve|matrix_exp|matrix_rank|pinverse|lobpcg|pca_lowrank|nuclear_norm|"
-     r"frobenius_norm|solve)$"),
+    ("removed from PyTorch: torch.lstsq/solve/symeig/eig and their Tensor methods only raise a RuntimeError "
+     "there (the torch.linalg forms exist here)", r"^(lstsq|solve|symeig|eig)$"),
+    ("matrix decompositions still missing (the LU family, Householder geqrf/orgqr/ormqr, lobpcg and the "
+     "low-rank approximations): not written yet",
+     r"^(svd_lowrank|lu|lu_solve|lu_unpack|geqrf|orgqr|ormqr|lobpcg|pca_lowrank)$"),
     ("special functions (lgamma, digamma, polygamma, Bessel, incomplete gamma): numpy has no kernels for them; "
      "they need their own, with gradients",
      r"^(lgamma|digamma|polygamma|mvlgamma|i0|igamma|igammac|nextafter)_?$"),

@@ -80,6 +80,8 @@ from .ops import diagonal_scatter, index_reduce, select_scatter, slice_scatter  
 from .ops import digamma, i0, lgamma, mvlgamma, polygamma  # noqa: E402
 from .ops.linalg_decomp import cholesky_legacy as cholesky  # noqa: E402
 from .ops.linalg_decomp import matrix_rank, pinverse  # noqa: E402
+from .ops.linalg_dense import frobenius_norm, nuclear_norm  # noqa: E402
+from .ops.linalg_solvers import cholesky_inverse, cholesky_solve, matrix_exp, triangular_solve  # noqa: E402
 from .ops.linalg_decomp import qr_legacy as qr  # noqa: E402
 from .ops.linalg_decomp import svd_legacy as svd  # noqa: E402
 from .ops import channel_shuffle, fill, get_device, gradient, histogram, pdist  # noqa: E402
@@ -147,6 +149,8 @@ Tensor.layout = property(lambda self: strided)
 Tensor.hardshrink = lambda self, lambd=0.5: nn.functional.hardshrink(self, lambd)
 Tensor.prelu = lambda self, weight: nn.functional.prelu(self, weight)
 Tensor.svd, Tensor.qr, Tensor.cholesky, Tensor.pinverse = svd, qr, cholesky, pinverse
+Tensor.matrix_exp, Tensor.cholesky_solve, Tensor.cholesky_inverse = matrix_exp, cholesky_solve, cholesky_inverse
+Tensor.triangular_solve = triangular_solve
 
 
 def adjoint(input):  # noqa: A002

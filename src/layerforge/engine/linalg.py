@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from .ops.linalg import cross as _cross
 from .ops.linalg import matmul
-from .ops.linalg_dense import (LinAlgError, det, inverse, matrix_norm, matrix_power,  # noqa: F401
+from .ops.linalg_dense import (LinAlgError, cond, det, inverse, matrix_norm, matrix_power,  # noqa: F401
                                multi_dot, norm, slogdet, solve, vector_norm)
 from .ops.linalg_decomp import cholesky, eigh, eigvalsh, matrix_rank, pinv, qr, svd, svdvals  # noqa: F401
+from .ops.linalg_solvers import lstsq, matrix_exp, solve_triangular  # noqa: F401
 from .ops.rearrange import diagonal  # noqa: F401
 
 inv = inverse
@@ -20,6 +21,6 @@ def vecdot(x, y, *, dim=-1):
     return (x * y).sum(dim)
 
 
-__all__ = ["LinAlgError", "cholesky", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv", "matmul", "matrix_norm",
-           "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "qr", "slogdet", "solve", "svd", "svdvals",
-           "vecdot", "vector_norm"]
+__all__ = ["LinAlgError", "cholesky", "cond", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv", "lstsq", "matmul",
+           "matrix_exp", "matrix_norm", "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "qr", "slogdet",
+           "solve", "solve_triangular", "svd", "svdvals", "vecdot", "vector_norm"]

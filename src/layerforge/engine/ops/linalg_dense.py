@@ -226,8 +226,39 @@ def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dt
         pick = amax if ord > 0 else amin
         out = pick(sums, across, keepdim=True)
         return out if keepdim else reshape(out, [n for d, n in enumerate(A.shape) if d not in (rows, cols)])
-    raise NotImplementedError(f"linalg.matrix_norm: ord={ord!r} is not supported here (it needs singular "
-                              "values); use 'fro', 1, -1, inf or -inf")
+    if ord in ("nuc", 2, -2):  # from the singular values: their sum, the largest or the smallest
+        from .linalg_decomp import svdvals
+
+        rest = [d for d in range(A.ndim) if d not in (rows, cols)]
+        values = svdvals(A.permute(*rest, rows, cols))
+        out = values.sum(-1) if ord == "nuc" else amax(values, -1) if ord == 2 else amin(values, -1)
+        if keepdim:
+            out = reshape(out, [1 if d in (rows, cols) else n for d, n in enumerate(A.shape)])
+        return out
+    raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
+
+
+def frobenius_norm(input: Tensor, dim=(-2, -1), keepdim: bool = False) -> Tensor:  # noqa: A002
+    """The legacy torch.frobenius_norm: the 2-norm over dim."""
+    return vector_norm(input, 2, dim, keepdim)
+
+
+def nuclear_norm(input: Tensor, dim=(-2, -1), keepdim: bool = False) -> Tensor:  # noqa: A002
+    """The legacy torch.nuclear_norm(input, keepdim=False) or (input, dim, keepdim): the sum of singular values."""
+    if isinstance(dim, bool):  # nuclear_norm(input, keepdim)
+        dim, keepdim = (-2, -1), dim
+    return matrix_norm(input, "nuc", dim, keepdim)
+
+
+def cond(A: Tensor, p=None) -> Tensor:  # noqa: N803
+    """The condition number: largest over smallest singular value, or norm(A, p) * norm(A^-1, p)."""
+    if p in (None, 2, -2):
+        from .linalg_decomp import svdvals
+
+        values = svdvals(A)
+        high, low = amax(values, -1), amin(values, -1)
+        return low / high if p == -2 else high / low
+    return matrix_norm(A, p) * matrix_norm(inverse(A), p)
 
 
 def norm(A: Tensor, ord=None, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:  # noqa: N803
