@@ -16,7 +16,8 @@ from itertools import count
 
 import numpy as np
 
-from . import backend
+from . import anomaly, backend
+from .anomaly import detect_anomaly, set_detect_anomaly  # noqa: F401  (torch.autograd's names)
 
 # The engine's one import cycle (Tensor builds Nodes; the backward walk builds Tensors) is closed in
 # one place: tensor._late_bindings() sets this once every engine module has loaded.
@@ -24,7 +25,7 @@ Tensor = None
 
 __all__ = [
     "Node", "Function", "FunctionCtx", "backward", "grad", "no_grad", "enable_grad",
-    "set_grad_enabled", "is_grad_enabled",
+    "set_grad_enabled", "is_grad_enabled", "detect_anomaly", "set_detect_anomaly",
 ]
 
 
@@ -315,7 +316,9 @@ def _run_backward(roots, retain_graph: bool = False, capture=None):
             grads = _node_hooks(node, [grads] if single else grads, wrap)
             grads = grads[0] if single else grads
         first = grads if single else grads[0]
-        if type(first) is np.ndarray or first is None or (guard := backend.other_gpu(first)) is None:
+        if anomaly.STATE.enabled:
+            input_grads = _checked_backward(node, grads, single)
+        elif type(first) is np.ndarray or first is None or (guard := backend.other_gpu(first)) is None:
             input_grads = node.backward(grads) if single else node.backward(*grads)
         else:  # a node on another GPU than the current one: compute its gradients there
             with guard:
@@ -337,6 +340,23 @@ def _run_backward(roots, retain_graph: bool = False, capture=None):
     if captured is not None:
         return [captured[id(t)] for t in capture]
     return None
+
+
+def _checked_backward(node, grads, single):
+    """A node's backward under anomaly detection: its forward stack reported if it fails or gives NaN."""
+    first = grads if single else grads[0]
+    guard = None if type(first) is np.ndarray or first is None else backend.other_gpu(first)
+    try:
+        if guard is None:
+            input_grads = node.backward(grads) if single else node.backward(*grads)
+        else:
+            with guard:
+                input_grads = node.backward(grads) if single else node.backward(*grads)
+    except Exception:
+        anomaly.report(node)
+        raise
+    anomaly.check(node, input_grads if type(input_grads) is tuple else (input_grads,))
+    return input_grads
 
 
 # id(tensor) -> (a weak reference to it, its hooks); by id because a Tensor's == is elementwise

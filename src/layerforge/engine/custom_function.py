@@ -2,6 +2,7 @@
 run as one graph node (``autograd.Function``, re-exported from autograd.py)."""
 from __future__ import annotations
 
+from . import anomaly
 from .autograd import _SECOND_BACKWARD, Node, _mode, no_grad
 
 Tensor = None  # bound by tensor._late_bindings(), where the engine's one import cycle is closed
@@ -107,6 +108,8 @@ class Function:
         node.generation = 1 + max((t.grad_fn.generation if t.grad_fn is not None else -1)
                                   for t in inputs)
         node.n_outputs = len(outputs)
+        if anomaly.STATE.enabled:
+            anomaly.record(node)
         node.out_meta = [(o._xp(), o._data.shape, o._data.dtype) for o in outputs]
         skip = getattr(ctx, "_non_differentiable", set())
         wrapped = []

@@ -5,6 +5,8 @@ import functools
 
 import numpy as np
 
+from ..anomaly import STATE as ANOMALY
+from ..anomaly import record
 from ..autograd import _mode
 from ..backend import device_out_of_memory, is_device_out_of_memory, module_of, other_gpu, to_device_array
 from ..dtypes import from_numpy_dtype, get_default_dtype, result_type, scalar_result_type
@@ -36,6 +38,8 @@ def apply(node, *inputs):
                 fn = a.grad_fn
                 if fn is not None:
                     node.generation = fn.generation + 1
+                if ANOMALY.enabled:
+                    record(node)
             else:
                 node = None
         else:
@@ -61,6 +65,8 @@ def apply(node, *inputs):
             if tracked:
                 node.inputs = inputs
                 node.generation = generation + 1
+                if ANOMALY.enabled:
+                    record(node)
             else:
                 node = None
         if type(out) is np.ndarray:
