@@ -207,24 +207,3 @@ def test_set_printoptions_prints_as_torch(options):
     finally:
         lf.set_printoptions(profile="default")
         torch.set_printoptions(profile="default")
-
-
-def test_global_switches_are_kept_and_met():
-    model = lf.nn.Linear(2, 3)
-    compiled = lf.compile(model)
-    x = lf.ones(4, 2)
-    assert compiled(x).tolist() == model(x).tolist()  # eager execution gives the compiled results
-    assert lf.compile(mode="max-autotune")(len) is len
-    try:
-        lf.set_float32_matmul_precision("high")
-        assert lf.get_float32_matmul_precision() == "high"
-        with pytest.raises(RuntimeError):
-            lf.set_float32_matmul_precision("fast")
-        lf.use_deterministic_algorithms(True, warn_only=True)
-        assert lf.are_deterministic_algorithms_enabled() and lf.is_deterministic_algorithms_warn_only_enabled()
-    finally:
-        lf.set_float32_matmul_precision("highest")
-        lf.use_deterministic_algorithms(False)
-    lf.backends.cudnn.benchmark = True  # tutorials set these; the engine keeps them
-    assert lf.backends.cudnn.benchmark and not lf.backends.mps.is_available()
-    lf.backends.cudnn.benchmark = False

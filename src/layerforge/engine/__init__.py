@@ -9,6 +9,7 @@ _tensor_module._late_bindings()
 
 from . import autograd, cuda  # noqa: E402
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
+from .autograd import inference_mode, is_inference_mode_enabled  # noqa: E402
 from .backend import device  # noqa: E402
 from .creation import (arange, as_tensor, bernoulli, empty, empty_like, eye, from_numpy, full,  # noqa: E402
                        full_like, linspace, normal, ones, ones_like, rand, rand_like, randint, randn,
@@ -90,8 +91,11 @@ from .windows import bartlett_window, blackman_window, hamming_window, hann_wind
 from .ops import inplace as _inplace  # noqa: E402
 from .backend import get_default_device, set_default_device  # noqa: E402
 from .config import (are_deterministic_algorithms_enabled, backends, compile,  # noqa: E402,A004
-                     get_float32_matmul_precision, is_deterministic_algorithms_warn_only_enabled,
-                     set_float32_matmul_precision, use_deterministic_algorithms)
+                     get_deterministic_debug_mode, get_float32_matmul_precision, get_num_interop_threads,
+                     init_num_threads, is_deterministic_algorithms_warn_only_enabled, is_vulkan_available,
+                     is_warn_always_enabled, set_default_tensor_type, set_deterministic_debug_mode,
+                     set_flush_denormal, set_float32_matmul_precision, set_num_interop_threads, set_warn_always,
+                     use_deterministic_algorithms)
 from .printing import set_printoptions  # noqa: E402
 from .anomaly import is_anomaly_check_nan_enabled, is_anomaly_enabled, set_anomaly_enabled  # noqa: E402
 from .keywords import wrap_namespace as _wrap_namespace  # noqa: E402

@@ -1,5 +1,6 @@
-"""Reverse-mode automatic differentiation: graph nodes, the backward walk, grad mode (custom
-Functions, in custom_function.py, are re-exported here as ``autograd.Function``).
+"""Reverse-mode automatic differentiation: graph nodes and the backward walk (grad mode, in
+grad_mode.py, anomaly detection, in anomaly.py, and custom Functions, in custom_function.py, are
+re-exported here under torch.autograd's names).
 
 Graph shape: a result Tensor points to the ``Node`` that made it (``grad_fn``); the node points to its
 input Tensors. Nothing points forward, so a graph nobody references is freed by reference counting,
@@ -8,16 +9,16 @@ every node sees the complete gradient of its outputs before it runs and deep gra
 """
 from __future__ import annotations
 
-import functools
 import heapq
-import threading
 import weakref
 from itertools import count
 
 import numpy as np
 
 from . import anomaly, backend
-from .anomaly import detect_anomaly, set_detect_anomaly  # noqa: F401  (torch.autograd's names)
+from .anomaly import detect_anomaly, set_detect_anomaly
+from .grad_mode import (enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad,
+                        set_grad_enabled)
 
 # The engine's one import cycle (Tensor builds Nodes; the backward walk builds Tensors) is closed in
 # one place: tensor._late_bindings() sets this once every engine module has loaded.
@@ -25,80 +26,9 @@ Tensor = None
 
 __all__ = [
     "Node", "Function", "FunctionCtx", "backward", "grad", "no_grad", "enable_grad",
-    "set_grad_enabled", "is_grad_enabled", "detect_anomaly", "set_detect_anomaly",
+    "set_grad_enabled", "is_grad_enabled", "inference_mode", "is_inference_mode_enabled", "detect_anomaly",
+    "set_detect_anomaly",
 ]
-
-
-# ----------------------------------------------------------------------------------------- grad mode
-class _GradMode(threading.local):
-    # Thread-local: the GUI thread may run inference under no_grad while a worker thread trains.
-    enabled = True
-
-
-_mode = _GradMode()
-
-
-def is_grad_enabled() -> bool:
-    return _mode.enabled
-
-
-class _GradModeContext:
-    """Base of the grad-mode context managers; each also works as a function decorator."""
-
-    _target = True
-
-    def __enter__(self):
-        self._previous = _mode.enabled
-        _mode.enabled = self._target
-        return self
-
-    def __exit__(self, *exc):
-        _mode.enabled = self._previous
-        return False
-
-    def __call__(self, fn):
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with self.__class__():
-                return fn(*args, **kwargs)
-
-        return wrapper
-
-
-class no_grad(_GradModeContext):
-    """Operations inside build no graph: for inference and for in-place parameter updates."""
-
-    _target = False
-
-
-class enable_grad(_GradModeContext):
-    _target = True
-
-
-class set_grad_enabled(_GradModeContext):
-    def __init__(self, mode: bool):
-        self._target = bool(mode)
-        # Like PyTorch, calling it as a function (not as a context) switches the mode right away.
-        self._previous = _mode.enabled
-        _mode.enabled = self._target
-
-    def __enter__(self):
-        return self
-
-    def __call__(self, fn):
-        _mode.enabled = self._previous
-        target = self._target
-
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            previous = _mode.enabled
-            _mode.enabled = target
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                _mode.enabled = previous
-
-        return wrapper
 
 
 # ----------------------------------------------------------------------------------------- nodes

@@ -3,7 +3,8 @@ run as one graph node (``autograd.Function``, re-exported from autograd.py)."""
 from __future__ import annotations
 
 from . import anomaly
-from .autograd import _SECOND_BACKWARD, Node, _mode, no_grad
+from .autograd import _SECOND_BACKWARD, Node, no_grad
+from .grad_mode import _mode
 
 Tensor = None  # bound by tensor._late_bindings(), where the engine's one import cycle is closed
 

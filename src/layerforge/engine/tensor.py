@@ -8,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import backend
-from .autograd import _add_hook, _initial_grad, _mode, _retain, _SECOND_BACKWARD, no_grad, run_backward
+from .autograd import _add_hook, _initial_grad, _retain, _SECOND_BACKWARD, no_grad, run_backward
+from .grad_mode import _mode
 from .dtypes import dtype as _dtype_cls
 from .dtypes import from_numpy_dtype, get_default_dtype, to_dtype
 

@@ -11,7 +11,8 @@ import builtins
 import numpy as np
 
 from .. import backend
-from ..autograd import Node, _mode
+from ..autograd import Node
+from ..grad_mode import _mode
 from ..tensor import Tensor
 from .common import (Number, apply, as_tensor_arg, broadcast_error, check_same_device, dim_aliases, on_input_gpu,
                      unbroadcast, xp_of)

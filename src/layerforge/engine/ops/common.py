@@ -7,7 +7,7 @@ import numpy as np
 
 from ..anomaly import STATE as ANOMALY
 from ..anomaly import record
-from ..autograd import _mode
+from ..grad_mode import _mode
 from ..backend import device_out_of_memory, is_device_out_of_memory, module_of, other_gpu, to_device_array
 from ..dtypes import from_numpy_dtype, get_default_dtype, result_type, scalar_result_type
 from ..tensor import Tensor
