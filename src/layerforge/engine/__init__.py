@@ -33,7 +33,7 @@ from .ops import (acos, acosh, addcdiv, addcmul, arccos, arccosh, arcsin, arcsin
                   arctan2, arctanh, asin, asinh, atan, atan2, atanh, copysign, cosh, deg2rad, erf, erfc,
                   erfinv, exp2, expm1, float_power, fmod, heaviside, hypot, lerp, log1p, log2, log10,
                   logaddexp, logaddexp2, logit, nan_to_num, positive, rad2deg, signbit, sinc, sinh, tan,
-                  xlogy)
+                  xlogy, igamma, igammac, nextafter)
 from .ops import (addbmm, addmm, addmv, addr, atleast_1d, atleast_2d, atleast_3d, baddbmm,  # noqa: E402
                   cartesian_prod, cdist, column_stack, cross, diag, diag_embed, diagflat, diagonal, dsplit,
                   dstack, einsum, flip, fliplr, flipud, hsplit, hstack, index_add, index_copy, index_fill,

@@ -30,7 +30,9 @@ from .elementwise_math import (acos, acosh, addcdiv, addcmul, arccos, arccosh, a
                                arctan2, arctanh, asin, asinh, atan, atan2, atanh, copysign, cosh, deg2rad,
                                digamma, erf, erfc, erfinv, exp2, expm1, float_power, fmod, heaviside, hypot,
                                i0, lerp, lgamma, log10, log1p, log2, logaddexp, logaddexp2, logit, mvlgamma,
-                               nan_to_num, polygamma, positive, rad2deg, signbit, sinc, sinh, tan, xlogy)
+                               nan_to_num, nextafter, polygamma, positive, rad2deg, signbit, sinc, sinh, tan,
+                               xlogy)
+from .incomplete_gamma import igamma, igammac
 from .einsum import einsum, tensordot
 from .rearrange import (atleast_1d, atleast_2d, atleast_3d, cartesian_prod, column_stack, diag, diag_embed,
                         diagflat, diagonal, dsplit, flip, fliplr, flipud, hsplit, hstack, index_select,
@@ -269,7 +271,7 @@ def _view(a, *shape):
 
 
 # Methods with a trailing underscore: the same operation written into the tensor's own storage.
-_IN_PLACE = ["lgamma", "digamma", "i0", "mvlgamma", "index_reduce", "renorm", "scatter", "scatter_add",
+_IN_PLACE = ["igamma", "igammac", "nextafter", "lgamma", "digamma", "i0", "mvlgamma", "index_reduce", "renorm", "scatter", "scatter_add",
              "scatter_reduce", "index_fill", "index_add", "index_copy", "masked_scatter", "tril", "triu",
              "floor", "ceil", "round", "trunc", "frac", "fix", "sign", "sgn", "abs", "absolute", "neg",
              "negative", "sigmoid", "tanh", "log", "log1p", "log2", "log10", "exp", "exp2", "expm1", "sin",
@@ -311,7 +313,7 @@ def fill_diagonal(input: Tensor, fill_value, wrap: bool = False) -> Tensor:  # n
 
 def install_methods(cls) -> None:
     """Give Tensor the method form of each operation (``x.sum()`` for ``torch.sum(x)``)."""
-    same = ["histogram", "lgamma", "digamma", "i0", "mvlgamma", "diagonal_scatter", "select_scatter", "slice_scatter",
+    same = ["igamma", "igammac", "nextafter", "histogram", "lgamma", "digamma", "i0", "mvlgamma", "diagonal_scatter", "select_scatter", "slice_scatter",
             "index_reduce", "renorm", "exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "abs",
             "neg", "clamp", "sum", "mean", "max", "min", "amax", "amin", "var", "std", "logsumexp", "argmax",
             "argmin", "softmax", "log_softmax", "reshape", "flatten", "unflatten", "permute", "transpose", "t",

@@ -156,9 +156,11 @@ BINARY = {
     "float_power": (lambda xp, a, b: xp.power(a, b),
                     lambda xp, a, b, y: (xp.where(b == 0, 0.0, b * a ** (b - 1)),
                                          xp.where((a == 0) & (b >= 0), 0.0, y * xp.log(a)))),
+    # PyTorch's gradients: 1 for input where it moves (0 where input == other, the result is other), 0 for other
+    "nextafter": (lambda xp, a, b: xp.nextafter(a, b), lambda xp, a, b, y: (a != b, None)),
 }
 _FLOAT_RESULT = {"atan2", "xlogy", "copysign"}
-_FLOAT_ONLY = {"hypot", "logaddexp", "logaddexp2"}
+_FLOAT_ONLY = {"hypot", "logaddexp", "logaddexp2", "nextafter"}
 
 
 class Binary(Node):
@@ -215,7 +217,8 @@ def _pair(a, b, op: str):
     return promote_pair(a, b, op)
 
 
-atan2, hypot, logaddexp, logaddexp2, xlogy, copysign, fmod, float_power = (_binary(n) for n in BINARY)
+(atan2, hypot, logaddexp, logaddexp2, xlogy, copysign, fmod, float_power,
+ nextafter) = (_binary(n) for n in BINARY)
 
 # numpy's spellings, which PyTorch also accepts
 arcsin, arccos, arctan, arcsinh, arccosh, arctanh, arctan2 = asin, acos, atan, asinh, acosh, atanh, atan2
