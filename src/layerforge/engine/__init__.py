@@ -97,6 +97,7 @@ from .config import (are_deterministic_algorithms_enabled, backends, compile,  #
                      set_flush_denormal, set_float32_matmul_precision, set_num_interop_threads, set_warn_always,
                      use_deterministic_algorithms)
 from .printing import set_printoptions  # noqa: E402
+from . import special  # noqa: E402
 from .anomaly import is_anomaly_check_nan_enabled, is_anomaly_enabled, set_anomaly_enabled  # noqa: E402
 from .keywords import wrap_namespace as _wrap_namespace  # noqa: E402
 from .typed_tensors import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor,  # noqa: E402

@@ -40,6 +40,14 @@ def _sinc_derivative(xp, x, y):
     return xp.where(x == 0, 0.0, (xp.cos(px) - y) / safe)
 
 
+def _i0(xp, x):
+    return xp.i0(x) if xp is not np else np.i0(x)
+
+
+_SQRT_HALF = math.sqrt(0.5)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
 # name: (forward(xp, x), derivative(xp, x, y))
 UNARY = {
     "tan": (lambda xp, x: xp.tan(x), lambda xp, x, y: 1 + y * y),
@@ -62,9 +70,14 @@ UNARY = {
     "sinc": (_sinc, _sinc_derivative),
     "lgamma": (lambda xp, x: _lgamma(x), lambda xp, x, y: _digamma(x)),
     "digamma": (lambda xp, x: _digamma(x), lambda xp, x, y: _polygamma(1, x)),
-    "i0": (lambda xp, x: xp.i0(x) if xp is not np else np.i0(x), lambda xp, x, y: _i1(x)),
+    "i0": (lambda xp, x: _i0(xp, x), lambda xp, x, y: _i1(x)),
     "rad2deg": (lambda xp, x: x * (180.0 / math.pi), lambda xp, x, y: 180.0 / math.pi),
     "deg2rad": (lambda xp, x: x * (math.pi / 180.0), lambda xp, x, y: math.pi / 180.0),
+    # torch.special's: -x log x (0 at 0, -inf below), I1, and the standard normal CDF
+    "entr": (lambda xp, x: xp.where(x > 0, -x * xp.log(xp.where(x > 0, x, 1.0)), xp.where(x == 0, 0.0, -np.inf)),
+             lambda xp, x, y: -(1.0 + xp.log(x))),
+    "i1": (lambda xp, x: _i1(x), lambda xp, x, y: xp.where(x == 0, 0.5, _i0(xp, x) - y / xp.where(x == 0, 1.0, x))),
+    "ndtr": (lambda xp, x: 0.5 * _erfc(-x * _SQRT_HALF), lambda xp, x, y: _INV_SQRT_2PI * xp.exp(-0.5 * x * x)),
 }
 
 
@@ -98,7 +111,7 @@ def _unary(name: str):
 
 
 tan, asin, acos, atan, sinh, cosh, asinh, acosh, atanh, log2, log10, log1p, expm1, exp2, erf, erfc, \
-    erfinv, sinc, lgamma, digamma, i0, rad2deg, deg2rad = (_unary(name) for name in UNARY)
+    erfinv, sinc, lgamma, digamma, i0, rad2deg, deg2rad, entr, i1, ndtr = (_unary(name) for name in UNARY)
 
 
 class Polygamma(Unary):
@@ -150,6 +163,8 @@ BINARY = {
                    lambda xp, a, b, y: _logaddexp_grads(xp, a, b, y, base_e=False)),
     "xlogy": (lambda xp, a, b: xp.where((a == 0) & ~xp.isnan(b), 0.0, a * xp.log(b)),
               lambda xp, a, b, y: (xp.where((a == 0) & (b <= 0), 0.0, xp.log(b)), a / b)),
+    "xlog1py": (lambda xp, a, b: xp.where((a == 0) & ~xp.isnan(b), 0.0, a * xp.log1p(b)),
+                lambda xp, a, b, y: (xp.where((a == 0) & (b <= -1), 0.0, xp.log1p(b)), a / (b + 1))),
     "copysign": (lambda xp, a, b: xp.copysign(a, b),
                  lambda xp, a, b, y: (xp.where(a == 0, 0.0, y / xp.where(a == 0, 1.0, a)), None)),
     "fmod": (lambda xp, a, b: xp.fmod(a, b), lambda xp, a, b, y: (1.0, -xp.trunc(a / b))),
@@ -159,7 +174,7 @@ BINARY = {
     # PyTorch's gradients: 1 for input where it moves (0 where input == other, the result is other), 0 for other
     "nextafter": (lambda xp, a, b: xp.nextafter(a, b), lambda xp, a, b, y: (a != b, None)),
 }
-_FLOAT_RESULT = {"atan2", "xlogy", "copysign"}
+_FLOAT_RESULT = {"atan2", "xlogy", "xlog1py", "copysign"}
 _FLOAT_ONLY = {"hypot", "logaddexp", "logaddexp2", "nextafter"}
 
 
@@ -217,7 +232,7 @@ def _pair(a, b, op: str):
     return promote_pair(a, b, op)
 
 
-(atan2, hypot, logaddexp, logaddexp2, xlogy, copysign, fmod, float_power,
+(atan2, hypot, logaddexp, logaddexp2, xlogy, xlog1py, copysign, fmod, float_power,
  nextafter) = (_binary(n) for n in BINARY)
 
 # numpy's spellings, which PyTorch also accepts
