@@ -115,8 +115,18 @@ from .serialization import load, save  # noqa: E402
 for _name in ("conv1d", "conv2d", "conv_transpose2d", "max_pool1d", "max_pool2d", "avg_pool1d", "layer_norm",
               "dropout", "alpha_dropout", "bilinear", "pixel_shuffle", "pixel_unshuffle", "prelu", "selu", "celu",
               "rrelu", "hardshrink", "threshold", "cosine_similarity", "pairwise_distance", "group_norm", "rms_norm",
-              "adaptive_avg_pool1d", "conv_transpose1d", "conv3d", "max_pool3d", "avg_pool3d"):
+              "adaptive_avg_pool1d", "conv_transpose1d", "conv3d", "max_pool3d", "avg_pool3d", "conv_transpose3d"):
     globals()[_name] = getattr(nn.functional, _name)
+
+
+def max_pool1d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):  # noqa: A002
+    """torch.max_pool1d_with_indices: nn.functional.max_pool1d with return_indices=True."""
+    return nn.functional.max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices=True)
+
+
+def adaptive_max_pool1d(input, output_size):  # noqa: A002
+    """torch.adaptive_max_pool1d: (values, indices), as nn.functional's form with return_indices=True."""
+    return nn.functional.adaptive_max_pool1d(input, output_size, return_indices=True)
 
 
 def _top_level_in_place(name):

@@ -156,6 +156,22 @@ def test_transposed_conv_and_adaptive_pool_layers_match_torch(build, shapes, dev
     assert list(ours.state_dict()) == list(theirs.state_dict())
 
 
+def test_conv_transpose3d_output_size_and_top_level_forms_match_torch():
+    theirs, ours = torch.nn.ConvTranspose3d(2, 2, 3, stride=2), lf.nn.ConvTranspose3d(2, 2, 3, stride=2)
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    x = np.random.default_rng(0).standard_normal((1, 2, 3, 2, 3)).astype(np.float32)
+    expected = theirs(torch.tensor(x), output_size=[8, 6, 7])
+    got = ours(lf.tensor(x), output_size=[8, 6, 7])
+    np.testing.assert_allclose(got.detach().numpy(), expected.detach().numpy(), rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError):
+        ours(lf.tensor(x), output_size=[9, 6, 7])
+    check(lambda m, x, w: (m.conv_transpose3d(x, w, None, 2, 1), m.max_pool1d_with_indices(x[0, 0], 2),
+                           m.adaptive_max_pool1d(x[0, 0], 2)), [(1, 2, 3, 3, 4), (2, 1, 2, 2, 2)])
+    with pytest.raises(RuntimeError):
+        lf.conv_transpose3d(lf.ones(1, 2, 3, 3, 3), lf.ones(3, 1, 2, 2, 2))
+    assert type(lf.nn.LazyConvTranspose3d(4, 2)(lf.ones(1, 3, 2, 2, 2))).__name__ == "Tensor"
+
+
 def test_conv_transpose1d_output_size_matches_torch():
     theirs, ours = torch.nn.ConvTranspose1d(2, 2, 3, stride=3), lf.nn.ConvTranspose1d(2, 2, 3, stride=3)
     ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
@@ -255,6 +271,13 @@ VOLUME_LAYERS = [
     pytest.param(lambda nn: nn.AvgPool3d(2, divisor_override=3), [(1, 1, 4, 4, 4)], id="AvgPool3d_divisor"),
     pytest.param(lambda nn: nn.AdaptiveAvgPool3d((2, 1, 3)), [(2, 2, 5, 4, 7)], id="AdaptiveAvgPool3d"),
     pytest.param(lambda nn: nn.BatchNorm3d(3), [(2, 3, 2, 3, 2)], id="BatchNorm3d"),
+    pytest.param(lambda nn: nn.ConvTranspose3d(2, 3, (2, 3, 2)), [(2, 2, 3, 2, 3)], id="ConvTranspose3d"),
+    pytest.param(lambda nn: nn.ConvTranspose3d(4, 6, (3, 2, 2), stride=(2, 1, 3), padding=(1, 0, 1),
+                                               output_padding=(1, 0, 2), groups=2), [(1, 4, 2, 3, 3)],
+                 id="ConvTranspose3d_strided_grouped"),
+    pytest.param(lambda nn: nn.ConvTranspose3d(2, 2, 2, stride=3, padding=2, dilation=(1, 2, 1), bias=False),
+                 [(1, 2, 4, 3, 4)], id="ConvTranspose3d_padding_past_the_kernel"),
+    pytest.param(lambda nn: nn.ConvTranspose3d(2, 2, 2), [(2, 2, 3, 3)], id="ConvTranspose3d_unbatched"),
 ]
 
 
@@ -276,6 +299,12 @@ UNPOOLING = [
     case("max_unpool2d_output_size", lambda m, x: F(m).max_unpool2d(*F(m).max_pool2d(x, 3, 2, return_indices=True), 3, 2,
                                                                     output_size=(7, 8)), [(1, 2, 7, 8)]),
     case("max_unpool1d", lambda m, x: F(m).max_unpool1d(*F(m).max_pool1d(x, 2, return_indices=True), 2), [(2, 3, 8)]),
+    case("adaptive_max_pool2d_indices", lambda m, x: (F(m).adaptive_max_pool2d(x, (2, 3), return_indices=True),
+                                                      F(m).adaptive_max_pool2d(x[0], (None, 2), return_indices=True),
+                                                      m.nn.AdaptiveMaxPool2d(3, return_indices=True)(x)), [(2, 2, 5, 7)]),
+    case("adaptive_max_pool1d_indices", lambda m, x: (F(m).adaptive_max_pool1d(x, 3, return_indices=True),
+                                                      m.nn.AdaptiveMaxPool1d(4, return_indices=True)(x[0])),
+         [(2, 3, 9)]),
 ]
 
 

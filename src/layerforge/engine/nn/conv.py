@@ -157,10 +157,11 @@ class ConvTranspose2d(_ConvNd):
                                   output_padding, self.groups, self.dilation)
 
     def _output_padding_for(self, input, output_size):
-        wanted = tuple(output_size)[-2:]
+        n = self._dims
+        wanted = tuple(output_size)[-n:]
         extra = []
-        for axis in range(2):
-            size = input.shape[-2 + axis]
+        for axis in range(n):
+            size = input.shape[-n + axis]
             smallest = ((size - 1) * self.stride[axis] - 2 * self.padding[axis] +
                         self.dilation[axis] * (self.kernel_size[axis] - 1) + 1)
             if not smallest <= wanted[axis] < smallest + self.stride[axis]:
@@ -186,4 +187,15 @@ class ConvTranspose1d(ConvTranspose2d):
                                  f"to {smallest + self.stride[0] - 1}")
             output_padding = (wanted - smallest,)
         return F.conv_transpose1d(input, self.weight, self.bias, self.stride, self.padding, output_padding,
+                                  self.groups, self.dilation)
+
+
+class ConvTranspose3d(ConvTranspose2d):
+    _dims = 3
+
+    def forward(self, input, output_size=None):  # noqa: A002
+        output_padding = self.output_padding
+        if output_size is not None:
+            output_padding = self._output_padding_for(input, output_size)
+        return F.conv_transpose3d(input, self.weight, self.bias, self.stride, self.padding, output_padding,
                                   self.groups, self.dilation)

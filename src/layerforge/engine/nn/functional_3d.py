@@ -140,3 +140,51 @@ def adaptive_avg_pool3d(input, output_size):  # noqa: A002
     for axis, size in zip((2, 3, 4), sizes):  # the bins of each axis in turn (averages separate)
         out = _ops.stack([out.narrow(axis, lo, hi - lo).mean(axis) for lo, hi in _bins(out.shape[axis], size)], axis)
     return out if batched else out.squeeze(0)
+
+
+def _spread(x, axis: int, stride: int):
+    """Insert stride - 1 zeros between neighbours along axis (differentiably: pad, then reshape)."""
+    if stride == 1 or x.shape[axis] == 0:
+        return x
+    size = x.shape[axis]
+    moved = x.movedim(axis, -1).unsqueeze(-1)
+    spread = _ops.pad(moved, [0, stride - 1]).reshape(*moved.shape[:-2], size * stride)
+    return spread.narrow(-1, 0, (size - 1) * stride + 1).movedim(-1, axis)
+
+
+def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,  # noqa: A002
+                     dilation=1):
+    """The adjoint of conv3d: the input spread by the stride, padded by dilation * (k - 1) - padding
+    (plus output_padding at the end), convolved with the flipped kernel whose channel axes are swapped.
+    Composed of differentiable operations, so every gradient is theirs."""
+    x, batched = _batched(input, "conv_transpose3d")
+    stride, dilation = _triple(stride, "stride"), _triple(dilation, "dilation")
+    padding, output_padding = _triple(padding, "padding"), _triple(output_padding, "output_padding")
+    for op, s, d in zip(output_padding, stride, dilation):
+        if op >= max(s, d):
+            raise RuntimeError(f"conv_transpose3d: output padding must be smaller than either stride or dilation, "
+                               f"but got output_padding={output_padding}, stride={stride}, dilation={dilation}")
+    if x.shape[1] != weight.shape[0]:
+        raise RuntimeError(f"conv_transpose3d: weight of shape {list(weight.shape)} expects {weight.shape[0]} input "
+                           f"channels, but got input of shape {list(input.shape)}")
+    if weight.ndim != 5:
+        raise RuntimeError(f"conv_transpose3d: expected a 5D weight, but got weight of shape {list(weight.shape)}")
+    kernel = tuple(weight.shape[2:])
+    for i in range(3):
+        x = _spread(x, 2 + i, stride[i])
+    widths = []
+    for i in reversed(range(3)):
+        edge = dilation[i] * (kernel[i] - 1) - padding[i]
+        widths += [edge, edge + output_padding[i]]
+    if any(w < 0 for w in widths):  # more padding than the kernel reaches: crop instead
+        for i in range(3):
+            lo, hi = -min(widths[4 - 2 * i], 0), -min(widths[5 - 2 * i], 0)
+            x = x.narrow(2 + i, lo, x.shape[2 + i] - lo - hi)
+        widths = [max(w, 0) for w in widths]
+    if any(widths):
+        x = _ops.pad(x, widths)
+    c_in, c_out = weight.shape[0], weight.shape[1] * groups
+    flipped = weight.flip((2, 3, 4)).reshape(groups, c_in // groups, c_out // groups, *kernel)
+    kernel_t = flipped.transpose(1, 2).reshape(c_out, c_in // groups, *kernel)
+    out = conv3d(x, kernel_t, bias, 1, 0, dilation, groups)
+    return out if batched else out.squeeze(0)

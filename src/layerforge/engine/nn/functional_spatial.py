@@ -219,18 +219,37 @@ def _adaptive_bins(size, out):
 
 
 def adaptive_max_pool2d(input, output_size, return_indices: bool = False):  # noqa: A002
-    """The largest value of each adaptive bin (PyTorch's bins); the gradient goes to it."""
-    if return_indices:
-        raise NotImplementedError("adaptive_max_pool2d(return_indices=True) is not supported")
+    """The largest value of each adaptive bin (PyTorch's bins); the gradient goes to it. With
+    return_indices, also where it is (flat over the input's last two dims, the first on ties)."""
     sizes = (output_size, output_size) if isinstance(output_size, int) else tuple(output_size)
     h, w = input.shape[-2:]
     sizes = tuple(n if s is None else s for s, n in zip(sizes, (h, w)))
+    if return_indices:
+        return _adaptive_max_with_indices(input, sizes)
     rows = [_ops.amax(input.narrow(-2, r0, r1 - r0), -2) for r0, r1 in _adaptive_bins(h, sizes[0])]
     per_row = _ops.stack(rows, -2)  # (..., out_h, w)
     cols = [_ops.amax(per_row.narrow(-1, c0, c1 - c0), -1) for c0, c1 in _adaptive_bins(w, sizes[1])]
     return _ops.stack(cols, -1)
 
 
+def _adaptive_max_with_indices(input, sizes):
+    h, w = input.shape[-2:]
+    values, indices = [], []
+    for r0, r1 in _adaptive_bins(h, sizes[0]):
+        row_values, row_indices = [], []
+        for c0, c1 in _adaptive_bins(w, sizes[1]):
+            window = input.narrow(-2, r0, r1 - r0).narrow(-1, c0, c1 - c0)
+            best, where = _ops.max(window.reshape(*window.shape[:-2], -1), -1)
+            row_values.append(best)
+            row_indices.append((r0 + where // (c1 - c0)) * w + c0 + where % (c1 - c0))
+        values.append(_ops.stack(row_values, -1))
+        indices.append(_ops.stack(row_indices, -1))
+    return _ops.stack(values, -2), _ops.stack(indices, -2)
+
+
 def adaptive_max_pool1d(input, output_size, return_indices: bool = False):  # noqa: A002
     size = output_size if isinstance(output_size, int) else output_size[0]
-    return adaptive_max_pool2d(input.unsqueeze(-2), (1, size), return_indices).squeeze(-2)
+    out = adaptive_max_pool2d(input.unsqueeze(-2), (1, size), return_indices)
+    if return_indices:
+        return out[0].squeeze(-2), out[1].squeeze(-2)
+    return out.squeeze(-2)

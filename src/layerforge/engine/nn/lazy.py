@@ -6,7 +6,7 @@ place, so an optimizer or a list holding them keeps working after the first forw
 from __future__ import annotations
 
 from ..creation import empty
-from .conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d
+from .conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from .linear import Linear
 from .normalization import BatchNorm1d, BatchNorm2d, BatchNorm3d
 from .normalization_more import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d
@@ -122,6 +122,7 @@ LazyConv2d = _lazy_conv("LazyConv2d", Conv2d, 4)
 LazyConv3d = _lazy_conv("LazyConv3d", Conv3d, 5)
 LazyConvTranspose1d = _lazy_conv("LazyConvTranspose1d", ConvTranspose1d, 3, transposed=True)
 LazyConvTranspose2d = _lazy_conv("LazyConvTranspose2d", ConvTranspose2d, 4, transposed=True)
+LazyConvTranspose3d = _lazy_conv("LazyConvTranspose3d", ConvTranspose3d, 5, transposed=True)
 # batch norms take batched input only (channels in dim 1); instance norms also unbatched input
 LazyBatchNorm1d = _lazy_norm("LazyBatchNorm1d", BatchNorm1d, None, True)
 LazyBatchNorm2d = _lazy_norm("LazyBatchNorm2d", BatchNorm2d, None, True)
