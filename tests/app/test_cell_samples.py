@@ -71,10 +71,13 @@ def test_clicking_a_cell_lists_exactly_its_samples_most_confident_first(qtbot, w
             assert dialog.table.item(row, 1).text() == f"{record.confidence:.1%}"
         dialog.close()
 
-    # The calibration view under the matrix counts every validation sample.
-    calibration = window.predictions.calibration
+    # The calibration view, in the tab beside the matrix, counts every validation sample.
+    tabs, calibration = window.predictions.classes_side, window.predictions.calibration
+    qtbot.mouseClick(tabs.tabs, Qt.MouseButton.LeftButton, pos=tabs.tabs.tabRect(1).center())
     assert calibration.isVisible()
     assert sum(b.count for b in calibration.bins) == int(matrix.sum()) == len(validation_labels(window))
+    right = sum(round(b.accuracy * b.count) for b in calibration.bins if b.count)
+    assert right == int(np.trace(matrix))
 
 
 def test_enter_on_the_focused_cell_opens_it_too(qtbot, window):
@@ -94,13 +97,13 @@ def test_clicking_with_no_trained_run_says_why(qtbot, window):
     click_cell(qtbot, window, 0, 1)
     assert errors.dialog is None
     assert "no trained model yet" in window.statusBar().currentMessage()
-    assert not window.predictions.calibration.isVisible()
+    assert not window.predictions.classes_side.isTabEnabled(1), "no calibration to show"
 
 
 def test_a_stale_run_says_why_instead_of_listing_old_predictions(qtbot, window):
     errors = cell_errors(window)
     train(qtbot, window, 1)
-    qtbot.waitUntil(lambda: window.predictions.calibration.isVisible(), timeout=20_000)
+    qtbot.waitUntil(lambda: window.predictions.classes_side.isTabEnabled(1), timeout=20_000)
     hidden = next(n for n in window.workspace.spec.nodes.values() if n.type == "Linear")   # fc1, not the output
     window.workspace.edit_model("wider", lambda spec: spec.nodes[hidden.id].params.update(
         out_features=hidden.params["out_features"] + 1))
@@ -108,7 +111,7 @@ def test_a_stale_run_says_why_instead_of_listing_old_predictions(qtbot, window):
     click_cell(qtbot, window, 0, 0)
     assert errors.dialog is None
     assert "edited" in window.statusBar().currentMessage()
-    assert not window.predictions.calibration.isVisible()
+    assert not window.predictions.classes_side.isTabEnabled(1), "the calibration of the model before the edit"
 
 
 def test_an_image_dataset_shows_its_samples_as_a_gallery(qtbot, monkeypatch):

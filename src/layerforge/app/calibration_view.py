@@ -18,7 +18,6 @@ from . import theme
 from .plot_theme import follow_plot_widget
 
 MAX_DOT = 14   # px across the dot of the fullest bucket
-PLOT_HEIGHT = 96
 
 
 class CalibrationView(QWidget):
@@ -33,13 +32,15 @@ class CalibrationView(QWidget):
             f"color: {theme.hex_color('text.caption')}; font-size: 9pt;"))
         self.plot = pg.PlotWidget()
         self.plot.setObjectName("calibrationPlot")
-        self.plot.setFixedHeight(PLOT_HEIGHT)   # the matrix above it keeps the rest of the column
+        self.plot.setMinimumSize(100, 100)
         item = self.plot.getPlotItem()
         item.setMouseEnabled(x=False, y=False)
         item.hideButtons()
         item.setMenuEnabled(False)
         item.setXRange(0, 1, padding=0.02)
         item.setYRange(0, 1, padding=0.04)
+        item.setLabel("bottom", "confidence")
+        item.setLabel("left", "accuracy")
         for name in ("bottom", "left"):
             item.getAxis(name).setTicks([[(v, f"{v:g}") for v in (0, 0.5, 1)], [(v, "") for v in (0.25, 0.75)]])
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.1)
@@ -69,8 +70,9 @@ class CalibrationView(QWidget):
         count = sum(b.count for b in self.bins)
         which = f" · epoch {epoch}" if epoch is not None else ""
         gap = f", calibration error {error:.1%}" if math.isfinite(error) else ""
-        self.caption.setText("Calibration: accuracy ↑ by confidence →"
-                             if self.bins else "Calibration: shown when a run ends")
+        self.caption.setText(f"Calibration ({split}{which}{gap})\nbars: the share right per confidence bucket; "
+                             f"on the dashed line the model is as often right as it is sure"
+                             if self.bins else "Calibration: shown when a classification run ends")
         self.setToolTip(f"Calibration of the {split} split{which}, {count:,} samples{gap}. Each bar is a confidence "
                         f"bucket, as high as the share of its samples predicted right (the dot: their mean "
                         f"confidence, larger for more samples). On the dashed line the model is as often right "

@@ -8,13 +8,14 @@
 - tables: predicted against actual values around the identity line (regression), or sample rows
   with their predicted and true classes (classification).
 Before training each shows the data alone. For classification a confusion matrix sits beside it
-and, once a run has ended, the calibration view under the matrix.
+and, once a run has ended, the calibration view in a tab beside the matrix.
 Only the latest snapshot is drawn, when the window's frame clock calls ``draw_pending``.
 """
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QStackedWidget, QTabBar, QVBoxLayout, QWidget
 
 from .calibration_view import CalibrationView
 from .confusion import ConfusionMatrixView
@@ -24,6 +25,7 @@ from .sequence_grid import SequenceGrid
 from .table_rows import RowTable, column_names, number_text
 
 TABLE_PREVIEW_ROWS = 100   # the rows of a table listed before training
+MIN_CLASSES_WIDTH = 170    # px: the confusion and calibration tabs' names side by side
 
 
 class PredictionView(QWidget):
@@ -48,13 +50,9 @@ class PredictionView(QWidget):
             self.stack.addWidget(view)
         self.confusion = ConfusionMatrixView()
         self.calibration = CalibrationView()
-        self.calibration.setVisible(False)
-        self.classes_side = QWidget()   # the confusion matrix over the calibration view
-        self.classes_side.setMaximumWidth(self.confusion.maximumWidth())
-        side = QVBoxLayout(self.classes_side)
-        side.setContentsMargins(0, 0, 0, 0)
-        side.addWidget(self.confusion, 1)
-        side.addWidget(self.calibration)
+        # Tabs, not one over the other: a matrix of ten classes needs the column's whole height.
+        self.classes_side = ClassesTabs(self.confusion, self.calibration)
+        self._enable_calibration_tab()
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.stack, 5)
@@ -89,7 +87,7 @@ class PredictionView(QWidget):
         """Show the data before any model exists, as its task's predictions will be shown."""
         self._forget_predictions("data")
         self.confusion.set_matrix(None, dataset.class_names)
-        self._show_classes(dataset.task == "classification")
+        self._show_classes(dataset.task == "classification", len(dataset.class_names))
         x, y = dataset.x, dataset.y
         classified = dataset.task == "classification"
         names = dataset.class_names
@@ -130,17 +128,32 @@ class PredictionView(QWidget):
             self.title.setText(f"<b>{dataset.name}</b>: the first {rows:,} of {len(x):,} rows (press Train to see "
                                + ("the predicted classes)" if classified else "predicted against actual values)"))
 
-    def _show_classes(self, shown: bool) -> None:
-        """The confusion matrix and (when it has a run's figures) the calibration view, or neither."""
-        self.confusion.setVisible(shown)
-        self.calibration.setVisible(shown and self.calibration.has_bins)
+    def _show_classes(self, shown: bool, classes: int = 0) -> None:
+        """The confusion matrix and the calibration view's tabs, or neither (nothing is classified);
+        wide enough for both tabs' names and a readable column per class."""
         self.classes_side.setVisible(shown)
+        self.classes_side.setMinimumWidth(min(self.confusion.maximumWidth(), max(MIN_CLASSES_WIDTH, 36 + 17 * classes)))
 
     def set_calibration(self, bins, split: str = "validation", error: float = float("nan"),
                         epoch: int | None = None) -> None:
-        """Show the calibration of a run's kept weights under the confusion matrix; None hides it."""
+        """Show the calibration of a run's kept weights in the tab beside the confusion matrix; None
+        empties it (and the matrix's tab is shown)."""
         self.calibration.set_bins(bins, split, error, epoch)
-        self.calibration.setVisible(self.calibration.has_bins and not self.confusion.isHidden())
+        self._enable_calibration_tab()
+
+    def _enable_calibration_tab(self) -> None:
+        has_bins = self.calibration.has_bins
+        tabs = self.classes_side.tabs
+        tabs.setTabEnabled(1, has_bins)
+        tabs.setTabToolTip(1, "Accuracy against confidence: how far the model's confidence can be trusted"
+                           if has_bins else "Shown when a classification run ends")
+        if not has_bins and tabs.currentIndex() == 1:
+            tabs.setCurrentIndex(0)
+
+    def show_calibration(self) -> None:
+        """Bring the calibration tab to the front (it has a run's figures)."""
+        if self.calibration.has_bins:
+            self.classes_side.tabs.setCurrentIndex(1)
 
     def show_nothing(self, why: str) -> None:
         """No data to show (it could not be loaded): an empty plot and ``why``."""
@@ -269,6 +282,37 @@ class PredictionView(QWidget):
         right = [t == p for t, p in zip(true, pred)]
         self.row_table.show_rows(x, column_names(data.get("feature_names", []), x.shape[1]), extra=[
             ("predicted", [label(p) for p in pred], right), ("true", [label(t) for t in true], [None] * len(true))])
+
+
+class ClassesTabs(QWidget):
+    """The confusion matrix and the calibration view, one at a time under a tab bar [classesTabs]."""
+
+    def __init__(self, confusion: QWidget, calibration: QWidget, parent=None):
+        super().__init__(parent)
+        self.setObjectName("classesTabs")
+        self.setMaximumWidth(confusion.maximumWidth())
+        self.tabs = QTabBar()
+        self.tabs.setDocumentMode(True)
+        self.tabs.setElideMode(Qt.TextElideMode.ElideRight)
+        self.tabs.setUsesScrollButtons(False)
+        self.tabs.setExpanding(True)
+        small = self.tabs.font()
+        small.setPointSize(8)
+        self.tabs.setFont(small)
+        self.pages = QStackedWidget()
+        for page, name in ((confusion, "Confusion"), (calibration, "Calibration")):
+            self.tabs.addTab(name)
+            self.pages.addWidget(page)
+        self.tabs.setTabToolTip(0, "Counts of true against predicted classes: click a cell to see its samples")
+        self.tabs.currentChanged.connect(self.pages.setCurrentIndex)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self.tabs)
+        layout.addWidget(self.pages, 1)
+
+    def isTabEnabled(self, index: int) -> bool:
+        return self.tabs.isTabEnabled(index)
 
 
 def class_namer(class_names):
