@@ -109,11 +109,15 @@ _wrap_namespace(globals(), "layerforge.engine.ops")
 from . import nn, optim, utils  # noqa: E402
 from . import distributions  # noqa: E402
 from .serialization import load, save  # noqa: E402
+from .legacy import (alpha_dropout, alpha_dropout_, batch_norm, binary_cross_entropy_with_logits, binomial,  # noqa: E402
+                     cosine_embedding_loss, ctc_loss, dropout, dropout_, feature_dropout, feature_dropout_, hinge_embedding_loss,
+                     instance_norm, kl_div, margin_ranking_loss, nonzero_static, poisson, poisson_nll_loss,
+                     triplet_margin_loss, unsafe_split_with_sizes)
 
 # torch.conv2d, torch.selu, ...: the nn.functional forms PyTorch also offers at the top level, where
 # their arguments are the same
 for _name in ("conv1d", "conv2d", "conv_transpose2d", "max_pool1d", "max_pool2d", "avg_pool1d", "layer_norm",
-              "dropout", "alpha_dropout", "bilinear", "pixel_shuffle", "pixel_unshuffle", "prelu", "selu", "celu",
+              "bilinear", "pixel_shuffle", "pixel_unshuffle", "prelu", "selu", "celu",
               "rrelu", "hardshrink", "threshold", "cosine_similarity", "pairwise_distance", "group_norm", "rms_norm",
               "adaptive_avg_pool1d", "conv_transpose1d", "conv3d", "max_pool3d", "avg_pool3d", "conv_transpose3d"):
     globals()[_name] = getattr(nn.functional, _name)
