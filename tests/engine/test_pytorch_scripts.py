@@ -240,7 +240,7 @@ def _assert_same_results(ours, theirs):
         np.testing.assert_allclose(a_np, b_np, rtol=1e-6, atol=1e-7, err_msg=name)
 
 
-@pytest.mark.parametrize("name", ["tensors_tour", "autograd_tour"])
+@pytest.mark.parametrize("name", ["tensors_tour", "autograd_tour", "linalg_tour"])
 def test_tutorial_tours_print_pytorchs_numbers(name):
     # Every value the tutorial pages show (tensors, dtypes, shapes, gradients, graph node names).
     _assert_same_results(load_script(name, "engine").run(), load_script(name, "torch").run())
