@@ -104,6 +104,23 @@ def test_feature_dropout_drops_whole_channels_and_scales_the_rest():
     assert lf.feature_dropout_(u, 0.5, True) is u and (u.numpy() == u.numpy()[:, :, :1]).all()
 
 
+def test_feature_alpha_dropout_keeps_selus_moments_per_channel():
+    lf.manual_seed(1)
+    x = lf.randn(4000, 6, 3)
+    for out in (lf.nn.functional.feature_alpha_dropout(x, 0.2, True), lf.feature_alpha_dropout(x, 0.2, True),
+                lf.nn.FeatureAlphaDropout(0.2)(x)):
+        values = out.numpy()
+        dropped = np.isclose(values, values[..., :1]).all(-1) & ~np.isclose(x.numpy(), x.numpy()[..., :1]).all(-1)
+        assert abs(dropped.mean() - 0.2) < 0.02  # whole channels fall to one value together
+        assert abs(values.mean()) < 0.03 and abs(values.std() - 1.0) < 0.03  # the moments are kept
+    assert lf.nn.FeatureAlphaDropout(0.2).eval()(x) is x
+    with pytest.raises(RuntimeError):
+        lf.feature_alpha_dropout(lf.ones(3), 0.5, True)
+    with pytest.raises(RuntimeError):
+        torch.feature_alpha_dropout(torch.ones(3), 0.5, True)
+    assert repr(lf.nn.FeatureAlphaDropout(0.2)) == repr(torch.nn.FeatureAlphaDropout(0.2))
+
+
 def test_nonzero_static_and_unsafe_split_match_torch():
     x = [[0, 1, 2], [3, 0, 0]]
     for size, fill in ((5, -1), (2, 7), (0, -1)):

@@ -115,7 +115,13 @@ def alpha_dropout(input, p, train):  # noqa: A002
     return F.alpha_dropout(input, p, train)
 
 
+def feature_alpha_dropout(input, p, train):  # noqa: A002
+    _check_probability(p)
+    return F.feature_alpha_dropout(input, p, train)
+
+
 dropout_, alpha_dropout_, feature_dropout_ = _in_place(dropout), _in_place(alpha_dropout), _in_place(feature_dropout)
+feature_alpha_dropout_ = _in_place(feature_alpha_dropout)
 
 
 def nonzero_static(input, *, size: int, fill_value: int = -1):  # noqa: A002

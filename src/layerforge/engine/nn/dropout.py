@@ -43,3 +43,7 @@ class Dropout3d(_ChannelDropout):
 
 class AlphaDropout(_ChannelDropout):
     functional = staticmethod(F.alpha_dropout)
+
+
+class FeatureAlphaDropout(_ChannelDropout):
+    functional = staticmethod(F.feature_alpha_dropout)

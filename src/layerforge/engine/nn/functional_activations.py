@@ -177,6 +177,17 @@ def dropout3d(input, p=0.5, training=True, inplace=False):  # noqa: A002
 def alpha_dropout(input, p=0.5, training=False, inplace=False):  # noqa: A002
     """Dropout that keeps SELU's zero mean and unit variance: dropped units take SELU's negative
     saturation value, then an affine map restores the moments (Klambauer et al., 2017), as PyTorch's."""
+    return _alpha_dropout(input, p, training, None)
+
+
+def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):  # noqa: A002
+    """alpha_dropout of whole channels: one draw per (sample, channel), as PyTorch's."""
+    if input.ndim < 2:
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+    return _alpha_dropout(input, p, training, tuple(input.shape[:2]) + (1,) * (input.ndim - 2))
+
+
+def _alpha_dropout(input, p, training, mask_shape):  # noqa: A002
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     if not training or p == 0.0:
@@ -186,6 +197,7 @@ def alpha_dropout(input, p=0.5, training=False, inplace=False):  # noqa: A002
     data = input._data
     alpha = _SELU_ALPHA * _SELU_SCALE
     a = 1.0 / math.sqrt((alpha * alpha * p + 1) * (1 - p))
-    keep = (_random.uniform(data.shape, data.dtype, input.device) >= data.dtype.type(p)).astype(data.dtype)
+    shape = data.shape if mask_shape is None else mask_shape
+    keep = (_random.uniform(shape, data.dtype, input.device) >= data.dtype.type(p)).astype(data.dtype)
     shift = (keep - 1) * data.dtype.type(alpha * a) + data.dtype.type(alpha * a * p)
     return input * _Tensor._wrap(keep * data.dtype.type(a)) + _Tensor._wrap(shift)
