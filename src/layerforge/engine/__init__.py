@@ -114,7 +114,8 @@ from .interchange import install_methods as _install_interchange  # noqa: E402
 from .rnn_functional import (gru, gru_cell, lstm, lstm_cell, rnn_relu, rnn_relu_cell, rnn_tanh,  # noqa: E402
                              rnn_tanh_cell)
 _install_interchange(Tensor)
-from .legacy import (alpha_dropout, alpha_dropout_, batch_norm, binary_cross_entropy_with_logits, binomial,  # noqa: E402
+from .legacy import (alpha_dropout, alpha_dropout_, batch_norm, binary_cross_entropy_with_logits,  # noqa: E402
+                     binomial,
                      cosine_embedding_loss, ctc_loss, dropout, dropout_, feature_alpha_dropout,
                      feature_alpha_dropout_, feature_dropout, feature_dropout_, hinge_embedding_loss,
                      instance_norm, kl_div, margin_ranking_loss, nonzero_static, poisson, poisson_nll_loss,

@@ -192,7 +192,8 @@ def apply_(self, callable_) -> Tensor:
 
 
 def install_methods(cls) -> None:
-    for fn in (register_post_accumulate_grad_hook, stride, is_contiguous, data_ptr, get_device, resize_, resize_as_, bernoulli, bernoulli_, random_,
+    for fn in (register_post_accumulate_grad_hook, stride, is_contiguous, data_ptr, get_device, resize_, resize_as_,
+               bernoulli, bernoulli_, random_,
                exponential_, geometric_, cauchy_, log_normal_, multinomial, index_put, index_put_, put, put_,
                map_, apply_):
         setattr(cls, fn.__name__, fn)

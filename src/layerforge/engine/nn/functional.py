@@ -15,8 +15,8 @@ from ..ops.common import apply as _apply
 from ..ops.common import on_input_gpu as _on_input_gpu
 from ..ops.common import xp_of as _xp_of
 from ..tensor import Tensor as _Tensor
-from .functional_activations import (alpha_dropout, celu, cosine_similarity, dropout1d, feature_alpha_dropout,  # noqa: F401
-                                     dropout2d, dropout3d, glu, hardshrink, hardsigmoid, hardswish,
+from .functional_activations import (alpha_dropout, celu, cosine_similarity, dropout1d,  # noqa: F401
+                                     feature_alpha_dropout, dropout2d, dropout3d, glu, hardshrink, hardsigmoid, hardswish,
                                      logsigmoid, mish, normalize, pairwise_distance, prelu, rrelu, selu,
                                      softmin, softshrink, softsign, tanhshrink)
 from .functional_activations import threshold as _threshold

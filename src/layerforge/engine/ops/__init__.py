@@ -271,7 +271,8 @@ def _view(a, *shape):
 
 
 # Methods with a trailing underscore: the same operation written into the tensor's own storage.
-_IN_PLACE = ["igamma", "igammac", "nextafter", "lgamma", "digamma", "i0", "mvlgamma", "index_reduce", "renorm", "scatter", "scatter_add",
+_IN_PLACE = ["igamma", "igammac", "nextafter", "lgamma", "digamma", "i0", "mvlgamma", "index_reduce", "renorm",
+             "scatter", "scatter_add",
              "scatter_reduce", "index_fill", "index_add", "index_copy", "masked_scatter", "tril", "triu",
              "floor", "ceil", "round", "trunc", "frac", "fix", "sign", "sgn", "abs", "absolute", "neg",
              "negative", "sigmoid", "tanh", "log", "log1p", "log2", "log10", "exp", "exp2", "expm1", "sin",
@@ -313,7 +314,8 @@ def fill_diagonal(input: Tensor, fill_value, wrap: bool = False) -> Tensor:  # n
 
 def install_methods(cls) -> None:
     """Give Tensor the method form of each operation (``x.sum()`` for ``torch.sum(x)``)."""
-    same = ["igamma", "igammac", "nextafter", "histogram", "lgamma", "digamma", "i0", "mvlgamma", "diagonal_scatter", "select_scatter", "slice_scatter",
+    same = ["igamma", "igammac", "nextafter", "histogram", "lgamma", "digamma", "i0", "mvlgamma",
+            "diagonal_scatter", "select_scatter", "slice_scatter",
             "index_reduce", "renorm", "exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "abs",
             "neg", "clamp", "sum", "mean", "max", "min", "amax", "amin", "var", "std", "logsumexp", "argmax",
             "argmin", "softmax", "log_softmax", "reshape", "flatten", "unflatten", "permute", "transpose", "t",
