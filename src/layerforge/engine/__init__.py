@@ -85,19 +85,19 @@ from .ops.linalg_dense import frobenius_norm, nuclear_norm  # noqa: E402
 from .ops.linalg_solvers import cholesky_inverse, cholesky_solve, matrix_exp, triangular_solve  # noqa: E402
 from .ops.linalg_decomp import qr_legacy as qr  # noqa: E402
 from .ops.linalg_decomp import svd_legacy as svd  # noqa: E402
-from .ops import channel_shuffle, fill, get_device, gradient, histogram, pdist  # noqa: E402
+from .ops import channel_shuffle, fill, get_device, gradient, histogram, histogramdd, pdist  # noqa: E402
 from .ops.aliases import rsub  # noqa: E402
 from .windows import bartlett_window, blackman_window, hamming_window, hann_window, kaiser_window  # noqa: E402
 from .ops import inplace as _inplace  # noqa: E402
 from .backend import get_default_device, set_default_device  # noqa: E402
 from .config import (are_deterministic_algorithms_enabled, backends, compile,  # noqa: E402,A004
-                     get_deterministic_debug_mode, get_float32_matmul_precision, get_num_interop_threads,
+                     get_deterministic_debug_mode, get_device_module, get_float32_matmul_precision, get_num_interop_threads,
                      init_num_threads, is_deterministic_algorithms_warn_only_enabled, is_vulkan_available,
                      is_warn_always_enabled, set_default_tensor_type, set_deterministic_debug_mode,
                      set_flush_denormal, set_float32_matmul_precision, set_num_interop_threads, set_warn_always,
                      use_deterministic_algorithms)
 from .printing import set_printoptions  # noqa: E402
-from . import special  # noqa: E402
+from . import cpu, special  # noqa: E402
 from .anomaly import is_anomaly_check_nan_enabled, is_anomaly_enabled, set_anomaly_enabled  # noqa: E402
 from .keywords import wrap_namespace as _wrap_namespace  # noqa: E402
 from .typed_tensors import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor,  # noqa: E402

@@ -132,3 +132,16 @@ def set_default_tensor_type(t) -> None:
         raise TypeError("only floating-point types are supported as the default type")
     set_default_dtype(kind.dtype)
     set_default_device("cuda" if isinstance(t, str) and ".cuda." in t else None)
+
+
+def get_device_module(device=None):
+    """The module of a device type: cuda for "cuda", cpu for "cpu"; with no device, the default device's."""
+    from . import cpu, cuda
+    from .backend import as_device, get_default_device
+
+    kind = (get_default_device() if device is None else as_device(device)).type
+    if kind == "cuda":
+        return cuda
+    if kind == "cpu":
+        return cpu
+    raise RuntimeError(f"Device '{kind}' does not have a corresponding module registered as 'torch.{kind}'.")

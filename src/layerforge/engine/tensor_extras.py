@@ -4,6 +4,8 @@ nbytes, is_contiguous), in-place shape changes (unsqueeze_, t_, resize_), sampli
 every tensor here answers the same way (dense, strided, not quantized, not pinned)."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from . import backend
@@ -71,6 +73,28 @@ def resize_(self, *sizes) -> Tensor:
 
 def resize_as_(self, other) -> Tensor:
     return resize_(self, tuple(other.shape))
+
+
+def resize(self, *sizes) -> Tensor:
+    """The deprecated out-of-place resize: a reshape that keeps the element count (and the gradient)."""
+    warnings.warn("non-inplace resize is deprecated", UserWarning, stacklevel=2)
+    shape = tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list, Size)) else tuple(sizes)
+    if int(np.prod(shape)) != self.numel():
+        raise RuntimeError(f"requested resize to {'x'.join(map(str, shape))} ({int(np.prod(shape))} elements in "
+                           f"total), but the given tensor has a size of {'x'.join(map(str, self.shape))} "
+                           f"({self.numel()} elements). autograd's resize can only change the shape of a given "
+                           f"tensor, while preserving the number of elements. ")
+    return self.reshape(shape)
+
+
+def resize_as(self, other) -> Tensor:
+    warnings.warn("non-inplace resize_as is deprecated", UserWarning, stacklevel=2)
+    if other.numel() != self.numel():
+        raise RuntimeError(f"requested resize to {'x'.join(map(str, other.shape))} ({other.numel()} elements in "
+                           f"total), but the given tensor has a size of {'x'.join(map(str, self.shape))} "
+                           f"({self.numel()} elements). autograd's resize can only change the shape of a given "
+                           f"tensor, while preserving the number of elements. ")
+    return self.reshape(tuple(other.shape))
 
 
 # ------------------------------------------------------------------------------ sampling in place
@@ -193,7 +217,7 @@ def apply_(self, callable_) -> Tensor:
 
 def install_methods(cls) -> None:
     for fn in (register_post_accumulate_grad_hook, stride, is_contiguous, data_ptr, get_device, resize_, resize_as_,
-               bernoulli, bernoulli_, random_,
+               resize, resize_as, bernoulli, bernoulli_, random_,
                exponential_, geometric_, cauchy_, log_normal_, multinomial, index_put, index_put_, put, put_,
                map_, apply_):
         setattr(cls, fn.__name__, fn)

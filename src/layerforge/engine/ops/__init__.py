@@ -40,7 +40,7 @@ from .rearrange import (atleast_1d, atleast_2d, atleast_3d, cartesian_prod, colu
                         select, tensor_split, trace, tril, tril_indices, triu, triu_indices, unfold,
                         vsplit, vstack, dstack)
 from .search import (argwhere, block_diag, broadcast_shapes, broadcast_tensors, broadcast_to, bucketize,
-                     channel_shuffle, combinations, histogram, isin, nonzero, pdist, searchsorted,
+                     channel_shuffle, combinations, histogram, histogramdd, isin, nonzero, pdist, searchsorted,
                      unique_consecutive, unravel_index, vander)
 from .stats import (aminmax, corrcoef, cov, cumulative_trapezoid, diff, dist, fmax, fmin, nanmean, nanmedian,
                     nanquantile, nansum, quantile, std_mean, trapezoid, trapz, var_mean)

@@ -6,6 +6,7 @@ an input (combinations, block_diag, vander, broadcast_to) are compositions, so g
 """
 from __future__ import annotations
 
+import builtins
 import itertools
 
 import numpy as np
@@ -189,6 +190,38 @@ def histogram(input: Tensor, bins=100, *, range=None, weight=None, density: bool
     dtype = input._data.dtype
     return HistogramResult((_wrap(backend.to_device_array(hist.astype(dtype), input.device)),
                             _wrap(backend.to_device_array(bin_edges.astype(dtype), input.device))))
+
+
+def histogramdd(input: Tensor, bins=10, *, range=None, weight=None, density: bool = False):  # noqa: A002
+    """Counts of the rows of input (points in its last dim's D dimensions) in a D-dimensional grid of
+    bins: a count per dimension (or one for all) over range, or a list of edge tensors."""
+    if input._data.dtype.kind != "f":
+        raise RuntimeError(f"torch.histogramdd: input tensor and bins tensors should have the same dtype, but got "
+                           f"input {input.dtype.name} and bins float")
+    dims = input.shape[-1]
+    points = backend.to_host(input._data).reshape(-1, dims)
+    if isinstance(bins, (list, tuple)) and bins and isinstance(bins[0], Tensor):
+        edges = [backend.to_host(b._data) for b in bins]
+    else:
+        edges = [int(bins)] * dims if isinstance(bins, (int, np.integer)) else [int(b) for b in bins]
+    limits = None
+    if range is not None:
+        limits = [(float(range[2 * i]), float(range[2 * i + 1])) for i in builtins.range(dims)]
+    elif points.shape[0] and not isinstance(edges[0], np.ndarray):
+        limits = [(float(points[:, i].min()), float(points[:, i].max())) for i in builtins.range(dims)]
+    w = None if weight is None else backend.to_host(weight._data).reshape(-1)
+    hist, bin_edges = np.histogramdd(points, bins=edges, range=limits, weights=w, density=density)
+    dtype = input._data.dtype
+    return HistogramddResult((_wrap(backend.to_device_array(hist.astype(dtype), input.device)),
+                              tuple(_wrap(backend.to_device_array(e.astype(dtype), input.device)) for e in bin_edges)))
+
+
+class HistogramddResult(tuple):
+    """(hist, bin_edges), as torch.return_types.histogramdd (bin_edges a tuple, one per dimension)."""
+
+    __slots__ = ()
+    hist = property(lambda self: self[0])
+    bin_edges = property(lambda self: self[1])
 
 
 def pdist(input: Tensor, p: float = 2.0) -> Tensor:  # noqa: A002
