@@ -40,6 +40,16 @@ CASES = [
                     "anneal_strategy": "linear"}),
     ("OneCycleLR", {"max_lr": 1.0, "total_steps": 120, "three_phase": True, "pct_start": 0.25,
                     "div_factor": 10.0, "final_div_factor": 100.0}),
+    ("LinearLR", {}),
+    ("LinearLR", {"start_factor": 0.1, "end_factor": 0.5, "total_iters": 40}),
+    ("ConstantLR", {}),
+    ("ConstantLR", {"factor": 0.25, "total_iters": 60}),
+    ("PolynomialLR", {"total_iters": 50, "power": 2.0}),
+    ("PolynomialLR", {}),
+    ("MultiplicativeLR", {"lr_lambda": lambda e: 0.97}),
+    ("MultiplicativeLR", {"lr_lambda": [lambda e: 0.95, lambda e: 1.0 if e < 20 else 0.9]}),
+    ("CosineAnnealingWarmRestarts", {"T_0": 10}),
+    ("CosineAnnealingWarmRestarts", {"T_0": 5, "T_mult": 2, "eta_min": 0.01}),
 ]
 
 
@@ -183,3 +193,78 @@ def test_cosine_closed_form_with_explicit_epoch_matches_formula():
     with pytest.warns(UserWarning, match="deprecated"):
         sched.step(5)
     assert sched.get_last_lr()[0] == pytest.approx(0.01 + 0.09 * (1 + math.cos(math.pi / 2)) / 2)
+
+
+def _combined(lib, kind):
+    opt = _optimizer(lib, momentum=0.9)
+    module = torch.optim.lr_scheduler if lib is torch else lr_scheduler
+    if kind == "sequential":
+        warmup = module.LinearLR(opt, start_factor=0.1, total_iters=5)
+        decay = module.CosineAnnealingLR(opt, T_max=30)
+        last = module.ExponentialLR(opt, gamma=0.9)
+        sched = module.SequentialLR(opt, [warmup, decay, last], milestones=[5, 40])
+    else:
+        sched = module.ChainedScheduler([module.ConstantLR(opt, factor=0.5, total_iters=4),
+                                         module.ExponentialLR(opt, gamma=0.95)])
+    history = [sched.get_last_lr()]
+    for _ in range(60):
+        opt.step()
+        sched.step()
+        history.append(sched.get_last_lr())
+        assert [g["lr"] for g in opt.param_groups] == sched.get_last_lr()
+    return history, sched
+
+
+@pytest.mark.parametrize("kind", ["sequential", "chained"])
+def test_sequential_and_chained_schedulers_equal_torch(kind):
+    ours, ours_sched = _combined(lf, kind)
+    theirs, _ = _combined(torch, kind)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=0)
+    state = ours_sched.state_dict()
+    assert len(state["_schedulers"]) == len(ours_sched._schedulers)
+    ours_sched.load_state_dict(state)
+
+
+def test_warm_restarts_with_fractional_epochs_equal_torch():
+    results = []
+    for lib in (lf, torch):
+        opt = _optimizer(lib)
+        module = torch.optim.lr_scheduler if lib is torch else lr_scheduler
+        sched = module.CosineAnnealingWarmRestarts(opt, T_0=4, T_mult=2, eta_min=0.001)
+        values = []
+        for epoch in [0.5, 1.25, 3.9, 4.0, 7.5, 12.0, 30.3, 2.0]:
+            sched.step(epoch)
+            values.append(sched.get_last_lr() + [sched.T_cur, sched.T_i, sched.last_epoch])
+        results.append(values)
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-12)
+
+
+@pytest.mark.parametrize("name, kwargs", [("LinearLR", {"start_factor": 0.2, "total_iters": 8}),
+                                          ("ConstantLR", {"factor": 0.5, "total_iters": 3}),
+                                          ("PolynomialLR", {"total_iters": 6, "power": 1.5})])
+def test_explicit_epochs_use_torchs_closed_forms(name, kwargs):
+    results = []
+    for lib in (lf, torch):
+        opt = _optimizer(lib)
+        module = torch.optim.lr_scheduler if lib is torch else lr_scheduler
+        sched = getattr(module, name)(opt, **kwargs)
+        with pytest.warns(UserWarning):
+            for epoch in (4, 1, 9, 0, 6):
+                sched.step(epoch)
+        results.append(sched.get_last_lr())
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-12)
+
+
+@pytest.mark.parametrize("build", [
+    lambda m, opt: m.LinearLR(opt, start_factor=0.0),
+    lambda m, opt: m.ConstantLR(opt, factor=1.5),
+    lambda m, opt: m.CosineAnnealingWarmRestarts(opt, T_0=0),
+    lambda m, opt: m.SequentialLR(opt, [m.StepLR(opt, 2)], milestones=[3]),
+    lambda m, opt: m.MultiplicativeLR(opt, lr_lambda=0.5),
+])
+def test_invalid_schedules_raise_torchs_exception_type(build):
+    with pytest.raises(Exception) as theirs:
+        build(torch.optim.lr_scheduler, _optimizer(torch))
+    with pytest.raises(Exception) as ours:
+        build(lr_scheduler, _optimizer(lf))
+    assert type(ours.value) is type(theirs.value), f"{ours.value!r} where torch raises {theirs.value!r}"
