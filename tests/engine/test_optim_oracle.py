@@ -51,6 +51,15 @@ CASES = [
     ("RAdam", {"lr": 0.02, "betas": (0.5, 0.9), "weight_decay": 0.1}),
     ("RAdam", {"lr": 0.02, "weight_decay": 0.1, "decoupled_weight_decay": True}),
     ("RAdam", {"lr": 0.002, "maximize": True}),
+    ("Adamax", {"lr": 0.02}),
+    ("Adamax", {"lr": 0.02, "betas": (0.8, 0.99), "eps": 1e-6, "weight_decay": 0.1}),
+    ("Adamax", {"lr": 0.002, "maximize": True}),
+    ("ASGD", {"lr": 0.05}),
+    ("ASGD", {"lr": 0.05, "lambd": 0.01, "alpha": 0.5, "t0": 3, "weight_decay": 0.1}),
+    ("ASGD", {"lr": 0.002, "maximize": True, "t0": 0}),
+    ("Rprop", {"lr": 0.01}),
+    ("Rprop", {"lr": 0.02, "etas": (0.3, 1.5), "step_sizes": (1e-4, 0.05)}),
+    ("Rprop", {"lr": 0.002, "maximize": True}),
 ]
 
 
@@ -249,7 +258,9 @@ def _from_torch(value):
 
 
 @pytest.mark.parametrize("name,kwargs", [("SGD", {"lr": 0.05, "momentum": 0.9}),
-                                         ("Adam", {"lr": 0.02, "weight_decay": 0.01})])
+                                         ("Adam", {"lr": 0.02, "weight_decay": 0.01}),
+                                         ("Adamax", {"lr": 0.02}), ("ASGD", {"lr": 0.05, "t0": 1}),
+                                         ("Rprop", {"lr": 0.01})])
 def test_state_dicts_move_between_torch_and_layerforge(name, kwargs):
     data = _start(3)
     ours, theirs = _Run(lf, name, kwargs, data), _Run(torch, name, kwargs, data)
