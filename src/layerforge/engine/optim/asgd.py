@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import backend
 from ..tensor import Tensor
 from .optimizer import Optimizer, check_non_negative, new_step_counter, zero_state_like
 
 
-def _scalar(value) -> Tensor:
-    return Tensor._wrap(np.asarray(value, dtype=np.float32))
+def _scalar(value, like) -> Tensor:
+    """A float32 scalar state on the parameter's device, as PyTorch keeps eta and mu."""
+    if type(like) is np.ndarray:
+        return Tensor._wrap(np.asarray(value, dtype=np.float32))
+    with like.device:
+        return Tensor._wrap(backend.module_of(like).asarray(value, dtype=np.float32))
 
 
 class ASGD(Optimizer):
@@ -30,8 +35,8 @@ class ASGD(Optimizer):
 
     def _init_state(self, state, w, hyper):
         state["step"] = new_step_counter()
-        state["eta"] = _scalar(hyper.lr)
-        state["mu"] = _scalar(1.0)
+        state["eta"] = _scalar(hyper.lr, w)
+        state["mu"] = _scalar(1.0, w)
         state["ax"] = zero_state_like(w)
 
     def _rule(self, w, g, state, step, hyper):
