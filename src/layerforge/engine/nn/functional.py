@@ -26,6 +26,9 @@ from .functional_spatial import (adaptive_max_pool1d, adaptive_max_pool2d, fold,
                                  upsample_nearest)
 from .functional_3d import adaptive_avg_pool3d, avg_pool3d, conv3d, conv_transpose3d, max_pool3d  # noqa: F401
 from .functional_unpool import max_pool2d_indices, max_unpool1d, max_unpool2d  # noqa: F401
+from .functional_margin import (adaptive_max_pool1d_with_indices, adaptive_max_pool2d_with_indices,  # noqa: F401
+                                lp_pool1d, lp_pool2d, lp_pool3d, max_pool1d_with_indices, max_pool2d_with_indices,
+                                multi_margin_loss, multilabel_margin_loss, triplet_margin_with_distance_loss)
 from .functional_more import (cosine_embedding_loss, ctc_loss, embedding_bag, gaussian_nll_loss,  # noqa: F401
                               group_norm, hinge_embedding_loss, instance_norm, local_response_norm, margin_ranking_loss,
                               multilabel_soft_margin_loss, poisson_nll_loss, rms_norm, soft_margin_loss,

@@ -6,6 +6,7 @@ Class weights and ``pos_weight`` are registered as buffers, as PyTorch does, so 
 from __future__ import annotations
 
 from . import functional_losses as F
+from . import functional_margin as FMG
 from . import functional_more as FM
 from .module import Module
 
@@ -181,3 +182,35 @@ class CTCLoss(_Loss):
     def forward(self, log_probs, targets, input_lengths, target_lengths):
         return FM.ctc_loss(log_probs, targets, input_lengths, target_lengths, self.blank, self.reduction,
                            self.zero_infinity)
+
+
+class MultiMarginLoss(_WeightedLoss):
+    def __init__(self, p: int = 1, margin: float = 1.0, weight=None, size_average=None, reduce=None,
+                 reduction: str = "mean"):
+        super().__init__(weight, size_average, reduce, reduction)
+        if p not in (1, 2):
+            raise ValueError("only p == 1 and p == 2 supported")
+        self.p, self.margin = p, margin
+
+    def forward(self, input, target):  # noqa: A002
+        return FMG.multi_margin_loss(input, target, p=self.p, margin=self.margin, weight=self.weight,
+                                     reduction=self.reduction)
+
+
+class MultiLabelMarginLoss(_Loss):
+    def forward(self, input, target):  # noqa: A002
+        return FMG.multilabel_margin_loss(input, target, reduction=self.reduction)
+
+
+class TripletMarginWithDistanceLoss(_Loss):
+    def __init__(self, *, distance_function=None, margin: float = 1.0, swap: bool = False, reduction: str = "mean"):
+        super().__init__(reduction=reduction)
+        if margin <= 0:
+            raise ValueError(f"TripletMarginWithDistanceLoss: expected margin to be greater than 0, got {margin} "
+                             f"instead")
+        self.distance_function, self.margin, self.swap = distance_function, margin, swap
+
+    def forward(self, anchor, positive, negative):
+        return FMG.triplet_margin_with_distance_loss(anchor, positive, negative,
+                                                     distance_function=self.distance_function, margin=self.margin,
+                                                     swap=self.swap, reduction=self.reduction)
