@@ -52,6 +52,15 @@ SOLVERS = [
     # torch's backward of cond(A, 'fro') fails (it modifies the inverse in place); gradcheck covers ours
     case("cond_by_norms", lambda m, sq: (m.linalg.cond(sq, "fro"), m.linalg.cond(sq, 1), m.linalg.cond(sq, float("inf"))),
          [(2, 3, 3)], grad=False),
+    case("vander", lambda m, x: (m.linalg.vander(x), m.linalg.vander(x, N=2), m.linalg.vander(x[0], N=5)), [(2, 3)]),
+    case("tensorinv", lambda m, a: m.linalg.tensorinv(a + m.eye(6, dtype=a.dtype).reshape(2, 3, 6) * 3, ind=2),
+         [(2, 3, 6)]),
+    case("tensorinv_ind1", lambda m, a: m.linalg.tensorinv(a + m.eye(4, dtype=a.dtype).reshape(4, 2, 2) * 3, ind=1),
+         [(4, 2, 2)]),
+    case("tensorsolve", lambda m, a, b: (m.linalg.tensorsolve(a + m.eye(6, dtype=a.dtype).reshape(2, 3, 6) * 3, b),
+                                         m.linalg.tensorsolve((a + m.eye(6, dtype=a.dtype).reshape(2, 3, 6) * 3)
+                                                              .permute(2, 0, 1), b, dims=(0,))),
+         [(2, 3, 6), (2, 3)]),
     case("lstsq_batched_vector", lambda m, a, b: m.linalg.lstsq(a, b).solution, [(2, 5, 3), (2, 5)]),
 ]
 
@@ -94,6 +103,8 @@ def test_a_zero_on_the_diagonal_gives_inf_and_nan_as_in_torch():
     pytest.param(lambda m: m.matrix_exp(m.ones(2, 2, dtype=m.long)), id="matrix_exp_of_ints"),
     pytest.param(lambda m: m.linalg.lstsq(m.ones(3, 2), m.ones(2, 1)), id="lstsq_shapes"),
     pytest.param(lambda m: m.linalg.cond(m.ones(3, 2), "fro"), id="cond_not_square"),
+    pytest.param(lambda m: m.linalg.tensorinv(m.ones(2, 3), ind=1), id="tensorinv_shape"),
+    pytest.param(lambda m: m.linalg.vander(m.ones(3), N=1), id="vander_n"),
     pytest.param(lambda m: m.linalg.matrix_norm(m.ones(3, 2), 3), id="matrix_norm_order"),
     pytest.param(lambda m: m.linalg.lstsq(m.ones(3, 2), m.ones(3, 1), driver="qr"), id="lstsq_driver"),
 ])

@@ -6,7 +6,7 @@ from .ops.linalg import matmul
 from .ops.linalg_dense import (LinAlgError, cond, det, inverse, matrix_norm, matrix_power,  # noqa: F401
                                multi_dot, norm, slogdet, solve, vector_norm)
 from .ops.linalg_decomp import cholesky, eigh, eigvalsh, matrix_rank, pinv, qr, svd, svdvals  # noqa: F401
-from .ops.linalg_solvers import lstsq, matrix_exp, solve_triangular  # noqa: F401
+from .ops.linalg_solvers import lstsq, matrix_exp, solve_triangular, tensorinv, tensorsolve, vander  # noqa: F401
 from .ops.rearrange import diagonal  # noqa: F401
 
 inv = inverse
@@ -23,4 +23,5 @@ def vecdot(x, y, *, dim=-1):
 
 __all__ = ["LinAlgError", "cholesky", "cond", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv", "lstsq", "matmul",
            "matrix_exp", "matrix_norm", "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "qr", "slogdet",
-           "solve", "solve_triangular", "svd", "svdvals", "vecdot", "vector_norm"]
+           "solve", "solve_triangular", "svd", "svdvals", "tensorinv", "tensorsolve", "vander", "vecdot",
+           "vector_norm"]

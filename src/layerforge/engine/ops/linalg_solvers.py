@@ -1,5 +1,6 @@
 """Solvers built on triangular systems, with gradients: linalg.solve_triangular (and the legacy
-torch.triangular_solve), cholesky_solve, cholesky_inverse, linalg.lstsq and matrix_exp.
+torch.triangular_solve), cholesky_solve, cholesky_inverse, linalg.lstsq and matrix_exp; and the
+compositions linalg.vander, tensorinv and tensorsolve.
 
 - The triangular solve substitutes row by row (vectorised over the batch and the right-hand sides), on
   numpy or cupy alike; like PyTorch's it reads only the triangle asked for and does not check for zeros
@@ -22,6 +23,7 @@ from ..autograd import Node
 from ..tensor import Tensor
 from .common import apply, xp_of
 from .linalg_dense import _square
+from .shape import cat
 
 
 def _mT(a):
@@ -219,3 +221,41 @@ def matrix_exp(A: Tensor) -> Tensor:  # noqa: N803
     for _ in range(squarings):
         result = result @ result
     return result
+
+
+def vander(x: Tensor, N=None) -> Tensor:  # noqa: N803
+    """linalg.vander: the powers x^0, x^1, ..., x^(N-1) along a new last dim (a running product, so
+    integer input stays integer and the gradient is the product's)."""
+    if x.ndim < 1:
+        raise RuntimeError("x must be at least 1-dimensional.")
+    n = x.shape[-1] if N is None else N
+    if n <= 1:
+        raise RuntimeError("N must be greater than 1.")
+    ones = Tensor._wrap(xp_of(x._data).ones(tuple(x.shape) + (1,), dtype=x._data.dtype))
+    return cat([ones, x.unsqueeze(-1).expand(*x.shape, n - 1)], -1).cumprod(-1)
+
+
+def tensorinv(A: Tensor, ind: int = 2) -> Tensor:  # noqa: N803
+    """The inverse of A read as a matrix of its first ``ind`` dims by the rest, shaped back."""
+    if ind <= 0:
+        raise RuntimeError(f"Expected a strictly positive integer for 'ind', but got {ind}")
+    rows, cols = math.prod(A.shape[:ind]), math.prod(A.shape[ind:])
+    if rows != cols:
+        raise RuntimeError(f"Expected self to satisfy the requirement prod(self.shape[ind:]) == "
+                           f"prod(self.shape[:ind]), but got {cols} != {rows}")
+    from .linalg_dense import inverse
+    return inverse(A.reshape(rows, cols)).reshape(*A.shape[ind:], *A.shape[:ind])
+
+
+def tensorsolve(A: Tensor, B: Tensor, dims=None) -> Tensor:  # noqa: N803
+    """X with tensordot(A, X, X.ndim) = B; ``dims`` of A are moved to the end first."""
+    from .linalg_dense import solve
+    if dims is not None:
+        dims = [d % A.ndim for d in dims]
+        A = A.permute(*[d for d in range(A.ndim) if d not in dims], *dims)
+    result_shape = tuple(A.shape[B.ndim:])
+    rows, cols = math.prod(B.shape), math.prod(result_shape)
+    if tuple(A.shape[:B.ndim]) != tuple(B.shape) or rows != cols:
+        raise RuntimeError(f"Expected self to satisfy the requirement prod(self.shape[other.ndim:]) == "
+                           f"prod(self.shape[:other.ndim]), but got {cols} != {rows}")
+    return solve(A.reshape(rows, cols), B.reshape(rows)).reshape(*result_shape)
