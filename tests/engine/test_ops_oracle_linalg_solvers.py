@@ -53,14 +53,12 @@ SOLVERS = [
     case("cond_by_norms", lambda m, sq: (m.linalg.cond(sq, "fro"), m.linalg.cond(sq, 1), m.linalg.cond(sq, float("inf"))),
          [(2, 3, 3)], grad=False),
     case("vander", lambda m, x: (m.linalg.vander(x), m.linalg.vander(x, N=2), m.linalg.vander(x[0], N=5)), [(2, 3)]),
-    case("tensorinv", lambda m, a: m.linalg.tensorinv(a + m.eye(6, dtype=a.dtype).reshape(2, 3, 6) * 3, ind=2),
-         [(2, 3, 6)]),
-    case("tensorinv_ind1", lambda m, a: m.linalg.tensorinv(a + m.eye(4, dtype=a.dtype).reshape(4, 2, 2) * 3, ind=1),
+    case("tensorinv", lambda m, a: m.linalg.tensorinv(a + 3 * _eye(m, a, 6).reshape(2, 3, 6), ind=2), [(2, 3, 6)]),
+    case("tensorinv_ind1", lambda m, a: m.linalg.tensorinv(a + 3 * _eye(m, a, 4).reshape(4, 2, 2), ind=1),
          [(4, 2, 2)]),
-    case("tensorsolve", lambda m, a, b: (m.linalg.tensorsolve(a + m.eye(6, dtype=a.dtype).reshape(2, 3, 6) * 3, b),
-                                         m.linalg.tensorsolve((a + m.eye(6, dtype=a.dtype).reshape(2, 3, 6) * 3)
-                                                              .permute(2, 0, 1), b, dims=(0,))),
-         [(2, 3, 6), (2, 3)]),
+    case("tensorsolve", lambda m, a, b: (m.linalg.tensorsolve(a + 3 * _eye(m, a, 6).reshape(2, 3, 6), b),
+                                         m.linalg.tensorsolve((a + 3 * _eye(m, a, 6).reshape(2, 3, 6)).permute(2, 0, 1),
+                                                              b, dims=(0,))), [(2, 3, 6), (2, 3)]),
     case("lstsq_batched_vector", lambda m, a, b: m.linalg.lstsq(a, b).solution, [(2, 5, 3), (2, 5)]),
 ]
 
