@@ -44,7 +44,8 @@ REASONS = [
     ("special functions (lgamma, digamma, polygamma, Bessel, incomplete gamma): numpy has no kernels for them; "
      "they need their own, with gradients",
      r"^(lgamma|digamma|polygamma|mvlgamma|i0|igamma|igammac|nextafter)_?$"),
-    ("signal processing and window functions: not yet",
+    ("signal processing: stft/istft give complex spectra (PyTorch requires return_complex=True) and the engine "
+     "has no complex dtypes",
      r"^(stft|istft|bartlett_window|blackman_window|hamming_window|hann_window|kaiser_window|histogram|histogramdd)$"),
     ("functional RNN entry points and fused cells (nn.RNN/LSTM/GRU and their cells exist)",
      r"^(lstm|gru|rnn_tanh|rnn_relu)(_cell)?$"),
@@ -64,10 +65,11 @@ REASONS = [
     ("bfloat16: numpy has no bfloat16 dtype", r"^bfloat16$"),
     ("deprecated or internal Tensor entry points (Tensor.index, resize/resize_as without the underscore)",
      r"^(index|resize|resize_as)$"),
-    ("device and interchange details of other backends (DLPack, XPU/IPU/MTIA, pinned memory, files as storage)",
+    ("other backends' devices (XPU/IPU/MTIA), files mapped as storage (from_file) and the legacy Variable "
+     "attributes (volatile, reinforce, map2_); DLPack and frombuffer exist",
      r"^(from_dlpack|to_dlpack|from_file|frombuffer|xpu|ipu|mtia|reinforce|volatile|map2_)$"),
-    ("PyTorch's legacy entry points that take integer reductions or a different argument order than the "
-     "nn.functional forms the engine offers (torch.embedding, torch.kl_div, torch.batch_norm, ...)",
+    ("torch.embedding_bag's legacy form, which also returns PyTorch's internal offset2bag/bag_size/max_indices "
+     "(nn.functional.embedding_bag and nn.EmbeddingBag exist)",
      r"^(embedding|embedding_bag|kl_div|batch_norm|instance_norm|binary_cross_entropy_with_logits|"
      r"cosine_embedding_loss|margin_ranking_loss|hinge_embedding_loss|triplet_margin_loss|poisson_nll_loss|"
      r"ctc_loss|feature_alpha_dropout|feature_dropout|dropout_|alpha_dropout_|feature_alpha_dropout_|"

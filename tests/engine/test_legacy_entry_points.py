@@ -126,6 +126,8 @@ def test_nonzero_static_and_unsafe_split_match_torch():
     for size, fill in ((5, -1), (2, 7), (0, -1)):
         assert lf.nonzero_static(lf.tensor(x), size=size, fill_value=fill).tolist() == \
             torch.nonzero_static(torch.tensor(x), size=size, fill_value=fill).tolist()
+    assert lf.tensor(x).nonzero_static(size=2).tolist() == torch.tensor(x).nonzero_static(size=2).tolist()
+    assert [p.tolist() for p in lf.arange(5).unsafe_split_with_sizes([2, 3])] == [[0, 1], [2, 3, 4]]
     parts = lf.unsafe_split_with_sizes(lf.arange(6), [2, 4])
     assert [p.tolist() for p in parts] == [p.tolist() for p in torch.unsafe_split_with_sizes(torch.arange(6), [2, 4])]
 

@@ -120,6 +120,7 @@ from .legacy import (alpha_dropout, alpha_dropout_, batch_norm, binary_cross_ent
                      feature_alpha_dropout_, feature_dropout, feature_dropout_, hinge_embedding_loss,
                      instance_norm, kl_div, margin_ranking_loss, nonzero_static, poisson, poisson_nll_loss,
                      triplet_margin_loss, unsafe_split_with_sizes)
+Tensor.nonzero_static, Tensor.unsafe_split_with_sizes = nonzero_static, unsafe_split_with_sizes
 
 # torch.conv2d, torch.selu, ...: the nn.functional forms PyTorch also offers at the top level, where
 # their arguments are the same
