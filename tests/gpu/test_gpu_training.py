@@ -121,7 +121,7 @@ def test_a_training_step_reads_its_loss_once_and_no_outputs_from_the_gpu(templat
     dataset = load_dataset(template.dataset)
     epochs = 2
     settings = TrainingSettings.from_template(template, device=DEVICE, epochs=epochs, snapshot_every=0)
-    trainer = Trainer(spec_for_dataset(template, dataset), dataset, settings)
+    trainer = Trainer(spec_for_dataset(template, dataset), dataset, settings, health=False)
     cupy.host_syncs.reset()
     result = trainer.run()
     assert result.status == "completed", result.reason
@@ -131,3 +131,15 @@ def test_a_training_step_reads_its_loss_once_and_no_outputs_from_the_gpu(templat
     splits = 3  # train outputs, validation outputs and losses per epoch; train/val/test at the end
     assert counts.get("get", 0) <= splits * epochs + 2 * splits, counts
     assert not {"float", "int", "tolist"} & set(counts), counts
+    # The layers' health (issue #16) reads from the GPU on its own steps only (every 50th, the first
+    # and the last), never on the others: the same run with it reads more only by those reports.
+    reports = []
+    trainer = Trainer(spec_for_dataset(template, dataset), dataset, settings,
+                      listener=lambda event: reports.append(event) if type(event).__name__ == "LayerHealth" else None)
+    cupy.host_syncs.reset()
+    assert trainer.run().status == "completed"
+    with_health = dict(cupy.host_syncs.counts)
+    assert with_health.get("item") == steps and 1 <= len(reports) <= 2 + steps // 50, (with_health, len(reports))
+    layers = len(trainer.spec.nodes)
+    extra = with_health.get("get", 0) + with_health.get("bool", 0) - counts.get("get", 0) - counts.get("bool", 0)
+    assert extra <= len(reports) * 12 * layers, (extra, len(reports), layers)

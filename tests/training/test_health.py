@@ -231,10 +231,11 @@ def test_a_tables_units_show_over_the_two_features_picked_for_its_boundary_the_r
 @pytest.mark.gpu
 @pytest.mark.skipif(not engine.cuda.is_available(), reason=f"no CUDA GPU: {engine.cuda.unavailable_reason()}")
 def test_on_a_gpu_the_reports_equal_the_cpus(spiral):
+    spec = mlp("ReLU")
+    state = compile_spec(spec).state_dict()   # the same weights for both (not drawn again per device)
+    state["fc2.bias"] = state["fc2.bias"] - 50.0
+
     def run(device):
-        spec = mlp("ReLU")
-        state = compile_spec(spec).state_dict()
-        state["fc2.bias"] = state["fc2.bias"] - 50.0
         settings = TrainingSettings(optimizer="sgd", learning_rate=0.1, epochs=1, device=device, snapshot_every=0)
         _, events = health_events(spec, spiral, settings, initial_state=state)
         return [e for e in events if isinstance(e, LayerHealth)]

@@ -104,6 +104,7 @@ class Trainer:
         self._pending_lock = threading.Lock()
         self._batch_change = None              # ("batch_size", old, new) set mid-epoch: marked at the next
         self._resume_state: ResumeState | None = None
+        self._resume_parts = None              # the same, still on the device (see resume_state)
         if resume is not None:
             self._resume_from(resume)
         self.total_epochs = self._total_epochs(self.settings)
@@ -474,22 +475,31 @@ class Trainer:
 
     def _capture_resume(self) -> None:
         """The last weights and the optimizer's and schedule's state, before the kept epoch's
-        weights (maybe an earlier one's) are put back: continuing starts where training was."""
+        weights (maybe an earlier one's) are put back: continuing starts where training was. Copied
+        on the device here; to the host only when ``resume_state`` is asked for (a GPU run's end
+        waits for no copy nobody needs)."""
         try:
             scheduler = self.schedule.scheduler
             with self._lock:
-                self._resume_state = ResumeState(
-                    _to_cpu(self.model.state_dict()), _host_state(self.optimizer.state_dict()),
-                    _host_state(scheduler.state_dict()) if scheduler is not None else None,
+                self._resume_parts = (
+                    _clone(self.model.state_dict()), _copy_state(self.optimizer.state_dict(), _device_copy),
+                    _copy_state(scheduler.state_dict(), _device_copy) if scheduler is not None else None,
                     self.settings.schedule, self.epoch, self.step, self.best_epoch,
                     {key: list(values) for key, values in self.history.items()}, self.settings.to_dict())
         except Exception:   # continuing is a convenience: a run's own end must not fail for it  # noqa: BLE001
             log.exception("keeping the state to continue from failed")
-            self._resume_state = None
+            self._resume_parts = None
 
     @property
     def resume_state(self) -> ResumeState | None:
-        """Where the run ended (stopped or finished), to continue from; None before or after a failure."""
+        """Where the run ended (stopped or finished), to continue from, on the host; None before the
+        end or after a failure."""
+        if self._resume_state is None and self._resume_parts is not None:
+            weights, optimizer, scheduler, *rest = self._resume_parts
+            self._resume_state = ResumeState(_to_cpu(weights), _copy_state(optimizer, _host_copy),
+                                             _copy_state(scheduler, _host_copy) if scheduler is not None else None,
+                                             *rest)
+            self._resume_parts = None
         return self._resume_state
 
     # -- pausing, stopping, failing --------------------------------------------------------------
@@ -599,15 +609,23 @@ def _clone(state) -> OrderedDict:
     return OrderedDict((key, value.detach().clone()) for key, value in state.items())
 
 
-def _host_state(value):
-    """An optimizer's or scheduler's state dict with its tensors copied to the host."""
+def _copy_state(value, copy):
+    """An optimizer's or scheduler's state dict with ``copy`` applied to each of its tensors."""
     if isinstance(value, engine.Tensor):
-        return value.detach().cpu().clone()
+        return copy(value)
     if isinstance(value, dict):
-        return {key: _host_state(item) for key, item in value.items()}
+        return {key: _copy_state(item, copy) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
-        return type(value)(_host_state(item) for item in value)
+        return type(value)(_copy_state(item, copy) for item in value)
     return value
+
+
+def _device_copy(tensor):
+    return tensor.detach().clone()
+
+
+def _host_copy(tensor):
+    return tensor.detach().cpu().clone()
 
 
 def _to_cpu(state) -> OrderedDict:
