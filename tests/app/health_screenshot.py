@@ -11,24 +11,20 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from screenshot_support import SCRATCH, pump  # noqa: E402  (first: it sets how Qt starts)
+from screenshot_support import SCRATCH, pump, screenshot_app  # noqa: E402  (first: it sets how Qt starts)
 
-from PySide6.QtCore import QRectF, QSettings, QStandardPaths, Qt  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtCore import QRectF, Qt  # noqa: E402
 
 from layerforge.app import create_main_window  # noqa: E402
-from layerforge.app.health_views import HealthViews  # noqa: E402
 from layerforge.app.window_commands import install_commands  # noqa: E402
 from test_health_badges import DYING, open_project, relu_spec  # noqa: E402
 
 
 def main(path: Path) -> None:
-    app = QApplication.instance() or QApplication(sys.argv)
-    QStandardPaths.setTestModeEnabled(True)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(SCRATCH / "settings"))
+    app = screenshot_app(path.parent)
     window = create_main_window("spiral")
     install_commands(window).projects.ask_unsaved = lambda: "discard"
-    views = HealthViews(window)
+    views = window.health_views
     window.resize(1400, 900)
     window.show()
     pump(app, 0.5)

@@ -10,10 +10,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from screenshot_support import SCRATCH, pump  # noqa: E402  (first: it sets how Qt starts)
+from screenshot_support import pump, screenshot_app  # noqa: E402  (first: it sets how Qt starts)
 
-from PySide6.QtCore import QSettings, QStandardPaths  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from layerforge.app import create_main_window  # noqa: E402
 from layerforge.app.dialogs.lr_finder_dialog import open_lr_finder  # noqa: E402
@@ -21,9 +19,7 @@ from layerforge.app.window_commands import install_commands  # noqa: E402
 
 
 def main(path: Path) -> None:
-    app = QApplication.instance() or QApplication(sys.argv)
-    QStandardPaths.setTestModeEnabled(True)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(SCRATCH / "settings"))
+    app = screenshot_app(path.parent)
     window = create_main_window("spiral")
     install_commands(window).appearance.set_theme("dark")
     window.resize(1280, 800)
