@@ -100,6 +100,18 @@ def test_clicking_with_no_trained_run_says_why(qtbot, window):
     assert not window.predictions.classes_side.isTabEnabled(1), "no calibration to show"
 
 
+def test_clicking_during_a_run_says_to_wait_for_its_end(qtbot, window):
+    errors = cell_errors(window)
+    window.training_panel.epochs_spin.setValue(500)
+    window.training_panel.train_button.click()
+    qtbot.waitUntil(lambda: window.run.running and window.predictions.confusion.matrix is not None, timeout=20_000)
+    click_cell(qtbot, window, 0, 0)
+    assert errors.dialog is None
+    assert "the model is training" in window.statusBar().currentMessage()
+    window.run.stop()
+    qtbot.waitUntil(lambda: not window.run.running, timeout=20_000)
+
+
 def test_a_stale_run_says_why_instead_of_listing_old_predictions(qtbot, window):
     errors = cell_errors(window)
     train(qtbot, window, 1)

@@ -23,6 +23,7 @@ GALLERY_COLUMNS = 8
 WINDOW_HEIGHT = 600
 THUMBNAIL = 80         # px across each image
 TILE_HEIGHT = THUMBNAIL + 44   # an image with its two caption lines
+WINDOW_WIDTH = GALLERY_COLUMNS * (THUMBNAIL + 30) + 60
 
 
 def cell_title(true_name: str, predicted_name: str, count: int | None = None) -> str:
@@ -75,7 +76,7 @@ class CellSamplesDialog(QDialog):
         layout.addWidget(self.status)
         layout.addWidget(self.stack, 1)
         layout.addLayout(buttons)
-        self.resize(GALLERY_COLUMNS * (THUMBNAIL + 30) + 60, WINDOW_HEIGHT)
+        self.resize(WINDOW_WIDTH, WINDOW_HEIGHT)
 
     def _restyle(self) -> None:
         for label in (self.status, self.more):
@@ -133,7 +134,7 @@ class CellSamplesDialog(QDialog):
             self.stack.setCurrentWidget(self.gallery)
             self.gallery.show_samples(self.records, dataset, names)
             rows = max(1, -(-len(self.records) // GALLERY_COLUMNS))
-            self.resize(self.width(), min(WINDOW_HEIGHT, 150 + rows * (TILE_HEIGHT + 6)))   # no screen of empty space
+            self.resize(WINDOW_WIDTH, min(WINDOW_HEIGHT, 150 + rows * (TILE_HEIGHT + 6)))   # no screen of empty space
         else:
             self.stack.setCurrentWidget(self.table)
             indices = [r.index for r in self.records]
@@ -144,6 +145,10 @@ class CellSamplesDialog(QDialog):
                                      ("predicted", [_name(names, r.predicted) for r in self.records], verdict),
                                      ("confidence", [f"{r.confidence:.1%}" for r in self.records], [None] * len(indices)),
                                      ("true", [_name(names, r.true) for r in self.records], [None] * len(indices))])
+            table = self.table   # as wide and tall as its rows, within the dialog's first size
+            width = table.verticalHeader().width() + table.horizontalHeader().length() + 60
+            height = 160 + table.horizontalHeader().height() + table.verticalHeader().length()
+            self.resize(max(480, min(WINDOW_WIDTH, width)), min(WINDOW_HEIGHT, height))
 
     def captions(self) -> list[str]:
         """What is written under each listed sample (gallery) or in its row (table), in order."""
