@@ -82,6 +82,7 @@ from .ops import digamma, i0, lgamma, mvlgamma, polygamma  # noqa: E402
 from .ops.linalg_decomp import cholesky_legacy as cholesky  # noqa: E402
 from .ops.linalg_decomp import matrix_rank, pinverse  # noqa: E402
 from .ops.linalg_dense import frobenius_norm, nuclear_norm  # noqa: E402
+from .ops.linalg_lu import lu_legacy as lu, lu_solve_legacy as lu_solve, lu_unpack  # noqa: E402
 from .ops.linalg_solvers import cholesky_inverse, cholesky_solve, matrix_exp, triangular_solve  # noqa: E402
 from .ops.linalg_decomp import qr_legacy as qr  # noqa: E402
 from .ops.linalg_decomp import svd_legacy as svd  # noqa: E402
@@ -179,6 +180,7 @@ Tensor.prelu = lambda self, weight: nn.functional.prelu(self, weight)
 Tensor.svd, Tensor.qr, Tensor.cholesky, Tensor.pinverse = svd, qr, cholesky, pinverse
 Tensor.matrix_exp, Tensor.cholesky_solve, Tensor.cholesky_inverse = matrix_exp, cholesky_solve, cholesky_inverse
 Tensor.triangular_solve = triangular_solve
+Tensor.lu, Tensor.lu_solve = lu, lu_solve
 
 
 def adjoint(input):  # noqa: A002
