@@ -18,6 +18,7 @@ from ..workspace import events as ev
 from . import theme
 from .banner import Banner
 from .canvas import ModelCanvas
+from .cell_errors import CellErrors
 from .charts import TrainingCharts
 from .dataset_panel import DatasetPanel
 from .document import READ_ONLY_MESSAGE, ModelDocument
@@ -91,6 +92,7 @@ class MainWindow(QMainWindow):
         self.banner = Banner()
         self.run = RunViews(self)
         self.health_views = HealthViews(self)   # each layer's health on the canvas while it trains
+        self.cell_errors = CellErrors(self)     # a confusion cell clicked lists its samples
         self.frames = FrameClock(self)
         self.frames.add_feed(self.runner.deliver)
         self.frames.add(self.charts.redraw_if_dirty, self.charts)
