@@ -98,8 +98,17 @@ def _pool_patches(input, kernel_size, stride, padding, dilation, ceil_mode, fill
 
 def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,  # noqa: A002
                return_indices=False):
-    if return_indices:
-        raise NotImplementedError("max_pool3d(return_indices=True) is not supported")
+    if return_indices:  # the values read at the indices, so the gradient goes to them, as PyTorch's
+        from .functional_unpool import max_pool3d_indices
+
+        x, batched = _batched(input, "max_pool3d")
+        kernel = _triple(kernel_size, "kernel_size")
+        no_stride = stride is None or (not isinstance(stride, int) and len(stride) == 0)
+        indices = max_pool3d_indices(x, kernel, kernel if no_stride else _triple(stride, "stride"),
+                                     _triple(padding, "padding"), _triple(dilation, "dilation"), ceil_mode)
+        n, c = x.shape[:2]
+        values = x.reshape(n, c, -1).gather(2, indices.reshape(n, c, -1)).reshape(indices.shape)
+        return (values, indices) if batched else (values.squeeze(0), indices.squeeze(0))
     patches, batched, _ = _pool_patches(input, kernel_size, stride, padding, dilation, ceil_mode, float("-inf"),
                                         "max_pool3d")
     out = _ops.amax(patches, (2, 3, 4))

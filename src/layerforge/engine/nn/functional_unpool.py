@@ -1,4 +1,4 @@
-"""Max pooling's indices (``return_indices=True``) and their inverse, ``max_unpool1d/2d``.
+"""Max pooling's indices (``return_indices=True``) and their inverse, ``max_unpool1d/2d/3d``.
 
 The indices are those PyTorch returns: for each window, the flat position (over H*W of the unpadded
 input) of its first largest value in row-major window order. Unpooling scatters values back to those
@@ -37,6 +37,34 @@ def max_pool2d_indices(input, kernel, stride, padding, dilation, ceil_mode):  # 
     return _Tensor._wrap(backend.to_device_array(indices, input.device))
 
 
+def max_pool3d_indices(input, kernel, stride, padding, dilation, ceil_mode):  # noqa: A002
+    """int64 (N, C, od, oh, ow): where each window's maximum sits in the input's D*H*W volume."""
+    data = backend.to_host(input._data)
+    n, c = data.shape[:2]
+    dims = data.shape[2:]
+    sizes = [pool_output_size(s, k, st, p, d, ceil_mode)
+             for s, k, st, p, d in zip(dims, kernel, stride, padding, dilation)]
+    axes = [np.arange(o)[:, None] * st + np.arange(k)[None, :] * d - p
+            for o, k, st, p, d in zip(sizes, kernel, stride, padding, dilation)]  # (o_i, k_i) positions
+    a = axes[0][:, None, None, :, None, None]
+    b = axes[1][None, :, None, None, :, None]
+    e = axes[2][None, None, :, None, None, :]
+    valid = (a >= 0) & (a < dims[0]) & (b >= 0) & (b < dims[1]) & (e >= 0) & (e < dims[2])
+    windows = data[:, :, np.clip(a, 0, dims[0] - 1), np.clip(b, 0, dims[1] - 1), np.clip(e, 0, dims[2] - 1)]
+    windows = np.where(valid, windows, -np.inf)  # (N, C, od, oh, ow, kd, kh, kw)
+    flat = windows.reshape(n, c, *sizes, -1)
+    nan = np.isnan(flat)
+    best = np.where(nan.any(-1), nan.argmax(-1), flat.argmax(-1))  # a NaN wins, as in PyTorch
+    kd, rest = np.divmod(best, kernel[1] * kernel[2])
+    kh, kw = np.divmod(rest, kernel[2])
+    grid = np.indices(sizes)
+    depth = axes[0][grid[0], kd]
+    rows = axes[1][grid[1], kh]
+    cols = axes[2][grid[2], kw]
+    indices = ((depth * dims[1] + rows) * dims[2] + cols).astype(np.int64)
+    return _Tensor._wrap(backend.to_device_array(indices, input.device))
+
+
 def _unpool(input, indices, spatial: int, kernel_size, stride, padding, output_size):  # noqa: A002
     def tup(v):
         return (int(v),) * spatial if isinstance(v, (int, np.integer)) else tuple(int(x) for x in v)
@@ -64,3 +92,7 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
 
 def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):  # noqa: A002
     return _unpool(input, indices, 1, kernel_size, stride, padding, output_size)
+
+
+def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_size=None):  # noqa: A002
+    return _unpool(input, indices, 3, kernel_size, stride, padding, output_size)

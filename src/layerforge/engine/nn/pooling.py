@@ -102,7 +102,8 @@ class AdaptiveMaxPool1d(AdaptiveMaxPool2d):
 
 class MaxPool3d(_MaxPoolNd):
     def forward(self, input):  # noqa: A002
-        return F.max_pool3d(input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode)
+        return F.max_pool3d(input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
+                            self.return_indices)
 
 
 class AvgPool3d(Module):
@@ -147,6 +148,10 @@ class MaxUnpool1d(_MaxUnpoolNd):
 
 class MaxUnpool2d(_MaxUnpoolNd):
     _unpool = staticmethod(F.max_unpool2d)
+
+
+class MaxUnpool3d(_MaxUnpoolNd):
+    _unpool = staticmethod(F.max_unpool3d)
 
 
 class _LPPoolNd(Module):
