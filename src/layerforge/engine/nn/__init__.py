@@ -21,7 +21,7 @@ from .padding import (ChannelShuffle, CircularPad1d, CircularPad2d, CircularPad3
                       ZeroPad3d)
 from .parameter import Parameter  # noqa: F401
 from .parameter_containers import ParameterDict, ParameterList  # noqa: F401
-from .pooling import LPPool1d, LPPool2d, LPPool3d  # noqa: F401
+from .pooling import AdaptiveMaxPool3d, LPPool1d, LPPool2d, LPPool3d  # noqa: F401
 from .pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveAvgPool3d, AdaptiveMaxPool1d,  # noqa: F401
                       AdaptiveMaxPool2d, AvgPool1d, AvgPool2d, AvgPool3d, MaxPool1d, MaxPool2d, MaxPool3d,
                       MaxUnpool1d, MaxUnpool2d, MaxUnpool3d)

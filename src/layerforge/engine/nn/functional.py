@@ -24,10 +24,11 @@ from .functional_attention import multi_head_attention_forward, scaled_dot_produ
 from .functional_spatial import (adaptive_max_pool1d, adaptive_max_pool2d, fold, interpolate,  # noqa: F401
                                  pixel_shuffle, pixel_unshuffle, unfold, upsample, upsample_bilinear,
                                  upsample_nearest)
-from .functional_3d import adaptive_avg_pool3d, avg_pool3d, conv3d, conv_transpose3d, max_pool3d  # noqa: F401
+from .functional_3d import (adaptive_avg_pool3d, adaptive_max_pool3d, avg_pool3d, conv3d, conv_transpose3d,  # noqa: F401
+                            max_pool3d)
 from .functional_unpool import max_pool2d_indices, max_unpool1d, max_unpool2d, max_unpool3d  # noqa: F401
 from .functional_margin import (adaptive_max_pool1d_with_indices, adaptive_max_pool2d_with_indices,  # noqa: F401
-                                lp_pool1d, lp_pool2d, lp_pool3d, max_pool1d_with_indices, max_pool2d_with_indices,
+                                adaptive_max_pool3d_with_indices, max_pool3d_with_indices, lp_pool1d, lp_pool2d, lp_pool3d, max_pool1d_with_indices, max_pool2d_with_indices,
                                 multi_margin_loss, multilabel_margin_loss, triplet_margin_with_distance_loss)
 from .functional_more import (cosine_embedding_loss, ctc_loss, embedding_bag, gaussian_nll_loss,  # noqa: F401
                               group_norm, hinge_embedding_loss, instance_norm, local_response_norm, margin_ranking_loss,

@@ -113,3 +113,14 @@ def adaptive_max_pool1d_with_indices(input, output_size, return_indices=True):  
 def adaptive_max_pool2d_with_indices(input, output_size, return_indices=True):  # noqa: A002
     from . import functional as F
     return F.adaptive_max_pool2d(input, output_size, return_indices=True)
+
+
+def max_pool3d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,  # noqa: A002
+                            return_indices=True):
+    from . import functional as F
+    return F.max_pool3d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices=True)
+
+
+def adaptive_max_pool3d_with_indices(input, output_size, return_indices=True):  # noqa: A002
+    from . import functional as F
+    return F.adaptive_max_pool3d(input, output_size, return_indices=True)

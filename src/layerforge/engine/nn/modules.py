@@ -28,7 +28,7 @@ _LAYOUT = {
     "instancenorm": ["InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"],
     "pooling": ["AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d",
                 "AdaptiveMaxPool2d", "AvgPool1d", "AvgPool2d", "AvgPool3d", "MaxPool1d", "MaxPool2d", "MaxPool3d",
-                "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d", "LPPool1d", "LPPool2d", "LPPool3d"],
+                "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d", "AdaptiveMaxPool3d", "LPPool1d", "LPPool2d", "LPPool3d"],
     "loss": ["BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "HuberLoss", "KLDivLoss", "L1Loss", "MSELoss",
              "NLLLoss", "SmoothL1Loss", "CosineEmbeddingLoss", "MarginRankingLoss", "HingeEmbeddingLoss",
              "SoftMarginLoss", "MultiLabelSoftMarginLoss", "TripletMarginLoss", "MultiMarginLoss",
