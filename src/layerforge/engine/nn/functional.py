@@ -27,6 +27,7 @@ from .functional_spatial import (adaptive_max_pool1d, adaptive_max_pool2d, fold,
 from .functional_3d import (adaptive_avg_pool3d, adaptive_max_pool3d, avg_pool3d, conv3d, conv_transpose3d,  # noqa: F401
                             max_pool3d)
 from .functional_unpool import max_pool2d_indices, max_unpool1d, max_unpool2d, max_unpool3d  # noqa: F401
+from .functional_grid import affine_grid, grid_sample  # noqa: F401
 from .functional_margin import (adaptive_max_pool1d_with_indices, adaptive_max_pool2d_with_indices,  # noqa: F401
                                 adaptive_max_pool3d_with_indices, max_pool3d_with_indices, lp_pool1d, lp_pool2d, lp_pool3d, max_pool1d_with_indices, max_pool2d_with_indices,
                                 multi_margin_loss, multilabel_margin_loss, triplet_margin_with_distance_loss)
