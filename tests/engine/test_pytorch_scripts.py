@@ -312,3 +312,12 @@ def test_mlp_fits_a_spiral_to_95_percent_on_held_out_points():
     losses = script.train(model, data)
     accuracy = script.accuracy(model, data)
     assert accuracy >= 0.95, f"test accuracy {accuracy:.3f}, losses {losses[-5:]}"
+
+
+def test_spatial_transformer_tutorial_matches_pytorch():
+    torch_model, engine_model, (torch_losses, torch_log_probs), (losses, log_probs) = \
+        _run_module_script("spatial_transformer")
+    np.testing.assert_allclose(losses, torch_losses, rtol=1e-4, atol=1e-6)
+    assert losses[-1] < losses[0]
+    _assert_close(log_probs, torch_log_probs, 1e-4, 1e-5, "log-probabilities")
+    _assert_same_parameters(engine_model, torch_model, 1e-4, 1e-5)
