@@ -319,3 +319,21 @@ def test_full_backward_hooks_see_and_replace_gradients_as_torch(input_requires_g
     records["ours"].clear()
     onet(lf.tensor(x)).sum().backward()
     assert records["ours"] == []
+
+
+def test_nn_buffer_registers_as_torch():
+    import torch as _torch
+    results = []
+    for m in (lf, _torch):
+        class Model(m.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.kept = m.nn.Buffer(m.ones(2))
+                self.scratch = m.nn.Buffer(m.zeros(1), persistent=False)
+                self.linear = m.nn.Linear(2, 1)
+
+        model = Model()
+        results.append((list(model.state_dict()), [n for n, _ in model.named_buffers()],
+                        [n for n, _ in model.named_parameters()], type(model.kept).__name__,
+                        m.nn.Buffer(m.ones(2, requires_grad=True)).requires_grad))
+    assert results[0] == results[1]

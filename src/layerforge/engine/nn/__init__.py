@@ -19,7 +19,7 @@ from .padding import (ChannelShuffle, CircularPad1d, CircularPad2d, CircularPad3
                       ConstantPad2d, ConstantPad3d, ReflectionPad1d, ReflectionPad2d, ReflectionPad3d,
                       ReplicationPad1d, ReplicationPad2d, ReplicationPad3d, Softmax2d, ZeroPad1d, ZeroPad2d,
                       ZeroPad3d)
-from .parameter import Parameter  # noqa: F401
+from .parameter import Buffer, Parameter  # noqa: F401
 from .parameter_containers import ParameterDict, ParameterList  # noqa: F401
 from .pooling import AdaptiveMaxPool3d, LPPool1d, LPPool2d, LPPool3d  # noqa: F401
 from .pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveAvgPool3d, AdaptiveMaxPool1d,  # noqa: F401

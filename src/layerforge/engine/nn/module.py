@@ -11,7 +11,7 @@ from ..dtypes import dtype as _dtype_cls
 from ..dtypes import to_dtype
 from ..tensor import Tensor
 from . import backward_hooks
-from .parameter import Parameter
+from .parameter import Buffer, Parameter
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
@@ -177,6 +177,11 @@ class Module:
                 raise TypeError(f"cannot assign '{type(value).__name__}' as child module '{name}' "
                                 "(layerforge.nn.Module or None expected)")
             modules[name] = None
+            return
+        if isinstance(value, Buffer):
+            self._check_ready()
+            self._discard(name, keep="_buffers")
+            self.register_buffer(name, value._plain(), value.persistent)
             return
         buffers = d.get("_buffers")
         if buffers is not None and name in buffers:

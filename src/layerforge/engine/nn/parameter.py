@@ -62,3 +62,34 @@ def optional_parameter(enabled: bool, shape, device=None, dtype=None) -> Paramet
     """``new_parameter(shape)`` where a layer option asks for it (``bias=True``), else None, which
     registers the name with no parameter, as PyTorch's layers do."""
     return new_parameter(shape, device, dtype) if enabled else None
+
+
+class Buffer(Tensor):
+    """``nn.Buffer(data, persistent=True)``: assigned to a Module attribute, it is registered as a buffer
+    (in the state_dict unless persistent=False), as ``register_buffer`` would; the Module keeps a plain
+    Tensor on the same memory."""
+
+    __slots__ = ("persistent",)
+
+    def __new__(cls, data=None, *, persistent: bool = True):
+        if data is None:
+            data = empty(0)
+        source = data if isinstance(data, Tensor) else Tensor(data)
+        buffer = object.__new__(cls)
+        buffer._data = source._data
+        buffer.grad = None
+        buffer.grad_fn = None
+        buffer._out_idx = 0
+        buffer._hooks = None
+        buffer.requires_grad = bool(source.requires_grad)
+        buffer.persistent = persistent
+        return buffer
+
+    def __init__(self, data=None, *, persistent: bool = True):
+        pass  # everything happens in __new__
+
+    def _plain(self) -> Tensor:
+        plain = Tensor._wrap(self._data)
+        if self.requires_grad:
+            plain.requires_grad_(True)
+        return plain
