@@ -82,6 +82,7 @@ from .ops import digamma, i0, lgamma, mvlgamma, polygamma  # noqa: E402
 from .ops.linalg_decomp import cholesky_legacy as cholesky  # noqa: E402
 from .ops.linalg_decomp import matrix_rank, pinverse  # noqa: E402
 from .ops.linalg_dense import frobenius_norm, nuclear_norm  # noqa: E402
+from .ops.linalg_householder import geqrf, orgqr, ormqr  # noqa: E402
 from .ops.linalg_lu import lu_legacy as lu, lu_solve_legacy as lu_solve, lu_unpack  # noqa: E402
 from .ops.linalg_solvers import cholesky_inverse, cholesky_solve, matrix_exp, triangular_solve  # noqa: E402
 from .ops.linalg_decomp import qr_legacy as qr  # noqa: E402
@@ -181,6 +182,7 @@ Tensor.svd, Tensor.qr, Tensor.cholesky, Tensor.pinverse = svd, qr, cholesky, pin
 Tensor.matrix_exp, Tensor.cholesky_solve, Tensor.cholesky_inverse = matrix_exp, cholesky_solve, cholesky_inverse
 Tensor.triangular_solve = triangular_solve
 Tensor.lu, Tensor.lu_solve = lu, lu_solve
+Tensor.geqrf, Tensor.orgqr, Tensor.ormqr = geqrf, orgqr, ormqr
 
 
 def adjoint(input):  # noqa: A002
