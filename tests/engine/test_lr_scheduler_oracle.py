@@ -50,6 +50,12 @@ CASES = [
     ("MultiplicativeLR", {"lr_lambda": [lambda e: 0.95, lambda e: 1.0 if e < 20 else 0.9]}),
     ("CosineAnnealingWarmRestarts", {"T_0": 10}),
     ("CosineAnnealingWarmRestarts", {"T_0": 5, "T_mult": 2, "eta_min": 0.01}),
+    ("CyclicLR", {"base_lr": 0.01, "max_lr": 0.1, "step_size_up": 7}),
+    ("CyclicLR", {"base_lr": [0.01, 0.02], "max_lr": 0.2, "step_size_up": 5, "step_size_down": 9,
+                  "mode": "triangular2", "base_momentum": 0.7, "max_momentum": 0.95}),
+    ("CyclicLR", {"base_lr": 0.01, "max_lr": 0.1, "step_size_up": 6, "mode": "exp_range", "gamma": 0.97}),
+    ("CyclicLR", {"base_lr": 0.01, "max_lr": 0.1, "step_size_up": 4, "scale_fn": lambda x: 0.5 ** x,
+                  "scale_mode": "iterations", "cycle_momentum": False}),
 ]
 
 
@@ -268,3 +274,10 @@ def test_invalid_schedules_raise_torchs_exception_type(build):
     with pytest.raises(Exception) as ours:
         build(lr_scheduler, _optimizer(lf))
     assert type(ours.value) is type(theirs.value), f"{ours.value!r} where torch raises {theirs.value!r}"
+
+
+def test_cyclic_lr_cycles_adam_beta1_like_torch():
+    kwargs = {"base_lr": 0.001, "max_lr": 0.01, "step_size_up": 5}
+    ours = _lrs_and_momenta(lf, "CyclicLR", kwargs, "Adam", {})
+    theirs = _lrs_and_momenta(torch, "CyclicLR", kwargs, "Adam", {})
+    assert ours == theirs
