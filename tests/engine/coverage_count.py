@@ -38,8 +38,8 @@ REASONS = [
      r"^is_set_to$|^const_data_ptr$|^narrow_copy$|^as_subclass$|^is_distributed$|^is_storage$)"),
     ("removed from PyTorch: torch.lstsq/solve/symeig/eig and their Tensor methods only raise a RuntimeError "
      "there (the torch.linalg forms exist here)", r"^(lstsq|solve|symeig|eig)$"),
-    ("matrix decompositions still missing (lobpcg and the randomized low-rank approximations; eig/eigvals give "
-     "complex results): not written yet",
+    ("matrix decompositions still missing (lobpcg, the iterative eigensolver; eig/eigvals give complex "
+     "results): not written yet",
      r"^(svd_lowrank|lu|lu_solve|lu_unpack|geqrf|orgqr|ormqr|lobpcg|pca_lowrank)$"),
     ("special functions (lgamma, digamma, polygamma, Bessel, incomplete gamma): numpy has no kernels for them; "
      "they need their own, with gradients",

@@ -83,6 +83,7 @@ from .ops.linalg_decomp import cholesky_legacy as cholesky  # noqa: E402
 from .ops.linalg_decomp import matrix_rank, pinverse  # noqa: E402
 from .ops.linalg_dense import frobenius_norm, nuclear_norm  # noqa: E402
 from .ops.linalg_householder import geqrf, orgqr, ormqr  # noqa: E402
+from .ops.linalg_decomp import pca_lowrank, svd_lowrank  # noqa: E402
 from .ops.linalg_lu import lu_legacy as lu, lu_solve_legacy as lu_solve, lu_unpack  # noqa: E402
 from .ops.linalg_solvers import cholesky_inverse, cholesky_solve, matrix_exp, triangular_solve  # noqa: E402
 from .ops.linalg_decomp import qr_legacy as qr  # noqa: E402

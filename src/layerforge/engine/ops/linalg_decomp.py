@@ -251,3 +251,46 @@ def matrix_rank(A: Tensor, *, atol=None, rtol=None, hermitian: bool = False) -> 
         rtol = 0.0 if atol is not None and atol > 0 else max(A.shape[-2:]) * np.finfo(s.dtype).eps
     limit = xp.maximum(0.0 if atol is None else atol, rtol * largest)
     return Tensor._wrap((s > limit).sum(axis=-1).astype(np.int64))
+
+
+def _approximate_basis(A: Tensor, q: int, niter: int) -> Tensor:  # noqa: N803
+    """An orthonormal basis of A's range from a random sketch and niter power iterations (Halko et al.,
+    2009, Algorithm 4.4, as torch._lowrank.get_approximate_basis)."""
+    from .. import random as _random
+    from ..tensor import Tensor as _Tensor
+
+    sketch = _Tensor._wrap(_random.normal((A.shape[-1], q), A._data.dtype, A.device))
+    basis = qr(A @ sketch).Q
+    for _ in range(niter):
+        basis = qr(A.transpose(-2, -1) @ basis).Q
+        basis = qr(A @ basis).Q
+    return basis
+
+
+def svd_lowrank(A: Tensor, q=6, niter=2, M=None):  # noqa: N803
+    """A rank-q approximate SVD (U, S, V) by randomized range finding, as torch.svd_lowrank (its samples
+    are the engine's, so U and V agree with PyTorch's up to signs where the rank is at most q)."""
+    q = 6 if q is None else q
+    if M is not None:
+        A = A - M.expand(*A.shape)
+    m, n = A.shape[-2:]
+    wide = m < n
+    if wide:
+        A = A.transpose(-2, -1)
+    basis = _approximate_basis(A, q, 2 if niter is None else niter)
+    u, s, vh = svd(basis.transpose(-2, -1) @ A, full_matrices=False)
+    u, v = basis @ u, vh.transpose(-2, -1)
+    return (v, s, u) if wide else (u, s, v)
+
+
+def pca_lowrank(A: Tensor, q=None, center: bool = True, niter: int = 2):  # noqa: N803
+    """Principal directions of A's rows: svd_lowrank of A centred on its column means."""
+    m, n = A.shape[-2:]
+    q = min(6, m, n) if q is None else q
+    if not 0 <= q <= min(m, n):
+        raise ValueError(f"q(={q}) must be non-negative integer and not greater than min(m, n)={min(m, n)}")
+    if niter < 0:
+        raise ValueError(f"niter(={niter}) must be non-negative integer")
+    if center:
+        A = A - A.mean(-2, keepdim=True)
+    return svd_lowrank(A, q, niter)
