@@ -33,7 +33,8 @@ REASONS = [
      r"thread_safe_generator|get_file_path|prepare_multiprocessing_environment|profiler_|hash_tensor|"
      r"module_load|slice_inverse|dim_order|grad_dtype)"),
     ("autocast (mixed precision): not supported", r"autocast"),
-    ("view-copy variants and explicit strides/storage: engine arrays own their memory layout",
+    ("explicit strides and storage (as_strided and its copies, empty_strided, storage objects): engine arrays own "
+     "their memory layout",
      r"(_copy$|^as_strided|^empty_strided|^new_empty_strided|^empty_permuted|storage|^set_$|^record_stream$|"
      r"^is_set_to$|^const_data_ptr$|^narrow_copy$|^as_subclass$|^is_distributed$|^is_storage$)"),
     ("removed from PyTorch: torch.lstsq/solve/symeig/eig and their Tensor methods only raise a RuntimeError "

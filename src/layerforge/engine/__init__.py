@@ -84,6 +84,9 @@ from .ops.linalg_decomp import matrix_rank, pinverse  # noqa: E402
 from .ops.linalg_dense import frobenius_norm, nuclear_norm  # noqa: E402
 from .ops.linalg_householder import geqrf, orgqr, ormqr  # noqa: E402
 from .ops.linalg_decomp import pca_lowrank, svd_lowrank  # noqa: E402
+from .ops.view_copies import (alias_copy, detach_copy, diagonal_copy, expand_copy, narrow_copy,  # noqa: E402
+                              permute_copy, select_copy, slice_copy, split_copy, split_with_sizes_copy, squeeze_copy,
+                              t_copy, transpose_copy, unbind_copy, unfold_copy, unsqueeze_copy, view_copy)
 from .ops.linalg_lu import lu_legacy as lu, lu_solve_legacy as lu_solve, lu_unpack  # noqa: E402
 from .ops.linalg_solvers import cholesky_inverse, cholesky_solve, matrix_exp, triangular_solve  # noqa: E402
 from .ops.linalg_decomp import qr_legacy as qr  # noqa: E402
@@ -184,6 +187,7 @@ Tensor.matrix_exp, Tensor.cholesky_solve, Tensor.cholesky_inverse = matrix_exp, 
 Tensor.triangular_solve = triangular_solve
 Tensor.lu, Tensor.lu_solve = lu, lu_solve
 Tensor.geqrf, Tensor.orgqr, Tensor.ormqr = geqrf, orgqr, ormqr
+Tensor.narrow_copy = narrow_copy
 
 
 def adjoint(input):  # noqa: A002
