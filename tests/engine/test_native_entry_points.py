@@ -70,3 +70,25 @@ def test_native_dropout_returns_its_mask():
         y = lf.ones(3, requires_grad=True)
         lf.native_dropout(y, 0.5, True)[0].sum().backward()
     assert set(np.unique(y.grad.numpy())) <= {0.0, 2.0}
+
+
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, 3.5])
+def test_embedding_max_norm_renormalises_the_rows_used_as_torch(norm_type):
+    weights = np.random.default_rng(4).normal(size=(6, 3)) * 2
+    indices = [[0, 2, 2], [5, 0, 1]]
+    results = []
+    for m in (lf, torch):
+        layer = m.nn.Embedding(6, 3, max_norm=1.5, norm_type=norm_type).double()
+        with m.no_grad():
+            layer.weight.copy_(m.tensor(weights))
+        out = layer(m.tensor(indices))
+        (out * m.arange(18.0, dtype=m.float64).reshape(2, 3, 3)).sum().backward()
+        results.append((out.detach().numpy(), layer.weight.detach().numpy(), layer.weight.grad.numpy(), repr(layer)))
+    for ours, theirs in zip(*results):
+        if isinstance(theirs, str):
+            assert ours == theirs
+        else:
+            np.testing.assert_allclose(ours, theirs, rtol=1e-7, atol=1e-12)
+    w = lf.tensor(weights)
+    assert lf.embedding_renorm_(w, lf.tensor([3]), 0.5, 2.0) is w
+    np.testing.assert_allclose(w.numpy(), torch.embedding_renorm_(torch.tensor(weights), torch.tensor([3]), 0.5, 2.0))

@@ -94,3 +94,6 @@ grid_sampler_2d = grid_sampler
 
 def affine_grid_generator(theta, size, align_corners):
     return F.affine_grid(theta, list(size), align_corners)
+
+
+embedding_renorm_ = F.embedding_renorm_

@@ -97,10 +97,26 @@ def bilinear(input1, input2, weight, bias=None):
 
 
 @_on_input_gpu
-def embedding(input, weight, padding_idx=None, max_norm=None):  # noqa: A002
+def embedding_renorm_(weight, input, max_norm, norm_type):  # noqa: A002
+    """Scale, in place, the rows of weight that input refers to whose p-norm exceeds max_norm down to
+    max_norm (by max_norm / (norm + 1e-7), as PyTorch)."""
+    data = weight._data
+    xp = _xp_of(data)
+    indices = input._data if isinstance(input, _Tensor) else np.asarray(input)
+    rows = xp.unique(indices.reshape(-1))
+    picked = data[rows]
+    norms = (xp.abs(picked) ** norm_type).sum(axis=1) ** (1.0 / norm_type)
+    scale = xp.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0).astype(data.dtype)
+    data[rows] = picked * scale[:, None]
+    return weight
+
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,  # noqa: A002
+              sparse=False):
+    if scale_grad_by_freq or sparse:
+        raise NotImplementedError("embedding: scale_grad_by_freq and sparse gradients are not supported")
     if max_norm is not None:
-        raise NotImplementedError("embedding(max_norm=...) is not supported; renormalise the weight "
-                                  "explicitly instead")
+        embedding_renorm_(weight, input, max_norm, norm_type)
     indices = input._data if isinstance(input, _Tensor) else np.asarray(input)
     if indices.dtype.kind not in "iu":
         raise RuntimeError(f"Expected tensor for argument #1 'indices' to have an integer dtype, but "
