@@ -21,6 +21,7 @@ CASES = [
          [(1, 4, 5, 6), (2, 2, 3, 2)]),
     case("convolution_transposed", lambda m, x, w: m.convolution(x, w, None, [2, 2], [1, 1], [1, 1], True, [1, 0], 1),
          [(1, 2, 3, 4), (2, 3, 3, 3)]),
+    case("conv_tbc", lambda m, x, w, b: (m.conv_tbc(x, w, b), m.conv_tbc(x, w, b, 2)), [(6, 2, 3), (3, 3, 4), (4,)]),
     case("constant_pad_nd", lambda m, x: (m.constant_pad_nd(x, [1, 2]), m.constant_pad_nd(x, [0, 1, 2, 0], 3.5)),
          [(2, 3, 4)]),
     case("native_layer_norm", lambda m, x, w, b: m.native_layer_norm(x, [4], w, b, 1e-5), [(2, 3, 4), (4,), (4,)]),

@@ -25,6 +25,12 @@ def convolution(input, weight, bias, stride, padding, dilation, transposed, outp
     return forward(input, weight, bias, tuple(stride), tuple(padding), tuple(dilation), groups)
 
 
+def conv_tbc(input, weight, bias, pad=0):  # noqa: A002
+    """A 1-d convolution over time of (time, batch, channels) input with a (kernel, in, out) weight."""
+    out = F.conv1d(input.permute(1, 2, 0), weight.permute(2, 1, 0), bias, 1, pad)
+    return out.permute(2, 0, 1)
+
+
 def constant_pad_nd(input, pad, value=0):  # noqa: A002
     return F.pad(input, list(pad), mode="constant", value=value)
 
