@@ -65,7 +65,7 @@ REASONS = [
      "forms with return_indices=True exist): not written yet",
      r"^(conv_transpose3d|max_pool1d_with_indices|adaptive_max_pool1d)$"),
     ("bfloat16: numpy has no bfloat16 dtype", r"^bfloat16$"),
-    ("deprecated or internal Tensor entry points (Tensor.index, resize/resize_as without the underscore)",
+    ("Tensor.index, an internal entry point of indexing (x[...] covers it)",
      r"^(index|resize|resize_as)$"),
     ("other backends' devices (XPU/IPU/MTIA), files mapped as storage (from_file) and the legacy Variable "
      "attributes (volatile, reinforce, map2_); DLPack and frombuffer exist",
