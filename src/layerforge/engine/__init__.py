@@ -108,6 +108,9 @@ from .config import (are_deterministic_algorithms_enabled, backends, compile,  #
                      use_deterministic_algorithms)
 from .printing import set_printoptions  # noqa: E402
 from . import cpu, special  # noqa: E402
+from . import autograd_functional as _autograd_functional  # noqa: E402
+
+autograd.functional = _autograd_functional  # torch.autograd.functional
 from .anomaly import is_anomaly_check_nan_enabled, is_anomaly_enabled, set_anomaly_enabled  # noqa: E402
 from .keywords import wrap_namespace as _wrap_namespace  # noqa: E402
 from .typed_tensors import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor,  # noqa: E402
