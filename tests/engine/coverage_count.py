@@ -27,7 +27,7 @@ REASONS = [
     ("complex numbers: the engine has no complex dtypes",
      r"^(complex|polar|view_as_complex|view_as_real|conj|conj_physical|conj_physical_|resolve_conj|resolve_neg|"
      r"is_conj|is_neg|angle|real|imag|cfloat|cdouble|chalf)"),
-    ("compiler, TorchScript and functorch machinery (no tracing or graph compiler here)",
+    ("compiler, TorchScript and functorch machinery (no tracing or graph compiler here; vmap runs as a loop)",
      r"^(sym_|compile|compiled_with|vmap|cond|while_loop|fork|wait|parse_ir|parse_schema|parse_type_comment|"
      r"import_ir_module|merge_type_from_type_comment|unify_type_list|classproperty|typename|"
      r"thread_safe_generator|get_file_path|prepare_multiprocessing_environment|profiler_|hash_tensor|"

@@ -108,6 +108,7 @@ from .config import (are_deterministic_algorithms_enabled, backends, compile,  #
                      use_deterministic_algorithms)
 from .printing import set_printoptions  # noqa: E402
 from . import cpu, special  # noqa: E402
+from .vmap import vmap  # noqa: E402
 from . import autograd_functional as _autograd_functional  # noqa: E402
 
 autograd.functional = _autograd_functional  # torch.autograd.functional
