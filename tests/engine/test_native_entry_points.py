@@ -93,3 +93,20 @@ def test_embedding_max_norm_renormalises_the_rows_used_as_torch(norm_type):
     w = lf.tensor(weights)
     assert lf.embedding_renorm_(w, lf.tensor([3]), 0.5, 2.0) is w
     np.testing.assert_allclose(w.numpy(), torch.embedding_renorm_(torch.tensor(weights), torch.tensor([3]), 0.5, 2.0))
+
+
+@pytest.mark.parametrize("reduce", ["sum", "mean", "max", "min", "prod"])
+@pytest.mark.parametrize("initial", [None, 10.0])
+def test_segment_reduce_matches_torch(reduce, initial):
+    check(lambda m, d: (m.segment_reduce(d, reduce, lengths=m.tensor([2, 0, 4]), initial=initial),
+                        m.segment_reduce(d, reduce, offsets=m.tensor([0, 2, 2, 6]), initial=initial)),
+          vals=[np.array([1.0, 2.5, 3.0, -4.0, 5.5, 6.0])])
+    check(lambda m, d: m.segment_reduce(d, reduce, lengths=m.tensor([1, 3]), initial=initial), [(4, 3)])
+
+
+def test_segment_reduce_errors_as_torch():
+    for m in (lf, torch):
+        with pytest.raises(RuntimeError):
+            m.segment_reduce(m.ones(4), "sum", lengths=m.tensor([1, 2]))
+        with pytest.raises(RuntimeError):
+            m.segment_reduce(m.ones(4), "median", lengths=m.tensor([4]))

@@ -103,3 +103,49 @@ def affine_grid_generator(theta, size, align_corners):
 
 
 embedding_renorm_ = F.embedding_renorm_
+
+
+_EMPTY = {"sum": 0.0, "mean": float("nan"), "max": float("-inf"), "min": float("inf"), "prod": 1.0}
+
+
+def segment_reduce(data, reduce, *, lengths=None, indices=None, offsets=None, axis=0, unsafe=False,
+                   initial=None):
+    """Reduce consecutive segments of data along axis 0 (their lengths, or the offsets between them):
+    sum, mean, max, min or prod, with PyTorch's value for an empty segment or ``initial`` folded in."""
+    if reduce not in _EMPTY:
+        raise RuntimeError(f"reduce argument must be either sum, max, min, mean or prod, got {reduce}")
+    if indices is not None:
+        raise RuntimeError("segment_reduce(): indices based reduction is not supported yet.")
+    if lengths is None and offsets is None:
+        raise RuntimeError("segment_reduce(): Either lengths or offsets must be defined")
+    if axis != 0 or (lengths is not None and lengths.ndim != 1) or (offsets is not None and offsets.ndim != 1):
+        raise NotImplementedError("segment_reduce: only axis=0 with 1-d lengths or offsets is written")
+    if lengths is not None:
+        sizes = backend.to_host(lengths._data).tolist()
+    else:
+        bounds = backend.to_host(offsets._data).tolist()
+        sizes = [b - a for a, b in zip(bounds, bounds[1:])]
+    if not unsafe and (min(sizes, default=0) < 0 or sum(sizes) != data.shape[0]):
+        raise RuntimeError("segment_reduce(): Expected all rows of lengths along axis to sum to "
+                           "data.size(lengths.dim()-1) when !unsafe.")
+    rows, start = [], 0
+    for size in sizes:
+        part = data.narrow(0, start, size)
+        start += size
+        if size == 0:
+            fill = _EMPTY[reduce] if initial is None else initial
+            rows.append(data.new_full(tuple(data.shape[1:]), fill))
+            continue
+        if reduce == "sum":
+            value = part.sum(0) + (initial or 0.0)
+        elif reduce == "mean":
+            value = (part.sum(0) + (initial or 0.0)) / size
+        elif reduce == "prod":
+            value = part.prod(0) * (1.0 if initial is None else initial)
+        else:
+            pick = _ops.amax if reduce == "max" else _ops.amin
+            value = pick(part, 0)
+            if initial is not None:
+                value = (_ops.maximum if reduce == "max" else _ops.minimum)(value, data.new_full((), initial))
+        rows.append(value)
+    return _ops.stack(rows, 0) if rows else data.new_zeros(0, *data.shape[1:])
