@@ -51,7 +51,7 @@ REASONS = [
     ("functional RNN entry points and fused cells (nn.RNN/LSTM/GRU and their cells exist)",
      r"^(lstm|gru|rnn_tanh|rnn_relu)(_cell)?$"),
     ("internal kernels behind other functions (the CUDA-only batch-norm statistics and backward helpers, the "
-     "sparse-only native_norm, 3-d grid_sampler)",
+     "sparse-only native_norm)",
      r"^(batch_norm_|native_|norm_except_dim|conv_tbc|constant_pad_nd|convolution|affine_grid_generator|"
      r"grid_sampler|embedding_renorm_|segment_reduce|_)"),
     ("global switches without an engine counterpart (determinism, anomaly mode, denormals, matmul precision, "

@@ -32,6 +32,7 @@ CASES = [
                                           m.norm_except_dim(x, 2, -1)), [(3, 4, 2)]),
     case("grid_sampler", lambda m, x, g: [m.grid_sampler(x, g, i, p, False) for i in (0, 1) for p in (0, 1, 2)]
          + [m.grid_sampler_2d(x, g, 0, 0, True)], [(1, 2, 4, 5), (1, 3, 3, 2)], grad=False),
+    case("grid_sampler_3d", lambda m, x, g: m.grid_sampler_3d(x, g, 0, 1, False), [(1, 2, 3, 4, 5), (1, 2, 2, 3, 3)]),
     case("affine_grid_generator", lambda m, t: m.affine_grid_generator(t, [2, 1, 3, 4], False), [(2, 2, 3)]),
     case("native_channel_shuffle", lambda m, x: m.native_channel_shuffle(x, 2), [(2, 4, 3)], grad=False),
 ]

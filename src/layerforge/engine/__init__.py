@@ -85,7 +85,7 @@ from .ops.linalg_dense import frobenius_norm, nuclear_norm  # noqa: E402
 from .ops.linalg_householder import geqrf, orgqr, ormqr  # noqa: E402
 from .ops.linalg_decomp import pca_lowrank, svd_lowrank  # noqa: E402
 from .native import (affine_grid_generator, constant_pad_nd, conv_tbc, convolution, embedding_renorm_,  # noqa: E402
-                     grid_sampler, grid_sampler_2d,
+                     grid_sampler, grid_sampler_2d, grid_sampler_3d,
                      native_batch_norm, native_channel_shuffle, native_dropout, native_group_norm, native_layer_norm,
                      norm_except_dim, segment_reduce)
 from .ops.view_copies import (alias_copy, detach_copy, diagonal_copy, expand_copy, narrow_copy,  # noqa: E402

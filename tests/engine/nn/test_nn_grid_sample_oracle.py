@@ -27,7 +27,12 @@ CASES = [case(f"grid_sample_{mode}_{padding}_{corners}",
               grad=mode == "bilinear")
          for mode in ("bilinear", "nearest") for padding in ("zeros", "border", "reflection")
          for corners in (False, True)]
+CASES += [case(f"grid_sample_3d_{mode}_{padding}", lambda m, x, g, mode=mode, padding=padding: F(m).grid_sample(
+    x, g * 1.3, mode=mode, padding_mode=padding, align_corners=False), [(1, 2, 3, 4, 5), (1, 2, 3, 4, 3)],
+    grad=mode == "bilinear") for mode in ("bilinear", "nearest") for padding in ("zeros", "reflection")]
 CASES += [
+    case("affine_grid_3d", lambda m, t: (F(m).affine_grid(t, (2, 1, 3, 4, 5), align_corners=False),
+                                         F(m).affine_grid(t, (2, 3, 2, 2, 3), align_corners=True)), [(2, 3, 4)]),
     case("affine_grid", lambda m, t: (F(m).affine_grid(t, (2, 3, 4, 7), align_corners=False),
                                       F(m).affine_grid(t, [2, 1, 5, 1], align_corners=True)), [(2, 2, 3)]),
     case("spatial_transformer", lambda m, x, t: F(m).grid_sample(x, F(m).affine_grid(t * 0.5, x.shape,

@@ -1,9 +1,11 @@
 """Spatial transformers' sampling, as PyTorch's: ``affine_grid`` (a sampling grid from affine matrices)
-and ``grid_sample`` (bilinear or nearest, zeros/border/reflection padding, align_corners), for 4-d
-input. Composed of differentiable operations (the corner reads are gathers), so the gradients reach
+and ``grid_sample`` (bilinear/trilinear or nearest, zeros/border/reflection padding, align_corners), for
+4-d and 5-d input. Composed of differentiable operations (the corner reads are gathers), so the gradients reach
 both the input and the grid as PyTorch's do."""
 from __future__ import annotations
 
+import itertools
+import math
 import warnings
 
 import numpy as np
@@ -29,26 +31,34 @@ _DEFAULT_CHANGED = ("Default grid_sample and affine_grid behavior has changed to
 
 
 def affine_grid(theta, size, align_corners=None):
-    """(N, H, W, 2) sampling locations: the output pixels' normalised (x, y, 1) times theta^T."""
+    """(N, H, W, 2) (or (N, D, H, W, 3)) sampling locations: the output pixels' normalised (x, y[, z], 1)
+    times theta^T."""
     if align_corners is None:
         warnings.warn(_DEFAULT_CHANGED, UserWarning, stacklevel=2)
         align_corners = False
-    if align_corners and len(size) == 4 and min(size[2:]) == 1:
+    if align_corners and len(size) in (4, 5) and min(size[2:]) == 1:
         warnings.warn("Since version 1.3.0, affine_grid behavior has changed for unit-size grids when "
                       "align_corners=True. This is not an intended use case of affine_grid. See the documentation "
                       "of affine_grid for details.", UserWarning, stacklevel=2)
-    if len(size) != 4:
-        raise NotImplementedError(f"affine_grid only supports 4D sizes, for 2D affine transformations here. "
-                                  f"Got size {list(size)}.")
-    if theta.ndim != 3 or tuple(theta.shape[1:]) != (2, 3):
-        raise ValueError(f"Expected a batch of 2D affine matrices of shape Nx2x3 for size {list(size)}. Got "
-                         f"{list(theta.shape)}.")
-    n, _, h, w = size
-    xs = _base_coords(w, align_corners, theta)
-    ys = _base_coords(h, align_corners, theta)
-    base = _ops.stack([xs.reshape(1, w).expand(h, w), ys.reshape(h, 1).expand(h, w),
-                       (xs * 0 + 1).reshape(1, w).expand(h, w)], -1)  # (H, W, 3)
-    return _ops.matmul(base.reshape(1, h * w, 3), theta.transpose(1, 2)).reshape(n, h, w, 2)
+    if len(size) not in (4, 5):
+        raise NotImplementedError(f"affine_grid only supports 4D and 5D sizes, for 2D and 3D affine "
+                                  f"transformations, respectively. Got size {list(size)}.")
+    spatial = len(size) - 2
+    if theta.ndim != 3 or tuple(theta.shape[1:]) != (spatial, spatial + 1):
+        kind = "2D affine matrices of shape Nx2x3" if spatial == 2 else "3D affine matrices of shape Nx3x4"
+        raise ValueError(f"Expected a batch of {kind} for size {list(size)}. Got {list(theta.shape)}.")
+    n, sizes = size[0], list(size[2:])
+    axes = [_base_coords(s, align_corners, theta) for s in sizes]  # in input order: (D,) H, W
+    columns = []
+    for k in range(spatial):  # x runs along the last dim, y the one before, z the first
+        axis = spatial - 1 - k
+        shape = [1] * spatial
+        shape[axis] = sizes[axis]
+        columns.append(axes[axis].reshape(*shape).expand(*sizes))
+    columns.append((axes[-1] * 0 + 1).reshape(*([1] * (spatial - 1)), sizes[-1]).expand(*sizes))
+    base = _ops.stack(columns, -1)  # (..., spatial + 1)
+    points = math.prod(sizes)
+    return _ops.matmul(base.reshape(1, points, spatial + 1), theta.transpose(1, 2)).reshape(n, *sizes, spatial)
 
 
 def _unnormalize(coord, size: int, align_corners: bool):
@@ -91,30 +101,45 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
                          f"'reflection', but got: '{padding_mode}'")
     if mode == "bicubic":
         raise NotImplementedError("grid_sample(mode='bicubic') is not written yet; use 'bilinear' or 'nearest'")
-    if input.ndim != 4 or grid.ndim != 4 or grid.shape[-1] != 2:
-        raise RuntimeError(f"grid_sampler(): expected 4D input and grid with last dim 2 here, but got input "
-                           f"{list(input.shape)} and grid {list(grid.shape)}")
+    spatial = input.ndim - 2
+    if spatial not in (2, 3) or grid.ndim != input.ndim or grid.shape[-1] != spatial:
+        raise RuntimeError(f"grid_sampler(): expected 4D or 5D input and grid with same number of dimensions, and "
+                           f"a grid's last dim of 2 or 3, but got input {list(input.shape)} and grid "
+                           f"{list(grid.shape)}")
     if input.shape[0] != grid.shape[0]:
         raise RuntimeError(f"grid_sampler(): expected grid and input to have same batch size, but got input with "
                            f"sizes {list(input.shape)} and grid with sizes {list(grid.shape)}")
-    n, c, h, w = input.shape
-    out_h, out_w = grid.shape[1:3]
-    x = _source(grid[..., 0], w, padding_mode, align_corners)  # (N, Ho, Wo)
-    y = _source(grid[..., 1], h, padding_mode, align_corners)
-    flat = input.reshape(n, c, h * w)
+    n, c = input.shape[:2]
+    sizes = list(input.shape[2:])
+    out_sizes = list(grid.shape[1:-1])
+    # grid[..., 0] is x (the last dim), grid[..., 1] is y, grid[..., 2] is z (the first)
+    coords = [_source(grid[..., spatial - 1 - axis], sizes[axis], padding_mode, align_corners)
+              for axis in range(spatial)]
+    strides = [math.prod(sizes[axis + 1:]) for axis in range(spatial)]
+    flat = input.reshape(n, c, math.prod(sizes))
 
-    def read(ix, iy):
-        """input at integer positions (N, Ho, Wo), zero outside: (N, C, Ho, Wo)."""
-        inside = (ix >= 0) & (ix <= w - 1) & (iy >= 0) & (iy <= h - 1)
-        index = (_ops.clamp(iy, 0, h - 1) * w + _ops.clamp(ix, 0, w - 1)).long().reshape(n, 1, -1).expand(n, c, -1)
-        values = flat.gather(2, index).reshape(n, c, out_h, out_w)
+    def read(positions):
+        """input at integer positions (one (N, *out) tensor per axis), zero outside: (N, C, *out)."""
+        inside = None
+        linear = 0
+        for p, size, stride in zip(positions, sizes, strides):
+            ok = (p >= 0) & (p <= size - 1)
+            inside = ok if inside is None else inside & ok
+            linear = linear + _ops.clamp(p, 0, size - 1) * stride
+        index = linear.long().reshape(n, 1, -1).expand(n, c, -1)
+        values = flat.gather(2, index).reshape(n, c, *out_sizes)
         return values * inside.to(values.dtype).unsqueeze(1)
 
     if mode == "nearest":
-        return read(_ops.round(x.detach()), _ops.round(y.detach()))
-    x0, y0 = _ops.floor(x.detach()), _ops.floor(y.detach())
-    x1, y1 = x0 + 1, y0 + 1
-    wx1, wy1 = (x - x0).unsqueeze(1), (y - y0).unsqueeze(1)
-    wx0, wy0 = 1 - wx1, 1 - wy1
-    return (read(x0, y0) * wx0 * wy0 + read(x1, y0) * wx1 * wy0 + read(x0, y1) * wx0 * wy1
-            + read(x1, y1) * wx1 * wy1)
+        return read([_ops.round(p.detach()) for p in coords])
+    lows = [_ops.floor(p.detach()) for p in coords]
+    highs = [(p - low).unsqueeze(1) for p, low in zip(coords, lows)]
+    total = None
+    for corner in itertools.product((0, 1), repeat=spatial):
+        weight = None
+        for bit, high in zip(corner, highs):
+            factor = high if bit else 1 - high
+            weight = factor if weight is None else weight * factor
+        term = read([low + bit for low, bit in zip(lows, corner)]) * weight
+        total = term if total is None else total + term
+    return total
