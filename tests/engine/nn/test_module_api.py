@@ -337,3 +337,10 @@ def test_nn_buffer_registers_as_torch():
                         [n for n, _ in model.named_parameters()], type(model.kept).__name__,
                         m.nn.Buffer(m.ones(2, requires_grad=True)).requires_grad))
     assert results[0] == results[1]
+
+
+def test_recurrent_base_classes_are_exposed_as_in_torch():
+    import torch as _torch
+    for m in (lf, _torch):
+        assert isinstance(m.nn.LSTM(2, 3), m.nn.RNNBase) and isinstance(m.nn.GRUCell(2, 3), m.nn.RNNCellBase)
+        assert not isinstance(m.nn.Linear(2, 3), m.nn.RNNBase)

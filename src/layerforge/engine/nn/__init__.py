@@ -35,7 +35,7 @@ from .spatial import (CosineSimilarity, Fold, PairwiseDistance, PixelShuffle, Pi
                       Unfold, Upsample, UpsamplingBilinear2d, UpsamplingNearest2d)
 from .transformer import (MultiheadAttention, Transformer, TransformerDecoder,  # noqa: F401
                           TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer)
-from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell  # noqa: F401
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase  # noqa: F401
 
 from . import modules  # noqa: E402
 
