@@ -1,5 +1,5 @@
 """affine_grid and grid_sample (the spatial transformer's sampling) against PyTorch: values and the
-gradients to the input, the grid and theta, for bilinear and nearest sampling, each padding mode and
+gradients to the input, the grid and theta, for bilinear, bicubic and nearest sampling (2-d and 3-d), each padding mode and
 both align_corners; PyTorch's exception types; float64 gradchecks."""
 import sys
 from pathlib import Path
@@ -24,8 +24,8 @@ def F(m):
 CASES = [case(f"grid_sample_{mode}_{padding}_{corners}",
               lambda m, x, g, mode=mode, padding=padding, corners=corners: F(m).grid_sample(
                   x, g * 1.4, mode=mode, padding_mode=padding, align_corners=corners), [(2, 3, 5, 6), (2, 4, 7, 2)],
-              grad=mode == "bilinear")
-         for mode in ("bilinear", "nearest") for padding in ("zeros", "border", "reflection")
+              grad=mode != "nearest")
+         for mode in ("bilinear", "nearest", "bicubic") for padding in ("zeros", "border", "reflection")
          for corners in (False, True)]
 CASES += [case(f"grid_sample_3d_{mode}_{padding}", lambda m, x, g, mode=mode, padding=padding: F(m).grid_sample(
     x, g * 1.3, mode=mode, padding_mode=padding, align_corners=False), [(1, 2, 3, 4, 5), (1, 2, 3, 4, 3)],
@@ -53,6 +53,8 @@ def test_grid_sampling_matches_torch(fn, shapes, options, device):
     pytest.param(lambda m: m.nn.functional.grid_sample(m.ones(1, 1, 3, 3), m.zeros(1, 2, 2, 2),
                                                        padding_mode="wrap"), id="padding_mode"),
     pytest.param(lambda m: m.nn.functional.grid_sample(m.ones(2, 1, 3, 3), m.zeros(1, 2, 2, 2)), id="batch"),
+    pytest.param(lambda m: m.nn.functional.grid_sample(m.ones(1, 1, 2, 3, 3), m.zeros(1, 2, 2, 2, 3), mode="bicubic"),
+                 id="bicubic_3d"),
     pytest.param(lambda m: m.nn.functional.affine_grid(m.zeros(1, 3, 3), (1, 1, 2, 2)), id="theta_shape"),
 ])
 def test_invalid_arguments_raise_torchs_exception_type(call):

@@ -99,8 +99,6 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
     if padding_mode not in ("zeros", "border", "reflection"):
         raise ValueError(f"nn.functional.grid_sample(): expected padding_mode to be 'zeros', 'border', or "
                          f"'reflection', but got: '{padding_mode}'")
-    if mode == "bicubic":
-        raise NotImplementedError("grid_sample(mode='bicubic') is not written yet; use 'bilinear' or 'nearest'")
     spatial = input.ndim - 2
     if spatial not in (2, 3) or grid.ndim != input.ndim or grid.shape[-1] != spatial:
         raise RuntimeError(f"grid_sampler(): expected 4D or 5D input and grid with same number of dimensions, and "
@@ -130,6 +128,10 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
         values = flat.gather(2, index).reshape(n, c, *out_sizes)
         return values * inside.to(values.dtype).unsqueeze(1)
 
+    if mode == "bicubic":
+        if spatial != 2:
+            raise RuntimeError("grid_sampler(): bicubic interpolation only supports 4D input")
+        return _bicubic(grid, sizes, padding_mode, align_corners, read)
     if mode == "nearest":
         return read([_ops.round(p.detach()) for p in coords])
     lows = [_ops.floor(p.detach()) for p in coords]
@@ -143,3 +145,47 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
         term = read([low + bit for low, bit in zip(lows, corner)]) * weight
         total = term if total is None else total + term
     return total
+
+
+_CUBIC_A = -0.75  # PyTorch's (and OpenCV's) cubic convolution coefficient
+
+
+def _cubic_weights(t):
+    """The four tap weights of cubic convolution at fractional offset t (PyTorch's get_cubic_upsample_coefficients)."""
+    a = _CUBIC_A
+
+    def near(x):
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+
+    def far(x):
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+
+    return far(t + 1), near(t), near(1 - t), far(2 - t)
+
+
+def _bicubic(grid, sizes, padding_mode, align_corners, read):
+    height, width = sizes
+    ix = _unnormalize(grid[..., 0], width, align_corners)  # no padding on the point itself, as PyTorch
+    iy = _unnormalize(grid[..., 1], height, align_corners)
+    x0, y0 = _ops.floor(ix.detach()), _ops.floor(iy.detach())
+    wx = [w.unsqueeze(1) for w in _cubic_weights(ix - x0)]
+    wy = [w.unsqueeze(1) for w in _cubic_weights(iy - y0)]
+
+    def tap(position, size):  # each tap is padded on its own
+        if padding_mode == "border":
+            return _ops.clamp(position, 0, size - 1)
+        if padding_mode == "reflection":
+            reflected = _reflect(position, 0, 2 * (size - 1)) if align_corners else _reflect(position, -1, 2 * size - 1)
+            return _ops.clamp(reflected, 0, size - 1)
+        return position
+
+    out = None
+    for i in range(4):
+        row_y = tap(y0 - 1 + i, height)
+        row = None
+        for j in range(4):
+            term = read([row_y, tap(x0 - 1 + j, width)]) * wx[j]
+            row = term if row is None else row + term
+        term = row * wy[i]
+        out = term if out is None else out + term
+    return out
