@@ -229,7 +229,7 @@ class UnitMapsItem(QGraphicsItem):
         theme.follow(self, UnitMapsItem._recolour)
 
     def _recolour(self) -> None:
-        if self.maps is not None:
+        if self.maps is not None and self.shown:
             self.images = unit_images(self.maps)
             self.update()
 
@@ -238,7 +238,10 @@ class UnitMapsItem(QGraphicsItem):
         return max(1, int((NODE_WIDTH + MAP_GAP) // (MAP_TILE + MAP_GAP)))
 
     def set_shown(self, shown: bool) -> None:
+        self.prepareGeometryChange()
         self.shown = bool(shown)
+        # Drawn only while shown: a report every 50 steps must not cost the window an image per unit.
+        self.images = unit_images(self.maps) if self.shown and self.maps is not None else []
         self._follow()
 
     def set_maps(self, maps: np.ndarray | None, features: tuple = ()) -> None:
@@ -249,7 +252,7 @@ class UnitMapsItem(QGraphicsItem):
         self.setToolTip(f"Each unit's output over the plane of {across} (across) and {up} (up), other inputs "
                         f"at their means: blue positive, amber negative")
         self.maps = None if maps is None else np.asarray(maps, dtype=np.float32)
-        self.images = [] if self.maps is None else unit_images(self.maps)
+        self.images = unit_images(self.maps) if self.shown and self.maps is not None else []
         self._follow()
         self.update()
 
