@@ -10,26 +10,21 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from screenshot_support import SCRATCH, pump  # noqa: E402  (first: it sets how Qt starts)
+from screenshot_support import pump, screenshot_app  # noqa: E402  (first: it sets how Qt starts)
 
 import numpy as np  # noqa: E402
-from PySide6.QtCore import QSettings, QStandardPaths  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from layerforge.app import create_main_window  # noqa: E402
-from layerforge.app.cell_errors import CellErrors  # noqa: E402
 from layerforge.app.window_commands import install_commands  # noqa: E402
 
 EPOCHS = 1   # one epoch leaves a cell of mistakes worth a gallery
 
 
 def main(path: Path) -> None:
-    app = QApplication.instance() or QApplication(sys.argv)
-    QStandardPaths.setTestModeEnabled(True)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(SCRATCH / "settings"))
+    app = screenshot_app(path.parent)
     window = create_main_window("digits_cnn")
     install_commands(window).appearance.set_theme("dark")
-    errors = getattr(window, "cell_errors", None) or CellErrors(window)
+    errors = window.cell_errors
     window.resize(1400, 900)
     window.show()
     pump(app, 0.5)

@@ -15,7 +15,7 @@ from window_support import train
 
 def cell_errors(window) -> CellErrors:
     """The window's own wiring where MainWindow makes it, else one made here as MainWindow would."""
-    return getattr(window, "cell_errors", None) or CellErrors(window)
+    return window.cell_errors
 
 
 def click_cell(qtbot, window, true: int, predicted: int) -> None:

@@ -114,6 +114,7 @@ class MainWindow(QMainWindow):
         self.runs_dock.setWidget(self.runs_panel)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.runs_dock)
         self.runs_dock.hide()
+        self._runs_panel_offered = False   # it opens by itself once, at a second run
         self.runs_panel.runPicked.connect(self.replay.pick)
         self.workspace.events.connect(self._offer_runs_panel, ev.RunsChanged)
 
@@ -252,7 +253,7 @@ class MainWindow(QMainWindow):
 
     def _offer_runs_panel(self, event) -> None:
         """The Runs panel opens by itself once, when a project has a second run to compare."""
-        if len(event.runs) >= 2 and not getattr(self, "_runs_panel_offered", False):
+        if len(event.runs) >= 2 and not self._runs_panel_offered:
             self._runs_panel_offered = True
             self.runs_dock.show()
 

@@ -48,16 +48,24 @@ class TrainerSteering:
         if same_schedule and self.schedule.scheduler is not None:
             self.schedule.scheduler.load_state_dict(resume.scheduler)
         else:
-            for group in self.optimizer.param_groups:   # another schedule: it starts from the lr setting
-                group["lr"] = group["initial_lr"] = self.settings.learning_rate
-        if ended.learning_rate != self.settings.learning_rate or ended.optimizer_params != self.settings.optimizer_params:
-            apply_to_optimizer(self.optimizer, self.settings, self.schedule.scheduler
-                               if self.schedule.per_batch else None)
+            self._start_schedule(self.settings)
+        self._steer_optimizer(ended, self.settings)
         self.epoch = self.start_epoch = resume.epoch
         self.step, self.best_epoch = resume.step, resume.best_epoch
         for key, values in resume.history.items():
             self.history[key] = list(values)
         self.history.setdefault("step_x", [])
+
+    def _start_schedule(self, settings: TrainingSettings) -> None:
+        """A schedule (another one, or none) starts now, from the learning-rate setting."""
+        for group in self.optimizer.param_groups:
+            group["lr"] = group["initial_lr"] = settings.learning_rate
+        self.schedule = Schedule(self.optimizer, settings, self.steps_per_epoch)
+
+    def _steer_optimizer(self, old: TrainingSettings, new: TrainingSettings) -> None:
+        """The learning rate and the optimizer's settings that changed from ``old`` into every group."""
+        if new.learning_rate != old.learning_rate or new.optimizer_params != old.optimizer_params:
+            apply_to_optimizer(self.optimizer, new, self.schedule.scheduler if self.schedule.per_batch else None)
 
     def _total_epochs(self, settings: TrainingSettings) -> int:
         """The last epoch: ``settings.epochs``, or that many more for a run continued past it."""
@@ -75,15 +83,13 @@ class TrainerSteering:
         with self._lock:
             self.settings = new
             if new.schedule != old.schedule:
-                for group in self.optimizer.param_groups:   # a new schedule starts from the lr setting, now
-                    group["lr"] = group["initial_lr"] = new.learning_rate
-                self.schedule = Schedule(self.optimizer, new, self.steps_per_epoch)
-            if new.learning_rate != old.learning_rate or new.optimizer_params != old.optimizer_params:
-                apply_to_optimizer(self.optimizer, new, self.schedule.scheduler if self.schedule.per_batch else None)
+                self._start_schedule(new)
+            self._steer_optimizer(old, new)
         self.total_epochs = max(self.epoch, self._total_epochs(new))
         mid_epoch = 0 < self._batch < self.steps_per_epoch
-        if mid_epoch and new.batch_size != old.batch_size:
-            self._batch_change = (self._batch_change or ("batch_size", old.batch_size, None))[:2] + (new.batch_size,)
+        if mid_epoch and new.batch_size != old.batch_size:   # marked at the next epoch, from the first size
+            before = self._batch_change[1] if self._batch_change else old.batch_size
+            self._batch_change = ("batch_size", before, new.batch_size)
             changes = [change for change in changes if change[0] != "batch_size"]
         self._mark(changes)
 

@@ -31,7 +31,8 @@ def wire_path(start: QPointF, end: QPointF, obstacles: Sequence[QRectF] = (), le
         bend = max(40.0, abs(end.x() - start.x()) * 0.5)
         path.cubicTo(QPointF(start.x() + bend, start.y()), QPointF(end.x() - bend, end.y()), end)
         if obstacles and end.x() - start.x() > 2 * RISE:
-            blocking = [rect for rect in obstacles if stroke_of(path).intersects(rect)]
+            stroke = stroke_of(path)
+            blocking = [rect for rect in obstacles if stroke.intersects(rect)]
             if blocking:
                 return _around(start, end, blocking, obstacles, level)
         return path
@@ -146,18 +147,13 @@ class EdgeItem(QGraphicsPathItem):
                      if hasattr(scene, "node_rects") else ())
         self.setPath(wire_path(start, end, obstacles, self.lane_level))
         self.stroke = stroke_of(self.path())
-        self.place_label()
 
-    def place_label(self) -> None:
-        """Put the shape label on the wire where it covers no node and no other wire (the scene
-        calls this for every wire once they all are drawn)."""
+    def place_label(self, nodes: Sequence[QRectF] = (), wires: Sequence[QPainterPath] = ()) -> None:
+        """Put the shape label on the wire where it covers none of ``nodes`` and ``wires`` (the scene
+        places every label at once, once every wire is drawn)."""
         rect = self._label.boundingRect()
         size = QSizeF(rect.width() + 8, rect.height() + 2)
-        scene = self.scene()
-        if hasattr(scene, "node_rects"):
-            centre = label_spot(self.path(), size, scene.node_rects(margin=2.0), scene.wire_strokes(exclude=self))
-        else:
-            centre = self.path().pointAtPercent(0.5)
+        centre = label_spot(self.path(), size, nodes, wires)
         self._label_back.setRect(QRectF(0, 0, size.width(), size.height()))
         self._label_back.setPos(centre.x() - size.width() / 2, centre.y() - size.height() / 2)
         self._label.setPos(4, 1)

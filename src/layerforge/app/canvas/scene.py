@@ -6,7 +6,7 @@ ask the document for an undoable edit, and ``sync`` then brings the items in lin
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Signal
-from PySide6.QtGui import QColor, QPainterPath, QPen
+from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QGraphicsPathItem, QGraphicsScene
 
 from ...graph import GraphError
@@ -82,8 +82,13 @@ class ModelScene(QGraphicsScene):
         """Draw every wire around the nodes, then put every label where it covers no node or wire."""
         for edge in self.edges.values():
             edge.update_path()
+        self.place_labels()
+
+    def place_labels(self) -> None:
+        """Every wire's label where it covers no node and no other wire (the obstacles measured once)."""
+        nodes = self.node_rects(margin=2.0)
         for edge in self.edges.values():
-            edge.place_label()
+            edge.place_label(nodes, [other.stroke for other in self.edges.values() if other is not edge])
 
     def node_moved(self, item: NodeItem) -> None:
         if self._syncing:
@@ -91,17 +96,13 @@ class ModelScene(QGraphicsScene):
         for edge in self.edges.values():
             if edge.source_item is item or edge.target_item is item:
                 edge.update_path()
-        for edge in self.edges.values():
-            edge.place_label()
+        self.place_labels()
 
     def node_rects(self, exclude=(), margin: float = 6.0) -> list[QRectF]:
         """The cards of the nodes (not those in ``exclude``), ``margin`` wider on every side."""
         return [QRectF(node.pos().x() - margin, node.pos().y() - margin,
                        NODE_WIDTH + 2 * margin, NODE_HEIGHT + 2 * margin)
                 for node in self.nodes.values() if node not in exclude]
-
-    def wire_strokes(self, exclude=None) -> list[QPainterPath]:
-        return [edge.stroke for edge in self.edges.values() if edge is not exclude]
 
     def set_read_only(self, read_only: bool) -> None:
         for item in self.nodes.values():
