@@ -104,13 +104,18 @@ def variable_names(spec: ModelSpec) -> dict[str, str]:
     return names
 
 
-def forward_lines(spec: ModelSpec, report: ShapeReport) -> list[str]:
-    """The body of ``forward(self, x)``: one statement per node, with the shape it produces."""
+def forward_lines(spec: ModelSpec, report: ShapeReport, spans: dict[str, list[int]] | None = None) -> list[str]:
+    """The body of ``forward(self, x)``: one statement per node, with the shape it produces.
+
+    ``spans``, when given, receives for each node the indexes (into the returned list) of its
+    statements; the output node's include the final ``return``.
+    """
     names = variable_names(spec)
     order = report.order
     held: dict[str, str] = {}  # node id -> the variable holding its value
     lines: list[str] = []
     for position, node_id in enumerate(order):
+        first = len(lines)
         node = spec.nodes[node_id]
         consumers = [edge.target for edge in spec.outputs_of(node_id)]
         following = order[position + 1] if position + 1 < len(order) else None
@@ -120,6 +125,7 @@ def forward_lines(spec: ModelSpec, report: ShapeReport) -> list[str]:
             if target != "x":
                 lines.append(f"{target} = x")
             held[node_id] = target
+            _mark(spans, node_id, first, len(lines))
             continue
         arguments = [held[edge.source] for edge in spec.inputs_of(node_id)]
         shape = "(batch, " + ", ".join(str(size) for size in report.nodes[node_id].output_shape) + ")"
@@ -133,24 +139,47 @@ def forward_lines(spec: ModelSpec, report: ShapeReport) -> list[str]:
             expression = f"self.{node.name}({', '.join(arguments)})"
         lines.append(f"{target} = {expression}  # {shape}")
         held[node_id] = target
+        _mark(spans, node_id, first, len(lines))
+    _mark(spans, report.output_id, len(lines), len(lines) + 1)
     lines.append(f"return {held[report.output_id]}")
     return lines
 
 
+def _mark(spans: dict[str, list[int]] | None, node_id: str, start: int, stop: int) -> None:
+    if spans is not None:
+        spans.setdefault(node_id, []).extend(range(start, stop))
+
+
 def model_source(spec: ModelSpec, report: ShapeReport, project_name: str | None = None) -> str:
     """The whole text of ``model.py``; ``project_name`` enters it as a string literal only."""
+    return model_source_with_spans(spec, report, project_name)[0]
+
+
+def model_source_with_spans(spec: ModelSpec, report: ShapeReport, project_name: str | None = None
+                            ) -> tuple[str, dict[str, list[tuple[int, int]]]]:
+    """``model_source``'s text, and where each node is in it: ``{node_id: [(first, last), ...]}``.
+
+    Lines are numbered from 1, as an editor shows them, both ends included. A node's spans cover its
+    ``self.<name> = ...`` line in ``__init__`` and its statement(s) in ``forward`` (the output node's
+    include the ``return``); a node without a module (Add, Concat) has only forward lines, and the
+    Input, which has no statement of its own, is the ``def forward(self, x):`` line.
+    The Code panel highlights these lines for the selected layer.
+    """
     check_attribute_names(spec)
     input_shape = tuple(report.input_shape)
     header = MODEL_HEADER.format(
         project_name=repr(project_name), input_shape=input_shape, input_shape_text=", ".join(map(str, input_shape)),
         input_dtype=report.nodes[report.input_id].dtype or "float32", output_shape=tuple(report.output_shape))
-    constructors = []
+    constructors, constructed = [], []
     for node_id in report.order:
         node = spec.nodes[node_id]
         code = node.layer.torch_code(node.params, report.nodes[node_id].input_shapes)
         if code is not None:
             constructors.append(f"self.{node.name} = {code}")
-    body = [
+            constructed.append(node_id)
+    forward_spans: dict[str, list[int]] = {}
+    forward = forward_lines(spec, report, forward_spans)
+    head = [
         "",
         "",
         "class Model(nn.Module):",
@@ -158,10 +187,30 @@ def model_source(spec: ModelSpec, report: ShapeReport, project_name: str | None 
         "",
         "    def __init__(self):",
         "        super().__init__()",
-        *(f"        {line}" for line in constructors or ["pass"]),
-        "",
-        "    def forward(self, x):",
-        *(f"        {line}" for line in forward_lines(spec, report)),
     ]
-    return header + "\n".join(body) + "\n" + MODEL_FOOTER
+    middle = ["", "    def forward(self, x):"]
+    body = [*head, *(f"        {line}" for line in constructors or ["pass"]), *middle,
+            *(f"        {line}" for line in forward)]
+    first_body_line = header.count("\n") + 1   # the header ends with a newline
+    init_start = first_body_line + len(head)
+    forward_start = init_start + max(len(constructors), 1) + len(middle)
+    lines: dict[str, list[int]] = {}
+    for index, node_id in enumerate(constructed):
+        lines.setdefault(node_id, []).append(init_start + index)
+    for node_id, indexes in forward_spans.items():
+        lines.setdefault(node_id, []).extend(forward_start + index for index in indexes)
+    if not lines.get(report.input_id):   # the input is forward's argument x
+        lines[report.input_id] = [forward_start - 1]
+    spans = {node_id: _runs(numbers) for node_id, numbers in lines.items() if numbers}
+    return header + "\n".join(body) + "\n" + MODEL_FOOTER, spans
 
+
+def _runs(numbers: list[int]) -> list[tuple[int, int]]:
+    """Consecutive line numbers joined: [3, 4, 9] -> [(3, 4), (9, 9)]."""
+    runs: list[tuple[int, int]] = []
+    for number in sorted(set(numbers)):
+        if runs and number == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], number)
+        else:
+            runs.append((number, number))
+    return runs
