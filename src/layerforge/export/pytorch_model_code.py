@@ -132,6 +132,8 @@ def forward_lines(spec: ModelSpec, report: ShapeReport, spans: dict[str, list[in
         layer = node.layer
         if layer.merge is not None:
             expression = layer.merge.code(node.params, arguments)
+        elif layer.forward is not None:
+            expression = layer.forward.code(node.params, f"self.{node.name}", arguments)
         elif layer.select_output is not None:
             lines.append(f"result = self.{node.name}({', '.join(arguments)})")
             expression = layer.select_output.code(node.params, "result")

@@ -75,6 +75,8 @@ def _define_graph_model(nn: ModuleType, ops: ModuleType) -> type:
                 inputs = [values[source] for source in sources]
                 if layer.merge is not None:
                     value = layer.merge.apply(ops, params, inputs)
+                elif layer.forward is not None:
+                    value = layer.forward.apply(ops, params, getattr(self, name), inputs)
                 else:
                     value = getattr(self, name)(*inputs)
                     if layer.select_output is not None:

@@ -70,6 +70,19 @@ class OutputSelect:
     code: Callable[[Params, str], str]
 
 
+@dataclass(frozen=True)
+class ModuleForward:
+    """How a node's value comes from its module when that is not ``module(*inputs)``: self-attention
+    calls ``attn(x, x, x, need_weights=False)[0]``, a positional embedding adds its table to x.
+
+    apply(ops, params, module, inputs) -> tensor; code(params, module_expr, input_names) -> Python
+    source over ``torch`` (``module_expr`` is e.g. ``"self.attn1"``).
+    """
+
+    apply: Callable[[Any, Params, Any, Sequence[Any]], Any]
+    code: Callable[[Params, str, Sequence[str]], str]
+
+
 def _no_params(params: Params, in_shapes: Sequence[Shape]) -> int:
     return 0
 
@@ -81,6 +94,7 @@ class LayerType:
     shape_rule(params, in_shapes) -> output shape, all shapes WITHOUT the batch dimension; raises
     ShapeError with a message that reads after "<Type> '<name>' ".
     module(params, in_shapes) -> Call building the engine / PyTorch module (None for Input and merges).
+    forward: how the node calls its module, when not as ``module(*inputs)`` (see ModuleForward).
     count_params(params, in_shapes) -> number of trainable parameters.
     check_params(params) raises ParamError when parameters contradict each other.
     input_dtype / output_dtype: what it reads and gives (token indices are int64, all else float32).
@@ -96,6 +110,7 @@ class LayerType:
     module: Callable[[Params, Sequence[Shape]], Call] | None = None
     merge: Merge | None = None
     select_output: OutputSelect | None = None
+    forward: ModuleForward | None = None
     count_params: Callable[[Params, Sequence[Shape]], int] = _no_params
     check_params: Callable[[Params], None] | None = None
     name_prefix: str = ""
