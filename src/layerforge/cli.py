@@ -23,6 +23,7 @@ from typing import Sequence, TextIO
 
 import layerforge
 from layerforge.cli_run import ProgressPrinter, _deferred_interrupts, _run_interruptibly  # noqa: F401 (tests use them)
+from layerforge.cli_analyze import register_analyze
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 PROJECT_HELP = ("a .lfproj project file, or an example's name (spiral, ...); a file in the current folder "
@@ -142,6 +143,7 @@ def _parser() -> argparse.ArgumentParser:
                                  "libraries, OpenGL, BLAS threads, cupy and GPUs, writable folders; each line OK "
                                  "or what to do")
     doctor.set_defaults(command=_doctor)
+    register_analyze(commands)
     parser.set_defaults(command=lambda args: (parser.print_help(), EXIT_USAGE)[1])
     return parser
 
