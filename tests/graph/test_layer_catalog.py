@@ -21,6 +21,8 @@ def run_torch(layer_type, params, in_shapes):
     if layer.merge is not None:
         return layer.merge.apply(torch, params, inputs), 0
     module = layer.build(torch.nn, params, in_shapes)
+    if layer.forward is not None:
+        return layer.forward.apply(torch, params, module, inputs), sum(p.numel() for p in module.parameters())
     result = module(*inputs)
     if layer.select_output is not None:
         result = layer.select_output.apply(torch, params, result)

@@ -14,7 +14,7 @@ ACTIVATION_COLOR = "#8c6d00"
 # One colour per category; node headers and palette icons share it so a layer looks the same everywhere.
 CATEGORY_COLORS = {
     "Input/Output": "#2e7d32", "Dense": "#1565c0", "Convolution": "#6a1b9a", "Pooling": "#ad1457",
-    "Recurrent": "#ef6c00", "Normalization": "#00838f", "Activation": ACTIVATION_COLOR,
+    "Recurrent": "#ef6c00", "Attention": "#3949ab", "Normalization": "#00838f", "Activation": ACTIVATION_COLOR,
     "Regularization": "#5d4037", "Reshape": "#455a64", "Merge": "#827717",
 }
 

@@ -13,6 +13,7 @@ from typing import Callable
 
 import numpy as np
 
+from .onnx_attention import ATTENTION_CONVERTERS
 from .onnx_graph import LayerContext
 from .onnx_recurrent import RECURRENT_CONVERTERS
 
@@ -239,4 +240,5 @@ CONVERTERS: dict[str, Converter] = {
     "Softmax": _softmax("Softmax"), "LogSoftmax": _softmax("LogSoftmax"),
     "Softplus": _softplus, "Hardtanh": _hardtanh,
     **RECURRENT_CONVERTERS,
+    **ATTENTION_CONVERTERS,
 }

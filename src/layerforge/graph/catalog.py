@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from . import catalog_activation, catalog_basic, catalog_conv, catalog_sequence
+from . import catalog_activation, catalog_attention, catalog_basic, catalog_conv, catalog_sequence
 from .errors import SpecError
 from .layer_type import LayerType, Shape
 
-CATEGORIES = ("Input/Output", "Dense", "Convolution", "Pooling", "Recurrent", "Normalization", "Activation",
-              "Regularization", "Reshape", "Merge")
+CATEGORIES = ("Input/Output", "Dense", "Convolution", "Pooling", "Recurrent", "Attention", "Normalization",
+              "Activation", "Regularization", "Reshape", "Merge")
 
 _DECLARATIONS = (catalog_basic.LAYERS + catalog_conv.LAYERS + catalog_sequence.LAYERS
-                 + catalog_activation.LAYERS)
+                 + catalog_attention.LAYERS + catalog_activation.LAYERS)
 _REGISTRY: dict[str, LayerType] = {}
 for _layer in _DECLARATIONS:
     assert _layer.type not in _REGISTRY, f"layer type {_layer.type} declared twice"
