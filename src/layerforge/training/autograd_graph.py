@@ -104,6 +104,7 @@ class AutogradGraph:
     loss: float
     batch: np.ndarray                  # the training-sample indices of the batch
     stepped: bool = False
+    backward_order: list = field(default_factory=list)   # op ids in the order backward reached them
 
     def node(self, node_id: str) -> GraphNode:
         return self._by_id()[node_id]
@@ -230,6 +231,7 @@ class GraphTrace:
             node.grad = parts[0] if len(parts) == 1 else np.concatenate([p.ravel() for p in parts])
         loss_node = next(n for n in self.graph.nodes if n.kind == "loss")
         loss_node.grad = np.ones_like(loss_node.value)
+        self.graph.backward_order = [loss_node.id] + list(caught)
         for node in self.graph.nodes:
             if node.grad is not None:
                 node.grad_norm = float(np.linalg.norm(node.grad.astype(np.float64).ravel()))
@@ -237,7 +239,7 @@ class GraphTrace:
 
 
 def _catcher(caught: dict, node_id: str):
-    def catch(grad):
+    def catch(grad):   # dicts keep insertion order: the order the backward walk reached the nodes
         caught.setdefault(node_id, []).append(_host(grad))
     return catch
 
@@ -308,7 +310,6 @@ def trace_graph(model, spec: ModelSpec, report, x, target, loss_fn, param_names:
     layer_types = {spec.nodes[i].name: spec.nodes[i].type for i in report.order}
 
     nodes: dict[int, GraphNode] = {}
-    order: list[int] = []
     edges: list[GraphEdge] = []
     outputs: dict[str, list] = {}
     keep: list = []                 # the walked Nodes stay alive (and their ids unique) while we work
