@@ -4,6 +4,8 @@
     {"kind": "csv", "path": "data/flowers.csv", "target_column": "species"}
     {"kind": "image_folder", "path": "photos", "size": [32, 32], "mode": "RGB"}
     {"kind": "arrays", "path": "train.npz"}
+    {"kind": "download", "name": "mnist", "subset": "train"}      (a dataset kept in the user's cache)
+    {"kind": "idx", "path": "train-images-idx3-ubyte.gz", "targets_path": "train-labels-idx1-ubyte.gz"}
 
 Relative paths are resolved against the project's folder (``base_dir``).
 """
@@ -18,8 +20,10 @@ from .arrays import read_arrays
 from .builtin import check_options, load_dataset
 from .csv_import import MISSING_POLICIES, read_csv
 from .dataset import TASKS, ArrayDataset, DataError
+from .idx import read_idx_dataset
 from .image_folder import read_image_folder
 from .images import IMAGE_MODES
+from .remote_datasets import SUBSETS, is_remote_dataset, load_remote, remote_dataset
 
 _OPTIONAL = object()
 
@@ -70,6 +74,14 @@ _SCHEMA = {
         "task": (lambda v: v is None or v in TASKS, None, f"one of {TASKS} or null"),
         "x_key": (lambda v: v is None or _text(v), None, "an array name or null"),
         "y_key": (lambda v: v is None or _text(v), None, "an array name or null"),
+    },
+    "download": {
+        "name": (is_remote_dataset, _OPTIONAL, "a downloadable dataset (layerforge datasets)"),
+        "subset": (lambda v: v in SUBSETS, "train", f"one of {SUBSETS}"),
+    },
+    "idx": {
+        "path": (_text, _OPTIONAL, "an IDX images file (.gz or raw)"),
+        "targets_path": (lambda v: v is None or _text(v), None, "an IDX labels file or null"),
     },
 }
 _PATH_KEYS = ("path", "targets_path")
@@ -153,6 +165,8 @@ class DataSource:
         s = self.settings
         if self.kind == "builtin":
             return load_dataset(s["name"], **s["options"])
+        if self.kind == "download":
+            return load_remote(s["name"], s["subset"])
         path = self._resolve("path", base_dir)
         if self.kind == "csv":
             return read_csv(path, target_column=s["target_column"],
@@ -160,6 +174,8 @@ class DataSource:
                             task=s["task"], delimiter=s["delimiter"], missing=s["missing"])
         if self.kind == "image_folder":
             return read_image_folder(path, size=tuple(s["size"]), mode=s["mode"])
+        if self.kind == "idx":
+            return read_idx_dataset(path, self._resolve("targets_path", base_dir))
         return read_arrays(path, targets_path=self._resolve("targets_path", base_dir),
                            task=s["task"], x_key=s["x_key"], y_key=s["y_key"])
 
@@ -169,6 +185,9 @@ class DataSource:
         if self.kind == "builtin":
             options = ", ".join(f"{k}={v}" for k, v in s["options"].items())
             return f"built-in '{s['name']}'" + (f" ({options})" if options else "")
+        if self.kind == "download":
+            part = "" if s["subset"] == "train" else f", {s['subset']} part"
+            return f"{remote_dataset(s['name']).title} (downloaded{part})"
         name = Path(s["path"]).name
         if self.kind == "csv":
             target = "last column" if s["target_column"] is None else repr(s["target_column"])
@@ -176,6 +195,8 @@ class DataSource:
         if self.kind == "image_folder":
             height, width = s["size"]
             return f"image folder {name} ({width}x{height}, {s['mode']})"
+        if self.kind == "idx":
+            return f"IDX {name}"
         return f"arrays {name}"
 
 
