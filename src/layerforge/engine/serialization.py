@@ -8,7 +8,11 @@ for a name ending in ``.npz``; a file object works too. The tensors are written 
 ``safetensors.torch.load_file``. The tree itself (which dict keys are integers, what is a tuple, which
 arrays were numpy arrays, the non-tensor leaves, each tensor's shape and dtype) is stored beside them as
 JSON: in the safetensors metadata, or as a string array in the npz. ``load`` tells the formats apart by
-their first bytes, not by the name, and says so plainly when a file is a PyTorch pickle checkpoint.
+their first bytes, not by the name.
+
+``load`` also reads what ``torch.save`` writes (the zip format and the legacy one), through
+``torch_checkpoint``: a reader that interprets the pickle itself and accepts only what a weights-only
+checkpoint holds, refusing anything else by name. No pickle is ever given to Python's unpickler.
 
 Files are written to a temporary name in the target folder and renamed into place, so a failed write
 never leaves a half-written file where a good one was.
@@ -27,6 +31,9 @@ import numpy as np
 
 from . import backend
 from .tensor import Tensor
+from .torch_checkpoint import (CheckpointError, looks_like_tar, read_torch_legacy, read_torch_zip,
+                               torch_zip_root)
+from .torch_pickle import PickleRefused
 
 __all__ = ["save", "load", "SerializationError"]
 
@@ -179,16 +186,26 @@ def _safetensors_numpy():
 
 # ----------------------------------------------------------------------------------------- load
 def load(f, map_location=None, weights_only: bool = True, mmap=None, **pickle_load_args):
-    """Read what ``save`` wrote (or any safetensors/npz file of plain arrays), from a path or a binary
-    file object; the format is recognised by the file's first bytes, whatever its name.
+    """Read what ``save`` wrote, any safetensors/npz file of plain arrays, or a PyTorch checkpoint
+    written by ``torch.save`` (state dicts, optimizer state dicts, checkpoint dicts), from a path or a
+    binary file object; the format is recognised by the file's first bytes, whatever its name.
 
     Tensors land on the CPU unless ``map_location`` names a device (``"cuda"``, ``"cuda:1"``,
     ``device(...)``). Files without Layerforge's structure come back as a flat ``{key: tensor}`` dict.
+    A PyTorch checkpoint is always read as ``weights_only=True`` would: only tensors, numbers, strings,
+    and lists/tuples/dicts of them; anything else is refused by name, and nothing in it runs.
     """
     dev = _map_location(map_location)
     if hasattr(f, "read"):
         path = Path(str(getattr(f, "name", "<file object>")))
         data = f.read()
+        if _is_pickle(data[:9]):
+            return _torch_legacy(data, path, dev)
+        if data.startswith(b"PK"):
+            torch_result = _torch_zip(io.BytesIO(data), path, dev, len(data))
+            if torch_result is not _NOT_TORCH:
+                return torch_result
+        _refuse_tar(data[:512], path)
         arrays, header = _read_bytes(data, path)
     else:
         path = Path(os.fspath(f))
@@ -196,18 +213,65 @@ def load(f, map_location=None, weights_only: bool = True, mmap=None, **pickle_lo
         # O_NONBLOCK: a FIFO swapped in after the check cannot block the open.
         descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
         with os.fdopen(descriptor, "rb") as handle:
-            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-                raise SerializationError(f"'{path}' is not a regular file; choose a .safetensors or .npz file")
-            magic = handle.read(9)
-        _refuse_pickle(magic, path)
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise SerializationError(f"'{path}' is not a regular file; choose a .safetensors, .npz or "
+                                         "PyTorch .pt file")
+            head = handle.read(512)
+            if _is_pickle(head):
+                handle.seek(0)
+                return _torch_legacy(handle.read(), path, dev)
+            if head.startswith(b"PK"):
+                handle.seek(0)
+                torch_result = _torch_zip(handle, path, dev, info.st_size)
+                if torch_result is not _NOT_TORCH:
+                    return torch_result
+            _refuse_tar(head, path)
+            magic = head[:9]
         if magic.startswith(b"PK"):
             arrays, header = _read_npz(path)
         elif len(magic) >= 8:
             arrays, header = _read_safetensors(path)
         else:
-            raise SerializationError(f"'{path}' is not a .safetensors or .npz file: it is only "
+            raise SerializationError(f"'{path}' is not a .safetensors, .npz or PyTorch file: it is only "
                                      f"{len(magic)} bytes long (truncated?)")
     return _assemble(arrays, header, dev, path)
+
+
+_NOT_TORCH = object()
+
+
+def _torch_cap() -> int:
+    """The most storage bytes one checkpoint may claim: this machine's memory (64 GiB where unknown)."""
+    return _physical_memory() or 64 * 1024 ** 3
+
+
+def _torch_zip(source, path: Path, dev, size: int):
+    """A PyTorch zip checkpoint's object, or _NOT_TORCH for a zip without data.pkl (an .npz)."""
+    try:
+        with zipfile.ZipFile(source) as archive:
+            root = torch_zip_root(archive.namelist())
+            if root is None:
+                return _NOT_TORCH
+            return read_torch_zip(archive, root, str(path), _torch_cap(), dev)
+    except zipfile.BadZipFile as exc:
+        raise SerializationError(f"'{path}' is not a readable zip archive ({exc}): a PyTorch checkpoint or an "
+                                 ".npz file that is truncated or corrupted; save it again") from None
+    except (CheckpointError, PickleRefused) as exc:
+        raise SerializationError(str(exc)) from None
+
+
+def _torch_legacy(data: bytes, path: Path, dev):
+    try:
+        return read_torch_legacy(data, str(path), _torch_cap(), dev)
+    except (CheckpointError, PickleRefused) as exc:
+        raise SerializationError(str(exc)) from None
+
+
+def _refuse_tar(head: bytes, path: Path) -> None:
+    if looks_like_tar(head):
+        raise SerializationError(f"'{path}' is a tar archive: PyTorch before 0.4 wrote checkpoints so, and "
+                                 "Layerforge does not read them; load it in PyTorch and save it again")
 
 
 def _map_location(map_location):
@@ -218,20 +282,13 @@ def _map_location(map_location):
     return backend.as_device(map_location)
 
 
-_PICKLE_MESSAGE = ("{path} is a PyTorch pickle checkpoint. Layerforge never loads pickle (it can run "
-                   "arbitrary code), and reading PyTorch's own checkpoints is not supported yet; in "
-                   "PyTorch, save the state dict with safetensors.torch.save_file and load that file instead")
-
-
-def _refuse_pickle(magic: bytes, path: Path) -> None:
+def _is_pickle(magic: bytes) -> bool:
     """A pickle stream (PyTorch's legacy, non-zip checkpoint format) opens with PROTO 2-5; a
     safetensors file opens with its header's length and then '{', which tells the two apart."""
-    if magic[8:9] != b"{" and magic[:1] == b"\x80" and magic[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
-        raise SerializationError(_PICKLE_MESSAGE.format(path=f"'{path}'"))
+    return magic[8:9] != b"{" and magic[:1] == b"\x80" and magic[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05")
 
 
 def _read_bytes(data: bytes, path: Path):
-    _refuse_pickle(data[:9], path)
     if data.startswith(b"PK"):
         return _read_npz(io.BytesIO(data), path)
     if len(data) < 8:
@@ -288,7 +345,8 @@ def _check_regular_file(path: Path) -> None:
         raise FileNotFoundError(f"no such file: '{path}'") from None
     if not stat.S_ISREG(info.st_mode):
         kind = next((name for test, name in _KINDS if test(info.st_mode)), "not a regular file")
-        raise SerializationError(f"'{path}' is {kind}, not a .safetensors or .npz file; choose a regular file")
+        raise SerializationError(f"'{path}' is {kind}, not a .safetensors, .npz or PyTorch .pt file; choose a "
+                                 "regular file")
     memory = _physical_memory()
     if memory is not None and info.st_size > memory:
         raise SerializationError(f"'{path}' is {info.st_size / 1024 ** 3:.1f} GiB, more than this machine's "
@@ -324,8 +382,9 @@ def _read_npz(source, path: Path | None = None):
     except zipfile.BadZipFile as exc:
         raise SerializationError(f"'{path}' is not a readable .npz file: {exc}. It may be truncated or "
                                  "corrupted; save it again") from exc
-    if any(name.endswith("data.pkl") for name in names):
-        raise SerializationError(_PICKLE_MESSAGE.format(path=f"'{path}'"))
+    if any(name.endswith("data.pkl") for name in names):   # not where torch.save puts it
+        raise SerializationError(f"'{path}' holds a data.pkl record, but not where a PyTorch checkpoint keeps "
+                                 "it (<archive>/data.pkl); it is neither a PyTorch checkpoint nor an .npz file")
     arrays, header = {}, None
     key = None
     try:
