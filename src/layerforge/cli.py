@@ -24,6 +24,7 @@ from typing import Sequence, TextIO
 import layerforge
 from layerforge.cli_run import ProgressPrinter, _deferred_interrupts, _run_interruptibly  # noqa: F401 (tests use them)
 from layerforge.cli_analyze import register_analyze
+from layerforge.cli_datasets import register_datasets
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 PROJECT_HELP = ("a .lfproj project file, or an example's name (spiral, ...); a file in the current folder "
@@ -136,9 +137,9 @@ def _parser() -> argparse.ArgumentParser:
     new.set_defaults(command=_new)
 
     for name, function, text in (("templates", _templates, "list the model templates"),
-                                 ("datasets", _datasets, "list the built-in datasets"),
                                  ("examples", _examples, "list the shipped example projects")):
         commands.add_parser(name, help=text).set_defaults(command=function)
+    register_datasets(commands)
     doctor = commands.add_parser("doctor", help="check what Layerforge needs on this machine: Qt's system "
                                  "libraries, OpenGL, BLAS threads, cupy and GPUs, writable folders; each line OK "
                                  "or what to do")
@@ -403,14 +404,6 @@ def _templates(args) -> int:
     from layerforge.graph import templates
     rows = [(t.key, t.name, t.dataset, t.task, t.description) for t in templates()]
     _print_table(("key", "name", "dataset", "task", "description"), rows)
-    return EXIT_OK
-
-
-def _datasets(args) -> int:
-    from layerforge.data import list_datasets
-    rows = [(d.name, d.task, d.kind, ", ".join(f"{o.name}={o.default}" for o in d.options) or "-", d.description)
-            for d in list_datasets()]
-    _print_table(("name", "task", "kind", "options", "description"), rows)
     return EXIT_OK
 
 
