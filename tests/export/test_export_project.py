@@ -52,14 +52,15 @@ def test_onnx_export_names_the_file_and_how_to_run_it(tmp_path):
 def test_pytorch_export_writes_the_project_folder_with_its_data(tmp_path):
     project = spiral_project()
     paths = export_project(project, random_state_dict(project.spec), "pytorch", tmp_path / "spiral_pytorch")
-    assert [p.name for p in paths] == ["model.py", "weights.safetensors", "train.py", "data.npz", "README.txt"]
+    assert [p.name for p in paths] == ["model.py", "weights.safetensors", "train.py", "data.npz", "README.txt",
+                                       "train.slurm"]
     with np.load(paths[3], allow_pickle=False) as data:
         np.testing.assert_array_equal(data["x"], project.load_dataset().x)  # raw: train.py standardises
     train = (tmp_path / "spiral_pytorch" / "train.py").read_text()
     assert "nn.CrossEntropyLoss()" in train and "torch.optim.Adam(parameters, lr=lr, betas=(0.9, 0.999)" in train
-    assert "default=7)" in train and "default=16," in train and "default=0.02)" in train
+    assert "EPOCHS = 7\n" in train and "BATCH_SIZE = 16 " in train and "LEARNING_RATE = 0.02\n" in train
     message = describe_export("pytorch", paths)
-    assert "torchrun --nproc_per_node=2 train.py --data data.npz" in message
+    assert "torchrun --standalone --nproc-per-node=2 train.py --data data.npz" in message
     assert f"cd {tmp_path / 'spiral_pytorch'}" in message
 
 

@@ -1,18 +1,38 @@
-"""The source of ``train.py`` (DistributedDataParallel under torchrun) and of the README beside it."""
+"""The source of ``train.py``: the exported model trained as Layerforge trains it, on one process or
+under torchrun (DistributedDataParallel).
+
+:func:`training_code` writes the part a learner reads (the loss, the optimizer, the learning-rate
+schedule and the epoch and batch loops); :func:`train_source` puts it between the fixed helpers of
+``train_template``, so the Code panel and train.py can never differ.
+"""
 from __future__ import annotations
 
 import keyword
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from .cluster_scripts import train_command
 from .common import ExportError
+from .train_template import HEADER, HELPERS, MAIN
+
+# train_command lives with the other cluster texts; formats and the package import it from here.
+__all__ = ["LABEL_LOSSES", "SCHEDULE_STEPS", "TARGETS", "TrainingHint", "train_command", "train_source",
+           "training_code"]
 
 # Losses that compare scores with class indices; every other loss compares with float targets.
 LABEL_LOSSES = ("CrossEntropyLoss", "NLLLoss")
 TARGETS = ("labels", "values", "input")
+
+# PyTorch's schedulers that train.py can build, with when Layerforge steps each: after every batch,
+# after every epoch on the monitored (validation) loss, or after every epoch.
+SCHEDULE_STEPS = {"StepLR": "epoch", "MultiStepLR": "epoch", "ExponentialLR": "epoch",
+                  "CosineAnnealingLR": "epoch", "OneCycleLR": "batch", "ReduceLROnPlateau": "metric"}
+# A None value of these scheduler arguments stands for the whole run (T_max) or ten times the rate.
+_RUN_DEPENDENT = {"T_max": "epochs", "max_lr": "10 * lr"}
 
 
 @dataclass
@@ -20,7 +40,13 @@ class TrainingHint:
     """How the exported ``train.py`` trains, in PyTorch's names, and the data to write beside it.
 
     ``target``: "labels" (class indices), "values" (regression targets) or "input" (an autoencoder
-    rebuilds its input). ``x`` / ``y``: the project's data, written to ``data.npz`` when given.
+    rebuilds its input). ``schedule``: a scheduler of :data:`SCHEDULE_STEPS` or None, built with
+    ``schedule_kwargs`` (``T_max=None``: the whole run; ``max_lr=None``: ten times the rate).
+    ``patience``: epochs without a better validation loss before stopping (None: never);
+    ``keep_best``: end with the best validation epoch's weights. ``x`` / ``y``: the project's data,
+    written to ``data.npz`` when given, with ``split`` (train, validation, test index arrays) and the
+    ``normalization`` (``Normalization.to_dict()``) fitted on the training part; without a split,
+    train.py splits at random, keeping ``val_fraction`` for validation.
     """
 
     loss: str = "CrossEntropyLoss"
@@ -33,192 +59,197 @@ class TrainingHint:
     target: str = "labels"
     x: Any = None
     y: Any = None
-
-
-TRAIN_SOURCE = '''"""Train the exported Layerforge model with PyTorch DistributedDataParallel.
-
-    torchrun --nproc_per_node=2 train.py --data data.npz
-
-torchrun starts one process per GPU (or CPU worker); each trains on its own share of every epoch
-(DistributedSampler) and DistributedDataParallel averages the gradients, so all copies stay equal.
-Backend: NCCL when CUDA is available, gloo on CPUs. Rank 0 writes the checkpoint, a .safetensors
-file that ``model.load_model(path)`` reads. ``python train.py ...`` runs as a single process.
-"""
-import argparse
-import os
-
-import numpy as np
-import torch
-import torch.distributed as dist
-from safetensors.torch import save_file
-from torch import nn
-from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DataLoader, TensorDataset
-from torch.utils.data.distributed import DistributedSampler
-
-from model import INPUT_DTYPE, OUTPUT_SHAPE, WEIGHTS, Model, load_model, load_normalization
-
-# What the model learns to output: "labels" (class indices), "values" (numbers shaped like the
-# output), or "input" (an autoencoder rebuilds its input).
-TARGET = {target!r}
-
-
-def make_loss():
-    return nn.{loss}({loss_args})
-
-
-def make_optimizer(parameters, lr):
-    return torch.optim.{optimizer}(parameters, lr=lr{optimizer_args})
-
-
-def parse_args():
-    parser = argparse.ArgumentParser(description="Train the exported Layerforge model with DDP.")
-    parser.add_argument("--data", required=True, help=".npz file holding arrays x (inputs) and y (targets)")
-    parser.add_argument("--epochs", type=int, default={epochs})
-    parser.add_argument("--lr", type=float, default={lr!r})
-    parser.add_argument("--batch-size", type=int, default={batch_size}, help="samples per process per step")
-    parser.add_argument("--weights", default=str(WEIGHTS), help="weights to start from (.safetensors)")
-    parser.add_argument("--from-scratch", action="store_true", help="start from fresh random weights")
-    parser.add_argument("--checkpoint", default="checkpoint.safetensors", help="where rank 0 saves the result")
-    parser.add_argument("--seed", type=int, default=0)
-    return parser.parse_args()
-
-
-def start_processes():
-    """Join the process group torchrun set up (or a group of one); returns (rank, world size, device)."""
-    for key, value in (("RANK", "0"), ("WORLD_SIZE", "1"), ("LOCAL_RANK", "0"),
-                       ("MASTER_ADDR", "127.0.0.1"), ("MASTER_PORT", "29500")):
-        os.environ.setdefault(key, value)
-    if torch.cuda.is_available():
-        device = torch.device("cuda", int(os.environ["LOCAL_RANK"]))
-        torch.cuda.set_device(device)
-        dist.init_process_group("nccl")
-    else:
-        device = torch.device("cpu")
-        dist.init_process_group("gloo")
-    return dist.get_rank(), dist.get_world_size(), device
-
-
-def load_data(path, weights):
-    """(inputs, targets) from the .npz, standardised as during training in Layerforge."""
-    with np.load(path, allow_pickle=False) as data:
-        x = torch.from_numpy(np.asarray(data["x"])).to(INPUT_DTYPE)
-        y = torch.from_numpy(np.asarray(data["y"])) if "y" in data.files else None
-    input_mean, input_std, target_mean, target_std = load_normalization(weights)
-    if input_mean is not None:
-        x = (x - input_mean) / input_std
-    if TARGET == "input":
-        return x, x.clone()
-    if y is None:
-        raise SystemExit(f"{{path}} has no array 'y' with the targets")
-    if TARGET == "labels":
-        return x, y.long().reshape(len(y))
-    y = y.float().reshape(len(y), *OUTPUT_SHAPE)
-    if target_mean is not None:
-        y = (y - target_mean) / target_std
-    return x, y
-
-
-def main():
-    args = parse_args()
-    rank, world_size, device = start_processes()
-    torch.manual_seed(args.seed)  # the same initial weights in every process
-    model = Model() if args.from_scratch else load_model(args.weights)
-    model = model.to(device).train()
-    ddp_model = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
-    dataset = TensorDataset(*load_data(args.data, args.weights))
-    sampler = DistributedSampler(dataset, num_replicas=world_size, rank=rank, shuffle=True, seed=args.seed)
-    loader = DataLoader(dataset, batch_size=args.batch_size, sampler=sampler)
-    loss_fn = make_loss()
-    optimizer = make_optimizer(ddp_model.parameters(), args.lr)
-    if rank == 0:
-        print(f"training on {{world_size}} process(es), {{len(dataset)}} samples, device {{device}}", flush=True)
-    for epoch in range(args.epochs):
-        sampler.set_epoch(epoch)  # a different shuffle each epoch, agreed by all processes
-        loss_sum, seen = 0.0, 0
-        for inputs, targets in loader:
-            inputs, targets = inputs.to(device), targets.to(device)
-            optimizer.zero_grad()
-            loss = loss_fn(ddp_model(inputs), targets)
-            loss.backward()  # DDP averages the gradients across processes here
-            optimizer.step()
-            loss_sum += loss.item() * len(inputs)
-            seen += len(inputs)
-        totals = torch.tensor([loss_sum, seen], dtype=torch.float64, device=device)
-        dist.all_reduce(totals)  # summed over all processes
-        if rank == 0:
-            print(f"epoch {{epoch + 1}}/{{args.epochs}}  loss {{(totals[0] / totals[1]).item():.6f}}", flush=True)
-    if rank == 0:
-        state = {{key: value.detach().cpu().contiguous() for key, value in model.state_dict().items()}}
-        save_file(state, args.checkpoint, metadata=_metadata(args.weights, args.epochs))
-        print(f"saved {{args.checkpoint}}", flush=True)
-    dist.barrier()
-    dist.destroy_process_group()
-
-
-def _metadata(weights, epochs):
-    """Keep the normalisation statistics with the checkpoint, so it loads like the exported weights."""
-    from safetensors import safe_open
-
-    metadata = {{"format": "pt", "epochs": str(epochs)}}
-    if os.path.exists(weights):
-        with safe_open(weights, framework="pt") as handle:
-            metadata.update(handle.metadata() or {{}})
-    return metadata
-
-
-if __name__ == "__main__":
-    main()
-'''
-
-
-README_TEMPLATE = """{title}
-{underline}
-
-Exported by Layerforge {version}. Needs Python 3.9+, PyTorch and safetensors:
-
-    pip install torch safetensors numpy
-
-Files
-  model.py             the model as a PyTorch nn.Module (class Model), load_model() and standardize()
-  weights.safetensors  the trained weights (and the input standardisation, in its metadata)
-  train.py             trains the model with DistributedDataParallel under torchrun
-{data_line}
-Use the trained model
-
-    import torch
-    from model import load_model, standardize
-    model = load_model()
-    with torch.no_grad():
-        prediction = model(standardize(batch))   # batch: a tensor shaped (N, {input_shape})
-
-Train on 2 processes of this machine (gloo on CPU, NCCL on GPUs, chosen automatically)
-
-    {command}
-
-Options: --epochs N, --lr RATE, --batch-size N (per process), --from-scratch, --checkpoint PATH.
-Rank 0 writes checkpoint.safetensors; load it with load_model("checkpoint.safetensors").
-On several machines, start the same command on each with
-    --nnodes=NODES --node_rank=RANK --rdzv-backend=c10d --rdzv-endpoint=HOST:PORT
-and set --nproc_per_node to the number of GPUs per machine.
-"""
+    schedule: str | None = None
+    schedule_kwargs: dict = field(default_factory=dict)
+    grad_clip_norm: float | None = None
+    patience: int | None = None
+    keep_best: bool = True
+    seed: int = 0
+    val_fraction: float = 0.2
+    split: Any = None
+    normalization: Any = None
 
 
 def train_source(hint: TrainingHint) -> str:
     """The text of ``train.py``: names are checked to be Python names, values enter as literals."""
-    # Losses other than cross-entropy/NLL compare with floats, even for class labels (BCEWithLogitsLoss).
-    target = "values" if hint.target == "labels" and hint.loss not in LABEL_LOSSES else hint.target
-    loss_args = ", ".join(f"{_name(key, 'loss argument name')}={_literal(value, f'loss argument {key!r}')}"
-                          for key, value in hint.loss_kwargs.items())
-    optimizer_args = "".join(f", {_name(key, 'optimizer argument name')}="
-                             f"{_literal(value, f'optimizer argument {key!r}')}"
-                             for key, value in hint.optimizer_kwargs.items())
-    lr = float(hint.lr)
-    if not math.isfinite(lr):
-        raise ExportError(f"the learning rate {lr!r} is not a finite number; set a positive learning rate")
-    return TRAIN_SOURCE.format(target=str(target), loss=_name(hint.loss, "loss"), loss_args=loss_args,
-                               optimizer=_name(hint.optimizer, "optimizer"), optimizer_args=optimizer_args,
-                               epochs=int(hint.epochs), lr=lr, batch_size=int(hint.batch_size))
+    return HEADER + _settings_block(hint) + HELPERS + "\n" + training_code(hint) + MAIN
+
+
+def training_code(hint: TrainingHint) -> str:
+    """The part of train.py that says how the model trains: making the loss, the optimizer and the
+    schedule, then the batch loop and the epoch loop, exactly as these lines stand in train.py."""
+    step = _schedule_step(hint.schedule)
+    clip = ""
+    if hint.grad_clip_norm is not None:
+        clip = (f"        torch.nn.utils.clip_grad_norm_(run.model.parameters(), "
+                f"{_positive(hint.grad_clip_norm, 'gradient clipping norm')})  # as Layerforge clips\n")
+    batch_step = (f"        run.scheduler.step()  # {hint.schedule}: stepped after every batch\n"
+                  if step == "batch" else "")
+    epoch_step = {"epoch": f"        run.scheduler.step()  # {hint.schedule}: stepped after every epoch\n",
+                  "metric": f"        run.scheduler.step(monitored)  # {hint.schedule}: watches the validation loss\n"
+                  }.get(step, "")
+    pieces = {"LOSS": _loss_call(hint), "OPTIMIZER": _optimizer_call(hint), "SCHEDULE": _schedule_body(hint),
+              "CLIP": clip, "BATCH_STEP": batch_step, "EPOCH_STEP": epoch_step}
+    # One pass: a piece holding "@...@" inside a user's string literal is never substituted again.
+    return re.sub(r"@([A-Z_]+)@", lambda match: pieces[match.group(1)], TRAINING_CODE)
+
+
+TRAINING_CODE = '''# ---- How it trains: the loss, the optimizer, the learning-rate schedule and the loops ---------------
+
+def make_loss():
+    return @LOSS@
+
+
+def make_optimizer(parameters, lr):
+    return @OPTIMIZER@
+
+
+def make_schedule(optimizer, lr, epochs, steps_per_epoch):
+@SCHEDULE@
+
+
+def train_epoch(run, epoch):
+    """One pass over the training split in Layerforge's batch order; (metrics, the last batch's rate)."""
+    run.model.train()
+    order = np.random.default_rng([run.seed, epoch]).permutation(len(run.train))
+    meter = Meter(run.train, run.device, run.world_size)
+    for start, end in zip(run.bounds[:-1], run.bounds[1:]):
+        batch = order[start:end]
+        mine = batch[run.rank::run.world_size]  # this process's share of the batch
+        inputs, targets, truth = run.train.batch(mine, run.device)
+        lr = run.optimizer.param_groups[0]["lr"]
+        outputs = run.ddp_model(inputs)
+        loss = run.loss_fn(outputs, targets)
+        run.optimizer.zero_grad()
+        # DDP averages the processes' gradients; weighting each share by its size makes that average
+        # the gradient of the whole batch's mean loss, so P processes take the step one would.
+        (loss * (len(mine) * run.world_size / len(batch))).backward()
+@CLIP@        run.optimizer.step()
+@BATCH_STEP@        meter.add(loss.detach(), outputs.detach(), truth)
+    return meter.metrics(), lr
+
+
+def train(run):
+    """Epochs until the last one, early stopping or divergence; returns how the run ended."""
+    status = "completed"
+    while run.epoch < run.epochs:
+        run.epoch += 1
+        torch.manual_seed(epoch_seed(run.seed, run.epoch, run.rank))  # dropout: the same draws after --resume
+        train_metrics, lr = train_epoch(run, run.epoch)
+        val_metrics = evaluate(run, run.val) if len(run.val) else {}
+        monitored = val_metrics.get("loss", train_metrics["loss"])  # the validation loss where there is one
+        if not math.isfinite(train_metrics["loss"]) or not math.isfinite(monitored):
+            return diverged(run, monitored if math.isfinite(train_metrics["loss"]) else train_metrics["loss"])
+        if monitored > EXPLODED_FACTOR * max(run.initial_loss, 1e-12):
+            return diverged(run, monitored)
+        if monitored < run.best_loss:
+            run.best_loss, run.best_epoch, run.since_best = monitored, run.epoch, 0
+            if run.keep_best:
+                run.best_state = copy_state(run.model)
+        else:
+            run.since_best += 1
+        run.last_good = copy_state(run.model)
+@EPOCH_STEP@        report(run, lr, train_metrics, val_metrics)
+        run.stopped_early = bool(run.patience) and run.since_best >= run.patience
+        save_checkpoint(run)
+        if run.stopped_early:
+            status = "early_stopping"
+            break
+    if run.keep_best and run.best_state is not None:
+        run.model.load_state_dict(run.best_state)  # end with the best validation epoch's weights
+    return status
+'''
+
+
+def _settings_block(hint: TrainingHint) -> str:
+    """The project's settings as constants (the defaults of train.py's options), each a literal."""
+    target = hint.target
+    if target not in TARGETS:
+        raise ExportError(f"training hint target {target!r} is not one of: {', '.join(TARGETS)}")
+    lr = _finite(hint.lr, "learning rate")
+    val_fraction = _finite(hint.val_fraction, "validation fraction")
+    patience = None if hint.patience is None else _count(hint.patience, "early-stopping patience", 1)
+    lines = [
+        "# The Layerforge project's training settings: the defaults of the options below.",
+        f"LOSS = {_literal(_name(hint.loss, 'loss'), 'loss')}",
+        f"TARGET = {_literal(str(target), 'target')}  # 'labels' (class indices), 'values' (numbers) or "
+        f"'input' (an autoencoder rebuilds it)",
+        f"EPOCHS = {_count(hint.epochs, 'number of epochs', 1)}",
+        f"LEARNING_RATE = {lr!r}",
+        f"BATCH_SIZE = {_count(hint.batch_size, 'batch size', 1)}  # samples per step, over all processes",
+        f"SEED = {_count(hint.seed, 'seed', 0)}",
+        f"PATIENCE = {patience!r}  # epochs without a better validation loss before stopping; None: never",
+        f"KEEP_BEST = {bool(hint.keep_best)!r}  # end with the weights of the best validation epoch",
+        f"VAL_FRACTION = {val_fraction!r}  # kept for validation when the data holds no split",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _loss_call(hint: TrainingHint) -> str:
+    args = ", ".join(f"{_name(key, 'loss argument name')}={_literal(value, f'loss argument {key!r}')}"
+                     for key, value in hint.loss_kwargs.items())
+    return f"nn.{_name(hint.loss, 'loss')}({args})"
+
+
+def _optimizer_call(hint: TrainingHint) -> str:
+    _finite(hint.lr, "learning rate")
+    args = "".join(f", {_name(key, 'optimizer argument name')}={_literal(value, f'optimizer argument {key!r}')}"
+                   for key, value in hint.optimizer_kwargs.items())
+    return f"torch.optim.{_name(hint.optimizer, 'optimizer')}(parameters, lr=lr{args})"
+
+
+def _schedule_step(schedule: str | None) -> str | None:
+    if schedule is None:
+        return None
+    if schedule not in SCHEDULE_STEPS:
+        raise ExportError(f"the learning-rate schedule {schedule!r} is not one train.py can build; it builds: "
+                          f"{', '.join(SCHEDULE_STEPS)} (or none)")
+    return SCHEDULE_STEPS[schedule]
+
+
+def _schedule_body(hint: TrainingHint) -> str:
+    step = _schedule_step(hint.schedule)
+    if step is None:
+        return "    return None  # no schedule: the learning rate stays as set"
+    args = []
+    if hint.schedule == "ReduceLROnPlateau":
+        args.append('mode="min"')
+    for key, value in hint.schedule_kwargs.items():
+        key = _name(key, "schedule argument name")
+        if value is None and key in _RUN_DEPENDENT:
+            args.append(f"{key}={_RUN_DEPENDENT[key]}")
+        else:
+            args.append(f"{key}={_literal(value, f'schedule argument {key!r}')}")
+    if hint.schedule == "OneCycleLR":
+        args.insert(1 if args and args[0].startswith("max_lr=") else 0, "total_steps=epochs * steps_per_epoch")
+    when = {"batch": "after every batch", "epoch": "after every epoch",
+            "metric": "after every epoch, on the validation loss"}[step]
+    call = f"torch.optim.lr_scheduler.{hint.schedule}(optimizer, {', '.join(args)})"
+    if len(call) > 100:
+        call = f"torch.optim.lr_scheduler.{hint.schedule}(\n        optimizer, {', '.join(args)})"
+    return f"    # stepped {when}, as in Layerforge\n    return {call}"
+
+
+def _finite(value: object, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ExportError(f"the {what} {value!r} is not a number")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ExportError(f"the {what} {number!r} is not a finite number; set a positive {what}")
+    return number
+
+
+def _positive(value: object, what: str) -> str:
+    number = _finite(value, what)
+    if number <= 0:
+        raise ExportError(f"the {what} must be above 0, got {number!r}")
+    return repr(number)
+
+
+def _count(value: object, what: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or int(value) < minimum:
+        raise ExportError(f"the {what} must be a whole number of at least {minimum}, got {value!r}")
+    return int(value)
 
 
 def _name(text: object, what: str) -> str:
@@ -249,7 +280,3 @@ def _literal(value: object, what: str) -> str:
         return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"  # (x,) is a tuple, (x) is not
     raise ExportError(f"the {what} is a {type(value).__name__}, which train.py cannot hold; use a number or "
                       f"text")
-
-
-def train_command(data_file: str = "data.npz", processes: int = 2) -> str:
-    return f"torchrun --nproc_per_node={processes} train.py --data {data_file}"

@@ -13,7 +13,11 @@ from ..export import ExportError, export_onnx, export_pytorch, export_weights
 from ..export.common import normalization_dict
 from ..export.formats import SUFFIXES, check_format
 from ..export.train_script import LABEL_LOSSES, TrainingHint
-from ..training.choices import get_loss, get_optimizer
+from ..data.split import split_indices
+from ..training.build import valid_shapes
+from ..training.choices import get_loss, get_optimizer, get_schedule
+from ..training.errors import TrainingError
+from ..training.problem import Problem
 
 
 def export_project(project: Any, weights_state_dict: Mapping[str, Any] | None, fmt: str, out_path,
@@ -42,7 +46,8 @@ def export_project(project: Any, weights_state_dict: Mapping[str, Any] | None, f
 
 
 def training_hint(project: Any, project_dir=None) -> TrainingHint:
-    """train.py's settings from the project's (PyTorch's names), with its data when it can be loaded."""
+    """train.py's settings from the project's (PyTorch's names), with its data when it can be loaded:
+    the split and the standardisation the app's Trainer would use, so train.py trains as it does."""
     settings = project.settings
     loss = get_loss(settings.loss).torch_name
     optimizer_kwargs = {}
@@ -54,17 +59,41 @@ def training_hint(project: Any, project_dir=None) -> TrainingHint:
     target = settings.target
     if target == "auto":
         target = "labels" if loss in LABEL_LOSSES else "values"
+    schedule, schedule_kwargs = _schedule(settings)
     hint = TrainingHint(loss=loss, loss_kwargs=dict(settings.loss_params),
                         optimizer=get_optimizer(settings.optimizer).torch_name, optimizer_kwargs=optimizer_kwargs,
                         lr=settings.learning_rate, epochs=settings.epochs, batch_size=settings.batch_size,
-                        target=target)
+                        target=target, schedule=schedule, schedule_kwargs=schedule_kwargs,
+                        grad_clip_norm=settings.grad_clip_norm, patience=settings.early_stopping_patience,
+                        keep_best=settings.keep_best, seed=settings.seed, val_fraction=settings.val_fraction)
     try:
         dataset = project.load_dataset(project_dir)
     except (OSError, ValueError):  # data moved or unreadable: the code is still useful with other data
         return hint
     hint.x, hint.y = dataset.x, dataset.y
+    try:   # the Trainer's own view of the data: its split, target and standardisation
+        problem = Problem(project.spec, valid_shapes(project.spec), dataset, settings)
+    except TrainingError:   # the data does not fit the model: train.py will say so where it runs
+        return hint
+    hint.target = problem.target
+    hint.split = split_indices(dataset, settings.val_fraction, settings.test_fraction, seed=settings.seed)
+    hint.normalization = problem.normalization.to_dict() if problem.normalization else {"inputs": None,
+                                                                                          "targets": None}
     return hint
 
+
+def _schedule(settings: Any) -> tuple[str | None, dict]:
+    """The schedule as PyTorch's class and arguments; None stands for what depends on the run
+    (T_max 0: the whole run; max_lr 0: ten times the learning rate), as ``training.build`` reads them."""
+    if settings.schedule is None:
+        return None, {}
+    values = {key: value for key, value in settings.schedule.items() if key != "type"}
+    for key in ("T_max", "max_lr"):
+        if key in values and not values[key]:
+            values[key] = None
+    if "milestones" in values:
+        values["milestones"] = list(values["milestones"])
+    return get_schedule(settings.schedule["type"]).torch_name, values
 
 
 def _with_suffix(path: Path, fmt: str) -> Path:
