@@ -26,6 +26,8 @@ from .focus_order import FocusOrder
 from .frames import FrameClock
 from .health_views import HealthViews
 from .help_menu import install_help
+from .dataset_actions import install_datasets
+from .see_inside_actions import install_code_view
 from .icons import app_icon
 from .menus import ensure_menu_bar_mnemonics
 from .inspector import LayerInspector
@@ -70,6 +72,8 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._connect()
         install_help(self)   # Help menu, File > Examples…
+        install_datasets(self)   # Data > Get dataset…, the offer to download an example's data
+        install_code_view(self)   # View > Code, Model > Analyze, File > Export diagram
         self.setStyleSheet(load_stylesheet())
         fit_to_screen(self)   # a size that fits the screen it opens on (not a fixed 1400x900)
         self.workspace.open_example(example, discard=True)
