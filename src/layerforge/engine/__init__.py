@@ -122,6 +122,7 @@ _wrap_namespace(globals(), "layerforge.engine.ops")
 
 from . import nn, optim, utils  # noqa: E402
 from . import distributions  # noqa: E402
+from . import onnx  # noqa: E402  (torch.onnx.export; the onnx package itself is imported only when exporting)
 from .serialization import load, save  # noqa: E402
 from .interchange import from_dlpack, frombuffer, to_dlpack  # noqa: E402
 from .interchange import install_methods as _install_interchange  # noqa: E402

@@ -1,0 +1,164 @@
+"""Converters: reshape/view (and the squeeze/unsqueeze/flatten built on it), permute/transpose,
+expand, cat/stack/split, pad, repeat, gather, and indexing with ints, slices, None, Ellipsis and one
+integer index array."""
+from __future__ import annotations
+
+import numpy as np
+
+from .builder import ExportError, is_dynamic
+from .registry import converts
+from .tracer import Value
+
+_MAX = np.iinfo(np.int64).max
+_MIN = np.iinfo(np.int64).min
+
+
+@converts("Reshape")
+def reshape(ctx):
+    in_dims, out_dims = ctx.in_dims(), ctx.out_dims()
+    if in_dims == out_dims:
+        ctx.same()
+        return
+    shape = ctx.b.shape_tensor(out_dims, allow_infer=True, copy_from=in_dims)
+    ctx.emit_out("Reshape", [ctx.x(0), shape])
+
+
+@converts("Permute")
+def permute(ctx):
+    axes = [int(a) for a in ctx.attrs["axes"]]
+    if axes == sorted(axes):
+        ctx.same()
+        return
+    ctx.emit_out("Transpose", [ctx.x(0)], perm=axes)
+
+
+@converts("Expand")
+def expand(ctx):
+    in_dims, out_dims = ctx.in_dims(), ctx.out_dims()
+    if in_dims == out_dims:
+        ctx.same()
+        return
+    lead = len(out_dims) - len(in_dims)
+    target = [1 if i >= lead and in_dims[i - lead] == d else d for i, d in enumerate(out_dims)]
+    ctx.emit_out("Expand", [ctx.x(0), ctx.b.shape_tensor(target)])
+
+
+@converts("Cat")
+def cat(ctx):
+    ctx.emit_out("Concat", [ctx.x(i) for i in range(ctx.n_inputs)], axis=int(ctx.attrs["axis"]))
+
+
+@converts("Stack")
+def stack(ctx):
+    axes = ctx.b.ints([int(ctx.attrs["axis"])], "axes")
+    parts = [ctx.emit("Unsqueeze", [ctx.x(i), axes]) for i in range(ctx.n_inputs)]
+    ctx.emit_out("Concat", parts, axis=int(ctx.attrs["axis"]))
+
+
+@converts("Split")
+def split(ctx):
+    sizes = [int(s) for s in ctx.attrs["sizes"]]
+    axis = int(ctx.attrs["axis"])
+    if is_dynamic(ctx.in_dims()[axis]):
+        raise ExportError(f"ONNX export: split/chunk along the dynamic axis {axis} ({ctx.where()}) has "
+                          "sizes fixed at the traced size; split another axis or drop that dynamic axis")
+    outputs = [ctx.out(i) for i in range(len(ctx.op.outputs))]
+    ctx.emit("Split", [ctx.x(0), ctx.b.ints(sizes, "split")], outputs=outputs, axis=axis)
+
+
+_PAD_MODES = {"constant": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+
+
+@converts("Pad")
+def pad(ctx):
+    widths, mode, value = ctx.attrs["widths"], ctx.attrs["mode"], ctx.attrs["value"]
+    if mode == "circular" and ctx.b.opset < 19:
+        raise ExportError(f"ONNX export: circular padding ({ctx.where()}) needs opset_version >= 19")
+    pads = [int(lo) for lo, _ in widths] + [int(hi) for _, hi in widths]
+    inputs = [ctx.x(0), ctx.b.ints(pads, "pads")]
+    if mode == "constant":
+        inputs.append(ctx.scalar(value))
+    ctx.emit_out("Pad", inputs, mode=_PAD_MODES[mode])
+
+
+@converts("Repeat")
+def repeat(ctx):
+    repeats = [int(r) for r in ctx.attrs["repeats"]]
+    x = ctx.x(0)
+    in_dims = ctx.in_dims()
+    if len(repeats) > len(in_dims):
+        axes = ctx.b.ints(range(len(repeats) - len(in_dims)), "axes")
+        x = ctx.emit("Unsqueeze", [x, axes])
+    ctx.emit_out("Tile", [x, ctx.b.ints(repeats, "repeats")])
+
+
+@converts("Gather")
+def gather(ctx):
+    axis, index = int(ctx.attrs["axis"]), ctx.attrs["index"]
+    x = ctx.x(0)
+    in_shape = ctx.in_shape()
+    corner = [d for d, (n, m) in enumerate(zip(index.shape, in_shape)) if d != axis and n != m]
+    if corner:  # PyTorch reads only the corner the index covers
+        x = ctx.emit("Slice", [x, ctx.b.ints([0] * len(corner), "starts"),
+                               ctx.b.ints([index.shape[d] for d in corner], "ends"), ctx.b.ints(corner, "axes")])
+    ctx.emit_out("GatherElements", [x, ctx.b.name_of(index)], axis=axis)
+
+
+# ------------------------------------------------------------------------------ indexing
+def _items(index, ndim: int) -> list:
+    items = list(index) if isinstance(index, tuple) else [index]
+    consuming = sum(1 for i in items if i is not None and i is not Ellipsis
+                    and not isinstance(i, (bool, np.bool_)))
+    consuming += sum(i.ndim - 1 for i in items if isinstance(i, Value) and i.dtype == np.bool_)
+    if Ellipsis in items:
+        at = items.index(Ellipsis)
+        items[at:at + 1] = [slice(None)] * (ndim - consuming)
+    return items
+
+
+def _index(ctx, x: str, index, ndim: int) -> tuple:
+    """Apply one numpy-style index to ``x`` (of rank ``ndim``); returns (name, rank)."""
+    items = _items(index, ndim)
+    if sum(1 for i in items if isinstance(i, Value)) > 1:
+        raise ExportError(f"ONNX export: indexing with several index tensors at once ({ctx.where()}) "
+                          "is not supported; index one dimension at a time")
+    pos = 0
+    for item in items:
+        if item is None:
+            x = ctx.emit("Unsqueeze", [x, ctx.b.ints([pos], "axes")])
+            pos += 1
+            ndim += 1
+        elif isinstance(item, (bool, np.bool_)):
+            raise ExportError(f"ONNX export: indexing with a Python bool ({ctx.where()}) is not supported")
+        elif isinstance(item, (int, np.integer)):
+            x = ctx.emit("Gather", [x, ctx.b.const(np.asarray(int(item), dtype=np.int64), "index")], axis=pos)
+            ndim -= 1
+        elif isinstance(item, slice):
+            if item == slice(None):
+                pos += 1
+                continue
+            step = 1 if item.step is None else int(item.step)
+            start = (0 if step > 0 else _MAX) if item.start is None else int(item.start)
+            stop = (_MAX if step > 0 else _MIN) if item.stop is None else int(item.stop)
+            x = ctx.emit("Slice", [x, ctx.b.ints([start], "starts"), ctx.b.ints([stop], "ends"),
+                                   ctx.b.ints([pos], "axes"), ctx.b.ints([step], "steps")])
+            pos += 1
+        elif isinstance(item, Value):
+            if item.dtype == np.bool_:
+                raise ExportError(f"ONNX export: indexing with a boolean mask ({ctx.where()}) gives a "
+                                  "data-dependent shape; use torch.where(mask, x, other) instead")
+            x = ctx.emit("Gather", [x, ctx.b.name_of(item)], axis=pos)
+            pos += len(item.shape)
+            ndim += len(item.shape) - 1
+        else:
+            raise ExportError(f"ONNX export: cannot index with {type(item).__name__} ({ctx.where()})")
+    return x, ndim
+
+
+@converts("GetItem")
+def getitem(ctx):
+    x, ndim = ctx.x(0), len(ctx.in_shape())
+    for index in (ctx.attrs["first"], ctx.attrs["second"]):
+        if index is not None:
+            x, ndim = _index(ctx, x, index, ndim)
+    ctx.finish(x)

@@ -1,0 +1,238 @@
+"""``export``: trace, (for dynamic axes) trace again at other sizes, convert, write."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..tensor import Tensor
+from .builder import ExportError, GraphBuilder, OpContext, is_dynamic
+from .registry import load, op_name
+from .tracer import Trace, Value, trace
+
+DEFAULT_OPSET = 18
+MIN_OPSET, MAX_OPSET = 17, 23
+
+
+def export(model, args, f, export_params=True, verbose=False, training=None, input_names=None,
+           output_names=None, operator_export_type=None, opset_version=None, do_constant_folding=True,
+           dynamic_axes=None, keep_initializers_as_inputs=None, custom_opsets=None,
+           export_modules_as_functions=False, autograd_inlining=True, dynamo=False, kwargs=None, **ignored):
+    """Write ``model`` as an ONNX file by tracing one forward pass on ``args``, as ``torch.onnx.export``.
+
+    The model runs once in eval mode without gradients (its training flag is restored afterwards);
+    every operation is recorded and written as ONNX operators, with the parameters and buffers as
+    initializers named by their state_dict keys. Tracing records what ran for these inputs: Python
+    control flow (``if``, loops) is followed as taken, sizes read with ``x.shape`` are fixed numbers
+    except along ``dynamic_axes``, and tensors made inside forward are constants of the graph.
+
+    args: the input Tensor, or a tuple of positional arguments (a trailing dict is keyword
+        arguments, as in PyTorch). Non-tensor arguments are baked into the trace.
+    f: a path (written through a temporary file, then renamed into place) or a binary file object.
+    input_names / output_names: names of the graph's inputs and outputs, in order
+        (default ``input``/``output``, numbered when there are several).
+    dynamic_axes: ``{name: [axis, ...]}`` or ``{name: {axis: "symbol"}}`` for inputs and outputs
+        whose size may change (usually the batch). The forward pass runs a second time with those
+        axes grown, so that sizes that follow them are recognised and written symbolically.
+    opset_version: ONNX opset, 17 to 23 (default 18).
+
+    Raises ``ExportError`` naming an operation without an ONNX converter and the module whose forward
+    called it, and ``ImportError`` when the ``onnx`` package is missing.
+    """
+    del export_params, verbose, operator_export_type, do_constant_folding, keep_initializers_as_inputs
+    del custom_opsets, export_modules_as_functions, autograd_inlining, ignored
+    from .writer import import_onnx, write
+    import_onnx()  # fail before any work when the package is missing
+    if dynamo:
+        raise ExportError("ONNX export: dynamo=True is PyTorch's own exporter; Layerforge traces the forward "
+                          "pass (leave dynamo=False)")
+    if training not in (None, False) and getattr(training, "name", str(training)) not in ("EVAL", "TrainingMode.EVAL"):
+        raise ExportError("ONNX export: only eval-mode export is supported (training=TrainingMode.EVAL)")
+    opset = DEFAULT_OPSET if opset_version is None else int(opset_version)
+    if not MIN_OPSET <= opset <= MAX_OPSET:
+        raise ValueError(f"ONNX export: opset_version {opset} is not supported; use {MIN_OPSET} to {MAX_OPSET}")
+    if not callable(getattr(model, "state_dict", None)):
+        raise TypeError(f"ONNX export: expected an nn.Module, got {type(model).__name__}")
+    args, call_kwargs = _split_args(args, kwargs)
+    input_names = list(input_names or [])
+    first = trace(model, args, call_kwargs, input_names)
+    output_names = _names(output_names, len(first.outputs), "output")
+    dims, symbols = {}, {}
+    unknown = [n for n in (dynamic_axes or {}) if n not in output_names and n not in [v.name for v in first.inputs]]
+    if unknown:
+        raise ValueError(f"ONNX export: dynamic_axes names {unknown} are neither input nor output names "
+                         f"(inputs {[v.name for v in first.inputs]}, outputs {output_names})")
+    if dynamic_axes:
+        dims, symbols = _dynamic_dims(model, args, call_kwargs, first, dynamic_axes, input_names)
+    builder = GraphBuilder(first, opset, dims, output_names, symbols)
+    _convert(builder, first)
+    inputs = [(v.name, v.dtype, _named_dims(builder.dims_of(v), symbols, dynamic_axes, v.name))
+              for v in first.inputs]
+    outputs = [(name, v.dtype, _named_dims(builder.dims_of(v), symbols, dynamic_axes, name, output=True))
+               for v, name in zip(first.outputs, output_names)]
+    write(builder, inputs, outputs, opset, f, graph_name=type(model).__name__)
+
+
+# ------------------------------------------------------------------------------ arguments and names
+def _split_args(args, kwargs):
+    if isinstance(args, Tensor):
+        args = (args,)
+    elif isinstance(args, list):
+        args = tuple(args)
+    elif not isinstance(args, tuple):
+        args = (args,)
+    call_kwargs = dict(kwargs or {})
+    if args and isinstance(args[-1], dict):
+        call_kwargs.update(args[-1])
+        args = args[:-1]
+    return args, call_kwargs
+
+
+def _names(given, count: int, base: str) -> list[str]:
+    given = list(given or [])
+    if len(given) > count:
+        raise ValueError(f"ONNX export: {len(given)} {base}_names for {count} {base}s")
+    defaults = [base if count == 1 else f"{base}_{i}" for i in range(count)]
+    return given + defaults[len(given):]
+
+
+def _axes_of(spec) -> dict:
+    """dynamic_axes' entry for one name as {axis: symbol or None}."""
+    if isinstance(spec, dict):
+        return {int(axis): str(symbol) for axis, symbol in spec.items()}
+    return {int(axis): None for axis in spec}
+
+
+def _named_dims(dims, symbols, dynamic_axes, name, output=False):
+    given = _axes_of((dynamic_axes or {}).get(name, {}))
+    named = []
+    for axis, dim in enumerate(dims):
+        if axis in given or (axis - len(dims)) in given:
+            symbol = given.get(axis, given.get(axis - len(dims)))
+            named.append(symbol or (symbols.get(dim) if is_dynamic(dim) else None)
+                         or f"{name}_dynamic_axes_{axis + 1}")
+        elif is_dynamic(dim):
+            named.append(symbols.get(dim) or f"{name}_dim_{axis}")
+        else:
+            named.append(int(dim))
+    return named
+
+
+# ------------------------------------------------------------------------------ dynamic axes
+def _dynamic_dims(model, args, call_kwargs, first: Trace, dynamic_axes: dict, input_names):
+    """Trace again with every dynamic input axis grown (each symbol by its own amount); the sizes
+    that differ between the two traces are the dynamic ones, as (size, size) signatures."""
+    growth, grown = {}, {}
+    for value in first.inputs:
+        for axis, symbol in _axes_of(dynamic_axes.get(value.name, {})).items():
+            if not -len(value.shape) <= axis < len(value.shape):
+                raise ValueError(f"ONNX export: dynamic axis {axis} is out of range for input '{value.name}' "
+                                 f"of shape {tuple(value.shape)}")
+            key = symbol or f"{value.name}:{axis}"
+            growth.setdefault(key, len(growth) + 1)
+            grown.setdefault(value.name, []).append((axis % len(value.shape), growth[key]))
+    if not grown:
+        return {}, {}
+    position = iter(range(len(first.inputs)))
+    copies = {}
+
+    def bigger(t):
+        if id(t) in copies:
+            return copies[id(t)]
+        value = first.inputs[next(position)]
+        data = t._data
+        for axis, extra in grown.get(value.name, ()):
+            if data.shape[axis] == 0:
+                raise ValueError(f"ONNX export: input '{value.name}' is empty along its dynamic axis {axis}")
+            more = np.take(np.asarray(data), np.arange(extra) % data.shape[axis], axis=axis)
+            data = np.concatenate([np.asarray(data), more], axis=axis)
+        copies[id(t)] = Tensor._wrap(data)
+        return copies[id(t)]
+
+    from .tracer import _rebuild
+    try:
+        second = trace(model, _rebuild(args, bigger), call_kwargs, input_names)
+    except Exception as exc:
+        raise ExportError(f"ONNX export: the model fails when its dynamic axes change size ({exc}); "
+                          "export without dynamic_axes, or mark only axes the model accepts at any size") from exc
+    dims = _pair(first, second)
+    symbols = {}
+    for value in first.inputs:
+        for axis, symbol in _axes_of(dynamic_axes.get(value.name, {})).items():
+            dim = dims.get(value, value.shape)[axis]
+            if is_dynamic(dim):
+                symbols.setdefault(dim, symbol or f"{value.name}_dynamic_axes_{axis % len(value.shape) + 1}")
+    return dims, symbols
+
+
+def _pair(first: Trace, second: Trace) -> dict:
+    if len(first.ops) != len(second.ops) or any(a.kind != b.kind for a, b in zip(first.ops, second.ops)):
+        raise ExportError("ONNX export: the model runs different operations when its dynamic axes change "
+                          "size (control flow on a size); export without dynamic_axes")
+    dims = {}
+
+    def pair(a, b):
+        if isinstance(a, Value) and isinstance(b, Value):
+            if a.shape != b.shape and len(a.shape) == len(b.shape):
+                dims[a] = tuple(x if x == y else (x, y) for x, y in zip(a.shape, b.shape))
+        elif type(a) is tuple and type(b) is tuple:
+            for x, y in zip(a, b):
+                pair(x, y)
+
+    for a, b in zip(first.inputs, second.inputs):
+        pair(a, b)
+    for op_a, op_b in zip(first.ops, second.ops):
+        for x, y in zip(op_a.inputs + op_a.outputs, op_b.inputs + op_b.outputs):
+            pair(x, y)
+        for key, item in op_a.attrs.items():
+            pair(item, op_b.attrs.get(key))
+    return dims
+
+
+# ------------------------------------------------------------------------------ conversion
+def _needed(first: Trace) -> set:
+    """The operations the outputs depend on (others, a debug print's say, are left out)."""
+    needed, stack = set(), [v.producer for v in first.outputs if v.producer is not None]
+    while stack:
+        op = stack.pop()
+        if id(op) in needed:
+            continue
+        needed.add(id(op))
+        for value in list(op.inputs) + _attr_values(op.attrs):
+            if value.producer is not None:
+                stack.append(value.producer)
+    return needed
+
+
+def _attr_values(attrs) -> list:
+    found = []
+
+    def walk(item):
+        if isinstance(item, Value):
+            found.append(item)
+        elif type(item) is tuple:
+            for i in item:
+                walk(i)
+
+    for item in attrs.values():
+        walk(item)
+    return found
+
+
+def _convert(builder: GraphBuilder, first: Trace) -> None:
+    converters = load()
+    needed = _needed(first)
+    for op in first.ops:
+        if id(op) not in needed:
+            continue
+        converter = converters.get(op.kind)
+        if converter is None:
+            raise ExportError(f"no ONNX converter for '{op_name(op.kind)}' (called in {op.scope} forward; "
+                              f"engine node {op.kind})")
+        try:
+            converter(OpContext(builder, op))
+        except ExportError:
+            raise
+        except Exception as exc:
+            raise ExportError(f"ONNX export: converting '{op_name(op.kind)}' (called in {op.scope} forward) "
+                              f"failed: {exc}") from exc
+    for value in first.outputs:  # outputs that no operation wrote: an input, a parameter, a constant
+        builder.bind(value, builder.name_of(value))

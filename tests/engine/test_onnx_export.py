@@ -1,0 +1,268 @@
+"""torch.onnx.export for engine modules: tutorial-sized models run in onnxruntime as in the engine."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+from onnx_support import assert_matches, export_bytes, initializer_names, onnx, op_types, run_onnx
+
+import layerforge.engine as torch
+from layerforge.engine.ops import common
+
+nn = torch.nn
+F = nn.functional
+
+
+def _state_keys(model) -> set:
+    return set(model.state_dict())
+
+
+# ------------------------------------------------------------------------------ the tutorial models
+def test_mlp_matches_onnxruntime_and_names_initializers_by_state_dict_keys():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Dropout(0.3), nn.Linear(32, 16), nn.Tanh(),
+                          nn.Linear(16, 3))
+    proto = assert_matches(model, torch.randn(5, 8), torch.randn(11, 8), names=["features"],
+                           output_names=["logits"], dynamic_axes={"features": {0: "batch"}, "logits": {0: "batch"}})
+    assert initializer_names(proto) == _state_keys(model)
+    assert [i.name for i in proto.graph.input] == ["features"]
+    assert [o.name for o in proto.graph.output] == ["logits"]
+    assert "Gemm" in op_types(proto) and "Dropout" not in op_types(proto)
+    batch = proto.graph.input[0].type.tensor_type.shape.dim[0]
+    assert batch.dim_param == "batch"
+    assert proto.graph.output[0].type.tensor_type.shape.dim[0].dim_param == "batch"
+
+
+class SmallCNN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(8, 16, 3, stride=1, padding=1, bias=False), nn.BatchNorm2d(16), nn.LeakyReLU(0.1),
+            nn.AvgPool2d(2))
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(16 * 4 * 4, 10))
+
+    def forward(self, x):
+        return self.head(self.features(x))
+
+
+def _randomise_batch_norm_statistics(model):
+    for module in model.modules():
+        if isinstance(module, nn.BatchNorm2d):  # not the initial 0/1: the export must use them
+            n = module.num_features
+            module.running_mean.copy_(torch.randn(n) * 0.5)
+            module.running_var.copy_(torch.rand(n) + 0.5)
+            module.weight.data.copy_(torch.rand(n) + 0.5)
+
+
+def test_cnn_matches_onnxruntime_in_eval_mode_and_restores_training_mode():
+    torch.manual_seed(1)
+    model = SmallCNN()
+    _randomise_batch_norm_statistics(model)
+    model.train()
+    proto = assert_matches(model, torch.randn(2, 3, 16, 16), torch.randn(7, 3, 16, 16),
+                           dynamic_axes={"x0": [0]})
+    model.train()  # assert_matches evaluates; the export itself must have left training on
+    export_bytes(model, torch.randn(2, 3, 16, 16))
+    assert model.training and model.features[1].training
+    # Weights and running statistics under their state_dict keys; the batch counter is not used in eval.
+    used = {k for k in _state_keys(model) if not k.endswith("num_batches_tracked")}
+    assert used <= initializer_names(proto)
+    assert not {k for k in _state_keys(model) if k.endswith("num_batches_tracked")} & initializer_names(proto)
+    assert {"Conv", "BatchNormalization", "MaxPool", "AveragePool", "Gemm"} <= op_types(proto)
+
+
+class LSTMClassifier(nn.Module):
+    def __init__(self, layers=1, bidirectional=False):
+        super().__init__()
+        self.lstm = nn.LSTM(4, 12, num_layers=layers, batch_first=True, bidirectional=bidirectional)
+        self.head = nn.Linear(12 * (2 if bidirectional else 1), 3)
+
+    def forward(self, x):
+        out, (h, c) = self.lstm(x)
+        return self.head(out[:, -1, :])
+
+
+@pytest.mark.parametrize("layers, bidirectional", [(1, False), (2, True)])
+def test_lstm_classifier_batch_first_matches_onnxruntime_at_any_batch_size(layers, bidirectional):
+    torch.manual_seed(2)
+    model = LSTMClassifier(layers, bidirectional)
+    proto = assert_matches(model, torch.randn(3, 9, 4), torch.randn(6, 9, 4), dynamic_axes={"x0": {0: "batch"}})
+    assert "LSTM" in op_types(proto)
+    assert initializer_names(proto) >= _state_keys(model)
+
+
+class Encoder(nn.Module):
+    def __init__(self, **kwargs):
+        super().__init__()
+        self.encoder = nn.TransformerEncoderLayer(d_model=16, nhead=2, dim_feedforward=32, batch_first=True,
+                                                  **kwargs)
+        self.head = nn.Linear(16, 4)
+
+    def forward(self, x):
+        return self.head(self.encoder(x).mean(dim=1))
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"norm_first": True, "activation": "gelu"}])
+def test_transformer_encoder_matches_onnxruntime_at_any_batch_size(kwargs):
+    torch.manual_seed(3)
+    model = Encoder(**kwargs)
+    proto = assert_matches(model, torch.randn(2, 6, 16), torch.randn(5, 6, 16), dynamic_axes={"x0": {0: "batch"}})
+    assert "LayerNormalization" in op_types(proto) and "Softmax" in op_types(proto)
+
+
+class PlainOps(nn.Module):
+    """A model written with tensor operations in forward, no layers but a weight and a buffer."""
+
+    def __init__(self):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(6, 8) * 0.5)
+        self.register_buffer("scale", torch.tensor([1.5]))
+
+    def forward(self, x):
+        h = x @ self.weight
+        h = (h - h.mean(dim=1, keepdim=True)) / (h.std(dim=1, keepdim=True) + 1e-3)
+        h = torch.where(h > 0, h, h * 0.1) * self.scale
+        h = torch.cat([h, h.pow(2), h.abs().sqrt(), torch.exp(-h.clamp(-3, 3))], dim=1)  # (N, 32)
+        h = h.view(h.size(0), 4, 8).transpose(1, 2).reshape(-1, 32)
+        first, second = h[:, :16], h[:, 16:]
+        s = torch.stack([first, second], dim=0).sum(0) - 2 * first / (1 + second.abs())
+        s = s + s.max(dim=1, keepdim=True).values - s.min(1).values.unsqueeze(1)
+        s = torch.sigmoid(s) + torch.tanh(s) - F.gelu(s) + torch.log(s.relu() + 1) - (s < -0.5).float()
+        s = torch.softmax(s, -1) + torch.log_softmax(s, dim=1) + s.unsqueeze(0).expand(2, -1, -1).mean(0)
+        return (-s).t().t()[..., 1:-1:2] ** 2
+
+
+def test_a_model_of_plain_tensor_ops_matches_onnxruntime():
+    torch.manual_seed(4)
+    model = PlainOps()
+    proto = assert_matches(model, torch.randn(3, 6), torch.randn(8, 6), dynamic_axes={"x0": {0: "n"}})
+    assert initializer_names(proto) >= {"weight", "scale"}
+
+
+# ------------------------------------------------------------------------------ the API
+def test_the_torch_idiom_writes_a_checked_file_to_a_path(tmp_path):
+    torch.manual_seed(5)
+    model = nn.Sequential(nn.Linear(3, 4), nn.Sigmoid())
+    x = torch.randn(2, 3)
+    path = tmp_path / "model.onnx"
+    torch.onnx.export(model, x, str(path))
+    proto = onnx.load(str(path))
+    onnx.checker.check_model(proto)
+    assert proto.opset_import[0].version == torch.onnx.DEFAULT_OPSET
+    assert [p.name for p in tmp_path.iterdir()] == ["model.onnx"]  # no temporary left behind
+    out = run_onnx(path.read_bytes(), {"input": x.numpy()})[0]
+    np.testing.assert_allclose(out, model(x).detach().numpy(), atol=1e-6)
+
+
+def test_opset_version_is_honoured_and_checked():
+    model = nn.Sequential(nn.Linear(3, 4), nn.GELU())
+    x = torch.randn(2, 3)
+    for opset in (17, 20):
+        proto = assert_matches(model, x, opset_version=opset)
+        assert proto.opset_import[0].version == opset
+    assert "Gelu" in op_types(assert_matches(model, x, opset_version=20))
+    with pytest.raises(ValueError, match="opset_version 9"):
+        export_bytes(model, x, opset_version=9)
+
+
+class Head(nn.Module):
+    def forward(self, x):
+        return x.cumprod(1)
+
+
+class WithHead(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Linear(3, 3)
+        self.head = Head()
+
+    def forward(self, x):
+        return self.head(self.body(x))
+
+
+def test_an_operation_without_converter_fails_with_its_name_and_where_and_leaves_no_hook():
+    model = WithHead()
+    with pytest.raises(torch.onnx.ExportError, match=r"no ONNX converter for 'cumprod' \(called in model\.head"):
+        export_bytes(model, torch.randn(2, 3))
+    assert common._trace_hook is None
+    assert torch.ops.compare.__module__ == "layerforge.engine.ops"
+    assert (torch.randn(2) > 0).dtype == torch.bool  # the engine works as before
+
+
+def test_constants_made_in_forward_follow_the_dynamic_batch_when_they_are_fills():
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = nn.GRU(3, 5, batch_first=True)
+
+        def forward(self, x):
+            h0 = torch.zeros(1, x.shape[0], 5) + 0.25  # a fill sized by the batch
+            out, _ = self.rnn(x, h0)
+            return out + torch.ones(5)
+
+    torch.manual_seed(6)
+    assert_matches(Model(), torch.randn(2, 4, 3), torch.randn(5, 4, 3), dynamic_axes={"x0": [0]})
+
+
+def test_a_constant_that_follows_the_batch_but_is_not_a_fill_is_refused():
+    class Model(nn.Module):
+        def forward(self, x):
+            return x + torch.arange(x.shape[0]).float().unsqueeze(1)
+
+    with pytest.raises(torch.onnx.ExportError, match="made inside forward"):
+        export_bytes(Model(), torch.randn(3, 2), input_names=["x"], dynamic_axes={"x": [0]})
+    assert_matches(Model(), torch.randn(3, 2))  # fine at a fixed batch size
+
+
+def test_dynamic_axes_must_name_inputs_or_outputs():
+    with pytest.raises(ValueError, match="'img'"):
+        export_bytes(nn.Linear(2, 2), torch.randn(1, 2), input_names=["x"], dynamic_axes={"img": [0]})
+
+
+def test_in_place_activations_are_recorded():
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 4)
+            self.act = nn.ReLU(inplace=True)
+
+        def forward(self, x):
+            y = self.fc(x)
+            self.act(y)
+            return y * 2
+
+    assert_matches(Model(), torch.randn(3, 4))
+
+
+def test_other_threads_run_unrecorded_while_a_model_is_traced():
+    seen = []
+
+    class Slow(nn.Module):
+        def forward(self, x):
+            worker = threading.Thread(target=lambda: seen.append((torch.ones(2) * 3).sum().item()))
+            worker.start()
+            worker.join()
+            return x * 2
+
+    proto = onnx.load_from_string(export_bytes(Slow(), torch.randn(2)))
+    assert seen == [6.0]
+    assert [n.op_type for n in proto.graph.node] == ["Mul"]
+
+
+def test_importing_the_engine_does_not_import_onnx():
+    code = "import sys, layerforge.engine as torch; torch.onnx.export; print('onnx' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert out.stdout.strip() == "False"
+
+
+def test_a_missing_onnx_package_gives_a_clear_error(monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnx", None)
+    with pytest.raises(ImportError, match="pip install onnx"):
+        export_bytes(nn.Linear(2, 2), torch.randn(1, 2))
