@@ -37,11 +37,12 @@ from .run_operations import RunOperations
 from .runners import ThreadRunner
 from .runs import FINISHED, IDLE, Run, RunStateMachine, kept_epoch_of, model_structure
 from .undo import UndoHistory
+from .weights_import import WeightsImport
 
 EXAMPLE_ALIASES = {"digits": "digits_cnn"}
 
 
-class Workspace(ProjectFiles, DataChoice, RunOperations, RunHistory):
+class Workspace(ProjectFiles, DataChoice, RunOperations, RunHistory, WeightsImport):
     """See the module docstring. ``runner`` runs the Trainer (default: a :class:`ThreadRunner`)."""
 
     def __init__(self, runner=None):
