@@ -399,7 +399,7 @@ def _padded(inputs, fn):
 
 
 def _dtype_name(tensor) -> str:
-    return str(tensor.dtype).replace("torch.", "")
+    return str(tensor.dtype).rpartition(".")[2]   # "float32", as torch.float32 reads without its module
 
 
 def _forward_order(nodes: list[GraphNode], edges: list[GraphEdge], param_rank: dict) -> list[GraphNode]:
