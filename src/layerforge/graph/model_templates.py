@@ -101,6 +101,23 @@ def lstm_classifier(seq_len: int = 32, features: int = 1, num_classes: int = 4, 
     return spec
 
 
+def transformer_classifier(input_shape: Sequence[int] = (12,), num_classes: int = 2, vocab: int = 16,
+                           embed_dim: int = 32, num_heads: int = 4, pool: str = "first") -> ModelSpec:
+    """Token indices -> embedding + learned positions -> one transformer encoder block -> the first
+    position's vector (``pool``) -> linear classifier. The block normalizes first (pre-norm): on the
+    repeated-token task post-norm learns in fewer of its seeds within 15 epochs."""
+    (seq_len,) = tuple(input_shape)
+    spec = ModelSpec()
+    _chain(spec, [("Input", {"shape": (seq_len,), "dtype": "int64"}),
+                  ("Embedding", {"num_embeddings": vocab, "embedding_dim": embed_dim}),
+                  ("PositionalEmbedding", {"max_len": seq_len}),
+                  ("TransformerEncoderBlock", {"num_heads": num_heads, "dim_feedforward": 2 * embed_dim,
+                                               "dropout": 0.0, "norm_first": True}),
+                  ("SequencePool", {"mode": pool}),
+                  ("Linear", {"out_features": num_classes})])
+    return spec
+
+
 @dataclass(frozen=True)
 class Template:
     """A starting model: ``build(**options)`` returns a new spec.
@@ -145,6 +162,11 @@ TEMPLATES = (
     Template("lstm_classifier", "LSTM sequence classifier",
              "An LSTM reads the sequence; its final hidden state feeds a linear classifier.",
              "waveforms", "classification", lstm_classifier, _training("CrossEntropyLoss", 0.01, 30, 32)),
+    Template("transformer", "Transformer sequence classifier",
+             "Token embeddings plus learned positions, one transformer encoder block (4 attention heads), "
+             "then the first position's vector feeds a linear classifier.",
+             "repeated_token", "classification", transformer_classifier,
+             _training("CrossEntropyLoss", 0.003, 20, 32)),
 )
 
 
