@@ -220,6 +220,15 @@ def test_a_constant_that_follows_the_batch_but_is_not_a_fill_is_refused():
     assert_matches(Model(), torch.randn(3, 2))  # fine at a fixed batch size
 
 
+def test_a_view_taken_around_the_recording_is_refused_rather_than_baked_in():
+    class Model(nn.Module):
+        def forward(self, x):
+            return x.detach()[0] * 2
+
+    with pytest.raises(RuntimeError, match="outside the recorded operations"):
+        export_bytes(Model(), torch.randn(3, 2))
+
+
 def test_dynamic_axes_must_name_inputs_or_outputs():
     with pytest.raises(ValueError, match="'img'"):
         export_bytes(nn.Linear(2, 2), torch.randn(1, 2), input_names=["x"], dynamic_axes={"img": [0]})

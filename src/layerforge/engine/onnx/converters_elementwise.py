@@ -94,15 +94,44 @@ def identity(ctx):
     ctx.same()
 
 
-_STEPWISE = {"floor": "Floor", "ceil": "Ceil", "round": "Round", "rint": "Round", "sign": "Sign"}
+_PROBE_FLOAT = [-2.5, -1.5, -0.7, -0.2, 0.0, 0.3, 0.5, 1.5, 2.7]
+_PROBE_INT = [-3, -1, 0, 2, 5]
 
 
-@converts("Stepwise")
+def _stepwise_kind(fn, dtype) -> str | None:
+    """Which rounding function a Stepwise node applies, found by running it on a few values."""
+    probe = np.asarray(_PROBE_FLOAT if dtype.kind == "f" else _PROBE_INT, dtype=dtype)
+    try:
+        got = np.asarray(fn(probe.copy()))
+    except Exception:  # a GPU-only function, say
+        return None
+    candidates = {"Identity": probe, "Floor": np.floor(probe), "Ceil": np.ceil(probe), "Trunc": np.trunc(probe),
+                  "Round": np.round(probe), "Sign": np.sign(probe)}
+    for kind, expected in candidates.items():
+        if got.shape == expected.shape and np.array_equal(got, expected.astype(got.dtype)):
+            return kind
+    return None
+
+
+@converts("Stepwise", "Floor", "Ceil", "Trunc", "Fix", "Sign", "Round")
 def stepwise(ctx):
-    name = getattr(ctx.attrs["fn"], "__name__", "")
-    if name not in _STEPWISE:
-        raise ExportError(f"no ONNX converter for the elementwise function '{name}' ({ctx.where()})")
-    ctx.emit_out(_STEPWISE[name], [ctx.x(0)])
+    kind = _stepwise_kind(ctx.attrs["fn"], ctx.dtype(0))
+    if kind is None:
+        raise ExportError(f"no ONNX converter for '{ctx.op.kind.lower()}' with these arguments ({ctx.where()})")
+    x = ctx.x(0)
+    if kind == "Identity":
+        ctx.same()
+    elif kind == "Trunc":  # ONNX has no Trunc: toward zero is ceil below zero and floor above
+        negative = ctx.emit("Less", [x, ctx.scalar(0)])
+        ctx.emit_out("Where", [negative, ctx.emit("Ceil", [x]), ctx.emit("Floor", [x])])
+    else:  # ONNX's Round, like numpy's and PyTorch's, rounds halves to even
+        ctx.emit_out(kind, [x])
+
+
+@converts("CumSum")
+def cumsum(ctx):
+    axis = ctx.b.const(np.asarray(int(ctx.attrs["axis"]), dtype=np.int64), "axis")
+    ctx.emit_out("CumSum", [ctx.x(0), axis])
 
 
 _COMPARE = {"equal": "Equal", "less": "Less", "less_equal": "LessOrEqual", "greater": "Greater",

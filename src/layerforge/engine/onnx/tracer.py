@@ -93,10 +93,24 @@ class Trace:
         if key is not None:
             value = Value("param", tuple(array.shape), array.dtype, array, key)
         else:  # frozen now: a later in-place write must not change what the graph recorded
+            self._refuse_untraced_view(array)
             frozen = np.array(_host(array), copy=True)
             value = Value("const", frozen.shape, frozen.dtype, frozen)
         self._bind(array, value)
         return value
+
+    def _refuse_untraced_view(self, array) -> None:
+        """A "constant" that is a view of a traced tensor came from it without a recorded
+        operation (indexing a detached tensor, say): baking it in would be silently wrong."""
+        base = getattr(array, "base", None)
+        while base is not None:
+            known = self._by_array.get(id(base))
+            if known is not None and known.kind in ("input", "op"):
+                raise RuntimeError(
+                    f"ONNX export: a tensor of shape {tuple(array.shape)} (used in {self._scopes[-1]} "
+                    "forward) was taken from a traced tensor outside the recorded operations, as "
+                    "x.detach()[...] or x.data[...] do; use x itself (export runs without gradients)")
+            base = getattr(base, "base", None)
 
     def _record(self, kind, attrs, node, in_arrays, out_arrays) -> Recorded:
         # Arrays a node was given (a where's condition, embedding indices, batch norm's running
