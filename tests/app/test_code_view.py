@@ -11,8 +11,10 @@ from layerforge.app import theme
 from layerforge.app.code_highlighter import COLORS
 from layerforge.app.code_view import CodeView
 from layerforge.export.pytorch_model_code import model_source
+from layerforge.export.train_script import training_code
 from layerforge.graph import compile_spec
 from layerforge.training import Project, example_project_path, load_project
+from layerforge.workspace.project_export import training_hint
 
 from window_support import (app_window, boxes, close_window, files, isolated, open_project,  # noqa: F401
                             open_window)
@@ -46,6 +48,9 @@ def test_view_code_opens_the_model_and_its_training_as_the_export_writes_them(qt
     assert shown_class in exported   # the exporter's text, cut at the class, not written again
     assert "self.fc1 = nn.Linear(2, 16, bias=True)" in text[class_start:]
     training = text[text.index("# Training"):]
+    project = workspace.project()[0]
+    written = training_code(training_hint(project))
+    assert training.split("\n", 1)[1] == written   # train.py's own part, under the panel's caption
     assert "nn.CrossEntropyLoss()" in training and "torch.optim.Adam(" in training
     assert ".backward()" in training and "optimizer.step()" in training
     assert view.editor.isReadOnly()

@@ -69,6 +69,31 @@ def test_lstm_flops_count_both_products_every_step():
     assert layer.flops == 5 * per_step
 
 
+def test_self_attention_flops_by_hand_and_its_parameters_are_the_modules():
+    spec = chain(("MultiheadSelfAttention", {"num_heads": 2}, "attn"),
+                 ("TransformerEncoderBlock", {"num_heads": 2, "dim_feedforward": 12}, "block"),
+                 ("SequencePool", {"mode": "mean"}, "pool"), shape=(5, 8))
+    analysis = analyze(spec)
+    rows = {layer.name: layer for layer in analysis.layers}
+    length, dim, heads = 5, 8, 2
+    projections = 4 * length * dim * (2 * dim + 1)            # q, k, v and out, with biases
+    scores_and_sum = 2 * (2 * length * length * dim)          # q k^T, then the weights times v
+    per_score = heads * length * length * (1 + 3)             # scaling, then softmax (exp, sum, divide)
+    assert rows["attn"].flops == projections + scores_and_sum + per_score
+    assert rows["pool"].flops == length * dim + dim
+    model = compile_spec(spec)
+    for name in ("attn", "block"):
+        assert rows[name].params == sum(p.numel() for p in getattr(model, name).parameters())
+
+
+def test_every_catalog_layer_has_a_flops_count():
+    from layerforge.graph import all_layers
+    from layerforge.graph.analyze import PER_VALUE, RULES
+
+    missing = [layer.type for layer in all_layers() if layer.type not in RULES and layer.type not in PER_VALUE]
+    assert missing == [], f"add a FLOPs rule in graph/analyze.py for {missing}"
+
+
 def test_invalid_model_lists_the_error_and_leaves_its_flops_out():
     spec = chain(("Linear", {"out_features": 4}, "fc"), shape=(2, 3))   # Linear needs a flat vector
     analysis = analyze(spec)

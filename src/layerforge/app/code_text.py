@@ -1,9 +1,10 @@
 """The text of the Code panel, written by the PyTorch exporter itself (one generator, not two).
 
 The model part is ``class Model`` of model.py exactly as ``pytorch_model_code`` writes it (with the two
-imports it needs); the training part is train.py's loss, optimizer and loop as ``train_script`` writes
-them, from the workspace's settings through ``project_export.training_hint``. Each layer's lines come
-from ``model_source_with_spans``, moved to where the class sits in the panel. No Qt here.
+imports it needs); the training part is train.py's loss, optimizer, schedule and loops as
+``train_script.training_code`` writes them, from the workspace's settings and data through
+``project_export.training_hint``. Each layer's lines come from ``model_source_with_spans``, moved to
+where the class sits in the panel. No Qt here.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..export import ExportError
-from ..export import train_script
+from ..export.train_script import training_code
 from ..export.pytorch_model_code import model_source_with_spans
 from ..training import Project
 from ..workspace.project_export import training_hint
@@ -75,34 +76,6 @@ def panel_code(spec, report, settings, dataset=None, unavailable: str = "", proj
         training = _comment(f"train.py cannot be written with these settings: {error}")
     lines += ["", "", TRAINING_CAPTION, *training.rstrip("\n").split("\n")]
     return PanelCode("\n".join(lines) + "\n", node_lines, model_code="\n".join(model_lines) + "\n")
-
-
-def training_code(hint) -> str:
-    """train.py's training part: the exporter's ``training_code`` where it has one, else the same
-    section taken from the whole ``train_source``."""
-    writer = getattr(train_script, "training_code", None)
-    if writer is not None:
-        return writer(hint)
-    return training_section(train_script.train_source(hint))
-
-
-def training_section(source: str) -> str:
-    """``make_loss``/``make_optimizer`` and ``main``'s loop, cut from the text of train.py (all of it
-    if its landmarks are not found)."""
-    lines = source.split("\n")
-    try:
-        first = lines.index("def make_loss():")
-        last = lines.index("def parse_args():")
-        start = next(i for i, line in enumerate(lines) if line.strip() == "loss_fn = make_loss()")
-        loop = next(i for i in range(start, len(lines)) if lines[i].lstrip().startswith("for epoch in "))
-    except (ValueError, StopIteration):
-        return source
-    indent = len(lines[loop]) - len(lines[loop].lstrip())
-    end = next((i for i in range(loop + 1, len(lines))
-                if lines[i].strip() and len(lines[i]) - len(lines[i].lstrip()) <= indent), len(lines))
-    functions = "\n".join(lines[first:last]).rstrip()
-    loop_text = textwrap.dedent("\n".join(lines[start:end])).rstrip()
-    return f"{functions}\n\n\n# In main(), with the model wrapped for DistributedDataParallel:\n{loop_text}\n"
 
 
 def _model_class(source: str, spans: dict[str, list[tuple[int, int]]]) -> tuple[list[str], dict[str, list[int]]]:

@@ -8,7 +8,7 @@ pause (``DEBOUNCE_MS``); changes made while it is hidden are taken up when it is
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QPoint, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QPoint, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QFontDatabase, QGuiApplication, QTextCursor, QTextFormat
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QTextEdit, QVBoxLayout, QWidget
 
@@ -18,6 +18,7 @@ from .code_highlighter import PythonHighlighter
 from .code_text import PanelCode, panel_code
 
 DEBOUNCE_MS = 150        # edits closer together than this regenerate once
+COLUMNS_SHOWN = 84       # the panel asks for this many characters of width (model.py's lines are ~100)
 HIGHLIGHT_SHARE = 0.28   # how far a marked line's background moves from the base colour to the highlight
 CAPTION = "What File > Export > PyTorch writes for this model: click a line to select its layer."
 
@@ -69,6 +70,12 @@ class CodeView(QWidget):
         self._timer.timeout.connect(self.refresh)
         workspace.events.connect(self._workspace_changed, ev.ModelChanged, ev.SettingsChanged)
         theme.follow(self, CodeView._mark_selected)
+
+    def sizeHint(self) -> QSize:
+        """Wide enough to read a layer's line without scrolling sideways (the dock opens this wide)."""
+        hint = super().sizeHint()
+        width = self.editor.fontMetrics().horizontalAdvance("x" * COLUMNS_SHOWN) + 40
+        return QSize(max(hint.width(), width), hint.height())
 
     # -- following the workspace -----------------------------------------------------------------
 

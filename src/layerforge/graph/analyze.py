@@ -2,9 +2,10 @@
 memory and FLOPs per sample, with the totals, from the spec and its shape report (no module is built).
 
 FLOPs count one forward pass of one sample in evaluation mode: a multiply-add is 2 FLOPs; bias
-additions, comparisons and elementwise functions 1 per value. Convolutions, Linear, Bilinear and the
-recurrent layers are counted exactly from their sizes; pooling by the values each window reads;
-normalization by the steps it takes per value; reshaping, Dropout and Embedding lookups cost none.
+additions, comparisons and elementwise functions 1 per value. Convolutions, Linear, Bilinear, the
+recurrent layers and self-attention (projections, scores, softmax, weighted sum) are counted exactly
+from their sizes; pooling by the values each window reads; normalization by the steps it takes per
+value; reshaping, Dropout and Embedding lookups cost none.
 A layer type this module has no rule for shows no count (None) rather than a guess.
 """
 from __future__ import annotations
@@ -228,7 +229,45 @@ def _recurrent(kind: str) -> Callable:
     return rule
 
 
+def _attention_core(length: int, dim: int, heads: int, bias: bool) -> int:
+    """Self-attention over ``length`` positions of ``dim`` features: the q, k, v and output
+    projections, the scores q k^T (scaled), their softmax, and the weighted sum of the values."""
+    projections = 4 * length * dim * (2 * dim + int(bias))
+    scores = 2 * length * length * dim + heads * length * length    # all heads together, then the scaling
+    softmax = 3 * heads * length * length
+    weighted = 2 * length * length * dim
+    return projections + scores + softmax + weighted
+
+
+def _self_attention(params, in_shapes, out):
+    length, dim = in_shapes[0]
+    return _attention_core(length, dim, params["num_heads"], params["bias"])
+
+
+def _encoder_block(params, in_shapes, out):
+    length, dim = in_shapes[0]
+    hidden, bias = params["dim_feedforward"], int(params["bias"])
+    attention = _attention_core(length, dim, params["num_heads"], params["bias"])
+    feedforward = length * (hidden * (2 * dim + bias) + dim * (2 * hidden + bias)) + length * hidden   # + activation
+    norms = 2 * length * dim * (5 + 1 + bias)    # two layer norms: statistics, normalise, scale (and shift)
+    residuals = 2 * length * dim
+    return attention + feedforward + norms + residuals
+
+
+def _positional(params, in_shapes, out):
+    return numel(out)   # the table's rows are looked up, then added: one addition per value
+
+
+def _sequence_pool(params, in_shapes, out):
+    if params["mode"] in ("first", "last"):
+        return 0
+    values = numel(in_shapes[0])   # every value summed (mean, then one division per feature) or compared
+    return values + (numel(out) if params["mode"] == "mean" else 0)
+
+
 RULES: dict[str, Callable] = {
+    "MultiheadSelfAttention": _self_attention, "TransformerEncoderBlock": _encoder_block,
+    "PositionalEmbedding": _positional, "SequencePool": _sequence_pool,
     "Linear": _linear, "Bilinear": _bilinear, "Conv1d": _conv, "Conv2d": _conv,
     "ConvTranspose2d": _conv_transpose, "MaxPool1d": _pool, "MaxPool2d": _pool, "AvgPool1d": _pool,
     "AvgPool2d": _pool, "AdaptiveAvgPool2d": _adaptive_pool, "Add": _add, "BatchNorm1d": _batch_norm,

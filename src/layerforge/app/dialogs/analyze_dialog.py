@@ -12,9 +12,10 @@ from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QHe
 
 from ...graph.analyze import COLUMNS, FLOPS_NOTE, MEMORY_NOTE, ModelAnalysis, analyze, human_bytes
 from ...workspace import events as ev
+from .. import theme
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
-NUMERIC_COLUMNS = (3, 4, 5)
+MAX_HEIGHT = 720   # px; a longer model scrolls
 
 
 class _Item(QTableWidgetItem):
@@ -23,7 +24,7 @@ class _Item(QTableWidgetItem):
     def __lt__(self, other) -> bool:
         mine, theirs = self.data(SORT_ROLE), other.data(SORT_ROLE)
         if mine is None or theirs is None:
-            return super().__lt__(other)
+            return self.text().casefold() < other.text().casefold()   # (QTableWidgetItem's would call back here)
         return mine < theirs
 
 
@@ -46,7 +47,7 @@ class AnalyzeDialog(QDialog):
         self.table.setAlternatingRowColors(True)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(False)
+        header.setStretchLastSection(True)
         self.totals = QLabel()
         self.totals.setObjectName("analyzeTotals")
         self.totals.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -72,13 +73,16 @@ class AnalyzeDialog(QDialog):
         for widget in (self.heading, self.table, self.totals, self.note, self.problems, buttons):
             layout.addWidget(widget, 1 if widget is self.table else 0)
         self._listening = False
+        theme.follow(self.problems, lambda label: label.setStyleSheet(f"color: {theme.hex_color('error.text')}"))
         self.refresh()
-        self.resize(self._natural_width(), 460)
+        self.resize(*self._natural_size())
 
-    def _natural_width(self) -> int:
-        width = self.table.verticalHeader().width() + 4
-        width += sum(self.table.columnWidth(column) for column in range(self.table.columnCount()))
-        return min(max(width + 40, 560), 1000)
+    def _natural_size(self) -> tuple[int, int]:
+        """Every column and, up to MAX_HEIGHT, every row in view."""
+        width = sum(self.table.columnWidth(column) for column in range(self.table.columnCount()))
+        rows = sum(self.table.rowHeight(row) for row in range(self.table.rowCount()))
+        height = rows + self.table.horizontalHeader().height() + 180
+        return min(max(width + 60, 560), 1000), min(max(height, 320), MAX_HEIGHT)
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
@@ -124,6 +128,7 @@ class AnalyzeDialog(QDialog):
                     item.setToolTip(layer.error)
                 self.table.setItem(row, column, item)
         self.table.setSortingEnabled(True)
+        self.table.setCurrentCell(-1, -1)   # no cell marked until one is clicked
         if not sorting:
             self.table.sortByColumn(-1, Qt.SortOrder.AscendingOrder)   # model order until a header is clicked
         flops = f"{analysis.total_flops:,}" + (" (+ layers without a count)" if analysis.uncounted else "")
