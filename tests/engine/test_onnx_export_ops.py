@@ -84,6 +84,13 @@ LAYERS = {
     "avg_pool1d": _layer(nn.AvgPool1d(2), randn(2, 3, 8)),
     "adaptive_avg_pool2d_uneven": _layer(nn.AdaptiveAvgPool2d((3, 2)), randn(2, 3, 7, 5)),
     "adaptive_avg_pool2d_even": _layer(nn.AdaptiveAvgPool2d(2), randn(2, 3, 8, 6)),
+    "conv3d_via_index_tensors": _layer(nn.Conv3d(2, 3, 3, padding=1), randn(2, 2, 4, 4, 4)),
+    "max_pool3d": _layer(nn.MaxPool3d(2), randn(2, 2, 4, 4, 4)),
+    "unfold": _layer(nn.Unfold(2, stride=2), randn(2, 3, 4, 4)),
+    "index_tensors_numpy_placement": _fn(
+        lambda m, x: (x[torch.tensor([0, 2]), torch.tensor([[1], [3]])].sum(-1)  # to the front
+                      + x[:, torch.tensor([1, 0]), torch.tensor([4, 4])].sum()  # adjacent: kept in place
+                      + x[torch.tensor([1, 1]), :, torch.tensor([0, 3])].sum()), randn(3, 4, 5)),
     # normalisation
     "batch_norm1d_2d_input": _layer(_bn(nn.BatchNorm1d(5), 5), randn(4, 5)),
     "batch_norm1d_3d_input": _layer(_bn(nn.BatchNorm1d(3), 3), randn(4, 3, 6)),

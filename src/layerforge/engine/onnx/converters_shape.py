@@ -117,12 +117,12 @@ def _items(index, ndim: int) -> list:
 
 
 def _index(ctx, x: str, index, ndim: int) -> tuple:
-    """Apply one numpy-style index to ``x`` (of rank ``ndim``); returns (name, rank)."""
+    """Apply one numpy-style index to ``x`` (of rank ``ndim``); returns (name, rank).
+
+    Basic items (None, ints, slices) are applied left to right; index tensors are kept for last:
+    one becomes a Gather, several a GatherND over their axes moved to the front (numpy's placement)."""
     items = _items(index, ndim)
-    if sum(1 for i in items if isinstance(i, Value)) > 1:
-        raise ExportError(f"ONNX export: indexing with several index tensors at once ({ctx.where()}) "
-                          "is not supported; index one dimension at a time")
-    pos = 0
+    pos, advanced = 0, []
     for item in items:
         if item is None:
             x = ctx.emit("Unsqueeze", [x, ctx.b.ints([pos], "axes")])
@@ -134,25 +134,52 @@ def _index(ctx, x: str, index, ndim: int) -> tuple:
             x = ctx.emit("Gather", [x, ctx.b.const(np.asarray(int(item), dtype=np.int64), "index")], axis=pos)
             ndim -= 1
         elif isinstance(item, slice):
-            if item == slice(None):
-                pos += 1
-                continue
-            step = 1 if item.step is None else int(item.step)
-            start = (0 if step > 0 else _MAX) if item.start is None else int(item.start)
-            stop = (_MAX if step > 0 else _MIN) if item.stop is None else int(item.stop)
-            x = ctx.emit("Slice", [x, ctx.b.ints([start], "starts"), ctx.b.ints([stop], "ends"),
-                                   ctx.b.ints([pos], "axes"), ctx.b.ints([step], "steps")])
+            if item != slice(None):
+                step = 1 if item.step is None else int(item.step)
+                start = (0 if step > 0 else _MAX) if item.start is None else int(item.start)
+                stop = (_MAX if step > 0 else _MIN) if item.stop is None else int(item.stop)
+                x = ctx.emit("Slice", [x, ctx.b.ints([start], "starts"), ctx.b.ints([stop], "ends"),
+                                       ctx.b.ints([pos], "axes"), ctx.b.ints([step], "steps")])
             pos += 1
         elif isinstance(item, Value):
             if item.dtype == np.bool_:
                 raise ExportError(f"ONNX export: indexing with a boolean mask ({ctx.where()}) gives a "
                                   "data-dependent shape; use torch.where(mask, x, other) instead")
-            x = ctx.emit("Gather", [x, ctx.b.name_of(item)], axis=pos)
-            pos += len(item.shape)
-            ndim += len(item.shape) - 1
+            advanced.append((pos, item))
+            pos += 1
         else:
             raise ExportError(f"ONNX export: cannot index with {type(item).__name__} ({ctx.where()})")
+    if len(advanced) == 1:
+        axis, item = advanced[0]
+        return ctx.emit("Gather", [x, ctx.b.name_of(item)], axis=axis), ndim + len(item.shape) - 1
+    if advanced:
+        return _gather_nd(ctx, x, ndim, advanced)
     return x, ndim
+
+
+def _gather_nd(ctx, x: str, ndim: int, advanced: list) -> tuple:
+    axes = [axis for axis, _ in advanced]
+    rest = [a for a in range(ndim) if a not in axes]
+    x = ctx.emit("Transpose", [x], perm=axes + rest)
+    shape = np.broadcast_shapes(*[tuple(v.shape) for _, v in advanced])
+    target = ctx.b.ints(shape, "shape")
+    last = ctx.b.ints([-1], "axes")
+    columns = []
+    for _, value in advanced:
+        index = ctx.b.name_of(value)
+        if value.dtype != np.int64:
+            index = ctx.emit("Cast", [index], to=7)
+        if tuple(value.shape) != shape:
+            index = ctx.emit("Expand", [index, target])
+        columns.append(ctx.emit("Unsqueeze", [index, last]))
+    out = ctx.emit("GatherND", [x, ctx.emit("Concat", columns, axis=-1)])
+    rank = len(shape) + len(rest)
+    adjacent = axes == list(range(axes[0], axes[0] + len(axes)))
+    if adjacent and axes[0] > 0:  # numpy keeps adjacent index dims where they were
+        before = list(range(len(shape), len(shape) + axes[0]))
+        perm = before + list(range(len(shape))) + list(range(len(shape) + axes[0], rank))
+        out = ctx.emit("Transpose", [out], perm=perm)
+    return out, rank
 
 
 @converts("GetItem")
