@@ -2,7 +2,7 @@
 
 The model part is ``class Model`` of model.py exactly as ``pytorch_model_code`` writes it (with the two
 imports it needs); the training part is train.py's loss, optimizer, schedule and loops as
-``train_script.training_code`` writes them, from the workspace's settings and data through
+``train_script.training_code`` writes them, from the workspace's settings through
 ``project_export.training_hint``. Each layer's lines come from ``model_source_with_spans``, moved to
 where the class sits in the panel. No Qt here.
 """
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import textwrap
 from dataclasses import dataclass, field
-from typing import Any
 
 from ..export import ExportError
 from ..export.train_script import training_code
@@ -41,20 +40,18 @@ class PanelCode:
         return None
 
 
-class _OpenProject(Project):
-    """The open project as ``training_hint`` reads it, whose data is the workspace's own, already
-    loaded: nothing is read from disk for the panel."""
+class _SettingsOnly(Project):
+    """The open project as ``training_hint`` reads it for the panel: its settings, without its data.
 
-    dataset: Any = None
-    unavailable: str = ""
+    ``training_code`` is written from the settings alone (the split and the standardisation go into
+    data.npz, not into the code; the Code view test checks the text equals the export's), so the
+    panel never loads, splits or standardises a dataset on the GUI thread."""
 
     def load_dataset(self, project_dir=None):
-        if self.dataset is None:
-            raise OSError(self.unavailable or "no data")
-        return self.dataset
+        raise OSError("the Code panel writes the training code from the settings alone")
 
 
-def panel_code(spec, report, settings, dataset=None, unavailable: str = "", project_name: str = "") -> PanelCode:
+def panel_code(spec, report, settings, project_name: str = "") -> PanelCode:
     """The panel's text for a model (``spec`` and its shape report) and training settings."""
     if not report.ok:
         first = report.errors[0]
@@ -69,9 +66,7 @@ def panel_code(spec, report, settings, dataset=None, unavailable: str = "", proj
     lines = [MODEL_CAPTION, *model_lines]
     node_lines = {node_id: [line + 1 for line in numbers] for node_id, numbers in node_lines.items()}
     try:
-        project = _OpenProject(project_name, spec, {}, settings)
-        project.dataset, project.unavailable = dataset, unavailable
-        training = training_code(training_hint(project))
+        training = training_code(training_hint(_SettingsOnly(project_name, spec, {}, settings)))
     except ExportError as error:
         training = _comment(f"train.py cannot be written with these settings: {error}")
     lines += ["", "", TRAINING_CAPTION, *training.rstrip("\n").split("\n")]

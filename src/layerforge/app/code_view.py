@@ -95,8 +95,7 @@ class CodeView(QWidget):
         """Write the code for the workspace as it is now (called once edits pause, or when shown)."""
         self._timer.stop()
         workspace = self.workspace
-        self.code = panel_code(workspace.spec, workspace.report, workspace.settings, workspace.dataset,
-                               workspace.data_unavailable, workspace.name)
+        self.code = panel_code(workspace.spec, workspace.report, workspace.settings, workspace.name)
         self._stale = False
         self.regenerations += 1
         scroll = self.editor.verticalScrollBar().value()
