@@ -129,6 +129,10 @@ class GraphNodeItem(QGraphicsItem):
         painter.setFont(title)
         painter.setPen(theme.color("text"))
         metrics = QFontMetrics(title)
+        if metrics.horizontalAdvance(node.name) > width:   # a long name: a smaller font before an ellipsis
+            title.setPointSizeF(title.pointSizeF() * max(0.75, width / metrics.horizontalAdvance(node.name)))
+            painter.setFont(title)
+            metrics = QFontMetrics(title)
         painter.drawText(QRectF(left, 4, width, 18), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
                          metrics.elidedText(node.name, Qt.TextElideMode.ElideRight, int(width)))
         small = QFont(painter.font())

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 
 from layerforge.training.autograd_graph import AutogradGraph, GraphNode
 
-NODE_W, NODE_H = 168, 58           # an op node: its name, its output shape, its gradient norm
-LEAF_W, LEAF_H = 168, 44           # a parameter or an input
-COLUMN_GAP, ROW_GAP, LEAF_GAP = 54, 34, 8
+NODE_W, NODE_H = 156, 58           # an op node: its name, its output shape, its gradient norm
+LEAF_W, LEAF_H = 156, 44           # a parameter or an input
+COLUMN_GAP, ROW_GAP, LEAF_GAP = 46, 34, 8
 FRAME_PAD, FRAME_TITLE = 10, 22
 FOLD_MIN = 3                       # this many repetitions of the same layers fold into one "× k"
 MAX_PERIOD = 4                     # the longest repeated sequence of layers looked for

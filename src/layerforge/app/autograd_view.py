@@ -38,6 +38,7 @@ class GraphCanvas(QGraphicsView):
     nodeClicked = Signal(object)
     layerActivated = Signal(str)
     foldToggled = Signal(str)
+    zoomed = Signal()
 
     def __init__(self, scene: QGraphicsScene):
         super().__init__(scene)
@@ -83,6 +84,7 @@ class GraphCanvas(QGraphicsView):
         if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
             factor = 1.15 if event.angleDelta().y() > 0 else 1 / 1.15
             self.scale(factor, factor)
+            self.zoomed.emit()
             return
         super().wheelEvent(event)
 
@@ -102,6 +104,7 @@ class AutogradView(QWidget):
         self.frames: dict[str, GroupFrameItem] = {}
         self.stale = True
         self.fit_pending = True
+        self.auto_fit = True              # the graph is kept whole in the view until the person zooms
         self.builds = 0                   # forward passes this view asked for (tests read it)
         self.last_draw_ms = 0.0
         self.dialogs: list = []
@@ -114,7 +117,7 @@ class AutogradView(QWidget):
         self.fit_button = QPushButton("Fit")
         self.fit_button.setObjectName("autogradFit")
         self.fit_button.setToolTip("Zoom to show the whole graph (Ctrl+wheel zooms)")
-        self.fit_button.clicked.connect(self.fit)
+        self.fit_button.clicked.connect(self._fit_asked)
         self.status = QLabel("")
         self.status.setObjectName("autogradStatus")
         self.status.setWordWrap(True)
@@ -138,6 +141,7 @@ class AutogradView(QWidget):
         self.canvas.nodeClicked.connect(self.inspect)
         self.canvas.layerActivated.connect(self.step_through)
         self.canvas.foldToggled.connect(self.toggle_fold)
+        self.canvas.zoomed.connect(lambda: setattr(self, "auto_fit", False))
         self.inspector = ParameterInspector()
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.setObjectName("autogradSplitter")
@@ -266,10 +270,20 @@ class AutogradView(QWidget):
                 top = min(f.pos().y() for f in shown)
                 self.scene.addItem(FoldBadgeItem(fold, QPointF(right - 72, top - 12), key in self.expanded))
         self.scene.setSceneRect(QRectF(0, 0, placed.width + 20, placed.height + 20))
-        if self.fit_pending:   # a new model: shown whole, once; the person's zoom stays after that
+        if self.fit_pending or self.auto_fit:   # a new model is shown whole; a person's zoom stays
             self.fit_pending = False
+            self.auto_fit = True
             self.fit(shrink_only=True)
         self.last_draw_ms = (time.perf_counter() - started) * 1000
+
+    def _fit_asked(self) -> None:
+        self.auto_fit = True
+        self.fit()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self.auto_fit and self.graph is not None:
+            self.fit(shrink_only=True)
 
     def fit(self, shrink_only: bool = False) -> None:
         """Zoom so the whole graph shows (never below 35%; ``shrink_only``: never above 100% either)."""

@@ -58,6 +58,7 @@ class TensorCard(QFrame):
         layout.setSpacing(2)
         heading = QLabel(f"<b>{title}</b>")
         heading.setObjectName("tensorCardTitle")
+        heading.setWordWrap(True)
         layout.addWidget(heading)
         if values is None:
             layout.addWidget(QLabel("no gradient (it does not depend on a weight)"))
@@ -69,6 +70,7 @@ class TensorCard(QFrame):
             note += f" · first {rows}×{cols} of {picture.shape[0]}×{picture.shape[1]}"
         label = QLabel(note + (f" · {caption}" if caption else ""))
         label.setObjectName("tensorCardShape")
+        label.setWordWrap(True)
         layout.addWidget(label)
         self.table = QTableWidget(rows, cols)
         self.table.setObjectName("tensorCardTable")
@@ -94,6 +96,8 @@ class TensorCard(QFrame):
         self.table.setFixedWidth(min(width + 2, 560))
         self.table.setFixedHeight(min(height + 2, 360))
         layout.addWidget(self.table)
+        # As wide as its numbers (the words wrap above them): the cards sit side by side like a sum.
+        self.setFixedWidth(max(self.table.width() + 14, 150))
         layout.addStretch(1)
 
     def numbers(self) -> list[str]:
@@ -138,7 +142,7 @@ class StepThroughDialog(QDialog):
 
         self.steps = QListWidget()
         self.steps.setObjectName("stepList")
-        self.steps.setMaximumWidth(210)
+        self.steps.setMaximumWidth(190)
         self.steps.currentRowChanged.connect(self._picked)
         self.heading = QLabel("")
         self.heading.setObjectName("stepHeading")
@@ -254,7 +258,7 @@ class StepThroughDialog(QDialog):
             self._add_arrow("→")
             self._add_card(step.output.label, step.output.value, "output")
         else:
-            self._add_card(f"g = ∂loss/∂({step.output.label})", step.output.grad, "arrives from the layers after")
+            self._add_card("g = ∂loss/∂output", step.output.grad, f"of {step.output.label}, from the layers after")
             self._add_arrow("→")
             for tensor in step.inputs:
                 self._add_card(f"∂loss/∂{tensor.label}", tensor.grad, _grad_role(tensor))
@@ -268,6 +272,7 @@ class StepThroughDialog(QDialog):
         font.setPointSizeF(font.pointSizeF() * 2)
         arrow.setFont(font)
         arrow.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        arrow.setFixedWidth(40)
         self.cards_layout.addWidget(arrow)
 
     def _clear_cards(self) -> None:
@@ -290,5 +295,5 @@ def _role(tensor: RecordedTensor) -> str:
 
 def _grad_role(tensor: RecordedTensor) -> str:
     if tensor.kind == "param":
-        return "goes to .grad; the optimizer reads it"
+        return "into .grad, for the optimizer"
     return "handed on backward" if tensor.grad is not None else ""
