@@ -3,7 +3,7 @@ download path is tested without the internet.
 
 ``serve(files)`` serves ``{url path: bytes}``; ``server.behaviour[path]`` makes one path misbehave:
 "404", "drop" (the first response stops half way), "ignore_range" (always 200, whole file),
-"slow" (a few bytes, then a pause, forever). ``server.requests`` lists (path, Range header).
+"slow" (a few bytes, then a pause, forever), "steady" (about 400 kB/s). ``server.requests`` lists (path, Range header).
 """
 from __future__ import annotations
 
@@ -62,6 +62,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(rest[:len(rest) // 2])
             self.wfile.flush()
             self.close_connection = True
+            return
+        if behaviour == "steady":   # about 400 kB/s: a download one can watch
+            for i in range(0, len(rest), 8192):
+                if server.stopping.is_set():
+                    return
+                self.wfile.write(rest[i:i + 8192])
+                time.sleep(0.02)
             return
         if behaviour == "slow":
             for i in range(0, len(rest), 16):

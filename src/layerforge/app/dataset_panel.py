@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QGroupBox, QLabel, QVBoxLayout
 
 from ..data import list_datasets
+from ..data.remote_datasets import is_remote_dataset, remote_dataset
 from .class_colors import class_color
 from . import theme
 from .image_grid import to_pixmap
@@ -95,6 +96,9 @@ class DatasetPanel(QGroupBox):
             index = self.combo.findData(key)
             name = dataset.name if dataset is not None else description
             label = f"{name} — {dataset.task} (imported)" if dataset is not None else f"{name} (not found)"
+            if source.get("kind") == "download" and is_remote_dataset(source.get("name")):
+                title = remote_dataset(source["name"]).title
+                label = f"{title} — {dataset.task} (downloaded)" if dataset is not None else f"{title} (not downloaded)"
             self.combo.blockSignals(True)
             if index < 0:
                 self.combo.addItem(label, key)
