@@ -116,6 +116,47 @@ def test_transformer_encoder_matches_onnxruntime_at_any_batch_size(kwargs):
     assert "LayerNormalization" in op_types(proto) and "Softmax" in op_types(proto)
 
 
+class MaskedEncoder(nn.Module):
+    """Two inputs (embeddings and a padding mask), a causal mask and learned positions."""
+
+    def __init__(self):
+        super().__init__()
+        self.encoder = nn.TransformerEncoder(nn.TransformerEncoderLayer(16, 2, 32, batch_first=True), 2)
+        self.positions = nn.Parameter(torch.randn(1, 6, 16))
+
+    def forward(self, x, padding):
+        causal = nn.Transformer.generate_square_subsequent_mask(x.shape[1])
+        return self.encoder(x + self.positions[:, :x.shape[1]], mask=causal, src_key_padding_mask=padding)
+
+
+def test_transformer_with_causal_and_padding_masks_takes_any_batch_size():
+    torch.manual_seed(3)
+    padding = torch.tensor([[False] * 6, [False] * 4 + [True] * 2])
+    more_padding = torch.tensor([[False] * 6, [False] * 5 + [True], [False] * 2 + [True] * 4])
+    assert_matches(MaskedEncoder(), (torch.randn(2, 6, 16), padding), (torch.randn(3, 6, 16), more_padding),
+                   names=["x", "padding"], dynamic_axes={"x": [0], "padding": [0]})
+
+
+def test_named_dynamic_axes_vary_independently():
+    class Tagger(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed = nn.Embedding(20, 8)
+            self.lstm = nn.LSTM(8, 12, batch_first=True)
+            self.head = nn.Linear(12, 5)
+
+        def forward(self, tokens):
+            out, _ = self.lstm(self.embed(tokens))
+            return self.head(out)  # one prediction per token
+
+    torch.manual_seed(2)
+    proto = assert_matches(Tagger(), torch.randint(0, 20, (2, 7)), torch.randint(0, 20, (4, 9)),
+                           torch.randint(0, 20, (1, 3)), names=["tokens"], output_names=["tags"],
+                           dynamic_axes={"tokens": {0: "batch", 1: "time"}, "tags": {0: "batch", 1: "time"}})
+    dims = [d.dim_param or d.dim_value for d in proto.graph.output[0].type.tensor_type.shape.dim]
+    assert dims == ["batch", "time", 5]
+
+
 class PlainOps(nn.Module):
     """A model written with tensor operations in forward, no layers but a weight and a buffer."""
 

@@ -31,7 +31,9 @@ def export(model, args, f, export_params=True, verbose=False, training=None, inp
         (default ``input``/``output``, numbered when there are several).
     dynamic_axes: ``{name: [axis, ...]}`` or ``{name: {axis: "symbol"}}`` for inputs and outputs
         whose size may change (usually the batch). The forward pass runs a second time with those
-        axes grown, so that sizes that follow them are recognised and written symbolically.
+        axes grown, so that sizes that follow them are recognised and written symbolically. Axes
+        with one symbol name are one size; unnamed axes of equal traced size are taken as one size
+        too (give distinct names to axes that vary independently but were traced at equal sizes).
     opset_version: ONNX opset, 17 to 23 (default 18).
 
     Raises ``ExportError`` naming an operation without an ONNX converter and the module whose forward
@@ -126,7 +128,9 @@ def _dynamic_dims(model, args, call_kwargs, first: Trace, dynamic_axes: dict, in
             if not -len(value.shape) <= axis < len(value.shape):
                 raise ValueError(f"ONNX export: dynamic axis {axis} is out of range for input '{value.name}' "
                                  f"of shape {tuple(value.shape)}")
-            key = symbol or f"{value.name}:{axis}"
+            # A named symbol grows by its own amount wherever it appears; unnamed axes of one traced
+            # size grow together (the batch of several inputs, say): name them to tell them apart.
+            key = symbol or ("size", value.shape[axis])
             growth.setdefault(key, len(growth) + 1)
             grown.setdefault(value.name, []).append((axis % len(value.shape), growth[key]))
     if not grown:
