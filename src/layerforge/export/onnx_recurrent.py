@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from layerforge.engine.onnx.converters_recurrent import GATE_ORDER  # the engine's exporter uses the same table
+
 from .onnx_graph import LayerContext
 
-GATE_ORDER = {"RNN": (0,), "LSTM": (0, 3, 1, 2), "GRU": (1, 0, 2)}
 ONNX_OP = {"RNN": "RNN", "LSTM": "LSTM", "GRU": "GRU"}
 OUTPUTS = {"RNN": 2, "LSTM": 3, "GRU": 2}
 
