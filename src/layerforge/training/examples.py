@@ -74,6 +74,9 @@ EXAMPLES = (
             "8 numbers", {"epochs": 30}),
     Example("waveforms_lstm", "lstm_classifier", "waveforms", "Waveforms: an LSTM tells wave shapes apart",
             {"epochs": 30, "grad_clip_norm": 1.0}),
+    # 15 epochs: the validation accuracy is 1.00 by epoch 10 with the default seed (the MLP stays near 0.56).
+    Example("transformer_sequences", "transformer", "repeated_token",
+            "Repeated tokens: a transformer tells whether a sequence's first token comes back later", {"epochs": 15}),
 )
 
 
