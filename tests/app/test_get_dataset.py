@@ -110,3 +110,24 @@ def test_a_project_on_missing_data_offers_the_download_and_refuses_train(window,
     dialog.download_button.click()
     qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=10000)
     assert workspace.dataset is not None and workspace.data_unavailable == ""
+
+
+def test_import_dialog_reads_idx_files(qtbot, tmp_path):
+    from layerforge.app.dialogs.import_dialog import ImportDialog
+
+    for name, data in ds.mnist_files().items():
+        (tmp_path / name).write_bytes(data)
+    dialog = ImportDialog()
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.tabs.setCurrentWidget(dialog.idx_tab)
+    assert dialog.tabs.tabText(dialog.tabs.currentIndex()) == "IDX (MNIST format)"
+    dialog.idx_tab.path_row.edit.setText(str(tmp_path / "train-images-idx3-ubyte.gz"))
+    dialog.idx_tab.labels_row.edit.setText(str(tmp_path / "train-labels-idx1-ubyte.gz"))
+    assert dialog.import_button.isEnabled() and dialog.error_text == ""
+    assert dialog.dataset.x.shape == (60, 1, 28, 28) and dialog.source["kind"] == "idx"
+    assert "60 images of 1×28×28" in dialog.idx_tab.summary.text()
+    assert not dialog.idx_tab.preview.pixmap().isNull()
+    (tmp_path / "cut.gz").write_bytes(ds.idx_bytes(np.zeros((5, 28, 28), np.uint8))[:100])
+    dialog.idx_tab.path_row.edit.setText(str(tmp_path / "cut.gz"))
+    assert not dialog.import_button.isEnabled() and "cut short" in dialog.error_text

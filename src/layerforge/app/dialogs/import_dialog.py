@@ -1,4 +1,4 @@
-"""Import data [importDialog]: a CSV file, an image folder or a .npz/.npy file, with split and
+"""Import data [importDialog]: a CSV file, an image folder, a .npz/.npy file or IDX files, with split and
 standardisation settings. Whatever is wrong with the file is shown here, in [importError], with its
 line and column; the Import button [importButton] is enabled only when the data loaded."""
 from __future__ import annotations
@@ -8,7 +8,7 @@ from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QDoubleSpin
 
 from ...data import DataError
 from .. import theme
-from .import_tabs import ArraysTab, CsvTab, ImageFolderTab
+from .import_tabs import ArraysTab, CsvTab, IdxTab, ImageFolderTab
 
 ERROR_STYLE = "color: #b71c1c; background: #ffebee; border: 1px solid #ef9a9a; border-radius: 3px; padding: 4px;"
 
@@ -23,11 +23,13 @@ class ImportDialog(QDialog):
         self.setWindowTitle("Import data")
         self.resize(760, 640)
         self.csv_tab, self.image_tab, self.arrays_tab = CsvTab(), ImageFolderTab(), ArraysTab()
+        self.idx_tab = IdxTab()
         self.tabs = QTabWidget()
         self.tabs.setObjectName("importTabs")
         self.tabs.addTab(self.csv_tab, "CSV file")
         self.tabs.addTab(self.image_tab, "Image folder")
         self.tabs.addTab(self.arrays_tab, "NumPy .npz / .npy")
+        self.tabs.addTab(self.idx_tab, "IDX (MNIST format)")
 
         split = QGroupBox("Split and normalisation")
         split.setObjectName("splitGroup")
@@ -75,7 +77,7 @@ class ImportDialog(QDialog):
 
         self.source: dict | None = None
         self.dataset = None
-        for tab in (self.csv_tab, self.image_tab, self.arrays_tab):
+        for tab in (self.csv_tab, self.image_tab, self.arrays_tab, self.idx_tab):
             tab.changed.connect(self.refresh)
         self.tabs.currentChanged.connect(lambda _: self.refresh())
         for spin in (self.val_spin, self.test_spin):

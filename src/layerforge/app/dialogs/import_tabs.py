@@ -1,4 +1,4 @@
-"""The three sources of the import dialog: a CSV file, an image folder, a .npz/.npy file.
+"""The sources of the import dialog: a CSV file, an image folder, a .npz/.npy file, IDX files.
 
 Each tab reads through ``layerforge.data`` (never parsing anything itself) and offers
 ``load() -> (source dict, ArrayDataset)``, raising ``DataError`` with the file, line and column;
@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QFormLay
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from ...data import DataError, preview_csv, read_arrays, read_csv, read_image_folder
+from ...data.idx import read_idx_dataset
 from ..file_dialogs import existing_folder, open_file
 from ..image_grid import to_pixmap
 
@@ -379,4 +380,54 @@ class ArraysTab(QWidget):
         dataset = read_arrays(source["path"], targets_path=source["targets_path"], task=source["task"])
         shape = "×".join(str(d) for d in dataset.input_shape)
         self.summary.setText(f"{len(dataset):,} samples of shape {shape}. {class_summary(dataset)}")
+        return source, dataset
+
+
+class IdxTab(QWidget):
+    """IDX files, MNIST's format: an images file (``*-images-idx3-ubyte[.gz]``) and a labels file."""
+
+    changed = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("idxTab")
+        pattern = "IDX files (*.gz *ubyte *.idx*);;All files (*)"
+        self.path_row = PathRow("idxImagesPathEdit", "Images, e.g. train-images-idx3-ubyte.gz",
+                                lambda w: open_file(w, "Choose the IDX images", pattern))
+        self.labels_row = PathRow("idxLabelsPathEdit", "Labels, e.g. train-labels-idx1-ubyte.gz (none: the "
+                                  "images are their own targets)",
+                                  lambda w: open_file(w, "Choose the IDX labels", pattern))
+        self.summary = summary_label("idxSummaryLabel")
+        self.preview = QLabel()
+        self.preview.setObjectName("idxPreview")
+        self.preview.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+        form = QFormLayout()
+        form.addRow("Images", self.path_row)
+        form.addRow("Labels", self.labels_row)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.preview)
+        layout.addStretch(1)
+        for row in (self.path_row, self.labels_row):
+            row.pathChanged.connect(lambda _: self.changed.emit())
+
+    def load(self):
+        self.summary.setText("")
+        self.preview.clear()
+        path = self.path_row.path()
+        if not path:
+            raise DataError("Choose an IDX images file (MNIST's format, .gz or not) and its labels file.")
+        labels = self.labels_row.path() or None
+        source = {"kind": "idx", "path": str(Path(path).resolve()),
+                  "targets_path": str(Path(labels).resolve()) if labels else None}
+        dataset = read_idx_dataset(source["path"], source["targets_path"])
+        shape = "×".join(str(d) for d in dataset.input_shape)
+        what = class_summary(dataset) if labels else "No labels: each image is its own target (an autoencoder's data)."
+        self.summary.setText(f"{len(dataset):,} images of {shape}. {what}")
+        if dataset.kind == "images" and len(dataset):
+            x = dataset.x
+            strip = np.concatenate([x[i, 0] if x.shape[1] == 1 else x[i].mean(axis=0)
+                                    for i in range(min(12, len(x)))], axis=1)
+            self.preview.setPixmap(to_pixmap(strip, 1000).scaledToHeight(56))
         return source, dataset
