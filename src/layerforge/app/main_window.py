@@ -26,6 +26,7 @@ from .focus_order import FocusOrder
 from .frames import FrameClock
 from .health_views import HealthViews
 from .help_menu import install_help
+from .weights_import_action import install_import_weights
 from .dataset_actions import install_datasets
 from .see_inside_actions import install_code_view
 from .icons import app_icon
@@ -72,6 +73,7 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._connect()
         install_help(self)   # Help menu, File > Examples…
+        install_import_weights(self)   # File > Import weights… (a PyTorch/safetensors/npz state dict)
         install_datasets(self)   # Data > Get dataset…, the offer to download an example's data
         install_code_view(self)   # View > Code, Model > Analyze, File > Export diagram
         self.setStyleSheet(load_stylesheet())
