@@ -91,6 +91,7 @@ class WeightsImport:
                 else:
                     weights[key] = engine.from_numpy(np.array(target, copy=True, order="C"))
             self._add_imported_run(path, result, weights)
+            self._weights_cache = None   # the run holds what it needs; the file's tensors are let go
             result.applied = True
             return result
 
