@@ -142,6 +142,13 @@ def test_copy_all_and_the_colours_read_in_both_themes(qtbot, window):
     QGuiApplication.clipboard().clear()
     view.copy_button.click()
     assert QGuiApplication.clipboard().text() == view.text()
+    # Ctrl+A, Ctrl+C in the panel select and copy its text (not the canvas's layers).
+    QGuiApplication.clipboard().clear()
+    view.editor.setFocus()
+    qtbot.waitUntil(view.editor.hasFocus)
+    qtbot.keyClick(view.editor, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(view.editor, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    assert QGuiApplication.clipboard().text() == view.text()
     for dark in (False, True):
         base = theme.DARK["base"] if dark else theme.LIGHT["base"]
         for token, pair in COLORS.items():

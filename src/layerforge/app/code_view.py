@@ -9,7 +9,7 @@ pause (``DEBOUNCE_MS``); changes made while it is hidden are taken up when it is
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QPoint, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QFontDatabase, QGuiApplication, QTextCursor, QTextFormat
+from PySide6.QtGui import QFontDatabase, QGuiApplication, QKeySequence, QTextCursor, QTextFormat
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QTextEdit, QVBoxLayout, QWidget
 
 from ..workspace import events as ev
@@ -53,6 +53,7 @@ class CodeView(QWidget):
         self.editor.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.editor.setAccessibleName("PyTorch code of the model")
         self.editor.viewport().installEventFilter(self)
+        self.editor.installEventFilter(self)
         self.highlighter = PythonHighlighter(self.editor.document())
 
         top = QHBoxLayout()
@@ -142,6 +143,11 @@ class CodeView(QWidget):
         return any(first <= line <= last for line in lines)
 
     def eventFilter(self, watched, event) -> bool:
+        if watched is self.editor and event.type() == QEvent.Type.ShortcutOverride and (
+                event.matches(QKeySequence.StandardKey.Copy) or event.matches(QKeySequence.StandardKey.SelectAll)):
+            # The panel's own Copy and Select all, not the canvas's window-wide ones (copy layers).
+            event.accept()
+            return True
         if (watched is self.editor.viewport() and event.type() == QEvent.Type.MouseButtonRelease
                 and event.button() == Qt.MouseButton.LeftButton and not self.editor.textCursor().hasSelection()):
             line = self.editor.cursorForPosition(event.position().toPoint()).blockNumber()
