@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..backend import to_host
+
 from .tracer import Recorded, Trace, Value
 
 
@@ -261,4 +263,4 @@ class OpContext:
 
 
 def _host(array):
-    return array if isinstance(array, np.ndarray) else np.asarray(array.get())
+    return array if isinstance(array, np.ndarray) else to_host(array)

@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 
+from ..backend import device_of, to_device_array, to_host
 from .builder import ExportError
 from .dtypes import onnx_type
 from .registry import converts
@@ -98,12 +99,13 @@ _PROBE_FLOAT = [-2.5, -1.5, -0.7, -0.2, 0.0, 0.3, 0.5, 1.5, 2.7]
 _PROBE_INT = [-3, -1, 0, 2, 5]
 
 
-def _stepwise_kind(fn, dtype) -> str | None:
-    """Which rounding function a Stepwise node applies, found by running it on a few values."""
+def _stepwise_kind(fn, dtype, like) -> str | None:
+    """Which rounding function a Stepwise node applies, found by running it on a few values (on the
+    device its input was on: the function is bound to that array module)."""
     probe = np.asarray(_PROBE_FLOAT if dtype.kind == "f" else _PROBE_INT, dtype=dtype)
     try:
-        got = np.asarray(fn(probe.copy()))
-    except Exception:  # a GPU-only function, say
+        got = to_host(fn(to_device_array(probe, device_of(like))))
+    except Exception:  # not a function of the array alone
         return None
     candidates = {"Identity": probe, "Floor": np.floor(probe), "Ceil": np.ceil(probe), "Trunc": np.trunc(probe),
                   "Round": np.round(probe), "Sign": np.sign(probe)}
@@ -115,7 +117,7 @@ def _stepwise_kind(fn, dtype) -> str | None:
 
 @converts("Stepwise", "Floor", "Ceil", "Trunc", "Fix", "Sign", "Round")
 def stepwise(ctx):
-    kind = _stepwise_kind(ctx.attrs["fn"], ctx.dtype(0))
+    kind = _stepwise_kind(ctx.attrs["fn"], ctx.dtype(0), ctx.in_value(0).array)
     if kind is None:
         raise ExportError(f"no ONNX converter for '{ctx.op.kind.lower()}' with these arguments ({ctx.where()})")
     x = ctx.x(0)

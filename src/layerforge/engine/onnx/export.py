@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..backend import device_of, to_device_array, to_host
 from ..tensor import Tensor
 from .builder import ExportError, GraphBuilder, OpContext, is_dynamic
 from .registry import load, op_name
@@ -142,13 +143,13 @@ def _dynamic_dims(model, args, call_kwargs, first: Trace, dynamic_axes: dict, in
         if id(t) in copies:
             return copies[id(t)]
         value = first.inputs[next(position)]
-        data = t._data
+        data = to_host(t._data)
         for axis, extra in grown.get(value.name, ()):
             if data.shape[axis] == 0:
                 raise ValueError(f"ONNX export: input '{value.name}' is empty along its dynamic axis {axis}")
-            more = np.take(np.asarray(data), np.arange(extra) % data.shape[axis], axis=axis)
-            data = np.concatenate([np.asarray(data), more], axis=axis)
-        copies[id(t)] = Tensor._wrap(data)
+            more = np.take(data, np.arange(extra) % data.shape[axis], axis=axis)
+            data = np.concatenate([data, more], axis=axis)
+        copies[id(t)] = Tensor._wrap(to_device_array(data, device_of(t._data)))
         return copies[id(t)]
 
     from .tracer import _rebuild

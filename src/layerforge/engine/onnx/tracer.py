@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import ops as _ops
+from ..backend import to_host
 from ..ops import common as _common
 from ..tensor import Tensor
 
@@ -186,7 +187,7 @@ _ORIGINAL = {"compare": _ops.compare, "inplace": _ops.inplace}
 
 
 def _host(array):
-    return array if isinstance(array, np.ndarray) else np.asarray(array.get())
+    return array if isinstance(array, np.ndarray) else to_host(array)
 
 
 def _marked(t: Tensor) -> Tensor:
