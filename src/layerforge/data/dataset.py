@@ -54,6 +54,8 @@ class ArrayDataset:
     feature_names: list = field(default_factory=list)
     # Things the user should see about how the data was read (rows skipped, images resized, ...).
     notes: list = field(default_factory=list)
+    # Augmentation of training batches the data source asks for ({"crop_padding": 4, "hflip": True}).
+    augment: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -143,7 +145,7 @@ class ArrayDataset:
         indices = np.asarray(indices, dtype=np.int64)
         return replace(self, name=name or self.name, x=self.x[indices], y=self.y[indices],
                        class_names=list(self.class_names), feature_names=list(self.feature_names),
-                       notes=list(self.notes))
+                       notes=list(self.notes), augment=dict(self.augment))
 
     def class_counts(self) -> dict:
         """Samples per class name (classification only), in class order."""

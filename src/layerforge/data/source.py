@@ -7,6 +7,8 @@
     {"kind": "download", "name": "mnist", "subset": "train"}      (a dataset kept in the user's cache)
     {"kind": "idx", "path": "train-images-idx3-ubyte.gz", "targets_path": "train-labels-idx1-ubyte.gz"}
 
+Any kind may add ``"augment": {"crop_padding": 4, "hflip": true}``: training batches are augmented.
+
 Relative paths are resolved against the project's folder (``base_dir``).
 """
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .arrays import read_arrays
+from .augment import check_augment, describe_augment
 from .builtin import check_options, load_dataset
 from .csv_import import MISSING_POLICIES, read_csv
 from .dataset import TASKS, ArrayDataset, DataError
@@ -102,7 +105,8 @@ class DataSource:
         if kind not in _SCHEMA:
             raise DataError(f"data source kind must be one of {', '.join(_SCHEMA)}, got {kind!r}")
         schema = _SCHEMA[kind]
-        unknown = sorted(set(data) - set(schema) - {"kind"})
+        augment = check_augment(data.get("augment"), f"data source ({kind}): 'augment'")
+        unknown = sorted(set(data) - set(schema) - {"kind", "augment"})
         if unknown:
             raise DataError(f"data source ({kind}) has unknown key(s) {', '.join(map(repr, unknown))};"
                             f" its keys are: {', '.join(schema)}")
@@ -121,6 +125,8 @@ class DataSource:
             settings["options"] = check_options(settings["name"], settings["options"])
         if kind == "image_folder":
             settings["size"] = list(settings["size"])
+        if augment:   # kept only when on, so a source without it reads (and saves) as before
+            settings["augment"] = augment
         return cls(kind, settings)
 
     @classmethod
@@ -162,6 +168,16 @@ class DataSource:
         return DataSource(self.kind, settings)
 
     def load(self, base_dir=None) -> ArrayDataset:
+        dataset = self._load(base_dir)
+        augment = self.settings.get("augment", {})
+        if augment and len(dataset.input_shape) != 3:
+            raise DataError(f"data source ({self.kind}): augmentation ({describe_augment(augment)}) works on "
+                            f"images (channels, height, width); '{dataset.name}' has samples of shape "
+                            f"{dataset.input_shape}: remove 'augment' from the data source")
+        dataset.augment = dict(augment)
+        return dataset
+
+    def _load(self, base_dir=None) -> ArrayDataset:
         s = self.settings
         if self.kind == "builtin":
             return load_dataset(s["name"], **s["options"])

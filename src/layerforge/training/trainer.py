@@ -20,6 +20,7 @@ import numpy as np
 
 from layerforge import engine
 from layerforge.data import ArrayDataset
+from layerforge.data.augment import augmenter_for
 from layerforge.graph import GraphError, ModelSpec, compile_spec
 
 from .build import Schedule, make_loss, make_optimizer, valid_shapes
@@ -77,6 +78,7 @@ class Trainer(TrainerSteering):
         report = valid_shapes(spec)
         self.spec = spec.copy()
         self.problem = Problem(self.spec, report, dataset, self.settings)
+        self._augment = augmenter_for(dataset, self.problem.model_inputs, self.settings.seed)   # training batches only
         self.param_count = report.total_params
         self.device, self.device_reason = choose_device(self.settings.device, self.param_count,
                                                         self.settings.batch_size)
@@ -336,7 +338,8 @@ class Trainer(TrainerSteering):
             probe = None if self.health is None else self.health.probe(
                 self.step + 1, self._last_batch_of_run(batch), self.settings.view_features)
             with self._lock:
-                out = self.model(_tensor(p.train.x[index], self.device))
+                inputs = p.train.x[index] if self._augment is None else self._augment(p.train.x[index], epoch, batch)
+                out = self.model(_tensor(inputs, self.device))
                 loss = self._loss(out, _tensor(p.train.target[index], self.device))
                 value = float(loss.item())
                 if not math.isfinite(value):
