@@ -34,7 +34,8 @@ def engine_outputs(model, inputs: tuple) -> list:
     with lf.no_grad():
         out = model(*inputs)
     flat = list(out) if isinstance(out, (tuple, list)) else [out]
-    return [t.numpy() for t in flat if isinstance(t, lf.Tensor)]
+    flat = [t for item in flat for t in (item.values() if isinstance(item, dict) else [item])]
+    return [t.detach().numpy() for t in flat if isinstance(t, lf.Tensor)]
 
 
 def assert_matches(model, inputs, *other_inputs, names=None, **kwargs) -> "onnx.ModelProto":

@@ -316,3 +316,18 @@ def test_a_missing_onnx_package_gives_a_clear_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "onnx", None)
     with pytest.raises(ImportError, match="pip install onnx"):
         export_bytes(nn.Linear(2, 2), torch.randn(1, 2))
+
+
+def test_outputs_may_repeat_pass_inputs_through_or_be_parameters():
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(2, 2)
+
+        def forward(self, x):
+            y = self.fc(x)
+            return y, y, x, self.fc.weight, {"doubled": y * 2}
+
+    torch.manual_seed(10)
+    proto = assert_matches(Model(), torch.randn(3, 2), output_names=["y", "again", "x", "weight", "doubled"])
+    assert [o.name for o in proto.graph.output] == ["y", "again", "x", "weight", "doubled"]

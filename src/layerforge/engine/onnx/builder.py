@@ -33,7 +33,13 @@ class GraphBuilder:
         self._names: dict[int, str] = {}      # id(Value) -> name
         self._used: set[str] = set()
         self._counts: dict[str, int] = {}
-        self._output_names = {id(v): n for v, n in zip(trace.outputs, output_names)}
+        self._output_names: dict[int, str] = {}
+        self.repeated_outputs: list = []      # (value, name): a value returned twice, written by Identity
+        for value, name in zip(trace.outputs, output_names):
+            if id(value) in self._output_names:
+                self.repeated_outputs.append((value, name))
+            else:
+                self._output_names[id(value)] = name
         self._dim_sources: dict = {}
         self._shared: dict = {}               # small constants by value, written once
         for value in trace.inputs:

@@ -241,3 +241,5 @@ def _convert(builder: GraphBuilder, first: Trace) -> None:
                               f"failed: {exc}") from exc
     for value in first.outputs:  # outputs that no operation wrote: an input, a parameter, a constant
         builder.bind(value, builder.name_of(value))
+    for value, name in builder.repeated_outputs:
+        builder.emit("Identity", [builder.name_of(value)], outputs=[name])
