@@ -131,3 +131,22 @@ def test_import_dialog_reads_idx_files(qtbot, tmp_path):
     (tmp_path / "cut.gz").write_bytes(ds.idx_bytes(np.zeros((5, 28, 28), np.uint8))[:100])
     dialog.idx_tab.path_row.edit.setText(str(tmp_path / "cut.gz"))
     assert not dialog.import_button.isEnabled() and "cut short" in dialog.error_text
+
+
+def test_augmentation_in_the_data_panel_is_saved_with_the_project(window, qtbot, tmp_path):
+    panel = window.dataset_panel
+    assert not panel.augment_row.isVisible()   # spiral: points, nothing to crop or flip
+    assert window.open_example("digits_cnn")
+    assert panel.augment_row.isVisible()
+    panel.crop_check.click()
+    panel.padding_spin.setValue(2)
+    panel.flip_check.click()
+    assert window.workspace.source["augment"] == {"crop_padding": 2, "hflip": True}
+    assert window.workspace.dataset.augment == {"crop_padding": 2, "hflip": True}
+    path = window.workspace.save_as(tmp_path / "digits.lfproj")
+    assert json.loads(path.read_text())["data"]["augment"] == {"crop_padding": 2, "hflip": True}
+    assert window.open_example("spiral") and not panel.crop_check.isChecked()
+    assert window.projects.open_path(path)
+    assert panel.crop_check.isChecked() and panel.padding_spin.value() == 2 and panel.flip_check.isChecked()
+    panel.crop_check.click()
+    assert window.workspace.source["augment"] == {"hflip": True}

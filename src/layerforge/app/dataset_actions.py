@@ -1,5 +1,6 @@
-"""The Data menu [dataMenu] with Get dataset… [actionGetDataset], and the offer to download what an
-opened project needs, attached by one call: ``install_datasets(window)``.
+"""The Data menu [dataMenu] with Get dataset… [actionGetDataset], the offer to download what an
+opened project needs, and the Data panel's augmentation kept in the project, attached by one call:
+``install_datasets(window)``.
 
 A project whose data is a downloadable dataset not in the cache yet (an example such as
 mnist_mlp, or a project from another machine) opens with a banner that says so and a button that
@@ -7,10 +8,14 @@ opens the dialog on that dataset; Train stays refused with the reason until the 
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QMenu
 
+from ..data.augment import describe_augment
 from ..data.remote_datasets import is_remote_dataset, remote_dataset
+from ..workspace import WorkspaceError
 from ..workspace import events as ev
 from .actions import named_action
 from .dialogs.get_dataset_dialog import GetDatasetDialog
@@ -46,6 +51,7 @@ class DatasetActions:
         if import_action is not None:
             self.menu.addAction(import_action)
         window.workspace.events.connect(self._data_changed, ev.DataChanged)
+        window.dataset_panel.augmentChanged.connect(self.set_augment)
         self._offer_timer = QTimer(window)
         self._offer_timer.setSingleShot(True)
         self._offer_timer.timeout.connect(self.offer_download)
@@ -64,6 +70,25 @@ class DatasetActions:
         dialog.raise_()
         dialog.activateWindow()
         return dialog
+
+    def set_augment(self, augment: dict) -> None:
+        """The Data panel's augmentation, kept with the data source (so the project saves it)."""
+        workspace = self.window.workspace
+        source, dataset = dict(workspace.source or {}), workspace.dataset
+        if dataset is None or (source.get("augment") or {}) == augment:
+            return
+        if augment:
+            source["augment"] = dict(augment)
+        else:
+            source.pop("augment", None)
+        try:
+            workspace.import_data(source, replace(dataset, augment=dict(augment)))
+        except WorkspaceError as error:
+            self.window.show_status(f"Augmentation unchanged: {error}")
+            self.window.dataset_panel.show_data(workspace.source, workspace.dataset, workspace.data_unavailable)
+            return
+        what = describe_augment(augment)
+        self.window.show_status(f"Training batches are augmented: {what}." if what else "Augmentation is off.")
 
     def missing_dataset(self) -> str | None:
         """The downloadable dataset the project uses but the cache lacks, if any."""

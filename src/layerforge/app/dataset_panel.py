@@ -1,5 +1,6 @@
 """Dataset choice [datasetCombo] among the built-ins and what was imported, with a one-line summary
-and a small preview plot. A view of the workspace's data: a choice in the box asks for it
+and a small preview plot; for images, the augmentation of training batches [augmentRow: augmentCropCheck,
+augmentPaddingSpin, augmentFlipCheck], asked for with ``augmentChanged(settings)``. A view of the workspace's data: a choice in the box asks for it
 (``builtinChosen`` / ``importedChosen``); ``show_data`` shows what the workspace then holds (DataChanged),
 data that could not be loaded included."""
 from __future__ import annotations
@@ -7,9 +8,10 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QComboBox, QGroupBox, QLabel, QVBoxLayout
+from PySide6.QtWidgets import QCheckBox, QComboBox, QGroupBox, QHBoxLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
 from ..data import list_datasets
+from ..data.augment import MAX_CROP_PADDING
 from ..data.remote_datasets import is_remote_dataset, remote_dataset
 from .class_colors import class_color
 from . import theme
@@ -27,6 +29,7 @@ class DatasetPanel(QGroupBox):
 
     builtinChosen = Signal(str, dict)
     importedChosen = Signal(dict, object)
+    augmentChanged = Signal(dict)
 
     def __init__(self, parent=None):
         super().__init__("Data", parent)
@@ -63,10 +66,65 @@ class DatasetPanel(QGroupBox):
         layout.addWidget(self.preview)
         layout.addWidget(self.preview_image)
         layout.addWidget(self.preview_rows)
+        layout.addWidget(self._augment_row())
         self.dataset = None
         self.imported: dict[str, tuple[dict, object]] = {}   # combo key -> (source, dataset)
         theme.follow(self, DatasetPanel._redraw_preview)   # the data's own colours follow the theme too
         self.combo.currentIndexChanged.connect(self._changed)
+
+    def _augment_row(self) -> QWidget:
+        self.augment_row = QWidget()
+        self.augment_row.setObjectName("augmentRow")
+        self.crop_check = QCheckBox("Random crop")
+        self.crop_check.setObjectName("augmentCropCheck")
+        self.crop_check.setToolTip("Training batches only: pad each image, then crop a random window of its size")
+        self.padding_spin = QSpinBox()
+        self.padding_spin.setObjectName("augmentPaddingSpin")
+        self.padding_spin.setRange(1, MAX_CROP_PADDING)
+        self.padding_spin.setValue(4)
+        self.padding_spin.setSuffix(" px")
+        self.padding_spin.setAccessibleName("Crop padding")
+        self.padding_spin.setToolTip("Padding around the image before the random crop")
+        self.flip_check = QCheckBox("Flip")
+        self.flip_check.setObjectName("augmentFlipCheck")
+        self.flip_check.setToolTip("Training batches only: flip half of the images left-right (not for digits "
+                                   "or text, whose mirror image is another thing)")
+        row = QHBoxLayout(self.augment_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(QLabel("Augment:"))
+        row.addWidget(self.crop_check)
+        row.addWidget(self.padding_spin)
+        row.addWidget(self.flip_check)
+        row.addStretch(1)
+        self.crop_check.toggled.connect(self._augment_edited)
+        self.flip_check.toggled.connect(self._augment_edited)
+        self.padding_spin.valueChanged.connect(lambda _: self.crop_check.isChecked() and self._augment_edited())
+        self.augment_row.setVisible(False)
+        return self.augment_row
+
+    def augment_settings(self) -> dict:
+        settings = {}
+        if self.crop_check.isChecked():
+            settings["crop_padding"] = self.padding_spin.value()
+        if self.flip_check.isChecked():
+            settings["hflip"] = True
+        return settings
+
+    def _augment_edited(self) -> None:
+        self.padding_spin.setEnabled(self.crop_check.isChecked())
+        self.augmentChanged.emit(self.augment_settings())
+
+    def _show_augment(self, source: dict, dataset) -> None:
+        augment = source.get("augment") or {}
+        for widget in (self.crop_check, self.flip_check, self.padding_spin):
+            widget.blockSignals(True)
+        self.crop_check.setChecked(bool(augment.get("crop_padding")))
+        self.padding_spin.setValue(int(augment.get("crop_padding") or self.padding_spin.value()))
+        self.padding_spin.setEnabled(self.crop_check.isChecked())
+        self.flip_check.setChecked(bool(augment.get("hflip")))
+        for widget in (self.crop_check, self.flip_check, self.padding_spin):
+            widget.blockSignals(False)
+        self.augment_row.setVisible(dataset is not None and len(dataset.input_shape) == 3)
 
     @property
     def dataset_name(self) -> str:
@@ -111,6 +169,7 @@ class DatasetPanel(QGroupBox):
         self.combo.blockSignals(False)
         self.dataset = dataset
         self.options = dict(source.get("options") or {})
+        self._show_augment(source, dataset)
         if dataset is None:
             self.summary.setText(f"<span style='color:{theme.hex_color('error.text')}'>The data could not be loaded: "
                                  f"{unavailable}</span>")
