@@ -48,8 +48,13 @@ def test_sorting_by_a_number_column_sorts_by_value(qtbot, window):
     assert names[0] == "input1" and names.index("fc3") < names.index("fc1")
 
 
-def test_copy_as_text_and_as_csv(qtbot, window):
+def test_copy_as_text_and_as_csv_and_a_double_clicked_row_selects_its_layer(qtbot, window):
     dialog = open_analysis(qtbot, window)
+    row = column(dialog, 0).index("tanh2")
+    rect = dialog.table.visualItemRect(dialog.table.item(row, 1))
+    qtbot.mouseClick(dialog.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())   # as a hand does:
+    qtbot.mouseDClick(dialog.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())  # press, then double
+    assert window.canvas.model_scene.selected_node_ids() == [window.workspace.spec.node_by_name("tanh2").id]
     clipboard = QGuiApplication.clipboard()
     dialog.copy_csv_button.click()
     rows = list(csv.reader(io.StringIO(clipboard.text())))

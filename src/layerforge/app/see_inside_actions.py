@@ -86,7 +86,8 @@ class CodeAndAnalysis:
     # -- the code panel --------------------------------------------------------------------------
 
     def select_layer(self, node_id: str) -> None:
-        """A line of the Code panel was clicked: its layer becomes the canvas's selection."""
+        """A line of the Code panel (or a row of Analyze) was clicked: its layer becomes the canvas's
+        selection."""
         canvas = self.window.canvas
         node = canvas.model_scene.nodes.get(node_id)
         if node is None:
@@ -100,6 +101,7 @@ class CodeAndAnalysis:
         dialog = self.analyze_dialog
         if dialog is None:
             dialog = self.analyze_dialog = AnalyzeDialog(self.window.workspace, self.window)
+            dialog.layerActivated.connect(self.select_layer)
         else:
             dialog.refresh()
         dialog.show()

@@ -1,11 +1,12 @@
 """Model > Analyze [analyzeDialog]: every layer's output shape, parameters, activation memory and
 FLOPs per sample [analyzeTable], the totals [analyzeTotals] and how FLOPs are counted, copyable as
-text [copyTextButton] or CSV [copyCsvButton]. The numbers are :mod:`layerforge.graph.analyze`'s, the
-same that ``layerforge analyze PROJECT`` prints; the table follows the model while the dialog is open.
+text [copyTextButton] or CSV [copyCsvButton]; double-clicking a row selects its layer on the canvas.
+The numbers are :mod:`layerforge.graph.analyze`'s, the same that ``layerforge analyze PROJECT``
+prints; the table follows the model while the dialog is open.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QHeaderView, QLabel, QPushButton,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
@@ -15,6 +16,7 @@ from ...workspace import events as ev
 from .. import theme
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+NODE_ROLE = Qt.ItemDataRole.UserRole + 2
 MAX_HEIGHT = 720   # px; a longer model scrolls
 
 
@@ -29,6 +31,8 @@ class _Item(QTableWidgetItem):
 
 
 class AnalyzeDialog(QDialog):
+    layerActivated = Signal(str)   # a row double-clicked (or Enter): that layer's node id
+
     def __init__(self, workspace, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("analyzeDialog")
@@ -45,6 +49,7 @@ class AnalyzeDialog(QDialog):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setAlternatingRowColors(True)
+        self.table.itemActivated.connect(self._activated)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
@@ -121,6 +126,7 @@ class AnalyzeDialog(QDialog):
                      ("?" if layer.flops is None else f"{layer.flops:,}", -1 if layer.flops is None else layer.flops))
             for column, (text, value) in enumerate(cells):
                 item = _Item(text)
+                item.setData(NODE_ROLE, layer.node_id)
                 if value is not None:
                     item.setData(SORT_ROLE, value)
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -140,6 +146,11 @@ class AnalyzeDialog(QDialog):
             problems.append(f"No FLOPs count for: {', '.join(analysis.uncounted)}.")
         self.problems.setText("\n".join(problems))
         self.problems.setVisible(bool(problems))
+
+    def _activated(self, item: QTableWidgetItem) -> None:
+        node_id = item.data(NODE_ROLE)
+        if node_id:
+            self.layerActivated.emit(node_id)
 
     def copy_text(self) -> None:
         QGuiApplication.clipboard().setText(self.analysis.text())
