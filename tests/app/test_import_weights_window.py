@@ -1,4 +1,4 @@
-"""File > Import weights…: choose a file, read what matched and what did not, import, and the window
+"""File > Import weights… in the window (the Qt-free operation is tested in tests/workspace/test_import_weights.py):
 uses the imported weights (Predict, the Runs list, Continue)."""
 from __future__ import annotations
 
