@@ -1,5 +1,6 @@
-"""File > Import weights… in the window (the Qt-free operation is tested in tests/workspace/test_import_weights.py):
-uses the imported weights (Predict, the Runs list, Continue)."""
+"""File > Import weights… in the window: choose a file, read what matched and what did not, import,
+and the window uses the imported weights (Predict, the Runs list, Continue). The Qt-free operation
+is tested in tests/workspace/test_import_weights.py."""
 from __future__ import annotations
 
 import numpy as np
