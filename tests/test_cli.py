@@ -129,8 +129,8 @@ def test_user_mistakes_get_one_message_and_a_nonzero_exit(tmp_path, spiral_proje
     diverging.write_text(json.dumps(document))
     code, _, err = run(capsys, "train", str(diverging))
     assert code == 1 and "does not suit classification" in err
-    code, _, err = run(capsys, "new", "transformer", str(tmp_path / "t.lfproj"))
-    assert code == 1 and "unknown template 'transformer'" in err
+    code, _, err = run(capsys, "new", "diffusion", str(tmp_path / "t.lfproj"))
+    assert code == 1 and "unknown template 'diffusion'" in err
     code, _, err = run(capsys, "new", "mlp_classifier", str(spiral_project))
     assert code == 1 and "already exists" in err
     if not engine.cuda.is_available():
