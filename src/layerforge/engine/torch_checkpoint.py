@@ -248,7 +248,7 @@ def read_torch_legacy(data: bytes, path: str, cap: int, dev):
         if offset + nbytes > len(data):
             raise CheckpointError(f"{where}: storage '{key}' needs {nbytes:,} bytes but only "
                                   f"{len(data) - offset:,} remain; the file is truncated")
-        storages.raw[key] = bytearray(data[offset:offset + nbytes])
+        storages.raw[key] = bytearray(memoryview(data)[offset:offset + nbytes])   # one copy, writable
         offset += nbytes
     missing = [key for key in storages.claims if key not in storages.raw]
     if missing:
