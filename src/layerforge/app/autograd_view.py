@@ -28,7 +28,11 @@ from .parameter_inspector import ParameterInspector
 
 MIN_ZOOM = 0.35
 STALE_EVENTS = (ev.ProjectReplaced, ev.ModelChanged, ev.DataChanged, ev.SettingsChanged, ev.RunReplaced,
-                ev.RunEnded)
+                ev.RunEnded, ev.RunStateChanged)
+
+
+class WaitingForWeights(TrainingError):
+    """A first run is training: its weights are not the view's to read until it ends."""
 
 
 class GraphCanvas(QGraphicsView):
@@ -103,6 +107,7 @@ class AutogradView(QWidget):
         self.items: dict[str, GraphNodeItem] = {}
         self.frames: dict[str, GroupFrameItem] = {}
         self.stale = True
+        self.waiting = False              # a first run trains: its weights are read when it ends
         self.fit_pending = True
         self.auto_fit = True              # the graph is kept whole in the view until the person zooms
         self.builds = 0                   # forward passes this view asked for (tests read it)
@@ -162,8 +167,10 @@ class AutogradView(QWidget):
 
     # -- staying cheap -------------------------------------------------------------------------
 
-    def _on_change(self, _event) -> None:
+    def _on_change(self, event) -> None:
         """The model, data, settings or weights changed: build again, now if shown, else when shown."""
+        if isinstance(event, ev.RunStateChanged) and not (self.waiting and not self.workspace.busy):
+            return   # only the end of a run the view waits for matters (its weights are the run's now)
         self.probe = None
         self.stale = True
         self.fit_pending = True
@@ -189,6 +196,10 @@ class AutogradView(QWidget):
             raise TrainingError(workspace.data_unavailable or "no data is loaded: choose a dataset first")
         run = workspace.run
         weights = run.weights if run is not None and run.usable else None
+        if weights is None and workspace.busy:
+            # The initial weights are rebuilt from the run's seed, which would reseed the engine's
+            # random stream under the training thread's feet.
+            raise WaitingForWeights("a run is training: its graph and gradients show here when it ends")
         self.probe = GraphProbe(workspace.spec, workspace.dataset, workspace.settings, weights)
         self.batch_number = 0
         return self.probe
@@ -211,6 +222,7 @@ class AutogradView(QWidget):
 
     def _build(self, step: bool) -> None:
         self.stale = False
+        self.waiting = False
         try:
             probe = self._ensure_probe()
             self.builds += 1
@@ -219,7 +231,8 @@ class AutogradView(QWidget):
             self.graph = None
             self.scene.clear()
             self.items, self.frames = {}, {}
-            self.status.setText(f"Cannot build the graph: {error}")
+            self.waiting = isinstance(error, WaitingForWeights)
+            self.status.setText(str(error) if self.waiting else f"Cannot build the graph: {error}")
             self.step_button.setEnabled(False)
             return
         self.step_button.setEnabled(True)

@@ -79,10 +79,6 @@ class GraphNode:
     dtype: str = "float32"
     device: str = "cpu"
 
-    @property
-    def label(self) -> str:
-        return self.name
-
 
 @dataclass
 class GraphEdge:
@@ -204,8 +200,8 @@ class GraphTrace:
     """One forward pass and the graph it built, still alive (so that a backward can follow)."""
 
     def __init__(self, graph: AutogradGraph, loss_tensor, params: list, param_ids: list, outputs: dict,
-                 x=None, x_id: str | None = None):
-        self.graph, self.loss_tensor = graph, loss_tensor
+                 x=None, x_id: str | None = None, keep: list = ()):
+        self.graph, self.loss_tensor, self.keep = graph, loss_tensor, keep
         self._params, self._param_ids, self._outputs = params, param_ids, outputs
         self._x, self._x_id = x, x_id
 
@@ -385,10 +381,8 @@ def trace_graph(model, spec: ModelSpec, report, x, target, loss_fn, param_names:
     params = [n for n in nodes.items() if n[1].kind == "param"]
     leaves = {id(p): p for p in model.parameters()}
     param_tensors = [leaves[key[1]] for key, _node in params]
-    trace = GraphTrace(graph, loss, param_tensors, [node.id for _key, node in params], outputs,
-                       x=x, x_id=nodes[x_key].id if x_key in nodes else None)
-    trace.keep = keep
-    return trace
+    return GraphTrace(graph, loss, param_tensors, [node.id for _key, node in params], outputs,
+                      x=x, x_id=nodes[x_key].id if x_key in nodes else None, keep=keep)
 
 
 def _padded(inputs, fn):
