@@ -281,3 +281,31 @@ def test_old_tar_checkpoints_get_a_clear_message(tmp_path):
         archive.add(source, arcname="storages")
     with pytest.raises(SerializationError, match="tar archive: PyTorch before 0.4"):
         lf.load(path)
+
+
+def test_a_data_pkl_larger_than_any_state_dicts_is_refused_before_reading(tmp_path, monkeypatch):
+    from layerforge.engine import torch_checkpoint
+
+    monkeypatch.setattr(torch_checkpoint, "MAX_PICKLE_BYTES", 64)
+    body = dict_of(**{f"name{i}": text("x" * 10) for i in range(10)})
+    with pytest.raises(SerializationError, match=r"data.pkl is \d+ bytes, far more than a state dict's"):
+        lf.load(zip_checkpoint(tmp_path / "huge_pickle.pt", stream(body)))
+
+
+def test_a_big_endian_checkpoint_reads_in_this_machines_order(tmp_path):
+    path = tmp_path / "big_endian.pt"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("archive/data.pkl", stream(dict_of(w=tensor("0", 6, 0, (3, 2), (2, 1)))))
+        archive.writestr("archive/byteorder", "big")
+        archive.writestr("archive/data/0", np.arange(6, dtype=">f4").tobytes())
+    loaded = lf.load(path)["w"]
+    assert loaded.tolist() == [[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]] and loaded.dtype == lf.float32
+    tampered = tmp_path / "tampered.pt"   # bytes changed behind the archive's back: its CRC says so
+    tampered.write_bytes(path.read_bytes().replace(b"big", b"mid"))
+    with pytest.raises(SerializationError, match="archive/byteorder cannot be read .*CRC"):
+        lf.load(tampered)
+    with zipfile.ZipFile(tmp_path / "odd.pt", "w") as archive:
+        archive.writestr("archive/data.pkl", stream(dict_of()))
+        archive.writestr("archive/byteorder", "middle")
+    with pytest.raises(SerializationError, match="byteorder record says 'middle', not little or big"):
+        lf.load(tmp_path / "odd.pt")
