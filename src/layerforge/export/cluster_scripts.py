@@ -64,12 +64,13 @@ On a SLURM cluster, edit the #SBATCH lines of train.slurm (nodes, GPUs per node,
 --batch-size counts the samples of one step over all processes together (the project's: {batch_size}),
 so more processes take the same steps faster; raise it (and --lr) to use a larger cluster fully.
 Options: --epochs N, --lr RATE, --batch-size N, --seed N, --patience N (0: no early stopping),
---keep-last, --from-scratch, --output PATH, --checkpoint PATH, --resume PATH, --history PATH.
+--no-keep-best, --from-scratch, --output PATH, --checkpoint PATH, --resume PATH, --history PATH.
 
 Every epoch rank 0 saves checkpoint.pt; after an interruption
     python train.py --data {data_file} --resume checkpoint.pt
 (or the torchrun line with --resume checkpoint.pt) continues where it stopped, with the same result
-as a run that was never interrupted. At the end rank 0 writes trained.safetensors, the weights of
+as a run that was never interrupted (on several nodes, keep this folder on a file system they
+share: every process reads the checkpoint). At the end rank 0 writes trained.safetensors, the weights of
 the best validation epoch (load_model("trained.safetensors")), and history.json, every epoch's
 metrics. With dropout, the random draws differ from Layerforge's (another random generator); with
 batch normalisation on several CPU processes, each process normalises its own share of a batch
@@ -93,7 +94,8 @@ cd "${{SLURM_SUBMIT_DIR:-.}}"
 
 GPUS_PER_NODE="${{SLURM_GPUS_ON_NODE:-4}}"
 HEAD_NODE="$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)"
-export OMP_NUM_THREADS="$(( ${{SLURM_CPUS_PER_TASK:-16}} / GPUS_PER_NODE > 0 ? ${{SLURM_CPUS_PER_TASK:-16}} / GPUS_PER_NODE : 1 ))"
+THREADS=$(( ${{SLURM_CPUS_PER_TASK:-16}} / GPUS_PER_NODE ))
+export OMP_NUM_THREADS=$(( THREADS > 0 ? THREADS : 1 ))   # CPU threads per GPU process
 
 # A requeued or resubmitted job continues from the last epoch's checkpoint.
 RESUME=()

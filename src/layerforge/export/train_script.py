@@ -94,7 +94,7 @@ def training_code(hint: TrainingHint) -> str:
     return re.sub(r"@([A-Z_]+)@", lambda match: pieces[match.group(1)], TRAINING_CODE)
 
 
-TRAINING_CODE = '''# ---- How it trains: the loss, the optimizer, the learning-rate schedule and the loops ---------------
+TRAINING_CODE = '''# ---- How it trains: the loss, the optimizer, the learning-rate schedule and the loops ----------
 
 def make_loss():
     return @LOSS@

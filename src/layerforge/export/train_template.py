@@ -277,8 +277,9 @@ def diverged(run, value):
     """Back to the last good epoch's weights, as Layerforge does when a run diverges."""
     run.model.load_state_dict(run.last_good)
     what = "validation loss" if len(run.val) else "loss"
+    kept = f"those of epoch {run.epoch - 1}, the last good one" if run.epoch > 1 else "the ones it started from"
     run.message = (f"the run diverged: the {what} became {value:.4g} at epoch {run.epoch}; the learning rate is "
-                   f"probably too high. The weights are those of epoch {run.epoch - 1}")
+                   f"probably too high. The weights saved are {kept}")
     return "diverged"
 
 
@@ -362,8 +363,8 @@ def parse_args():
     parser.add_argument("--patience", type=int, default=PATIENCE or 0,
                         help="stop after this many epochs without a better validation loss; 0: never "
                              "(default: %(default)s)")
-    parser.add_argument("--keep-last", action="store_true",
-                        help="end with the last epoch's weights, not the best validation epoch's")
+    parser.add_argument("--keep-best", action=argparse.BooleanOptionalAction, default=KEEP_BEST,
+                        help="end with the best validation epoch's weights (--no-keep-best: the last epoch's)")
     parser.add_argument("--weights", default=str(WEIGHTS), help="weights to start from (.safetensors)")
     parser.add_argument("--from-scratch", action="store_true", help="start from fresh random weights")
     parser.add_argument("--output", default="trained.safetensors", help="where rank 0 writes the final weights")
@@ -396,7 +397,7 @@ def setup(args, rank, world_size, device):
     run = Run(model=model, ddp_model=ddp_model, loss_fn=make_loss(), optimizer=optimizer, scheduler=scheduler,
               train=train_split, val=val_split, test=test_split, stats=stats, bounds=bounds, rank=rank,
               world_size=world_size, device=device, seed=seed, planned_epochs=planned_epochs, epoch=0,
-              epochs=args.epochs, patience=args.patience, keep_best=not args.keep_last,
+              epochs=args.epochs, patience=args.patience, keep_best=args.keep_best,
               best_loss=math.inf, best_epoch=0, since_best=0, best_state=None, stopped_early=False,
               checkpoint=args.checkpoint, history_path=args.history, message="",
               history={"epoch": [], "lr": []})
