@@ -97,7 +97,7 @@ def test_a_project_on_missing_data_offers_the_download_and_refuses_train(window,
     document["data"] = {"kind": "download", "name": "mnist"}   # e.g. made on a machine that had it
     path.write_text(json.dumps(document))
     assert window.projects.open_path(path)
-    qtbot.waitUntil(lambda: "not downloaded yet" in window.banner.text, timeout=3000)
+    qtbot.waitUntil(lambda: window.banner.action_button.text() == "Get MNIST…", timeout=3000)
     assert "MNIST (not downloaded)" in window.dataset_panel.combo.currentText()
     window.training_panel.train_button.click()
     qtbot.wait(50)
@@ -150,3 +150,16 @@ def test_augmentation_in_the_data_panel_is_saved_with_the_project(window, qtbot,
     assert panel.crop_check.isChecked() and panel.padding_spin.value() == 2 and panel.flip_check.isChecked()
     panel.crop_check.click()
     assert window.workspace.source["augment"] == {"hflip": True}
+
+
+def test_mnist_example_opens_with_the_offer_then_trains_once_downloaded(window, qtbot, served):
+    assert window.open_example("mnist_mlp")
+    qtbot.waitUntil(lambda: window.banner.action_button.text() == "Get MNIST…", timeout=3000)
+    assert "trains on MNIST, which is not downloaded yet" in window.banner.text
+    window.banner.action_button.click()
+    dialog = window.dataset_actions.dialog
+    dialog.download_button.click()
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=10000)
+    workspace = window.workspace
+    assert workspace.dataset.x.shape == (60, 1, 28, 28) and workspace.name == "mnist_mlp"
+    assert workspace.fit_problem is None

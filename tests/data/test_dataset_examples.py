@@ -1,0 +1,37 @@
+"""The example projects on downloadable datasets: shipped as generated, valid models of the data's
+shape, and a clear refusal (what to run) when their data is not in the cache."""
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import dataset_examples  # noqa: E402
+
+from layerforge.data import DataError, DataSource  # noqa: E402
+from layerforge.graph import infer_shapes  # noqa: E402
+from layerforge.training import example_project_path, example_projects, load_project  # noqa: E402
+
+
+@pytest.mark.parametrize("name", sorted(dataset_examples.EXAMPLES))
+def test_shipped_dataset_examples_match_their_definition(name, tmp_path, monkeypatch):
+    monkeypatch.setenv("LAYERFORGE_DATA_CACHE", str(tmp_path))   # nothing cached
+    assert name in example_projects()
+    shipped, weights = load_project(example_project_path(name))
+    fresh = dataset_examples.EXAMPLES[name]()
+    assert weights is None and not shipped.warnings
+    assert shipped.spec == fresh.spec and shipped.settings == fresh.settings
+    assert shipped.data_source == fresh.data_source and shipped.data_source["kind"] == "download"
+    report = infer_shapes(shipped.spec)
+    assert report.ok and report.output_shape == (10,)
+    with pytest.raises(DataError, match=r"not downloaded yet: .*layerforge datasets download"):
+        DataSource.from_dict(shipped.data_source).load()
+
+
+def test_training_an_example_without_its_data_says_what_to_run(capsys, tmp_path, monkeypatch):
+    from cli_support import run
+
+    monkeypatch.setenv("LAYERFORGE_DATA_CACHE", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, "train", "mnist_mlp", "--epochs", "1")
+    assert code == 1 and "MNIST is not downloaded yet" in err and "layerforge datasets download mnist" in err
