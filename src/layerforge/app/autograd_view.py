@@ -171,6 +171,8 @@ class AutogradView(QWidget):
         """The model, data, settings or weights changed: build again, now if shown, else when shown."""
         if isinstance(event, ev.RunStateChanged) and not (self.waiting and not self.workspace.busy):
             return   # only the end of a run the view waits for matters (its weights are the run's now)
+        if isinstance(event, ev.ModelChanged) and not event.structure_changed:
+            return   # a layer moved on the canvas: the same graph
         self.probe = None
         self.stale = True
         self.fit_pending = True
