@@ -76,3 +76,16 @@ def test_bad_requests_say_what_is_wrong(spiral_probe):
     n = len(spiral_probe.problem.train)
     with pytest.raises(TrainingError, match=f"sample {n} is out of range"):
         record_layer(spiral_probe, "fc1", n)
+
+
+def test_the_loss_steps_with_the_target_it_compares_with(spiral_probe):
+    recording = record_layer(spiral_probe, "loss", 2)
+    step = recording.forward[0]
+    assert step.name == "ClassIndexLossBackward" and [t.label for t in step.inputs] == ["fc3 output", "target"]
+    assert step.inputs[1].value.tolist() == [int(spiral_probe.problem.train.target[2])]
+    logits = step.inputs[0].value[0]
+    expected = -np.log(np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum())[step.inputs[1].value[0]]
+    assert float(step.output.value) == pytest.approx(expected, rel=1e-5)
+    back = recording.backward[0]
+    softmax = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
+    np.testing.assert_allclose(back.inputs[0].grad[0], softmax - np.eye(3)[step.inputs[1].value[0]], rtol=1e-4, atol=1e-6)

@@ -89,6 +89,11 @@ def record_layer(probe: GraphProbe, layer: str, sample: int) -> LayerRecording:
     recording = LayerRecording(layer, layers.get(layer, "Loss"), sample, _label_of(probe, sample), graph.loss)
     for node in ops:
         recording.forward.append(_step(graph, node, layer, "forward"))
+    loss_step = next((step for step in recording.forward if step.node_id == ops[-1].id and ops[-1].kind == "loss"), None)
+    if loss_step is not None and not any(t.label == "target" for t in loss_step.inputs):
+        # A loss on class indices keeps its targets inside its node: shown beside it, as what it compares with.
+        target = np.asarray(probe.problem.train.target[[sample]])
+        loss_step.inputs.append(RecordedTensor("target", "input", target, None))
     position = {node_id: i for i, node_id in enumerate(graph.backward_order)}
     for node in sorted(ops, key=lambda node: position.get(node.id, len(position))):
         recording.backward.append(_step(graph, node, layer, "backward"))
