@@ -54,7 +54,7 @@ STORAGE_TYPES = {
     "IntStorage": "int32", "LongStorage": "int64", "BoolStorage": "bool", "UntypedStorage": "uint8",
     "ComplexFloatStorage": "complex64", "ComplexDoubleStorage": "complex128",
 }
-MAX_PICKLE_BYTES = 256 * 2 ** 20   # a state dict's pickle is kilobytes; its tensors' bytes live elsewhere
+MAX_PICKLE_BYTES = 64 * 2 ** 20   # a state dict's pickle is kilobytes (100,000 tensors: ~15 MB); its tensors' bytes live elsewhere
 
 
 @dataclass(frozen=True)
