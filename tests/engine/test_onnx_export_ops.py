@@ -134,6 +134,11 @@ TENSOR_OPS = {
                                      + torch.stack([x, x * 2], dim=2).sum(2)),
     "indexing": lambda m, x: x[1] + x[:, 2].sum() + x[None, ..., -1].sum() + x[::2, 1:5:2].sum() + x[-2:, ::-1].sum(),
     "index_tensor": lambda m, x: x[torch.tensor([2, 0, 2])] * 2,
+    "index_none": lambda m, x: x[None] + x[:, None].sum(1),
+    "attention_causal": lambda m, x: F.scaled_dot_product_attention(x[None], x[None], x[None], is_causal=True),
+    "no_grad_ops": lambda m, x: (x.argmax(1).float() + x.argmin().float() + (~(x > 0) | (x < -1)).float().sum(1)
+                                 + (x > 0).all(1).float() + (x > 1).any().float() + (x > 0).logical_not().sum(1)
+                                 + torch.isnan(x).float().sum(1) + ((x > 0) ^ (x > 1)).float().sum(1)),
     "gather": lambda m, x: x.gather(1, torch.tensor([[0, 5], [1, 1], [2, 3], [5, 0]])),
     "pad_repeat": lambda m, x: F.pad(x, (1, 2)).sum() + F.pad(x.unsqueeze(0), (2, 1), mode="reflect").sum()
                                + F.pad(x.unsqueeze(0), (1, 1, 1, 0), mode="replicate").sum() + x.repeat(2, 1).sum(),

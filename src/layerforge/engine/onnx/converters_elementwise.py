@@ -9,6 +9,7 @@ from ..backend import device_of, to_device_array, to_host
 from .builder import ExportError
 from .dtypes import onnx_type
 from .registry import converts
+from .tracer import Value
 
 _BINARY = {"Add": "Add", "Sub": "Sub", "Mul": "Mul", "Div": "Div", "Pow": "Pow", "Maximum": "Max",
            "Minimum": "Min", "MatMul": "MatMul"}
@@ -81,8 +82,15 @@ def clamp(ctx):
 
 @converts("Where")
 def where(ctx):
-    condition = ctx.b.name_of(ctx.attrs["condition"])
-    ctx.emit_out("Where", [condition, ctx.x(0), ctx.x(1)])
+    condition = ctx.attrs["condition"]
+    condition = ctx.b.name_of(condition) if isinstance(condition, Value) \
+        else ctx.b.const(np.asarray(condition, dtype=bool), "condition")
+    if ctx.dtype(0) != np.bool_:
+        ctx.emit_out("Where", [condition, ctx.x(0), ctx.x(1)])
+        return
+    # onnxruntime has no Where on booleans: choose between them as int32 and turn the result back
+    a, b = (ctx.emit("Cast", [ctx.x(i)], to=onnx_type(np.int32)) for i in (0, 1))
+    ctx.emit_out("Cast", [ctx.emit("Where", [condition, a, b])], to=onnx_type(np.dtype(bool)))
 
 
 @converts("Cast")

@@ -185,7 +185,8 @@ def _gather_nd(ctx, x: str, ndim: int, advanced: list) -> tuple:
 @converts("GetItem")
 def getitem(ctx):
     x, ndim = ctx.x(0), len(ctx.in_shape())
-    for index in (ctx.attrs["first"], ctx.attrs["second"]):
-        if index is not None:
-            x, ndim = _index(ctx, x, index, ndim)
+    first = ctx.attrs["first"]  # None: no first stage (the second may itself be None: x[None])
+    if first is not None:
+        x, ndim = _index(ctx, x, first, ndim)
+    x, ndim = _index(ctx, x, ctx.attrs["second"], ndim)
     ctx.finish(x)

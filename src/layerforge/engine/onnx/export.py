@@ -1,12 +1,10 @@
 """``export``: trace, (for dynamic axes) trace again at other sizes, convert, write."""
 from __future__ import annotations
 
-import numpy as np
-
-from ..backend import device_of, to_device_array, to_host
 from ..tensor import Tensor
 from .builder import ExportError, GraphBuilder, OpContext, is_dynamic
 from .registry import load, op_name
+from .second_trace import axes_of, second_trace
 from .tracer import Trace, Value, trace
 
 DEFAULT_OPSET = 18
@@ -19,11 +17,15 @@ def export(model, args, f, export_params=True, verbose=False, training=None, inp
            export_modules_as_functions=False, autograd_inlining=True, dynamo=False, kwargs=None, **ignored):
     """Write ``model`` as an ONNX file by tracing one forward pass on ``args``, as ``torch.onnx.export``.
 
-    The model runs once in eval mode without gradients (its training flag is restored afterwards);
+    The model runs in eval mode without gradients (its training flag is restored afterwards);
     every operation is recorded and written as ONNX operators, with the parameters and buffers as
     initializers named by their state_dict keys. Tracing records what ran for these inputs: Python
-    control flow (``if``, loops) is followed as taken, sizes read with ``x.shape`` are fixed numbers
-    except along ``dynamic_axes``, and tensors made inside forward are constants of the graph.
+    control flow (``if``, loops) is followed as taken (a ``TracerWarning`` says so when other input
+    values take another branch), sizes read with ``x.shape`` are fixed numbers except along
+    ``dynamic_axes``, and tensors made inside forward are constants of the graph. Forward runs a
+    second time on inputs with other values (and grown dynamic axes) to find the dynamic sizes and
+    to refuse, naming the operation and module, a value computed from the input by something the
+    tracer cannot record, rather than write it as a wrong constant.
 
     args: the input Tensor, or a tuple of positional arguments (a trailing dict is keyword
         arguments, as in PyTorch). Non-tensor arguments are baked into the trace.
@@ -58,13 +60,11 @@ def export(model, args, f, export_params=True, verbose=False, training=None, inp
     input_names = list(input_names or [])
     first = trace(model, args, call_kwargs, input_names)
     output_names = _names(output_names, len(first.outputs), "output")
-    dims, symbols = {}, {}
     unknown = [n for n in (dynamic_axes or {}) if n not in output_names and n not in [v.name for v in first.inputs]]
     if unknown:
         raise ValueError(f"ONNX export: dynamic_axes names {unknown} are neither input nor output names "
                          f"(inputs {[v.name for v in first.inputs]}, outputs {output_names})")
-    if dynamic_axes:
-        dims, symbols = _dynamic_dims(model, args, call_kwargs, first, dynamic_axes, input_names)
+    dims, symbols = second_trace(model, args, call_kwargs, first, dynamic_axes or {}, input_names)
     builder = GraphBuilder(first, opset, dims, output_names, symbols)
     _convert(builder, first)
     inputs = [(v.name, v.dtype, _named_dims(builder.dims_of(v), symbols, dynamic_axes, v.name))
@@ -97,15 +97,8 @@ def _names(given, count: int, base: str) -> list[str]:
     return given + defaults[len(given):]
 
 
-def _axes_of(spec) -> dict:
-    """dynamic_axes' entry for one name as {axis: symbol or None}."""
-    if isinstance(spec, dict):
-        return {int(axis): str(symbol) for axis, symbol in spec.items()}
-    return {int(axis): None for axis in spec}
-
-
 def _named_dims(dims, symbols, dynamic_axes, name, output=False):
-    given = _axes_of((dynamic_axes or {}).get(name, {}))
+    given = axes_of((dynamic_axes or {}).get(name, {}))
     named = []
     for axis, dim in enumerate(dims):
         if axis in given or (axis - len(dims)) in given:
@@ -117,79 +110,6 @@ def _named_dims(dims, symbols, dynamic_axes, name, output=False):
         else:
             named.append(int(dim))
     return named
-
-
-# ------------------------------------------------------------------------------ dynamic axes
-def _dynamic_dims(model, args, call_kwargs, first: Trace, dynamic_axes: dict, input_names):
-    """Trace again with every dynamic input axis grown (each symbol by its own amount); the sizes
-    that differ between the two traces are the dynamic ones, as (size, size) signatures."""
-    growth, grown = {}, {}
-    for value in first.inputs:
-        for axis, symbol in _axes_of(dynamic_axes.get(value.name, {})).items():
-            if not -len(value.shape) <= axis < len(value.shape):
-                raise ValueError(f"ONNX export: dynamic axis {axis} is out of range for input '{value.name}' "
-                                 f"of shape {tuple(value.shape)}")
-            # A named symbol grows by its own amount wherever it appears; unnamed axes of one traced
-            # size grow together (the batch of several inputs, say): name them to tell them apart.
-            key = symbol or ("size", value.shape[axis])
-            growth.setdefault(key, len(growth) + 1)
-            grown.setdefault(value.name, []).append((axis % len(value.shape), growth[key]))
-    if not grown:
-        return {}, {}
-    position = iter(range(len(first.inputs)))
-    copies = {}
-
-    def bigger(t):
-        if id(t) in copies:
-            return copies[id(t)]
-        value = first.inputs[next(position)]
-        data = to_host(t._data)
-        for axis, extra in grown.get(value.name, ()):
-            if data.shape[axis] == 0:
-                raise ValueError(f"ONNX export: input '{value.name}' is empty along its dynamic axis {axis}")
-            more = np.take(data, np.arange(extra) % data.shape[axis], axis=axis)
-            data = np.concatenate([data, more], axis=axis)
-        copies[id(t)] = Tensor._wrap(to_device_array(data, device_of(t._data)))
-        return copies[id(t)]
-
-    from .tracer import _rebuild
-    try:
-        second = trace(model, _rebuild(args, bigger), call_kwargs, input_names)
-    except Exception as exc:
-        raise ExportError(f"ONNX export: the model fails when its dynamic axes change size ({exc}); "
-                          "export without dynamic_axes, or mark only axes the model accepts at any size") from exc
-    dims = _pair(first, second)
-    symbols = {}
-    for value in first.inputs:
-        for axis, symbol in _axes_of(dynamic_axes.get(value.name, {})).items():
-            dim = dims.get(value, value.shape)[axis]
-            if is_dynamic(dim):
-                symbols.setdefault(dim, symbol or f"{value.name}_dynamic_axes_{axis % len(value.shape) + 1}")
-    return dims, symbols
-
-
-def _pair(first: Trace, second: Trace) -> dict:
-    if len(first.ops) != len(second.ops) or any(a.kind != b.kind for a, b in zip(first.ops, second.ops)):
-        raise ExportError("ONNX export: the model runs different operations when its dynamic axes change "
-                          "size (control flow on a size); export without dynamic_axes")
-    dims = {}
-
-    def pair(a, b):
-        if isinstance(a, Value) and isinstance(b, Value):
-            if a.shape != b.shape and len(a.shape) == len(b.shape):
-                dims[a] = tuple(x if x == y else (x, y) for x, y in zip(a.shape, b.shape))
-        elif type(a) is tuple and type(b) is tuple:
-            for x, y in zip(a, b):
-                pair(x, y)
-
-    for a, b in zip(first.inputs, second.inputs):
-        pair(a, b)
-    for op_a, op_b in zip(first.ops, second.ops):
-        for x, y in zip(op_a.inputs + op_a.outputs, op_b.inputs + op_b.outputs):
-            pair(x, y)
-        for key, item in op_a.attrs.items():
-            pair(item, op_b.attrs.get(key))
-    return dims
 
 
 # ------------------------------------------------------------------------------ conversion

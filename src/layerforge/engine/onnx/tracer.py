@@ -32,6 +32,7 @@ from .. import ops as _ops
 from ..backend import to_host
 from ..ops import common as _common
 from ..tensor import Tensor
+from . import untracked
 
 _EXPORT_LOCK = threading.Lock()  # one trace at a time: the hook is process-wide
 
@@ -72,7 +73,7 @@ class Trace:
         self._alive: list = []                       # arrays whose ids are keys: never reused meanwhile
         self._state = constants_by_array             # id(array) -> state_dict key
         self._scopes = ["model"]
-        self._thread = threading.get_ident()
+        self.thread = threading.get_ident()
 
     # ------------------------------------------------------------------ values
     def add_input(self, array, name: str) -> Value:
@@ -134,7 +135,7 @@ class Trace:
 
     # ------------------------------------------------------------------ the hook
     def hook(self, node, inputs):
-        if threading.get_ident() != self._thread:
+        if threading.get_ident() != self.thread:
             return None  # another thread's operation runs as usual, unrecorded
         attrs = dict(vars(node))
         arrays = [t._data for t in inputs]
@@ -146,7 +147,7 @@ class Trace:
 
     def compare(self, a, other, name):
         result = _ORIGINAL["compare"](a, other, name)
-        if threading.get_ident() != self._thread or not isinstance(a, Tensor) or not isinstance(result, Tensor):
+        if threading.get_ident() != self.thread or not isinstance(a, Tensor) or not isinstance(result, Tensor):
             return result
         arrays = [a._data]
         attrs = {"name": name, "scalar": None}
@@ -159,8 +160,16 @@ class Trace:
         self._record("Compare", attrs, None, arrays, [result._data])
         return _marked(result)
 
+    def record_untracked(self, kind, attrs, operands, result):
+        """An operation that ran outside ``apply`` (see untracked.py): ``operands`` are Tensors or
+        Python numbers, ``result`` the Tensor it returned."""
+        like = next(t._data.dtype for t in operands if isinstance(t, Tensor))
+        arrays = [t._data if isinstance(t, Tensor) else np.asarray(t, dtype=like) for t in operands]
+        self._record(kind, attrs, None, arrays, [result._data])
+        return _marked(result)
+
     def inplace(self, t, other, op):
-        if threading.get_ident() != self._thread:
+        if threading.get_ident() != self.thread:
             return _ORIGINAL["inplace"](t, other, op)
         if op == "copy" and isinstance(other, Tensor) and id(other._data) in self._by_array:
             result = _ORIGINAL["inplace"](t, other, op)
@@ -241,7 +250,7 @@ def trace(model, args: tuple, kwargs: dict, input_names: list[str]) -> Trace:
 
     traced_args = _rebuild(args, fresh)
     was_training = model.training
-    handles = []
+    handles, wrapped = [], []
     with _EXPORT_LOCK:
         try:
             model.eval()
@@ -250,11 +259,13 @@ def trace(model, args: tuple, kwargs: dict, input_names: list[str]) -> Trace:
                 handles.append(module.register_forward_hook(result._leave))
             _common.set_trace_hook(result.hook)
             _ops.compare, _ops.inplace = result.compare, result.inplace
+            wrapped = untracked.install(result)
             with no_grad():
                 out = model(*traced_args, **kwargs)
         finally:
             _common.set_trace_hook(None)
             _ops.compare, _ops.inplace = _ORIGINAL["compare"], _ORIGINAL["inplace"]
+            untracked.restore(wrapped)
             for handle in handles:
                 handle.remove()
             model.train(was_training)
