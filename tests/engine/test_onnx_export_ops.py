@@ -145,6 +145,15 @@ TENSOR_OPS = {
     "cumsum_softmax": lambda m, x: x.cumsum(1) + torch.softmax(x, 0) + torch.log_softmax(x, dim=-1),
     "activations_functional": lambda m, x: F.relu(x) + F.leaky_relu(x, 0.3) + F.elu(x) + F.silu(x) + F.softplus(x)
                                            + F.hardtanh(x) + torch.sigmoid(x) + F.gelu(x, approximate="tanh"),
+    "math_more": lambda m, x: (torch.tan(x * 0.3) + torch.asin(x.clamp(-0.9, 0.9)) + torch.acos(x.clamp(-0.9, 0.9))
+                               + torch.atan(x) + torch.sinh(x) + torch.cosh(x) + torch.asinh(x) + torch.atanh(x * 0.1)
+                               + torch.acosh(x.abs() + 1) + torch.log2(x.abs() + 1) + torch.log10(x.abs() + 1)
+                               + torch.log1p(x.abs()) + torch.expm1(x) + torch.exp2(x) + torch.erf(x) + torch.erfc(x)
+                               + torch.deg2rad(x) + torch.rad2deg(x) * 0.01),
+    "remainder_divisions": lambda m, x: (torch.remainder(x, 0.7) + x % -0.4 + torch.floor_divide(x, 0.3)
+                                         + torch.div(x, 0.3, rounding_mode="trunc") + (x * 5).long() % 3),
+    "prod_norms_einsum": lambda m, x: (x.prod(1) + x.prod() + F.normalize(x, dim=1).sum(1)
+                                       + F.cosine_similarity(x, x.flip(0), dim=1) + torch.einsum("ij,kj->ik", x, x).sum(1)),
     "casts": lambda m, x: (x * 10).long().float() + x.double().float() + (x > 0).int().float(),
 }
 

@@ -25,7 +25,7 @@ def op_name(kind: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z][a-z])", "_", kind).lower().replace("_", "") if kind else kind
 
 
-_MODULES = ("converters_elementwise", "converters_logic", "converters_shape", "converters_nn", "converters_recurrent")
+_MODULES = ("converters_elementwise", "converters_math", "converters_logic", "converters_shape", "converters_nn", "converters_recurrent")
 
 
 def load() -> dict:
