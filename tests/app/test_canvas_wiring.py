@@ -121,3 +121,22 @@ def test_a_long_node_subtitle_is_elided_inside_its_card_with_the_full_text_as_to
     right = subtitle.mapToParent(subtitle.boundingRect().topRight()).x()
     assert right <= NODE_WIDTH - 8, "the subtitle runs past the card's edge"
     assert subtitle.text().endswith("…")
+
+
+def test_a_card_shows_its_settings_rather_than_a_type_cut_short(window):
+    """Where "Type · settings" is too wide for the card, the settings are what it shows (the full
+    text stays the tooltip); a layer with nothing to set shows its type alone, not its category."""
+    from layerforge.app.canvas.node_item import card_subtitle
+    from layerforge.graph import Node
+
+    attention = Node(id="a", type="TransformerEncoderBlock", name="encoder1",
+                     params={"num_heads": 4, "dim_feedforward": 64})
+    full, shown = card_subtitle(attention, fits=lambda text: len(text) <= 16)
+    assert full == "TransformerEncoderBlock · 4 heads, ff 64" and shown == "4 heads, ff 64"
+    assert card_subtitle(attention, fits=lambda text: True)[1] == full
+    relu = Node(id="r", type="ReLU", name="relu1", params={})
+    assert card_subtitle(relu, fits=lambda text: False) == ("ReLU", "ReLU")
+    ids = ids_by_name(window)
+    item = window.canvas.model_scene.nodes[ids["fc1"]]
+    subtitle = next(child for child in item.childItems() if child.toolTip() == item.subtitle_text)
+    assert "units" in subtitle.text() and not subtitle.text().endswith("…")

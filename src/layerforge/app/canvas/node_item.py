@@ -1,6 +1,8 @@
 """A layer on the canvas: a card with its name, type and key settings, ports, and its error if any."""
 from __future__ import annotations
 
+from typing import Callable
+
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsObject, QGraphicsSimpleTextItem, QGraphicsTextItem, QStyle
@@ -17,7 +19,8 @@ PORT_SPACING = 18.0
 
 
 def param_summary(node: Node) -> str:
-    """The one or two settings worth reading on the card: "16", "8 ch, 3x3", "p=0.5"."""
+    """The one or two settings worth reading on the card: "16 units", "8 ch, 3x3", "p=0.5", "4 heads";
+    empty for a layer with nothing to set (ReLU)."""
     p = node.params
     if node.type == "Input":
         return "shape " + "x".join(str(d) for d in p["shape"])
@@ -27,11 +30,32 @@ def param_summary(node: Node) -> str:
         return f"{p['out_channels']} ch, {'x'.join(map(str, p['kernel_size']))}"
     if "hidden_size" in p:
         return f"{p['hidden_size']} hidden"
+    if "num_heads" in p:
+        feed_forward = p.get("dim_feedforward")
+        return f"{p['num_heads']} heads" + (f", ff {feed_forward}" if feed_forward else "")
+    if "embedding_dim" in p:
+        return f"{p['num_embeddings']} → {p['embedding_dim']}"
+    if "max_len" in p:
+        return f"max {p['max_len']}"
+    if "mode" in p:
+        return str(p["mode"])
     if "kernel_size" in p:
         return "x".join(map(str, p["kernel_size"]))
+    if "output_size" in p:
+        size = p["output_size"]
+        return "→ " + ("x".join(map(str, size)) if isinstance(size, (list, tuple)) else str(size))
     if "p" in p:
         return f"p={p['p']}"
-    return get_layer(node.type).category.lower()
+    return ""
+
+
+def card_subtitle(node: Node, fits: Callable[[str], bool]) -> tuple[str, str]:
+    """(the full subtitle, for the tooltip; the text the card shows). The card is read for its
+    settings: where "Type · settings" is too wide, the settings stand alone (the type is in the
+    tooltip, the inspector and the header's icon) rather than being cut off after the type."""
+    summary = param_summary(node)
+    full = f"{node.type} · {summary}" if summary else node.type
+    return full, (summary if summary and not fits(full) else full)
 
 
 class QuickFixItem(QGraphicsTextItem):
@@ -109,10 +133,10 @@ class NodeItem(QGraphicsObject):
         self.node_name = node.name
         self._title.setText(_elide(node.name, 12))
         # Elided to the card's width in pixels (the full text is its tooltip), never cut by the edge.
-        self.subtitle_text = f"{node.type} · {param_summary(node)}"
         width = NODE_WIDTH - 2 * 8 - PORT_SPACING / 2
-        self._subtitle.setText(QFontMetricsF(self._subtitle.font()).elidedText(
-            self.subtitle_text, Qt.TextElideMode.ElideRight, width))
+        metrics = QFontMetricsF(self._subtitle.font())
+        self.subtitle_text, shown = card_subtitle(node, lambda text: metrics.horizontalAdvance(text) <= width)
+        self._subtitle.setText(metrics.elidedText(shown, Qt.TextElideMode.ElideRight, width))
         self._subtitle.setToolTip(self.subtitle_text)
         self.output_shape_text = output_shape
         self._set_ports(layer, connected_inputs)
