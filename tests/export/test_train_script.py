@@ -181,3 +181,40 @@ def test_data_npz_holds_the_apps_split_and_standardisation(tmp_path):
         normalization = problem.normalization
         np.testing.assert_array_equal(data["input_mean"], normalization.inputs.mean)
         np.testing.assert_array_equal(data["target_std"], normalization.targets.std)
+
+
+def test_a_diverging_run_stops_as_in_the_app_and_keeps_the_last_good_weights(tmp_path, monkeypatch, capsys):
+    folder = tmp_path / "export"
+    result, trainer = app_run_and_export(folder, get_template("mlp_classifier").spec(),
+                                         load_dataset("spiral", n_samples=60), optimizer="sgd", learning_rate=1e4,
+                                         epochs=5, batch_size=8)
+    assert result.status == "failed" and "diverged" in result.reason
+    with pytest.raises(SystemExit) as stopped:
+        run_train_py(folder, monkeypatch)
+    assert stopped.value.code == 1
+    assert "the run diverged: the validation loss became" in capsys.readouterr().out
+    assert_same_weights(trainer.state_dict(), folder / "trained.safetensors")   # both went back to the same
+
+
+def test_other_data_is_split_at_random_and_standardised_with_the_weights_statistics(tmp_path, monkeypatch):
+    """An .npz of one's own (x and y only): VAL_FRACTION of it validates, the exported statistics scale it."""
+    from layerforge.data import Normalization, Standardizer
+    from layerforge.export import TrainingHint, export_pytorch
+    from export_cases import random_state_dict
+
+    spec = get_template("mlp_classifier").spec()
+    folder = tmp_path / "export"
+    normalization = Normalization(inputs=Standardizer([10.0, -10.0], [5.0, 5.0]))
+    export_pytorch(spec, random_state_dict(spec), folder, normalization=normalization,
+                   dataset_hint=TrainingHint(val_fraction=0.25, epochs=2, batch_size=8))
+    rng = np.random.default_rng(0)
+    x = (rng.normal(size=(40, 2)) * 5 + [10.0, -10.0]).astype(np.float32)
+    np.savez(folder / "mine.npz", x=x, y=(x[:, 0] > 10).astype(np.int64))
+    monkeypatch.syspath_prepend(str(folder))
+    train = load_train_module(folder)
+    (train_split, val_split, test_split), _ = train.load_data(str(folder / "mine.npz"),
+                                                              str(folder / "weights.safetensors"))
+    assert (len(train_split), len(val_split), len(test_split)) == (30, 10, 0)
+    assert abs(float(train_split.x.mean())) < 0.5   # standardised with the exported statistics
+    history = run_train_py(folder, monkeypatch, "--data", "mine.npz")
+    assert history["epoch"] == [1, 2] and "val_accuracy" in history

@@ -342,8 +342,18 @@ def save_weights(run, path, weights, stats):
 
 
 def checksum(model):
-    """One number from every weight: processes holding the same weights print the same."""
+    """One number from every weight: processes holding the same weights give the same."""
     return sum(float(value.double().sum()) for value in model.state_dict().values())
+
+
+def gathered(value, run):
+    """``value`` of every process, in rank order, at every process."""
+    mine = torch.tensor([value], dtype=torch.float64, device=run.device)
+    if run.world_size == 1:
+        return [value]
+    values = [torch.zeros_like(mine) for _ in range(run.world_size)]
+    dist.all_gather(values, mine)
+    return [float(item) for item in values]
 
 '''
 
@@ -372,7 +382,14 @@ def parse_args():
                         help="where rank 0 saves the state to continue from, every epoch ('' for none)")
     parser.add_argument("--resume", metavar="CHECKPOINT", help="continue the run saved in CHECKPOINT")
     parser.add_argument("--history", default="history.json", help="where rank 0 writes the metrics of every epoch")
-    return parser.parse_args()
+    args = parser.parse_args()
+    for name, value, lowest in (("--epochs", args.epochs, 1), ("--batch-size", args.batch_size, 1),
+                                ("--patience", args.patience, 0), ("--seed", args.seed, 0)):
+        if value < lowest:
+            parser.error(f"{name} must be at least {lowest}, got {value}")
+    if not math.isfinite(args.lr) or args.lr <= 0:
+        parser.error(f"--lr must be a positive number, got {args.lr}")
+    return args
 
 
 def setup(args, rank, world_size, device):
@@ -423,9 +440,13 @@ def finish(run, args, status):
     final = {name: evaluate(run, split) for name, split in (("train", run.train), ("val", run.val),
                                                             ("test", run.test)) if len(split)}
     run.history["final"] = final
-    print(f"rank {run.rank}: weights checksum {checksum(run.model)!r}", flush=True)
+    checksums = gathered(checksum(run.model), run)
     if run.rank != 0:
         return
+    for rank, value in enumerate(checksums):   # each computed by its own process
+        print(f"rank {rank}: weights checksum {value!r}", flush=True)
+    if len(set(checksums)) > 1:
+        print("warning: the processes ended with different weights; rank 0's are saved", flush=True)
     if status == "diverged":
         print(run.message, flush=True)
     elif status == "early_stopping":
