@@ -154,6 +154,9 @@ TENSOR_OPS = {
                                          + torch.div(x, 0.3, rounding_mode="trunc") + (x * 5).long() % 3),
     "prod_norms_einsum": lambda m, x: (x.prod(1) + x.prod() + F.normalize(x, dim=1).sum(1)
                                        + F.cosine_similarity(x, x.flip(0), dim=1) + torch.einsum("ij,kj->ik", x, x).sum(1)),
+    "topk_sort_argsort": lambda m, x: (x.topk(2, dim=1).values.sum(1) + x.topk(3, largest=False).indices.float().sum(1)
+                                       + x.sort(dim=1, descending=True).values[:, 0] + x.argsort(1).float()[:, -1]
+                                       + torch.sort(x, 0).values[0, 0]),
     "casts": lambda m, x: (x * 10).long().float() + x.double().float() + (x > 0).int().float(),
 }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .builder import is_dynamic
 from .converters_elementwise import reduce
 from .dtypes import onnx_type
 from .registry import converts
@@ -73,3 +74,20 @@ def is_special(ctx):
         ctx.emit_out("Cast", [ctx.emit("Mul", [ctx.x(0), ctx.scalar(0)])], to=_BOOL)
         return
     ctx.emit_out(ctx.op.kind, [ctx.x(0)])
+
+
+@converts("TopK")
+def top_k(ctx):
+    """topk, and sort/argsort as a TopK over the whole axis (ties keep their order, as a stable sort)."""
+    rank = len(ctx.in_shape())
+    dim = int(ctx.attrs["dim"]) % max(rank, 1)
+    k = ctx.attrs["k"] if ctx.attrs["k"] is not None else ctx.in_shape()[dim]
+    if ctx.attrs["k"] is None and is_dynamic(ctx.in_dims()[dim]):
+        k_name = ctx.emit("Shape", [ctx.x(0)], start=dim, end=dim + 1)
+    else:
+        k_name = ctx.b.ints([int(k)], "k")
+    if ctx.attrs.get("indices_only"):
+        outputs = [ctx.b.fresh("sorted"), ctx.out(0)]
+    else:
+        outputs = [ctx.out(0), ctx.out(1)]
+    ctx.emit("TopK", [ctx.x(0), k_name], outputs=outputs, axis=dim, largest=int(ctx.attrs["largest"]), sorted=1)

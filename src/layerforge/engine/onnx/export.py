@@ -5,7 +5,7 @@ from ..tensor import Tensor
 from .builder import ExportError, GraphBuilder, OpContext, is_dynamic
 from .registry import load, op_name
 from .second_trace import axes_of, second_trace
-from .tracer import Trace, Value, trace
+from .tracer import Trace, trace
 
 DEFAULT_OPSET = 18
 MIN_OPSET, MAX_OPSET = 17, 23
@@ -113,38 +113,9 @@ def _named_dims(dims, symbols, dynamic_axes, name, output=False):
 
 
 # ------------------------------------------------------------------------------ conversion
-def _needed(first: Trace) -> set:
-    """The operations the outputs depend on (others, a debug print's say, are left out)."""
-    needed, stack = set(), [v.producer for v in first.outputs if v.producer is not None]
-    while stack:
-        op = stack.pop()
-        if id(op) in needed:
-            continue
-        needed.add(id(op))
-        for value in list(op.inputs) + _attr_values(op.attrs):
-            if value.producer is not None:
-                stack.append(value.producer)
-    return needed
-
-
-def _attr_values(attrs) -> list:
-    found = []
-
-    def walk(item):
-        if isinstance(item, Value):
-            found.append(item)
-        elif type(item) is tuple:
-            for i in item:
-                walk(i)
-
-    for item in attrs.values():
-        walk(item)
-    return found
-
-
 def _convert(builder: GraphBuilder, first: Trace) -> None:
     converters = load()
-    needed = _needed(first)
+    needed = first.needed()
     for op in first.ops:
         if id(op) not in needed:
             continue

@@ -133,6 +133,19 @@ class Trace:
             return tuple(self._as_values(i) for i in item)
         return item
 
+    def needed(self) -> set:
+        """ids of the operations the outputs depend on (others, a debug print's say, are left out)."""
+        needed, stack = set(), [v.producer for v in self.outputs if v.producer is not None]
+        while stack:
+            op = stack.pop()
+            if id(op) in needed:
+                continue
+            needed.add(id(op))
+            for value in list(op.inputs) + attr_values(op.attrs):
+                if value.producer is not None:
+                    stack.append(value.producer)
+        return needed
+
     # ------------------------------------------------------------------ the hook
     def hook(self, node, inputs):
         if threading.get_ident() != self.thread:
@@ -162,11 +175,14 @@ class Trace:
 
     def record_untracked(self, kind, attrs, operands, result):
         """An operation that ran outside ``apply`` (see untracked.py): ``operands`` are Tensors or
-        Python numbers, ``result`` the Tensor it returned."""
+        Python numbers, ``result`` the Tensor (or tuple of Tensors) it returned."""
         like = next(t._data.dtype for t in operands if isinstance(t, Tensor))
         arrays = [t._data if isinstance(t, Tensor) else np.asarray(t, dtype=like) for t in operands]
-        self._record(kind, attrs, None, arrays, [result._data])
-        return _marked(result)
+        outputs = list(result) if isinstance(result, tuple) else [result]
+        self._record(kind, attrs, None, arrays, [t._data for t in outputs])
+        for t in outputs:
+            _marked(t)
+        return result
 
     def inplace(self, t, other, op):
         if threading.get_ident() != self.thread:
@@ -193,6 +209,22 @@ class Trace:
 
 
 _ORIGINAL = {"compare": _ops.compare, "inplace": _ops.inplace}
+
+
+def attr_values(attrs: dict) -> list:
+    """The Values among a recorded operation's attributes (nested in tuples too)."""
+    found = []
+
+    def walk(item):
+        if isinstance(item, Value):
+            found.append(item)
+        elif type(item) is tuple:
+            for i in item:
+                walk(i)
+
+    for item in attrs.values():
+        walk(item)
+    return found
 
 
 def _host(array):

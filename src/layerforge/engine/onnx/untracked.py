@@ -1,7 +1,8 @@
 """Operations the engine runs without a graph node, recorded by wrapping them during a trace.
 
-argmax/argmin, ``& | ^ ~`` on masks, logical_not, all/any and isnan/isinf compute no gradient, so
-the engine runs them outside ``apply`` and the tracer's hook never sees them. For the length of one
+argmax/argmin, ``& | ^ ~`` on masks, logical_not, all/any and isnan/isinf compute no gradient, and
+topk/sort/argsort find their order outside the graph, so the engine runs them (or their indices)
+outside ``apply`` and the tracer's hook never sees them. For the length of one
 trace (under the tracer's lock) their bindings on Tensor, in ``layerforge.engine.ops`` and in
 ``layerforge.engine`` are replaced by wrappers that call the original and record the result; every
 other thread gets the original's result untouched. Nothing is wrapped outside a trace.
@@ -33,6 +34,14 @@ def _one(input, **_):  # noqa: A002
     return [input], {}
 
 
+def _topk(input, k, dim=-1, largest=True, sorted=True, axis=None, **_):  # noqa: A002
+    return [input], {"k": int(k), "dim": axis if axis is not None else dim, "largest": bool(largest)}
+
+
+def _sort(input, dim=-1, descending=False, stable=False, axis=None, **_):  # noqa: A002
+    return [input], {"k": None, "dim": axis if axis is not None else dim, "largest": bool(descending)}
+
+
 # kind recorded -> (attrs added, how the arguments bind, the bindings wrapped)
 _WRAPPED = [
     ("ArgExtremum", {"largest": True}, _arg, ["argmax"]),
@@ -47,6 +56,9 @@ _WRAPPED = [
     ("Bitwise", {"op": "xor"}, _swapped, ["__rxor__"]),
     ("Invert", {}, _one, ["bitwise_not", "__invert__"]),
     ("LogicalNot", {}, _one, ["logical_not"]),
+    ("TopK", {}, _topk, ["topk"]),
+    ("TopK", {}, _sort, ["sort"]),
+    ("TopK", {"indices_only": True}, _sort, ["argsort"]),
     ("IsNaN", {}, _one, ["isnan"]),
     ("IsInf", {}, _one, ["isinf"]),
 ]
@@ -79,7 +91,9 @@ def restore(saved: list) -> None:
 def _recorder(trace, original, kind, attrs, bind):
     def wrapper(*args, **kwargs):
         result = original(*args, **kwargs)
-        if threading.get_ident() != trace.thread or not isinstance(result, Tensor):
+        if threading.get_ident() != trace.thread or not (
+                isinstance(result, Tensor) or (isinstance(result, tuple) and result
+                                               and all(isinstance(t, Tensor) for t in result))):
             return result
         try:
             operands, found = bind(*args, **kwargs)
