@@ -193,3 +193,21 @@ def test_importing_while_a_run_trains_is_refused(spiral, tmp_path):
     for operation in (spiral.match_weights, spiral.import_weights):
         with pytest.raises(WorkspaceError, match="the model is training"):
             operation(path)
+
+
+def test_a_reopened_project_still_says_its_weights_were_imported(spiral, tmp_path):
+    """Saved and opened again, the imported run is a plain run of 0 epochs: its banner says where
+    the weights came from, not that they are the initial ones."""
+    trained = Workspace(SynchronousRunner())
+    trained.open_example("spiral")
+    trained.set_settings(epochs=1, standardize=False)
+    trained.start_run()
+    npz = trained.export("npz", tmp_path / "weights.npz")[0]
+    spiral.import_weights(npz)
+    project = tmp_path / "p.lfproj"
+    spiral.save_as(project)
+    reopened = Workspace(SynchronousRunner())
+    reopened.open(project)
+    banner = reopened.run.summary()
+    assert "imported from weights.npz" in banner and "initial" not in banner and "(epoch 0)" not in banner
+    np.testing.assert_allclose(reopened.predict(INPUTS).outputs, trained.predict(INPUTS).outputs, rtol=1e-6)

@@ -196,11 +196,17 @@ class Run:
                "stopped": f"Training stopped after {self.last_epoch} complete epoch(s)",
                "failed": "Training failed", "diverged": "Training diverged"}[self.status]
         if self.reopened:
-            how = f"Trained for {self.last_epoch} epoch(s) (opened from the project file)"
-        kept = (f"; kept the weights of epoch {self.kept_epoch} ({self.kept_why})" if self.kept_epoch
-                else ("; the weights are the initial ones" if self.has_weights else ""))
+            how = (f"Trained for {self.last_epoch} epoch(s) (opened from the project file)" if self.last_epoch
+                   else "Opened from the project file")
+        if self.kept_epoch:
+            kept = f"; kept the weights of epoch {self.kept_epoch} ({self.kept_why})"
+        elif self.has_weights:   # no epoch trained: the initial weights, or ones from elsewhere (imported)
+            kept = f"; the weights were {self.kept_why}" if self.kept_why else "; the weights are the initial ones"
+        else:
+            kept = ""
         metric = headline_metric(self.kept_metrics(), self.task)
-        metric_text = f". {metric[0].upper()}{metric[1:]} (epoch {self.kept_epoch})" if metric else ""
+        when = f" (epoch {self.kept_epoch})" if self.kept_epoch else ""
+        metric_text = f". {metric[0].upper()}{metric[1:]}{when}" if metric else ""
         reason = f": {self.reason}" if self.status in ("failed", "diverged") and self.reason else ""
         stale = f" — {self.stale_reason}" if self.stale else ""
         return f"{how}{reason}{kept}{metric_text}{stale}"

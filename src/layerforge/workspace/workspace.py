@@ -165,6 +165,8 @@ class Workspace(ProjectFiles, DataChoice, RunOperations, RunHistory, WeightsImpo
                 recorded = from_record(current)
                 for name in ("number", "name", "note", "started_at", "duration_s", "spec_data", "source", "device"):
                     setattr(run, name, getattr(recorded, name))
+                if not run.kept_epoch and not recorded.kept_epoch:   # weights of no epoch: say whence (imported)
+                    run.kept_why = recorded.kept_why
             else:
                 run.spec_data, run.source = project.spec.to_dict(), dict(project.data_source)
             runs.append(run)
