@@ -69,12 +69,14 @@ Options: --epochs N, --lr RATE, --batch-size N, --seed N, --patience N (0: no ea
 Every epoch rank 0 saves checkpoint.pt; after an interruption
     python train.py --data {data_file} --resume checkpoint.pt
 (or the torchrun line with --resume checkpoint.pt) continues where it stopped, with the same result
-as a run that was never interrupted (on several nodes, keep this folder on a file system they
-share: every process reads the checkpoint). At the end rank 0 writes trained.safetensors, the weights of
-the best validation epoch (load_model("trained.safetensors")), and history.json, every epoch's
-metrics. With dropout, the random draws differ from Layerforge's (another random generator); with
-batch normalisation on several CPU processes, each process normalises its own share of a batch
-(SyncBatchNorm is used on GPUs).
+as a run never interrupted. On several nodes, keep this folder on a file system they share: every
+process reads the checkpoint. At the end rank 0 writes trained.safetensors, the weights of the best
+validation epoch (load_model("trained.safetensors")), and history.json, every epoch's metrics.
+
+Where it cannot be identical to Layerforge: dropout draws from PyTorch's random generator, not
+Layerforge's; --from-scratch starts from PyTorch's initialisation; with batch normalisation on
+several CPU processes each process normalises its own share of a batch (SyncBatchNorm on GPUs); and
+float sums in another order differ in the last digits.
 """
 
 

@@ -302,7 +302,8 @@ def write_json(path, value):
 
 
 def save_checkpoint(run):
-    """Everything needed to continue (--resume), written by rank 0."""
+    """Everything needed to continue (--resume), written by rank 0. torch's random state needs no
+    saving: every epoch reseeds it from (seed, epoch, rank), and the seed is kept here."""
     if run.rank != 0 or not run.checkpoint:
         return
     state = {"format": CHECKPOINT_FORMAT, "epoch": run.epoch, "planned_epochs": run.planned_epochs,
@@ -451,7 +452,12 @@ def finish(run, args, status):
         print(run.message, flush=True)
     elif status == "early_stopping":
         print(f"early stopping: the validation loss has not improved for {run.patience} epochs", flush=True)
-    kept = f"epoch {run.best_epoch} (the best)" if run.keep_best and run.best_state is not None else "the last epoch"
+    if status == "diverged":
+        kept = "the last good epoch"
+    elif run.keep_best and run.best_state is not None:
+        kept = f"epoch {run.best_epoch} (the best)"
+    else:
+        kept = "the last epoch"
     for name, metrics in final.items():
         print(f"final {name}: " + "  ".join(f"{key} {value:.6g}" for key, value in metrics.items()), flush=True)
     save_weights(run, args.output, args.weights, run.stats)
