@@ -353,3 +353,12 @@ def test_python_control_flow_is_recorded_as_taken_with_a_warning():
     with pytest.warns(UserWarning, match="branch the example input took"):
         data = export_bytes(Model(), x)
     assert run_onnx(data, {"input": -x.numpy()})[0].tolist() == [-2.0, 10.0, 10.0, 10.0]  # the branch taken
+
+
+@pytest.mark.parametrize("opset", [torch.onnx.MIN_OPSET, torch.onnx.MAX_OPSET])
+def test_the_lowest_and_highest_opsets_write_models_onnxruntime_runs(opset):
+    torch.manual_seed(11)
+    for model, x in ((Encoder(norm_first=True, activation="gelu"), torch.randn(2, 6, 16)),
+                     (PlainOps(), torch.randn(3, 6))):
+        proto = assert_matches(model, x, opset_version=opset)  # reductions take axes as inputs from 18
+        assert proto.opset_import[0].version == opset
