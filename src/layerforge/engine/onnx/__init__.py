@@ -14,7 +14,7 @@ exported. ``supported_ops()`` lists the engine operations that convert.
 """
 from __future__ import annotations
 
-from .builder import ExportError
+from .errors import ExportError
 from .export import DEFAULT_OPSET, MAX_OPSET, MIN_OPSET, export
 from .second_trace import TracerWarning
 

@@ -11,11 +11,8 @@ import numpy as np
 
 from ..backend import to_host
 
+from .errors import ExportError
 from .tracer import Recorded, Trace, Value
-
-
-class ExportError(RuntimeError):
-    """A model (or an operation in it) that cannot be written as ONNX; the message says which and where."""
 
 
 def is_dynamic(dim) -> bool:

@@ -6,7 +6,7 @@ import math
 import numpy as np
 
 from ..backend import device_of, to_device_array, to_host
-from .builder import ExportError
+from .errors import ExportError
 from .dtypes import onnx_type
 from .registry import converts
 from .tracer import Value

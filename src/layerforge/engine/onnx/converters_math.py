@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from .builder import ExportError
+from .errors import ExportError
 from .converters_elementwise import reduce
 from .dtypes import onnx_type
 from .registry import converts

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ops.pool import adaptive_bins
-from .builder import ExportError
+from .errors import ExportError
 from .converters_elementwise import reduce
 from .registry import converts
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .builder import ExportError, is_dynamic
+from .builder import is_dynamic
+from .errors import ExportError
 from .registry import converts
 from .tracer import Value
 

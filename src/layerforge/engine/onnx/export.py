@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from ..tensor import Tensor
-from .builder import ExportError, GraphBuilder, OpContext, is_dynamic
+from .builder import GraphBuilder, OpContext, is_dynamic
+from .errors import ExportError
 from .registry import load, op_name
 from .second_trace import axes_of, second_trace
 from .tracer import Trace, trace

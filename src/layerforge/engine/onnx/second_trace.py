@@ -21,7 +21,8 @@ import numpy as np
 
 from ..backend import device_of, to_device_array, to_host
 from ..tensor import Tensor
-from .builder import ExportError, is_dynamic
+from .builder import is_dynamic
+from .errors import ExportError
 from .registry import op_name
 from .tracer import Trace, Value, _rebuild, trace
 

@@ -33,6 +33,7 @@ from ..backend import to_host
 from ..ops import common as _common
 from ..tensor import Tensor
 from . import untracked
+from .errors import ExportError
 
 _EXPORT_LOCK = threading.Lock()  # one trace at a time: the hook is process-wide
 
@@ -108,7 +109,7 @@ class Trace:
         while base is not None:
             known = self._by_array.get(id(base))
             if known is not None and known.kind in ("input", "op"):
-                raise RuntimeError(
+                raise ExportError(
                     f"ONNX export: a tensor of shape {tuple(array.shape)} (used in {self._scopes[-1]} "
                     "forward) was taken from a traced tensor outside the recorded operations, as "
                     "x.detach()[...] or x.data[...] do; use x itself (export runs without gradients)")
@@ -150,7 +151,7 @@ class Trace:
     def hook(self, node, inputs):
         if threading.get_ident() != self.thread:
             return None  # another thread's operation runs as usual, unrecorded
-        attrs = dict(vars(node))
+        attrs = dict(getattr(node, "__dict__", ()))
         arrays = [t._data for t in inputs]
         out = node.forward(*arrays)
         outs = out if type(out) is tuple else (out,)
@@ -192,7 +193,7 @@ class Trace:
             self._by_array[id(t._data)] = self._by_array[id(other._data)]  # t now holds that value
             return result
         if id(t._data) in self._by_array and self._by_array[id(t._data)].kind in ("input", "op"):
-            raise RuntimeError(f"ONNX export: the in-place '{op}' on a traced tensor (called in "
+            raise ExportError(f"ONNX export: the in-place '{op}' on a traced tensor (called in "
                                f"{self._scopes[-1]} forward) cannot be recorded; write `x = x + y` "
                                "(the out-of-place form) instead")
         return _ORIGINAL["inplace"](t, other, op)
