@@ -362,3 +362,13 @@ def test_the_lowest_and_highest_opsets_write_models_onnxruntime_runs(opset):
                      (PlainOps(), torch.randn(3, 6))):
         proto = assert_matches(model, x, opset_version=opset)  # reductions take axes as inputs from 18
         assert proto.opset_import[0].version == opset
+
+
+def test_options_that_would_change_the_file_are_honoured_or_refused():
+    model = nn.Linear(2, 3)
+    x = torch.randn(1, 2)
+    proto = onnx.load_from_string(export_bytes(model, x, keep_initializers_as_inputs=True))
+    assert {"weight", "bias"} <= {i.name for i in proto.graph.input}
+    for option in ({"export_params": False}, {"dynamo": True}, {"export_modules_as_functions": True}):
+        with pytest.raises(torch.onnx.ExportError, match="not supported"):
+            export_bytes(model, x, **option)

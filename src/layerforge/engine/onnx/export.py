@@ -39,17 +39,23 @@ def export(model, args, f, export_params=True, verbose=False, training=None, inp
         with one symbol name are one size; unnamed axes of equal traced size are taken as one size
         too (give distinct names to axes that vary independently but were traced at equal sizes).
     opset_version: ONNX opset, 17 to 23 (default 18).
+    keep_initializers_as_inputs: also list the weights as graph inputs (so a runtime may feed others).
+    The other PyTorch arguments are accepted where they change nothing here (verbose,
+    do_constant_folding: runtimes fold) and refused with a clear error where they would.
 
     Raises ``ExportError`` naming an operation without an ONNX converter and the module whose forward
     called it, and ``ImportError`` when the ``onnx`` package is missing.
     """
-    del export_params, verbose, operator_export_type, do_constant_folding, keep_initializers_as_inputs
-    del custom_opsets, export_modules_as_functions, autograd_inlining, ignored
+    del verbose, do_constant_folding, autograd_inlining  # runtimes fold constants themselves
     from .writer import import_onnx, write
     import_onnx()  # fail before any work when the package is missing
-    if dynamo:
-        raise ExportError("ONNX export: dynamo=True is PyTorch's own exporter; Layerforge traces the forward "
-                          "pass (leave dynamo=False)")
+    refused = {"export_params=False": not export_params, "dynamo=True": dynamo,
+               "operator_export_type": operator_export_type is not None, "custom_opsets": bool(custom_opsets),
+               "export_modules_as_functions": bool(export_modules_as_functions)}
+    refused.update({name: True for name in ignored})
+    if any(refused.values()):
+        raise ExportError(f"ONNX export: {', '.join(k for k, v in refused.items() if v)} not supported: Layerforge "
+                          "traces the forward pass and writes standard ONNX operators with the weights included")
     if training not in (None, False) and getattr(training, "name", str(training)) not in ("EVAL", "TrainingMode.EVAL"):
         raise ExportError("ONNX export: only eval-mode export is supported (training=TrainingMode.EVAL)")
     opset = DEFAULT_OPSET if opset_version is None else int(opset_version)
@@ -72,7 +78,8 @@ def export(model, args, f, export_params=True, verbose=False, training=None, inp
               for v in first.inputs]
     outputs = [(name, v.dtype, _named_dims(builder.dims_of(v), symbols, dynamic_axes, name, output=True))
                for v, name in zip(first.outputs, output_names)]
-    write(builder, inputs, outputs, opset, f, graph_name=type(model).__name__)
+    write(builder, inputs, outputs, opset, f, graph_name=type(model).__name__,
+          initializers_as_inputs=bool(keep_initializers_as_inputs))
 
 
 # ------------------------------------------------------------------------------ arguments and names

@@ -9,6 +9,9 @@ import tempfile
 
 from .builder import GraphBuilder
 from .dtypes import onnx_type
+from .errors import ExportError
+
+_PROTOBUF_LIMIT = 2**31 - 2**26  # 2 GiB, less room for the graph itself
 
 
 def import_onnx():
@@ -23,14 +26,22 @@ def _value_info(helper, name, dtype, dims):
     return helper.make_tensor_value_info(name, onnx_type(dtype), dims)
 
 
-def build_model(builder: GraphBuilder, inputs, outputs, opset: int, graph_name: str):
+def build_model(builder: GraphBuilder, inputs, outputs, opset: int, graph_name: str,
+                initializers_as_inputs: bool = False):
     onnx = import_onnx()
     from onnx import helper, numpy_helper
+    weight_bytes = sum(array.nbytes for array in builder.initializers.values())
+    if weight_bytes > _PROTOBUF_LIMIT:
+        raise ExportError(f"ONNX export: the weights take {weight_bytes / 2**30:.2f} GiB, more than the 2 GiB "
+                          "one ONNX file (a protobuf) can hold; external weight files are not written yet")
     nodes = [helper.make_node(op_type, ins, outs, name=name, **attrs)
              for op_type, ins, outs, attrs, name in builder.nodes]
     initializers = [numpy_helper.from_array(array, name) for name, array in builder.initializers.items()]
-    graph = helper.make_graph(nodes, graph_name or "model",
-                              [_value_info(helper, *spec) for spec in inputs],
+    graph_inputs = [_value_info(helper, *spec) for spec in inputs]
+    if initializers_as_inputs:
+        graph_inputs += [_value_info(helper, name, array.dtype, list(array.shape))
+                         for name, array in builder.initializers.items()]
+    graph = helper.make_graph(nodes, graph_name or "model", graph_inputs,
                               [_value_info(helper, *spec) for spec in outputs], initializers)
     opset_id = helper.make_opsetid("", opset)
     model = helper.make_model(graph, opset_imports=[opset_id], producer_name="layerforge",
@@ -40,8 +51,9 @@ def build_model(builder: GraphBuilder, inputs, outputs, opset: int, graph_name: 
     return model
 
 
-def write(builder: GraphBuilder, inputs, outputs, opset: int, f, graph_name: str = "model") -> None:
-    model = build_model(builder, inputs, outputs, opset, graph_name)
+def write(builder: GraphBuilder, inputs, outputs, opset: int, f, graph_name: str = "model",
+          initializers_as_inputs: bool = False) -> None:
+    model = build_model(builder, inputs, outputs, opset, graph_name, initializers_as_inputs)
     data = model.SerializeToString()
     if hasattr(f, "write"):
         f.write(data)
