@@ -62,6 +62,7 @@ def test_pytorch_export_writes_the_project_folder_with_its_data(tmp_path):
     message = describe_export("pytorch", paths)
     assert "torchrun --standalone --nproc-per-node=2 train.py --data data.npz" in message
     assert f"cd {tmp_path / 'spiral_pytorch'}" in message
+    assert "sbatch train.slurm" in message   # the cluster route is named where its script was written
 
 
 def test_training_hint_maps_settings_to_pytorch_names():

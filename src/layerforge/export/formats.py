@@ -49,6 +49,8 @@ def describe_export(fmt: str, paths: list[Path]) -> str:
     lines += [f"  {path.name}" for path in paths]
     lines += ["Train it on 2 processes (add GPUs or machines as README.txt explains):",
               f"    cd {shlex.quote(str(folder))}", f"    {train_command(data)}"]
+    if any(path.name == "train.slurm" for path in paths):
+        lines.append("On a SLURM cluster: sbatch train.slurm (set its #SBATCH lines for your nodes and GPUs).")
     if not has_data:
         lines.append("The project's data could not be loaded; save yours as an .npz with arrays x and y.")
     return "\n".join(lines)
