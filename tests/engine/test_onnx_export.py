@@ -372,3 +372,19 @@ def test_options_that_would_change_the_file_are_honoured_or_refused():
     for option in ({"export_params": False}, {"dynamo": True}, {"export_modules_as_functions": True}):
         with pytest.raises(torch.onnx.ExportError, match="not supported"):
             export_bytes(model, x, **option)
+
+
+def test_arange_positions_and_one_hot_follow_a_dynamic_sequence_length():
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.tokens = nn.Embedding(10, 8)
+            self.positions = nn.Embedding(32, 8)
+
+        def forward(self, ids):
+            where = self.positions(torch.arange(ids.shape[1])).unsqueeze(0)
+            return self.tokens(ids) + where + F.one_hot(ids, 10).float()[..., :8]
+
+    torch.manual_seed(12)
+    assert_matches(Model(), torch.randint(0, 10, (2, 5)), torch.randint(0, 10, (3, 9)), names=["ids"],
+                   dynamic_axes={"ids": {0: "batch", 1: "time"}})

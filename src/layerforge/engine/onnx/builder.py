@@ -11,6 +11,7 @@ import numpy as np
 
 from ..backend import to_host
 
+from .dtypes import onnx_type
 from .errors import ExportError
 from .tracer import Recorded, Trace, Value
 
@@ -90,6 +91,9 @@ class GraphBuilder:
         if not any(is_dynamic(d) for d in dims):
             return self.const(value.array, "const")
         flat = value.array.reshape(-1)
+        ramp = self._arange(value, dims, flat)
+        if ramp is not None:
+            return ramp
         if flat.size == 0 or not (flat == flat[0]).all():
             raise ExportError(
                 f"ONNX export: a tensor of shape {tuple(value.shape)} made inside forward has a size "
@@ -97,6 +101,22 @@ class GraphBuilder:
                 "compute it from the input instead, or export without dynamic_axes")
         scalar = self.const(flat[:1].reshape(()), "fill")
         return self.emit("Expand", [scalar, self.shape_tensor(dims)], hint="fill")
+
+    def _arange(self, value: Value, dims, flat) -> str | None:
+        """torch.arange(n) sized by a dynamic axis (positions, say) as a Range read at run time."""
+        dynamic = [d for d in dims if is_dynamic(d)]
+        if len(dynamic) != 1 or flat.size != dynamic[0][0] or value.dtype.kind not in "iuf" \
+                or not np.array_equal(flat, np.arange(flat.size)):
+            return None
+        source = self.dim_source(dynamic[0])
+        if source is None:
+            return None
+        limit = self.emit("Squeeze", [source, self.ints([0], "axes")], hint="size")
+        if value.dtype != np.int64:
+            limit = self.emit("Cast", [limit], hint="size", to=onnx_type(value.dtype))
+        zero, one = self.scalar(0, value.dtype), self.scalar(1, value.dtype)
+        ramp = self.emit("Range", [zero, limit, one], hint="arange")
+        return self.emit("Reshape", [ramp, self.shape_tensor(dims)], hint="arange") if len(dims) != 1 else ramp
 
     def output_name(self, value: Value, hint: str) -> str:
         """Where an operation writes ``value``: the user's output name for a graph output, else fresh."""

@@ -91,3 +91,11 @@ def top_k(ctx):
     else:
         outputs = [ctx.out(0), ctx.out(1)]
     ctx.emit("TopK", [ctx.x(0), k_name], outputs=outputs, axis=dim, largest=int(ctx.attrs["largest"]), sorted=1)
+
+
+@converts("OneHot")
+def one_hot(ctx):
+    """F.one_hot: int64 rows of zeros with a one at each index, as many classes as traced."""
+    depth = ctx.out_shape()[-1]
+    values = ctx.b.const(np.asarray([0, 1], dtype=np.int64), "one_hot_values")
+    ctx.emit_out("OneHot", [ctx.x(0), ctx.b.ints([depth], "depth"), values], axis=-1)

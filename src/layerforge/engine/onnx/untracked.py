@@ -1,10 +1,10 @@
 """Operations the engine runs without a graph node, recorded by wrapping them during a trace.
 
 argmax/argmin, ``& | ^ ~`` on masks, logical_not, all/any and isnan/isinf compute no gradient, and
-topk/sort/argsort find their order outside the graph, so the engine runs them (or their indices)
+topk/sort/argsort find their order (and F.one_hot its classes) outside the graph, so the engine runs them (or their indices)
 outside ``apply`` and the tracer's hook never sees them. For the length of one
-trace (under the tracer's lock) their bindings on Tensor, in ``layerforge.engine.ops`` and in
-``layerforge.engine`` are replaced by wrappers that call the original and record the result; every
+trace (under the tracer's lock) their bindings on Tensor, in ``layerforge.engine.ops``,
+``layerforge.engine`` and ``nn.functional`` are replaced by wrappers that call the original and record the result; every
 other thread gets the original's result untouched. Nothing is wrapped outside a trace.
 
 Whatever else computes a tensor from the input without being recorded is caught by the second
@@ -42,6 +42,10 @@ def _sort(input, dim=-1, descending=False, stable=False, axis=None, **_):  # noq
     return [input], {"k": None, "dim": axis if axis is not None else dim, "largest": bool(descending)}
 
 
+def _one_hot(tensor, num_classes=-1, **_):
+    return [tensor], {}
+
+
 # kind recorded -> (attrs added, how the arguments bind, the bindings wrapped)
 _WRAPPED = [
     ("ArgExtremum", {"largest": True}, _arg, ["argmax"]),
@@ -59,6 +63,7 @@ _WRAPPED = [
     ("TopK", {}, _topk, ["topk"]),
     ("TopK", {}, _sort, ["sort"]),
     ("TopK", {"indices_only": True}, _sort, ["argsort"]),
+    ("OneHot", {}, _one_hot, ["one_hot"]),
     ("IsNaN", {}, _one, ["isnan"]),
     ("IsInf", {}, _one, ["isinf"]),
 ]
@@ -67,10 +72,11 @@ _WRAPPED = [
 def install(trace) -> list:
     """Wrap every binding for ``trace``; returns what ``restore`` needs."""
     from .. import ops
+    from ..nn import functional
     import layerforge.engine as engine
     saved = []
     for kind, attrs, bind, names in _WRAPPED:
-        for owner in (Tensor, ops, engine):
+        for owner in (Tensor, ops, engine, functional):
             for name in names:
                 original = getattr(owner, name, None)
                 if original is None or not callable(original):
