@@ -388,3 +388,11 @@ def test_arange_positions_and_one_hot_follow_a_dynamic_sequence_length():
     torch.manual_seed(12)
     assert_matches(Model(), torch.randint(0, 10, (2, 5)), torch.randint(0, 10, (3, 9)), names=["ids"],
                    dynamic_axes={"ids": {0: "batch", 1: "time"}})
+
+
+def test_statistics_over_a_dynamic_axis_count_its_size_at_run_time():
+    class Model(nn.Module):
+        def forward(self, x):
+            return x.var(dim=0, keepdim=True) + x.std(0, unbiased=False) - x.mean(0) + x.var()
+
+    assert_matches(Model(), torch.randn(3, 4), torch.randn(7, 4), dynamic_axes={"x0": [0]})

@@ -7,6 +7,7 @@ import numpy as np
 
 from ..backend import device_of, to_device_array, to_host
 from .errors import ExportError
+from .builder import is_dynamic
 from .dtypes import onnx_type
 from .registry import converts
 from .tracer import Value
@@ -276,9 +277,17 @@ def var(ctx):
     for axis in axes:
         count *= shape[axis]
     x = ctx.x(0)
-    centered = ctx.emit("Sub", [x, reduce(ctx, "ReduceMean", x, axes, True)])
+    mean = reduce(ctx, "ReduceMean", x, axes, True)
+    centered = ctx.emit("Sub", [x, mean])
     total = reduce(ctx, "ReduceSum", ctx.emit("Mul", [centered, centered]), axes, keepdim)
-    ctx.emit_out("Div", [total, ctx.scalar(max(count - correction, 0))])
+    if not any(is_dynamic(ctx.in_dims()[a]) for a in axes):
+        ctx.emit_out("Div", [total, ctx.scalar(max(count - correction, 0))])
+        return
+    # a dynamic axis is reduced: count the elements at run time (the input's size over the mean's)
+    count = ctx.emit("Cast", [ctx.emit("Div", [ctx.emit("Size", [x]), ctx.emit("Size", [mean])])],
+                     to=onnx_type(ctx.dtype(0)))
+    denominator = ctx.emit("Max", [ctx.emit("Sub", [count, ctx.scalar(correction)]), ctx.scalar(0)])
+    ctx.emit_out("Div", [total, denominator])
 
 
 @converts("Softmax", "LogSoftmax")
