@@ -27,6 +27,7 @@ from .errors import UnsavedChanges, WorkspaceError
 from .data_choice import DEFAULT_DATA, DataChoice
 from .model_edits import replace_all
 from .model_fit import model_fit_problem, model_for
+from .model_import import ModelImport
 from .project_export import export_project
 from .project_files import ProjectFiles
 from ..training import LIVE_SETTINGS, ResumeState
@@ -42,7 +43,7 @@ from .weights_import import WeightsImport
 EXAMPLE_ALIASES = {"digits": "digits_cnn"}
 
 
-class Workspace(ProjectFiles, DataChoice, RunOperations, RunHistory, WeightsImport):
+class Workspace(ProjectFiles, DataChoice, RunOperations, RunHistory, WeightsImport, ModelImport):
     """See the module docstring. ``runner`` runs the Trainer (default: a :class:`ThreadRunner`)."""
 
     def __init__(self, runner=None):
