@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Sequence, TextIO
 
 import layerforge
+from layerforge.cli_import import add_import_command
 from layerforge.cli_run import ProgressPrinter, _deferred_interrupts, _run_interruptibly  # noqa: F401 (tests use them)
 from layerforge.cli_analyze import register_analyze
 from layerforge.cli_datasets import register_datasets
@@ -135,6 +136,7 @@ def _parser() -> argparse.ArgumentParser:
     new.add_argument("--epochs", type=_positive_int)
     new.add_argument("--force", action="store_true", help="overwrite an existing file")
     new.set_defaults(command=_new)
+    add_import_command(commands)
 
     for name, function, text in (("templates", _templates, "list the model templates"),
                                  ("examples", _examples, "list the shipped example projects")):
