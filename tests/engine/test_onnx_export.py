@@ -70,6 +70,8 @@ def test_cnn_matches_onnxruntime_in_eval_mode_and_restores_training_mode():
     model.train()  # assert_matches evaluates; the export itself must have left training on
     export_bytes(model, torch.randn(2, 3, 16, 16))
     assert model.training and model.features[1].training
+    assert not any(b.requires_grad for b in model.buffers())  # marked for the trace only
+    assert all(p.requires_grad for p in model.parameters())
     # Weights and running statistics under their state_dict keys; the batch counter is not used in eval.
     used = {k for k in _state_keys(model) if not k.endswith("num_batches_tracked")}
     assert used <= initializer_names(proto)
@@ -396,3 +398,27 @@ def test_statistics_over_a_dynamic_axis_count_its_size_at_run_time():
             return x.var(dim=0, keepdim=True) + x.std(0, unbiased=False) - x.mean(0) + x.var()
 
     assert_matches(Model(), torch.randn(3, 4), torch.randn(7, 4), dynamic_axes={"x0": [0]})
+
+
+def test_slices_sized_by_a_dynamic_axis_follow_it():
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("causal", torch.tril(torch.ones(16, 16)))
+
+        def forward(self, x):  # (batch, time, features)
+            t = x.shape[1]
+            scores = x @ x.transpose(1, 2) * self.causal[:t, :t]  # a buffer cut to the sequence length
+            return scores[:, :t - 1].sum(1) + x[:, t - 1].sum(1, keepdim=True)
+
+    torch.manual_seed(13)
+    assert_matches(Model(), torch.randn(2, 5, 3), torch.randn(3, 8, 3), dynamic_axes={"x0": {0: "b", 1: "t"}})
+
+
+def test_arguments_that_follow_a_size_without_a_way_to_write_them_are_refused():
+    class Model(nn.Module):
+        def forward(self, x):
+            return x.repeat(1, x.shape[0])
+
+    with pytest.raises(torch.onnx.ExportError, match="'repeat'.*change with the input"):
+        export_bytes(Model(), torch.randn(2, 3), input_names=["x"], dynamic_axes={"x": [0]})

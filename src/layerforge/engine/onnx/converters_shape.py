@@ -117,30 +117,39 @@ def _items(index, ndim: int) -> list:
     return items
 
 
-def _index(ctx, x: str, index, ndim: int) -> tuple:
-    """Apply one numpy-style index to ``x`` (of rank ``ndim``); returns (name, rank).
+def _index(ctx, x: str, index, dims: list, other) -> tuple:
+    """Apply one numpy-style index to ``x`` (whose dims are ``dims``); returns (name, rank).
 
     Basic items (None, ints, slices) are applied left to right; index tensors are kept for last:
-    one becomes a Gather, several a GatherND over their axes moved to the front (numpy's placement)."""
-    items = _items(index, ndim)
+    one becomes a Gather, several a GatherND over their axes moved to the front (numpy's placement).
+    ``other`` is the same index in the second trace: a bound that differs there follows a size
+    (``x[:, :n - 1]``, ``mask[:n, :n]``) and is written relative to the end or read at run time."""
+    items = _items(index, len(dims))
+    others = _items(other, len(dims)) if other is not None else [None] * len(items)
+    if len(others) != len(items):
+        others = [None] * len(items)
     pos, advanced = 0, []
-    for item in items:
+    for item, twin in zip(items, others):
         if item is None:
             x = ctx.emit("Unsqueeze", [x, ctx.b.ints([pos], "axes")])
+            dims.insert(pos, 1)
             pos += 1
-            ndim += 1
         elif isinstance(item, (bool, np.bool_)):
             raise ExportError(f"ONNX export: indexing with a Python bool ({ctx.where()}) is not supported")
         elif isinstance(item, (int, np.integer)):
-            x = ctx.emit("Gather", [x, ctx.b.const(np.asarray(int(item), dtype=np.int64), "index")], axis=pos)
-            ndim -= 1
+            at = _bound(ctx, item, twin, dims[pos], None)
+            at = ctx.b.const(np.asarray(at, dtype=np.int64), "index") if isinstance(at, int) \
+                else ctx.emit("Squeeze", [at, ctx.b.ints([0], "axes")])
+            x = ctx.emit("Gather", [x, at], axis=pos)
+            del dims[pos]
         elif isinstance(item, slice):
             if item != slice(None):
+                twin = twin if isinstance(twin, slice) else slice(None)
                 step = 1 if item.step is None else int(item.step)
-                start = (0 if step > 0 else _MAX) if item.start is None else int(item.start)
-                stop = (_MAX if step > 0 else _MIN) if item.stop is None else int(item.stop)
-                x = ctx.emit("Slice", [x, ctx.b.ints([start], "starts"), ctx.b.ints([stop], "ends"),
-                                       ctx.b.ints([pos], "axes"), ctx.b.ints([step], "steps")])
+                start = _bound(ctx, item.start, twin.start, dims[pos], 0 if step > 0 else _MAX)
+                stop = _bound(ctx, item.stop, twin.stop, dims[pos], _MAX if step > 0 else _MIN)
+                x = ctx.emit("Slice", [x, _one(ctx, start), _one(ctx, stop), ctx.b.ints([pos], "axes"),
+                                       ctx.b.ints([step], "steps")])
             pos += 1
         elif isinstance(item, Value):
             if item.dtype == np.bool_:
@@ -150,12 +159,36 @@ def _index(ctx, x: str, index, ndim: int) -> tuple:
             pos += 1
         else:
             raise ExportError(f"ONNX export: cannot index with {type(item).__name__} ({ctx.where()})")
+    ndim = len(dims)
     if len(advanced) == 1:
         axis, item = advanced[0]
         return ctx.emit("Gather", [x, ctx.b.name_of(item)], axis=axis), ndim + len(item.shape) - 1
     if advanced:
         return _gather_nd(ctx, x, ndim, advanced)
     return x, ndim
+
+
+def _one(ctx, bound) -> str:
+    return ctx.b.ints([bound], "bound") if isinstance(bound, int) else bound
+
+
+def _bound(ctx, here, there, dim, default):
+    """An index or slice bound: an int, or the name of a 1-element tensor read at run time."""
+    if here is None:
+        return default
+    here = int(here)
+    if there is None or int(there) == here:
+        return here
+    there = int(there)  # the bound follows a size
+    if is_dynamic(dim) and here - dim[0] == there - dim[1]:
+        offset = here - dim[0]  # a fixed distance from the end of this axis
+        return offset if offset < 0 else _MAX
+    source = ctx.b.dim_source((here, there))
+    if source is None:
+        raise ExportError(f"ONNX export: an index or slice bound ({here} here) changes with the input "
+                          f"({ctx.where()}) in a way the graph cannot express; index relative to the end "
+                          "(x[:, :-1]) or by a dynamic size")
+    return source
 
 
 def _gather_nd(ctx, x: str, ndim: int, advanced: list) -> tuple:
@@ -185,9 +218,10 @@ def _gather_nd(ctx, x: str, ndim: int, advanced: list) -> tuple:
 
 @converts("GetItem")
 def getitem(ctx):
-    x, ndim = ctx.x(0), len(ctx.in_shape())
+    x, dims = ctx.x(0), list(ctx.in_dims())
+    other = ctx.op.other_attrs or {}
     first = ctx.attrs["first"]  # None: no first stage (the second may itself be None: x[None])
     if first is not None:
-        x, ndim = _index(ctx, x, first, ndim)
-    x, ndim = _index(ctx, x, ctx.attrs["second"], ndim)
+        x, _ = _index(ctx, x, first, dims, other.get("first"))
+    x, _ = _index(ctx, x, ctx.attrs["second"], dims, other.get("second"))
     ctx.finish(x)

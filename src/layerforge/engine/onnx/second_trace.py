@@ -44,6 +44,7 @@ def second_trace(model, args, call_kwargs, first: Trace, dynamic_axes: dict, inp
     second = _run(model, args, call_kwargs, first, grown, input_names, mix=True)
     if _same_operations(first, second):
         _refuse_input_dependent_constants(first, second)
+        _keep_other_attrs(first, second)
     else:
         warnings.warn("ONNX export: the model runs other operations for other input values (Python control "
                       "flow on tensor values); the graph records the branch the example input took",
@@ -54,6 +55,7 @@ def second_trace(model, args, call_kwargs, first: Trace, dynamic_axes: dict, inp
         if not _same_operations(first, second):
             raise ExportError("ONNX export: the model runs different operations when its dynamic axes change "
                               "size (control flow on a size); export without dynamic_axes")
+        _keep_other_attrs(first, second)
     if not grown:
         return {}, {}
     dims = _pair_dims(first, second)
@@ -145,6 +147,37 @@ def _refuse_input_dependent_constants(first: Trace, second: Trace) -> None:
                 f"{op.scope} forward) changes with the input, but was computed by an operation the tracer "
                 "cannot record (argmax/argmin, all/any, one_hot, sorting indices, .numpy() or .item() "
                 "detours, or random numbers): it would be written as a fixed constant")
+
+
+# Attributes that may follow the input's sizes because their converter reads them in both traces
+# (or derives them from the dims): everything else must be the same in both.
+_SIZE_AWARE = {"Reshape": {"shape"}, "Expand": {"shape"}, "GetItem": {"first", "second"}, "TopK": {"k"}}
+
+
+def _keep_other_attrs(first: Trace, second: Trace) -> None:
+    """Give each operation its attributes in the second trace, and refuse the ones that changed where
+    no converter can follow them."""
+    needed = first.needed()
+    for op_a, op_b in zip(first.ops, second.ops):
+        op_a.other_attrs = op_b.attrs
+        if id(op_a) not in needed:
+            continue
+        for key, value in op_a.attrs.items():
+            if key not in _SIZE_AWARE.get(op_a.kind, ()) and _plain_differs(value, op_b.attrs.get(key)):
+                raise ExportError(
+                    f"ONNX export: the arguments of '{op_name(op_a.kind)}' (called in {op_a.scope} forward) "
+                    f"change with the input's sizes or values ({key}: {value!r} here, "
+                    f"{op_b.attrs.get(key)!r} at other inputs), which a traced graph cannot express")
+
+
+def _plain_differs(a, b) -> bool:
+    """Whether two attribute values differ as data (numbers, strings, slices, tuples of them)."""
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        return len(a) != len(b) or any(_plain_differs(x, y) for x, y in zip(a, b))
+    plain = (int, float, str, slice, type(None), np.integer, np.floating)
+    if isinstance(a, plain) and isinstance(b, plain):
+        return type(a) is not type(b) or a != b
+    return False
 
 
 def _pair_dims(first: Trace, second: Trace) -> dict:

@@ -59,6 +59,7 @@ class Recorded:
     inputs: list
     outputs: list = field(default_factory=list)
     scope: str = "model"
+    other_attrs: dict | None = None  # the same operation's attributes in the second trace
 
 
 class Trace:
@@ -284,8 +285,14 @@ def trace(model, args: tuple, kwargs: dict, input_names: list[str]) -> Trace:
     traced_args = _rebuild(args, fresh)
     was_training = model.training
     handles, wrapped = [], []
+    # Buffers and frozen parameters are marked too, so that slicing one (a causal mask cut to the
+    # sequence length) is recorded rather than taken as a constant; their flags are put back after.
+    weights = [t for _, t in list(model.named_parameters()) + list(model.named_buffers())]
+    flags = [t.requires_grad for t in weights]
     with _EXPORT_LOCK:
         try:
+            for t in weights:
+                t.requires_grad = True
             model.eval()
             for name, module in model.named_modules():
                 handles.append(module.register_forward_pre_hook(result._enter("model." + name if name else "model")))
@@ -301,6 +308,8 @@ def trace(model, args: tuple, kwargs: dict, input_names: list[str]) -> Trace:
             untracked.restore(wrapped)
             for handle in handles:
                 handle.remove()
+            for t, flag in zip(weights, flags):
+                t.requires_grad = flag
             model.train(was_training)
     result.output_structure = out
     result.outputs = [result.value_of(t._data) for t in _flatten(out, "outputs")]
