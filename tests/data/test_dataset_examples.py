@@ -35,3 +35,25 @@ def test_training_an_example_without_its_data_says_what_to_run(capsys, tmp_path,
     monkeypatch.chdir(tmp_path)
     code, _, err = run(capsys, "train", "mnist_mlp", "--epochs", "1")
     assert code == 1 and "MNIST is not downloaded yet" in err and "layerforge datasets download mnist" in err
+
+
+def test_mnist_examples_learn_generated_idx_data_of_mnists_shape(tmp_path, monkeypatch):
+    """A sanity bar without the internet: IDX files of MNIST's shape and format (a class shows in
+    where a bright patch sits) in the cache; both MNIST examples learn them within two epochs."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    import dataset_server as ds
+    from layerforge.training import Trainer
+
+    monkeypatch.setenv("LAYERFORGE_DATA_CACHE", str(tmp_path))
+    files = ds.mnist_files(n_train=1200, n_test=200, seed=3)
+    ds.register_test_dataset(monkeypatch, "mnist", files, ["http://127.0.0.1:9/"], n_train=1200, n_test=200)
+    (tmp_path / "mnist").mkdir()
+    for name, data in files.items():
+        (tmp_path / "mnist" / name).write_bytes(data)
+    for name in ("mnist_mlp", "mnist_lenet"):
+        project, _ = load_project(example_project_path(name))
+        dataset = DataSource.from_dict(project.data_source).load()
+        assert dataset.x.shape == (1200, 1, 28, 28)
+        settings = project.settings.replace(epochs=2, device="cpu", snapshot_every=0)
+        result = Trainer(project.spec, dataset, settings, health=False).run()
+        assert result.ok and result.final["val"]["accuracy"] >= 0.9, (name, result.final)
