@@ -202,11 +202,12 @@ class Trace:
     # ------------------------------------------------------------------ module scopes
     def _enter(self, name):
         def pre_hook(module, args):
-            self._scopes.append(name)
+            if threading.get_ident() == self.thread:  # the same model may run in another thread meanwhile
+                self._scopes.append(name)
         return pre_hook
 
     def _leave(self, module, args, out):
-        if len(self._scopes) > 1:
+        if threading.get_ident() == self.thread and len(self._scopes) > 1:
             self._scopes.pop()
 
 
