@@ -1,4 +1,4 @@
-"""``export``: trace, (for dynamic axes) trace again at other sizes, convert, write."""
+"""``export``: trace, trace again at other values (and sizes, for dynamic axes), convert, write."""
 from __future__ import annotations
 
 from ..tensor import Tensor
@@ -76,7 +76,7 @@ def export(model, args, f, export_params=True, verbose=False, training=None, inp
     _convert(builder, first)
     inputs = [(v.name, v.dtype, _named_dims(builder.dims_of(v), symbols, dynamic_axes, v.name))
               for v in first.inputs]
-    outputs = [(name, v.dtype, _named_dims(builder.dims_of(v), symbols, dynamic_axes, name, output=True))
+    outputs = [(name, v.dtype, _named_dims(builder.dims_of(v), symbols, dynamic_axes, name))
                for v, name in zip(first.outputs, output_names)]
     write(builder, inputs, outputs, opset, f, graph_name=type(model).__name__,
           initializers_as_inputs=bool(keep_initializers_as_inputs))
@@ -105,7 +105,9 @@ def _names(given, count: int, base: str) -> list[str]:
     return given + defaults[len(given):]
 
 
-def _named_dims(dims, symbols, dynamic_axes, name, output=False):
+def _named_dims(dims, symbols, dynamic_axes, name):
+    """An input's or output's dims for its value_info: numbers, or symbolic names where dynamic
+    (the name given in dynamic_axes, else the input's symbol that the size follows)."""
     given = axes_of((dynamic_axes or {}).get(name, {}))
     named = []
     for axis, dim in enumerate(dims):
