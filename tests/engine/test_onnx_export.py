@@ -422,3 +422,19 @@ def test_arguments_that_follow_a_size_without_a_way_to_write_them_are_refused():
 
     with pytest.raises(torch.onnx.ExportError, match="'repeat'.*change with the input"):
         export_bytes(Model(), torch.randn(2, 3), input_names=["x"], dynamic_axes={"x": [0]})
+
+
+def test_parameter_names_win_over_helper_names_and_clash_with_given_names():
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.shape = nn.Parameter(torch.randn(4))  # a key the exporter also likes for helpers
+            self.axes = nn.Parameter(torch.randn(4))
+
+        def forward(self, x):
+            return x.reshape(2, 4).unsqueeze(0).squeeze(0) * self.shape + self.axes
+
+    proto = assert_matches(Model(), torch.randn(8))
+    assert {"shape", "axes"} <= initializer_names(proto)
+    with pytest.raises(torch.onnx.ExportError, match="'axes'"):
+        export_bytes(Model(), torch.randn(8), input_names=["axes"])

@@ -30,6 +30,7 @@ class GraphBuilder:
         self.initializers: dict[str, np.ndarray] = {}
         self._names: dict[int, str] = {}      # id(Value) -> name
         self._used: set[str] = set()
+        self._reserved = set(trace.state_keys())  # helper names never take a parameter's key
         self._counts: dict[str, int] = {}
         self._output_names: dict[int, str] = {}
         self.repeated_outputs: list = []      # (value, name): a value returned twice, written by Identity
@@ -59,7 +60,7 @@ class GraphBuilder:
         while True:
             name = hint if n == 0 else f"{hint}_{n}"
             n += 1
-            if name not in self._used:
+            if name not in self._used and name not in self._reserved:
                 self._counts[hint] = n
                 self._used.add(name)
                 return name

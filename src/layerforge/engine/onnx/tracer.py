@@ -77,6 +77,10 @@ class Trace:
         self._scopes = ["model"]
         self.thread = threading.get_ident()
 
+    def state_keys(self):
+        """The state_dict keys of the traced model's parameters and buffers."""
+        return self._state.values()
+
     # ------------------------------------------------------------------ values
     def add_input(self, array, name: str) -> Value:
         value = Value("input", tuple(array.shape), array.dtype, array, name)
