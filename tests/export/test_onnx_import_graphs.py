@@ -240,5 +240,5 @@ def test_a_pytorch_recurrent_model_imports_stacked_as_one_layer(kind):
     rnn = imported.spec.node_by_name("rnn")
     assert (rnn.type, rnn.params["num_layers"], rnn.params["output"]) == (kind, 2, "last")
     state = module.state_dict()
-    for key in (f"rnn.weight_ih_l1", f"rnn.bias_hh_l0"):   # PyTorch's own gate order and names
+    for key in ("rnn.weight_ih_l1", "rnn.bias_hh_l0"):   # PyTorch's own gate order and names
         np.testing.assert_allclose(imported.state_dict[key], state[key].numpy(), rtol=1e-6)

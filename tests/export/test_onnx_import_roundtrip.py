@@ -19,9 +19,7 @@ from layerforge.training import example_project_path, example_projects, load_pro
 
 onnx = pytest.importorskip("onnx", reason="ONNX import needs the onnx package (the 'export' extra)")
 
-# The exporter writes BatchNorm without running statistics as ReduceMean arithmetic, which has no layer.
-NOT_IMPORTED = {("BatchNorm2d", "track_running_stats"): "ReduceMean"}
-ROUND_TRIP_CASES = [c for c in LAYER_CASES if not (c[0] == "BatchNorm2d" and c[1].get("track_running_stats") is False)]
+ROUND_TRIP_CASES = LAYER_CASES
 
 
 def layers(spec):
@@ -61,11 +59,15 @@ def test_newer_opsets_come_back_too(layer):
         assert_round_trip(single_layer_spec(*case), opset=20)
 
 
-def test_batch_norm_without_running_statistics_is_refused_by_name():
+def test_batch_norm_without_running_statistics_needs_the_metadata_that_names_it():
+    """Its batch-statistics arithmetic is a layer only where Layerforge's metadata says so; elsewhere the
+    ReduceMean nodes are listed."""
     case = next(c for c in LAYER_CASES if c[0] == "BatchNorm2d" and c[1].get("track_running_stats") is False)
     spec = single_layer_spec(*case)
+    model = build_onnx_model(spec, random_state_dict(spec))
+    assert_round_trip(spec)
     with pytest.raises(ModelImportError) as caught:
-        import_onnx_model(build_onnx_model(spec, random_state_dict(spec)))
+        import_onnx_model(without_metadata(model))
     assert {op for op, _, _ in caught.value.unsupported} == {"ReduceMean"}
     assert "bn1/mean/ReduceMean" in str(caught.value)
 

@@ -27,6 +27,7 @@ from layerforge.graph.layout import auto_layout
 
 from .common import lazy_module
 from .onnx_import_attention import convert_tagged, tagged_type
+from .onnx_import_batch_stats import convert_batch_statistics, layer_of
 from .onnx_import_elementwise import ELEMENTWISE, match_activation
 from .onnx_import_file import check_model, read_onnx_file, tensor_array
 from .onnx_import_fold import FOLDERS, fold
@@ -245,6 +246,8 @@ def _convert_all(st: ImportState, order: list) -> list[tuple[str, str, str]]:
                 raise Unsupported(f"operators of the domain {node.domain!r} have no Layerforge layer")
             if tagged_type(node) is not None:
                 convert_tagged(st, node, order)
+            elif st.hints.by_name and layer_of(st, node) is not None:
+                convert_batch_statistics(st, node, order)
             elif all(st.is_const(name) for name in inputs) and node.op_type in FOLDERS:
                 fold(st, node)
             elif any(name not in st.values and not st.is_const(name) for name in inputs):
