@@ -38,6 +38,9 @@ def draw_times(app, window) -> None:
         window.workspace.open_example(name, discard=True)
         pump(app, 0.2)
         view.step()
+        if view.graph is None:
+            print(f"{name:20s} not drawn: {view.status.text()}")
+            continue
         times = []
         for _ in range(5):   # the items and their first paint
             started = time.perf_counter()

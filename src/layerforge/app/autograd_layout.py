@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from layerforge.training.autograd_graph import AutogradGraph, GraphNode
 
 NODE_W, NODE_H = 156, 58           # an op node: its name, its output shape, its gradient norm
+MAX_NODE_W = 236
 LEAF_W, LEAF_H = 156, 44           # a parameter or an input
 COLUMN_GAP, ROW_GAP, LEAF_GAP = 46, 34, 8
 FRAME_PAD, FRAME_TITLE = 10, 22
@@ -147,6 +148,7 @@ def _place(graph, shown: list[GraphNode], edges, folds, expanded, stand_in) -> L
         x += LEAF_W + COLUMN_GAP
     for column in sorted(columns):
         ids = columns[column]
+        width = max(_width(by_id[i]) for i in ids)
         ids.sort(key=lambda i: _barycentre(i, inputs_of, row_of))
         cursor = top
         for number, node_id in enumerate(ids):
@@ -156,10 +158,10 @@ def _place(graph, shown: list[GraphNode], edges, folds, expanded, stand_in) -> L
                 op_y = max(op_y, baseline)   # the main line of ops runs straight across
             for k, leaf in enumerate(leaves):
                 positions[leaf] = (x, op_y - step * (len(leaves) - k), LEAF_W, LEAF_H)
-            positions[node_id] = (x, op_y, NODE_W, NODE_H)
+            positions[node_id] = (x, op_y, width, NODE_H)
             row_of[node_id] = op_y
             cursor = op_y + NODE_H + ROW_GAP + FRAME_TITLE + FRAME_PAD * 2
-        x += NODE_W + COLUMN_GAP
+        x += width + COLUMN_GAP
     frames = {}
     for group, _kind in graph.groups:
         rects = [positions[n.id] for n in graph.in_group(group) if n.id in positions]
@@ -176,6 +178,11 @@ def _place(graph, shown: list[GraphNode], edges, folds, expanded, stand_in) -> L
     for hidden, shown_id in stand_in.items():
         stand_ins.setdefault(shown_id, []).append(hidden)
     return Layout(positions, frames, edges, folds, stand_ins, width, height)
+
+
+def _width(node: GraphNode) -> float:
+    """An op's box: wide enough for a long grad_fn name in the bold label font (about 7.4 px a letter)."""
+    return min(MAX_NODE_W, max(NODE_W, 7.4 * len(node.name) + 34))
 
 
 def _barycentre(node_id: str, inputs_of: dict, row_of: dict) -> float:

@@ -251,6 +251,8 @@ class AutogradView(QWidget):
     def draw(self) -> None:
         started = time.perf_counter()
         graph = self.graph
+        if graph is None:
+            return
         self.scene.clear()
         self.items, self.frames = {}, {}
         placed = layout(graph, self.expanded)

@@ -149,6 +149,7 @@ class ParameterInspector(QWidget):
         self.stats.setColumnStretch(3, 1)
         layout.addLayout(self.stats)
         self.setMinimumWidth(260)
+        self._redraw()   # empty plots, without axes, until a node is clicked
 
     def stat(self, which: str, name: str) -> str:
         return self.stat_labels[(which, name)].text()
