@@ -242,3 +242,37 @@ def test_a_pytorch_recurrent_model_imports_stacked_as_one_layer(kind):
     state = module.state_dict()
     for key in ("rnn.weight_ih_l1", "rnn.bias_hh_l0"):   # PyTorch's own gate order and names
         np.testing.assert_allclose(imported.state_dict[key], state[key].numpy(), rtol=1e-6)
+
+
+def test_a_model_written_with_the_engine_and_its_onnx_export_comes_onto_the_canvas():
+    """Code -> layerforge.engine.onnx.export -> canvas: the model equals the one written in code."""
+    import io
+
+    import layerforge.engine as torch
+    from layerforge.engine import nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(3, 5, batch_first=True, num_layers=2)
+            self.norm = nn.LayerNorm(5)
+            self.head = nn.Sequential(nn.Linear(5, 8), nn.GELU(), nn.Linear(8, 2))
+
+        def forward(self, x):
+            _, (hidden, _) = self.lstm(x)
+            return self.head(self.norm(hidden[-1]))
+
+    torch.manual_seed(0)
+    module = Net().eval()
+    x = torch.randn(4, 6, 3)
+    buffer = io.BytesIO()
+    torch.onnx.export(module, (x,), buffer, input_names=["x"], output_names=["y"], dynamic_axes={"x": {0: "batch"}})
+    imported = import_onnx_model(onnx.load_model_from_string(buffer.getvalue()))
+    assert [(n.name, n.type) for n in imported.spec.nodes.values()] == [
+        ("input1", "Input"), ("lstm", "LSTM"), ("norm", "LayerNorm"), ("head_0", "Linear"), ("head_1", "GELU"),
+        ("head_2", "Linear")]
+    assert imported.spec.node_by_name("lstm").params["num_layers"] == 2
+    with torch.no_grad():
+        expected = np.asarray(module(x))
+    np.testing.assert_allclose(reference_output(imported.spec, imported.state_dict, np.asarray(x)), expected,
+                               rtol=1e-5, atol=1e-6)

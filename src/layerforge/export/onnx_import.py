@@ -34,7 +34,7 @@ from .onnx_import_fold import FOLDERS, fold
 from .onnx_import_graph import ImportState, ModelImportError, Unsupported, Val
 from .onnx_import_hints import Hints
 from .onnx_import_layers import CONVERTERS
-from .onnx_import_recurrent import concat_states, convert_recurrent, gather_state, squeeze, transpose
+from .onnx_import_recurrent import concat_states, convert_recurrent, gather_state, squeeze, transpose, unsqueeze
 
 ELEM_TYPES = {1: "float32", 7: "int64"}   # TensorProto.FLOAT, TensorProto.INT64
 SHOWN_PROBLEMS = 40
@@ -81,6 +81,9 @@ def import_onnx_model(model: Any, name: str = "model", label: str = "the model")
     st = ImportState(onnx, model, list(graph.node), consts, opset, hints)
     if note:
         st.notes.append(note)
+    roots = {str(node.name).split("/")[0] for node in graph.node}
+    if len(roots) == 1 and all("/" in str(node.name) for node in graph.node):
+        st.root = roots.pop()    # e.g. 'model/' before every name: no layer is called that
     for node in graph.node:
         for name_in in node.input:
             if name_in:
@@ -280,7 +283,7 @@ def _convert(st: ImportState, node, order: list) -> None:
 
 
 _SPECIAL = {"LSTM": convert_recurrent, "GRU": convert_recurrent, "RNN": convert_recurrent,
-            "Transpose": transpose, "Squeeze": squeeze, "Concat": concat_states, "Gather": gather_state}
+            "Transpose": transpose, "Squeeze": squeeze, "Unsqueeze": unsqueeze, "Concat": concat_states, "Gather": gather_state}
 
 
 def _unsupported_error(label: str, problems: list) -> ModelImportError:

@@ -82,6 +82,7 @@ class ImportState:
     consumed: set = field(default_factory=set)                  # ids (id(node)) of nodes already used
     notes: list = field(default_factory=list)
     consumers: dict[str, list] = field(default_factory=dict)
+    root: str = ""                                              # a name prefix all nodes share
 
     # -- values ----------------------------------------------------------------------------------
 
@@ -113,11 +114,12 @@ class ImportState:
         value = self.values.get(name)
         if value is None:
             raise Unsupported(f"its input {name!r} is not produced by a layer")
-        if value.layout not in layouts:
+        layout = "" if value.layout == "Hs" else value.layout   # a final state, squeezed: an ordinary tensor
+        if layout not in layouts:
             raise Unsupported(f"its input is {_LAYOUT_WORDS.get(value.layout, value.layout)}, which no layer reads")
-        if value.node is None and value.pending is not None and value.layout in ("", "T"):
+        if value.node is None and value.pending is not None and layout in ("", "T"):
             from .onnx_import_recurrent import materialize
-            value = materialize(self, value)
+            value = materialize(self, Val(None, layout, value.pending, value.layer))
         return value
 
     def shape(self, value: Val) -> tuple:
@@ -130,6 +132,13 @@ class ImportState:
     @property
     def graph_outputs(self) -> set:
         return {output.name for output in self.model.graph.output}
+
+    def base(self, node: Any) -> str:
+        """The layer name ``node``'s name suggests, without a prefix every node shares ('model/')."""
+        name = str(node.name) if node is not None else ""
+        if self.root and name.startswith(self.root + "/"):
+            name = name[len(self.root) + 1:]
+        return base_name(name)
 
     def consume(self, *nodes: Any) -> None:
         self.consumed.update(id(node) for node in nodes)
@@ -150,7 +159,7 @@ class ImportState:
             out_shape = layer.infer(parsed, in_shapes)
         except GraphError as error:
             raise Unsupported(f"as {layer_type} its input shapes do not fit: {error.message}") from None
-        base = base if base is not None else base_name(onnx_node.name if onnx_node is not None else "")
+        base = base if base is not None else self.base(onnx_node)
         layer_type, parsed, weights = self.hints.refine(base, layer_type, parsed, dict(weights or {}), in_shapes,
                                                         out_shape)
         name = self._name(base, get_layer(layer_type).name_prefix)
@@ -194,9 +203,11 @@ def base_name(node_name: str) -> str:
     """The layer an ONNX node belongs to, from its name: 'fc1/Gemm' (Layerforge), '/fc1/Gemm' (PyTorch),
     '/head/head.0/Gemm' -> 'head_0', '/0/Conv' -> '' (no usable name: the layer gets a numbered one)."""
     parts = [part for part in str(node_name).split("/") if part]
-    if len(parts) < 2:
+    if len(parts) < 2:   # 'Relu': an operator's own name, not a layer's
         return ""
     words = re.sub(r"[^A-Za-z0-9_]+", "_", parts[-2]).strip("_")
+    if words[:1].isdigit() and len(parts) > 2:   # '/head/0/Gemm': the 0th of 'head'
+        words = re.sub(r"[^A-Za-z0-9_]+", "_", f"{parts[-3]}_{parts[-2]}").strip("_")
     return words if words and words[0].isalpha() else ""
 
 

@@ -383,13 +383,16 @@ def _reshape(st: ImportState, node) -> None:
         raise Unsupported(f"its target shape {tuple(target)} leaves two sizes to infer")
     if not sample:
         raise Unsupported("it removes every dimension of the sample")
+    total = int(np.prod(st.shape(x)))
+    if len(sample) == 1 and sample[0] in (-1, total) and len(st.shape(x)) > 1:
+        st.add_layer(node, "Flatten", {"start_dim": 1, "end_dim": -1}, [x])   # x.view(len(x), -1)
+        return
     st.add_layer(node, "Reshape", {"shape": tuple(sample)}, [x])
 
 
 def _passthrough(st: ImportState, node) -> None:
     """Identity (and Dropout, which evaluation skips): no layer unless the exporter drew one here."""
-    from .onnx_import_graph import base_name
-    base = base_name(node.name)
+    base = st.base(node)
     if node.op_type == "Dropout" and len(node.output) > 1 and st.consumers.get(node.output[1]):
         raise Unsupported("its mask output is used; dropout masks have no layer")
     value = st.values.get(node.input[0])
@@ -411,8 +414,7 @@ def _add(st: ImportState, node) -> None:
         add_positions(st, node, variables[0], constants[0])
         return
     values = [st.val(name) for name in inputs]
-    from .onnx_import_graph import base_name
-    base = base_name(node.name)
+    base = st.base(node)
     # The exporter writes Add of n inputs as a chain of Adds: join it back into one layer.
     first = values[0]
     if (base and st.spec.nodes.get(first.node) is not None and st.spec.nodes[first.node].type == "Add"

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .onnx_import_graph import BATCH, ImportState, Unsupported, Val, Zeros, attr, base_name, int_attr
+from .onnx_import_graph import BATCH, ImportState, Unsupported, Val, Zeros, attr, int_attr
 from .onnx_recurrent import GATE_ORDER
 
 DEFAULT_ACTIVATIONS = {"RNN": ["Tanh"], "LSTM": ["Sigmoid", "Tanh", "Tanh"], "GRU": ["Sigmoid", "Tanh"]}
@@ -101,7 +101,7 @@ def convert_recurrent(st: ImportState, node) -> None:
         b = bias[d] if bias is not None else np.zeros(2 * gates, np.float32)
         layer_weights[f"bias_ih_l{{}}{suffix}"] = _ungroup(b[:gates], kind)
         layer_weights[f"bias_hh_l{{}}{suffix}"] = _ungroup(b[gates:], kind)
-    base = base_name(node.name)
+    base = st.base(node)
     pending = value.pending if value.node is None else None
     if (pending is None or pending.kind != kind or pending.base != base or pending.hidden != hidden
             or pending.directions != directions or pending.nonlinearity != nonlinearity or pending.node is not None):
@@ -199,10 +199,20 @@ def squeeze(st: ImportState, node) -> None:
     one_direction = value.pending is not None and value.pending.directions == 1
     if value.layout == "Y" and one_direction and axes == [1]:
         st.values[node.output[0]] = Val(None, "T", value.pending, value.layer)
-    elif value.layout == "H" and one_direction and axes == [0]:
-        st.values[node.output[0]] = materialize(st, Val(None, "", value.pending, value.layer))
+    elif value.layout == "H" and one_direction and axes == [0]:   # a layer's output once read as a tensor
+        st.values[node.output[0]] = Val(None, "Hs", value.pending, value.layer)
     else:
         raise Unsupported(f"squeezing axes {axes} has no layer")
+
+
+def unsqueeze(st: ImportState, node) -> None:
+    """A squeezed final state given its directions axis back (to be stacked with the other layers')."""
+    value = st.values.get(node.input[0])
+    if value is None:
+        st.val(node.input[0])
+    if value.layout != "Hs" or _axes(st, node) != [0]:
+        raise Unsupported("adding a dimension has no layer (Layerforge keeps each sample's shape)")
+    st.values[node.output[0]] = Val(None, "H", value.pending, value.layer)
 
 
 def concat_states(st: ImportState, node) -> bool:
