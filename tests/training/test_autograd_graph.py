@@ -226,3 +226,18 @@ def test_the_graph_matches_what_torch_builds_for_the_same_model(probe):
     ours = _canonical_engine(graph)
     assert theirs[0] == ("LogSoftmaxBackward0", "NllLossBackward0")
     _assert_same(ours, theirs)
+
+
+def test_a_layer_with_its_own_forward_owns_the_ops_it_runs():
+    """The positional embedding calls its table with positions and adds: its ops are its own, and
+    the token embedding before it keeps its lookup."""
+    from layerforge.workspace import Workspace
+
+    workspace = Workspace()
+    workspace.open_example("transformer_sequences", discard=True)
+    if workspace.dataset is None:
+        pytest.skip(f"the example's data is not here: {workspace.data_unavailable}")
+    graph = GraphProbe(workspace.spec, workspace.dataset, workspace.settings.replace(batch_size=2)).graph(0)
+    assert [n.name for n in graph.in_group("embed1")] == ["embed1.weight", "EmbeddingBackward"]
+    assert sorted(n.name for n in graph.in_group("pos1")) == ["AddBackward", "EmbeddingBackward", "pos1.weight"]
+    assert graph.in_group("encoder1") and all(n.grad_norm is not None for n in graph.in_group("encoder1"))

@@ -112,10 +112,7 @@ def _place(graph, shown: list[GraphNode], edges, folds, expanded, stand_in) -> L
     for source, target in edges:
         inputs_of[target].append(source)
     ops = [n for n in shown if n.kind in ("op", "loss")]
-    depth: dict[str, int] = {}
-    for node in ops:   # forward order: every op's inputs have their depth already
-        depth[node.id] = 1 + max((depth.get(i, 0) for i in inputs_of[node.id] if by_id[i].kind in ("op", "loss")),
-                                 default=0)
+    depth = _depths(graph, ops, inputs_of, by_id)
     leaves_of: dict[str, list[str]] = {n.id: [] for n in ops}
     data_inputs = []
     for node in shown:
@@ -135,8 +132,7 @@ def _place(graph, shown: list[GraphNode], edges, folds, expanded, stand_in) -> L
     positions: dict[str, tuple] = {}
     step = LEAF_H + LEAF_GAP
     top = FRAME_TITLE + FRAME_PAD
-    first_ops = [ids[0] for ids in columns.values()]
-    baseline = top + step * max((len(leaves_of[i]) for i in first_ops), default=0)
+    baseline = top + step * max((len(leaves_of[n.id]) for n in ops), default=0)
     x = FRAME_PAD * 2
     row_of: dict[str, float] = {}
     y = baseline + (NODE_H - LEAF_H) / 2
@@ -146,22 +142,43 @@ def _place(graph, shown: list[GraphNode], edges, folds, expanded, stand_in) -> L
         y += LEAF_H + ROW_GAP
     if data_inputs:
         x += LEAF_W + COLUMN_GAP
+    column_x, column_w = {}, {}
     for column in sorted(columns):
-        ids = columns[column]
-        width = max(_width(by_id[i]) for i in ids)
-        ids.sort(key=lambda i: _barycentre(i, inputs_of, row_of))
-        cursor = top
-        for number, node_id in enumerate(ids):
-            leaves = leaves_of[node_id]
-            op_y = cursor + step * len(leaves)
-            if number == 0:
-                op_y = max(op_y, baseline)   # the main line of ops runs straight across
-            for k, leaf in enumerate(leaves):
-                positions[leaf] = (x, op_y - step * (len(leaves) - k), LEAF_W, LEAF_H)
-            positions[node_id] = (x, op_y, width, NODE_H)
-            row_of[node_id] = op_y
-            cursor = op_y + NODE_H + ROW_GAP + FRAME_TITLE + FRAME_PAD * 2
-        x += width + COLUMN_GAP
+        column_x[column] = x
+        column_w[column] = max(_width(by_id[i]) for i in columns[column])
+        x += column_w[column] + COLUMN_GAP
+    # Each layer takes a band across its columns below whatever earlier layers left there (a skyline),
+    # so frames never overlap; the layers on the top band keep their ops on one straight line.
+    fill: dict[int, float] = {}
+    for group, _kind in graph.groups:
+        members = [n.id for n in ops if n.group == group]
+        if not members:
+            continue
+        span = range(min(depth[i] for i in members), max(depth[i] for i in members) + 1)
+        band = max(fill.get(c, 0.0) for c in span)
+        by_column: dict[int, list[str]] = {}
+        for node_id in members:
+            by_column.setdefault(depth[node_id], []).append(node_id)
+        lead = max(len(leaves_of[ids[0]]) for ids in by_column.values())
+        first_y = band + top + step * lead
+        if band == 0:
+            first_y = max(first_y, baseline)
+        bottom = 0.0
+        for column, ids in sorted(by_column.items()):
+            ids.sort(key=lambda i: _barycentre(i, inputs_of, row_of))
+            op_y = first_y
+            for number, node_id in enumerate(ids):
+                leaves = leaves_of[node_id]
+                if number:
+                    op_y += step * len(leaves)
+                for k, leaf in enumerate(leaves):
+                    positions[leaf] = (column_x[column], op_y - step * (len(leaves) - k), LEAF_W, LEAF_H)
+                positions[node_id] = (column_x[column], op_y, column_w[column], NODE_H)
+                row_of[node_id] = op_y
+                bottom = max(bottom, op_y + NODE_H)
+                op_y += NODE_H + ROW_GAP
+        for column in span:
+            fill[column] = bottom + FRAME_PAD + ROW_GAP
     frames = {}
     for group, _kind in graph.groups:
         rects = [positions[n.id] for n in graph.in_group(group) if n.id in positions]
@@ -178,6 +195,26 @@ def _place(graph, shown: list[GraphNode], edges, folds, expanded, stand_in) -> L
     for hidden, shown_id in stand_in.items():
         stand_ins.setdefault(shown_id, []).append(hidden)
     return Layout(positions, frames, edges, folds, stand_ins, width, height)
+
+
+def _depths(graph: AutogradGraph, ops: list[GraphNode], inputs_of: dict, by_id: dict) -> dict[str, int]:
+    """Each op's column: after the ops it reads, and after every op of the layers that feed its layer,
+    so that one layer's frame never reaches back over another's (a layer whose first op reads only
+    its own weights, as attention's projections do, still starts after what feeds the layer)."""
+    order = {name: i for i, (name, _kind) in enumerate(graph.groups)}
+    depth: dict[str, int] = {}
+    end: dict[str, int] = {}
+    start: dict[str, int] = {}
+    for node in sorted(ops, key=lambda n: order.get(n.group, len(order))):   # stable: forward order kept
+        group = node.group
+        if group not in start:
+            feeders = {by_id[i].group for op in ops if op.group == group for i in inputs_of[op.id]
+                       if by_id[i].kind in ("op", "loss") and by_id[i].group != group}
+            start[group] = 1 + max((end.get(g, 0) for g in feeders), default=0)
+        own = [depth[i] for i in inputs_of[node.id] if i in depth]
+        depth[node.id] = max(start[group], 1 + max(own, default=0))
+        end[group] = max(end.get(group, 0), depth[node.id])
+    return depth
 
 
 def _width(node: GraphNode) -> float:

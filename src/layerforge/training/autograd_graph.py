@@ -246,22 +246,27 @@ def _host(tensor) -> np.ndarray:
 
 def layer_outputs(model, spec: ModelSpec, report, x) -> tuple[object, dict]:
     """``model(x)`` and, by spec node id, the value that layer hands on (what its consumers receive),
-    caught with forward hooks on the layers' modules (merges have none: their value is what the next
-    module receives)."""
+    caught with forward hooks on the layers' modules. A module called with its layer's inputs shows
+    what its sources handed on; a plain module's output is its layer's value. A layer that calls its
+    module its own way (a custom forward, an output selection) or has none (a merge) is known by what
+    the next plain module receives."""
     handed: dict[str, object] = {}
     made: dict[str, object] = {}
     handles = []
     for node_id in report.order:
         node = spec.nodes[node_id]
         module = getattr(model, node.name, None) if node.type != "Input" else None
-        if module is None or not isinstance(module, engine.nn.Module):
+        layer = node.layer
+        if module is None or not isinstance(module, engine.nn.Module) or getattr(layer, "forward", None) is not None:
             continue
+        plain_output = getattr(layer, "select_output", None) is None
         sources = [e.source for e in spec.inputs_of(node_id)]
 
-        def record(_module, args, out, node_id=node_id, sources=sources):
+        def record(_module, args, out, node_id=node_id, sources=sources, plain_output=plain_output):
             for source, arg in zip(sources, args):
                 handed.setdefault(source, arg)
-            made[node_id] = out[0] if isinstance(out, tuple) else out
+            if plain_output:
+                made[node_id] = out
         handles.append(module.register_forward_hook(record))
     try:
         out = model(x)
