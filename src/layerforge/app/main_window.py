@@ -29,6 +29,7 @@ from .help_menu import install_help
 from .weights_import_action import install_import_weights
 from .dataset_actions import install_datasets
 from .see_inside_actions import install_code_view
+from .see_inside_graph import install_autograd_view
 from .icons import app_icon
 from .menus import ensure_menu_bar_mnemonics
 from .inspector import LayerInspector
@@ -76,6 +77,7 @@ class MainWindow(QMainWindow):
         install_import_weights(self)   # File > Import weights… (a PyTorch/safetensors/npz state dict)
         install_datasets(self)   # Data > Get dataset…, the offer to download an example's data
         install_code_view(self)   # View > Code, Model > Analyze, File > Export diagram
+        install_autograd_view(self)   # View > Computational graph, double-click a layer to step through it
         self.setStyleSheet(load_stylesheet())
         fit_to_screen(self)   # a size that fits the screen it opens on (not a fixed 1400x900)
         self.workspace.open_example(example, discard=True)
