@@ -27,6 +27,7 @@ from .frames import FrameClock
 from .health_views import HealthViews
 from .help_menu import install_help
 from .weights_import_action import install_import_weights
+from .model_import_action import install_import_model
 from .dataset_actions import install_datasets
 from .see_inside_actions import install_code_view
 from .see_inside_graph import install_autograd_view
@@ -75,6 +76,7 @@ class MainWindow(QMainWindow):
         self._connect()
         install_help(self)   # Help menu, File > Examples…
         install_import_weights(self)   # File > Import weights… (a PyTorch/safetensors/npz state dict)
+        install_import_model(self)   # File > Import model… (ONNX onto the canvas)
         install_datasets(self)   # Data > Get dataset…, the offer to download an example's data
         install_code_view(self)   # View > Code, Model > Analyze, File > Export diagram
         install_autograd_view(self)   # View > Computational graph, double-click a layer to step through it
