@@ -83,7 +83,7 @@ class TensorCard(QFrame):
         limit = float(np.nanmax(np.abs(shown))) if shown.size and np.isfinite(shown).any() else 0.0
         for r in range(rows):
             for c in range(cols):
-                value = float(shown[r, c])
+                value = float(shown[r, c]) + 0.0   # + 0.0: a negative zero reads "0", not "-0"
                 item = QTableWidgetItem(f"{value:.3g}")
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 item.setBackground(QBrush(_cell_color(value, limit)))
@@ -142,7 +142,6 @@ class StepThroughDialog(QDialog):
 
         self.steps = QListWidget()
         self.steps.setObjectName("stepList")
-        self.steps.setMaximumWidth(190)
         self.steps.currentRowChanged.connect(self._picked)
         self.heading = QLabel("")
         self.heading.setObjectName("stepHeading")
@@ -185,9 +184,9 @@ class StepThroughDialog(QDialog):
         rec = self.recording
         self.setWindowTitle(f"Step through {rec.layer} ({rec.layer_type}) — sample {rec.sample}")
         x = self.probe.problem.train.raw.x[rec.sample]
-        shown = np.array2string(np.asarray(x).ravel()[:6], precision=3, separator=", ")
-        more = " …" if np.asarray(x).size > 6 else ""
-        self.sample_text.setText(f"x = {shown}{more}" + (f" · target: {rec.label}" if rec.label else "")
+        flat = np.asarray(x, dtype=np.float64).ravel()
+        shown = ", ".join(f"{v + 0.0:.3g}" for v in flat[:6]) + (", …" if flat.size > 6 else "")
+        self.sample_text.setText(f"x = [{shown}]" + (f" · target: {rec.label}" if rec.label else "")
                                  + f" · loss on this sample {rec.loss:.4g}")
         self.steps.blockSignals(True)
         self.steps.clear()
@@ -196,6 +195,9 @@ class StepThroughDialog(QDialog):
         for number, step in enumerate(rec.backward, start=1):
             self.steps.addItem(f"Backward {number}: {step.name}")
         self.steps.blockSignals(False)
+        widest = max((self.steps.fontMetrics().horizontalAdvance(self.steps.item(i).text())
+                      for i in range(self.steps.count())), default=120)
+        self.steps.setFixedWidth(min(320, widest + 30))
         self.show_step(-1)
 
     def step(self) -> None:
@@ -258,7 +260,11 @@ class StepThroughDialog(QDialog):
             self._add_arrow("→")
             self._add_card(step.output.label, step.output.value, "output")
         else:
-            self._add_card("g = ∂loss/∂output", step.output.grad, f"of {step.output.label}, from the layers after")
+            if step.output.kind == "op" and self.layer == "loss" and step is rec.backward[0]:
+                where = "∂loss/∂loss: where backpropagation starts"
+            else:
+                where = f"of {step.output.label}, from the layers after"
+            self._add_card("g = ∂loss/∂output", step.output.grad, where)
             self._add_arrow("→")
             for tensor in step.inputs:
                 self._add_card(f"∂loss/∂{tensor.label}", tensor.grad, _grad_role(tensor))
