@@ -236,8 +236,12 @@ def _run_backward(roots, retain_graph: bool = False, capture=None):
         deliver(tensor, g)
 
     base_release = Node.release
-    while pending.queue:
-        node, grads = pending.next()
+    sums, queue, heappush, heappop, counter = pending.sums, pending.queue, heapq.heappush, heapq.heappop, _counter
+    anomaly_state = anomaly.STATE
+    ndarray = np.ndarray
+    while queue:
+        node = heappop(queue)[2]
+        grads = sums.pop(node)
         inputs = node.inputs
         if inputs is None:  # released by an earlier backward (every linked node has inputs)
             raise RuntimeError(_SECOND_BACKWARD)
@@ -246,9 +250,9 @@ def _run_backward(roots, retain_graph: bool = False, capture=None):
             grads = _node_hooks(node, [grads] if single else grads, wrap)
             grads = grads[0] if single else grads
         first = grads if single else grads[0]
-        if anomaly.STATE.enabled:
+        if anomaly_state.enabled:
             input_grads = _checked_backward(node, grads, single)
-        elif type(first) is np.ndarray or first is None or (guard := backend.other_gpu(first)) is None:
+        elif type(first) is ndarray or first is None or (guard := backend.other_gpu(first)) is None:
             input_grads = node.backward(grads) if single else node.backward(*grads)
         else:  # a node on another GPU than the current one: compute its gradients there
             with guard:
@@ -261,8 +265,27 @@ def _run_backward(roots, retain_graph: bool = False, capture=None):
         if type(input_grads) is not tuple:
             input_grads = (input_grads,)
         for tensor, g in zip(inputs, input_grads):
-            if g is not None and tensor.requires_grad:
-                deliver(tensor, g)
+            if g is None or not tensor.requires_grad:
+                continue
+            # The usual delivery inlined (what deliver, _Pending.add and to_leaf do for a CPU array of
+            # the tensor's dtype): a small model's backward is mostly this loop's Python.
+            if type(g) is ndarray and captured is None and g.dtype is tensor._data.dtype:
+                fn = tensor.grad_fn
+                if fn is not None:
+                    if fn.n_outputs == 1:
+                        previous = sums.get(fn)
+                        if previous is None:
+                            sums[fn] = g
+                            heappush(queue, (-fn.generation, next(counter), fn))
+                        else:
+                            sums[fn] = previous + g
+                        continue
+                elif (tensor.grad is None and g.base is None and tensor._hooks is None
+                      and not _post_accumulate_hooks and id(g) not in handed_out):
+                    handed_out.add(id(g))
+                    tensor.grad = wrap(g)
+                    continue
+            deliver(tensor, g)
 
     for tensor in {id(t): t for t in accumulated}.values():
         for hook in list(_post_hooks_of(tensor)):
@@ -377,6 +400,8 @@ def _initial_grad(tensor, gradient):
     if guard is not None:
         with guard:
             return _initial_grad(tensor, gradient)
+    if gradient is None and type(tensor._data) is np.ndarray and tensor._data.size == 1:
+        return np.ones(tensor._data.shape, tensor._data.dtype)  # a scalar loss: the usual case
     if gradient is None:
         if tensor.numel() != 1:
             raise RuntimeError(

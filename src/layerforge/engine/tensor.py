@@ -177,8 +177,9 @@ class Tensor:
             raise TypeError("only integer tensors of a single element can be converted to an index")
         return int(self.item())
 
-    def __hash__(self):
-        return id(self)
+    # By identity (== is elementwise), and object's own C-level hash: optimizers look their state up
+    # by parameter several times a step, and a Python __hash__ costs a call each time.
+    __hash__ = object.__hash__
 
     def detach(self) -> "Tensor":
         return Tensor._wrap(self._data)

@@ -93,6 +93,11 @@ def _constant_array(value, input: Tensor, what: str, name: str):
 
 # ------------------------------------------------------------------------------ regression
 def _pair_loss(node, input, target, name, weight, weighted_mean_by_weight):
+    if weight is None and isinstance(input, Tensor) and isinstance(target, Tensor):
+        a, b = input._data, target._data  # the usual call: CPU floats of one dtype and one shape
+        if (type(a) is np.ndarray and type(b) is np.ndarray and a.dtype is b.dtype and a.dtype.kind == "f"
+                and a.shape == b.shape):
+            return apply(node, input, target)  # every check below would pass
     input = _check_input(input, name)
     target = _float_target(input, target, name, cast_integers=True)
     _warn_if_broadcast(input, target)

@@ -54,9 +54,11 @@ def apply(node, *inputs):
                     check_same_device(inputs[0], inputs[1], type(node).__name__)
                 out = node.forward(first, second)
             else:
-                for t in inputs[1:]:
-                    check_same_device(inputs[0], t, type(node).__name__)
-                out = node.forward(*[t._data for t in inputs])
+                arrays = [t._data for t in inputs]
+                for t, array in zip(inputs[1:], arrays[1:]):
+                    if type(array) is not np.ndarray or type(first) is not np.ndarray:
+                        check_same_device(inputs[0], t, type(node).__name__)
+                out = node.forward(*arrays)
             tracked = False
             if _mode.enabled:
                 generation = -1

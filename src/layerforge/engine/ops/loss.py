@@ -10,6 +10,8 @@ kernels trust their arguments.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..autograd import Node
@@ -21,11 +23,14 @@ def reduce_loss(loss, reduction: str, denominator=None):
     """Reduce an elementwise loss array: 'none', 'sum', or 'mean' (over ``denominator``)."""
     if reduction == "none":
         return loss
-    total = loss.sum()
+    # numpy's ufunc reduce skips ndarray.sum's Python wrapper (every step of a small model pays it).
+    total = np.add.reduce(loss, axis=None) if type(loss) is np.ndarray else loss.sum()
     if reduction == "sum":
         return total
     if denominator is None:
         denominator = loss.size
+    if denominator:  # the usual case: no need for errstate's context manager (a few microseconds)
+        return (total / denominator).astype(loss.dtype, copy=False)
     with np.errstate(divide="ignore", invalid="ignore"):
         return (total / denominator).astype(loss.dtype, copy=False)
 
@@ -34,13 +39,20 @@ def spread_grad(g, reduction: str, shape, denominator=None):
     """The gradient of ``reduce_loss`` with respect to the elementwise loss: ``g`` spread back."""
     if reduction == "none":
         return g
-    xp = xp_of(g)
+    return xp_of(g).broadcast_to(scaled_grad(g, reduction, shape, denominator), shape)
+
+
+def scaled_grad(g, reduction: str, shape, denominator=None):
+    """``spread_grad`` before the broadcast: the incoming gradient divided by the mean's denominator,
+    still 0-d for 'mean' and 'sum' (an elementwise product broadcasts it for free)."""
     if reduction == "mean":
         if denominator is None:
-            denominator = int(np.prod(shape))
+            denominator = math.prod(shape)
+        if denominator:
+            return (g / denominator).astype(g.dtype, copy=False)
         with np.errstate(divide="ignore", invalid="ignore"):
-            g = (g / denominator).astype(g.dtype, copy=False)
-    return xp.broadcast_to(g, shape)
+            return (g / denominator).astype(g.dtype, copy=False)
+    return g
 
 
 # ------------------------------------------------------------------------------ regression losses
@@ -61,9 +73,16 @@ class _PairLoss(Node):
         return reduce_loss(loss, self.reduction)
 
     def backward(self, g):
-        g = spread_grad(g, self.reduction, self.loss_shape)
-        gx = (g * self.slope(self.diff)).astype(self.diff.dtype, copy=False)
-        return unbroadcast(gx, self.shapes[0]), unbroadcast(-gx, self.shapes[1])
+        # g stays 0-d for 'mean' and 'sum': the product broadcasts it without spreading it first.
+        g = scaled_grad(g, self.reduction, self.loss_shape)
+        gx = g * self.slope(self.diff)
+        if gx.shape != self.loss_shape:  # only where the slope was a scalar
+            gx = xp_of(gx).broadcast_to(gx, self.loss_shape)
+        gx = gx.astype(self.diff.dtype, copy=False)
+        inputs = self.inputs
+        # A target (the usual case) needs no gradient: skip its negation and reduction.
+        want_y = inputs is None or inputs[1].requires_grad
+        return unbroadcast(gx, self.shapes[0]), (unbroadcast(-gx, self.shapes[1]) if want_y else None)
 
 
 class MSELoss(_PairLoss):

@@ -5,7 +5,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from .fused import check_fused_options, gpu_kernels
-from .optimizer import Optimizer, advance_step, array_module, check_non_negative, new_step_counter, zero_state_like
+from .optimizer import Optimizer, array_module, check_non_negative, new_step_counter, zero_state_like
 
 
 class Adam(Optimizer):
@@ -90,33 +90,22 @@ class Adam(Optimizer):
 
     def _update_small_flat(self, params, lr, beta1, beta2, eps, weight_decay, maximize, decoupled):
         """The update on flat arrays; False (nothing done) where it does not apply."""
-        first = params[0]._data
-        if type(first) is not np.ndarray:
-            return False
-        dtype, state_of = first.dtype, self.state
-        total = 0
-        for p in params:
-            w = p._data
-            if type(w) is not np.ndarray or w.dtype != dtype or p.grad._data.dtype != dtype:
-                return False
-            total += w.size
-        if total > self.FLAT_MAX_ELEMENTS:
-            return False
-        flat = self._flat_state(params, total, dtype)
+        flat = self._flat_state(params)
         if flat is None:
             return False
-        m, v, scratch, scratch_views = flat
-        steps = [advance_step(state_of[p]) for p in params]
-        step = steps[0]
-        if steps.count(step) != len(steps):  # step counts edited apart: undo, use the loop
-            for p in params:
-                counter = state_of[p]["step"]
-                if isinstance(counter, Tensor):
-                    counter._data -= 1
-                else:
-                    state_of[p]["step"] = counter - 1
+        m, v, steps, scratch, scratch_views, dtype = flat
+        grads = [p.grad._data for p in params]
+        for g in grads:
+            if type(g) is not np.ndarray or g.dtype != dtype:
+                return False
+        # The step counters are 0-d views of one array too: one increment counts every parameter's.
+        steps += 1
+        counts = steps.tolist()
+        step = counts[0]
+        if counts.count(step) != len(counts):  # step counts edited apart: undo, use the loop
+            steps -= 1
             return False
-        g = np.concatenate([p.grad._data.reshape(-1) for p in params])
+        g = np.concatenate([g.reshape(-1) for g in grads])
         if maximize:
             np.negative(g, out=g)
         if weight_decay != 0:
@@ -142,46 +131,72 @@ class Adam(Optimizer):
             p._data -= update
         return True
 
-    def _flat_state(self, params, total, dtype):
-        """(m, v, scratch, per-parameter views of scratch), the moments being views in self.state;
-        built (from the current state) on the first step or whenever the state was replaced."""
+    def _flat_state(self, params):
+        """(m, v, steps, scratch, per-parameter views of scratch, dtype), the moments and step counters
+        being views in self.state; built (from the current state) on the first step or whenever the
+        state or a parameter's array was replaced; None where the flat update does not apply."""
         cache = self.__dict__.setdefault("_flat_cache", {})
-        key = tuple(id(p) for p in params)
-        state_of = self.state
+        key = tuple(map(id, params))
         found = cache.get(key)
         if found is not None:
-            kept, m_views, v_views, flat = found
-            if all(a is b for a, b in zip(kept, params)) and all(
-                    state_of[p].get("exp_avg") is not None and state_of[p]["exp_avg"]._data is mv
-                    and state_of[p]["exp_avg_sq"]._data is vv for p, mv, vv in zip(params, m_views, v_views)):
+            kept, states, views, flat = found
+            state_of, dtype = self.state, flat[5]
+            for p, q, st, (mv, vv, sv) in zip(params, kept, states, views):
+                w = p._data
+                if (p is not q or state_of.get(p) is not st or type(w) is not np.ndarray or w.dtype != dtype
+                        or getattr(st.get("exp_avg"), "_data", None) is not mv
+                        or getattr(st.get("exp_avg_sq"), "_data", None) is not vv
+                        or getattr(st.get("step"), "_data", None) is not sv):
+                    break
+            else:
                 return flat
-        states = [state_of[p] for p in params]
+        return self._build_flat_state(cache, key, params)
+
+    def _build_flat_state(self, cache, key, params):
+        first = params[0]._data
+        if type(first) is not np.ndarray:
+            return None
+        dtype = first.dtype
+        total = 0
+        for p in params:
+            w = p._data
+            if type(w) is not np.ndarray or w.dtype != dtype:
+                return None
+            total += w.size
+        if total > self.FLAT_MAX_ELEMENTS:
+            return None
+        states = [self.state[p] for p in params]
         counts = {float(st["step"]._data) if isinstance(st.get("step"), Tensor) else st.get("step", 0)
                   for st in states}
         if len(counts) != 1 or any(st and ("exp_avg" not in st or "exp_avg_sq" not in st) for st in states):
             return None  # parameters at different step counts (or foreign state): use the loop
         m, v = np.zeros(total, dtype), np.zeros(total, dtype)
+        steps = np.full(len(params), counts.pop(), np.float32)  # PyTorch's step: a float32 0-d tensor
         scratch = np.empty(total, dtype)
-        m_views, v_views, scratch_views = [], [], []
+        views, scratch_views = [], []
         start = 0
-        for p, st in zip(params, states):
+        for i, (p, st) in enumerate(zip(params, states)):
             shape, end = p._data.shape, start + p._data.size
             m_view, v_view = m[start:end].reshape(shape), v[start:end].reshape(shape)
+            step_view = steps[i:i + 1].reshape(())
             if st:
                 m_view[...] = st["exp_avg"]._data
                 v_view[...] = st["exp_avg_sq"]._data
                 st["exp_avg"]._data, st["exp_avg_sq"]._data = m_view, v_view
+                if isinstance(st.get("step"), Tensor):
+                    st["step"]._data = step_view
+                else:
+                    st["step"] = Tensor._wrap(step_view)
             else:
-                st["step"] = new_step_counter()
+                st["step"] = Tensor._wrap(step_view)
                 st["exp_avg"], st["exp_avg_sq"] = Tensor._wrap(m_view), Tensor._wrap(v_view)
-            m_views.append(m_view)
-            v_views.append(v_view)
+            views.append((m_view, v_view, step_view))
             scratch_views.append(scratch[start:end].reshape(shape))
             start = end
-        flat = (m, v, scratch, scratch_views)
+        flat = (m, v, steps, scratch, scratch_views, dtype)
         if len(cache) >= 8:  # parameter subsets that keep changing: keep the cache small
             cache.clear()
-        cache[key] = (list(params), m_views, v_views, flat)
+        cache[key] = (list(params), states, views, flat)
         return flat
 
 
