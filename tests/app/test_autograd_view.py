@@ -247,3 +247,19 @@ def test_no_two_nodes_or_layer_frames_overlap(example):
         assert not clashes
     for source, target in placed.edges:   # data flows left to right (a parameter feeds its op from above)
         assert placed.positions[source][0] <= placed.positions[target][0]
+
+
+def test_a_layers_context_menu_steps_through_it_and_the_input_offers_nothing(qtbot, window):
+    from PySide6.QtGui import QAction
+
+    from layerforge.app.canvas.context_menu import node_menu
+    spec = window.workspace.spec
+    menu = node_menu(window.canvas, spec.node_by_name("fc1").id)
+    step = menu.findChild(QAction, "stepThroughLayer")
+    assert step is not None and step.isEnabled()
+    step.trigger()
+    dialogs = window.see_inside_graph.view.dialogs
+    assert dialogs and dialogs[-1].layer == "fc1"
+    qtbot.addWidget(dialogs[-1])
+    inputs = node_menu(window.canvas, spec.node_by_name("input1").id)
+    assert inputs.findChild(QAction, "stepThroughLayer") is None

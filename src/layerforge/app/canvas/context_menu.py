@@ -56,6 +56,11 @@ def node_menu(canvas, node_id: str) -> QMenu:
     if document.reconnection(node_id):   # in the middle of a chain whose neighbours' shapes fit
         edit("Delete and rec&onnect", lambda: document.remove_and_reconnect(node_id))
     menu.addSeparator()
+    steps = getattr(canvas.window(), "see_inside_graph", None)   # View > Computational graph's step-through
+    if steps is not None and node.type != "Input":
+        step = menu.addAction("Step &through…", lambda: steps.step_through_node(node_id))
+        step.setObjectName("stepThroughLayer")
+        step.setToolTip("Its operations on one sample, forward one at a time, then backpropagation")
     _unit_maps_entry(menu, canvas.model_scene.nodes[node_id].unit_maps)
     menu.addAction(canvas.action_copy)
     menu.addAction(canvas.action_auto_layout)
