@@ -276,3 +276,19 @@ def test_a_model_written_with_the_engine_and_its_onnx_export_comes_onto_the_canv
         expected = np.asarray(module(x))
     np.testing.assert_allclose(reference_output(imported.spec, imported.state_dict, np.asarray(x)), expected,
                                rtol=1e-5, atol=1e-6)
+
+
+def test_shapes_that_do_not_fit_a_layer_are_refused_with_the_shapes():
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], name="/c/Conv", kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+             helper.make_node("Add", ["c", "x"], ["s"], name="/join/Add"),
+             helper.make_node("Gemm", ["x", "fc.w"], ["y"], name="/fc/Gemm", transB=1)]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 1, 4, 4])],
+                              [helper.make_tensor_value_info("s", TensorProto.FLOAT, ["N", 2, 4, 4])],
+                              initializer=[weight("w", 2, 1, 3, 3), weight("fc.w", 3, 16)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    with pytest.raises(ModelImportError) as caught:
+        import_onnx_model(model)
+    (op, name, reason), = caught.value.unsupported   # the Gemm feeds nothing the output needs: not read
+    assert (op, name) == ("Add", "/join/Add")
+    assert "same shape" in reason and "(2, 4, 4)" in reason and "(1, 4, 4)" in reason

@@ -97,7 +97,8 @@ def import_onnx_model(model: Any, name: str = "model", label: str = "the model")
     output_name = graph.output[0].name
     targets, output_name = _target_scaling(st, output_name)
     normalization["targets"] = targets
-    problems = _convert_all(st, order)
+    with np.errstate(all="ignore"):   # damaged weights are refused by name below, not warned about here
+        problems = _convert_all(st, order)
     if problems:
         raise _unsupported_error(label, problems)
     final = _final_value(st, output_name, input_id, label)
@@ -260,6 +261,10 @@ def _convert_all(st: ImportState, order: list) -> list[tuple[str, str, str]]:
                 _convert(st, node, order)
         except Unsupported as error:
             problems.append((label, node.name, error.reason))
+        except (IndexError, KeyError, ValueError, TypeError, AttributeError, ArithmeticError) as error:
+            # A node missing inputs or attributes the operator needs (a damaged or hand-edited file).
+            problems.append((label, node.name, f"its inputs or attributes are malformed ({type(error).__name__}: "
+                                               f"{error})"))
     return problems
 
 

@@ -23,6 +23,8 @@ GROUPED = ("MultiheadSelfAttention", "TransformerEncoderBlock", "PositionalEmbed
 
 def tagged_type(node: Any) -> str | None:
     text = node.doc_string or ""
+    if isinstance(text, bytes):   # not valid UTF-8: not a tag the exporter wrote
+        return None
     if text.startswith(TAG) and text[len(TAG):] in GROUPED:
         return text[len(TAG):]
     return None

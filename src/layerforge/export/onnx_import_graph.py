@@ -16,6 +16,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from layerforge.graph import GraphError, ModelSpec, get_layer
+from layerforge.graph.errors import ShapeError
 from layerforge.graph.spec import RESERVED_NAMES
 
 from .common import ExportError
@@ -157,8 +158,9 @@ class ImportState:
         in_shapes = [self.shapes[value.node] for value in inputs]
         try:
             out_shape = layer.infer(parsed, in_shapes)
-        except GraphError as error:
-            raise Unsupported(f"as {layer_type} its input shapes do not fit: {error.message}") from None
+        except (GraphError, ShapeError) as error:
+            message = error.message if isinstance(error, GraphError) else str(error)
+            raise Unsupported(f"as {layer_type} {message} (input shapes {', '.join(map(str, in_shapes))})") from None
         base = base if base is not None else self.base(onnx_node)
         layer_type, parsed, weights = self.hints.refine(base, layer_type, parsed, dict(weights or {}), in_shapes,
                                                         out_shape)

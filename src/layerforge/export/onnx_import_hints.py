@@ -18,6 +18,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from layerforge.graph import GraphError, ModelSpec, get_layer
+from layerforge.graph.errors import ShapeError
 
 SUBSTITUTES = {
     "Reshape": {"Reshape", "Flatten", "Unflatten"},
@@ -63,7 +64,7 @@ class Hints:
         try:
             if tuple(get_layer(node.type).infer(hinted, in_shapes)) != tuple(out_shape):
                 return layer_type, params, weights
-        except GraphError:
+        except (GraphError, ShapeError, ValueError):
             return layer_type, params, weights
         if node.type != layer_type:
             if node.type == "AdaptiveAvgPool2d" and not _pools_like_adaptive(params, in_shapes[0], hinted):
