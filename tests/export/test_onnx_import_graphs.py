@@ -292,3 +292,35 @@ def test_shapes_that_do_not_fit_a_layer_are_refused_with_the_shapes():
     (op, name, reason), = caught.value.unsupported   # the Gemm feeds nothing the output needs: not read
     assert (op, name) == ("Add", "/join/Add")
     assert "same shape" in reason and "(2, 4, 4)" in reason and "(1, 4, 4)" in reason
+
+
+def test_onnx_attention_operator_with_its_projections_imports_as_self_attention():
+    """Opset 23's Attention fed x @ Wq + bq, x @ Wk + bk, x @ Wv + bv, then @ Wo + bo: MultiheadSelfAttention."""
+    dim, heads = 8, 2
+    nodes, inits = [], []
+    for role in ("q", "k", "v"):
+        nodes += [helper.make_node("MatMul", ["x", f"W{role}"], [f"{role}0"], name=f"/attn/{role}/MatMul"),
+                  helper.make_node("Add", [f"{role}0", f"b{role}"], [role], name=f"/attn/{role}/Add")]
+        inits += [weight(f"W{role}", dim, dim), weight(f"b{role}", dim)]
+    nodes += [helper.make_node("Attention", ["q", "k", "v"], ["a"], name="/attn/Attention", q_num_heads=heads,
+                               kv_num_heads=heads),
+              helper.make_node("MatMul", ["a", "Wo"], ["o"], name="/attn/out/MatMul"),
+              helper.make_node("Add", ["o", "bo"], ["y"], name="/attn/out/Add")]
+    inits += [weight("Wo", dim, dim), weight("bo", dim)]
+    model = model_of(nodes, inits, [5, dim], output_shape=("N", 5, dim), opset=23)
+    model.ir_version = 10
+    x = RNG.normal(size=(3, 5, dim)).astype(np.float32)
+    imported = import_onnx_model(model)
+    assert [(n.name, n.type) for n in imported.spec.nodes.values()] == [("input1", "Input"),
+                                                                        ("attn", "MultiheadSelfAttention")]
+    assert imported.spec.node_by_name("attn").params["num_heads"] == heads
+    from onnx.reference import ReferenceEvaluator
+    expected = ReferenceEvaluator(model).run(None, {"x": x})[0]
+    np.testing.assert_allclose(reference_output(imported.spec, imported.state_dict, x), expected, rtol=1e-4, atol=1e-5)
+    causal = onnx.ModelProto()
+    causal.CopyFrom(model)
+    attention = next(n for n in causal.graph.node if n.op_type == "Attention")
+    attention.attribute.append(helper.make_attribute("is_causal", 1))
+    with pytest.raises(ModelImportError) as caught:
+        import_onnx_model(causal)
+    assert "non-causal" in str(caught.value)

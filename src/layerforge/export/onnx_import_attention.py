@@ -132,3 +132,87 @@ def add_positions(st: ImportState, node, x_name: str, table_name: str) -> None:
         raise Unsupported("adding a constant tensor has no layer (only a (sequence, features) table of positions, "
                           "a PositionalEmbedding, or the bias after MatMul)")
     st.add_layer(node, "PositionalEmbedding", {"max_len": shape[0]}, [x], {"weight": table.reshape(shape)})
+
+
+# -- ONNX's own Attention operator (opset 23) -----------------------------------------------------------------
+
+def _projection(st: ImportState, name: str, x_name: str, dim: int):
+    """(weight (dim, dim) as Linear's, bias or None, nodes) when ``name`` is x @ W (+ b), else None."""
+    producers = st.producers
+    node = producers.get(name)
+    bias, nodes = None, []
+    if node is not None and node.op_type == "Add":
+        constants = [i for i in node.input if st.is_const(i)]
+        others = [i for i in node.input if not st.is_const(i)]
+        if len(constants) != 1 or len(others) != 1 or st.single_consumer(others[0]) is not node:
+            return None
+        bias = np.asarray(st.weight(constants[0], "bias")).reshape(-1)
+        nodes.append(node)
+        node = producers.get(others[0])
+    if node is None or node.op_type != "MatMul" or node.input[0] != x_name or not st.is_const(node.input[1]):
+        return None
+    matrix = st.weight(node.input[1], "projection")
+    if matrix.shape != (dim, dim) or (bias is not None and bias.shape != (dim,)):
+        return None
+    return matrix.T, bias, [node, *nodes]
+
+
+def self_attention_op(st: ImportState, node) -> bool:
+    """x @ Wq, x @ Wk, x @ Wv into ONNX's Attention, then @ Wo: MultiheadSelfAttention. False if not that."""
+    x_name = node.input[0]
+    x = st.val(x_name)
+    if len(st.shape(x)) != 2:
+        return False
+    length, dim = st.shape(x)
+    user = st.single_consumer(node.output[0])
+    if user is not None and user.op_type == "Add":
+        user = st.single_consumer(user.output[0])
+    if user is None or user.op_type != "Attention" or len([i for i in user.input if i]) != 3:
+        return False
+    heads = int_attr(user, "q_num_heads", 0)
+    if (heads < 1 or int_attr(user, "kv_num_heads", 0) != heads or dim % heads or int_attr(user, "is_causal", 0)
+            or float(attr(st.onnx, user, "softcap", 0.0)) != 0.0
+            or any(st.consumers.get(o) for o in user.output[1:] if o)):
+        raise Unsupported("only unmasked, non-causal self-attention with as many key/value heads as query heads "
+                          "is a layer (MultiheadSelfAttention)")
+    scale = attr(st.onnx, user, "scale")
+    if scale is not None and not np.isclose(scale, 1.0 / np.sqrt(dim // heads), rtol=1e-6):
+        raise Unsupported(f"its scale {scale} is not 1/sqrt(head size), as MultiheadSelfAttention scales")
+    parts = [_projection(st, name, x_name, dim) for name in user.input[:3]]
+    if any(part is None for part in parts):
+        raise Unsupported("Attention's query, key and value must each be the same input times a constant "
+                          "(dim, dim) matrix (plus a bias) to be a MultiheadSelfAttention layer")
+    output = st.single_consumer(user.output[0])
+    out = _projection_after(st, user.output[0], dim)
+    if output is None or out is None:
+        raise Unsupported("the attention's result must go through one output projection (a constant (dim, dim) "
+                          "MatMul, plus a bias) to be a MultiheadSelfAttention layer")
+    out_weight, out_bias, out_nodes, result = out
+    biases = [bias for _, bias, _ in parts] + [out_bias]
+    has_bias = any(bias is not None for bias in biases)
+    biases = [bias if bias is not None else np.zeros(dim, np.float32) for bias in biases]
+    weights = {"in_proj_weight": np.concatenate([weight for weight, _, _ in parts]),
+               "out_proj.weight": out_weight}
+    if has_bias:
+        weights["in_proj_bias"] = np.concatenate(biases[:3])
+        weights["out_proj.bias"] = biases[3]
+    st.add_layer(user, "MultiheadSelfAttention", {"num_heads": heads, "bias": has_bias}, [x], weights, output=result)
+    st.consume(user, *out_nodes, *(n for _, _, nodes in parts for n in nodes))
+    return True
+
+
+def _projection_after(st: ImportState, name: str, dim: int):
+    matmul = st.single_consumer(name)
+    if matmul is None or matmul.op_type != "MatMul" or matmul.input[0] != name or not st.is_const(matmul.input[1]):
+        return None
+    matrix = st.weight(matmul.input[1], "output projection")
+    if matrix.shape != (dim, dim):
+        return None
+    add = st.single_consumer(matmul.output[0])
+    if add is not None and add.op_type == "Add":
+        constants = [i for i in add.input if st.is_const(i)]
+        if len(constants) == 1:
+            bias = np.asarray(st.weight(constants[0], "bias")).reshape(-1)
+            if bias.shape == (dim,):
+                return matrix.T, bias, [matmul, add], add.output[0]
+    return matrix.T, None, [matmul], matmul.output[0]

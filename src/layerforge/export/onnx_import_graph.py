@@ -131,6 +131,13 @@ class ImportState:
         return users[0] if len(users) == 1 and name not in self.graph_outputs else None
 
     @property
+    def producers(self) -> dict:
+        """value name -> the node that gives it."""
+        if not hasattr(self, "_producers"):
+            self._producers = {out: node for node in self.nodes for out in node.output if out}
+        return self._producers
+
+    @property
     def graph_outputs(self) -> set:
         return {output.name for output in self.model.graph.output}
 

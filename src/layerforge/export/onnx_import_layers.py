@@ -14,7 +14,7 @@ import numpy as np
 
 from .onnx_layers import _adaptive_weights
 
-from .onnx_import_attention import add_positions, pick_position, reduce_positions
+from .onnx_import_attention import add_positions, pick_position, reduce_positions, self_attention_op
 from .onnx_import_graph import BATCH, ImportState, Unsupported, Val, attr, f32, int_attr
 
 Converter = Callable[[ImportState, Any], None]
@@ -79,6 +79,8 @@ def _matmul(st: ImportState, node) -> None:
         raise Unsupported("its left operand is a constant: no layer multiplies from the left")
     x = st.val(node.input[0])
     if len(st.shape(x)) == 3 and _adaptive_pool(st, node, x):
+        return
+    if len(st.shape(x)) == 2 and self_attention_op(st, node):
         return
     if len(st.shape(x)) != 1:
         raise Unsupported(f"Linear needs one feature vector per sample, the input is {st.shape(x)}")
