@@ -5,14 +5,18 @@ backward on the next batch of the training data (with the run's kept weights, or
 without changing any weight, and colours each node by the norm of its output's gradient on a log scale.
 Clicking a node shows its tensor in the parameter inspector; double-clicking a layer steps through it.
 
+While shown and a run trains, it follows the run: every few seconds it steps with the run's weights
+as they are then (copied between two of the run's batches; its own pass draws no number from the
+run's random stream), so vanishing or exploding gradients show while they happen.
+
 It costs nothing while hidden: the workspace's events only mark it out of date, and it builds again
-(one forward pass) when it is shown.
+(one forward pass) when it is shown; no timer runs.
 """
 from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import (QGraphicsScene, QGraphicsView, QHBoxLayout, QLabel, QMenu, QPushButton, QSplitter,
                                QVBoxLayout, QWidget)
@@ -27,12 +31,9 @@ from .autograd_layout import layout
 from .parameter_inspector import ParameterInspector
 
 MIN_ZOOM = 0.35
+LIVE_INTERVAL_MS = 3000   # while shown and training: a step with the run's weights this often
 STALE_EVENTS = (ev.ProjectReplaced, ev.ModelChanged, ev.DataChanged, ev.SettingsChanged, ev.RunReplaced,
                 ev.RunEnded, ev.RunStateChanged)
-
-
-class WaitingForWeights(TrainingError):
-    """A first run is training: its weights are not the view's to read until it ends."""
 
 
 class GraphCanvas(QGraphicsView):
@@ -107,7 +108,10 @@ class AutogradView(QWidget):
         self.items: dict[str, GraphNodeItem] = {}
         self.frames: dict[str, GroupFrameItem] = {}
         self.stale = True
-        self.waiting = False              # a first run trains: its weights are read when it ends
+        self.live = False                 # the probe holds a running run's weights (copied at a step)
+        self.live_timer = QTimer(self)    # runs only while shown and a run trains
+        self.live_timer.setInterval(LIVE_INTERVAL_MS)
+        self.live_timer.timeout.connect(self.follow_run)
         self.fit_pending = True
         self.auto_fit = True              # the graph is kept whole in the view until the person zooms
         self.builds = 0                   # forward passes this view asked for (tests read it)
@@ -169,8 +173,9 @@ class AutogradView(QWidget):
 
     def _on_change(self, event) -> None:
         """The model, data, settings or weights changed: build again, now if shown, else when shown."""
-        if isinstance(event, ev.RunStateChanged) and not (self.waiting and not self.workspace.busy):
-            return   # only the end of a run the view waits for matters (its weights are the run's now)
+        if isinstance(event, ev.RunStateChanged):
+            self._time_live()   # the run's end is RunEnded: its kept weights are shown then
+            return
         if isinstance(event, ev.ModelChanged) and not event.structure_changed:
             return   # a layer moved on the canvas: the same graph
         self.probe = None
@@ -183,6 +188,37 @@ class AutogradView(QWidget):
         super().showEvent(event)
         if self.stale:
             self.refresh()
+        self._time_live()
+
+    def hideEvent(self, event) -> None:
+        super().hideEvent(event)
+        self.live_timer.stop()
+
+    def _time_live(self) -> None:
+        if self.isVisible() and self.workspace.busy:
+            if not self.live_timer.isActive():
+                self.live_timer.start()
+        else:
+            self.live_timer.stop()
+
+    def follow_run(self) -> None:
+        """A step with the running run's weights as they are now (the timer's tick, while shown)."""
+        workspace = self.workspace
+        if not self.isVisible() or not workspace.busy:
+            self.live_timer.stop()
+            return
+        if workspace.run_state != "running":
+            return   # paused or stopping: the weights are the ones shown
+        weights = workspace.live_weights()
+        if weights is None:
+            return
+        if self.probe is not None:
+            try:
+                self.probe.model.load_state_dict(weights)
+                self.probe.initial, self.live = False, True
+            except (KeyError, RuntimeError, ValueError):
+                self.probe = None   # built again from these weights
+        self.step()
 
     def _retheme(self) -> None:
         self.scene.setBackgroundBrush(theme.color("canvas.background"))
@@ -197,12 +233,11 @@ class AutogradView(QWidget):
         if workspace.dataset is None:
             raise TrainingError(workspace.data_unavailable or "no data is loaded: choose a dataset first")
         run = workspace.run
-        weights = run.weights if run is not None and run.usable else None
-        if weights is None and workspace.busy:
-            # The initial weights are rebuilt from the run's seed, which would reseed the engine's
-            # random stream under the training thread's feet.
-            raise WaitingForWeights("a run is training: its graph and gradients show here when it ends")
-        self.probe = GraphProbe(workspace.spec, workspace.dataset, workspace.settings, weights)
+        live = workspace.live_weights()   # a run trains: its weights as they are now
+        weights = live if live is not None else (run.weights if run is not None and run.usable else None)
+        with workspace.between_batches():   # building draws random numbers: not from the run's stream
+            self.probe = GraphProbe(workspace.spec, workspace.dataset, workspace.settings, weights)
+        self.live = live is not None
         self.batch_number = 0
         return self.probe
 
@@ -210,6 +245,8 @@ class AutogradView(QWidget):
         run = self.workspace.run
         if self.probe is None or self.probe.initial:
             return f"initial weights (seed {self.workspace.settings.seed})"
+        if self.live and self.workspace.busy and run is not None:
+            return f"run {run.number}'s weights at step {self.workspace.trainer_step} (live)"
         return f"run {run.number}'s weights (epoch {run.kept_epoch})" if run is not None else "trained weights"
 
     def refresh(self) -> None:
@@ -224,17 +261,16 @@ class AutogradView(QWidget):
 
     def _build(self, step: bool) -> None:
         self.stale = False
-        self.waiting = False
         try:
             probe = self._ensure_probe()
             self.builds += 1
-            graph = probe.graph(self.batch_number, step=step)
+            with self.workspace.between_batches():   # a dropout pass: not from the run's random stream
+                graph = probe.graph(self.batch_number, step=step)
         except TrainingError as error:
             self.graph = None
             self.scene.clear()
             self.items, self.frames = {}, {}
-            self.waiting = isinstance(error, WaitingForWeights)
-            self.status.setText(str(error) if self.waiting else f"Cannot build the graph: {error}")
+            self.status.setText(f"Cannot build the graph: {error}")
             self.step_button.setEnabled(False)
             return
         self.step_button.setEnabled(True)

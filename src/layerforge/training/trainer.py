@@ -13,6 +13,7 @@ import math
 import threading
 import time
 from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -154,6 +155,18 @@ class Trainer(TrainerSteering):
     @property
     def paused(self) -> bool:
         return not self._running.is_set()
+
+    @contextmanager
+    def between_batches(self):
+        """Hold the run between two of its batches and give the engine's CPU random stream back as it
+        was: for work on another thread that draws random numbers while the run trains (building a
+        model, a pass through dropout), so that the run ends exactly as it would have without it."""
+        with self._lock:
+            state = engine.random.get_rng_state()
+            try:
+                yield
+            finally:
+                engine.random.set_rng_state(state)
 
     # -- results ---------------------------------------------------------------------------------
 

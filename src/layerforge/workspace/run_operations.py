@@ -7,6 +7,7 @@ job; the Trainer's events come back through ``_on_events`` and the job's outcome
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 import time
 from dataclasses import dataclass, field
 
@@ -214,6 +215,19 @@ class RunOperations:
         lag behind it: it hears of batches when the runner hands them over (the window: per frame)."""
         trainer = self._trainer
         return trainer.step if trainer is not None else 0
+
+    def live_weights(self):
+        """The running Trainer's weights as they are now (CPU copies taken between two batches), or
+        None when no run trains."""
+        trainer = self._trainer
+        return trainer.state_dict() if trainer is not None and self.busy else None
+
+    def between_batches(self):
+        """A context for work on this thread that draws the engine's random numbers while a run
+        trains: it runs between two of the run's batches and leaves the run's random stream as it
+        was (:meth:`Trainer.between_batches`). Without a run it guards nothing."""
+        trainer = self._trainer
+        return trainer.between_batches() if trainer is not None and self.busy else nullcontext()
 
     def wait_for_run(self, timeout: float | None = None) -> bool:
         """Block until the run's job has ended and been recorded; True when it has."""
