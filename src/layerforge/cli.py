@@ -5,6 +5,9 @@
     layerforge export PROJECT --format safetensors|npz|onnx|pytorch [--out PATH]
     layerforge predict PROJECT INPUT.csv|.npy|.npz [--out FILE.csv|.npy]
     layerforge new TEMPLATE PROJECT [--dataset NAME] [--epochs N]
+    layerforge import MODEL.onnx [-o PROJECT.lfproj] [--dataset NAME]   an ONNX model as a project, with its weights
+    layerforge analyze PROJECT [--csv]           each layer's shape, parameters, memory and FLOPs
+    layerforge datasets download NAME [--mirror URL]   MNIST, Fashion-MNIST, KMNIST, CIFAR-10 into the cache
     layerforge templates | datasets | examples
     layerforge doctor                            check this machine: Qt's libraries, OpenGL, BLAS, GPUs, folders
 
