@@ -1,11 +1,14 @@
 """Convolution kernels: im2col / col2im that loop over kernel offsets, then one matrix product.
 
-Layouts: activations are moved once to channels-first, so that the columns of every kernel offset
-form one ``(C*kh*kw, positions)`` matrix and a whole batch is a single GEMM. The Python loops run
-over the ``kh*kw`` kernel offsets (each a strided slice of the whole batch), never over positions.
+Layouts: on the CPU, Conv2d with large output planes and one group works image by image in
+PyTorch's ``(N, C, H, W)`` layout (``Conv2d._forward_by_image``): each image's columns are a
+``(C*kh*kw, OH*OW)`` matrix and ``W @ cols`` is that image's output, a chunk of images at a time.
+Elsewhere activations are moved once to channels-first, so that the columns of every kernel offset
+form one ``(C*kh*kw, positions)`` matrix and a whole batch is a single GEMM. The Python loops run over the
+``kh*kw`` kernel offsets (each a strided slice of the whole batch or chunk), never over positions.
 
-- ``(C, N, H, W)`` for Conv2d with large output planes: moving between it and PyTorch's
-  ``(N, C, H, W)`` only swaps the two outer axes, which copies whole ``H*W`` planes (6x faster than a
+- ``(C, N, H, W)`` for Conv2d with large output planes on a GPU or with groups: moving between it
+  and PyTorch's ``(N, C, H, W)`` only swaps the two outer axes, which copies whole ``H*W`` planes (6x faster than a
   full 4-D transpose on the MNIST example's 24x24 conv2 output; the conv is ~10 % faster in all).
 - ``(C, H, W, N)``, batch innermost, for small planes and ConvTranspose2d: each window slice copies
   runs of ``OW*N`` contiguous values rather than ``OW``, which matters when ``OW`` is short (LeNet's
@@ -157,6 +160,25 @@ def _to_batch_last_rows(a):
     return xp.ascontiguousarray(a.transpose(1, 2, 3, 0)).reshape(a.shape[1], -1)
 
 
+def _im2col_images(padded, kernel, stride, dilation, out_hw, cols):
+    """``padded`` (n, C, Hp, Wp) -> ``cols`` (n, C, kh, kw, OH, OW): every image's columns, in place."""
+    (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, stride, dilation, out_hw
+    for i in range(kh):
+        rows = _window(i, dh, sh, oh)
+        for j in range(kw):
+            cols[:, :, i, j] = padded[:, :, rows, _window(j, dw, sw, ow)]
+
+
+def _col2im_images(cols, padded, stride, dilation):
+    """Adjoint of ``_im2col_images``: ``cols`` (n, C, kh, kw, OH, OW) added into ``padded`` (n, C, Hp, Wp)."""
+    _, _, kh, kw, oh, ow = cols.shape
+    (sh, sw), (dh, dw) = stride, dilation
+    for i in range(kh):
+        rows = _window(i, dh, sh, oh)
+        for j in range(kw):
+            padded[:, :, rows, _window(j, dw, sw, ow)] += cols[:, :, i, j]
+
+
 def _grouped_matmul(a, b, groups):
     """a (g*M, K) @ b (g*K', L) per group: plain 2-D GEMM when there is one group."""
     if groups == 1:
@@ -175,6 +197,11 @@ class Conv2d(Node):
         self.stride, self.pads, self.dilation = stride, pads, dilation
         self.groups, self.has_bias = groups, has_bias
 
+    # Large planes on the CPU with one group go image by image (below), in chunks of about
+    # CHUNK_BYTES of columns; BY_IMAGE = False sends them to the (C, N, H, W) layout instead.
+    BY_IMAGE = True
+    CHUNK_BYTES = 1 << 20
+
     def forward(self, x, weight, bias=None):
         xp = xp_of(x)
         n, c, h, w = x.shape
@@ -184,6 +211,9 @@ class Conv2d(Node):
         oh = conv_output_size(h, kh, self.stride[0], pt, pb, self.dilation[0])
         ow = conv_output_size(w, kw, self.stride[1], pl, pr, self.dilation[1])
         self.batch_last = batch_last = oh * ow < self.PLANE_FOR_CHANNELS_FIRST
+        self.by_image = not batch_last and g == 1 and type(x) is np.ndarray and self.BY_IMAGE
+        if self.by_image:
+            return self._forward_by_image(x, weight, bias, (oh, ow))
         if batch_last:
             padded = _to_batch_last_padded(x, self.pads)  # (C, Hp, Wp, N)
         else:
@@ -199,7 +229,88 @@ class Conv2d(Node):
             return _from_batch_last(out, o, oh, ow)
         return _swap_outer(out.reshape(o, n, oh, ow))
 
+    # ---------------------------------------------------------------- large planes on the CPU
+    # Image by image, in PyTorch's (N, C, H, W) layout: each image's columns are (C*kh*kw, OH*OW),
+    # so W @ cols lands directly in the image's (O, OH*OW) output: no layout copies of the input, the
+    # output or the gradient. The columns live only as long as one chunk of images (about a megabyte,
+    # which stays in cache between im2col and the GEMM); backward rebuilds them from the kept
+    # (padded) input rather than holding the whole batch's columns (42 MiB for the MNIST example's
+    # conv2) from forward to backward.
+    def _chunk(self, n, k, positions, itemsize):
+        return max(1, min(n, self.CHUNK_BYTES // max(1, k * positions * itemsize)))
+
+    def _forward_by_image(self, x, weight, bias, out_hw):
+        n, c, h, w = x.shape
+        o, _, kh, kw = weight.shape
+        (pt, pb), (pl, pr) = self.pads
+        if pt or pb or pl or pr:
+            padded = np.zeros((n, c, h + pt + pb, w + pl + pr), dtype=x.dtype)
+            padded[:, :, pt:pt + h, pl:pl + w] = x
+        else:
+            padded = x
+        oh, ow = out_hw
+        k, positions = c * kh * kw, oh * ow
+        step = self._chunk(n, k, positions, x.dtype.itemsize)
+        out = np.empty((n, o, positions), dtype=x.dtype)
+        cols = workspace.take(np, (step, c, kh, kw, oh, ow), x.dtype)
+        w_rows = weight.reshape(o, k)
+        for start in range(0, n, step):
+            stop = min(n, start + step)
+            chunk = cols[:stop - start]
+            _im2col_images(padded[start:stop], (kh, kw), self.stride, self.dilation, out_hw, chunk)
+            np.matmul(w_rows, chunk.reshape(stop - start, k, positions), out=out[start:stop])
+        workspace.give(cols)
+        if bias is not None:
+            out += bias[:, None]
+        self.padded, self.weight, self.x_shape = padded, weight, x.shape
+        return out.reshape(n, o, oh, ow)
+
+    def _backward_by_image(self, grad):
+        n, c, h, w = self.x_shape
+        weight, padded = self.weight, self.padded
+        o, _, kh, kw = weight.shape
+        oh, ow = grad.shape[2:]
+        k, positions = c * kh * kw, oh * ow
+        dtype = grad.dtype
+        rows = np.ascontiguousarray(grad).reshape(n, o, positions)
+        grad_bias = np.add.reduce(rows, axis=(0, 2)) if self.has_bias else None
+        want_x = self.inputs is None or self.inputs[0].requires_grad
+        step = self._chunk(n, k, positions, dtype.itemsize)
+        cols = workspace.take(np, (step, c, kh, kw, oh, ow), dtype)
+        partial = np.empty((step, k, o), dtype=dtype)
+        grad_weight_t = np.zeros((k, o), dtype=dtype)  # the weight gradient, transposed
+        if want_x:
+            grad_padded = np.zeros(padded.shape, dtype=dtype)
+            grad_cols = workspace.take(np, (step, k, positions), dtype)
+            w_cols = weight.reshape(o, k).T
+        for start in range(0, n, step):
+            stop = min(n, start + step)
+            m = stop - start
+            chunk = cols[:m]
+            _im2col_images(padded[start:stop], (kh, kw), self.stride, self.dilation, (oh, ow), chunk)
+            # cols @ grad^T per image (K x O) runs faster in OpenBLAS than grad @ cols^T (O x K).
+            np.matmul(chunk.reshape(m, k, positions), rows[start:stop].transpose(0, 2, 1), out=partial[:m])
+            grad_weight_t += partial[0] if m == 1 else np.add.reduce(partial[:m], axis=0)
+            if want_x:
+                np.matmul(w_cols, rows[start:stop], out=grad_cols[:m])
+                _col2im_images(grad_cols[:m].reshape(m, c, kh, kw, oh, ow), grad_padded[start:stop],
+                               self.stride, self.dilation)
+        workspace.give(cols)
+        grad_weight = np.ascontiguousarray(grad_weight_t.T).reshape(weight.shape)
+        grad_x = None
+        if want_x:
+            workspace.give(grad_cols)
+            (pt, _), (pl, _) = self.pads
+            grad_x = grad_padded
+            if grad_padded.shape != self.x_shape:
+                grad_x = np.ascontiguousarray(grad_padded[:, :, pt:pt + h, pl:pl + w])
+        if self.has_bias:
+            return grad_x, grad_weight, grad_bias
+        return grad_x, grad_weight
+
     def backward(self, grad):
+        if self.by_image:
+            return self._backward_by_image(grad)
         xp = xp_of(grad)
         n, c, h, w = self.x_shape
         weight, cols, g = self.weight, self.cols, self.groups

@@ -1,0 +1,83 @@
+"""Conv2d's image-by-image CPU path (large output planes, one group) gives PyTorch's outputs and
+gradients: strides, padding, dilation, odd sizes, a batch split into several chunks (and a last short
+one), no bias, and a first layer whose input needs no gradient; it agrees with the whole-batch
+(C, N, H, W) path it replaced, and it does not keep the batch's columns between forward and backward."""
+import numpy as np
+import pytest
+
+import layerforge.engine as lf
+from layerforge.engine.ops import conv
+
+torch = pytest.importorskip("torch", reason="PyTorch is the test oracle; not installed")
+
+CASES = [dict(stride=1, padding=0, dilation=1),
+         dict(stride=2, padding=(1, 2), dilation=1),
+         dict(stride=(1, 2), padding=2, dilation=(2, 1)),
+         dict(stride=1, padding=1, dilation=1, bias=False)]
+
+
+def _run(engine, arrays, case, input_grad=True):
+    x, w, b = arrays
+    tensor = lf.tensor if engine == "ours" else torch.tensor
+    params = [tensor(x, requires_grad=input_grad), tensor(w, requires_grad=True)]
+    if case.get("bias", True):
+        params.append(tensor(b, requires_grad=True))
+    functional = lf.nn.functional if engine == "ours" else torch.nn.functional
+    options = {k: v for k, v in case.items() if k != "bias"}
+    out = functional.conv2d(*params, **options)
+    upstream = np.random.default_rng(3).standard_normal(tuple(out.shape)).astype(np.float32)
+    (out * tensor(upstream)).sum().backward()
+    grads = [None if p.grad is None else p.grad.numpy() for p in params]
+    return out.detach().numpy(), grads
+
+
+@pytest.mark.parametrize("chunk_bytes", [1, 1 << 20], ids=["one_image_per_chunk", "whole_batch"])
+@pytest.mark.parametrize("case", CASES, ids=lambda c: "-".join(f"{k}{v}" for k, v in c.items()))
+def test_by_image_matches_pytorch(case, chunk_bytes, monkeypatch):
+    monkeypatch.setattr(conv.Conv2d, "PLANE_FOR_CHANNELS_FIRST", 0)
+    monkeypatch.setattr(conv.Conv2d, "CHUNK_BYTES", chunk_bytes)
+    rng = np.random.default_rng(7)
+    arrays = (rng.standard_normal((5, 3, 13, 11)).astype(np.float32),
+              rng.standard_normal((4, 3, 3, 3)).astype(np.float32),
+              rng.standard_normal(4).astype(np.float32))
+    out, grads = _run("ours", arrays, case)
+    expected, expected_grads = _run("torch", arrays, case)
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
+    for mine, reference in zip(grads, expected_grads):
+        np.testing.assert_allclose(mine, reference, rtol=1e-4, atol=1e-4)
+
+
+def test_chunks_of_several_images_with_a_short_last_one(monkeypatch):
+    monkeypatch.setattr(conv.Conv2d, "PLANE_FOR_CHANNELS_FIRST", 0)
+    rng = np.random.default_rng(1)
+    arrays = (rng.standard_normal((7, 2, 9, 9)).astype(np.float32),
+              rng.standard_normal((3, 2, 3, 3)).astype(np.float32), rng.standard_normal(3).astype(np.float32))
+    monkeypatch.setattr(conv.Conv2d, "CHUNK_BYTES", 3 * 2 * 9 * 49 * 4)  # 3 images a chunk: 3 + 3 + 1
+    out, grads = _run("ours", arrays, {"padding": 0})
+    expected, expected_grads = _run("torch", arrays, {"padding": 0})
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
+    for mine, reference in zip(grads, expected_grads):
+        np.testing.assert_allclose(mine, reference, rtol=1e-4, atol=1e-4)
+
+
+def test_agrees_with_the_whole_batch_layout_and_skips_a_first_layers_input_gradient(monkeypatch):
+    monkeypatch.setattr(conv.Conv2d, "PLANE_FOR_CHANNELS_FIRST", 0)
+    rng = np.random.default_rng(2)
+    arrays = (rng.standard_normal((4, 3, 20, 20)).astype(np.float32),
+              rng.standard_normal((8, 3, 3, 3)).astype(np.float32), rng.standard_normal(8).astype(np.float32))
+    by_image = _run("ours", arrays, {"padding": 1}, input_grad=False)
+    monkeypatch.setattr(conv.Conv2d, "BY_IMAGE", False)
+    whole = _run("ours", arrays, {"padding": 1}, input_grad=False)
+    np.testing.assert_allclose(by_image[0], whole[0], rtol=1e-6, atol=1e-6)
+    assert by_image[1][0] is None and whole[1][0] is None
+    for a, b in zip(by_image[1][1:], whole[1][1:]):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
+def test_forward_keeps_the_input_not_the_batchs_columns():
+    node = conv.Conv2d((1, 1), ((0, 0), (0, 0)), (1, 1), 1, False)
+    x = np.zeros((16, 8, 26, 26), np.float32)
+    node.forward(x, np.zeros((4, 8, 3, 3), np.float32))
+    assert node.by_image
+    kept = [v for v in vars(node).values() if isinstance(v, np.ndarray)]
+    assert max(a.nbytes for a in kept) <= x.nbytes  # the columns would be 9x the input
