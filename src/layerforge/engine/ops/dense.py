@@ -15,7 +15,10 @@ class Linear(Node):
 
     def forward(self, x, weight, bias=None):
         self.x, self.weight = x, weight
-        out = x @ weight.T
+        if x.ndim > 2:  # one GEMM over all leading dims: matmul on a 3-D x runs one small GEMM per row
+            out = (x.reshape(-1, x.shape[-1]) @ weight.T).reshape(x.shape[:-1] + (weight.shape[0],))
+        else:
+            out = x @ weight.T
         if bias is not None:
             out += bias
         return out
@@ -28,7 +31,7 @@ class Linear(Node):
         # as the forward one, which is most of a wide first layer's backward.
         grad_x = None
         if inputs is None or inputs[0].requires_grad:
-            grad_x = (g @ weight).reshape(x.shape) if x.ndim else g @ weight
+            grad_x = (rows @ weight).reshape(x.shape) if x.ndim else g @ weight
         grad_weight = None
         if inputs is None or inputs[1].requires_grad:
             grad_weight = rows.T @ x.reshape(-1, x.shape[-1])

@@ -164,14 +164,25 @@ class Softmax(Node):
 
     def forward(self, a):
         xp = xp_of(a)
-        shifted = a - a.max(axis=self.axis, keepdims=True)
-        e = xp.exp(shifted)
-        self.out = e / e.sum(axis=self.axis, keepdims=True)
-        return self.out
+        # The same operations as exp(a - max) / sum, in one buffer (attention's scores are the
+        # largest arrays of a small transformer's step).
+        e = a - a.max(axis=self.axis, keepdims=True)
+        if not e.ndim:  # numpy gives a scalar for 0-d arrays: make it a buffer
+            e = xp.array(e)
+        xp.exp(e, out=e)
+        e /= e.sum(axis=self.axis, keepdims=True)
+        self.out = e
+        return e
 
     def backward(self, g):
         y = self.out
-        return y * (g - (g * y).sum(axis=self.axis, keepdims=True))
+        grad = g * y
+        if not grad.ndim:
+            return y * (g - grad)
+        total = grad.sum(axis=self.axis, keepdims=True)
+        xp_of(g).subtract(g, total, out=grad)
+        grad *= y
+        return grad
 
 
 class LogSoftmax(Node):
