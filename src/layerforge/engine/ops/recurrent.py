@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from ..autograd import Node
 from .common import xp_of
+from .conv import workspace
 
 
 def _time_order(T: int, reverse: bool):
@@ -50,10 +51,16 @@ class _RecurrentLayer(Node):
     def _previous_states(self, states):
         return states[1:] if self.reverse else states[:-1]
 
-    def _project(self, x, w_ih, bias):
-        """x @ w_ih.T + bias for every timestep at once: (T, B, G*H)."""
+    def _project(self, x, w_ih, bias, recycled=False):
+        """x @ w_ih.T + bias for every timestep at once: (T, B, G*H); with ``recycled``, into a buffer
+        of the workspace that ``release`` gives back."""
         T, B, I = x.shape
-        out = x.reshape(T * B, I) @ w_ih.T
+        if recycled:
+            out = workspace.take(xp_of(x), (T * B, w_ih.shape[0]), x.dtype)
+            xp_of(x).matmul(x.reshape(T * B, I), w_ih.T, out=out)
+            self.recycled = out
+        else:
+            out = x.reshape(T * B, I) @ w_ih.T
         if bias is not None:
             out += bias
         return out.reshape(T, B, -1)
@@ -68,7 +75,13 @@ class _RecurrentLayer(Node):
         dw_hh = rows_hh.T @ prev_states.reshape(T * B, -1)
         if not self.has_bias:
             return dx, dw_ih, dw_hh
-        return dx, dw_ih, dw_hh, rows_in.sum(axis=0), rows_hh.sum(axis=0)
+        db_ih = rows_in.sum(axis=0)
+        # LSTM's two biases get the same gradient: one sum (the backward walk copies it for the second)
+        return dx, dw_ih, dw_hh, db_ih, db_ih if rows_hh is rows_in else rows_hh.sum(axis=0)
+
+    def release(self):
+        workspace.give(self.__dict__.get("recycled"))
+        super().release()
 
     def _needs(self):
         return [t is not None and t.requires_grad for t in (self.inputs or ())]
@@ -91,7 +104,7 @@ class LSTMLayer(_RecurrentLayer):
         scale = xp.broadcast_to(scale, (4, H)).reshape(4 * H)
         offset = xp.where(scale == 0.5, dtype.type(0.5), dtype.type(0.0)).astype(dtype)
         bias = (b_ih + b_hh) * scale if self.has_bias else None
-        gates = self._project(x, w_ih * scale[:, None], bias)   # (T, B, 4H), in time order
+        gates = self._project(x, w_ih * scale[:, None], bias, recycled=True)   # (T, B, 4H), time order
         w_hh_t = _scaled_transpose(w_hh, scale)
         states = xp.empty((T + 1, B, H), dtype=dtype)
         cells = xp.empty((T + 1, B, H), dtype=dtype)
@@ -127,18 +140,23 @@ class LSTMLayer(_RecurrentLayer):
         prev_cells = self._previous_states(self.cells)
         # Everything that does not depend on the recurrence, for all timesteps at once: the factor
         # that turns dc (blocks i, f, g) or dh (block o) into each gate's pre-activation gradient.
-        sigmoid_slope = (1 - gates).reshape(T, B, 4, H)   # a (1 - a), right for blocks i, f, o
-        sigmoid_slope *= gates.reshape(T, B, 4, H)
-        factors = xp.empty_like(gates).reshape(T, B, 4, H)
-        xp.multiply(g, sigmoid_slope[:, :, 0], out=factors[:, :, 0])
-        xp.multiply(prev_cells, sigmoid_slope[:, :, 1], out=factors[:, :, 1])
+        # Block by block through one (T, B, H) scratch: a (1 - a) is the sigmoid's slope (i, f, o).
+        # The two (T, B, 4H) scratch arrays come from the convolution's workspace: fresh multi-megabyte
+        # arrays every step fault in new pages (on the CPU; a GPU gets plain arrays from it).
+        factors = workspace.take(xp, (T, B, 4, H), gates.dtype)
+        slope = xp.empty_like(tanh_c)
+        for block, (gate, other) in enumerate(((i, g), (f, prev_cells), (None, None), (o, tanh_c))):
+            if gate is not None:
+                xp.subtract(1, gate, out=slope)
+                slope *= gate
+                xp.multiply(other, slope, out=factors[:, :, block])
         xp.multiply(g, g, out=factors[:, :, 2])
         xp.subtract(1, factors[:, :, 2], out=factors[:, :, 2])
         factors[:, :, 2] *= i
-        xp.multiply(tanh_c, sigmoid_slope[:, :, 3], out=factors[:, :, 3])
-        del sigmoid_slope
-        dc_from_dh = o * (1 - tanh_c * tanh_c)
-        d_gates = xp.empty((T, B, 4, H), dtype=gates.dtype)
+        dc_from_dh = xp.multiply(tanh_c, tanh_c, out=slope)
+        xp.subtract(1, dc_from_dh, out=dc_from_dh)
+        xp.multiply(o, dc_from_dh, out=dc_from_dh)
+        d_gates = workspace.take(xp, (T, B, 4, H), gates.dtype)
         dh = xp.zeros((B, H), dtype=gates.dtype) if d_hn is None else d_hn.copy()
         dc = xp.zeros((B, H), dtype=gates.dtype) if d_cn is None else d_cn.copy()
         tmp = xp.empty((B, H), dtype=gates.dtype)
@@ -152,10 +170,11 @@ class LSTMLayer(_RecurrentLayer):
             xp.multiply(dh, factors[t, :, 3], out=d_gates[t, :, 3])
             dc *= f[t]
             xp.matmul(d_gates[t].reshape(B, H4), w_hh, out=dh)
-        d_gates = d_gates.reshape(T, B, H4)
+        workspace.give(factors)
         needs = self._needs()
-        rest = self._input_grads(d_gates, None, needs, self.x, self.w_ih,
+        rest = self._input_grads(d_gates.reshape(T, B, H4), None, needs, self.x, self.w_ih,
                                  self._previous_states(self.states))
+        workspace.give(d_gates)
         return (rest[0], dh, dc) + rest[1:]
 
 
