@@ -64,3 +64,11 @@ def test_import_files_already_downloaded(capsys, served, tmp_path):
     code, out, err = run(capsys, "datasets", "import", "mnist", *paths[2:])
     assert code == 0 and "still needs" not in out
     assert served.requests == []
+
+
+def test_a_cache_folder_that_cannot_be_made_says_what_to_do(capsys, served, tmp_path, monkeypatch):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("LAYERFORGE_DATA_CACHE", str(blocker / "cache"))
+    code, _, err = run(capsys, "datasets", "download", "mnist", "--mirror", served.url + "/lab/{name}/")
+    assert code == 1 and "cannot create the dataset cache folder" in err and "LAYERFORGE_DATA_CACHE" in err

@@ -112,6 +112,18 @@ def matches(path: Path, remote: RemoteFile, cancel=None) -> bool:
     return bool(expected) and checksum_of(path, remote, cancel) == expected
 
 
+def make_folder(folder: Path) -> None:
+    """Create the dataset's cache folder, or say which folder could not be made and what to do."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DownloadError(f"cannot create the dataset cache folder {folder} ({error.strerror or error}); "
+                            f"set {CACHE_HINT} to a folder you can write to") from None
+
+
+CACHE_HINT = "LAYERFORGE_DATA_CACHE"
+
+
 def _size_text(size) -> str:
     if size is None:
         return "unknown size"
@@ -222,7 +234,7 @@ def fetch_file(dataset: str, title: str, remote: RemoteFile, mirrors: list[str],
     final = folder / remote.name
     if final.is_file() and (remote.size is None or final.stat().st_size == remote.size):
         return final
-    folder.mkdir(parents=True, exist_ok=True)
+    make_folder(folder)
     part = folder / (remote.name + ".part")
     tried: list[str] = []
     bad_checksum = answered = False

@@ -17,7 +17,7 @@ import numpy as np
 from .cifar import ImageSplits, read_cifar10_archive
 from .dataset import ArrayDataset, DataError
 from .dataset_cache import dataset_folder
-from .downloads import DownloadError, Progress, RemoteFile, fetch_file, matches, mirror_overrides
+from .downloads import DownloadError, Progress, RemoteFile, fetch_file, make_folder, matches, mirror_overrides
 from .files import check_regular_file
 from .idx import read_idx
 
@@ -186,10 +186,14 @@ def import_files(name: str, paths, cancel=None) -> list[str]:
             expected = ", ".join(f.name for f in candidates)
             raise DataError(f"{path}: not one of the published {info.title} files ({expected}): its "
                             "checksum matches none of them")
-        folder.mkdir(parents=True, exist_ok=True)
+        make_folder(folder)
         part = folder / (match.name + ".part")
-        shutil.copyfile(path, part)
-        part.replace(folder / match.name)
+        try:
+            shutil.copyfile(path, part)
+            part.replace(folder / match.name)
+        except OSError as error:
+            part.unlink(missing_ok=True)
+            raise DataError(f"cannot copy {path} into {folder} ({error.strerror or error})") from None
         taken.append(match.name)
     return taken
 
