@@ -163,3 +163,21 @@ def test_mnist_example_opens_with_the_offer_then_trains_once_downloaded(window, 
     workspace = window.workspace
     assert workspace.dataset.x.shape == (60, 1, 28, 28) and workspace.name == "mnist_mlp"
     assert workspace.fit_problem is None
+
+
+def test_the_data_box_lists_the_downloadable_datasets(window, qtbot, served):
+    combo = window.dataset_panel.combo
+    before = combo.currentText()
+    index = combo.findData("download:mnist")
+    assert combo.itemText(index) == "MNIST — download…"
+    combo.setCurrentIndex(index)
+    dialog = window.dataset_actions.dialog
+    assert dialog is not None and dialog.isVisible() and dialog.selected == "mnist"
+    assert combo.currentText() == before   # still the data in use
+    dialog.download_button.click()
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=10000)
+    assert combo.currentIndex() == index and combo.currentText() == "MNIST — classification (downloaded)"
+    combo.setCurrentIndex(combo.findData("spiral"))
+    assert window.workspace.source["kind"] == "builtin"
+    combo.setCurrentIndex(index)   # back to MNIST: the loaded data is used again, no dialog
+    assert window.workspace.source["name"] == "mnist" and window.workspace.dataset.x.shape == (60, 1, 28, 28)

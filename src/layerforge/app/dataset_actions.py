@@ -52,6 +52,7 @@ class DatasetActions:
             self.menu.addAction(import_action)
         window.workspace.events.connect(self._data_changed, ev.DataChanged)
         window.dataset_panel.augmentChanged.connect(self.set_augment)
+        window.dataset_panel.downloadChosen.connect(self.show_dialog)
         self._offer_timer = QTimer(window)
         self._offer_timer.setSingleShot(True)
         self._offer_timer.timeout.connect(self.offer_download)

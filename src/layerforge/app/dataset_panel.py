@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QGroupBox, QHBoxLayout, QLab
 
 from ..data import list_datasets
 from ..data.augment import MAX_CROP_PADDING
-from ..data.remote_datasets import is_remote_dataset, remote_dataset
+from ..data.remote_datasets import is_remote_dataset, remote_dataset, remote_datasets
 from .class_colors import class_color
 from . import theme
 from .image_grid import to_pixmap
@@ -21,6 +21,7 @@ from .table_rows import RowTable, column_names, number_text
 
 
 IMPORTED_PREFIX = "imported:"
+DOWNLOAD_PREFIX = "download:"
 
 
 class DatasetPanel(QGroupBox):
@@ -29,6 +30,7 @@ class DatasetPanel(QGroupBox):
 
     builtinChosen = Signal(str, dict)
     importedChosen = Signal(dict, object)
+    downloadChosen = Signal(str)
     augmentChanged = Signal(dict)
 
     def __init__(self, parent=None):
@@ -40,6 +42,11 @@ class DatasetPanel(QGroupBox):
         for info in list_datasets():
             self.combo.addItem(f"{info.name} — {info.task}", info.name)
             self.combo.setItemData(self.combo.count() - 1, info.description, role=3)  # Qt.ToolTipRole
+        self.combo.insertSeparator(self.combo.count())
+        for info in remote_datasets():   # choosing one opens Get dataset… on it (downloadChosen)
+            self.combo.addItem(f"{info.title} — download…", DOWNLOAD_PREFIX + info.name)
+            self.combo.setItemData(self.combo.count() - 1, f"{info.description} Downloaded once, kept for "
+                                   "every project (Data > Get dataset…)", role=3)
         self.summary = QLabel()
         self.summary.setObjectName("datasetSummary")
         self.summary.setWordWrap(True)
@@ -68,6 +75,7 @@ class DatasetPanel(QGroupBox):
         layout.addWidget(self.preview_rows)
         layout.addWidget(self._augment_row())
         self.dataset = None
+        self._shown_index = 0
         self.imported: dict[str, tuple[dict, object]] = {}   # combo key -> (source, dataset)
         theme.follow(self, DatasetPanel._redraw_preview)   # the data's own colours follow the theme too
         self.combo.currentIndexChanged.connect(self._changed)
@@ -139,6 +147,11 @@ class DatasetPanel(QGroupBox):
         if isinstance(key, str) and key in self.imported:
             source, dataset = self.imported[key]
             self.importedChosen.emit(dict(source), dataset)
+        elif isinstance(key, str) and key.startswith(DOWNLOAD_PREFIX):
+            self.combo.blockSignals(True)   # the box keeps showing the data in use until it changes
+            self.combo.setCurrentIndex(self._shown_index)
+            self.combo.blockSignals(False)
+            self.downloadChosen.emit(key[len(DOWNLOAD_PREFIX):])
         elif isinstance(key, str) and not key.startswith(IMPORTED_PREFIX):
             self.builtinChosen.emit(key, {})
 
@@ -147,6 +160,14 @@ class DatasetPanel(QGroupBox):
         describe it, or say why it could not be loaded."""
         if source.get("kind") == "builtin":
             index = self.combo.findData(source.get("name"))
+        elif source.get("kind") == "download" and is_remote_dataset(source.get("name")):
+            key = DOWNLOAD_PREFIX + source["name"]
+            index = self.combo.findData(key)
+            title = remote_dataset(source["name"]).title
+            if dataset is not None:
+                self.imported[key] = (dict(source), dataset)
+            self.combo.setItemText(index, f"{title} — {dataset.task} (downloaded)" if dataset is not None
+                                   else f"{title} (not downloaded)")
         else:
             key = IMPORTED_PREFIX + description
             if dataset is not None:
@@ -154,9 +175,6 @@ class DatasetPanel(QGroupBox):
             index = self.combo.findData(key)
             name = dataset.name if dataset is not None else description
             label = f"{name} — {dataset.task} (imported)" if dataset is not None else f"{name} (not found)"
-            if source.get("kind") == "download" and is_remote_dataset(source.get("name")):
-                title = remote_dataset(source["name"]).title
-                label = f"{title} — {dataset.task} (downloaded)" if dataset is not None else f"{title} (not downloaded)"
             self.combo.blockSignals(True)
             if index < 0:
                 self.combo.addItem(label, key)
@@ -167,6 +185,7 @@ class DatasetPanel(QGroupBox):
         self.combo.blockSignals(True)
         self.combo.setCurrentIndex(max(index, 0) if index >= 0 else self.combo.currentIndex())
         self.combo.blockSignals(False)
+        self._shown_index = self.combo.currentIndex()
         self.dataset = dataset
         self.options = dict(source.get("options") or {})
         self._show_augment(source, dataset)
