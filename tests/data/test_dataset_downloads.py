@@ -14,6 +14,7 @@ import dataset_server as ds  # noqa: E402
 from layerforge.data import DataError, DataSource  # noqa: E402
 from layerforge.data.dataset_cache import cache_root, platform_cache_root, set_cache_root  # noqa: E402
 from layerforge.data.downloads import ChecksumError, DownloadCancelled, DownloadError  # noqa: E402
+from layerforge.data import remote_datasets as remote_datasets_module  # noqa: E402
 from layerforge.data.remote_datasets import (download, import_files, is_cached, load_remote,  # noqa: E402
                                              remote_datasets)
 
@@ -180,6 +181,26 @@ def test_cifar_binary_download_and_python_archive_import(cache, monkeypatch, tmp
         srv.close()
     assert data.x.shape == (4, 3, 32, 32) and data.class_names[0] == "airplane"
     np.testing.assert_allclose(data.x, batches[5][0] / 255, atol=1e-6)
+
+
+
+def test_cifar_python_archive_imported_in_place_of_the_binary_one(cache, monkeypatch, tmp_path):
+    from dataclasses import replace
+
+    from layerforge.data.downloads import RemoteFile
+    batches = ds.cifar_arrays()
+    binary, python = ds.cifar_binary_tar(batches), ds.cifar_python_tar(batches)
+    info = ds.register_test_dataset(monkeypatch, "cifar10", {"cifar-10-binary.tar.gz": binary},
+                                    ["http://127.0.0.1:9/"], layout="cifar10", input_shape=(3, 32, 32))
+    monkeypatch.setitem(remote_datasets_module._BY_NAME, "cifar10", replace(info, stand_ins=(
+        RemoteFile("cifar-10-python.tar.gz", None, sha256=ds.sha256(python)),)))
+    archive = tmp_path / "downloaded-earlier.tar.gz"
+    archive.write_bytes(python)
+    assert import_files("cifar10", [archive]) == ["cifar-10-python.tar.gz"]
+    assert is_cached("cifar10")
+    data = load_remote("cifar10", "all")
+    assert data.x.shape == (24, 3, 32, 32)
+    np.testing.assert_allclose(data.x[:4], batches[0][0] / 255, atol=1e-6)
 
 
 def test_cache_folder_follows_the_platform_and_the_app(monkeypatch, tmp_path):

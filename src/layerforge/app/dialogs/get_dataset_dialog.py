@@ -54,26 +54,32 @@ class DatasetJob(QObject):
         if progress.note or now - self._last >= PROGRESS_EVERY_S:
             self._last = now
             what = progress.note or f"downloading {progress.file}"
-            self.progress.emit(progress.done, progress.total, what)
+            self._emit(self.progress, progress.done, progress.total, what)
+
+    def _emit(self, signal, *values) -> None:
+        try:
+            signal.emit(*values)
+        except RuntimeError:   # the dialog (and this job with it) is gone: the window closed
+            self.cancel_event.set()
 
     def _run(self) -> None:
         info = remote_dataset(self.name)
         try:
             if self.import_paths:
-                self.progress.emit(0, None, "checking the files")
+                self._emit(self.progress, 0, None, "checking the files")
                 import_files(self.name, self.import_paths, self.cancel_event)
             if not is_cached(self.name):
                 download(self.name, mirror=self.mirror, progress=self._report, cancel=self.cancel_event)
             if self.cancel_event.is_set():
                 raise DownloadCancelled("cancelled")
-            self.progress.emit(1, 1, f"loading {info.title}")
+            self._emit(self.progress, 1, 1, f"loading {info.title}")
             dataset = load_remote(self.name)
         except DownloadCancelled:
-            self.cancelled.emit(self.name)
+            self._emit(self.cancelled, self.name)
         except (DataError, OSError, MemoryError) as error:
-            self.failed.emit(self.name, str(error) or type(error).__name__)
+            self._emit(self.failed, self.name, str(error) or type(error).__name__)
         else:
-            self.succeeded.emit(self.name, dataset)
+            self._emit(self.succeeded, self.name, dataset)
 
 
 class GetDatasetDialog(QDialog):
