@@ -266,13 +266,6 @@ def load_remote(name: str, subset: str = "train") -> ArrayDataset:
         source=info.source)
 
 
-def describe_remote(name: str) -> str:
-    info = remote_dataset(name)
-    size = info.download_bytes
-    return (f"{info.title}: {info.n_train:,} + {info.n_test:,} images {'x'.join(map(str, info.input_shape))}"
-            + (f", {size / 1e6:.0f} MB to download" if size else ""))
-
-
-__all__ = ["CATALOG", "DownloadError", "RemoteDataset", "SUBSETS", "cached_files", "describe_remote",
+__all__ = ["CATALOG", "DownloadError", "RemoteDataset", "SUBSETS", "cached_files",
            "download", "import_files", "is_cached", "is_remote_dataset", "load_remote", "load_splits",
            "remote_dataset", "remote_datasets", "to_float_images"]
