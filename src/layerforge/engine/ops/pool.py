@@ -71,9 +71,20 @@ class MaxPool2d(Node):
     def _windows_overlap(self):
         return any(s < d * (k - 1) + 1 for k, s, d in zip(self.kernel, self.stride, self.dilation))
 
+    def _tiles_exactly(self):
+        """Windows side by side that cover the input exactly (kernel == stride, no padding or
+        dilation, sizes divisible): the usual 2x2 pooling of an even plane."""
+        (kh, kw), (sh, sw) = self.kernel, self.stride
+        h, w = self.x_shape[2:]
+        oh, ow = self.best.shape[2:]
+        return ((kh, kw) == (sh, sw) and tuple(self.padding) == (0, 0) and tuple(self.dilation) == (1, 1)
+                and oh * kh == h and ow * kw == w)
+
     def backward(self, grad):
         xp = xp_of(grad)
         padded, best = self.padded, self.best
+        if self._tiles_exactly():
+            return self._backward_tiled(grad)
         grad_padded = xp.zeros(padded.shape, dtype=grad.dtype)
         unclaimed = xp.ones(best.shape, dtype=bool)
         nan_best = best != best if bool(xp.isnan(best).any()) else None
@@ -92,6 +103,33 @@ class MaxPool2d(Node):
         ph, pw = self.padding
         h, w = self.x_shape[2:]
         return grad_padded[:, :, ph:ph + h, pw:pw + w]
+
+
+    def _backward_tiled(self, grad):
+        """Each input element is in exactly one window, so every element of the gradient is written
+        once, straight into its place (no zero-filled array, no temporaries of the gradient)."""
+        xp = xp_of(grad)
+        x, best = self.padded, self.best
+        n, c, h, w = self.x_shape
+        (kh, kw), (oh, ow) = self.kernel, best.shape[2:]
+        out = xp.empty(self.x_shape, dtype=grad.dtype)
+        tiles = out.reshape(n, c, oh, kh, ow, kw)
+        inputs = x.reshape(n, c, oh, kh, ow, kw)
+        unclaimed = xp.ones(best.shape, dtype=bool)
+        nan_best = best != best if bool(xp.isnan(best).any()) else None
+        hit = xp.empty(best.shape, dtype=bool)
+        last = (kh - 1, kw - 1)
+        for i in range(kh):
+            for j in range(kw):
+                window = inputs[:, :, :, i, :, j]
+                xp.equal(window, best, out=hit)
+                if nan_best is not None:  # a NaN maximum came from a NaN input: route the gradient there
+                    hit |= nan_best & (window != window)
+                hit &= unclaimed
+                if (i, j) != last:
+                    xp.greater(unclaimed, hit, out=unclaimed)  # unclaimed and not hit
+                xp.multiply(grad, hit, out=tiles[:, :, :, i, :, j])
+        return out
 
 
 class AvgPool2d(Node):
