@@ -32,7 +32,8 @@ def test_a_pytorch_export_failing_half_way_leaves_no_folder_and_can_be_retried(t
     assert listing(tmp_path) == []  # neither the folder nor its hidden staging sibling
     monkeypatch.undo()
     paths = export_project(project, state, "pytorch", out)
-    assert [path.name for path in paths] == ["model.py", "weights.safetensors", "train.py", "data.npz", "README.txt"]
+    assert [path.name for path in paths] == ["model.py", "weights.safetensors", "train.py", "data.npz", "README.txt",
+                                          "train.slurm"]
     assert all(path.parent == out and path.is_file() for path in paths)
     assert listing(tmp_path) == ["spiral_pytorch"] + [f"spiral_pytorch/{path.name}" for path in sorted(paths)]
 
