@@ -3,7 +3,7 @@ source, applied by the Trainer to training batches only."""
 import numpy as np
 import pytest
 
-from layerforge.data import ArrayDataset, DataError, DataSource
+from layerforge.data import DataError, DataSource
 from layerforge.data.augment import BatchAugmenter, augmenter_for, check_augment
 
 
