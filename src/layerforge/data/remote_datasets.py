@@ -224,7 +224,7 @@ def load_splits(name: str) -> ImageSplits:
     info = remote_dataset(name)
     files = cached_files(name)
     if files is None:
-        raise DataError(f"{info.title} is not downloaded yet: use Data > Get dataset... in the window, "
+        raise DataError(f"{info.title} is not downloaded yet: use Data > Get dataset… in the window, "
                         f"or run: layerforge datasets download {name}")
     if info.layout == "cifar10":
         return read_cifar10_archive(files[0])
