@@ -141,10 +141,10 @@ def main(argv=None) -> None:
     print(f"load from the cache: {seconds:.2f} s (median of 3; aim < 2 s); peak numpy allocations while loading "
           f"{peak / 2**20:.0f} MiB = {peak / data_bytes:.2f}x the images' float32 size (aim <= 2x)")
 
-    import dataset_examples
+    from layerforge.training.download_examples import mnist_mlp
     from layerforge.training.problem import Problem
     from layerforge.graph import infer_shapes
-    project = dataset_examples.mnist_mlp()
+    project = mnist_mlp()
     settings = project.settings.replace(epochs=args.epochs, device="cpu")
     problem = Problem(project.spec, infer_shapes(project.spec), dataset, settings)
     torch_ok = not args.no_torch

@@ -5,20 +5,18 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import dataset_examples  # noqa: E402
-
-from layerforge.data import DataError, DataSource  # noqa: E402
-from layerforge.graph import infer_shapes  # noqa: E402
-from layerforge.training import example_project_path, example_projects, load_project  # noqa: E402
+from layerforge.data import DataError, DataSource
+from layerforge.graph import infer_shapes
+from layerforge.training import example_project_path, example_projects, load_project
+from layerforge.training.download_examples import DOWNLOAD_EXAMPLES
 
 
-@pytest.mark.parametrize("name", sorted(dataset_examples.EXAMPLES))
+@pytest.mark.parametrize("name", sorted(DOWNLOAD_EXAMPLES))
 def test_shipped_dataset_examples_match_their_definition(name, tmp_path, monkeypatch):
     monkeypatch.setenv("LAYERFORGE_DATA_CACHE", str(tmp_path))   # nothing cached
     assert name in example_projects()
     shipped, weights = load_project(example_project_path(name))
-    fresh = dataset_examples.EXAMPLES[name]()
+    fresh = DOWNLOAD_EXAMPLES[name]()
     assert weights is None and not shipped.warnings
     assert shipped.spec == fresh.spec and shipped.settings == fresh.settings
     assert shipped.data_source == fresh.data_source and shipped.data_source["kind"] == "download"

@@ -158,10 +158,13 @@ def test_a_failed_save_leaves_the_existing_file_untouched(tmp_path, trained):
 
 
 def test_shipped_examples_load_and_are_ready_to_train():
-    assert set(example_projects()) == {example.name for example in EXAMPLES}
+    from layerforge.training.download_examples import DOWNLOAD_EXAMPLES
+    assert set(example_projects()) == {example.name for example in EXAMPLES} | set(DOWNLOAD_EXAMPLES)
     for name in example_projects():
         project, weights = load_project(example_project_path(name))
         assert weights is None and not project.warnings
+        if project.data_source.get("kind") == "download":
+            continue   # its data is fetched on request: tests/data/test_dataset_examples.py covers these
         dataset = project.load_dataset()
         Trainer(project.spec, dataset, project.settings.replace(device="cpu"))   # fits: no TrainingError
     with pytest.raises(ProjectError, match="no example project named 'nope'.*spiral"):

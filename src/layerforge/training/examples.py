@@ -89,8 +89,12 @@ def build_example(example: Example) -> Project:
 
 
 def write_examples(folder) -> list[Path]:
+    """Every shipped example: those fitted to a built-in dataset, then those on downloadable data."""
+    from .download_examples import write_download_examples
+
     folder = Path(folder)
-    return [save_project(build_example(example), folder / f"{example.name}.lfproj") for example in EXAMPLES]
+    written = [save_project(build_example(example), folder / f"{example.name}.lfproj") for example in EXAMPLES]
+    return written + write_download_examples(folder)
 
 
 if __name__ == "__main__":

@@ -2,17 +2,18 @@
 CIFAR-10 CNN with light augmentation. Their data is {"kind": "download", ...}: opened without it in
 the cache, the window offers the download and Train says why it waits.
 
-Regenerate the shipped files after changing them here (or the project format):
-
-    python tests/data/dataset_examples.py resources/examples
+They are built here from code (their data is not at hand to size a template with, as
+:mod:`.examples` does); ``python -m layerforge.training.examples resources/examples`` writes them with
+the others.
 """
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from layerforge.graph import ModelSpec
-from layerforge.training import Project, TrainingSettings, save_project
+
+from .project import Project, save_project
+from .settings import TrainingSettings
 
 STEP_X = 170.0
 # 10,000 of MNIST's 60,000 training images are held out to validate each epoch (the confusion
@@ -72,14 +73,9 @@ def cifar10_cnn() -> Project:
                                "flipped (Data panel). The data downloads once (170 MB) from Data > Get dataset….")
 
 
-EXAMPLES = {"mnist_mlp": mnist_mlp, "mnist_lenet": mnist_lenet, "cifar10_cnn": cifar10_cnn}
+DOWNLOAD_EXAMPLES = {"mnist_mlp": mnist_mlp, "mnist_lenet": mnist_lenet, "cifar10_cnn": cifar10_cnn}
 
 
-def write(folder) -> list[Path]:
+def write_download_examples(folder) -> list[Path]:
     folder = Path(folder)
-    return [save_project(make(), folder / f"{name}.lfproj") for name, make in EXAMPLES.items()]
-
-
-if __name__ == "__main__":
-    for written in write(sys.argv[1] if len(sys.argv) > 1 else "resources/examples"):
-        print(written)
+    return [save_project(make(), folder / f"{name}.lfproj") for name, make in DOWNLOAD_EXAMPLES.items()]
