@@ -151,3 +151,20 @@ def test_split_settings_round_trip_and_validation():
         SplitSettings.from_dict({"val_fraction": "0.1"})
     with pytest.raises(DataError, match="'seed' must be a whole number"):
         SplitSettings(seed=-1)
+
+
+def test_fitting_a_large_split_takes_no_float64_copy_of_it():
+    """MNIST's 60,000 images are 188 MiB in float32; a float64 copy to fit the statistics would be
+    376 MiB more. Fitting works over chunks, and the statistics equal numpy's two-pass ones."""
+    import tracemalloc
+
+    x = np.random.default_rng(0).random((8000, 784), dtype=np.float32)   # 24 MiB
+    tracemalloc.start()
+    try:
+        fitted = Standardizer.fit(x)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 24 * 2**20, f"fitting 24 MiB of float32 peaked at {peak / 2**20:.0f} MiB"
+    np.testing.assert_allclose(fitted.mean, x.astype(np.float64).mean(axis=0), rtol=1e-6)
+    np.testing.assert_allclose(fitted.std, x.astype(np.float64).std(axis=0), rtol=1e-6)

@@ -10,6 +10,22 @@ from .dataset import ArrayDataset, DataError
 # A feature whose spread is below this is constant in training; dividing by its tiny std would
 # blow up any variation seen later, so it is only centred.
 MIN_STD = 1e-6
+FIT_CHUNK_BYTES = 16 * 2**20   # the float64 working set of one chunk while fitting
+
+
+def _chunks(x: np.ndarray):
+    """``x`` in slices along its first axis, each about FIT_CHUNK_BYTES once in float64."""
+    per_sample = max(1, int(np.prod(x.shape[1:])) * 8)
+    step = max(1, FIT_CHUNK_BYTES // per_sample)
+    for start in range(0, x.shape[0], step):
+        yield x[start:start + step]
+
+
+def _squared_deviations(chunk: np.ndarray, mean: np.ndarray, axes: tuple) -> np.ndarray:
+    deviations = chunk.astype(np.float64)   # the chunk's one float64 copy, worked on in place
+    deviations -= mean
+    np.square(deviations, out=deviations)
+    return deviations.sum(axis=axes, keepdims=True)
 
 
 class Standardizer:
@@ -31,16 +47,21 @@ class Standardizer:
     @classmethod
     def fit(cls, x, per_channel: bool = False) -> "Standardizer":
         """Statistics of ``x`` (N, *sample_shape); per_channel pools all but axis 1 (N, C, ...)."""
-        x = np.asarray(x, dtype=np.float64)
+        x = np.asarray(x)
         if x.ndim < 2 or x.shape[0] == 0:
             raise DataError(f"cannot fit a standardizer on an empty array of shape {x.shape}")
         if per_channel and x.ndim < 3:
             raise DataError(f"per-channel statistics need inputs (N, C, ...), got {x.shape}")
         axes = (0, *range(2, x.ndim)) if per_channel else (0,)
-        mean = x.mean(axis=axes, keepdims=True)[0]
-        std = x.std(axis=axes, keepdims=True)[0]
+        # Two passes in float64, as numpy's mean and std compute them, but over chunks of samples:
+        # a float64 copy of all of MNIST's training images would be 4x their float32 size.
+        count = x.size // int(np.prod([x.shape[a] for a in range(x.ndim) if a not in axes]))
+        total = sum(chunk.sum(axis=axes, keepdims=True, dtype=np.float64) for chunk in _chunks(x))
+        mean = total / count
+        squares = sum(_squared_deviations(chunk, mean, axes) for chunk in _chunks(x))
+        std = np.sqrt(squares / count)[0]
         std = np.where(std < MIN_STD, 1.0, std)
-        return cls(mean, std, per_channel)
+        return cls(mean[0], std, per_channel)
 
     def _checked(self, x) -> np.ndarray:
         x = np.asarray(x, dtype=np.float32)
@@ -55,7 +76,9 @@ class Standardizer:
         return x
 
     def transform(self, x) -> np.ndarray:
-        return ((self._checked(x) - self.mean) / self.std).astype(np.float32)
+        out = np.subtract(self._checked(x), self.mean)   # one new float32 array, divided in place
+        out /= self.std
+        return out
 
     def inverse_transform(self, x) -> np.ndarray:
         return (self._checked(x) * self.std + self.mean).astype(np.float32)
