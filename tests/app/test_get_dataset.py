@@ -64,8 +64,8 @@ def test_download_runs_in_a_worker_and_the_project_uses_the_data(window, qtbot, 
     dialog.download_button.click()   # resumes and finishes
     qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=10000)
     workspace = window.workspace
-    assert workspace.source == {"kind": "download", "name": "mnist", "subset": "train"}
-    assert workspace.dataset.x.shape == (60, 1, 28, 28)
+    assert workspace.source == {"kind": "download", "name": "mnist", "subset": "all"}
+    assert workspace.dataset.x.shape == (80, 1, 28, 28)
     assert any(r for p, r in served.requests if p == "/m/train-images-idx3-ubyte.gz" and r)   # Range
     assert "MNIST" in window.dataset_panel.combo.currentText()
     assert window.statusBar().currentMessage().startswith("The project now uses MNIST")
@@ -87,7 +87,7 @@ def test_offline_shows_the_error_retry_and_import_from_file(window, qtbot, serve
     monkeypatch.setattr(QFileDialog, "getOpenFileNames", lambda *a, **k: (paths, ""))
     dialog.import_button.click()
     qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=10000)
-    assert is_cached("mnist") and window.workspace.dataset.x.shape == (60, 1, 28, 28)
+    assert is_cached("mnist") and window.workspace.dataset.x.shape == (80, 1, 28, 28)
 
 
 def test_a_project_on_missing_data_offers_the_download_and_refuses_train(window, qtbot, served, tmp_path):
@@ -161,7 +161,7 @@ def test_mnist_example_opens_with_the_offer_then_trains_once_downloaded(window, 
     dialog.download_button.click()
     qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=10000)
     workspace = window.workspace
-    assert workspace.dataset.x.shape == (60, 1, 28, 28) and workspace.name == "mnist_mlp"
+    assert workspace.dataset.x.shape == (80, 1, 28, 28) and workspace.name == "mnist_mlp"
     assert workspace.fit_problem is None
 
 
@@ -180,4 +180,4 @@ def test_the_data_box_lists_the_downloadable_datasets(window, qtbot, served):
     combo.setCurrentIndex(combo.findData("spiral"))
     assert window.workspace.source["kind"] == "builtin"
     combo.setCurrentIndex(index)   # back to MNIST: the loaded data is used again, no dialog
-    assert window.workspace.source["name"] == "mnist" and window.workspace.dataset.x.shape == (60, 1, 28, 28)
+    assert window.workspace.source["name"] == "mnist" and window.workspace.dataset.x.shape == (80, 1, 28, 28)

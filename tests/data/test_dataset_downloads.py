@@ -11,7 +11,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import dataset_server as ds  # noqa: E402
 
-from layerforge.data import DataError, DataSource  # noqa: E402
+from layerforge.data import DataError, DataSource, split_indices  # noqa: E402
 from layerforge.data.dataset_cache import cache_root, platform_cache_root, set_cache_root  # noqa: E402
 from layerforge.data.downloads import ChecksumError, DownloadCancelled, DownloadError  # noqa: E402
 from layerforge.data import remote_datasets as remote_datasets_module  # noqa: E402
@@ -51,12 +51,19 @@ def test_download_checks_and_caches_then_loads(cache, server, monkeypatch):
     assert not list(folder.glob("*.part"))
     assert seen[-1].done == seen[-1].total == sum(map(len, server.source.values()))
     assert is_cached("mnist")
-    dataset = DataSource.from_dict({"kind": "download", "name": "mnist"}).load()
-    (train_x, train_y), _ = ds.mnist_like()
+    dataset = DataSource.from_dict({"kind": "download", "name": "mnist", "subset": "train"}).load()
+    (train_x, train_y), (test_x, test_y) = ds.mnist_like()
     assert dataset.x.shape == (60, 1, 28, 28) and dataset.x.dtype == np.float32
     np.testing.assert_allclose(dataset.x[:, 0], train_x / 255, atol=1e-6)
     np.testing.assert_array_equal(dataset.y, train_y)
-    assert len(load_remote("mnist", "test")) == 20 and len(load_remote("mnist", "all")) == 80
+    assert len(load_remote("mnist", "test")) == 20 and dataset.held_out == 0
+    # By default both parts, the official test part held out: validation is exactly those images.
+    both = DataSource.from_dict({"kind": "download", "name": "mnist"}).load()
+    assert len(both) == 80 and both.held_out == 20
+    train, val, test = split_indices(both, val_fraction=0.3, test_fraction=0.1, seed=1)
+    np.testing.assert_array_equal(val, np.arange(60, 80))
+    np.testing.assert_array_equal(both.y[val], test_y)
+    assert len(test) == 6 and len(train) == 54 and not set(test) & set(train) and max(test) < 60
 
 
 def test_second_request_uses_the_cache(cache, server, monkeypatch):
@@ -231,5 +238,5 @@ def test_download_source_validates_its_name():
     with pytest.raises(DataError, match="downloadable dataset"):
         DataSource.from_dict({"kind": "download", "name": "imagenet"})
     source = DataSource.from_dict({"kind": "download", "name": "mnist"})
-    assert source.to_dict() == {"kind": "download", "name": "mnist", "subset": "train"}
+    assert source.to_dict() == {"kind": "download", "name": "mnist", "subset": "all"}
     assert source.describe() == "MNIST (downloaded)"

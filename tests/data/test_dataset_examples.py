@@ -51,7 +51,7 @@ def test_mnist_examples_learn_generated_idx_data_of_mnists_shape(tmp_path, monke
     for name in ("mnist_mlp", "mnist_lenet"):
         project, _ = load_project(example_project_path(name))
         dataset = DataSource.from_dict(project.data_source).load()
-        assert dataset.x.shape == (1200, 1, 28, 28)
+        assert dataset.x.shape == (1400, 1, 28, 28) and dataset.held_out == 200   # validated on the test part
         settings = project.settings.replace(epochs=2, device="cpu", snapshot_every=0)
         result = Trainer(project.spec, dataset, settings, health=False).run()
         assert result.ok and result.final["val"]["accuracy"] >= 0.9, (name, result.final)

@@ -56,10 +56,18 @@ class ArrayDataset:
     notes: list = field(default_factory=list)
     # Augmentation of training batches the data source asks for ({"crop_padding": 4, "hflip": True}).
     augment: dict = field(default_factory=dict)
+    # The last ``held_out`` samples are the dataset's own held-out part (MNIST's official 10,000 test
+    # images): validation is exactly those (see split.split_indices), so accuracies compare with
+    # published ones. 0: split at random by the settings' fractions.
+    held_out: int = 0
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
             raise DataError(f"dataset '{self.name}': task must be one of {TASKS}, got {self.task!r}")
+        self.held_out = int(self.held_out)
+        if self.held_out and not 0 < self.held_out < len(self.x):
+            raise DataError(f"dataset '{self.name}': held_out must leave samples to train on, got "
+                            f"{self.held_out} of {len(self.x)}")
         self.x = np.ascontiguousarray(self.x, dtype=np.float32)
         if self.x.ndim < 2:
             raise DataError(
@@ -145,7 +153,7 @@ class ArrayDataset:
         indices = np.asarray(indices, dtype=np.int64)
         return replace(self, name=name or self.name, x=self.x[indices], y=self.y[indices],
                        class_names=list(self.class_names), feature_names=list(self.feature_names),
-                       notes=list(self.notes), augment=dict(self.augment))
+                       notes=list(self.notes), augment=dict(self.augment), held_out=0)
 
     def class_counts(self) -> dict:
         """Samples per class name (classification only), in class order."""

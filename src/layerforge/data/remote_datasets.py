@@ -242,9 +242,10 @@ def to_float_images(parts) -> np.ndarray:
     return out
 
 
-def load_remote(name: str, subset: str = "train") -> ArrayDataset:
-    """The cached dataset as an ArrayDataset: its official ``train`` part, ``test`` part, or
-    ``all`` (train then test). Pixels are float32 in [0, 1]."""
+def load_remote(name: str, subset: str = "all") -> ArrayDataset:
+    """The cached dataset as an ArrayDataset: ``all`` (train then test, the test part held out:
+    every run validates on exactly the official test images), or only its ``train`` or ``test``
+    part (split at random by the project's fractions). Pixels are float32 in [0, 1]."""
     if subset not in SUBSETS:
         raise DataError(f"dataset '{name}': subset must be one of {', '.join(SUBSETS)}, got {subset!r}")
     info = remote_dataset(name)
@@ -258,12 +259,13 @@ def load_remote(name: str, subset: str = "train") -> ArrayDataset:
     x = to_float_images(xs)
     del splits, xs
     y = ys[0] if len(ys) == 1 else np.concatenate(ys)
-    part = {"train": "training", "test": "test", "all": "training and test"}[subset]
+    part = {"train": "The training part", "test": "The test part",
+            "all": f"The training and test parts (the {len(ys[-1]):,} test images validate)"}[subset]
     return ArrayDataset(
-        name=name if subset == "train" else f"{name} ({subset})", task="classification", x=x, y=y,
+        name=name if subset == "all" else f"{name} ({subset})", task="classification", x=x, y=y,
         class_names=list(info.class_names), kind="images",
-        description=f"{info.description} The {part} part, {len(y):,} images, pixels scaled to [0, 1].",
-        source=info.source)
+        description=f"{info.description} {part}, {len(y):,} images, pixels scaled to [0, 1].",
+        source=info.source, held_out=len(ys[-1]) if subset == "all" else 0)
 
 
 __all__ = ["CATALOG", "DownloadError", "RemoteDataset", "SUBSETS", "cached_files",

@@ -4,7 +4,7 @@
     {"kind": "csv", "path": "data/flowers.csv", "target_column": "species"}
     {"kind": "image_folder", "path": "photos", "size": [32, 32], "mode": "RGB"}
     {"kind": "arrays", "path": "train.npz"}
-    {"kind": "download", "name": "mnist", "subset": "train"}      (a dataset kept in the user's cache)
+    {"kind": "download", "name": "mnist", "subset": "all"}        (a dataset kept in the user's cache)
     {"kind": "idx", "path": "train-images-idx3-ubyte.gz", "targets_path": "train-labels-idx1-ubyte.gz"}
 
 Any kind may add ``"augment": {"crop_padding": 4, "hflip": true}``: training batches are augmented.
@@ -80,7 +80,7 @@ _SCHEMA = {
     },
     "download": {
         "name": (is_remote_dataset, _OPTIONAL, "a downloadable dataset (layerforge datasets)"),
-        "subset": (lambda v: v in SUBSETS, "train", f"one of {SUBSETS}"),
+        "subset": (lambda v: v in SUBSETS, "all", f"one of {SUBSETS}"),
     },
     "idx": {
         "path": (_text, _OPTIONAL, "an IDX images file (.gz or raw)"),
@@ -202,7 +202,7 @@ class DataSource:
             options = ", ".join(f"{k}={v}" for k, v in s["options"].items())
             return f"built-in '{s['name']}'" + (f" ({options})" if options else "")
         if self.kind == "download":
-            part = "" if s["subset"] == "train" else f", {s['subset']} part"
+            part = "" if s["subset"] == "all" else f", {s['subset']} part only"
             return f"{remote_dataset(s['name']).title} (downloaded{part})"
         name = Path(s["path"]).name
         if self.kind == "csv":

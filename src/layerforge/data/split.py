@@ -37,14 +37,28 @@ def _allocate(sizes: np.ndarray, fraction: float, total: int) -> np.ndarray:
 
 def split_indices(ds: ArrayDataset, val_fraction: float = 0.2, test_fraction: float = 0.0,
                   seed: int = 0, stratify: bool | None = None):
-    """(train, val, test) index arrays, each sorted; the same arguments give the same split."""
+    """(train, val, test) index arrays, each sorted; the same arguments give the same split.
+
+    A dataset with its own held-out part (``ds.held_out``: its last samples, e.g. MNIST's official
+    test images) validates on exactly that part, whatever ``val_fraction`` says; a test fraction is
+    then taken from the rest as usual."""
     _check_fractions(val_fraction, test_fraction)
-    n = len(ds)
+    held = int(getattr(ds, "held_out", 0) or 0)
+    if held:
+        rest = len(ds) - held
+        train, _, test = _split(ds.y[:rest], ds, 0.0, test_fraction, seed, stratify)
+        return train, np.arange(rest, len(ds), dtype=np.int64), test
+    return _split(ds.y, ds, val_fraction, test_fraction, seed, stratify)
+
+
+def _split(y: np.ndarray, ds: ArrayDataset, val_fraction: float, test_fraction: float, seed: int,
+           stratify: bool | None):
+    n = len(y)
     if stratify is None:
         stratify = ds.task == "classification"
     if stratify and ds.task != "classification":
         raise DataError(f"dataset '{ds.name}' is a regression dataset; it cannot be stratified")
-    groups = ([np.flatnonzero(ds.y == k) for k in range(ds.output_dim)] if stratify
+    groups = ([np.flatnonzero(y == k) for k in range(ds.output_dim)] if stratify
               else [np.arange(n)])
     groups = [g for g in groups if len(g)]
     sizes = np.array([len(g) for g in groups], dtype=np.int64)

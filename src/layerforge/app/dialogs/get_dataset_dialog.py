@@ -73,7 +73,7 @@ class DatasetJob(QObject):
             if self.cancel_event.is_set():
                 raise DownloadCancelled("cancelled")
             self._emit(self.progress, 1, 1, f"loading {info.title}")
-            dataset = load_remote(self.name)
+            dataset = load_remote(self.name, "all")
         except DownloadCancelled:
             self._emit(self.cancelled, self.name)
         except (DataError, OSError, MemoryError) as error:
@@ -263,7 +263,7 @@ class GetDatasetDialog(QDialog):
         self.progress.setFormat("done")
         info = remote_dataset(name)
         try:
-            self.window.workspace.import_data({"kind": "download", "name": name, "subset": "train"}, dataset)
+            self.window.workspace.import_data({"kind": "download", "name": name, "subset": "all"}, dataset)
         except WorkspaceError as error:
             self._status(f"{info.title} is downloaded, but the project cannot use it now: {error}", "error")
             return
