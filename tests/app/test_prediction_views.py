@@ -289,3 +289,29 @@ def test_confusion_headers_and_caption_are_never_cut(qtbot):
                                             and len(text) > 3), (width, text)
         seen.add(numbered)
     assert seen == {True, False}   # both ways are exercised: names at full width, numbers squeezed
+
+
+def test_confusion_cells_show_shares_of_their_row_where_counts_would_be_cut(qtbot):
+    """MNIST's 1,000 images a class do not fit ten narrow columns: every cell then shows its share
+    of its true class in percent (no "…"), the caption says so, and the tooltip keeps the count; a
+    wider view shows counts again."""
+    from PySide6.QtGui import QFontMetrics
+
+    view = ConfusionMatrixView()
+    qtbot.addWidget(view)
+    matrix = np.full((10, 10), 2) + np.diag(np.full(10, 1_000 - 20))
+    matrix[3, 5] = 18
+    view.resize(200, 260)
+    view.show()
+    view.set_matrix(matrix, [str(i) for i in range(10)], epoch=3)
+    qtbot.waitExposed(view)
+    qtbot.waitUntil(lambda: not view.fit_pending, timeout=2_000)
+    cells = [[view.table.item(r, c) for c in range(10)] for r in range(10)]
+    assert view.percent and "% of the row" in view.caption.text()
+    assert cells[0][0].text() == "98" and cells[3][5].text() == "2" and "18 samples" in cells[3][5].toolTip()
+    room = min(view.table.columnWidth(c) for c in range(10))
+    assert all(QFontMetrics(cell.font()).horizontalAdvance(cell.text()) < room for row in cells for cell in row)
+    small = np.array([[30, 2], [1, 25]])
+    view.set_matrix(small, ["a", "b"], epoch=4)
+    qtbot.waitUntil(lambda: not view.fit_pending, timeout=2_000)
+    assert not view.percent and view.table.item(0, 0).text() == "30" and "%" not in view.caption.text()

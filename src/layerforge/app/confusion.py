@@ -4,6 +4,10 @@ A class name longer than its header has room for is elided ("rising saw…"), ne
 header's tooltip gives it in full. Where the columns are too narrow for a readable part of every
 name, the classes are numbered in both headers and a legend under the table names the numbers.
 
+A cell shows its count; where the largest count is wider than the cells (MNIST's 1,000 images a
+class in a narrow column), every cell shows its share of its true class in percent instead, the
+caption says so, and the tooltip keeps the count.
+
 A cell is a way in to its samples: clicking it, or Enter on the cell with the keyboard focus, emits
 ``cellActivated(true, predicted)`` (``app.cell_errors`` lists them)."""
 from __future__ import annotations
@@ -13,7 +17,7 @@ import re
 
 import numpy as np
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
-from PySide6.QtGui import QBrush
+from PySide6.QtGui import QBrush, QFontMetrics
 from PySide6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from . import theme
@@ -21,6 +25,7 @@ from . import theme
 
 MIN_SHOWN = 3     # characters of an elided class name that still say which class it is
 LEGEND_LINES = 6  # classes the legend lists one per line
+CELL_PADDING = 6  # px of a cell's width its text may not use
 
 
 class ConfusionMatrixView(QWidget):
@@ -57,6 +62,8 @@ class ConfusionMatrixView(QWidget):
         self.matrix: np.ndarray | None = None
         self.epoch: int | None = None
         self._shown = None  # (class names, counts) the table shows now
+        self.percent = False   # the cells show each one's share of its true class, not its count
+        self._caption_head = ""
         self.setMaximumWidth(340)   # room for class names on a large screen; a small one numbers them
         self.table.setMinimumWidth(60)
         theme.follow(self, ConfusionMatrixView._recolor_cells)
@@ -127,6 +134,27 @@ class ConfusionMatrixView(QWidget):
             self.legend.setText(legend)
         if numbered != self.legend.isVisible():
             self.legend.setVisible(numbered)
+        self._fit_cells()
+
+    def _fit_cells(self, force: bool = False) -> None:
+        """Counts where the largest fits its cell, else each cell's share of its row in percent."""
+        count = self.table.columnCount()
+        if (self.matrix is None or count == 0 or self.matrix.shape[0] != count
+                or any(self.table.item(r, c) is None for r in range(count) for c in range(count))):
+            return   # set_matrix is filling the table: it fits the cells when it is done
+        room = min(self.table.columnWidth(c) for c in range(count)) - CELL_PADDING
+        metrics = QFontMetrics(self.table.item(0, 0).font())
+        percent = room > 0 and metrics.horizontalAdvance(str(int(self.matrix.max()))) > room
+        if percent == self.percent and not force:
+            return
+        self.percent = percent
+        totals = np.maximum(self.matrix.sum(axis=1, keepdims=True), 1)
+        shown = np.rint(100.0 * self.matrix / totals).astype(int) if percent else self.matrix
+        for row in range(count):
+            for col in range(count):
+                self.table.item(row, col).setText(str(int(shown[row, col])))
+        columns = "columns: predicted; cells: % of the row (hover: count)" if percent else "columns: predicted"
+        self.caption.setText(f"{self._caption_head}\nrows: true class, {columns}")
 
     def _row_room(self) -> int:
         return max(24, int(0.4 * self.width()) - 8)
@@ -162,7 +190,8 @@ class ConfusionMatrixView(QWidget):
     def set_matrix(self, matrix, class_names, epoch: int | None = None, kept: bool = False) -> None:
         """Show ``matrix`` (None: an empty table); ``epoch`` names the epoch it was measured after."""
         which = "" if epoch is None or matrix is None else f" · epoch {epoch}" + (" (kept)" if kept else "")
-        self.caption.setText(f"Validation confusion{which}\nrows: true class, columns: predicted")
+        self._caption_head = f"Validation confusion{which}"
+        self.caption.setText(f"{self._caption_head}\nrows: true class, columns: predicted")
         self.epoch = None if matrix is None else epoch
         names = [str(n) for n in class_names]
         matrix = None if matrix is None else np.asarray(matrix)
@@ -193,6 +222,8 @@ class ConfusionMatrixView(QWidget):
                     font.setPointSize(7)
                     item.setFont(font)
                 self.table.setItem(row, col, item)
+        self.percent = False
+        self._fit_cells(force=True)
 
 
 def _color_cell(item: QTableWidgetItem, diagonal: bool, shade: float) -> None:
