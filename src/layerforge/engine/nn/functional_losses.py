@@ -269,6 +269,13 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
 
     ``target`` is class indices of shape (N, d1, ...) or class probabilities of the input's shape.
     """
+    if (weight is None and not label_smoothing and reduction == "mean" and size_average is None and reduce is None
+            and isinstance(input, Tensor) and isinstance(target, Tensor)):
+        x, t = input._data, target._data  # the usual call: (N, C) CPU logits and N valid class indices
+        if (type(x) is np.ndarray and type(t) is np.ndarray and x.ndim == 2 and x.dtype.kind == "f"
+                and t.dtype.kind in "iu" and t.shape == x.shape[:1] and t.size
+                and not 0 <= ignore_index < x.shape[1] and 0 <= t.min() and t.max() < x.shape[1]):
+            return apply(kernels.CrossEntropyMean(t.astype(np.int64, copy=False)), input)
     reduction = _check_reduction(legacy_reduction(size_average, reduce, reduction))
     input = _check_input(input, "cross_entropy")
     if not 0.0 <= label_smoothing <= 1.0:

@@ -328,6 +328,30 @@ class ClassIndexLoss(Node):
         return grad[0] if self.unbatched else grad
 
 
+class CrossEntropyMean(Node):
+    """The usual cross-entropy, on the CPU: (N, C) logits, every target a class in [0, C), no class
+    weights or smoothing, 'mean'. ``ClassIndexLoss``'s arithmetic without its ignore/weight masks
+    (a dozen numpy calls fewer per step); the results are the same to the bit."""
+
+    def __init__(self, target):
+        self.target = target
+
+    def forward(self, x):
+        logp = _log_softmax(x, 1)
+        n = x.shape[0]
+        self.logp, self.rows = logp, np.arange(n)
+        picked = logp[self.rows, self.target]
+        return reduce_loss(-picked, "mean", n)
+
+    def backward(self, g):
+        logp = self.logp
+        g_p = (g / logp.shape[0]).astype(logp.dtype, copy=False)
+        grad = np.exp(logp)  # softmax * g - one_hot * g, as ClassIndexLoss's G - softmax * sum(G)
+        grad *= g_p
+        grad[self.rows, self.target] -= g_p
+        return grad
+
+
 class CrossEntropyWithProbs(Node):
     """Cross-entropy against class probabilities (same shape as the logits), optionally smoothed.
 
