@@ -323,7 +323,10 @@ class Conv2d(Node):
         grad_x = None
         want_x = self.inputs is None or self.inputs[0].requires_grad
         if g == 1:
-            grad_weight = (grad_rows @ cols.T).reshape(weight.shape)
+            if xp is np:  # cols @ grad^T (K x O) runs ~1.6x faster in OpenBLAS than grad @ cols^T here
+                grad_weight = np.ascontiguousarray((cols @ grad_rows.T).T).reshape(weight.shape)
+            else:
+                grad_weight = (grad_rows @ cols.T).reshape(weight.shape)
             if want_x:
                 grad_cols = workspace.take(xp, (c * kh * kw, grad_rows.shape[1]), grad.dtype)
                 xp.matmul(weight.reshape(o, -1).T, grad_rows, out=grad_cols)
