@@ -205,7 +205,6 @@ class Conv2d(Node):
     CHUNK_BYTES = 1 << 20
 
     def forward(self, x, weight, bias=None):
-        xp = xp_of(x)
         n, c, h, w = x.shape
         o, _, kh, kw = weight.shape
         g = self.groups
