@@ -79,7 +79,7 @@ class Adam(Optimizer):
                 _adam_arrays(np, *parts[:4], parts[4] if max_sq is not None else None, scratch[:stop - start],
                              beta1, beta2, eps, step_size, bias_correction2_sqrt)
             return
-        _adam_arrays(xp, w, g, exp_avg, exp_avg_sq, max_sq, xp.empty_like(w), beta1, beta2, eps, step_size,
+        _adam_arrays(xp, w, g, exp_avg, exp_avg_sq, max_sq, None, beta1, beta2, eps, step_size,
                      bias_correction2_sqrt)
 
     # Parameters above this many elements are updated in slices of it (see _rule); 65,536 float32
@@ -208,8 +208,12 @@ class Adam(Optimizer):
 def _adam_arrays(xp, w, g, exp_avg, exp_avg_sq, max_exp_avg_sq, scratch, beta1, beta2, eps, step_size,
                  bias_correction2_sqrt):
     """One Adam update of ``w`` in place, PyTorch's operations in PyTorch's order (lerp, then
-    addcmul as (value * g) * g, then sqrt(v) / sqrt(bias_correction2) + eps, then addcdiv)."""
-    xp.subtract(g, exp_avg, out=scratch)
+    addcmul as (value * g) * g, then sqrt(v) / sqrt(bias_correction2) + eps, then addcdiv).
+    Without ``scratch`` the first difference allocates it (one GPU kernel, not two)."""
+    if scratch is None:
+        scratch = g - exp_avg
+    else:
+        xp.subtract(g, exp_avg, out=scratch)
     scratch *= 1.0 - beta1
     exp_avg += scratch
     xp.multiply(g, 1.0 - beta2, out=scratch)
