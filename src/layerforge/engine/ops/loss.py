@@ -29,7 +29,9 @@ def reduce_loss(loss, reduction: str, denominator=None):
         return total
     if denominator is None:
         denominator = loss.size
-    if denominator:  # the usual case: no need for errstate's context manager (a few microseconds)
+    # A non-zero Python count (the usual case) needs no errstate context manager (a few microseconds);
+    # a denominator that is an array (a weight sum, maybe on a GPU) is not read back to decide.
+    if type(denominator) is int and denominator:
         return (total / denominator).astype(loss.dtype, copy=False)
     with np.errstate(divide="ignore", invalid="ignore"):
         return (total / denominator).astype(loss.dtype, copy=False)
@@ -48,7 +50,7 @@ def scaled_grad(g, reduction: str, shape, denominator=None):
     if reduction == "mean":
         if denominator is None:
             denominator = math.prod(shape)
-        if denominator:
+        if type(denominator) is int and denominator:  # see reduce_loss: never read a device array back
             return (g / denominator).astype(g.dtype, copy=False)
         with np.errstate(divide="ignore", invalid="ignore"):
             return (g / denominator).astype(g.dtype, copy=False)
