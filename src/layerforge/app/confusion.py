@@ -18,14 +18,15 @@ import re
 import numpy as np
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QFontMetrics
-from PySide6.QtWidgets import QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHeaderView, QLabel, QStyle, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from . import theme
 
 
 MIN_SHOWN = 3     # characters of an elided class name that still say which class it is
 LEGEND_LINES = 6  # classes the legend lists one per line
-CELL_PADDING = 6  # px of a cell's width its text may not use
+SMALL_POINTS = 6   # the type of a matrix of shares too narrow for two digits in the usual 7 pt
+PERFECT = "✓"      # a cell that holds all of its true class, where shares are shown
 
 
 class ConfusionMatrixView(QWidget):
@@ -63,6 +64,7 @@ class ConfusionMatrixView(QWidget):
         self.epoch: int | None = None
         self._shown = None  # (class names, counts) the table shows now
         self.percent = False   # the cells show each one's share of its true class, not its count
+        self._cells_fitted = None   # (what the cells show, their type size) as last fitted
         self._caption_head = ""
         self.setMaximumWidth(340)   # room for class names on a large screen; a small one numbers them
         self.table.setMinimumWidth(60)
@@ -137,23 +139,47 @@ class ConfusionMatrixView(QWidget):
         self._fit_cells()
 
     def _fit_cells(self, force: bool = False) -> None:
-        """Counts where the largest fits its cell, else each cell's share of its row in percent."""
+        """Counts where the largest fits its cell, else each cell's share of its row in percent (in a
+        smaller type where "100" needs it); where not even that fits, the colours alone (and the
+        tooltips) tell, rather than an "…" in every cell."""
         count = self.table.columnCount()
         if (self.matrix is None or count == 0 or self.matrix.shape[0] != count
                 or any(self.table.item(r, c) is None for r in range(count) for c in range(count))):
             return   # set_matrix is filling the table: it fits the cells when it is done
-        room = min(self.table.columnWidth(c) for c in range(count)) - CELL_PADDING
-        metrics = QFontMetrics(self.table.item(0, 0).font())
-        percent = room > 0 and metrics.horizontalAdvance(str(int(self.matrix.max()))) > room
-        if percent == self.percent and not force:
-            return
-        self.percent = percent
+        # What the style leaves a cell's text (Qt's item views keep a focus-frame margin each side).
+        margin = 2 * (self.table.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, self.table) + 1)
+        room = min(self.table.visualItemRect(self.table.item(0, c)).width() for c in range(count)) - margin
+        font = self.table.item(0, 0).font()
+        base = font.pointSize() if font.pointSize() > 0 else 9
         totals = np.maximum(self.matrix.sum(axis=1, keepdims=True), 1)
-        shown = np.rint(100.0 * self.matrix / totals).astype(int) if percent else self.matrix
+        shares = np.rint(100.0 * self.matrix / totals).astype(int)
+        shares[(shares == 100) & (self.matrix < totals)] = 99   # "100" only where every one is there
+        mode = "blank"
+        partial = shares[shares < 100]   # a class all right reads "✓", narrower than "100"
+        widest_share = str(int(partial.max())) if partial.size else PERFECT
+        for candidate, widest, size in (("counts", str(int(self.matrix.max())), base), ("percent", widest_share, base),
+                                        ("percent", widest_share, min(base, SMALL_POINTS))):
+            font.setPointSize(size)
+            if room > 0 and QFontMetrics(font).horizontalAdvance(widest) <= room:
+                mode = candidate
+                break
+        state = (mode, font.pointSize())
+        if state == self._cells_fitted and not force:
+            return
+        self._cells_fitted = state
+        self.percent = mode != "counts"
         for row in range(count):
             for col in range(count):
-                self.table.item(row, col).setText(str(int(shown[row, col])))
-        columns = "columns: predicted; cells: % of the row (hover: count)" if percent else "columns: predicted"
+                item = self.table.item(row, col)
+                item.setFont(font)
+                item.setText("" if mode == "blank" else _cell_text(int(self.matrix[row, col]), int(shares[row, col]),
+                                                                    self.percent))
+        self._show_caption()
+
+    def _show_caption(self) -> None:
+        mode = (self._cells_fitted or ("counts",))[0]
+        columns = {"counts": "columns: predicted", "percent": f"columns: predicted; cells: % of the row, {PERFECT} all (hover: count)",
+                   "blank": "columns: predicted; darker is more (hover: count)"}[mode]
         self.caption.setText(f"{self._caption_head}\nrows: true class, {columns}")
 
     def _row_room(self) -> int:
@@ -191,7 +217,9 @@ class ConfusionMatrixView(QWidget):
         """Show ``matrix`` (None: an empty table); ``epoch`` names the epoch it was measured after."""
         which = "" if epoch is None or matrix is None else f" · epoch {epoch}" + (" (kept)" if kept else "")
         self._caption_head = f"Validation confusion{which}"
-        self.caption.setText(f"{self._caption_head}\nrows: true class, columns: predicted")
+        if matrix is None:
+            self._cells_fitted = None   # an empty table: no cells to read
+        self._show_caption()
         self.epoch = None if matrix is None else epoch
         names = [str(n) for n in class_names]
         matrix = None if matrix is None else np.asarray(matrix)
@@ -222,8 +250,13 @@ class ConfusionMatrixView(QWidget):
                     font.setPointSize(7)
                     item.setFont(font)
                 self.table.setItem(row, col, item)
-        self.percent = False
         self._fit_cells(force=True)
+
+
+def _cell_text(count: int, share: int, percent: bool) -> str:
+    if not percent:
+        return str(count)
+    return PERFECT if share == 100 else str(share)
 
 
 def _color_cell(item: QTableWidgetItem, diagonal: bool, shade: float) -> None:
