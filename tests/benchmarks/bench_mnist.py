@@ -10,8 +10,8 @@ and the timings are those of the real thing; the accuracies are then only a sani
 
 1. Load: ``DataSource({"kind": "download", "name": "mnist"}).load()`` from the cache: seconds, and
    the peak of numpy allocations (tracemalloc) against the images' float32 size (aim: < 2 s, <= 2x).
-2. One epoch of the example (784-256-128-10 MLP, Adam 1e-3, batch 128, 50,000 images to train and
-   10,000 to validate, inputs standardised): our Trainer headless (as ``layerforge train`` runs it:
+2. One epoch of the example (784-256-128-10 MLP, Adam 1e-3, batch 128, the 60,000 training images
+   to train and the official 10,000 test images to validate, inputs standardised): our Trainer headless (as ``layerforge train`` runs it:
    health reports on) against the same loop in PyTorch (same split, same standardisation, same
    batches, evaluation of the validation split included). Alternating order; medians; ratio =
    ours / PyTorch's (aim <= 1), over the epochs themselves (the Trainer's own clock); building our
