@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["CheckpointError", "PickleRefused", "StorageRef", "TensorRef", "read_pickle", "TORCH_DTYPES"]
+__all__ = ["CheckpointError", "Global", "PickleRefused", "StorageRef", "TensorRef", "read_pickle", "TORCH_DTYPES"]
 
 
 class CheckpointError(ValueError):
@@ -286,9 +286,18 @@ _REFUSED_OPS = {
 }
 
 
-def read_pickle(data: bytes, persistent_load, where: str, start: int = 0):
+def read_pickle(data: bytes, persistent_load, where: str, start: int = 0, resolve=None, build=None):
     """Interpret the pickle in ``data`` from ``start``; returns (the object, the offset after STOP).
-    ``persistent_load(pid)`` resolves a persistent id (a tuple) to a :class:`StorageRef`."""
+    ``persistent_load(pid)`` resolves a persistent id (a tuple) to a :class:`StorageRef` (None:
+    persistent ids are refused).
+
+    The machine is the same for any pickle of plain data: ``resolve(module, name, where)`` says
+    which globals a stream may name (a :class:`Global`; a checkpoint's by default), and
+    ``build(target, state, pos, where)`` which BUILD opcodes it may run (a checkpoint's by default).
+    Both raise :class:`PickleRefused` for anything else; nothing is imported or called but the
+    builders they return."""
+    resolve = resolve or resolve_global
+    build = build or _build
     stack: list = []
     marks: list[int] = []
     memo: dict = {}
@@ -304,7 +313,7 @@ def read_pickle(data: bytes, persistent_load, where: str, start: int = 0):
                 if len(stack) != 1 or marks:
                     raise PickleRefused(f"{where} ends with a malformed stack (byte {pos})")
                 return stack[0], pos + 1
-            _step(name, arg, pos, stack, marks, memo, persistent_load, where)
+            _step(name, arg, pos, stack, marks, memo, persistent_load, where, resolve, build)
     except CheckpointError:
         raise
     except (ValueError, IndexError, KeyError, TypeError) as error:   # genops' own, and a short stack
@@ -332,7 +341,7 @@ def _hashable(key):
     return key
 
 
-def _step(name, arg, pos, stack, marks, memo, persistent_load, where) -> None:   # noqa: C901 (one opcode table)
+def _step(name, arg, pos, stack, marks, memo, persistent_load, where, resolve, build) -> None:   # noqa: C901
     push = stack.append
     if name in ("PROTO", "FRAME"):
         return
@@ -421,12 +430,12 @@ def _step(name, arg, pos, stack, marks, memo, persistent_load, where) -> None:  
         push(memo[arg])
     elif name == "GLOBAL":
         module, _, attribute = arg.partition(" ")
-        push(resolve_global(module, attribute, where))
+        push(resolve(module, attribute, where))
     elif name == "STACK_GLOBAL":
         attribute, module = stack.pop(), stack.pop()
         if not isinstance(module, str) or not isinstance(attribute, str):
             raise PickleRefused(f"{where}: STACK_GLOBAL at byte {pos} names a global with non-text")
-        push(resolve_global(module, attribute, where))
+        push(resolve(module, attribute, where))
     elif name == "REDUCE":
         args, func = stack.pop(), stack.pop()
         if not isinstance(func, Global) or func.kind != "call":
@@ -438,8 +447,8 @@ def _step(name, arg, pos, stack, marks, memo, persistent_load, where) -> None:  
         push(func.value(args))
     elif name == "BUILD":
         state = stack.pop()
-        _build(stack[-1], state, pos, where)
-    elif name == "BINPERSID":
+        build(stack[-1], state, pos, where)
+    elif name == "BINPERSID" and persistent_load is not None:
         pid = stack.pop()
         push(persistent_load(pid))
     else:
