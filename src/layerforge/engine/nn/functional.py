@@ -120,6 +120,15 @@ def embedding_renorm_(weight, input, max_norm, norm_type):  # noqa: A002
     return weight
 
 
+def _out_of_range(indices, rows: int, xp) -> bool:
+    """Any index outside [0, rows)? On the CPU by its extremes; on a GPU by one flag read back (each
+    read waits for the device's queue: two extremes per step were two waits), as cross_entropy
+    checks its targets."""
+    if type(indices) is np.ndarray:
+        return int(indices.min()) < 0 or int(indices.max()) >= rows
+    return bool(xp.any((indices < 0) | (indices >= rows)))
+
+
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,  # noqa: A002
               sparse=False):
     if scale_grad_by_freq or sparse:
@@ -131,7 +140,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
         raise RuntimeError(f"Expected tensor for argument #1 'indices' to have an integer dtype, but "
                            f"got {indices.dtype} instead")
     xp = _xp_of(indices)
-    if indices.size and (int(xp.min(indices)) < 0 or int(xp.max(indices)) >= weight.shape[0]):
+    if indices.size and _out_of_range(indices, weight.shape[0], xp):
         raise IndexError(f"embedding: index out of range: indices must lie in [0, {weight.shape[0]}), "
                          f"got values from {int(xp.min(indices))} to {int(xp.max(indices))}")
     if padding_idx is not None and padding_idx < 0:
