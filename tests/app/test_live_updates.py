@@ -139,3 +139,29 @@ def test_a_cpu_run_leaves_one_cpu_for_the_window_and_gives_it_back(window, qtbot
     panel.stop_button.click()
     qtbot.waitUntil(lambda: not window.run.running, timeout=5_000)
     assert lf.get_num_threads() == before
+
+
+def test_a_run_whose_matrix_products_are_large_keeps_every_blas_thread(window, qtbot):
+    """Leaving a core to the window pays for a small model and costs a large one (the MNIST MLP ran
+    at 82% of headless with one BLAS thread beside the window, 94% with two): from a batch's forward
+    pass of BIG_STEP_FLOPS on, a run keeps them all."""
+    from layerforge.training.cpu_share import BIG_STEP_FLOPS, leave_a_core_for_the_window, step_flops
+
+    if not blas_threads_controllable():
+        pytest.skip("this numpy's BLAS is not OpenBLAS: its thread pool cannot be asked")
+    before = lf.get_num_threads()
+    if min(before, available_cpus()) < 2:
+        pytest.skip("one BLAS thread or one CPU: there is no core to leave")
+    assert leave_a_core_for_the_window("cpu", BIG_STEP_FLOPS) is None and lf.get_num_threads() == before
+    assert step_flops(window.workspace.spec, 32) < BIG_STEP_FLOPS   # the spiral MLP: small
+    window.training_panel.batch_spin.setValue(1024)
+    window.document.set_param(window.workspace.spec.node_by_name("fc1").id, "out_features", 4096)
+    window.document.set_param(window.workspace.spec.node_by_name("fc2").id, "out_features", 2048)
+    assert step_flops(window.workspace.spec, 1024) >= BIG_STEP_FLOPS
+    window.training_panel.epochs_spin.setValue(2000)
+    window.training_panel.train_button.click()
+    qtbot.waitUntil(lambda: window.workspace.run.step > 2, timeout=20_000)
+    assert lf.get_num_threads() == before
+    window.training_panel.stop_button.click()
+    qtbot.waitUntil(lambda: not window.run.running, timeout=20_000)
+    assert lf.get_num_threads() == before

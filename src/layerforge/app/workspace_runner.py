@@ -60,7 +60,7 @@ class QtRunner(QObject):
 
             def listen(event) -> None:
                 if isinstance(event, RunStarted):
-                    put_back = leave_a_core_for_the_window(event.device)
+                    put_back = leave_a_core_for_the_window(event.device, event.step_flops)
                     if put_back is not None:
                         restore.append(put_back)
                 listener(event)

@@ -29,6 +29,7 @@ class RunStarted:
     task: str = "classification"
     class_names: list = field(default_factory=list)
     param_count: int = 0
+    step_flops: int = 0      # one batch's forward pass, as Model > Analyze counts it (0: not known)
 
 
 @dataclass

@@ -25,6 +25,7 @@ from layerforge.data.augment import augmenter_for
 from layerforge.graph import GraphError, ModelSpec, compile_spec
 
 from .build import Schedule, make_loss, make_optimizer, valid_shapes
+from .cpu_share import step_flops
 from .device import choose_device
 from .errors import TrainingError
 from .events import (BatchEnd, EpochEnd, Event, PredictionSnapshot, RunFailed, RunFinished, RunStarted,
@@ -262,7 +263,8 @@ class Trainer(TrainerSteering):
         s, p = self.settings, self.problem
         engine.manual_seed(s.seed)
         self._emit(RunStarted(self.total_epochs, self.steps_per_epoch, self.device, self.device_reason, len(p.train),
-                              len(p.val), len(p.test), p.task, list(p.class_names), self.param_count))
+                              len(p.val), len(p.test), p.task, list(p.class_names), self.param_count,
+                              step_flops(self.spec, s.batch_size)))
         if self._snapshots is not None:
             self._phase = "while predicting with the untrained model for the first snapshot"
             self._emit(self._snapshot(0))
