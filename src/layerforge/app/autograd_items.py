@@ -212,29 +212,27 @@ class FoldBadgeItem(QGraphicsItem):
 
 def edge_item(start: QPointF, end: QPointF, color: QColor, width: float = 1.4) -> QGraphicsPathItem:
     """A curve from an output to an input, with an arrow head at the input."""
-    path = QPainterPath(start)
     dx = max(30.0, (end.x() - start.x()) / 2)
-    path.cubicTo(QPointF(start.x() + dx, start.y()), QPointF(end.x() - dx, end.y()), end)
-    arrow = QPainterPath(end)
-    arrow.lineTo(end + QPointF(-8, -4))
-    arrow.moveTo(end)
-    arrow.lineTo(end + QPointF(-8, 4))
-    path.addPath(arrow)
-    item = QGraphicsPathItem(path)
-    item.setPen(QPen(color, width))
-    item.setZValue(-1)
-    return item
+    return _arrow_curve(start, QPointF(start.x() + dx, start.y()), QPointF(end.x() - dx, end.y()), end,
+                        color, width, head=8.0)
 
 
 def leaf_edge_item(start: QPointF, end: QPointF, color: QColor, width: float = 1.2) -> QGraphicsPathItem:
     """From a parameter stacked above its op, round the left of the column into the op's side."""
-    path = QPainterPath(start)
     bulge = 16.0
-    path.cubicTo(QPointF(start.x() - bulge, start.y()), QPointF(end.x() - bulge, end.y()), end)
+    return _arrow_curve(start, QPointF(start.x() - bulge, start.y()), QPointF(end.x() - bulge, end.y()), end,
+                        color, width, head=7.0)
+
+
+def _arrow_curve(start: QPointF, c1: QPointF, c2: QPointF, end: QPointF, color: QColor, width: float,
+                 head: float) -> QGraphicsPathItem:
+    """A cubic curve through the control points ``c1``, ``c2`` with an arrow head ``head`` px long at ``end``."""
+    path = QPainterPath(start)
+    path.cubicTo(c1, c2, end)
     arrow = QPainterPath(end)
-    arrow.lineTo(end + QPointF(-7, -3.5))
+    arrow.lineTo(end + QPointF(-head, -head / 2))
     arrow.moveTo(end)
-    arrow.lineTo(end + QPointF(-7, 3.5))
+    arrow.lineTo(end + QPointF(-head, head / 2))
     path.addPath(arrow)
     item = QGraphicsPathItem(path)
     item.setPen(QPen(color, width))

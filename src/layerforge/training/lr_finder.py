@@ -25,6 +25,7 @@ from .build import make_loss
 from .errors import TrainingError
 from .memory import out_of_memory_message
 from .settings import TrainingSettings
+from .batching import tensor_on
 from .trainer import Trainer
 
 MIN_TRAIN_SAMPLES = 8   # fewer give a curve of a handful of batches repeated: noise, not a finding
@@ -178,8 +179,7 @@ class LrFinder:
         return value
 
     def _tensor(self, array: np.ndarray):
-        tensor = engine.from_numpy(np.ascontiguousarray(array))
-        return tensor if self.device == "cpu" else tensor.to(self.device)
+        return tensor_on(array, self.device)
 
 
 def suggest(lrs, smoothed, blew_up: str = "") -> tuple[float | None, str]:

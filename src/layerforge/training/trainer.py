@@ -24,6 +24,8 @@ from layerforge.data import ArrayDataset
 from layerforge.data.augment import augmenter_for
 from layerforge.graph import GraphError, ModelSpec, compile_spec
 
+from .batching import EVAL_BATCH, batch_bounds, device_outputs, tensor_on, to_host
+from .batching import forward as _forward
 from .build import Schedule, make_loss, make_optimizer, valid_shapes
 from .cpu_share import step_flops
 from .device import choose_device
@@ -39,7 +41,6 @@ from .steering import ResumeState
 from .trainer_steering import TrainerSteering, _clone, _to_cpu
 
 log = logging.getLogger(__name__)
-EVAL_BATCH = 512   # inference batches: large enough to be quick, small enough for any memory
 EXPLODED_FACTOR = 1000  # a loss this many times the untrained model's means the run is diverging
 
 
@@ -93,7 +94,7 @@ class Trainer(TrainerSteering):
         except MemoryError as error:   # the estimate is a guide; the allocator has the last word
             raise TrainingError(out_of_memory_message(error, "while building the model", self.memory)) from None
         self.health = HealthMonitor(self.model, self.spec, self.problem, self.device) if health else None
-        self._batch_bounds = _batch_bounds(len(self.problem.train), self.settings.batch_size)
+        self._batch_bounds = batch_bounds(len(self.problem.train), self.settings.batch_size)
         self._bounds_batch_size = self.settings.batch_size
         self.steps_per_epoch = len(self._batch_bounds) - 1
         self.schedule = Schedule(self.optimizer, self.settings, self.steps_per_epoch)
@@ -331,7 +332,7 @@ class Trainer(TrainerSteering):
         self._apply_pending()
         s, p = self.settings, self.problem
         if s.batch_size != self._bounds_batch_size:   # a batch size set during the last epoch
-            self._batch_bounds = _batch_bounds(len(p.train), s.batch_size)
+            self._batch_bounds = batch_bounds(len(p.train), s.batch_size)
             self._bounds_batch_size = s.batch_size
             self.steps_per_epoch = len(self._batch_bounds) - 1
         if self._batch_change is not None:
@@ -354,8 +355,8 @@ class Trainer(TrainerSteering):
                 self.step + 1, self._last_batch_of_run(batch), self.settings.view_features)
             with self._lock:
                 inputs = p.train.x[index] if self._augment is None else self._augment(p.train.x[index], epoch, batch)
-                out = self.model(_tensor(inputs, self.device))
-                loss = self._loss(out, _tensor(p.train.target[index], self.device))
+                out = self.model(tensor_on(inputs, self.device))
+                loss = self._loss(out, tensor_on(p.train.target[index], self.device))
                 value = float(loss.item())
                 if not math.isfinite(value):
                     self.step += 1
@@ -379,7 +380,7 @@ class Trainer(TrainerSteering):
             health = probe.report(epoch, self.step) if probe is not None else None
             if health is not None:   # None: measuring failed (logged), the run goes on
                 self._emit(health)
-        outputs = _to_host(outputs)
+        outputs = to_host(outputs)
         in_order = np.empty((len(p.train),) + outputs.shape[1:], dtype=outputs.dtype)
         in_order[order] = outputs
         return p.metrics(p.train, in_order, loss_sum / len(p.train)), in_order, lr
@@ -391,14 +392,14 @@ class Trainer(TrainerSteering):
         """Metrics and outputs of the current weights on ``split``, in eval mode."""
         self.model.eval()
         try:  # outputs and losses stay on the device until the split is done
-            chunks = _device_outputs(self.model, split.x, self.device)
+            chunks = device_outputs(self.model, split.x, self.device)
             with engine.no_grad():
-                losses = [self._loss(out, _tensor(split.target[i * EVAL_BATCH:(i + 1) * EVAL_BATCH], self.device))
+                losses = [self._loss(out, tensor_on(split.target[i * EVAL_BATCH:(i + 1) * EVAL_BATCH], self.device))
                           for i, out in enumerate(chunks)]
         finally:
             self.model.train()
-        total = sum(float(v) * len(out) for v, out in zip(_to_host(losses), chunks)) if losses else 0.0
-        outputs = _to_host(chunks, self.model)
+        total = sum(float(v) * len(out) for v, out in zip(to_host(losses), chunks)) if losses else 0.0
+        outputs = to_host(chunks, self.model)
         return self.problem.metrics(split, outputs, total / max(len(split), 1)), outputs
 
     def _final_metrics(self) -> dict:
@@ -479,39 +480,3 @@ class Trainer(TrainerSteering):
                 error: BaseException | None = None) -> RunResult:
         return RunResult(status, reason, len(self.history["epoch"]), self.best_epoch, self.history,
                          final or {}, error)
-
-
-def _batch_bounds(n: int, batch_size: int) -> list[int]:
-    """Start of each batch, then n. A lone last sample joins the batch before it, because batch
-    normalisation cannot normalise a batch of one."""
-    bounds = list(range(0, n, batch_size)) + [n]
-    if len(bounds) > 2 and bounds[-1] - bounds[-2] == 1:
-        del bounds[-2]
-    return bounds
-
-
-def _tensor(array: np.ndarray, device: str):
-    t = engine.from_numpy(np.ascontiguousarray(array))
-    return t if device == "cpu" else t.to(device)
-
-
-def _forward(model, x: np.ndarray, device: str) -> np.ndarray:
-    """Outputs of ``model`` (already in the wanted mode) for model-ready inputs, in batches."""
-    return _to_host(_device_outputs(model, x, device), model)
-
-
-def _device_outputs(model, x: np.ndarray, device: str) -> list:
-    """``model``'s outputs for ``x`` in batches of EVAL_BATCH, left on ``device``."""
-    with engine.no_grad():
-        return [model(_tensor(x[start:start + EVAL_BATCH], device)) for start in range(0, len(x), EVAL_BATCH)]
-
-
-def _to_host(tensors: list, model=None) -> np.ndarray:
-    """Same-shaped device tensors (batches of outputs, or scalar losses) joined on their device, then
-    copied to the host at once: on a GPU each copy waits for the device, so one per split, not per
-    batch. ``model`` gives an empty list its output shape."""
-    if not tensors:
-        shape = tuple(getattr(model, "output_shape", ()) or ())
-        return np.zeros((0,) + shape, dtype=np.float32)
-    joined = engine.stack(tensors) if tensors[0].ndim == 0 else engine.cat(tensors)
-    return joined.detach().cpu().numpy()
