@@ -72,8 +72,8 @@ class Capturing(run_operations.Trainer):
     """The Trainer, keeping a copy of its optimizer's state as it was built (before any step)."""
     built: list = []
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def prepare(self):   # in the run's thread, before the first batch
+        super().prepare()
         Capturing.built.append({i: {k: np.array(v.numpy()) for k, v in st.items() if k.startswith("exp_avg")}
                                 for i, st in self.optimizer.state_dict()["state"].items()})
 

@@ -146,3 +146,27 @@ def test_an_unrecorded_edit_is_neither_an_undo_step_nor_unsaved_work():
     workspace.edit_model("Arrange", model_edits.move({first: (500.0, 40.0)}), record=False)
     assert workspace.spec.nodes[first].position == (500.0, 40.0)
     assert not workspace.can_undo and not workspace.dirty
+
+
+def test_train_builds_the_data_in_the_run_thread_and_a_failure_there_ends_the_run_with_its_reason(
+        workspace, monkeypatch):
+    """Train returns at once: splitting and standardising (seconds at MNIST's size) happen in the run's
+    thread. What fails there is the run's failure, with the reason, and the next Train works."""
+    from layerforge.data import Normalization
+    from layerforge.data.dataset import DataError
+    threads, fit = [], Normalization.fit.__func__
+
+    def failing_fit(cls, *args, **kwargs):
+        threads.append(threading.current_thread())
+        raise DataError("feature 1 of dataset 'spiral' is not finite")
+    monkeypatch.setattr(Normalization, "fit", classmethod(failing_fit))
+    run = workspace.start_run(ThreadRunner())
+    assert workspace.wait_for_run(30)
+    assert threads and threads[0] is not threading.main_thread()
+    assert run.status == "failed" and workspace.run_state == "failed"
+    assert run.reason == "cannot standardise the data: feature 1 of dataset 'spiral' is not finite"
+    assert run.weights is None and not run.usable
+
+    monkeypatch.setattr(Normalization, "fit", classmethod(fit))
+    again = workspace.start_run(ThreadRunner())
+    assert workspace.wait_for_run(30) and again.status == "finished" and again.usable

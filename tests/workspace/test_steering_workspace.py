@@ -102,8 +102,8 @@ def test_continue_from_the_kept_weights_starts_from_the_best_epoch(workspace, mo
     started = []
 
     class Capturing(run_operations.Trainer):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
+        def prepare(self):   # the run's thread builds the model before its first batch
+            super().prepare()
             started.append({k: v.numpy().copy() for k, v in self.state_dict().items()})
     monkeypatch.setattr(run_operations, "Trainer", Capturing)
     workspace.set_settings(epochs=12, learning_rate=0.3)   # too high: the best epoch is not the last

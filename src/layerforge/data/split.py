@@ -87,6 +87,11 @@ def split_dataset(ds: ArrayDataset, val_fraction: float = 0.2, test_fraction: fl
                   seed: int = 0, stratify: bool | None = None) -> Splits:
     """Train / validation / test datasets (``stratify`` defaults to True for classification, so
     every split keeps the class proportions). An unused split is an empty dataset."""
-    train, val, test = split_indices(ds, val_fraction, test_fraction, seed, stratify)
+    return subsets(ds, split_indices(ds, val_fraction, test_fraction, seed, stratify))
+
+
+def subsets(ds: ArrayDataset, indices) -> Splits:
+    """The train / validation / test datasets of ``split_indices``' (train, val, test) arrays."""
+    train, val, test = indices
     return Splits(ds.subset(train, f"{ds.name} (train)"), ds.subset(val, f"{ds.name} (validation)"),
                   ds.subset(test, f"{ds.name} (test)"))

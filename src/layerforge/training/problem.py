@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from layerforge.data import ArrayDataset, DataError, Normalization, split_dataset
+from layerforge.data import ArrayDataset, DataError, Normalization, split_indices
+from layerforge.data.split import subsets
 from layerforge.graph import ModelSpec, ShapeReport
 
 from .choices import CLASSIFICATION, RECONSTRUCTION, REGRESSION, get_loss, losses_for
@@ -33,9 +34,14 @@ class Problem:
 
     ``target`` is "labels", "values" or "input"; ``task`` is "classification", "regression" or
     "reconstruction". Raises TrainingError when the data, the loss and the model do not fit together.
+
+    The checks and the split's sizes (``sizes``: train, validation, test) come at once; the arrays
+    (``train``, ``val``, ``test``, ``normalization``) with ``prepare()``, which the constructor calls
+    unless ``prepare=False`` (a run prepares them in its own thread: 60,000 images take a while).
     """
 
-    def __init__(self, spec: ModelSpec, report: ShapeReport, dataset: ArrayDataset, settings: TrainingSettings):
+    def __init__(self, spec: ModelSpec, report: ShapeReport, dataset: ArrayDataset, settings: TrainingSettings,
+                 prepare: bool = True):
         self.dataset = dataset
         self.settings = settings
         self.loss = settings.loss
@@ -52,10 +58,26 @@ class Problem:
         # Token indices (an Input of dtype int64 feeding an Embedding) are fed as integers, never scaled.
         self.input_dtype = np.int64 if spec.nodes[report.input_id].params.get("dtype") == "int64" else np.float32
         try:
-            splits = split_dataset(dataset, settings.val_fraction, settings.test_fraction, seed=settings.seed)
+            self._indices = split_indices(dataset, settings.val_fraction, settings.test_fraction, seed=settings.seed)
         except DataError as error:
             raise TrainingError(str(error)) from None
+        self.sizes = tuple(len(part) for part in self._indices)
         self.normalization: Normalization | None = None
+        self.train = self.val = self.test = None
+        if prepare:
+            self.prepare()
+
+    @property
+    def prepared(self) -> bool:
+        return self.train is not None
+
+    def prepare(self) -> None:
+        """The splits, the standardisation fitted on the training split, and the arrays the model and
+        the loss read (once; TrainingError when the data cannot be standardised)."""
+        if self.prepared:
+            return
+        splits = subsets(self.dataset, self._indices)
+        settings = self.settings
         scale_inputs = settings.standardize and self.input_dtype is np.float32
         scale_targets = settings.standardize and self.target == "values"
         if scale_inputs or scale_targets:
@@ -64,6 +86,7 @@ class Problem:
             except DataError as error:
                 raise TrainingError(f"cannot standardise the data: {error}") from None
         self.train, self.val, self.test = (self._prepare(split) for split in splits)
+        self._indices = None
 
     # -- checks ----------------------------------------------------------------------------------
 

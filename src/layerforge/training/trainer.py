@@ -38,9 +38,12 @@ from .problem import Problem, Split
 from .settings import TrainingSettings
 from .snapshots import SnapshotMaker
 from .steering import ResumeState
-from .trainer_steering import TrainerSteering, _clone, _to_cpu
+from .trainer_results import TrainerResults
+from .trainer_steering import TrainerSteering, _clone
 
 log = logging.getLogger(__name__)
+
+
 EXPLODED_FACTOR = 1000  # a loss this many times the untrained model's means the run is diverging
 
 
@@ -61,7 +64,7 @@ class RunResult:
         return self.status in ("completed", "early_stopping")
 
 
-class Trainer(TrainerSteering):
+class Trainer(TrainerResults, TrainerSteering):
     """Trains ``spec`` on ``dataset`` with ``settings``; see the module docstring.
 
     Everything that can be wrong with the inputs (invalid graph, data that does not fit the model,
@@ -75,31 +78,23 @@ class Trainer(TrainerSteering):
 
     def __init__(self, spec: ModelSpec, dataset: ArrayDataset, settings: TrainingSettings | None = None,
                  listener: Callable[[Event], None] | None = None, initial_state=None,
-                 resume: ResumeState | None = None, health: bool = True):
+                 resume: ResumeState | None = None, health: bool = True, defer: bool = False):
         self.settings = settings if settings is not None else TrainingSettings()
         self.listener = listener
         report = valid_shapes(spec)
         self.spec = spec.copy()
-        self.problem = Problem(self.spec, report, dataset, self.settings)
-        self._augment = augmenter_for(dataset, self.problem.model_inputs, self.settings.seed)   # training batches only
+        self.problem = Problem(self.spec, report, dataset, self.settings, prepare=False)
+        n_train = self.problem.sizes[0]
         self.param_count = report.total_params
         self.device, self.device_reason = choose_device(self.settings.device, self.param_count,
                                                         self.settings.batch_size)
         # Refuse a model that cannot fit before numpy or cupy is asked for its weights.
         self.device, self.device_reason, self.memory = choose_fitting_device(
-            self.spec, report, self.settings, len(self.problem.train), self.device, self.device_reason)
+            self.spec, report, self.settings, n_train, self.device, self.device_reason)
         self._lock = threading.RLock()         # held by the training thread for one batch at a time
-        try:
-            self._build(resume.weights if resume is not None else initial_state)
-        except MemoryError as error:   # the estimate is a guide; the allocator has the last word
-            raise TrainingError(out_of_memory_message(error, "while building the model", self.memory)) from None
-        self.health = HealthMonitor(self.model, self.spec, self.problem, self.device) if health else None
-        self._batch_bounds = batch_bounds(len(self.problem.train), self.settings.batch_size)
+        self._batch_bounds = batch_bounds(n_train, self.settings.batch_size)
         self._bounds_batch_size = self.settings.batch_size
         self.steps_per_epoch = len(self._batch_bounds) - 1
-        self.schedule = Schedule(self.optimizer, self.settings, self.steps_per_epoch)
-        self._loss = make_loss(self.settings)
-        self._snapshots = SnapshotMaker(self.problem, self.settings.seed) if self.settings.snapshot_every else None
         self.history: dict[str, list] = {"epoch": [], "lr": [], "elapsed_s": [], "step_loss": [], "step_x": []}
         self.epoch = 0
         self.step = 0
@@ -112,7 +107,7 @@ class Trainer(TrainerSteering):
         self._resume_state: ResumeState | None = None
         self._resume_parts = None              # the same, still on the device (see resume_state)
         if resume is not None:
-            self._resume_from(resume)
+            self._resume_counts(resume)
         self.total_epochs = self._total_epochs(self.settings)
         self._best_state: OrderedDict | None = None
         self._predict_lock = threading.Lock()
@@ -124,6 +119,39 @@ class Trainer(TrainerSteering):
         self._ran = False
         self._phase = "before training"        # what the run is doing, for an out-of-memory report
         self._batch = 0                        # 1-based batch within the epoch while one trains
+        self._health_wanted = health
+        self._start = (resume, initial_state)   # until prepare() has built the model from them
+        self.model = None
+        if not defer:
+            self.prepare()
+
+    @property
+    def prepared(self) -> bool:
+        """Whether the data's arrays, the model and the optimizer are built (see ``prepare``)."""
+        return self._start is None
+
+    def prepare(self) -> None:
+        """Build what the run trains with: the split's arrays and standardisation, the model, its
+        optimizer and schedule (and the state a continued run carries on). The constructor calls it
+        unless ``defer=True``; then ``run()`` does, in the run's own thread, so that a window stays
+        responsive while 60,000 images are split and standardised. TrainingError says what failed."""
+        if self._start is None:
+            return
+        resume, initial_state = self._start
+        with self._lock:   # between_batches() work on another thread waits for the model
+            self.problem.prepare()
+            self._augment = augmenter_for(self.problem.dataset, self.problem.model_inputs, self.settings.seed)
+            try:
+                self._build(resume.weights if resume is not None else initial_state)
+            except MemoryError as error:   # the estimate is a guide; the allocator has the last word
+                raise TrainingError(out_of_memory_message(error, "while building the model", self.memory)) from None
+            self.health = HealthMonitor(self.model, self.spec, self.problem, self.device) if self._health_wanted else None
+            self.schedule = Schedule(self.optimizer, self.settings, self.steps_per_epoch)
+            self._loss = make_loss(self.settings)
+            self._snapshots = SnapshotMaker(self.problem, self.settings.seed) if self.settings.snapshot_every else None
+            if resume is not None:
+                self._resume_from(resume)
+            self._start = None
 
     def _build(self, initial_state) -> None:
         """The model, its copy for predict(), the optimizer and the first rollback point."""
@@ -170,54 +198,6 @@ class Trainer(TrainerSteering):
             finally:
                 engine.random.set_rng_state(state)
 
-    # -- results ---------------------------------------------------------------------------------
-
-    @property
-    def normalization(self) -> dict | None:
-        """The training split's standardisation statistics (``Normalization.to_dict()``), or None."""
-        return self.problem.normalization.to_dict() if self.problem.normalization else None
-
-    @property
-    def data_info(self) -> dict:
-        """What prediction needs to know about the data, stored with a project."""
-        p = self.problem
-        return {"dataset": p.dataset.name, "task": p.task, "target": p.target, "class_names": list(p.class_names),
-                "input_shape": list(p.dataset.input_shape), "output_shape": list(p.output_shape)}
-
-    @property
-    def best_state(self) -> OrderedDict | None:
-        """CPU copies of the weights at the best epoch (lowest monitored loss), or None before one."""
-        with self._lock:
-            return None if self._best_state is None else _to_cpu(self._best_state)
-
-    def state_dict(self) -> OrderedDict:
-        """CPU copies of the current weights and buffers."""
-        with self._lock:
-            return _to_cpu(self.model.state_dict())
-
-    def predict(self, x) -> np.ndarray:
-        """Model outputs for raw inputs ``x`` (N, *input shape), in the data's units: logits for
-        classification, values for regression. Safe to call from another thread during training."""
-        x = np.asarray(x, dtype=np.float32)
-        expected = tuple(self.problem.dataset.input_shape)
-        if x.shape[1:] != expected:
-            raise TrainingError(f"predict expects inputs of shape (N, {', '.join(map(str, expected))}), "
-                                f"got {x.shape}")
-        with self._predict_lock:   # one caller at a time on the inference copy
-            with self._lock:
-                if self._inference_version != self._version:
-                    self._inference_model.load_state_dict(self.model.state_dict())   # copies the values
-                    self._inference_version = self._version
-            outputs = _forward(self._inference_model, self.problem.model_inputs(x), self.device)
-        return self.problem.outputs_in_data_units(outputs)
-
-    def predict_classes(self, x) -> tuple[np.ndarray, np.ndarray]:
-        """(predicted class index, its probability) per sample; classification only."""
-        if self.problem.target != "labels":
-            raise TrainingError("predict_classes needs a classification run")
-        probs = self.problem.probabilities(self.predict(x))
-        return np.argmax(probs, axis=1).astype(np.int64), probs.max(axis=1).astype(np.float32)
-
     # -- the run ---------------------------------------------------------------------------------
 
     def run(self) -> RunResult:
@@ -231,6 +211,13 @@ class Trainer(TrainerSteering):
             # outside the engine's ops (data, losses, metrics) lands there too: cupy puts everything
             # on the current GPU.
             with engine.backend.device_context(engine.device(self.device)):
+                if not self.prepared:
+                    self._phase = "while preparing the data and the model"
+                    try:
+                        self.prepare()
+                    except TrainingError as error:
+                        self._emit(RunFailed(str(error), 0, 0, "error"))
+                        return self._result("failed", str(error), error=error)
                 return self._run()
         except Exception as error:  # an engine or memory failure mid-run: report it, keep good weights
             log.exception("training failed")
@@ -239,12 +226,14 @@ class Trainer(TrainerSteering):
     def _failed(self, error: Exception) -> RunResult:
         if engine.backend.is_device_out_of_memory(error):  # e.g. raised in backward: say how much
             error = engine.backend.device_out_of_memory(error, "a training step")
-        try:
-            self._restore(self._last_good)
-            restored = f"weights restored to {self._last_good_label()}"
-        except Exception:  # memory may still be short; the report must go out all the same  # noqa: BLE001
-            log.exception("restoring the last good weights failed")
-            restored = "the weights could not be restored and are not to be trusted"
+        restored = "no weights were built yet"
+        if self.prepared:
+            try:
+                self._restore(self._last_good)
+                restored = f"weights restored to {self._last_good_label()}"
+            except Exception:  # memory may still be short; the report must go out all the same  # noqa: BLE001
+                log.exception("restoring the last good weights failed")
+                restored = "the weights could not be restored and are not to be trusted"
         if isinstance(error, MemoryError):
             reason = out_of_memory_message(error, self._phase_text(), self.memory) + f"; {restored}"
             kind = "out_of_memory"

@@ -33,8 +33,9 @@ class TrainerSteering:
             self._pending = settings
 
     def _resume_from(self, resume: ResumeState) -> None:
-        """Carry on the optimizer's and the schedule's state, the counts and the curves. Settings a
-        person changed since the run ended (the learning rate, a momentum) win over the saved ones."""
+        """Carry on the optimizer's and the schedule's state (the counts and the curves are
+        ``_resume_counts``'). Settings a person changed since the run ended (the learning rate, a
+        momentum) win over the saved ones."""
         try:
             self.optimizer.load_state_dict(resume.optimizer)
         except (KeyError, TypeError, ValueError) as error:
@@ -50,6 +51,10 @@ class TrainerSteering:
         else:
             self._start_schedule(self.settings)
         self._steer_optimizer(ended, self.settings)
+
+    def _resume_counts(self, resume: ResumeState) -> None:
+        """The epoch and step counts and the curves a continued run goes on from (known before its
+        model is built, see ``_resume_from`` for the optimizer's and schedule's state)."""
         self.epoch = self.start_epoch = resume.epoch
         self.step, self.best_epoch = resume.step, resume.best_epoch
         for key, values in resume.history.items():

@@ -86,7 +86,9 @@ class RunOperations:
             if continue_from is not None:
                 resume = self._resume_point(operation, continue_from)
             try:
-                trainer = Trainer(self.spec.copy(), dataset, settings, resume=resume)
+                # The data's arrays and the model are built in the run's thread (Trainer.prepare):
+                # here only what can be checked at once, so Train answers at once at any data size.
+                trainer = Trainer(self.spec.copy(), dataset, settings, resume=resume, defer=True)
             except MemoryError as error:
                 self._refuse(operation, f"out of memory while building the model: {error}")
             except (TrainingError, ValueError) as error:
@@ -109,7 +111,7 @@ class RunOperations:
                                       else "a new run started"))
             self._move(RUNNING, f"Continuing from epoch {trainer.start_epoch} to {trainer.total_epochs}…"
                        if resume is not None else "Training started…")
-            has_val = len(trainer.problem.val) > 0
+            has_val = trainer.problem.sizes[1] > 0
 
             def job(listener) -> RunOutcome:
                 trainer.listener = listener
@@ -157,7 +159,7 @@ class RunOperations:
         """In the training thread: the kept weights and their predictions, so the GUI thread never
         computes them."""
         kept_epoch, kept_why = kept_weights_of(result, trainer, has_val)
-        weights = trainer.state_dict() if trainer.step > 0 else None
+        weights = trainer.state_dict() if trainer.step > 0 and trainer.prepared else None
         outcome = RunOutcome(result, weights, trainer.normalization, trainer.data_info, kept_epoch, kept_why,
                              history={k: list(v) for k, v in result.history.items()},
                              resume=trainer.resume_state)
@@ -220,7 +222,7 @@ class RunOperations:
         """The running Trainer's weights as they are now (CPU copies taken between two batches), or
         None when no run trains."""
         trainer = self._trainer
-        return trainer.state_dict() if trainer is not None and self.busy else None
+        return trainer.state_dict() if trainer is not None and self.busy and trainer.prepared else None
 
     def between_batches(self):
         """A context for work on this thread that draws the engine's random numbers while a run
