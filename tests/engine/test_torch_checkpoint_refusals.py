@@ -309,3 +309,15 @@ def test_a_big_endian_checkpoint_reads_in_this_machines_order(tmp_path):
         archive.writestr("archive/byteorder", "middle")
     with pytest.raises(SerializationError, match="byteorder record says 'middle', not little or big"):
         lf.load(tmp_path / "odd.pt")
+
+
+def test_random_bytes_named_pt_are_refused_as_no_known_format(tmp_path):
+    """Not "not a readable safetensors file": the user chose a .pt, so the message names every format."""
+    import io
+    junk = bytes(range(7, 250)) * 3
+    path = tmp_path / "weights.pt"
+    path.write_bytes(junk)
+    for source in (path, io.BytesIO(junk)):
+        with pytest.raises(SerializationError, match="neither a PyTorch checkpoint .zip or pickle. nor a "
+                                                     r"\.safetensors or \.npz file \(its first bytes are 07 08"):
+            lf.load(source)

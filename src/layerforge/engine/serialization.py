@@ -231,6 +231,7 @@ def load(f, map_location=None, weights_only: bool = True, mmap=None, **pickle_lo
         if magic.startswith(b"PK"):
             arrays, header = _read_npz(path)
         elif len(magic) >= 8:
+            _refuse_unknown(magic, path)
             arrays, header = _read_safetensors(path)
         else:
             raise SerializationError(f"'{path}' is not a .safetensors, .npz or PyTorch file: it is only "
@@ -288,12 +289,22 @@ def _is_pickle(magic: bytes) -> bool:
     return magic[8:9] != b"{" and magic[:1] == b"\x80" and magic[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05")
 
 
+def _refuse_unknown(magic: bytes, path) -> None:
+    """A file that is no zip, no pickle and whose header does not open like safetensors' ('{' after
+    the 8-byte length) is none of the formats: say so, rather than quote safetensors' parser."""
+    if magic[8:9] != b"{":
+        raise SerializationError(f"'{path}' is not a weights file Layerforge reads: it is neither a PyTorch "
+                                 "checkpoint (zip or pickle) nor a .safetensors or .npz file (its first bytes "
+                                 f"are {magic[:8].hex(' ')})")
+
+
 def _read_bytes(data: bytes, path: Path):
     if data.startswith(b"PK"):
         return _read_npz(io.BytesIO(data), path)
     if len(data) < 8:
         raise SerializationError(f"{path} is not a safetensors or npz file: it is only {len(data)} bytes long "
                                  "(truncated?)")
+    _refuse_unknown(data[:9], path)
     try:
         size = int.from_bytes(data[:8], "little")
         metadata = json.loads(data[8:8 + size]).get("__metadata__") or {}
