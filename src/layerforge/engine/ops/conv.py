@@ -181,6 +181,51 @@ def _col2im_images(cols, padded, stride, dilation):
             padded[:, :, rows, _window(j, dw, sw, ow)] += cols[:, :, i, j]
 
 
+class _FlatCol2im:
+    """The input gradient of a stride-1 convolution, image by image, with one long add per kernel offset.
+
+    Each image's gradient is zero-padded to the input's (Hp, Wp) plane, so ``W^T @ grad`` gives, per
+    kernel offset (i, j) and channel, a whole plane whose flat index p lands on the input's flat index
+    p + i*dh*Wp + j*dw. The padding rows and columns are zero, so over one image's (C*Hp*Wp) vector
+    each offset is a single contiguous shifted add (what spills over a channel's end is zero), instead
+    of C*OH strided row adds of OW values: ~5x fewer numpy inner loops for the MNIST example's conv2,
+    at the price of a ~17 % larger GEMM (Hp*Wp columns instead of OH*OW).
+    """
+
+    def __init__(self, weight, padded_shape, dilation, step):
+        o, c, kh, kw = weight.shape
+        _, _, hp, wp = padded_shape
+        dtype = weight.dtype
+        # rows ordered (i, j, channel), so each offset's planes form one contiguous block
+        self.w_offsets = np.ascontiguousarray(weight.transpose(2, 3, 1, 0).reshape(kh * kw * c, o))
+        self.shifts = [i * dilation[0] * wp + j * dilation[1] for i in range(kh) for j in range(kw)]
+        self.plane, self.size = hp * wp, c * hp * wp
+        self.grad_planes = workspace.take(np, (step, o, hp, wp), dtype)
+        self.grad_planes.fill(0)  # the padding stays zero; each chunk writes only the (OH, OW) corner
+        self.offset_planes = workspace.take(np, (step, kh * kw, self.size), dtype)
+
+    def __call__(self, grad, out):
+        """Writes the input gradient of ``grad`` (m, O, OH, OW) into ``out`` (m, C, Hp, Wp)."""
+        m, o, oh, ow = grad.shape
+        planes = self.grad_planes[:m]
+        planes[:, :, :oh, :ow] = grad
+        offsets = self.offset_planes[:m]
+        np.matmul(self.w_offsets, planes.reshape(m, o, self.plane),
+                  out=offsets.reshape(m, -1, self.plane))
+        out = out.reshape(m, self.size)
+        out[...] = offsets[:, 0]
+        size = self.size
+        for t, shift in enumerate(self.shifts[1:], 1):
+            if shift:
+                out[:, shift:] += offsets[:, t, :size - shift]
+            else:
+                out += offsets[:, t]
+
+    def release(self):
+        workspace.give(self.grad_planes)
+        workspace.give(self.offset_planes)
+
+
 def _grouped_matmul(a, b, groups):
     """a (g*M, K) @ b (g*K', L) per group: plain 2-D GEMM when there is one group."""
     if groups == 1:
@@ -282,7 +327,11 @@ class Conv2d(Node):
         windows = _image_windows(padded, (kh, kw), self.stride, self.dilation, (oh, ow))
         partial = np.empty((step, k, o), dtype=dtype)
         grad_weight_t = np.zeros((k, o), dtype=dtype)  # the weight gradient, transposed
-        if want_x:
+        flat = want_x and tuple(self.stride) == (1, 1)
+        if flat:
+            grad_padded = np.empty(padded.shape, dtype=dtype)
+            accumulate = _FlatCol2im(weight, padded.shape, self.dilation, step)
+        elif want_x:
             grad_padded = np.zeros(padded.shape, dtype=dtype)
             grad_cols = workspace.take(np, (step, k, positions), dtype)
             w_cols = weight.reshape(o, k).T
@@ -294,15 +343,20 @@ class Conv2d(Node):
             # cols @ grad^T per image (K x O) runs faster in OpenBLAS than grad @ cols^T (O x K).
             np.matmul(chunk.reshape(m, k, positions), rows[start:stop].transpose(0, 2, 1), out=partial[:m])
             grad_weight_t += partial[0] if m == 1 else np.add.reduce(partial[:m], axis=0)
-            if want_x:
+            if flat:
+                accumulate(grad[start:stop], grad_padded[start:stop])
+            elif want_x:
                 np.matmul(w_cols, rows[start:stop], out=grad_cols[:m])
                 _col2im_images(grad_cols[:m].reshape(m, c, kh, kw, oh, ow), grad_padded[start:stop],
                                self.stride, self.dilation)
         workspace.give(cols)
         grad_weight = np.ascontiguousarray(grad_weight_t.T).reshape(weight.shape)
         grad_x = None
-        if want_x:
+        if flat:
+            accumulate.release()
+        elif want_x:
             workspace.give(grad_cols)
+        if want_x:
             (pt, _), (pl, _) = self.pads
             grad_x = grad_padded
             if grad_padded.shape != self.x_shape:

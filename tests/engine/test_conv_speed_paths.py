@@ -1,0 +1,56 @@
+"""The CPU fast paths of the convolution layers give PyTorch's numbers: the stride-1 input gradient
+of the image-by-image Conv2d (one shifted add per kernel offset over zero-padded planes) with
+padding, dilation, several images a chunk and a short last chunk."""
+import numpy as np
+import pytest
+
+import layerforge.engine as lf
+from layerforge.engine.ops import conv
+
+torch = pytest.importorskip("torch", reason="PyTorch is the test oracle; not installed")
+
+
+def _conv_and_grads(engine, x, w, b, **options):
+    tensor = lf.tensor if engine == "ours" else torch.tensor
+    functional = lf.nn.functional if engine == "ours" else torch.nn.functional
+    params = [tensor(x, requires_grad=True), tensor(w, requires_grad=True)]
+    if b is not None:
+        params.append(tensor(b, requires_grad=True))
+    out = functional.conv2d(*params, **options)
+    upstream = np.random.default_rng(5).standard_normal(tuple(out.shape)).astype(np.float32)
+    (out * tensor(upstream)).sum().backward()
+    return out.detach().numpy(), [p.grad.numpy() for p in params]
+
+
+@pytest.mark.parametrize("options", [dict(padding=0), dict(padding=(2, 1), dilation=(1, 2)),
+                                     dict(padding=1, dilation=2), dict(padding=(0, 3))],
+                         ids=["plain", "padded_dilated", "dilated_both", "wide_padding"])
+@pytest.mark.parametrize("chunk_images", [1, 3], ids=["one_image_a_chunk", "three_images_a_chunk"])
+def test_stride_one_input_gradient_matches_pytorch(options, chunk_images, monkeypatch):
+    monkeypatch.setattr(conv.Conv2d, "PLANE_FOR_CHANNELS_FIRST", 0)
+    n, c, h, w, o, kh, kw = 7, 3, 11, 9, 5, 3, 2
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((n, c, h, w)).astype(np.float32)
+    weight = rng.standard_normal((o, c, kh, kw)).astype(np.float32)
+    bias = rng.standard_normal(o).astype(np.float32) if chunk_images == 1 else None
+    planes = torch.nn.functional.conv2d(torch.tensor(x), torch.tensor(weight), **options).shape[2:]
+    columns_per_image = c * kh * kw * planes[0] * planes[1] * 4  # bytes
+    monkeypatch.setattr(conv.Conv2d, "CHUNK_BYTES", chunk_images * columns_per_image)
+    out, grads = _conv_and_grads("ours", x, weight, bias, **options)
+    expected, expected_grads = _conv_and_grads("torch", x, weight, bias, **options)
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
+    for mine, reference in zip(grads, expected_grads):
+        np.testing.assert_allclose(mine, reference, rtol=1e-4, atol=1e-4)
+
+
+def test_repeated_steps_reuse_buffers_without_stale_values(monkeypatch):
+    """Buffers come back from the workspace between steps; a second, different gradient must not
+    see anything of the first."""
+    monkeypatch.setattr(conv.Conv2d, "PLANE_FOR_CHANNELS_FIRST", 0)
+    rng = np.random.default_rng(4)
+    weight = rng.standard_normal((4, 2, 3, 3)).astype(np.float32)
+    for seed in (1, 2):
+        x = np.random.default_rng(seed).standard_normal((3, 2, 10, 10)).astype(np.float32)
+        _, grads = _conv_and_grads("ours", x, weight, None, padding=1)
+        _, expected = _conv_and_grads("torch", x, weight, None, padding=1)
+        np.testing.assert_allclose(grads[0], expected[0], rtol=1e-4, atol=1e-4)
