@@ -1,0 +1,123 @@
+"""The LSTM kernel's fast paths against PyTorch: a head on output[-1] (every other step's output
+gradient is zero and skipped), only the final states used (no output gradient at all), a second
+backward through a retained graph (the kernel's scratch comes from a shared workspace and must not
+overwrite what forward kept), and two layers alive at once (their workspace buffers must not alias)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import layerforge.engine as lf
+
+torch = pytest.importorskip("torch", reason="PyTorch is the test oracle; not installed")
+
+TOL = {"float64": dict(rtol=1e-9, atol=1e-10), "float32": dict(rtol=2e-5, atol=2e-5)}
+DEVICES = ["cpu", pytest.param("cuda", marks=[
+    pytest.mark.gpu, pytest.mark.skipif(not lf.cuda.is_available(), reason="no CUDA GPU/cupy")])]
+
+
+def _pair(dtype="float64", device="cpu", **config):
+    torch.manual_seed(0)
+    theirs = torch.nn.LSTM(6, 7, **config)
+    theirs = theirs.double() if dtype == "float64" else theirs
+    ours = lf.nn.LSTM(6, 7, **config)
+    ours = ours.double() if dtype == "float64" else ours
+    ours.load_state_dict({k: lf.tensor(v.detach().numpy()) for k, v in theirs.state_dict().items()})
+    return ours.to(device), theirs
+
+
+def _input(dtype, device, seed=1, shape=(9, 4, 6)):
+    x = np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+    return lf.tensor(x, device=device, requires_grad=True), torch.tensor(x, requires_grad=True)
+
+
+def _close(ours, theirs, dtype, what):
+    np.testing.assert_allclose(ours.detach().cpu().numpy(), theirs.detach().numpy(), **TOL[dtype],
+                               err_msg=what)
+
+
+def _compare_grads(ours, theirs, x_ours, x_theirs, dtype):
+    _close(x_ours.grad, x_theirs.grad, dtype, "gradient of the input")
+    mine = dict(ours.named_parameters())
+    for name, p in theirs.named_parameters():
+        _close(mine[name].grad, p.grad, dtype, f"gradient of {name}")
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("config", [{}, {"num_layers": 2, "bidirectional": True}, {"bias": False}],
+                         ids=["default", "2-layer-bidirectional", "no-bias"])
+def test_head_on_last_step_matches_torch(config, dtype, device):
+    ours, theirs = _pair(dtype, device, **config)
+    x_ours, x_theirs = _input(dtype, device)
+    weight = np.random.default_rng(3).standard_normal(ours(x_ours)[0].shape[1:]).astype(dtype)
+    out_ours, _ = ours(x_ours)
+    out_theirs, _ = theirs(x_theirs)
+    _close(out_ours, out_theirs, dtype, "output")
+    (out_ours[-1] * lf.tensor(weight, device=device)).sum().backward()
+    (out_theirs[-1] * torch.tensor(weight)).sum().backward()
+    _compare_grads(ours, theirs, x_ours, x_theirs, dtype)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_only_final_states_used_matches_torch(device):
+    ours, theirs = _pair("float64", device, bidirectional=True)
+    x_ours, x_theirs = _input("float64", device)
+    _, (h_ours, c_ours) = ours(x_ours)
+    _, (h_theirs, c_theirs) = theirs(x_theirs)
+    (h_ours.sum() + 2 * c_ours.sum()).backward()
+    (h_theirs.sum() + 2 * c_theirs.sum()).backward()
+    _compare_grads(ours, theirs, x_ours, x_theirs, "float64")
+
+
+def test_second_backward_through_retained_graph_gives_the_same_gradients():
+    ours, theirs = _pair("float64", num_layers=2)
+    x_ours, x_theirs = _input("float64", "cpu")
+    out, _ = ours(x_ours)
+    loss = (out * out).sum()
+    loss.backward(retain_graph=True)
+    first = {name: p.grad.numpy().copy() for name, p in ours.named_parameters()}
+    ours.zero_grad()
+    x_ours.grad = None
+    loss.backward()
+    for name, p in ours.named_parameters():
+        np.testing.assert_array_equal(p.grad.numpy(), first[name], err_msg=name)
+    out_theirs, _ = theirs(x_theirs)
+    (out_theirs * out_theirs).sum().backward()
+    _compare_grads(ours, theirs, x_ours, x_theirs, "float64")
+
+
+def test_two_layers_alive_at_once_keep_their_own_buffers():
+    """Two forward passes of the same shape before either backward, then a repeat: every training
+    step reuses the workspace's buffers, and the results must still be PyTorch's."""
+    ours, theirs = _pair("float32")
+    for step in range(2):
+        ours.zero_grad()
+        theirs.zero_grad()
+        x1, t1 = _input("float32", "cpu", seed=10 + step)
+        x2, t2 = _input("float32", "cpu", seed=20 + step)
+        a, _ = ours(x1)
+        b, _ = ours(x2)
+        (a[-1].sum() + 3 * b[-1].sum()).backward()
+        ta, _ = theirs(t1)
+        tb, _ = theirs(t2)
+        (ta[-1].sum() + 3 * tb[-1].sum()).backward()
+        _close(a, ta, "float32", "first output")
+        _close(b, tb, "float32", "second output")
+        _compare_grads(ours, theirs, x1, t1, "float32")
+        _close(x2.grad, t2.grad, "float32", "second input's gradient")
+
+
+def test_lstm_cell_without_bias_matches_torch():
+    torch.manual_seed(0)
+    theirs = torch.nn.LSTMCell(5, 3, bias=False).double()
+    ours = lf.nn.LSTMCell(5, 3, bias=False).double()
+    ours.load_state_dict({k: lf.tensor(v.detach().numpy()) for k, v in theirs.state_dict().items()})
+    x_ours, x_theirs = _input("float64", "cpu", shape=(4, 5))
+    h, c = ours(x_ours)
+    th, tc = theirs(x_theirs)
+    _close(h, th, "float64", "h")
+    _close(c, tc, "float64", "c")
+    (h.sum() + c.sum()).backward()
+    (th.sum() + tc.sum()).backward()
+    _compare_grads(ours, theirs, x_ours, x_theirs, "float64")
