@@ -54,3 +54,34 @@ def test_repeated_steps_reuse_buffers_without_stale_values(monkeypatch):
         _, grads = _conv_and_grads("ours", x, weight, None, padding=1)
         _, expected = _conv_and_grads("torch", x, weight, None, padding=1)
         np.testing.assert_allclose(grads[0], expected[0], rtol=1e-4, atol=1e-4)
+
+
+def test_a_lent_output_buffer_is_reused_only_after_its_last_view_is_gone():
+    from layerforge.engine.ops.conv import workspace
+
+    shape = (3, 5, 7, 11)  # a shape no other test lends
+    first = workspace.lend(shape, np.float32)
+    first[...] = 1.0
+    view = first.reshape(-1)[10:20]
+    address = first.__array_interface__["data"][0]
+    del first
+    second = workspace.lend(shape, np.float32)  # the view still uses the first buffer
+    assert second.__array_interface__["data"][0] != address
+    second[...] = 2.0
+    assert np.all(view == 1.0)
+    del view
+    third = workspace.lend(shape, np.float32)
+    assert third.__array_interface__["data"][0] == address  # back in the pool, reused
+    workspace.clear()
+
+
+def test_pooled_outputs_hold_their_values_across_steps():
+    """Outputs of conv and max-pool that a caller keeps stay intact while later steps run."""
+    x = lf.tensor(np.random.default_rng(0).standard_normal((4, 3, 12, 12)).astype(np.float32))
+    conv_layer, pool = lf.nn.Conv2d(3, 8, 3), lf.nn.MaxPool2d(2)
+    kept = pool(conv_layer(x)).detach().numpy().copy()
+    held = pool(conv_layer(x))
+    for _ in range(3):  # later steps with other inputs reuse pooled buffers
+        y = lf.tensor(np.random.default_rng(1).standard_normal((4, 3, 12, 12)).astype(np.float32))
+        pool(conv_layer(y)).sum().backward()
+    np.testing.assert_array_equal(held.detach().numpy(), kept)

@@ -5,9 +5,11 @@ edge but must start inside the input or its left padding.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from ..autograd import Node
 from .common import xp_of
-from .conv import _window
+from .conv import _window, workspace
 
 
 def pool_output_size(size, kernel, stride, padding, dilation, ceil_mode):
@@ -33,6 +35,13 @@ def _padded(x, padding, needed_hw, fill):
 
 def _needed(out_hw, kernel, stride, dilation):
     return tuple((o - 1) * s + d * (k - 1) + 1 for o, k, s, d in zip(out_hw, kernel, stride, dilation))
+
+
+def _output(like, shape):
+    """A node's output array: on the CPU its buffer is recycled between steps (``workspace.lend``)."""
+    if type(like) is np.ndarray:
+        return workspace.lend(shape, like.dtype)
+    return xp_of(like).empty(shape, dtype=like.dtype)
 
 
 class MaxPool2d(Node):
@@ -65,7 +74,11 @@ class MaxPool2d(Node):
             columns = xp.maximum(x[:, :, :, 0::kw], x[:, :, :, 1::kw]) if kw > 1 else x.copy()
             for j in range(2, kw):
                 xp.maximum(columns, x[:, :, :, j::kw], out=columns)
-            best = xp.maximum(columns[:, :, 0::kh], columns[:, :, 1::kh]) if kh > 1 else columns.copy()
+            if kh > 1:
+                best = _output(x, columns.shape[:2] + (oh, ow))
+                xp.maximum(columns[:, :, 0::kh], columns[:, :, 1::kh], out=best)
+            else:
+                best = columns.copy()
             for i in range(2, kh):
                 xp.maximum(best, columns[:, :, i::kh], out=best)
             self.padded, self.best, self.x_shape = x, best, x.shape
@@ -124,7 +137,7 @@ class MaxPool2d(Node):
         x, best = self.padded, self.best
         n, c, h, w = self.x_shape
         (kh, kw), (oh, ow) = self.kernel, best.shape[2:]
-        out = xp.empty(self.x_shape, dtype=grad.dtype)
+        out = _output(grad, self.x_shape)
         tiles = out.reshape(n, c, oh, kh, ow, kw)
         inputs = x.reshape(n, c, oh, kh, ow, kw)
         unclaimed = xp.ones(best.shape, dtype=bool)
