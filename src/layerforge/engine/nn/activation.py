@@ -1,6 +1,7 @@
 """Activation layers, each a thin Module over its ``nn.functional`` form, with PyTorch's repr."""
 from __future__ import annotations
 
+from ..ops import activation as _act
 from . import functional as F
 from .module import Module
 
@@ -16,7 +17,7 @@ class _Inplace(Module):
 
 class ReLU(_Inplace):
     def forward(self, input):  # noqa: A002
-        return F.relu(input)
+        return _act.relu(input)
 
 
 class ReLU6(_Inplace):

@@ -7,7 +7,9 @@ import numpy as np
 
 from ..autograd import Node
 from ..backend import gpu_erf
-from .common import xp_of
+from .common import apply, xp_of
+from .conv import workspace
+from .elementwise import Relu as _Relu
 from .elementwise import stable_sigmoid
 
 _SQRT_HALF = 1.0 / math.sqrt(2.0)
@@ -49,6 +51,29 @@ def erf_and_gaussian(a):
 
 
 _exact_erf = np.vectorize(math.erf, otypes=[np.float64])
+
+
+class Relu(_Relu):
+    """ReLU whose large CPU output and gradient come from the workspace's pooled buffers (a fresh
+    multi-megabyte array faults in new pages every step); same values as the plain node's."""
+
+    def forward(self, a):
+        if type(a) is not np.ndarray or a.dtype.kind != "f":
+            return super().forward(a)
+        self.out = np.maximum(a, 0, out=workspace.lend(a.shape, a.dtype))
+        return self.out
+
+    def backward(self, g):
+        out = self.out
+        if type(g) is not np.ndarray or g.dtype != out.dtype or g.shape != out.shape:
+            return super().backward(g)
+        grad = np.greater(out, 0, out=workspace.lend(g.shape, g.dtype))  # the mask as 0.0 / 1.0
+        return np.multiply(grad, g, out=grad)
+
+
+def relu(a):
+    """``F.relu`` on the pooled-buffer node (nn.ReLU's forward)."""
+    return apply(Relu(), a)
 
 
 class LeakyRelu(Node):

@@ -16,6 +16,7 @@ form one ``(C*kh*kw, positions)`` matrix and a whole batch is a single GEMM. The
 """
 from __future__ import annotations
 
+import math
 import threading
 
 import numpy as np
@@ -70,10 +71,16 @@ class _Workspace:
         finally:
             self._lock.release()
 
+    # Below this size numpy's allocation comes from the C heap without faults; a lease costs more.
+    LEND_BYTES = 256 * 2**10
+
     def lend(self, shape, dtype):
         """A CPU array for a node's *output*, whose lifetime the node does not know: its buffer comes
         from the pool and goes back to it when the last array using it is gone (see ``_Lease``)."""
-        return np.asarray(_Lease(self.take(np, shape, np.dtype(dtype)), self))
+        dtype = np.dtype(dtype)
+        if math.prod(shape) * dtype.itemsize < self.LEND_BYTES:
+            return np.empty(shape, dtype=dtype)
+        return np.asarray(_Lease(self.take(np, shape, dtype), self))
 
     def clear(self):
         with self._lock:
