@@ -178,6 +178,57 @@ class _Pending:
         return node, self.sums.pop(node)
 
 
+class _Walk:
+    """What one backward walk carries besides its queue: the captured gradients (``autograd.grad``),
+    the ids of arrays some ``.grad`` owns (never added into in place), and the leaves with
+    post-accumulate-grad hooks that received a gradient."""
+
+    __slots__ = ("captured", "pending", "handed_out", "accumulated")
+
+    def __init__(self, captured, pending):
+        self.captured, self.pending = captured, pending
+        self.handed_out: set = set()
+        self.accumulated: list = []
+
+
+def _to_leaf(walk, tensor, g):
+    wrap, handed_out = Tensor._wrap, walk.handed_out
+    if _post_accumulate_hooks and id(tensor) in _post_accumulate_hooks:
+        walk.accumulated.append(tensor)  # its hooks run once the walk is over, as PyTorch's do
+    if tensor.grad is None and g.base is None and tensor._hooks is None and id(g) not in handed_out:
+        handed_out.add(id(g))  # the usual case: a fresh array becomes the leaf's .grad
+        tensor.grad = wrap(g)
+        return
+    if tensor._hooks:
+        g = _run_hooks(tensor._hooks, g, wrap)
+    # A gradient array may be shared (passed through an add, or a view): copy before a leaf
+    # owns it, so that in-place edits of one .grad never change another.
+    if g.base is not None or id(g) in handed_out:
+        g = g.copy()
+    handed_out.add(id(g))
+    if tensor.grad is None:
+        tensor.grad = wrap(g)
+    else:
+        tensor.grad._data = tensor.grad._data + g
+
+
+def _deliver(walk, tensor, g):
+    if type(g) is not np.ndarray and (guard := backend.other_gpu(g)) is not None:
+        with guard:  # a leaf on another GPU than this backward's (after a .to("cuda:N"))
+            return _deliver(walk, tensor, g)
+    if g.dtype is not tensor._data.dtype and g.dtype != tensor._data.dtype:
+        g = g.astype(tensor._data.dtype)
+    captured = walk.captured
+    if captured is not None and id(tensor) in captured:
+        previous = captured[id(tensor)]
+        captured[id(tensor)] = g if previous is None else previous + g
+    fn = tensor.grad_fn
+    if fn is not None:
+        walk.pending.add(fn, tensor._out_idx, g)
+    elif captured is None:
+        _to_leaf(walk, tensor, g)
+
+
 def _run_backward(roots, retain_graph: bool = False, capture=None):
     """Propagate ``roots`` (pairs of Tensor and gradient array) back through the graph.
 
@@ -188,52 +239,21 @@ def _run_backward(roots, retain_graph: bool = False, capture=None):
     3. Each input's gradient is delivered: summed into the pending gradient of the node that made the
        input, into the captured result (``capture``, a list of Tensors, is ``autograd.grad``: their
        gradients are returned instead of accumulated into ``.grad``), or into a leaf's ``.grad``.
+    The walk's state is plain locals and module-level helpers (no closures: a small model's backward
+    is mostly this function's Python).
     """
     wrap = Tensor._wrap
     captured = {id(t): None for t in capture} if capture is not None else None
     pending = _Pending()
-    handed_out: set = set()  # ids of arrays some .grad owns: never add into them in place
-    accumulated: list = []  # leaves with post-accumulate-grad hooks that received a gradient
-
-    def to_leaf(tensor, g):
-        if _post_accumulate_hooks and id(tensor) in _post_accumulate_hooks:
-            accumulated.append(tensor)  # its hooks run once the walk is over, as PyTorch's do
-        if tensor.grad is None and g.base is None and tensor._hooks is None and id(g) not in handed_out:
-            handed_out.add(id(g))  # the usual case: a fresh array becomes the leaf's .grad
-            tensor.grad = wrap(g)
-            return
-        if tensor._hooks:
-            g = _run_hooks(tensor._hooks, g, wrap)
-        # A gradient array may be shared (passed through an add, or a view): copy before a leaf
-        # owns it, so that in-place edits of one .grad never change another.
-        if g.base is not None or id(g) in handed_out:
-            g = g.copy()
-        handed_out.add(id(g))
-        if tensor.grad is None:
-            tensor.grad = wrap(g)
-        else:
-            tensor.grad._data = tensor.grad._data + g
-
-    def deliver(tensor, g):
-        if type(g) is not np.ndarray and (guard := backend.other_gpu(g)) is not None:
-            with guard:  # a leaf on another GPU than this backward's (after a .to("cuda:N"))
-                return deliver(tensor, g)
-        if g.dtype is not tensor._data.dtype and g.dtype != tensor._data.dtype:
-            g = g.astype(tensor._data.dtype)
-        if captured is not None and id(tensor) in captured:
-            previous = captured[id(tensor)]
-            captured[id(tensor)] = g if previous is None else previous + g
-        fn = tensor.grad_fn
-        if fn is not None:
-            pending.add(fn, tensor._out_idx, g)
-        elif captured is None:
-            to_leaf(tensor, g)
+    walk = _Walk(captured, pending)
+    handed_out = walk.handed_out
+    deliver = _deliver
 
     for tensor, g in roots:
         if not tensor.requires_grad:
             raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
         handed_out.add(id(g))
-        deliver(tensor, g)
+        deliver(walk, tensor, g)
 
     base_release = Node.release
     sums, queue, heappush, heappop, counter = pending.sums, pending.queue, heapq.heappush, heapq.heappop, _counter
@@ -285,11 +305,12 @@ def _run_backward(roots, retain_graph: bool = False, capture=None):
                     handed_out.add(id(g))
                     tensor.grad = wrap(g)
                     continue
-            deliver(tensor, g)
+            deliver(walk, tensor, g)
 
-    for tensor in {id(t): t for t in accumulated}.values():
-        for hook in list(_post_hooks_of(tensor)):
-            hook(tensor)
+    if walk.accumulated:
+        for tensor in {id(t): t for t in walk.accumulated}.values():
+            for hook in list(_post_hooks_of(tensor)):
+                hook(tensor)
     if captured is not None:
         return [captured[id(t)] for t in capture]
     return None
@@ -401,7 +422,8 @@ def _initial_grad(tensor, gradient):
         with guard:
             return _initial_grad(tensor, gradient)
     if gradient is None and type(tensor._data) is np.ndarray and tensor._data.size == 1:
-        return np.ones(tensor._data.shape, tensor._data.dtype)  # a scalar loss: the usual case
+        data = tensor._data  # a scalar loss, the usual case (np.array is C; np.ones is Python)
+        return np.array(1, data.dtype) if not data.ndim else np.ones(data.shape, data.dtype)
     if gradient is None:
         if tensor.numel() != 1:
             raise RuntimeError(

@@ -7,10 +7,9 @@ import numpy as np
 
 from .. import backend
 from ..autograd import no_grad
-from ..dtypes import dtype as _dtype_cls
-from ..dtypes import to_dtype
 from ..tensor import Tensor
 from . import backward_hooks
+from .module_args import _parse_to_args
 from .parameter import Buffer, Parameter
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
@@ -22,28 +21,6 @@ def _add_indent(text: str, spaces: int) -> str:
         return text
     pad = " " * spaces
     return lines[0] + "\n" + "\n".join(pad + line for line in lines[1:])
-
-
-def _parse_to_args(args, kwargs):
-    """(device, np dtype) from ``to(device)``, ``to(dtype)``, ``to(device, dtype)``, ``to(tensor)``."""
-    device, dtype = kwargs.get("device"), kwargs.get("dtype")
-    for arg in args:
-        if isinstance(arg, Tensor):
-            device, dtype = arg.device, arg.dtype
-        elif isinstance(arg, (_dtype_cls, np.dtype)) or (isinstance(arg, type) and arg is not str):
-            dtype = arg
-        elif isinstance(arg, str) and arg.split(":")[0].strip().lower() not in ("cpu", "cuda"):
-            dtype = arg
-        else:
-            device = arg
-    target_dtype = None
-    if dtype is not None:
-        target_dtype = to_dtype(dtype)
-        if target_dtype.np.kind != "f":
-            raise TypeError(f"Module.to only accepts floating point dtypes, but got desired dtype="
-                            f"{target_dtype.name}")
-        target_dtype = target_dtype.np
-    return (None if device is None else backend.as_device(device)), target_dtype
 
 
 class Module:
@@ -74,12 +51,16 @@ class Module:
                                   "function")
 
     def __call__(self, *args, **kwargs):
-        for hook in self.__dict__.get("_forward_pre_hooks", {}).values():
+        d = self.__dict__
+        pre, post = d.get("_forward_pre_hooks"), d.get("_forward_hooks")
+        if not pre and not post:  # the usual call, without a hook: every layer of every step
+            return self.forward(*args, **kwargs)
+        for hook in (pre or {}).values():
             result = hook(self, args)
             if result is not None:
                 args = result if isinstance(result, tuple) else (result,)
         out = self.forward(*args, **kwargs)
-        for hook in self.__dict__.get("_forward_hooks", {}).values():
+        for hook in (post or {}).values():
             result = hook(self, args, out)
             if result is not None:
                 out = result

@@ -26,15 +26,19 @@ class Linear(Node):
     def backward(self, g):
         x, weight = self.x, self.weight
         inputs = self.inputs
-        rows = g.reshape(-1, g.shape[-1])
+        flat = x.ndim == 2  # the usual (batch, in) input: no reshapes (each is a call on a small model)
+        rows = g if flat else g.reshape(-1, g.shape[-1])
         # A first layer's input (the batch) needs no gradient: skipping it saves a GEMM as large
         # as the forward one, which is most of a wide first layer's backward.
         grad_x = None
         if inputs is None or inputs[0].requires_grad:
-            grad_x = (rows @ weight).reshape(x.shape) if x.ndim else g @ weight
+            if flat:
+                grad_x = rows @ weight
+            else:
+                grad_x = (rows @ weight).reshape(x.shape) if x.ndim else g @ weight
         grad_weight = None
         if inputs is None or inputs[1].requires_grad:
-            grad_weight = rows.T @ x.reshape(-1, x.shape[-1])
+            grad_weight = rows.T @ (x if flat else x.reshape(-1, x.shape[-1]))
         if self.has_bias:  # np.add.reduce: ndarray.sum's Python wrapper costs a microsecond per call
             return grad_x, grad_weight, (np.add.reduce(rows, axis=0) if type(rows) is np.ndarray
                                          else rows.sum(axis=0))

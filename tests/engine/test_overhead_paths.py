@@ -1,0 +1,99 @@
+"""The engine's lean paths for the usual call (issue 20) give what the general paths give.
+
+Each lean path skips checks or Python work only where its result is provably the same: these tests
+hold it to the general path bit for bit, and to PyTorch where PyTorch defines the numbers.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import layerforge.engine as lf
+from layerforge.engine.ops import loss as loss_kernels
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@pytest.mark.parametrize("shape", [(32, 1), (7, 3), (5,)])
+def test_mse_lean_backward_is_the_general_one_bit_for_bit(dtype, reduction, shape):
+    rng = np.random.default_rng(3)
+    x = lf.tensor(rng.standard_normal(shape).astype(dtype), requires_grad=True)
+    y = lf.tensor(rng.standard_normal(shape).astype(dtype))
+    loss = lf.nn.functional.mse_loss(x, y, reduction=reduction)
+    node = loss.grad_fn
+    g = np.array(rng.uniform(0.1, 3.0), dtype=dtype)
+    lean_x, lean_y = node.backward(g)
+    general_x, general_y = loss_kernels._PairLoss.backward(node, g)
+    assert lean_y is None and general_y is None  # the target needs no gradient
+    assert lean_x.dtype == general_x.dtype == dtype
+    np.testing.assert_array_equal(lean_x, general_x)
+
+
+def test_mse_target_that_requires_grad_still_gets_its_gradient():
+    x = lf.tensor([[1.0], [2.0], [4.0]], requires_grad=True)
+    y = lf.tensor([[0.5], [2.5], [1.0]], requires_grad=True)
+    lf.nn.functional.mse_loss(x, y).backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2 * (x.detach().numpy() - y.detach().numpy()) / 3, rtol=1e-6)
+    np.testing.assert_allclose(y.grad.numpy(), -x.grad.numpy(), rtol=1e-6)
+
+
+def test_mse_of_empty_tensors_gives_nan_like_pytorch():
+    torch = pytest.importorskip("torch", reason="PyTorch is the oracle for the empty mean")
+    x = lf.zeros(0, 1, requires_grad=True)
+    loss = lf.nn.functional.mse_loss(x, lf.zeros(0, 1))
+    loss.backward()
+    ref = torch.nn.functional.mse_loss(torch.zeros(0, 1), torch.zeros(0, 1))
+    assert np.isnan(loss.item()) and torch.isnan(ref)
+    assert x.grad.shape == (0, 1)
+
+
+@pytest.mark.parametrize("shape", [(), (1,), (1, 1)])
+def test_a_one_element_loss_starts_backward_from_one_in_its_own_shape(shape):
+    w = lf.ones(shape, requires_grad=True)
+    (w * 3.0).sum().backward()
+    out = w * 2.0
+    out.backward()
+    assert out.shape == shape
+    np.testing.assert_array_equal(w.grad.numpy(), np.full(shape, 5.0, np.float32))
+
+
+def test_linear_backward_matches_pytorch_for_2d_and_3d_inputs():
+    torch = pytest.importorskip("torch", reason="PyTorch is the oracle for Linear's gradients")
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((4, 3)).astype(np.float32)
+    b = rng.standard_normal(4).astype(np.float32)
+    for shape in [(5, 3), (2, 5, 3), (3,)]:
+        x = rng.standard_normal(shape).astype(np.float32)
+        ours = [lf.tensor(a, requires_grad=True) for a in (x, w, b)]
+        theirs = [torch.tensor(a, requires_grad=True) for a in (x, w, b)]
+        (lf.nn.functional.linear(*ours) ** 2).sum().backward()
+        (torch.nn.functional.linear(*theirs) ** 2).sum().backward()
+        for a, t in zip(ours, theirs):
+            assert a.grad.shape == tuple(t.grad.shape)
+            np.testing.assert_allclose(a.grad.numpy(), t.grad.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_a_linear_input_gradient_is_the_leaf_s_own_array():
+    x = lf.ones(4, 3, requires_grad=True)
+    layer = lf.nn.Linear(3, 2)
+    layer(x).sum().backward()
+    first = x.grad.numpy().copy()
+    x.grad.numpy()[...] = 0  # editing one .grad in place leaves the others alone
+    assert np.all(layer.weight.grad.numpy() == 4.0)
+    layer(x).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), first, rtol=1e-6)
+
+
+def test_module_hooks_still_run_after_the_hookless_fast_call():
+    layer = lf.nn.Linear(2, 2)
+    x = lf.ones(1, 2)
+    plain = layer(x)
+    seen = []
+    pre = layer.register_forward_pre_hook(lambda mod, args: seen.append("pre"))
+    post = layer.register_forward_hook(lambda mod, args, out: out * 0)
+    hooked = layer(x)
+    assert seen == ["pre"] and np.all(hooked.detach().numpy() == 0)
+    pre.remove()
+    post.remove()
+    np.testing.assert_array_equal(layer(x).detach().numpy(), plain.detach().numpy())
+    assert seen == ["pre"]
