@@ -147,7 +147,8 @@ class LSTMLayer(_RecurrentLayer):
         self.x, self.w_ih, self.w_hh = x, w_ih, w_hh
         self.operands, self.gates, self.cells, self.tanh_cells = operands, gates, cells, tanh_cells
         states = operands[1:, I:I + H]
-        output = xp.ascontiguousarray((states[::-1] if self.reverse else states).transpose(0, 2, 1))
+        output = _lent(xp, (T, B, H), dtype)
+        xp.copyto(output, (states[::-1] if self.reverse else states).transpose(0, 2, 1))
         return output, xp.ascontiguousarray(states[-1].T), xp.ascontiguousarray(cells[T].T)
 
     def backward(self, d_out, d_hn, d_cn):
@@ -213,8 +214,10 @@ class LSTMLayer(_RecurrentLayer):
             if self.reverse:
                 dx = dx[::-1]
         workspace.give(arena)
+        d_w_hh = _lent(xp, (H4, H), dtype)
+        xp.copyto(d_w_hh, d_weights[:, I:I + H])
         grads = (dx, xp.ascontiguousarray(dh.T), xp.ascontiguousarray(dc.T),
-                 xp.ascontiguousarray(d_weights[:, :I]), xp.ascontiguousarray(d_weights[:, I:I + H]))
+                 xp.ascontiguousarray(d_weights[:, :I]), d_w_hh)
         if not self.has_bias:
             return grads
         # the two biases get the same gradient (the backward walk copies it for the second)
@@ -236,6 +239,12 @@ def _carve(xp, dtype, *shapes):
         views.append(arena[start:start + size].reshape(shape))
         start += size
     return arena, views
+
+
+def _lent(xp, shape, dtype):
+    """An array for a result whose lifetime the node does not know: on the CPU from the workspace's
+    lent buffers (back to the pool when the last reference goes; no fresh pages to fault in)."""
+    return workspace.lend(shape, dtype) if xp is np else xp.empty(shape, dtype=dtype)
 
 
 def _internal_columns(xp, out, w_t, H):
