@@ -336,17 +336,21 @@ class Conv2d(Node):
         k, positions = c * kh * kw, oh * ow
         step = self._chunk(n, k, positions, x.dtype.itemsize)
         out = workspace.lend((n, o, positions), x.dtype)
-        cols = workspace.take(np, (step, c, kh, kw, oh, ow), x.dtype)
-        windows = _image_windows(padded, (kh, kw), self.stride, self.dilation, out_hw)
+        # The bias rides in the GEMM as one more column of the weight against a row of ones under each
+        # image's columns: no separate pass over the output.
+        rows = k + (bias is not None)
+        cols = workspace.take(np, (step, rows, positions), x.dtype)
         w_rows = weight.reshape(o, k)
+        if bias is not None:
+            cols[:, k] = 1
+            w_rows = np.concatenate([w_rows, bias[:, None]], axis=1)
+        windows = _image_windows(padded, (kh, kw), self.stride, self.dilation, out_hw)
         for start in range(0, n, step):
             stop = min(n, start + step)
-            chunk = cols[:stop - start]
-            chunk[...] = windows[start:stop]
-            np.matmul(w_rows, chunk.reshape(stop - start, k, positions), out=out[start:stop])
+            m = stop - start
+            np.reshape(cols[:m, :k], (m, c, kh, kw, oh, ow), copy=False)[...] = windows[start:stop]
+            np.matmul(w_rows, cols[:m], out=out[start:stop])
         workspace.give(cols)
-        if bias is not None:
-            out += bias[:, None]
         self.padded, self.weight, self.x_shape = padded, weight, x.shape
         return out.reshape(n, o, oh, ow)
 
