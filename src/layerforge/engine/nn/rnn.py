@@ -141,16 +141,22 @@ class RNNBase(Module):
             raise RuntimeError(f"{self._name()}: input.size(-1) must be equal to input_size. Expected "
                                f"{self.input_size}, got {input.shape[-1]} (input shape "
                                f"{tuple(input.shape)})")
-        first = self._flat_weights[0]
+        first = self._weight(self._flat_weights_names[0])
         check_same_device(input, first, self._name())
         _check_dtype("the input", input, first, self._name())
         return input, batched
 
+    def _weight(self, name):
+        # straight from the parameter dict: Module.__getattr__ is Python, run for every weight
+        params = self._parameters
+        return params[name] if name in params else getattr(self, name)
+
     def _prepare_state(self, state, batched: bool, batch: int, reference: Tensor, what: str):
+        """The (layers * directions, B, H) initial state, or None for zeros (see ``_run_layers``)."""
+        if state is None:
+            return None
         directions = 2 if self.bidirectional else 1
         expected = (self.num_layers * directions, batch, self.hidden_size)
-        if state is None:
-            return creation.zeros(*expected, dtype=reference.dtype, device=reference.device)
         if batched and state.ndim != 3:
             raise RuntimeError(f"{self._name()}: For batched 3-D input, {what} should also be 3-D but got "
                                f"{state.ndim}-D tensor")
@@ -164,31 +170,36 @@ class RNNBase(Module):
             got = tuple(state.shape) if batched else (state.shape[0], state.shape[2])
             raise RuntimeError(f"{self._name()}: Expected {what} size {shown}, got {list(got)}")
         check_same_device(reference, state, self._name())
-        _check_dtype(what, state, self._flat_weights[0], self._name())
+        _check_dtype(what, state, self._weight(self._flat_weights_names[0]), self._name())
         return state
 
-    def _run_layers(self, x, h0, c0=None):
-        """Every layer and direction over the (T, B, I) input; returns output, h_n[, c_n]."""
+    def _run_layers(self, x, h0, c0=None, lstm=False):
+        """Every layer and direction over the (T, B, I) input; returns output, h_n[, c_n]. A state
+        given as None starts every layer and direction from one shared (B, H) zero tensor."""
         directions = 2 if self.bidirectional else 1
+        zero = None
+        if h0 is None or (lstm and c0 is None):
+            zero = creation.zeros(x.shape[1], self.hidden_size, dtype=x.dtype, device=x.device)
         h_last, c_last = [], []
         for layer in range(self.num_layers):
             outputs = []
             for direction in range(directions):
                 index = layer * directions + direction
-                weights = [getattr(self, name) for name in self._all_weights[index]]
+                weights = [self._weight(name) for name in self._all_weights[index]]
                 node = _layer_node(self.mode, direction == 1, self.bias)
-                if c0 is None:
-                    out, h_n = apply(node, x, h0[index], *weights)
-                else:
-                    out, h_n, c_n = apply(node, x, h0[index], c0[index], *weights)
+                h = zero if h0 is None else h0[index]
+                if lstm:
+                    out, h_n, c_n = apply(node, x, h, zero if c0 is None else c0[index], *weights)
                     c_last.append(c_n)
+                else:
+                    out, h_n = apply(node, x, h, *weights)
                 outputs.append(out)
                 h_last.append(h_n)
             x = outputs[0] if directions == 1 else cat(outputs, dim=2)
             if self.dropout and self.training and layer < self.num_layers - 1:
                 x = F.dropout(x, self.dropout, training=True)
-        h_n = stack(h_last, 0)
-        return (x, h_n) if c0 is None else (x, h_n, stack(c_last, 0))
+        h_n = _stacked(h_last)
+        return (x, h_n, _stacked(c_last)) if lstm else (x, h_n)
 
     def _finish_output(self, output, batched: bool):
         if not batched:
@@ -200,6 +211,11 @@ class RNNBase(Module):
         h0 = self._prepare_state(hx, batched, x.shape[1], x, "hx")
         output, h_n = self._run_layers(x, h0)
         return self._finish_output(output, batched), (h_n if batched else h_n.squeeze(1))
+
+
+def _stacked(states):
+    """(layers * directions, B, H) from the per-layer (B, H) states; one state is a view of it."""
+    return states[0].unsqueeze(0) if len(states) == 1 else stack(states, 0)
 
 
 class RNN(RNNBase):
@@ -238,7 +254,7 @@ class LSTM(RNNBase):
             raise TypeError("LSTM: hx must be a tuple (h_0, c_0) of two tensors")
         h0 = self._prepare_state(h0, batched, x.shape[1], x, "hx[0]")
         c0 = self._prepare_state(c0, batched, x.shape[1], x, "hx[1]")
-        output, h_n, c_n = self._run_layers(x, h0, c0)
+        output, h_n, c_n = self._run_layers(x, h0, c0, lstm=True)
         if not batched:
             h_n, c_n = h_n.squeeze(1), c_n.squeeze(1)
         return self._finish_output(output, batched), (h_n, c_n)
