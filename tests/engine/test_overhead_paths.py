@@ -97,3 +97,47 @@ def test_module_hooks_still_run_after_the_hookless_fast_call():
     post.remove()
     np.testing.assert_array_equal(layer(x).detach().numpy(), plain.detach().numpy())
     assert seen == ["pre"]
+
+
+@pytest.mark.parametrize("edit", ["new_moment_tensor", "moment_data", "step_as_number", "state_dict_entry",
+                                  "dropped_key", "float64_parameter"])
+def test_adam_notices_state_edited_between_steps_as_the_loop_does(edit, monkeypatch):
+    """Adam's flat path caches its flat buffers; an edit of the state or a parameter between steps
+    must give what the per-parameter loop gives from the same edit."""
+    def run(flat):
+        rng = np.random.default_rng(1)
+        params = [lf.tensor(rng.standard_normal(s).astype(np.float32), requires_grad=True)
+                  for s in ((4, 2), (4,), (1, 4))]
+        opt = lf.optim.Adam(params, lr=0.05)
+
+        def step():
+            for p in params:
+                p.grad = lf.tensor(rng.standard_normal(p.shape).astype(p._data.dtype))
+            opt.step()
+
+        step()
+        step()
+        st = opt.state[params[1]]
+        if edit == "new_moment_tensor":
+            st["exp_avg"] = lf.full((4,), 0.5)
+        elif edit == "moment_data":
+            st["exp_avg_sq"].data = np.full(4, 2.0, np.float32)
+        elif edit == "step_as_number":
+            st["step"] = lf.tensor(5.0)
+        elif edit == "state_dict_entry":
+            opt.state[params[1]] = {}
+        elif edit == "dropped_key":
+            del opt.state[params[2]]["exp_avg_sq"]
+            opt.state[params[2]] = {}
+        elif edit == "float64_parameter":
+            params[0].data = params[0]._data.astype(np.float64)
+        step()
+        step()
+        return [p.detach().numpy().copy() for p in params], flat
+
+    flat, _ = run(True)
+    monkeypatch.setattr(lf.optim.Adam, "FLAT_MAX_ELEMENTS", 0)  # the per-parameter loop
+    loop, _ = run(False)
+    for a, b in zip(flat, loop):
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b)

@@ -53,6 +53,12 @@ def apply(node, *inputs):
                                                        and second.device != first.device):
                     check_same_device(inputs[0], inputs[1], type(node).__name__)
                 out = node.forward(first, second)
+            elif len(inputs) == 3:  # Linear with its bias: every layer of an MLP
+                second, third = inputs[1]._data, inputs[2]._data
+                if type(first) is not np.ndarray or type(second) is not np.ndarray or type(third) is not np.ndarray:
+                    check_same_device(inputs[0], inputs[1], type(node).__name__)
+                    check_same_device(inputs[0], inputs[2], type(node).__name__)
+                out = node.forward(first, second, third)
             else:
                 arrays = [t._data for t in inputs]
                 for t, array in zip(inputs[1:], arrays[1:]):

@@ -35,11 +35,15 @@ class Adam(Optimizer):
         return hyper
 
     def _update(self, group, params):
-        hyper = self._hyperparameters(group)
-        if not hyper.amsgrad and len(params) > 1 and self._update_small_flat(
-                params, hyper.lr, hyper.beta1, hyper.beta2, hyper.eps, hyper.weight_decay, hyper.maximize,
-                hyper.decoupled):
-            return
+        # The flat path reads the group's options itself: no namespace built per step (what
+        # _hyperparameters gives, for the same group, field by field).
+        if not group["amsgrad"] and len(params) > 1:
+            beta1, beta2 = group["betas"]
+            if self._update_small_flat(
+                    params, float(group["lr"]), float(beta1), float(beta2), float(group["eps"]),
+                    float(group.get("weight_decay", 0)), bool(group.get("maximize", False)),
+                    bool(group.get("decoupled_weight_decay", False))):
+                return
         super()._update(group, params)
 
     def _init_state(self, state, w, hyper):
@@ -144,17 +148,21 @@ class Adam(Optimizer):
         key = tuple(map(id, params))
         found = cache.get(key)
         if found is not None:
+            # The cache holds the parameters themselves, so ids in the key cannot have been reused.
             kept, states, views, flat = found
-            state_of, dtype = self.state, flat[5]
-            for p, q, st, (mv, vv, sv) in zip(params, kept, states, views):
-                w = p._data
-                if (p is not q or state_of.get(p) is not st or type(w) is not np.ndarray or w.dtype != dtype
-                        or getattr(st.get("exp_avg"), "_data", None) is not mv
-                        or getattr(st.get("exp_avg_sq"), "_data", None) is not vv
-                        or getattr(st.get("step"), "_data", None) is not sv):
-                    break
-            else:
-                return flat
+            state_of, dtype, ndarray = self.state, flat[5], np.ndarray
+            try:
+                for p, st, (mv, vv, sv) in zip(params, states, views):
+                    w = p._data
+                    if (state_of.get(p) is not st or type(w) is not ndarray
+                            or (w.dtype is not dtype and w.dtype != dtype)
+                            or st["exp_avg"]._data is not mv or st["exp_avg_sq"]._data is not vv
+                            or st["step"]._data is not sv):
+                        break
+                else:
+                    return flat
+            except (KeyError, AttributeError):  # state entries removed or replaced by non-tensors
+                pass
         return self._build_flat_state(cache, key, params)
 
     def _build_flat_state(self, cache, key, params):
