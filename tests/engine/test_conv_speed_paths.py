@@ -85,3 +85,49 @@ def test_pooled_outputs_hold_their_values_across_steps():
         y = lf.tensor(np.random.default_rng(1).standard_normal((4, 3, 12, 12)).astype(np.float32))
         pool(conv_layer(y)).sum().backward()
     np.testing.assert_array_equal(held.detach().numpy(), kept)
+
+
+@pytest.mark.parametrize("kernel", [(2, 2), (3, 3), (2, 3), (3, 2)])
+@pytest.mark.parametrize("with_nan", [False, True], ids=["finite", "a_nan"])
+def test_max_pool_backward_by_rows_then_columns_matches_pytorch(kernel, with_nan, monkeypatch):
+    """Ties (all-zero windows after a ReLU, a window of equal maxima, equal maxima in one column),
+    infinities and negative zeros; with a NaN the one-pass path takes over."""
+    from layerforge.engine.ops import pool
+
+    monkeypatch.setattr(pool.MaxPool2d, "ROWS_THEN_COLUMNS_FROM", 0)
+    kh, kw = kernel
+    rng = np.random.default_rng(3)
+    x = np.maximum(rng.standard_normal((3, 4, 4 * kh, 5 * kw)), 0).astype(np.float32)
+    x[0, 0, :kh, :kw] = 1.5
+    x[0, 1, :kh, 0] = 2.5  # equal maxima down the first column
+    x[1, 0, 0, :3] = [np.inf, -np.inf, -0.0]
+    x[2, 3, kh:2 * kh, kw:2 * kw] = -np.inf
+    if with_nan:
+        x[1, 2, 1, 1] = np.nan
+    ours, theirs = lf.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out = lf.nn.functional.max_pool2d(ours, kernel)
+    expected = torch.nn.functional.max_pool2d(theirs, kernel)
+    upstream = rng.standard_normal(tuple(expected.shape)).astype(np.float32)
+    (out * lf.tensor(upstream)).sum().backward()
+    (expected * torch.tensor(upstream)).sum().backward()
+    np.testing.assert_array_equal(out.detach().numpy(), expected.detach().numpy())
+    np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered")
+def test_max_pool_two_stage_backward_is_the_one_pass_backward_bit_for_bit(monkeypatch):
+    """Also with infinite and NaN upstream gradients and negative ones that give -0.0."""
+    from layerforge.engine.ops import pool
+
+    rng = np.random.default_rng(8)
+    x = np.maximum(rng.standard_normal((4, 6, 12, 12)), 0).astype(np.float32)
+    grad = rng.standard_normal((4, 6, 6, 6)).astype(np.float32)
+    grad.reshape(-1)[:3] = [np.inf, -np.inf, np.nan]
+    results = []
+    for threshold in (0, 1 << 40):  # two-stage, then the one-pass path
+        monkeypatch.setattr(pool.MaxPool2d, "ROWS_THEN_COLUMNS_FROM", threshold)
+        node = pool.MaxPool2d((2, 2), (2, 2), (0, 0), (1, 1), False)
+        node.forward(x)
+        assert ("columns" in node.__dict__) == (threshold == 0)
+        results.append(np.array(node.backward(grad)))
+    assert results[0].tobytes() == results[1].tobytes()
