@@ -161,7 +161,7 @@ class LSTMLayer(_RecurrentLayer):
         dtype = gates.dtype
         o, i, f, g = (gates[:, k * H:(k + 1) * H] for k in range(4))
         arena, (w_hh, factors, dc_from_dh, rows, columns) = _carve(
-            xp, dtype, (H4, H), (T, H4, B), (T, H, B), (H4, T * B), (K, T * B))
+            xp, dtype, (H4, H), (T, H4, B), (T, H, B), (H4, T * B), (T * B, K))
         # d(pre-activation) = factor * dh (gate o) or factor * dc (gates i, f, g), for all steps at
         # once; the per-step loop then multiplies them in place, turning them into the gradients.
         sig = factors[:, :3 * H]
@@ -187,6 +187,8 @@ class LSTMLayer(_RecurrentLayer):
         else:
             live = [True] * T
         tmp = xp.empty((H, B), dtype=dtype)
+        needs = self._needs()
+        state_grads = needs[1] or needs[2]
         _internal_columns(xp, w_hh.T, self.w_hh.T, H)
         w_hh_t = w_hh.T                                 # (H, 4H), column-major: the faster GEMM
         for s in range(T - 1, -1, -1):
@@ -199,24 +201,26 @@ class LSTMLayer(_RecurrentLayer):
             block = d_gates[H:].reshape(3, H, B)
             block *= dc
             d_gates[:H] *= dh
-            dc *= f[s]
-            xp.matmul(w_hh_t, d_gates, out=dh)
+            if s or state_grads:          # the gradient of h0 and c0 only when they need one
+                dc *= f[s]
+                xp.matmul(w_hh_t, d_gates, out=dh)
         # Weight gradients as one GEMM over all steps, (4H, T B) @ (T B, K), gate rows back in
-        # PyTorch's order [i, f, g, o]
+        # PyTorch's order [i, f, g, o] (the (T B, K) operand row-major: BLAS runs it ~4 % faster)
         by_step = rows.reshape(H4, T, B)
         xp.copyto(by_step[:3 * H], factors[:, H:].transpose(1, 0, 2))
         xp.copyto(by_step[3 * H:], factors[:, :H].transpose(1, 0, 2))
-        xp.copyto(columns.reshape(K, T, B), operands[:T].transpose(1, 0, 2))
-        d_weights = rows @ columns.T
+        xp.copyto(columns.reshape(T, B, K), operands[:T].transpose(0, 2, 1))
+        d_weights = rows @ columns
         dx = None
-        if self._needs()[0]:
+        if needs[0]:
             dx = (rows.T @ self.w_ih).reshape(T, B, I)
             if self.reverse:
                 dx = dx[::-1]
         workspace.give(arena)
         d_w_hh = _lent(xp, (H4, H), dtype)
         xp.copyto(d_w_hh, d_weights[:, I:I + H])
-        grads = (dx, xp.ascontiguousarray(dh.T), xp.ascontiguousarray(dc.T),
+        grads = (dx, xp.ascontiguousarray(dh.T) if needs[1] else None,
+                 xp.ascontiguousarray(dc.T) if needs[2] else None,
                  xp.ascontiguousarray(d_weights[:, :I]), d_w_hh)
         if not self.has_bias:
             return grads
