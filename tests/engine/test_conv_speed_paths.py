@@ -57,7 +57,7 @@ def test_repeated_steps_reuse_buffers_without_stale_values(monkeypatch):
 
 
 def test_a_lent_output_buffer_is_reused_only_after_its_last_view_is_gone():
-    from layerforge.engine.ops.conv import workspace
+    from layerforge.engine.ops.buffer_pool import workspace
 
     shape = (3, 5, 7, 11)  # a shape no other test lends
     first = workspace.lend(shape, np.float32)

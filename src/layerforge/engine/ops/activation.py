@@ -7,8 +7,8 @@ import numpy as np
 
 from ..autograd import Node
 from ..backend import gpu_erf
+from .buffer_pool import workspace
 from .common import apply, xp_of
-from .conv import workspace
 from .elementwise import Relu as _Relu
 from .elementwise import stable_sigmoid
 

@@ -16,99 +16,11 @@ form one ``(C*kh*kw, positions)`` matrix and a whole batch is a single GEMM. The
 """
 from __future__ import annotations
 
-import math
-import threading
-
 import numpy as np
 
 from ..autograd import Node
+from .buffer_pool import workspace
 from .common import xp_of
-
-
-class _Workspace:
-    """Recycles the big column matrices between training steps.
-
-    Each step needs the same few multi-megabyte buffers again; fresh allocations of that size come
-    from new pages that the OS must fault in and zero (measured: about half of a LeNet step on the
-    CPU). A buffer comes back here when its graph node is released after backward; the pool is
-    bounded, so at most a few buffers per shape are held. GPU arrays are not kept: cupy's own memory
-    pool already recycles device memory without faults.
-    """
-
-    MAX_PER_SHAPE = 2
-    MAX_BYTES = 256 * 2**20
-
-    def __init__(self):
-        self._free: dict = {}
-        self._bytes = 0
-        self._lock = threading.Lock()
-
-    def take(self, xp, shape, dtype):
-        if xp is not np:
-            return xp.empty(shape, dtype=dtype)
-        key = (shape, str(dtype))
-        with self._lock:
-            stack = self._free.get(key)
-            if stack:
-                array = stack.pop()
-                self._bytes -= array.nbytes
-                return array
-        return xp.empty(shape, dtype=dtype)
-
-    def give(self, array, wait=True):
-        if type(array) is not np.ndarray or array.base is not None:
-            return
-        key = (array.shape, str(array.dtype))
-        # A lease hands its buffer back from __del__, which may run inside a garbage collection that
-        # interrupted this thread while it held the lock: never wait there (the buffer is then freed).
-        if not self._lock.acquire(wait):
-            return
-        try:
-            stack = self._free.setdefault(key, [])
-            if len(stack) < self.MAX_PER_SHAPE and self._bytes + array.nbytes <= self.MAX_BYTES:
-                stack.append(array)
-                self._bytes += array.nbytes
-        finally:
-            self._lock.release()
-
-    # Below this size numpy's allocation comes from the C heap without faults; a lease costs more.
-    LEND_BYTES = 256 * 2**10
-
-    def lend(self, shape, dtype):
-        """A CPU array for a node's *output*, whose lifetime the node does not know: its buffer comes
-        from the pool and goes back to it when the last array using it is gone (see ``_Lease``)."""
-        dtype = np.dtype(dtype)
-        if math.prod(shape) * dtype.itemsize < self.LEND_BYTES:
-            return np.empty(shape, dtype=dtype)
-        return np.asarray(_Lease(self.take(np, shape, dtype), self))
-
-    def clear(self):
-        with self._lock:
-            self._free.clear()
-            self._bytes = 0
-
-
-class _Lease:
-    """The owner of a pooled buffer lent out as an array (``np.asarray(lease)`` makes an array whose
-    base is the lease, and numpy keeps every view of that array pointing to it): when the last view
-    is gone, the lease dies and gives the buffer back. So a multi-megabyte activation or gradient,
-    which leaves its node for an unknown time, reuses memory that is already mapped instead of
-    faulting in fresh pages each step (about 18 ms of kernel time per MNIST-example step)."""
-
-    __slots__ = ("__array_interface__", "_store", "_pool")
-
-    def __init__(self, store, pool):
-        self._store, self._pool = store, pool
-        self.__array_interface__ = store.__array_interface__
-
-    def __del__(self):
-        try:
-            self._pool.give(self._store, wait=False)
-        except Exception:  # noqa: BLE001 - interpreter shutdown: nothing to give back to
-            pass
-
-
-workspace = _Workspace()
 
 
 def conv_output_size(size, kernel, stride, pad_lo, pad_hi, dilation):

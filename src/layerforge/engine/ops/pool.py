@@ -8,8 +8,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Node
+from .buffer_pool import workspace
 from .common import xp_of
-from .conv import _window, workspace
+from .conv import _window
 
 
 def pool_output_size(size, kernel, stride, padding, dilation, ceil_mode):
