@@ -128,7 +128,7 @@ class MaxPool2d(Node):
         padded, best = self.padded, self.best
         if self._tiles_exactly():
             columns = self.__dict__.get("columns")
-            if columns is not None and grad.dtype == best.dtype and not np.isnan(np.max(best)):
+            if columns is not None and grad.dtype == best.dtype and not _has_nan(best):
                 return self._backward_by_rows_then_columns(grad, columns)
             return self._backward_tiled(grad)
         grad_padded = xp.zeros(padded.shape, dtype=grad.dtype)
@@ -192,7 +192,9 @@ class MaxPool2d(Node):
 
     def _backward_tiled(self, grad):
         """Each input element is in exactly one window, so every element of the gradient is written
-        once, straight into its place (no zero-filled array, no temporaries of the gradient)."""
+        once, straight into its place (no zero-filled array, no temporaries of the gradient). The
+        first offset claims where it holds the maximum; without NaN, the last offset takes whatever
+        is still unclaimed (the maximum is somewhere in each window) without a comparison."""
         xp = xp_of(grad)
         x, best = self.padded, self.best
         n, c, h, w = self.x_shape
@@ -200,21 +202,33 @@ class MaxPool2d(Node):
         out = _output(grad, self.x_shape)
         tiles = out.reshape(n, c, oh, kh, ow, kw)
         inputs = x.reshape(n, c, oh, kh, ow, kw)
-        unclaimed = xp.ones(best.shape, dtype=bool)
-        nan_best = best != best if bool(xp.isnan(best).any()) else None
+        nan_best = best != best if _has_nan(best) else None
         hit = xp.empty(best.shape, dtype=bool)
-        last = (kh - 1, kw - 1)
-        for i in range(kh):
-            for j in range(kw):
-                window = inputs[:, :, :, i, :, j]
-                xp.equal(window, best, out=hit)
-                if nan_best is not None:  # a NaN maximum came from a NaN input: route the gradient there
-                    hit |= nan_best & (window != window)
+        unclaimed = None  # before the first offset, every window is unclaimed
+        offsets = [(i, j) for i in range(kh) for j in range(kw)]
+        for index, (i, j) in enumerate(offsets):
+            window = inputs[:, :, :, i, :, j]
+            last = index == len(offsets) - 1
+            if last and unclaimed is not None and nan_best is None:
+                xp.multiply(grad, unclaimed, out=tiles[:, :, :, i, :, j])
+                break
+            xp.equal(window, best, out=hit)
+            if nan_best is not None:  # a NaN maximum came from a NaN input: route the gradient there
+                hit |= nan_best & (window != window)
+            if unclaimed is None:
+                unclaimed = xp.logical_not(hit)
+            else:
                 hit &= unclaimed
-                if (i, j) != last:
+                if not last:
                     xp.greater(unclaimed, hit, out=unclaimed)  # unclaimed and not hit
-                xp.multiply(grad, hit, out=tiles[:, :, :, i, :, j])
+            xp.multiply(grad, hit, out=tiles[:, :, :, i, :, j])
         return out
+
+
+def _has_nan(best):
+    if type(best) is np.ndarray:
+        return best.size > 0 and bool(np.isnan(np.max(best)))  # one pass, no temporary
+    return bool(xp_of(best).isnan(best).any())
 
 
 class AvgPool2d(Node):
