@@ -60,6 +60,26 @@ def test_head_on_last_step_matches_torch(config, dtype, device):
 
 
 @pytest.mark.parametrize("device", DEVICES)
+def test_sequence_longer_than_the_backward_step_block_matches_torch(device):
+    """37 steps: the backward prepares its factors 16 steps at a time (two full blocks and a partial
+    one), in both directions, with given initial states so their gradients run through every step."""
+    ours, theirs = _pair("float64", device, bidirectional=True)
+    x_ours, x_theirs = _input("float64", device, shape=(37, 3, 6))
+    rng = np.random.default_rng(4)
+    h0, c0 = rng.standard_normal((2, 3, 7)), rng.standard_normal((2, 3, 7))
+    states_ours = tuple(lf.tensor(a, device=device, requires_grad=True) for a in (h0, c0))
+    states_theirs = tuple(torch.tensor(a, requires_grad=True) for a in (h0, c0))
+    out_ours, (h_ours, _) = ours(x_ours, states_ours)
+    out_theirs, (h_theirs, _) = theirs(x_theirs, states_theirs)
+    weight = rng.standard_normal(tuple(out_theirs.shape))
+    ((out_ours * lf.tensor(weight, device=device)).sum() + h_ours.sum()).backward()
+    ((out_theirs * torch.tensor(weight)).sum() + h_theirs.sum()).backward()
+    _compare_grads(ours, theirs, x_ours, x_theirs, "float64")
+    for ours_state, their_state, name in zip(states_ours, states_theirs, ("h0", "c0")):
+        _close(ours_state.grad, their_state.grad, "float64", f"gradient of {name}")
+
+
+@pytest.mark.parametrize("device", DEVICES)
 def test_only_final_states_used_matches_torch(device):
     ours, theirs = _pair("float64", device, bidirectional=True)
     x_ours, x_theirs = _input("float64", device)

@@ -23,6 +23,11 @@ from .common import xp_of
 from .conv import workspace
 
 
+# LSTM backward prepares its per-gate factors this many steps at a time, just before the loop uses
+# them (measured: 16 ~2 % faster than all 32 steps at once for the LSTM row, 4 and 8 not faster)
+_CHUNK = 16
+
+
 def _time_order(T: int, reverse: bool):
     return range(T - 1, -1, -1) if reverse else range(T)
 
@@ -152,30 +157,14 @@ class LSTMLayer(_RecurrentLayer):
 
     def backward(self, d_out, d_hn, d_cn):
         xp = xp_of(self.x)
-        gates, tanh_c, operands = self.gates, self.tanh_cells, self.operands
+        gates, tanh_c, operands, cells = self.gates, self.tanh_cells, self.operands, self.cells
         T, H4, B = gates.shape
         H = H4 // 4
         K = operands.shape[1]
         I = self.x.shape[2]
         dtype = gates.dtype
-        o, i, f, g = (gates[:, k * H:(k + 1) * H] for k in range(4))
         arena, (w_hh, factors, dc_from_dh, rows, columns) = _carve(
             xp, dtype, (H4, H), (T, H4, B), (T, H, B), (H4, T * B), (T * B, K))
-        # d(pre-activation) = factor * dh (gate o) or factor * dc (gates i, f, g), for all steps at
-        # once; the per-step loop then multiplies them in place, turning them into the gradients.
-        sig = factors[:, :3 * H]
-        xp.subtract(1, gates[:, :3 * H], out=sig)
-        sig *= gates[:, :3 * H]                        # a (1 - a): the sigmoids' slope
-        factors[:, :H] *= tanh_c
-        factors[:, H:2 * H] *= g
-        factors[:, 2 * H:3 * H] *= self.cells[:T]
-        f_g = factors[:, 3 * H:]
-        xp.multiply(g, g, out=f_g)
-        xp.subtract(1, f_g, out=f_g)
-        f_g *= i
-        xp.multiply(tanh_c, tanh_c, out=dc_from_dh)
-        xp.subtract(1, dc_from_dh, out=dc_from_dh)
-        dc_from_dh *= o
         dh = xp.zeros((H, B), dtype=dtype) if d_hn is None else xp.ascontiguousarray(d_hn.T)
         dc = xp.zeros((H, B), dtype=dtype) if d_cn is None else xp.ascontiguousarray(d_cn.T)
         # Steps whose output gradient is zero (a head on output[-1] leaves all but one) add nothing.
@@ -190,24 +179,45 @@ class LSTMLayer(_RecurrentLayer):
         state_grads = needs[1] or needs[2]
         _internal_rows(xp, w_hh, self.w_hh, H)
         w_hh_t = w_hh.T                                 # (H, 4H), column-major: the faster GEMM
-        for s in range(T - 1, -1, -1):
-            t = T - 1 - s if self.reverse else s
-            if live[t]:
-                dh += d_out[t].T
-            xp.multiply(dh, dc_from_dh[s], out=tmp)
-            dc += tmp
-            d_gates = factors[s]
-            block = d_gates[H:].reshape(3, H, B)
-            block *= dc
-            d_gates[:H] *= dh
-            if s or state_grads:          # the gradient of h0 and c0 only when they need one
-                dc *= f[s]
-                xp.matmul(w_hh_t, d_gates, out=dh)
-        # Weight gradients as one GEMM over all steps, (4H, T B) @ (T B, K), gate rows back in
-        # PyTorch's order [i, f, g, o] (the (T B, K) operand row-major: BLAS runs it ~4 % faster)
         by_step = rows.reshape(H4, T, B)
-        xp.copyto(by_step[:3 * H], factors[:, H:].transpose(1, 0, 2))
-        xp.copyto(by_step[3 * H:], factors[:, :H].transpose(1, 0, 2))
+        for end in range(T, 0, -_CHUNK):
+            span = slice(max(end - _CHUNK, 0), end)
+            a, fac, tc = gates[span], factors[span], tanh_c[span]
+            # d(pre-activation) = factor * dh (gate o) or factor * dc (gates i, f, g), a few steps
+            # at once (they stay in the cache for the loop); the per-step loop then multiplies them
+            # in place, turning them into the gradients.
+            sig = fac[:, :3 * H]
+            xp.subtract(1, a[:, :3 * H], out=sig)
+            sig *= a[:, :3 * H]                        # a (1 - a): the sigmoids' slope
+            fac[:, :H] *= tc
+            fac[:, H:2 * H] *= a[:, 3 * H:]
+            fac[:, 2 * H:3 * H] *= cells[span]
+            f_g = fac[:, 3 * H:]
+            xp.multiply(a[:, 3 * H:], a[:, 3 * H:], out=f_g)
+            xp.subtract(1, f_g, out=f_g)
+            f_g *= a[:, H:2 * H]
+            d_c = dc_from_dh[span]
+            xp.multiply(tc, tc, out=d_c)
+            xp.subtract(1, d_c, out=d_c)
+            d_c *= a[:, :H]
+            for s in range(span.stop - 1, span.start - 1, -1):
+                t = T - 1 - s if self.reverse else s
+                if live[t]:
+                    dh += d_out[t].T
+                xp.multiply(dh, dc_from_dh[s], out=tmp)
+                dc += tmp
+                d_gates = factors[s]
+                block = d_gates[H:].reshape(3, H, B)
+                block *= dc
+                d_gates[:H] *= dh
+                if s or state_grads:          # the gradient of h0 and c0 only when they need one
+                    dc *= gates[s, 2 * H:3 * H]
+                    xp.matmul(w_hh_t, d_gates, out=dh)
+            # gate rows back in PyTorch's order [i, f, g, o] for the weight GEMM
+            xp.copyto(by_step[:3 * H, span], fac[:, H:].transpose(1, 0, 2))
+            xp.copyto(by_step[3 * H:, span], fac[:, :H].transpose(1, 0, 2))
+        # Weight gradients as one GEMM over all steps, (4H, T B) @ (T B, K) (the (T B, K) operand
+        # row-major: BLAS runs it ~4 % faster)
         xp.copyto(columns.reshape(T, B, K), operands[:T].transpose(0, 2, 1))
         d_weights = rows @ columns
         dx = None
