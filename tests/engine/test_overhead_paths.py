@@ -141,3 +141,22 @@ def test_adam_notices_state_edited_between_steps_as_the_loop_does(edit, monkeypa
     for a, b in zip(flat, loop):
         assert a.dtype == b.dtype
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_linear_products_are_matmul_s_bit_for_bit(dtype):
+    """Linear's 2-D CPU products go through np.dot; they must equal the @ products exactly."""
+    from layerforge.engine.ops.dense import Linear
+    rng = np.random.default_rng(5)
+    for n, i, o in [(32, 2, 16), (32, 16, 1), (1, 7, 3), (128, 64, 10), (5, 1, 1)]:
+        x = rng.standard_normal((n, i)).astype(dtype)
+        w = rng.standard_normal((o, i)).astype(dtype)
+        b = rng.standard_normal(o).astype(dtype)
+        g = rng.standard_normal((n, o)).astype(dtype)
+        node = Linear(True)
+        out = node.forward(x, w, b)
+        np.testing.assert_array_equal(out, x @ w.T + b)
+        gx, gw, gb = node.backward(g)
+        np.testing.assert_array_equal(gx, g @ w)
+        np.testing.assert_array_equal(gw, g.T @ x)
+        np.testing.assert_array_equal(gb, g.sum(axis=0))
