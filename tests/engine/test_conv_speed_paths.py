@@ -131,3 +131,21 @@ def test_max_pool_two_stage_backward_is_the_one_pass_backward_bit_for_bit(monkey
         assert ("columns" in node.__dict__) == (threshold == 0)
         results.append(np.array(node.backward(grad)))
     assert results[0].tobytes() == results[1].tobytes()
+
+
+def test_a_full_pool_makes_room_by_dropping_the_shapes_used_least_recently(monkeypatch):
+    from layerforge.engine.ops.buffer_pool import _Workspace
+
+    pool = _Workspace()
+    monkeypatch.setattr(pool, "MAX_BYTES", 12100)
+    old, recent = np.empty(1000, np.float32), np.empty(1001, np.float32)
+    pool.give(old)
+    pool.give(recent)
+    assert pool.take(np, (1001,), np.dtype(np.float32)) is recent  # now the most recent shape
+    pool.give(recent)
+    newcomer = np.empty(2000, np.float32)  # needs 8,000 bytes: the oldest shape goes
+    pool.give(newcomer)
+    assert pool.take(np, (2000,), np.dtype(np.float32)) is newcomer
+    assert pool.take(np, (1001,), np.dtype(np.float32)) is recent
+    assert pool.take(np, (1000,), np.dtype(np.float32)) is not old
+    assert pool._bytes == 0

@@ -13,9 +13,11 @@ class _Workspace:
 
     Each step needs the same few multi-megabyte buffers again; fresh allocations of that size come
     from new pages that the OS must fault in and zero (measured: about half of a LeNet step on the
-    CPU). A buffer comes back here when its graph node is released after backward; the pool is
-    bounded, so at most a few buffers per shape are held. GPU arrays are not kept: cupy's own memory
-    pool already recycles device memory without faults.
+    CPU). A buffer comes back here when its graph node is released after backward, or when the last
+    array made from a lent buffer is gone; the pool is bounded, so at most a few buffers per shape are
+    held, and when it is full the shapes used least recently make room (a run that moves on to other
+    shapes, say a validation batch size, does not leave the pool holding only stale ones). GPU arrays
+    are not kept: cupy's own memory pool already recycles device memory without faults.
     """
 
     MAX_PER_SHAPE = 2
@@ -31,11 +33,13 @@ class _Workspace:
             return xp.empty(shape, dtype=dtype)
         key = (shape, str(dtype))
         with self._lock:
-            stack = self._free.get(key)
-            if stack:
-                array = stack.pop()
-                self._bytes -= array.nbytes
-                return array
+            stack = self._free.pop(key, None)
+            if stack is not None:
+                self._free[key] = stack  # most recently used last
+                if stack:
+                    array = stack.pop()
+                    self._bytes -= array.nbytes
+                    return array
         return xp.empty(shape, dtype=dtype)
 
     def give(self, array, wait=True):
@@ -47,8 +51,16 @@ class _Workspace:
         if not self._lock.acquire(wait):
             return
         try:
-            stack = self._free.setdefault(key, [])
-            if len(stack) < self.MAX_PER_SHAPE and self._bytes + array.nbytes <= self.MAX_BYTES:
+            stack = self._free.pop(key, [])
+            self._free[key] = stack  # most recently used last
+            if len(stack) >= self.MAX_PER_SHAPE or array.nbytes > self.MAX_BYTES:
+                return
+            for other in list(self._free):  # least recently used first
+                if self._bytes + array.nbytes <= self.MAX_BYTES or other == key:
+                    break
+                for evicted in self._free.pop(other):
+                    self._bytes -= evicted.nbytes
+            if self._bytes + array.nbytes <= self.MAX_BYTES:
                 stack.append(array)
                 self._bytes += array.nbytes
         finally:
