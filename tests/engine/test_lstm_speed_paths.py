@@ -141,3 +141,20 @@ def test_lstm_cell_without_bias_matches_torch():
     (h.sum() + c.sum()).backward()
     (th.sum() + tc.sum()).backward()
     _compare_grads(ours, theirs, x_ours, x_theirs, "float64")
+
+
+@pytest.mark.parametrize("layer", ["LSTM", "GRU", "RNN"])
+def test_empty_sequence_is_refused_as_pytorch_does(layer):
+    module = getattr(lf.nn, layer)(4, 3, batch_first=True)
+    with pytest.raises(RuntimeError, match="sequence length to be larger than 0"):
+        module(lf.tensor(np.zeros((2, 0, 4), dtype="float32")))
+
+
+def test_empty_batch_gives_empty_outputs_and_gradients():
+    ours = lf.nn.LSTM(4, 3, bidirectional=True)
+    x = lf.tensor(np.zeros((5, 0, 4), dtype="float32"), requires_grad=True)
+    out, (h, c) = ours(x)
+    assert tuple(out.shape) == (5, 0, 6) and tuple(h.shape) == tuple(c.shape) == (2, 0, 3)
+    (out.sum() + h.sum()).backward()
+    assert tuple(x.grad.shape) == (5, 0, 4)
+    assert not np.any(ours.weight_hh_l0.grad.numpy())

@@ -137,6 +137,9 @@ class RNNBase(Module):
             input = input.unsqueeze(1)
         elif self.batch_first:
             input = input.transpose(0, 1)
+        if input.shape[0] == 0:
+            raise RuntimeError(f"{self._name()}: Expected sequence length to be larger than 0 in RNN "
+                               f"(input shape {tuple(input.shape)}, sequence first)")
         if input.shape[-1] != self.input_size:
             raise RuntimeError(f"{self._name()}: input.size(-1) must be equal to input_size. Expected "
                                f"{self.input_size}, got {input.shape[-1]} (input shape "
