@@ -26,13 +26,14 @@ def _conv_and_grads(engine, x, w, b, **options):
                                      dict(padding=1, dilation=2), dict(padding=(0, 3))],
                          ids=["plain", "padded_dilated", "dilated_both", "wide_padding"])
 @pytest.mark.parametrize("chunk_images", [1, 3], ids=["one_image_a_chunk", "three_images_a_chunk"])
-def test_stride_one_input_gradient_matches_pytorch(options, chunk_images, monkeypatch):
+@pytest.mark.parametrize("c", [3, 24], ids=["bias_in_the_gemm", "bias_summed"])
+def test_stride_one_input_gradient_matches_pytorch(options, chunk_images, c, monkeypatch):
     monkeypatch.setattr(conv.Conv2d, "PLANE_FOR_CHANNELS_FIRST", 0)
-    n, c, h, w, o, kh, kw = 7, 3, 11, 9, 5, 3, 2
+    n, h, w, o, kh, kw = 7, 11, 9, 5, 3, 2
     rng = np.random.default_rng(11)
     x = rng.standard_normal((n, c, h, w)).astype(np.float32)
     weight = rng.standard_normal((o, c, kh, kw)).astype(np.float32)
-    bias = rng.standard_normal(o).astype(np.float32) if chunk_images == 1 else None
+    bias = rng.standard_normal(o).astype(np.float32) if chunk_images == 1 or c > 3 else None
     planes = torch.nn.functional.conv2d(torch.tensor(x), torch.tensor(weight), **options).shape[2:]
     columns_per_image = c * kh * kw * planes[0] * planes[1] * 4  # bytes
     monkeypatch.setattr(conv.Conv2d, "CHUNK_BYTES", chunk_images * columns_per_image)

@@ -274,13 +274,22 @@ class Conv2d(Node):
         k, positions = c * kh * kw, oh * ow
         dtype = grad.dtype
         rows = np.ascontiguousarray(grad).reshape(n, o, positions)
-        grad_bias = np.add.reduce(rows, axis=(0, 2)) if self.has_bias else None
         want_x = self.inputs is None or self.inputs[0].requires_grad
         step = self._chunk(n, k, positions, dtype.itemsize)
-        cols = workspace.take(np, (step, c, kh, kw, oh, ow), dtype)
+        # With a bias and few columns rows (a first layer), a row of ones under each image's columns
+        # makes the GEMM's last row the bias gradient (the image's gradient summed over positions): no
+        # separate reduction. With many rows the odd GEMM size costs what the reduction saves.
+        fold_bias = self.has_bias and k < 128
+        grad_bias = None
+        if self.has_bias and not fold_bias:
+            grad_bias = np.add.reduce(np.add.reduce(rows, axis=0), axis=1)  # images first: 0.37 vs 0.55 ms
+        k1 = k + fold_bias
+        cols = workspace.take(np, (step, k1, positions), dtype)
+        if fold_bias:
+            cols[:, k] = 1
         windows = _image_windows(padded, (kh, kw), self.stride, self.dilation, (oh, ow))
-        partial = np.empty((step, k, o), dtype=dtype)
-        grad_weight_t = np.zeros((k, o), dtype=dtype)  # the weight gradient, transposed
+        partial = np.empty((step, k1, o), dtype=dtype)
+        grad_weight_t = np.zeros((k1, o), dtype=dtype)  # the weight gradient, transposed (and the bias's)
         flat = want_x and tuple(self.stride) == (1, 1)
         if flat:
             grad_padded = workspace.lend(padded.shape, dtype)
@@ -292,10 +301,9 @@ class Conv2d(Node):
         for start in range(0, n, step):
             stop = min(n, start + step)
             m = stop - start
-            chunk = cols[:m]
-            chunk[...] = windows[start:stop]
+            np.reshape(cols[:m, :k], (m, c, kh, kw, oh, ow), copy=False)[...] = windows[start:stop]
             # cols @ grad^T per image (K x O) runs faster in OpenBLAS than grad @ cols^T (O x K).
-            np.matmul(chunk.reshape(m, k, positions), rows[start:stop].transpose(0, 2, 1), out=partial[:m])
+            np.matmul(cols[:m], rows[start:stop].transpose(0, 2, 1), out=partial[:m])
             grad_weight_t += partial[0] if m == 1 else np.add.reduce(partial[:m], axis=0)
             if flat:
                 accumulate(grad[start:stop], grad_padded[start:stop])
@@ -304,7 +312,9 @@ class Conv2d(Node):
                 _col2im_images(grad_cols[:m].reshape(m, c, kh, kw, oh, ow), grad_padded[start:stop],
                                self.stride, self.dilation)
         workspace.give(cols)
-        grad_weight = np.ascontiguousarray(grad_weight_t.T).reshape(weight.shape)
+        if fold_bias:
+            grad_bias = grad_weight_t[k].copy()
+        grad_weight = np.ascontiguousarray(grad_weight_t[:k].T).reshape(weight.shape)
         grad_x = None
         if flat:
             accumulate.release()
