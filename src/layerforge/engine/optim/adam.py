@@ -114,7 +114,7 @@ class Adam(Optimizer):
         if counts.count(step) != len(counts):  # step counts edited apart: undo, use the loop
             steps -= 1
             return False
-        g = np.concatenate([g.reshape(-1) for g in grads])
+        g = np.concatenate(grads, axis=None)  # flattened by concatenate itself (no reshape per tensor)
         if maximize:
             np.negative(g, out=g)
         if weight_decay != 0:

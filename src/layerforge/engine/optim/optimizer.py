@@ -330,12 +330,16 @@ def _hook_handle(hooks: dict, hook) -> _RemovableHandle:
 def _with_step_hooks(step):
     @functools.wraps(step)
     def wrapper(self, *args, **kwargs):
-        for hook in list(self.__dict__.get("_step_pre_hooks", {}).values()):
+        d = self.__dict__
+        pre, post = d.get("_step_pre_hooks"), d.get("_step_post_hooks")
+        if not pre and not post:  # the usual step, without hooks
+            return step(self, *args, **kwargs)
+        for hook in list((pre or {}).values()):
             result = hook(self, args, kwargs)
             if result is not None:
                 args, kwargs = result
         out = step(self, *args, **kwargs)
-        for hook in list(self.__dict__.get("_step_post_hooks", {}).values()):
+        for hook in list(d.get("_step_post_hooks", {}).values()):
             hook(self, args, kwargs)
         return out
 
