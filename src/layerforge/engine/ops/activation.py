@@ -55,18 +55,21 @@ _exact_erf = np.vectorize(math.erf, otypes=[np.float64])
 
 class Relu(_Relu):
     """ReLU whose large CPU output and gradient come from the workspace's pooled buffers (a fresh
-    multi-megabyte array faults in new pages every step); same values as the plain node's."""
+    multi-megabyte array faults in new pages every step); same values as the plain node's. Small
+    arrays take the plain node's two lines first: a tiny MLP's step is mostly per-call Python."""
 
     def forward(self, a):
-        if type(a) is not np.ndarray or a.dtype.kind != "f":
-            return super().forward(a)
+        if a.nbytes < workspace.LEND_BYTES or type(a) is not np.ndarray or a.dtype.kind != "f":
+            self.out = xp_of(a).maximum(a, 0)
+            return self.out
         self.out = np.maximum(a, 0, out=workspace.lend(a.shape, a.dtype))
         return self.out
 
     def backward(self, g):
         out = self.out
-        if type(g) is not np.ndarray or g.dtype != out.dtype or g.shape != out.shape:
-            return super().backward(g)
+        if (g.nbytes < workspace.LEND_BYTES or type(g) is not np.ndarray or g.dtype != out.dtype
+                or g.shape != out.shape):
+            return g * (out > 0)
         grad = np.greater(out, 0, out=workspace.lend(g.shape, g.dtype))  # the mask as 0.0 / 1.0
         return np.multiply(grad, g, out=grad)
 
