@@ -147,15 +147,21 @@ def run_backward(roots, retain_graph: bool = False, capture=None):
         return _run_backward(roots, retain_graph, capture)
 
 
-class _Pending:
-    """Gradients that have reached some node's outputs, summed per output, and the queue of those nodes:
-    latest generation first, so a node runs only once every gradient of its outputs has arrived."""
+class _Walk:
+    """One backward walk's state: the gradients that have reached some node's outputs, summed per
+    output, and the queue of those nodes (latest generation first, so a node runs only once every
+    gradient of its outputs has arrived); the captured gradients (``autograd.grad``); the ids of
+    arrays some ``.grad`` owns (never added into in place); the leaves with post-accumulate-grad
+    hooks that received a gradient."""
 
-    __slots__ = ("sums", "queue")
+    __slots__ = ("sums", "queue", "captured", "handed_out", "accumulated")
 
-    def __init__(self):
+    def __init__(self, captured):
         self.sums: dict = {}
         self.queue: list = []
+        self.captured = captured
+        self.handed_out: set = set()
+        self.accumulated: list = []
 
     def add(self, node, index: int, g) -> None:
         sums = self.sums
@@ -172,23 +178,6 @@ class _Pending:
             slots = sums[node] = [None] * node.n_outputs
             heapq.heappush(self.queue, (-node.generation, next(_counter), node))
         slots[index] = g if slots[index] is None else slots[index] + g
-
-    def next(self):
-        node = heapq.heappop(self.queue)[2]
-        return node, self.sums.pop(node)
-
-
-class _Walk:
-    """What one backward walk carries besides its queue: the captured gradients (``autograd.grad``),
-    the ids of arrays some ``.grad`` owns (never added into in place), and the leaves with
-    post-accumulate-grad hooks that received a gradient."""
-
-    __slots__ = ("captured", "pending", "handed_out", "accumulated")
-
-    def __init__(self, captured, pending):
-        self.captured, self.pending = captured, pending
-        self.handed_out: set = set()
-        self.accumulated: list = []
 
 
 def _to_leaf(walk, tensor, g):
@@ -224,7 +213,7 @@ def _deliver(walk, tensor, g):
         captured[id(tensor)] = g if previous is None else previous + g
     fn = tensor.grad_fn
     if fn is not None:
-        walk.pending.add(fn, tensor._out_idx, g)
+        walk.add(fn, tensor._out_idx, g)
     elif captured is None:
         _to_leaf(walk, tensor, g)
 
@@ -244,8 +233,7 @@ def _run_backward(roots, retain_graph: bool = False, capture=None):
     """
     wrap = Tensor._wrap
     captured = {id(t): None for t in capture} if capture is not None else None
-    pending = _Pending()
-    walk = _Walk(captured, pending)
+    walk = _Walk(captured)
     handed_out = walk.handed_out
     deliver = _deliver
 
@@ -256,9 +244,9 @@ def _run_backward(roots, retain_graph: bool = False, capture=None):
         deliver(walk, tensor, g)
 
     base_release = Node.release
-    sums, queue, heappush, heappop, counter = pending.sums, pending.queue, heapq.heappush, heapq.heappop, _counter
+    sums, queue, heappush, heappop, counter = walk.sums, walk.queue, heapq.heappush, heapq.heappop, _counter
     anomaly_state = anomaly.STATE
-    ndarray = np.ndarray
+    ndarray, new_tensor = np.ndarray, object.__new__
     while queue:
         node = heappop(queue)[2]
         grads = sums.pop(node)
@@ -287,7 +275,7 @@ def _run_backward(roots, retain_graph: bool = False, capture=None):
         for tensor, g in zip(inputs, input_grads):
             if g is None or not tensor.requires_grad:
                 continue
-            # The usual delivery inlined (what deliver, _Pending.add and to_leaf do for a CPU array of
+            # The usual delivery inlined (what _deliver, _Walk.add and _to_leaf do for a CPU array of
             # the tensor's dtype): a small model's backward is mostly this loop's Python.
             if type(g) is ndarray and captured is None and g.dtype is tensor._data.dtype:
                 fn = tensor.grad_fn
@@ -303,7 +291,12 @@ def _run_backward(roots, retain_graph: bool = False, capture=None):
                 elif (tensor.grad is None and g.base is None and tensor._hooks is None
                       and not _post_accumulate_hooks and id(g) not in handed_out):
                     handed_out.add(id(g))
-                    tensor.grad = wrap(g)
+                    leaf_grad = new_tensor(Tensor)  # what Tensor._wrap(g) builds, without the call
+                    leaf_grad._data = g
+                    leaf_grad.grad = leaf_grad._hooks = leaf_grad.grad_fn = None
+                    leaf_grad._out_idx = 0
+                    leaf_grad.requires_grad = False
+                    tensor.grad = leaf_grad
                     continue
             deliver(walk, tensor, g)
 
