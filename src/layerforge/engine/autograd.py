@@ -383,7 +383,33 @@ def backward(tensors, grad_tensors=None, retain_graph=None, inputs=None):
     if grad_tensors is None or isinstance(grad_tensors, Tensor):
         grad_tensors = [grad_tensors] * len(tensors)
     roots = [(t, _initial_grad(t, g)) for t, g in zip(tensors, grad_tensors)]
-    run_backward(roots, retain_graph=bool(retain_graph))
+    if inputs is None:
+        run_backward(roots, retain_graph=bool(retain_graph))
+    else:
+        backward_into(roots, inputs, bool(retain_graph))
+
+
+def backward_into(roots, inputs, retain_graph: bool) -> None:
+    """``backward(inputs=...)``: accumulate the gradients into ``.grad`` of ``inputs`` only (leaves or
+    not), leaving every other tensor's ``.grad`` as it was, as PyTorch does."""
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if not inputs:
+        raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
+    for t in inputs:
+        if not isinstance(t, Tensor):
+            raise TypeError(f"backward(inputs=...) takes Tensors, got {type(t).__name__}")
+        if not t.requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+    found = run_backward(roots, retain_graph=retain_graph, capture=inputs)
+    done = set()
+    for tensor, g in zip(inputs, found):
+        if g is None or id(tensor) in done:   # not reached by this backward, or listed twice
+            continue
+        done.add(id(tensor))
+        if tensor.grad_fn is None and tensor._hooks:
+            g = _run_hooks(tensor._hooks, g, Tensor._wrap)
+        # a copy: one array may have reached several inputs (a + b), and each .grad is its own
+        tensor.grad = Tensor._wrap(g.copy() if tensor.grad is None else tensor.grad._data + g)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, allow_unused=False):

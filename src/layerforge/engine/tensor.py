@@ -8,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import backend
-from .autograd import _add_hook, _initial_grad, _retain, _SECOND_BACKWARD, no_grad, run_backward
+from .autograd import (_add_hook, _initial_grad, _retain, _SECOND_BACKWARD, backward_into, no_grad,
+                       run_backward)
 from .grad_mode import _mode
 from .dtypes import dtype as _dtype_cls
 from .dtypes import from_numpy_dtype, get_default_dtype, to_dtype
@@ -291,7 +292,11 @@ class Tensor:
             raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
         if self.grad_fn is not None and self.grad_fn._released:
             raise RuntimeError(_SECOND_BACKWARD)
-        run_backward([(self, _initial_grad(self, gradient))], retain_graph=bool(retain_graph))
+        roots = [(self, _initial_grad(self, gradient))]
+        if inputs is None:
+            run_backward(roots, retain_graph=bool(retain_graph))
+        else:
+            backward_into(roots, inputs, bool(retain_graph))
 
     # ---------------------------------------------------------------- printing
     def __repr__(self):
