@@ -145,10 +145,11 @@ def test_adam_notices_state_edited_between_steps_as_the_loop_does(edit, monkeypa
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_linear_products_are_matmul_s_bit_for_bit(dtype):
-    """Linear's 2-D CPU products go through np.dot; they must equal the @ products exactly."""
+    """Linear's 2-D CPU products go through np.dot (a large weight's gradient through matmul); they
+    must equal the @ products exactly."""
     from layerforge.engine.ops.dense import Linear
     rng = np.random.default_rng(5)
-    for n, i, o in [(32, 2, 16), (32, 16, 1), (1, 7, 3), (128, 64, 10), (5, 1, 1)]:
+    for n, i, o in [(32, 2, 16), (32, 16, 1), (1, 7, 3), (128, 64, 10), (5, 1, 1), (16, 160, 128)]:
         x = rng.standard_normal((n, i)).astype(dtype)
         w = rng.standard_normal((o, i)).astype(dtype)
         b = rng.standard_normal(o).astype(dtype)
