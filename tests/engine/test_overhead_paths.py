@@ -161,3 +161,33 @@ def test_linear_products_are_matmul_s_bit_for_bit(dtype):
         np.testing.assert_array_equal(gx, g @ w)
         np.testing.assert_array_equal(gw, g.T @ x)
         np.testing.assert_array_equal(gb, g.sum(axis=0))
+
+
+# (rows, classes): few classes (the column-wise maximum) and few rows or many classes (row-wise)
+@pytest.mark.parametrize("n, n_classes", [(300, 3), (64, 10), (5, 10), (20, 100)])
+def test_lean_cross_entropy_is_the_general_kernel_bit_for_bit(n, n_classes):
+    torch = pytest.importorskip("torch", reason="PyTorch is the oracle for the numbers")
+    rng = np.random.default_rng(7)
+    logits = (rng.standard_normal((n, n_classes)) * 4).astype(np.float32)
+    logits[0, 1] = logits[0, 0] = 30.0  # a tie at the maximum, far above the rest of its row
+    target = rng.integers(0, n_classes, n)
+    x = lf.tensor(logits, requires_grad=True)
+    loss = lf.nn.functional.cross_entropy(x, lf.tensor(target))
+    loss.backward()
+    assert isinstance(loss.grad_fn, loss_kernels.CrossEntropyMean)
+    general = loss_kernels.ClassIndexLoss(target.astype(np.int64), None, -100, 0.0, "mean", False)
+    np.testing.assert_array_equal(loss.detach().numpy(), general.forward(logits))
+    np.testing.assert_array_equal(x.grad.numpy(), general.backward(np.ones((), np.float32)))
+    theirs = torch.tensor(logits, requires_grad=True)
+    torch.nn.functional.cross_entropy(theirs, torch.tensor(target)).backward()
+    np.testing.assert_allclose(x.grad.numpy(), theirs.grad.numpy(), rtol=1e-5, atol=1e-7)
+
+
+def test_lean_cross_entropy_propagates_nan_as_the_general_kernel():
+    logits = np.random.default_rng(8).standard_normal((32, 10)).astype(np.float32)
+    logits[3, 4] = np.nan
+    x = lf.tensor(logits, requires_grad=True)
+    loss = lf.nn.functional.cross_entropy(x, lf.tensor(np.zeros(32, np.int64)))
+    loss.backward()
+    assert np.isnan(loss.item())
+    assert np.isnan(x.grad.numpy()[3]).all() and np.isfinite(np.delete(x.grad.numpy(), 3, axis=0)).all()

@@ -353,8 +353,15 @@ class CrossEntropyMean(Node):
         return "ClassIndexLossBackward"  # the same operation: graph views and recorders know it so
 
     def forward(self, x):
-        logp = _log_softmax(x, 1)
-        n = x.shape[0]
+        n, n_classes = x.shape
+        if n_classes <= 64 and n >= 16:
+            # Few classes: numpy's row-by-row maximum costs ~0.06 us per row (8 us for 128 x 10);
+            # the maximum over the columns of the transposed copy is one vectorised pass (2 us), the
+            # same values (a maximum does not depend on its order)
+            shifted = x - np.maximum.reduce(np.ascontiguousarray(x.T), axis=0)[:, None]
+            logp = shifted - np.log(np.add.reduce(np.exp(shifted), axis=1, keepdims=True))
+        else:
+            logp = _log_softmax(x, 1)
         self.logp, self.rows = logp, np.arange(n)
         picked = logp[self.rows, self.target]
         return reduce_loss(-picked, "mean", n)
