@@ -191,3 +191,26 @@ def test_lean_cross_entropy_propagates_nan_as_the_general_kernel():
     loss.backward()
     assert np.isnan(loss.item())
     assert np.isnan(x.grad.numpy()[3]).all() and np.isfinite(np.delete(x.grad.numpy(), 3, axis=0)).all()
+
+
+def test_optimizer_step_runs_without_grad_and_restores_the_mode_even_when_it_fails():
+    w = lf.nn.Parameter(lf.tensor([1.0, 2.0]))
+    seen = []
+
+    class Probe(lf.optim.SGD):
+        def _rule(self, weight, grad, state, step, hyper):
+            seen.append(lf.is_grad_enabled())
+            if len(seen) == 2:
+                raise ValueError("update failed")
+
+    opt = Probe([w], lr=0.1)
+    (w * w).sum().backward()
+    opt.step()
+    assert seen == [False] and lf.is_grad_enabled()
+    with pytest.raises(ValueError, match="update failed"):
+        opt.step()
+    assert lf.is_grad_enabled()
+    with lf.no_grad():
+        opt.step()  # a step inside no_grad leaves grad mode off, as it found it
+        assert not lf.is_grad_enabled()
+    assert lf.is_grad_enabled()

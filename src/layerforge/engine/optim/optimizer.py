@@ -14,7 +14,8 @@ from types import SimpleNamespace
 import numpy as np
 
 from .. import backend
-from ..autograd import enable_grad, no_grad
+from ..autograd import enable_grad
+from ..grad_mode import _mode
 from ..tensor import Tensor
 
 
@@ -176,7 +177,9 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        with no_grad():
+        previous = _mode.enabled  # what `with no_grad():` does, without its two method calls
+        _mode.enabled = False
+        try:
             for group in self.param_groups:
                 params = [p for p in group["params"] if p.grad is not None]
                 if params:
@@ -192,6 +195,8 @@ class Optimizer:
                                 raise backend.device_out_of_memory(
                                     error, f"{type(self).__name__}.step") from error
                             raise
+        finally:
+            _mode.enabled = previous
         return loss
 
     def _update(self, group: dict, params: list) -> None:
