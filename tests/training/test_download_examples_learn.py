@@ -65,11 +65,11 @@ def test_the_mnist_examples_learn_generated_idx_data(cache, monkeypatch, example
 def test_the_cifar_example_learns_generated_cifar_data_with_its_augmentation_on(cache, monkeypatch):
     rng = np.random.default_rng(5)
     palette = rng.integers(0, 256, (10, 3, 1, 1))
-    batches = [_cifar_like(160, rng, palette) for _ in range(5)] + [_cifar_like(200, rng, palette)]
+    batches = [_cifar_like(96, rng, palette) for _ in range(5)] + [_cifar_like(120, rng, palette)]
     files = {"cifar-10-binary.tar.gz": ds.cifar_binary_tar(batches)}
     _cache_files(cache, monkeypatch, "cifar10", files, layout="cifar10", title="CIFAR-10",
-                 input_shape=(3, 32, 32), n_train=800, n_test=200)
+                 input_shape=(3, 32, 32), n_train=480, n_test=120)
     run = _train("cifar10_cnn", 3)
     accuracy = run.history["val_accuracy"][-1]
-    assert accuracy >= 0.8, f"validation accuracy {accuracy:.3f} on the 200 held-out images"
-    assert run.confusion.sum() == 200
+    assert accuracy >= 0.8, f"validation accuracy {accuracy:.3f} on the 120 held-out images"
+    assert run.confusion.sum() == 120
