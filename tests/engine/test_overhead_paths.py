@@ -214,3 +214,21 @@ def test_optimizer_step_runs_without_grad_and_restores_the_mode_even_when_it_fai
         opt.step()  # a step inside no_grad leaves grad mode off, as it found it
         assert not lf.is_grad_enabled()
     assert lf.is_grad_enabled()
+
+
+def test_the_step_counter_is_advanced_in_place_in_float32_as_pytorch_s():
+    torch = pytest.importorskip("torch", reason="PyTorch is the oracle for the step counter")
+    big = lf.nn.Parameter(lf.tensor(np.ones((300, 300), np.float32)))  # above the flat path's size
+    opt = lf.optim.Adam([big], lr=0.1)
+    big.grad = lf.tensor(np.ones((300, 300), np.float32))
+    opt.step()
+    counter = opt.state[big]["step"]
+    array = counter._data
+    opt.step()
+    assert opt.state[big]["step"] is counter and counter._data is array  # the same tensor, in place
+    assert counter.dtype == lf.float32 and float(counter) == 2.0
+    counter._data[()] = 2.0 ** 24  # float32 stops counting here; PyTorch's counter does too
+    theirs = torch.tensor(2.0 ** 24, dtype=torch.float32)
+    theirs += 1
+    opt.step()
+    assert float(counter) == float(theirs) == 2.0 ** 24
