@@ -37,7 +37,8 @@ class Adam(Optimizer):
     def _update(self, group, params):
         # The flat path reads the group's options itself: no namespace built per step (what
         # _hyperparameters gives, for the same group, field by field).
-        if not group["amsgrad"] and len(params) > 1:
+        # (a first parameter above the flat size rules the flat path out without building its key)
+        if not group["amsgrad"] and len(params) > 1 and params[0]._data.size <= self.FLAT_MAX_ELEMENTS:
             beta1, beta2 = group["betas"]
             if self._update_small_flat(
                     params, float(group["lr"]), float(beta1), float(beta2), float(group["eps"]),
@@ -65,13 +66,14 @@ class Adam(Optimizer):
             else:
                 fused_kernels.adam(w, g, exp_avg, exp_avg_sq, *args)
             return
-        xp = array_module(w)
+        xp = np if type(w) is np.ndarray else array_module(w)
         step_size = lr / (1.0 - beta1 ** step)
         bias_correction2_sqrt = (1.0 - beta2 ** step) ** 0.5
         max_sq = state["max_exp_avg_sq"]._data if hyper.amsgrad else None
-        arrays = (w, g, exp_avg, exp_avg_sq) + ((max_sq,) if max_sq is not None else ())
         n = w.size
-        if xp is np and n > self.CHUNK_ELEMENTS and all(a.flags.c_contiguous for a in arrays):
+        arrays = (w, g, exp_avg, exp_avg_sq) + ((max_sq,) if max_sq is not None else ()) \
+            if xp is np and n > self.CHUNK_ELEMENTS else None
+        if arrays is not None and all(a.flags.c_contiguous for a in arrays):
             # A large parameter is updated a cache-sized slice at a time: the same dozen passes, but
             # each slice stays in the CPU's cache between them instead of streaming from memory.
             flat = [a.reshape(-1) for a in arrays]

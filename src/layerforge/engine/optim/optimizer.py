@@ -219,10 +219,13 @@ class Optimizer:
             if not state:
                 init_state(state, w, hyper)
             step = advance_step(state) if "step" in state else 0.0
-            if decoupled and decay != 0:
-                w *= 1.0 - hyper.lr * decay
-            rule(w, directed_gradient(p.grad._data, w, maximize, 0.0 if decoupled else decay), state, step,
-                 hyper)
+            if decay != 0 or maximize:
+                if decoupled and decay != 0:
+                    w *= 1.0 - hyper.lr * decay
+                rule(w, directed_gradient(p.grad._data, w, maximize, 0.0 if decoupled else decay), state,
+                     step, hyper)
+            else:  # the usual update follows the gradient itself (what directed_gradient returns)
+                rule(w, p.grad._data, state, step, hyper)
 
     def _hyperparameters(self, group: dict) -> SimpleNamespace:
         """The group's options as plain numbers, read once per step; optimizers add their own."""
