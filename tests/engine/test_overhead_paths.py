@@ -100,7 +100,7 @@ def test_module_hooks_still_run_after_the_hookless_fast_call():
 
 
 @pytest.mark.parametrize("edit", ["new_moment_tensor", "moment_data", "step_as_number", "state_dict_entry",
-                                  "dropped_key", "float64_parameter"])
+                                  "dropped_key", "float64_parameter", "one_step_count_in_place"])
 def test_adam_notices_state_edited_between_steps_as_the_loop_does(edit, monkeypatch):
     """Adam's flat path caches its flat buffers; an edit of the state or a parameter between steps
     must give what the per-parameter loop gives from the same edit."""
@@ -131,6 +131,8 @@ def test_adam_notices_state_edited_between_steps_as_the_loop_does(edit, monkeypa
             opt.state[params[2]] = {}
         elif edit == "float64_parameter":
             params[0].data = params[0]._data.astype(np.float64)
+        elif edit == "one_step_count_in_place":  # the flat buffers stay valid; the counts differ
+            st["step"]._data[()] = 7.0
         step()
         step()
         return [p.detach().numpy().copy() for p in params], flat

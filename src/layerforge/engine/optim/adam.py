@@ -109,13 +109,13 @@ class Adam(Optimizer):
         for g in grads:
             if type(g) is not np.ndarray or g.dtype != dtype:
                 return False
-        # The step counters are 0-d views of one array too: one increment counts every parameter's.
-        steps += 1
+        # The step counters are 0-d views of one array too: one store counts every parameter's (fill
+        # rounds the float64 sum to the counters' dtype as an in-place add does; 0.8 -> 0.2 us).
         counts = steps.tolist()
-        step = counts[0]
-        if counts.count(step) != len(counts):  # step counts edited apart: undo, use the loop
-            steps -= 1
+        if counts.count(counts[0]) != len(counts):  # step counts edited apart: use the loop
             return False
+        steps.fill(counts[0] + 1.0)
+        step = steps.item(0)
         g = np.concatenate(grads, axis=None)  # flattened by concatenate itself (no reshape per tensor)
         if maximize:
             np.negative(g, out=g)
