@@ -234,3 +234,15 @@ def test_the_step_counter_is_advanced_in_place_in_float32_as_pytorch_s():
     theirs += 1
     opt.step()
     assert float(counter) == float(theirs) == 2.0 ** 24
+
+
+def test_roots_reaching_one_node_twice_sum_their_gradients_as_pytorch():
+    torch = pytest.importorskip("torch", reason="PyTorch is the oracle for the gradients")
+    data = np.array([1.0, -2.0, 3.0], np.float32)
+    x = lf.tensor(data, requires_grad=True)
+    y = (x * x).sum()
+    lf.autograd.backward([y, y, (x * 3.0).sum()])
+    theirs = torch.tensor(data, requires_grad=True)
+    ty = (theirs * theirs).sum()
+    torch.autograd.backward([ty, ty, (theirs * 3.0).sum()])
+    np.testing.assert_array_equal(x.grad.numpy(), theirs.grad.numpy())

@@ -237,16 +237,23 @@ def _run_backward(roots, retain_graph: bool = False, capture=None):
     handed_out = walk.handed_out
     deliver = _deliver
 
+    sums, queue, heappush, heappop, counter = walk.sums, walk.queue, heapq.heappush, heapq.heappop, _counter
+    ndarray, new_tensor = np.ndarray, object.__new__
     for tensor, g in roots:
         if not tensor.requires_grad:
             raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
         handed_out.add(id(g))
-        deliver(walk, tensor, g)
+        fn = tensor.grad_fn
+        # the usual root (a loss: a CPU array of its dtype, made by a one-output node) queued inline
+        if (fn is not None and type(g) is ndarray and captured is None and fn.n_outputs == 1
+                and fn not in sums and g.dtype is tensor._data.dtype):
+            sums[fn] = g
+            heappush(queue, (-fn.generation, next(counter), fn))
+        else:
+            deliver(walk, tensor, g)
 
     base_release = Node.release
-    sums, queue, heappush, heappop, counter = walk.sums, walk.queue, heapq.heappush, heapq.heappop, _counter
     anomaly_state = anomaly.STATE
-    ndarray, new_tensor = np.ndarray, object.__new__
     while queue:
         node = heappop(queue)[2]
         grads = sums.pop(node)
