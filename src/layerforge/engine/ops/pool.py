@@ -163,27 +163,36 @@ class MaxPool2d(Node):
         kh, kw = self.kernel
         hit = np.empty(best.shape, dtype=bool)
         unclaimed = np.ones(best.shape, dtype=bool)
-        vertical = workspace.take(np, columns.shape, grad.dtype)  # the gradient in its window's row
+        out = _output(grad, self.x_shape)
+        # The gradient in its window's row waits in the output's last column of each window, which the
+        # second stage fills last (in place): no scratch the size of the row maxima.
+        vertical = out[:, :, :, kw - 1::kw]
         for i in range(kh):
             if i < kh - 1:
                 np.equal(columns[:, :, i::kh], best, out=hit)
                 hit &= unclaimed
                 np.greater(unclaimed, hit, out=unclaimed)
             np.multiply(grad, hit if i < kh - 1 else unclaimed, out=vertical[:, :, i::kh])
-        out = _output(grad, self.x_shape)
         hit = workspace.take(np, columns.shape, np.dtype(bool))
-        unclaimed = workspace.take(np, columns.shape, np.dtype(bool))
+        # two columns (the usual 2x2): what the first leaves unclaimed is its negation, in place
+        unclaimed = hit if kw == 2 else workspace.take(np, columns.shape, np.dtype(bool))
         for j in range(kw):
+            if j == kw - 1:
+                if kw == 2:
+                    np.logical_not(hit, out=unclaimed)
+                np.multiply(vertical, unclaimed, out=out[:, :, :, j::kw])
+                break
+            np.equal(x[:, :, :, j::kw], columns, out=hit)
             if j == 0:
-                np.equal(x[:, :, :, 0::kw], columns, out=hit)
-                np.logical_not(hit, out=unclaimed)
-            elif j < kw - 1:
-                np.equal(x[:, :, :, j::kw], columns, out=hit)
+                if kw > 2:
+                    np.logical_not(hit, out=unclaimed)
+            else:
                 hit &= unclaimed
                 np.greater(unclaimed, hit, out=unclaimed)
-            np.multiply(vertical, hit if j < kw - 1 else unclaimed, out=out[:, :, :, j::kw])
-        for scratch in (vertical, hit, unclaimed):
-            workspace.give(scratch)
+            np.multiply(vertical, hit, out=out[:, :, :, j::kw])
+        workspace.give(hit)
+        if unclaimed is not hit:
+            workspace.give(unclaimed)
         return out
 
     def release(self):
