@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import backend
-from .autograd import (_add_hook, _initial_grad, _retain, _SECOND_BACKWARD, backward_into, no_grad,
-                       run_backward)
+from .autograd import (_add_hook, _initial_grad, _retain, _run_backward, _SECOND_BACKWARD, backward_into,
+                       no_grad, run_backward)
 from .grad_mode import _mode
 from .dtypes import dtype as _dtype_cls
 from .dtypes import from_numpy_dtype, get_default_dtype, to_dtype
@@ -290,8 +290,15 @@ class Tensor:
             raise NotImplementedError("create_graph=True (higher-order gradients) is not supported")
         if not self.requires_grad:
             raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
-        if self.grad_fn is not None and self.grad_fn._released:
+        fn = self.grad_fn
+        if fn is not None and fn.inputs is None:  # released (Node._released, without the property)
             raise RuntimeError(_SECOND_BACKWARD)
+        data = self._data
+        if gradient is None and inputs is None and type(data) is np.ndarray and data.size == 1:
+            # the usual call, a CPU loss: what _initial_grad and run_backward do, two calls fewer
+            _run_backward([(self, np.array(1, data.dtype) if not data.ndim else np.ones(data.shape, data.dtype))],
+                          bool(retain_graph))
+            return
         roots = [(self, _initial_grad(self, gradient))]
         if inputs is None:
             run_backward(roots, retain_graph=bool(retain_graph))
