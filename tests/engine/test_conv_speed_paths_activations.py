@@ -70,3 +70,77 @@ def test_relu_module_on_integers_and_nan():
     x = np.full((300, 300), np.nan, dtype=np.float32)
     out = lf.nn.ReLU()(lf.tensor(x))
     assert np.isnan(out.numpy()).all()
+
+
+
+def _relu_conv_grads(x, w, b, upstream, hold, retain):
+    """nn.ReLU then a convolution (the MNIST example's first layers). ``hold``: None, "output" (the
+    ReLU's output Tensor kept) or "view" (a view of its array kept). Returns what was held with its
+    values at forward, and the gradients (of two backwards with ``retain``)."""
+    params = [lf.tensor(a, requires_grad=True) for a in (x, w, b)]
+    hidden = lf.nn.ReLU()(params[0])
+    held = {"output": hidden, "view": hidden.detach().numpy()[1:, ::2]}.get(hold)
+    held_values = None if held is None else np.array(held.detach().numpy() if hold == "output" else held)
+    out = lf.nn.functional.conv2d(hidden, params[1], params[2])
+    del hidden
+    loss = (out * lf.tensor(upstream)).sum()
+    grads = []
+    for again in ((True, False) if retain else (False,)):
+        loss.backward(retain_graph=again)
+        grads.append([p.grad.numpy().copy() for p in params])
+        for p in params:
+            p.grad = None
+    return held, held_values, grads
+
+
+def test_relu_backward_writes_over_an_output_nothing_else_holds(monkeypatch):
+    """The gradient reuses the output's buffer only when nothing but the node holds it: a kept
+    output Tensor or a view of its array stays intact, and so does a retained graph (its second
+    backward gives the first one's gradients). The gradients are the same bit for bit on every
+    path, and they are PyTorch's."""
+    from layerforge.engine.ops.activation import Relu
+
+    backward, reused = Relu.backward, []
+
+    def spy(node, g):
+        output_id = id(node.out)  # no reference kept: that would stop the reuse
+        grad = backward(node, g)
+        reused.append(id(grad) == output_id)
+        return grad
+
+    monkeypatch.setattr(Relu, "backward", spy)
+    rng = np.random.default_rng(11)
+    x = _special_values((4, 8, 48, 48), np.float32, 5)
+    x[np.isinf(x)] = 3.0  # zeros of both signs stay; the convolution's sums stay finite
+    w = rng.standard_normal((6, 8, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(6).astype(np.float32)
+    upstream = rng.standard_normal((4, 6, 46, 46)).astype(np.float32)
+    results = []
+    for hold, retain in ((None, False), ("output", False), ("view", False), (None, True)):
+        reused.clear()
+        held, held_values, grads = _relu_conv_grads(x, w, b, upstream, hold, retain)
+        # reused when nothing else holds the output (in a retained graph, once the graph goes)
+        assert reused == ([False, True] if retain else [hold is None])
+        if held is not None:
+            now = held.detach().numpy() if hold == "output" else held
+            assert now.tobytes() == held_values.tobytes()
+        results.extend(grads)
+    for grads in results[1:]:
+        for ours, other in zip(results[0], grads):
+            assert ours.tobytes() == other.tobytes()
+    params = [torch.tensor(a, requires_grad=True) for a in (x, w, b)]
+    out = torch.nn.functional.conv2d(torch.relu(params[0]), params[1], params[2])
+    (out * torch.tensor(upstream)).sum().backward()
+    for ours, theirs in zip(results[0], params):
+        np.testing.assert_allclose(ours, theirs.grad.numpy(), rtol=1e-4, atol=1e-3)
+
+
+def test_relu_node_whose_output_was_reused_refuses_a_second_backward():
+    from layerforge.engine.ops.activation import Relu
+
+    node = Relu()
+    node.forward(_special_values((8, 16, 24, 24), np.float32, 6))  # nothing else keeps the output
+    upstream = np.random.default_rng(7).standard_normal((8, 16, 24, 24)).astype(np.float32)
+    node.backward(upstream)
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        node.backward(upstream)

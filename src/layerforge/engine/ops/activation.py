@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 
-from ..autograd import Node
+from ..autograd import _SECOND_BACKWARD, Node
 from ..backend import gpu_erf
-from .buffer_pool import workspace
+from .buffer_pool import _Lease, workspace
 from .common import apply, xp_of
 from .elementwise import Relu as _Relu
 from .elementwise import stable_sigmoid
@@ -56,7 +57,14 @@ _exact_erf = np.vectorize(math.erf, otypes=[np.float64])
 class Relu(_Relu):
     """ReLU whose large CPU output and gradient come from the workspace's pooled buffers (a fresh
     multi-megabyte array faults in new pages every step); same values as the plain node's. Small
-    arrays take the plain node's two lines first: a tiny MLP's step is mostly per-call Python."""
+    arrays take the plain node's two lines first: a tiny MLP's step is mostly per-call Python.
+
+    When backward finds the output referenced by this node alone (its Tensor and every consumer
+    that kept it are gone, no view of it is left), the gradient is written over the output: one
+    buffer the size of the activation less in backward (no fresh pages either). A retained graph
+    never gets there (the consumers' nodes keep the output's Tensor), so the node is then spent,
+    as if released. The check is by reference counts, so anything still able to reach the output
+    keeps it intact."""
 
     def forward(self, a):
         if a.nbytes < workspace.LEND_BYTES or type(a) is not np.ndarray or a.dtype.kind != "f":
@@ -67,11 +75,40 @@ class Relu(_Relu):
 
     def backward(self, g):
         out = self.out
+        if out is None:  # the gradient was written over the output (never in a retained graph)
+            raise RuntimeError(_SECOND_BACKWARD)
         if (g.nbytes < workspace.LEND_BYTES or type(g) is not np.ndarray or g.dtype != out.dtype
                 or g.shape != out.shape):
             return g * (out > 0)
-        grad = np.greater(out, 0, out=workspace.lend(g.shape, g.dtype))  # the mask as 0.0 / 1.0
+        if type(out.base) is _Lease and _references(out) == _ALONE:
+            self.out = None
+            grad = np.greater(out, 0, out=out)  # the mask as 0.0 / 1.0, over the output
+        else:
+            grad = np.greater(out, 0, out=workspace.lend(g.shape, g.dtype))
         return np.multiply(grad, g, out=grad)
+
+
+def _references(array):
+    """Reference counts of a lent array and of its lease (each view of the array holds the lease)."""
+    return sys.getrefcount(array), sys.getrefcount(array.base)
+
+
+class _Discard:
+    def give(self, array, wait=True):
+        pass
+
+
+def _alone():
+    """``_references`` of a lent array held, like ``Relu.out`` in backward, by one attribute and one
+    local variable, and by nothing else: measured rather than assumed, as counts vary between
+    Python versions."""
+    holder = _Discard()
+    holder.out = np.asarray(_Lease(np.empty(1, np.float32), _Discard()))
+    out = holder.out
+    return _references(out)
+
+
+_ALONE = _alone()
 
 
 def relu(a):
