@@ -306,6 +306,9 @@ def _run_backward(roots, retain_graph: bool = False, capture=None):
                     tensor.grad = leaf_grad
                     continue
             deliver(walk, tensor, g)
+        # Let go of the last input before the next node's backward: a one-input consumer's input is
+        # the next node's output, which that node may overwrite when nothing else holds it (ReLU).
+        tensor = g = None
 
     if walk.accumulated:
         for tensor in {id(t): t for t in walk.accumulated}.values():
