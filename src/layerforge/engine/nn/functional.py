@@ -40,7 +40,7 @@ from .functional_losses import (binary_cross_entropy, binary_cross_entropy_with_
                                 smooth_l1_loss)
 
 # Functions that already exist as tensor operations, re-exported under torch.nn.functional's names.
-relu = _ops.relu
+relu = _act.relu  # the pooled-buffer node nn.ReLU runs (lf.relu stays the plain one)
 sigmoid = _ops.sigmoid
 tanh = _ops.tanh
 pad = _ops.pad
@@ -347,9 +347,15 @@ def dropout(input, p=0.5, training=True, inplace=False):  # noqa: A002
     data = input._data
     if p == 1.0:
         return input * 0.0
-    keep = _random.uniform(data.shape, data.dtype, input.device) >= data.dtype.type(p)
+    uniforms = _random.uniform(data.shape, data.dtype, input.device)
     scale = data.dtype.type(1.0 / (1.0 - p))
-    return input * _Tensor._wrap(keep * scale)
+    if type(uniforms) is np.ndarray and uniforms.dtype.kind == "f":
+        # the mask (0 or the scale) written over the uniforms: no boolean array, no second float one
+        mask = np.greater_equal(uniforms, data.dtype.type(p), out=uniforms)
+        mask *= scale
+    else:
+        mask = (uniforms >= data.dtype.type(p)) * scale
+    return input * _Tensor._wrap(mask)
 
 
 # ------------------------------------------------------------------------------ normalisation
