@@ -31,7 +31,9 @@ class _Workspace:
     def take(self, xp, shape, dtype):
         if xp is not np:
             return xp.empty(shape, dtype=dtype)
-        key = (shape, str(dtype))
+        if not isinstance(dtype, np.dtype):
+            dtype = np.dtype(dtype)
+        key = (shape, dtype)  # equal dtypes hash alike; str(dtype) cost ~2 us a call
         with self._lock:
             stack = self._free.pop(key, None)
             if stack is not None:
@@ -45,7 +47,7 @@ class _Workspace:
     def give(self, array, wait=True):
         if type(array) is not np.ndarray or array.base is not None:
             return
-        key = (array.shape, str(array.dtype))
+        key = (array.shape, array.dtype)
         # A lease hands its buffer back from __del__, which may run inside a garbage collection that
         # interrupted this thread while it held the lock: never wait there (the buffer is then freed).
         if not self._lock.acquire(wait):
