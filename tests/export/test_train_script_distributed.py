@@ -35,9 +35,14 @@ def test_two_gloo_processes_under_torchrun_agree_with_one(tmp_path, monkeypatch)
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2", "train.py",
                "--data", "data.npz", *options, "--output", "two.safetensors", "--history", "two.json",
                "--checkpoint", "two.pt"]
-    began = time.perf_counter()
-    result = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True, timeout=120)
-    print(f"torchrun with 2 gloo processes took {time.perf_counter() - began:.1f} s")
+    for attempt in (1, 2):
+        began = time.perf_counter()
+        result = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True, timeout=120)
+        print(f"torchrun with 2 gloo processes took {time.perf_counter() - began:.1f} s")
+        # Gloo now and then aborts a process as it shuts its threads down (std::terminate on a
+        # loaded machine; a known PyTorch teardown race, not the script's): that alone gets one rerun.
+        if result.returncode == 0 or "terminate called without an active exception" not in result.stderr:
+            break
     assert result.returncode == 0, result.stderr[-3000:]
     assert "training on 2 process(es), 96 samples (24 validation), device cpu" in result.stdout
     assert result.stdout.count("epoch 3/3  loss ") == 1   # rank 0 reports, once
