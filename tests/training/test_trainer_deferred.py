@@ -65,3 +65,25 @@ def test_an_eager_trainer_still_refuses_in_its_constructor(spiral, template_run,
     monkeypatch.setattr(Normalization, "fit", lambda *a, **k: (_ for _ in ()).throw(DataError("bad")))
     with pytest.raises(TrainingError, match="cannot standardise the data: bad"):
         Trainer(spec, spiral, settings)
+
+
+def test_a_run_gives_back_the_engines_step_to_step_buffers_when_it_ends(spiral):
+    """Large activations reuse pooled CPU buffers from step to step; once the run is over the pool is
+    emptied (engine.cpu.empty_cache), so an idle window does not keep them."""
+    from layerforge.engine.ops.buffer_pool import workspace
+    from layerforge.training import TrainingSettings
+    from spec_cases import chain
+
+    spec = chain(("Input", {"shape": (2,)}), ("Linear", {"out_features": 2048}), ("ReLU", {}),
+                 ("Linear", {"out_features": 3}))
+    settings = TrainingSettings(epochs=1, batch_size=64, device="cpu", snapshot_every=0)
+    seen = []
+
+    class Watch(Trainer):
+        def _train_epoch(self, epoch):
+            result = super()._train_epoch(epoch)
+            seen.append(workspace._bytes)   # held between steps while training
+            return result
+    Watch(spec, spiral, settings).run()
+    assert seen and seen[0] > 0, "a 64 x 2048 ReLU output (512 KiB) is pooled during the run"
+    assert workspace._bytes == 0 and not any(workspace._free.values())

@@ -25,3 +25,11 @@ def synchronize(device=None) -> None:
 
 def is_initialized() -> bool:
     return True
+
+
+def empty_cache() -> None:
+    """Give back the CPU buffers the engine keeps between training steps (large activations, gradients
+    and scratch reused from step to step so their pages stay mapped; up to 256 MiB): what
+    ``torch.cuda.empty_cache`` is for a GPU. Buffers still in use go back to the pool when freed."""
+    from .ops.buffer_pool import workspace
+    workspace.clear()

@@ -222,6 +222,8 @@ class Trainer(TrainerResults, TrainerSteering):
         except Exception as error:  # an engine or memory failure mid-run: report it, keep good weights
             log.exception("training failed")
             return self._failed(error)
+        finally:   # the step-to-step CPU buffers are not needed once the run is over
+            engine.cpu.empty_cache()
 
     def _failed(self, error: Exception) -> RunResult:
         if engine.backend.is_device_out_of_memory(error):  # e.g. raised in backward: say how much
