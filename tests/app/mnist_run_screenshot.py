@@ -65,7 +65,9 @@ def main(path: Path, real: bool) -> None:
     if not (real and remote_datasets.is_cached("mnist")):
         stand_in_mnist()
     window = create_main_window("mnist_mlp")
-    install_commands(window).appearance.set_theme("dark")
+    commands = install_commands(window)
+    commands.appearance.set_theme("dark")
+    commands.projects.ask_unsaved = lambda: "discard"   # closing after the run: nothing to keep
     window.resize(1600, 1000)
     window.show()
     pump(app, 0.5)
