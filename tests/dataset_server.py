@@ -17,6 +17,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
+import pytest
 
 from layerforge.data import remote_datasets
 from layerforge.data.downloads import RemoteFile
@@ -201,3 +202,13 @@ def register_test_dataset(monkeypatch, name: str, files: dict, mirrors, layout="
                          input_shape, n_train, n_test, "made by a test")
     monkeypatch.setitem(remote_datasets._BY_NAME, name, info)
     return info
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    """A fresh dataset cache folder for one test (``LAYERFORGE_DATA_CACHE``), no mirror override.
+    Use it in a test module with ``cache = dataset_server.cache``."""
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("LAYERFORGE_DATA_CACHE", str(folder))
+    monkeypatch.delenv("LAYERFORGE_DATASET_MIRROR", raising=False)
+    return folder

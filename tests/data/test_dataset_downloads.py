@@ -19,12 +19,7 @@ from layerforge.data.remote_datasets import (download, import_files, is_cached, 
                                              remote_datasets)
 
 
-@pytest.fixture
-def cache(tmp_path, monkeypatch):
-    folder = tmp_path / "cache"
-    monkeypatch.setenv("LAYERFORGE_DATA_CACHE", str(folder))
-    monkeypatch.delenv("LAYERFORGE_DATASET_MIRROR", raising=False)
-    return folder
+cache = ds.cache   # a fresh dataset cache folder per test
 
 
 @pytest.fixture

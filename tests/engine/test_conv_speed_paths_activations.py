@@ -98,11 +98,8 @@ def _relu_conv_grads(x, w, b, upstream, hold, retain):
     return held, held_values, grads
 
 
-def test_relu_backward_writes_over_an_output_nothing_else_holds(monkeypatch):
-    """The gradient reuses the output's buffer only when nothing but the node holds it: a kept
-    output Tensor or a view of its array stays intact, and so does a retained graph (its second
-    backward gives the first one's gradients). The gradients are the same bit for bit on every
-    path, and they are PyTorch's."""
+def _watch_relu_reuse(monkeypatch) -> list:
+    """A list that gets, for each Relu backward, whether its gradient was written over its output."""
     from layerforge.engine.ops.activation import Relu
 
     backward, reused = Relu.backward, []
@@ -114,6 +111,15 @@ def test_relu_backward_writes_over_an_output_nothing_else_holds(monkeypatch):
         return grad
 
     monkeypatch.setattr(Relu, "backward", spy)
+    return reused
+
+
+def test_relu_backward_writes_over_an_output_nothing_else_holds(monkeypatch):
+    """The gradient reuses the output's buffer only when nothing but the node holds it: a kept
+    output Tensor or a view of its array stays intact, and so does a retained graph (its second
+    backward gives the first one's gradients). The gradients are the same bit for bit on every
+    path, and they are PyTorch's."""
+    reused = _watch_relu_reuse(monkeypatch)
     rng = np.random.default_rng(11)
     x = _special_values((4, 8, 48, 48), np.float32, 5)
     x[np.isinf(x)] = 3.0  # zeros of both signs stay; the convolution's sums stay finite
@@ -149,3 +155,18 @@ def test_relu_node_whose_output_was_reused_refuses_a_second_backward():
     node.backward(upstream)
     with pytest.raises(RuntimeError, match="backward through the graph a second time"):
         node.backward(upstream)
+
+
+def test_relu_before_a_one_input_layer_writes_its_gradient_over_its_output(monkeypatch):
+    """The backward walk lets go of a node's last input before the next node runs, so a ReLU whose
+    only consumer has one input (max-pool) finds its output held by nobody else and reuses it."""
+    reused = _watch_relu_reuse(monkeypatch)
+    rng = np.random.default_rng(12)
+    data = rng.standard_normal((4, 8, 48, 48)).astype(np.float32)
+    upstream = rng.standard_normal((4, 8, 24, 24)).astype(np.float32)
+    x = lf.tensor(data, requires_grad=True)
+    (lf.nn.MaxPool2d(2)(lf.nn.ReLU()(x)) * lf.tensor(upstream)).sum().backward()
+    assert reused == [True]
+    theirs = torch.tensor(data, requires_grad=True)
+    (torch.nn.functional.max_pool2d(torch.relu(theirs), 2) * torch.tensor(upstream)).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), theirs.grad.numpy())

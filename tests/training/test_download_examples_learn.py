@@ -30,12 +30,7 @@ def _cifar_like(n: int, rng, palette) -> tuple[np.ndarray, np.ndarray]:
     return np.clip(images, 0, 255).astype(np.uint8), labels
 
 
-@pytest.fixture
-def cache(tmp_path, monkeypatch):
-    folder = tmp_path / "cache"
-    monkeypatch.setenv("LAYERFORGE_DATA_CACHE", str(folder))
-    monkeypatch.delenv("LAYERFORGE_DATASET_MIRROR", raising=False)
-    return folder
+cache = ds.cache   # a fresh dataset cache folder per test
 
 
 def _train(example: str, epochs: int) -> dict:
