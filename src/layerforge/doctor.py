@@ -2,15 +2,15 @@
 
 One line per check: ``OK`` with what was found, ``FAIL`` with what to do, ``NOTE`` for what is
 optional (no GPU, no display) and costs nothing but a feature. The exit status is 0 when no check
-failed, 1 otherwise. Qt is imported only inside its checks, and never started: a broken Qt is one of
-the things this reports, so it must not take the report down with it.
+failed, 1 otherwise. Qt is imported only when its check runs (by app/qt_check.py: only the app imports
+Qt), and never started: a broken Qt is one of the things this reports, so it must not take the report
+down with it.
 """
 from __future__ import annotations
 
 import importlib
 import importlib.util
 import os
-import re
 import sys
 import tempfile
 from pathlib import Path
@@ -42,18 +42,8 @@ def check_versions() -> Iterator[Line]:
 
 
 def check_pyside() -> Iterator[Line]:
-    try:
-        for module in ("PySide6.QtCore", "PySide6.QtGui", "PySide6.QtWidgets"):
-            _import(module)
-    except ImportError as error:
-        from .qt_libraries import install_hint
-        libraries = re.findall(r"(lib[\w.+-]+\.so[.\d]*): cannot open shared object file", str(error))
-        fix = install_hint(libraries) or "pip install --force-reinstall PySide6-Essentials"
-        yield FAIL, "PySide6", f"does not import ({error}): {fix}"
-        return
-    import PySide6
-    from PySide6 import QtCore
-    yield OK, "PySide6", f"{PySide6.__version__} (Qt {QtCore.qVersion()})"
+    from .app.qt_check import pyside_lines   # Qt is imported by the app's module, when this runs
+    yield from pyside_lines(_import)
 
 
 def check_qt_platform(environ=None) -> Iterator[Line]:

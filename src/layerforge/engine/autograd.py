@@ -201,6 +201,14 @@ def _to_leaf(walk, tensor, g):
         tensor.grad._data = tensor.grad._data + g
 
 
+def _run_post_accumulate_hooks(walk) -> None:
+    """Once the walk is over, as PyTorch does: each leaf's post-accumulate-grad hooks, once per leaf."""
+    if walk.accumulated:
+        for tensor in {id(t): t for t in walk.accumulated}.values():
+            for hook in list(_post_hooks_of(tensor)):
+                hook(tensor)
+
+
 def _deliver(walk, tensor, g):
     if type(g) is not np.ndarray and (guard := backend.other_gpu(g)) is not None:
         with guard:  # a leaf on another GPU than this backward's (after a .to("cuda:N"))
@@ -238,7 +246,7 @@ def _run_backward(roots, retain_graph: bool = False, capture=None):
     deliver = _deliver
 
     sums, queue, heappush, heappop, counter = walk.sums, walk.queue, heapq.heappush, heapq.heappop, _counter
-    ndarray, new_tensor = np.ndarray, object.__new__
+    ndarray = np.ndarray
     for tensor, g in roots:
         if not tensor.requires_grad:
             raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
@@ -298,22 +306,14 @@ def _run_backward(roots, retain_graph: bool = False, capture=None):
                 elif (tensor.grad is None and g.base is None and tensor._hooks is None
                       and not _post_accumulate_hooks and id(g) not in handed_out):
                     handed_out.add(id(g))
-                    leaf_grad = new_tensor(Tensor)  # what Tensor._wrap(g) builds, without the call
-                    leaf_grad._data = g
-                    leaf_grad.grad = leaf_grad._hooks = leaf_grad.grad_fn = None
-                    leaf_grad._out_idx = 0
-                    leaf_grad.requires_grad = False
-                    tensor.grad = leaf_grad
+                    tensor.grad = wrap(g)
                     continue
             deliver(walk, tensor, g)
         # Let go of the last input before the next node's backward: a one-input consumer's input is
         # the next node's output, which that node may overwrite when nothing else holds it (ReLU).
         tensor = g = None
 
-    if walk.accumulated:
-        for tensor in {id(t): t for t in walk.accumulated}.values():
-            for hook in list(_post_hooks_of(tensor)):
-                hook(tensor)
+    _run_post_accumulate_hooks(walk)
     if captured is not None:
         return [captured[id(t)] for t in capture]
     return None
@@ -411,15 +411,13 @@ def backward_into(roots, inputs, retain_graph: bool) -> None:
         if not t.requires_grad:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
     found = run_backward(roots, retain_graph=retain_graph, capture=inputs)
-    done = set()
+    walk, done = _Walk(None), set()
     for tensor, g in zip(inputs, found):
         if g is None or id(tensor) in done:   # not reached by this backward, or listed twice
             continue
         done.add(id(tensor))
-        if tensor.grad_fn is None and tensor._hooks:
-            g = _run_hooks(tensor._hooks, g, Tensor._wrap)
-        # a copy: one array may have reached several inputs (a + b), and each .grad is its own
-        tensor.grad = Tensor._wrap(g.copy() if tensor.grad is None else tensor.grad._data + g)
+        _to_leaf(walk, tensor, g)   # as the walk accumulates a leaf's: hooks, a copy where shared
+    _run_post_accumulate_hooks(walk)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, allow_unused=False):
@@ -444,6 +442,12 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, allow_unused=Fal
     return tuple(result)
 
 
+def scalar_seed(data):
+    """The gradient a one-element CPU loss starts backward from: a one of its shape and dtype
+    (np.array is C; np.ones is Python)."""
+    return np.array(1, data.dtype) if not data.ndim else np.ones(data.shape, data.dtype)
+
+
 def _initial_grad(tensor, gradient):
     """The gradient a backward starts from, on ``tensor``'s device (its GPU, not the current one)."""
     guard = backend.other_gpu(tensor._data) if type(tensor._data) is not np.ndarray else None
@@ -451,8 +455,7 @@ def _initial_grad(tensor, gradient):
         with guard:
             return _initial_grad(tensor, gradient)
     if gradient is None and type(tensor._data) is np.ndarray and tensor._data.size == 1:
-        data = tensor._data  # a scalar loss, the usual case (np.array is C; np.ones is Python)
-        return np.array(1, data.dtype) if not data.ndim else np.ones(data.shape, data.dtype)
+        return scalar_seed(tensor._data)  # a scalar loss, the usual case
     if gradient is None:
         if tensor.numel() != 1:
             raise RuntimeError(

@@ -9,7 +9,7 @@ import numpy as np
 
 from . import backend
 from .autograd import (_add_hook, _initial_grad, _retain, _run_backward, _SECOND_BACKWARD, backward_into,
-                       no_grad, run_backward)
+                       no_grad, run_backward, scalar_seed)
 from .grad_mode import _mode
 from .dtypes import dtype as _dtype_cls
 from .dtypes import from_numpy_dtype, get_default_dtype, to_dtype
@@ -296,8 +296,7 @@ class Tensor:
         data = self._data
         if gradient is None and inputs is None and type(data) is np.ndarray and data.size == 1:
             # the usual call, a CPU loss: what _initial_grad and run_backward do, two calls fewer
-            _run_backward([(self, np.array(1, data.dtype) if not data.ndim else np.ones(data.shape, data.dtype))],
-                          bool(retain_graph))
+            _run_backward([(self, scalar_seed(data))], bool(retain_graph))
             return
         roots = [(self, _initial_grad(self, gradient))]
         if inputs is None:
