@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import layerforge.engine as lf
-from layerforge.engine.threads import available_cpus, blas_threads_controllable
+from layerforge.engine.threads import available_cpus, blas_core, blas_threads_controllable
 
 
 @pytest.fixture
@@ -32,3 +32,12 @@ def test_the_count_set_is_the_count_numpy_blas_reports(restore_threads):
 def test_a_bad_count_is_refused_as_torch_refuses_it(bad, message, restore_threads):
     with pytest.raises(RuntimeError, match=message):
         lf.set_num_threads(bad)
+
+
+def test_blas_core_names_the_kernel_set_openblas_chose():
+    if not blas_threads_controllable():
+        assert blas_core() == ""
+        return
+    core = blas_core()
+    # OpenBLAS names its kernel sets in CamelCase ("Haswell", "SkylakeX", "Zen", "Neoverse N1", ...)
+    assert core and core[0].isupper() and core.isprintable(), core

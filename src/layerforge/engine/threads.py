@@ -16,13 +16,9 @@ import sys
 
 import numpy as np
 
-# (setter, getter) symbol names, newest numpy wheels first (scipy-openblas with 64-bit integers).
-_SYMBOLS = [
-    ("scipy_openblas_set_num_threads64_", "scipy_openblas_get_num_threads64_"),
-    ("scipy_openblas_set_num_threads", "scipy_openblas_get_num_threads"),
-    ("openblas_set_num_threads64_", "openblas_get_num_threads64_"),
-    ("openblas_set_num_threads", "openblas_get_num_threads"),
-]
+# (prefix, suffix) of OpenBLAS's symbol names, newest numpy wheels first (scipy-openblas with 64-bit
+# integers): f"{prefix}set_num_threads{suffix}" and so on.
+_SYMBOLS = [("scipy_openblas_", "64_"), ("scipy_openblas_", ""), ("openblas_", "64_"), ("openblas_", "")]
 
 _requested: int | None = None
 
@@ -41,20 +37,47 @@ def _candidate_libraries() -> list[str]:
 
 
 @functools.lru_cache(maxsize=None)
-def _blas_api():
-    """(set_num_threads, get_num_threads) of numpy's OpenBLAS, or None where it is not found."""
+def _blas_library():
+    """(numpy's OpenBLAS as a ctypes library, the symbols' prefix), or None where it is not found."""
     for path in _candidate_libraries():
         try:
             library = ctypes.CDLL(path)
         except OSError:
             continue
-        for setter, getter in _SYMBOLS:
-            set_threads, get_threads = getattr(library, setter, None), getattr(library, getter, None)
-            if set_threads is not None and get_threads is not None:
-                set_threads.argtypes, set_threads.restype = [ctypes.c_int], None
-                get_threads.argtypes, get_threads.restype = [], ctypes.c_int
-                return set_threads, get_threads
+        for prefix, suffix in _SYMBOLS:
+            if all(getattr(library, f"{prefix}{verb}_num_threads{suffix}", None) is not None
+                   for verb in ("set", "get")):
+                return library, prefix, suffix
     return None
+
+
+@functools.lru_cache(maxsize=None)
+def _blas_api():
+    """(set_num_threads, get_num_threads) of numpy's OpenBLAS, or None where it is not found."""
+    found = _blas_library()
+    if found is None:
+        return None
+    library, prefix, suffix = found
+    set_threads = getattr(library, f"{prefix}set_num_threads{suffix}")
+    get_threads = getattr(library, f"{prefix}get_num_threads{suffix}")
+    set_threads.argtypes, set_threads.restype = [ctypes.c_int], None
+    get_threads.argtypes, get_threads.restype = [], ctypes.c_int
+    return set_threads, get_threads
+
+
+@functools.lru_cache(maxsize=None)
+def blas_core() -> str:
+    """The CPU kernel set numpy's OpenBLAS chose at load time ("SkylakeX", "Haswell", "Zen", ...), or
+    "" where numpy's BLAS is not an OpenBLAS that can be asked."""
+    found = _blas_library()
+    if found is None:
+        return ""
+    library, prefix, suffix = found
+    corename = getattr(library, f"{prefix}get_corename{suffix}", None)
+    if corename is None:
+        return ""
+    corename.argtypes, corename.restype = [], ctypes.c_char_p
+    return (corename() or b"").decode("ascii", "replace")
 
 
 def blas_threads_controllable() -> bool:
