@@ -14,7 +14,8 @@ import warnings
 from .. import creation
 from ..ops import cat, stack
 from ..ops.common import apply, check_same_device
-from ..ops.recurrent import GRULayer, LSTMLayer, RNNLayer
+from ..ops.gru import GRULayer
+from ..ops.recurrent import LSTMLayer, RNNLayer
 from ..tensor import Tensor
 from . import functional as F
 from . import init

@@ -7,10 +7,10 @@ into preallocated buffers, and backpropagation through time is one loop in ``bac
 weight gradients again one GEMM each over all timesteps.
 
 Layout follows PyTorch exactly: ``x`` is (T, B, I); ``w_ih`` is (G*H, I) and ``w_hh`` (G*H, H) with
-the gates stacked [i, f, g, o] (LSTM), [r, z, n] (GRU), or a single block (RNN). GRU and RNN keep
-their hidden states in one (T + 1, B, H) array in time order, so the outputs and every step's
-previous state are contiguous slices of it, in either direction; the LSTM works feature-major inside
-(see ``LSTMLayer``) and hands back PyTorch's layouts.
+the gates stacked [i, f, g, o] (LSTM), [r, z, n] (GRU), or a single block (RNN). The RNN keeps its
+hidden states in one (T + 1, B, H) array in time order, so the outputs and every step's previous
+state are contiguous slices of it, in either direction; the LSTM, and the GRU (``gru.py``), work
+feature-major inside (see ``LSTMLayer``) and hand back PyTorch's layouts.
 """
 from __future__ import annotations
 
@@ -31,13 +31,6 @@ _CHUNK = 16
 
 def _time_order(T: int, reverse: bool):
     return range(T - 1, -1, -1) if reverse else range(T)
-
-
-def _scaled_transpose(w, scale):
-    """(w * scale[:, None]).T as a C-contiguous array: BLAS runs the per-step GEMM faster on it."""
-    w_t = xp_of(w).ascontiguousarray(w.T)
-    w_t *= scale
-    return w_t
 
 
 class _RecurrentLayer(Node):
@@ -172,13 +165,7 @@ class LSTMLayer(_RecurrentLayer):
         # copies (the loop adds into them; ascontiguousarray would hand back a batch of one's own array)
         dh = xp.zeros((H, B), dtype=dtype) if d_hn is None else xp.array(d_hn.T, order="C")
         dc = xp.zeros((H, B), dtype=dtype) if d_cn is None else xp.array(d_cn.T, order="C")
-        # Steps whose output gradient is zero (a head on output[-1] leaves all but one) add nothing.
-        if d_out is None:
-            live = [False] * T
-        elif xp is np:
-            live = d_out.reshape(T, -1).any(axis=1).tolist()
-        else:
-            live = [True] * T
+        live = _live_steps(xp, d_out, T)
         tmp = xp.empty((H, B), dtype=dtype)
         needs = self._needs()
         state_grads = needs[1] or needs[2]
@@ -249,6 +236,16 @@ class LSTMLayer(_RecurrentLayer):
         super().release()
 
 
+def _live_steps(xp, d_out, T):
+    """Which steps' output gradients are not all zero: a step whose gradient is zero (a head on
+    output[-1] leaves all but one) adds nothing, and none do without an output gradient."""
+    if d_out is None:
+        return [False] * T
+    if xp is np:
+        return d_out.reshape(T, -1).any(axis=1).tolist()
+    return [True] * T
+
+
 def _carve(xp, dtype, *shapes):
     """One flat workspace buffer cut into C-contiguous arrays of ``shapes``: one take and one give
     instead of one per array (each costs a few microseconds)."""
@@ -270,8 +267,8 @@ def _lent(xp, shape, dtype):
 # numpy's OpenBLAS, on its AVX-512 kernel sets, runs a product of at most 10^6 multiply-adds with
 # "small-matrix" kernels that skip packing the operands (OpenBLAS's sgemm small-kernel permit; not
 # for a transposed-A, non-transposed-B product with a C of more than 1,200 entries, which the LSTM
-# does not use). Cutting the LSTM's per-step products into row blocks under that size makes them
-# 25-30 % faster with one thread (32 x 161 x 512: 51 -> 38 us; 32 x 512 x 128: 41 -> 29 us). Blocks
+# does not use). Cutting the LSTM's and GRU's per-step products into row blocks under that size makes
+# them 25-35 % faster with one thread (32 x 161 x 512: 51 -> 38 us; 32 x 512 x 128: 41 -> 29 us). Blocks
 # under 32 rows measured slower, and with two threads the whole product, which OpenBLAS splits over
 # both, is faster than the blocks, which it does not.
 _SMALL_KERNEL_CORES = frozenset({"SkylakeX", "Cooperlake", "SapphireRapids"})
@@ -295,93 +292,6 @@ def _internal_rows(xp, out, w, H):
     """Copy ``w`` (4H, ..), whose rows are PyTorch's gates [i, f, g, o], into ``out`` as [o, i, f, g]."""
     xp.copyto(out[:H], w[3 * H:])
     xp.copyto(out[H:], w[:3 * H])
-
-
-class GRULayer(_RecurrentLayer):
-    """PyTorch's GRU: n = tanh(W_in x + b_in + r * (W_hn h + b_hn)), h' = (1 - z) n + z h.
-
-    Inputs (x, h0, w_ih, w_hh[, b_ih, b_hh]); outputs (output (T, B, H), h_n).
-    """
-
-    n_gates = 3
-
-    def forward(self, x, h0, w_ih, w_hh, b_ih=None, b_hh=None):
-        xp = xp_of(x)
-        T, B, _ = x.shape
-        H = w_hh.shape[1]
-        dtype = x.dtype
-        # r and z rows halved so that sigmoid = 0.5 tanh(z / 2) + 0.5 (see LSTMLayer).
-        scale = xp.ones(3 * H, dtype=dtype)
-        scale[:2 * H] = 0.5
-        if self.has_bias:
-            bias = b_ih.copy()
-            bias[:2 * H] += b_hh[:2 * H]
-            bias *= scale
-            b_hn = b_hh[2 * H:]
-        else:
-            bias = b_hn = None
-        gates = self._project(x, w_ih * scale[:, None], bias)   # r, z pre-activations; n's input part
-        w_hh_t = _scaled_transpose(w_hh, scale)
-        hidden_n = xp.empty((T, B, H), dtype=dtype)              # W_hn h + b_hn, kept for backward
-        states = xp.empty((T + 1, B, H), dtype=dtype)
-        states[T if self.reverse else 0] = h0
-        recur = xp.empty((B, 3 * H), dtype=dtype)
-        tmp = xp.empty((B, H), dtype=dtype)
-        for t in _time_order(T, self.reverse):
-            g = gates[t]
-            h_prev = states[self._prev(t)]
-            xp.matmul(h_prev, w_hh_t, out=recur)
-            rz = g[:, :2 * H]
-            rz += recur[:, :2 * H]
-            xp.tanh(rz, out=rz)
-            rz *= 0.5
-            rz += 0.5
-            if b_hn is not None:
-                xp.add(recur[:, 2 * H:], b_hn, out=hidden_n[t])
-            else:
-                hidden_n[t] = recur[:, 2 * H:]
-            n = g[:, 2 * H:]
-            xp.multiply(g[:, :H], hidden_n[t], out=tmp)
-            n += tmp
-            xp.tanh(n, out=n)
-            h = states[self._cur(t)]
-            xp.subtract(h_prev, n, out=h)
-            h *= g[:, H:2 * H]
-            h += n
-        self.x, self.w_ih, self.w_hh = x, w_ih, w_hh
-        self.gates, self.hidden_n, self.states = gates, hidden_n, states
-        return self._outputs(states), states[0 if self.reverse else T].copy()
-
-    def backward(self, d_out, d_hn):
-        xp = xp_of(self.x)
-        gates = self.gates
-        T, B, H3 = gates.shape
-        H = H3 // 3
-        r, z, n = (gates[..., k * H:(k + 1) * H] for k in range(3))
-        prev_states = self._previous_states(self.states)
-        n_factor = (1 - z) * (1 - n * n)            # dh -> d(pre-activation of n)
-        z_factor = (prev_states - n) * z * (1 - z)  # dh -> d(pre-activation of z)
-        r_factor = self.hidden_n * r * (1 - r)      # d(n pre) -> d(pre-activation of r)
-        d_hidden = xp.empty((T, B, H3), dtype=gates.dtype)   # gradient of W_hh h (+ b_hh)
-        d_n_input = xp.empty((T, B, H), dtype=gates.dtype)   # gradient of W_in x + b_in
-        dh = xp.zeros((B, H), dtype=gates.dtype) if d_hn is None else d_hn.copy()
-        tmp = xp.empty((B, H), dtype=gates.dtype)
-        w_hh = self.w_hh
-        for t in _time_order(T, not self.reverse):
-            if d_out is not None:
-                dh += d_out[t]
-            dn = d_n_input[t]
-            xp.multiply(dh, n_factor[t], out=dn)
-            xp.multiply(dh, z_factor[t], out=d_hidden[t, :, H:2 * H])
-            xp.multiply(dn, r_factor[t], out=d_hidden[t, :, :H])
-            xp.multiply(dn, r[t], out=d_hidden[t, :, 2 * H:])
-            xp.multiply(dh, z[t], out=tmp)
-            xp.matmul(d_hidden[t], w_hh, out=dh)
-            dh += tmp
-        d_input = d_hidden.copy()
-        d_input[..., 2 * H:] = d_n_input
-        rest = self._input_grads(d_input, d_hidden, self._needs(), self.x, self.w_ih, prev_states)
-        return (rest[0], dh) + rest[1:]
 
 
 class RNNLayer(_RecurrentLayer):

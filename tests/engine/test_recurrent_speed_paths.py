@@ -1,4 +1,4 @@
-"""The LSTM kernel's fast paths against PyTorch: a head on output[-1] (every other step's output
+"""The LSTM and GRU kernels' fast paths against PyTorch: a head on output[-1] (every other step's output
 gradient is zero and skipped), only the final states used (no output gradient at all), a second
 backward through a retained graph (the kernel's scratch comes from a shared workspace and must not
 overwrite what forward kept), and two layers alive at once (their workspace buffers must not alias)."""
@@ -16,11 +16,14 @@ DEVICES = ["cpu", pytest.param("cuda", marks=[
     pytest.mark.gpu, pytest.mark.skipif(not lf.cuda.is_available(), reason="no CUDA GPU/cupy")])]
 
 
-def _pair(dtype="float64", device="cpu", **config):
+KINDS = ["LSTM", "GRU"]
+
+
+def _pair(dtype="float64", device="cpu", kind="LSTM", **config):
     torch.manual_seed(0)
-    theirs = torch.nn.LSTM(6, 7, **config)
+    theirs = getattr(torch.nn, kind)(6, 7, **config)
     theirs = theirs.double() if dtype == "float64" else theirs
-    ours = lf.nn.LSTM(6, 7, **config)
+    ours = getattr(lf.nn, kind)(6, 7, **config)
     ours = ours.double() if dtype == "float64" else ours
     ours.load_state_dict({k: lf.tensor(v.detach().numpy()) for k, v in theirs.state_dict().items()})
     return ours.to(device), theirs
@@ -47,8 +50,9 @@ def _compare_grads(ours, theirs, x_ours, x_theirs, dtype):
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("config", [{}, {"num_layers": 2, "bidirectional": True}, {"bias": False}],
                          ids=["default", "2-layer-bidirectional", "no-bias"])
-def test_head_on_last_step_matches_torch(config, dtype, device):
-    ours, theirs = _pair(dtype, device, **config)
+@pytest.mark.parametrize("kind", KINDS)
+def test_head_on_last_step_matches_torch(kind, config, dtype, device):
+    ours, theirs = _pair(dtype, device, kind, **config)
     x_ours, x_theirs = _input(dtype, device)
     weight = np.random.default_rng(3).standard_normal(ours(x_ours)[0].shape[1:]).astype(dtype)
     out_ours, _ = ours(x_ours)
@@ -60,17 +64,22 @@ def test_head_on_last_step_matches_torch(config, dtype, device):
 
 
 @pytest.mark.parametrize("device", DEVICES)
-def test_sequence_longer_than_the_backward_step_block_matches_torch(device):
+@pytest.mark.parametrize("kind", KINDS)
+def test_sequence_longer_than_the_backward_step_block_matches_torch(kind, device):
     """37 steps: the backward prepares its factors 16 steps at a time (two full blocks and a partial
     one), in both directions, with given initial states so their gradients run through every step."""
-    ours, theirs = _pair("float64", device, bidirectional=True)
+    ours, theirs = _pair("float64", device, kind, bidirectional=True)
     x_ours, x_theirs = _input("float64", device, shape=(37, 3, 6))
     rng = np.random.default_rng(4)
     h0, c0 = rng.standard_normal((2, 3, 7)), rng.standard_normal((2, 3, 7))
     states_ours = tuple(lf.tensor(a, device=device, requires_grad=True) for a in (h0, c0))
     states_theirs = tuple(torch.tensor(a, requires_grad=True) for a in (h0, c0))
-    out_ours, (h_ours, _) = ours(x_ours, states_ours)
-    out_theirs, (h_theirs, _) = theirs(x_theirs, states_theirs)
+    if kind == "GRU":  # one state
+        states_ours, states_theirs = states_ours[:1], states_theirs[:1]
+    out_ours, h_ours = ours(x_ours, states_ours if kind == "LSTM" else states_ours[0])
+    out_theirs, h_theirs = theirs(x_theirs, states_theirs if kind == "LSTM" else states_theirs[0])
+    if kind == "LSTM":
+        h_ours, h_theirs = h_ours[0], h_theirs[0]
     weight = rng.standard_normal(tuple(out_theirs.shape))
     ((out_ours * lf.tensor(weight, device=device)).sum() + h_ours.sum()).backward()
     ((out_theirs * torch.tensor(weight)).sum() + h_theirs.sum()).backward()
@@ -80,18 +89,24 @@ def test_sequence_longer_than_the_backward_step_block_matches_torch(device):
 
 
 @pytest.mark.parametrize("device", DEVICES)
-def test_only_final_states_used_matches_torch(device):
-    ours, theirs = _pair("float64", device, bidirectional=True)
+@pytest.mark.parametrize("kind", KINDS)
+def test_only_final_states_used_matches_torch(kind, device):
+    ours, theirs = _pair("float64", device, kind, bidirectional=True)
     x_ours, x_theirs = _input("float64", device)
-    _, (h_ours, c_ours) = ours(x_ours)
-    _, (h_theirs, c_theirs) = theirs(x_theirs)
-    (h_ours.sum() + 2 * c_ours.sum()).backward()
-    (h_theirs.sum() + 2 * c_theirs.sum()).backward()
+    _, final_ours = ours(x_ours)
+    _, final_theirs = theirs(x_theirs)
+    if kind == "LSTM":
+        (final_ours[0].sum() + 2 * final_ours[1].sum()).backward()
+        (final_theirs[0].sum() + 2 * final_theirs[1].sum()).backward()
+    else:
+        (2 * final_ours.sum()).backward()
+        (2 * final_theirs.sum()).backward()
     _compare_grads(ours, theirs, x_ours, x_theirs, "float64")
 
 
-def test_second_backward_through_retained_graph_gives_the_same_gradients():
-    ours, theirs = _pair("float64", num_layers=2)
+@pytest.mark.parametrize("kind", KINDS)
+def test_second_backward_through_retained_graph_gives_the_same_gradients(kind):
+    ours, theirs = _pair("float64", "cpu", kind, num_layers=2)
     x_ours, x_theirs = _input("float64", "cpu")
     out, _ = ours(x_ours)
     loss = (out * out).sum()
@@ -107,10 +122,11 @@ def test_second_backward_through_retained_graph_gives_the_same_gradients():
     _compare_grads(ours, theirs, x_ours, x_theirs, "float64")
 
 
-def test_two_layers_alive_at_once_keep_their_own_buffers():
+@pytest.mark.parametrize("kind", KINDS)
+def test_two_layers_alive_at_once_keep_their_own_buffers(kind):
     """Two forward passes of the same shape before either backward, then a repeat: every training
     step reuses the workspace's buffers, and the results must still be PyTorch's."""
-    ours, theirs = _pair("float32")
+    ours, theirs = _pair("float32", "cpu", kind)
     for step in range(2):
         ours.zero_grad()
         theirs.zero_grad()
@@ -143,6 +159,23 @@ def test_lstm_cell_without_bias_matches_torch():
     _compare_grads(ours, theirs, x_ours, x_theirs, "float64")
 
 
+@pytest.mark.parametrize("bias", [True, False])
+def test_gru_cell_matches_torch(bias):
+    torch.manual_seed(0)
+    theirs = torch.nn.GRUCell(5, 3, bias=bias).double()
+    ours = lf.nn.GRUCell(5, 3, bias=bias).double()
+    ours.load_state_dict({k: lf.tensor(v.detach().numpy()) for k, v in theirs.state_dict().items()})
+    x_ours, x_theirs = _input("float64", "cpu", shape=(4, 5))
+    h0 = np.random.default_rng(5).standard_normal((4, 3))
+    h0_ours, h0_theirs = lf.tensor(h0, requires_grad=True), torch.tensor(h0, requires_grad=True)
+    h, th = ours(x_ours, h0_ours), theirs(x_theirs, h0_theirs)
+    _close(h, th, "float64", "h")
+    (h * h).sum().backward()
+    (th * th).sum().backward()
+    _compare_grads(ours, theirs, x_ours, x_theirs, "float64")
+    _close(h0_ours.grad, h0_theirs.grad, "float64", "gradient of h0")
+
+
 @pytest.mark.parametrize("layer", ["LSTM", "GRU", "RNN"])
 def test_empty_sequence_is_refused_as_pytorch_does(layer):
     module = getattr(lf.nn, layer)(4, 3, batch_first=True)
@@ -150,11 +183,13 @@ def test_empty_sequence_is_refused_as_pytorch_does(layer):
         module(lf.tensor(np.zeros((2, 0, 4), dtype="float32")))
 
 
-def test_empty_batch_gives_empty_outputs_and_gradients():
-    ours = lf.nn.LSTM(4, 3, bidirectional=True)
+@pytest.mark.parametrize("kind", KINDS)
+def test_empty_batch_gives_empty_outputs_and_gradients(kind):
+    ours = getattr(lf.nn, kind)(4, 3, bidirectional=True)
     x = lf.tensor(np.zeros((5, 0, 4), dtype="float32"), requires_grad=True)
-    out, (h, c) = ours(x)
-    assert tuple(out.shape) == (5, 0, 6) and tuple(h.shape) == tuple(c.shape) == (2, 0, 3)
+    out, states = ours(x)
+    h = states[0] if kind == "LSTM" else states
+    assert tuple(out.shape) == (5, 0, 6) and tuple(h.shape) == (2, 0, 3)
     (out.sum() + h.sum()).backward()
     assert tuple(x.grad.shape) == (5, 0, 4)
     assert not np.any(ours.weight_hh_l0.grad.numpy())
