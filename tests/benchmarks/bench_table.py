@@ -119,7 +119,7 @@ def require_cuda(torch, lf):
 def batch(row):
     rng = np.random.default_rng(0)
     x = rng.standard_normal(row["input"]).astype(np.float32)
-    n = row["input"][1] if row["build"].__name__ == "lstm" else row["input"][0]
+    n = row["input"][1] if row["build"].__name__ in ("lstm", "gru") else row["input"][0]
     if row["target"] == "class":
         return x, rng.integers(0, 10, size=n)
     return x, rng.standard_normal((n, 1)).astype(np.float32)

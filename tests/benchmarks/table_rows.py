@@ -55,6 +55,22 @@ def lstm(nn):
     return LSTMClassifier()
 
 
+def gru(nn):
+    class GRUClassifier(nn.Module):
+        """GRU over (seq, batch, 32) and a linear head on the last time step (the LSTM row's shape)."""
+
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(32, 128)
+            self.head = nn.Linear(128, 10)
+
+        def forward(self, x):
+            output, _ = self.gru(x)
+            return self.head(output[-1])
+
+    return GRUClassifier()
+
+
 def transformer(nn):
     class EncoderClassifier(nn.Module):
         """One encoder block (d_model 64, 4 heads, feed-forward 128, batch first), the mean over the
@@ -84,6 +100,8 @@ ROWS = {
                       label="MNIST-example CNN (conv 32/64, pool, dropout, fc 128), batch 64"),
     "lstm": dict(build=lstm, input=(32, 32, 32), target="class", aim=1.0,
                  label="LSTM seq 32, hidden 128, batch 32"),
+    "gru": dict(build=gru, input=(32, 32, 32), target="class", aim=1.0,
+                label="GRU seq 32, hidden 128, batch 32"),
     "transformer": dict(build=transformer, input=(32, 32, 64), target="class", aim=1.0,
                         label="Transformer encoder block (d 64, 4 heads, ff 128, dropout 0.1), seq 32, batch 32"),
     "wide": dict(build=wide_mlp, input=(1024, 1024), target="class", aim=1.5, gpu_only=True,
