@@ -31,6 +31,22 @@ def test_a_cpu_row_prints_as_a_markdown_row_with_its_ratio_and_aim():
     assert re.fullmatch(r"\d+\.\d / \d+\.\d", cells[7]), row  # peak RSS growth, ours / torch
 
 
+def test_runs_in_fresh_processes_give_each_rows_median_ratio_and_range():
+    runs_script = BENCH.with_name("bench_table_runs.py")
+    done = subprocess.run([sys.executable, str(runs_script), "--runs", "2", "--rows", "tiny", "lstm",
+                           "--repeats", "1", "--repeat-ms", "5", "--threads", "1"],
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "2 fresh processes" in done.stdout
+    rows = {line.split("|")[1].strip(): [c.strip() for c in line.strip("|").split("|")]
+            for line in done.stdout.splitlines() if line.startswith("| ") and "---" not in line}
+    tiny = rows["tiny MLP 2-16-16-1, batch 32"]
+    low, high = (float(v) for v in tiny[4].split(" - "))
+    assert low <= float(tiny[3]) <= high, tiny  # the median lies within the range
+    assert tiny[5] == "<= 0.25" and re.fullmatch(r"[012] of 2", tiny[6]), tiny
+    assert "LSTM seq 32, hidden 128, batch 32" in rows
+
+
 @pytest.mark.skipif(lf.cuda.is_available(), reason="this machine has a GPU; run_gpu_checks.sh covers it")
 def test_the_gpu_table_says_why_it_cannot_run_without_a_gpu():
     done = _run("--device", "cuda")
