@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from .common import xp_of
 from .conv import workspace
-from .recurrent import _CHUNK, _RecurrentLayer, _carve, _lent, _live_steps, _row_blocks
+from .recurrent import (_CHUNK, _blocked_state_product, _blocked_step_product, _carve, _lent, _live_steps,
+                        _RecurrentLayer)
 
 
 class GRULayer(_RecurrentLayer):
@@ -53,9 +54,7 @@ class GRULayer(_RecurrentLayer):
         operands[0, X:] = h0.T
         xp.matmul(n_weights, operands[:T, :X], out=n_inputs)
         tmp = xp.empty((H, B), dtype=dtype)
-        blocks = _row_blocks(xp, 3 * H, K, B)
-        rows = 3 * H // blocks
-        blocked_weights, blocked_gates = weights.reshape(blocks, rows, K), gates.reshape(T, blocks, rows, B)
+        blocked_weights, blocked_gates = _blocked_step_product(xp, weights, gates)
         for s in range(T):
             g = gates[s]
             xp.matmul(blocked_weights, operands[s], out=blocked_gates[s])
@@ -98,9 +97,7 @@ class GRULayer(_RecurrentLayer):
         live = _live_steps(xp, d_out, T)
         tmp = xp.empty((H, B), dtype=dtype)
         state_grad = needs[1]
-        blocks = _row_blocks(xp, H, H3, B)
-        w_h_t = w_h.T.reshape(blocks, H // blocks, H3)  # (H, 3H), column-major: the faster GEMM
-        blocked_dh = dh.reshape(blocks, H // blocks, B)
+        w_h_t, blocked_dh = _blocked_state_product(xp, w_h, dh)
         by_step = rows.reshape(4 * H, T, B)
         for end in range(T, 0, -_CHUNK):
             span = slice(max(end - _CHUNK, 0), end)

@@ -129,9 +129,7 @@ class LSTMLayer(_RecurrentLayer):
         operands[0, I:I + H] = h0.T
         cells[0] = c0.T
         tmp = xp.empty((H, B), dtype=dtype)
-        blocks = _row_blocks(xp, 4 * H, K, B)
-        rows = 4 * H // blocks
-        blocked_weights, blocked_gates = weights.reshape(blocks, rows, K), gates.reshape(T, blocks, rows, B)
+        blocked_weights, blocked_gates = _blocked_step_product(xp, weights, gates)
         for s in range(T):
             g = gates[s]
             xp.matmul(blocked_weights, operands[s], out=blocked_gates[s])
@@ -170,9 +168,7 @@ class LSTMLayer(_RecurrentLayer):
         needs = self._needs()
         state_grads = needs[1] or needs[2]
         _internal_rows(xp, w_hh, self.w_hh, H)
-        blocks = _row_blocks(xp, H, H4, B)
-        w_hh_t = w_hh.T.reshape(blocks, H // blocks, H4)       # (H, 4H), column-major: the faster GEMM
-        blocked_dh = dh.reshape(blocks, H // blocks, B)
+        w_hh_t, blocked_dh = _blocked_state_product(xp, w_hh, dh)
         by_step = rows.reshape(H4, T, B)
         for end in range(T, 0, -_CHUNK):
             span = slice(max(end - _CHUNK, 0), end)
@@ -286,6 +282,23 @@ def _row_blocks(xp, rows, inner, cols):
             return blocks
         blocks *= 2
     return 1
+
+
+def _blocked_step_product(xp, weights, gates):
+    """(G, K) step weights and (T, G, B) per-step gates as row blocks: ``matmul(weights, operand,
+    out=gates[s])`` on them runs the cut product."""
+    G, K = weights.shape
+    T, _, B = gates.shape
+    blocks = _row_blocks(xp, G, K, B)
+    return weights.reshape(blocks, G // blocks, K), gates.reshape(T, blocks, G // blocks, B)
+
+
+def _blocked_state_product(xp, w, dh):
+    """``w.T`` (H, G), column-major (the faster GEMM there), and the (H, B) state gradient ``dh`` as row
+    blocks: ``matmul(w_t, d_gates, out=dh_blocks)`` on them runs backward's per-step product, cut."""
+    G, H = w.shape
+    blocks = _row_blocks(xp, H, G, dh.shape[1])
+    return w.T.reshape(blocks, H // blocks, G), dh.reshape(blocks, H // blocks, dh.shape[1])
 
 
 def _internal_rows(xp, out, w, H):
