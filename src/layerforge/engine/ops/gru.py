@@ -141,7 +141,8 @@ class GRULayer(_RecurrentLayer):
                 dx = dx[::-1]
         workspace.give(arena)
         d_w_ih = xp.concatenate((d_step[H:2 * H, :I], d_step[:H, :I], d_n_input[:, :I]))
-        d_w_hh = _lent(xp, (H3, H), dtype)
+        # a plain array: it becomes the weight's .grad, which the walk would copy a pooled one into
+        d_w_hh = xp.empty((H3, H), dtype=dtype)
         d_w_hh[:H], d_w_hh[H:2 * H], d_w_hh[2 * H:] = d_step[H:2 * H, X:], d_step[:H, X:], d_step[2 * H:, X:]
         grads = (dx, xp.ascontiguousarray(dh.T) if state_grad else None, d_w_ih, d_w_hh)
         if not self.has_bias:

@@ -216,7 +216,8 @@ class LSTMLayer(_RecurrentLayer):
             if self.reverse:
                 dx = dx[::-1]
         workspace.give(arena)
-        d_w_hh = _lent(xp, (H4, H), dtype)
+        # a plain array: it becomes the weight's .grad, which the walk would copy a pooled one into
+        d_w_hh = xp.empty((H4, H), dtype=dtype)
         xp.copyto(d_w_hh, d_weights[:, I:I + H])
         grads = (dx, xp.ascontiguousarray(dh.T) if needs[1] else None,
                  xp.ascontiguousarray(dc.T) if needs[2] else None,
