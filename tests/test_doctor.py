@@ -54,6 +54,9 @@ def test_a_healthy_machine_is_all_ok_and_no_gpu_is_only_a_note(machine):
     assert lines["GPU"] == ("NOTE", "not available: cupy is not installed (pip install layerforge[gpu])")
     assert str(machine / "data" / "Layerforge" / "Layerforge" / "autosave") in lines["data folder"][1]
     assert "threads for" in lines["BLAS"][1]
+    from layerforge.engine.threads import blas_core
+    if blas_core():  # numpy's OpenBLAS says which CPU kernels it runs (its speed depends on them)
+        assert f"with its {blas_core()} kernels" in lines["BLAS"][1]
     assert text.splitlines()[-1] == "Everything Layerforge needs is here."
     assert all(line.split()[0] in ("OK", "FAIL", "NOTE") for line in text.splitlines()[:-1])
 

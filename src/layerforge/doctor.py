@@ -93,9 +93,12 @@ def check_opengl() -> Iterator[Line]:
 def check_blas() -> Iterator[Line]:
     import numpy as np
 
-    from .engine.threads import available_cpus, blas_threads_controllable, get_num_threads
+    from .engine.threads import available_cpus, blas_core, blas_threads_controllable, get_num_threads
     blas = (getattr(np.__config__, "CONFIG", None) or {}).get("Build Dependencies", {}).get("blas", {})
     name = f"{blas.get('name', 'unknown BLAS')} {blas.get('version', '')}".strip()
+    core = blas_core()  # the CPU kernels OpenBLAS chose: what its speed on this machine depends on
+    if core:
+        name += f" with its {core} kernels"
     text = f"{name} (numpy {np.__version__}), {get_num_threads()} threads for {available_cpus()} CPUs"
     set_by = [f"{key}={os.environ[key]}" for key in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
               if key in os.environ]
