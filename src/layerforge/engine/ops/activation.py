@@ -186,7 +186,12 @@ class Silu(Node):
 
     def backward(self, g):
         sig = self.sig
-        return g * (sig * (1 + self.a * (1 - sig)))
+        grad = 1 - sig  # g * (sig * (1 + a * (1 - sig))), the same products in one buffer
+        grad *= self.a
+        grad += 1
+        grad *= sig
+        grad *= g
+        return grad
 
 
 class Softplus(Node):
