@@ -138,6 +138,14 @@ def test_embedding_repeated_indices_accumulate(device):
     check_layer(lambda nn: nn.Embedding(3, 4), (6, 5), integer_high=3, device=device)
 
 
+@pytest.mark.parametrize("device", ["cpu", CUDA])
+def test_embedding_large_gradient_with_repeats_and_padding_matches_torch(device):
+    # 40 x 30 lookups of 16-wide rows (19,200 values: the flat scatter on the CPU), 50 rows, many repeats
+    _, ours = check_layer(lambda nn: nn.Embedding(50, 16, padding_idx=7), (40, 30), integer_high=50,
+                          device=device)
+    assert np.all(ours.weight.grad.cpu().numpy()[7] == 0)
+
+
 def test_max_pool_ties_send_the_gradient_to_the_first_maximum_like_torch():
     import layerforge.engine as lf
 

@@ -57,6 +57,11 @@ def _matmul(a, b):
     return a @ b
 
 
+# Embedding gradients of this many values and more are scattered with one flat index per value (see
+# Embedding.backward; below it the index arithmetic costs more than it saves: 32 rows of 4, 2.6 ->
+# 3.8 us).
+_FLAT_SCATTER_MIN = 1024
+
 # Weights of this many elements and more get their gradient from matmul (see Linear.backward).
 _DOT_MAX_WEIGHT = 1 << 14
 
@@ -74,7 +79,15 @@ class Embedding(Node):
     def backward(self, g):
         xp = xp_of(g)
         grad = xp.zeros(self.weight_shape, dtype=g.dtype)
-        xp.add.at(grad, self.indices.reshape(-1), g.reshape(-1, self.weight_shape[1]))
+        dim = self.weight_shape[1]
+        indices, rows = self.indices.reshape(-1), g.reshape(-1, dim)
+        if xp is np and rows.size >= _FLAT_SCATTER_MIN:
+            # numpy's add.at is several times faster on one flat index per element than on rows
+            # (3,200 rows of 64: 1.46 -> 0.46 ms), with the same additions in the same order
+            flat = (indices[:, None] * dim + np.arange(dim)).reshape(-1)
+            np.add.at(grad.reshape(-1), flat, rows.reshape(-1))
+        else:
+            xp.add.at(grad, indices, rows)
         if self.padding_idx is not None:
             grad[self.padding_idx] = 0
         return grad
