@@ -1,6 +1,7 @@
 """More of ``torch.nn.functional``: group, instance and RMS normalisation, and the margin, embedding
-and likelihood losses. Compositions of engine operations, so their gradients are those operations';
-the formulas and reductions are PyTorch's (its nn.functional pages)."""
+and likelihood losses. Compositions of engine operations, so their gradients are those operations'
+(group norm is one fused node, ``ops.normalization.GroupNorm``); the formulas and reductions are
+PyTorch's (its nn.functional pages)."""
 from __future__ import annotations
 
 import math
@@ -11,6 +12,7 @@ from .. import backend
 from .. import ops as _ops
 from ..autograd import no_grad
 from ..ops import dense as _dense
+from ..ops import normalization as _norm
 from ..ops.common import apply as _apply
 from ..tensor import Tensor
 from .functional_activations import _vector_norm, logsigmoid
@@ -31,11 +33,8 @@ def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5
     if c % num_groups:
         raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, but got "
                            f"input of shape {list(input.shape)} and num_groups={num_groups}")
-    grouped = input.reshape(n, num_groups, -1)
-    mean = grouped.mean(-1, keepdim=True)
-    var = grouped.var(-1, keepdim=True, correction=0)
-    out = ((grouped - mean) / _ops.sqrt(var + eps)).reshape(input.shape)
-    return _affine(out, weight, bias, (1, c) + (1,) * (input.ndim - 2))
+    node = _norm.GroupNorm(num_groups, eps, weight is not None, bias is not None)
+    return _apply(node, *[t for t in (input, weight, bias) if t is not None])
 
 
 def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,  # noqa: A002

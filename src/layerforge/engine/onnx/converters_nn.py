@@ -139,3 +139,26 @@ def layer_norm(ctx):
         scale = ctx.b.const(np.ones(normalized, dtype=dtype), "ones")
     inputs = [ctx.x(0), scale] + ([ctx.x(position)] if attrs["has_bias"] else [])
     ctx.emit_out("LayerNormalization", inputs, axis=-n_axes, epsilon=float(attrs["eps"]))
+
+
+@converts("GroupNorm")
+def group_norm(ctx):
+    """Each sample's channels in groups over (N, groups, rest), then the per-channel affine: ONNX's own
+    GroupNormalization changed its scale's meaning at opset 21, so the decomposition serves every opset."""
+    attrs = ctx.attrs
+    x = ctx.x(0)
+    rank, channels = len(ctx.in_shape()), ctx.in_shape()[1]
+    grouped = ctx.emit("Reshape", [x, ctx.b.ints([0, int(attrs["groups"]), -1], "grouped")])
+    mean = reduce(ctx, "ReduceMean", grouped, [2], True)
+    centered = ctx.emit("Sub", [grouped, mean])
+    variance = reduce(ctx, "ReduceMean", ctx.emit("Mul", [centered, centered]), [2], True)
+    normed = ctx.emit("Div", [centered, ctx.emit("Sqrt", [ctx.emit("Add", [variance, ctx.scalar(attrs["eps"])])])])
+    out = ctx.emit("Reshape", [normed, ctx.emit("Shape", [x])])
+    shape = ctx.b.ints([1, channels] + [1] * (rank - 2), "shape")
+    position = 1
+    if attrs["has_weight"]:
+        out = ctx.emit("Mul", [out, ctx.emit("Reshape", [ctx.x(position), shape])])
+        position += 1
+    if attrs["has_bias"]:
+        out = ctx.emit("Add", [out, ctx.emit("Reshape", [ctx.x(position), shape])])
+    ctx.finish(out)

@@ -101,3 +101,64 @@ class LayerNorm(Node):
         mean_gx = (g_hat * x_hat).mean(axis=axes, keepdims=True)
         grad_x = (g_hat - mean_g - x_hat * mean_gx) * self.inv_std
         return _with_affine_grads(grad_x, grad_weight, grad_bias)
+
+
+class GroupNorm(Node):
+    """Normalise each sample's channels in ``groups`` groups, each over its channels and positions;
+    weight and bias are per channel. One node (the composed version, mean, var, subtract, divide and
+    the affine as eight graph nodes, ran 7x PyTorch's time): forward in two buffers, and backward from
+    per-(sample, channel) sums, which the per-channel weight and the per-group statistics both reduce
+    to, so it makes seven passes over the values instead of a dozen."""
+
+    def __init__(self, groups, eps, has_weight, has_bias):
+        self.groups, self.eps = groups, eps
+        self.has_weight, self.has_bias = has_weight, has_bias
+
+    def forward(self, x, weight=None, bias=None):
+        xp = xp_of(x)
+        grouped = x.reshape(x.shape[0], self.groups, -1)
+        mean = grouped.mean(axis=2, keepdims=True)
+        x_hat = grouped - mean
+        out = xp.empty(x.shape, dtype=x.dtype)           # the squares, then the output
+        squares = xp.multiply(x_hat, x_hat, out=out.reshape(grouped.shape))
+        inv_std = (1.0 / xp.sqrt(squares.mean(axis=2, keepdims=True) + self.eps)).astype(x.dtype, copy=False)
+        x_hat *= inv_std
+        x_hat = x_hat.reshape(x.shape)
+        if weight is not None:
+            xp.multiply(x_hat, _broadcast_channel(weight, x.ndim), out=out)
+        else:
+            xp.copyto(out, x_hat)
+        if bias is not None:
+            out += _broadcast_channel(bias, x.ndim)
+        self.x_hat, self.inv_std, self.weight = x_hat, inv_std, weight
+        return out
+
+    def backward(self, g):
+        xp = xp_of(g)
+        n, c = g.shape[0], g.shape[1]
+        groups = self.groups
+        rows_g = g.reshape(n, c, -1)
+        rows_x = self.x_hat.reshape(rows_g.shape)
+        products = rows_g * rows_x
+        sum_gx, sum_g = products.sum(axis=2), rows_g.sum(axis=2)   # (N, C)
+        grad_weight = sum_gx.sum(axis=0) if self.has_weight else None
+        grad_bias = sum_g.sum(axis=0) if self.has_bias else None
+        weight = self.weight
+        if weight is not None:
+            sum_gx, sum_g = sum_gx * weight, sum_g * weight
+        count = rows_g.shape[2] * (c // groups)                    # values per group
+        inv_std = self.inv_std.reshape(n, groups, 1)
+        # per group: mean of (g * weight) and of (g * weight * x_hat), each times inv_std
+        mean_g = sum_g.reshape(n, groups, -1).sum(axis=2, keepdims=True) / count * inv_std
+        mean_gx = sum_gx.reshape(n, groups, -1).sum(axis=2, keepdims=True) / count * inv_std
+        scale = xp.broadcast_to(inv_std, (n, groups, c // groups)).reshape(n, c)
+        if weight is not None:
+            scale = scale * weight
+        grad_x = xp.empty(g.shape, dtype=g.dtype)  # the array itself, not a view, goes to the input
+        grad = xp.multiply(rows_g, scale.astype(g.dtype, copy=False)[..., None], out=grad_x.reshape(rows_g.shape))
+        per_channel = (n, groups, c // groups)
+        xp.multiply(rows_x, xp.broadcast_to(mean_gx, per_channel).reshape(n, c, 1).astype(g.dtype, copy=False),
+                    out=products)
+        grad -= products
+        grad -= xp.broadcast_to(mean_g, per_channel).reshape(n, c, 1).astype(g.dtype, copy=False)
+        return _with_affine_grads(grad_x, grad_weight, grad_bias)
