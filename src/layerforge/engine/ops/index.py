@@ -64,10 +64,35 @@ class GetItem(Node):
         target = out if self.first is None else out[self.first]  # a view: writes reach out
         if _is_basic(self.second):
             target[self.second] = g
-        else:
+        elif not _sorted_rows_sum(target, self.second, g):
             # Integer arrays may repeat an element: accumulate instead of overwrite.
             xp.add.at(target, self.second, g)
         return out
+
+
+def _sorted_rows_sum(target, index, g) -> bool:
+    """``target[index] += g`` for one non-decreasing 1-D integer array along one axis, the rest whole
+    slices (what nearest-neighbour upsampling and most gathers of sorted rows index with), as one
+    segment sum (``add.reduceat``) per distinct index: the same sums as ``add.at`` (to rounding: a
+    segment of three or more may be added in another order), which handles one element at a time
+    (nearest upsampling's backward ran 4x PyTorch's time with it).
+    False where the index is not of that form (the caller then uses ``add.at``)."""
+    if type(target) is not np.ndarray or not isinstance(index, tuple):
+        return False
+    arrays = [k for k, item in enumerate(index) if not (isinstance(item, slice) and item == slice(None))]
+    if len(arrays) != 1:
+        return False
+    axis = arrays[0]
+    rows = index[axis]
+    if type(rows) is not np.ndarray or rows.ndim != 1 or rows.dtype.kind not in "iu" or rows.size < 2:
+        return False
+    rows = np.where(rows < 0, rows + target.shape[axis], rows) if rows.dtype.kind == "i" else rows
+    steps = np.diff(rows)
+    if steps.min() < 0:
+        return False
+    starts = np.flatnonzero(np.concatenate(([True], steps != 0)))
+    target[(slice(None),) * axis + (rows[starts],)] = np.add.reduceat(g, starts, axis=axis)
+    return True
 
 
 def _convert_index(index, xp):
