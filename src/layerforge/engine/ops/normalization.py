@@ -32,39 +32,47 @@ class BatchNorm(Node):
         xp = xp_of(x)
         axes = (0,) + tuple(range(2, x.ndim))
         self.axes = axes
+        out = xp.empty(x.shape, dtype=x.dtype)  # the squares (batch statistics), then the output
         if self.fixed_mean is None:
             mean = x.mean(axis=axes)
-            centered = x - _broadcast_channel(mean, x.ndim)
-            var = (centered * centered).mean(axis=axes)
+            x_hat = x - _broadcast_channel(mean, x.ndim)
+            var = xp.multiply(x_hat, x_hat, out=out).mean(axis=axes)
             self.batch_mean, self.batch_var = mean, var
         else:
             mean, var = self.fixed_mean, self.fixed_var
-            centered = x - _broadcast_channel(mean.astype(x.dtype, copy=False), x.ndim)
+            x_hat = x - _broadcast_channel(mean.astype(x.dtype, copy=False), x.ndim)
         inv_std = (1.0 / xp.sqrt(var + self.eps)).astype(x.dtype, copy=False)
-        x_hat = centered * _broadcast_channel(inv_std, x.ndim)
+        x_hat *= _broadcast_channel(inv_std, x.ndim)
         self.x_hat, self.inv_std, self.weight = x_hat, inv_std, weight
-        out = x_hat
         if weight is not None:
-            out = out * _broadcast_channel(weight, x.ndim)
+            xp.multiply(x_hat, _broadcast_channel(weight, x.ndim), out=out)
+        else:
+            xp.copyto(out, x_hat)
         if bias is not None:
-            out = out + _broadcast_channel(bias, x.ndim)
+            out += _broadcast_channel(bias, x.ndim)
         self.batch_stats = self.fixed_mean is None
         self.fixed_mean = self.fixed_var = None  # backward needs only inv_std and x_hat
         return out
 
     def backward(self, g):
+        # From per-channel sums of g and of g * x_hat: grad_x = g * weight * inv_std, less (batch
+        # statistics) the channel means of g * weight and of g * weight * x_hat (times x_hat), times inv_std.
+        xp = xp_of(g)
         x_hat, inv_std, weight, axes = self.x_hat, self.inv_std, self.weight, self.axes
         ndim = g.ndim
-        grad_bias = g.sum(axis=axes) if self.has_bias else None
-        grad_weight = (g * x_hat).sum(axis=axes) if self.has_weight else None
-        g_hat = g * _broadcast_channel(weight, ndim) if weight is not None else g
-        if self.batch_stats:  # batch statistics: the mean and variance depend on x too
-            count = g.size // g.shape[1]
-            sum_g = g_hat.sum(axis=axes) / count
-            sum_gx = (g_hat * x_hat).sum(axis=axes) / count
-            g_hat = g_hat - _broadcast_channel(sum_g, ndim) - x_hat * _broadcast_channel(sum_gx, ndim)
-        grad_x = g_hat * _broadcast_channel(inv_std, ndim)
-        return _with_affine_grads(grad_x, grad_weight, grad_bias)
+        products = g * x_hat if self.has_weight or self.batch_stats else None
+        sum_gx = products.sum(axis=axes) if products is not None else None
+        sum_g = g.sum(axis=axes) if self.has_bias or self.batch_stats else None
+        scale = inv_std if weight is None else (inv_std * weight).astype(g.dtype, copy=False)
+        grad_x = g * _broadcast_channel(scale, ndim)
+        if self.batch_stats:  # the mean and variance depend on x too
+            per_value = scale / (g.size // g.shape[1])
+            xp.multiply(x_hat, _broadcast_channel((sum_gx * per_value).astype(g.dtype, copy=False), ndim),
+                        out=products)
+            grad_x -= products
+            grad_x -= _broadcast_channel((sum_g * per_value).astype(g.dtype, copy=False), ndim)
+        return _with_affine_grads(grad_x, sum_gx if self.has_weight else None,
+                                  sum_g if self.has_bias else None)
 
 
 class LayerNorm(Node):
