@@ -1,4 +1,4 @@
-"""Normalisation kernels: batch norm and layer norm, fused so backward is one closed-form pass."""
+"""Normalisation kernels: batch, layer and group norm, fused so backward is one closed-form pass."""
 from __future__ import annotations
 
 from ..autograd import Node
@@ -8,6 +8,16 @@ from .common import xp_of
 def _broadcast_channel(v, ndim):
     """A per-channel vector (C,) shaped to broadcast over (N, C, *spatial)."""
     return v.reshape((1, -1) + (1,) * (ndim - 2))
+
+
+def _channel_affine(xp, x_hat, weight, bias, out):
+    """``out = x_hat * weight + bias`` per channel (axis 1), either left out where None, into ``out``."""
+    if weight is not None:
+        xp.multiply(x_hat, _broadcast_channel(weight, x_hat.ndim), out=out)
+    else:
+        xp.copyto(out, x_hat)
+    if bias is not None:
+        out += _broadcast_channel(bias, x_hat.ndim)
 
 
 def _with_affine_grads(grad_x, grad_weight, grad_bias):
@@ -44,12 +54,7 @@ class BatchNorm(Node):
         inv_std = (1.0 / xp.sqrt(var + self.eps)).astype(x.dtype, copy=False)
         x_hat *= _broadcast_channel(inv_std, x.ndim)
         self.x_hat, self.inv_std, self.weight = x_hat, inv_std, weight
-        if weight is not None:
-            xp.multiply(x_hat, _broadcast_channel(weight, x.ndim), out=out)
-        else:
-            xp.copyto(out, x_hat)
-        if bias is not None:
-            out += _broadcast_channel(bias, x.ndim)
+        _channel_affine(xp, x_hat, weight, bias, out)
         self.batch_stats = self.fixed_mean is None
         self.fixed_mean = self.fixed_var = None  # backward needs only inv_std and x_hat
         return out
@@ -132,12 +137,7 @@ class GroupNorm(Node):
         inv_std = (1.0 / xp.sqrt(squares.mean(axis=2, keepdims=True) + self.eps)).astype(x.dtype, copy=False)
         x_hat *= inv_std
         x_hat = x_hat.reshape(x.shape)
-        if weight is not None:
-            xp.multiply(x_hat, _broadcast_channel(weight, x.ndim), out=out)
-        else:
-            xp.copyto(out, x_hat)
-        if bias is not None:
-            out += _broadcast_channel(bias, x.ndim)
+        _channel_affine(xp, x_hat, weight, bias, out)
         self.x_hat, self.inv_std, self.weight = x_hat, inv_std, weight
         return out
 
