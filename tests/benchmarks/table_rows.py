@@ -39,36 +39,28 @@ def mnist_cnn(nn):
         nn.Linear(128, 10))
 
 
-def lstm(nn):
-    class LSTMClassifier(nn.Module):
-        """LSTM over (seq, batch, 32) and a linear head on the last time step."""
+def _recurrent_classifier(nn, kind):
+    class RecurrentClassifier(nn.Module):
+        """An LSTM or GRU over (seq, batch, 32) and a linear head on the last time step."""
 
         def __init__(self):
             super().__init__()
-            self.lstm = nn.LSTM(32, 128)
+            self.recurrent = getattr(nn, kind)(32, 128)
             self.head = nn.Linear(128, 10)
 
         def forward(self, x):
-            output, _ = self.lstm(x)
+            output, _ = self.recurrent(x)
             return self.head(output[-1])
 
-    return LSTMClassifier()
+    return RecurrentClassifier()
+
+
+def lstm(nn):
+    return _recurrent_classifier(nn, "LSTM")
 
 
 def gru(nn):
-    class GRUClassifier(nn.Module):
-        """GRU over (seq, batch, 32) and a linear head on the last time step (the LSTM row's shape)."""
-
-        def __init__(self):
-            super().__init__()
-            self.gru = nn.GRU(32, 128)
-            self.head = nn.Linear(128, 10)
-
-        def forward(self, x):
-            output, _ = self.gru(x)
-            return self.head(output[-1])
-
-    return GRUClassifier()
+    return _recurrent_classifier(nn, "GRU")
 
 
 def transformer(nn):

@@ -37,8 +37,10 @@ def _candidate_libraries() -> list[str]:
 
 
 @functools.lru_cache(maxsize=None)
-def _blas_library():
-    """(numpy's OpenBLAS as a ctypes library, the symbols' prefix), or None where it is not found."""
+def _blas_function(name: str, argtypes: tuple, restype):
+    """OpenBLAS's C function ``name`` ("get_num_threads", ...) in numpy's OpenBLAS, typed, or None where
+    numpy's BLAS is not an OpenBLAS that can be asked or lacks it. The library is the first candidate
+    with both thread functions, under the first symbol prefix and suffix that names them."""
     for path in _candidate_libraries():
         try:
             library = ctypes.CDLL(path)
@@ -47,37 +49,27 @@ def _blas_library():
         for prefix, suffix in _SYMBOLS:
             if all(getattr(library, f"{prefix}{verb}_num_threads{suffix}", None) is not None
                    for verb in ("set", "get")):
-                return library, prefix, suffix
+                function = getattr(library, f"{prefix}{name}{suffix}", None)
+                if function is not None:
+                    function.argtypes, function.restype = list(argtypes), restype
+                return function
     return None
 
 
 @functools.lru_cache(maxsize=None)
 def _blas_api():
     """(set_num_threads, get_num_threads) of numpy's OpenBLAS, or None where it is not found."""
-    found = _blas_library()
-    if found is None:
-        return None
-    library, prefix, suffix = found
-    set_threads = getattr(library, f"{prefix}set_num_threads{suffix}")
-    get_threads = getattr(library, f"{prefix}get_num_threads{suffix}")
-    set_threads.argtypes, set_threads.restype = [ctypes.c_int], None
-    get_threads.argtypes, get_threads.restype = [], ctypes.c_int
-    return set_threads, get_threads
+    set_threads = _blas_function("set_num_threads", (ctypes.c_int,), None)
+    get_threads = _blas_function("get_num_threads", (), ctypes.c_int)
+    return None if set_threads is None else (set_threads, get_threads)
 
 
 @functools.lru_cache(maxsize=None)
 def blas_core() -> str:
     """The CPU kernel set numpy's OpenBLAS chose at load time ("SkylakeX", "Haswell", "Zen", ...), or
     "" where numpy's BLAS is not an OpenBLAS that can be asked."""
-    found = _blas_library()
-    if found is None:
-        return ""
-    library, prefix, suffix = found
-    corename = getattr(library, f"{prefix}get_corename{suffix}", None)
-    if corename is None:
-        return ""
-    corename.argtypes, corename.restype = [], ctypes.c_char_p
-    return (corename() or b"").decode("ascii", "replace")
+    corename = _blas_function("get_corename", (), ctypes.c_char_p)
+    return "" if corename is None else (corename() or b"").decode("ascii", "replace")
 
 
 def blas_threads_controllable() -> bool:
