@@ -87,6 +87,8 @@ LAYERS = {
     "conv3d_via_index_tensors": _layer(nn.Conv3d(2, 3, 3, padding=1), randn(2, 2, 4, 4, 4)),
     "max_pool3d": _layer(nn.MaxPool3d(2), randn(2, 2, 4, 4, 4)),
     "unfold": _layer(nn.Unfold(2, stride=2), randn(2, 3, 4, 4)),
+    "upsample_nearest_whole_and_other": _layer(nn.Sequential(nn.Upsample(scale_factor=(2, 3)), nn.Upsample(size=(9, 8))),
+                                               randn(2, 3, 4, 3)),
     "index_tensors_numpy_placement": _fn(
         lambda m, x: (x[torch.tensor([0, 2]), torch.tensor([[1], [3]])].sum(-1)  # to the front
                       + x[:, torch.tensor([1, 0]), torch.tensor([4, 4])].sum()  # adjacent: kept in place
@@ -140,6 +142,8 @@ TENSOR_OPS = {
     "no_grad_ops": lambda m, x: (x.argmax(1).float() + x.argmin().float() + (~(x > 0) | (x < -1)).float().sum(1)
                                  + (x > 0).all(1).float() + (x > 1).any().float() + (x > 0).logical_not().sum(1)
                                  + torch.isnan(x).float().sum(1) + ((x > 0) ^ (x > 1)).float().sum(1)),
+    "repeat_interleave": lambda m, x: x.repeat_interleave(2, dim=1).sum(1) + x.repeat_interleave(3, dim=0)[::3].sum(1)
+                                      + x.repeat_interleave(2)[::2].reshape(4, 6).sum(1),
     "gather": lambda m, x: x.gather(1, torch.tensor([[0, 5], [1, 1], [2, 3], [5, 0]])),
     "pad_repeat": lambda m, x: F.pad(x, (1, 2)).sum() + F.pad(x.unsqueeze(0), (2, 1), mode="reflect").sum()
                                + F.pad(x.unsqueeze(0), (1, 1, 1, 0), mode="replicate").sum() + x.repeat(2, 1).sum(),

@@ -53,12 +53,40 @@ def _resize_linear(x: _Tensor, axis: int, out_size: int, scale, align_corners) -
     return x[_along(axis, _index(low, x))] * (1 - w) + x[_along(axis, _index(high, x))] * w
 
 
-def _resize_nearest(x: _Tensor, axis: int, out_size: int, scale, exact: bool) -> _Tensor:
-    in_size = x.shape[axis]
-    ratio = np.float32((1.0 / scale) if scale else in_size / out_size)  # in float32, as PyTorch's kernel
+def _nearest_sources(in_size: int, out_size: int, scale, exact: bool):
+    """The input position each output position copies, as PyTorch's kernel picks it (in float32)."""
+    ratio = np.float32((1.0 / scale) if scale else in_size / out_size)
     dst = np.arange(out_size, dtype=np.float32)
     src = np.floor((dst + np.float32(0.5)) * ratio) if exact else np.floor(dst * ratio)
-    return x[_along(axis, _index(np.minimum(src.astype(np.int64), in_size - 1), x))]
+    return np.minimum(src.astype(np.int64), in_size - 1)
+
+
+def _whole_factor(sources, in_size: int) -> int:
+    """k where ``sources`` is every input position k times in a row (whole-factor upsampling), else 0."""
+    count = len(sources) // in_size if in_size else 0
+    if count < 1 or count * in_size != len(sources):
+        return 0
+    return count if np.array_equal(sources, np.repeat(np.arange(in_size), count)) else 0
+
+
+def _resize_nearest(x: _Tensor, sizes, scales, exact: bool) -> _Tensor:
+    """Nearest resizing of every spatial axis: axes resized by a whole factor (each input position k
+    times in a row, the usual upsampling) as one repeat node, any other axis by indexing."""
+    runs, others = [], []
+    for axis, (out_size, scale) in enumerate(zip(sizes, scales), start=2):
+        sources = _nearest_sources(x.shape[axis], out_size, scale, exact)
+        count = _whole_factor(sources, x.shape[axis])
+        if count:
+            runs.append((axis, count))
+        else:
+            others.append((axis, sources))
+    if any(count > 1 for _, count in runs):
+        x = _ops.rearrange.repeat_runs(x, runs)
+    else:  # nothing grows by a whole factor: index those axes too (a copy, as PyTorch returns one)
+        others = sorted(others + [(axis, np.arange(x.shape[axis])) for axis, _ in runs])
+    for axis, sources in others:
+        x = x[_along(axis, _index(sources, x))]
+    return x
 
 
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,  # noqa: A002
@@ -87,13 +115,11 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         scales = [None] * spatial if recompute_scale_factor else factors
     if len(sizes) != spatial:
         raise ValueError(f"size shape must match input shape. Input is {spatial}D, size is {len(sizes)}")
+    if wanted is None:
+        return _resize_nearest(input, sizes, scales, mode == "nearest-exact")
     out = input
-    for k, (n, scale) in enumerate(zip(sizes, scales)):
-        axis = k + 2
-        if wanted is None:
-            out = _resize_nearest(out, axis, n, scale, mode == "nearest-exact")
-        else:
-            out = _resize_linear(out, axis, n, scale, bool(align_corners))
+    for axis, (n, scale) in enumerate(zip(sizes, scales), start=2):
+        out = _resize_linear(out, axis, n, scale, bool(align_corners))
     return out
 
 

