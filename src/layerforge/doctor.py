@@ -109,6 +109,18 @@ def check_blas() -> Iterator[Line]:
     yield OK, "BLAS", text
 
 
+def check_malloc() -> Iterator[Line]:
+    from .engine import allocator
+    if allocator.freed_memory_kept():
+        yield OK, "Memory", (f"glibc's malloc keeps freed memory for the next step (up to "
+                             f"{allocator.TRIM_THRESHOLD >> 20} MiB; LAYERFORGE_MALLOC=system turns that off)")
+    elif os.environ.get("LAYERFORGE_MALLOC", "").strip().lower() == "system":
+        yield NOTE, "Memory", ("LAYERFORGE_MALLOC=system: malloc returns freed memory at once, so large "
+                               "models' steps fault in fresh pages (up to a quarter of a step)")
+    else:
+        yield OK, "Memory", "the C library's own malloc (only glibc's is tuned)"
+
+
 def _installed(module: str) -> bool:
     try:
         return importlib.util.find_spec(module) is not None
@@ -211,7 +223,7 @@ def check_packages() -> Iterator[Line]:
 
 
 CHECKS: list[Callable[[], Iterator[Line]]] = [check_versions, check_pyside, check_qt_platform, check_opengl,
-                                              check_blas, check_gpu, check_folders, check_packages]
+                                              check_blas, check_malloc, check_gpu, check_folders, check_packages]
 
 
 def run_doctor(out: TextIO | None = None) -> int:

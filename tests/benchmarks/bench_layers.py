@@ -20,6 +20,9 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=1, help="BLAS/OpenMP threads for both engines (default 1)")
     parser.add_argument("--repeats", type=int, default=7, help="alternating repeats of ~100 ms per engine")
+    parser.add_argument("--malloc", choices=["system", "kept"], default="system",
+                        help="glibc's malloc for both engines: its defaults, or freed memory kept (as "
+                             "layerforge.engine does on import); see bench_table.py")
     parser.add_argument("names", nargs="*", help="only these cases")
     return parser.parse_args(argv)
 
@@ -27,6 +30,7 @@ def parse_args(argv=None):
 ARGS = parse_args() if __name__ == "__main__" else parse_args([])
 for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_name] = str(ARGS.threads)  # before numpy loads OpenBLAS
+os.environ["LAYERFORGE_MALLOC"] = ARGS.malloc  # read when layerforge.engine is imported (allocator.py)
 
 import numpy as np  # noqa: E402
 
@@ -120,7 +124,9 @@ def main():
     import layerforge.engine as lf
     torch.set_num_threads(ARGS.threads)
     names = ARGS.names or list(CASES)
-    print(f"threads {ARGS.threads}; {ARGS.repeats} alternating repeats of ~100 ms; medians\n")
+    malloc = "freed memory kept" if lf.allocator.freed_memory_kept() else "the C library's defaults"
+    print(f"threads {ARGS.threads}; malloc: {malloc}, for both engines; {ARGS.repeats} alternating repeats "
+          "of ~100 ms; medians\n")
     print("| layer (in a small model) | ours ms | torch ms | ratio |")
     print("|---|---:|---:|---:|")
     for name in names:

@@ -12,6 +12,11 @@ table shows the median time per step and ratio = ours / PyTorch's (aims from iss
 rows the same step written by hand on raw arrays (table_rows.HandMLP) is timed in the same rotation:
 "engine overhead" = ours / hand-written.
 
+Malloc: layerforge.engine, on import, tells glibc's malloc to keep freed memory for reuse
+(allocator.py). Both engines share this process, so that would serve PyTorch's tensors too; by
+default (--malloc system) the script leaves the C library's defaults for both, as PyTorch's users
+get them, and --malloc kept runs both with freed memory kept. The line above the table says which.
+
 Threads: numpy's OpenBLAS reads OPENBLAS_NUM_THREADS when it loads, so this script sets it (and
 OMP_NUM_THREADS, MKL_NUM_THREADS) before importing numpy, then asks the loaded OpenBLAS how many
 threads it really uses (threadpoolctl when installed, else layerforge.engine.get_num_threads, which
@@ -51,6 +56,9 @@ def parse_args(argv=None):
     parser.add_argument("--repeat-ms", type=float, default=150.0, help="about how long one repeat lasts")
     parser.add_argument("--rows", nargs="+", help="only these rows (names from table_rows.ROWS)")
     parser.add_argument("--no-memory", action="store_true", help="skip the memory columns (faster)")
+    parser.add_argument("--malloc", choices=["system", "kept"], default="system",
+                        help="glibc's malloc for both engines: its defaults (system), or told to keep freed "
+                             "memory, as layerforge.engine does on import (kept); both engines share one process")
     parser.add_argument("--profile", metavar="ROW", help="cProfile our engine on ROW instead of the table")
     parser.add_argument("--memory-probe", nargs=2, metavar=("ROW", "ENGINE"), help=argparse.SUPPRESS)
     parser.add_argument("--simulated-gpu", action="store_true",
@@ -68,6 +76,7 @@ def parse_args(argv=None):
 ARGS = parse_args() if __name__ == "__main__" else parse_args([])
 for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_name] = str(ARGS.threads)  # before numpy loads OpenBLAS, which reads it once
+os.environ["LAYERFORGE_MALLOC"] = ARGS.malloc  # read when layerforge.engine is imported (allocator.py)
 
 import numpy as np  # noqa: E402
 
@@ -358,6 +367,14 @@ def machine_line(torch):
     return lines
 
 
+def malloc_line(lf):
+    """Which malloc policy both engines ran under (they share the process, so it is one for both)."""
+    if lf.allocator.freed_memory_kept():
+        return ("malloc: glibc told to keep freed memory (layerforge.engine.allocator), for both engines "
+                "(--malloc kept)")
+    return "malloc: the C library's defaults, for both engines (--malloc system)"
+
+
 def main():
     torch = load_torch()
     lf = load_ours()
@@ -374,6 +391,7 @@ def main():
     memory_head = ("GPU MiB ours / torch (pool total / max allocated)" if device == "cuda" else
                    "peak RSS growth MiB ours / torch (VmHWM)")
     print("\n".join(machine_line(torch)))
+    print(malloc_line(lf))
     print(f"device {device}; threads {ARGS.threads}; {ARGS.repeats} alternating repeats of ~{ARGS.repeat_ms:g} ms;"
           f" Adam lr 1e-3; medians\n")
     engines = ["ours", "torch", "hand"] + (["fused"] if device == "cuda" else [])

@@ -1,8 +1,14 @@
 """The Layerforge tensor/autograd engine, PyTorch-shaped: ``import layerforge.engine as torch``.
 
 numpy on the CPU, cupy on CUDA GPUs. It imports nothing else of Layerforge and could ship alone.
+Importing it asks glibc's malloc to keep freed memory for the next step (``allocator.py``; set
+``LAYERFORGE_MALLOC=system`` to leave malloc as it is).
 """
-from . import tensor as _tensor_module
+from .allocator import keep_freed_memory as _keep_freed_memory
+
+_keep_freed_memory()
+
+from . import tensor as _tensor_module  # noqa: E402
 from .tensor import Size, Tensor
 
 _tensor_module._late_bindings()
