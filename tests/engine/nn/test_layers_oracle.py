@@ -72,6 +72,9 @@ CASES = {
     "batch_norm2d_momentum": (lambda nn: nn.BatchNorm2d(3, momentum=0.3, eps=1e-3), [(4, 3, 4, 4)]),
     "batch_norm2d_no_running_stats": (lambda nn: nn.BatchNorm2d(3, track_running_stats=False),
                                       [(4, 3, 4, 4)]),
+    # rows of 32 positions and more: BLAS sums and dot products (ops/normalization.py _row_sums)
+    "batch_norm2d_blas_rows": (lambda nn: nn.BatchNorm2d(3), [(4, 3, 8, 6)]),
+    "batch_norm1d_blas_rows_no_affine": (lambda nn: nn.BatchNorm1d(2, affine=False), [(3, 2, 40)]),
     "layer_norm": (lambda nn: nn.LayerNorm(6), [(3, 4, 6)]),
     "layer_norm_2d_shape": (lambda nn: nn.LayerNorm((4, 6), eps=1e-3), [(3, 4, 6)]),
     "layer_norm_no_affine": (lambda nn: nn.LayerNorm(6, elementwise_affine=False), [(5, 6)]),

@@ -33,6 +33,9 @@ CASES = {
     "adaptive_avg_pool2d": (lambda x: F.adaptive_avg_pool2d(x, (3, 4)), [(2, 2, 7, 6)]),
     "batch_norm": (lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
                    [(4, 3, 2, 2), (3,), (3,)]),
+    "batch_norm_blas_rows": (lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+                             [(2, 3, 6, 6), (3,), (3,)]),
+    "group_norm_blas_rows": (lambda x, w, b: F.group_norm(x, 2, w, b), [(2, 4, 4, 9), (4,), (4,)]),
     "layer_norm": (lambda x, w, b: F.layer_norm(x, (2, 3), w, b), [(4, 2, 3), (2, 3), (2, 3)]),
     # (no padding_idx here: its zero gradient is a deliberate departure from the true derivative)
     "embedding": (lambda w: F.embedding(lf.tensor([[0, 2, 2], [1, 0, 3]]), w),

@@ -59,6 +59,8 @@ def test_functional_matches_torch(fn, shapes, options, device):
 LAYERS = [
     pytest.param(lambda nn: nn.GroupNorm(2, 4), [(2, 4, 3, 3)], {}, id="GroupNorm"),
     pytest.param(lambda nn: nn.GroupNorm(4, 4, affine=False), [(2, 4, 5)], {}, id="GroupNorm_no_affine"),
+    pytest.param(lambda nn: nn.GroupNorm(2, 6), [(2, 6, 8, 6)], {}, id="GroupNorm_blas_rows"),
+    pytest.param(lambda nn: nn.GroupNorm(3, 3, affine=False), [(2, 3, 33)], {}, id="GroupNorm_blas_rows_no_affine"),
     pytest.param(lambda nn: nn.InstanceNorm1d(3), [(2, 3, 6)], {}, id="InstanceNorm1d"),
     pytest.param(lambda nn: nn.InstanceNorm2d(3, affine=True, track_running_stats=True), [(2, 3, 4, 4)],
                  {"steps": 3}, id="InstanceNorm2d_running_stats"),
