@@ -77,6 +77,10 @@ REDUCTIONS = [
     case("softmax_negative_dim", lambda m, x: x.softmax(-1), [(2, 3, 4)]),
     case("softmax_dim0", lambda m, x: x.softmax(0), [(2, 3, 4)]),
     case("softmax_large", lambda m, x: x.softmax(0), vals=[[1000.0, 999.0, -1000.0]]),
+    # rows of 16 and more along the last axis: the halving max and BLAS sums (ops/rows.py)
+    case("softmax_long_rows_odd", lambda m, x: x.softmax(-1), [(4, 5, 37)]),
+    case("softmax_long_rows_masked", lambda m, x: x.masked_fill(x > 1.0, float("-inf")).softmax(-1), [(6, 32)]),
+    case("softmax_long_rows_nan", lambda m, x: x.masked_fill(x > 1.8, float("nan")).softmax(-1), [(5, 20)]),
     case("log_softmax", lambda m, x: m.log_softmax(x, dim=1), [(3, 4)]),
     case("log_softmax_negative_dim", lambda m, x: x.log_softmax(-2), [(2, 3, 4)]),
     case("log_softmax_large", lambda m, x: x.log_softmax(0), vals=[[1000.0, 0.0, -1000.0]]),

@@ -79,6 +79,8 @@ CASES = {
     "layer_norm_2d_shape": (lambda nn: nn.LayerNorm((4, 6), eps=1e-3), [(3, 4, 6)]),
     "layer_norm_no_affine": (lambda nn: nn.LayerNorm(6, elementwise_affine=False), [(5, 6)]),
     "layer_norm_no_bias": (lambda nn: nn.LayerNorm(6, bias=False), [(5, 6)]),
+    "layer_norm_long_rows": (lambda nn: nn.LayerNorm(40), [(3, 5, 40)]),
+    "layer_norm_2d_shape_no_bias": (lambda nn: nn.LayerNorm((4, 8), bias=False), [(3, 4, 8)]),
     # activations
     "relu": (lambda nn: nn.ReLU(), [(4, 6)]),
     "leaky_relu": (lambda nn: nn.LeakyReLU(0.2), [(4, 6)]),

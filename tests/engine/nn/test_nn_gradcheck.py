@@ -37,6 +37,7 @@ CASES = {
                              [(2, 3, 6, 6), (3,), (3,)]),
     "group_norm_blas_rows": (lambda x, w, b: F.group_norm(x, 2, w, b), [(2, 4, 4, 9), (4,), (4,)]),
     "layer_norm": (lambda x, w, b: F.layer_norm(x, (2, 3), w, b), [(4, 2, 3), (2, 3), (2, 3)]),
+    "layer_norm_2d_shape": (lambda x, w, b: F.layer_norm(x, (3, 7), w, b), [(2, 3, 7), (3, 7), (3, 7)]),
     # (no padding_idx here: its zero gradient is a deliberate departure from the true derivative)
     "embedding": (lambda w: F.embedding(lf.tensor([[0, 2, 2], [1, 0, 3]]), w),
                   [(4, 3)]),

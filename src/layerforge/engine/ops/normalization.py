@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ..autograd import Node
 from .common import xp_of
+from .rows import row_dots, row_sums
 
 
 def _broadcast_channel(v, ndim):
@@ -14,31 +15,6 @@ def _with_affine_grads(grad_x, grad_weight, grad_bias):
     """The gradients for the node's inputs: x, then weight and bias where they were inputs (not None)."""
     affine = [g for g in (grad_weight, grad_bias) if g is not None]
     return (grad_x, *affine) if affine else grad_x
-
-
-# Rows at least this long are summed and dotted by BLAS (see _row_sums); shorter ones by numpy's
-# reductions, where BLAS's per-row calls would cost more than they save.
-_BLAS_ROW = 32
-
-
-def _row_sums(xp, rows):
-    """(..., K) -> (...): each row's sum, as one BLAS matrix-vector product with a vector of ones.
-
-    Why: numpy's sum over a channel's positions runs ~2x slower, and the normalisation layers' mean
-    and gradient sums are a fifth of their time. (BLAS sums in float32 with several accumulators;
-    numpy sums pairwise: the results differ within float32 rounding.)"""
-    k = rows.shape[-1]
-    if k < _BLAS_ROW:
-        return rows.sum(axis=-1)
-    return (rows.reshape(-1, k) @ xp.ones(k, dtype=rows.dtype)).reshape(rows.shape[:-1])
-
-
-def _row_dots(xp, a, b):
-    """(..., K), (..., K) -> (...): each row's dot product, by BLAS: one read of each operand and no
-    temporary, where ``(a * b).sum(-1)`` writes and reads a full-size product (3x the time)."""
-    if a.shape[-1] < _BLAS_ROW:
-        return (a * b).sum(axis=-1)
-    return xp.matmul(a[..., None, :], b[..., :, None])[..., 0, 0]
 
 
 def _scaled_rows(xp, rows, scale, shift, shape):
@@ -82,9 +58,9 @@ class BatchNorm(Node):
         rows = x.reshape(x.shape[0], x.shape[1], -1)
         count = rows.shape[0] * rows.shape[2]                    # values per channel
         if self.fixed_mean is None:
-            mean = (_row_sums(xp, rows).sum(axis=0) / count).astype(x.dtype, copy=False)
+            mean = (row_sums(xp, rows).sum(axis=0) / count).astype(x.dtype, copy=False)
             centered = rows - mean[:, None]
-            var = (_row_dots(xp, centered, centered).sum(axis=0) / count).astype(x.dtype, copy=False)
+            var = (row_dots(xp, centered, centered).sum(axis=0) / count).astype(x.dtype, copy=False)
             self.batch_mean, self.batch_var = mean, var
         else:
             mean, var = self.fixed_mean, self.fixed_var
@@ -105,9 +81,9 @@ class BatchNorm(Node):
         rows = g.reshape(centered.shape)
         sum_gx = sum_g = None
         if self.has_weight or self.batch_stats:   # sum of g * x_hat = inv_std * sum of g * centred
-            sum_gx = (_row_dots(xp, rows, centered).sum(axis=0) * inv_std).astype(g.dtype, copy=False)
+            sum_gx = (row_dots(xp, rows, centered).sum(axis=0) * inv_std).astype(g.dtype, copy=False)
         if self.has_bias or self.batch_stats:
-            sum_g = _row_sums(xp, rows).sum(axis=0)
+            sum_g = row_sums(xp, rows).sum(axis=0)
         scale = inv_std if weight is None else (inv_std * weight).astype(g.dtype, copy=False)
         grad_x = _scaled_rows(xp, rows, scale, None, g.shape)
         if self.batch_stats:  # the mean and variance depend on x too
@@ -171,9 +147,9 @@ class GroupNorm(Node):
         n, c = x.shape[0], x.shape[1]
         grouped = x.reshape(n, self.groups, -1)                   # (N, groups, values per group)
         count = grouped.shape[2]
-        mean = (_row_sums(xp, grouped) / count).astype(x.dtype, copy=False)
+        mean = (row_sums(xp, grouped) / count).astype(x.dtype, copy=False)
         centered = grouped - mean[..., None]
-        var = _row_dots(xp, centered, centered) / count
+        var = row_dots(xp, centered, centered) / count
         inv_std = (1.0 / xp.sqrt(var + self.eps)).astype(x.dtype, copy=False)   # (N, groups)
         scale = self._per_channel(xp, inv_std, c)                 # (N, C): 1/std of the channel's group
         if weight is not None:
@@ -195,8 +171,8 @@ class GroupNorm(Node):
         rows_c = self.centered.reshape(rows_g.shape)
         inv_std = self.inv_std                                     # (N, groups)
         channel_inv_std = self._per_channel(xp, inv_std, c)       # (N, C)
-        sum_gx = (_row_dots(xp, rows_g, rows_c) * channel_inv_std).astype(g.dtype, copy=False)  # g * x_hat
-        sum_g = _row_sums(xp, rows_g)                              # (N, C)
+        sum_gx = (row_dots(xp, rows_g, rows_c) * channel_inv_std).astype(g.dtype, copy=False)  # g * x_hat
+        sum_g = row_sums(xp, rows_g)                              # (N, C)
         grad_weight = sum_gx.sum(axis=0) if self.has_weight else None
         grad_bias = sum_g.sum(axis=0) if self.has_bias else None
         weight = self.weight

@@ -11,6 +11,7 @@ from ..dtypes import get_default_dtype
 from ..tensor import Tensor
 from .common import apply, dim_aliases, normalize_dim, normalize_dims, xp_of
 from .elementwise_functions import maximum, minimum, sqrt
+from .rows import row_dots, row_max, row_sums
 
 
 def _expand_back(g, in_shape, axes, keepdim):
@@ -162,25 +163,35 @@ class Softmax(Node):
     def __init__(self, axis):
         self.axis = axis
 
+    def _last(self, a):
+        """Whether the softmax runs along the last axis (attention's rows): rows.py's reductions."""
+        return a.ndim and self.axis in (-1, a.ndim - 1)
+
     def forward(self, a):
         xp = xp_of(a)
         # The same operations as exp(a - max) / sum, in one buffer (attention's scores are the
         # largest arrays of a small transformer's step).
-        e = a - a.max(axis=self.axis, keepdims=True)
+        last = self._last(a)
+        e = a - (row_max(xp, a) if last else a.max(axis=self.axis, keepdims=True))
         if not e.ndim:  # numpy gives a scalar for 0-d arrays: make it a buffer
             e = xp.array(e)
         xp.exp(e, out=e)
-        e /= e.sum(axis=self.axis, keepdims=True)
+        e /= row_sums(xp, e)[..., None] if last else e.sum(axis=self.axis, keepdims=True)
         self.out = e
         return e
 
     def backward(self, g):
         y = self.out
+        xp = xp_of(g)
+        if self._last(y) and g.shape == y.shape:  # (g - sum(g y)) y, the sum as BLAS dot products
+            grad = xp.subtract(g, row_dots(xp, g, y)[..., None])
+            grad *= y
+            return grad
         grad = g * y
         if not grad.ndim:
             return y * (g - grad)
         total = grad.sum(axis=self.axis, keepdims=True)
-        xp_of(g).subtract(g, total, out=grad)
+        xp.subtract(g, total, out=grad)
         grad *= y
         return grad
 

@@ -1,0 +1,37 @@
+"""The last-axis reductions of ops/rows.py (normalisation statistics, softmax): the halving max is
+numpy's max exactly, NaN and infinities included; the BLAS sums and dot products are numpy's to
+float32 rounding; short rows and other layouts fall back to numpy's own reductions."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from layerforge.engine.ops.rows import BLAS_ROW, row_dots, row_max, row_sums
+
+
+@pytest.mark.parametrize("length", [1, 2, 3, 15, 16, 17, 31, 32, 33, 37, 64, 100, 129])
+def test_row_max_is_numpys_max(length):
+    a = np.random.default_rng(length).standard_normal((3, 7, length)).astype(np.float32)
+    a[0, 0, -1] = 50.0            # the largest value last: an odd row's leftover must count
+    a[1, 2, :] = -np.inf          # a fully masked row
+    a[2, 3, length // 2] = np.nan
+    a[2, 4, 0] = np.inf
+    got = row_max(np, a)
+    assert got.shape == (3, 7, 1) and got.dtype == a.dtype
+    np.testing.assert_array_equal(got, a.max(axis=-1, keepdims=True))
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (4, 6, 16), (2, 3, 100), (0, 40), (3, 0)])
+def test_row_sums_and_dots_match_numpy(shape):
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal(shape).astype(np.float32)
+    b = rng.standard_normal(shape).astype(np.float32)
+    np.testing.assert_allclose(row_sums(np, a), a.astype(np.float64).sum(axis=-1), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(row_dots(np, a, b), (a.astype(np.float64) * b).sum(axis=-1), rtol=1e-5, atol=1e-5)
+    assert row_sums(np, a).shape == row_dots(np, a, b).shape == shape[:-1]
+
+
+def test_row_sums_of_a_strided_view():
+    a = np.random.default_rng(2).standard_normal((6, 2 * BLAS_ROW)).astype(np.float32)
+    view = a[::2, ::2]            # not contiguous: numpy's sum
+    np.testing.assert_allclose(row_sums(np, view), view.sum(axis=-1), rtol=1e-6)
