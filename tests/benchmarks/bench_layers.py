@@ -124,7 +124,8 @@ def main():
     import layerforge.engine as lf
     torch.set_num_threads(ARGS.threads)
     names = ARGS.names or list(CASES)
-    malloc = "freed memory kept" if lf.allocator.freed_memory_kept() else "the C library's defaults"
+    allocator = getattr(lf, "allocator", None)  # (an engine from before allocator.py, run for comparison)
+    malloc = "freed memory kept" if allocator and allocator.freed_memory_kept() else "the C library's defaults"
     print(f"threads {ARGS.threads}; malloc: {malloc}, for both engines; {ARGS.repeats} alternating repeats "
           "of ~100 ms; medians\n")
     print("| layer (in a small model) | ours ms | torch ms | ratio |")

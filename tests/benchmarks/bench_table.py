@@ -369,7 +369,8 @@ def machine_line(torch):
 
 def malloc_line(lf):
     """Which malloc policy both engines ran under (they share the process, so it is one for both)."""
-    if lf.allocator.freed_memory_kept():
+    allocator = getattr(lf, "allocator", None)  # (an engine from before allocator.py, run for comparison)
+    if allocator is not None and allocator.freed_memory_kept():
         return ("malloc: glibc told to keep freed memory (layerforge.engine.allocator), for both engines "
                 "(--malloc kept)")
     return "malloc: the C library's defaults, for both engines (--malloc system)"
