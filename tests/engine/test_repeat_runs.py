@@ -90,3 +90,22 @@ def test_repeat_interleave_by_one_is_a_copy():
 def test_runs_gradient_is_exact_in_float64():
     x = lf.tensor(np.random.default_rng(2).uniform(-1, 1, (2, 3, 2)), dtype=lf.float64, requires_grad=True)
     assert lf.gradcheck(lambda t: F.interpolate(t, scale_factor=4) * t.repeat_interleave(4, dim=2), [x])
+
+
+@pytest.mark.parametrize("kwargs", [dict(scale_factor=0), dict(size=(0, 4)), dict(scale_factor=-2),
+                                    dict(size=(-1, 3))])
+def test_sizes_below_one_are_refused_as_pytorch_does(kwargs):
+    ours, theirs = _both((1, 2, 3, 4))
+    with pytest.raises(RuntimeError) as expected:
+        torch.nn.functional.interpolate(theirs, **kwargs)
+    with pytest.raises(RuntimeError, match="Input and output sizes should be greater than 0") as got:
+        F.interpolate(ours, **kwargs)
+    assert str(got.value) == str(expected.value).split("\n")[0]
+
+
+@pytest.mark.parametrize("repeats", [-1, [1, -2, 0]])
+def test_negative_repeats_are_refused(repeats):
+    ours, _ = _both((3, 4))
+    count = lf.tensor(repeats) if isinstance(repeats, list) else repeats
+    with pytest.raises(RuntimeError, match="repeats must be non-negative"):
+        ours.repeat_interleave(count, dim=0)

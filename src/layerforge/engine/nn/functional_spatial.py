@@ -115,6 +115,12 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         scales = [None] * spatial if recompute_scale_factor else factors
     if len(sizes) != spatial:
         raise ValueError(f"size shape must match input shape. Input is {spatial}D, size is {len(sizes)}")
+    if min(sizes) <= 0 or min(input.shape[2:]) <= 0:
+        names = ("D", "H", "W")[-spatial:] if spatial <= 3 else [f"dim {k}" for k in range(2, input.ndim)]
+        given = ", ".join(f"{name}: {n}" for name, n in zip(names, input.shape[2:]))
+        wanted_sizes = ", ".join(f"{name}: {n}" for name, n in zip(names, sizes))
+        raise RuntimeError(f"Input and output sizes should be greater than 0, but got input ({given}) "
+                           f"output ({wanted_sizes})")
     if wanted is None:
         return _resize_nearest(input, sizes, scales, mode == "nearest-exact")
     out = input

@@ -287,6 +287,8 @@ def repeat_interleave(input: Tensor, repeats=None, dim=None, *, output_size=None
     if len(counts) != n:
         raise RuntimeError(f"repeats must have the same size as input along dim, but got repeats.size(0) = "
                            f"{len(counts)} and input.size({axis}) = {n}")
+    if len(counts) and counts.min() < 0:
+        raise RuntimeError(f"repeat_interleave: repeats must be non-negative, got {int(counts.min())}")
     if n and counts.min() == counts.max() > 1:  # one count for every element: runs of equal length
         return repeat_runs(input, [(axis, counts[0])])
     order = backend.to_device_array(np.repeat(np.arange(n), counts), input.device)
