@@ -89,6 +89,12 @@ LAYERS = {
     "unfold": _layer(nn.Unfold(2, stride=2), randn(2, 3, 4, 4)),
     "upsample_nearest_whole_and_other": _layer(nn.Sequential(nn.Upsample(scale_factor=(2, 3)), nn.Upsample(size=(9, 8))),
                                                randn(2, 3, 4, 3)),
+    "upsample_bilinear": _layer(nn.Sequential(nn.Upsample(scale_factor=2, mode="bilinear"),
+                                              nn.Upsample(size=(5, 9), mode="bilinear", align_corners=True)),
+                                randn(2, 3, 4, 3)),
+    "interpolate_linear_trilinear": _fn(lambda m, x, y: (F.interpolate(x, size=7, mode="linear"),
+                                                          F.interpolate(y, scale_factor=2, mode="trilinear")),
+                                        (randn(2, 3, 5), randn(1, 2, 3, 2, 4))),
     "index_tensors_numpy_placement": _fn(
         lambda m, x: (x[torch.tensor([0, 2]), torch.tensor([[1], [3]])].sum(-1)  # to the front
                       + x[:, torch.tensor([1, 0]), torch.tensor([4, 4])].sum()  # adjacent: kept in place

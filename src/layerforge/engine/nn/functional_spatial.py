@@ -47,10 +47,54 @@ def _resize_linear(x: _Tensor, axis: int, out_size: int, scale, align_corners) -
     low = np.minimum(np.floor(src).astype(np.int64), in_size - 1)
     high = np.minimum(low + 1, in_size - 1)
     frac = src - low
+    data = x._data
+    if type(data) is np.ndarray and data.dtype in _BLAS_DTYPES and np.isfinite(data).all():
+        # the same two weights per output position, (1 - w) and w in x's dtype, as rows of a matrix
+        w = frac.astype(data.dtype)
+        matrix = np.zeros((out_size, in_size), dtype=data.dtype)
+        positions = np.arange(out_size)
+        np.add.at(matrix, (positions, low), 1 - w)
+        np.add.at(matrix, (positions, high), w)
+        return _apply(ResampleAlongAxis(matrix, axis), x)
     shape = [1] * x.ndim
     shape[axis] = out_size
     w = _weights(frac.reshape(shape), x)
     return x[_along(axis, _index(low, x))] * (1 - w) + x[_along(axis, _index(high, x))] * w
+
+
+_BLAS_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+class ResampleAlongAxis(Node):
+    """``x`` resampled along one axis by a fixed (out, in) matrix: linear interpolation, whose rows
+    hold each output position's two weights. One matrix product forward and one back (over the last
+    axis a plain GEMM, over another a batched one), where gathering the two neighbours and blending
+    them took two gathers, three elementwise passes and, backward, a segment sum per gather (bilinear
+    upsampling ran 2.7x PyTorch's step).
+
+    Only for finite CPU inputs (``_resize_linear`` checks): the product also multiplies every other
+    value of the row by zero, which an inf or NaN there would turn into NaN."""
+
+    def __init__(self, matrix, axis):
+        self.matrix, self.axis = matrix, axis
+
+    def _split(self, shape):
+        """(values before the axis, the axis, values after it)."""
+        return math.prod(shape[:self.axis]), shape[self.axis], math.prod(shape[self.axis + 1:])
+
+    def _apply_matrix(self, a, x, out_shape):
+        lead, n, rest = self._split(x.shape)
+        if rest == 1:
+            return (x.reshape(lead, n) @ a.T).reshape(out_shape)
+        return np.matmul(a, x.reshape(lead, n, rest)).reshape(out_shape)
+
+    def forward(self, x):
+        self.in_shape = x.shape
+        out_shape = x.shape[:self.axis] + (self.matrix.shape[0],) + x.shape[self.axis + 1:]
+        return self._apply_matrix(self.matrix, x, out_shape)
+
+    def backward(self, g):
+        return self._apply_matrix(self.matrix.T, g, self.in_shape)
 
 
 def _nearest_sources(in_size: int, out_size: int, scale, exact: bool):

@@ -1,5 +1,5 @@
 """Converters: reshape/view (and the squeeze/unsqueeze/flatten built on it), permute/transpose,
-expand, cat/stack/split, pad, repeat, repeated runs, gather, and indexing with ints, slices, None, Ellipsis and one
+expand, cat/stack/split, pad, repeat, repeated runs, resampling along an axis, gather, and indexing with ints, slices, None, Ellipsis and one
 integer index array."""
 from __future__ import annotations
 
@@ -104,6 +104,25 @@ def repeat_runs(ctx):
                               "has its length fixed at the traced size; drop that dynamic axis")
         x = ctx.emit("Gather", [x, ctx.b.ints(np.repeat(np.arange(dims[axis]), count), "repeated")], axis=int(axis))
     ctx.finish(x)
+
+
+@converts("ResampleAlongAxis")
+def resample_along_axis(ctx):
+    """Linear interpolation along one axis as a product with its (out, in) weight matrix: MatMul with
+    the matrix on the side the axis is on, the axis moved last and back for any other axis."""
+    matrix, axis = ctx.attrs["matrix"], int(ctx.attrs["axis"])
+    rank = len(ctx.in_dims())
+    x = ctx.x(0)
+    if axis == rank - 2:
+        ctx.emit_out("MatMul", [ctx.b.name_of(matrix), x])
+        return
+    weights_t = ctx.b.const(np.ascontiguousarray(np.asarray(matrix.array).T), "resample")
+    if axis == rank - 1:
+        ctx.emit_out("MatMul", [x, weights_t])
+        return
+    perm = [d for d in range(rank) if d != axis] + [axis]
+    moved = ctx.emit("MatMul", [ctx.emit("Transpose", [x], perm=perm), weights_t])
+    ctx.emit_out("Transpose", [moved], perm=[int(p) for p in np.argsort(perm)])
 
 
 @converts("Gather")

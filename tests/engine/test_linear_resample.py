@@ -1,0 +1,67 @@
+"""Linear, bilinear and trilinear interpolation of finite CPU inputs run as one matrix product per
+axis (``ResampleAlongAxis``): PyTorch's values and gradients; inputs holding inf or NaN keep the
+neighbour-gathering path, so a non-finite value reaches only the outputs that read it."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import layerforge.engine as lf
+
+torch = pytest.importorskip("torch", reason="PyTorch is the oracle for these tests (pip install torch==2.13.0)")
+
+F = lf.nn.functional
+
+
+def _node_types(out) -> set:
+    seen, stack = set(), [out.grad_fn]
+    while stack:
+        node = stack.pop()
+        if node is not None and type(node).__name__ not in seen:
+            seen.add(type(node).__name__)
+            stack.extend(t.grad_fn for t in node.inputs or ())
+    return seen
+
+
+def _both(shape, seed=0, dtype=np.float32):
+    x = np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+    return lf.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+
+
+@pytest.mark.parametrize("shape, kwargs", [
+    ((4, 3, 16, 16), dict(scale_factor=2, mode="bilinear")),
+    ((2, 3, 5, 4), dict(size=(9, 7), mode="bilinear", align_corners=True)),
+    ((2, 3, 6, 8), dict(scale_factor=0.5, mode="bilinear")),
+    ((2, 3, 7), dict(size=20, mode="linear")),
+    ((1, 2, 3, 4, 5), dict(scale_factor=(2, 1.5, 2), mode="trilinear")),
+])
+def test_resampling_matches_torch(shape, kwargs):
+    ours, theirs = _both(shape)
+    out, expected = F.interpolate(ours, **kwargs), torch.nn.functional.interpolate(theirs, **kwargs)
+    assert "ResampleAlongAxis" in _node_types(out)
+    np.testing.assert_allclose(out.detach().numpy(), expected.detach().numpy(), rtol=1e-5, atol=1e-6)
+    g = np.random.default_rng(1).standard_normal(expected.shape).astype(np.float32)
+    out.backward(lf.tensor(g))
+    expected.backward(torch.tensor(g))
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered in multiply:RuntimeWarning")  # inf * 0, as intended
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
+def test_non_finite_inputs_reach_only_their_neighbours(bad):
+    ours, theirs = _both((1, 1, 4, 6))
+    with lf.no_grad():
+        ours[0, 0, 1, 2] = bad
+    with torch.no_grad():
+        theirs[0, 0, 1, 2] = bad
+    out = F.interpolate(ours, scale_factor=2, mode="bilinear")
+    expected = torch.nn.functional.interpolate(theirs, scale_factor=2, mode="bilinear")
+    assert "ResampleAlongAxis" not in _node_types(out)
+    np.testing.assert_allclose(out.detach().numpy(), expected.detach().numpy(), rtol=1e-5, atol=1e-6)
+    assert np.isfinite(out.detach().numpy()[0, 0, 6:]).all()   # rows far from the bad value stay finite
+
+
+def test_resampling_gradient_is_exact_in_float64():
+    x = lf.tensor(np.random.default_rng(2).uniform(-1, 1, (1, 2, 3, 4)), dtype=lf.float64, requires_grad=True)
+    assert lf.gradcheck(lambda t: F.interpolate(t, size=(5, 7), mode="bilinear", align_corners=True), [x])
+    assert lf.gradcheck(lambda t: F.interpolate(t[..., 0], scale_factor=2.5, mode="linear"), [x])
