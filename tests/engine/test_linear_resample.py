@@ -65,3 +65,13 @@ def test_resampling_gradient_is_exact_in_float64():
     x = lf.tensor(np.random.default_rng(2).uniform(-1, 1, (1, 2, 3, 4)), dtype=lf.float64, requires_grad=True)
     assert lf.gradcheck(lambda t: F.interpolate(t, size=(5, 7), mode="bilinear", align_corners=True), [x])
     assert lf.gradcheck(lambda t: F.interpolate(t[..., 0], scale_factor=2.5, mode="linear"), [x])
+
+
+def test_long_axes_keep_the_gathers():
+    # 1,100 -> 1,500 positions: a matrix of 1.65 M weights and 1,100 multiply-adds per output value
+    ours, theirs = _both((1, 2, 1100))
+    out = F.interpolate(ours, size=1500, mode="linear")
+    assert "ResampleAlongAxis" not in _node_types(out)
+    np.testing.assert_allclose(out.detach().numpy(),
+                               torch.nn.functional.interpolate(theirs, size=1500, mode="linear").detach().numpy(),
+                               rtol=1e-5, atol=1e-6)

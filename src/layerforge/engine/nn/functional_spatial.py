@@ -48,7 +48,8 @@ def _resize_linear(x: _Tensor, axis: int, out_size: int, scale, align_corners) -
     high = np.minimum(low + 1, in_size - 1)
     frac = src - low
     data = x._data
-    if type(data) is np.ndarray and data.dtype in _BLAS_DTYPES and np.isfinite(data).all():
+    if (type(data) is np.ndarray and data.dtype in _BLAS_DTYPES and in_size <= _MATRIX_MAX_IN
+            and in_size * out_size <= _MATRIX_MAX_ENTRIES and np.isfinite(data).all()):
         # the same two weights per output position, (1 - w) and w in x's dtype, as rows of a matrix
         w = frac.astype(data.dtype)
         matrix = np.zeros((out_size, in_size), dtype=data.dtype)
@@ -63,6 +64,11 @@ def _resize_linear(x: _Tensor, axis: int, out_size: int, scale, align_corners) -
 
 
 _BLAS_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+# The product costs in_size multiply-adds per output value, the gathers a fixed few passes: measured
+# (bilinear, forward + backward) 0.6 against 2.5 ms for 64 -> 128, 78 against 170 ms for 512 -> 1024.
+# Beyond these sizes the gathers are kept (and the matrix, out x in, stays under 16 MiB in float32).
+_MATRIX_MAX_IN = 1024
+_MATRIX_MAX_ENTRIES = 1 << 22
 
 
 class ResampleAlongAxis(Node):
