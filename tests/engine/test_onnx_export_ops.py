@@ -108,6 +108,7 @@ LAYERS = {
     "layer_norm_no_affine": _layer(nn.LayerNorm(5, elementwise_affine=False), randn(3, 5)),
     "group_norm": _layer(nn.GroupNorm(2, 4), randn(3, 4, 5)),
     "group_norm_no_affine": _layer(nn.GroupNorm(3, 6, affine=False), randn(2, 6, 4, 3)),
+    "instance_norm2d": _layer(nn.InstanceNorm2d(3, affine=True), randn(2, 3, 5, 6)),
     # recurrent
     "rnn_relu_2_layers": _fn(lambda m, x: m.rnn(x)[0], randn(5, 3, 4), rnn=nn.RNN(4, 6, 2, nonlinearity="relu")),
     "gru_bidirectional_batch_first": _fn(lambda m, x: m.rnn(x)[1], randn(3, 5, 4),

@@ -152,6 +152,7 @@ class GroupNorm(Node):
             scale = (scale * weight).astype(x.dtype, copy=False)
         out = _scaled_rows(xp, centered.reshape(n, c, -1), scale, bias, x.shape)
         self.centered, self.inv_std, self.weight = centered, inv_std, weight
+        self.batch_mean, self.batch_var = mean, var   # (N, groups), for instance norm's running statistics
         return out
 
     def _per_channel(self, xp, per_group, channels):
