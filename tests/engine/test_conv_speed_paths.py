@@ -88,7 +88,7 @@ def test_pooled_outputs_hold_their_values_across_steps():
     np.testing.assert_array_equal(held.detach().numpy(), kept)
 
 
-@pytest.mark.parametrize("kernel", [(2, 2), (3, 3), (2, 3), (3, 2)])
+@pytest.mark.parametrize("kernel", [(2, 2), (3, 3), (2, 3), (3, 2), (4, 4)])
 @pytest.mark.parametrize("with_nan", [False, True], ids=["finite", "a_nan"])
 def test_max_pool_backward_by_rows_then_columns_matches_pytorch(kernel, with_nan, monkeypatch):
     """Ties (all-zero windows after a ReLU, a window of equal maxima, equal maxima in one column),
@@ -116,18 +116,20 @@ def test_max_pool_backward_by_rows_then_columns_matches_pytorch(kernel, with_nan
 
 
 @pytest.mark.filterwarnings("ignore:invalid value encountered")
-def test_max_pool_two_stage_backward_is_the_one_pass_backward_bit_for_bit(monkeypatch):
+@pytest.mark.parametrize("k", [2, 4])
+def test_max_pool_two_stage_backward_is_the_one_pass_backward_bit_for_bit(k, monkeypatch):
     """Also with infinite and NaN upstream gradients and negative ones that give -0.0."""
     from layerforge.engine.ops import pool
 
     rng = np.random.default_rng(8)
     x = np.maximum(rng.standard_normal((4, 6, 12, 12)), 0).astype(np.float32)
-    grad = rng.standard_normal((4, 6, 6, 6)).astype(np.float32)
+    grad = rng.standard_normal((4, 6, 12 // k, 12 // k)).astype(np.float32)
     grad.reshape(-1)[:3] = [np.inf, -np.inf, np.nan]
     results = []
     for threshold in (0, 1 << 40):  # two-stage, then the one-pass path
         monkeypatch.setattr(pool.MaxPool2d, "ROWS_THEN_COLUMNS_FROM", threshold)
-        node = pool.MaxPool2d((2, 2), (2, 2), (0, 0), (1, 1), False)
+        monkeypatch.setattr(pool.MaxPool2d, "ROWS_THEN_COLUMNS_KERNEL", threshold)
+        node = pool.MaxPool2d((k, k), (k, k), (0, 0), (1, 1), False)
         node.forward(x)
         assert ("columns" in node.__dict__) == (threshold == 0)
         results.append(np.array(node.backward(grad)))
@@ -150,3 +152,13 @@ def test_a_full_pool_makes_room_by_dropping_the_shapes_used_least_recently(monke
     assert pool.take(np, (1001,), np.dtype(np.float32)) is recent
     assert pool.take(np, (1000,), np.dtype(np.float32)) is not old
     assert pool._bytes == 0
+
+
+def test_large_windows_take_the_two_stage_backward_at_any_size():
+    from layerforge.engine.ops import pool
+
+    x = np.random.default_rng(9).standard_normal((1, 2, 8, 8)).astype(np.float32)
+    for kernel, two_stage in (((2, 2), False), ((3, 3), True), ((8, 8), True)):
+        node = pool.MaxPool2d(kernel, kernel, (0, 0), (1, 1), False)
+        node.forward(x[..., :8 // kernel[0] * kernel[0], :8 // kernel[1] * kernel[1]])
+        assert ("columns" in node.__dict__) == two_stage

@@ -151,7 +151,21 @@ RESHAPING_LAYERS = [
     pytest.param(lambda nn: nn.AdaptiveMaxPool1d(4), [(2, 3, 9)], id="AdaptiveMaxPool1d"),
     pytest.param(lambda nn: nn.AdaptiveMaxPool2d((2, 3)), [(2, 3, 5, 7)], id="AdaptiveMaxPool2d"),
     pytest.param(lambda nn: nn.AdaptiveMaxPool2d((None, 2)), [(1, 2, 3, 5)], id="AdaptiveMaxPool2d_none"),
+    # bins that tile the plane (8 / 4, 6 / 3): one max-pooling node
+    pytest.param(lambda nn: nn.AdaptiveMaxPool2d((4, 3)), [(2, 3, 8, 6)], id="AdaptiveMaxPool2d_even_bins"),
 ]
+
+
+def test_adaptive_max_pool_with_even_bins_sends_a_tie_to_the_first_maximum():
+    x = np.zeros((1, 1, 4, 4), np.float32)
+    x[0, 0, 0, 1] = x[0, 0, 1, 0] = 2.0        # one bin, two equal maxima
+    x[0, 0, 2:, 2:] = 1.0                        # another bin, all four equal
+    grads = []
+    for engine, value in ((lf, lf.tensor(x, requires_grad=True)), (torch, torch.tensor(x, requires_grad=True))):
+        engine.nn.functional.adaptive_max_pool2d(value, 2).sum().backward()
+        grads.append(value.grad.numpy())
+    np.testing.assert_array_equal(grads[0], grads[1])
+    assert grads[0][0, 0, 0, 1] == 1 and grads[0][0, 0, 1, 0] == 0 and grads[0][0, 0, 2, 2] == 1
 
 
 @pytest.mark.parametrize("device", DEVICES)
