@@ -118,3 +118,20 @@ def _compare_gradients(expected, got, torch_in, our_in, rtol, atol, seed):
             assert _dtype_name(o.grad) == _dtype_name(t), f"input {i}: grad dtype {o.grad.dtype}"
         np.testing.assert_allclose(have, want, rtol=rtol, atol=atol, equal_nan=True,
                                    err_msg=f"gradient of input {i}")
+
+
+def node_types(out) -> set:
+    """The class names of every graph node behind ``out`` (which kernels a call ran)."""
+    seen, stack = set(), [out.grad_fn]
+    while stack:
+        node = stack.pop()
+        if node is not None and type(node).__name__ not in seen:
+            seen.add(type(node).__name__)
+            stack.extend(t.grad_fn for t in node.inputs or ())
+    return seen
+
+
+def leaf_pair(shape, seed=0):
+    """The same float32 standard-normal values as a leaf of each engine: (ours, PyTorch's)."""
+    x = np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+    return lf.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)

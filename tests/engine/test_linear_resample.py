@@ -8,24 +8,9 @@ import pytest
 
 import layerforge.engine as lf
 
-torch = pytest.importorskip("torch", reason="PyTorch is the oracle for these tests (pip install torch==2.13.0)")
+from engine_oracle import leaf_pair, node_types, torch
 
 F = lf.nn.functional
-
-
-def _node_types(out) -> set:
-    seen, stack = set(), [out.grad_fn]
-    while stack:
-        node = stack.pop()
-        if node is not None and type(node).__name__ not in seen:
-            seen.add(type(node).__name__)
-            stack.extend(t.grad_fn for t in node.inputs or ())
-    return seen
-
-
-def _both(shape, seed=0, dtype=np.float32):
-    x = np.random.default_rng(seed).standard_normal(shape).astype(dtype)
-    return lf.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
 
 
 @pytest.mark.parametrize("shape, kwargs", [
@@ -36,9 +21,9 @@ def _both(shape, seed=0, dtype=np.float32):
     ((1, 2, 3, 4, 5), dict(scale_factor=(2, 1.5, 2), mode="trilinear")),
 ])
 def test_resampling_matches_torch(shape, kwargs):
-    ours, theirs = _both(shape)
+    ours, theirs = leaf_pair(shape)
     out, expected = F.interpolate(ours, **kwargs), torch.nn.functional.interpolate(theirs, **kwargs)
-    assert "ResampleAlongAxis" in _node_types(out)
+    assert "ResampleAlongAxis" in node_types(out)
     np.testing.assert_allclose(out.detach().numpy(), expected.detach().numpy(), rtol=1e-5, atol=1e-6)
     g = np.random.default_rng(1).standard_normal(expected.shape).astype(np.float32)
     out.backward(lf.tensor(g))
@@ -49,14 +34,14 @@ def test_resampling_matches_torch(shape, kwargs):
 @pytest.mark.filterwarnings("ignore:invalid value encountered in multiply:RuntimeWarning")  # inf * 0, as intended
 @pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
 def test_non_finite_inputs_reach_only_their_neighbours(bad):
-    ours, theirs = _both((1, 1, 4, 6))
+    ours, theirs = leaf_pair((1, 1, 4, 6))
     with lf.no_grad():
         ours[0, 0, 1, 2] = bad
     with torch.no_grad():
         theirs[0, 0, 1, 2] = bad
     out = F.interpolate(ours, scale_factor=2, mode="bilinear")
     expected = torch.nn.functional.interpolate(theirs, scale_factor=2, mode="bilinear")
-    assert "ResampleAlongAxis" not in _node_types(out)
+    assert "ResampleAlongAxis" not in node_types(out)
     np.testing.assert_allclose(out.detach().numpy(), expected.detach().numpy(), rtol=1e-5, atol=1e-6)
     assert np.isfinite(out.detach().numpy()[0, 0, 6:]).all()   # rows far from the bad value stay finite
 
@@ -69,9 +54,9 @@ def test_resampling_gradient_is_exact_in_float64():
 
 def test_long_axes_keep_the_gathers():
     # 1,100 -> 1,500 positions: a matrix of 1.65 M weights and 1,100 multiply-adds per output value
-    ours, theirs = _both((1, 2, 1100))
+    ours, theirs = leaf_pair((1, 2, 1100))
     out = F.interpolate(ours, size=1500, mode="linear")
-    assert "ResampleAlongAxis" not in _node_types(out)
+    assert "ResampleAlongAxis" not in node_types(out)
     np.testing.assert_allclose(out.detach().numpy(),
                                torch.nn.functional.interpolate(theirs, size=1500, mode="linear").detach().numpy(),
                                rtol=1e-5, atol=1e-6)

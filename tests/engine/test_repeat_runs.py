@@ -9,25 +9,9 @@ import pytest
 import layerforge.engine as lf
 from layerforge.engine.ops.rearrange import RepeatRuns
 
-torch = pytest.importorskip("torch", reason="PyTorch is the oracle for these tests (pip install torch==2.13.0)")
+from engine_oracle import leaf_pair, node_types, torch
 
 F = lf.nn.functional
-
-
-def _node_types(out) -> set:
-    """The names of every node in ``out``'s graph."""
-    seen, stack = set(), [out.grad_fn]
-    while stack:
-        node = stack.pop()
-        if node is not None and type(node).__name__ not in seen:
-            seen.add(type(node).__name__)
-            stack.extend(t.grad_fn for t in node.inputs or ())
-    return seen
-
-
-def _both(shape, seed=0):
-    x = np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
-    return lf.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
 
 
 @pytest.mark.parametrize("shape, kwargs", [
@@ -39,9 +23,9 @@ def _both(shape, seed=0):
     ((2, 2, 4, 5), dict(size=(8, 7))),                          # whole factor on one axis only
 ])
 def test_whole_factor_upsampling_matches_torch(shape, kwargs):
-    ours, theirs = _both(shape)
+    ours, theirs = leaf_pair(shape)
     out, expected = F.interpolate(ours, **kwargs), torch.nn.functional.interpolate(theirs, **kwargs)
-    assert "RepeatRuns" in _node_types(out)
+    assert "RepeatRuns" in node_types(out)
     np.testing.assert_array_equal(out.detach().numpy(), expected.detach().numpy())
     g = np.random.default_rng(1).standard_normal(expected.shape).astype(np.float32)
     out.backward(lf.tensor(g))
@@ -51,15 +35,15 @@ def test_whole_factor_upsampling_matches_torch(shape, kwargs):
 
 @pytest.mark.parametrize("kwargs", [dict(size=(5, 7)), dict(scale_factor=0.5), dict(scale_factor=1.5)])
 def test_other_resizes_index(kwargs):
-    ours, theirs = _both((1, 2, 4, 6))
+    ours, theirs = leaf_pair((1, 2, 4, 6))
     out = F.interpolate(ours, **kwargs)
-    assert "RepeatRuns" not in _node_types(out)
+    assert "RepeatRuns" not in node_types(out)
     np.testing.assert_array_equal(out.detach().numpy(),
                                   torch.nn.functional.interpolate(theirs, **kwargs).detach().numpy())
 
 
 def test_resizing_to_the_same_size_returns_a_copy():
-    ours, _ = _both((1, 2, 3, 4))
+    ours, _ = leaf_pair((1, 2, 3, 4))
     out = F.interpolate(ours, size=(3, 4))
     with lf.no_grad():
         out.mul_(0)
@@ -68,7 +52,7 @@ def test_resizing_to_the_same_size_returns_a_copy():
 
 @pytest.mark.parametrize("repeats, dim", [(2, 1), (3, 0), (2, None), ([4], 1)])
 def test_repeat_interleave_by_one_count(repeats, dim):
-    ours, theirs = _both((3, 4))
+    ours, theirs = leaf_pair((3, 4))
     count = lf.tensor(repeats) if isinstance(repeats, list) else repeats
     out = ours.repeat_interleave(count, dim=dim)
     expected = theirs.repeat_interleave(torch.tensor(repeats) if isinstance(repeats, list) else repeats, dim=dim)
@@ -80,7 +64,7 @@ def test_repeat_interleave_by_one_count(repeats, dim):
 
 
 def test_repeat_interleave_by_one_is_a_copy():
-    ours, _ = _both((3, 4))
+    ours, _ = leaf_pair((3, 4))
     out = ours.repeat_interleave(1, dim=0)
     with lf.no_grad():
         out.mul_(0)
@@ -95,7 +79,7 @@ def test_runs_gradient_is_exact_in_float64():
 @pytest.mark.parametrize("kwargs", [dict(scale_factor=0), dict(size=(0, 4)), dict(scale_factor=-2),
                                     dict(size=(-1, 3))])
 def test_sizes_below_one_are_refused_as_pytorch_does(kwargs):
-    ours, theirs = _both((1, 2, 3, 4))
+    ours, theirs = leaf_pair((1, 2, 3, 4))
     with pytest.raises(RuntimeError) as expected:
         torch.nn.functional.interpolate(theirs, **kwargs)
     with pytest.raises(RuntimeError, match="Input and output sizes should be greater than 0") as got:
@@ -105,7 +89,7 @@ def test_sizes_below_one_are_refused_as_pytorch_does(kwargs):
 
 @pytest.mark.parametrize("repeats", [-1, [1, -2, 0]])
 def test_negative_repeats_are_refused(repeats):
-    ours, _ = _both((3, 4))
+    ours, _ = leaf_pair((3, 4))
     count = lf.tensor(repeats) if isinstance(repeats, list) else repeats
     with pytest.raises(RuntimeError, match="repeats must be non-negative"):
         ours.repeat_interleave(count, dim=0)
