@@ -162,3 +162,33 @@ def test_large_windows_take_the_two_stage_backward_at_any_size():
         node = pool.MaxPool2d(kernel, kernel, (0, 0), (1, 1), False)
         node.forward(x[..., :8 // kernel[0] * kernel[0], :8 // kernel[1] * kernel[1]])
         assert ("columns" in node.__dict__) == two_stage
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered")  # the infinities times zero in the test's sum
+@pytest.mark.parametrize("kernel, stride, padding, ceil_mode", [
+    ((3, 3), (2, 2), (1, 1), False),     # a ResNet stem's pooling
+    ((3, 2), (2, 1), (1, 0), True),
+    ((2, 2), (1, 1), (0, 0), False),
+    ((4, 4), (2, 3), (2, 1), True),
+])
+@pytest.mark.parametrize("with_nan", [False, True], ids=["finite", "a_nan"])
+def test_overlapping_max_pool_rows_then_columns_matches_pytorch(kernel, stride, padding, ceil_mode, with_nan):
+    """Overlapping windows take the separable forward (row maxima, then their maxima) and its
+    two-stage backward; ties (zeros after a ReLU, equal maxima shared by neighbouring windows),
+    infinities and -0.0 go where PyTorch's index points; with a NaN the one-offset backward runs."""
+    rng = np.random.default_rng(5)
+    x = np.maximum(rng.standard_normal((2, 3, 11, 12)), 0).astype(np.float32)
+    x[0, 0, 2, 2] = x[0, 0, 2, 3] = x[0, 0, 3, 2] = 4.0     # one maximum shared by overlapping windows
+    x[1, 1, 0, :3] = [np.inf, -np.inf, -0.0]
+    x[1, 2, 4:8, 4:8] = -np.inf
+    if with_nan:
+        x[0, 2, 5, 5] = np.nan
+    ours, theirs = lf.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out = lf.nn.functional.max_pool2d(ours, kernel, stride, padding, ceil_mode=ceil_mode)
+    expected = torch.nn.functional.max_pool2d(theirs, kernel, stride, padding, ceil_mode=ceil_mode)
+    assert "row_maxima" in out.grad_fn.__dict__
+    upstream = rng.standard_normal(tuple(expected.shape)).astype(np.float32)
+    (out * lf.tensor(upstream)).sum().backward()
+    (expected * torch.tensor(upstream)).sum().backward()
+    np.testing.assert_array_equal(out.detach().numpy(), expected.detach().numpy())
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-6, atol=1e-6)

@@ -108,12 +108,63 @@ class MaxPool2d(Node):
         fill = -xp.inf if x.dtype.kind == "f" else xp.iinfo(x.dtype).min
         padded = _padded(x, self.padding, _needed((oh, ow), self.kernel, self.stride, self.dilation),
                          fill)
+        self.x_shape = x.shape
+        if xp is np and (dh, dw) == (1, 1) and kh > 1 and kw > 1 and self._windows_overlap():
+            return self._forward_separable(padded, (oh, ow))
         windows = self._windows(padded, (oh, ow))
         best = padded[next(windows)].copy()
         for index in windows:
             xp.maximum(best, padded[index], out=best)  # NaN propagates, as in PyTorch
-        self.padded, self.best, self.x_shape = padded, best, x.shape
+        self.padded, self.best = padded, best
         return best
+
+    def _forward_separable(self, padded, out_hw):
+        """Overlapping windows (3x3 stride 2, a ResNet stem's), on the CPU: the maximum over each
+        window-row's kw columns for every input row, then over kh of those rows: kh + kw - 2 maxima
+        instead of kh * kw - 1, and the row maxima let backward find the winner in two stages."""
+        (kh, kw), (sh, sw) = self.kernel, self.stride
+        oh, ow = out_hw
+        columns = np.maximum(padded[:, :, :, _window(0, 1, sw, ow)], padded[:, :, :, _window(1, 1, sw, ow)])
+        for j in range(2, kw):
+            np.maximum(columns, padded[:, :, :, _window(j, 1, sw, ow)], out=columns)
+        best = np.maximum(columns[:, :, _window(0, 1, sh, oh)], columns[:, :, _window(1, 1, sh, oh)])
+        for i in range(2, kh):
+            np.maximum(best, columns[:, :, _window(i, 1, sh, oh)], out=best)
+        self.padded, self.best, self.row_maxima = padded, best, columns
+        return best
+
+    def _backward_separable(self, grad):
+        """``_forward_separable``'s backward, without NaN: each output's gradient goes to the first row
+        of its window whose maximum is the output (summed per input row, as rows of overlapping
+        windows are shared), then each row's gradient to the first column equal to that row's maximum
+        (summed where column windows overlap): the element PyTorch's index points to, in about half
+        the passes of one offset at a time."""
+        padded, best, columns = self.padded, self.best, self.row_maxima
+        (kh, kw), (sh, sw) = self.kernel, self.stride
+        oh, ow = best.shape[2:]
+        per_row = np.zeros(columns.shape, dtype=grad.dtype)    # the gradient reaching each row's window part
+        hit = np.empty(best.shape, dtype=bool)
+        unclaimed = np.ones(best.shape, dtype=bool)
+        for i in range(kh):
+            rows = _window(i, 1, sh, oh)
+            if i < kh - 1:
+                np.equal(columns[:, :, rows], best, out=hit)
+                hit &= unclaimed
+                np.greater(unclaimed, hit, out=unclaimed)
+            per_row[:, :, rows] += grad * (hit if i < kh - 1 else unclaimed)
+        grad_padded = np.zeros(padded.shape, dtype=grad.dtype)
+        hit = np.empty(columns.shape, dtype=bool)
+        unclaimed = np.ones(columns.shape, dtype=bool)
+        for j in range(kw):
+            cols = _window(j, 1, sw, ow)
+            if j < kw - 1:
+                np.equal(padded[:, :, :, cols], columns, out=hit)
+                hit &= unclaimed
+                np.greater(unclaimed, hit, out=unclaimed)
+            grad_padded[:, :, :, cols] += per_row * (hit if j < kw - 1 else unclaimed)
+        ph, pw = self.padding
+        h, w = self.x_shape[2:]
+        return grad_padded[:, :, ph:ph + h, pw:pw + w]
 
     def _windows_overlap(self):
         return any(s < d * (k - 1) + 1 for k, s, d in zip(self.kernel, self.stride, self.dilation))
@@ -135,6 +186,8 @@ class MaxPool2d(Node):
             if columns is not None and grad.dtype == best.dtype and not _has_nan(best):
                 return self._backward_by_rows_then_columns(grad, columns)
             return self._backward_tiled(grad)
+        if "row_maxima" in self.__dict__ and grad.dtype == best.dtype and not _has_nan(best):
+            return self._backward_separable(grad)
         grad_padded = xp.zeros(padded.shape, dtype=grad.dtype)
         unclaimed = xp.ones(best.shape, dtype=bool)
         nan_best = best != best if bool(xp.isnan(best).any()) else None
