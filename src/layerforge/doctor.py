@@ -114,7 +114,7 @@ def check_malloc() -> Iterator[Line]:
     if allocator.freed_memory_kept():
         yield OK, "Memory", (f"glibc's malloc keeps freed memory for the next step (up to "
                              f"{allocator.TRIM_THRESHOLD >> 20} MiB; LAYERFORGE_MALLOC=system turns that off)")
-    elif os.environ.get("LAYERFORGE_MALLOC", "").strip().lower() == "system":
+    elif allocator.opted_out():
         yield NOTE, "Memory", ("LAYERFORGE_MALLOC=system: malloc returns freed memory at once, so large "
                                "models' steps fault in fresh pages (up to a quarter of a step)")
     else:

@@ -36,7 +36,7 @@ def keep_freed_memory() -> bool:
     """Ask glibc to keep freed blocks for reuse (see the module's docstring); True where it did."""
     if _state["tuned"]:
         return True
-    if not sys.platform.startswith("linux") or os.environ.get("LAYERFORGE_MALLOC", "").strip().lower() == "system":
+    if not sys.platform.startswith("linux") or opted_out():
         return False
     try:
         libc = ctypes.CDLL(None)           # the C library this process already runs on
@@ -48,6 +48,11 @@ def keep_freed_memory() -> bool:
     _state["tuned"] = bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(mallopt(_M_TRIM_THRESHOLD,
                                                                                        TRIM_THRESHOLD))
     return _state["tuned"]
+
+
+def opted_out() -> bool:
+    """Whether ``LAYERFORGE_MALLOC=system`` asks to leave malloc as it is."""
+    return os.environ.get("LAYERFORGE_MALLOC", "").strip().lower() == "system"
 
 
 def freed_memory_kept() -> bool:

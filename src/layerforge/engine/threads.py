@@ -37,10 +37,9 @@ def _candidate_libraries() -> list[str]:
 
 
 @functools.lru_cache(maxsize=None)
-def _blas_function(name: str, argtypes: tuple, restype):
-    """OpenBLAS's C function ``name`` ("get_num_threads", ...) in numpy's OpenBLAS, typed, or None where
-    numpy's BLAS is not an OpenBLAS that can be asked or lacks it. The library is the first candidate
-    with both thread functions, under the first symbol prefix and suffix that names them."""
+def _blas_library():
+    """(numpy's OpenBLAS as a ctypes library, its symbols' prefix and suffix), or None: the first
+    candidate with both thread functions, under the first prefix and suffix that names them."""
     for path in _candidate_libraries():
         try:
             library = ctypes.CDLL(path)
@@ -49,11 +48,21 @@ def _blas_function(name: str, argtypes: tuple, restype):
         for prefix, suffix in _SYMBOLS:
             if all(getattr(library, f"{prefix}{verb}_num_threads{suffix}", None) is not None
                    for verb in ("set", "get")):
-                function = getattr(library, f"{prefix}{name}{suffix}", None)
-                if function is not None:
-                    function.argtypes, function.restype = list(argtypes), restype
-                return function
+                return library, prefix, suffix
     return None
+
+
+def _blas_function(name: str, argtypes: tuple, restype):
+    """OpenBLAS's C function ``name`` ("get_num_threads", ...) in numpy's OpenBLAS, typed, or None where
+    numpy's BLAS is not an OpenBLAS that can be asked or lacks it."""
+    found = _blas_library()
+    if found is None:
+        return None
+    library, prefix, suffix = found
+    function = getattr(library, f"{prefix}{name}{suffix}", None)
+    if function is not None:
+        function.argtypes, function.restype = list(argtypes), restype
+    return function
 
 
 @functools.lru_cache(maxsize=None)

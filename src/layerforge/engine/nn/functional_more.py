@@ -33,8 +33,13 @@ def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5
     if c % num_groups:
         raise RuntimeError(f"Expected number of channels in input to be divisible by num_groups, but got "
                            f"input of shape {list(input.shape)} and num_groups={num_groups}")
-    node = _norm.GroupNorm(num_groups, eps, weight is not None, bias is not None)
-    return _apply(node, *[t for t in (input, weight, bias) if t is not None])
+    return _group_norm(input, num_groups, weight, bias, eps)[0]
+
+
+def _group_norm(input, groups, weight, bias, eps):  # noqa: A002
+    """The fused group-norm node applied: (output, the node, which keeps the per-sample statistics)."""
+    node = _norm.GroupNorm(groups, eps, weight is not None, bias is not None)
+    return _apply(node, *[t for t in (input, weight, bias) if t is not None]), node
 
 
 def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,  # noqa: A002
@@ -47,8 +52,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     c = input.shape[1]
     shape = (1, c) + (1,) * (input.ndim - 2)
     if use_input_stats and input.ndim >= 3 and input.numel() and c:
-        node = _norm.GroupNorm(c, eps, weight is not None, bias is not None)
-        out = _apply(node, *[t for t in (input, weight, bias) if t is not None])
+        out, node = _group_norm(input, c, weight, bias, eps)
         if running_mean is not None:
             with no_grad():
                 count = math.prod(input.shape[2:])

@@ -48,15 +48,16 @@ def _source_coordinates(out_size, in_size, scale, align_corners, dtype=np.float6
     return np.maximum(src, real(0))
 
 
-def _resize_linear(x: _Tensor, axis: int, out_size: int, scale, align_corners) -> _Tensor:
+def _resize_linear(x: _Tensor, axis: int, out_size: int, scale, align_corners, finite: bool) -> _Tensor:
+    """One axis resized by linear interpolation; ``finite``: x is a CPU float array without inf or NaN
+    (checked once for all axes: blends of finite values stay finite)."""
     in_size = x.shape[axis]
     data = x._data
     src = _source_coordinates(out_size, in_size, scale, align_corners, data.dtype)
     low = np.minimum(np.floor(src).astype(np.int64), in_size - 1)
     high = np.minimum(low + 1, in_size - 1)
     frac = src - low.astype(src.dtype)
-    if (type(data) is np.ndarray and data.dtype in _BLAS_DTYPES and in_size <= _MATRIX_MAX_IN
-            and in_size * out_size <= _MATRIX_MAX_ENTRIES and np.isfinite(data).all()):
+    if finite and in_size <= _MATRIX_MAX_IN and in_size * out_size <= _MATRIX_MAX_ENTRIES:
         # the same two weights per output position, (1 - w) and w in x's dtype, as rows of a matrix
         w = frac.astype(data.dtype)
         matrix = np.zeros((out_size, in_size), dtype=data.dtype)
@@ -85,7 +86,7 @@ class ResampleAlongAxis(Node):
     them took two gathers, three elementwise passes and, backward, a segment sum per gather (bilinear
     upsampling ran 2.7x PyTorch's step).
 
-    Only for finite CPU inputs (``_resize_linear`` checks): the product also multiplies every other
+    Only for finite CPU inputs (``interpolate`` checks): the product also multiplies every other
     value of the row by zero, which an inf or NaN there would turn into NaN."""
 
     def __init__(self, matrix, axis):
@@ -180,9 +181,11 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
                            f"output ({wanted_sizes})")
     if wanted is None:
         return _resize_nearest(input, sizes, scales, mode == "nearest-exact")
+    data = input._data
+    finite = type(data) is np.ndarray and data.dtype in _BLAS_DTYPES and bool(np.isfinite(data).all())
     out = input
     for axis, (n, scale) in enumerate(zip(sizes, scales), start=2):
-        out = _resize_linear(out, axis, n, scale, bool(align_corners))
+        out = _resize_linear(out, axis, n, scale, bool(align_corners), finite)
     return out
 
 

@@ -72,10 +72,10 @@ class GetItem(Node):
 
 def _sorted_rows_sum(target, index, g) -> bool:
     """``target[index] += g`` for one non-decreasing 1-D integer array along one axis, the rest whole
-    slices (what nearest-neighbour upsampling and most gathers of sorted rows index with), as one
-    segment sum (``add.reduceat``) per distinct index: the same sums as ``add.at`` (to rounding: a
-    segment of three or more may be added in another order), which handles one element at a time
-    (nearest upsampling's backward ran 4x PyTorch's time with it).
+    slices (what nearest resizing by an uneven factor and most gathers of sorted rows index with; a
+    whole factor has its own node, ``rearrange.RepeatRuns``), as one segment sum (``add.reduceat``)
+    per distinct index: the same sums as ``add.at`` (to rounding: a segment of three or more may be
+    added in another order), which handles one element at a time (4x PyTorch's time).
     False where the index is not of that form (the caller then uses ``add.at``)."""
     if type(target) is not np.ndarray or not isinstance(index, tuple):
         return False

@@ -38,6 +38,29 @@ def _needed(out_hw, kernel, stride, dilation):
     return tuple((o - 1) * s + d * (k - 1) + 1 for o, k, s, d in zip(out_hw, kernel, stride, dilation))
 
 
+def _separable_max(x, kernel, stride, out_hw):
+    """Max pooling without dilation as two separable stages: each input row's maximum over every
+    window's kw columns, (N, C, H, OW), then the maximum of kh of those rows, (N, C, OH, OW): kh + kw - 2
+    maxima on shrinking arrays instead of kh * kw - 1 full-size ones. Returns (row maxima, output)."""
+    xp = xp_of(x)
+    (kh, kw), (sh, sw), (oh, ow) = kernel, stride, out_hw
+    columns = _scratch(x, x.shape[:3] + (ow,))
+    if kw > 1:
+        xp.maximum(x[:, :, :, _window(0, 1, sw, ow)], x[:, :, :, _window(1, 1, sw, ow)], out=columns)
+    else:
+        xp.copyto(columns, x[:, :, :, _window(0, 1, sw, ow)])
+    for j in range(2, kw):
+        xp.maximum(columns, x[:, :, :, _window(j, 1, sw, ow)], out=columns)
+    best = _output(x, columns.shape[:2] + (oh, ow))
+    if kh > 1:
+        xp.maximum(columns[:, :, _window(0, 1, sh, oh)], columns[:, :, _window(1, 1, sh, oh)], out=best)
+    else:
+        xp.copyto(best, columns[:, :, _window(0, 1, sh, oh)])
+    for i in range(2, kh):
+        xp.maximum(best, columns[:, :, _window(i, 1, sh, oh)], out=best)
+    return columns, best
+
+
 def _output(like, shape):
     """A node's output array: on the CPU its buffer is recycled between steps (``workspace.lend``)."""
     if type(like) is np.ndarray:
@@ -84,22 +107,8 @@ class MaxPool2d(Node):
         ow = pool_output_size(w, kw, sw, self.padding[1], dw, self.ceil_mode)
         if ((kh, kw) == (sh, sw) and tuple(self.padding) == (0, 0) and (dh, dw) == (1, 1)
                 and oh * kh == h and ow * kw == w):
-            # Tiling windows: the maximum over each window's columns (kw strided slices), then over
-            # its rows: kh + kw - 2 maxima on shrinking arrays instead of kh * kw - 1 full-size ones.
-            if kw > 1:
-                columns = _scratch(x, x.shape[:3] + (ow,))
-                xp.maximum(x[:, :, :, 0::kw], x[:, :, :, 1::kw], out=columns)
-            else:
-                columns = x.copy()
-            for j in range(2, kw):
-                xp.maximum(columns, x[:, :, :, j::kw], out=columns)
-            if kh > 1:
-                best = _output(x, columns.shape[:2] + (oh, ow))
-                xp.maximum(columns[:, :, 0::kh], columns[:, :, 1::kh], out=best)
-            else:
-                best = columns.copy()
-            for i in range(2, kh):
-                xp.maximum(best, columns[:, :, i::kh], out=best)
+            # Tiling windows: the maxima by rows, then columns, on shrinking arrays (_separable_max).
+            columns, best = _separable_max(x, self.kernel, self.stride, (oh, ow))
             self.padded, self.best, self.x_shape = x, best, x.shape
             if kh > 1 and kw > 1 and xp is np and (best.size >= self.ROWS_THEN_COLUMNS_FROM
                                                    or kh * kw >= self.ROWS_THEN_COLUMNS_KERNEL):
@@ -110,7 +119,11 @@ class MaxPool2d(Node):
                          fill)
         self.x_shape = x.shape
         if xp is np and (dh, dw) == (1, 1) and kh > 1 and kw > 1 and self._windows_overlap():
-            return self._forward_separable(padded, (oh, ow))
+            # Overlapping windows (3x3 stride 2, a ResNet stem's): the same separable maxima, whose row
+            # maxima let backward find each winner in two stages (_backward_separable)
+            self.row_maxima, best = _separable_max(padded, self.kernel, self.stride, (oh, ow))
+            self.padded, self.best = padded, best
+            return best
         windows = self._windows(padded, (oh, ow))
         best = padded[next(windows)].copy()
         for index in windows:
@@ -118,26 +131,12 @@ class MaxPool2d(Node):
         self.padded, self.best = padded, best
         return best
 
-    def _forward_separable(self, padded, out_hw):
-        """Overlapping windows (3x3 stride 2, a ResNet stem's), on the CPU: the maximum over each
-        window-row's kw columns for every input row, then over kh of those rows: kh + kw - 2 maxima
-        instead of kh * kw - 1, and the row maxima let backward find the winner in two stages."""
-        (kh, kw), (sh, sw) = self.kernel, self.stride
-        oh, ow = out_hw
-        columns = np.maximum(padded[:, :, :, _window(0, 1, sw, ow)], padded[:, :, :, _window(1, 1, sw, ow)])
-        for j in range(2, kw):
-            np.maximum(columns, padded[:, :, :, _window(j, 1, sw, ow)], out=columns)
-        best = np.maximum(columns[:, :, _window(0, 1, sh, oh)], columns[:, :, _window(1, 1, sh, oh)])
-        for i in range(2, kh):
-            np.maximum(best, columns[:, :, _window(i, 1, sh, oh)], out=best)
-        self.padded, self.best, self.row_maxima = padded, best, columns
-        return best
-
     def _backward_separable(self, grad):
-        """``_forward_separable``'s backward, without NaN: each output's gradient goes to the first row
-        of its window whose maximum is the output (summed per input row, as rows of overlapping
-        windows are shared), then each row's gradient to the first column equal to that row's maximum
-        (summed where column windows overlap): the element PyTorch's index points to, in about half
+        """Overlapping windows' backward (their forward keeps ``row_maxima``), without NaN: each
+        output's gradient goes to the first row of its window whose maximum is the output (summed per
+        input row, as rows of overlapping windows are shared), then each row's gradient to the first
+        column equal to that row's maximum (summed where column windows overlap): the element
+        PyTorch's index points to, in about half
         the passes of one offset at a time."""
         padded, best, columns = self.padded, self.best, self.row_maxima
         (kh, kw), (sh, sw) = self.kernel, self.stride
@@ -254,6 +253,7 @@ class MaxPool2d(Node):
 
     def release(self):
         workspace.give(self.__dict__.get("columns"))
+        workspace.give(self.__dict__.get("row_maxima"))
         super().release()
 
     def _backward_tiled(self, grad):

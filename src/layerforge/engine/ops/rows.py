@@ -25,10 +25,7 @@ def row_sums(xp, rows):
     k = rows.shape[-1]
     if k < BLAS_ROW or xp is not np:
         return rows.sum(axis=-1)
-    flat = rows.reshape(-1, k)
-    if not flat.flags.c_contiguous:
-        return rows.sum(axis=-1)
-    return (flat @ np.ones(k, dtype=rows.dtype)).reshape(rows.shape[:-1])
+    return (rows.reshape(-1, k) @ np.ones(k, dtype=rows.dtype)).reshape(rows.shape[:-1])
 
 
 def row_dots(xp, a, b):
