@@ -150,3 +150,16 @@ def test_python_dash_m_runs_it_on_this_machine(tmp_path):
     assert lines[0].startswith("OK   Python: ") and len(lines) >= 12
     failed = [line for line in lines if line.startswith("FAIL")]
     assert done.returncode == (1 if failed else 0), done.stdout
+
+
+@pytest.mark.parametrize("value, status, words", [
+    ("system", "NOTE", "returns freed memory at once"),
+    ("sytem", "NOTE", "LAYERFORGE_MALLOC=sytem is not a value Layerforge knows"),
+])
+def test_the_malloc_switch_is_reported(machine, monkeypatch, value, status, words):
+    from layerforge.engine import allocator
+    monkeypatch.setenv("LAYERFORGE_MALLOC", value)
+    # as in a process started with that value (this one tuned malloc when it imported the engine)
+    monkeypatch.setattr(allocator, "freed_memory_kept", lambda: value != "system")
+    lines = dict((name, (level, text)) for level, name, text in doctor.check_malloc())
+    assert lines["Memory"][0] == status and words in lines["Memory"][1]

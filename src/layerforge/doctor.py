@@ -111,6 +111,11 @@ def check_blas() -> Iterator[Line]:
 
 def check_malloc() -> Iterator[Line]:
     from .engine import allocator
+    given = os.environ.get("LAYERFORGE_MALLOC", "").strip()
+    if given and not allocator.opted_out():   # a typo would otherwise pass unnoticed
+        yield NOTE, "Memory", (f"LAYERFORGE_MALLOC={given} is not a value Layerforge knows: only 'system' "
+                               "changes anything (it leaves malloc as it is); unset it or set it to system")
+        return
     if allocator.freed_memory_kept():
         yield OK, "Memory", (f"glibc's malloc keeps freed memory for the next step (up to "
                              f"{allocator.TRIM_THRESHOLD >> 20} MiB; LAYERFORGE_MALLOC=system turns that off)")
