@@ -1,6 +1,7 @@
 """The CPU fast paths of the convolution layers give PyTorch's numbers: the stride-1 input gradient
 of the image-by-image Conv2d (one shifted add per kernel offset over zero-padded planes) with
-padding, dilation, several images a chunk and a short last chunk."""
+padding, dilation, several images a chunk and a short last chunk; grouped and depthwise convolutions
+on flat padded planes (conv_flat.py)."""
 import numpy as np
 import pytest
 
@@ -10,16 +11,17 @@ from layerforge.engine.ops import conv
 torch = pytest.importorskip("torch", reason="PyTorch is the test oracle; not installed")
 
 
-def _conv_and_grads(engine, x, w, b, **options):
+def _conv_and_grads(engine, x, w, b, x_grad=True, conv="conv2d", **options):
+    """The output and the gradients of (x if x_grad, w, b if given)."""
     tensor = lf.tensor if engine == "ours" else torch.tensor
     functional = lf.nn.functional if engine == "ours" else torch.nn.functional
-    params = [tensor(x, requires_grad=True), tensor(w, requires_grad=True)]
+    params = [tensor(x, requires_grad=x_grad), tensor(w, requires_grad=True)]
     if b is not None:
         params.append(tensor(b, requires_grad=True))
-    out = functional.conv2d(*params, **options)
-    upstream = np.random.default_rng(5).standard_normal(tuple(out.shape)).astype(np.float32)
+    out = getattr(functional, conv)(*params, **options)
+    upstream = np.random.default_rng(5).standard_normal(tuple(out.shape)).astype(x.dtype)
     (out * tensor(upstream)).sum().backward()
-    return out.detach().numpy(), [p.grad.numpy() for p in params]
+    return out.detach().numpy(), [p.grad.numpy() for p in params if p.requires_grad]
 
 
 @pytest.mark.parametrize("options", [dict(padding=0), dict(padding=(2, 1), dilation=(1, 2)),
@@ -192,3 +194,80 @@ def test_overlapping_max_pool_rows_then_columns_matches_pytorch(kernel, stride, 
     (expected * torch.tensor(upstream)).sum().backward()
     np.testing.assert_array_equal(out.detach().numpy(), expected.detach().numpy())
     np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("case", [
+    dict(c=6, o=6, groups=6, padding=1),                              # depthwise
+    dict(c=4, o=8, groups=4, padding=1),                              # depthwise, two outputs a channel
+    dict(c=6, o=4, groups=2, padding=(2, 0), dilation=(2, 1)),
+    dict(c=3, o=6, groups=3, padding=0, kernel=(2, 3)),
+    dict(c=4, o=4, groups=4, padding=2, kernel=(5, 5), bias=False),
+    dict(c=8, o=8, groups=8, padding=1, x_grad=False),                # a first layer: no input gradient
+], ids=["depthwise", "multiplier_2", "groups_2_dilated", "valid_2x3", "depthwise_5x5_no_bias", "no_input_grad"])
+@pytest.mark.parametrize("chunk_images", [1, 3, 100], ids=["one_image_a_chunk", "three_images_a_chunk", "one_chunk"])
+def test_grouped_stride_one_convolution_on_flat_planes_matches_pytorch(case, chunk_images, monkeypatch):
+    from layerforge.engine.ops import conv_flat
+
+    monkeypatch.setattr(conv.Conv2d, "PLANE_FOR_CHANNELS_FIRST", 0)
+    kh, kw = case.get("kernel", (3, 3))
+    n, h, w = 7, 10, 9
+    rng = np.random.default_rng(13)
+    x = rng.standard_normal((n, case["c"], h, w)).astype(np.float32)
+    weight = rng.standard_normal((case["o"], case["c"] // case["groups"], kh, kw)).astype(np.float32)
+    bias = rng.standard_normal(case["o"]).astype(np.float32) if case.get("bias", True) else None
+    pads = np.broadcast_to(case["padding"], 2)
+    plane = (h + 2 * pads[0]) * (w + 2 * pads[1])
+    monkeypatch.setattr(conv_flat, "CHUNK_BYTES", chunk_images * case["c"] * kh * kw * plane * 4)
+    options = dict(groups=case["groups"], padding=case["padding"], dilation=case.get("dilation", 1))
+    x_grad = case.get("x_grad", True)
+    out, grads = _conv_and_grads("ours", x, weight, bias, x_grad, **options)
+    expected, expected_grads = _conv_and_grads("torch", x, weight, bias, x_grad, **options)
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
+    assert len(grads) == len(expected_grads) == 1 + x_grad + (bias is not None)
+    for mine, reference in zip(grads, expected_grads):
+        np.testing.assert_allclose(mine, reference, rtol=1e-4, atol=1e-4)
+
+
+def test_only_grouped_stride_one_convolutions_on_large_planes_take_the_flat_planes():
+    x = np.zeros((2, 4, 18, 18), np.float32)
+    for groups, stride, size, flat in ((4, 1, 18, True), (2, 1, 18, True), (4, 2, 18, False),
+                                       (4, 1, 8, False), (1, 1, 18, False)):
+        node = conv.Conv2d((stride, stride), ((0, 0), (0, 0)), (1, 1), groups, False)
+        node.forward(x[..., :size, :size], np.zeros((4, 4 // groups, 3, 3), np.float32))
+        assert node.__dict__.get("flat", False) == flat, (groups, stride, size)
+        node.release()
+
+
+def test_a_strided_depthwise_convolution_and_a_depthwise_conv1d_match_pytorch():
+    """Stride 2 keeps the channels-first columns (with the depthwise outer product broadcast); a
+    depthwise Conv1d over a long sequence is a one-row Conv2d on flat planes, in float64 too."""
+    rng = np.random.default_rng(17)
+    for dtype, conv_name, x_shape, w_shape, options in (
+            (np.float32, "conv2d", (3, 5, 21, 20), (5, 1, 3, 3), dict(stride=2, padding=1, groups=5)),
+            (np.float64, "conv1d", (2, 6, 300), (12, 1, 7), dict(padding=3, groups=6))):
+        x, weight = rng.standard_normal(x_shape).astype(dtype), rng.standard_normal(w_shape).astype(dtype)
+        bias = rng.standard_normal(w_shape[0]).astype(dtype)
+        out, grads = _conv_and_grads("ours", x, weight, bias, conv=conv_name, **options)
+        expected, expected_grads = _conv_and_grads("torch", x, weight, bias, conv=conv_name, **options)
+        tolerance = 1e-4 if dtype == np.float32 else 1e-10
+        np.testing.assert_allclose(out, expected, rtol=tolerance, atol=tolerance)
+        for mine, reference in zip(grads, expected_grads):
+            assert mine.dtype == dtype
+            np.testing.assert_allclose(mine, reference, rtol=tolerance, atol=tolerance)
+
+
+def test_flat_planes_reused_across_steps_keep_no_stale_values(monkeypatch):
+    """Each step's chunk buffers come back from the workspace; a second batch (other values, a short
+    last chunk) must see nothing of the first."""
+    from layerforge.engine.ops import conv_flat
+
+    monkeypatch.setattr(conv_flat, "CHUNK_BYTES", 2 * 3 * 9 * 12 * 12 * 4)  # two images a chunk
+    weight = np.random.default_rng(2).standard_normal((3, 1, 3, 3)).astype(np.float32)
+    for seed, n in ((1, 4), (2, 5)):
+        x = np.random.default_rng(seed).standard_normal((n, 3, 10, 10)).astype(np.float32)
+        x[0, 0, 0, 0] = 1e3 * seed
+        ours = _conv_and_grads("ours", x, weight, None, padding=1, groups=3)
+        theirs = _conv_and_grads("torch", x, weight, None, padding=1, groups=3)
+        np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-5, atol=1e-3)
+        for mine, reference in zip(ours[1], theirs[1]):
+            np.testing.assert_allclose(mine, reference, rtol=1e-4, atol=1e-2)

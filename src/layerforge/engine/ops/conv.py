@@ -3,6 +3,7 @@
 Layouts: on the CPU, Conv2d with large output planes and one group works image by image in
 PyTorch's ``(N, C, H, W)`` layout (``Conv2d._forward_by_image``): each image's columns are a
 ``(C*kh*kw, OH*OW)`` matrix and ``W @ cols`` is that image's output, a chunk of images at a time.
+Grouped ones (depthwise included) with stride 1 go to the flat padded planes of ``conv_flat.py``.
 Elsewhere activations are moved once to channels-first, so that the columns of every kernel offset
 form one ``(C*kh*kw, positions)`` matrix and a whole batch is a single GEMM. The Python loops run over the
 ``kh*kw`` kernel offsets (each a strided slice of the whole batch or chunk), never over positions.
@@ -19,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Node
+from . import conv_flat
 from .buffer_pool import workspace
 from .common import xp_of
 
@@ -207,9 +209,14 @@ class Conv2d(Node):
         oh = conv_output_size(h, kh, self.stride[0], pt, pb, self.dilation[0])
         ow = conv_output_size(w, kw, self.stride[1], pl, pr, self.dilation[1])
         self.batch_last = batch_last = oh * ow < self.PLANE_FOR_CHANNELS_FIRST
-        self.by_image = not batch_last and g == 1 and type(x) is np.ndarray and self.BY_IMAGE
+        on_cpu = type(x) is np.ndarray
+        self.by_image = not batch_last and g == 1 and on_cpu and self.BY_IMAGE
         if self.by_image:
             return self._forward_by_image(x, weight, bias, (oh, ow))
+        # grouped (depthwise too) with stride 1: the flat padded planes of conv_flat.py
+        self.flat = not batch_last and on_cpu and tuple(self.stride) == (1, 1)
+        if self.flat:
+            return conv_flat.forward(self, x, weight, bias)
         if batch_last:
             padded = _to_batch_last_padded(x, self.pads)  # (C, Hp, Wp, N)
         else:
@@ -332,6 +339,10 @@ class Conv2d(Node):
     def backward(self, grad):
         if self.by_image:
             return self._backward_by_image(grad)
+        want_x = self.inputs is None or self.inputs[0].requires_grad
+        if self.flat:
+            grads = conv_flat.backward(self, grad, want_x)
+            return grads if self.has_bias else grads[:2]
         xp = xp_of(grad)
         n, c, h, w = self.x_shape
         weight, cols, g = self.weight, self.cols, self.groups
@@ -342,7 +353,6 @@ class Conv2d(Node):
         grad_bias = grad_rows.sum(axis=1) if self.has_bias else None
         # A network's first convolution sees data that needs no gradient: skip col2im entirely.
         grad_x = None
-        want_x = self.inputs is None or self.inputs[0].requires_grad
         if g == 1:
             if xp is np:  # cols @ grad^T (K x O) runs ~1.6x faster in OpenBLAS than grad @ cols^T here
                 grad_weight = np.ascontiguousarray((cols @ grad_rows.T).T).reshape(weight.shape)
@@ -356,7 +366,7 @@ class Conv2d(Node):
             cols_g = cols.reshape(g, cg * kh * kw, -1)
             grad_weight = (rows_g @ cols_g.transpose(0, 2, 1)).reshape(weight.shape)
             if want_x:
-                grad_cols = weight.reshape(g, o // g, -1).transpose(0, 2, 1) @ rows_g
+                grad_cols = conv_flat.grouped_column_gradients(xp, weight, grad_rows, g)
         if want_x:
             cols_shape = (c, kh, kw, oh, ow, n) if batch_last else (c, kh, kw, n, oh, ow)
             padded = col2im(grad_cols.reshape(cols_shape), self.padded_shape, self.stride, self.dilation,
