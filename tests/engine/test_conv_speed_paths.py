@@ -2,6 +2,8 @@
 of the image-by-image Conv2d (one shifted add per kernel offset over zero-padded planes) with
 padding, dilation, several images a chunk and a short last chunk; grouped and depthwise convolutions
 on flat padded planes (conv_flat.py)."""
+import math
+
 import numpy as np
 import pytest
 
@@ -204,11 +206,13 @@ def test_overlapping_max_pool_rows_then_columns_matches_pytorch(kernel, stride, 
     dict(c=4, o=4, groups=4, padding=2, kernel=(5, 5), bias=False),
     dict(c=8, o=8, groups=8, padding=1, x_grad=False),                # a first layer: no input gradient
 ], ids=["depthwise", "multiplier_2", "groups_2_dilated", "valid_2x3", "depthwise_5x5_no_bias", "no_input_grad"])
-@pytest.mark.parametrize("chunk_images", [1, 3, 100], ids=["one_image_a_chunk", "three_images_a_chunk", "one_chunk"])
+@pytest.mark.parametrize("chunk_images", [0.3, 1, 3, 100],
+                         ids=["pieces_of_an_image", "one_image_a_chunk", "three_images_a_chunk", "one_chunk"])
 def test_grouped_stride_one_convolution_on_flat_planes_matches_pytorch(case, chunk_images, monkeypatch):
     from layerforge.engine.ops import conv_flat
 
     monkeypatch.setattr(conv.Conv2d, "PLANE_FOR_CHANNELS_FIRST", 0)
+    monkeypatch.setattr(conv_flat, "FEWEST_POSITIONS", 1)
     kh, kw = case.get("kernel", (3, 3))
     n, h, w = 7, 10, 9
     rng = np.random.default_rng(13)
@@ -217,7 +221,7 @@ def test_grouped_stride_one_convolution_on_flat_planes_matches_pytorch(case, chu
     bias = rng.standard_normal(case["o"]).astype(np.float32) if case.get("bias", True) else None
     pads = np.broadcast_to(case["padding"], 2)
     plane = (h + 2 * pads[0]) * (w + 2 * pads[1])
-    monkeypatch.setattr(conv_flat, "CHUNK_BYTES", chunk_images * case["c"] * kh * kw * plane * 4)
+    monkeypatch.setattr(conv_flat, "CHUNK_BYTES", int(chunk_images * case["c"] * kh * kw * plane * 4))
     options = dict(groups=case["groups"], padding=case["padding"], dilation=case.get("dilation", 1))
     x_grad = case.get("x_grad", True)
     out, grads = _conv_and_grads("ours", x, weight, bias, x_grad, **options)
@@ -271,3 +275,51 @@ def test_flat_planes_reused_across_steps_keep_no_stale_values(monkeypatch):
         np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-5, atol=1e-3)
         for mine, reference in zip(ours[1], theirs[1]):
             np.testing.assert_allclose(mine, reference, rtol=1e-4, atol=1e-2)
+
+
+@pytest.mark.parametrize("case", [
+    dict(c=2, o=3, kernel=(3, 3, 3), padding=1),
+    dict(c=4, o=6, kernel=(2, 3, 1), padding="same", dilation=(2, 1, 1), groups=2),   # uneven 'same' padding
+    dict(c=3, o=3, kernel=(3, 3, 3), padding=(0, 1, 2), groups=3, bias=False),         # depthwise
+    dict(c=2, o=4, kernel=(1, 1, 1), padding=0, x_grad=False),
+], ids=["padded", "same_dilated_grouped", "depthwise_no_bias", "pointwise_first_layer"])
+@pytest.mark.parametrize("chunk_images", [0.2, 1, 2, 100],
+                         ids=["pieces_of_a_volume", "one_image_a_chunk", "two_images_a_chunk", "one_chunk"])
+def test_stride_one_conv3d_is_one_node_on_flat_volumes_and_matches_pytorch(case, chunk_images, monkeypatch):
+    from layerforge.engine.ops import conv_flat
+
+    monkeypatch.setattr(conv_flat, "FEWEST_POSITIONS", 1)
+    volume = 6 * 7 * 8  # about a padded (4, 5, 6) input's
+    monkeypatch.setattr(conv_flat, "CHUNK_BYTES", int(chunk_images * case["c"] * math.prod(case["kernel"]) * volume * 4))
+    rng = np.random.default_rng(21)
+    x = rng.standard_normal((5, case["c"], 4, 5, 6)).astype(np.float32)
+    groups = case.get("groups", 1)
+    weight = rng.standard_normal((case["o"], case["c"] // groups) + case["kernel"]).astype(np.float32)
+    bias = rng.standard_normal(case["o"]).astype(np.float32) if case.get("bias", True) else None
+    options = dict(padding=case["padding"], dilation=case.get("dilation", 1), groups=groups)
+    x_grad = case.get("x_grad", True)
+    out = lf.nn.functional.conv3d(lf.tensor(x), lf.tensor(weight, requires_grad=True), **options)
+    assert type(out.grad_fn).__name__ == "Conv3d"
+    out, grads = _conv_and_grads("ours", x, weight, bias, x_grad, conv="conv3d", **options)
+    expected, expected_grads = _conv_and_grads("torch", x, weight, bias, x_grad, conv="conv3d", **options)
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
+    assert len(grads) == len(expected_grads) == 1 + x_grad + (bias is not None)
+    for mine, reference in zip(grads, expected_grads):
+        np.testing.assert_allclose(mine, reference, rtol=1e-4, atol=1e-4)
+
+
+def test_conv3d_in_float64_and_with_a_stride_matches_pytorch():
+    """float64 takes the flat volumes at float64's precision; a stride keeps the composed path."""
+    rng = np.random.default_rng(22)
+    for dtype, stride, node in ((np.float64, 1, "Conv3d"), (np.float32, (1, 2, 1), None)):
+        x = rng.standard_normal((2, 2, 5, 6, 5)).astype(dtype)
+        weight, bias = rng.standard_normal((3, 2, 3, 2, 3)).astype(dtype), rng.standard_normal(3).astype(dtype)
+        out = lf.nn.functional.conv3d(lf.tensor(x, requires_grad=True), lf.tensor(weight), stride=stride, padding=1)
+        assert (type(out.grad_fn).__name__ == "Conv3d") == (node is not None)
+        ours = _conv_and_grads("ours", x, weight, bias, conv="conv3d", stride=stride, padding=1)
+        theirs = _conv_and_grads("torch", x, weight, bias, conv="conv3d", stride=stride, padding=1)
+        tolerance = 1e-10 if dtype == np.float64 else 1e-4
+        np.testing.assert_allclose(ours[0], theirs[0], rtol=tolerance, atol=tolerance)
+        for mine, reference in zip(ours[1], theirs[1]):
+            assert mine.dtype == dtype
+            np.testing.assert_allclose(mine, reference, rtol=tolerance, atol=tolerance)

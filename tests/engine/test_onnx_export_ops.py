@@ -84,7 +84,8 @@ LAYERS = {
     "avg_pool1d": _layer(nn.AvgPool1d(2), randn(2, 3, 8)),
     "adaptive_avg_pool2d_uneven": _layer(nn.AdaptiveAvgPool2d((3, 2)), randn(2, 3, 7, 5)),
     "adaptive_avg_pool2d_even": _layer(nn.AdaptiveAvgPool2d(2), randn(2, 3, 8, 6)),
-    "conv3d_via_index_tensors": _layer(nn.Conv3d(2, 3, 3, padding=1), randn(2, 2, 4, 4, 4)),
+    "conv3d_one_conv_node": _layer(nn.Conv3d(2, 3, 3, padding=(1, 0, 2), dilation=(1, 2, 1)), randn(2, 2, 4, 5, 4)),
+    "conv3d_strided_via_index_tensors": _layer(nn.Conv3d(2, 3, 3, stride=2, padding=1), randn(2, 2, 4, 4, 4)),
     "max_pool3d": _layer(nn.MaxPool3d(2), randn(2, 2, 4, 4, 4)),
     "unfold": _layer(nn.Unfold(2, stride=2), randn(2, 3, 4, 4)),
     "upsample_nearest_whole_and_other": _layer(nn.Sequential(nn.Upsample(scale_factor=(2, 3)), nn.Upsample(size=(9, 8))),
@@ -205,3 +206,8 @@ def test_recurrent_layers_use_onnx_recurrent_operators():
     proto = assert_matches(Fn(lambda m, x: m.a(x)[0] + m.b(x)[0] + m.c(x)[0],
                               a=nn.LSTM(3, 4), b=nn.GRU(3, 4), c=nn.RNN(3, 4)), torch.randn(5, 2, 3))
     assert {"LSTM", "GRU", "RNN"} <= op_types(proto)
+
+
+def test_a_stride_one_conv3d_exports_as_one_onnx_conv():
+    proto = assert_matches(nn.Conv3d(2, 3, (3, 1, 2), padding=(1, 0, 1), groups=1), torch.randn(2, 2, 4, 5, 4))
+    assert op_types(proto) == {"Conv"}

@@ -1,8 +1,8 @@
 """3-d convolution and pooling (``conv3d``, ``max_pool3d``, ``avg_pool3d``, ``adaptive_avg_pool3d``).
 
-Volumes are read as kernel-sized patches through one advanced index (so the gradient is indexing's, a
-scatter-add), then contracted with the weights by a matmul or reduced by max/mean. Simple rather than
-fast: the 1-d and 2-d kernels are the tuned ones, and 3-d networks in tutorials are small.
+A stride-1 ``conv3d`` on the CPU is one graph node on flat padded volumes (``ops/conv_flat.py``).
+Otherwise volumes are read as kernel-sized patches through one advanced index (so the gradient is
+indexing's, a scatter-add), then contracted with the weights by a matmul or reduced by max/mean.
 """
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ import numpy as np
 
 from .. import backend
 from .. import ops as _ops
+from ..ops import conv_flat as _conv_flat
+from ..ops.common import apply as _apply
 from ..ops.pool import pool_output_size
 from ..tensor import Tensor as _Tensor
 
@@ -57,11 +59,18 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     if c != weight.shape[1] * groups:
         raise RuntimeError(f"conv3d: weight of shape {list(weight.shape)} with groups={groups} expects input to have "
                            f"{weight.shape[1] * groups} channels, but got input of shape {list(input.shape)}")
+    padded_shape = tuple(x.shape[:2]) + tuple(x.shape[2 + i] + sum(pads[i]) for i in range(3))
+    if any(padded_shape[2 + i] < dilation[i] * (kernel[i] - 1) + 1 for i in range(3)):
+        raise RuntimeError(f"conv3d: the padded input {padded_shape} is smaller than the dilated kernel {kernel}")
+    data = x._data
+    if (stride == (1, 1, 1) and type(data) is np.ndarray and data.dtype.kind == "f" and data.dtype == weight._data.dtype
+            and (bias is None or bias._data.dtype == data.dtype)):
+        node = _conv_flat.Conv3d(tuple(pads), dilation, groups, bias is not None)
+        out = _apply(node, x, weight) if bias is None else _apply(node, x, weight, bias)
+        return out if batched else out.squeeze(0)
     if any(lo or hi for lo, hi in pads):
         x = _ops.pad(x, [w for lo_hi in reversed(pads) for w in lo_hi])
     out_sizes = [(x.shape[2 + i] - dilation[i] * (kernel[i] - 1) - 1) // stride[i] + 1 for i in range(3)]
-    if min(out_sizes) < 1:
-        raise RuntimeError(f"conv3d: the padded input {tuple(x.shape)} is smaller than the dilated kernel {kernel}")
     patches = _patches(x, kernel, stride, dilation, out_sizes)  # (N, C, kd, kh, kw, od, oh, ow)
     k = math.prod(kernel)
     length = math.prod(out_sizes)

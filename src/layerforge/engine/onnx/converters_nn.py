@@ -29,14 +29,14 @@ def embedding(ctx):
     ctx.emit_out("Gather", [ctx.x(0), indices], axis=0)
 
 
-@converts("Conv2d")
-def conv2d(ctx):
-    (top, bottom), (left, right) = ctx.attrs["pads"]
+@converts("Conv2d", "Conv3d")
+def conv(ctx):
+    pads = ctx.attrs["pads"]  # (begin, end) per spatial axis; ONNX lists every begin, then every end
     kernel = list(ctx.in_shape(1)[2:])
     inputs = [ctx.x(i) for i in range(ctx.n_inputs)]
     ctx.emit_out("Conv", inputs, kernel_shape=kernel, strides=list(ctx.attrs["stride"]),
-                 pads=[int(top), int(left), int(bottom), int(right)], dilations=list(ctx.attrs["dilation"]),
-                 group=int(ctx.attrs["groups"]))
+                 pads=[int(lo) for lo, _ in pads] + [int(hi) for _, hi in pads],
+                 dilations=list(ctx.attrs["dilation"]), group=int(ctx.attrs["groups"]))
 
 
 @converts("ConvTranspose2d")

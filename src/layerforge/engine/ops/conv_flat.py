@@ -1,106 +1,132 @@
-"""Grouped convolutions (depthwise included) with stride 1 on the CPU, on flat padded planes.
+"""Grouped (depthwise included) 2-d and all 3-d convolutions with stride 1 on the CPU, on flat padded grids.
 
 With stride 1, output position (y, x) of an image reads the padded input at (y + i*dh, x + j*dw).
 On the padded planes flattened, one channel's planes in a row, kernel offset (i, j) is a single
-shift ``s = i*dh*Wp + j*dw`` along that row: so each offset's columns are one contiguous slice of
-every channel's row (im2col is kh*kw contiguous copies), and col2im is kh*kw contiguous shifted adds.
-The strided window copies and adds they replace, of (C, N, OH, OW) blocks in runs of OW values, ran
-at ~0.6-1 ns a value.
+shift ``s = i*dh*Wp + j*dw`` along that row (for volumes, ``s`` adds ``i*dd*Hp*Wp``): so each offset's
+columns are one contiguous slice of every channel's row (im2col is one contiguous copy per offset),
+and col2im one contiguous shifted add per offset. The strided window copies and adds they replace,
+of (C, N, OH, OW) blocks in runs of OW values, ran at ~0.6-1 ns a value.
 
 Outputs are computed over the whole padded grid (Hp*Wp positions per image instead of OH*OW: 13 %
 more for a 32x32 plane with padding 1). Those past an image's last output row or column read into
 the next row or image; they are dropped from the output, and in backward their gradient is zero, so
 they add nothing to the weight gradient, and nothing to the next image's input gradient.
 
-That makes every image independent, so the work goes a chunk of images at a time, about
-``CHUNK_BYTES`` of columns, as the image-by-image Conv2d does: the padded planes, the columns, the
-results and their gradients stay in the cache, only the input and the output (the gradients in
-backward) move through memory, and backward rebuilds the columns from the kept input instead of
-holding the batch's, kh*kw times the input's size. Chunks of 2 MB measured fastest on a 3x3 depthwise
-convolution of (32, 16, 32, 32) (forward + backward 8.0-8.8 ms against 10.5-10.9 with 1 MB and 8.3-8.5
-with 4 MB) and about even elsewhere.
+That makes every image independent, so the work goes a chunk of images at a time, as the
+image-by-image Conv2d does, and within a chunk a piece of positions at a time, about ``CHUNK_BYTES``
+of columns (several images a piece for small planes; a piece of one image for large volumes): the
+columns stay in the cache between their copy and the matrix product, and backward rebuilds them
+from the kept input instead of holding the batch's, kernel-size times the input. Pieces of 4 MB
+measured about even with 2 MB (1 MB: 10-25 % slower; 16 MB: 15-60 % slower) on 2-d depthwise and
+grouped 3x3 convolutions of 32 to 128 pixels a side, and 10-15 % faster on 3x3x3 volumes.
 """
 from __future__ import annotations
 
+import itertools
+import math
+
 import numpy as np
 
+from ..autograd import Node
 from .buffer_pool import workspace
 
-CHUNK_BYTES = 2 << 20
+CHUNK_BYTES = 4 << 20
+FEWEST_POSITIONS = 256  # in a piece: below that the per-piece numpy calls cost more than the cache saves
 
 
 class FlatPlanes:
-    """One convolution's flat padded planes: their geometry, and the copies into and out of them for a
-    chunk of images; buffers for a whole chunk come from the workspace (``release`` gives them back)."""
+    """One convolution's flat padded grids (planes, or volumes for Conv3d): their geometry, and the
+    copies into and out of them for a chunk of images; buffers for a chunk come from the workspace
+    (``release`` gives them back)."""
 
-    def __init__(self, x_shape, kernel, pads, dilation, dtype):
-        n, c, h, w = x_shape
-        (kh, kw), (dh, dw) = kernel, dilation
-        self.x_shape, self.pads, self.dtype = x_shape, pads, dtype
-        (pt, pb), (pl, pr) = pads
-        self.hp, self.wp = h + pt + pb, w + pl + pr
-        self.out_hw = (self.hp - dh * (kh - 1), self.wp - dw * (kw - 1))
-        # offsets in the (i, j) order of the weight's last two axes; the first is always 0
-        self.shifts = [i * dh * self.wp + j * dw for i in range(kh) for j in range(kw)]
-        plane = self.hp * self.wp
-        self.step = max(1, min(n, CHUNK_BYTES // (c * len(self.shifts) * plane * dtype.itemsize)))
-        self.flat = workspace.take(np, (c, self.step * plane + self.shifts[-1]), dtype)
-        self.cols = workspace.take(np, (c, len(self.shifts), self.step * plane), dtype)
+    def __init__(self, x_shape, kernel, pads, dilation, dtype, out_channels, gradients=False):
+        n, c = x_shape[:2]
+        self.x_shape = x_shape
+        self.padded = tuple(size + lo + hi for size, (lo, hi) in zip(x_shape[2:], pads))
+        self.out_sizes = tuple(p - d * (k - 1) for p, k, d in zip(self.padded, kernel, dilation))
+        self.inside = tuple(slice(lo, lo + size) for size, (lo, _) in zip(x_shape[2:], pads))
+        # flat strides of the padded grid, and the offsets in the weight's (kd, kh, kw) order (the first is 0)
+        strides = [math.prod(self.padded[axis + 1:]) for axis in range(len(self.padded))]
+        self.shifts = [sum(i * d * stride for i, d, stride in zip(index, dilation, strides))
+                       for index in itertools.product(*(range(k) for k in kernel))]
+        self.cell = cell = math.prod(self.padded)
+        piece = max(FEWEST_POSITIONS, CHUNK_BYTES // (c * len(self.shifts) * dtype.itemsize))
+        self.step = max(1, min(n, piece // cell))          # images a chunk
+        self.piece = min(piece, self.step * cell)          # positions a piece of columns
+        length = self.step * cell + self.shifts[-1]
+        self.flat = workspace.take(np, (c, length), dtype)
+        self.cols = workspace.take(np, (c * len(self.shifts) * self.piece,), dtype)
+        self.rows = workspace.take(np, (out_channels, self.step * cell), dtype)
+        self.grad_flat = workspace.take(np, (c, length), dtype) if gradients else None
+        self.grad_cols = workspace.take(np, self.cols.shape, dtype) if gradients else None
 
     def chunks(self):
         """(start, stop) image ranges of at most ``step`` images."""
         n = self.x_shape[0]
         return [(start, min(start + self.step, n)) for start in range(0, n, self.step)]
 
-    def _positions(self, m):
-        return m * self.hp * self.wp
+    def pieces(self, images):
+        """(start, stop) position ranges of at most ``piece`` positions over ``images`` images."""
+        size = images * self.cell
+        return [(start, min(start + self.piece, size)) for start in range(0, size, self.piece)]
 
-    def _interior(self, flat, m):
-        """The (C, m, H, W) view of the unpadded images inside flat rows of m images."""
-        _, _, h, w = self.x_shape
-        (pt, _), (pl, _) = self.pads
-        plane = flat[:, :self._positions(m)].reshape(flat.shape[0], m, self.hp, self.wp)
-        return plane[:, :, pt:pt + h, pl:pl + w]
+    def _grid(self, flat, m):
+        """The (rows, m, *padded) view of flat rows of m images."""
+        return flat[:, :m * self.cell].reshape((flat.shape[0], m) + self.padded)
 
-    def columns(self, x):
-        """(m, C, H, W) images -> their (C, kh*kw, m*Hp*Wp) columns (a view of the chunk's buffer)."""
-        m, c = x.shape[:2]
-        size = self._positions(m)
-        flat = self.flat[:, :size + self.shifts[-1]]
+    def load(self, x):
+        """Copies the (m, C, ...) images into the zero-padded flat rows."""
+        m = x.shape[0]
+        flat = self.flat[:, :m * self.cell + self.shifts[-1]]
         flat.fill(0)
-        self._interior(flat, m)[...] = x.transpose(1, 0, 2, 3)
-        cols = self.cols[:, :, :size]
-        for t, shift in enumerate(self.shifts):
-            cols[:, t] = flat[:, shift:shift + size]
+        self._grid(flat, m)[(slice(None), slice(None)) + self.inside] = x.swapaxes(0, 1)
+
+    def columns(self, start, stop, buffer=None):
+        """The (C, kernel size, stop - start) columns of the loaded positions [start, stop)."""
+        c, size = self.flat.shape[0], stop - start
+        cols = (self.cols if buffer is None else buffer)[:c * len(self.shifts) * size]
+        cols = cols.reshape(c, len(self.shifts), size)
+        if buffer is None:
+            for t, shift in enumerate(self.shifts):
+                cols[:, t] = self.flat[:, start + shift:stop + shift]
         return cols
 
-    def write_output(self, rows, out):
-        """(O, m*Hp*Wp) results over the padded grid -> ``out`` (m, O, OH, OW)."""
-        oh, ow = self.out_hw
-        planes = rows.reshape(rows.shape[0], out.shape[0], self.hp, self.wp)
-        np.copyto(out, planes[:, :, :oh, :ow].transpose(1, 0, 2, 3))
+    def write_output(self, m, out):
+        """The chunk's (O, m * padded size) results over the padded grid -> ``out`` (m, O, *out_sizes)."""
+        kept = tuple(slice(0, size) for size in self.out_sizes)
+        np.copyto(out, self._grid(self.rows, m)[(slice(None), slice(None)) + kept].swapaxes(0, 1))
 
-    def gradient_rows(self, grad, rows):
-        """(m, O, OH, OW) output gradient -> ``rows`` (O, m*Hp*Wp), zero at the dropped positions."""
-        m, o, oh, ow = grad.shape
-        plane = rows.reshape(o, m, self.hp, self.wp)
-        plane[:, :, oh:] = 0
-        plane[:, :, :oh, ow:] = 0
-        plane[:, :, :oh, :ow] = grad.transpose(1, 0, 2, 3)
+    def load_gradient(self, grad):
+        """(m, O, *out_sizes) output gradient -> the chunk's rows over the padded grid, zero at the
+        dropped positions (past the last output along any axis); the input gradient's rows zeroed."""
+        m = grad.shape[0]
+        grid = self._grid(self.rows, m)
+        lead = (slice(None), slice(None))
+        for axis, size in enumerate(self.out_sizes):
+            grid[lead + tuple(slice(0, s) for s in self.out_sizes[:axis]) + (slice(size, None),)] = 0
+        grid[lead + tuple(slice(0, size) for size in self.out_sizes)] = grad.swapaxes(0, 1)
+        if self.grad_flat is not None and len(self.pieces(m)) > 1:  # one piece writes them whole
+            self.grad_flat[:, :m * self.cell + self.shifts[-1]].fill(0)
 
-    def write_input_gradient(self, grad_cols, grad_x):
-        """Adjoint of ``columns``: (C, kh*kw, m*Hp*Wp) column gradients -> ``grad_x`` (m, C, H, W)."""
-        size = grad_cols.shape[2]
-        flat = self.flat[:, :size + self.shifts[-1]]
-        flat[:, :size] = grad_cols[:, 0]
-        flat[:, size:] = 0
-        for t, shift in enumerate(self.shifts[1:], 1):
-            flat[:, shift:shift + size] += grad_cols[:, t]
-        np.copyto(grad_x, self._interior(flat, grad_x.shape[0]).transpose(1, 0, 2, 3))
+    def add_columns(self, grad_cols, start, whole):
+        """Adjoint of ``columns``: adds the column gradients of positions [start, ...) into the input
+        gradient's flat rows; ``whole``: they are the chunk's only piece, the first offset writes."""
+        stop = start + grad_cols.shape[2]
+        flat = self.grad_flat
+        if whole:
+            flat[:, :stop] = grad_cols[:, 0]
+            flat[:, stop:stop + self.shifts[-1]] = 0
+        for t, shift in enumerate(self.shifts[1:] if whole else self.shifts, 1 if whole else 0):
+            flat[:, start + shift:stop + shift] += grad_cols[:, t]
+
+    def write_input_gradient(self, grad_x):
+        """The chunk's input gradient rows -> ``grad_x`` (m, C, ...)."""
+        grid = self._grid(self.grad_flat, grad_x.shape[0])
+        np.copyto(grad_x, grid[(slice(None), slice(None)) + self.inside].swapaxes(0, 1))
 
     def release(self):
-        workspace.give(self.flat)
-        workspace.give(self.cols)
+        for buffer in (self.flat, self.cols, self.rows, self.grad_flat, self.grad_cols):
+            workspace.give(buffer)
 
 
 def grouped_column_gradients(xp, weight, grad_rows, groups, out=None):
@@ -116,54 +142,68 @@ def grouped_column_gradients(xp, weight, grad_rows, groups, out=None):
 
 
 def forward(node, x, weight, bias):
-    """The Conv2d node's forward on flat planes; keeps x on the node for ``backward``."""
-    n = x.shape[0]
-    o, cg, kh, kw = weight.shape
-    groups, k = node.groups, kh * kw
-    planes = FlatPlanes(x.shape, (kh, kw), node.pads, node.dilation, x.dtype)
-    out = workspace.lend((n, o) + planes.out_hw, x.dtype)
-    rows = workspace.take(np, (groups, o // groups, planes.cols.shape[2]), x.dtype)
+    """The convolution node's forward on flat grids; keeps x on the node for ``backward``."""
+    o, cg = weight.shape[:2]
+    groups, k = node.groups, math.prod(weight.shape[2:])
+    planes = FlatPlanes(x.shape, weight.shape[2:], node.pads, node.dilation, x.dtype, o)
+    out = workspace.lend((x.shape[0], o) + planes.out_sizes, x.dtype)
     w_groups = weight.reshape(groups, o // groups, cg * k)
+    row_groups = planes.rows.reshape(groups, o // groups, -1)
     for start, stop in planes.chunks():
-        cols = planes.columns(x[start:stop])
-        size = cols.shape[2]
-        result = np.matmul(w_groups, cols.reshape(groups, cg * k, size), out=rows[:, :, :size])
-        result = result.reshape(o, size)
+        planes.load(x[start:stop])
+        for begin, end in planes.pieces(stop - start):
+            cols = planes.columns(begin, end)
+            np.matmul(w_groups, cols.reshape(groups, cg * k, end - begin), out=row_groups[:, :, begin:end])
         if bias is not None:
-            result += bias[:, None]
-        planes.write_output(result, out[start:stop])
-    workspace.give(rows)
+            planes.rows[:, :(stop - start) * planes.cell] += bias[:, None]
+        planes.write_output(stop - start, out[start:stop])
     planes.release()
     node.x, node.weight = x, weight
     return out
 
 
 def backward(node, grad, want_x):
-    """(grad_x or None, grad_weight, grad_bias or None), the columns rebuilt a chunk at a time."""
+    """(grad_x or None, grad_weight, grad_bias or None), the columns rebuilt a piece at a time."""
     x, weight, groups = node.x, node.weight, node.groups
-    o, cg, kh, kw = weight.shape
-    k = kh * kw
+    o, cg = weight.shape[:2]
+    k = math.prod(weight.shape[2:])
     dtype = grad.dtype
-    planes = FlatPlanes(x.shape, (kh, kw), node.pads, node.dilation, dtype)
-    rows = workspace.take(np, (o, planes.cols.shape[2]), dtype)
-    grad_cols = workspace.take(np, planes.cols.shape, dtype) if want_x else None
+    planes = FlatPlanes(x.shape, weight.shape[2:], node.pads, node.dilation, dtype, o, gradients=want_x)
     grad_x = workspace.lend(x.shape, dtype) if want_x else None
     grad_weight = np.zeros((groups, o // groups, cg * k), dtype=dtype)
     grad_bias = np.zeros(o, dtype=dtype) if node.has_bias else None
     for start, stop in planes.chunks():
-        cols = planes.columns(x[start:stop])
-        size = cols.shape[2]
-        chunk_rows = rows[:, :size]
-        planes.gradient_rows(grad[start:stop], chunk_rows)
+        planes.load(x[start:stop])
+        planes.load_gradient(grad[start:stop])
         if grad_bias is not None:
-            grad_bias += chunk_rows.sum(axis=1)
-        row_groups = chunk_rows.reshape(groups, o // groups, size)
-        grad_weight += np.matmul(row_groups, cols.reshape(groups, cg * k, size).transpose(0, 2, 1))
+            grad_bias += planes.rows[:, :(stop - start) * planes.cell].sum(axis=1)
+        pieces = planes.pieces(stop - start)
+        for begin, end in pieces:
+            cols = planes.columns(begin, end)
+            rows = planes.rows[:, begin:end]
+            grad_weight += np.matmul(rows.reshape(groups, o // groups, end - begin),
+                                     cols.reshape(groups, cg * k, end - begin).transpose(0, 2, 1))
+            if want_x:
+                grad_cols = planes.columns(begin, end, buffer=planes.grad_cols)
+                grouped_column_gradients(np, weight, rows, groups, out=grad_cols.reshape(groups, cg * k, end - begin))
+                planes.add_columns(grad_cols, begin, whole=len(pieces) == 1)
         if want_x:
-            chunk_cols = grad_cols[:, :, :size]
-            grouped_column_gradients(np, weight, chunk_rows, groups, out=chunk_cols.reshape(groups, cg * k, size))
-            planes.write_input_gradient(chunk_cols, grad_x[start:stop])
-    workspace.give(rows)
-    workspace.give(grad_cols)
+            planes.write_input_gradient(grad_x[start:stop])
     planes.release()
     return grad_x, grad_weight.reshape(weight.shape), grad_bias
+
+
+class Conv3d(Node):
+    """x (N, C, D, H, W), weight (O, C/g, kd, kh, kw), optional bias (O,) -> (N, O, OD, OH, OW), with
+    stride 1 on the CPU (``nn.functional.conv3d`` composes the other cases)."""
+
+    def __init__(self, pads, dilation, groups, has_bias):
+        self.stride, self.pads, self.dilation = (1, 1, 1), pads, dilation
+        self.groups, self.has_bias = groups, has_bias
+
+    def forward(self, x, weight, bias=None):
+        return forward(self, x, weight, bias)
+
+    def backward(self, grad):
+        grads = backward(self, grad, self.inputs is None or self.inputs[0].requires_grad)
+        return grads if self.has_bias else grads[:2]
