@@ -289,8 +289,8 @@ def test_stride_one_conv3d_is_one_node_on_flat_volumes_and_matches_pytorch(case,
     from layerforge.engine.ops import conv_flat
 
     monkeypatch.setattr(conv_flat, "FEWEST_POSITIONS", 1)
-    volume = 6 * 7 * 8  # about a padded (4, 5, 6) input's
-    monkeypatch.setattr(conv_flat, "CHUNK_BYTES", int(chunk_images * case["c"] * math.prod(case["kernel"]) * volume * 4))
+    columns_per_image = case["c"] * math.prod(case["kernel"]) * 6 * 7 * 8 * 4  # about a padded (4, 5, 6) input's
+    monkeypatch.setattr(conv_flat, "CHUNK_BYTES", int(chunk_images * columns_per_image))
     rng = np.random.default_rng(21)
     x = rng.standard_normal((5, case["c"], 4, 5, 6)).astype(np.float32)
     groups = case.get("groups", 1)
