@@ -11,7 +11,8 @@ torch = pytest.importorskip("torch", reason="PyTorch is the test oracle; not ins
 CASES = [dict(stride=1, padding=0, dilation=1, groups=1),
          dict(stride=2, padding=(1, 2), dilation=1, groups=1),
          dict(stride=(1, 2), padding=2, dilation=(2, 1), groups=1),
-         dict(stride=1, padding=1, dilation=1, groups=2)]
+         dict(stride=1, padding=1, dilation=1, groups=2),
+         dict(stride=2, padding=1, dilation=1, groups=2)]   # grouped with a stride: not the flat planes
 
 
 @pytest.mark.parametrize("plane_threshold", [0, 10 ** 9], ids=["channels_first", "batch_last"])

@@ -214,7 +214,7 @@ class Conv2d(Node):
         if self.by_image:
             return self._forward_by_image(x, weight, bias, (oh, ow))
         # grouped (depthwise too) with stride 1: the flat padded planes of conv_flat.py
-        self.flat = not batch_last and on_cpu and tuple(self.stride) == (1, 1)
+        self.flat = not batch_last and on_cpu and g > 1 and tuple(self.stride) == (1, 1)
         if self.flat:
             return conv_flat.forward(self, x, weight, bias)
         if batch_last:
