@@ -81,15 +81,21 @@ class FlatPlanes:
         flat.fill(0)
         self._grid(flat, m)[(slice(None), slice(None)) + self.inside] = x.swapaxes(0, 1)
 
-    def columns(self, start, stop, buffer=None):
+    def _column_view(self, buffer, size):
+        """A (C, kernel size, size) array at the front of a columns buffer."""
+        c = self.flat.shape[0]
+        return buffer[:c * len(self.shifts) * size].reshape(c, len(self.shifts), size)
+
+    def columns(self, start, stop):
         """The (C, kernel size, stop - start) columns of the loaded positions [start, stop)."""
-        c, size = self.flat.shape[0], stop - start
-        cols = (self.cols if buffer is None else buffer)[:c * len(self.shifts) * size]
-        cols = cols.reshape(c, len(self.shifts), size)
-        if buffer is None:
-            for t, shift in enumerate(self.shifts):
-                cols[:, t] = self.flat[:, start + shift:stop + shift]
+        cols = self._column_view(self.cols, stop - start)
+        for t, shift in enumerate(self.shifts):
+            cols[:, t] = self.flat[:, start + shift:stop + shift]
         return cols
+
+    def gradient_columns(self, size):
+        """Room for (C, kernel size, size) column gradients."""
+        return self._column_view(self.grad_cols, size)
 
     def write_output(self, m, out):
         """The chunk's (O, m * padded size) results over the padded grid -> ``out`` (m, O, *out_sizes)."""
@@ -184,7 +190,7 @@ def backward(node, grad, want_x):
             grad_weight += np.matmul(rows.reshape(groups, o // groups, end - begin),
                                      cols.reshape(groups, cg * k, end - begin).transpose(0, 2, 1))
             if want_x:
-                grad_cols = planes.columns(begin, end, buffer=planes.grad_cols)
+                grad_cols = planes.gradient_columns(end - begin)
                 grouped_column_gradients(np, weight, rows, groups, out=grad_cols.reshape(groups, cg * k, end - begin))
                 planes.add_columns(grad_cols, begin, whole=len(pieces) == 1)
         if want_x:
