@@ -323,3 +323,55 @@ def test_conv3d_in_float64_and_with_a_stride_matches_pytorch():
         for mine, reference in zip(ours[1], theirs[1]):
             assert mine.dtype == dtype
             np.testing.assert_allclose(mine, reference, rtol=tolerance, atol=tolerance)
+
+
+def _transposed_and_grads(engine, x, w, b, x_grad, **options):
+    """conv_transpose2d's output and the gradients of (x if x_grad, w, b if given)."""
+    return _conv_and_grads(engine, x, w, b, x_grad, conv="conv_transpose2d", **options)
+
+
+@pytest.mark.parametrize("kernel, stride, padding, output_padding", [
+    (4, 2, 1, 0),      # a DCGAN / U-Net decoder's upsampling
+    (3, 2, 1, 1),      # a kernel that is not a multiple of the stride, output padding
+    (2, 3, 0, 2),      # a kernel smaller than the stride: phases with no taps give the bias alone
+    (3, 1, 1, 0),      # stride 1: one phase, a convolution with the kernel flipped
+    (5, 3, 4, 1),      # more padding than the first phases reach
+    ((3, 4), (2, 1), (0, 2), (1, 0)),
+], ids=["k4s2p1", "k3s2p1op1", "k2s3op2", "k3s1p1", "k5s3p4op1", "uneven"])
+@pytest.mark.parametrize("groups, x_grad, bias", [(1, True, True), (2, True, False), (1, False, True)],
+                         ids=["plain", "groups_no_bias", "first_layer"])
+def test_conv_transpose2d_by_phases_matches_pytorch(kernel, stride, padding, output_padding, groups, x_grad, bias,
+                                                    monkeypatch):
+    from layerforge.engine.ops import conv_transpose
+
+    monkeypatch.setattr(conv_transpose.ConvTranspose2d, "PHASE_PLANE", 0)
+    rng = np.random.default_rng(23)
+    kh, kw = np.broadcast_to(kernel, 2)
+    x = rng.standard_normal((3, 4, 6, 5)).astype(np.float32)
+    weight = rng.standard_normal((4, 6 // groups, kh, kw)).astype(np.float32)
+    b = rng.standard_normal(6).astype(np.float32) if bias else None
+    options = dict(stride=stride, padding=padding, output_padding=output_padding, groups=groups)
+    out = lf.nn.functional.conv_transpose2d(lf.tensor(x), lf.tensor(weight, requires_grad=True), **options)
+    assert out.grad_fn.by_phase
+    out, grads = _transposed_and_grads("ours", x, weight, b, x_grad, **options)
+    expected, expected_grads = _transposed_and_grads("torch", x, weight, b, x_grad, **options)
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
+    assert len(grads) == len(expected_grads) == 1 + x_grad + bias
+    for mine, reference in zip(grads, expected_grads):
+        np.testing.assert_allclose(mine, reference, rtol=1e-4, atol=1e-4)
+
+
+def test_conv_transpose2d_takes_phases_for_large_planes_only_and_keeps_float64():
+    rng = np.random.default_rng(24)
+    weight = rng.standard_normal((3, 2, 4, 4))
+    for size, by_phase in ((16, True), (4, False)):   # phase planes of 17x17 and 5x5
+        x = rng.standard_normal((2, 3, size, size))
+        out = lf.nn.functional.conv_transpose2d(lf.tensor(x, requires_grad=True), lf.tensor(weight), stride=2,
+                                                padding=1)
+        assert out.grad_fn.by_phase == by_phase
+        ours = _transposed_and_grads("ours", x, weight, None, True, stride=2, padding=1)
+        theirs = _transposed_and_grads("torch", x, weight, None, True, stride=2, padding=1)
+        np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-10, atol=1e-10)
+        for mine, reference in zip(ours[1], theirs[1]):
+            assert mine.dtype == np.float64
+            np.testing.assert_allclose(mine, reference, rtol=1e-10, atol=1e-10)

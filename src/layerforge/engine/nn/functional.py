@@ -8,6 +8,7 @@ from .. import random as _random
 from ..autograd import no_grad as _no_grad
 from ..ops import activation as _act
 from ..ops import conv as _conv
+from ..ops import conv_transpose as _conv_transpose
 from ..ops import dense as _dense
 from ..ops import normalization as _norm
 from ..ops import pool as _pool
@@ -236,7 +237,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
                            f"{weight.shape[0]} input channels, but got input of shape "
                            f"{list(input.shape)}")
     _check_same_dtype("conv_transpose2d", input, weight, bias)
-    node = _conv.ConvTranspose2d(stride, padding, output_padding, dilation, groups, bias is not None)
+    node = _conv_transpose.ConvTranspose2d(stride, padding, output_padding, dilation, groups, bias is not None)
     return _apply(node, input, weight) if bias is None else _apply(node, input, weight, bias)
 
 
