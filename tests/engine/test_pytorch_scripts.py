@@ -321,3 +321,18 @@ def test_spatial_transformer_tutorial_matches_pytorch():
     assert losses[-1] < losses[0]
     _assert_close(log_probs, torch_log_probs, 1e-4, 1e-5, "log-probabilities")
     _assert_same_parameters(engine_model, torch_model, 1e-4, 1e-5)
+
+
+def test_separable_autoencoder_with_transposed_and_3d_convolutions_matches_pytorch():
+    """Depthwise and grouped convolutions (flat planes), ConvTranspose2d by phases and a Conv3d on flat
+    volumes, trained together: the same losses, reconstructions and weights as PyTorch."""
+    torch_model, engine_model, (torch_losses, torch_out), (losses, out) = _run_module_script("separable_autoencoder")
+    np.testing.assert_allclose(losses, torch_losses, rtol=1e-4, atol=1e-6)
+    assert losses[-1] < 0.8 * losses[0]
+    _assert_close(out, torch_out, 1e-4, 1e-5, "reconstructions")
+    _assert_same_parameters(engine_model, torch_model, 1e-4, 1e-5)
+    x = engine.zeros(2, 8, 32, 32, requires_grad=True)
+    assert engine_model.encode[0][0](x).grad_fn.flat                        # depthwise on flat planes
+    assert engine_model.decode[0](engine.zeros(2, 16, 16, 16, requires_grad=True)).grad_fn.by_phase
+    volume = engine.zeros(1, 1, 4, 32, 32, requires_grad=True)
+    assert type(engine_model.smooth(volume).grad_fn).__name__ == "Conv3d"
