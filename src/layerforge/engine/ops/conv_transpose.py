@@ -102,8 +102,8 @@ class ConvTranspose2d(Node):
 
     # ------------------------------------------------------------------ by phases, on the CPU
     def _phases(self, x_shape, kernel):
-        """Per axis: (taps a phase, (lo, hi) padding, phases), each phase (r, first output, its
-        index in the convolution's output, count), for the phases that have outputs."""
+        """Per axis: (taps a phase, (lo, hi) padding, phases, output size), each phase (r, first output,
+        its index in the convolution's output, count), for the phases that have outputs."""
         axes = []
         for size, k, s, p, op in zip(x_shape[2:], kernel, self.stride, self.padding, self.output_padding):
             out = (size - 1) * s - 2 * p + k + op
@@ -120,7 +120,7 @@ class ConvTranspose2d(Node):
             shift = taps - 1 - lo
             phases = [(r, first, start - shift, count) for r, first, start, count in phases]
             reach = max(start + count for _, _, start, count in phases)
-            axes.append((taps, (lo, max(0, reach - (size + lo - taps + 1))), phases))
+            axes.append((taps, (lo, max(0, reach - (size + lo - taps + 1))), phases, out))
         return axes
 
     def _phase_weight(self, weight, taps):
@@ -142,7 +142,7 @@ class ConvTranspose2d(Node):
         n, cout = out.shape[:2]
         by_phase = conv_out.reshape((n, g, sy, sx, cout // g) + conv_out.shape[2:])
         grouped = out.reshape((n, g, cout // g) + out.shape[2:])
-        (_, _, rows), (_, _, cols) = self.phase_axes
+        (_, _, rows, _), (_, _, cols, _) = self.phase_axes
         for ry, y0, qy, cy in rows:
             for rx, x0, qx, cx in cols:
                 yield (by_phase[:, :, ry, rx, :, qy:qy + cy, qx:qx + cx],
@@ -154,11 +154,9 @@ class ConvTranspose2d(Node):
         one stride-1 Conv2d (Conv2d's fast paths) with s*s times the output channels, whose planes go
         into their phase's rows and columns: no col2im, and no (Cout*kh*kw, positions) columns."""
         self.phase_axes = axes
-        (my, pads_y, rows), (mx, pads_x, cols) = axes
+        (my, pads_y, _, out_h), (mx, pads_x, _, out_w) = axes
         n, cout = x.shape[0], weight.shape[1] * self.groups
-        out_sizes = ((x.shape[2] - 1) * self.stride[0] - 2 * self.padding[0] + weight.shape[2] + self.output_padding[0],
-                     (x.shape[3] - 1) * self.stride[1] - 2 * self.padding[1] + weight.shape[3] + self.output_padding[1])
-        out = workspace.lend((n, cout) + out_sizes, x.dtype)
+        out = workspace.lend((n, cout, out_h, out_w), x.dtype)
         self.conv = Conv2d((1, 1), (pads_y, pads_x), (1, 1), self.groups, False)
         conv_out = self.conv.forward(x, self._phase_weight(weight, (my, mx)))
         for phase, place in self._phase_views(conv_out, out):
