@@ -116,34 +116,66 @@ def relu(a):
     return apply(Relu(), a)
 
 
+def _select(xp, positive, if_true, if_false, dtype):
+    """An array of ``if_true`` where ``positive`` holds and ``if_false`` elsewhere: on the CPU a lookup
+    of the mask's bytes in a two-value table (numpy's ``where`` on a mask without a pattern, as an
+    activation's sign is, runs ~4 ns a value against ~1 for the lookup: its branches mispredict)."""
+    if xp is np:
+        return np.take(np.array([if_false, if_true], dtype=dtype), positive.view(np.uint8))
+    return xp.where(positive, dtype.type(if_true), dtype.type(if_false))
+
+
 class LeakyRelu(Node):
+    """x where x > 0, else slope * x (PyTorch's). For 0 < slope <= 1 that is max(x, slope * x), and
+    for slope > 1 the min: two passes without a select (a slope of 0 would turn +inf * 0 into NaN,
+    and a negative one flips the sign of zero: they keep the select); backward multiplies by 1 or
+    slope."""
+
     def __init__(self, slope):
         self.slope = slope
 
     def forward(self, a):
+        xp = xp_of(a)
+        slope = a.dtype.type(self.slope)
         self.positive = a > 0
-        return xp_of(a).where(self.positive, a, a * a.dtype.type(self.slope))
+        scaled = a * slope
+        if 0 < self.slope <= 1:
+            return xp.maximum(a, scaled, out=scaled)
+        if self.slope > 1:
+            return xp.minimum(a, scaled, out=scaled)
+        return xp.where(self.positive, a, scaled)
 
     def backward(self, g):
-        xp = xp_of(g)
-        return xp.where(self.positive, g, g * g.dtype.type(self.slope))
+        factor = _select(xp_of(g), self.positive, 1, self.slope, g.dtype)
+        factor *= g
+        return factor
 
 
 class Elu(Node):
+    """x where x > 0, else alpha * (exp(x) - 1), as max(x, 0) + alpha * expm1(min(x, 0)): the second
+    term is 0 for x > 0 and the first is 0 (of x's sign) elsewhere, so the sum is PyTorch's value
+    without a select. Backward: 1 where x > 0, else alpha + alpha * expm1(x), kept from forward."""
+
     def __init__(self, alpha):
         self.alpha = alpha
 
     def forward(self, a):
         xp = xp_of(a)
         alpha = a.dtype.type(self.alpha)
-        self.a = a
-        self.out = xp.where(a > 0, a, alpha * xp.expm1(xp.minimum(a, 0)))
-        return self.out
+        negative = xp.minimum(a, 0)
+        xp.expm1(negative, out=negative)
+        negative *= alpha
+        self.positive, self.negative = a > 0, negative
+        out = xp.maximum(a, 0)
+        out += negative
+        return out
 
     def backward(self, g):
-        xp = xp_of(g)
-        alpha = g.dtype.type(self.alpha)
-        return xp.where(self.a > 0, g, g * (self.out + alpha))
+        # alpha where x <= 0 plus alpha * expm1(x) there (0 elsewhere): alpha * exp(x), or 1
+        factor = _select(xp_of(g), self.positive, 1, self.alpha, g.dtype)
+        factor += self.negative
+        factor *= g
+        return factor
 
 
 class Gelu(Node):
@@ -157,12 +189,31 @@ class Gelu(Node):
             inner = _TANH_SCALE * (a + 0.044715 * a * a * a)
             self.t = xp.tanh(inner).astype(a.dtype, copy=False)
             return (0.5 * a * (1 + self.t)).astype(a.dtype, copy=False)
-        erf_value, gaussian = erf_and_gaussian(a * a.dtype.type(_SQRT_HALF))
-        cdf = erf_value
-        cdf += 1
-        cdf *= a.dtype.type(0.5)
+        if xp is np and a.dtype == np.float32 and a.size >= 2 * self.BLOCK:
+            # erf is some twenty passes over the array: a block at a time they stay in the cache
+            # ((32, 16, 32, 32): 3.5 -> 2.4 ms)
+            cdf, gaussian, out = np.empty_like(a), np.empty_like(a), np.empty_like(a)
+            flat = [array.reshape(-1) for array in (a, cdf, gaussian, out)]
+            for start in range(0, a.size, self.BLOCK):
+                block = slice(start, start + self.BLOCK)
+                self._cdf(*(array[block] for array in flat))
+        else:
+            cdf, gaussian, out = self._cdf(a)
         self.cdf, self.gaussian = cdf, gaussian  # gaussian = exp(-a*a/2)
-        return a * cdf
+        return out
+
+    BLOCK = 1 << 15
+
+    @staticmethod
+    def _cdf(a, cdf=None, gaussian=None, out=None):
+        """(Phi(a), exp(-a*a/2), a * Phi(a)), into the given arrays where given."""
+        erf_value, gauss = erf_and_gaussian(a * a.dtype.type(_SQRT_HALF))
+        erf_value += 1
+        erf_value *= a.dtype.type(0.5)
+        if cdf is None:
+            return erf_value, gauss, a * erf_value
+        cdf[...], gaussian[...] = erf_value, gauss
+        np.multiply(a, erf_value, out=out)
 
     def backward(self, g):
         a = self.a
