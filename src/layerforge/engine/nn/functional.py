@@ -100,9 +100,12 @@ def linear(input, weight, bias=None):  # noqa: A002 (PyTorch's names)
 
 
 def bilinear(input1, input2, weight, bias=None):
-    """y_k = x1 W_k x2 + b_k, with weight (out, in1, in2)."""
-    out = _ops.matmul(input1.unsqueeze(-2).unsqueeze(-3), weight)  # (..., out, 1, in2)
-    out = (out.squeeze(-2) * input2.unsqueeze(-2)).sum(-1)
+    """y_k = x1 W_k x2 + b_k, with weight (out, in1, in2): x1 times every W_k as one GEMM,
+    (..., in1) @ (in1, out * in2), then the products with x2 summed (a batched matmul of (1, in1)
+    rows against each W_k ran one tiny product per sample and output: 4.5x PyTorch's time)."""
+    out_features, in1, in2 = weight.shape
+    product = _ops.matmul(input1, weight.permute(1, 0, 2).reshape(in1, out_features * in2))
+    out = (product.reshape(*product.shape[:-1], out_features, in2) * input2.unsqueeze(-2)).sum(-1)
     return out + bias if bias is not None else out
 
 
