@@ -328,7 +328,10 @@ class Sigmoid(Node):
 
     def backward(self, g):
         out = self.out
-        return g * out * (1 - out)
+        grad = 1 - out      # (g * (1 - y)) * y, PyTorch's order, in one buffer
+        grad *= g
+        grad *= out
+        return grad
 
 
 class Relu(Node):
