@@ -77,3 +77,16 @@ def test_gelu_in_blocks_is_the_whole_array_computation_bit_for_bit(block, monkey
     # erf's rational approximation is within 1.5e-7 of erf, so GELU within ~1e-6 of PyTorch's
     np.testing.assert_allclose(blocked[0][finite], expected[0][finite], rtol=1e-6, atol=2e-6)
     np.testing.assert_allclose(blocked[1][finite], expected[1][finite], rtol=1e-5, atol=2e-6)
+
+
+@pytest.mark.filterwarnings("ignore:invalid value")
+def test_gelu_in_blocks_of_a_transposed_input_matches_the_contiguous_one():
+    x = _values((300, 257)).T          # a view in Fortran order: its blocks are read from a copy
+    assert not x.flags.c_contiguous
+    upstream = np.random.default_rng(6).standard_normal(x.shape).astype(np.float32)
+    results = []
+    for a in (x, np.ascontiguousarray(x)):
+        node = activation.Gelu("none")
+        results.append((node.forward(a), node.backward(upstream)))
+    for mine, reference in zip(*results):
+        _same_bits(mine, reference)

@@ -192,7 +192,7 @@ class Gelu(Node):
         if xp is np and a.dtype == np.float32 and a.size >= 2 * self.BLOCK:
             # erf is some twenty passes over the array: a block at a time they stay in the cache
             # ((32, 16, 32, 32): 3.5 -> 2.4 ms)
-            cdf, gaussian, out = np.empty_like(a), np.empty_like(a), np.empty_like(a)
+            cdf, gaussian, out = (np.empty(a.shape, dtype=a.dtype) for _ in range(3))   # C order: flat views
             flat = [array.reshape(-1) for array in (a, cdf, gaussian, out)]
             for start in range(0, a.size, self.BLOCK):
                 block = slice(start, start + self.BLOCK)
