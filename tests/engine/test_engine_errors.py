@@ -54,6 +54,10 @@ SAME_AS_TORCH = [
     pytest.param(lambda m: m.tensor([1, 2]).mean(), "mean(): could not infer output dtype", id="int_mean"),
     pytest.param(lambda m: m.ones(3).item(), "a Tensor with 3 elements cannot be converted to Scalar",
                  id="item"),
+    pytest.param(lambda m: m.nn.functional.bilinear(m.ones(5, 3), m.ones(5, 4), m.ones(2, 3, 5)),
+                 "bilinear(): input2 size does not match weight size: got 4 but expected 5", id="bilinear_input2"),
+    pytest.param(lambda m: m.nn.functional.bilinear(m.ones(5, 4), m.ones(5, 5), m.ones(2, 3, 5)),
+                 "bilinear(): input1 size does not match weight size: got 4 but expected 3", id="bilinear_input1"),
 ]
 
 
@@ -237,3 +241,8 @@ def test_mixing_real_cpu_and_cuda_tensors_is_refused():
                      (lf.nn.LSTM(2, 3), lf.ones(4, 1, 2))):
         with pytest.raises(RuntimeError, match=r"same device, but found at least two devices, cpu and cuda:0"):
             layer.to("cuda")(x)
+
+
+def test_conv3d_refuses_mixed_dtypes_as_conv2d_does():
+    with pytest.raises(RuntimeError, match="conv3d: input is float64 but the layer's parameters are float32"):
+        lf.nn.functional.conv3d(lf.ones(1, 2, 4, 4, 4, dtype=lf.float64), lf.ones(3, 2, 3, 3, 3))

@@ -103,7 +103,20 @@ def bilinear(input1, input2, weight, bias=None):
     """y_k = x1 W_k x2 + b_k, with weight (out, in1, in2): x1 times every W_k as one GEMM,
     (..., in1) @ (in1, out * in2), then the products with x2 summed (a batched matmul of (1, in1)
     rows against each W_k ran one tiny product per sample and output: 4.5x PyTorch's time)."""
+    if weight.ndim != 3:
+        raise RuntimeError(f"bilinear(): weight must be 3-D (out, in1, in2), got shape {list(weight.shape)}")
     out_features, in1, in2 = weight.shape
+    if input1.shape[:-1] != input2.shape[:-1]:
+        raise RuntimeError(f"bilinear(): input batch dimensions do not match: got {list(input1.shape[:-1])} and "
+                           f"{list(input2.shape[:-1])}")
+    for name, given, expected in (("input1", input1.shape[-1], in1), ("input2", input2.shape[-1], in2)):
+        if given != expected:
+            raise RuntimeError(f"bilinear(): {name} size does not match weight size: got {given} but expected "
+                               f"{expected}")
+    if bias is not None and tuple(bias.shape) != (out_features,):
+        raise RuntimeError(f"bilinear(): bias size does not match weight size: got {list(bias.shape)} but expected "
+                           f"[{out_features}]")
+    _check_same_dtype("bilinear", input1, input2, weight, bias)
     product = _ops.matmul(input1, weight.permute(1, 0, 2).reshape(in1, out_features * in2))
     out = (product.reshape(*product.shape[:-1], out_features, in2) * input2.unsqueeze(-2)).sum(-1)
     return out + bias if bias is not None else out

@@ -55,6 +55,9 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         pads = [(t // 2, t - t // 2) for t in totals]
     else:
         pads = [(p, p) for p in _triple(padding, "padding")]
+    from .functional import _check_same_dtype  # here: functional imports this module
+
+    _check_same_dtype("conv3d", input, weight, bias)
     n, c = x.shape[:2]
     if c != weight.shape[1] * groups:
         raise RuntimeError(f"conv3d: weight of shape {list(weight.shape)} with groups={groups} expects input to have "
@@ -62,9 +65,7 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     padded_shape = tuple(x.shape[:2]) + tuple(x.shape[2 + i] + sum(pads[i]) for i in range(3))
     if any(padded_shape[2 + i] < dilation[i] * (kernel[i] - 1) + 1 for i in range(3)):
         raise RuntimeError(f"conv3d: the padded input {padded_shape} is smaller than the dilated kernel {kernel}")
-    data = x._data
-    if (stride == (1, 1, 1) and type(data) is np.ndarray and data.dtype.kind == "f" and data.dtype == weight._data.dtype
-            and (bias is None or bias._data.dtype == data.dtype)):
+    if stride == (1, 1, 1) and type(x._data) is np.ndarray and x._data.dtype.kind == "f":
         node = _conv_flat.Conv3d(tuple(pads), dilation, groups, bias is not None)
         out = _apply(node, x, weight) if bias is None else _apply(node, x, weight, bias)
         return out if batched else out.squeeze(0)
