@@ -90,3 +90,25 @@ def test_gelu_in_blocks_of_a_transposed_input_matches_the_contiguous_one():
         results.append((node.forward(a), node.backward(upstream)))
     for mine, reference in zip(*results):
         _same_bits(mine, reference)
+
+
+@pytest.mark.filterwarnings("ignore:invalid value")
+@pytest.mark.parametrize("name", ["hardswish", "hardsigmoid"])
+def test_hard_activations_are_pytorchs_formulas_at_their_kinks(name):
+    """One node each: PyTorch's forward values bit for bit, and its backward (the slope x/3 + 1/2 or
+    1/6 inside, the kinks at -3 and 3 included as PyTorch includes them), with NaN and infinities."""
+    x = _values()
+    x.reshape(-1)[SPECIAL.size:SPECIAL.size + 6] = [-3.0, 3.0, np.nextafter(-3, 0), np.nextafter(3, 0), np.nan, 2.9]
+    x.reshape(-1)[SPECIAL.size + 6:SPECIAL.size + 8] = [np.nextafter(-3, -9), np.nextafter(3, 9)]
+    upstream = np.random.default_rng(7).standard_normal(x.shape).astype(np.float32)
+    out, grad = _run("ours", name, x, upstream)
+    expected, expected_grad = _run("torch", name, x, upstream)
+    np.testing.assert_array_equal(out, expected)
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-6, atol=0)
+    assert type(getattr(lf.nn.functional, name)(lf.tensor(x, requires_grad=True)).grad_fn).__name__ == \
+        {"hardswish": "Hardswish", "hardsigmoid": "Hardsigmoid"}[name]
+
+
+def test_hard_activations_refuse_integer_input_as_pytorch_does():
+    with pytest.raises(RuntimeError, match="hardswish: expected a floating point input, got int64"):
+        lf.nn.functional.hardswish(lf.tensor([1, 2, 3]))

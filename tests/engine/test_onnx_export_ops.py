@@ -54,6 +54,7 @@ LAYERS = {
     "relu": _layer(nn.ReLU(), randn(3, 7)),
     "leaky_relu": _layer(nn.LeakyReLU(0.2), randn(3, 7)),
     "elu": _layer(nn.ELU(0.7), randn(3, 7)),
+    "hardswish_hardsigmoid": _fn(lambda m, x: m.a(x * 4) + m.b(x * 4), randn(3, 7), a=nn.Hardswish(), b=nn.Hardsigmoid()),
     "gelu": _layer(nn.GELU(), randn(3, 7)),
     "gelu_tanh": _layer(nn.GELU("tanh"), randn(3, 7)),
     "silu": _layer(nn.SiLU(), randn(3, 7)),

@@ -20,6 +20,7 @@ from .functional_activations import (alpha_dropout, celu, cosine_similarity, dro
                                      feature_alpha_dropout, dropout2d, dropout3d, glu, hardshrink, hardsigmoid, hardswish,
                                      logsigmoid, mish, normalize, pairwise_distance, prelu, rrelu, selu,
                                      softmin, softshrink, softsign, tanhshrink)
+from .functional_activations import _float
 from .functional_activations import threshold as _threshold
 from .functional_attention import multi_head_attention_forward, scaled_dot_product_attention  # noqa: F401
 from .functional_spatial import (adaptive_max_pool1d, adaptive_max_pool2d, fold, interpolate,  # noqa: F401
@@ -420,12 +421,6 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):  # no
 
 
 # ------------------------------------------------------------------------------ activations
-def _float(x, op):
-    if x._data.dtype.kind != "f":
-        raise RuntimeError(f"{op}: expected a floating point input, got {x.dtype.name}")
-    return x
-
-
 def leaky_relu(input, negative_slope=0.01, inplace=False):  # noqa: A002
     return _apply(_act.LeakyRelu(negative_slope), _float(input, "leaky_relu"))
 

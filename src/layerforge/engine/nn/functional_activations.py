@@ -28,12 +28,19 @@ def _softplus(input):  # noqa: A002
     return _apply(_act.Softplus(1.0, 20.0), input)
 
 
+def _float(x, op):
+    """The activations' kernels are for floating point inputs (PyTorch has none for integers either)."""
+    if x._data.dtype.kind != "f":
+        raise RuntimeError(f"{op}: expected a floating point input, got {x.dtype.name}")
+    return x
+
+
 def hardswish(input, inplace=False):  # noqa: A002
-    return input * _ops.clamp(input + 3.0, 0.0, 6.0) / 6.0
+    return _apply(_act.Hardswish(), _float(input, "hardswish"))
 
 
 def hardsigmoid(input, inplace=False):  # noqa: A002
-    return _ops.clamp(input + 3.0, 0.0, 6.0) / 6.0
+    return _apply(_act.Hardsigmoid(), _float(input, "hardsigmoid"))
 
 
 def mish(input, inplace=False):  # noqa: A002

@@ -184,6 +184,16 @@ def elu(ctx):
     ctx.emit_out("Elu", [ctx.x(0)], alpha=float(ctx.attrs["alpha"]))
 
 
+@converts("Hardsigmoid")
+def hardsigmoid(ctx):
+    ctx.emit_out("HardSigmoid", [ctx.x(0)], alpha=1.0 / 6.0, beta=0.5)
+
+
+@converts("Hardswish")
+def hardswish(ctx):
+    ctx.emit_out("HardSwish", [ctx.x(0)])
+
+
 @converts("Gelu")
 def gelu(ctx):
     approximate = ctx.attrs["approximate"]

@@ -178,6 +178,48 @@ class Elu(Node):
         return factor
 
 
+class Hardsigmoid(Node):
+    """min(max(x + 3, 0), 6) / 6, and g / 6 strictly inside (-3, 3) (PyTorch's formulas): three passes
+    forward, where the composed version ran an add, a clamp and a divide as graph nodes."""
+
+    def forward(self, a):
+        self.a = a
+        out = a + a.dtype.type(3)
+        xp_of(a).clip(out, 0, 6, out=out)
+        out /= a.dtype.type(6)
+        return out
+
+    def backward(self, g):
+        a = self.a
+        grad = g * g.dtype.type(1 / 6)
+        grad *= (a > -3) & (a < 3)
+        return grad
+
+
+class Hardswish(Node):
+    """x * min(max(x + 3, 0), 6) / 6; backward (PyTorch's): 0 up to -3, g * (x / 3 + 1/2) strictly
+    inside (-3, 3), g from 3 up, NaN at NaN (as PyTorch's vectorised kernel), from bool factors
+    instead of selects."""
+
+    def forward(self, a):
+        self.a = a
+        out = a + a.dtype.type(3)
+        xp_of(a).clip(out, 0, 6, out=out)
+        out *= a
+        out /= a.dtype.type(6)
+        return out
+
+    def backward(self, g):
+        a = self.a
+        grad = xp_of(g).clip(a, -3, 3).astype(g.dtype, copy=False)   # unchanged inside; no inf * 0 outside
+        grad /= g.dtype.type(3)
+        grad += g.dtype.type(0.5)
+        grad *= (a > -3) & (a < 3)
+        grad += a >= 3
+        grad *= g
+        return grad
+
+
 class Gelu(Node):
     def __init__(self, approximate):
         self.approximate = approximate
