@@ -112,3 +112,20 @@ def test_hard_activations_are_pytorchs_formulas_at_their_kinks(name):
 def test_hard_activations_refuse_integer_input_as_pytorch_does():
     with pytest.raises(RuntimeError, match="hardswish: expected a floating point input, got int64"):
         lf.nn.functional.hardswish(lf.tensor([1, 2, 3]))
+
+
+@pytest.mark.parametrize("name", ["leaky_relu", "elu", "selu", "celu", "gelu", "hardswish", "hardsigmoid", "sigmoid",
+                                  "silu", "softplus", "mish", "logsigmoid", "relu", "relu6", "softsign"])
+@pytest.mark.parametrize("value", [-1.5, 0.0, 2.5])
+def test_activations_of_a_0d_tensor_match_pytorch(name, value):
+    """numpy hands back scalars for 0-d arrays; the kernels' in-place steps must still get arrays
+    (sigmoid, SiLU and GELU of a 0-d tensor raised a TypeError until this test)."""
+    x = np.array(value, dtype=np.float32)
+    module = (lambda m: m) if name == "sigmoid" else (lambda m: m.nn.functional)
+    ours, theirs = lf.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out, expected = getattr(module(lf), name)(ours), getattr(module(torch), name)(theirs)
+    out.backward()
+    expected.backward()
+    assert out.shape == () and ours.grad.shape == ()
+    np.testing.assert_allclose(out.detach().numpy(), expected.detach().numpy(), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-6, atol=1e-7)

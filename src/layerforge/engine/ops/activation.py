@@ -37,12 +37,12 @@ def erf_and_gaussian(a):
     gaussian = xp.exp(-a * a)
     if a.dtype != xp.float32:
         return _exact_erf(a).astype(a.dtype, copy=False), gaussian
-    x = xp.abs(a)
+    x = xp.abs(a, out=xp.empty_like(a))  # an array also for 0-d input (numpy returns scalars)
     t = x
     t *= np.float32(0.3275911)
     t += np.float32(1.0)
     xp.reciprocal(t, out=t)
-    poly = t * np.float32(1.061405429)
+    poly = xp.multiply(t, np.float32(1.061405429), out=xp.empty_like(t))
     for c in (-1.453152027, 1.421413741, -0.284496736, 0.254829592):
         poly += np.float32(c)
         poly *= t
@@ -138,7 +138,7 @@ class LeakyRelu(Node):
         xp = xp_of(a)
         slope = a.dtype.type(self.slope)
         self.positive = a > 0
-        scaled = a * slope
+        scaled = xp.multiply(a, slope, out=xp.empty_like(a))   # an array also for 0-d input
         if 0 < self.slope <= 1:
             return xp.maximum(a, scaled, out=scaled)
         if self.slope > 1:
@@ -162,11 +162,11 @@ class Elu(Node):
     def forward(self, a):
         xp = xp_of(a)
         alpha = a.dtype.type(self.alpha)
-        negative = xp.minimum(a, 0)
+        negative = xp.minimum(a, 0, out=xp.empty_like(a))      # arrays also for 0-d input
         xp.expm1(negative, out=negative)
         negative *= alpha
         self.positive, self.negative = a > 0, negative
-        out = xp.maximum(a, 0)
+        out = xp.maximum(a, 0, out=xp.empty_like(a))
         out += negative
         return out
 
@@ -183,9 +183,10 @@ class Hardsigmoid(Node):
     forward, where the composed version ran an add, a clamp and a divide as graph nodes."""
 
     def forward(self, a):
+        xp = xp_of(a)
         self.a = a
-        out = a + a.dtype.type(3)
-        xp_of(a).clip(out, 0, 6, out=out)
+        out = xp.add(a, a.dtype.type(3), out=xp.empty_like(a))   # an array also for 0-d input
+        xp.clip(out, 0, 6, out=out)
         out /= a.dtype.type(6)
         return out
 
@@ -202,9 +203,10 @@ class Hardswish(Node):
     instead of selects."""
 
     def forward(self, a):
+        xp = xp_of(a)
         self.a = a
-        out = a + a.dtype.type(3)
-        xp_of(a).clip(out, 0, 6, out=out)
+        out = xp.add(a, a.dtype.type(3), out=xp.empty_like(a))   # an array also for 0-d input
+        xp.clip(out, 0, 6, out=out)
         out *= a
         out /= a.dtype.type(6)
         return out

@@ -310,7 +310,7 @@ def stable_sigmoid(a):
     overflow is expected, so numpy is not asked to warn of it. Four passes in one buffer (a version
     that split the two signs took ten, with five temporaries: 16x PyTorch's time on 0.5 M values)."""
     xp = xp_of(a)
-    out = xp.negative(a)
+    out = xp.negative(a, out=xp.empty_like(a))  # an array also for 0-d input (numpy returns scalars)
     if xp is np:
         with np.errstate(over="ignore"):
             np.exp(out, out=out)
