@@ -54,26 +54,28 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     if use_input_stats and input.ndim >= 3 and input.numel() and c:
         out, node = _group_norm(input, c, weight, bias, eps)
         if running_mean is not None:
-            with no_grad():
-                count = math.prod(input.shape[2:])
-                mean, var = Tensor._wrap(node.batch_mean), Tensor._wrap(node.batch_var)
-                running_mean.mul_(1 - momentum).add_(mean.mean(0) * momentum)
-                running_var.mul_(1 - momentum).add_((var * (count / max(count - 1, 1))).mean(0) * momentum)
+            _update_running(running_mean, running_var, Tensor._wrap(node.batch_mean), Tensor._wrap(node.batch_var),
+                            input, momentum)
         return out
     if use_input_stats or running_mean is None:
         mean = input.mean(dims, keepdim=True)
         var = input.var(dims, keepdim=True, correction=0)
         if running_mean is not None and use_input_stats:
-            with no_grad():
-                count = math.prod(input.shape[2:])
-                batch_mean = mean.detach().mean(0).reshape(-1)
-                batch_var = (var.detach() * (count / max(count - 1, 1))).mean(0).reshape(-1)
-                running_mean.mul_(1 - momentum).add_(batch_mean * momentum)
-                running_var.mul_(1 - momentum).add_(batch_var * momentum)
+            _update_running(running_mean, running_var, mean.detach().reshape(input.shape[:2]),
+                            var.detach().reshape(input.shape[:2]), input, momentum)
     else:
         mean, var = running_mean.reshape(shape), running_var.reshape(shape)
     out = (input - mean) / _ops.sqrt(var + eps)
     return _affine(out, weight, bias, shape)
+
+
+def _update_running(running_mean, running_var, mean, var, input, momentum):  # noqa: A002
+    """Instance norm's running statistics from each sample's (N, C) mean and biased variance: their
+    means over the batch, the variance made unbiased over the positions, blended in by momentum."""
+    count = math.prod(input.shape[2:])
+    with no_grad():
+        running_mean.mul_(1 - momentum).add_(mean.mean(0) * momentum)
+        running_var.mul_(1 - momentum).add_((var * (count / max(count - 1, 1))).mean(0) * momentum)
 
 
 def rms_norm(input, normalized_shape, weight=None, eps=None):  # noqa: A002

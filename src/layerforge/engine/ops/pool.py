@@ -61,6 +61,22 @@ def _separable_max(x, kernel, stride, out_hw):
     return columns, best
 
 
+def _to_first_equal(values, maxima, grad, out, axis, kernel, stride):
+    """Adds each of ``grad``'s values (shaped like ``maxima``) into ``out`` (shaped like ``values``) at
+    the first of the ``kernel`` positions of its window along ``axis`` (window i starts at i * stride)
+    whose value equals its maximum; the last position takes what no earlier one claimed."""
+    count = maxima.shape[axis]
+    hit = np.empty(maxima.shape, dtype=bool)
+    unclaimed = np.ones(maxima.shape, dtype=bool)
+    for offset in range(kernel):
+        index = (slice(None),) * axis + (_window(offset, 1, stride, count),)
+        if offset < kernel - 1:
+            np.equal(values[index], maxima, out=hit)
+            hit &= unclaimed
+            np.greater(unclaimed, hit, out=unclaimed)
+        out[index] += grad * (hit if offset < kernel - 1 else unclaimed)
+
+
 def _output(like, shape):
     """A node's output array: on the CPU its buffer is recycled between steps (``workspace.lend``)."""
     if type(like) is np.ndarray:
@@ -132,35 +148,17 @@ class MaxPool2d(Node):
         return best
 
     def _backward_separable(self, grad):
-        """Overlapping windows' backward (their forward keeps ``row_maxima``), without NaN: each
-        output's gradient goes to the first row of its window whose maximum is the output (summed per
-        input row, as rows of overlapping windows are shared), then each row's gradient to the first
-        column equal to that row's maximum (summed where column windows overlap): the element
-        PyTorch's index points to, in about half
-        the passes of one offset at a time."""
-        padded, best, columns = self.padded, self.best, self.row_maxima
+        """Overlapping windows' backward (their forward keeps ``row_maxima``), without NaN, in two
+        stages of ``_to_first_equal``: each output's gradient to the first row of its window whose
+        maximum is the output (summed per input row, as overlapping windows share rows), then each
+        row's gradient to the first column equal to that row's maximum: the element PyTorch's index
+        points to, in about half the passes of one offset at a time."""
+        padded, best, row_maxima = self.padded, self.best, self.row_maxima
         (kh, kw), (sh, sw) = self.kernel, self.stride
-        oh, ow = best.shape[2:]
-        per_row = np.zeros(columns.shape, dtype=grad.dtype)    # the gradient reaching each row's window part
-        hit = np.empty(best.shape, dtype=bool)
-        unclaimed = np.ones(best.shape, dtype=bool)
-        for i in range(kh):
-            rows = _window(i, 1, sh, oh)
-            if i < kh - 1:
-                np.equal(columns[:, :, rows], best, out=hit)
-                hit &= unclaimed
-                np.greater(unclaimed, hit, out=unclaimed)
-            per_row[:, :, rows] += grad * (hit if i < kh - 1 else unclaimed)
+        per_row = np.zeros(row_maxima.shape, dtype=grad.dtype)   # the gradient reaching each row's window part
+        _to_first_equal(row_maxima, best, grad, per_row, axis=2, kernel=kh, stride=sh)
         grad_padded = np.zeros(padded.shape, dtype=grad.dtype)
-        hit = np.empty(columns.shape, dtype=bool)
-        unclaimed = np.ones(columns.shape, dtype=bool)
-        for j in range(kw):
-            cols = _window(j, 1, sw, ow)
-            if j < kw - 1:
-                np.equal(padded[:, :, :, cols], columns, out=hit)
-                hit &= unclaimed
-                np.greater(unclaimed, hit, out=unclaimed)
-            grad_padded[:, :, :, cols] += per_row * (hit if j < kw - 1 else unclaimed)
+        _to_first_equal(padded, row_maxima, per_row, grad_padded, axis=3, kernel=kw, stride=sw)
         ph, pw = self.padding
         h, w = self.x_shape[2:]
         return grad_padded[:, :, ph:ph + h, pw:pw + w]
