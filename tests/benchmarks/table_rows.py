@@ -39,6 +39,16 @@ def mnist_cnn(nn):
         nn.Linear(128, 10))
 
 
+def cifar_cnn(nn):
+    """The shipped CIFAR-10 example (resources/examples/cifar10_cnn.lfproj): three 3x3 conv stages
+    (16, 32, 64 channels, padding 1) each with batch norm, ReLU and a 2x2 max-pool, fc 128, dropout."""
+    def stage(c_in, c_out):
+        return [nn.Conv2d(c_in, c_out, 3, padding=1), nn.BatchNorm2d(c_out), nn.ReLU(), nn.MaxPool2d(2)]
+
+    return nn.Sequential(*stage(3, 16), *stage(16, 32), *stage(32, 64), nn.Flatten(),
+                         nn.Linear(1024, 128), nn.ReLU(), nn.Dropout(0.25), nn.Linear(128, 10))
+
+
 def _recurrent_classifier(nn, kind):
     class RecurrentClassifier(nn.Module):
         """An LSTM or GRU over (seq, batch, 32) and a linear head on the last time step."""
@@ -90,6 +100,8 @@ ROWS = {
                   label="LeNet CNN 28x28, batch 64"),
     "mnist_cnn": dict(build=mnist_cnn, input=(64, 1, 28, 28), target="class", aim=1.0,
                       label="MNIST-example CNN (conv 32/64, pool, dropout, fc 128), batch 64"),
+    "cifar_cnn": dict(build=cifar_cnn, input=(64, 3, 32, 32), target="class", aim=1.0,
+                      label="CIFAR-10 example CNN (conv 16/32/64, batch norm, pool; fc 128), batch 64"),
     "lstm": dict(build=lstm, input=(32, 32, 32), target="class", aim=1.0,
                  label="LSTM seq 32, hidden 128, batch 32"),
     "gru": dict(build=gru, input=(32, 32, 32), target="class", aim=1.0,

@@ -455,3 +455,38 @@ def test_ctc_loss_layer_blank_unbatched_and_impossible_alignments_match_torch():
         got = lf.nn.functional.ctc_loss(lf.tensor(batch).log_softmax(2), lf.tensor(too_long), lf.tensor([3]),
                                         lf.tensor([4]), reduction="sum", zero_infinity=zero_infinity)
         assert float(got) == float(expected)
+
+
+@pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
+@pytest.mark.parametrize("shape", [
+    pytest.param((37, 4, 30, 30), id="sample_blocks_uneven_last"),
+    pytest.param((2, 80, 40, 40), id="channel_blocks_within_a_sample"),
+    pytest.param((3, 1, 300, 300), id="one_channel_larger_than_a_block"),
+])
+def test_batch_norm_in_cache_blocks_matches_torch(shape, training):
+    """BatchNorm works a cache-sized block at a time and keeps no centred copy of the input: inputs
+    larger than a block, cut by samples or by channels, with a mean 25 times the spread (the variance
+    and the gradient sums come from centred values, not from sums of squares)."""
+    rng = np.random.default_rng(3)
+    x = (rng.standard_normal(shape) * 2 + 50).astype(np.float32)
+    upstream = rng.standard_normal(shape).astype(np.float32)
+    channels = shape[1]
+    weight, bias = rng.standard_normal(channels).astype(np.float32), rng.standard_normal(channels).astype(np.float32)
+    running = (rng.standard_normal(channels) + 50).astype(np.float32), (rng.random(channels) * 4 + 1).astype(np.float32)
+    results = []
+    for m in (torch, lf):
+        norm = m.nn.BatchNorm2d(channels)
+        with m.no_grad():
+            for param, value in ((norm.weight, weight), (norm.bias, bias), (norm.running_mean, running[0]),
+                                 (norm.running_var, running[1])):
+                param.copy_(m.tensor(value))
+        norm.train(training)
+        inp = m.tensor(x, requires_grad=True)
+        out = norm(inp)
+        out.backward(m.tensor(upstream))
+        results.append([np.array(t.detach().numpy()) for t in (out, inp.grad, norm.weight.grad, norm.bias.grad,
+                                                                norm.running_mean, norm.running_var)])
+    names = ["output", "input gradient", "weight gradient", "bias gradient", "running mean", "running var"]
+    for name, expected, got in zip(names, *results):
+        scale = max(1.0, float(np.abs(expected).max()))
+        np.testing.assert_allclose(got, expected, rtol=2e-4, atol=2e-5 * scale, err_msg=name)
