@@ -457,16 +457,25 @@ def test_ctc_loss_layer_blank_unbatched_and_impossible_alignments_match_torch():
         assert float(got) == float(expected)
 
 
-@pytest.mark.parametrize("training", [True, False], ids=["train", "eval"])
+BLOCKED_NORMS = [
+    pytest.param(lambda m, c: m.nn.BatchNorm2d(c), True, id="BatchNorm2d_train"),
+    pytest.param(lambda m, c: m.nn.BatchNorm2d(c), False, id="BatchNorm2d_eval"),
+    pytest.param(lambda m, c: m.nn.GroupNorm(c // 2 if c > 1 else 1, c), True, id="GroupNorm"),
+    pytest.param(lambda m, c: m.nn.InstanceNorm2d(c, affine=True, track_running_stats=True), True,
+                 id="InstanceNorm2d"),
+]
+
+
+@pytest.mark.parametrize("build, training", BLOCKED_NORMS)
 @pytest.mark.parametrize("shape", [
     pytest.param((37, 4, 30, 30), id="sample_blocks_uneven_last"),
     pytest.param((2, 80, 40, 40), id="channel_blocks_within_a_sample"),
     pytest.param((3, 1, 300, 300), id="one_channel_larger_than_a_block"),
 ])
-def test_batch_norm_in_cache_blocks_matches_torch(shape, training):
-    """BatchNorm works a cache-sized block at a time and keeps no centred copy of the input: inputs
-    larger than a block, cut by samples or by channels, with a mean 25 times the spread (the variance
-    and the gradient sums come from centred values, not from sums of squares)."""
+def test_norms_in_cache_blocks_match_torch(build, training, shape):
+    """Batch, group and instance norm work a cache-sized block at a time and keep no centred copy of
+    the input: inputs larger than a block, cut by samples or by channels, with a mean 25 times the
+    spread (the variance comes from centred values, not from sums of squares)."""
     rng = np.random.default_rng(3)
     x = (rng.standard_normal(shape) * 2 + 50).astype(np.float32)
     upstream = rng.standard_normal(shape).astype(np.float32)
@@ -475,18 +484,21 @@ def test_batch_norm_in_cache_blocks_matches_torch(shape, training):
     running = (rng.standard_normal(channels) + 50).astype(np.float32), (rng.random(channels) * 4 + 1).astype(np.float32)
     results = []
     for m in (torch, lf):
-        norm = m.nn.BatchNorm2d(channels)
+        norm = build(m, channels)
+        buffers = [(norm.running_mean, running[0]), (norm.running_var, running[1])] if training is False else []
         with m.no_grad():
-            for param, value in ((norm.weight, weight), (norm.bias, bias), (norm.running_mean, running[0]),
-                                 (norm.running_var, running[1])):
+            for param, value in [(norm.weight, weight), (norm.bias, bias)] + buffers:
                 param.copy_(m.tensor(value))
         norm.train(training)
         inp = m.tensor(x, requires_grad=True)
         out = norm(inp)
         out.backward(m.tensor(upstream))
-        results.append([np.array(t.detach().numpy()) for t in (out, inp.grad, norm.weight.grad, norm.bias.grad,
-                                                                norm.running_mean, norm.running_var)])
+        tensors = [out, inp.grad, norm.weight.grad, norm.bias.grad]
+        if getattr(norm, "running_mean", None) is not None:
+            tensors += [norm.running_mean, norm.running_var]
+        results.append([np.array(t.detach().numpy()) for t in tensors])
     names = ["output", "input gradient", "weight gradient", "bias gradient", "running mean", "running var"]
+    assert len(results[0]) == len(results[1])
     for name, expected, got in zip(names, *results):
         scale = max(1.0, float(np.abs(expected).max()))
         np.testing.assert_allclose(got, expected, rtol=2e-4, atol=2e-5 * scale, err_msg=name)

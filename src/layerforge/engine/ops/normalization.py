@@ -15,24 +15,6 @@ def _with_affine_grads(grad_x, grad_weight, grad_bias):
     return (grad_x, *affine) if affine else grad_x
 
 
-def _scaled_rows(xp, rows, scale, shift, shape):
-    """``rows * scale (+ shift)``, one value per row (the last axis is the row), in a new array of
-    ``shape`` (the array itself, not a view of it, so that a leaf's .grad can own it uncopied)."""
-    out = xp.empty(shape, dtype=rows.dtype)
-    into = out.reshape(rows.shape)
-    xp.multiply(rows, scale[..., None], out=into)
-    if shift is not None:
-        into += shift[..., None]
-    return out
-
-
-def _less_scaled_rows(xp, grad, rows, scale, shift):
-    """``grad -= rows * scale + shift`` in place, one ``scale`` and ``shift`` value per row."""
-    products = xp.multiply(rows, scale[..., None])
-    grad -= products
-    grad -= shift[..., None]
-
-
 class BatchNorm(Node):
     """Normalise over every axis but the channel axis (1).
 
@@ -150,12 +132,20 @@ class _Blocks:
         return iter(self.parts)
 
     def centered(self, part, mean):
-        """The block's rows less their channel's mean, in the scratch (or a new array on a GPU)."""
+        """The block's rows less their mean, in the scratch (or a new array on a GPU); ``mean`` is
+        one value per channel (C,) or per sample and channel (N, C)."""
+        rows = self.rows[part]
+        mean = mean[part[1], None] if mean.ndim == 1 else mean[part][..., None]
+        if self.scratch is None:
+            return rows - mean
+        return np.subtract(rows, mean, out=self.scratch[:rows.shape[0], :rows.shape[1]])
+
+    def scaled(self, part, factor):
+        """The block's rows times ``factor`` (one value per row), in the scratch (or a new array on a GPU)."""
         rows = self.rows[part]
         if self.scratch is None:
-            return rows - mean[:, None]
-        out = self.scratch[:rows.shape[0], :rows.shape[1]]
-        return np.subtract(rows, mean[part[1], None], out=out)
+            return rows * factor
+        return np.multiply(rows, factor, out=self.scratch[:rows.shape[0], :rows.shape[1]])
 
     def release(self):
         workspace.give(self.scratch)
@@ -200,10 +190,11 @@ class LayerNorm(Node):
 class GroupNorm(Node):
     """Normalise each sample's channels in ``groups`` groups, each over its channels and positions;
     weight and bias are per channel. One node (the composed version, mean, var, subtract, divide and
-    the affine as eight graph nodes, ran 7x PyTorch's time). As ``BatchNorm``: forward keeps the
-    centred input and 1/std per (sample, group), the output is one scaled pass plus the bias, and
-    backward works from BLAS sums and dot products per (sample, channel), which the per-channel
-    weight and the per-group statistics both reduce to."""
+    the affine as eight graph nodes, ran 7x PyTorch's time). As ``BatchNorm``: the node keeps the
+    input, the mean and 1/std per (sample, group), and no centred copy; the output is PyTorch's
+    x * a + b with a and b per (sample, channel); the variance and backward's sums come from BLAS
+    dot products of centred blocks made in the cache, to which the per-channel weight and the
+    per-group statistics both reduce."""
 
     def __init__(self, groups, eps, has_weight, has_bias):
         self.groups, self.eps = groups, eps
@@ -215,14 +206,26 @@ class GroupNorm(Node):
         grouped = x.reshape(n, self.groups, -1)                   # (N, groups, values per group)
         count = grouped.shape[2]
         mean = (row_sums(xp, grouped) / count).astype(x.dtype, copy=False)
-        centered = grouped - mean[..., None]
-        var = row_dots(xp, centered, centered) / count
+        squares = xp.empty(mean.shape, dtype=x.dtype)
+        blocks = _Blocks(xp, grouped)
+        for part in blocks:
+            centered = blocks.centered(part, mean)
+            squares[part] = row_dots(xp, centered, centered)
+        blocks.release()
+        var = squares / count
         inv_std = (1.0 / xp.sqrt(var + self.eps)).astype(x.dtype, copy=False)   # (N, groups)
         scale = self._per_channel(xp, inv_std, c)                 # (N, C): 1/std of the channel's group
         if weight is not None:
             scale = (scale * weight).astype(x.dtype, copy=False)
-        out = _scaled_rows(xp, centered.reshape(n, c, -1), scale, bias, x.shape)
-        self.centered, self.inv_std, self.weight = centered, inv_std, weight
+        shift = -self._per_channel(xp, mean, c) * scale
+        if bias is not None:
+            shift += bias
+        rows = x.reshape(n, c, -1)
+        out = xp.empty(x.shape, dtype=x.dtype)
+        out_rows = out.reshape(rows.shape)
+        xp.multiply(rows, scale[..., None], out=out_rows)
+        out_rows += shift.astype(x.dtype, copy=False)[..., None]
+        self.rows, self.mean, self.inv_std, self.weight = rows, mean, inv_std, weight
         self.batch_mean, self.batch_var = mean, var   # (N, groups), for instance norm's running statistics
         return out
 
@@ -232,15 +235,19 @@ class GroupNorm(Node):
         return xp.broadcast_to(per_group[..., None], (n, self.groups, channels // self.groups)).reshape(n, channels)
 
     def backward(self, g):
+        # PyTorch's form: from ds = sum(g * x) and db = sum(g) per (sample, channel),
+        # grad = g * weight * inv_std + c2 * x + c3, with c2 and c3 per (sample, group)
         xp = xp_of(g)
         n, c = g.shape[0], g.shape[1]
         groups = self.groups
-        rows_g = g.reshape(n, c, -1)
-        rows_c = self.centered.reshape(rows_g.shape)
+        rows_x = self.rows
+        rows_g = g.reshape(rows_x.shape)
         inv_std = self.inv_std                                     # (N, groups)
         channel_inv_std = self._per_channel(xp, inv_std, c)       # (N, C)
-        sum_gx = (row_dots(xp, rows_g, rows_c) * channel_inv_std).astype(g.dtype, copy=False)  # g * x_hat
+        channel_mean = self._per_channel(xp, self.mean, c)
+        sum_gx_raw = row_dots(xp, rows_g, rows_x)                  # (N, C): sums of g * x
         sum_g = row_sums(xp, rows_g)                              # (N, C)
+        sum_gx = ((sum_gx_raw - channel_mean * sum_g) * channel_inv_std).astype(g.dtype, copy=False)  # g * x_hat
         grad_weight = sum_gx.sum(axis=0) if self.has_weight else None
         grad_bias = sum_g.sum(axis=0) if self.has_bias else None
         weight = self.weight
@@ -252,9 +259,17 @@ class GroupNorm(Node):
         # per group: mean of (g * weight) and of (g * weight * x_hat), each times inv_std
         mean_g = sum_g.reshape(n, groups, -1).sum(axis=2) / count * inv_std
         mean_gx = sum_gx.reshape(n, groups, -1).sum(axis=2) / count * inv_std
-        grad = _scaled_rows(xp, rows_g, scale, None, g.shape)
-        # x_hat * mean_gx = centred * (inv_std * mean_gx)
-        _less_scaled_rows(xp, grad.reshape(rows_g.shape), rows_c,
-                          self._per_channel(xp, (mean_gx * inv_std).astype(g.dtype, copy=False), c),
-                          self._per_channel(xp, mean_g.astype(g.dtype, copy=False), c))
+        # grad = g * scale - (x - mean) * (inv_std * mean_gx) - mean_g = g * scale + c2 * x + c3
+        c2 = -mean_gx * inv_std
+        c3 = -c2 * self.mean - mean_g
+        c2, c3 = (self._per_channel(xp, v.astype(g.dtype, copy=False), c)[..., None] for v in (c2, c3))
+        grad = xp.empty(g.shape, dtype=g.dtype)
+        grad_rows = grad.reshape(rows_g.shape)
+        blocks = _Blocks(xp, rows_x)
+        for part in blocks:
+            into = grad_rows[part]
+            xp.multiply(rows_g[part], scale[part][..., None], out=into)
+            into += blocks.scaled(part, c2[part])
+            into += c3[part]
+        blocks.release()
         return _with_affine_grads(grad, grad_weight, grad_bias)
