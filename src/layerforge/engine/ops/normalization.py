@@ -48,6 +48,7 @@ class BatchNorm(Node):
                 centered = blocks.centered(part, mean)
                 squares[part] = row_dots(xp, centered, centered)
             blocks.release()
+            self.blocks = blocks if blocks.whole else None   # its centred values, for backward
             var = (squares.sum(axis=0) / count).astype(x.dtype, copy=False)
             self.batch_mean, self.batch_var = mean, var
         else:
@@ -72,7 +73,7 @@ class BatchNorm(Node):
         xp = xp_of(g)
         x_rows, mean, inv_std, weight = self.rows, self.mean, self.inv_std, self.weight
         rows = g.reshape(x_rows.shape)
-        blocks = _Blocks(xp, x_rows)
+        blocks = self.__dict__.get("blocks") or _Blocks(xp, x_rows)
         sum_gx = sum_g = None
         if self.has_weight or self.batch_stats:   # sum of g * x_hat = inv_std * sum of g * centred
             dots = xp.empty(rows.shape[:2], dtype=g.dtype)
@@ -92,9 +93,7 @@ class BatchNorm(Node):
             into, channels = grad_rows[part], part[1]
             xp.multiply(rows[part], scale[channels, None], out=into)
             if self.batch_stats:
-                products = blocks.centered(part, mean)
-                products *= a[channels]
-                into -= products
+                into -= blocks.centered_times(part, mean, a[channels])
                 into -= b[channels]
         blocks.release()
         return _with_affine_grads(grad_x, sum_gx if self.has_weight else None,
@@ -105,16 +104,20 @@ class _Blocks:
     """The (N, C, K) rows of a normalisation, cut into blocks of about ``BYTES`` (whole samples, or
     channels of one sample where a sample is larger), with a scratch of one block's size, so that the
     centred values made in it are read back from the cache. 256 KiB measured best of 256 KiB to 1 MiB
-    on the CIFAR-10 example's three batch norms. On a GPU the whole array is one block."""
+    on the CIFAR-10 example's three batch norms.
+
+    Rows of at most ``BYTES`` (and any rows on a GPU) are one block, whose centred values are made
+    once and kept (``centered``), by forward for backward where the node keeps this object: for a
+    small array the extra passes and calls of centring again cost more (BatchNorm1d on (256, 128):
+    +10-20 us a step) than its memory."""
 
     BYTES = 256 * 2**10
 
     def __init__(self, xp, rows):
         n, c, k = rows.shape
-        self.rows = rows
-        if xp is not np:
+        self.rows, self.kept, self.scratch = rows, None, None
+        if xp is not np or rows.nbytes <= self.BYTES:
             self.parts = [(slice(None), slice(None))]
-            self.scratch = None
             return
         sample = c * k * rows.dtype.itemsize
         if sample <= self.BYTES or c == 1:
@@ -131,19 +134,34 @@ class _Blocks:
     def __iter__(self):
         return iter(self.parts)
 
+    @property
+    def whole(self):
+        """One block: its centred values are kept, not made again (not to be written into)."""
+        return self.scratch is None
+
     def centered(self, part, mean):
-        """The block's rows less their mean, in the scratch (or a new array on a GPU); ``mean`` is
+        """The block's rows less their mean (in the scratch, or kept for a whole block); ``mean`` is
         one value per channel (C,) or per sample and channel (N, C)."""
+        if self.whole:
+            if self.kept is None:
+                self.kept = self.rows - (mean[:, None] if mean.ndim == 1 else mean[..., None])
+            return self.kept
         rows = self.rows[part]
         mean = mean[part[1], None] if mean.ndim == 1 else mean[part][..., None]
-        if self.scratch is None:
-            return rows - mean
         return np.subtract(rows, mean, out=self.scratch[:rows.shape[0], :rows.shape[1]])
 
+    def centered_times(self, part, mean, factor):
+        """``centered(part, mean) * factor`` (one value per row), in the scratch or a new array."""
+        if self.whole:
+            return self.centered(part, mean) * factor
+        centered = self.centered(part, mean)
+        centered *= factor
+        return centered
+
     def scaled(self, part, factor):
-        """The block's rows times ``factor`` (one value per row), in the scratch (or a new array on a GPU)."""
+        """The block's rows times ``factor`` (one value per row), in the scratch or a new array."""
         rows = self.rows[part]
-        if self.scratch is None:
+        if self.whole:
             return rows * factor
         return np.multiply(rows, factor, out=self.scratch[:rows.shape[0], :rows.shape[1]])
 
