@@ -25,11 +25,12 @@ class BatchNorm(Node):
     The values are handled as (N, C, K) rows (K the positions of one channel in one sample). The
     centred input is not stored (it was, until issue 20's sixth pass: one more input-sized array per
     layer from forward to backward, 7 MiB of the CIFAR-10 example's step): the node keeps the input,
-    which its graph holds anyway, its mean and the per-channel 1/std, and centres the values again
-    where needed, a cache-sized block at a time (``_Blocks``), for the variance (BLAS dot products of
-    the block with itself), for backward's sums over g * x_hat (dot products of g with the block) and
-    for the input gradient. The output takes PyTorch's CPU form, x * (weight/std) + (bias -
-    mean * weight/std): two passes over x.
+    which its graph holds anyway, its mean and the per-channel 1/std, and centres the values again, a
+    cache-sized block at a time (``_Blocks``), for the variance (BLAS dot products of each block with
+    itself) and for backward's sums over g * x_hat (dot products of g with each block), as PyTorch's
+    CPU kernel sums centred values. Output and input gradient take the forms of PyTorch's kernels,
+    x * (weight/std) + (bias - mean * weight/std) and g * weight/std + x * c2 + c3 (c2, c3 per
+    channel): no centred values needed there.
     """
 
     def __init__(self, eps, has_weight, has_bias, mean=None, var=None):
@@ -89,12 +90,13 @@ class BatchNorm(Node):
             per_value = scale / (rows.shape[0] * rows.shape[2])
             a = (sum_gx * per_value * inv_std).astype(g.dtype, copy=False)[:, None]
             b = (sum_g * per_value).astype(g.dtype, copy=False)[:, None]
+            c2, c3 = -a, a * mean[:, None] - b      # x * c2 + c3 = -(centred * a + b)
         for part in blocks:
             into, channels = grad_rows[part], part[1]
             xp.multiply(rows[part], scale[channels, None], out=into)
             if self.batch_stats:
-                into -= blocks.centered_times(part, mean, a[channels])
-                into -= b[channels]
+                into += blocks.scaled(part, c2[channels])
+                into += c3[channels]
         blocks.release()
         return _with_affine_grads(grad_x, sum_gx if self.has_weight else None,
                                   sum_g if self.has_bias else None)
@@ -149,14 +151,6 @@ class _Blocks:
         rows = self.rows[part]
         mean = mean[part[1], None] if mean.ndim == 1 else mean[part][..., None]
         return np.subtract(rows, mean, out=self.scratch[:rows.shape[0], :rows.shape[1]])
-
-    def centered_times(self, part, mean, factor):
-        """``centered(part, mean) * factor`` (one value per row), in the scratch or a new array."""
-        if self.whole:
-            return self.centered(part, mean) * factor
-        centered = self.centered(part, mean)
-        centered *= factor
-        return centered
 
     def scaled(self, part, factor):
         """The block's rows times ``factor`` (one value per row), in the scratch or a new array."""
