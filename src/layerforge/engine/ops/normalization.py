@@ -41,15 +41,20 @@ class BatchNorm(Node):
         xp = xp_of(x)
         rows = x.reshape(x.shape[0], x.shape[1], -1)
         count = rows.shape[0] * rows.shape[2]                    # values per channel
+        kept = None
         if self.fixed_mean is None:
             mean = (row_sums(xp, rows).sum(axis=0) / count).astype(x.dtype, copy=False)
-            squares = xp.empty(rows.shape[:2], dtype=x.dtype)
             blocks = _Blocks(xp, rows)
-            for part in blocks:
-                centered = blocks.centered(part, mean)
-                squares[part] = row_dots(xp, centered, centered)
-            blocks.release()
-            self.blocks = blocks if blocks.whole else None   # its centred values, for backward
+            if blocks.whole:     # a small input (or a GPU's): centred once, kept for backward
+                kept = blocks.centered(blocks.parts[0], mean)
+                squares = row_dots(xp, kept, kept)
+            else:
+                squares = xp.empty(rows.shape[:2], dtype=x.dtype)
+                for part in blocks:
+                    centered = blocks.centered(part, mean)
+                    squares[part] = row_dots(xp, centered, centered)
+                blocks.release()
+            self.blocks = blocks if blocks.whole else None
             var = (squares.sum(axis=0) / count).astype(x.dtype, copy=False)
             self.batch_mean, self.batch_var = mean, var
         else:
@@ -57,12 +62,16 @@ class BatchNorm(Node):
             var = self.fixed_var
         inv_std = (1.0 / xp.sqrt(var + self.eps)).astype(x.dtype, copy=False)
         scale = inv_std if weight is None else (inv_std * weight).astype(x.dtype, copy=False)
-        # PyTorch's form: x * (weight / std) + (bias - mean * weight / std), two passes over x
-        shift = -mean * scale if bias is None else (bias - mean * scale).astype(x.dtype, copy=False)
         out = xp.empty(x.shape, dtype=x.dtype)   # a new array (not a view), so a leaf's .grad can own it
         out_rows = out.reshape(rows.shape)
-        xp.multiply(rows, scale[:, None], out=out_rows)
-        out_rows += shift[:, None]
+        if kept is not None:   # centred * scale + bias: no shift to work out (a few us on small inputs)
+            xp.multiply(kept, scale[:, None], out=out_rows)
+            if bias is not None:
+                out_rows += bias[:, None]
+        else:  # PyTorch's form: x * (weight / std) + (bias - mean * weight / std), two passes over x
+            shift = -mean * scale if bias is None else (bias - mean * scale).astype(x.dtype, copy=False)
+            xp.multiply(rows, scale[:, None], out=out_rows)
+            out_rows += shift[:, None]
         self.rows, self.mean, self.inv_std, self.weight = rows, mean, inv_std, weight
         self.batch_stats = self.fixed_mean is None
         self.fixed_mean = self.fixed_var = None  # backward needs the input, its mean and inv_std
@@ -77,9 +86,12 @@ class BatchNorm(Node):
         blocks = self.__dict__.get("blocks") or _Blocks(xp, x_rows)
         sum_gx = sum_g = None
         if self.has_weight or self.batch_stats:   # sum of g * x_hat = inv_std * sum of g * centred
-            dots = xp.empty(rows.shape[:2], dtype=g.dtype)
-            for part in blocks:
-                dots[part] = row_dots(xp, rows[part], blocks.centered(part, mean))
+            if blocks.whole:
+                dots = row_dots(xp, rows, blocks.centered(blocks.parts[0], mean))
+            else:
+                dots = xp.empty(rows.shape[:2], dtype=g.dtype)
+                for part in blocks:
+                    dots[part] = row_dots(xp, rows[part], blocks.centered(part, mean))
             sum_gx = (dots.sum(axis=0) * inv_std).astype(g.dtype, copy=False)
         if self.has_bias or self.batch_stats:
             sum_g = row_sums(xp, rows).sum(axis=0)
@@ -90,13 +102,20 @@ class BatchNorm(Node):
             per_value = scale / (rows.shape[0] * rows.shape[2])
             a = (sum_gx * per_value * inv_std).astype(g.dtype, copy=False)[:, None]
             b = (sum_g * per_value).astype(g.dtype, copy=False)[:, None]
-            c2, c3 = -a, a * mean[:, None] - b      # x * c2 + c3 = -(centred * a + b)
-        for part in blocks:
-            into, channels = grad_rows[part], part[1]
-            xp.multiply(rows[part], scale[channels, None], out=into)
+        if blocks.whole:   # the kept centred values: grad -= centred * a + b
+            xp.multiply(rows, scale[:, None], out=grad_rows)
             if self.batch_stats:
-                into += blocks.scaled(part, c2[channels])
-                into += c3[channels]
+                grad_rows -= blocks.centered(blocks.parts[0], mean) * a
+                grad_rows -= b
+        else:  # PyTorch's form, grad += x * c2 + c3, with no centring again
+            if self.batch_stats:
+                c2, c3 = -a, a * mean[:, None] - b
+            for part in blocks:
+                into, channels = grad_rows[part], part[1]
+                xp.multiply(rows[part], scale[channels, None], out=into)
+                if self.batch_stats:
+                    into += blocks.scaled(part, c2[channels])
+                    into += c3[channels]
         blocks.release()
         return _with_affine_grads(grad_x, sum_gx if self.has_weight else None,
                                   sum_g if self.has_bias else None)
