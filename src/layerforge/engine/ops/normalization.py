@@ -22,15 +22,16 @@ class BatchNorm(Node):
     batch's own statistics are used and differentiated through. The batch mean and biased variance
     are kept on the node (``batch_mean``, ``batch_var``) so the caller can update running stats.
 
-    The values are handled as (N, C, K) rows (K the positions of one channel in one sample). The
-    centred input is not stored (it was, until issue 20's sixth pass: one more input-sized array per
-    layer from forward to backward, 7 MiB of the CIFAR-10 example's step): the node keeps the input,
-    which its graph holds anyway, its mean and the per-channel 1/std, and centres the values again, a
-    cache-sized block at a time (``_Blocks``), for the variance (BLAS dot products of each block with
-    itself) and for backward's sums over g * x_hat (dot products of g with each block), as PyTorch's
-    CPU kernel sums centred values. Output and input gradient take the forms of PyTorch's kernels,
-    x * (weight/std) + (bias - mean * weight/std) and g * weight/std + x * c2 + c3 (c2, c3 per
-    channel): no centred values needed there.
+    The values are handled as (N, C, K) rows (K the positions of one channel in one sample). An input
+    larger than one cache-sized block (``_Blocks``) keeps no centred copy (it did until issue 20's
+    sixth pass: one more input-sized array per layer from forward to backward, 7 MiB of the CIFAR-10
+    example's step): the node keeps the input, which its graph holds anyway, its mean and the
+    per-channel 1/std, and centres the values again a block at a time for the variance (BLAS dot
+    products of each block with itself) and for backward's sums over g * x_hat (dot products of g with
+    each block), as PyTorch's CPU kernel sums centred values; output and input gradient then take the
+    forms of PyTorch's kernels, x * (weight/std) + (bias - mean * weight/std) and
+    g * weight/std + x * c2 + c3 (c2, c3 per channel). A smaller input is centred once and that is
+    kept: centred * scale + bias forward, g * scale - (centred * a + b) backward.
     """
 
     def __init__(self, eps, has_weight, has_bias, mean=None, var=None):
