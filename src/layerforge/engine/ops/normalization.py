@@ -15,6 +15,30 @@ def _with_affine_grads(grad_x, grad_weight, grad_bias):
     return (grad_x, *affine) if affine else grad_x
 
 
+def _scaled_rows(xp, rows, scale, shift, shape):
+    """``rows * scale (+ shift)``, one value per row (the last axis is the row), in a new array of
+    ``shape`` (the array itself, not a view of it, so that a leaf's .grad can own it uncopied)."""
+    out = xp.empty(shape, dtype=rows.dtype)
+    into = out.reshape(rows.shape)
+    xp.multiply(rows, scale[..., None], out=into)
+    if shift is not None:
+        into += shift[..., None]
+    return out
+
+
+def _less_scaled_rows(xp, grad, rows, scale, shift):
+    """``grad -= rows * scale + shift`` in place, one ``scale`` and ``shift`` value per row."""
+    products = xp.multiply(rows, scale[..., None])
+    grad -= products
+    grad -= shift[..., None]
+
+
+def _per_row(values, part):
+    """A block's share of per-row values, one per channel (C,) or per sample and channel (N, C),
+    shaped to broadcast over the block's (samples, channels, positions) rows."""
+    return values[part[1], None] if values.ndim == 1 else values[part][..., None]
+
+
 class BatchNorm(Node):
     """Normalise over every axis but the channel axis (1).
 
@@ -42,37 +66,25 @@ class BatchNorm(Node):
         xp = xp_of(x)
         rows = x.reshape(x.shape[0], x.shape[1], -1)
         count = rows.shape[0] * rows.shape[2]                    # values per channel
-        kept = None
+        self.blocks = None
         if self.fixed_mean is None:
             mean = (row_sums(xp, rows).sum(axis=0) / count).astype(x.dtype, copy=False)
             blocks = _Blocks(xp, rows)
-            if blocks.whole:     # a small input (or a GPU's): centred once, kept for backward
-                kept = blocks.centered(blocks.parts[0], mean)
-                squares = row_dots(xp, kept, kept)
-            else:
-                squares = xp.empty(rows.shape[:2], dtype=x.dtype)
-                for part in blocks:
-                    centered = blocks.centered(part, mean)
-                    squares[part] = row_dots(xp, centered, centered)
-                blocks.release()
-            self.blocks = blocks if blocks.whole else None
-            var = (squares.sum(axis=0) / count).astype(x.dtype, copy=False)
+            var = (blocks.squares(mean).sum(axis=0) / count).astype(x.dtype, copy=False)
+            blocks.release()
+            if blocks.whole:     # a small input (or a GPU's): its centred values, kept for backward
+                self.blocks = blocks
             self.batch_mean, self.batch_var = mean, var
         else:
             mean = self.fixed_mean.astype(x.dtype, copy=False)
             var = self.fixed_var
         inv_std = (1.0 / xp.sqrt(var + self.eps)).astype(x.dtype, copy=False)
         scale = inv_std if weight is None else (inv_std * weight).astype(x.dtype, copy=False)
-        out = xp.empty(x.shape, dtype=x.dtype)   # a new array (not a view), so a leaf's .grad can own it
-        out_rows = out.reshape(rows.shape)
-        if kept is not None:   # centred * scale + bias: no shift to work out (a few us on small inputs)
-            xp.multiply(kept, scale[:, None], out=out_rows)
-            if bias is not None:
-                out_rows += bias[:, None]
+        if self.blocks is not None:   # centred * scale + bias: no shift to work out (a few us on small inputs)
+            out = _scaled_rows(xp, self.blocks.kept, scale, bias, x.shape)
         else:  # PyTorch's form: x * (weight / std) + (bias - mean * weight / std), two passes over x
             shift = -mean * scale if bias is None else (bias - mean * scale).astype(x.dtype, copy=False)
-            xp.multiply(rows, scale[:, None], out=out_rows)
-            out_rows += shift[:, None]
+            out = _scaled_rows(xp, rows, scale, shift, x.shape)
         self.rows, self.mean, self.inv_std, self.weight = rows, mean, inv_std, weight
         self.batch_stats = self.fixed_mean is None
         self.fixed_mean = self.fixed_var = None  # backward needs the input, its mean and inv_std
@@ -84,39 +96,24 @@ class BatchNorm(Node):
         xp = xp_of(g)
         x_rows, mean, inv_std, weight = self.rows, self.mean, self.inv_std, self.weight
         rows = g.reshape(x_rows.shape)
-        blocks = self.__dict__.get("blocks") or _Blocks(xp, x_rows)
+        blocks = self.blocks or _Blocks(xp, x_rows)
         sum_gx = sum_g = None
         if self.has_weight or self.batch_stats:   # sum of g * x_hat = inv_std * sum of g * centred
-            if blocks.whole:
-                dots = row_dots(xp, rows, blocks.centered(blocks.parts[0], mean))
-            else:
-                dots = xp.empty(rows.shape[:2], dtype=g.dtype)
-                for part in blocks:
-                    dots[part] = row_dots(xp, rows[part], blocks.centered(part, mean))
-            sum_gx = (dots.sum(axis=0) * inv_std).astype(g.dtype, copy=False)
+            sum_gx = (blocks.dots(rows, mean).sum(axis=0) * inv_std).astype(g.dtype, copy=False)
         if self.has_bias or self.batch_stats:
             sum_g = row_sums(xp, rows).sum(axis=0)
         scale = inv_std if weight is None else (inv_std * weight).astype(g.dtype, copy=False)
-        grad_x = xp.empty(g.shape, dtype=g.dtype)
-        grad_rows = grad_x.reshape(rows.shape)
-        if self.batch_stats:  # the mean and variance depend on x too: less centred * a + b
+        if not self.batch_stats:
+            grad_x = _scaled_rows(xp, rows, scale, None, g.shape)
+        else:  # the mean and variance depend on x too: less centred * a + b
             per_value = scale / (rows.shape[0] * rows.shape[2])
-            a = (sum_gx * per_value * inv_std).astype(g.dtype, copy=False)[:, None]
-            b = (sum_g * per_value).astype(g.dtype, copy=False)[:, None]
-        if blocks.whole:   # the kept centred values: grad -= centred * a + b
-            xp.multiply(rows, scale[:, None], out=grad_rows)
-            if self.batch_stats:
-                grad_rows -= blocks.centered(blocks.parts[0], mean) * a
-                grad_rows -= b
-        else:  # PyTorch's form, grad += x * c2 + c3, with no centring again
-            if self.batch_stats:
-                c2, c3 = -a, a * mean[:, None] - b
-            for part in blocks:
-                into, channels = grad_rows[part], part[1]
-                xp.multiply(rows[part], scale[channels, None], out=into)
-                if self.batch_stats:
-                    into += blocks.scaled(part, c2[channels])
-                    into += c3[channels]
+            a = (sum_gx * per_value * inv_std).astype(g.dtype, copy=False)
+            b = (sum_g * per_value).astype(g.dtype, copy=False)
+            if blocks.whole:   # from the kept centred values
+                grad_x = _scaled_rows(xp, rows, scale, None, g.shape)
+                _less_scaled_rows(xp, grad_x.reshape(rows.shape), blocks.kept, a, b)
+            else:  # PyTorch's form, g * scale + x * c2 + c3, with no centring again
+                grad_x = blocks.affine(rows, scale, -a, a * mean - b, g.shape)
         blocks.release()
         return _with_affine_grads(grad_x, sum_gx if self.has_weight else None,
                                   sum_g if self.has_bias else None)
@@ -137,7 +134,7 @@ class _Blocks:
 
     def __init__(self, xp, rows):
         n, c, k = rows.shape
-        self.rows, self.kept, self.scratch = rows, None, None
+        self.xp, self.rows, self.kept, self.scratch = xp, rows, None, None
         if xp is not np or rows.nbytes <= self.BYTES:
             self.parts = [(slice(None), slice(None))]
             return
@@ -166,18 +163,41 @@ class _Blocks:
         one value per channel (C,) or per sample and channel (N, C)."""
         if self.whole:
             if self.kept is None:
-                self.kept = self.rows - (mean[:, None] if mean.ndim == 1 else mean[..., None])
+                self.kept = self.rows - _per_row(mean, self.parts[0])
             return self.kept
         rows = self.rows[part]
-        mean = mean[part[1], None] if mean.ndim == 1 else mean[part][..., None]
-        return np.subtract(rows, mean, out=self.scratch[:rows.shape[0], :rows.shape[1]])
+        return np.subtract(rows, _per_row(mean, part), out=self.scratch[:rows.shape[0], :rows.shape[1]])
 
-    def scaled(self, part, factor):
-        """The block's rows times ``factor`` (one value per row), in the scratch or a new array."""
-        rows = self.rows[part]
+    def squares(self, mean):
+        """Each row's sum of its centred values squared (N, C)."""
+        return self.dots(None, mean)
+
+    def dots(self, other, mean):
+        """Each row's dot product of ``other`` (rows of the same shape; None: the centred rows
+        themselves) with the centred rows (N, C), by BLAS, a block at a time."""
         if self.whole:
-            return rows * factor
-        return np.multiply(rows, factor, out=self.scratch[:rows.shape[0], :rows.shape[1]])
+            centered = self.centered(None, mean)
+            return row_dots(self.xp, centered if other is None else other, centered)
+        out = np.empty(self.rows.shape[:2], dtype=self.rows.dtype)
+        for part in self.parts:
+            centered = self.centered(part, mean)
+            out[part] = row_dots(np, centered if other is None else other[part], centered)
+        return out
+
+    def affine(self, g, scale, c2, c3, shape):
+        """``g * scale + rows * c2 + c3`` (per-row values, (C,) or (N, C)) in a new array of ``shape``,
+        a block at a time: PyTorch's form of a normalisation's input gradient."""
+        out = self.xp.empty(shape, dtype=g.dtype)
+        out_rows = out.reshape(g.shape)
+        for part in self.parts:
+            into, rows, factor = out_rows[part], self.rows[part], _per_row(c2, part)
+            self.xp.multiply(g[part], _per_row(scale, part), out=into)
+            if self.whole:
+                into += rows * factor
+            else:
+                into += np.multiply(rows, factor, out=self.scratch[:rows.shape[0], :rows.shape[1]])
+            into += _per_row(c3, part)
+        return out
 
     def release(self):
         workspace.give(self.scratch)
@@ -238,13 +258,9 @@ class GroupNorm(Node):
         grouped = x.reshape(n, self.groups, -1)                   # (N, groups, values per group)
         count = grouped.shape[2]
         mean = (row_sums(xp, grouped) / count).astype(x.dtype, copy=False)
-        squares = xp.empty(mean.shape, dtype=x.dtype)
         blocks = _Blocks(xp, grouped)
-        for part in blocks:
-            centered = blocks.centered(part, mean)
-            squares[part] = row_dots(xp, centered, centered)
+        var = blocks.squares(mean) / count
         blocks.release()
-        var = squares / count
         inv_std = (1.0 / xp.sqrt(var + self.eps)).astype(x.dtype, copy=False)   # (N, groups)
         scale = self._per_channel(xp, inv_std, c)                 # (N, C): 1/std of the channel's group
         if weight is not None:
@@ -253,10 +269,7 @@ class GroupNorm(Node):
         if bias is not None:
             shift += bias
         rows = x.reshape(n, c, -1)
-        out = xp.empty(x.shape, dtype=x.dtype)
-        out_rows = out.reshape(rows.shape)
-        xp.multiply(rows, scale[..., None], out=out_rows)
-        out_rows += shift.astype(x.dtype, copy=False)[..., None]
+        out = _scaled_rows(xp, rows, scale, shift.astype(x.dtype, copy=False), x.shape)
         self.rows, self.mean, self.inv_std, self.weight = rows, mean, inv_std, weight
         self.batch_mean, self.batch_var = mean, var   # (N, groups), for instance norm's running statistics
         return out
@@ -294,14 +307,8 @@ class GroupNorm(Node):
         # grad = g * scale - (x - mean) * (inv_std * mean_gx) - mean_g = g * scale + c2 * x + c3
         c2 = -mean_gx * inv_std
         c3 = -c2 * self.mean - mean_g
-        c2, c3 = (self._per_channel(xp, v.astype(g.dtype, copy=False), c)[..., None] for v in (c2, c3))
-        grad = xp.empty(g.shape, dtype=g.dtype)
-        grad_rows = grad.reshape(rows_g.shape)
+        c2, c3 = (self._per_channel(xp, v.astype(g.dtype, copy=False), c) for v in (c2, c3))
         blocks = _Blocks(xp, rows_x)
-        for part in blocks:
-            into = grad_rows[part]
-            xp.multiply(rows_g[part], scale[part][..., None], out=into)
-            into += blocks.scaled(part, c2[part])
-            into += c3[part]
+        grad = blocks.affine(rows_g, scale, c2, c3, g.shape)
         blocks.release()
         return _with_affine_grads(grad, grad_weight, grad_bias)
