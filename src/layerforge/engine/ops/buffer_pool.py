@@ -106,3 +106,16 @@ class _Lease:
 
 
 workspace = _Workspace()
+
+
+def lent(xp, shape, dtype):
+    """A node's result array whose lifetime the node does not know: on the CPU a lent buffer of the
+    workspace (``_Workspace.lend``), elsewhere a plain one (cupy's pool recycles device memory)."""
+    return workspace.lend(shape, dtype) if xp is np else xp.empty(shape, dtype=dtype)
+
+
+def lent_copy(xp, a):
+    """A contiguous copy of ``a`` (of module ``xp``) in a ``lent`` array."""
+    out = lent(xp, a.shape, a.dtype)
+    xp.copyto(out, a)
+    return out

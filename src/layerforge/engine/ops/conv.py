@@ -21,7 +21,7 @@ import numpy as np
 
 from ..autograd import Node
 from . import conv_flat
-from .buffer_pool import workspace
+from .buffer_pool import lent_copy, workspace
 from .common import xp_of
 
 
@@ -54,7 +54,8 @@ def im2col(padded, kernel, stride, dilation, out_hw, batch_last=True):
 
 def col2im(cols, padded_shape, stride, dilation, batch_last=True):
     """Adjoint of ``im2col``: columns (C, kh, kw, OH, OW, N) summed back into (C, Hp, Wp, N), or
-    with ``batch_last=False`` (C, kh, kw, N, OH, OW) into (C, N, Hp, Wp)."""
+    with ``batch_last=False`` (C, kh, kw, N, OH, OW) into (C, N, Hp, Wp); the result is a workspace
+    buffer, which the caller gives back."""
     xp = xp_of(cols)
     if batch_last:
         _, kh, kw, oh, ow, _ = cols.shape
@@ -63,7 +64,8 @@ def col2im(cols, padded_shape, stride, dilation, batch_last=True):
         _, kh, kw, _, oh, ow = cols.shape
         lead = (slice(None), slice(None))
     (sh, sw), (dh, dw) = stride, dilation
-    out = xp.zeros(padded_shape, dtype=cols.dtype)
+    out = workspace.take(xp, padded_shape, cols.dtype)
+    out.fill(0)
     for i in range(kh):
         rows = _window(i, dh, sh, oh)
         for j in range(kw):
@@ -72,15 +74,33 @@ def col2im(cols, padded_shape, stride, dilation, batch_last=True):
 
 
 def _to_channels_first_padded(x, pads):
-    """(N, C, H, W) -> zero-padded (C, N, Hp, Wp) in one copy."""
-    xp = xp_of(x)
-    n, c, h, w = x.shape
+    """(N, C, H, W) -> zero-padded (C, N, Hp, Wp) in one copy, in a workspace buffer (given back by
+    the caller)."""
+    return _padded_copy(x.transpose(1, 0, 2, 3), pads)
+
+
+def _padded_copy(planes, pads):
+    """``planes`` (A, B, H, W) zero-padded to (A, B, Hp, Wp) in a workspace buffer: one copy, and zeros
+    written only into the border (a fresh zeroed array each step would fault its pages in)."""
+    xp = xp_of(planes)
+    a, b, h, w = planes.shape
     (pt, pb), (pl, pr) = pads
-    if not (pt or pb or pl or pr):
-        return xp.ascontiguousarray(x.transpose(1, 0, 2, 3))
-    out = xp.zeros((c, n, h + pt + pb, w + pl + pr), dtype=x.dtype)
-    out[:, :, pt:pt + h, pl:pl + w] = x.transpose(1, 0, 2, 3)
+    out = workspace.take(xp, (a, b, h + pt + pb, w + pl + pr), planes.dtype)
+    _zero_border(out, (2, 3), pads)
+    out[:, :, pt:pt + h, pl:pl + w] = planes
     return out
+
+
+def _zero_border(out, axes, pads):
+    """Zeros into the padding of ``out`` along two consecutive ``axes``, (top, bottom), (left, right)."""
+    (pt, pb), (pl, pr) = pads
+    first, second = axes
+    lead = (slice(None),) * first
+    hp, wp = out.shape[first], out.shape[second]
+    out[lead + (slice(0, pt),)] = 0
+    out[lead + (slice(hp - pb, hp),)] = 0
+    out[lead + (slice(pt, hp - pb), slice(0, pl))] = 0
+    out[lead + (slice(pt, hp - pb), slice(wp - pr, wp))] = 0
 
 
 def _swap_outer(a):
@@ -89,21 +109,20 @@ def _swap_outer(a):
 
 
 def _to_batch_last_padded(x, pads):
-    """(N, C, H, W) -> zero-padded (C, Hp, Wp, N) in one copy."""
+    """(N, C, H, W) -> zero-padded (C, Hp, Wp, N) in one copy, in a workspace buffer (given back by
+    the caller)."""
     xp = xp_of(x)
     n, c, h, w = x.shape
     (pt, pb), (pl, pr) = pads
-    if not (pt or pb or pl or pr):
-        return xp.ascontiguousarray(x.transpose(1, 2, 3, 0))
-    out = xp.zeros((c, h + pt + pb, w + pl + pr, n), dtype=x.dtype)
+    out = workspace.take(xp, (c, h + pt + pb, w + pl + pr, n), x.dtype)
+    _zero_border(out, (1, 2), pads)
     out[:, pt:pt + h, pl:pl + w] = x.transpose(1, 2, 3, 0)
     return out
 
 
 def _from_batch_last(rows, channels, h, w):
-    """(C, H*W*N) rows -> a contiguous (N, C, H, W) array."""
-    xp = xp_of(rows)
-    return xp.ascontiguousarray(rows.reshape(channels, h, w, -1).transpose(3, 0, 1, 2))
+    """(C, H*W*N) rows -> a contiguous (N, C, H, W) array (a ``lent`` one)."""
+    return lent_copy(xp_of(rows), rows.reshape(channels, h, w, -1).transpose(3, 0, 1, 2))
 
 
 def _to_batch_last_rows(a):
@@ -179,11 +198,16 @@ class _FlatCol2im:
 
 
 def _grouped_matmul(a, b, groups):
-    """a (g*M, K) @ b (g*K', L) per group: plain 2-D GEMM when there is one group."""
+    """a (g*M, K) @ b (g*K', L) per group, into a workspace buffer (given back by the caller): plain
+    2-D GEMM when there is one group."""
+    xp = xp_of(b)
+    out = workspace.take(xp, (a.shape[0], b.shape[-1]), b.dtype)
     if groups == 1:
-        return a @ b
-    return (a.reshape(groups, a.shape[0] // groups, -1) @
-            b.reshape(groups, b.shape[0] // groups, -1)).reshape(-1, b.shape[-1])
+        xp.matmul(a, b, out=out)
+    else:
+        xp.matmul(a.reshape(groups, a.shape[0] // groups, -1), b.reshape(groups, b.shape[0] // groups, -1),
+                  out=out.reshape(groups, a.shape[0] // groups, -1))
+    return out
 
 
 class Conv2d(Node):
@@ -223,14 +247,18 @@ class Conv2d(Node):
             padded = _to_channels_first_padded(x, self.pads)  # (C, N, Hp, Wp)
         self.padded_shape = padded.shape
         self.cols_buffer = im2col(padded, (kh, kw), self.stride, self.dilation, (oh, ow), batch_last)
+        workspace.give(padded)
         cols = self.cols_buffer.reshape(c * kh * kw, n * oh * ow)
         self.cols, self.weight, self.x_shape = cols, weight, x.shape
-        out = _grouped_matmul(weight.reshape(o, -1), cols, g)  # (O, positions)
+        rows = _grouped_matmul(weight.reshape(o, -1), cols, g)  # (O, positions)
         if bias is not None:
-            out += bias[:, None]
+            rows += bias[:, None]
         if batch_last:
-            return _from_batch_last(out, o, oh, ow)
-        return _swap_outer(out.reshape(o, n, oh, ow))
+            out = _from_batch_last(rows, o, oh, ow)
+        else:
+            out = lent_copy(xp_of(rows), rows.reshape(o, n, oh, ow).transpose(1, 0, 2, 3))
+        workspace.give(rows)
+        return out
 
     # ---------------------------------------------------------------- large planes on the CPU
     # Image by image, in PyTorch's (N, C, H, W) layout: each image's columns are (C*kh*kw, OH*OW),
@@ -246,11 +274,10 @@ class Conv2d(Node):
         n, c, h, w = x.shape
         o, _, kh, kw = weight.shape
         (pt, pb), (pl, pr) = self.pads
+        # a padded copy is kept until backward in a workspace buffer, which release gives back
+        padded = x
         if pt or pb or pl or pr:
-            padded = np.zeros((n, c, h + pt + pb, w + pl + pr), dtype=x.dtype)
-            padded[:, :, pt:pt + h, pl:pl + w] = x
-        else:
-            padded = x
+            padded = self.padded_buffer = _padded_copy(x, self.pads)
         oh, ow = out_hw
         k, positions = c * kh * kw, oh * ow
         step = self._chunk(n, k, positions, x.dtype.itemsize)
@@ -374,13 +401,15 @@ class Conv2d(Node):
             workspace.give(grad_cols)
             (pt, _), (pl, _) = self.pads
             if batch_last:
-                grad_x = xp.ascontiguousarray(padded[:, pt:pt + h, pl:pl + w].transpose(3, 0, 1, 2))
+                grad_x = lent_copy(xp, padded[:, pt:pt + h, pl:pl + w].transpose(3, 0, 1, 2))
             else:
-                grad_x = _swap_outer(padded[:, :, pt:pt + h, pl:pl + w])
+                grad_x = lent_copy(xp, padded[:, :, pt:pt + h, pl:pl + w].transpose(1, 0, 2, 3))
+            workspace.give(padded)
         if self.has_bias:
             return grad_x, grad_weight, grad_bias
         return grad_x, grad_weight
 
     def release(self):
         workspace.give(self.__dict__.get("cols_buffer"))
+        workspace.give(self.__dict__.get("padded_buffer"))
         super().release()

@@ -16,9 +16,9 @@ import math
 import numpy as np
 
 from ..autograd import Node
-from .buffer_pool import workspace
+from .buffer_pool import lent_copy, workspace
 from .common import xp_of
-from .conv import Conv2d, _from_batch_last, _to_batch_last_rows, col2im, im2col
+from .conv import Conv2d, _from_batch_last, _to_batch_last_rows, _zero_border, col2im, im2col
 
 
 class ConvTranspose2d(Node):
@@ -68,8 +68,10 @@ class ConvTranspose2d(Node):
         ph, pw = self.padding
         out = full[:, ph:full_shape[1] - ph, pw:full_shape[2] - pw]
         if bias is not None:
-            out = out + bias[:, None, None, None]
-        return xp.ascontiguousarray(out.transpose(3, 0, 1, 2))
+            out += bias[:, None, None, None]
+        result = lent_copy(xp, out.transpose(3, 0, 1, 2))
+        workspace.give(full)
+        return result
 
     def backward(self, grad):
         if self.by_phase:
@@ -80,9 +82,11 @@ class ConvTranspose2d(Node):
         _, cout_g, kh, kw = weight.shape
         cout = cout_g * g
         ph, pw = self.padding
-        full = xp.zeros(self.full_shape, dtype=grad.dtype)
+        full = workspace.take(xp, self.full_shape, grad.dtype)
+        _zero_border(full, (1, 2), ((ph, ph), (pw, pw)))
         full[:, ph:self.full_shape[1] - ph, pw:self.full_shape[2] - pw] = grad.transpose(1, 2, 3, 0)
         cols_buffer = im2col(full, (kh, kw), self.stride, self.dilation, (h, w))
+        workspace.give(full)
         cols = cols_buffer.reshape(cout * kh * kw, -1)
         grad_bias = grad.sum(axis=(0, 2, 3)) if self.has_bias else None
         w_rows = weight.reshape(cin, cout_g * kh * kw)

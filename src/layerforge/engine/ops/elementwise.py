@@ -5,13 +5,24 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Node
+from .buffer_pool import workspace
 from .common import unbroadcast, xp_of
+
+
+def _lends(a, b):
+    """Whether ``a`` op ``b`` goes into a lent buffer: two CPU arrays of one shape and dtype and at least
+    ``LEND_BYTES`` (a residual add, a dropout mask), whose result would otherwise be a fresh array that
+    faults its pages in each step wherever malloc gives large blocks back."""
+    return (a.nbytes >= workspace.LEND_BYTES and type(a) is np.ndarray and type(b) is np.ndarray
+            and a.shape == b.shape and a.dtype == b.dtype and a.dtype.kind in "fc")
 
 
 # ------------------------------------------------------------------------------ binary, tensor-tensor
 class Add(Node):
     def forward(self, a, b):
         self.shapes = (a.shape, b.shape)
+        if _lends(a, b):
+            return np.add(a, b, out=workspace.lend(a.shape, a.dtype))
         return a + b
 
     def backward(self, g):
@@ -35,12 +46,18 @@ class Sub(Node):
 class Mul(Node):
     def forward(self, a, b):
         self.a, self.b = a, b
+        if _lends(a, b):
+            return np.multiply(a, b, out=workspace.lend(a.shape, a.dtype))
         return a * b
 
     def backward(self, g):
         a, b = self.a, self.b
-        ga = unbroadcast(g * b, a.shape) if self.inputs[0].requires_grad else None
-        gb = unbroadcast(g * a, b.shape) if self.inputs[1].requires_grad else None
+        inputs = self.inputs
+        if _lends(a, b) and g.shape == a.shape and g.dtype == a.dtype:   # as forward: into lent buffers
+            return tuple(np.multiply(g, other, out=workspace.lend(g.shape, g.dtype)) if t.requires_grad else None
+                         for t, other in zip(inputs, (b, a)))
+        ga = unbroadcast(g * b, a.shape) if inputs[0].requires_grad else None
+        gb = unbroadcast(g * a, b.shape) if inputs[1].requires_grad else None
         return ga, gb
 
 

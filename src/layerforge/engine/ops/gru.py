@@ -12,9 +12,9 @@ into the row blocks OpenBLAS runs with its small-matrix kernels (``_row_blocks``
 """
 from __future__ import annotations
 
+from .buffer_pool import lent, workspace
 from .common import xp_of
-from .conv import workspace
-from .recurrent import (_CHUNK, _blocked_state_product, _blocked_step_product, _carve, _lent, _live_steps,
+from .recurrent import (_CHUNK, _blocked_state_product, _blocked_step_product, _carve, _live_steps,
                         _RecurrentLayer)
 
 
@@ -72,7 +72,7 @@ class GRULayer(_RecurrentLayer):
         self.x, self.w_ih, self.w_hh = x, w_ih, w_hh
         self.operands, self.gates, self.news = operands, gates, news
         states = operands[1:, X:]
-        output = _lent(xp, (T, B, H), dtype)
+        output = lent(xp, (T, B, H), dtype)
         xp.copyto(output, (states[::-1] if self.reverse else states).transpose(0, 2, 1))
         return output, xp.ascontiguousarray(operands[T, X:].T)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Node
-from .buffer_pool import workspace
+from .buffer_pool import lent, workspace
 from .common import xp_of
 from .rows import row_dots, row_sums
 
@@ -17,9 +17,9 @@ def _with_affine_grads(grad_x, grad_weight, grad_bias):
 
 def _scaled_rows(xp, rows, scale, shift, shape):
     """``rows * scale (+ shift)``, ``scale`` and ``shift`` being per-row operands (``_channel_operand``
-    or values with a trailing axis of 1), in a new array of ``shape`` (the array itself, not a view of
-    it, so that a leaf's .grad can own it uncopied)."""
-    out = xp.empty(shape, dtype=rows.dtype)
+    or values with a trailing axis of 1), in a new array of ``shape`` (a ``lent`` one: a fresh
+    multi-megabyte array each step would fault its pages in wherever malloc gives them back)."""
+    out = lent(xp, shape, rows.dtype)
     into = out.reshape(rows.shape)
     xp.multiply(rows, scale, out=into)
     if shift is not None:
@@ -213,7 +213,7 @@ class _Blocks:
     def affine(self, g, scale, c2, c3, shape):
         """``g * scale + rows * c2 + c3`` (per-row operands, see ``_per_row``) in a new array of ``shape``,
         a block at a time: PyTorch's form of a normalisation's input gradient."""
-        out = self.xp.empty(shape, dtype=g.dtype)
+        out = lent(self.xp, shape, g.dtype)
         out_rows = out.reshape(g.shape)
         for part in self.parts:
             into, rows, factor = out_rows[part], self.rows[part], _per_row(c2, part)
@@ -237,31 +237,49 @@ class LayerNorm(Node):
         self.has_weight, self.has_bias = has_weight, has_bias
 
     def forward(self, x, weight=None, bias=None):
+        # The arrays of a step (the normalised input, kept for backward, and the output) are lent
+        # buffers, the squares a workspace scratch, and the rest is worked in place: the same
+        # operations in the same order as the plain expressions, bit for bit.
         xp = xp_of(x)
         axes = tuple(range(x.ndim - self.n_axes, x.ndim))
         self.axes = axes
         mean = x.mean(axis=axes, keepdims=True)
-        centered = x - mean
-        var = (centered * centered).mean(axis=axes, keepdims=True)
+        x_hat = xp.subtract(x, mean, out=lent(xp, x.shape, x.dtype))        # centred, for now
+        squares = xp.multiply(x_hat, x_hat, out=workspace.take(xp, x.shape, x.dtype))
+        var = squares.mean(axis=axes, keepdims=True)
+        workspace.give(squares)
         inv_std = (1.0 / xp.sqrt(var + self.eps)).astype(x.dtype, copy=False)
-        x_hat = centered * inv_std
+        x_hat *= inv_std
         self.x_hat, self.inv_std, self.weight = x_hat, inv_std, weight
-        out = x_hat
-        if weight is not None:
-            out = out * weight
+        if weight is None and bias is None:
+            return x_hat
+        out = lent(xp, x.shape, x.dtype)
+        if weight is None:
+            return xp.add(x_hat, bias, out=out)
+        xp.multiply(x_hat, weight, out=out)
         if bias is not None:
-            out = out + bias
+            out += bias
         return out
 
     def backward(self, g):
+        xp = xp_of(g)
         x_hat, axes = self.x_hat, self.axes
         lead = tuple(range(g.ndim - self.n_axes))
-        grad_weight = (g * x_hat).sum(axis=lead) if self.has_weight else None
+        scratch = workspace.take(xp, x_hat.shape, x_hat.dtype)
+        grad_weight = xp.multiply(g, x_hat, out=scratch).sum(axis=lead) if self.has_weight else None
         grad_bias = g.sum(axis=lead) if self.has_bias else None
-        g_hat = g * self.weight if self.weight is not None else g
+        if self.weight is not None:
+            g_hat = xp.multiply(g, self.weight, out=lent(xp, x_hat.shape, x_hat.dtype))
+        else:
+            g_hat = g
         mean_g = g_hat.mean(axis=axes, keepdims=True)
-        mean_gx = (g_hat * x_hat).mean(axis=axes, keepdims=True)
-        grad_x = (g_hat - mean_g - x_hat * mean_gx) * self.inv_std
+        mean_gx = xp.multiply(g_hat, x_hat, out=scratch).mean(axis=axes, keepdims=True)
+        # (g_hat - mean_g - x_hat * mean_gx) * inv_std, in the lent buffer
+        grad_x = g_hat if g_hat is not g else lent(xp, x_hat.shape, x_hat.dtype)
+        xp.subtract(g_hat, mean_g, out=grad_x)
+        grad_x -= xp.multiply(x_hat, mean_gx, out=scratch)
+        grad_x *= self.inv_std
+        workspace.give(scratch)
         return _with_affine_grads(grad_x, grad_weight, grad_bias)
 
 

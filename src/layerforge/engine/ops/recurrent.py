@@ -20,8 +20,8 @@ import numpy as np
 
 from ..autograd import Node
 from ..threads import blas_core, get_num_threads
+from .buffer_pool import lent, workspace
 from .common import xp_of
-from .conv import workspace
 
 
 # LSTM backward prepares its per-gate factors this many steps at a time, just before the loop uses
@@ -146,7 +146,7 @@ class LSTMLayer(_RecurrentLayer):
         self.x, self.w_ih, self.w_hh = x, w_ih, w_hh
         self.operands, self.gates, self.cells, self.tanh_cells = operands, gates, cells, tanh_cells
         states = operands[1:, I:I + H]
-        output = _lent(xp, (T, B, H), dtype)
+        output = lent(xp, (T, B, H), dtype)
         xp.copyto(output, (states[::-1] if self.reverse else states).transpose(0, 2, 1))
         return output, xp.ascontiguousarray(states[-1].T), xp.ascontiguousarray(cells[T].T)
 
@@ -253,12 +253,6 @@ def _carve(xp, dtype, *shapes):
         views.append(arena[start:start + size].reshape(shape))
         start += size
     return arena, views
-
-
-def _lent(xp, shape, dtype):
-    """An array for a result whose lifetime the node does not know: on the CPU from the workspace's
-    lent buffers (back to the pool when the last reference goes; no fresh pages to fault in)."""
-    return workspace.lend(shape, dtype) if xp is np else xp.empty(shape, dtype=dtype)
 
 
 # numpy's OpenBLAS, on its AVX-512 kernel sets, runs a product of at most 10^6 multiply-adds with

@@ -9,6 +9,7 @@ import numpy as np
 from ..autograd import Node
 from ..dtypes import get_default_dtype
 from ..tensor import Tensor
+from .buffer_pool import lent
 from .common import apply, dim_aliases, normalize_dim, normalize_dims, xp_of
 from .elementwise_functions import maximum, minimum, sqrt
 from .rows import row_dots, row_max, row_sums
@@ -25,8 +26,9 @@ def _expand_back(g, in_shape, axes, keepdim):
 
 
 def _spread(g, shape):
-    """``g`` broadcast to ``shape`` as a fresh array (a writable array that is cheap to make)."""
-    out = xp_of(g).empty(shape, dtype=g.dtype)
+    """``g`` broadcast to ``shape`` as a fresh, writable array (a ``lent`` one: the gradient of a
+    mean over activations is as large as they are)."""
+    out = lent(xp_of(g), shape, g.dtype)
     if g.ndim == 0 and type(out) is np.ndarray:
         out.fill(g)
     else:
