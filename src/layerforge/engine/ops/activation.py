@@ -8,7 +8,7 @@ import numpy as np
 
 from ..autograd import _SECOND_BACKWARD, Node
 from ..backend import gpu_erf
-from .buffer_pool import _Lease, workspace
+from .buffer_pool import _Lease, lent_like, workspace
 from .common import apply, xp_of
 from .elementwise import Relu as _Relu
 from .elementwise import stable_sigmoid
@@ -277,11 +277,13 @@ class Silu(Node):
     def forward(self, a):
         self.a = a
         self.sig = stable_sigmoid(a)
-        return a * self.sig
+        xp = xp_of(a)
+        return xp.multiply(a, self.sig, out=lent_like(xp, self.sig))
 
     def backward(self, g):
         sig = self.sig
-        grad = 1 - sig  # g * (sig * (1 + a * (1 - sig))), the same products in one buffer
+        xp = xp_of(sig)
+        grad = xp.subtract(1, sig, out=lent_like(xp, sig))  # g * (sig * (1 + a * (1 - sig))), in one buffer
         grad *= self.a
         grad += 1
         grad *= sig

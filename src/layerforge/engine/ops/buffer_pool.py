@@ -114,6 +114,13 @@ def lent(xp, shape, dtype):
     return workspace.lend(shape, dtype) if xp is np else xp.empty(shape, dtype=dtype)
 
 
+def lent_like(xp, a):
+    """``xp.empty_like(a)``; for a large C-contiguous CPU array, a ``lent`` one (see ``lent``)."""
+    if xp is np and a.nbytes >= workspace.LEND_BYTES and a.flags.c_contiguous:
+        return workspace.lend(a.shape, a.dtype)
+    return xp.empty_like(a)
+
+
 def lent_copy(xp, a):
     """A contiguous copy of ``a`` (of module ``xp``) in a ``lent`` array."""
     out = lent(xp, a.shape, a.dtype)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Node
+from .buffer_pool import lent, workspace
 from .common import xp_of
 
 
@@ -38,7 +39,10 @@ class Linear(Node):
         grad_x = None
         if inputs is None or inputs[0].requires_grad:
             if flat:
-                grad_x = product(rows, weight)
+                # a wide layer's input gradient (a CNN's head) in a lent buffer, as activations are
+                grad_x = (np.dot(rows, weight, out=lent(np, (rows.shape[0], weight.shape[1]), rows.dtype))
+                          if product is np.dot and rows.shape[0] * weight.shape[1] * rows.itemsize
+                          >= workspace.LEND_BYTES and rows.dtype == weight.dtype else product(rows, weight))
             else:
                 grad_x = (rows @ weight).reshape(x.shape) if x.ndim else g @ weight
         grad_weight = None

@@ -22,14 +22,15 @@ def pool_output_size(size, kernel, stride, padding, dilation, ceil_mode):
 
 
 def _padded(x, padding, needed_hw, fill):
-    """x padded by ``padding`` on the top/left and up to ``needed_hw`` on the bottom/right."""
+    """x padded by ``padding`` on the top/left and up to ``needed_hw`` on the bottom/right: ``x`` itself
+    where nothing is added, else a workspace buffer, which the caller gives back."""
     (ph, pw), (need_h, need_w) = padding, needed_hw
     n, c, h, w = x.shape
     hp, wp = max(need_h, h + 2 * ph), max(need_w, w + 2 * pw)
     if (hp, wp) == (h, w):
         return x
-    xp = xp_of(x)
-    out = xp.full((n, c, hp, wp), fill, dtype=x.dtype)
+    out = workspace.take(xp_of(x), (n, c, hp, wp), x.dtype)
+    out.fill(fill)
     out[:, :, ph:ph + h, pw:pw + w] = x
     return out
 
@@ -133,6 +134,8 @@ class MaxPool2d(Node):
         fill = -xp.inf if x.dtype.kind == "f" else xp.iinfo(x.dtype).min
         padded = _padded(x, self.padding, _needed((oh, ow), self.kernel, self.stride, self.dilation),
                          fill)
+        if padded is not x:
+            self.padded_buffer = padded   # kept for backward; release gives it back
         self.x_shape = x.shape
         if xp is np and (dh, dw) == (1, 1) and kh > 1 and kw > 1 and self._windows_overlap():
             # Overlapping windows (3x3 stride 2, a ResNet stem's): the same separable maxima, whose row
@@ -155,10 +158,13 @@ class MaxPool2d(Node):
         points to, in about half the passes of one offset at a time."""
         padded, best, row_maxima = self.padded, self.best, self.row_maxima
         (kh, kw), (sh, sw) = self.kernel, self.stride
-        per_row = np.zeros(row_maxima.shape, dtype=grad.dtype)   # the gradient reaching each row's window part
+        per_row = workspace.take(np, row_maxima.shape, grad.dtype)   # the gradient reaching each row's window part
+        per_row.fill(0)
         _to_first_equal(row_maxima, best, grad, per_row, axis=2, kernel=kh, stride=sh)
-        grad_padded = np.zeros(padded.shape, dtype=grad.dtype)
+        grad_padded = workspace.lend(padded.shape, grad.dtype)
+        grad_padded.fill(0)
         _to_first_equal(padded, row_maxima, per_row, grad_padded, axis=3, kernel=kw, stride=sw)
+        workspace.give(per_row)
         ph, pw = self.padding
         h, w = self.x_shape[2:]
         return grad_padded[:, :, ph:ph + h, pw:pw + w]
@@ -250,8 +256,8 @@ class MaxPool2d(Node):
         return out
 
     def release(self):
-        workspace.give(self.__dict__.get("columns"))
-        workspace.give(self.__dict__.get("row_maxima"))
+        for name in ("columns", "row_maxima", "padded_buffer"):
+            workspace.give(self.__dict__.get(name))
         super().release()
 
     def _backward_tiled(self, grad):
@@ -336,6 +342,8 @@ class AvgPool2d(Node):
                 total += padded[:, :, rows, _window(j, 1, sw, ow)]
         self.divisor = self._divisor(xp, h, w, (oh, ow), needed, x.dtype)
         self.padded_shape, self.x_shape = padded.shape, x.shape
+        if padded is not x:
+            workspace.give(padded)
         return total / self.divisor
 
     def backward(self, grad):
