@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Node
-from .buffer_pool import lent, workspace
+from .buffer_pool import workspace
 from .common import xp_of
 
 
@@ -39,10 +39,7 @@ class Linear(Node):
         grad_x = None
         if inputs is None or inputs[0].requires_grad:
             if flat:
-                # a wide layer's input gradient (a CNN's head) in a lent buffer, as activations are
-                grad_x = (np.dot(rows, weight, out=lent(np, (rows.shape[0], weight.shape[1]), rows.dtype))
-                          if product is np.dot and rows.shape[0] * weight.shape[1] * rows.itemsize
-                          >= workspace.LEND_BYTES and rows.dtype == weight.dtype else product(rows, weight))
+                grad_x = _input_gradient(product, rows, weight)
             else:
                 grad_x = (rows @ weight).reshape(x.shape) if x.ndim else g @ weight
         grad_weight = None
@@ -59,6 +56,15 @@ class Linear(Node):
 
 def _matmul(a, b):
     return a @ b
+
+
+def _input_gradient(product, rows, weight):
+    """``rows @ weight``; a wide one (a CNN head's, the size of the flattened activations) on the CPU
+    into a lent buffer, as the activations' own gradients are."""
+    if (product is np.dot and rows.dtype == weight.dtype
+            and rows.shape[0] * weight.shape[1] * rows.itemsize >= workspace.LEND_BYTES):
+        return np.dot(rows, weight, out=workspace.lend((rows.shape[0], weight.shape[1]), rows.dtype))
+    return product(rows, weight)
 
 
 # Embedding gradients of this many values and more are scattered with one flat index per value (see
