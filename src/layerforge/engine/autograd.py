@@ -171,13 +171,13 @@ class _Walk:
                 sums[node] = g
                 heapq.heappush(self.queue, (-node.generation, next(_counter), node))
             else:
-                sums[node] = previous + g
+                sums[node] = _summed(previous, g)
             return
         slots = sums.get(node)
         if slots is None:
             slots = sums[node] = [None] * node.n_outputs
             heapq.heappush(self.queue, (-node.generation, next(_counter), node))
-        slots[index] = g if slots[index] is None else slots[index] + g
+        slots[index] = g if slots[index] is None else _summed(slots[index], g)
 
 
 def _to_leaf(walk, tensor, g):
@@ -224,6 +224,22 @@ def _deliver(walk, tensor, g):
         walk.add(fn, tensor._out_idx, g)
     elif captured is None:
         _to_leaf(walk, tensor, g)
+
+
+# Pending gradients from this many bytes up are summed into a lent buffer of the engine's pool.
+_LEND_BYTES = 256 * 2**10
+
+
+def _summed(previous, g):
+    """``previous + g``: two gradients of one output (a tensor used twice, a residual block's input).
+    Large CPU ones of one shape and dtype go into a lent buffer of the engine's pool (``ops/buffer_pool``),
+    as the layers' own results do, so that the sum does not fault in fresh pages every step wherever
+    malloc gives large blocks back."""
+    if (previous.nbytes >= _LEND_BYTES and type(previous) is np.ndarray and type(g) is np.ndarray
+            and previous.shape == g.shape and previous.dtype == g.dtype):
+        from .ops.buffer_pool import workspace  # ops imports this module: a call-time import
+        return np.add(previous, g, out=workspace.lend(g.shape, g.dtype))
+    return previous + g
 
 
 def _run_backward(roots, retain_graph: bool = False, capture=None):
@@ -301,7 +317,7 @@ def _run_backward(roots, retain_graph: bool = False, capture=None):
                             sums[fn] = g
                             heappush(queue, (-fn.generation, next(counter), fn))
                         else:
-                            sums[fn] = previous + g
+                            sums[fn] = _summed(previous, g)
                         continue
                 elif (tensor.grad is None and g.base is None and tensor._hooks is None
                       and not _post_accumulate_hooks and id(g) not in handed_out):

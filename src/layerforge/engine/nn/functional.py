@@ -12,6 +12,7 @@ from ..ops import conv_transpose as _conv_transpose
 from ..ops import dense as _dense
 from ..ops import normalization as _norm
 from ..ops import pool as _pool
+from ..ops.buffer_pool import lent as _lent
 from ..ops.common import apply as _apply
 from ..ops.common import on_input_gpu as _on_input_gpu
 from ..ops.common import xp_of as _xp_of
@@ -354,6 +355,10 @@ def adaptive_avg_pool1d(input, output_size):  # noqa: A002
 
 
 # ------------------------------------------------------------------------------ regularisation
+# the dtypes numpy's generator draws uniforms in directly
+_UNIFORM_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
 @_on_input_gpu
 def dropout(input, p=0.5, training=True, inplace=False):  # noqa: A002
     if not 0.0 <= p <= 1.0:
@@ -363,7 +368,11 @@ def dropout(input, p=0.5, training=True, inplace=False):  # noqa: A002
     data = input._data
     if p == 1.0:
         return input * 0.0
-    uniforms = _random.uniform(data.shape, data.dtype, input.device)
+    # the uniforms become the mask, kept until backward: on the CPU in a lent buffer (a fresh array
+    # each step faults its pages in wherever malloc gives large blocks back)
+    into = (_lent(np, data.shape, data.dtype) if type(data) is np.ndarray and data.dtype in _UNIFORM_DTYPES
+            else None)
+    uniforms = _random.uniform(data.shape, data.dtype, input.device, out=into)
     scale = data.dtype.type(1.0 / (1.0 - p))
     if type(uniforms) is np.ndarray and uniforms.dtype.kind == "f":
         # the mask (0 or the scale) written over the uniforms: no boolean array, no second float one

@@ -26,6 +26,8 @@ class _Workspace:
     def __init__(self):
         self._free: dict = {}
         self._bytes = 0
+        self._out: dict = {}    # per shape: buffers handed out and not back yet
+        self._most: dict = {}   # per shape: the most handed out at once
         self._lock = threading.Lock()
 
     def take(self, xp, shape, dtype):
@@ -35,6 +37,10 @@ class _Workspace:
             dtype = np.dtype(dtype)
         key = (shape, dtype)  # equal dtypes hash alike; str(dtype) cost ~2 us a call
         with self._lock:
+            out = self._out.get(key, 0) + 1
+            self._out[key] = out
+            if out > self._most.get(key, 0):
+                self._most[key] = out
             stack = self._free.pop(key, None)
             if stack is not None:
                 self._free[key] = stack  # most recently used last
@@ -53,15 +59,19 @@ class _Workspace:
         if not self._lock.acquire(wait):
             return
         try:
+            out = self._out.get(key, 0)
+            if out:
+                self._out[key] = out - 1
             stack = self._free.pop(key, [])
             self._free[key] = stack  # most recently used last
-            if len(stack) >= self.MAX_PER_SHAPE or array.nbytes > self.MAX_BYTES:
+            if len(stack) >= max(self.MAX_PER_SHAPE, self._most.get(key, 0)) or array.nbytes > self.MAX_BYTES:
                 return
-            for other in list(self._free):  # least recently used first
-                if self._bytes + array.nbytes <= self.MAX_BYTES or other == key:
-                    break
-                for evicted in self._free.pop(other):
-                    self._bytes -= evicted.nbytes
+            if self._bytes + array.nbytes > self.MAX_BYTES:
+                for other in list(self._free):  # least recently used first
+                    if self._bytes + array.nbytes <= self.MAX_BYTES or other == key:
+                        break
+                    for evicted in self._free.pop(other):
+                        self._bytes -= evicted.nbytes
             if self._bytes + array.nbytes <= self.MAX_BYTES:
                 stack.append(array)
                 self._bytes += array.nbytes
@@ -82,6 +92,8 @@ class _Workspace:
     def clear(self):
         with self._lock:
             self._free.clear()
+            self._out.clear()
+            self._most.clear()
             self._bytes = 0
 
 

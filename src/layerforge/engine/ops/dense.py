@@ -17,7 +17,9 @@ class Linear(Node):
     def forward(self, x, weight, bias=None):
         self.x, self.weight = x, weight
         if x.ndim > 2:  # one GEMM over all leading dims: matmul on a 3-D x runs one small GEMM per row
-            out = (x.reshape(-1, x.shape[-1]) @ weight.T).reshape(x.shape[:-1] + (weight.shape[0],))
+            rows = x.reshape(-1, x.shape[-1])
+            out = _product(np.matmul if type(rows) is np.ndarray else _matmul, rows, weight.T)
+            out = out.reshape(x.shape[:-1] + (weight.shape[0],))
         elif x.ndim == 2 and type(x) is np.ndarray:
             # np.dot: the same GEMM as @ (bit for bit, tested) without matmul's ufunc dispatch,
             # a quarter of a microsecond per product on a small model
@@ -39,9 +41,10 @@ class Linear(Node):
         grad_x = None
         if inputs is None or inputs[0].requires_grad:
             if flat:
-                grad_x = _input_gradient(product, rows, weight)
+                grad_x = (product(rows, weight) if rows.shape[0] * weight.shape[1] < _LEND_VALUES
+                          else _product(product, rows, weight))
             else:
-                grad_x = (rows @ weight).reshape(x.shape) if x.ndim else g @ weight
+                grad_x = _product(product, rows, weight).reshape(x.shape) if x.ndim else g @ weight
         grad_weight = None
         if inputs is None or inputs[1].requires_grad:
             # np.dot's rows^T x is ~4 % slower than matmul's once the weight is large (OpenBLAS sees
@@ -58,13 +61,19 @@ def _matmul(a, b):
     return a @ b
 
 
-def _input_gradient(product, rows, weight):
-    """``rows @ weight``; a wide one (a CNN head's, the size of the flattened activations) on the CPU
-    into a lent buffer, as the activations' own gradients are."""
-    if (product is np.dot and rows.dtype == weight.dtype
-            and rows.shape[0] * weight.shape[1] * rows.itemsize >= workspace.LEND_BYTES):
-        return np.dot(rows, weight, out=workspace.lend((rows.shape[0], weight.shape[1]), rows.dtype))
-    return product(rows, weight)
+def _product(product, a, b):
+    """``a @ b`` (2-D) by ``product`` (np.dot, np.matmul, or ``_matmul`` off the CPU); a large CPU result
+    (a transformer's activations, a CNN head's input gradient) in a lent buffer, as the other layers'
+    activations and gradients are."""
+    if (product is not _matmul and a.dtype == b.dtype
+            and a.shape[0] * b.shape[1] * a.itemsize >= workspace.LEND_BYTES):
+        return product(a, b, out=workspace.lend((a.shape[0], b.shape[1]), a.dtype))
+    return product(a, b)
+
+
+# Products with fewer values than this (float32's lending size) skip ``_product``'s checks: a small
+# model's step is mostly such calls.
+_LEND_VALUES = workspace.LEND_BYTES // 4
 
 
 # Embedding gradients of this many values and more are scattered with one flat index per value (see

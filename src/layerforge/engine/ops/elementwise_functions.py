@@ -10,8 +10,9 @@ import numpy as np
 from ..dtypes import get_default_dtype
 from ..tensor import Tensor
 from .common import Number, apply, as_tensor_arg, broadcast_error, promote_pair, scalar_target, xp_of
+from .activation import Relu
 from .elementwise import (Abs, Add, AddScalar, Cast, Clamp, Cos, Div, DivByZeroScalar, Exp, FloorDivide, Log,
-                          Maximum, Minimum, Mul, MulScalar, Neg, Pow, PowScalar, RDivScalar, Relu, Remainder,
+                          Maximum, Minimum, Mul, MulScalar, Neg, Pow, PowScalar, RDivScalar, Remainder,
                           RoundedDiv, RPowScalar, RSubScalar, Sigmoid, Sin, Sqrt, Stepwise, Sub, Tanh, Where)
 
 
@@ -186,6 +187,7 @@ def abs(a):  # noqa: A001
 
 
 def relu(a):
+    """``Tensor.relu`` and ``torch.relu``: the same node as nn.ReLU's (pooled buffers for large arrays)."""
     return apply(Relu(), a)
 
 
