@@ -226,7 +226,8 @@ def _deliver(walk, tensor, g):
         _to_leaf(walk, tensor, g)
 
 
-# Pending gradients from this many bytes up are summed into a lent buffer of the engine's pool.
+# Pending gradients from this many bytes up may be summed into a lent buffer of the engine's pool
+# (from ``workspace.result_bytes()`` up).
 _LEND_BYTES = 256 * 2**10
 
 
@@ -238,7 +239,8 @@ def _summed(previous, g):
     if (previous.nbytes >= _LEND_BYTES and type(previous) is np.ndarray and type(g) is np.ndarray
             and previous.shape == g.shape and previous.dtype == g.dtype):
         from .ops.buffer_pool import workspace  # ops imports this module: a call-time import
-        return np.add(previous, g, out=workspace.lend(g.shape, g.dtype))
+        if previous.nbytes >= workspace.result_bytes():
+            return np.add(previous, g, out=workspace.lend(g.shape, g.dtype))
     return previous + g
 
 

@@ -7,6 +7,8 @@ import threading
 
 import numpy as np
 
+from ..allocator import freed_memory_kept
+
 
 class _Workspace:
     """Recycles the big column matrices between training steps.
@@ -81,6 +83,17 @@ class _Workspace:
     # Below this size numpy's allocation comes from the C heap without faults; a lease costs more.
     LEND_BYTES = 256 * 2**10
 
+    # Where malloc keeps freed memory (glibc, told to by allocator.py), a fresh mid-sized array reuses
+    # a block just freed, still in the cache, and faults nothing, so a pooled buffer is the slower of
+    # the two there (the transformer row's 256-512 KiB results: multiply +50 us and Linear +50 us a
+    # step). Layer results that need not be pooled (``lent``) are lent from this size up there, and
+    # from LEND_BYTES where freed memory goes back to the system.
+    KEPT_RESULT_BYTES = 2**20
+
+    def result_bytes(self):
+        """The size from which ``lent`` results come from the pool, given the malloc in use."""
+        return self.KEPT_RESULT_BYTES if freed_memory_kept() else self.LEND_BYTES
+
     def lend(self, shape, dtype):
         """A CPU array for a node's *output*, whose lifetime the node does not know: its buffer comes
         from the pool and goes back to it when the last array using it is gone (see ``_Lease``)."""
@@ -121,14 +134,21 @@ workspace = _Workspace()
 
 
 def lent(xp, shape, dtype):
-    """A node's result array whose lifetime the node does not know: on the CPU a lent buffer of the
-    workspace (``_Workspace.lend``), elsewhere a plain one (cupy's pool recycles device memory)."""
-    return workspace.lend(shape, dtype) if xp is np else xp.empty(shape, dtype=dtype)
+    """A node's result array whose lifetime the node does not know: on the CPU from
+    ``result_bytes()`` up a lent buffer of the workspace (``_Workspace.lend``), else a plain one
+    (cupy's pool recycles device memory)."""
+    if xp is not np:
+        return xp.empty(shape, dtype=dtype)
+    dtype = np.dtype(dtype)
+    if math.prod(shape) * dtype.itemsize < workspace.result_bytes():
+        return np.empty(shape, dtype=dtype)
+    return workspace.lend(shape, dtype)
 
 
 def lent_like(xp, a):
     """``xp.empty_like(a)``; for a large C-contiguous CPU array, a ``lent`` one (see ``lent``)."""
-    if xp is np and a.nbytes >= workspace.LEND_BYTES and a.flags.c_contiguous:
+    if xp is np and a.nbytes >= workspace.LEND_BYTES and a.flags.c_contiguous \
+            and a.nbytes >= workspace.result_bytes():
         return workspace.lend(a.shape, a.dtype)
     return xp.empty_like(a)
 

@@ -66,7 +66,7 @@ def _product(product, a, b):
     (a transformer's activations, a CNN head's input gradient) in a lent buffer, as the other layers'
     activations and gradients are."""
     if (product is not _matmul and a.dtype == b.dtype
-            and a.shape[0] * b.shape[1] * a.itemsize >= workspace.LEND_BYTES):
+            and a.shape[0] * b.shape[1] * a.itemsize >= workspace.result_bytes()):
         return product(a, b, out=workspace.lend((a.shape[0], b.shape[1]), a.dtype))
     return product(a, b)
 

@@ -14,7 +14,8 @@ def _lends(a, b):
     ``LEND_BYTES`` (a residual add, a dropout mask), whose result would otherwise be a fresh array that
     faults its pages in each step wherever malloc gives large blocks back."""
     return (a.nbytes >= workspace.LEND_BYTES and type(a) is np.ndarray and type(b) is np.ndarray
-            and a.shape == b.shape and a.dtype == b.dtype and a.dtype.kind in "fc")
+            and a.shape == b.shape and a.dtype == b.dtype and a.dtype.kind in "fc"
+            and a.nbytes >= workspace.result_bytes())
 
 
 # ------------------------------------------------------------------------------ binary, tensor-tensor

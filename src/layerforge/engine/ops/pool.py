@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Node
-from .buffer_pool import workspace
+from .buffer_pool import lent, workspace
 from .common import xp_of
 from .conv import _window
 
@@ -161,7 +161,7 @@ class MaxPool2d(Node):
         per_row = workspace.take(np, row_maxima.shape, grad.dtype)   # the gradient reaching each row's window part
         per_row.fill(0)
         _to_first_equal(row_maxima, best, grad, per_row, axis=2, kernel=kh, stride=sh)
-        grad_padded = workspace.lend(padded.shape, grad.dtype)
+        grad_padded = lent(np, padded.shape, grad.dtype)
         grad_padded.fill(0)
         _to_first_equal(padded, row_maxima, per_row, grad_padded, axis=3, kernel=kw, stride=sw)
         workspace.give(per_row)
