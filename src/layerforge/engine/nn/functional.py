@@ -12,12 +12,11 @@ from ..ops import conv_transpose as _conv_transpose
 from ..ops import dense as _dense
 from ..ops import normalization as _norm
 from ..ops import pool as _pool
-from ..ops.buffer_pool import lent as _lent
 from ..ops.common import apply as _apply
 from ..ops.common import on_input_gpu as _on_input_gpu
 from ..ops.common import xp_of as _xp_of
 from ..tensor import Tensor as _Tensor
-from .functional_activations import (alpha_dropout, celu, cosine_similarity, dropout1d,  # noqa: F401
+from .functional_activations import (alpha_dropout, celu, cosine_similarity, dropout, dropout1d,  # noqa: F401
                                      feature_alpha_dropout, dropout2d, dropout3d, glu, hardshrink, hardsigmoid, hardswish,
                                      logsigmoid, mish, normalize, pairwise_distance, prelu, rrelu, selu,
                                      softmin, softshrink, softsign, tanhshrink)
@@ -352,35 +351,6 @@ def adaptive_avg_pool2d(input, output_size):  # noqa: A002
 def adaptive_avg_pool1d(input, output_size):  # noqa: A002
     size = output_size if isinstance(output_size, (int, np.integer)) else output_size[0]
     return adaptive_avg_pool2d(input.unsqueeze(-2), (1, int(size))).squeeze(-2)
-
-
-# ------------------------------------------------------------------------------ regularisation
-# the dtypes numpy's generator draws uniforms in directly
-_UNIFORM_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-
-
-@_on_input_gpu
-def dropout(input, p=0.5, training=True, inplace=False):  # noqa: A002
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-    if not training or p == 0.0:
-        return input
-    data = input._data
-    if p == 1.0:
-        return input * 0.0
-    # the uniforms become the mask, kept until backward: on the CPU in a lent buffer (a fresh array
-    # each step faults its pages in wherever malloc gives large blocks back)
-    into = (_lent(np, data.shape, data.dtype) if type(data) is np.ndarray and data.dtype in _UNIFORM_DTYPES
-            else None)
-    uniforms = _random.uniform(data.shape, data.dtype, input.device, out=into)
-    scale = data.dtype.type(1.0 / (1.0 - p))
-    if type(uniforms) is np.ndarray and uniforms.dtype.kind == "f":
-        # the mask (0 or the scale) written over the uniforms: no boolean array, no second float one
-        mask = np.greater_equal(uniforms, data.dtype.type(p), out=uniforms)
-        mask *= scale
-    else:
-        mask = (uniforms >= data.dtype.type(p)) * scale
-    return input * _Tensor._wrap(mask)
 
 
 # ------------------------------------------------------------------------------ normalisation

@@ -11,7 +11,9 @@ import numpy as np
 from .. import ops as _ops
 from .. import random as _random
 from ..ops import activation as _act
+from ..ops.buffer_pool import lent as _lent
 from ..ops.common import apply as _apply
+from ..ops.common import on_input_gpu as _on_input_gpu
 from ..ops.common import normalize_dim as _normalize_dim
 from ..ops.linalg import PNorm as _PNorm
 from ..tensor import Tensor as _Tensor
@@ -153,6 +155,34 @@ def _broadcast_shape(a, b):
 
 
 # ------------------------------------------------------------------------------ dropout variants
+# the dtypes numpy's generator draws uniforms in directly
+_UNIFORM_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+@_on_input_gpu
+def dropout(input, p=0.5, training=True, inplace=False):  # noqa: A002
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    data = input._data
+    if p == 1.0:
+        return input * 0.0
+    # the uniforms become the mask, kept until backward: on the CPU in a lent buffer (a fresh array
+    # each step faults its pages in wherever malloc gives large blocks back)
+    into = (_lent(np, data.shape, data.dtype) if type(data) is np.ndarray and data.dtype in _UNIFORM_DTYPES
+            else None)
+    uniforms = _random.uniform(data.shape, data.dtype, input.device, out=into)
+    scale = data.dtype.type(1.0 / (1.0 - p))
+    if type(uniforms) is np.ndarray and uniforms.dtype.kind == "f":
+        # the mask (0 or the scale) written over the uniforms: no boolean array, no second float one
+        mask = np.greater_equal(uniforms, data.dtype.type(p), out=uniforms)
+        mask *= scale
+    else:
+        mask = (uniforms >= data.dtype.type(p)) * scale
+    return input * _Tensor._wrap(mask)
+
+
 def _channel_dropout(input, p, training, spatial_dims, name):  # noqa: A002
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
