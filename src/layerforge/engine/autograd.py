@@ -226,21 +226,15 @@ def _deliver(walk, tensor, g):
         _to_leaf(walk, tensor, g)
 
 
-# Pending gradients from this many bytes up may be summed into a lent buffer of the engine's pool
-# (from ``workspace.result_bytes()`` up).
-_LEND_BYTES = 256 * 2**10
-
-
 def _summed(previous, g):
     """``previous + g``: two gradients of one output (a tensor used twice, a residual block's input).
-    Large CPU ones of one shape and dtype go into a lent buffer of the engine's pool (``ops/buffer_pool``),
-    as the layers' own results do, so that the sum does not fault in fresh pages every step wherever
-    malloc gives large blocks back."""
-    if (previous.nbytes >= _LEND_BYTES and type(previous) is np.ndarray and type(g) is np.ndarray
-            and previous.shape == g.shape and previous.dtype == g.dtype):
-        from .ops.buffer_pool import workspace  # ops imports this module: a call-time import
-        if previous.nbytes >= workspace.result_bytes():
-            return np.add(previous, g, out=workspace.lend(g.shape, g.dtype))
+    CPU ones of one shape and dtype go into a ``lent`` array (``ops/buffer_pool``: a buffer of the
+    engine's pool when large), as the layers' own results do, so that the sum does not fault in fresh
+    pages every step wherever malloc gives large blocks back."""
+    if (type(previous) is np.ndarray and type(g) is np.ndarray and previous.shape == g.shape
+            and previous.dtype == g.dtype):
+        from .ops.buffer_pool import lent  # ops imports this module: a call-time import
+        return np.add(previous, g, out=lent(np, g.shape, g.dtype))
     return previous + g
 
 

@@ -31,6 +31,8 @@ class _Workspace:
         self._out: dict = {}    # per shape: buffers handed out and not back yet
         self._most: dict = {}   # per shape: the most handed out at once
         self._lock = threading.Lock()
+        # the malloc policy is settled when the engine is imported, before any kernel module
+        self.result_bytes = self.KEPT_RESULT_BYTES if freed_memory_kept() else self.LEND_BYTES
 
     def take(self, xp, shape, dtype):
         if xp is not np:
@@ -87,12 +89,8 @@ class _Workspace:
     # a block just freed, still in the cache, and faults nothing, so a pooled buffer is the slower of
     # the two there (the transformer row's 256-512 KiB results: multiply +50 us and Linear +50 us a
     # step). Layer results that need not be pooled (``lent``) are lent from this size up there, and
-    # from LEND_BYTES where freed memory goes back to the system.
+    # from LEND_BYTES where freed memory goes back to the system: ``result_bytes``, set per process.
     KEPT_RESULT_BYTES = 2**20
-
-    def result_bytes(self):
-        """The size from which ``lent`` results come from the pool, given the malloc in use."""
-        return self.KEPT_RESULT_BYTES if freed_memory_kept() else self.LEND_BYTES
 
     def lend(self, shape, dtype):
         """A CPU array for a node's *output*, whose lifetime the node does not know: its buffer comes
@@ -135,20 +133,19 @@ workspace = _Workspace()
 
 def lent(xp, shape, dtype):
     """A node's result array whose lifetime the node does not know: on the CPU from
-    ``result_bytes()`` up a lent buffer of the workspace (``_Workspace.lend``), else a plain one
-    (cupy's pool recycles device memory)."""
+    ``workspace.result_bytes`` up a lent buffer of the workspace (``_Workspace.lend``), else a plain
+    one (cupy's pool recycles device memory)."""
     if xp is not np:
         return xp.empty(shape, dtype=dtype)
     dtype = np.dtype(dtype)
-    if math.prod(shape) * dtype.itemsize < workspace.result_bytes():
+    if math.prod(shape) * dtype.itemsize < workspace.result_bytes:
         return np.empty(shape, dtype=dtype)
     return workspace.lend(shape, dtype)
 
 
 def lent_like(xp, a):
     """``xp.empty_like(a)``; for a large C-contiguous CPU array, a ``lent`` one (see ``lent``)."""
-    if xp is np and a.nbytes >= workspace.LEND_BYTES and a.flags.c_contiguous \
-            and a.nbytes >= workspace.result_bytes():
+    if xp is np and a.nbytes >= workspace.result_bytes and a.flags.c_contiguous:
         return workspace.lend(a.shape, a.dtype)
     return xp.empty_like(a)
 

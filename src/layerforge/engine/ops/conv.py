@@ -76,31 +76,24 @@ def col2im(cols, padded_shape, stride, dilation, batch_last=True):
 def _to_channels_first_padded(x, pads):
     """(N, C, H, W) -> zero-padded (C, N, Hp, Wp) in one copy, in a workspace buffer (given back by
     the caller)."""
-    return _padded_copy(x.transpose(1, 0, 2, 3), pads)
+    return _padded_copy(x.transpose(1, 0, 2, 3), 2, pads)
 
 
-def _padded_copy(planes, pads):
-    """``planes`` (A, B, H, W) zero-padded to (A, B, Hp, Wp) in a workspace buffer: one copy, and zeros
-    written only into the border (a fresh zeroed array each step would fault its pages in)."""
-    xp = xp_of(planes)
-    a, b, h, w = planes.shape
+def _padded_copy(values, first, pads, fill=0):
+    """``values`` padded with ``fill`` along axes ``first`` and ``first + 1`` by ``pads``, ((top, bottom),
+    (left, right)), in a workspace buffer (given back by the caller): one copy, and the fill written
+    only into the border (a fresh zeroed array each step would fault its pages in)."""
     (pt, pb), (pl, pr) = pads
-    out = workspace.take(xp, (a, b, h + pt + pb, w + pl + pr), planes.dtype)
-    _zero_border(out, (2, 3), pads)
-    out[:, :, pt:pt + h, pl:pl + w] = planes
-    return out
-
-
-def _zero_border(out, axes, pads):
-    """Zeros into the padding of ``out`` along two consecutive ``axes``, (top, bottom), (left, right)."""
-    (pt, pb), (pl, pr) = pads
-    first, second = axes
+    h, w = values.shape[first], values.shape[first + 1]
+    shape = values.shape[:first] + (h + pt + pb, w + pl + pr) + values.shape[first + 2:]
+    out = workspace.take(xp_of(values), shape, values.dtype)
     lead = (slice(None),) * first
-    hp, wp = out.shape[first], out.shape[second]
-    out[lead + (slice(0, pt),)] = 0
-    out[lead + (slice(hp - pb, hp),)] = 0
-    out[lead + (slice(pt, hp - pb), slice(0, pl))] = 0
-    out[lead + (slice(pt, hp - pb), slice(wp - pr, wp))] = 0
+    out[lead + (slice(0, pt),)] = fill
+    out[lead + (slice(pt + h, None),)] = fill
+    out[lead + (slice(pt, pt + h), slice(0, pl))] = fill
+    out[lead + (slice(pt, pt + h), slice(pl + w, None))] = fill
+    out[lead + (slice(pt, pt + h), slice(pl, pl + w))] = values
+    return out
 
 
 def _swap_outer(a):
@@ -111,13 +104,7 @@ def _swap_outer(a):
 def _to_batch_last_padded(x, pads):
     """(N, C, H, W) -> zero-padded (C, Hp, Wp, N) in one copy, in a workspace buffer (given back by
     the caller)."""
-    xp = xp_of(x)
-    n, c, h, w = x.shape
-    (pt, pb), (pl, pr) = pads
-    out = workspace.take(xp, (c, h + pt + pb, w + pl + pr, n), x.dtype)
-    _zero_border(out, (1, 2), pads)
-    out[:, pt:pt + h, pl:pl + w] = x.transpose(1, 2, 3, 0)
-    return out
+    return _padded_copy(x.transpose(1, 2, 3, 0), 1, pads)
 
 
 def _from_batch_last(rows, channels, h, w):
@@ -277,7 +264,7 @@ class Conv2d(Node):
         # a padded copy is kept until backward in a workspace buffer, which release gives back
         padded = x
         if pt or pb or pl or pr:
-            padded = self.padded_buffer = _padded_copy(x, self.pads)
+            padded = self.padded_buffer = _padded_copy(x, 2, self.pads)
         oh, ow = out_hw
         k, positions = c * kh * kw, oh * ow
         step = self._chunk(n, k, positions, x.dtype.itemsize)

@@ -18,7 +18,7 @@ import numpy as np
 from ..autograd import Node
 from .buffer_pool import lent_copy, workspace
 from .common import xp_of
-from .conv import Conv2d, _from_batch_last, _to_batch_last_rows, _zero_border, col2im, im2col
+from .conv import Conv2d, _from_batch_last, _padded_copy, _to_batch_last_rows, col2im, im2col
 
 
 class ConvTranspose2d(Node):
@@ -63,7 +63,6 @@ class ConvTranspose2d(Node):
             cols = w_t @ x_rows.reshape(g, cin // g, -1)
         cols = cols.reshape(cout, kh, kw, h, w, n)
         full_shape = (cout, self._full_size(h, kh, 0), self._full_size(w, kw, 1), n)
-        self.full_shape = full_shape
         full = col2im(cols, full_shape, self.stride, self.dilation)
         ph, pw = self.padding
         out = full[:, ph:full_shape[1] - ph, pw:full_shape[2] - pw]
@@ -76,15 +75,13 @@ class ConvTranspose2d(Node):
     def backward(self, grad):
         if self.by_phase:
             return self._backward_by_phase(grad)
-        xp = xp_of(grad)
         n, cin, h, w = self.x_shape
         weight, g = self.weight, self.groups
         _, cout_g, kh, kw = weight.shape
         cout = cout_g * g
         ph, pw = self.padding
-        full = workspace.take(xp, self.full_shape, grad.dtype)
-        _zero_border(full, (1, 2), ((ph, ph), (pw, pw)))
-        full[:, ph:self.full_shape[1] - ph, pw:self.full_shape[2] - pw] = grad.transpose(1, 2, 3, 0)
+        # the gradient padded back to forward's full (C, Hf, Wf, N) grid, whose im2col gives its columns
+        full = _padded_copy(grad.transpose(1, 2, 3, 0), 1, ((ph, ph), (pw, pw)))
         cols_buffer = im2col(full, (kh, kw), self.stride, self.dilation, (h, w))
         workspace.give(full)
         cols = cols_buffer.reshape(cout * kh * kw, -1)

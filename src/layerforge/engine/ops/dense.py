@@ -40,8 +40,8 @@ class Linear(Node):
         # as the forward one, which is most of a wide first layer's backward.
         grad_x = None
         if inputs is None or inputs[0].requires_grad:
-            if flat:
-                grad_x = (product(rows, weight) if rows.shape[0] * weight.shape[1] < _LEND_VALUES
+            if flat:  # a small model's product straight: the helper's checks are a tenth of its time
+                grad_x = (product(rows, weight) if rows.shape[0] * weight.shape[1] < _FEWEST_LENT
                           else _product(product, rows, weight))
             else:
                 grad_x = _product(product, rows, weight).reshape(x.shape) if x.ndim else g @ weight
@@ -65,15 +65,14 @@ def _product(product, a, b):
     """``a @ b`` (2-D) by ``product`` (np.dot, np.matmul, or ``_matmul`` off the CPU); a large CPU result
     (a transformer's activations, a CNN head's input gradient) in a lent buffer, as the other layers'
     activations and gradients are."""
-    if (product is not _matmul and a.dtype == b.dtype
-            and a.shape[0] * b.shape[1] * a.itemsize >= workspace.result_bytes()):
+    if (a.shape[0] * b.shape[1] * a.itemsize >= workspace.result_bytes and product is not _matmul
+            and a.dtype == b.dtype):
         return product(a, b, out=workspace.lend((a.shape[0], b.shape[1]), a.dtype))
     return product(a, b)
 
 
-# Products with fewer values than this (float32's lending size) skip ``_product``'s checks: a small
-# model's step is mostly such calls.
-_LEND_VALUES = workspace.LEND_BYTES // 4
+# No product with fewer values than this is lent, whatever its dtype (``_product`` checks the rest).
+_FEWEST_LENT = workspace.result_bytes // 8
 
 
 # Embedding gradients of this many values and more are scattered with one flat index per value (see

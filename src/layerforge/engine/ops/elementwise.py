@@ -10,12 +10,11 @@ from .common import unbroadcast, xp_of
 
 
 def _lends(a, b):
-    """Whether ``a`` op ``b`` goes into a lent buffer: two CPU arrays of one shape and dtype and at least
-    ``LEND_BYTES`` (a residual add, a dropout mask), whose result would otherwise be a fresh array that
-    faults its pages in each step wherever malloc gives large blocks back."""
-    return (a.nbytes >= workspace.LEND_BYTES and type(a) is np.ndarray and type(b) is np.ndarray
-            and a.shape == b.shape and a.dtype == b.dtype and a.dtype.kind in "fc"
-            and a.nbytes >= workspace.result_bytes())
+    """Whether ``a`` op ``b`` goes into a lent buffer: two float CPU arrays of one shape and dtype and at
+    least ``workspace.result_bytes`` (a residual add, a dropout mask), whose result would otherwise be
+    a fresh array that faults its pages in each step wherever malloc gives large blocks back."""
+    return (a.nbytes >= workspace.result_bytes and type(a) is np.ndarray and type(b) is np.ndarray
+            and a.shape == b.shape and a.dtype == b.dtype and a.dtype.kind in "fc")
 
 
 # ------------------------------------------------------------------------------ binary, tensor-tensor

@@ -37,16 +37,13 @@ def _less_scaled_rows(xp, grad, rows, scale, shift):
 # Per-channel values against (N, C, K) rows as a (C, 1) operand make numpy run one inner loop of K
 # values per row with a scalar beside it; as a (C, K) plane (each value repeated over its channel's
 # positions) the same pass runs over whole samples: x * scale + shift on (64, 16, 1024) 712 -> 482 us,
-# on (64, 64, 4) 24 -> 10 us, the plane's fill included. Planes are made for samples of at most this
-# many bytes (the plane is read again for every sample, from the cache); with K = 1 numpy already
-# runs whole samples.
-_PLANE_BYTES = 256 * 2**10
-
-
+# on (64, 64, 4) 24 -> 10 us, the plane's fill included. Planes are made where a sample fits in one
+# of ``_Blocks``' cache-sized blocks (the plane is read again for every sample, from the cache); with
+# K = 1 numpy already runs whole samples.
 def _channel_operand(xp, values, rows):
     """Per-channel values (C,) as an operand for (N, C, K) ``rows``: a (C, K) plane, or (C, 1)."""
     c, k = rows.shape[1], rows.shape[2]
-    if xp is not np or k < 2 or c * k * rows.dtype.itemsize > _PLANE_BYTES:
+    if xp is not np or k < 2 or c * k * rows.dtype.itemsize > _Blocks.BYTES:
         return values[:, None]
     plane = np.empty((c, k), dtype=values.dtype)
     np.copyto(plane, values[:, None])
