@@ -8,6 +8,7 @@ import threading
 import numpy as np
 
 from ..allocator import freed_memory_kept
+from ..backend import module_of
 
 
 class _Workspace:
@@ -154,4 +155,21 @@ def lent_copy(xp, a):
     """A contiguous copy of ``a`` (of module ``xp``) in a ``lent`` array."""
     out = lent(xp, a.shape, a.dtype)
     xp.copyto(out, a)
+    return out
+
+
+def padded_copy(values, first, pads, fill=0):
+    """``values`` padded with ``fill`` along axes ``first`` and ``first + 1`` by ``pads``, ((top, bottom),
+    (left, right)), in a workspace buffer (given back by the caller): one copy, and the fill written
+    only into the border (a fresh zeroed array each step would fault its pages in)."""
+    (pt, pb), (pl, pr) = pads
+    h, w = values.shape[first], values.shape[first + 1]
+    shape = values.shape[:first] + (h + pt + pb, w + pl + pr) + values.shape[first + 2:]
+    out = workspace.take(np if type(values) is np.ndarray else module_of(values), shape, values.dtype)
+    lead = (slice(None),) * first
+    out[lead + (slice(0, pt),)] = fill
+    out[lead + (slice(pt + h, None),)] = fill
+    out[lead + (slice(pt, pt + h), slice(0, pl))] = fill
+    out[lead + (slice(pt, pt + h), slice(pl + w, None))] = fill
+    out[lead + (slice(pt, pt + h), slice(pl, pl + w))] = values
     return out

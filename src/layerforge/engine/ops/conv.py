@@ -20,8 +20,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Node
-from . import conv_flat
-from .buffer_pool import lent_copy, workspace
+from . import conv_flat, conv_patches
+from .buffer_pool import lent_copy, padded_copy, workspace
 from .common import xp_of
 
 
@@ -76,24 +76,7 @@ def col2im(cols, padded_shape, stride, dilation, batch_last=True):
 def _to_channels_first_padded(x, pads):
     """(N, C, H, W) -> zero-padded (C, N, Hp, Wp) in one copy, in a workspace buffer (given back by
     the caller)."""
-    return _padded_copy(x.transpose(1, 0, 2, 3), 2, pads)
-
-
-def _padded_copy(values, first, pads, fill=0):
-    """``values`` padded with ``fill`` along axes ``first`` and ``first + 1`` by ``pads``, ((top, bottom),
-    (left, right)), in a workspace buffer (given back by the caller): one copy, and the fill written
-    only into the border (a fresh zeroed array each step would fault its pages in)."""
-    (pt, pb), (pl, pr) = pads
-    h, w = values.shape[first], values.shape[first + 1]
-    shape = values.shape[:first] + (h + pt + pb, w + pl + pr) + values.shape[first + 2:]
-    out = workspace.take(xp_of(values), shape, values.dtype)
-    lead = (slice(None),) * first
-    out[lead + (slice(0, pt),)] = fill
-    out[lead + (slice(pt + h, None),)] = fill
-    out[lead + (slice(pt, pt + h), slice(0, pl))] = fill
-    out[lead + (slice(pt, pt + h), slice(pl + w, None))] = fill
-    out[lead + (slice(pt, pt + h), slice(pl, pl + w))] = values
-    return out
+    return padded_copy(x.transpose(1, 0, 2, 3), 2, pads)
 
 
 def _swap_outer(a):
@@ -104,7 +87,7 @@ def _swap_outer(a):
 def _to_batch_last_padded(x, pads):
     """(N, C, H, W) -> zero-padded (C, Hp, Wp, N) in one copy, in a workspace buffer (given back by
     the caller)."""
-    return _padded_copy(x.transpose(1, 2, 3, 0), 1, pads)
+    return padded_copy(x.transpose(1, 2, 3, 0), 1, pads)
 
 
 def _from_batch_last(rows, channels, h, w):
@@ -210,6 +193,8 @@ class Conv2d(Node):
     # Large planes on the CPU with one group go image by image (below), in chunks of about
     # CHUNK_BYTES of columns; BY_IMAGE = False sends them to the (C, N, H, W) layout instead.
     BY_IMAGE = True
+    # PATCHES = False keeps every convolution off conv_patches.py's layout (the tests compare both)
+    PATCHES = True
     CHUNK_BYTES = 1 << 20
 
     def forward(self, x, weight, bias=None):
@@ -219,6 +204,10 @@ class Conv2d(Node):
         (pt, pb), (pl, pr) = self.pads
         oh = conv_output_size(h, kh, self.stride[0], pt, pb, self.dilation[0])
         ow = conv_output_size(w, kw, self.stride[1], pl, pr, self.dilation[1])
+        # inner layers on the CPU (stride 1, enough channels): each patch a row (conv_patches.py)
+        self.patches = self.PATCHES and conv_patches.applies(x, weight, self.stride, self.pads, self.dilation, g)
+        if self.patches:
+            return conv_patches.forward(self, x, weight, bias)
         self.batch_last = batch_last = oh * ow < self.PLANE_FOR_CHANNELS_FIRST
         on_cpu = type(x) is np.ndarray
         self.by_image = not batch_last and g == 1 and on_cpu and self.BY_IMAGE
@@ -264,7 +253,7 @@ class Conv2d(Node):
         # a padded copy is kept until backward in a workspace buffer, which release gives back
         padded = x
         if pt or pb or pl or pr:
-            padded = self.padded_buffer = _padded_copy(x, 2, self.pads)
+            padded = self.padded_buffer = padded_copy(x, 2, self.pads)
         oh, ow = out_hw
         k, positions = c * kh * kw, oh * ow
         step = self._chunk(n, k, positions, x.dtype.itemsize)
@@ -351,6 +340,10 @@ class Conv2d(Node):
         return grad_x, grad_weight
 
     def backward(self, grad):
+        if self.patches:
+            grad_x, grad_weight, grad_bias = conv_patches.backward(
+                self, grad, self.inputs is None or self.inputs[0].requires_grad)
+            return (grad_x, grad_weight, grad_bias) if self.has_bias else (grad_x, grad_weight)
         if self.by_image:
             return self._backward_by_image(grad)
         want_x = self.inputs is None or self.inputs[0].requires_grad

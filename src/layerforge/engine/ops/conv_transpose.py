@@ -16,9 +16,9 @@ import math
 import numpy as np
 
 from ..autograd import Node
-from .buffer_pool import lent_copy, workspace
+from .buffer_pool import lent_copy, padded_copy, workspace
 from .common import xp_of
-from .conv import Conv2d, _from_batch_last, _padded_copy, _to_batch_last_rows, col2im, im2col
+from .conv import Conv2d, _from_batch_last, _to_batch_last_rows, col2im, im2col
 
 
 class ConvTranspose2d(Node):
@@ -81,7 +81,7 @@ class ConvTranspose2d(Node):
         cout = cout_g * g
         ph, pw = self.padding
         # the gradient padded back to forward's full (C, Hf, Wf, N) grid, whose im2col gives its columns
-        full = _padded_copy(grad.transpose(1, 2, 3, 0), 1, ((ph, ph), (pw, pw)))
+        full = padded_copy(grad.transpose(1, 2, 3, 0), 1, ((ph, ph), (pw, pw)))
         cols_buffer = im2col(full, (kh, kw), self.stride, self.dilation, (h, w))
         workspace.give(full)
         cols = cols_buffer.reshape(cout * kh * kw, -1)

@@ -8,9 +8,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Node
-from .buffer_pool import lent, workspace
+from .buffer_pool import lent, padded_copy, workspace
 from .common import xp_of
-from .conv import _padded_copy, _window
+from .conv import _window
 
 
 def pool_output_size(size, kernel, stride, padding, dilation, ceil_mode):
@@ -29,7 +29,7 @@ def _padded(x, padding, needed_hw, fill):
     hp, wp = max(need_h, h + 2 * ph), max(need_w, w + 2 * pw)
     if (hp, wp) == (h, w):
         return x
-    return _padded_copy(x, 2, ((ph, hp - h - ph), (pw, wp - w - pw)), fill)
+    return padded_copy(x, 2, ((ph, hp - h - ph), (pw, wp - w - pw)), fill)
 
 
 def _needed(out_hw, kernel, stride, dilation):

@@ -1,0 +1,133 @@
+"""Conv2d on the CPU with each output position's patch as one row of the columns (channels-last im2col).
+
+For an ungrouped, undilated stride-1 convolution whose input has enough channels (a network's inner
+layers), the input is copied once into a zero-padded (N, Hp, Wp, C) array. There an output
+position's patch is kh runs of kw*C contiguous values (48 for 16 channels and a 3x3 kernel), so the
+columns of a chunk of images, (positions, kh*kw*C), are one numpy copy of a sliding-window view in
+runs of kw*C values, where the image-by-image layout of ``conv.py`` copies runs of OW (16 values on a
+16x16 plane). And ``columns @ weight rows`` (positions, K) @ (K, O) is the orientation in which
+OpenBLAS runs these skinny products fastest: 32 channels x 144 by 16,384 positions at 104 GFLOP/s
+against 81 for ``weight @ columns`` (measured on the CI machine's AVX-512 kernels, one thread).
+
+Backward rebuilds each chunk's columns from the kept padded input (the batch's columns would be
+kernel-size times the input, held from forward to backward):
+
+- weight gradient: ``columns^T @ gradient rows``, the gradient moved to (positions, O) a chunk at a time;
+- input gradient: the forward convolution, in the same layout, of the output gradient zero-padded by
+  ``k - 1 - padding`` with the kernel flipped and its channel axes swapped (a "full" convolution: the
+  adjoint of this one), so it reuses the same copy-and-product loop and needs no scatter-add.
+
+Results come back in PyTorch's (N, C, H, W); each chunk's (positions, O) product is transposed into its
+images while still in the cache (forward adds the bias in that same pass).
+"""
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from .buffer_pool import lent, padded_copy, workspace
+
+# Columns per chunk of images: they stay in the cache between their copy and the product.
+CHUNK_BYTES = 1 << 20
+# Where it pays (measured per layer, forward and backward, batch 64, one thread): patch rows of at
+# least 48 values (16 channels under a 3x3 kernel) on output planes of at most 256 positions (16x16).
+# A first layer's 1 or 3 channels copy in runs too short (LeNet's 6 channels under 5x5: 2.9 -> 5.5 ms),
+# and on larger planes the transposing copies of outputs and gradients cost more than the columns
+# save (the MNIST example's 26x26 conv2: 56 -> 68 ms; 8 channels on 28x28: 10.0 -> 12.4 ms).
+FEWEST_ROW_VALUES = 48
+MOST_POSITIONS = 256
+
+
+def applies(x, weight, stride, pads, dilation, groups):
+    """Whether this layout serves the convolution: CPU, one group, stride and dilation 1, padding at
+    most ``k - 1`` on each side, and the channels and plane sizes above."""
+    _, c, h, w = x.shape
+    kh, kw = weight.shape[2:]
+    (pt, pb), (pl, pr) = pads
+    positions = (h + pt + pb - kh + 1) * (w + pl + pr - kw + 1)
+    return (type(x) is np.ndarray and groups == 1 and tuple(stride) == (1, 1) and tuple(dilation) == (1, 1)
+            and c * kw >= FEWEST_ROW_VALUES and positions <= MOST_POSITIONS
+            and max(pt, pb) < kh and max(pl, pr) < kw)
+
+
+def _patches(padded, kh, kw):
+    """The (N, OH, OW, kh, kw, C) view of ``padded`` (N, Hp, Wp, C): every position's patch, no copy."""
+    return sliding_window_view(padded, (kh, kw), axis=(1, 2)).transpose(0, 1, 2, 4, 5, 3)
+
+
+def _images_per_chunk(k, positions, itemsize):
+    return max(1, CHUNK_BYTES // max(1, k * positions * itemsize))
+
+
+def _convolve(padded, w_rows, bias, out, kh, kw):
+    """``out`` (N, O, OH*OW) = the stride-1 convolution of ``padded`` (N, Hp, Wp, C) with ``w_rows``
+    (kh*kw*C, O) (rows ordered kernel row, kernel column, channel), plus ``bias`` (O,) if given."""
+    n, hp, wp, c = padded.shape
+    k, o = w_rows.shape
+    oh, ow = hp - kh + 1, wp - kw + 1
+    positions = oh * ow
+    step = _images_per_chunk(k, positions, padded.dtype.itemsize)
+    cols = workspace.take(np, (step * positions, k), padded.dtype)
+    rows = workspace.take(np, (step * positions, o), padded.dtype)
+    patches = _patches(padded, kh, kw)
+    for start in range(0, n, step):
+        m = min(step, n - start)
+        chunk, product = cols[:m * positions], rows[:m * positions]
+        np.reshape(chunk, (m, oh, ow, kh, kw, c), copy=False)[...] = patches[start:start + m]
+        np.matmul(chunk, w_rows, out=product)
+        images = product.reshape(m, positions, o).transpose(0, 2, 1)
+        if bias is not None:
+            product += bias  # along the rows, before the transposing copy: 5 % faster than in it
+        out[start:start + m] = images
+    workspace.give(cols)
+    workspace.give(rows)
+
+
+def forward(node, x, weight, bias):
+    n, c, h, w = x.shape
+    o, _, kh, kw = weight.shape
+    # kept until backward, which rebuilds the columns from it; Conv2d.release gives it back
+    padded = node.padded_buffer = padded_copy(x.transpose(0, 2, 3, 1), 1, node.pads)
+    oh, ow = padded.shape[1] - kh + 1, padded.shape[2] - kw + 1
+    out = workspace.lend((n, o, oh * ow), x.dtype)
+    w_rows = np.ascontiguousarray(weight.transpose(2, 3, 1, 0)).reshape(kh * kw * c, o)
+    _convolve(padded, w_rows, bias, out, kh, kw)
+    node.weight, node.x_shape = weight, x.shape
+    return out.reshape(n, o, oh, ow)
+
+
+def backward(node, grad, want_x):
+    """(input gradient or None, weight gradient, bias gradient or None)."""
+    padded, weight = node.padded_buffer, node.weight
+    n, c, h, w = node.x_shape
+    o, _, kh, kw = weight.shape
+    oh, ow = grad.shape[2:]
+    positions, k, dtype = oh * ow, kh * kw * c, grad.dtype
+    rows = np.ascontiguousarray(grad).reshape(n, o, positions)
+    grad_bias = np.add.reduce(np.add.reduce(rows, axis=0), axis=1) if node.has_bias else None
+    step = _images_per_chunk(k, positions, dtype.itemsize)
+    cols = workspace.take(np, (step * positions, k), dtype)
+    grad_rows = workspace.take(np, (step * positions, o), dtype)
+    partial = np.empty((k, o), dtype=dtype)
+    grad_w_rows = np.zeros((k, o), dtype=dtype)
+    patches = _patches(padded, kh, kw)
+    for start in range(0, n, step):
+        m = min(step, n - start)
+        chunk, chunk_grad = cols[:m * positions], grad_rows[:m * positions]
+        np.reshape(chunk, (m, oh, ow, kh, kw, c), copy=False)[...] = patches[start:start + m]
+        np.reshape(chunk_grad, (m, positions, o), copy=False)[...] = rows[start:start + m].transpose(0, 2, 1)
+        np.matmul(chunk.T, chunk_grad, out=partial)
+        grad_w_rows += partial
+    workspace.give(cols)
+    workspace.give(grad_rows)
+    grad_weight = np.ascontiguousarray(grad_w_rows.reshape(kh, kw, c, o).transpose(3, 2, 0, 1))
+    grad_x = None
+    if want_x:
+        (pt, pb), (pl, pr) = node.pads
+        full = padded_copy(grad.transpose(0, 2, 3, 1), 1, ((kh - 1 - pt, kh - 1 - pb), (kw - 1 - pl, kw - 1 - pr)))
+        flipped = np.ascontiguousarray(weight[:, :, ::-1, ::-1].transpose(2, 3, 0, 1)).reshape(kh * kw * o, c)
+        grad_x = lent(np, (n, c, h * w), dtype)
+        _convolve(full, flipped, None, grad_x, kh, kw)
+        workspace.give(full)
+        grad_x = grad_x.reshape(n, c, h, w)
+    return grad_x, grad_weight, grad_bias

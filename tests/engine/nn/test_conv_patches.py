@@ -1,0 +1,114 @@
+"""Conv2d's patch-row CPU layout (ops/conv_patches.py: inner layers with enough channels on planes of
+at most 16x16) gives PyTorch's outputs and all three gradients: paddings from none to k - 1, 'same'
+with an even kernel (uneven padding), non-square kernels, no bias, float64, a batch split into chunks
+with a short last one, and a layer whose input needs no gradient; it agrees with the layouts it
+replaces, it keeps the padded input and not the batch's columns, and it is taken only where it pays."""
+import numpy as np
+import pytest
+
+import layerforge.engine as lf
+from layerforge.engine.ops import conv, conv_patches
+
+torch = pytest.importorskip("torch", reason="PyTorch is the test oracle; not installed")
+
+CASES = [dict(kernel=(3, 3), padding=1),
+         dict(kernel=(3, 3), padding=0),
+         dict(kernel=(5, 5), padding=4),
+         dict(kernel=(3, 5), padding=(2, 1)),
+         dict(kernel=(4, 4), padding="same"),
+         dict(kernel=(3, 3), padding=1, bias=False)]
+
+
+def _arrays(case, dtype=np.float32, batch=5, channels=16, size=9, seed=7):
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal((batch, channels, size, size)).astype(dtype),
+            rng.standard_normal((6, channels) + case["kernel"]).astype(dtype),
+            rng.standard_normal(6).astype(dtype))
+
+
+def _run(engine, arrays, case, input_grad=True):
+    x, w, b = arrays
+    tensor = lf.tensor if engine == "ours" else torch.tensor
+    params = [tensor(x, requires_grad=input_grad), tensor(w, requires_grad=True)]
+    if case.get("bias", True):
+        params.append(tensor(b, requires_grad=True))
+    functional = lf.nn.functional if engine == "ours" else torch.nn.functional
+    out = functional.conv2d(*params, padding=case["padding"])
+    upstream = np.random.default_rng(3).standard_normal(tuple(out.shape)).astype(x.dtype)
+    (out * tensor(upstream)).sum().backward()
+    grads = [None if p.grad is None else p.grad.numpy() for p in params]
+    return out.detach().numpy(), grads
+
+
+def _takes_the_path(monkeypatch):
+    taken = []
+    forward = conv_patches.forward
+
+    def spy(node, *args):
+        taken.append(node)
+        return forward(node, *args)
+    monkeypatch.setattr(conv_patches, "forward", spy)
+    return taken
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")  # PyTorch's note on its own copy
+@pytest.mark.parametrize("chunk_bytes", [1, 1 << 20], ids=["one_image_per_chunk", "whole_batch"])
+@pytest.mark.parametrize("case", CASES, ids=lambda c: "-".join(f"{k}{v}" for k, v in c.items()))
+def test_matches_pytorch(case, chunk_bytes, monkeypatch):
+    monkeypatch.setattr(conv_patches, "CHUNK_BYTES", chunk_bytes)
+    taken = _takes_the_path(monkeypatch)
+    arrays = _arrays(case)
+    out, grads = _run("ours", arrays, case)
+    assert taken, "the case should take the patch-row layout"
+    expected, expected_grads = _run("torch", arrays, case)
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
+    for mine, reference in zip(grads, expected_grads):
+        np.testing.assert_allclose(mine, reference, rtol=1e-4, atol=1e-4)
+
+
+def test_float64_and_chunks_with_a_short_last_one(monkeypatch):
+    case = dict(kernel=(3, 3), padding=1)
+    arrays = _arrays(case, dtype=np.float64, batch=7, size=6)
+    # three images' columns a chunk: 3 + 3 + 1 (forward's and the weight gradient's loops)
+    monkeypatch.setattr(conv_patches, "CHUNK_BYTES", 3 * 36 * 16 * 9 * 8)
+    out, grads = _run("ours", arrays, case)
+    expected, expected_grads = _run("torch", arrays, case)
+    assert out.dtype == np.float64 and all(g.dtype == np.float64 for g in grads)
+    np.testing.assert_allclose(out, expected, rtol=1e-10, atol=1e-10)
+    for mine, reference in zip(grads, expected_grads):
+        np.testing.assert_allclose(mine, reference, rtol=1e-10, atol=1e-10)
+
+
+def test_agrees_with_the_other_layouts_and_skips_an_input_gradient_nobody_needs(monkeypatch):
+    case = dict(kernel=(3, 3), padding=1)
+    arrays = _arrays(case, batch=4, channels=32, size=16, seed=2)
+    patches = _run("ours", arrays, case, input_grad=False)
+    monkeypatch.setattr(conv.Conv2d, "PATCHES", False)
+    other = _run("ours", arrays, case, input_grad=False)
+    np.testing.assert_allclose(patches[0], other[0], rtol=1e-4, atol=1e-4)
+    assert patches[1][0] is None and other[1][0] is None
+    for a, b in zip(patches[1][1:], other[1][1:]):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+
+
+def test_forward_keeps_the_padded_input_not_the_batchs_columns():
+    node = conv.Conv2d((1, 1), ((1, 1), (1, 1)), (1, 1), 1, False)
+    x = np.zeros((16, 16, 16, 16), np.float32)
+    node.forward(x, np.zeros((4, 16, 3, 3), np.float32))
+    assert node.patches
+    kept = [v for v in vars(node).values() if isinstance(v, np.ndarray)]
+    assert max(a.nbytes for a in kept) <= 16 * 16 * 18 * 18 * 4  # the columns would be 9x the input
+    node.release()
+
+
+@pytest.mark.parametrize("shape, weight, stride, groups, expected", [
+    ((8, 16, 16, 16), (32, 16, 3, 3), (1, 1), 1, True),    # an inner layer: 48 values a patch row
+    ((8, 3, 16, 16), (16, 3, 3, 3), (1, 1), 1, False),     # a first layer's 3 channels
+    ((8, 32, 26, 26), (64, 32, 3, 3), (1, 1), 1, False),   # a 24x24 output plane (MNIST's conv2)
+    ((8, 16, 16, 16), (32, 16, 3, 3), (2, 2), 1, False),   # strided
+    ((8, 16, 16, 16), (32, 8, 3, 3), (1, 1), 2, False),    # grouped
+])
+def test_taken_only_where_it_pays(shape, weight, stride, groups, expected):
+    x = np.zeros(shape, np.float32)
+    assert conv_patches.applies(x, np.zeros(weight, np.float32), stride, ((1, 1), (1, 1)), (1, 1),
+                                groups) is expected
