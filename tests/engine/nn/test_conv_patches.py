@@ -1,5 +1,5 @@
-"""Conv2d's patch-row CPU layout (ops/conv_patches.py: inner layers with enough channels on planes of
-at most 16x16) gives PyTorch's outputs and all three gradients: paddings from none to k - 1, 'same'
+"""Conv2d's patch-row CPU layout (ops/conv_patches.py: enough channels, output planes of 256 positions
+and more in rows of at most 16) gives PyTorch's outputs and all three gradients: paddings from none to k - 1, 'same'
 with an even kernel (uneven padding), non-square kernels, no bias, float64, a batch split into chunks
 with a short last one, and a layer whose input needs no gradient; it agrees with the layouts it
 replaces, it keeps the padded input and not the batch's columns, and it is taken only where it pays."""
@@ -11,17 +11,18 @@ from layerforge.engine.ops import conv, conv_patches
 
 torch = pytest.importorskip("torch", reason="PyTorch is the test oracle; not installed")
 
-CASES = [dict(kernel=(3, 3), padding=1),
-         dict(kernel=(3, 3), padding=0),
-         dict(kernel=(5, 5), padding=4),
-         dict(kernel=(3, 5), padding=(2, 1)),
-         dict(kernel=(4, 4), padding="same"),
-         dict(kernel=(3, 3), padding=1, bias=False)]
+# each input size gives a 16x16 output plane
+CASES = [dict(kernel=(3, 3), padding=1, size=(16, 16)),
+         dict(kernel=(3, 3), padding=0, size=(18, 18)),
+         dict(kernel=(5, 5), padding=4, size=(12, 12)),
+         dict(kernel=(3, 5), padding=(2, 1), size=(14, 18)),
+         dict(kernel=(4, 4), padding="same", size=(16, 16)),
+         dict(kernel=(3, 3), padding=1, size=(16, 16), bias=False)]
 
 
-def _arrays(case, dtype=np.float32, batch=5, channels=16, size=9, seed=7):
+def _arrays(case, dtype=np.float32, batch=5, channels=16, seed=7):
     rng = np.random.default_rng(seed)
-    return (rng.standard_normal((batch, channels, size, size)).astype(dtype),
+    return (rng.standard_normal((batch, channels) + case["size"]).astype(dtype),
             rng.standard_normal((6, channels) + case["kernel"]).astype(dtype),
             rng.standard_normal(6).astype(dtype))
 
@@ -67,10 +68,10 @@ def test_matches_pytorch(case, chunk_bytes, monkeypatch):
 
 
 def test_float64_and_chunks_with_a_short_last_one(monkeypatch):
-    case = dict(kernel=(3, 3), padding=1)
-    arrays = _arrays(case, dtype=np.float64, batch=7, size=6)
+    case = dict(kernel=(3, 3), padding=1, size=(16, 16))
+    arrays = _arrays(case, dtype=np.float64, batch=7)
     # three images' columns a chunk: 3 + 3 + 1 (forward's and the weight gradient's loops)
-    monkeypatch.setattr(conv_patches, "CHUNK_BYTES", 3 * 36 * 16 * 9 * 8)
+    monkeypatch.setattr(conv_patches, "CHUNK_BYTES", 3 * 256 * 16 * 9 * 8)
     out, grads = _run("ours", arrays, case)
     expected, expected_grads = _run("torch", arrays, case)
     assert out.dtype == np.float64 and all(g.dtype == np.float64 for g in grads)
@@ -80,8 +81,8 @@ def test_float64_and_chunks_with_a_short_last_one(monkeypatch):
 
 
 def test_agrees_with_the_other_layouts_and_skips_an_input_gradient_nobody_needs(monkeypatch):
-    case = dict(kernel=(3, 3), padding=1)
-    arrays = _arrays(case, batch=4, channels=32, size=16, seed=2)
+    case = dict(kernel=(3, 3), padding=1, size=(16, 16))
+    arrays = _arrays(case, batch=4, channels=32, seed=2)
     patches = _run("ours", arrays, case, input_grad=False)
     monkeypatch.setattr(conv.Conv2d, "PATCHES", False)
     other = _run("ours", arrays, case, input_grad=False)
@@ -102,13 +103,16 @@ def test_forward_keeps_the_padded_input_not_the_batchs_columns():
 
 
 @pytest.mark.parametrize("shape, weight, stride, groups, expected", [
-    ((8, 16, 16, 16), (32, 16, 3, 3), (1, 1), 1, True),    # an inner layer: 48 values a patch row
+    ((8, 16, 16, 16), (32, 16, 3, 3), (1, 1), 1, True),    # the CIFAR-10 example's second stage
+    ((8, 16, 16, 32), (32, 16, 3, 3), (1, 1), 1, False),   # rows of 32 outputs
+    ((8, 16, 8, 8), (32, 16, 3, 3), (1, 1), 1, False),     # a plane of 64 positions: batch-last layout
     ((8, 3, 16, 16), (16, 3, 3, 3), (1, 1), 1, False),     # a first layer's 3 channels
     ((8, 32, 26, 26), (64, 32, 3, 3), (1, 1), 1, False),   # a 24x24 output plane (MNIST's conv2)
-    ((8, 16, 16, 16), (32, 16, 3, 3), (2, 2), 1, False),   # strided
+    ((8, 16, 32, 32), (32, 16, 3, 3), (2, 2), 1, False),   # strided
     ((8, 16, 16, 16), (32, 8, 3, 3), (1, 1), 2, False),    # grouped
 ])
 def test_taken_only_where_it_pays(shape, weight, stride, groups, expected):
-    x = np.zeros(shape, np.float32)
-    assert conv_patches.applies(x, np.zeros(weight, np.float32), stride, ((1, 1), (1, 1)), (1, 1),
-                                groups) is expected
+    node = conv.Conv2d(stride, ((1, 1), (1, 1)), (1, 1), groups, False)
+    node.forward(np.zeros(shape, np.float32), np.zeros(weight, np.float32))
+    assert node.patches is expected
+    node.release()

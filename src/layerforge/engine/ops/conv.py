@@ -204,11 +204,12 @@ class Conv2d(Node):
         (pt, pb), (pl, pr) = self.pads
         oh = conv_output_size(h, kh, self.stride[0], pt, pb, self.dilation[0])
         ow = conv_output_size(w, kw, self.stride[1], pl, pr, self.dilation[1])
-        # inner layers on the CPU (stride 1, enough channels): each patch a row (conv_patches.py)
-        self.patches = self.PATCHES and conv_patches.applies(x, weight, self.stride, self.pads, self.dilation, g)
+        self.batch_last = batch_last = oh * ow < self.PLANE_FOR_CHANNELS_FIRST
+        # planes with short rows and enough channels on the CPU: each patch a row (conv_patches.py)
+        self.patches = (self.PATCHES and not batch_last
+                        and conv_patches.applies(x, weight, self.stride, self.pads, self.dilation, g, ow))
         if self.patches:
             return conv_patches.forward(self, x, weight, bias)
-        self.batch_last = batch_last = oh * ow < self.PLANE_FOR_CHANNELS_FIRST
         on_cpu = type(x) is np.ndarray
         self.by_image = not batch_last and g == 1 and on_cpu and self.BY_IMAGE
         if self.by_image:

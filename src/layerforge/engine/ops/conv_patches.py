@@ -1,7 +1,7 @@
 """Conv2d on the CPU with each output position's patch as one row of the columns (channels-last im2col).
 
-For an ungrouped, undilated stride-1 convolution whose input has enough channels (a network's inner
-layers), the input is copied once into a zero-padded (N, Hp, Wp, C) array. There an output
+For an ungrouped, undilated stride-1 convolution with enough input channels on a mid-sized plane
+(the CIFAR-10 example's 16x16 second stage; ``applies`` says where, and why), the input is copied once into a zero-padded (N, Hp, Wp, C) array. There an output
 position's patch is kh runs of kw*C contiguous values (48 for 16 channels and a 3x3 kernel), so the
 columns of a chunk of images, (positions, kh*kw*C), are one numpy copy of a sliding-window view in
 runs of kw*C values, where the image-by-image layout of ``conv.py`` copies runs of OW (16 values on a
@@ -29,24 +29,27 @@ from .buffer_pool import lent, padded_copy, workspace
 
 # Columns per chunk of images: they stay in the cache between their copy and the product.
 CHUNK_BYTES = 1 << 20
-# Where it pays (measured per layer, forward and backward, batch 64, one thread): patch rows of at
-# least 48 values (16 channels under a 3x3 kernel) on output planes of at most 256 positions (16x16).
-# A first layer's 1 or 3 channels copy in runs too short (LeNet's 6 channels under 5x5: 2.9 -> 5.5 ms),
-# and on larger planes the transposing copies of outputs and gradients cost more than the columns
-# save (the MNIST example's 26x26 conv2: 56 -> 68 ms; 8 channels on 28x28: 10.0 -> 12.4 ms).
+# Where it pays: it replaces Conv2d's image-by-image layout (output planes of 256 positions and more)
+# where that layout's window copies run short, rows of at most 16 outputs, and patch rows hold at
+# least 48 values (16 channels under a 3x3 kernel). Measured per layer in the CIFAR-10 row (batch 64,
+# one thread), forward + backward: 16x16 planes, 16 -> 32 channels: 11.8 -> 11.0 ms. Elsewhere it
+# lost: a first layer's 1 or 3 channels copy in runs too short (LeNet's 6 channels under 5x5: 2.9 ->
+# 5.5 ms); on 8x8 planes the batch-last layout, which keeps its columns from forward, stays ahead in
+# backward (the CIFAR row's conv3: 3.9 -> 4.6 ms); on the MNIST example's 24x24 output the
+# transposing copies of outputs and gradients cost more than the columns save (56 -> 68 ms).
 FEWEST_ROW_VALUES = 48
-MOST_POSITIONS = 256
+LONGEST_ROW = 16
 
 
-def applies(x, weight, stride, pads, dilation, groups):
-    """Whether this layout serves the convolution: CPU, one group, stride and dilation 1, padding at
-    most ``k - 1`` on each side, and the channels and plane sizes above."""
-    _, c, h, w = x.shape
+def applies(x, weight, stride, pads, dilation, groups, out_width):
+    """Whether this layout serves a convolution that would otherwise go image by image: CPU, one
+    group, stride and dilation 1, padding at most ``k - 1`` on each side, output rows of at most
+    ``LONGEST_ROW`` and patch rows of at least ``FEWEST_ROW_VALUES``."""
+    c = x.shape[1]
     kh, kw = weight.shape[2:]
     (pt, pb), (pl, pr) = pads
-    positions = (h + pt + pb - kh + 1) * (w + pl + pr - kw + 1)
     return (type(x) is np.ndarray and groups == 1 and tuple(stride) == (1, 1) and tuple(dilation) == (1, 1)
-            and c * kw >= FEWEST_ROW_VALUES and positions <= MOST_POSITIONS
+            and c * kw >= FEWEST_ROW_VALUES and out_width <= LONGEST_ROW
             and max(pt, pb) < kh and max(pl, pr) < kw)
 
 
