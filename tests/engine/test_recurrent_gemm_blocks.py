@@ -8,29 +8,29 @@ import numpy as np
 import pytest
 
 import layerforge.engine as lf
-from layerforge.engine.ops import recurrent
+from layerforge.engine.ops import small_products
 
 
 @pytest.fixture
 def avx512_one_thread(monkeypatch):
-    monkeypatch.setattr(recurrent, "blas_core", lambda: "SkylakeX")
-    monkeypatch.setattr(recurrent, "get_num_threads", lambda: 1)
+    monkeypatch.setattr(small_products, "blas_core", lambda: "SkylakeX")
+    monkeypatch.setattr(small_products, "get_num_threads", lambda: 1)
 
 
 def test_cut_into_blocks_under_a_million_multiply_adds(avx512_one_thread):
-    assert recurrent._row_blocks(np, 512, 161, 32) == 4     # the LSTM row's forward: 4 x 128 rows
-    assert recurrent._row_blocks(np, 128, 512, 32) == 4     # its backward: 4 x 32 rows
-    assert recurrent._row_blocks(np, 1024, 321, 32) == 16   # hidden 256, input 64
-    assert recurrent._row_blocks(np, 256, 97, 32) == 1      # already small: left whole
-    assert recurrent._row_blocks(np, 128, 512, 64) == 1     # would need blocks under 32 rows
-    assert recurrent._row_blocks(np, 96, 4096, 32) == 1     # no cut of 96 rows is small enough
+    assert small_products.row_blocks(np, 512, 161, 32) == 4     # the LSTM row's forward: 4 x 128 rows
+    assert small_products.row_blocks(np, 128, 512, 32) == 4     # its backward: 4 x 32 rows
+    assert small_products.row_blocks(np, 1024, 321, 32) == 16   # hidden 256, input 64
+    assert small_products.row_blocks(np, 256, 97, 32) == 1      # already small: left whole
+    assert small_products.row_blocks(np, 128, 512, 64) == 1     # would need blocks under 32 rows
+    assert small_products.row_blocks(np, 96, 4096, 32) == 1     # no cut of 96 rows is small enough
 
 
 @pytest.mark.parametrize("core, threads", [("Haswell", 1), ("Zen", 1), ("", 1), ("SkylakeX", 2)])
 def test_left_whole_without_small_kernels_or_with_more_threads(monkeypatch, core, threads):
-    monkeypatch.setattr(recurrent, "blas_core", lambda: core)
-    monkeypatch.setattr(recurrent, "get_num_threads", lambda: threads)
-    assert recurrent._row_blocks(np, 512, 161, 32) == 1
+    monkeypatch.setattr(small_products, "blas_core", lambda: core)
+    monkeypatch.setattr(small_products, "get_num_threads", lambda: threads)
+    assert small_products.row_blocks(np, 512, 161, 32) == 1
 
 
 @pytest.mark.parametrize("kind, blocks", [("LSTM", (4, 8)), ("GRU", (2, 8))])
@@ -42,7 +42,7 @@ def test_cut_layers_match_torch(avx512_one_thread, kind, blocks):
     ours.load_state_dict({k: lf.tensor(v.detach().numpy()) for k, v in theirs.state_dict().items()})
     # both layers cut: the first layer's step product is G x 161 x 32, the second's G x 385 x 32
     gate_rows = 4 * 128 if kind == "LSTM" else 3 * 128
-    assert (recurrent._row_blocks(np, gate_rows, 161, 32), recurrent._row_blocks(np, gate_rows, 385, 32)) == blocks
+    assert (small_products.row_blocks(np, gate_rows, 161, 32), small_products.row_blocks(np, gate_rows, 385, 32)) == blocks
     x = np.random.default_rng(1).standard_normal((6, 32, 32))
     x_ours, x_theirs = lf.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     h0 = np.random.default_rng(2).standard_normal((4, 32, 128))
@@ -80,7 +80,7 @@ def test_cut_float32_layer_equals_the_whole_products(avx512_one_thread, monkeypa
         return out.detach().numpy(), [p.grad.numpy() for p in lstm.parameters()]
 
     cut = run()
-    monkeypatch.setattr(recurrent, "get_num_threads", lambda: 2)
+    monkeypatch.setattr(small_products, "get_num_threads", lambda: 2)
     whole = run()
     np.testing.assert_allclose(cut[0], whole[0], rtol=1e-5, atol=1e-6)
     for a, b in zip(cut[1], whole[1]):

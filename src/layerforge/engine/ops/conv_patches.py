@@ -12,7 +12,7 @@ against 81 for ``weight @ columns`` (measured on the CI machine's AVX-512 kernel
 Backward rebuilds each chunk's columns from the kept padded input (the batch's columns would be
 kernel-size times the input, held from forward to backward):
 
-- weight gradient: ``columns^T @ gradient rows``, the gradient moved to (positions, O) a chunk at a time;
+- weight gradient: each image's gradient (O, positions), as it comes, ``@`` its columns (positions, K);
 - input gradient: the forward convolution, in the same layout, of the output gradient zero-padded by
   ``k - 1 - padding`` with the kernel flipped and its channel axes swapped (a "full" convolution: the
   adjoint of this one), so it reuses the same copy-and-product loop and needs no scatter-add.
@@ -26,6 +26,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from .buffer_pool import lent, padded_copy, workspace
+from .small_products import row_blocks
 
 # Columns per chunk of images: they stay in the cache between their copy and the product.
 CHUNK_BYTES = 1 << 20
@@ -77,7 +78,8 @@ def _convolve(padded, w_rows, bias, out, kh, kw):
         m = min(step, n - start)
         chunk, product = cols[:m * positions], rows[:m * positions]
         np.reshape(chunk, (m, oh, ow, kh, kw, c), copy=False)[...] = patches[start:start + m]
-        np.matmul(chunk, w_rows, out=product)
+        blocks = row_blocks(np, m * positions, k, o)  # OpenBLAS's small-matrix kernels (small_products.py)
+        np.matmul(chunk.reshape(blocks, -1, k), w_rows, out=product.reshape(blocks, -1, o))
         images = product.reshape(m, positions, o).transpose(0, 2, 1)
         if bias is not None:
             product += bias  # along the rows, before the transposing copy: 5 % faster than in it
@@ -108,22 +110,23 @@ def backward(node, grad, want_x):
     positions, k, dtype = oh * ow, kh * kw * c, grad.dtype
     rows = np.ascontiguousarray(grad).reshape(n, o, positions)
     grad_bias = np.add.reduce(np.add.reduce(rows, axis=0), axis=1) if node.has_bias else None
+    # weight gradient (O, K): each image's gradient rows (O, positions) @ its columns (positions, K),
+    # the positions cut in pieces small enough for OpenBLAS's small-matrix kernels, the pieces summed
     step = _images_per_chunk(k, positions, dtype.itemsize)
+    pieces = row_blocks(np, positions, o, k)
     cols = workspace.take(np, (step * positions, k), dtype)
-    grad_rows = workspace.take(np, (step * positions, o), dtype)
-    partial = np.empty((k, o), dtype=dtype)
-    grad_w_rows = np.zeros((k, o), dtype=dtype)
+    partial = np.empty((step * pieces, o, k), dtype=dtype)
+    grad_w_rows = np.zeros((o, k), dtype=dtype)
     patches = _patches(padded, kh, kw)
     for start in range(0, n, step):
         m = min(step, n - start)
-        chunk, chunk_grad = cols[:m * positions], grad_rows[:m * positions]
+        chunk = cols[:m * positions]
         np.reshape(chunk, (m, oh, ow, kh, kw, c), copy=False)[...] = patches[start:start + m]
-        np.reshape(chunk_grad, (m, positions, o), copy=False)[...] = rows[start:start + m].transpose(0, 2, 1)
-        np.matmul(chunk.T, chunk_grad, out=partial)
-        grad_w_rows += partial
+        by_piece = rows[start:start + m].reshape(m, o, pieces, -1).transpose(0, 2, 1, 3)
+        np.matmul(by_piece, chunk.reshape(m, pieces, -1, k), out=partial[:m * pieces].reshape(m, pieces, o, k))
+        grad_w_rows += np.add.reduce(partial[:m * pieces], axis=0)
     workspace.give(cols)
-    workspace.give(grad_rows)
-    grad_weight = np.ascontiguousarray(grad_w_rows.reshape(kh, kw, c, o).transpose(3, 2, 0, 1))
+    grad_weight = np.ascontiguousarray(grad_w_rows.reshape(o, kh, kw, c).transpose(0, 3, 1, 2))
     grad_x = None
     if want_x:
         (pt, pb), (pl, pr) = node.pads

@@ -8,7 +8,7 @@ Feature-major, as ``LSTMLayer``: states are (H, B), and a step is one GEMM ``W @
 sigmoid) and W_hn h + b_hn (zero over x). The n gate's input part W_in x + b_in is one batched
 product over all steps before the loop. Each gate is a contiguous block of a step's (3H, B) result,
 which numpy's elementwise calls run faster than strided columns, and the per-step product is cut
-into the row blocks OpenBLAS runs with its small-matrix kernels (``_row_blocks``).
+into the row blocks OpenBLAS runs with its small-matrix kernels (``small_products.row_blocks``).
 """
 from __future__ import annotations
 

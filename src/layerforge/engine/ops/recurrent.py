@@ -19,9 +19,9 @@ import math
 import numpy as np
 
 from ..autograd import Node
-from ..threads import blas_core, get_num_threads
 from .buffer_pool import lent, workspace
 from .common import xp_of
+from .small_products import row_blocks
 
 
 # LSTM backward prepares its per-gate factors this many steps at a time, just before the loop uses
@@ -255,36 +255,12 @@ def _carve(xp, dtype, *shapes):
     return arena, views
 
 
-# numpy's OpenBLAS, on its AVX-512 kernel sets, runs a product of at most 10^6 multiply-adds with
-# "small-matrix" kernels that skip packing the operands (OpenBLAS's sgemm small-kernel permit; not
-# for a transposed-A, non-transposed-B product with a C of more than 1,200 entries, which these layers
-# do not use). Cutting the LSTM's and GRU's per-step products into row blocks under that size makes
-# them 25-35 % faster with one thread (LSTM forward 512x161 @ 161x32: 51 -> 38 us; its backward
-# 128x512 @ 512x32: 41 -> 29 us). Blocks under 32 rows measured slower, and with two threads the whole
-# product, which OpenBLAS splits over both, is faster than the blocks, which it does not.
-_SMALL_KERNEL_CORES = frozenset({"SkylakeX", "Cooperlake", "SapphireRapids"})
-_SMALL_KERNEL_MNK = 1_000_000
-
-
-def _row_blocks(xp, rows, inner, cols):
-    """How many equal row blocks to cut a (rows, inner) @ (inner, cols) product into (1: none)."""
-    if (xp is not np or rows * inner * cols <= _SMALL_KERNEL_MNK or blas_core() not in _SMALL_KERNEL_CORES
-            or get_num_threads() != 1):
-        return 1
-    blocks = 2
-    while rows % blocks == 0 and rows // blocks >= 32:
-        if rows // blocks * inner * cols <= _SMALL_KERNEL_MNK:
-            return blocks
-        blocks *= 2
-    return 1
-
-
 def _blocked_step_product(xp, weights, gates):
     """(G, K) step weights and (T, G, B) per-step gates as row blocks: ``matmul(weights, operand,
     out=gates[s])`` on them runs the cut product."""
     G, K = weights.shape
     T, _, B = gates.shape
-    blocks = _row_blocks(xp, G, K, B)
+    blocks = row_blocks(xp, G, K, B)
     return weights.reshape(blocks, G // blocks, K), gates.reshape(T, blocks, G // blocks, B)
 
 
@@ -292,7 +268,7 @@ def _blocked_state_product(xp, w, dh):
     """``w.T`` (H, G), column-major (the faster GEMM there), and the (H, B) state gradient ``dh`` as row
     blocks: ``matmul(w_t, d_gates, out=dh_blocks)`` on them runs backward's per-step product, cut."""
     G, H = w.shape
-    blocks = _row_blocks(xp, H, G, dh.shape[1])
+    blocks = row_blocks(xp, H, G, dh.shape[1])
     return w.T.reshape(blocks, H // blocks, G), dh.reshape(blocks, H // blocks, dh.shape[1])
 
 
