@@ -1,5 +1,5 @@
-"""Conv2d's patch-row CPU layout (ops/conv_patches.py: enough channels, output planes of 256 positions
-and more in rows of at most 16) gives PyTorch's outputs and all three gradients: paddings from none to k - 1, 'same'
+"""Conv2d's patch-row CPU layout (ops/conv_patches.py: enough channels, output rows of at most 16)
+gives PyTorch's outputs and all three gradients: paddings from none to k - 1, 'same'
 with an even kernel (uneven padding), non-square kernels, no bias, float64, a batch split into chunks
 with a short last one, and a layer whose input needs no gradient; it agrees with the layouts it
 replaces, it keeps the padded input and not the batch's columns, and it is taken only where it pays."""
@@ -11,8 +11,10 @@ from layerforge.engine.ops import conv, conv_patches
 
 torch = pytest.importorskip("torch", reason="PyTorch is the test oracle; not installed")
 
-# each input size gives a 16x16 output plane
+# a 16x16 output plane (columns rebuilt in backward) and smaller ones (columns kept from forward)
 CASES = [dict(kernel=(3, 3), padding=1, size=(16, 16)),
+         dict(kernel=(3, 3), padding=1, size=(8, 8)),
+         dict(kernel=(5, 5), padding=2, size=(6, 10)),
          dict(kernel=(3, 3), padding=0, size=(18, 18)),
          dict(kernel=(5, 5), padding=4, size=(12, 12)),
          dict(kernel=(3, 5), padding=(2, 1), size=(14, 18)),
@@ -105,7 +107,7 @@ def test_forward_keeps_the_padded_input_not_the_batchs_columns():
 @pytest.mark.parametrize("shape, weight, stride, groups, expected", [
     ((8, 16, 16, 16), (32, 16, 3, 3), (1, 1), 1, True),    # the CIFAR-10 example's second stage
     ((8, 16, 16, 32), (32, 16, 3, 3), (1, 1), 1, False),   # rows of 32 outputs
-    ((8, 16, 8, 8), (32, 16, 3, 3), (1, 1), 1, False),     # a plane of 64 positions: batch-last layout
+    ((8, 16, 8, 8), (32, 16, 3, 3), (1, 1), 1, True),      # the digits examples' 8x8 planes
     ((8, 3, 16, 16), (16, 3, 3, 3), (1, 1), 1, False),     # a first layer's 3 channels
     ((8, 32, 26, 26), (64, 32, 3, 3), (1, 1), 1, False),   # a 24x24 output plane (MNIST's conv2)
     ((8, 16, 32, 32), (32, 16, 3, 3), (2, 2), 1, False),   # strided

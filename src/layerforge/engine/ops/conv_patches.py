@@ -1,7 +1,8 @@
 """Conv2d on the CPU with each output position's patch as one row of the columns (channels-last im2col).
 
-For an ungrouped, undilated stride-1 convolution with enough input channels on a mid-sized plane
-(the CIFAR-10 example's 16x16 second stage; ``applies`` says where, and why), the input is copied once into a zero-padded (N, Hp, Wp, C) array. There an output
+For an ungrouped, undilated stride-1 convolution with enough input channels on a plane with short
+rows (the CIFAR-10 example's 16x16 second stage, the digits examples' 8x8 ones; ``applies`` says
+where, and why), the input is copied once into a zero-padded (N, Hp, Wp, C) array. There an output
 position's patch is kh runs of kw*C contiguous values (48 for 16 channels and a 3x3 kernel), so the
 columns of a chunk of images, (positions, kh*kw*C), are one numpy copy of a sliding-window view in
 runs of kw*C values, where the image-by-image layout of ``conv.py`` copies runs of OW (16 values on a
@@ -10,9 +11,10 @@ OpenBLAS runs these skinny products fastest: 32 channels x 144 by 16,384 positio
 against 81 for ``weight @ columns`` (measured on the CI machine's AVX-512 kernels, one thread).
 
 Backward rebuilds each chunk's columns from the kept padded input (the batch's columns would be
-kernel-size times the input, held from forward to backward):
+kernel-size times the input, held from forward to backward), except on small planes (``KEEP_BELOW``):
 
 - weight gradient: each image's gradient (O, positions), as it comes, ``@`` its columns (positions, K);
+  on small planes the kept columns^T ``@`` the gradient moved to (positions, O), one product;
 - input gradient: the forward convolution, in the same layout, of the output gradient zero-padded by
   ``k - 1 - padding`` with the kernel flipped and its channel axes swapped (a "full" convolution: the
   adjoint of this one), so it reuses the same copy-and-product loop and needs no scatter-add.
@@ -30,22 +32,26 @@ from .small_products import row_blocks
 
 # Columns per chunk of images: they stay in the cache between their copy and the product.
 CHUNK_BYTES = 1 << 20
-# Where it pays: it replaces Conv2d's image-by-image layout (output planes of 256 positions and more)
-# where that layout's window copies run short, rows of at most 16 outputs, and patch rows hold at
-# least 48 values (16 channels under a 3x3 kernel). Measured per layer in the CIFAR-10 row (batch 64,
-# one thread), forward + backward: 16x16 planes, 16 -> 32 channels: 11.8 -> 11.0 ms. Elsewhere it
+# Where it pays: output rows of at most 16 and patch rows of at least 48 values (16 channels under a 3x3
+# kernel). Measured in the CIFAR-10 row (batch 64, one thread), forward + backward of its 16x16 conv2:
+# 11.8 -> 11.0 ms with this layout, 9.4-9.5 standalone with the small-matrix kernels; the shipped
+# digits_residual example's 8x8 16-channel convolutions: the step 7.0-7.5 -> 6.5-6.7 ms. Elsewhere it
 # lost: a first layer's 1 or 3 channels copy in runs too short (LeNet's 6 channels under 5x5: 2.9 ->
-# 5.5 ms); on 8x8 planes the batch-last layout, which keeps its columns from forward, stays ahead in
-# backward (the CIFAR row's conv3: 3.9 -> 4.6 ms); on the MNIST example's 24x24 output the
-# transposing copies of outputs and gradients cost more than the columns save (56 -> 68 ms).
+# 5.5 ms), and on the MNIST example's 24x24 output the transposing copies of outputs and gradients
+# cost more than the columns save (56 -> 68 ms).
 FEWEST_ROW_VALUES = 48
 LONGEST_ROW = 16
+# Planes of fewer positions keep the batch's columns from forward to backward (64 x 64 positions x 288
+# values: 4.7 MB for the CIFAR row's conv3, what the batch-last layout kept there), so the weight
+# gradient is one product over the whole batch instead of many tiny ones per image (8x8 planes,
+# 64 -> 64 channels, backward 9.2 -> 7.5 ms); larger ones rebuild each chunk's columns in backward.
+KEEP_BELOW = 256
 
 
 def applies(x, weight, stride, pads, dilation, groups, out_width):
-    """Whether this layout serves a convolution that would otherwise go image by image: CPU, one
-    group, stride and dilation 1, padding at most ``k - 1`` on each side, output rows of at most
-    ``LONGEST_ROW`` and patch rows of at least ``FEWEST_ROW_VALUES``."""
+    """Whether this layout serves the convolution: CPU, one group, stride and dilation 1, padding at
+    most ``k - 1`` on each side, output rows of at most ``LONGEST_ROW`` and patch rows of at least
+    ``FEWEST_ROW_VALUES``."""
     c = x.shape[1]
     kh, kw = weight.shape[2:]
     (pt, pb), (pl, pr) = pads
@@ -63,20 +69,22 @@ def _images_per_chunk(k, positions, itemsize):
     return max(1, CHUNK_BYTES // max(1, k * positions * itemsize))
 
 
-def _convolve(padded, w_rows, bias, out, kh, kw):
+def _convolve(padded, w_rows, bias, out, kh, kw, keep=None):
     """``out`` (N, O, OH*OW) = the stride-1 convolution of ``padded`` (N, Hp, Wp, C) with ``w_rows``
-    (kh*kw*C, O) (rows ordered kernel row, kernel column, channel), plus ``bias`` (O,) if given."""
+    (kh*kw*C, O) (rows ordered kernel row, kernel column, channel), plus ``bias`` (O,) if given; with
+    ``keep`` (N*OH*OW, kh*kw*C), every chunk's columns are written there and stay."""
     n, hp, wp, c = padded.shape
     k, o = w_rows.shape
     oh, ow = hp - kh + 1, wp - kw + 1
     positions = oh * ow
     step = _images_per_chunk(k, positions, padded.dtype.itemsize)
-    cols = workspace.take(np, (step * positions, k), padded.dtype)
+    cols = workspace.take(np, (step * positions, k), padded.dtype) if keep is None else keep
     rows = workspace.take(np, (step * positions, o), padded.dtype)
     patches = _patches(padded, kh, kw)
     for start in range(0, n, step):
         m = min(step, n - start)
-        chunk, product = cols[:m * positions], rows[:m * positions]
+        chunk = cols[:m * positions] if keep is None else keep[start * positions:(start + m) * positions]
+        product = rows[:m * positions]
         np.reshape(chunk, (m, oh, ow, kh, kw, c), copy=False)[...] = patches[start:start + m]
         blocks = row_blocks(np, m * positions, k, o)  # OpenBLAS's small-matrix kernels (small_products.py)
         np.matmul(chunk.reshape(blocks, -1, k), w_rows, out=product.reshape(blocks, -1, o))
@@ -84,34 +92,64 @@ def _convolve(padded, w_rows, bias, out, kh, kw):
         if bias is not None:
             product += bias  # along the rows, before the transposing copy: 5 % faster than in it
         out[start:start + m] = images
-    workspace.give(cols)
+    if keep is None:
+        workspace.give(cols)
     workspace.give(rows)
 
 
 def forward(node, x, weight, bias):
     n, c, h, w = x.shape
     o, _, kh, kw = weight.shape
-    # kept until backward, which rebuilds the columns from it; Conv2d.release gives it back
-    padded = node.padded_buffer = padded_copy(x.transpose(0, 2, 3, 1), 1, node.pads)
+    padded = padded_copy(x.transpose(0, 2, 3, 1), 1, node.pads)
     oh, ow = padded.shape[1] - kh + 1, padded.shape[2] - kw + 1
     out = workspace.lend((n, o, oh * ow), x.dtype)
     w_rows = np.ascontiguousarray(weight.transpose(2, 3, 1, 0)).reshape(kh * kw * c, o)
-    _convolve(padded, w_rows, bias, out, kh, kw)
+    keep = None
+    if oh * ow < KEEP_BELOW:  # Conv2d.release gives it back
+        keep = node.cols_buffer = workspace.take(np, (n * oh * ow, kh * kw * c), x.dtype)
+    _convolve(padded, w_rows, bias, out, kh, kw, keep)
+    if keep is None:
+        node.padded_buffer = padded  # backward rebuilds the columns from it; Conv2d.release gives it back
+    else:
+        workspace.give(padded)
     node.weight, node.x_shape = weight, x.shape
     return out.reshape(n, o, oh, ow)
 
 
 def backward(node, grad, want_x):
     """(input gradient or None, weight gradient, bias gradient or None)."""
-    padded, weight = node.padded_buffer, node.weight
+    weight = node.weight
     n, c, h, w = node.x_shape
     o, _, kh, kw = weight.shape
     oh, ow = grad.shape[2:]
-    positions, k, dtype = oh * ow, kh * kw * c, grad.dtype
+    positions, dtype = oh * ow, grad.dtype
     rows = np.ascontiguousarray(grad).reshape(n, o, positions)
     grad_bias = np.add.reduce(np.add.reduce(rows, axis=0), axis=1) if node.has_bias else None
-    # weight gradient (O, K): each image's gradient rows (O, positions) @ its columns (positions, K),
-    # the positions cut in pieces small enough for OpenBLAS's small-matrix kernels, the pieces summed
+    kept = node.__dict__.get("cols_buffer")
+    if kept is not None:
+        grad_pm = workspace.take(np, (n * positions, o), dtype)
+        np.reshape(grad_pm, (n, positions, o), copy=False)[...] = rows.transpose(0, 2, 1)
+        grad_w_t = kept.T @ grad_pm
+        workspace.give(grad_pm)
+        grad_weight = np.ascontiguousarray(grad_w_t.reshape(kh, kw, c, o).transpose(3, 2, 0, 1))
+    else:
+        grad_weight = _weight_gradient(node.padded_buffer, rows, n, c, o, kh, kw, oh, ow, dtype)
+    grad_x = None
+    if want_x:
+        (pt, pb), (pl, pr) = node.pads
+        full = padded_copy(grad.transpose(0, 2, 3, 1), 1, ((kh - 1 - pt, kh - 1 - pb), (kw - 1 - pl, kw - 1 - pr)))
+        flipped = np.ascontiguousarray(weight[:, :, ::-1, ::-1].transpose(2, 3, 0, 1)).reshape(kh * kw * o, c)
+        grad_x = lent(np, (n, c, h * w), dtype)
+        _convolve(full, flipped, None, grad_x, kh, kw)
+        workspace.give(full)
+        grad_x = grad_x.reshape(n, c, h, w)
+    return grad_x, grad_weight, grad_bias
+
+
+def _weight_gradient(padded, rows, n, c, o, kh, kw, oh, ow, dtype):
+    """(O, C, kh, kw): each image's gradient rows (O, positions) @ its columns (positions, K), rebuilt a
+    chunk at a time, the positions cut in pieces small enough for OpenBLAS's small-matrix kernels."""
+    positions, k = oh * ow, kh * kw * c
     step = _images_per_chunk(k, positions, dtype.itemsize)
     pieces = row_blocks(np, positions, o, k)
     cols = workspace.take(np, (step * positions, k), dtype)
@@ -126,14 +164,4 @@ def backward(node, grad, want_x):
         np.matmul(by_piece, chunk.reshape(m, pieces, -1, k), out=partial[:m * pieces].reshape(m, pieces, o, k))
         grad_w_rows += np.add.reduce(partial[:m * pieces], axis=0)
     workspace.give(cols)
-    grad_weight = np.ascontiguousarray(grad_w_rows.reshape(o, kh, kw, c).transpose(0, 3, 1, 2))
-    grad_x = None
-    if want_x:
-        (pt, pb), (pl, pr) = node.pads
-        full = padded_copy(grad.transpose(0, 2, 3, 1), 1, ((kh - 1 - pt, kh - 1 - pb), (kw - 1 - pl, kw - 1 - pr)))
-        flipped = np.ascontiguousarray(weight[:, :, ::-1, ::-1].transpose(2, 3, 0, 1)).reshape(kh * kw * o, c)
-        grad_x = lent(np, (n, c, h * w), dtype)
-        _convolve(full, flipped, None, grad_x, kh, kw)
-        workspace.give(full)
-        grad_x = grad_x.reshape(n, c, h, w)
-    return grad_x, grad_weight, grad_bias
+    return np.ascontiguousarray(grad_w_rows.reshape(o, kh, kw, c).transpose(0, 3, 1, 2))
