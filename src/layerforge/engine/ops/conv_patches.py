@@ -8,7 +8,8 @@ columns of a chunk of images, (positions, kh*kw*C), are one numpy copy of a slid
 runs of kw*C values, where the image-by-image layout of ``conv.py`` copies runs of OW (16 values on a
 16x16 plane). And ``columns @ weight rows`` (positions, K) @ (K, O) is the orientation in which
 OpenBLAS runs these skinny products fastest: 32 channels x 144 by 16,384 positions at 104 GFLOP/s
-against 81 for ``weight @ columns`` (measured on the CI machine's AVX-512 kernels, one thread).
+against 81 for ``weight @ columns`` (OpenBLAS's AVX-512 kernels, one thread); cut into row blocks, they
+also reach its small-matrix kernels (``small_products.py``).
 
 Backward rebuilds each chunk's columns from the kept padded input (the batch's columns would be
 kernel-size times the input, held from forward to backward), except on small planes (``KEEP_BELOW``):
@@ -19,8 +20,8 @@ kernel-size times the input, held from forward to backward), except on small pla
   ``k - 1 - padding`` with the kernel flipped and its channel axes swapped (a "full" convolution: the
   adjoint of this one), so it reuses the same copy-and-product loop and needs no scatter-add.
 
-Results come back in PyTorch's (N, C, H, W); each chunk's (positions, O) product is transposed into its
-images while still in the cache (forward adds the bias in that same pass).
+Results come back in PyTorch's (N, C, H, W): each chunk's (positions, O) product is transposed into its
+images while still in the cache (forward adds the bias to the product's rows just before).
 """
 from __future__ import annotations
 
@@ -33,12 +34,12 @@ from .small_products import row_blocks
 # Columns per chunk of images: they stay in the cache between their copy and the product.
 CHUNK_BYTES = 1 << 20
 # Where it pays: output rows of at most 16 and patch rows of at least 48 values (16 channels under a 3x3
-# kernel). Measured in the CIFAR-10 row (batch 64, one thread), forward + backward of its 16x16 conv2:
-# 11.8 -> 11.0 ms with this layout, 9.4-9.5 standalone with the small-matrix kernels; the shipped
-# digits_residual example's 8x8 16-channel convolutions: the step 7.0-7.5 -> 6.5-6.7 ms. Elsewhere it
-# lost: a first layer's 1 or 3 channels copy in runs too short (LeNet's 6 channels under 5x5: 2.9 ->
-# 5.5 ms), and on the MNIST example's 24x24 output the transposing copies of outputs and gradients
-# cost more than the columns save (56 -> 68 ms).
+# kernel). Measured (batch 64, one thread), forward + backward: the CIFAR-10 row's 16x16 conv2 10.9-11.1
+# -> 9.4-9.5 ms alone and 12.1-12.3 -> 11.4-11.6 in the model; the shipped digits_residual example's
+# step (8x8 planes, 16 channels) 6.85-7.09 -> 6.21-6.51 ms. Elsewhere it lost: a first layer's 1 or 3
+# channels copy in runs too short (LeNet's 6 channels under 5x5: 2.9 -> 5.5 ms), and on the MNIST
+# example's 24x24 output the transposing copies of outputs and gradients cost more than the columns
+# save (56 -> 68 ms).
 FEWEST_ROW_VALUES = 48
 LONGEST_ROW = 16
 # Planes of fewer positions keep the batch's columns from forward to backward (64 x 64 positions x 288
