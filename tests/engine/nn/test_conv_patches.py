@@ -112,9 +112,12 @@ def test_forward_keeps_the_padded_input_not_the_batchs_columns():
     ((8, 32, 26, 26), (64, 32, 3, 3), (1, 1), 1, False),   # a 24x24 output plane (MNIST's conv2)
     ((8, 16, 32, 32), (32, 16, 3, 3), (2, 2), 1, False),   # strided
     ((8, 16, 16, 16), (32, 8, 3, 3), (1, 1), 2, False),    # grouped
+    ((8, 64, 16, 16), (64, 64, 1, 1), (1, 1), 1, False),   # 1x1 on 16x16: no window copy to save
+    ((8, 64, 8, 8), (128, 64, 1, 1), (1, 1), 1, True),     # 1x1 on 8x8: its columns kept
 ])
 def test_taken_only_where_it_pays(shape, weight, stride, groups, expected):
-    node = conv.Conv2d(stride, ((1, 1), (1, 1)), (1, 1), groups, False)
+    pad = weight[2] // 2
+    node = conv.Conv2d(stride, ((pad, pad), (pad, pad)), (1, 1), groups, False)
     node.forward(np.zeros(shape, np.float32), np.zeros(weight, np.float32))
     assert node.patches is expected
     node.release()

@@ -206,7 +206,7 @@ class Conv2d(Node):
         ow = conv_output_size(w, kw, self.stride[1], pl, pr, self.dilation[1])
         self.batch_last = batch_last = oh * ow < self.PLANE_FOR_CHANNELS_FIRST
         # planes with short rows and enough channels on the CPU: each patch a row (conv_patches.py)
-        self.patches = self.PATCHES and conv_patches.applies(x, weight, self.stride, self.pads, self.dilation, g, ow)
+        self.patches = self.PATCHES and conv_patches.applies(x, weight, self.stride, self.pads, self.dilation, g, (oh, ow))
         if self.patches:
             return conv_patches.forward(self, x, weight, bias)
         on_cpu = type(x) is np.ndarray
