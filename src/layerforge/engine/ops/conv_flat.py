@@ -93,6 +93,39 @@ class FlatPlanes:
             cols[:, t] = self.flat[:, start + shift:stop + shift]
         return cols
 
+    def depthwise(self, w_taps, start, stop, out):
+        """``out`` (C, stop - start): each channel's own kernel ``w_taps`` (C, kernel size) over the
+        loaded positions [start, stop), one scaled shifted row per kernel offset, summed. With one output
+        per channel there is nothing for a matrix product to share, so no columns are copied: 219
+        against 362 us for a chunk of 16 channels, 5,780 positions."""
+        scratch = self.cols[:out.size].reshape(out.shape)
+        for t, shift in enumerate(self.shifts):  # the first shift is 0
+            np.multiply(self.flat[:, start + shift:stop + shift], w_taps[:, t, None], out=scratch if t else out)
+            if t:
+                out += scratch
+
+    def depthwise_weight_gradient(self, rows, start, stop, out):
+        """``out`` (C, kernel size) += each channel's gradient ``rows`` (C, stop - start) dotted with its
+        loaded input at every kernel offset (106 against 365 us through columns, as above)."""
+        dots = np.empty((len(self.shifts), rows.shape[0], 1, 1), dtype=rows.dtype)
+        for t, shift in enumerate(self.shifts):
+            np.matmul(rows[:, None, :], self.flat[:, start + shift:stop + shift, None], out=dots[t])
+        out += dots[:, :, 0, 0].T
+
+    def add_depthwise(self, w_taps, rows, start, whole):
+        """Adjoint of ``depthwise``: adds each offset's scaled gradient ``rows`` into the input gradient's
+        flat rows; ``whole``: they are the chunk's only piece (``start`` 0), the first offset writes."""
+        stop = start + rows.shape[1]
+        flat = self.grad_flat
+        scratch = self.grad_cols[:rows.size].reshape(rows.shape)
+        for t, shift in enumerate(self.shifts):
+            if whole and t == 0:
+                np.multiply(rows, w_taps[:, 0, None], out=flat[:, :stop])
+                flat[:, stop:stop + self.shifts[-1]] = 0
+                continue
+            np.multiply(rows, w_taps[:, t, None], out=scratch)
+            flat[:, start + shift:stop + shift] += scratch
+
     def gradient_columns(self, size):
         """Room for (C, kernel size, size) column gradients."""
         return self._column_view(self.grad_cols, size)
@@ -155,9 +188,13 @@ def forward(node, x, weight, bias):
     out = workspace.lend((x.shape[0], o) + planes.out_sizes, x.dtype)
     w_groups = weight.reshape(groups, o // groups, cg * k)
     row_groups = planes.rows.reshape(groups, o // groups, -1)
+    depthwise = cg == 1 and o == groups  # one output per channel: FlatPlanes.depthwise, no columns
     for start, stop in planes.chunks():
         planes.load(x[start:stop])
         for begin, end in planes.pieces(stop - start):
+            if depthwise:
+                planes.depthwise(weight.reshape(o, k), begin, end, planes.rows[:, begin:end])
+                continue
             cols = planes.columns(begin, end)
             np.matmul(w_groups, cols.reshape(groups, cg * k, end - begin), out=row_groups[:, :, begin:end])
         if bias is not None:
@@ -178,6 +215,7 @@ def backward(node, grad, want_x):
     grad_x = workspace.lend(x.shape, dtype) if want_x else None
     grad_weight = np.zeros((groups, o // groups, cg * k), dtype=dtype)
     grad_bias = np.zeros(o, dtype=dtype) if node.has_bias else None
+    depthwise = cg == 1 and o == groups
     for start, stop in planes.chunks():
         planes.load(x[start:stop])
         planes.load_gradient(grad[start:stop])
@@ -185,8 +223,13 @@ def backward(node, grad, want_x):
             grad_bias += planes.rows[:, :(stop - start) * planes.cell].sum(axis=1)
         pieces = planes.pieces(stop - start)
         for begin, end in pieces:
-            cols = planes.columns(begin, end)
             rows = planes.rows[:, begin:end]
+            if depthwise:
+                planes.depthwise_weight_gradient(rows, begin, end, grad_weight.reshape(o, k))
+                if want_x:
+                    planes.add_depthwise(weight.reshape(o, k), rows, begin, whole=len(pieces) == 1)
+                continue
+            cols = planes.columns(begin, end)
             grad_weight += np.matmul(rows.reshape(groups, o // groups, end - begin),
                                      cols.reshape(groups, cg * k, end - begin).transpose(0, 2, 1))
             if want_x:
