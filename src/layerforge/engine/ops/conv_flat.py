@@ -230,8 +230,11 @@ def backward(node, grad, want_x):
                     planes.add_depthwise(weight.reshape(o, k), rows, begin, whole=len(pieces) == 1)
                 continue
             cols = planes.columns(begin, end)
-            grad_weight += np.matmul(rows.reshape(groups, o // groups, end - begin),
-                                     cols.reshape(groups, cg * k, end - begin).transpose(0, 2, 1))
+            # columns @ gradient^T, transposed: OpenBLAS runs it 17-43 % faster than gradient @ columns^T
+            # here (Conv3d's 54 x 25,920 by 8: 666 against 1,116 us; 4 groups of 8 by 36: 603 against 954)
+            grad_weight += np.matmul(cols.reshape(groups, cg * k, end - begin),
+                                     rows.reshape(groups, o // groups, end - begin).transpose(0, 2, 1)
+                                     ).transpose(0, 2, 1)
             if want_x:
                 grad_cols = planes.gradient_columns(end - begin)
                 grouped_column_gradients(np, weight, rows, groups, out=grad_cols.reshape(groups, cg * k, end - begin))
