@@ -85,3 +85,18 @@ def check_layer(build, *input_shapes, train=True, dtype=np.float32, integer_high
             else:
                 np.testing.assert_array_equal(got_buf, to_numpy(buf), err_msg=f"buffer {name}")
     return theirs, ours
+
+
+def conv_and_grads(engine, x, w, b=None, input_grad=True, **options):
+    """``conv2d`` of (x, w[, b]) in either library (``engine`` "ours" or "torch"), then the backward of
+    ``(out * upstream).sum()`` for a fixed random upstream: (output, [x's gradient or None, w's, b's if
+    given])."""
+    tensor = lf.tensor if engine == "ours" else torch.tensor
+    functional = lf_nn.functional if engine == "ours" else torch.nn.functional
+    params = [tensor(x, requires_grad=input_grad), tensor(w, requires_grad=True)]
+    if b is not None:
+        params.append(tensor(b, requires_grad=True))
+    out = functional.conv2d(*params, **options)
+    upstream = np.random.default_rng(3).standard_normal(tuple(out.shape)).astype(x.dtype)
+    (out * tensor(upstream)).sum().backward()
+    return out.detach().numpy(), [None if p.grad is None else p.grad.numpy() for p in params]

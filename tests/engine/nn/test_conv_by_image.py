@@ -1,14 +1,15 @@
 """Conv2d's image-by-image CPU path (large output planes, one group) gives PyTorch's outputs and
 gradients: strides, padding, dilation, odd sizes, a batch split into several chunks (and a last short
 one), no bias, and a first layer whose input needs no gradient; it agrees with the whole-batch
-(C, N, H, W) path it replaced, and it does not keep the batch's columns between forward and backward."""
+(C, N, H, W) path it replaced, and it (and the patch-row layout) does not keep the batch's columns
+between forward and backward."""
 import numpy as np
 import pytest
 
-import layerforge.engine as lf
+from layer_oracle import conv_and_grads
 from layerforge.engine.ops import conv
 
-torch = pytest.importorskip("torch", reason="PyTorch is the test oracle; not installed")
+pytest.importorskip("torch", reason="PyTorch is the test oracle; not installed")
 
 CASES = [dict(stride=1, padding=0, dilation=1),
          dict(stride=2, padding=(1, 2), dilation=1),
@@ -18,17 +19,8 @@ CASES = [dict(stride=1, padding=0, dilation=1),
 
 def _run(engine, arrays, case, input_grad=True):
     x, w, b = arrays
-    tensor = lf.tensor if engine == "ours" else torch.tensor
-    params = [tensor(x, requires_grad=input_grad), tensor(w, requires_grad=True)]
-    if case.get("bias", True):
-        params.append(tensor(b, requires_grad=True))
-    functional = lf.nn.functional if engine == "ours" else torch.nn.functional
     options = {k: v for k, v in case.items() if k != "bias"}
-    out = functional.conv2d(*params, **options)
-    upstream = np.random.default_rng(3).standard_normal(tuple(out.shape)).astype(np.float32)
-    (out * tensor(upstream)).sum().backward()
-    grads = [None if p.grad is None else p.grad.numpy() for p in params]
-    return out.detach().numpy(), grads
+    return conv_and_grads(engine, x, w, b if case.get("bias", True) else None, input_grad, **options)
 
 
 @pytest.mark.parametrize("chunk_bytes", [1, 1 << 20], ids=["one_image_per_chunk", "whole_batch"])
@@ -74,10 +66,14 @@ def test_agrees_with_the_whole_batch_layout_and_skips_a_first_layers_input_gradi
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
 
 
-def test_forward_keeps_the_input_not_the_batchs_columns():
-    node = conv.Conv2d((1, 1), ((0, 0), (0, 0)), (1, 1), 1, False)
-    x = np.zeros((16, 8, 26, 26), np.float32)
-    node.forward(x, np.zeros((4, 8, 3, 3), np.float32))
-    assert node.by_image
+@pytest.mark.parametrize("x_shape, pads, layout, bound", [
+    ((16, 8, 26, 26), 0, "by_image", 16 * 8 * 26 * 26 * 4),      # the input itself
+    ((16, 16, 16, 16), 1, "patches", 16 * 16 * 18 * 18 * 4),     # its padded copy (conv_patches.py)
+], ids=["image_by_image", "patch_rows"])
+def test_forward_keeps_the_input_not_the_batchs_columns(x_shape, pads, layout, bound):
+    node = conv.Conv2d((1, 1), ((pads, pads), (pads, pads)), (1, 1), 1, False)
+    node.forward(np.zeros(x_shape, np.float32), np.zeros((4, x_shape[1], 3, 3), np.float32))
+    assert node.__dict__[layout]
     kept = [v for v in vars(node).values() if isinstance(v, np.ndarray)]
-    assert max(a.nbytes for a in kept) <= x.nbytes  # the columns would be 9x the input
+    assert max(a.nbytes for a in kept) <= bound  # the columns would be 9x the input
+    node.release()

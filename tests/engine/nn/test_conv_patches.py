@@ -2,14 +2,15 @@
 gives PyTorch's outputs and all three gradients: paddings from none to k - 1, 'same'
 with an even kernel (uneven padding), non-square kernels, no bias, float64, a batch split into chunks
 with a short last one, and a layer whose input needs no gradient; it agrees with the layouts it
-replaces, it keeps the padded input and not the batch's columns, and it is taken only where it pays."""
+replaces, and it is taken only where it pays (that it keeps no batch's columns on large planes is
+in test_conv_by_image.py)."""
 import numpy as np
 import pytest
 
-import layerforge.engine as lf
+from layer_oracle import conv_and_grads
 from layerforge.engine.ops import conv, conv_patches
 
-torch = pytest.importorskip("torch", reason="PyTorch is the test oracle; not installed")
+pytest.importorskip("torch", reason="PyTorch is the test oracle; not installed")
 
 # a 16x16 output plane (columns rebuilt in backward) and smaller ones (columns kept from forward)
 CASES = [dict(kernel=(3, 3), padding=1, size=(16, 16)),
@@ -31,16 +32,8 @@ def _arrays(case, dtype=np.float32, batch=5, channels=16, seed=7):
 
 def _run(engine, arrays, case, input_grad=True):
     x, w, b = arrays
-    tensor = lf.tensor if engine == "ours" else torch.tensor
-    params = [tensor(x, requires_grad=input_grad), tensor(w, requires_grad=True)]
-    if case.get("bias", True):
-        params.append(tensor(b, requires_grad=True))
-    functional = lf.nn.functional if engine == "ours" else torch.nn.functional
-    out = functional.conv2d(*params, padding=case["padding"])
-    upstream = np.random.default_rng(3).standard_normal(tuple(out.shape)).astype(x.dtype)
-    (out * tensor(upstream)).sum().backward()
-    grads = [None if p.grad is None else p.grad.numpy() for p in params]
-    return out.detach().numpy(), grads
+    return conv_and_grads(engine, x, w, b if case.get("bias", True) else None, input_grad,
+                          padding=case["padding"])
 
 
 def _takes_the_path(monkeypatch):
@@ -92,16 +85,6 @@ def test_agrees_with_the_other_layouts_and_skips_an_input_gradient_nobody_needs(
     assert patches[1][0] is None and other[1][0] is None
     for a, b in zip(patches[1][1:], other[1][1:]):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
-
-
-def test_forward_keeps_the_padded_input_not_the_batchs_columns():
-    node = conv.Conv2d((1, 1), ((1, 1), (1, 1)), (1, 1), 1, False)
-    x = np.zeros((16, 16, 16, 16), np.float32)
-    node.forward(x, np.zeros((4, 16, 3, 3), np.float32))
-    assert node.patches
-    kept = [v for v in vars(node).values() if isinstance(v, np.ndarray)]
-    assert max(a.nbytes for a in kept) <= 16 * 16 * 18 * 18 * 4  # the columns would be 9x the input
-    node.release()
 
 
 @pytest.mark.parametrize("shape, weight, stride, groups, expected", [
