@@ -5,7 +5,9 @@ On the padded planes flattened, one channel's planes in a row, kernel offset (i,
 shift ``s = i*dh*Wp + j*dw`` along that row (for volumes, ``s`` adds ``i*dd*Hp*Wp``): so each offset's
 columns are one contiguous slice of every channel's row (im2col is one contiguous copy per offset),
 and col2im one contiguous shifted add per offset. The strided window copies and adds they replace,
-of (C, N, OH, OW) blocks in runs of OW values, ran at ~0.6-1 ns a value.
+of (C, N, OH, OW) blocks in runs of OW values, ran at ~0.6-1 ns a value. A depthwise convolution (one
+output per channel) needs no columns at all: each offset is one scaled shifted row
+(``FlatPlanes.depthwise``).
 
 Outputs are computed over the whole padded grid (Hp*Wp positions per image instead of OH*OW: 13 %
 more for a 32x32 plane with padding 1). Those past an image's last output row or column read into
