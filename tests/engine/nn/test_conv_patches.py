@@ -14,6 +14,7 @@ pytest.importorskip("torch", reason="PyTorch is the test oracle; not installed")
 
 # a 16x16 output plane (columns rebuilt in backward) and smaller ones (columns kept from forward)
 CASES = [dict(kernel=(3, 3), padding=1, size=(16, 16)),
+         dict(kernel=(3, 3), padding=1, size=(20, 24), out=4),   # long rows, few outputs
          dict(kernel=(3, 3), padding=1, size=(8, 8)),
          dict(kernel=(5, 5), padding=2, size=(6, 10)),
          dict(kernel=(3, 3), padding=0, size=(18, 18)),
@@ -26,8 +27,8 @@ CASES = [dict(kernel=(3, 3), padding=1, size=(16, 16)),
 def _arrays(case, dtype=np.float32, batch=5, channels=16, seed=7):
     rng = np.random.default_rng(seed)
     return (rng.standard_normal((batch, channels) + case["size"]).astype(dtype),
-            rng.standard_normal((6, channels) + case["kernel"]).astype(dtype),
-            rng.standard_normal(6).astype(dtype))
+            rng.standard_normal((case.get("out", 6), channels) + case["kernel"]).astype(dtype),
+            rng.standard_normal(case.get("out", 6)).astype(dtype))
 
 
 def _run(engine, arrays, case, input_grad=True):
@@ -89,7 +90,9 @@ def test_agrees_with_the_other_layouts_and_skips_an_input_gradient_nobody_needs(
 
 @pytest.mark.parametrize("shape, weight, stride, groups, expected", [
     ((8, 16, 16, 16), (32, 16, 3, 3), (1, 1), 1, True),    # the CIFAR-10 example's second stage
-    ((8, 16, 16, 32), (32, 16, 3, 3), (1, 1), 1, False),   # rows of 32 outputs
+    ((8, 16, 16, 32), (32, 16, 3, 3), (1, 1), 1, False),   # rows of 32, more outputs than inputs
+    ((8, 32, 24, 24), (32, 32, 3, 3), (1, 1), 1, True),    # rows of 24, as many outputs as inputs
+    ((8, 32, 48, 48), (64, 32, 3, 3), (1, 1), 1, False),   # rows of 48, 64 outputs
     ((8, 16, 8, 8), (32, 16, 3, 3), (1, 1), 1, True),      # the digits examples' 8x8 planes
     ((8, 3, 16, 16), (16, 3, 3, 3), (1, 1), 1, False),     # a first layer's 3 channels
     ((8, 32, 26, 26), (64, 32, 3, 3), (1, 1), 1, False),   # a 24x24 output plane (MNIST's conv2)

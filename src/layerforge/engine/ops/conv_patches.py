@@ -39,9 +39,16 @@ CHUNK_BYTES = 1 << 20
 # step (8x8 planes, 16 channels) 6.85-7.09 -> 6.21-6.51 ms. Elsewhere it lost: a first layer's 1 or 3
 # channels copy in runs too short (LeNet's 6 channels under 5x5: 2.9 -> 5.5 ms), and on the MNIST
 # example's 24x24 output the transposing copies of outputs and gradients cost more than the columns
-# save (56 -> 68 ms).
+# save (56 -> 68 ms; see MOST_WIDE_OUTPUTS).
 FEWEST_ROW_VALUES = 48
 LONGEST_ROW = 16
+# Longer output rows take it too where the outputs are few: at most 32 output channels and no more
+# than the input's (the input gradient's columns are 9 x O values a position, the forward's 9 x C).
+# Forward + backward: 32 -> 32 channels on 24x24 36.8-39.5 -> 29.5-29.7 ms, on 48x48 80-82 -> 66;
+# 64 -> 32 on 32x32 67.6-70.5 -> 56.7-60.0; 32 -> 16 on 28x28 39.6-40.0 -> 27.0-27.6. With more
+# outputs than inputs it lost (16 -> 32 on 64x64: 34.9-36.6 -> 37.5-38.0; 32 -> 64 on 24x24, the
+# MNIST example's: 52.5-55.5 -> 61-70).
+MOST_WIDE_OUTPUTS = 32
 # Planes of fewer positions keep the batch's columns from forward to backward (64 x 64 positions x 288
 # values: 4.7 MB for the CIFAR row's conv3, what the batch-last layout kept there), so the weight
 # gradient is one product over the whole batch instead of many tiny ones per image (8x8 planes,
@@ -52,15 +59,15 @@ KEEP_BELOW = 256
 def applies(x, weight, stride, pads, dilation, groups, out_hw):
     """Whether this layout serves the convolution: CPU, one group, stride and dilation 1, padding at
     most ``k - 1`` on each side, output rows of at most ``LONGEST_ROW`` and patch rows of at least
-    ``FEWEST_ROW_VALUES``; a 1x1 kernel only on planes that keep their columns (``KEEP_BELOW``): on
+    ``FEWEST_ROW_VALUES`` (longer rows with few outputs: ``MOST_WIDE_OUTPUTS``); a 1x1 kernel only on planes that keep their columns (``KEEP_BELOW``): on
     larger ones the image-by-image product reads the input as it is, with no window copy to save
     (64 -> 64 channels on 16x16: 8.2 -> 11.3 ms forward + backward; on 8x8, 64 -> 128: 6.1 -> 4.4)."""
     c = x.shape[1]
-    kh, kw = weight.shape[2:]
+    o, _, kh, kw = weight.shape
     (pt, pb), (pl, pr) = pads
     oh, ow = out_hw
     return (type(x) is np.ndarray and groups == 1 and tuple(stride) == (1, 1) and tuple(dilation) == (1, 1)
-            and c * kw >= FEWEST_ROW_VALUES and ow <= LONGEST_ROW
+            and c * kw >= FEWEST_ROW_VALUES and (ow <= LONGEST_ROW or o <= min(c, MOST_WIDE_OUTPUTS))
             and (kh * kw > 1 or oh * ow < KEEP_BELOW)
             and max(pt, pb) < kh and max(pl, pr) < kw)
 
