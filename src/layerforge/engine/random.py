@@ -98,8 +98,12 @@ def uniform(shape, dtype, device, generator=None, low=0.0, high=1.0, out=None):
     """Uniform numbers in [low, high); ``out``, a float32 or float64 CPU array of ``shape`` and ``dtype``,
     receives them where given (the same numbers: numpy's generator fills it in the same order)."""
     rng = _generator_for(device, generator)
-    if out is not None and low == 0.0 and high == 1.0:
-        return rng.random(dtype=out.dtype, out=out)
+    if out is not None:
+        rng.random(dtype=out.dtype, out=out)
+        if low != 0.0 or high != 1.0:
+            out *= high - low
+            out += low
+        return out
     with backend.device_context(backend.as_device(device)):
         out = rng.random(shape, dtype=_float_dtype(dtype))
         if low != 0.0 or high != 1.0:

@@ -276,7 +276,7 @@ class Conv2d(Node):
         self.padded, self.weight, self.x_shape = padded, weight, x.shape
         return out.reshape(n, o, oh, ow)
 
-    def _backward_by_image(self, grad):
+    def _backward_by_image(self, grad, want_x):
         n, c, h, w = self.x_shape
         weight, padded = self.weight, self.padded
         o, _, kh, kw = weight.shape
@@ -284,7 +284,6 @@ class Conv2d(Node):
         k, positions = c * kh * kw, oh * ow
         dtype = grad.dtype
         rows = np.ascontiguousarray(grad).reshape(n, o, positions)
-        want_x = self.inputs is None or self.inputs[0].requires_grad
         step = self._chunk(n, k, positions, dtype.itemsize)
         # With a bias and few columns rows (a first layer), a row of ones under each image's columns
         # makes the GEMM's last row the bias gradient (the image's gradient summed over positions): no
@@ -340,16 +339,13 @@ class Conv2d(Node):
         return grad_x, grad_weight
 
     def backward(self, grad):
-        if self.patches:
-            grad_x, grad_weight, grad_bias = conv_patches.backward(
-                self, grad, self.inputs is None or self.inputs[0].requires_grad)
-            return (grad_x, grad_weight, grad_bias) if self.has_bias else (grad_x, grad_weight)
-        if self.by_image:
-            return self._backward_by_image(grad)
         want_x = self.inputs is None or self.inputs[0].requires_grad
+        if self.patches:
+            return conv_patches.backward(self, grad, want_x)
+        if self.by_image:
+            return self._backward_by_image(grad, want_x)
         if self.flat:
-            grads = conv_flat.backward(self, grad, want_x)
-            return grads if self.has_bias else grads[:2]
+            return conv_flat.backward(self, grad, want_x)
         xp = xp_of(grad)
         n, c, h, w = self.x_shape
         weight, cols, g = self.weight, self.cols, self.groups

@@ -191,11 +191,12 @@ def forward(node, x, weight, bias):
     w_groups = weight.reshape(groups, o // groups, cg * k)
     row_groups = planes.rows.reshape(groups, o // groups, -1)
     depthwise = cg == 1 and o == groups  # one output per channel: FlatPlanes.depthwise, no columns
+    w_taps = weight.reshape(o, k) if depthwise else None   # each channel's kernel
     for start, stop in planes.chunks():
         planes.load(x[start:stop])
         for begin, end in planes.pieces(stop - start):
             if depthwise:
-                planes.depthwise(weight.reshape(o, k), begin, end, planes.rows[:, begin:end])
+                planes.depthwise(w_taps, begin, end, planes.rows[:, begin:end])
                 continue
             cols = planes.columns(begin, end)
             np.matmul(w_groups, cols.reshape(groups, cg * k, end - begin), out=row_groups[:, :, begin:end])
@@ -208,7 +209,8 @@ def forward(node, x, weight, bias):
 
 
 def backward(node, grad, want_x):
-    """(grad_x or None, grad_weight, grad_bias or None), the columns rebuilt a piece at a time."""
+    """The node's gradients, (grad_x or None, grad_weight[, grad_bias] with a bias), the columns rebuilt
+    a piece at a time."""
     x, weight, groups = node.x, node.weight, node.groups
     o, cg = weight.shape[:2]
     k = math.prod(weight.shape[2:])
@@ -218,6 +220,8 @@ def backward(node, grad, want_x):
     grad_weight = np.zeros((groups, o // groups, cg * k), dtype=dtype)
     grad_bias = np.zeros(o, dtype=dtype) if node.has_bias else None
     depthwise = cg == 1 and o == groups
+    if depthwise:  # each channel's kernel, and a view of its gradient, which the taps add into
+        w_taps, grad_taps = weight.reshape(o, k), grad_weight.reshape(o, k)
     for start, stop in planes.chunks():
         planes.load(x[start:stop])
         planes.load_gradient(grad[start:stop])
@@ -227,9 +231,9 @@ def backward(node, grad, want_x):
         for begin, end in pieces:
             rows = planes.rows[:, begin:end]
             if depthwise:
-                planes.depthwise_weight_gradient(rows, begin, end, grad_weight.reshape(o, k))
+                planes.depthwise_weight_gradient(rows, begin, end, grad_taps)
                 if want_x:
-                    planes.add_depthwise(weight.reshape(o, k), rows, begin, whole=len(pieces) == 1)
+                    planes.add_depthwise(w_taps, rows, begin, whole=len(pieces) == 1)
                 continue
             cols = planes.columns(begin, end)
             # columns @ gradient^T, transposed: OpenBLAS runs it 17-43 % faster than gradient @ columns^T
@@ -244,7 +248,8 @@ def backward(node, grad, want_x):
         if want_x:
             planes.write_input_gradient(grad_x[start:stop])
     planes.release()
-    return grad_x, grad_weight.reshape(weight.shape), grad_bias
+    grads = (grad_x, grad_weight.reshape(weight.shape))
+    return grads + (grad_bias,) if node.has_bias else grads
 
 
 class Conv3d(Node):
@@ -259,5 +264,4 @@ class Conv3d(Node):
         return forward(self, x, weight, bias)
 
     def backward(self, grad):
-        grads = backward(self, grad, self.inputs is None or self.inputs[0].requires_grad)
-        return grads if self.has_bias else grads[:2]
+        return backward(self, grad, self.inputs is None or self.inputs[0].requires_grad)

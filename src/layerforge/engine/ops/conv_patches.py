@@ -81,31 +81,42 @@ def _images_per_chunk(k, positions, itemsize):
     return max(1, CHUNK_BYTES // max(1, k * positions * itemsize))
 
 
+def _column_chunks(padded, kh, kw, step, keep=None):
+    """Yields (start, m, columns) for each chunk of ``step`` images (the last may be shorter): their
+    columns (m * positions, kh*kw*C) copied from ``padded`` (N, Hp, Wp, C), into ``keep`` (the batch's
+    columns) where given, else into one workspace buffer reused from chunk to chunk."""
+    n, hp, wp, c = padded.shape
+    oh, ow = hp - kh + 1, wp - kw + 1
+    positions = oh * ow
+    cols = keep if keep is not None else workspace.take(np, (step * positions, kh * kw * c), padded.dtype)
+    patches = _patches(padded, kh, kw)
+    for start in range(0, n, step):
+        m = min(step, n - start)
+        chunk = cols[start * positions:(start + m) * positions] if keep is not None else cols[:m * positions]
+        np.reshape(chunk, (m, oh, ow, kh, kw, c), copy=False)[...] = patches[start:start + m]
+        yield start, m, chunk
+    if keep is None:
+        workspace.give(cols)
+
+
 def _convolve(padded, w_rows, bias, out, kh, kw, keep=None):
     """``out`` (N, O, OH*OW) = the stride-1 convolution of ``padded`` (N, Hp, Wp, C) with ``w_rows``
     (kh*kw*C, O) (rows ordered kernel row, kernel column, channel), plus ``bias`` (O,) if given; with
     ``keep`` (N*OH*OW, kh*kw*C), every chunk's columns are written there and stay."""
-    n, hp, wp, c = padded.shape
     k, o = w_rows.shape
-    oh, ow = hp - kh + 1, wp - kw + 1
-    positions = oh * ow
+    positions = (padded.shape[1] - kh + 1) * (padded.shape[2] - kw + 1)
     step = _images_per_chunk(k, positions, padded.dtype.itemsize)
-    cols = workspace.take(np, (step * positions, k), padded.dtype) if keep is None else keep
     rows = workspace.take(np, (step * positions, o), padded.dtype)
-    patches = _patches(padded, kh, kw)
-    for start in range(0, n, step):
-        m = min(step, n - start)
-        chunk = cols[:m * positions] if keep is None else keep[start * positions:(start + m) * positions]
+    # OpenBLAS's small-matrix kernels (small_products.py): the cut of a whole chunk's product, asked once
+    full_blocks = row_blocks(np, step * positions, k, o)
+    for start, m, chunk in _column_chunks(padded, kh, kw, step, keep):
         product = rows[:m * positions]
-        np.reshape(chunk, (m, oh, ow, kh, kw, c), copy=False)[...] = patches[start:start + m]
-        blocks = row_blocks(np, m * positions, k, o)  # OpenBLAS's small-matrix kernels (small_products.py)
+        blocks = full_blocks if m == step else row_blocks(np, m * positions, k, o)
         np.matmul(chunk.reshape(blocks, -1, k), w_rows, out=product.reshape(blocks, -1, o))
         images = product.reshape(m, positions, o).transpose(0, 2, 1)
         if bias is not None:
             product += bias  # along the rows, before the transposing copy: 5 % faster than in it
         out[start:start + m] = images
-    if keep is None:
-        workspace.give(cols)
     workspace.give(rows)
 
 
@@ -129,7 +140,7 @@ def forward(node, x, weight, bias):
 
 
 def backward(node, grad, want_x):
-    """(input gradient or None, weight gradient, bias gradient or None)."""
+    """The node's gradients: (input gradient or None, weight gradient[, bias gradient] with a bias)."""
     weight = node.weight
     n, c, h, w = node.x_shape
     o, _, kh, kw = weight.shape
@@ -155,7 +166,7 @@ def backward(node, grad, want_x):
         _convolve(full, flipped, None, grad_x, kh, kw)
         workspace.give(full)
         grad_x = grad_x.reshape(n, c, h, w)
-    return grad_x, grad_weight, grad_bias
+    return (grad_x, grad_weight, grad_bias) if node.has_bias else (grad_x, grad_weight)
 
 
 def _weight_gradient(padded, rows, n, c, o, kh, kw, oh, ow, dtype):
@@ -164,16 +175,10 @@ def _weight_gradient(padded, rows, n, c, o, kh, kw, oh, ow, dtype):
     positions, k = oh * ow, kh * kw * c
     step = _images_per_chunk(k, positions, dtype.itemsize)
     pieces = row_blocks(np, positions, o, k)
-    cols = workspace.take(np, (step * positions, k), dtype)
     partial = np.empty((step * pieces, o, k), dtype=dtype)
     grad_w_rows = np.zeros((o, k), dtype=dtype)
-    patches = _patches(padded, kh, kw)
-    for start in range(0, n, step):
-        m = min(step, n - start)
-        chunk = cols[:m * positions]
-        np.reshape(chunk, (m, oh, ow, kh, kw, c), copy=False)[...] = patches[start:start + m]
+    for start, m, chunk in _column_chunks(padded, kh, kw, step):
         by_piece = rows[start:start + m].reshape(m, o, pieces, -1).transpose(0, 2, 1, 3)
         np.matmul(by_piece, chunk.reshape(m, pieces, -1, k), out=partial[:m * pieces].reshape(m, pieces, o, k))
         grad_w_rows += np.add.reduce(partial[:m * pieces], axis=0)
-    workspace.give(cols)
     return np.ascontiguousarray(grad_w_rows.reshape(o, kh, kw, c).transpose(0, 3, 1, 2))

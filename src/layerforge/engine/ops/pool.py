@@ -127,6 +127,8 @@ class MaxPool2d(Node):
             if kh > 1 and kw > 1 and xp is np and (best.size >= self.ROWS_THEN_COLUMNS_FROM
                                                    or kh * kw >= self.ROWS_THEN_COLUMNS_KERNEL):
                 self.columns = columns  # backward finds the winning row, then the column within it
+            else:
+                workspace.give(columns)  # the row maxima were forward's scratch only
             return best
         fill = -xp.inf if x.dtype.kind == "f" else xp.iinfo(x.dtype).min
         padded = _padded(x, self.padding, _needed((oh, ow), self.kernel, self.stride, self.dilation),
