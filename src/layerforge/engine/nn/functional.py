@@ -12,6 +12,7 @@ from ..ops import conv_transpose as _conv_transpose
 from ..ops import dense as _dense
 from ..ops import normalization as _norm
 from ..ops import pool as _pool
+from ..ops import pool_average as _pool_average
 from ..ops.common import apply as _apply
 from ..ops.common import on_input_gpu as _on_input_gpu
 from ..ops.common import xp_of as _xp_of
@@ -324,7 +325,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,  # n
                           count_include_pad, divisor_override).squeeze(0)
     kernel, stride, padding, _ = _pool_args(kernel_size, stride, padding, 1, 2)
     _check_pool_fits(input, kernel, stride, padding, (1, 1), ceil_mode, "avg_pool2d")
-    node = _pool.AvgPool2d(kernel, stride, padding, ceil_mode, count_include_pad, divisor_override)
+    node = _pool_average.AvgPool2d(kernel, stride, padding, ceil_mode, count_include_pad, divisor_override)
     return _apply(node, input)
 
 
@@ -345,7 +346,7 @@ def adaptive_avg_pool2d(input, output_size):  # noqa: A002
     if isinstance(output_size, (int, np.integer)):
         output_size = (int(output_size), int(output_size))
     size = tuple(input.shape[2 + i] if s is None else int(s) for i, s in enumerate(output_size))
-    return _apply(_pool.AdaptiveAvgPool2d(size), input)
+    return _apply(_pool_average.AdaptiveAvgPool2d(size), input)
 
 
 def adaptive_avg_pool1d(input, output_size):  # noqa: A002
