@@ -102,6 +102,10 @@ def prelu(input, weight):  # noqa: A002
             raise RuntimeError(f"Mismatch of parameter numbers and input channel size. Found parameter "
                                f"numbers = {weight.numel()} and channel size = "
                                f"{input.shape[1] if input.ndim > 1 else 1}.")
+    if (isinstance(input, _Tensor) and isinstance(weight, _Tensor) and input.dtype == weight.dtype
+            and weight.ndim == 1 and input.ndim):
+        return _apply(_act.Prelu(), input, weight)
+    if weight.numel() != 1:
         weight = weight.reshape((1, -1) + (1,) * (input.ndim - 2))
     return _ops.where(input > 0, input, weight * input)
 
