@@ -1,6 +1,8 @@
 """Normalisation kernels: batch, layer and group norm, fused so backward is one closed-form pass."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..autograd import Node
@@ -233,13 +235,25 @@ class LayerNorm(Node):
         self.n_axes, self.eps = n_axes, eps
         self.has_weight, self.has_bias = has_weight, has_bias
 
+    # On the CPU the rows (one per normalised group, of K values) go a block of about this many bytes
+    # at a time through every pass, so that the passes after the first find the block in the cache,
+    # and their sums and dot products are BLAS's (rows.py), where numpy's mean ran one short loop per
+    # row. Forward + backward of the node: the transformer row's (32, 32, 64) 0.45 -> 0.36 ms,
+    # (64, 64, 256) 7.2 -> 5.8 ms, (32, 16, 32, 32) over (16, 32, 32) 3.2 -> 2.2 ms. (Keeping the
+    # input instead of the normalised values, and normalising again in backward, made forward faster
+    # and backward slower: even at best.)
+    ROW_BLOCK_BYTES = 512 << 10
+
     def forward(self, x, weight=None, bias=None):
-        # The arrays of a step (the normalised input, kept for backward, and the output) are lent
-        # buffers, the squares a workspace scratch, and the rest is worked in place: the same
-        # operations in the same order as the plain expressions, bit for bit.
         xp = xp_of(x)
         axes = tuple(range(x.ndim - self.n_axes, x.ndim))
         self.axes = axes
+        self.by_rows = xp is np and x.size > 0 and x.dtype.kind == "f"
+        if self.by_rows:
+            return self._forward_rows(x, weight, bias)
+        # The arrays of a step (the normalised input, kept for backward, and the output) are lent
+        # buffers, the squares a workspace scratch, and the rest is worked in place: the same
+        # operations in the same order as the plain expressions, bit for bit.
         mean = x.mean(axis=axes, keepdims=True)
         x_hat = xp.subtract(x, mean, out=lent(xp, x.shape, x.dtype))        # centred, for now
         squares = xp.multiply(x_hat, x_hat, out=workspace.take(xp, x.shape, x.dtype))
@@ -258,7 +272,82 @@ class LayerNorm(Node):
             out += bias
         return out
 
+    def _blocks(self, rows):
+        """Row ranges of about ``ROW_BLOCK_BYTES`` (at least one row)."""
+        count, k = rows.shape
+        step = max(1, self.ROW_BLOCK_BYTES // max(1, k * rows.itemsize))
+        return [slice(start, min(start + step, count)) for start in range(0, count, step)]
+
+    def _forward_rows(self, x, weight, bias):
+        k = math.prod(x.shape[x.ndim - self.n_axes:])
+        rows = np.ascontiguousarray(x).reshape(-1, k)
+        x_hat = lent(np, x.shape, x.dtype)
+        hat_rows = x_hat.reshape(rows.shape)
+        out = x_hat if weight is None and bias is None else lent(np, x.shape, x.dtype)
+        out_rows = out.reshape(rows.shape)
+        w = None if weight is None else weight.reshape(k)
+        b = None if bias is None else bias.reshape(k)
+        inv_std = np.empty(rows.shape[0], dtype=x.dtype)
+        count = x.dtype.type(k)
+        for block in self._blocks(rows):
+            mean = row_sums(np, rows[block])
+            mean /= count
+            centred = np.subtract(rows[block], mean[:, None], out=hat_rows[block])
+            var = row_dots(np, centred, centred)
+            var /= count
+            inv = inv_std[block]
+            np.sqrt(var + x.dtype.type(self.eps), out=inv)
+            np.reciprocal(inv, out=inv)
+            centred *= inv[:, None]
+            if out is x_hat:
+                continue
+            into = out_rows[block]
+            if w is None:
+                np.add(centred, b, out=into)
+                continue
+            np.multiply(centred, w, out=into)
+            if b is not None:
+                into += b
+        self.x_hat, self.inv_std, self.weight = x_hat, inv_std, weight
+        return out
+
+    def _backward_rows(self, g):
+        x_hat, inv_std, weight = self.x_hat, self.inv_std, self.weight
+        k = math.prod(x_hat.shape[x_hat.ndim - self.n_axes:])
+        hat_rows = x_hat.reshape(-1, k)
+        g_rows = np.ascontiguousarray(g).reshape(hat_rows.shape)
+        w = None if weight is None else weight.reshape(k)
+        grad_x = lent(np, x_hat.shape, g.dtype)
+        grad_rows = grad_x.reshape(hat_rows.shape)
+        grad_weight = np.zeros(k, dtype=g.dtype) if self.has_weight else None
+        grad_bias = np.zeros(k, dtype=g.dtype) if self.has_bias else None
+        blocks = self._blocks(hat_rows)
+        scratch = workspace.take(np, (blocks[0].stop - blocks[0].start, k), g.dtype)
+        count = g.dtype.type(k)
+        for block in blocks:
+            gb, hat, into = g_rows[block], hat_rows[block], grad_rows[block]
+            products = scratch[:gb.shape[0]]
+            if grad_weight is not None:
+                grad_weight += np.add.reduce(np.multiply(gb, hat, out=products), axis=0)
+            if grad_bias is not None:
+                grad_bias += np.add.reduce(gb, axis=0)
+            g_hat = gb if w is None else np.multiply(gb, w, out=into)
+            mean_g = row_sums(np, g_hat)
+            mean_g /= count
+            mean_gx = row_dots(np, g_hat, hat)
+            mean_gx /= count
+            # (g_hat - mean_g - x_hat * mean_gx) * inv_std, in the gradient's block
+            np.subtract(g_hat, mean_g[:, None], out=into)
+            into -= np.multiply(hat, mean_gx[:, None], out=products)
+            into *= inv_std[block, None]
+        workspace.give(scratch)
+        shape = x_hat.shape[x_hat.ndim - self.n_axes:]
+        return _with_affine_grads(grad_x, None if grad_weight is None else grad_weight.reshape(shape),
+                                  None if grad_bias is None else grad_bias.reshape(shape))
+
     def backward(self, g):
+        if self.by_rows:
+            return self._backward_rows(g.astype(self.x_hat.dtype, copy=False))
         xp = xp_of(g)
         x_hat, axes = self.x_hat, self.axes
         lead = tuple(range(g.ndim - self.n_axes))
