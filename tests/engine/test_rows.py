@@ -9,7 +9,7 @@ import pytest
 from layerforge.engine.ops.rows import BLAS_ROW, row_dots, row_max, row_sums
 
 
-@pytest.mark.parametrize("length", [1, 2, 3, 15, 16, 17, 31, 32, 33, 37, 64, 100, 129])
+@pytest.mark.parametrize("length", [1, 2, 3, 15, 16, 17, 31, 32, 33, 37, 64, 100, 127, 128, 129, 1000])
 def test_row_max_is_numpys_max(length):
     a = np.random.default_rng(length).standard_normal((3, 7, length)).astype(np.float32)
     a[0, 0, -1] = 50.0            # the largest value last: an odd row's leftover must count
@@ -35,3 +35,24 @@ def test_row_sums_of_a_strided_view():
     a = np.random.default_rng(2).standard_normal((6, 2 * BLAS_ROW)).astype(np.float32)
     view = a[::2, ::2]            # not contiguous: numpy's sum
     np.testing.assert_allclose(row_sums(np, view), view.sum(axis=-1), rtol=1e-6)
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered")
+@pytest.mark.parametrize("length", [5, 40, 1000])
+def test_log_softmax_along_the_last_axis_matches_pytorch(length):
+    """The CPU last-axis log-softmax (row maximum, BLAS sums, the arrays of a step in the workspace),
+    values and gradient; a row with a -inf (masked) entry and a row of large values included."""
+    torch = pytest.importorskip("torch", reason="PyTorch is the test oracle; not installed")
+    import layerforge.engine as lf
+
+    rng = np.random.default_rng(length)
+    x = (rng.standard_normal((6, length)) * 4).astype(np.float32)
+    x[1, 0] = -np.inf
+    x[2] += 80.0
+    upstream = rng.standard_normal(x.shape).astype(np.float32)
+    ours, theirs = lf.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out, expected = lf.nn.functional.log_softmax(ours, dim=-1), torch.log_softmax(theirs, dim=-1)
+    (out * lf.tensor(upstream)).sum().backward()
+    (expected * torch.tensor(upstream)).sum().backward()
+    np.testing.assert_allclose(out.detach().numpy(), expected.detach().numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-5, atol=1e-6)
