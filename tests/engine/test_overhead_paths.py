@@ -148,7 +148,8 @@ def test_adam_notices_state_edited_between_steps_as_the_loop_does(edit, monkeypa
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_linear_products_are_matmul_s_bit_for_bit(dtype):
     """Linear's 2-D CPU products go through np.dot (a large weight's gradient through matmul); they
-    must equal the @ products exactly."""
+    must equal the @ products exactly. The bias's gradient is a vector of ones times the gradient (one
+    BLAS call), numpy's column sums to float rounding."""
     from layerforge.engine.ops.dense import Linear
     rng = np.random.default_rng(5)
     for n, i, o in [(32, 2, 16), (32, 16, 1), (1, 7, 3), (128, 64, 10), (5, 1, 1), (16, 160, 128)]:
@@ -162,7 +163,9 @@ def test_linear_products_are_matmul_s_bit_for_bit(dtype):
         gx, gw, gb = node.backward(g)
         np.testing.assert_array_equal(gx, g @ w)
         np.testing.assert_array_equal(gw, g.T @ x)
-        np.testing.assert_array_equal(gb, g.sum(axis=0))
+        np.testing.assert_array_equal(gb, np.ones(n, dtype) @ g)
+        np.testing.assert_allclose(gb, g.astype(np.float64).sum(axis=0), rtol=1e-5 if dtype == np.float32 else 1e-12)
+        assert gb.dtype == dtype and gb.shape == (o,)
 
 
 # (rows, classes): few classes (the column-wise maximum) and few rows or many classes (row-wise)

@@ -51,14 +51,34 @@ class Linear(Node):
             # the transposed operand differently); below that np.dot's lighter call wins
             weight_product = product if weight.size < _DOT_MAX_WEIGHT else _matmul
             grad_weight = weight_product(rows.T, x if flat else x.reshape(-1, x.shape[-1]))
-        if self.has_bias:  # np.add.reduce: ndarray.sum's Python wrapper costs a microsecond per call
-            return grad_x, grad_weight, (np.add.reduce(rows, axis=0) if type(rows) is np.ndarray
-                                         else rows.sum(axis=0))
+        if self.has_bias:
+            return grad_x, grad_weight, column_sums(rows)
         return grad_x, grad_weight
 
 
 def _matmul(a, b):
     return a @ b
+
+
+def column_sums(rows):
+    """(N, K) -> (K,): the sum down each column (a bias's gradient). On the CPU in float32 or float64,
+    a vector of ones times the rows, one BLAS call: (32, 16) 1.38 -> 0.54 us, (128, 256) 4.6 -> 1.8
+    us against numpy's reduction (summed in another order: float rounding)."""
+    if type(rows) is not np.ndarray:
+        return rows.sum(axis=0)
+    if rows.dtype.char not in "fd":
+        return np.add.reduce(rows, axis=0)
+    key = (rows.shape[0], rows.dtype.char)
+    ones = _ONES.get(key)
+    if ones is None:
+        if len(_ONES) > 64:
+            _ONES.clear()
+        ones = _ONES[key] = np.ones(rows.shape[0], dtype=rows.dtype)
+        ones.flags.writeable = False
+    return np.dot(ones, rows)
+
+
+_ONES: dict = {}  # read-only vectors of ones by (length, dtype), for column_sums
 
 
 def _product(product, a, b):
