@@ -111,6 +111,16 @@ CASES = {
     "Dropout2d": (lambda nn: _head(nn, nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.Dropout2d(0.2)), 16 * 32 * 32),
                   (32, 3, 32, 32), None),
     "Embedding": (_embedding, (64, 50), 1000),
+    "Conv2d stride 2": (lambda nn: _head(nn, nn.Sequential(nn.Conv2d(3, 16, 3, padding=1),
+                                                           nn.Conv2d(16, 32, 3, stride=2, padding=1), nn.ReLU()),
+                                         32 * 16 * 16), (32, 3, 32, 32), None),
+    "PReLU": (lambda nn: _head(nn, nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.PReLU(16)), 16 * 32 * 32),
+              (32, 3, 32, 32), None),
+    "Global max pool": (lambda nn: _head(nn, nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.AdaptiveMaxPool2d(1)), 16),
+                        (32, 3, 32, 32), None),
+    "LayerNorm over C, H, W": (lambda nn: _head(nn, nn.Sequential(nn.Conv2d(3, 16, 3, padding=1),
+                                                                  nn.LayerNorm([16, 32, 32])), 16 * 32 * 32),
+                               (32, 3, 32, 32), None),
 }
 
 
