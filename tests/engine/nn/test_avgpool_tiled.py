@@ -56,3 +56,11 @@ def test_tiling_average_pooling_of_a_transposed_input():
     x = np.random.default_rng(4).standard_normal((2, 16, 16, 8)).astype(np.float32).transpose(0, 3, 1, 2)
     _both(x, lambda nn: nn.AvgPool2d(8))
     _both(x, lambda nn: nn.AdaptiveAvgPool2d(2))
+
+
+def test_integer_planes_average_to_floats_on_the_tiling_shapes():
+    """Integers keep the untiled paths' answer (float averages) rather than a casting error."""
+    x = lf.tensor(np.arange(2 * 16).reshape(2, 1, 4, 4))
+    for pooled in (lf.nn.functional.avg_pool2d(x, 2), lf.nn.functional.adaptive_avg_pool2d(x, 2)):
+        assert pooled.dtype == lf.float64
+        np.testing.assert_array_equal(pooled.numpy()[0, 0], [[2.5, 4.5], [10.5, 12.5]])

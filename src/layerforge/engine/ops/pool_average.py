@@ -95,7 +95,7 @@ class AvgPool2d(Node):
         needed = _needed((oh, ow), self.kernel, self.stride, (1, 1))
         self.divisor = self._divisor(xp, h, w, (oh, ow), needed, x.dtype)
         self.x_shape = x.shape
-        self.tiled = _tiles(x.shape, self.kernel, self.stride, self.padding)
+        self.tiled = x.dtype.kind == "f" and _tiles(x.shape, self.kernel, self.stride, self.padding)
         if self.tiled:
             total = _tile_sums(x, self.kernel)
             total /= self.divisor
@@ -147,6 +147,8 @@ class AdaptiveAvgPool2d(Node):
         oh, ow = self.output_size
         self.x_shape = x.shape
         if h % oh == 0 and w % ow == 0:
+            if x.dtype.kind != "f":  # (integers average to floats, as numpy's mean gives them)
+                return x.reshape(x.shape[:2] + (oh, h // oh, ow, w // ow)).mean(axis=(3, 5))
             total = _tile_sums(x, (h // oh, w // ow))
             total /= x.dtype.type(h // oh * (w // ow))
             return total
