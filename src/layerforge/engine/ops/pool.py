@@ -1,7 +1,10 @@
-"""Pooling kernels over (N, C, H, W), looping over the kh*kw window offsets (strided slices).
+"""Max pooling over (N, C, H, W), and the output sizes and padding that average pooling
+(``pool_average.py``) shares.
 
-Output sizes follow PyTorch: floor by default; with ``ceil_mode`` a last window may hang over the
-edge but must start inside the input or its left padding.
+The general forward and backward loop over the kh*kw window offsets (strided slices); windows that
+tile the plane, overlapping 3x3 windows and one window a plane take the shortcuts described on
+``MaxPool2d``. Output sizes follow PyTorch: floor by default; with ``ceil_mode`` a last window may
+hang over the edge but must start inside the input or its left padding.
 """
 from __future__ import annotations
 
@@ -104,7 +107,7 @@ class MaxPool2d(Node):
     # Windows of this many values up (4x4 and larger: adaptive pooling to a small grid, global pooling)
     # find each window's winner by gathering (_backward_by_gather), whose work grows with the number
     # of windows rather than of values: (32, 16, 32, 32) pooled 8x8 2.19 -> 0.51 ms, 4x4 1.52 ->
-    # 0.86 ms, global 4.3 -> 0.23 ms; 3x3 windows measured slower that way (64 channels on 24x24: 4.9
+    # 0.86 ms, 16x16 3.7 -> 0.32 ms; 3x3 windows measured slower that way (64 channels on 24x24: 4.9
     # against 6.5 ms), and 2x2 ones 1.7x slower.
     GATHER_FROM_KERNEL = 16
     # One window over a plane of this many values up takes the whole-plane maximum and argmax

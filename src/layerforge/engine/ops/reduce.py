@@ -209,7 +209,7 @@ class LogSoftmax(Node):
 
     def forward(self, a):
         xp = xp_of(a)
-        if self._last(a):  # (256, 1000): 517 -> 300 us
+        if self._last(a):  # (256, 1000): forward even (its two per-row passes dominate), backward 663 -> 510-610 us
             shifted = np.subtract(a, row_max(np, a), out=lent_like(np, a))
             exp = np.exp(shifted, out=workspace.take(np, a.shape, a.dtype))
             shifted -= np.log(row_sums(np, exp))[..., None]
