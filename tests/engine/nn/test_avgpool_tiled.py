@@ -22,7 +22,8 @@ def _both(x, make):
 
 
 @pytest.mark.parametrize("kernel", [2, 3, 4, 8, (2, 4), (8, 2), 16])
-@pytest.mark.parametrize("options", [{}, {"divisor_override": 3}, {"ceil_mode": True}], ids=["plain", "divisor", "ceil"])
+@pytest.mark.parametrize("options", [{}, {"divisor_override": 3}, {"ceil_mode": True}],
+                         ids=["plain", "divisor", "ceil"])
 def test_tiling_average_pooling_matches_pytorch(kernel, options):
     k = (kernel, kernel) if isinstance(kernel, int) else kernel
     x = np.random.default_rng(0).standard_normal((3, 4, 3 * k[0], 2 * k[1])).astype(np.float32)
