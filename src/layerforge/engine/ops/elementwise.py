@@ -149,10 +149,19 @@ class MulScalar(Node):
         self.s = s
 
     def forward(self, a):
-        return a * self.s
+        return _scaled(a, self.s)
 
     def backward(self, g):
-        return g * self.s
+        return _scaled(g, self.s)
+
+
+def _scaled(a, s):
+    """``a * s``; a large CPU result of ``a``'s dtype in a lent buffer (attention's scaled scores: fresh
+    pages each step fault in wherever malloc gives large blocks back)."""
+    if (type(a) is np.ndarray and a.nbytes >= workspace.result_bytes
+            and np.result_type(a, s) == a.dtype):
+        return np.multiply(a, s, out=workspace.lend(a.shape, a.dtype))
+    return a * s
 
 
 class RSubScalar(Node):
