@@ -158,20 +158,6 @@ def lent_copy(xp, a):
     return out
 
 
-def lent_reshape(a, shape):
-    """``a.reshape(shape)``: a view where one exists; else, for a large CPU array, the copy reshape
-    would make, into a ``lent`` buffer (a reshape after a transpose, in attention, copies a few
-    hundred kilobytes a step, whose fresh pages fault in wherever malloc gives them back)."""
-    if type(a) is not np.ndarray or a.nbytes < workspace.result_bytes:
-        return a.reshape(shape)
-    try:
-        return np.reshape(a, shape, copy=False)
-    except ValueError:  # no view: copy into a lent buffer of a's shape, whose reshape is a view
-        out = workspace.lend(a.shape, a.dtype)
-        np.copyto(out, a)
-        return out.reshape(shape)
-
-
 def padded_copy(values, first, pads, fill=0):
     """``values`` padded with ``fill`` along axes ``first`` and ``first + 1`` by ``pads``, ((top, bottom),
     (left, right)), in a workspace buffer (given back by the caller): one copy, and the fill written

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Node
-from .buffer_pool import lent_reshape, workspace
+from .buffer_pool import workspace
 from .common import xp_of
 
 
@@ -34,7 +34,7 @@ class Linear(Node):
         x, weight = self.x, self.weight
         inputs = self.inputs
         flat = x.ndim == 2  # the usual (batch, in) input: no reshapes (each is a call on a small model)
-        rows = g if flat else lent_reshape(g, (-1, g.shape[-1]))
+        rows = g if flat else g.reshape(-1, g.shape[-1])
         product = np.dot if type(rows) is np.ndarray else _matmul  # see forward
         # A first layer's input (the batch) needs no gradient: skipping it saves a GEMM as large
         # as the forward one, which is most of a wide first layer's backward.

@@ -149,19 +149,10 @@ class MulScalar(Node):
         self.s = s
 
     def forward(self, a):
-        return _scaled(a, self.s)
+        return a * self.s
 
     def backward(self, g):
-        return _scaled(g, self.s)
-
-
-def _scaled(a, s):
-    """``a * s``; a large CPU result of ``a``'s dtype in a lent buffer (attention's scaled scores: fresh
-    pages each step fault in wherever malloc gives large blocks back)."""
-    if (type(a) is np.ndarray and a.nbytes >= workspace.result_bytes
-            and np.result_type(a, s) == a.dtype):
-        return np.multiply(a, s, out=workspace.lend(a.shape, a.dtype))
-    return a * s
+        return g * self.s
 
 
 class RSubScalar(Node):

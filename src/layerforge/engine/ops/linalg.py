@@ -2,13 +2,10 @@
 the add* forms (addmm, baddbmm, ...), kron, cross, inner and cdist."""
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ..autograd import Node
 from ..tensor import Tensor
-from .buffer_pool import workspace
 from .common import apply, normalize_dim, promote_pair, unbroadcast, xp_of
 from .einsum import tensordot
 from .elementwise_functions import add, mul
@@ -16,22 +13,10 @@ from .rearrange import select
 from .shape import stack
 
 
-def _lent_matmul(a, b):
-    """``a @ b``; for large CPU products of two stacks of matrices of one dtype (attention's scores and
-    their gradients), into a ``lent`` buffer: their fresh pages faulted in every step wherever malloc
-    gives large blocks back (the transformer row: 352 faults a step with the C library's malloc)."""
-    if (type(a) is np.ndarray and type(b) is np.ndarray and a.ndim >= 2 and b.ndim >= 2
-            and a.dtype is b.dtype):
-        shape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1])
-        if math.prod(shape) * a.itemsize >= workspace.result_bytes:
-            return np.matmul(a, b, out=workspace.lend(shape, a.dtype))
-    return a @ b
-
-
 class MatMul(Node):
     def forward(self, a, b):
         self.a, self.b = a, b
-        return _lent_matmul(a, b)
+        return a @ b
 
     def backward(self, g):
         a, b = self.a, self.b
@@ -50,8 +35,8 @@ class MatMul(Node):
             ga = g[..., :, None] * b if need_a else None
             gb = (xp.swapaxes(a, -1, -2) @ g[..., :, None])[..., 0] if need_b else None
             return ga, (unbroadcast(gb, b.shape) if need_b else None)
-        ga = unbroadcast(_lent_matmul(g, xp.swapaxes(b, -1, -2)), a.shape) if need_a else None
-        gb = unbroadcast(_lent_matmul(xp.swapaxes(a, -1, -2), g), b.shape) if need_b else None
+        ga = unbroadcast(g @ xp.swapaxes(b, -1, -2), a.shape) if need_a else None
+        gb = unbroadcast(xp.swapaxes(a, -1, -2) @ g, b.shape) if need_b else None
         return ga, gb
 
 

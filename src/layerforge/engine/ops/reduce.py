@@ -174,10 +174,7 @@ class Softmax(Node):
         # The same operations as exp(a - max) / sum, in one buffer (attention's scores are the
         # largest arrays of a small transformer's step).
         last = self._last(a)
-        if last and xp is np:  # a lent buffer: attention's scores are a step's largest arrays
-            e = np.subtract(a, row_max(np, a), out=lent_like(np, a))
-        else:
-            e = a - (row_max(xp, a) if last else a.max(axis=self.axis, keepdims=True))
+        e = a - (row_max(xp, a) if last else a.max(axis=self.axis, keepdims=True))
         if not e.ndim:  # numpy gives a scalar for 0-d arrays: make it a buffer
             e = xp.array(e)
         xp.exp(e, out=e)
@@ -189,7 +186,7 @@ class Softmax(Node):
         y = self.out
         xp = xp_of(g)
         if self._last(y) and g.shape == y.shape:  # (g - sum(g y)) y, the sum as BLAS dot products
-            grad = xp.subtract(g, row_dots(xp, g, y)[..., None], out=lent_like(xp, g))
+            grad = xp.subtract(g, row_dots(xp, g, y)[..., None])
             grad *= y
             return grad
         grad = g * y

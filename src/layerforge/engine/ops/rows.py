@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .buffer_pool import workspace
-
 # Rows at least this long go to BLAS or the halving max; on shorter ones the per-call costs win.
 BLAS_ROW = 16
 
@@ -51,24 +49,11 @@ def row_max(xp, a):
     n = a.shape[-1]
     if n < BLAS_ROW or n >= NUMPY_MAX_ROW or xp is not np:
         return a.max(axis=-1, keepdims=True)
-    # The halves go into one scratch, each level into the front of the one before (in place: the
-    # output is the first input itself, never overlapping the second); a large one from the workspace,
-    # as fresh pages each step would fault in wherever malloc gives large blocks back.
-    half = n // 2
-    shape, large = a.shape[:-1] + (half,), a.nbytes >= 2 * workspace.result_bytes
-    top = workspace.take(np, shape, a.dtype) if large else np.empty(shape, dtype=a.dtype)
-    np.maximum(a[..., :half], a[..., half:2 * half], out=top)
-    if n % 2:  # the odd one out joins the first column
-        np.maximum(top[..., :1], a[..., 2 * half:], out=top[..., :1])
-    n = half
+    m = a
     while n > 1:
         half = n // 2
-        np.maximum(top[..., :half], top[..., half:2 * half], out=top[..., :half])
-        if n % 2:
-            np.maximum(top[..., :1], top[..., 2 * half:n], out=top[..., :1])
-        n = half
-    if not large:
-        return top[..., :1]
-    result = top[..., :1].copy()
-    workspace.give(top)
-    return result
+        top = np.maximum(m[..., :half], m[..., half:2 * half])
+        if n % 2:  # the odd one out joins the first column
+            np.maximum(top[..., :1], m[..., 2 * half:], out=top[..., :1])
+        m, n = top, half
+    return m
