@@ -45,9 +45,11 @@ def test_untiled_average_pooling_matches_pytorch(shape, kernel, stride, padding)
 
 
 @pytest.mark.parametrize("plane, size", [((32, 32), 4), ((32, 32), 1), ((14, 14), 7), ((16, 32), (2, 4)),
-                                         ((24, 24), 1), ((10, 12), (5, 3)), ((13, 17), (4, 3))])
+                                         ((24, 24), 1), ((10, 12), (5, 3)), ((13, 17), (4, 3)), ((32, 32), 3),
+                                         ((28, 28), 5), ((14, 14), (5, 3)), ((8, 8), 16), ((7, 9), (3, 9))])
 def test_adaptive_average_pooling_matches_pytorch(plane, size):
-    """Bins that divide the plane (global pooling included) take the tiling sums; 13x17 does not."""
+    """Bins that divide the plane (global pooling included) take the tiling sums; bins that do not
+    (overlapping by a position, or more bins than positions) the bin-matrix sums."""
     x = np.random.default_rng(2).standard_normal((3, 5) + plane).astype(np.float32)
     _both(x, lambda nn: nn.AdaptiveAvgPool2d(size))
 
@@ -65,3 +67,5 @@ def test_integer_planes_average_to_floats_on_the_tiling_shapes():
     for pooled in (lf.nn.functional.avg_pool2d(x, 2), lf.nn.functional.adaptive_avg_pool2d(x, 2)):
         assert pooled.dtype == lf.float64
         np.testing.assert_array_equal(pooled.numpy()[0, 0], [[2.5, 4.5], [10.5, 12.5]])
+    uneven = lf.nn.functional.adaptive_avg_pool2d(x, 3)   # bins [0, 2), [1, 3), [2, 4) each way
+    np.testing.assert_array_equal(uneven.numpy()[0, 0], [[2.5, 3.5, 4.5], [6.5, 7.5, 8.5], [10.5, 11.5, 12.5]])
