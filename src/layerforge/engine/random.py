@@ -99,16 +99,19 @@ def uniform(shape, dtype, device, generator=None, low=0.0, high=1.0, out=None):
     receives them where given (the same numbers: numpy's generator fills it in the same order)."""
     rng = _generator_for(device, generator)
     if out is not None:
-        rng.random(dtype=out.dtype, out=out)
-        if low != 0.0 or high != 1.0:
-            out *= high - low
-            out += low
-        return out
+        return _to_range(rng.random(dtype=out.dtype, out=out), low, high)
     with backend.device_context(backend.as_device(device)):
-        out = rng.random(shape, dtype=_float_dtype(dtype))
-        if low != 0.0 or high != 1.0:
-            out = out * (high - low) + low
+        out = _to_range(rng.random(shape, dtype=_float_dtype(dtype)), low, high)
         return out.astype(dtype, copy=False)
+
+
+def _to_range(values, low, high):
+    """``values`` in [0, 1) moved to [low, high), in place (the same operations as values * (high - low)
+    + low)."""
+    if low != 0.0 or high != 1.0:
+        values *= high - low
+        values += low
+    return values
 
 
 def normal(shape, dtype, device, generator=None, mean=0.0, std=1.0):

@@ -137,7 +137,7 @@ class _FlatCol2im:
         dtype = weight.dtype
         # rows ordered (i, j, channel), so each offset's planes form one contiguous block
         self.w_offsets = np.ascontiguousarray(weight.transpose(2, 3, 1, 0).reshape(kh * kw * c, o))
-        self.stride, self.padded_hw, self.top_left = (sh, sw), (hp, wp), (pads[0][0], pads[1][0])
+        self.stride, self.top_left = (sh, sw), (pads[0][0], pads[1][0])
         self.hq, self.wq = -(-hp // sh), -(-wp // sw)
         self.plane, self.size = self.hq * self.wq, c * self.hq * self.wq
         self.phases = {}  # (a, b) -> [(offset index, shift)], the phase's offsets in order

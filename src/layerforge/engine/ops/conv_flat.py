@@ -190,7 +190,7 @@ def forward(node, x, weight, bias):
     out = workspace.lend((x.shape[0], o) + planes.out_sizes, x.dtype)
     w_groups = weight.reshape(groups, o // groups, cg * k)
     row_groups = planes.rows.reshape(groups, o // groups, -1)
-    depthwise = cg == 1 and o == groups  # one output per channel: FlatPlanes.depthwise, no columns
+    depthwise = _depthwise(weight, groups)  # FlatPlanes.depthwise: no columns
     w_taps = weight.reshape(o, k) if depthwise else None   # each channel's kernel
     for start, stop in planes.chunks():
         planes.load(x[start:stop])
@@ -219,7 +219,7 @@ def backward(node, grad, want_x):
     grad_x = workspace.lend(x.shape, dtype) if want_x else None
     grad_weight = np.zeros((groups, o // groups, cg * k), dtype=dtype)
     grad_bias = np.zeros(o, dtype=dtype) if node.has_bias else None
-    depthwise = cg == 1 and o == groups
+    depthwise = _depthwise(weight, groups)
     if depthwise:  # each channel's kernel, and a view of its gradient, which the taps add into
         w_taps, grad_taps = weight.reshape(o, k), grad_weight.reshape(o, k)
     for start, stop in planes.chunks():
@@ -250,6 +250,11 @@ def backward(node, grad, want_x):
     planes.release()
     grads = (grad_x, grad_weight.reshape(weight.shape))
     return grads + (grad_bias,) if node.has_bias else grads
+
+
+def _depthwise(weight, groups):
+    """One output channel per group of one input channel: each channel convolved with its own kernel."""
+    return weight.shape[1] == 1 and weight.shape[0] == groups
 
 
 class Conv3d(Node):

@@ -283,11 +283,8 @@ class MaxPool2d(Node):
         """One window a plane, without NaN, on the CPU: each plane's gradient to its first maximum
         (numpy's argmax: the element PyTorch's index points to), in a zeroed input-sized array."""
         n, c, h, w = self.x_shape
-        planes = self.padded.reshape(n * c, h * w)
-        out = _output(grad, self.x_shape)
-        out.fill(0)
-        out.reshape(n * c, h * w)[np.arange(n * c), np.argmax(planes, axis=1)] = grad.reshape(-1)
-        return out
+        first = np.argmax(self.padded.reshape(n * c, h * w), axis=1)
+        return self._scattered(grad, np.arange(0, n * c * h * w, h * w) + first)
 
     def _backward_by_gather(self, grad, columns):
         """Tiling windows of ``GATHER_FROM_KERNEL`` values or more, without NaN, on the CPU. Per
@@ -311,9 +308,14 @@ class MaxPool2d(Node):
         segment += row * ow
         values = np.take(x.reshape(-1, kw), segment, axis=0)            # (windows, kw)
         column = _first_true(np.ascontiguousarray(values.T) == maxima)
+        return self._scattered(grad, segment * kw + column)
+
+    def _scattered(self, grad, winners):
+        """An input-sized gradient, zero but at the flat indices ``winners`` (one per output, in the
+        output's order), which get ``grad``: PyTorch's 0.0 everywhere else."""
         out = _output(grad, self.x_shape)
         out.fill(0)
-        out.reshape(-1)[segment * kw + column] = grad.reshape(-1)
+        out.reshape(-1)[winners] = grad.reshape(-1)
         return out
 
     def release(self):
