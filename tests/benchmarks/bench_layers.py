@@ -122,6 +122,9 @@ CASES = {
     "LayerNorm over C, H, W": (lambda nn: _head(nn, nn.Sequential(nn.Conv2d(3, 16, 3, padding=1),
                                                                   nn.LayerNorm([16, 32, 32])), 16 * 32 * 32),
                                (32, 3, 32, 32), None),
+    "AdaptiveMaxPool2d uneven": (lambda nn: _head(nn, nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(),
+                                                                    nn.AdaptiveMaxPool2d(7)), 16 * 7 * 7),
+                                 (32, 3, 32, 32), None),
 }
 
 

@@ -14,6 +14,7 @@ from .. import backend
 from .. import ops as _ops
 from ..autograd import Node
 from ..ops import pool as _pool
+from ..ops import pool_adaptive as _pool_adaptive
 from ..ops.common import apply as _apply
 from ..ops.common import xp_of as _xp_of
 from ..tensor import Tensor as _Tensor
@@ -306,43 +307,27 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):  # n
 
 
 # ------------------------------------------------------------------------------ 1-d forms and adaptive max
-def _adaptive_bins(size, out):
-    return [(i * size // out, -(-(i + 1) * size // out)) for i in range(out)]
-
-
 def adaptive_max_pool2d(input, output_size, return_indices: bool = False):  # noqa: A002
     """The largest value of each adaptive bin (PyTorch's bins); the gradient goes to it. With
     return_indices, also where it is (flat over the input's last two dims, the first on ties)."""
     sizes = (output_size, output_size) if isinstance(output_size, int) else tuple(output_size)
     h, w = input.shape[-2:]
     sizes = tuple(n if s is None else s for s, n in zip(sizes, (h, w)))
-    if return_indices:
-        return _adaptive_max_with_indices(input, sizes)
-    if input.ndim == 4 and min(sizes) > 0 and h % sizes[0] == 0 and w % sizes[1] == 0:
+    if input.ndim in (3, 4) and 0 in input.shape[-3:]:
+        raise RuntimeError("adaptive_max_pool2d(): Expected input to have non-zero size for non-batch "
+                           f"dimensions, but input has sizes {list(input.shape)} with dimension "
+                           f"{list(input.shape).index(0, input.ndim - 3)} being empty")
+    if 0 in sizes:
+        out = input.new_zeros(tuple(input.shape[:-2]) + sizes)
+        return (out, out.long()) if return_indices else out
+    if input.ndim == 4 and h % sizes[0] == 0 and w % sizes[1] == 0 and not return_indices:
         # Bins that tile the plane evenly are max pooling with kernel = stride = the bin: one fused node
-        # (the bins below are an amax node per row and per column bin: 2.4x PyTorch's step for 32 -> 4),
         # whose gradient goes to the first maximum of each bin, as PyTorch's adaptive pooling sends it.
         kernel = (h // sizes[0], w // sizes[1])
         return _apply(_pool.MaxPool2d(kernel, kernel, (0, 0), (1, 1), False), input)
-    rows = [_ops.amax(input.narrow(-2, r0, r1 - r0), -2) for r0, r1 in _adaptive_bins(h, sizes[0])]
-    per_row = _ops.stack(rows, -2)  # (..., out_h, w)
-    cols = [_ops.amax(per_row.narrow(-1, c0, c1 - c0), -1) for c0, c1 in _adaptive_bins(w, sizes[1])]
-    return _ops.stack(cols, -1)
-
-
-def _adaptive_max_with_indices(input, sizes):
-    h, w = input.shape[-2:]
-    values, indices = [], []
-    for r0, r1 in _adaptive_bins(h, sizes[0]):
-        row_values, row_indices = [], []
-        for c0, c1 in _adaptive_bins(w, sizes[1]):
-            window = input.narrow(-2, r0, r1 - r0).narrow(-1, c0, c1 - c0)
-            best, where = _ops.max(window.reshape(*window.shape[:-2], -1), -1)
-            row_values.append(best)
-            row_indices.append((r0 + where // (c1 - c0)) * w + c0 + where % (c1 - c0))
-        values.append(_ops.stack(row_values, -1))
-        indices.append(_ops.stack(row_indices, -1))
-    return _ops.stack(values, -2), _ops.stack(indices, -2)
+    node = _pool_adaptive.AdaptiveMaxPool2d(sizes)
+    out = _apply(node, input)
+    return (out, _Tensor._wrap(node.plane_indices())) if return_indices else out
 
 
 def adaptive_max_pool1d(input, output_size, return_indices: bool = False):  # noqa: A002

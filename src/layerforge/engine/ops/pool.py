@@ -14,6 +14,7 @@ from ..autograd import Node
 from .buffer_pool import lent, padded_copy, workspace
 from .common import xp_of
 from .conv import _window
+from .pool_adaptive import first_true
 from .rows import row_max
 
 
@@ -300,14 +301,14 @@ class MaxPool2d(Node):
         maxima = best.reshape(-1)
         by_row = workspace.take(np, (kh, n, c, oh, ow), columns.dtype)
         np.copyto(by_row, columns.reshape(n, c, oh, kh, ow).transpose(3, 0, 1, 2, 4))
-        row = _first_true(by_row.reshape(kh, windows) == maxima)
+        row = first_true(np, by_row.reshape(kh, windows) == maxima)
         workspace.give(by_row)
         # x as rows of kw values (n c h ow, kw): window o of the p-th (n, c, oh) band, its row i, is
         # row (p kh + i) ow + o
         segment = (np.arange(n * c * oh).reshape(-1, 1) * (kh * ow) + np.arange(ow)).reshape(-1)
         segment += row * ow
         values = np.take(x.reshape(-1, kw), segment, axis=0)            # (windows, kw)
-        column = _first_true(np.ascontiguousarray(values.T) == maxima)
+        column = first_true(np, np.ascontiguousarray(values.T) == maxima)
         return self._scattered(grad, segment * kw + column)
 
     def _scattered(self, grad, winners):
@@ -356,16 +357,6 @@ class MaxPool2d(Node):
                     xp.greater(unclaimed, hit, out=unclaimed)  # unclaimed and not hit
             xp.multiply(grad, hit, out=tiles[:, :, :, i, :, j])
         return out
-
-
-def _first_true(hits):
-    """(K, R) booleans, each column holding a True -> (R,) the row of each column's first True: the
-    largest of the weights K, K - 1, ..., 1 where True, in two passes along the R columns (numpy's
-    argmax along axis 0 runs one short loop per column)."""
-    k = hits.shape[0]
-    dtype = np.uint8 if k < 256 else np.int32
-    weights = np.arange(k, 0, -1, dtype=dtype)[:, None]
-    return k - np.maximum.reduce(np.multiply(hits, weights, dtype=dtype), axis=0).astype(np.intp)
 
 
 def _has_nan(best):
