@@ -344,6 +344,16 @@ def test_values_computed_outside_the_recording_are_refused_not_written_as_consta
         export_bytes(Model(), torch.randn(4, 6))
 
 
+def test_indices_handed_back_as_an_output_are_refused_not_written_as_constants():
+    class Model(nn.Module):
+        def forward(self, x):
+            values, indices = nn.functional.adaptive_max_pool2d(x, 3, return_indices=True)
+            return values, indices
+
+    with pytest.raises(torch.onnx.ExportError, match="output 1 of the model .* changes with the input"):
+        export_bytes(Model(), torch.randn(2, 3, 10, 10))
+
+
 def test_python_control_flow_is_recorded_as_taken_with_a_warning():
     class Model(nn.Module):
         def forward(self, x):

@@ -1,8 +1,9 @@
-"""Adaptive max pooling over bins that do not tile the plane (ops/pool_adaptive.py): values, indices
-and gradients are PyTorch's to the bit. Its gradient goes to one element per bin (the index), also
-where a bin's maxima tie: after a ReLU a bin of zeros ties throughout, and the composed version this
-node replaced split such a gradient over the tied elements. Neighbouring bins may share a row or a
-column, so one element can take several outputs' gradients, summed in PyTorch's order."""
+"""Adaptive max pooling over bins that do not tile the plane (ops/pool_adaptive.py), in 1-d, 2-d and
+3-d: values, indices and gradients are PyTorch's to the bit. The gradient goes to one element per bin
+(the index), also where a bin's maxima tie: after a ReLU a bin of zeros ties throughout, and the
+composed version this node replaced split such a gradient over the tied elements. Neighbouring bins
+may share a row or a column, so one element can take several outputs' gradients, summed in PyTorch's
+order."""
 import numpy as np
 import pytest
 
@@ -139,3 +140,48 @@ def test_bin_table_lists_each_bins_positions_as_pytorch_bins_them(size, out):
         assert sorted(set(table[:, i].tolist())) == list(range(start, stop))
         assert table[0, i] == start       # in order: the first match is the bin's first position
         assert list(table[:, i]) == sorted(table[:, i])
+
+
+def _both_nd(function, x, output_size, seed=7):
+    """(ours, PyTorch's) values, indices and input gradient of ``function`` ("adaptive_max_pool1d" ...)."""
+    results = []
+    for module in (lf, torch):
+        source = module.tensor(x, requires_grad=True)
+        values, indices = getattr(module.nn.functional, function)(source, output_size, return_indices=True)
+        upstream = np.random.default_rng(seed).standard_normal(tuple(values.shape)).astype(x.dtype)
+        (values * module.tensor(upstream)).sum().backward()
+        results.append((values.detach().numpy(), indices.numpy(), source.grad.numpy()))
+    return results
+
+
+@pytest.mark.parametrize("shape, output_size", [
+    ((2, 3, 9, 10, 11), (4, 3, 5)),      # bins sharing a slice, a row and a column
+    ((2, 3, 8, 8, 8), (4, 4, 4)),        # bins that tile
+    ((2, 3, 5, 6, 7), (7, 4, 9)),        # more outputs than positions along two axes
+    ((3, 7, 9, 11), (2, 4, 5)),          # unbatched
+])
+def test_3d_values_indices_and_gradients_match_pytorch(shape, output_size):
+    x = np.maximum(np.random.default_rng(8).standard_normal(shape) - 0.8, 0).astype(np.float32)
+    x.reshape((-1,) + shape[-3:])[0] = 0                 # a volume of ties
+    ours, theirs = _both_nd("adaptive_max_pool3d", x, output_size)
+    for mine, expected in zip(ours, theirs):
+        np.testing.assert_array_equal(mine, expected)
+
+
+def test_3d_nans_and_1d_match_pytorch():
+    x = np.random.default_rng(9).standard_normal((2, 3, 7, 9, 11)).astype(np.float32)
+    x[0, 1, 2, 3, 4] = x[0, 1, 3, 2, 1] = x[1, 2, 6, 8, 10] = np.nan
+    ours, theirs = _both_nd("adaptive_max_pool3d", x, (3, 4, 5))
+    for mine, expected in zip(ours, theirs):
+        np.testing.assert_array_equal(mine, expected)
+    line = _relu_input((2, 3, 23), seed=10)
+    for size in (5, 23, 30):
+        ours, theirs = _both_nd("adaptive_max_pool1d", line, size)
+        for mine, expected in zip(ours, theirs):
+            np.testing.assert_array_equal(mine, expected)
+
+
+def test_3d_empty_dimensions_raise_pytorchs_message():
+    with pytest.raises(RuntimeError, match=r"adaptive_max_pool3d\(\): .*\[2, 3, 0, 5, 5\] with dimension 2 being empty"):
+        lf.nn.functional.adaptive_max_pool3d(lf.zeros((2, 3, 0, 5, 5)), 2)
+    assert tuple(lf.nn.functional.adaptive_max_pool3d(lf.zeros((0, 3, 5, 5, 5)), 2).shape) == (0, 3, 2, 2, 2)

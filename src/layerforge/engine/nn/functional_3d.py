@@ -13,6 +13,7 @@ import numpy as np
 from .. import backend
 from .. import ops as _ops
 from ..ops import conv_flat as _conv_flat
+from ..ops import pool_adaptive as _pool_adaptive
 from ..ops.common import apply as _apply
 from ..ops.pool import pool_output_size
 from ..tensor import Tensor as _Tensor
@@ -212,26 +213,9 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_paddi
 def adaptive_max_pool3d(input, output_size, return_indices: bool = False):  # noqa: A002
     """The largest value of each adaptive bin (PyTorch's bins), the gradient to it; with return_indices
     also where it is (flat over D*H*W, the first on ties)."""
-    x, batched = _batched(input, "adaptive_max_pool3d")
+    x, _ = _batched(input, "adaptive_max_pool3d")
     if isinstance(output_size, (tuple, list)):
         sizes = tuple(n if s is None else s for s, n in zip(output_size, x.shape[2:]))
     else:
         sizes = _triple(output_size, "output_size")
-    depth, height, width = x.shape[2:]
-    n, c = x.shape[:2]
-    values, indices = [], []
-    for d0, d1 in _bins(depth, sizes[0]):
-        for h0, h1 in _bins(height, sizes[1]):
-            for w0, w1 in _bins(width, sizes[2]):
-                window = x[:, :, d0:d1, h0:h1, w0:w1].reshape(n, c, -1)
-                best, where = _ops.max(window, -1)
-                hw = (h1 - h0) * (w1 - w0)
-                dd, rest = where // hw, where % hw
-                hh, ww = rest // (w1 - w0), rest % (w1 - w0)
-                values.append(best)
-                indices.append(((d0 + dd) * height + h0 + hh) * width + w0 + ww)
-    out = _ops.stack(values, -1).reshape(n, c, *sizes)
-    where = _ops.stack(indices, -1).reshape(n, c, *sizes)
-    if not batched:
-        out, where = out.squeeze(0), where.squeeze(0)
-    return (out, where) if return_indices else out
+    return _pool_adaptive.adaptive_max_pool(input, sizes, return_indices, "adaptive_max_pool3d")

@@ -313,26 +313,15 @@ def adaptive_max_pool2d(input, output_size, return_indices: bool = False):  # no
     sizes = (output_size, output_size) if isinstance(output_size, int) else tuple(output_size)
     h, w = input.shape[-2:]
     sizes = tuple(n if s is None else s for s, n in zip(sizes, (h, w)))
-    if input.ndim in (3, 4) and 0 in input.shape[-3:]:
-        raise RuntimeError("adaptive_max_pool2d(): Expected input to have non-zero size for non-batch "
-                           f"dimensions, but input has sizes {list(input.shape)} with dimension "
-                           f"{list(input.shape).index(0, input.ndim - 3)} being empty")
-    if 0 in sizes:
-        out = input.new_zeros(tuple(input.shape[:-2]) + sizes)
-        return (out, out.long()) if return_indices else out
-    if input.ndim == 4 and h % sizes[0] == 0 and w % sizes[1] == 0 and not return_indices:
+    if (input.ndim == 4 and input.numel() and min(sizes) > 0 and h % sizes[0] == 0 and w % sizes[1] == 0
+            and not return_indices):
         # Bins that tile the plane evenly are max pooling with kernel = stride = the bin: one fused node
         # whose gradient goes to the first maximum of each bin, as PyTorch's adaptive pooling sends it.
         kernel = (h // sizes[0], w // sizes[1])
         return _apply(_pool.MaxPool2d(kernel, kernel, (0, 0), (1, 1), False), input)
-    node = _pool_adaptive.AdaptiveMaxPool2d(sizes)
-    out = _apply(node, input)
-    return (out, _Tensor._wrap(node.plane_indices())) if return_indices else out
+    return _pool_adaptive.adaptive_max_pool(input, sizes, return_indices, "adaptive_max_pool2d")
 
 
 def adaptive_max_pool1d(input, output_size, return_indices: bool = False):  # noqa: A002
     size = output_size if isinstance(output_size, int) else output_size[0]
-    out = adaptive_max_pool2d(input.unsqueeze(-2), (1, size), return_indices)
-    if return_indices:
-        return out[0].squeeze(-2), out[1].squeeze(-2)
-    return out.squeeze(-2)
+    return _pool_adaptive.adaptive_max_pool(input, (size,), return_indices, "adaptive_max_pool1d")

@@ -81,15 +81,29 @@ def adaptive_avg_pool2d(ctx):
     elif h % oh == 0 and w % ow == 0:
         ctx.emit_out("AveragePool", [ctx.x(0)], kernel_shape=[h // oh, w // ow], strides=[h // oh, w // ow])
     else:  # bins of unequal sizes: the mean of a rectangle is the mean of its rows' means
-        x = _bins_mean(ctx, ctx.x(0), 2, adaptive_bins(h, oh))
-        ctx.finish(_bins_mean(ctx, x, 3, adaptive_bins(w, ow)))
+        x = _bins_reduced(ctx, "ReduceMean", ctx.x(0), 2, adaptive_bins(h, oh))
+        ctx.finish(_bins_reduced(ctx, "ReduceMean", x, 3, adaptive_bins(w, ow)))
 
 
-def _bins_mean(ctx, x, axis, bins):
+@converts("AdaptiveMaxPool")
+def adaptive_max_pool(ctx):
+    """Adaptive max pooling over the last 1-3 axes (any bins): each axis's bins in turn, as the
+    engine's node takes them (a maximum over a box is the maximum of its rows' maxima)."""
+    sizes = ctx.attrs["output_size"]
+    shape = ctx.in_shape()
+    x = ctx.x(0)
+    for i, out in enumerate(sizes):
+        axis = len(shape) - len(sizes) + i
+        x = _bins_reduced(ctx, "ReduceMax", x, axis, adaptive_bins(shape[axis], out))
+    ctx.finish(x)
+
+
+def _bins_reduced(ctx, op_type, x, axis, bins):
+    """Each bin (start, stop) along ``axis`` reduced by ``op_type``, kept as an axis, concatenated."""
     parts = []
     for start, stop in bins:
         piece = ctx.emit("Slice", [x, ctx.b.ints([int(start)]), ctx.b.ints([int(stop)]), ctx.b.ints([axis])])
-        parts.append(reduce(ctx, "ReduceMean", piece, [axis], True))
+        parts.append(reduce(ctx, op_type, piece, [axis], True))
     return ctx.emit("Concat", parts, axis=axis)
 
 

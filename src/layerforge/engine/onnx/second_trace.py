@@ -145,8 +145,19 @@ def _refuse_input_dependent_constants(first: Trace, second: Trace) -> None:
             raise ExportError(
                 f"ONNX export: a tensor of shape {tuple(a.shape)} that '{op_name(op.kind)}' reads (called in "
                 f"{op.scope} forward) changes with the input, but was computed by an operation the tracer "
-                "cannot record (argmax/argmin, all/any, one_hot, sorting indices, .numpy() or .item() "
-                "detours, or random numbers): it would be written as a fixed constant")
+                f"{_UNRECORDED}: it would be written as a fixed constant")
+    # the same for what the model returns (pooling indices, say, handed straight back)
+    for position, (a, b) in enumerate(zip(first.outputs, second.outputs)):
+        if a.kind == "const" and b.kind == "const" and a.shape == b.shape and a.dtype == b.dtype \
+                and not np.array_equal(a.array, b.array, equal_nan=a.dtype.kind in "fc"):
+            raise ExportError(
+                f"ONNX export: output {position} of the model (shape {tuple(a.shape)}) changes with the input, "
+                f"but was computed by an operation the tracer {_UNRECORDED}: it would be written as a fixed "
+                "constant")
+
+
+_UNRECORDED = ("cannot record (argmax/argmin, all/any, one_hot, sorting or pooling indices, .numpy() or "
+               ".item() detours, or random numbers)")
 
 
 # Attributes that may follow the input's sizes because their converter reads them in both traces
