@@ -56,3 +56,29 @@ def test_log_softmax_along_the_last_axis_matches_pytorch(length):
     (expected * torch.tensor(upstream)).sum().backward()
     np.testing.assert_allclose(out.detach().numpy(), expected.detach().numpy(), rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("function", ["softmax", "log_softmax"])   # (log-softmax always shifts)
+@pytest.mark.parametrize("shift, special", [(0.0, None), (60.0, None), (-70.0, None),   # exp of the values as they are
+                                            (85.0, None), (-95.0, None), (500.0, None),  # beyond: shifted by the row maxima
+                                            (0.0, np.inf), (0.0, -np.inf), (0.0, np.nan)])
+def test_softmax_along_the_last_axis_with_and_without_the_shift_matches_pytorch(function, shift, special):
+    """Values whose exp and row sums stay finite and normal take exp(x) / sum (no shift by the row
+    maxima); larger or smaller ones, infinities and NaN take the shift. Both are PyTorch's softmax."""
+    torch = pytest.importorskip("torch", reason="PyTorch is the test oracle; not installed")
+    import layerforge.engine as lf
+    from layerforge.engine.ops import reduce
+
+    rng = np.random.default_rng(3)
+    x = (rng.standard_normal((8, 4, 32, 32)) * 3 + shift).astype(np.float32)
+    if special is not None:
+        x[1, 2, 3, 4] = special
+    assert reduce._exp_is_safe(x) == (special is None and abs(shift) < 80)
+    upstream = rng.standard_normal(x.shape).astype(np.float32)
+    ours, theirs = lf.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out = getattr(lf.nn.functional, function)(ours, dim=-1)
+    expected = getattr(torch.nn.functional, function)(theirs, dim=-1)
+    (out * lf.tensor(upstream)).sum().backward()
+    (expected * torch.tensor(upstream)).sum().backward()
+    np.testing.assert_allclose(out.detach().numpy(), expected.detach().numpy(), rtol=2e-5, atol=1e-6)
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=2e-5, atol=1e-6)

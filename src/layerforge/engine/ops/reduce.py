@@ -161,6 +161,29 @@ class LogSumExp(Node):
         return g * xp.exp(self.a - self.out_keep)
 
 
+def _exp_is_safe(a):
+    """Whether exp of every value of CPU floats ``a`` and every row's sum along the last axis are
+    finite and normal, so that a softmax needs no shift by each row's maximum: the row maxima (a
+    halving over rows of 32: 171 us of the 320 a forward took on (32, 4, 32, 32) attention scores)
+    and the shifted copy give way to one minimum and one maximum over the whole array (that forward
+    333-344 -> 131-148 us; (256, 1000) 370-395 -> 256-328 us; the transformer row's step 7.2-7.4 ->
+    6.7-7.1 ms). The shift is
+    there for values that would overflow; exp(x) / sum is the same softmax, rounded at least as well
+    (x - max is rounded where x is not). NaN and infinities answer False. (The log-softmax keeps its
+    shift: x - log(sum) cancels to an absolute error of x's rounding, 4e-6 near 60, where the
+    shifted form's terms are small.)"""
+    if type(a) is not np.ndarray or a.dtype.kind != "f" or a.size < _EXP_CHECK_FROM:
+        return False
+    info = np.finfo(a.dtype)
+    high = float(np.log(info.max)) - float(np.log(a.shape[-1])) - 1.0
+    low = float(np.log(info.tiny)) + 1.0
+    return bool(a.min() >= low) and bool(a.max() <= high)
+
+
+# below this many values the two whole-array reductions cost more than the shift saves
+_EXP_CHECK_FROM = 4096
+
+
 class Softmax(Node):
     def __init__(self, axis):
         self.axis = axis
@@ -174,6 +197,11 @@ class Softmax(Node):
         # The same operations as exp(a - max) / sum, in one buffer (attention's scores are the
         # largest arrays of a small transformer's step).
         last = self._last(a)
+        if last and _exp_is_safe(a):
+            e = np.exp(a, out=lent_like(np, a))
+            e /= row_sums(np, e)[..., None]
+            self.out = e
+            return e
         e = a - (row_max(xp, a) if last else a.max(axis=self.axis, keepdims=True))
         if not e.ndim:  # numpy gives a scalar for 0-d arrays: make it a buffer
             e = xp.array(e)
