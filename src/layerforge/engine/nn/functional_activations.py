@@ -159,7 +159,7 @@ def _broadcast_shape(a, b):
 
 
 # ------------------------------------------------------------------------------ dropout variants
-# the dtypes numpy's generator draws uniforms in directly
+# the dtypes whose dropout masks come from raw random words (random.keep_mask)
 _UNIFORM_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
@@ -172,18 +172,13 @@ def dropout(input, p=0.5, training=True, inplace=False):  # noqa: A002
     data = input._data
     if p == 1.0:
         return input * 0.0
-    # the uniforms become the mask, kept until backward: on the CPU in a lent buffer (a fresh array
-    # each step faults its pages in wherever malloc gives large blocks back)
-    into = (_lent(np, data.shape, data.dtype) if type(data) is np.ndarray and data.dtype in _UNIFORM_DTYPES
-            else None)
-    uniforms = _random.uniform(data.shape, data.dtype, input.device, out=into)
     scale = data.dtype.type(1.0 / (1.0 - p))
-    if type(uniforms) is np.ndarray and uniforms.dtype.kind == "f":
-        # the mask (0 or the scale) written over the uniforms: no boolean array, no second float one
-        mask = np.greater_equal(uniforms, data.dtype.type(p), out=uniforms)
-        mask *= scale
+    if type(data) is np.ndarray and data.dtype in _UNIFORM_DTYPES:
+        # the mask (0 or the scale), kept until backward, in a lent buffer (a fresh array each step
+        # faults its pages in wherever malloc gives large blocks back), from raw random words
+        mask = _random.keep_mask(data.shape, p, scale, _lent(np, data.shape, data.dtype))
     else:
-        mask = (uniforms >= data.dtype.type(p)) * scale
+        mask = (_random.uniform(data.shape, data.dtype, input.device) >= data.dtype.type(p)) * scale
     return input * _Tensor._wrap(mask)
 
 

@@ -6,25 +6,16 @@ import math
 
 from .. import creation as _creation
 from .. import ops as _ops
-from .. import random as _random
 from ..dtypes import bool_ as _bool
 from ..ops import dense as _dense
 from ..ops.common import apply as _apply
-from ..tensor import Tensor as _Tensor
+from .functional_activations import dropout as _dropout
 
 
 def _linear(x, weight, bias):
     if bias is None:
         return _apply(_dense.Linear(False), x, weight)
     return _apply(_dense.Linear(True), x, weight, bias)
-
-
-def _dropout(x, p, training):
-    if not training or p == 0.0:
-        return x
-    data = x._data
-    keep = _random.uniform(data.shape, data.dtype, x.device) >= data.dtype.type(p)
-    return x * _Tensor._wrap(keep * data.dtype.type(1.0 / (1.0 - p)))
 
 
 def _masked(scores, mask):
