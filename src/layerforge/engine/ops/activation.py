@@ -199,19 +199,19 @@ class LeakyRelu(Node):
         return xp.where(self.positive, a, scaled)
 
     def backward(self, g):
-        xp = xp_of(g)
-        out = self.__dict__.get("out")
-        if out is None:
-            factor = _select(xp, self.positive, 1, self.slope, g.dtype)
-        else:
-            factor = _slope_or_one(xp, out, self.slope, g.dtype)
+        factor = _one_or(self, self.slope, g.dtype)
         factor *= g
         return factor
 
 
-def _slope_or_one(xp, out, low, dtype):
-    """1 where ``out`` > 0, ``low`` (in (0, 1]) elsewhere: fmax(sign(out), low), two passes; fmax
-    gives a NaN output ``low``, as PyTorch's x > 0 test does."""
+def _one_or(node, low, dtype):
+    """1 where the node's input was positive, ``low`` elsewhere. Where the node kept its output
+    (``low`` in (0, 1]), read off the output's signs: fmax(sign(out), low), two passes, fmax giving a
+    NaN ``low`` as PyTorch's x > 0 test does; else looked up from its mask of signs."""
+    out = node.__dict__.get("out")
+    if out is None:
+        return _select(xp_of(node.positive), node.positive, 1, low, dtype)
+    xp = xp_of(out)
     factor = xp.sign(out, out=lent_like(xp, out)).astype(dtype, copy=False)
     return xp.fmax(factor, dtype.type(low), out=factor)
 
@@ -243,12 +243,7 @@ class Elu(Node):
 
     def backward(self, g):
         # alpha where x <= 0 plus alpha * expm1(x) there (0 elsewhere): alpha * exp(x), or 1
-        xp = xp_of(g)
-        out = self.__dict__.get("out")
-        if out is None:
-            factor = _select(xp, self.positive, 1, self.alpha, g.dtype)
-        else:
-            factor = _slope_or_one(xp, out, self.alpha, g.dtype)
+        factor = _one_or(self, self.alpha, g.dtype)
         factor += self.negative
         factor *= g
         return factor
