@@ -59,9 +59,10 @@ def test_log_softmax_along_the_last_axis_matches_pytorch(length):
 
 
 @pytest.mark.parametrize("function", ["softmax", "log_softmax"])   # (log-softmax always shifts)
-@pytest.mark.parametrize("shift, special", [(0.0, None), (60.0, None), (-70.0, None),   # exp of the values as they are
-                                            (85.0, None), (-95.0, None), (500.0, None),  # beyond: shifted by the row maxima
-                                            (0.0, np.inf), (0.0, -np.inf), (0.0, np.nan)])
+@pytest.mark.parametrize("shift, special", [
+    (0.0, None), (60.0, None), (-70.0, None),       # exp of the values as they are
+    (85.0, None), (-95.0, None), (500.0, None),     # beyond: shifted by the row maxima
+    (0.0, np.inf), (0.0, -np.inf), (0.0, np.nan)])
 def test_softmax_along_the_last_axis_with_and_without_the_shift_matches_pytorch(function, shift, special):
     """Values whose exp and row sums stay finite and normal take exp(x) / sum (no shift by the row
     maxima); larger or smaller ones, infinities and NaN take the shift. Both are PyTorch's softmax."""

@@ -182,6 +182,7 @@ def test_3d_nans_and_1d_match_pytorch():
 
 
 def test_3d_empty_dimensions_raise_pytorchs_message():
-    with pytest.raises(RuntimeError, match=r"adaptive_max_pool3d\(\): .*\[2, 3, 0, 5, 5\] with dimension 2 being empty"):
+    with pytest.raises(RuntimeError,
+                       match=r"adaptive_max_pool3d\(\): .*\[2, 3, 0, 5, 5\] with dimension 2 being empty"):
         lf.nn.functional.adaptive_max_pool3d(lf.zeros((2, 3, 0, 5, 5)), 2)
     assert tuple(lf.nn.functional.adaptive_max_pool3d(lf.zeros((0, 3, 5, 5, 5)), 2).shape) == (0, 3, 2, 2, 2)

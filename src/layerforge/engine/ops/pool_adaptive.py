@@ -14,9 +14,9 @@ forward's partial maxima, as MaxPool2d's tiling backward finds it: in 2-d, the b
 maximum over the column bin is the output, then that row's first column equal to it; one scatter
 writes the gradients, so every other element gets PyTorch's 0.0. It replaced, in 2-d, one amax node
 per row bin and per column bin, whose gradient split ties evenly (after a ReLU a bin of zeros ties
-throughout) where PyTorch's goes to one element: (32, 16, 32, 32) to 7x7, forward 2.13 -> 0.94 ms,
-backward 6.9 -> 1.8 ms (PyTorch's 1.8 and 0.6); in 3-d, one max node per bin: (8, 8, 16, 16, 16) to
-4x4x4, forward + backward 19.5 -> 1.3 ms (PyTorch's 0.8), to 5x5x5 46 -> 1.6 ms.
+throughout) where PyTorch's goes to one element: (32, 16, 32, 32) to 7x7, forward 2.13 -> 0.85-0.98
+ms, backward 6.9 -> 1.8-2.1 ms (PyTorch's 1.8 and 0.6); in 3-d, one max node per bin:
+(8, 8, 16, 16, 16) to 4x4x4, forward + backward 19.5 -> 1.3 ms (PyTorch's 0.8), to 5x5x5 46 -> 1.6.
 """
 from __future__ import annotations
 
@@ -112,7 +112,8 @@ class AdaptiveMaxPool(Node):
         best = best.reshape((planes,) + out_sizes)
         nan = _nan_mask(xp, best)
         plane = xp.arange(planes).reshape((planes,) + (1,) * k)
-        outputs = [xp.arange(o).reshape((1,) * (j + 1) + (o,) + (1,) * (k - j - 1)) for j, o in enumerate(out_sizes)]
+        outputs = [xp.arange(o).reshape((1,) * (j + 1) + (o,) + (1,) * (k - j - 1))   # each output axis's index
+                   for j, o in enumerate(out_sizes)]
         chosen = []
         for i in range(k):
             # reduced[i + 1] is (planes, spatial[:i + 1], out_sizes[i + 1:])
