@@ -19,6 +19,11 @@ def lenet(nn):
 
 
 def test_lenet_training_steps_match_torch():
+    # PyTorch's initial weights from a fixed seed: with whatever weights the tests before left its
+    # generator at, about one in a hundred sets puts two of a max-pool window's inputs within the
+    # engines' rounding of each other, so the window's gradient goes to the other one (torch seed 73:
+    # conv1's weight gradient 1.6 % off in one element at step 0), and the test failed at random
+    torch.manual_seed(0)
     theirs, ours = lenet(torch.nn), lenet(lf_nn)
     ours.load_state_dict({k: v.detach().numpy().copy() for k, v in theirs.state_dict().items()})
     rng = np.random.default_rng(0)
