@@ -99,7 +99,10 @@ def uniform(shape, dtype, device, generator=None, low=0.0, high=1.0):
     """Uniform numbers in [low, high)."""
     rng = _generator_for(device, generator)
     with backend.device_context(backend.as_device(device)):
-        out = _to_range(rng.random(shape, dtype=_float_dtype(dtype)), low, high)
+        out = rng.random(shape, dtype=_float_dtype(dtype))
+        if low != 0.0 or high != 1.0:
+            out *= high - low
+            out += low
         return out.astype(dtype, copy=False)
 
 
@@ -114,15 +117,6 @@ def keep_mask(shape, p, scale, out, generator=None):
     np.greater_equal(words, np.uint32(min(round(p * 2.0**32), 2**32 - 1)), out=out)
     out *= scale
     return out
-
-
-def _to_range(values, low, high):
-    """``values`` in [0, 1) moved to [low, high), in place (the same operations as values * (high - low)
-    + low)."""
-    if low != 0.0 or high != 1.0:
-        values *= high - low
-        values += low
-    return values
 
 
 def normal(shape, dtype, device, generator=None, mean=0.0, std=1.0):

@@ -146,10 +146,6 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,  # n
     return out if batched else out.squeeze(0)
 
 
-def _bins(size, out):
-    return [(i * size // out, -(-(i + 1) * size // out)) for i in range(out)]
-
-
 def adaptive_avg_pool3d(input, output_size):  # noqa: A002
     x, batched = _batched(input, "adaptive_avg_pool3d")
     if isinstance(output_size, (tuple, list)):
@@ -158,7 +154,8 @@ def adaptive_avg_pool3d(input, output_size):  # noqa: A002
         sizes = _triple(output_size, "output_size")
     out = x
     for axis, size in zip((2, 3, 4), sizes):  # the bins of each axis in turn (averages separate)
-        out = _ops.stack([out.narrow(axis, lo, hi - lo).mean(axis) for lo, hi in _bins(out.shape[axis], size)], axis)
+        bins = _pool_adaptive.adaptive_bins(out.shape[axis], size)
+        out = _ops.stack([out.narrow(axis, lo, hi - lo).mean(axis) for lo, hi in bins], axis)
     return out if batched else out.squeeze(0)
 
 

@@ -160,7 +160,7 @@ def _broadcast_shape(a, b):
 
 # ------------------------------------------------------------------------------ dropout variants
 # the dtypes whose dropout masks come from raw random words (random.keep_mask)
-_UNIFORM_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+_MASK_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 @_on_input_gpu
@@ -173,7 +173,7 @@ def dropout(input, p=0.5, training=True, inplace=False):  # noqa: A002
     if p == 1.0:
         return input * 0.0
     scale = data.dtype.type(1.0 / (1.0 - p))
-    if type(data) is np.ndarray and data.dtype in _UNIFORM_DTYPES:
+    if type(data) is np.ndarray and data.dtype in _MASK_DTYPES:
         # the mask (0 or the scale), kept until backward, in a lent buffer (a fresh array each step
         # faults its pages in wherever malloc gives large blocks back), from raw random words
         mask = _random.keep_mask(data.shape, p, scale, _lent(np, data.shape, data.dtype))

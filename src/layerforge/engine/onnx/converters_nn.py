@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ops.pool_average import adaptive_bins
+from ..ops.pool_adaptive import adaptive_bins
 from .errors import ExportError
 from .converters_elementwise import reduce
 from .registry import converts

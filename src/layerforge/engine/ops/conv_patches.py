@@ -60,8 +60,9 @@ def applies(x, weight, stride, pads, dilation, groups, out_hw):
     """Whether this layout serves the convolution: CPU, one group, stride and dilation 1, padding at
     most ``k - 1`` on each side, output rows of at most ``LONGEST_ROW`` and patch rows of at least
     ``FEWEST_ROW_VALUES`` (longer rows with few outputs: ``MOST_WIDE_OUTPUTS``); a 1x1 kernel only on
-    planes that keep their columns (``KEEP_BELOW``): on larger ones the image-by-image product reads the input as it is, with no window copy to save
-    (64 -> 64 channels on 16x16: 8.2 -> 11.3 ms forward + backward; on 8x8, 64 -> 128: 6.1 -> 4.4)."""
+    planes that keep their columns (``KEEP_BELOW``): on larger ones the image-by-image product reads
+    the input as it is, with no window copy to save (64 -> 64 channels on 16x16: 8.2 -> 11.3 ms
+    forward + backward; on 8x8, 64 -> 128: 6.1 -> 4.4)."""
     c = x.shape[1]
     o, _, kh, kw = weight.shape
     (pt, pb), (pl, pr) = pads

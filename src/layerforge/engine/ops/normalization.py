@@ -123,11 +123,12 @@ class BatchNorm(Node):
             return _channel_operand(xp, values, x_rows)
 
         sum_gx = sum_g = None
+        # each (sample, channel) row's sum of g, taken in the pass that dots g with the centred input
         row_g = xp.empty(rows.shape[:2], dtype=g.dtype) if self.has_bias or self.batch_stats else None
         if self.has_weight or self.batch_stats:   # sum of g * x_hat = inv_std * sum of g * centred
             sum_gx = (blocks.dots(rows, spread(mean), row_g).sum(axis=0) * inv_std).astype(g.dtype, copy=False)
         elif row_g is not None:
-            row_g[...] = row_sums(xp, rows)
+            row_g = row_sums(xp, rows)
         if row_g is not None:
             sum_g = row_g.sum(axis=0)
         scale = inv_std if weight is None else (inv_std * weight).astype(g.dtype, copy=False)

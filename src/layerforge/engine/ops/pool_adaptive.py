@@ -29,12 +29,16 @@ from ..tensor import Tensor
 from .common import apply, xp_of
 
 
+def adaptive_bins(size, out):
+    """PyTorch's adaptive bins: output i covers [floor(i*size/out), ceil((i+1)*size/out))."""
+    return [(i * size // out, -(-(i + 1) * size // out)) for i in range(out)]
+
+
 def bin_table(size, out):
     """(longest bin, out) positions: row u holds each bin's u-th position, or its last for shorter
-    bins (PyTorch's adaptive bins: bin i covers [floor(i size / out), ceil((i + 1) size / out)))."""
-    index = np.arange(out)
-    starts = index * size // out
-    lengths = -(-(index + 1) * size // out) - starts
+    bins (``adaptive_bins``)."""
+    starts, stops = np.array(adaptive_bins(size, out)).T
+    lengths = stops - starts
     offsets = np.arange(int(lengths.max()))[:, None]
     return starts + np.minimum(offsets, lengths - 1)
 

@@ -17,6 +17,7 @@ from .buffer_pool import lent, workspace
 from .common import xp_of
 from .conv import _window
 from .pool import _needed, _padded, pool_output_size
+from .pool_adaptive import adaptive_bins
 
 # Windows at least this wide sum their columns by BLAS (rows of kw values times ones) rather than by
 # kw - 1 strided adds: (32, 16, 32, 32) in 8x8 windows 664 -> 258 us; 2x2 and 4x4 about even.
@@ -126,11 +127,6 @@ class AvgPool2d(Node):
         ph, pw = self.padding
         h, w = self.x_shape[2:]
         return padded[:, :, ph:ph + h, pw:pw + w]
-
-
-def adaptive_bins(size, out):
-    """PyTorch's adaptive bins: output i covers [floor(i*size/out), ceil((i+1)*size/out))."""
-    return [(i * size // out, -(-(i + 1) * size // out)) for i in range(out)]
 
 
 def _bin_matrix(xp, bins, size, dtype):

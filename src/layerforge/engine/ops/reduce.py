@@ -167,11 +167,10 @@ def _exp_is_safe(a):
     halving over rows of 32: 171 us of the 320 a forward took on (32, 4, 32, 32) attention scores)
     and the shifted copy give way to one minimum and one maximum over the whole array (that forward
     333-344 -> 131-148 us; (256, 1000) 370-395 -> 256-328 us; the transformer row's step 7.2-7.4 ->
-    6.7-7.1 ms). The shift is
-    there for values that would overflow; exp(x) / sum is the same softmax, rounded at least as well
-    (x - max is rounded where x is not). NaN and infinities answer False. (The log-softmax keeps its
-    shift: x - log(sum) cancels to an absolute error of x's rounding, 4e-6 near 60, where the
-    shifted form's terms are small.)"""
+    6.7-7.1 ms). The shift is there for values that would overflow; exp(x) / sum is the same
+    softmax, rounded at least as well (x - max is rounded where x is not). NaN and infinities answer
+    False. (The log-softmax keeps its shift: x - log(sum) cancels to an absolute error of x's
+    rounding, 4e-6 near 60, where the shifted form's terms are small.)"""
     if type(a) is not np.ndarray or a.dtype.kind != "f" or a.size < _EXP_CHECK_FROM:
         return False
     info = np.finfo(a.dtype)
