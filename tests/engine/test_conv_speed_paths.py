@@ -131,6 +131,7 @@ def test_max_pool_two_stage_backward_is_the_one_pass_backward_bit_for_bit(k, mon
     grad.reshape(-1)[:3] = [np.inf, -np.inf, np.nan]
     results = []
     monkeypatch.setattr(pool.MaxPool2d, "GATHER_FROM_KERNEL", 1 << 40)  # (its zeros are PyTorch's +0.0)
+    monkeypatch.setattr(pool.MaxPool2d, "PAIRS_AS_WORDS", False)  # (so are the 2x2 words')
     for threshold in (0, 1 << 40):  # two-stage, then the one-pass path
         monkeypatch.setattr(pool.MaxPool2d, "ROWS_THEN_COLUMNS_FROM", threshold)
         monkeypatch.setattr(pool.MaxPool2d, "ROWS_THEN_COLUMNS_KERNEL", threshold)
@@ -159,9 +160,10 @@ def test_a_full_pool_makes_room_by_dropping_the_shapes_used_least_recently(monke
     assert pool._bytes == 0
 
 
-def test_large_windows_take_the_two_stage_backward_at_any_size():
+def test_large_windows_take_the_two_stage_backward_at_any_size(monkeypatch):
     from layerforge.engine.ops import pool
 
+    monkeypatch.setattr(pool.MaxPool2d, "PAIRS_AS_WORDS", False)  # (2x2 float32 keeps them for its words)
     x = np.random.default_rng(9).standard_normal((1, 2, 8, 8)).astype(np.float32)
     for kernel, two_stage in (((2, 2), False), ((3, 3), True), ((8, 8), True)):
         node = pool.MaxPool2d(kernel, kernel, (0, 0), (1, 1), False)
