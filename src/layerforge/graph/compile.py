@@ -40,6 +40,9 @@ def _model_class(nn: ModuleType) -> type:
 
 
 def _define_graph_model(nn: ModuleType, ops: ModuleType) -> type:
+    # the engine runs a Linear layer whose output only a ReLU reads as one node (engine/nn/fusion.py)
+    fuse = nn.fusion.linear_relu if nn.__name__ == "layerforge.engine.nn" else None
+
     class GraphModel(nn.Module):
         """A model compiled from a Layerforge graph; submodules are named after the nodes."""
 
@@ -64,6 +67,13 @@ def _define_graph_model(nn: ModuleType, ops: ModuleType) -> type:
                 sources = tuple(edge.source for edge in spec.inputs_of(node_id))
                 plan.append((node_id, node.name, layer, dict(node.params), sources))
             self._plan = tuple(plan)
+            self._fusible = {}
+            if fuse is not None:  # (the modules are checked again at each call: they may be replaced)
+                names = {entry[0]: entry[1] for entry in plan}
+                self._fusible = {
+                    node_id: pair for node_id, pair in _fusible_pairs(plan, report.output_id).items()
+                    if type(getattr(self, names[node_id], None)) is nn.Linear
+                    and type(getattr(self, pair[1], None)) is nn.ReLU}
             self._input_id = report.input_id
             self._output_id = report.output_id
             self.input_shape = report.input_shape
@@ -71,8 +81,18 @@ def _define_graph_model(nn: ModuleType, ops: ModuleType) -> type:
 
         def forward(self, x):
             values = {self._input_id: x}
+            fusible = self._fusible
             for node_id, name, layer, params, sources in self._plan:
+                if node_id in values:  # a ReLU already run with the Linear before it
+                    continue
                 inputs = [values[source] for source in sources]
+                pair = fusible.get(node_id)
+                if pair is not None:
+                    relu_id, relu_name = pair
+                    value = fuse(getattr(self, name), getattr(self, relu_name), inputs[0])
+                    if value is not None:
+                        values[relu_id] = value
+                        continue
                 if layer.merge is not None:
                     value = layer.merge.apply(ops, params, inputs)
                 elif layer.forward is not None:
@@ -85,3 +105,27 @@ def _define_graph_model(nn: ModuleType, ops: ModuleType) -> type:
             return values[self._output_id]
 
     return GraphModel
+
+
+def _fusible_pairs(plan, output_id) -> dict:
+    """{Linear node id: (ReLU node id, ReLU name)} for each plain-called layer whose output is read
+    by one plain-called layer only, taking it as its only input, and is not the model's output: the
+    candidates for running a Linear and the ReLU after it as one node."""
+    readers: dict = {}
+    for node_id, _name, _layer, _params, sources in plan:
+        for source in sources:
+            readers.setdefault(source, []).append(node_id)
+    entries = {entry[0]: entry for entry in plan}
+
+    def plain(layer):
+        return layer.merge is None and layer.forward is None and layer.select_output is None
+
+    pairs = {}
+    for node_id, _name, layer, _params, _sources in plan:
+        reader = readers.get(node_id, [])
+        if node_id == output_id or len(reader) != 1 or not plain(layer):
+            continue
+        relu_id, relu_name, relu_layer, _, relu_sources = entries[reader[0]]
+        if relu_sources == (node_id,) and plain(relu_layer):
+            pairs[node_id] = (relu_id, relu_name)
+    return pairs

@@ -56,6 +56,27 @@ class Linear(Node):
         return grad_x, grad_weight
 
 
+class LinearRelu(Linear):
+    """relu(x @ weight.T + bias) as one node: a Linear layer whose output only a ReLU reads
+    (``nn/fusion.py`` says where). The ReLU runs in place on the product, and backward masks the
+    gradient by the kept output before the Linear's backward: the two nodes' values and gradients to
+    the bit, with one node's call, bookkeeping and backward-walk step fewer."""
+
+    def forward(self, x, weight, bias=None):
+        out = Linear.forward(self, x, weight, bias)
+        xp_of(out).maximum(out, 0, out=out)
+        self.out = out
+        return out
+
+    def backward(self, g):
+        out = self.out
+        if type(g) is np.ndarray and g.nbytes >= workspace.LEND_BYTES and g.dtype == out.dtype:
+            # a large gradient masked in a lent buffer, as the ReLU node's (no fresh pages each step)
+            masked = np.greater(out, 0, out=workspace.lend(g.shape, g.dtype))
+            return Linear.backward(self, np.multiply(masked, g, out=masked))
+        return Linear.backward(self, g * (out > 0))
+
+
 def _matmul(a, b):
     return a @ b
 

@@ -1,0 +1,60 @@
+"""A Linear layer followed by a ReLU as one engine node, where nothing can tell the difference.
+
+``nn.Sequential`` and the models compiled from a project's graph (``layerforge.graph.compile``) hand
+each Linear whose output goes only into a ReLU to ``linear_relu``: one node (``ops.dense.LinearRelu``)
+instead of two, so one node call, one backward call and one step of the backward walk fewer per pair.
+A small MLP's step is mostly that per-node Python. Values and gradients are the two layers' to the bit.
+
+It applies only where the Linear's output cannot be observed: both modules of exactly these types (a
+subclass may override ``forward``), no forward, forward-pre or backward hook on either (the window's
+graph probe and step recorder hook the layers they show; backward hooks are forward hooks underneath),
+no ONNX export recording, and the usual call (a Tensor whose last axis fits the weight, one dtype).
+Elsewhere it returns None and the caller runs the two modules.
+"""
+from __future__ import annotations
+
+from ..ops import common, dense
+from ..tensor import Tensor
+from .activation import ReLU
+from .linear import Linear
+
+
+def _unhooked(module) -> bool:
+    d = module.__dict__
+    return not (d.get("_forward_hooks") or d.get("_forward_pre_hooks"))
+
+
+def linear_relu(linear, relu, input):  # noqa: A002 (PyTorch's name)
+    """``relu(linear(input))`` as one node, or None where the pair must run as two modules."""
+    if (type(linear) is not Linear or type(relu) is not ReLU or type(input) is not Tensor
+            or common._trace_hook is not None or not _unhooked(linear) or not _unhooked(relu)):
+        return None
+    params = linear._parameters
+    weight, bias = params.get("weight"), params.get("bias", False)
+    if weight is None or bias is False:   # a parameter replaced by a plain attribute
+        return None
+    data, weight_data = input._data, weight._data
+    if (not data.ndim or data.shape[-1] != weight_data.shape[-1] or data.dtype != weight_data.dtype
+            or (bias is not None and bias._data.dtype != data.dtype)):
+        return None   # the modules' own calls raise the right error, or take the general path
+    if bias is None:
+        return common.apply(dense.LinearRelu(False), input, weight)
+    return common.apply(dense.LinearRelu(True), input, weight, bias)
+
+
+def run(modules, input):  # noqa: A002
+    """``input`` through ``modules`` in order (nn.Sequential's forward), each Linear directly followed
+    by a ReLU as one node where ``linear_relu`` allows."""
+    pending = None   # a Linear waiting to see whether a ReLU comes next
+    for module in modules:
+        if pending is not None:
+            fused = linear_relu(pending, module, input) if type(module) is ReLU else None
+            if fused is not None:
+                input, pending = fused, None
+                continue
+            input, pending = pending(input), None
+        if type(module) is Linear:
+            pending = module
+        else:
+            input = module(input)
+    return input if pending is None else pending(input)

@@ -1,0 +1,187 @@
+"""A Linear layer followed by a ReLU runs as one node (``nn/fusion.py``) in nn.Sequential and in models
+compiled from a project's graph, where nothing can observe the Linear's output. The fused node must
+give the two layers' values and gradients to the bit, and step aside wherever the pair is watched
+(hooks: the window's graph view and step recorder), replaced (subclasses), recorded (ONNX export) or
+misused (the Linear's own error)."""
+import numpy as np
+import pytest
+
+import layerforge.engine as lf
+from layerforge.engine import nn
+from layerforge.engine.nn import fusion
+from layerforge.graph import ModelSpec, compile_spec
+
+
+def _unfused(monkeypatch):
+    monkeypatch.setattr(fusion, "linear_relu", lambda linear, relu, input: None)
+
+
+def _mlp(dtype=np.float32, bias=True, inplace=False, seed=0):
+    lf.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(5, 7, bias=bias), nn.ReLU(inplace=inplace), nn.Linear(7, 6),
+                          nn.ReLU(), nn.Linear(6, 2))
+    return model.to(dtype=lf.float64) if dtype == np.float64 else model
+
+
+def _grads(model, x):
+    x = lf.tensor(x, requires_grad=True)
+    out = model(x)
+    (out * out).sum().backward()
+    return [out.detach().numpy().copy(), x.grad.numpy().copy()] + [p.grad.numpy().copy() for p in model.parameters()]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(8, 5), (3, 4, 5), (5,)], ids=["batch", "sequence", "one_sample"])
+@pytest.mark.parametrize("bias, inplace", [(True, False), (False, True)])
+def test_the_fused_pair_gives_the_two_layers_bits(dtype, shape, bias, inplace, monkeypatch):
+    x = np.random.default_rng(1).standard_normal(shape).astype(dtype)
+    x.reshape(-1)[:2] = [0.0, -0.0]
+    fused_model = _mlp(dtype, bias, inplace)
+    out = fused_model(lf.tensor(x, requires_grad=True))
+    assert out.grad_fn.name() == "LinearBackward"
+    assert out.grad_fn.next_functions[0][0].name() == "LinearReluBackward"   # the pair ran as one node
+    fused = _grads(fused_model, x)
+    _unfused(monkeypatch)
+    plain = _grads(_mlp(dtype, bias, inplace), x)
+    assert len(fused) == len(plain)
+    for ours, theirs in zip(fused, plain):
+        assert ours.dtype == theirs.dtype and ours.tobytes() == theirs.tobytes()
+
+
+def test_training_with_the_fused_pairs_is_training_without_them(monkeypatch):
+    def train():
+        model = _mlp(seed=3)
+        opt = lf.optim.Adam(model.parameters(), lr=0.05)
+        rng = np.random.default_rng(4)
+        x, y = lf.tensor(rng.standard_normal((16, 5)).astype(np.float32)), lf.tensor(rng.integers(0, 2, 16))
+        for _ in range(10):
+            opt.zero_grad()
+            nn.functional.cross_entropy(model(x), y).backward()
+            opt.step()
+        return [p.detach().numpy().copy() for p in model.parameters()]
+    fused = train()
+    _unfused(monkeypatch)
+    for ours, theirs in zip(fused, train()):
+        np.testing.assert_array_equal(ours, theirs)
+
+
+def _first_node(model, x):
+    return model(x).grad_fn.next_functions[0][0].next_functions[0][0].next_functions[0][0].name()
+
+
+@pytest.mark.parametrize("watch", ["forward_hook", "pre_hook", "backward_hook", "relu_hook"])
+def test_a_hooked_layer_runs_on_its_own_and_its_hook_sees_the_linear_output(watch):
+    model = _mlp()
+    seen = []
+    linear, relu = model[0], model[1]
+    if watch == "forward_hook":
+        linear.register_forward_hook(lambda module, args, out: seen.append(out.detach().numpy().copy()))
+    elif watch == "pre_hook":
+        relu.register_forward_pre_hook(lambda module, args: seen.append(args[0].detach().numpy().copy()))
+    elif watch == "backward_hook":
+        linear.register_full_backward_hook(lambda module, grad_in, grad_out: seen.append(grad_out[0].numpy()))
+    else:
+        relu.register_forward_hook(lambda module, args, out: seen.append(args[0].detach().numpy().copy()))
+    x = lf.tensor(np.random.default_rng(2).standard_normal((4, 5)).astype(np.float32), requires_grad=True)
+    out = model(x)
+    second_pair = out.grad_fn.next_functions[0][0]
+    assert second_pair.name() == "LinearReluBackward"   # the unwatched pair is still one node
+    assert second_pair.next_functions[0][0].name() == "ReluBackward"
+    out.sum().backward()
+    assert seen and seen[0].shape == (4, 7)
+    if watch != "backward_hook":
+        assert (seen[0] < 0).any()   # the Linear's own output, before the ReLU
+
+
+def test_subclasses_and_replaced_parameters_run_as_two_modules():
+    class MyReLU(nn.ReLU):
+        def forward(self, input):  # noqa: A002
+            return super().forward(input) * 2
+
+    model = nn.Sequential(nn.Linear(3, 4), MyReLU())
+    x = lf.tensor(np.ones((2, 3), np.float32))
+    np.testing.assert_array_equal(model(x).detach().numpy(), 2 * np.maximum(model[0](x).detach().numpy(), 0))
+    linear = nn.Linear(3, 4)
+    weight = linear.weight.detach().clone()
+    del linear.weight
+    linear.weight = weight * 0   # a plain tensor attribute, as a parametrization leaves it
+    np.testing.assert_array_equal(nn.Sequential(linear, nn.ReLU())(x).detach().numpy(),
+                                  np.maximum(np.broadcast_to(linear.bias.detach().numpy(), (2, 4)), 0))
+
+
+def test_a_wrong_input_still_gets_the_linear_layers_message():
+    model = _mlp()
+    with pytest.raises(RuntimeError, match=r"mat1 and mat2 shapes cannot be multiplied \(4x3 and 5x7\).*expects "
+                                           r"5 input features"):
+        model(lf.zeros(4, 3))
+    with pytest.raises(RuntimeError):
+        model(lf.zeros(4, 5, dtype=lf.float64))
+
+
+def test_without_gradients_and_in_eval_mode_the_values_are_the_same(monkeypatch):
+    x = lf.tensor(np.random.default_rng(5).standard_normal((6, 5)).astype(np.float32))
+    model = _mlp().eval()
+    with lf.no_grad():
+        fused = model(x).numpy().copy()
+    _unfused(monkeypatch)
+    with lf.no_grad():
+        assert fused.tobytes() == model(x).numpy().tobytes()
+
+
+def _graph(shared=False, relu_is_output=False):
+    spec = ModelSpec()
+    x = spec.add_node("Input", {"shape": 5})
+    fc = spec.add_node("Linear", {"out_features": 6})
+    relu = spec.add_node("ReLU")
+    spec.connect(x.id, fc.id)
+    spec.connect(fc.id, relu.id)
+    if relu_is_output:
+        return spec
+    head = spec.add_node("Linear", {"out_features": 6 if shared else 3})
+    spec.connect(relu.id, head.id)
+    if shared:   # the first Linear's output also goes into an Add: it must stay as it is
+        add = spec.add_node("Add")
+        spec.connect(fc.id, add.id)
+        spec.connect(head.id, add.id)
+    return spec
+
+
+def test_compiled_graphs_fuse_a_linear_read_only_by_a_relu(monkeypatch):
+    model = compile_spec(_graph())
+    assert list(model._fusible.values()) == [(model._plan[1][0], "relu1")]
+    x = np.random.default_rng(6).standard_normal((4, 5)).astype(np.float32)
+    out = model(lf.tensor(x))
+    assert out.grad_fn.next_functions[0][0].name() == "LinearReluBackward"
+    fused = _grads(model, x)
+    model.zero_grad()
+    _unfused(monkeypatch)
+    for ours, theirs in zip(fused, _grads(model, x)):
+        assert ours.tobytes() == theirs.tobytes()
+
+
+def test_compiled_graphs_keep_a_linear_output_that_more_than_a_relu_reads():
+    shared = compile_spec(_graph(shared=True))
+    assert shared._fusible == {}
+    out = shared(lf.tensor(np.ones((2, 5), np.float32)))
+    assert "LinearReluBackward" not in {f.name() for f, _ in out.grad_fn.next_functions if f is not None}
+    assert compile_spec(_graph(relu_is_output=True))._fusible   # the ReLU may be the output itself
+
+
+def test_the_graph_view_names_a_fused_node_by_pytorchs_three():
+    """(The window's graph probe hooks every layer it shows, so it sees both layers' own nodes; a
+    fused node, met elsewhere, reads as the nodes PyTorch makes for the same work.)"""
+    from layerforge.training.autograd_graph import torch_names
+    assert torch_names("LinearReluBackward") == ("TBackward0", "AddmmBackward0", "ReluBackward0")
+
+
+def test_a_large_pair_masks_its_gradient_in_a_pooled_buffer_with_the_same_bits(monkeypatch):
+    """(256, 512) float32 outputs: the gradient is masked in a lent buffer, as the ReLU node's is."""
+    x = np.random.default_rng(7).standard_normal((256, 64)).astype(np.float32)
+
+    def model():
+        lf.manual_seed(8)
+        return nn.Sequential(nn.Linear(64, 512), nn.ReLU(), nn.Linear(512, 3))
+    fused = _grads(model(), x)
+    _unfused(monkeypatch)
+    for ours, theirs in zip(fused, _grads(model(), x)):
+        assert ours.tobytes() == theirs.tobytes()
