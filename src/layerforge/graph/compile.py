@@ -40,8 +40,8 @@ def _model_class(nn: ModuleType) -> type:
 
 
 def _define_graph_model(nn: ModuleType, ops: ModuleType) -> type:
-    # the engine runs a Linear layer whose output only a ReLU reads as one node (engine/nn/fusion.py)
-    fuse = nn.fusion.linear_relu if nn.__name__ == "layerforge.engine.nn" else None
+    # the engine runs a Linear layer whose output only an activation reads as one node (nn/fusion.py)
+    fusion = nn.fusion if nn.__name__ == "layerforge.engine.nn" else None
 
     class GraphModel(nn.Module):
         """A model compiled from a Layerforge graph; submodules are named after the nodes."""
@@ -68,12 +68,12 @@ def _define_graph_model(nn: ModuleType, ops: ModuleType) -> type:
                 plan.append((node_id, node.name, layer, dict(node.params), sources))
             self._plan = tuple(plan)
             self._fusible = {}
-            if fuse is not None:  # (the modules are checked again at each call: they may be replaced)
+            if fusion is not None:  # (the modules are checked again at each call: they may be replaced)
                 names = {entry[0]: entry[1] for entry in plan}
                 self._fusible = {
                     node_id: pair for node_id, pair in _fusible_pairs(plan, report.output_id).items()
                     if type(getattr(self, names[node_id], None)) is nn.Linear
-                    and type(getattr(self, pair[1], None)) is nn.ReLU}
+                    and type(getattr(self, pair[1], None)) in fusion.NODES}
             self._input_id = report.input_id
             self._output_id = report.output_id
             self.input_shape = report.input_shape
@@ -83,15 +83,15 @@ def _define_graph_model(nn: ModuleType, ops: ModuleType) -> type:
             values = {self._input_id: x}
             fusible = self._fusible
             for node_id, name, layer, params, sources in self._plan:
-                if node_id in values:  # a ReLU already run with the Linear before it
+                if node_id in values:  # an activation already run with the Linear before it
                     continue
                 inputs = [values[source] for source in sources]
                 pair = fusible.get(node_id)
                 if pair is not None:
-                    relu_id, relu_name = pair
-                    value = fuse(getattr(self, name), getattr(self, relu_name), inputs[0])
+                    act_id, act_name = pair
+                    value = fusion.linear_activation(getattr(self, name), getattr(self, act_name), inputs[0])
                     if value is not None:
-                        values[relu_id] = value
+                        values[act_id] = value
                         continue
                 if layer.merge is not None:
                     value = layer.merge.apply(ops, params, inputs)
@@ -108,9 +108,9 @@ def _define_graph_model(nn: ModuleType, ops: ModuleType) -> type:
 
 
 def _fusible_pairs(plan, output_id) -> dict:
-    """{Linear node id: (ReLU node id, ReLU name)} for each plain-called layer whose output is read
+    """{node id: (reader's node id, reader's name)} for each plain-called layer whose output is read
     by one plain-called layer only, taking it as its only input, and is not the model's output: the
-    candidates for running a Linear and the ReLU after it as one node."""
+    candidates for running a Linear and the activation after it as one node."""
     readers: dict = {}
     for node_id, _name, _layer, _params, sources in plan:
         for source in sources:
@@ -125,7 +125,7 @@ def _fusible_pairs(plan, output_id) -> dict:
         reader = readers.get(node_id, [])
         if node_id == output_id or len(reader) != 1 or not plain(layer):
             continue
-        relu_id, relu_name, relu_layer, _, relu_sources = entries[reader[0]]
-        if relu_sources == (node_id,) and plain(relu_layer):
-            pairs[node_id] = (relu_id, relu_name)
+        reader_id, reader_name, reader_layer, _, reader_sources = entries[reader[0]]
+        if reader_sources == (node_id,) and plain(reader_layer):
+            pairs[node_id] = (reader_id, reader_name)
     return pairs

@@ -1,9 +1,11 @@
-"""A Linear layer followed by a ReLU as one engine node, where nothing can tell the difference.
+"""A Linear layer followed by a ReLU, Tanh or Sigmoid as one engine node, where nothing can tell the
+difference.
 
 ``nn.Sequential`` and the models compiled from a project's graph (``layerforge.graph.compile``) hand
-each Linear whose output goes only into a ReLU to ``linear_relu``: one node (``ops.dense.LinearRelu``)
-instead of two, so one node call, one backward call and one step of the backward walk fewer per pair.
-A small MLP's step is mostly that per-node Python. Values and gradients are the two layers' to the bit.
+each Linear whose output goes only into such an activation to ``linear_activation``: one node
+(``ops.dense.LinearActivation``, which runs the activation's own node inside) instead of two, so one
+node call, one backward call and one step of the backward walk fewer per pair. A small MLP's step is
+mostly that per-node Python. Values and gradients are the two layers' to the bit.
 
 It applies only where the Linear's output cannot be observed: both modules of exactly these types (a
 subclass may override ``forward``), no forward, forward-pre or backward hook on either (the window's
@@ -13,10 +15,14 @@ Elsewhere it returns None and the caller runs the two modules.
 """
 from __future__ import annotations
 
-from ..ops import common, dense
+from ..ops import activation, common, dense, elementwise
 from ..tensor import Tensor
-from .activation import ReLU
+from .activation import ReLU, Sigmoid, Tanh
 from .linear import Linear
+
+# The activation modules that fuse, and the node each one's forward applies to a float input (ReLU:
+# ops.activation.relu; Tanh and Sigmoid: ops.elementwise_functions' tanh and sigmoid).
+NODES = {ReLU: activation.Relu, Tanh: elementwise.Tanh, Sigmoid: elementwise.Sigmoid}
 
 
 def _unhooked(module) -> bool:
@@ -24,10 +30,11 @@ def _unhooked(module) -> bool:
     return not (d.get("_forward_hooks") or d.get("_forward_pre_hooks"))
 
 
-def linear_relu(linear, relu, input):  # noqa: A002 (PyTorch's name)
-    """``relu(linear(input))`` as one node, or None where the pair must run as two modules."""
-    if (type(linear) is not Linear or type(relu) is not ReLU or type(input) is not Tensor
-            or common._trace_hook is not None or not _unhooked(linear) or not _unhooked(relu)):
+def linear_activation(linear, act, input):  # noqa: A002 (PyTorch's name)
+    """``act(linear(input))`` as one node, or None where the pair must run as two modules."""
+    node = NODES.get(type(act))
+    if (node is None or type(linear) is not Linear or type(input) is not Tensor
+            or common._trace_hook is not None or not _unhooked(linear) or not _unhooked(act)):
         return None
     params = linear._parameters
     weight, bias = params.get("weight"), params.get("bias", False)
@@ -38,17 +45,17 @@ def linear_relu(linear, relu, input):  # noqa: A002 (PyTorch's name)
             or (bias is not None and bias._data.dtype != data.dtype)):
         return None   # the modules' own calls raise the right error, or take the general path
     if bias is None:
-        return common.apply(dense.LinearRelu(False), input, weight)
-    return common.apply(dense.LinearRelu(True), input, weight, bias)
+        return common.apply(dense.LinearActivation(False, node()), input, weight)
+    return common.apply(dense.LinearActivation(True, node()), input, weight, bias)
 
 
 def run(modules, input):  # noqa: A002
     """``input`` through ``modules`` in order (nn.Sequential's forward), each Linear directly followed
-    by a ReLU as one node where ``linear_relu`` allows."""
-    pending = None   # a Linear waiting to see whether a ReLU comes next
+    by a ReLU, Tanh or Sigmoid as one node where ``linear_activation`` allows."""
+    pending = None   # a Linear waiting to see whether an activation comes next
     for module in modules:
         if pending is not None:
-            fused = linear_relu(pending, module, input) if type(module) is ReLU else None
+            fused = linear_activation(pending, module, input) if type(module) in NODES else None
             if fused is not None:
                 input, pending = fused, None
                 continue

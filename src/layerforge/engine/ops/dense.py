@@ -56,25 +56,24 @@ class Linear(Node):
         return grad_x, grad_weight
 
 
-class LinearRelu(Linear):
-    """relu(x @ weight.T + bias) as one node: a Linear layer whose output only a ReLU reads
-    (``nn/fusion.py`` says where). The ReLU runs in place on the product, and backward masks the
-    gradient by the kept output before the Linear's backward: the two nodes' values and gradients to
-    the bit, with one node's call, bookkeeping and backward-walk step fewer."""
+class LinearActivation(Linear):
+    """activation(x @ weight.T + bias) as one node: a Linear layer whose output only an activation
+    reads (``nn/fusion.py`` says where and which). ``activation`` is the activation's own node, which
+    this one runs on the product and asks for its gradient before the Linear's backward: the two
+    nodes' values and gradients to the bit, with one node's call, bookkeeping and backward-walk step
+    fewer."""
+
+    def __init__(self, has_bias, activation):
+        self.has_bias, self.activation = has_bias, activation
+
+    def name(self) -> str:
+        return "Linear" + type(self.activation).__name__ + "Backward"   # LinearReluBackward
 
     def forward(self, x, weight, bias=None):
-        out = Linear.forward(self, x, weight, bias)
-        xp_of(out).maximum(out, 0, out=out)
-        self.out = out
-        return out
+        return self.activation.forward(Linear.forward(self, x, weight, bias))
 
     def backward(self, g):
-        out = self.out
-        if type(g) is np.ndarray and g.nbytes >= workspace.LEND_BYTES and g.dtype == out.dtype:
-            # a large gradient masked in a lent buffer, as the ReLU node's (no fresh pages each step)
-            masked = np.greater(out, 0, out=workspace.lend(g.shape, g.dtype))
-            return Linear.backward(self, np.multiply(masked, g, out=masked))
-        return Linear.backward(self, g * (out > 0))
+        return Linear.backward(self, self.activation.backward(g))
 
 
 def _matmul(a, b):

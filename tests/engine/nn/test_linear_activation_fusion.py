@@ -1,5 +1,6 @@
-"""A Linear layer followed by a ReLU runs as one node (``nn/fusion.py``) in nn.Sequential and in models
-compiled from a project's graph, where nothing can observe the Linear's output. The fused node must
+"""A Linear layer followed by a ReLU, Tanh or Sigmoid runs as one node (``nn/fusion.py``) in
+nn.Sequential and in models compiled from a project's graph, where nothing can observe the Linear's
+output. The fused node must
 give the two layers' values and gradients to the bit, and step aside wherever the pair is watched
 (hooks: the window's graph view and step recorder), replaced (subclasses), recorded (ONNX export) or
 misused (the Linear's own error)."""
@@ -13,13 +14,13 @@ from layerforge.graph import ModelSpec, compile_spec
 
 
 def _unfused(monkeypatch):
-    monkeypatch.setattr(fusion, "linear_relu", lambda linear, relu, input: None)
+    monkeypatch.setattr(fusion, "linear_activation", lambda linear, act, input: None)
 
 
-def _mlp(dtype=np.float32, bias=True, inplace=False, seed=0):
+def _mlp(dtype=np.float32, bias=True, inplace=False, seed=0, act=nn.ReLU):
     lf.manual_seed(seed)
-    model = nn.Sequential(nn.Linear(5, 7, bias=bias), nn.ReLU(inplace=inplace), nn.Linear(7, 6),
-                          nn.ReLU(), nn.Linear(6, 2))
+    first = nn.ReLU(inplace=inplace) if act is nn.ReLU else act()
+    model = nn.Sequential(nn.Linear(5, 7, bias=bias), first, nn.Linear(7, 6), act(), nn.Linear(6, 2))
     return model.to(dtype=lf.float64) if dtype == np.float64 else model
 
 
@@ -30,19 +31,21 @@ def _grads(model, x):
     return [out.detach().numpy().copy(), x.grad.numpy().copy()] + [p.grad.numpy().copy() for p in model.parameters()]
 
 
+@pytest.mark.parametrize("act", [nn.ReLU, nn.Tanh, nn.Sigmoid])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("shape", [(8, 5), (3, 4, 5), (5,)], ids=["batch", "sequence", "one_sample"])
 @pytest.mark.parametrize("bias, inplace", [(True, False), (False, True)])
-def test_the_fused_pair_gives_the_two_layers_bits(dtype, shape, bias, inplace, monkeypatch):
+def test_the_fused_pair_gives_the_two_layers_bits(act, dtype, shape, bias, inplace, monkeypatch):
     x = np.random.default_rng(1).standard_normal(shape).astype(dtype)
     x.reshape(-1)[:2] = [0.0, -0.0]
-    fused_model = _mlp(dtype, bias, inplace)
+    fused_model = _mlp(dtype, bias, inplace, act=act)
     out = fused_model(lf.tensor(x, requires_grad=True))
     assert out.grad_fn.name() == "LinearBackward"
-    assert out.grad_fn.next_functions[0][0].name() == "LinearReluBackward"   # the pair ran as one node
+    name = {nn.ReLU: "LinearReluBackward", nn.Tanh: "LinearTanhBackward", nn.Sigmoid: "LinearSigmoidBackward"}
+    assert out.grad_fn.next_functions[0][0].name() == name[act]   # the pair ran as one node
     fused = _grads(fused_model, x)
     _unfused(monkeypatch)
-    plain = _grads(_mlp(dtype, bias, inplace), x)
+    plain = _grads(_mlp(dtype, bias, inplace, act=act), x)
     assert len(fused) == len(plain)
     for ours, theirs in zip(fused, plain):
         assert ours.dtype == theirs.dtype and ours.tobytes() == theirs.tobytes()
@@ -91,6 +94,12 @@ def test_a_hooked_layer_runs_on_its_own_and_its_hook_sees_the_linear_output(watc
     assert seen and seen[0].shape == (4, 7)
     if watch != "backward_hook":
         assert (seen[0] < 0).any()   # the Linear's own output, before the ReLU
+
+
+def test_other_activations_run_as_their_own_modules():
+    model = nn.Sequential(nn.Linear(3, 4), nn.GELU(), nn.Linear(4, 2))
+    out = model(lf.ones(2, 3, requires_grad=True))
+    assert out.grad_fn.next_functions[0][0].next_functions[0][0].name() == "LinearBackward"
 
 
 def test_subclasses_and_replaced_parameters_run_as_two_modules():
@@ -167,15 +176,8 @@ def test_compiled_graphs_keep_a_linear_output_that_more_than_a_relu_reads():
     assert compile_spec(_graph(relu_is_output=True))._fusible   # the ReLU may be the output itself
 
 
-def test_the_graph_view_names_a_fused_node_by_pytorchs_three():
-    """(The window's graph probe hooks every layer it shows, so it sees both layers' own nodes; a
-    fused node, met elsewhere, reads as the nodes PyTorch makes for the same work.)"""
-    from layerforge.training.autograd_graph import torch_names
-    assert torch_names("LinearReluBackward") == ("TBackward0", "AddmmBackward0", "ReluBackward0")
-
-
-def test_a_large_pair_masks_its_gradient_in_a_pooled_buffer_with_the_same_bits(monkeypatch):
-    """(256, 512) float32 outputs: the gradient is masked in a lent buffer, as the ReLU node's is."""
+def test_a_large_pair_gives_the_same_bits(monkeypatch):
+    """(256, 512) float32 outputs, where the ReLU node takes its buffers from the engine's pool."""
     x = np.random.default_rng(7).standard_normal((256, 64)).astype(np.float32)
 
     def model():
