@@ -28,7 +28,8 @@ def _grads(model, x):
     x = lf.tensor(x, requires_grad=True)
     out = model(x)
     (out * out).sum().backward()
-    return [out.detach().numpy().copy(), x.grad.numpy().copy()] + [p.grad.numpy().copy() for p in model.parameters()]
+    grads = [p.grad.numpy().copy() for p in model.parameters()]
+    return [out.detach().numpy().copy(), x.grad.numpy().copy()] + grads
 
 
 @pytest.mark.parametrize("act", [nn.ReLU, nn.Tanh, nn.Sigmoid])

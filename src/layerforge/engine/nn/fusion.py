@@ -25,16 +25,14 @@ from .linear import Linear
 NODES = {ReLU: activation.Relu, Tanh: elementwise.Tanh, Sigmoid: elementwise.Sigmoid}
 
 
-def _unhooked(module) -> bool:
-    d = module.__dict__
-    return not (d.get("_forward_hooks") or d.get("_forward_pre_hooks"))
-
-
 def linear_activation(linear, act, input):  # noqa: A002 (PyTorch's name)
     """``act(linear(input))`` as one node, or None where the pair must run as two modules."""
     node = NODES.get(type(act))
-    if (node is None or type(linear) is not Linear or type(input) is not Tensor
-            or common._trace_hook is not None or not _unhooked(linear) or not _unhooked(act)):
+    if node is None or type(linear) is not Linear or type(input) is not Tensor or common._trace_hook is not None:
+        return None
+    mine, theirs = linear.__dict__, act.__dict__   # (Module.__init__ gives every module both dicts)
+    if (mine["_forward_hooks"] or mine["_forward_pre_hooks"] or theirs["_forward_hooks"]
+            or theirs["_forward_pre_hooks"]):
         return None
     params = linear._parameters
     weight, bias = params.get("weight"), params.get("bias", False)
