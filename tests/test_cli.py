@@ -61,6 +61,21 @@ def test_train_prints_a_line_per_epoch_and_saves_the_trained_project(tmp_path, s
     assert original_weights is None and original.history == {}   # --out leaves the source project alone
 
 
+def test_train_makes_no_prediction_snapshots_but_keeps_the_projects_setting(tmp_path, spiral_project, capsys,
+                                                                            monkeypatch):
+    """Nothing in a terminal shows the live predictions, whose 2-D boundary grid cost as much as the
+    spiral's training: the run asks for none, and the saved project keeps the window's setting."""
+    from layerforge.training import snapshots
+    made = []
+    monkeypatch.setattr(snapshots.SnapshotMaker, "make", lambda self, *args: made.append(args))
+    project, _ = load_project(spiral_project)
+    assert project.settings.snapshot_every == 1
+    code, _, err = run(capsys, "train", str(spiral_project), "--epochs", "3", "--out", str(tmp_path / "out"))
+    assert code == 0, err
+    assert made == []
+    assert load_project(tmp_path / "out" / "spiral.lfproj")[0].settings.snapshot_every == 1
+
+
 @pytest.mark.gpu
 @pytest.mark.skipif(not engine.cuda.is_available(), reason="no CUDA GPU/cupy")
 def test_train_on_the_gpu_saves_a_project_that_predicts_on_the_cpu(tmp_path, spiral_project, capsys):

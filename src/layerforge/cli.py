@@ -233,7 +233,9 @@ def _train(args) -> int:
                 resume = ResumeState.unpack(project.resume_tensors, project.resume, project.history)
             except TrainingError as error:
                 _note(f"{error}; continuing from the weights alone")
-        trainer = Trainer(project.spec, dataset, settings, listener=printer,
+        # No prediction snapshots: nothing here shows them, and a 2-D boundary's grid of 10,000 points
+        # cost as much as the spiral example's training itself, epoch after epoch
+        trainer = Trainer(project.spec, dataset, settings.replace(snapshot_every=0), listener=printer,
                           initial_state=weights if args.resume and resume is None else None, resume=resume)
         result = _run_interruptibly(trainer)
         if result is None or result.status == "stopped":
@@ -245,6 +247,7 @@ def _train(args) -> int:
         if result.status == "failed":
             return _fail(f"training failed: {result.reason}; nothing saved")
         project.record_run(trainer)
+        project.settings = project.settings.replace(snapshot_every=settings.snapshot_every)  # the window's
         # Paths in the data source are relative to the project's folder; keep them valid from the new one.
         project.data_source = _absolute_source(DataSource.from_dict(project.data_source), base_dir).to_dict()
         with _deferred_interrupts(f"layerforge: saving {out}; stopping as soon as it is written"):

@@ -232,8 +232,9 @@ def test_cli_train_reports_an_allocation_that_fails_mid_run_and_saves_nothing(tm
     code = cli.main(["train", str(path), "--epochs", "1", "--quiet"])
     _, err = capsys.readouterr()
     assert code == 1 and err.count("\n") == 1
-    assert err.startswith("layerforge: error: training failed: out of memory while predicting with the untrained "
-                          "model for the first snapshot: MemoryError: Unable to allocate 1.00 GiB")
+    # (the command line makes no prediction snapshots, so the first forward pass is the evaluation's)
+    assert err.startswith("layerforge: error: training failed: out of memory while evaluating the untrained "
+                          "model: MemoryError: Unable to allocate 1.00 GiB")
     assert err.rstrip().endswith("; nothing saved")
     assert path.read_bytes() == before
 

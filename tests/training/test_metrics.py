@@ -29,6 +29,20 @@ def test_classes_from_logits_single_logits_and_log_probabilities():
     assert np.allclose(class_probabilities(np.array([[0.0]]), "bce_with_logits"), [[0.5, 0.5]])
 
 
+def test_softmax_probabilities_are_the_row_by_row_formula_to_the_bit():
+    """The classes-first softmax (fast on a boundary grid's 10,000 rows) against the plain formula,
+    with large logits, ties and float32 outputs as the model gives them."""
+    rng = np.random.default_rng(3)
+    outputs = (rng.standard_normal((1000, 3)) * 30).astype(np.float32)
+    outputs[:5] = [[700.0, 0.0, -700.0], [1.0, 1.0, 1.0], [-1e4, -1e4, 0.0], [0.0, 0.0, 0.0], [88.0, 89.0, 90.0]]
+    wide = outputs.astype(np.float64)
+    expected = np.exp(wide - wide.max(axis=1, keepdims=True))
+    expected /= np.maximum(expected.sum(axis=1, keepdims=True), 1e-300)
+    probs = class_probabilities(outputs, "cross_entropy")
+    assert probs.shape == (1000, 3) and probs.flags.c_contiguous and probs.dtype == np.float64
+    assert probs.tobytes() == expected.tobytes()
+
+
 def test_confusion_counts_true_rows_against_predicted_columns():
     true = np.array([0, 0, 1, 2, 2, 2])
     pred = np.array([0, 1, 1, 2, 0, 2])

@@ -103,6 +103,10 @@ def test_a_table_of_classes_draws_its_boundary_over_two_features_with_the_rest_a
     snapshot = maker.make(20, forward, view_features=[2, 3])
     data = snapshot.data
     assert snapshot.kind == "boundary2d" and list(data["axes"]) == list(iris.feature_names[2:4])
+    # each point's confidence is its largest class probability, picked at its predicted class
+    assert data["confidence"].dtype == np.float32
+    np.testing.assert_array_equal(data["confidence"], data["probs"].max(axis=-1))
+    np.testing.assert_array_equal(data["grid"], data["probs"].argmax(axis=-1))
     means = trainer.problem.train.raw.x.mean(axis=0)
     for row, column in ((0, 0), (50, 70), (99, 99)):
         probe = means.copy()
