@@ -188,3 +188,22 @@ def test_a_large_pair_gives_the_same_bits(monkeypatch):
     _unfused(monkeypatch)
     for ours, theirs in zip(fused, _grads(model(), x)):
         assert ours.tobytes() == theirs.tobytes()
+
+
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=[pytest.mark.gpu, pytest.mark.skipif(
+    not lf.cuda.is_available(), reason="no CUDA GPU/cupy")])])
+@pytest.mark.parametrize("act", [nn.ReLU, nn.Tanh, nn.Sigmoid])
+def test_the_fused_pair_on_each_device_gives_the_two_layers_bits(device, act, monkeypatch):
+    x = np.random.default_rng(12).standard_normal((16, 5)).astype(np.float32)
+
+    def grads():
+        model = _mlp(act=act).to(device)
+        inputs = lf.tensor(x).to(device).requires_grad_()
+        out = model(inputs)
+        (out * out).sum().backward()
+        return [out.detach().cpu().numpy(), inputs.grad.cpu().numpy()] + [
+            p.grad.cpu().numpy() for p in model.parameters()]
+    fused = grads()
+    _unfused(monkeypatch)
+    for ours, theirs in zip(fused, grads()):
+        assert ours.tobytes() == theirs.tobytes()
