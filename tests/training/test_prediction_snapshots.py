@@ -116,3 +116,36 @@ def test_a_table_of_classes_draws_its_boundary_over_two_features_with_the_rest_a
     assert data["x"].shape[1] == 2 and np.isin(data["x"][:, 0], iris.x[:, 2]).all()
     assert maker.make(20, forward).kind == "table", "without a pair: the rows, as before"
     assert maker.make(20, forward, view_features=[2, 9]).kind == "table", "no such feature: the rows"
+
+
+def test_a_small_models_boundary_grid_goes_through_it_at_once_and_a_wide_ones_in_bounded_batches(
+        template_run, monkeypatch):
+    """The 10,000-point grid of a 2-D boundary: one batch for the spiral's small MLP; batches that keep
+    the widest layer's output under SNAPSHOT_VALUES values for a wide one. The grid's labels are what
+    the model predicts for those points, whatever the batch."""
+    from layerforge.training import batching, snapshots as snapshot_module
+    spiral = load_dataset("spiral")
+    spec, settings = template_run("mlp_classifier", spiral, epochs=2)
+    batches = []
+    real = batching.device_outputs
+    monkeypatch.setattr(batching, "device_outputs",
+                        lambda model, x, device, batch=batching.EVAL_BATCH: batches.append((len(x), batch))
+                        or real(model, x, device, batch))
+    trainer = Trainer(spec, spiral, settings)
+    got = []
+    trainer.listener = lambda event: got.append(event) if isinstance(event, PredictionSnapshot) else None
+    trainer.run()
+    grid_rows = snapshot_module.GRID_SIZE ** 2
+    assert (grid_rows, trainer._snapshot_rows) in batches and trainer._snapshot_rows >= grid_rows
+    data = got[-1].data
+    grid = np.stack([data["xx"].ravel(), data["yy"].ravel()], axis=1).astype(np.float32)
+    expected = np.argmax(trainer.predict(grid), axis=1)
+    assert (data["grid"].ravel() == expected).mean() > 0.999   # (rounding may tip a point on the boundary)
+    report = type("Report", (), {"nodes": {"a": type("N", (), {"output_shape": (4096,)})(),
+                                           "b": type("N", (), {"output_shape": (3,)})()}})()
+    rows = batching.snapshot_rows(report)
+    assert rows == batching.EVAL_BATCH and rows * 4096 <= batching.SNAPSHOT_VALUES
+    report.nodes["a"].output_shape = (64, 8, 8)
+    assert batching.snapshot_rows(report) == batching.SNAPSHOT_VALUES // 4096 == batching.EVAL_BATCH
+    report.nodes["a"].output_shape = (16,)
+    assert batching.snapshot_rows(report) == batching.SNAPSHOT_VALUES // 16

@@ -24,7 +24,7 @@ from layerforge.data import ArrayDataset
 from layerforge.data.augment import augmenter_for
 from layerforge.graph import GraphError, ModelSpec, compile_spec
 
-from .batching import EVAL_BATCH, batch_bounds, device_outputs, tensor_on, to_host
+from .batching import EVAL_BATCH, batch_bounds, device_outputs, snapshot_rows, tensor_on, to_host
 from .batching import forward as _forward
 from .build import Schedule, make_loss, make_optimizer, valid_shapes
 from .cpu_share import step_flops
@@ -86,6 +86,7 @@ class Trainer(TrainerResults, TrainerSteering):
         self.problem = Problem(self.spec, report, dataset, self.settings, prepare=False)
         n_train = self.problem.sizes[0]
         self.param_count = report.total_params
+        self._snapshot_rows = snapshot_rows(report)
         self.device, self.device_reason = choose_device(self.settings.device, self.param_count,
                                                         self.settings.batch_size)
         # Refuse a model that cannot fit before numpy or cupy is asked for its weights.
@@ -401,8 +402,8 @@ class Trainer(TrainerResults, TrainerSteering):
     def _snapshot(self, epoch: int) -> PredictionSnapshot:
         self.model.eval()
         try:
-            return self._snapshots.make(epoch, lambda x: _forward(self.model, x, self.device),
-                                        self.settings.view_features)
+            predict = lambda x: _forward(self.model, x, self.device, self._snapshot_rows)  # noqa: E731
+            return self._snapshots.make(epoch, predict, self.settings.view_features)
         finally:
             self.model.train()
 
