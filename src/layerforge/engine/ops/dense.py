@@ -22,8 +22,11 @@ class Linear(Node):
             out = out.reshape(x.shape[:-1] + (weight.shape[0],))
         elif x.ndim == 2 and type(x) is np.ndarray:
             # np.dot: the same GEMM as @ (bit for bit, tested) without matmul's ufunc dispatch,
-            # a quarter of a microsecond per product on a small model
-            out = np.dot(x, weight.T)
+            # a quarter of a microsecond per product on a small model; from _MATMUL_ROWS rows (an
+            # evaluation's batches, a boundary grid's 10,000 points) matmul, which OpenBLAS splits
+            # over its threads where np.dot's call was not (two threads: 10,000 x 16 @ 16 x 16 87 ->
+            # 47 us, 1,024 x 64 @ 64 x 192 155 -> 112 us)
+            out = np.dot(x, weight.T) if x.shape[0] < _MATMUL_ROWS else _product(np.matmul, x, weight.T)
         else:
             out = x @ weight.T
         if bias is not None:
@@ -122,6 +125,8 @@ _FLAT_SCATTER_MIN = 1024
 
 # Weights of this many elements and more get their gradient from matmul (see Linear.backward).
 _DOT_MAX_WEIGHT = 1 << 14
+# Inputs of this many rows and more go through matmul in Linear.forward (see there).
+_MATMUL_ROWS = 1024
 
 
 class Embedding(Node):
