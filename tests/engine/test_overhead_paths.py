@@ -165,9 +165,9 @@ def test_linear_products_are_matmul_s_bit_for_bit(dtype):
         np.testing.assert_array_equal(gx, g @ w)
         np.testing.assert_array_equal(gw, g.T @ x)
         np.testing.assert_array_equal(gb, np.ones(n, dtype) @ g)
-        wide = dtype == np.float32   # (the sums of n values cancel: an absolute tolerance too)
-        np.testing.assert_allclose(gb, g.astype(np.float64).sum(axis=0), rtol=1e-5 if wide else 1e-12,
-                                   atol=1e-5 * n ** 0.5 if wide else 0)
+        single = dtype == np.float32   # (the sums of n values cancel: an absolute tolerance too)
+        np.testing.assert_allclose(gb, g.astype(np.float64).sum(axis=0), rtol=1e-5 if single else 1e-12,
+                                   atol=1e-5 * n ** 0.5 if single else 0)
         assert gb.dtype == dtype and gb.shape == (o,)
 
 
