@@ -49,6 +49,7 @@ class SnapshotMaker:
         self.sample_x = shown.raw.x[picked]
         self.sample_y = shown.raw.y[picked]
         self._grid = self._make_grid() if self.kind in ("boundary2d", "curve1d") else None
+        self._inputs, self._inputs_of = {}, None   # model-ready forms of the fixed inputs (``make``)
 
     def _make_grid(self):
         x = self.problem.dataset.x
@@ -65,30 +66,40 @@ class SnapshotMaker:
         """The predictions at ``epoch``. ``view_features``: for a table's classes, the two feature
         columns to draw the decision boundary over (the others held at their training means)."""
         problem = self.problem
-        run = lambda x: predict(problem.model_inputs(x))  # noqa: E731
+        if self._inputs_of is not problem.normalization:   # (set once a run; checked all the same)
+            self._inputs, self._inputs_of = {}, problem.normalization
+
+        def run(key, x):
+            """The model's outputs for the fixed inputs ``x``, named ``key``: they are standardised for
+            the model once a run, not at every snapshot (a boundary grid's 10,000 points)."""
+            inputs = self._inputs.get(key)
+            if inputs is None:
+                inputs = self._inputs[key] = problem.model_inputs(x)
+            return predict(inputs)
+
         pair = self.slice_features(view_features)
         if pair is not None:
             return PredictionSnapshot(epoch, "boundary2d", self._slice(pair, run))
         if self.kind == "curve1d":
             x_data, y_data = self.points
-            y_pred = problem.outputs_in_data_units(run(self._grid[:, None]))
+            y_pred = problem.outputs_in_data_units(run("grid", self._grid[:, None]))
             data = {"x_grid": self._grid, "y_pred": _squeeze(y_pred), "x_data": x_data[:, 0],
                     "y_data": _squeeze(y_data)}
         elif self.kind == "boundary2d":
             xx, yy = self._grid
             grid_inputs = np.stack([xx.ravel(), yy.ravel()], axis=1)
-            probs = problem.probabilities(run(grid_inputs)).reshape(xx.shape + (-1,))
+            probs = problem.probabilities(run("grid", grid_inputs)).reshape(xx.shape + (-1,))
             labels = np.argmax(probs, axis=-1).astype(np.int64)
             points, truth = self.points
             data = {"xx": xx, "yy": yy, "grid": labels, "grid_labels": labels,
                     "confidence": _at(probs, labels), "probs": probs.astype(np.float32),
                     "x": points, "labels": truth,
-                    "pred": np.argmax(problem.probabilities(run(points)), axis=1).astype(np.int64),
+                    "pred": np.argmax(problem.probabilities(run("points", points)), axis=1).astype(np.int64),
                     "class_names": np.array(problem.class_names)}
         elif self.kind == "reconstruction":
-            data = {"images": _images(self.sample_x), "reconstructions": _images(run(self.sample_x))}
+            data = {"images": _images(self.sample_x), "reconstructions": _images(run("sample", self.sample_x))}
         else:
-            data = self._sample_predictions(run(self.sample_x))
+            data = self._sample_predictions(run("sample", self.sample_x))
         return PredictionSnapshot(epoch, self.kind, data)
 
     def slice_features(self, view_features):
@@ -115,14 +126,14 @@ class SnapshotMaker:
         xx, yy = np.meshgrid(*axes)
         grid_inputs = np.repeat(means[None, :], xx.size, axis=0)
         grid_inputs[:, i], grid_inputs[:, j] = xx.ravel(), yy.ravel()
-        probs = self.problem.probabilities(run(grid_inputs)).reshape(xx.shape + (-1,))
+        probs = self.problem.probabilities(run(("grid", pair), grid_inputs)).reshape(xx.shape + (-1,))
         labels = np.argmax(probs, axis=-1).astype(np.int64)
         points, truth = self.points
         names = list(self.problem.dataset.feature_names) or [f"feature {k + 1}" for k in range(x.shape[1])]
         return {"xx": xx, "yy": yy, "grid": labels, "grid_labels": labels,
                 "confidence": _at(probs, labels), "probs": probs.astype(np.float32),
                 "x": np.stack([points[:, i], points[:, j]], axis=1), "labels": truth,
-                "pred": np.argmax(self.problem.probabilities(run(points)), axis=1).astype(np.int64),
+                "pred": np.argmax(self.problem.probabilities(run("points", points)), axis=1).astype(np.int64),
                 "class_names": np.array(self.problem.class_names),
                 "axes": np.array([names[i], names[j]]), "features": np.array(pair)}
 
