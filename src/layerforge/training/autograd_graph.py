@@ -37,7 +37,6 @@ LOSS_GROUP = "loss"
 # same computation, first to last (a Linear on a 2-D batch with bias; cross_entropy on class indices).
 FUSED_IN_TORCH = {
     "LinearBackward": ("TBackward0", "AddmmBackward0"),
-    "LinearReluBackward": ("TBackward0", "AddmmBackward0", "ReluBackward0"),
     "ClassIndexLossBackward": ("LogSoftmaxBackward0", "NllLossBackward0"),
 }
 
