@@ -124,6 +124,7 @@ def test_a_small_models_boundary_grid_goes_through_it_at_once_and_a_wide_ones_in
     the widest layer's output under SNAPSHOT_VALUES values for a wide one. The grid's labels are what
     the model predicts for those points, whatever the batch."""
     from layerforge.training import batching, snapshots as snapshot_module
+    from layerforge.training.memory import largest_output
     spiral = load_dataset("spiral")
     spec, settings = template_run("mlp_classifier", spiral, epochs=2)
     batches = []
@@ -143,9 +144,9 @@ def test_a_small_models_boundary_grid_goes_through_it_at_once_and_a_wide_ones_in
     assert (data["grid"].ravel() == expected).mean() > 0.999   # (rounding may tip a point on the boundary)
     report = type("Report", (), {"nodes": {"a": type("N", (), {"output_shape": (4096,)})(),
                                            "b": type("N", (), {"output_shape": (3,)})()}})()
-    rows = batching.snapshot_rows(report)
+    rows = batching.snapshot_rows(largest_output(report))
     assert rows == batching.EVAL_BATCH and rows * 4096 <= batching.SNAPSHOT_VALUES
     report.nodes["a"].output_shape = (64, 8, 8)
-    assert batching.snapshot_rows(report) == batching.SNAPSHOT_VALUES // 4096 == batching.EVAL_BATCH
+    assert batching.snapshot_rows(largest_output(report)) == batching.SNAPSHOT_VALUES // 4096 == batching.EVAL_BATCH
     report.nodes["a"].output_shape = (16,)
-    assert batching.snapshot_rows(report) == batching.SNAPSHOT_VALUES // 16
+    assert batching.snapshot_rows(largest_output(report)) == batching.SNAPSHOT_VALUES // 16

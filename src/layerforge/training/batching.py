@@ -2,8 +2,6 @@
 outputs back to the host once per split (each copy from a GPU waits for its queue)."""
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from layerforge import engine
@@ -16,9 +14,9 @@ EVAL_BATCH = 512   # inference batches: large enough to be quick, small enough f
 SNAPSHOT_VALUES = 1 << 21
 
 
-def snapshot_rows(report) -> int:
-    """Rows a snapshot's forward pass takes at once for the model of ``report`` (a ShapeReport)."""
-    widest = max((math.prod(node.output_shape or ()) for node in report.nodes.values()), default=1)
+def snapshot_rows(widest: int) -> int:
+    """Rows a snapshot's forward pass takes at once for a model whose widest layer output is
+    ``widest`` values a sample (``memory.largest_output``)."""
     return max(EVAL_BATCH, SNAPSHOT_VALUES // max(widest, 1))
 
 

@@ -108,8 +108,7 @@ def estimate_training_memory(spec: ModelSpec, report: ShapeReport, settings: Tra
                     key=lambda node: -node.param_count)
     largest = tuple(LayerSize(node.name, node.type, node.input_shapes, node.output_shape or (), node.param_count)
                     for node in ranked[:LARGEST_SHOWN])
-    largest_output = max((math.prod(node.output_shape or ()) for node in nodes), default=0)
-    largest_tensor = max(largest_params, largest_output * max(batch, EVAL_BATCH) * BYTES_PER_VALUE)
+    largest_tensor = max(largest_params, largest_output(report) * max(batch, EVAL_BATCH) * BYTES_PER_VALUE)
     host = params if device != "cpu" else 0
     heavy = sorted(((values, node) for values, node in zip(per_sample, nodes) if values * 10 >= sum(per_sample)),
                    key=lambda pair: -pair[0])[:LARGEST_SHOWN]
@@ -117,6 +116,11 @@ def estimate_training_memory(spec: ModelSpec, report: ShapeReport, settings: Tra
                     for values, node in heavy if values)
     return MemoryEstimate(device, params, params, optimizer, state_label, copies, activations, outputs, host,
                           largest, largest_tensor, biggest)
+
+
+def largest_output(report: ShapeReport) -> int:
+    """The most values one sample's output takes at any layer of the model of ``report``."""
+    return max((math.prod(node.output_shape or ()) for node in report.nodes.values()), default=0)
 
 
 def optimizer_state_copies(settings: TrainingSettings) -> tuple[int, str]:

@@ -33,7 +33,7 @@ from .errors import TrainingError
 from .events import (BatchEnd, EpochEnd, Event, PredictionSnapshot, RunFailed, RunFinished, RunStarted,
                      RunStopped, SettingsApplied)
 from .health import HealthMonitor
-from .memory import choose_fitting_device, out_of_memory_message
+from .memory import choose_fitting_device, largest_output, out_of_memory_message
 from .problem import Problem, Split
 from .settings import TrainingSettings
 from .snapshots import SnapshotMaker
@@ -86,7 +86,7 @@ class Trainer(TrainerResults, TrainerSteering):
         self.problem = Problem(self.spec, report, dataset, self.settings, prepare=False)
         n_train = self.problem.sizes[0]
         self.param_count = report.total_params
-        self._snapshot_rows = snapshot_rows(report)
+        self._snapshot_rows = snapshot_rows(largest_output(report))
         self.device, self.device_reason = choose_device(self.settings.device, self.param_count,
                                                         self.settings.batch_size)
         # Refuse a model that cannot fit before numpy or cupy is asked for its weights.

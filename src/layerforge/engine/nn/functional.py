@@ -80,16 +80,23 @@ def _check_input(x, dims, op):
 
 
 # ------------------------------------------------------------------------------ dense
-def linear(input, weight, bias=None):  # noqa: A002 (PyTorch's names)
-    if type(input) is _Tensor:  # the usual call, checked without building Sizes
-        data, weight_data = input._data, getattr(weight, "_data", None)
-        bias_data = data if bias is None else getattr(bias, "_data", None)
-        if (weight_data is not None and bias_data is not None and data.ndim
+def _usual_linear(input, weight, bias) -> bool:  # noqa: A002
+    """Whether a Linear's arguments are the usual call, checked without building Sizes: a Tensor whose
+    last axis fits the weight, weight and bias tensors of its dtype (also nn/fusion.py's test)."""
+    if type(input) is not _Tensor:
+        return False
+    data, weight_data = input._data, getattr(weight, "_data", None)
+    bias_data = data if bias is None else getattr(bias, "_data", None)
+    return bool(weight_data is not None and bias_data is not None and data.ndim
                 and data.shape[-1] == weight_data.shape[-1] and data.dtype == weight_data.dtype
-                and bias_data.dtype == data.dtype):
-            if bias is None:
-                return _apply(_dense.Linear(False), input, weight)
-            return _apply(_dense.Linear(True), input, weight, bias)
+                and bias_data.dtype == data.dtype)
+
+
+def linear(input, weight, bias=None):  # noqa: A002 (PyTorch's names)
+    if _usual_linear(input, weight, bias):
+        if bias is None:
+            return _apply(_dense.Linear(False), input, weight)
+        return _apply(_dense.Linear(True), input, weight, bias)
     if input.shape[-1] != weight.shape[-1]:
         lead = int(np.prod(input.shape[:-1])) if input.ndim > 1 else 1
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({lead}x{input.shape[-1]} and "

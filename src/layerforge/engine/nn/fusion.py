@@ -16,7 +16,7 @@ Elsewhere it returns None and the caller runs the two modules.
 from __future__ import annotations
 
 from ..ops import activation, common, dense, elementwise
-from ..tensor import Tensor
+from . import functional as F
 from .activation import ReLU, Sigmoid, Tanh
 from .linear import Linear
 
@@ -28,7 +28,7 @@ NODES = {ReLU: activation.Relu, Tanh: elementwise.Tanh, Sigmoid: elementwise.Sig
 def linear_activation(linear, act, input):  # noqa: A002 (PyTorch's name)
     """``act(linear(input))`` as one node, or None where the pair must run as two modules."""
     node = NODES.get(type(act))
-    if node is None or type(linear) is not Linear or type(input) is not Tensor or common._trace_hook is not None:
+    if node is None or type(linear) is not Linear or common._trace_hook is not None:
         return None
     mine, theirs = linear.__dict__, act.__dict__   # (Module.__init__ gives every module both dicts)
     if (mine["_forward_hooks"] or mine["_forward_pre_hooks"] or theirs["_forward_hooks"]
@@ -38,9 +38,7 @@ def linear_activation(linear, act, input):  # noqa: A002 (PyTorch's name)
     weight, bias = params.get("weight"), params.get("bias", False)
     if weight is None or bias is False:   # a parameter replaced by a plain attribute
         return None
-    data, weight_data = input._data, weight._data
-    if (not data.ndim or data.shape[-1] != weight_data.shape[-1] or data.dtype != weight_data.dtype
-            or (bias is not None and bias._data.dtype != data.dtype)):
+    if not F._usual_linear(input, weight, bias):
         return None   # the modules' own calls raise the right error, or take the general path
     if bias is None:
         return common.apply(dense.LinearActivation(False, node()), input, weight)
