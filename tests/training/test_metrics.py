@@ -2,8 +2,9 @@
 import numpy as np
 import pytest
 
-from layerforge.training.metrics import (accuracy, class_probabilities, confusion_matrix, mean_absolute_error,
-                                         predicted_classes, r2_score)
+from layerforge.training.metrics import (TOP_CLASS_ROWS, accuracy, class_columns, class_probabilities,
+                                         confusion_matrix, mean_absolute_error, predicted_classes, r2_score,
+                                         top_class)
 
 
 def test_r2_is_one_for_a_perfect_fit_zero_for_the_mean_and_matches_its_definition():
@@ -49,3 +50,47 @@ def test_confusion_counts_true_rows_against_predicted_columns():
     counts = confusion_matrix(true, pred, 3)
     assert counts.tolist() == [[1, 1, 0], [0, 1, 0], [1, 0, 2]]
     assert np.trace(counts) / counts.sum() == accuracy(pred, true)
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "nll", "bce_with_logits"])
+@pytest.mark.parametrize("classes", [1, 3, 12])
+def test_class_columns_are_the_probabilities_classes_first_to_the_bit(loss, classes):
+    rng = np.random.default_rng(classes)
+    outputs = (rng.standard_normal((257, classes)) * 4).astype(np.float32)
+    if loss == "nll":
+        outputs = np.log(class_probabilities(outputs, "cross_entropy")).astype(np.float32)
+    columns = class_columns(outputs, loss)
+    assert columns.shape == (max(classes, 2), 257) and columns.flags.c_contiguous
+    assert columns.tobytes() == np.ascontiguousarray(class_probabilities(outputs, loss).T).tobytes()
+
+
+@pytest.mark.parametrize("classes", [1, 2, 3, 5, TOP_CLASS_ROWS, TOP_CLASS_ROWS + 1])
+def test_top_class_is_argmax_first_of_ties_and_its_value(classes):
+    """Each point's class and probability as numpy's argmax picks them, ties to the first class, on
+    both sides of the row-by-row limit."""
+    rng = np.random.default_rng(classes)
+    columns = rng.random((classes, 500))
+    columns[:, :40] = 0.25                       # every class tied
+    columns[-1, 40:80] = columns[0, 40:80]       # the last tied with the first
+    columns[:, 80:90] = 0.0
+    labels, best = top_class(columns)
+    expected = np.argmax(columns, axis=0)
+    assert labels.dtype == np.int64 and labels.tolist() == expected.tolist()
+    assert best.tobytes() == columns[expected, np.arange(500)].tobytes()
+    assert labels[:40].tolist() == [0] * 40
+
+
+def test_top_class_gives_argmax_answer_where_a_probability_is_nan():
+    """A model whose outputs overflowed gives NaN probabilities: the labels are argmax's (the first
+    NaN wins), not a class that a comparison with NaN happened to leave."""
+    columns = np.array([[0.2, np.nan, 0.5, 0.1],
+                        [0.7, 0.3, np.nan, 0.1],
+                        [0.1, 0.6, 0.4, np.nan]])
+    labels, best = top_class(columns)
+    assert labels.tolist() == np.argmax(columns, axis=0).tolist() == [1, 0, 1, 2]
+    assert best[0] == 0.7 and np.isnan(best[1:]).all()
+
+
+def test_top_class_of_no_points():
+    labels, best = top_class(np.zeros((3, 0)))
+    assert labels.shape == best.shape == (0,) and labels.dtype == np.int64

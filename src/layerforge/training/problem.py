@@ -12,7 +12,7 @@ from layerforge.graph import ModelSpec, ShapeReport
 
 from .choices import CLASSIFICATION, RECONSTRUCTION, REGRESSION, get_loss, losses_for
 from .errors import TrainingError
-from .metrics import (accuracy, class_probabilities, confusion_matrix, mean_absolute_error,
+from .metrics import (accuracy, class_columns, class_probabilities, confusion_matrix, mean_absolute_error,
                       predicted_classes, r2_score)
 from .settings import TrainingSettings
 
@@ -170,6 +170,10 @@ class Problem:
 
     def probabilities(self, outputs: np.ndarray) -> np.ndarray:
         return class_probabilities(outputs, self.loss)
+
+    def class_columns(self, outputs: np.ndarray) -> np.ndarray:
+        """The probabilities classes first, (C, N): for ``metrics.top_class``."""
+        return class_columns(outputs, self.loss)
 
 
 def _resolve_target(target: str, dataset: ArrayDataset) -> str:

@@ -11,6 +11,7 @@ from typing import Callable
 import numpy as np
 
 from .events import PredictionSnapshot
+from .metrics import top_class
 from .problem import Problem
 
 GRID_SIZE = 100        # boundary grid resolution (per side)
@@ -50,6 +51,7 @@ class SnapshotMaker:
         self.sample_y = shown.raw.y[picked]
         self._grid = self._make_grid() if self.kind in ("boundary2d", "curve1d") else None
         self._inputs, self._inputs_of = {}, None   # model-ready forms of the fixed inputs (``make``)
+        self._planes = {}   # a table's (xx, yy) boundary planes, by feature pair (``_slice``)
 
     def _make_grid(self):
         x = self.problem.dataset.x
@@ -70,11 +72,12 @@ class SnapshotMaker:
             self._inputs, self._inputs_of = {}, problem.normalization
 
         def run(key, x):
-            """The model's outputs for the fixed inputs ``x``, named ``key``: they are standardised for
-            the model once a run, not at every snapshot (a boundary grid's 10,000 points)."""
+            """The model's outputs for the fixed inputs ``x`` (or what ``x()`` makes), named ``key``:
+            they are made and standardised for the model once a run, not at every snapshot (a
+            boundary grid's 10,000 points)."""
             inputs = self._inputs.get(key)
             if inputs is None:
-                inputs = self._inputs[key] = problem.model_inputs(x)
+                inputs = self._inputs[key] = problem.model_inputs(x() if callable(x) else x)
             return predict(inputs)
 
         pair = self.slice_features(view_features)
@@ -87,14 +90,10 @@ class SnapshotMaker:
                     "y_data": _squeeze(y_data)}
         elif self.kind == "boundary2d":
             xx, yy = self._grid
-            grid_inputs = np.stack([xx.ravel(), yy.ravel()], axis=1)
-            probs = problem.probabilities(run("grid", grid_inputs)).reshape(xx.shape + (-1,))
-            labels = np.argmax(probs, axis=-1).astype(np.int64)
+            grid_inputs = lambda: np.stack([xx.ravel(), yy.ravel()], axis=1)  # noqa: E731
             points, truth = self.points
-            data = {"xx": xx, "yy": yy, "grid": labels, "grid_labels": labels,
-                    "confidence": _at(probs, labels), "probs": probs.astype(np.float32),
-                    "x": points, "labels": truth,
-                    "pred": np.argmax(problem.probabilities(run("points", points)), axis=1).astype(np.int64),
+            data = {"xx": xx, "yy": yy, **_grid_classes(problem, run("grid", grid_inputs), xx.shape),
+                    "x": points, "labels": truth, "pred": _classes(problem, run("points", points)),
                     "class_names": np.array(problem.class_names)}
         elif self.kind == "reconstruction":
             data = {"images": _images(self.sample_x), "reconstructions": _images(run("sample", self.sample_x))}
@@ -115,25 +114,28 @@ class SnapshotMaker:
         """The decision boundary over two feature columns, the others held at the training split's
         means (as TensorFlow Playground draws its plane), with the data points on that plane."""
         i, j = pair
-        train = self.problem.train.raw.x
         x = self.problem.dataset.x
-        means = train.mean(axis=0).astype(np.float32)
-        axes = []
-        for column in (i, j):
-            low, high = float(x[:, column].min()), float(x[:, column].max())
-            margin = 0.1 * max(high - low, 1e-6)
-            axes.append(np.linspace(low - margin, high + margin, GRID_SIZE, dtype=np.float32))
-        xx, yy = np.meshgrid(*axes)
-        grid_inputs = np.repeat(means[None, :], xx.size, axis=0)
-        grid_inputs[:, i], grid_inputs[:, j] = xx.ravel(), yy.ravel()
-        probs = self.problem.probabilities(run(("grid", pair), grid_inputs)).reshape(xx.shape + (-1,))
-        labels = np.argmax(probs, axis=-1).astype(np.int64)
+        plane = self._planes.get(pair)
+        if plane is None:   # (the data's, fixed for the run: made once per pair)
+            axes = []
+            for column in (i, j):
+                low, high = float(x[:, column].min()), float(x[:, column].max())
+                margin = 0.1 * max(high - low, 1e-6)
+                axes.append(np.linspace(low - margin, high + margin, GRID_SIZE, dtype=np.float32))
+            plane = self._planes[pair] = np.meshgrid(*axes)
+        xx, yy = plane
+
+        def grid_inputs():
+            means = self.problem.train.raw.x.mean(axis=0).astype(np.float32)
+            inputs = np.repeat(means[None, :], xx.size, axis=0)
+            inputs[:, i], inputs[:, j] = xx.ravel(), yy.ravel()
+            return inputs
+
         points, truth = self.points
         names = list(self.problem.dataset.feature_names) or [f"feature {k + 1}" for k in range(x.shape[1])]
-        return {"xx": xx, "yy": yy, "grid": labels, "grid_labels": labels,
-                "confidence": _at(probs, labels), "probs": probs.astype(np.float32),
+        return {"xx": xx, "yy": yy, **_grid_classes(self.problem, run(("grid", pair), grid_inputs), xx.shape),
                 "x": np.stack([points[:, i], points[:, j]], axis=1), "labels": truth,
-                "pred": np.argmax(self.problem.probabilities(run("points", points)), axis=1).astype(np.int64),
+                "pred": _classes(self.problem, run("points", points)),
                 "class_names": np.array(self.problem.class_names),
                 "axes": np.array([names[i], names[j]]), "features": np.array(pair)}
 
@@ -156,11 +158,20 @@ class SnapshotMaker:
         return data
 
 
-def _at(probs, labels):
-    """Each grid point's probability of its predicted class (its largest), as float32: picked by the
-    labels just found, where a maximum over the short class axis loops once per point (0.31 ms on a
-    100x100 grid of 3 classes)."""
-    return np.take_along_axis(probs, labels[..., None], axis=-1)[..., 0].astype(np.float32)
+def _grid_classes(problem, outputs: np.ndarray, shape) -> dict:
+    """A boundary grid's predicted classes ("grid", and "grid_labels" the same), each point's
+    probability of its class ("confidence", float32) and all its probabilities ("probs", float32),
+    in the grid's ``shape``: from the classes-first probabilities (``metrics.top_class``)."""
+    columns = problem.class_columns(outputs)
+    labels, confidence = top_class(columns)
+    labels = labels.reshape(shape)
+    return {"grid": labels, "grid_labels": labels, "confidence": confidence.astype(np.float32).reshape(shape),
+            "probs": columns.T.astype(np.float32, order="C").reshape(shape + (-1,))}
+
+
+def _classes(problem, outputs: np.ndarray) -> np.ndarray:
+    """The predicted class of each row of ``outputs`` (int64), as the probabilities' argmax."""
+    return top_class(problem.class_columns(outputs))[0]
 
 
 def _subsample(x, y, limit, rng):

@@ -131,6 +131,24 @@ def test_train_and_eval_propagate_to_every_submodule():
     assert model.training and not model.head[1].training
 
 
+@pytest.mark.parametrize("nn", [nn, torch.nn], ids=["layerforge", "torch"])
+def test_train_calls_each_childs_own_train_as_pytorch_does(nn):
+    """A module that overrides train() (a frozen batch norm stays in eval mode) is obeyed when its
+    parent's mode changes, at any depth, and ``eval()`` goes through train(False)."""
+    class FrozenNorm(nn.BatchNorm1d):
+        def train(self, mode=True):
+            return super().train(False)
+
+    model = nn.Sequential(nn.Linear(3, 3), nn.Sequential(FrozenNorm(3), nn.ReLU()))
+    model.train()
+    assert model.training and model[0].training and model[1].training and model[1][1].training
+    assert not model[1][0].training
+    model.eval()
+    assert not any(m.training for m in model.modules())
+    with pytest.raises(ValueError, match="boolean"):
+        model.train(1)
+
+
 def test_to_dtype_converts_floating_parameters_and_buffers_and_keeps_identities():
     model = _build_net(nn)
     param = model.first.lin.weight

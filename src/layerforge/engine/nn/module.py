@@ -280,8 +280,11 @@ class Module:
     def train(self, mode: bool = True) -> "Module":
         if not isinstance(mode, bool):
             raise ValueError("training mode is expected to be boolean")
-        for module in self.modules():
-            object.__setattr__(module, "training", mode)
+        # as PyTorch: this module, then each child's own train() (a subclass may override it)
+        object.__setattr__(self, "training", mode)
+        for module in self._modules.values():
+            if module is not None:
+                module.train(mode)
         return self
 
     def eval(self) -> "Module":
