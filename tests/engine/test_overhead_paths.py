@@ -153,7 +153,11 @@ def test_linear_products_are_matmul_s_bit_for_bit(dtype):
     from layerforge.engine.ops.dense import _MATMUL_ROWS, Linear
     rng = np.random.default_rng(5)
     for n, i, o in [(32, 2, 16), (32, 16, 1), (1, 7, 3), (128, 64, 10), (5, 1, 1), (16, 160, 128),
-                    (_MATMUL_ROWS - 1, 16, 16), (_MATMUL_ROWS, 16, 16), (10000, 2, 16)]:
+                    (_MATMUL_ROWS - 1, 16, 16), (_MATMUL_ROWS, 16, 16), (10000, 2, 16),
+                    # many rows with few inputs (the transposed weight copied) and few outputs (the
+                    # bias added in blocks of rows, a short last block too), either or both
+                    (10000, 1, 3), (4099, 4, 31), (_MATMUL_ROWS, 3, 1), (3000, 5, 32), (2500, 64, 7),
+                    (_MATMUL_ROWS + 1, 2, 1)]:
         x = rng.standard_normal((n, i)).astype(dtype)
         w = rng.standard_normal((o, i)).astype(dtype)
         b = rng.standard_normal(o).astype(dtype)
@@ -161,6 +165,8 @@ def test_linear_products_are_matmul_s_bit_for_bit(dtype):
         node = Linear(True)
         out = node.forward(x, w, b)
         np.testing.assert_array_equal(out, x @ w.T + b)
+        assert out.flags.c_contiguous and out.dtype == dtype
+        np.testing.assert_array_equal(Linear(False).forward(x, w), x @ w.T)
         gx, gw, gb = node.backward(g)
         np.testing.assert_array_equal(gx, g @ w)
         np.testing.assert_array_equal(gw, g.T @ x)
