@@ -305,6 +305,21 @@ class Conv2d(Node):
         self.padded, self.weight, self.x_shape = padded, weight, x.shape
         return out.reshape(n, o, oh, ow)
 
+    def input_gradient_by_phases(self, grad):
+        """The input gradient (N, C, H, W) of a strided convolution, image by image (``_FlatCol2im``):
+        for conv_patches.py, whose stride-1 adjoint would run on a gradient dilated with zeros."""
+        n, c, h, w = self.x_shape
+        (pt, pb), (pl, pr) = self.pads
+        o, _, kh, kw = self.weight.shape
+        step = self._chunk(n, c * kh * kw, grad.shape[2] * grad.shape[3], grad.dtype.itemsize)
+        grad_x = workspace.lend(self.x_shape, grad.dtype)
+        accumulate = _FlatCol2im(self.weight, (n, c, h + pt + pb, w + pl + pr), self.stride, self.dilation,
+                                 step, self.pads)
+        for start in range(0, n, step):
+            accumulate(grad[start:start + step], grad_x[start:start + step])
+        accumulate.release()
+        return grad_x
+
     def _backward_by_image(self, grad, want_x):
         n, c, h, w = self.x_shape
         weight, padded = self.weight, self.padded
