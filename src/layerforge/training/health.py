@@ -28,8 +28,9 @@ from .events import Histogram, LayerHealth, LayerReport
 
 log = logging.getLogger(__name__)
 HEALTH_EVERY = 50          # steps between measurements (plus the first and the run's last step). One
-                           # costs one or two steps of a tiny MLP (the spiral example's, 0.3 ms a step):
-                           # every 50th keeps it within about 3% of throughput (benchmarks/bench_health.py)
+                           # costs about three steps of a tiny MLP (the spiral example's: 0.45 ms more
+                           # than its 0.15 ms step): every 50th takes 6% of its throughput, 3.5% of the
+                           # digits CNN's (benchmarks/bench_health.py, 2026-12-07)
 HISTOGRAM_BINS = 20
 HISTOGRAM_SAMPLE = 65536   # values a histogram looks at, at most: a big layer is sampled evenly
 NEARLY_ALL = 0.95          # a unit is dead / saturated when it is so on this share of the batch
