@@ -13,14 +13,14 @@ def predicted_classes(outputs: np.ndarray) -> np.ndarray:
 
 def class_probabilities(outputs: np.ndarray, loss: str) -> np.ndarray:
     """(N, C) probabilities from the model's outputs as the loss reads them."""
-    if outputs.shape[1] == 1 or loss in ("nll", "bce_with_logits"):
+    if _by_rows(outputs, loss):
         return _row_probabilities(outputs.astype(np.float64), loss)
     return np.ascontiguousarray(class_columns(outputs, loss).T)
 
 
 def class_columns(outputs: np.ndarray, loss: str) -> np.ndarray:
     """``class_probabilities``' values classes first, (C, N): the layout ``top_class`` reads."""
-    if outputs.shape[1] == 1 or loss in ("nll", "bce_with_logits"):
+    if _by_rows(outputs, loss):
         return np.ascontiguousarray(_row_probabilities(outputs.astype(np.float64), loss).T)
     # the softmax on the classes-first layout: a reduction over a few classes then runs along all the
     # rows at once instead of one short loop per row (a boundary grid of 10,000 rows of 3 classes:
@@ -32,11 +32,18 @@ def class_columns(outputs: np.ndarray, loss: str) -> np.ndarray:
     return columns
 
 
+def _by_rows(outputs: np.ndarray, loss: str) -> bool:
+    """Whether the probabilities come row by row (one logit for two classes, log-probabilities, or
+    independent logits) rather than from a softmax, which runs classes first."""
+    return outputs.shape[1] == 1 or loss in ("nll", "bce_with_logits")
+
+
 def _row_probabilities(outputs: np.ndarray, loss: str) -> np.ndarray:
     if outputs.shape[1] == 1:  # one logit for two classes
         p = 1.0 / (1.0 + np.exp(-outputs[:, 0]))
         return np.stack([1.0 - p, p], axis=1)
-    probs = np.exp(outputs) if loss == "nll" else 1.0 / (1.0 + np.exp(-outputs))  # log-probabilities, logits
+    # nll reads log-probabilities; bce_with_logits one logit per class
+    probs = np.exp(outputs) if loss == "nll" else 1.0 / (1.0 + np.exp(-outputs))
     return probs / np.maximum(probs.sum(axis=1, keepdims=True), 1e-300)
 
 

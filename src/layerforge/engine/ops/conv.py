@@ -310,7 +310,7 @@ class Conv2d(Node):
         for conv_patches.py, whose stride-1 adjoint would run on a gradient dilated with zeros."""
         n, c, h, w = self.x_shape
         (pt, pb), (pl, pr) = self.pads
-        o, _, kh, kw = self.weight.shape
+        kh, kw = self.weight.shape[2:]
         step = self._chunk(n, c * kh * kw, grad.shape[2] * grad.shape[3], grad.dtype.itemsize)
         grad_x = workspace.lend(self.x_shape, grad.dtype)
         accumulate = _FlatCol2im(self.weight, (n, c, h + pt + pb, w + pl + pr), self.stride, self.dilation,
