@@ -27,7 +27,8 @@ CASES = [dict(kernel=(3, 3), padding=1, size=(16, 16)),
          dict(kernel=(3, 3), padding=1, size=(16, 16), stride=2),     # an 8x8 output: kept
          dict(kernel=(1, 1), padding=0, size=(16, 16), stride=2, channels=64),   # a residual shortcut
          dict(kernel=(3, 3), padding=(1, 0), size=(15, 17), stride=(2, 3)),
-         dict(kernel=(3, 3), padding=3, size=(9, 9), stride=3)]
+         dict(kernel=(3, 3), padding=3, size=(9, 9), stride=3),
+         dict(kernel=(4, 4), padding=0, size=(16, 16), stride=4)]                # a patch embedding
 
 
 def _arrays(case, dtype=np.float32, batch=5, channels=16, seed=7):
