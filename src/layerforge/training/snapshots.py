@@ -149,9 +149,8 @@ class SnapshotMaker:
         elif problem.target == "labels":   # the rows a table of predictions lists
             data.update(x=self.sample_x, feature_names=np.array(problem.dataset.feature_names))
         if problem.target == "labels":
-            probs = problem.probabilities(outputs) if len(outputs) else np.zeros((0, problem.n_classes))
-            data.update(pred=np.argmax(probs, axis=1).astype(np.int64) if len(probs) else np.zeros(0, np.int64),
-                        confidence=probs.max(axis=1).astype(np.float32) if len(probs) else np.zeros(0, np.float32),
+            pred, confidence = top_class(problem.class_columns(outputs))
+            data.update(pred=pred, confidence=confidence.astype(np.float32),
                         class_names=np.array(problem.class_names))
         else:
             data["pred"] = problem.outputs_in_data_units(outputs).astype(np.float32)

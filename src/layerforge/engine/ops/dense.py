@@ -89,8 +89,8 @@ def _tall(x, weight, bias):
       (``_add_to_rows``)."""
     weight_t = weight.T if x.shape[1] > _FEW_INPUTS else np.ascontiguousarray(weight.T)
     out = _product(np.matmul, x, weight_t)
-    if bias is not None:
-        if out.shape[1] < _FEW_OUTPUTS and out.flags.c_contiguous and bias.dtype == out.dtype:
+    if bias is not None:   # (out is matmul's or a lent buffer: C-contiguous)
+        if out.shape[1] < _FEW_OUTPUTS:
             _add_to_rows(out, bias)
         else:
             out += bias
