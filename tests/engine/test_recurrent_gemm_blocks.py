@@ -11,12 +11,6 @@ import layerforge.engine as lf
 from layerforge.engine.ops import small_products
 
 
-@pytest.fixture
-def avx512_one_thread(monkeypatch):
-    monkeypatch.setattr(small_products, "blas_core", lambda: "SkylakeX")
-    monkeypatch.setattr(small_products, "get_num_threads", lambda: 1)
-
-
 def test_cut_into_blocks_under_a_million_multiply_adds(avx512_one_thread):
     assert small_products.row_blocks(np, 512, 161, 32) == 4     # the LSTM row's forward: 4 x 128 rows
     assert small_products.row_blocks(np, 128, 512, 32) == 4     # its backward: 4 x 32 rows

@@ -12,6 +12,15 @@ not use). Cut into row blocks under that size, a product runs 20-35 % faster wit
 
 Blocks under 32 rows measured slower, and with two threads the whole product, which OpenBLAS splits
 over both, is faster than the blocks, which it does not.
+
+A product with few rows cannot be cut by rows; a classifier head's is one (a batch of 32 flattened
+16,384-value feature maps times a 16,384 x 10 weight). Its forward product, (32, 16,384) @ (16,384, 10),
+is cut along the inner dimension instead (``inner_blocks``) and the pieces' small (32, 10) results
+summed; its gradients, (32, 10) @ (10, 16,384) and (10, 32) @ (32, 16,384), along the result's columns
+(``column_blocks``), each piece written in place. One thread, float32: 0.33 -> 0.14, 0.31 -> 0.12-0.15
+and 0.23 -> 0.15 ms. They pay where the result (inner cut) or the rows times the inner dimension (column
+cut) are small: up to ``SMALL_RESULT`` and ``SMALL_OPERAND`` values, measured over 16-256 rows, 512-16,384
+inner values and 2-128 outputs, float32 and float64 (1.2-3.3x there; past those sizes 0.2-1.0x).
 """
 from __future__ import annotations
 
@@ -24,15 +33,39 @@ SMALL_KERNEL_MNK = 1_000_000
 FEWEST_ROWS = 32
 
 
+SMALL_RESULT = 1024
+SMALL_OPERAND = 2048
+
+
 def row_blocks(xp, rows, inner, cols):
     """How many equal row blocks to cut a (rows, inner) @ (inner, cols) product into (1: none): the
     fewest (a power of two) whose blocks are small enough, where this BLAS has the kernels for them."""
-    if (xp is not np or rows * inner * cols <= SMALL_KERNEL_MNK or blas_core() not in SMALL_KERNEL_CORES
+    return _pieces(xp, rows, inner * cols)
+
+
+def inner_blocks(xp, rows, inner, cols):
+    """How many equal pieces of the inner dimension to cut a (rows, inner) @ (inner, cols) product into,
+    their products then summed (1: none): for a result of at most ``SMALL_RESULT`` values."""
+    return _pieces(xp, inner, rows * cols) if rows * cols <= SMALL_RESULT else 1
+
+
+def column_blocks(xp, rows, inner, cols):
+    """How many equal pieces of the result's columns to cut a (rows, inner) @ (inner, cols) product into
+    (1: none): for a left operand of at most ``SMALL_OPERAND`` values."""
+    return _pieces(xp, cols, rows * inner) if rows * inner <= SMALL_OPERAND else 1
+
+
+def _pieces(xp, length, per_unit):
+    """The fewest equal pieces (a power of two, each at least FEWEST_ROWS long) to cut an axis of
+    ``length`` into so that each piece's product has at most SMALL_KERNEL_MNK multiply-adds
+    (``per_unit`` for each unit of the axis); 1 where the whole is that small already, where no cut
+    does it, or where this BLAS has no small-matrix kernels or runs more than one thread."""
+    if (xp is not np or length * per_unit <= SMALL_KERNEL_MNK or blas_core() not in SMALL_KERNEL_CORES
             or get_num_threads() != 1):
         return 1
-    blocks = 2
-    while rows % blocks == 0 and rows // blocks >= FEWEST_ROWS:
-        if rows // blocks * inner * cols <= SMALL_KERNEL_MNK:
-            return blocks
-        blocks *= 2
+    pieces = 2
+    while length % pieces == 0 and length // pieces >= FEWEST_ROWS:
+        if length // pieces * per_unit <= SMALL_KERNEL_MNK:
+            return pieces
+        pieces *= 2
     return 1
