@@ -157,7 +157,10 @@ def test_linear_products_are_matmul_s_bit_for_bit(dtype):
                     # many rows with few inputs (the transposed weight copied) and few outputs (the
                     # bias added in blocks of rows, a short last block too), either or both
                     (10000, 1, 3), (4099, 4, 31), (_MATMUL_ROWS, 3, 1), (3000, 5, 32), (2500, 64, 7),
-                    (_MATMUL_ROWS + 1, 2, 1)]:
+                    (_MATMUL_ROWS + 1, 2, 1),
+                    # above 10^6 multiply-adds with at least twice as many outputs as rows: the forward
+                    # product as (w @ x.T).T (a CNN's first fully connected layer), and just under twice
+                    (32, 300, 128), (64, 1024, 128), (64, 300, 127)]:
         x = rng.standard_normal((n, i)).astype(dtype)
         w = rng.standard_normal((o, i)).astype(dtype)
         b = rng.standard_normal(o).astype(dtype)
