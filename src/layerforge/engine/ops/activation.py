@@ -11,7 +11,8 @@ from ..backend import gpu_erf
 from .buffer_pool import _Lease, lent_like, workspace
 from .common import apply, xp_of
 from .elementwise import Relu as _Relu
-from .elementwise import stable_sigmoid
+from .cache_blocks import in_blocks
+from .elementwise import sigmoid_into, stable_sigmoid
 from .rows import row_dots
 
 _SQRT_HALF = 1.0 / math.sqrt(2.0)
@@ -337,29 +338,46 @@ class Gelu(Node):
             d_inner = _TANH_SCALE * (1 + 3 * 0.044715 * a * a)
             grad = 0.5 * (1 + t) + 0.5 * a * (1 - t * t) * d_inner
             return (g * grad).astype(g.dtype, copy=False)
-        grad = self.gaussian * a
-        grad *= g.dtype.type(_INV_SQRT_2PI)
-        grad += self.cdf
-        grad *= g
+        grad = lent_like(xp_of(a), self.gaussian)
+        in_blocks(_gelu_gradient, grad, self.gaussian, a, self.cdf, g)
         return grad
+
+
+def _gelu_gradient(grad, gaussian, a, cdf, g):
+    """(gaussian * a / sqrt(2 pi) + cdf) * g: exact GELU's derivative times the gradient."""
+    xp_of(a).multiply(gaussian, a, out=grad)
+    grad *= g.dtype.type(_INV_SQRT_2PI)
+    grad += cdf
+    grad *= g
 
 
 class Silu(Node):
     def forward(self, a):
-        self.a = a
-        self.sig = stable_sigmoid(a)
         xp = xp_of(a)
-        return xp.multiply(a, self.sig, out=lent_like(xp, self.sig))
+        self.a = a
+        self.sig, out = lent_like(xp, a), lent_like(xp, a)
+        in_blocks(_silu, self.sig, out, a)
+        return out
 
     def backward(self, g):
         sig = self.sig
-        xp = xp_of(sig)
-        grad = xp.subtract(1, sig, out=lent_like(xp, sig))  # g * (sig * (1 + a * (1 - sig))), in one buffer
-        grad *= self.a
-        grad += 1
-        grad *= sig
-        grad *= g
+        grad = lent_like(xp_of(sig), sig)
+        in_blocks(_silu_gradient, grad, sig, self.a, g)
         return grad
+
+
+def _silu(sig, out, a):
+    sigmoid_into(sig, a)
+    xp_of(a).multiply(a, sig, out=out)
+
+
+def _silu_gradient(grad, sig, a, g):
+    """g * (sig * (1 + a * (1 - sig))), in one buffer."""
+    xp_of(sig).subtract(1, sig, out=grad)
+    grad *= a
+    grad += 1
+    grad *= sig
+    grad *= g
 
 
 class Softplus(Node):
