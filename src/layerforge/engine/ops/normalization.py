@@ -384,10 +384,20 @@ class GroupNorm(Node):
     """Normalise each sample's channels in ``groups`` groups, each over its channels and positions;
     weight and bias are per channel. One node (the composed version, mean, var, subtract, divide and
     the affine as eight graph nodes, ran 7x PyTorch's time). As ``BatchNorm``: the node keeps the
-    input, the mean and 1/std per (sample, group), and no centred copy; the output is PyTorch's
-    x * a + b with a and b per (sample, channel); the variance and backward's sums come from BLAS
-    dot products of centred blocks made in the cache, to which the per-channel weight and the
-    per-group statistics both reduce."""
+    input, the mean and 1/std per (sample, group), and no centred copy; the variance and backward's
+    sums come from BLAS dot products of centred blocks made in the cache, to which the per-channel
+    weight and the per-group statistics both reduce.
+
+    Where two or more samples fit one of ``_Blocks``' cache-sized blocks (on the CPU), forward takes a
+    block of whole samples at a time (``_forward_by_samples``): their sums, their values centred into
+    the output, the variance from those, then the output scaled and weighted there, so the input is
+    read from memory once where the whole-array passes read it three times, and the per-channel
+    weight and bias are (C, K) planes (``_channel_operand``) where x * a + b took per-(sample,
+    channel) operands, one short numpy loop per row. Forward, one thread: (32, 16, 32, 32) in 4
+    groups 0.83-0.95 -> 0.65-0.72 ms, in 16 without weights (instance norm's) 0.84-0.87 -> 0.53-0.64,
+    (64, 32, 16, 16) in 8 0.88-0.94 -> 0.73-0.83; (x - mean) / std * weight + bias in that order, where
+    PyTorch rounds x * a + b: float rounding apart. Elsewhere the output is PyTorch's x * a + b with a
+    and b per (sample, channel)."""
 
     def __init__(self, groups, eps, has_weight, has_bias):
         self.groups, self.eps = groups, eps
@@ -397,6 +407,12 @@ class GroupNorm(Node):
         xp = xp_of(x)
         n, c = x.shape[0], x.shape[1]
         grouped = x.reshape(n, self.groups, -1)                   # (N, groups, values per group)
+        rows = x.reshape(n, c, -1)
+        if xp is np and n and 2 * rows[0].nbytes <= _Blocks.BYTES and x.dtype.kind == "f":
+            out, mean, var, inv_std = self._forward_by_samples(grouped, rows, weight, bias, x.shape)
+            self.rows, self.mean, self.inv_std, self.weight = rows, mean, inv_std, weight
+            self.batch_mean, self.batch_var = mean, var
+            return out
         count = grouped.shape[2]
         mean = (row_sums(xp, grouped) / count).astype(x.dtype, copy=False)
         blocks = _Blocks(xp, grouped)
@@ -409,11 +425,36 @@ class GroupNorm(Node):
         shift = -self._per_channel(xp, mean, c) * scale
         if bias is not None:
             shift += bias
-        rows = x.reshape(n, c, -1)
         out = _scaled_rows(xp, rows, scale[..., None], shift.astype(x.dtype, copy=False)[..., None], x.shape)
         self.rows, self.mean, self.inv_std, self.weight = rows, mean, inv_std, weight
         self.batch_mean, self.batch_var = mean, var   # (N, groups), for instance norm's running statistics
         return out
+
+    def _forward_by_samples(self, grouped, rows, weight, bias, shape):
+        """(output, mean, var, 1/std), a cache-sized block of whole samples at a time (see the class)."""
+        n, groups, count = grouped.shape
+        dtype = grouped.dtype
+        out = lent(np, shape, dtype)
+        out_grouped, out_rows = out.reshape(grouped.shape), out.reshape(rows.shape)
+        mean = np.empty((n, groups), dtype=dtype)
+        var = np.empty((n, groups), dtype=dtype)
+        inv_std = np.empty((n, groups), dtype=dtype)
+        planes = [None if v is None else _channel_operand(np, v.astype(dtype, copy=False), rows)
+                  for v in (weight, bias)]
+        step = _Blocks.BYTES // rows[0].nbytes
+        for start in range(0, n, step):
+            part = slice(start, start + step)
+            values, centred = grouped[part], out_grouped[part]
+            mean[part] = row_sums(np, values) / count
+            np.subtract(values, mean[part, :, None], out=centred)
+            var[part] = row_dots(np, centred, centred) / count
+            np.sqrt(var[part] + self.eps, out=inv_std[part])
+            np.divide(1.0, inv_std[part], out=inv_std[part])
+            centred *= inv_std[part, :, None]
+            for plane, apply in zip(planes, (np.multiply, np.add)):
+                if plane is not None:
+                    apply(out_rows[part], plane, out=out_rows[part])
+        return out, mean, var, inv_std
 
     def _per_channel(self, xp, per_group, channels):
         """(N, groups) -> (N, C): each channel gets its group's value."""
