@@ -12,7 +12,7 @@ torch = pytest.importorskip("torch", reason="PyTorch is the test oracle; not ins
 def _special_values(shape, dtype, seed):
     values = np.random.default_rng(seed).standard_normal(shape).astype(dtype)
     flat = values.reshape(-1)
-    flat[:6] = [0.0, -0.0, np.inf, -np.inf, 1e-30, -1e-30]
+    flat[:7] = [0.0, -0.0, np.inf, -np.inf, 1e-30, -1e-30, np.nan]   # NaN: PyTorch passes its gradient
     return values
 
 

@@ -81,12 +81,12 @@ class Relu(_Relu):
             raise RuntimeError(_SECOND_BACKWARD)
         if (g.nbytes < workspace.LEND_BYTES or type(g) is not np.ndarray or g.dtype != out.dtype
                 or g.shape != out.shape):
-            return g * (out > 0)
+            return g * (out != 0)
         if type(out.base) is _Lease and _references(out) == _ALONE:
             self.out = None
-            grad = np.greater(out, 0, out=out)  # the mask as 0.0 / 1.0, over the output
+            grad = np.not_equal(out, 0, out=out)  # the mask as 0.0 / 1.0, over the output
         else:
-            grad = np.greater(out, 0, out=workspace.lend(g.shape, g.dtype))
+            grad = np.not_equal(out, 0, out=workspace.lend(g.shape, g.dtype))
         return np.multiply(grad, g, out=grad)
 
 

@@ -382,7 +382,9 @@ class Relu(Node):
         return self.out
 
     def backward(self, g):
-        return g * (self.out > 0)
+        # PyTorch's threshold_backward: 0 where the output is <= 0, the gradient elsewhere, NaN
+        # included; a ReLU's output is never below 0, so that is where it is not 0
+        return g * (self.out != 0)
 
 
 class Clamp(Node):

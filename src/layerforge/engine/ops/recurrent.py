@@ -309,7 +309,7 @@ class RNNLayer(_RecurrentLayer):
         xp = xp_of(self.x)
         outputs = self._outputs(self.states)
         T, B, H = outputs.shape
-        slope = (outputs > 0).astype(outputs.dtype) if self.nonlinearity == "relu" \
+        slope = (outputs != 0).astype(outputs.dtype) if self.nonlinearity == "relu" \
             else 1 - outputs * outputs
         d_pre = xp.empty((T, B, H), dtype=outputs.dtype)
         dh = xp.zeros((B, H), dtype=outputs.dtype) if d_hn is None else d_hn.copy()
