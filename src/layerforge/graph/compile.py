@@ -40,7 +40,8 @@ def _model_class(nn: ModuleType) -> type:
 
 
 def _define_graph_model(nn: ModuleType, ops: ModuleType) -> type:
-    # the engine runs a Linear layer whose output only an activation reads as one node (nn/fusion.py)
+    # the engine runs a Linear layer whose output only an activation reads, and a ReLU whose output only a
+    # 2-d max pooling reads, as one node (nn/fusion.py)
     fusion = nn.fusion if nn.__name__ == "layerforge.engine.nn" else None
 
     class GraphModel(nn.Module):
@@ -72,8 +73,7 @@ def _define_graph_model(nn: ModuleType, ops: ModuleType) -> type:
                 names = {entry[0]: entry[1] for entry in plan}
                 self._fusible = {
                     node_id: pair for node_id, pair in _fusible_pairs(plan, report.output_id).items()
-                    if type(getattr(self, names[node_id], None)) is nn.Linear
-                    and type(getattr(self, pair[1], None)) in fusion.NODES}
+                    if fusion.fusible(getattr(self, names[node_id], None), getattr(self, pair[1], None))}
             self._input_id = report.input_id
             self._output_id = report.output_id
             self.input_shape = report.input_shape
@@ -89,7 +89,7 @@ def _define_graph_model(nn: ModuleType, ops: ModuleType) -> type:
                 pair = fusible.get(node_id)
                 if pair is not None:
                     act_id, act_name = pair
-                    value = fusion.linear_activation(getattr(self, name), getattr(self, act_name), inputs[0])
+                    value = fusion.fused(getattr(self, name), getattr(self, act_name), inputs[0])
                     if value is not None:
                         values[act_id] = value
                         continue
@@ -110,7 +110,7 @@ def _define_graph_model(nn: ModuleType, ops: ModuleType) -> type:
 def _fusible_pairs(plan, output_id) -> dict:
     """{node id: (reader's node id, reader's name)} for each plain-called layer whose output is read
     by one plain-called layer only, taking it as its only input, and is not the model's output: the
-    candidates for running a Linear and the activation after it as one node."""
+    candidates for running two layers as one node (a Linear and its activation, a ReLU and its pooling)."""
     readers: dict = {}
     for node_id, _name, _layer, _params, sources in plan:
         for source in sources:

@@ -413,6 +413,29 @@ class MaxPool2d(Node):
         return out
 
 
+class ReluMaxPool2d(MaxPool2d):
+    """``max_pool2d(relu(x))`` as one node (``nn/fusion.py`` says where), computed as ``relu(max_pool2d(x))``:
+    the maximum of a window's ReLU'd values is the ReLU of its maximum, so the ReLU runs on the pooled
+    output, a quarter of the values under 2x2 windows, and its input-sized output is never made.
+    Backward masks the pooled gradient where that output is 0 and routes it as the pooling does:
+    where a window's maximum is positive, the first position holding it is the one the separate pair
+    routes to; where it is 0 or below, the separate pair's ReLU zeroes whatever reaches the window, as
+    the mask does; a NaN maximum routes to the NaN, whose gradient PyTorch's ReLU passes, as the mask
+    (output != 0) does. Values and gradients are the pair's (a zero gradient's sign apart: the pair
+    multiplies the routed gradient by 0, this node routes a gradient multiplied by 0)."""
+
+    def name(self) -> str:
+        return "ReluMaxPool2DBackward"
+
+    def forward(self, x):
+        best = super().forward(x)
+        self.out = xp_of(best).maximum(best, 0)   # NaN stays NaN, as in ReLU
+        return self.out
+
+    def backward(self, g):
+        return super().backward(g * (self.out != 0))
+
+
 def _has_nan(best):
     if type(best) is np.ndarray:
         return best.size > 0 and bool(np.isnan(np.max(best)))  # one pass, no temporary
