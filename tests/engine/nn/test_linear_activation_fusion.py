@@ -11,6 +11,7 @@ import layerforge.engine as lf
 from layerforge.engine import nn
 from layerforge.engine.nn import fusion
 from layerforge.graph import ModelSpec, compile_spec
+from training_check import trained_parameters
 
 
 def _unfused(monkeypatch):
@@ -53,19 +54,10 @@ def test_the_fused_pair_gives_the_two_layers_bits(act, dtype, shape, bias, inpla
 
 
 def test_training_with_the_fused_pairs_is_training_without_them(monkeypatch):
-    def train():
-        model = _mlp(seed=3)
-        opt = lf.optim.Adam(model.parameters(), lr=0.05)
-        rng = np.random.default_rng(4)
-        x, y = lf.tensor(rng.standard_normal((16, 5)).astype(np.float32)), lf.tensor(rng.integers(0, 2, 16))
-        for _ in range(10):
-            opt.zero_grad()
-            nn.functional.cross_entropy(model(x), y).backward()
-            opt.step()
-        return [p.detach().numpy().copy() for p in model.parameters()]
-    fused = train()
+    x = np.random.default_rng(4).standard_normal((16, 5)).astype(np.float32)
+    fused = trained_parameters(_mlp(seed=3), x, classes=2, steps=10)
     _unfused(monkeypatch)
-    for ours, theirs in zip(fused, train()):
+    for ours, theirs in zip(fused, trained_parameters(_mlp(seed=3), x, classes=2, steps=10)):
         np.testing.assert_array_equal(ours, theirs)
 
 

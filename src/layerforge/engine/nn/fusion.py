@@ -91,16 +91,17 @@ def run(modules, input):  # noqa: A002
     ``linear_activation`` and ``relu_max_pool`` allow."""
     pending = None   # a Linear or ReLU waiting to see what comes next
     for module in modules:
+        kind = type(module)
         if pending is not None:
             if type(pending) is Linear:
-                pair = linear_activation(pending, module, input) if type(module) in NODES else None
+                pair = linear_activation(pending, module, input) if kind in NODES else None
             else:
-                pair = relu_max_pool(pending, module, input) if type(module) is MaxPool2d else None
+                pair = relu_max_pool(pending, module, input) if kind is MaxPool2d else None
             if pair is not None:
                 input, pending = pair, None
                 continue
             input, pending = pending(input), None
-        if type(module) is Linear or type(module) is ReLU:
+        if kind is Linear or kind is ReLU:
             pending = module
         else:
             input = module(input)

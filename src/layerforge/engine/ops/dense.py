@@ -26,7 +26,7 @@ class Linear(Node):
             # a quarter of a microsecond per product on a small model; many rows: see _tall
             if x.shape[0] >= _MATMUL_ROWS:
                 return _tall(x, weight, bias)
-            if x.shape[0] * x.shape[1] * weight.shape[0] > SMALL_KERNEL_MNK:
+            if x.size * weight.shape[0] > SMALL_KERNEL_MNK:
                 out = _large(x, weight)
             else:
                 out = np.dot(x, weight.T)
