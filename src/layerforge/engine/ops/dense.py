@@ -128,9 +128,10 @@ def _large(x, weight):
       the products of equal slices of it, which OpenBLAS runs with its small-matrix kernels
       (``small_products.inner_blocks``; (32, 16,384) @ (16,384, 10): 0.33 -> 0.14 ms, one thread),
       summed in another order than the whole product (float rounding);
-    - at least twice as many outputs as rows (a CNN's first fully connected layer, 64 x 1,024 -> 128):
-      ``(weight @ x.T).T``, the same bits, which OpenBLAS runs 1.1-1.5x faster there with one or two
-      threads (and 0.6-0.9x as fast with fewer outputs than rows), its transposing copy included."""
+    - at most _FLIPPED_ROWS rows and at least twice as many outputs (a CNN's first fully connected
+      layer, 64 x 1,024 -> 128): ``(weight @ x.T).T``, the same bits, which OpenBLAS runs 1.1-1.5x
+      faster there with one or two threads, its transposing copy included (with 128 rows and more
+      0.8-1.1x, with fewer outputs than rows 0.6-0.9x)."""
     rows, inner = x.shape
     outs = weight.shape[0]
     pieces = inner_blocks(np, rows, inner, outs)
@@ -138,7 +139,7 @@ def _large(x, weight):
         partial = np.matmul(x.reshape(rows, pieces, inner // pieces).transpose(1, 0, 2),
                             weight.T.reshape(pieces, inner // pieces, outs))
         return np.add.reduce(partial, axis=0)
-    if outs >= 2 * rows:
+    if rows <= _FLIPPED_ROWS and outs >= 2 * rows:
         return np.ascontiguousarray(np.dot(weight, x.T).T)
     return np.dot(x, weight.T)
 
@@ -211,6 +212,8 @@ _DOT_MAX_WEIGHT = 1 << 14
 # weight's transpose copied for at most _FEW_INPUTS input features and the bias added in blocks of
 # _ROW_BLOCK values for fewer than _FEW_OUTPUTS outputs (measured faster there; not beyond).
 _MATMUL_ROWS = 1024
+# Linear's forward product as (W @ x.T).T for at most this many rows (see _large).
+_FLIPPED_ROWS = 64
 _FEW_INPUTS = 4
 _FEW_OUTPUTS = 32
 _ROW_BLOCK = 4096
