@@ -8,7 +8,7 @@ from ..dtypes import from_numpy_dtype, get_default_dtype, scalar_result_type
 from ..dtypes import result_type as _result_type
 from ..tensor import Tensor
 from .common import apply, xp_of
-from .elementwise import Stepwise
+from .elementwise_rounding import Stepwise
 from .elementwise_functions import clamp, mul, pow, sub
 from .linalg import dot, matmul, outer
 from .rearrange import narrow

@@ -11,9 +11,10 @@ from ..dtypes import get_default_dtype
 from ..tensor import Tensor
 from .common import Number, apply, as_tensor_arg, broadcast_error, promote_pair, scalar_target, xp_of
 from .activation import Relu
-from .elementwise import (Abs, Add, AddScalar, Cast, Clamp, Cos, Div, DivByZeroScalar, Exp, FloorDivide, Log,
-                          Maximum, Minimum, Mul, MulScalar, Neg, Pow, PowScalar, RDivScalar, Remainder,
-                          RoundedDiv, RPowScalar, RSubScalar, Sigmoid, Sin, Sqrt, Stepwise, Sub, Tanh, Where)
+from .elementwise import (Abs, Add, AddScalar, Cast, Clamp, Cos, Div, DivByZeroScalar, Exp, Log, Maximum, Minimum,
+                          Mul, MulScalar, Neg, Pow, PowScalar, RDivScalar, RPowScalar, RSubScalar, Sigmoid, Sin,
+                          Sqrt, Sub, Tanh, Where)
+from .elementwise_rounding import FloorDivide, Remainder, RoundedDiv, Stepwise
 
 
 def _binary(node_cls, scalar_node, rscalar_node, a, b, op, true_divide=False):
