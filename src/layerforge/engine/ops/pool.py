@@ -429,11 +429,19 @@ class ReluMaxPool2d(MaxPool2d):
 
     def forward(self, x):
         best = super().forward(x)
-        self.out = xp_of(best).maximum(best, 0)   # NaN stays NaN, as in ReLU
+        self.out = xp_of(best).maximum(best, 0, out=_output(best, best.shape))   # NaN stays NaN, as in ReLU
         return self.out
 
     def backward(self, g):
-        return super().backward(g * (self.out != 0))
+        out = self.out
+        if type(g) is not np.ndarray or g.shape != out.shape:
+            return super().backward(g * (out != 0))
+        masked = workspace.take(np, g.shape, g.dtype)   # the mask as 0.0 / 1.0, times g, in a scratch buffer
+        np.not_equal(out, 0, out=masked)
+        masked *= g
+        grad = super().backward(masked)
+        workspace.give(masked)
+        return grad
 
 
 def _has_nan(best):
