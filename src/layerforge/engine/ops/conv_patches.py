@@ -125,7 +125,9 @@ def _convolve(padded, w_rows, bias, out, kh, kw, stride=(1, 1), keep=None):
     rows = workspace.take(np, (step * positions, o), padded.dtype)
     # OpenBLAS's small-matrix kernels (small_products.py): the cut of a whole chunk's product, asked once
     full_cut = row_and_inner_blocks(np, step * positions, k, o)
-    scratch = workspace.take(np, (full_cut[1] * step * positions * o,), padded.dtype) if full_cut[1] > 1 else None
+    scratch = None   # the inner pieces' products, where a chunk's product is cut along its inner dimension
+    if full_cut[1] > 1:
+        scratch = workspace.take(np, (full_cut[1] * step * positions * o,), padded.dtype)
     for start, m, chunk in _column_chunks(padded, kh, kw, step, stride, keep):
         product = rows[:m * positions]
         cut = full_cut if m == step else row_and_inner_blocks(np, m * positions, k, o)

@@ -42,10 +42,10 @@ class Linear(Node):
         flat = x.ndim == 2  # the usual (batch, in) input: no reshapes (each is a call on a small model)
         rows = g if flat else g.reshape(-1, g.shape[-1])
         product = np.dot if type(rows) is np.ndarray else _matmul  # see forward
-        # A first layer's input (the batch) needs no gradient: skipping it saves a GEMM as large
-        # as the forward one, which is most of a wide first layer's backward.
         # a large product with a small operand (a CNN's head): cut by the result's columns
         by_columns = flat and product is np.dot and rows.size * weight.shape[1] > SMALL_KERNEL_MNK
+        # A first layer's input (the batch) needs no gradient: skipping it saves a GEMM as large
+        # as the forward one, which is most of a wide first layer's backward.
         grad_x = None
         if inputs is None or inputs[0].requires_grad:
             if by_columns:
