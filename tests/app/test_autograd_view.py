@@ -114,7 +114,9 @@ def test_the_shown_view_follows_a_run_live_and_the_run_ends_as_it_would_without_
     the same weights as a run trained with the view hidden."""
     document, spec = window.document, window.workspace.spec
     document.insert_after(spec.node_by_name("tanh1").id, "Dropout")   # a layer that draws numbers
-    train(qtbot, window, epochs=25)
+    # long enough for a live step with room to spare: 25 epochs ran 0.4 s, the first live step landing
+    # at 0.33 s, and on a loaded machine (two test suites at once) after the run had ended
+    train(qtbot, window, epochs=150)
     hidden_run = window.workspace.run.weights
     view = open_graph(qtbot, window)
     view.live_timer.setInterval(20)
