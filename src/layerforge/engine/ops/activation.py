@@ -10,8 +10,8 @@ from ..autograd import _SECOND_BACKWARD, Node
 from ..backend import gpu_erf
 from .buffer_pool import _Lease, lent_like, workspace
 from .common import apply, xp_of
-from .elementwise import Relu as _Relu
 from .cache_blocks import in_blocks
+from .elementwise import Relu as _Relu
 from .elementwise import sigmoid_into, stable_sigmoid
 from .rows import row_dots
 

@@ -6,7 +6,7 @@ import numpy as np
 from ..autograd import Node
 from .buffer_pool import workspace
 from .common import xp_of
-from .small_products import SMALL_KERNEL_MNK, column_blocks, inner_blocks
+from .small_products import SMALL_KERNEL_MNK, column_blocks, cut_product, inner_blocks
 
 
 class Linear(Node):
@@ -136,9 +136,9 @@ def _large(x, weight):
     outs = weight.shape[0]
     pieces = inner_blocks(np, rows, inner, outs)
     if pieces > 1 and x.dtype == weight.dtype:
-        partial = np.matmul(x.reshape(rows, pieces, inner // pieces).transpose(1, 0, 2),
-                            weight.T.reshape(pieces, inner // pieces, outs))
-        return np.add.reduce(partial, axis=0)
+        out = np.empty((rows, outs), dtype=x.dtype)
+        cut_product(x, weight.T, out, (1, pieces))
+        return out
     if rows <= _FLIPPED_ROWS and outs >= 2 * rows:
         return np.ascontiguousarray(np.dot(weight, x.T).T)
     return np.dot(x, weight.T)

@@ -394,8 +394,8 @@ class GroupNorm(Node):
     read from memory once where the whole-array passes read it three times, and the per-channel
     weight and bias are (C, K) planes (``_channel_operand``) where x * a + b took per-(sample,
     channel) operands, one short numpy loop per row. Forward, one thread: (32, 16, 32, 32) in 4
-    groups 0.83-0.95 -> 0.65-0.72 ms, in 16 without weights (instance norm's) 0.84-0.87 -> 0.53-0.64,
-    (64, 32, 16, 16) in 8 0.88-0.94 -> 0.73-0.83; (x - mean) / std * weight + bias in that order, where
+    groups 0.89-0.95 -> 0.73-0.86 ms, in 16 without weights (instance norm's) 0.88-0.93 -> 0.61-0.71,
+    (64, 32, 16, 16) in 8 0.86-0.93 -> 0.72-0.82; (x - mean) / std * weight + bias in that order, where
     PyTorch rounds x * a + b: float rounding apart. Elsewhere the output is PyTorch's x * a + b with a
     and b per (sample, channel)."""
 

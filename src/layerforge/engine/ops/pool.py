@@ -13,6 +13,7 @@ import sys
 import numpy as np
 
 from ..autograd import Node
+from .activation import Relu
 from .buffer_pool import lent, padded_copy, workspace
 from .common import xp_of
 from .conv import _window
@@ -421,27 +422,20 @@ class ReluMaxPool2d(MaxPool2d):
     where a window's maximum is positive, the first position holding it is the one the separate pair
     routes to; where it is 0 or below, the separate pair's ReLU zeroes whatever reaches the window, as
     the mask does; a NaN maximum routes to the NaN, whose gradient PyTorch's ReLU passes, as the mask
-    (output != 0) does. Values and gradients are the pair's (a zero gradient's sign apart: the pair
+    (output != 0) does. The ReLU is ReLU's own node (``activation.Relu``: its pooled buffers, its
+    gradient written over its output where nothing else can see it), as ``dense.LinearActivation``
+    runs its activation's. Values and gradients are the pair's (a zero gradient's sign apart: the pair
     multiplies the routed gradient by 0, this node routes a gradient multiplied by 0)."""
 
     def name(self) -> str:
         return "ReluMaxPool2DBackward"
 
     def forward(self, x):
-        best = super().forward(x)
-        self.out = xp_of(best).maximum(best, 0, out=_output(best, best.shape))   # NaN stays NaN, as in ReLU
-        return self.out
+        self.relu = Relu()
+        return self.relu.forward(super().forward(x))   # NaN stays NaN, as in ReLU
 
     def backward(self, g):
-        out = self.out
-        if type(g) is not np.ndarray or g.shape != out.shape:
-            return super().backward(g * (out != 0))
-        masked = workspace.take(np, g.shape, g.dtype)   # the mask as 0.0 / 1.0, times g, in a scratch buffer
-        np.not_equal(out, 0, out=masked)
-        masked *= g
-        grad = super().backward(masked)
-        workspace.give(masked)
-        return grad
+        return super().backward(self.relu.backward(g))
 
 
 def _has_nan(best):
