@@ -210,8 +210,10 @@ class Trainer(TrainerResults, TrainerSteering):
         try:
             # The run's GPU is the current one in this thread (torch.cuda.set_device), so that work
             # outside the engine's ops (data, losses, metrics) lands there too: cupy puts everything
-            # on the current GPU.
-            with engine.backend.device_context(engine.device(self.device)):
+            # on the current GPU. numpy's floating-point warnings are off for the run, in this thread
+            # (as PyTorch gives none): a diverging run is reported by its own checks, with the epoch,
+            # the step, the layer and what to change, where numpy's named a kernel's source line.
+            with engine.backend.device_context(engine.device(self.device)), np.errstate(all="ignore"):
                 if not self.prepared:
                     self._phase = "while preparing the data and the model"
                     try:
