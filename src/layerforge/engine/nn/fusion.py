@@ -34,6 +34,10 @@ from .pooling import MaxPool2d
 NODES = {ReLU: activation.Relu, Tanh: elementwise.Tanh, Sigmoid: elementwise.Sigmoid}
 
 
+# the first modules of the pairs that fuse
+_FIRSTS = (Linear, ReLU)
+
+
 def fusible(first, second) -> bool:
     """Whether ``second(first(x))`` has a one-node form, by the two modules' types."""
     kind = type(first)
@@ -91,17 +95,13 @@ def run(modules, input):  # noqa: A002
     ``linear_activation`` and ``relu_max_pool`` allow."""
     pending = None   # a Linear or ReLU waiting to see what comes next
     for module in modules:
-        kind = type(module)
         if pending is not None:
-            if type(pending) is Linear:
-                pair = linear_activation(pending, module, input) if kind in NODES else None
-            else:
-                pair = relu_max_pool(pending, module, input) if kind is MaxPool2d else None
+            pair = fused(pending, module, input)
             if pair is not None:
                 input, pending = pair, None
                 continue
             input, pending = pending(input), None
-        if kind is Linear or kind is ReLU:
+        if type(module) in _FIRSTS:
             pending = module
         else:
             input = module(input)
