@@ -148,9 +148,13 @@ def test_adam_notices_state_edited_between_steps_as_the_loop_does(edit, monkeypa
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_linear_products_are_matmul_s_bit_for_bit(dtype):
     """Linear's 2-D CPU products go through np.dot (a large weight's gradient, and the forward product
-    of many rows, through matmul); they must equal the @ products exactly. The bias's gradient is a
-    vector of ones times the gradient (one BLAS call), numpy's column sums to float rounding."""
-    from layerforge.engine.ops.dense import _MATMUL_ROWS, Linear
+    of many rows, through matmul); they must equal the @ products exactly. A forward product of a few
+    rows into many outputs is ``(w @ x.T).T``: exactly that, and within float rounding of ``x @ w.T``
+    (OpenBLAS's SkylakeX kernels give the same bits, its Haswell kernels sum in another order). The
+    bias's gradient is a vector of ones times the gradient (one BLAS call), numpy's column sums to
+    float rounding."""
+    from layerforge.engine.ops.dense import _FLIPPED_ROWS, _MATMUL_ROWS, Linear
+    from layerforge.engine.ops.small_products import SMALL_KERNEL_MNK
     rng = np.random.default_rng(5)
     for n, i, o in [(32, 2, 16), (32, 16, 1), (1, 7, 3), (128, 64, 10), (5, 1, 1), (16, 160, 128),
                     (_MATMUL_ROWS - 1, 16, 16), (_MATMUL_ROWS, 16, 16), (10000, 2, 16),
@@ -167,9 +171,14 @@ def test_linear_products_are_matmul_s_bit_for_bit(dtype):
         g = rng.standard_normal((n, o)).astype(dtype)
         node = Linear(True)
         out = node.forward(x, w, b)
-        np.testing.assert_array_equal(out, x @ w.T + b)
+        flipped = n * i * o > SMALL_KERNEL_MNK and n <= _FLIPPED_ROWS and o >= 2 * n
+        product = np.dot(w, x.T).T if flipped else x @ w.T
+        np.testing.assert_array_equal(out, product + b)
         assert out.flags.c_contiguous and out.dtype == dtype
-        np.testing.assert_array_equal(Linear(False).forward(x, w), x @ w.T)
+        np.testing.assert_array_equal(Linear(False).forward(x, w), product)
+        if flipped:
+            np.testing.assert_allclose(product, x @ w.T, rtol=1e-5 if dtype == np.float32 else 1e-12,
+                                       atol=1e-5 * i ** 0.5 if dtype == np.float32 else 1e-12)
         gx, gw, gb = node.backward(g)
         np.testing.assert_array_equal(gx, g @ w)
         np.testing.assert_array_equal(gw, g.T @ x)

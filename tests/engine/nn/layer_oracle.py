@@ -36,6 +36,17 @@ def assert_close(got, expected, what, dtype):
     np.testing.assert_allclose(got, expected, err_msg=what, **TOLERANCE[dtype])
 
 
+def assert_sums_close(got, expected, rtol=1e-5, atol=1e-5, err_msg=""):
+    """For float32 results that are long sums of products (a convolution's, K = 9-400 terms) computed
+    in another order than the oracle's (another BLAS kernel set, another layout): each may differ by
+    a few units in the last place of the largest partial sums, so the absolute tolerance is at least a
+    millionth of the largest value (8 ulp of it; OpenBLAS's Haswell kernels on an AMD EPYC differ from
+    PyTorch by up to 1.4e-5 on outputs up to ~80). A wrong or missing term is off by a term's size."""
+    got, expected = np.asarray(got), np.asarray(expected)
+    scale = float(np.abs(expected).max(initial=0))
+    np.testing.assert_allclose(got, expected, rtol=rtol, atol=max(atol, 1e-6 * scale), err_msg=err_msg)
+
+
 def check_layer(build, *input_shapes, train=True, dtype=np.float32, integer_high=None, seed=0,
                 steps=1, grad_input=True, device="cpu"):
     """Compare ``build(nn)`` in torch and Layerforge on random inputs of ``input_shapes``.

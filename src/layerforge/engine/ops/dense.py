@@ -129,8 +129,9 @@ def _large(x, weight):
       (``small_products.inner_blocks``; (32, 16,384) @ (16,384, 10): 0.33 -> 0.14 ms, one thread),
       summed in another order than the whole product (float rounding);
     - at most _FLIPPED_ROWS rows and at least twice as many outputs (a CNN's first fully connected
-      layer, 64 x 1,024 -> 128): ``(weight @ x.T).T``, the same bits, which OpenBLAS runs 1.1-1.5x
-      faster there with one or two threads, its transposing copy included (with 128 rows and more
+      layer, 64 x 1,024 -> 128): ``(weight @ x.T).T`` (the same bits with OpenBLAS's SkylakeX
+      kernels; its Haswell kernels sum in another order), which OpenBLAS runs 1.1-1.5x faster there
+      (SkylakeX) with one or two threads, its transposing copy included (with 128 rows and more
       0.8-1.1x, with fewer outputs than rows 0.6-0.9x)."""
     rows, inner = x.shape
     outs = weight.shape[0]
