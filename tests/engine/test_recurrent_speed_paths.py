@@ -193,3 +193,98 @@ def test_empty_batch_gives_empty_outputs_and_gradients(kind):
     (out.sum() + h.sum()).backward()
     assert tuple(x.grad.shape) == (5, 0, 4)
     assert not np.any(ours.weight_hh_l0.grad.numpy())
+
+
+# ------------------------------------------------------------------ the sigmoid gates' two forms
+# A step computes its sigmoid gates either as 0.5 tanh(z / 2) + 0.5 (one tanh over every gate) or as
+# 1 / (1 + exp(-z)) (PyTorch's formula); which one depends on numpy's tanh kernel on this CPU
+# (recurrent.sigmoids_by_tanh). Both must give PyTorch's results on every machine, so both run here.
+FORMS = ["tanh", "exp"]
+
+
+@pytest.fixture
+def sigmoid_form(request, monkeypatch):
+    """Forces the form named by the test's ``form`` parameter, as if numpy's tanh were (or were not)
+    its AVX-512 kernel."""
+    from layerforge.engine.ops import recurrent
+    form = request.node.callspec.params["form"]
+    monkeypatch.setattr(recurrent, "_numpy_tanh_in_registers", lambda dtype_name: form == "tanh")
+    return form
+
+
+def _last_step_run(kind, dtype, scale=1.0):
+    """Outputs and gradients of ours and PyTorch's for a head on the last step, the weights times
+    ``scale`` (large: gates saturate)."""
+    ours, theirs = _pair(dtype, "cpu", kind, num_layers=2)
+    with torch.no_grad():
+        for p in theirs.parameters():
+            p.mul_(scale)
+    ours.load_state_dict({k: lf.tensor(v.detach().numpy()) for k, v in theirs.state_dict().items()})
+    x_ours, x_theirs = _input(dtype, "cpu")
+    out_ours, _ = ours(x_ours)
+    out_theirs, _ = theirs(x_theirs)
+    out_ours[-1].sum().backward()
+    out_theirs[-1].sum().backward()
+    return ours, theirs, x_ours, x_theirs, out_ours, out_theirs
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("form", FORMS)
+@pytest.mark.parametrize("kind", KINDS)
+def test_both_sigmoid_forms_match_torch(kind, form, dtype, sigmoid_form):
+    ours, theirs, x_ours, x_theirs, out_ours, out_theirs = _last_step_run(kind, dtype)
+    _close(out_ours, out_theirs, dtype, f"output ({form} form)")
+    _compare_grads(ours, theirs, x_ours, x_theirs, dtype)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_two_forms_are_different_computations(kind, monkeypatch):
+    """Each form really runs (in float32 they round differently), so the test above checks both."""
+    from layerforge.engine.ops import recurrent
+    outputs = []
+    for by_tanh in (True, False):
+        monkeypatch.setattr(recurrent, "_numpy_tanh_in_registers", lambda dtype_name, v=by_tanh: v)
+        outputs.append(_last_step_run(kind, "float32")[4].detach().numpy())
+    np.testing.assert_allclose(outputs[0], outputs[1], **TOL["float32"])
+    assert not np.array_equal(outputs[0], outputs[1])
+
+
+@pytest.mark.parametrize("form", FORMS)
+@pytest.mark.parametrize("kind", KINDS)
+def test_saturated_gates_stay_finite_and_quiet(kind, form, sigmoid_form, recwarn):
+    """Weights 60x their size drive gate pre-activations past -88, where exp(-z) overflows float32:
+    the exp form's sigmoid is then 1 / inf = 0, as PyTorch's, with no numpy warning."""
+    ours, theirs, x_ours, x_theirs, out_ours, out_theirs = _last_step_run(kind, "float32", scale=60.0)
+    _close(out_ours, out_theirs, "float32", f"output ({form} form)")
+    assert np.all(np.isfinite(x_ours.grad.numpy()))
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)], \
+        [str(w.message) for w in recwarn]
+
+
+@pytest.mark.parametrize("current, by_tanh", [
+    ("X86_V4", True), ("AVX512_SKX", True), ("X86_V3", False), ("FMA3__AVX2", False),
+    ("baseline(X86_V2)", False), ("ASIMD", False)])
+def test_the_tanh_form_only_where_numpy_runs_its_avx512_tanh(current, by_tanh, monkeypatch):
+    import numpy.lib.introspect as introspect
+    from layerforge.engine.ops import recurrent
+    monkeypatch.setattr(introspect, "opt_func_info", lambda func_name=None, signature=None: {
+        "tanh": {"ff": {"current": current, "available": current}}})
+    recurrent._numpy_tanh_in_registers.cache_clear()
+    try:
+        assert recurrent.sigmoids_by_tanh(np, np.float32) is by_tanh
+    finally:
+        recurrent._numpy_tanh_in_registers.cache_clear()
+
+
+def test_without_numpys_kernel_information_the_exp_form(monkeypatch):
+    import numpy.lib.introspect as introspect
+    from layerforge.engine.ops import recurrent
+
+    def missing(func_name=None, signature=None):
+        raise AttributeError("no dispatch information in this numpy")
+    monkeypatch.setattr(introspect, "opt_func_info", missing)
+    recurrent._numpy_tanh_in_registers.cache_clear()
+    try:
+        assert recurrent.sigmoids_by_tanh(np, np.float32) is False
+    finally:
+        recurrent._numpy_tanh_in_registers.cache_clear()

@@ -350,9 +350,16 @@ def sigmoid_into(out, a):
     xp.negative(a, out=out)
     if xp is np:
         with np.errstate(over="ignore"):
-            np.exp(out, out=out)
+            sigmoid_of_negated(np, out)
     else:
-        xp.exp(out, out=out)
+        sigmoid_of_negated(xp, out)
+
+
+def sigmoid_of_negated(xp, out):
+    """``out`` = sigmoid(-out) = 1 / (1 + exp(out)), in place: ``stable_sigmoid`` of an array already
+    negated (the recurrent kernels negate the gate rows of their weights instead). A CPU caller keeps
+    numpy from warning of exp's expected overflow (``np.errstate(over="ignore")``)."""
+    xp.exp(out, out=out)
     out += 1
     xp.reciprocal(out, out=out)
 

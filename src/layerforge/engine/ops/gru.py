@@ -4,9 +4,9 @@ PyTorch's GRU: r = sigmoid(W_ir x + b_ir + W_hr h + b_hr), z = sigmoid(W_iz x + 
 n = tanh(W_in x + b_in + r * (W_hn h + b_hn)), h' = (h - n) z + n (ATen's order of operations).
 
 Feature-major, as ``LSTMLayer``: states are (H, B), and a step is one GEMM ``W @ [x; 1; h]`` of a
-(3H, I + 1 + H) matrix whose rows are z, r (their pre-activations, halved for the tanh form of the
-sigmoid) and W_hn h + b_hn (zero over x). The n gate's input part W_in x + b_in is one batched
-product over all steps before the loop. Each gate is a contiguous block of a step's (3H, B) result,
+(3H, I + 1 + H) matrix whose rows are z, r (their pre-activations, scaled for the sigmoid's form:
+``recurrent.sigmoids_by_tanh``) and W_hn h + b_hn (zero over x). The n gate's input part
+W_in x + b_in is one batched product over all steps before the loop. Each gate is a contiguous block of a step's (3H, B) result,
 which numpy's elementwise calls run faster than strided columns, and the per-step product is cut
 into the row blocks OpenBLAS runs with its small-matrix kernels (``small_products.row_blocks``).
 """
@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from .buffer_pool import lent, workspace
 from .common import xp_of
-from .recurrent import (_CHUNK, _blocked_state_product, _blocked_step_product, _carve, _live_steps,
-                        _RecurrentLayer)
+from .elementwise import sigmoid_of_negated
+from .recurrent import (_CHUNK, _blocked_state_product, _blocked_step_product, _carve, _expected_overflow,
+                        _live_steps, _RecurrentLayer, sigmoids_by_tanh)
 
 
 class GRULayer(_RecurrentLayer):
@@ -48,27 +49,33 @@ class GRULayer(_RecurrentLayer):
             weights[2 * H:, I] = b_hh[2 * H:]
             n_weights[:, I] = b_ih[2 * H:]
             operands[:, I] = 1
-        # sigmoid(z) = 0.5 tanh(z / 2) + 0.5: one tanh and one affine map for both sigmoid gates
-        weights[:2 * H] *= 0.5
+        # both sigmoid gates' rows halved for the tanh form (0.5 tanh(z / 2) + 0.5) or negated for
+        # the exp form (sigmoids_by_tanh says which)
+        by_tanh = sigmoids_by_tanh(xp, dtype)
+        weights[:2 * H] *= 0.5 if by_tanh else -1.0
         xp.copyto(operands[:T, :I], (x[::-1] if self.reverse else x).transpose(0, 2, 1))
         operands[0, X:] = h0.T
         xp.matmul(n_weights, operands[:T, :X], out=n_inputs)
         tmp = xp.empty((H, B), dtype=dtype)
         blocked_weights, blocked_gates = _blocked_step_product(xp, weights, gates)
-        for s in range(T):
-            g = gates[s]
-            xp.matmul(blocked_weights, operands[s], out=blocked_gates[s])
-            sigmoids = g[:2 * H]
-            xp.tanh(sigmoids, out=sigmoids)
-            sigmoids *= 0.5
-            sigmoids += 0.5
-            n = news[s]
-            xp.multiply(g[H:2 * H], g[2 * H:], out=n)
-            n += n_inputs[s]
-            xp.tanh(n, out=n)
-            xp.subtract(operands[s, X:], n, out=tmp)
-            tmp *= g[:H]
-            xp.add(n, tmp, out=operands[s + 1, X:])
+        with _expected_overflow(xp):
+            for s in range(T):
+                g = gates[s]
+                xp.matmul(blocked_weights, operands[s], out=blocked_gates[s])
+                sigmoids = g[:2 * H]
+                if by_tanh:
+                    xp.tanh(sigmoids, out=sigmoids)
+                    sigmoids *= 0.5
+                    sigmoids += 0.5
+                else:
+                    sigmoid_of_negated(xp, sigmoids)
+                n = news[s]
+                xp.multiply(g[H:2 * H], g[2 * H:], out=n)
+                n += n_inputs[s]
+                xp.tanh(n, out=n)
+                xp.subtract(operands[s, X:], n, out=tmp)
+                tmp *= g[:H]
+                xp.add(n, tmp, out=operands[s + 1, X:])
         self.x, self.w_ih, self.w_hh = x, w_ih, w_hh
         self.operands, self.gates, self.news = operands, gates, news
         states = operands[1:, X:]
