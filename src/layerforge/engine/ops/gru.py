@@ -14,9 +14,8 @@ from __future__ import annotations
 
 from .buffer_pool import lent, workspace
 from .common import xp_of
-from .elementwise import sigmoid_of_negated
 from .recurrent import (_CHUNK, _blocked_state_product, _blocked_step_product, _carve, _expected_overflow,
-                        _live_steps, _RecurrentLayer, sigmoids_by_tanh)
+                        _live_steps, _RecurrentLayer, activate_gates, sigmoids_by_tanh)
 
 
 class GRULayer(_RecurrentLayer):
@@ -62,13 +61,7 @@ class GRULayer(_RecurrentLayer):
             for s in range(T):
                 g = gates[s]
                 xp.matmul(blocked_weights, operands[s], out=blocked_gates[s])
-                sigmoids = g[:2 * H]
-                if by_tanh:
-                    xp.tanh(sigmoids, out=sigmoids)
-                    sigmoids *= 0.5
-                    sigmoids += 0.5
-                else:
-                    sigmoid_of_negated(xp, sigmoids)
+                activate_gates(xp, g[:2 * H], 2 * H, by_tanh)
                 n = news[s]
                 xp.multiply(g[H:2 * H], g[2 * H:], out=n)
                 n += n_inputs[s]

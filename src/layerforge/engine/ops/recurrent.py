@@ -138,14 +138,7 @@ class LSTMLayer(_RecurrentLayer):
             for s in range(T):
                 g = gates[s]
                 xp.matmul(blocked_weights, operands[s], out=blocked_gates[s])
-                sigmoids = g[:3 * H]
-                if by_tanh:
-                    xp.tanh(g, out=g)
-                    sigmoids *= 0.5
-                    sigmoids += 0.5
-                else:
-                    sigmoid_of_negated(xp, sigmoids)
-                    xp.tanh(g[3 * H:], out=g[3 * H:])
+                activate_gates(xp, g, 3 * H, by_tanh)
                 c = cells[s + 1]
                 xp.multiply(g[2 * H:3 * H], cells[s], out=c)
                 xp.multiply(g[H:2 * H], g[3 * H:], out=tmp)
@@ -253,6 +246,21 @@ def sigmoids_by_tanh(xp, dtype) -> bool:
     the more accurate in the sigmoid's negative tail (the tanh form's 0.5 + 0.5 tanh cancels to 0 below
     about -17, where PyTorch gives 4e-8)."""
     return xp is not np or _numpy_tanh_in_registers(np.dtype(dtype).name)
+
+
+def activate_gates(xp, block, n_sigmoid, by_tanh):
+    """A step's gate activations in place: the sigmoid of the first ``n_sigmoid`` rows of ``block`` and
+    the tanh of the rest, from pre-activations whose sigmoid rows ``sigmoids_by_tanh`` had scaled
+    (halved for the tanh form: one tanh over the whole block; negated for the exp form)."""
+    sigmoids = block[:n_sigmoid]
+    if by_tanh:
+        xp.tanh(block, out=block)
+        sigmoids *= 0.5
+        sigmoids += 0.5
+        return
+    sigmoid_of_negated(xp, sigmoids)
+    if n_sigmoid < len(block):
+        xp.tanh(block[n_sigmoid:], out=block[n_sigmoid:])
 
 
 @functools.lru_cache(maxsize=None)
