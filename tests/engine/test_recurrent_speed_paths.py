@@ -261,30 +261,29 @@ def test_saturated_gates_stay_finite_and_quiet(kind, form, sigmoid_form, recwarn
         [str(w.message) for w in recwarn]
 
 
+@pytest.fixture
+def unread_kernels():
+    """The form is read from numpy once per dtype (cached): forget it before and after the test."""
+    from layerforge.engine.ops import recurrent
+    recurrent._numpy_tanh_in_registers.cache_clear()
+    yield recurrent
+    recurrent._numpy_tanh_in_registers.cache_clear()
+
+
 @pytest.mark.parametrize("current, by_tanh", [
     ("X86_V4", True), ("AVX512_SKX", True), ("X86_V3", False), ("FMA3__AVX2", False),
     ("baseline(X86_V2)", False), ("ASIMD", False)])
-def test_the_tanh_form_only_where_numpy_runs_its_avx512_tanh(current, by_tanh, monkeypatch):
+def test_the_tanh_form_only_where_numpy_runs_its_avx512_tanh(current, by_tanh, monkeypatch, unread_kernels):
     import numpy.lib.introspect as introspect
-    from layerforge.engine.ops import recurrent
     monkeypatch.setattr(introspect, "opt_func_info", lambda func_name=None, signature=None: {
         "tanh": {"ff": {"current": current, "available": current}}})
-    recurrent._numpy_tanh_in_registers.cache_clear()
-    try:
-        assert recurrent.sigmoids_by_tanh(np, np.float32) is by_tanh
-    finally:
-        recurrent._numpy_tanh_in_registers.cache_clear()
+    assert unread_kernels.sigmoids_by_tanh(np, np.float32) is by_tanh
 
 
-def test_without_numpys_kernel_information_the_exp_form(monkeypatch):
+def test_without_numpys_kernel_information_the_exp_form(monkeypatch, unread_kernels):
     import numpy.lib.introspect as introspect
-    from layerforge.engine.ops import recurrent
 
     def missing(func_name=None, signature=None):
         raise AttributeError("no dispatch information in this numpy")
     monkeypatch.setattr(introspect, "opt_func_info", missing)
-    recurrent._numpy_tanh_in_registers.cache_clear()
-    try:
-        assert recurrent.sigmoids_by_tanh(np, np.float32) is False
-    finally:
-        recurrent._numpy_tanh_in_registers.cache_clear()
+    assert unread_kernels.sigmoids_by_tanh(np, np.float32) is False

@@ -2,6 +2,8 @@
 activations, clamp, where. The user-facing functions over them are in ``elementwise_functions.py``."""
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from ..autograd import Node
@@ -348,20 +350,23 @@ def sigmoid_into(out, a):
     """``stable_sigmoid(a)`` written into ``out`` (an array also for 0-d input: numpy returns scalars)."""
     xp = xp_of(a)
     xp.negative(a, out=out)
-    if xp is np:
-        with np.errstate(over="ignore"):
-            sigmoid_of_negated(np, out)
-    else:
+    with expected_overflow(xp):
         sigmoid_of_negated(xp, out)
 
 
 def sigmoid_of_negated(xp, out):
     """``out`` = sigmoid(-out) = 1 / (1 + exp(out)), in place: ``stable_sigmoid`` of an array already
-    negated (the recurrent kernels negate the gate rows of their weights instead). A CPU caller keeps
-    numpy from warning of exp's expected overflow (``np.errstate(over="ignore")``)."""
+    negated (the recurrent kernels negate the gate rows of their weights instead). Callers hold
+    ``expected_overflow`` around it (once around a loop of calls)."""
     xp.exp(out, out=out)
     out += 1
     xp.reciprocal(out, out=out)
+
+
+def expected_overflow(xp):
+    """numpy's warning off for exp's expected overflow in the sigmoid (a very negative input: 1 / inf =
+    0, correct); a no-op context for other array modules."""
+    return np.errstate(over="ignore") if xp is np else contextlib.nullcontext()
 
 
 class Sigmoid(Node):

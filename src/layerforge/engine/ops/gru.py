@@ -5,17 +5,19 @@ n = tanh(W_in x + b_in + r * (W_hn h + b_hn)), h' = (h - n) z + n (ATen's order 
 
 Feature-major, as ``LSTMLayer``: states are (H, B), and a step is one GEMM ``W @ [x; 1; h]`` of a
 (3H, I + 1 + H) matrix whose rows are z, r (their pre-activations, scaled for the sigmoid's form:
-``recurrent.sigmoids_by_tanh``) and W_hn h + b_hn (zero over x). The n gate's input part
-W_in x + b_in is one batched product over all steps before the loop. Each gate is a contiguous block of a step's (3H, B) result,
-which numpy's elementwise calls run faster than strided columns, and the per-step product is cut
-into the row blocks OpenBLAS runs with its small-matrix kernels (``small_products.row_blocks``).
+``recurrent.scale_sigmoid_rows``) and W_hn h + b_hn (zero over x). The n gate's input part
+W_in x + b_in is one batched product over all steps before the loop. Each gate is a contiguous block
+of a step's (3H, B) result, which numpy's elementwise calls run faster than strided columns, and the
+per-step product is cut into the row blocks OpenBLAS runs with its small-matrix kernels
+(``small_products.row_blocks``).
 """
 from __future__ import annotations
 
 from .buffer_pool import lent, workspace
 from .common import xp_of
-from .recurrent import (_CHUNK, _blocked_state_product, _blocked_step_product, _carve, _expected_overflow,
-                        _live_steps, _RecurrentLayer, activate_gates, sigmoids_by_tanh)
+from .elementwise import expected_overflow
+from .recurrent import (_CHUNK, _blocked_state_product, _blocked_step_product, _carve, _live_steps,
+                        _RecurrentLayer, activate_gates, scale_sigmoid_rows)
 
 
 class GRULayer(_RecurrentLayer):
@@ -48,16 +50,13 @@ class GRULayer(_RecurrentLayer):
             weights[2 * H:, I] = b_hh[2 * H:]
             n_weights[:, I] = b_ih[2 * H:]
             operands[:, I] = 1
-        # both sigmoid gates' rows halved for the tanh form (0.5 tanh(z / 2) + 0.5) or negated for
-        # the exp form (sigmoids_by_tanh says which)
-        by_tanh = sigmoids_by_tanh(xp, dtype)
-        weights[:2 * H] *= 0.5 if by_tanh else -1.0
+        by_tanh = scale_sigmoid_rows(xp, weights[:2 * H])   # both sigmoid gates' rows
         xp.copyto(operands[:T, :I], (x[::-1] if self.reverse else x).transpose(0, 2, 1))
         operands[0, X:] = h0.T
         xp.matmul(n_weights, operands[:T, :X], out=n_inputs)
         tmp = xp.empty((H, B), dtype=dtype)
         blocked_weights, blocked_gates = _blocked_step_product(xp, weights, gates)
-        with _expected_overflow(xp):
+        with expected_overflow(xp):
             for s in range(T):
                 g = gates[s]
                 xp.matmul(blocked_weights, operands[s], out=blocked_gates[s])

@@ -14,7 +14,6 @@ feature-major inside (see ``LSTMLayer``) and hand back PyTorch's layouts.
 """
 from __future__ import annotations
 
-import contextlib
 import functools
 import math
 
@@ -23,7 +22,7 @@ import numpy as np
 from ..autograd import Node
 from .buffer_pool import lent, workspace
 from .common import xp_of
-from .elementwise import sigmoid_of_negated
+from .elementwise import expected_overflow, sigmoid_of_negated
 from .small_products import row_blocks
 
 
@@ -125,16 +124,13 @@ class LSTMLayer(_RecurrentLayer):
         if self.has_bias:
             _internal_rows(xp, weights[:, K - 1], b_ih + b_hh, H)
             operands[:, K - 1] = 1
-        # The sigmoid rows halved (one tanh over all four gates then gives every activation) or
-        # negated (the exp form's sigmoid(-(-z))); both are exact.
-        by_tanh = sigmoids_by_tanh(xp, dtype)
-        weights[:3 * H] *= 0.5 if by_tanh else -1.0
+        by_tanh = scale_sigmoid_rows(xp, weights[:3 * H])
         xp.copyto(operands[:T, :I], (x[::-1] if self.reverse else x).transpose(0, 2, 1))
         operands[0, I:I + H] = h0.T
         cells[0] = c0.T
         tmp = xp.empty((H, B), dtype=dtype)
         blocked_weights, blocked_gates = _blocked_step_product(xp, weights, gates)
-        with _expected_overflow(xp):
+        with expected_overflow(xp):
             for s in range(T):
                 g = gates[s]
                 xp.matmul(blocked_weights, operands[s], out=blocked_gates[s])
@@ -248,10 +244,19 @@ def sigmoids_by_tanh(xp, dtype) -> bool:
     return xp is not np or _numpy_tanh_in_registers(np.dtype(dtype).name)
 
 
+def scale_sigmoid_rows(xp, rows):
+    """Scale a step matrix's sigmoid-gate ``rows`` in place for the form ``sigmoids_by_tanh`` chooses:
+    halved for the tanh form (0.5 tanh(z / 2) + 0.5), negated for the exp form (sigmoid(-(-z))); both
+    exact. Returns the form, for ``activate_gates``."""
+    by_tanh = sigmoids_by_tanh(xp, rows.dtype)
+    rows *= 0.5 if by_tanh else -1.0
+    return by_tanh
+
+
 def activate_gates(xp, block, n_sigmoid, by_tanh):
     """A step's gate activations in place: the sigmoid of the first ``n_sigmoid`` rows of ``block`` and
-    the tanh of the rest, from pre-activations whose sigmoid rows ``sigmoids_by_tanh`` had scaled
-    (halved for the tanh form: one tanh over the whole block; negated for the exp form)."""
+    the tanh of the rest, from pre-activations whose sigmoid rows ``scale_sigmoid_rows`` scaled for
+    ``by_tanh`` (the tanh form: one tanh over the whole block)."""
     sigmoids = block[:n_sigmoid]
     if by_tanh:
         xp.tanh(block, out=block)
@@ -272,12 +277,6 @@ def _numpy_tanh_in_registers(dtype_name: str) -> bool:
     except Exception:  # noqa: BLE001  (a numpy without the introspection: assume the common kernels)
         return False
     return "X86_V4" in current or "AVX512" in current
-
-
-def _expected_overflow(xp):
-    """numpy's warnings off for exp's expected overflow (the exp form of a very negative gate: 1 / inf
-    = 0, correct); a no-op context elsewhere."""
-    return np.errstate(over="ignore") if xp is np else contextlib.nullcontext()
 
 
 def _live_steps(xp, d_out, T):
